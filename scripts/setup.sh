@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what softbond, its demo and its tests need on a fresh Debian machine.
+# Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for tool in ip:iproute2 ping:iputils-ping ethtool:ethtool; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+done
+if [ "${1:-}" = "--test" ]; then
+  for tool in iperf3:iperf3 tcpdump:tcpdump systemd-analyze:systemd; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+  done
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+PY=${PYTHON:-python3}
+if [ "${1:-}" = "--test" ]; then
+  "$PY" -m pip install -q -e '.[test]' 2>&1 | grep -v "^WARNING: Running pip as" || true
+else
+  "$PY" -m pip install -q -e . 2>&1 | grep -v "^WARNING: Running pip as" || true
+fi

@@ -1,0 +1,331 @@
+"""softbond up|down|status|enslave|release|set-active|set|demo."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from . import runtime, status as status_text
+from .config.model import BondConfig, ConfigError, build_bond_config
+from .config.names import validate_ifname
+
+READY_TIMEOUT = 30.0
+
+
+class CliError(Exception):
+    pass
+
+
+# ------------------------------------------------------------------ control
+def request(bond: str, payload: dict, timeout: float = 30.0) -> dict:
+    path = runtime.socket_path(bond)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+        sock.sendall(json.dumps(payload).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    except PermissionError:
+        raise CliError(f"{bond}: permission denied (the control socket is root only; run as root)") from None
+    except (FileNotFoundError, ConnectionRefusedError):
+        raise CliError(f"{bond}: no such bond in this network namespace") from None
+    except socket.timeout:
+        raise CliError(f"{bond}: the bond process did not answer") from None
+    finally:
+        sock.close()
+    try:
+        reply = json.loads(data)
+    except ValueError:
+        raise CliError(f"{bond}: malformed reply from the bond process") from None
+    if not reply.get("ok"):
+        raise CliError(reply.get("error", "request failed"))
+    return reply
+
+
+# ---------------------------------------------------------------------- up
+def _configs_for_up(args) -> list[BondConfig]:
+    configs: list[BondConfig] = []
+    if args.config:
+        from .config.loader import load_config, merge_configs
+        for path in args.config:
+            configs.extend(load_config(path))
+        configs = merge_configs(configs)
+    pairs = []
+    for item in args.options:
+        if "=" not in item:
+            raise CliError(f"{item}: expected OPTION=VALUE")
+        key, value = item.split("=", 1)
+        pairs.append((key.strip(), value.strip(), None))
+    if args.bond:
+        base = next((c for c in configs if c.name == args.bond), None)
+        if configs and base is None and not args.slaves:
+            raise CliError(f"{args.bond}: not found in {', '.join(args.config)}")
+        slaves = tuple(s for s in (args.slaves or "").split(",") if s) or (base.slaves if base else ())
+        addresses = tuple(args.address or ()) or (base.addresses if base else ())
+        base_pairs = _option_pairs(base) if base else []
+        config = build_bond_config(
+            args.bond, slaves=slaves, addresses=addresses, option_pairs=base_pairs + pairs,
+            hwaddr=base.hwaddr if base else None, gateway=base.gateway if base else None,
+            source=base.source if base else "command line")
+        return [config]
+    if not configs:
+        raise CliError("up: name a bond (softbond up BOND --slaves IF,IF) or give --config PATH")
+    if pairs or args.slaves or args.address:
+        raise CliError("up: --slaves, --address and OPTION=VALUE need a bond name")
+    return [c for c in configs if c.onboot]
+
+
+def _option_pairs(config: BondConfig) -> list:
+    from .config.options import options_to_json
+    defaults = options_to_json(build_bond_config(config.name).options)
+    current = options_to_json(config.options)
+    return [(k, v, None) for k, v in current.items() if defaults.get(k) != v and k != "num_unsol_na"]
+
+
+def _precheck(config: BondConfig) -> None:
+    """Refuse obvious mistakes before any process starts; the daemon checks
+    again (authoritatively) before it touches anything."""
+    if config.name in runtime.running_bonds():
+        raise CliError(f"{config.name}: already running (softbond down {config.name} first)")
+    sysfs = f"/sys/class/net/{config.name}"
+    if os.path.exists(sysfs) and not os.path.exists(f"{sysfs}/tun_flags") and runtime.read_state(config.name) is None:
+        raise CliError(f"{config.name}: an interface of that name already exists and is not a softbond bond")
+    for slave in config.slaves:
+        if not os.path.exists(f"/sys/class/net/{slave}"):
+            raise CliError(f"{config.name}: cannot enslave {slave}: no such interface")
+        owner = runtime.owner_of(slave)
+        if owner:
+            raise CliError(f"{config.name}: cannot enslave {slave}: it is already a slave of {owner}")
+
+
+def cmd_up(args) -> int:
+    configs = _configs_for_up(args)
+    if args.only:
+        configs = [c for c in configs if c.name == args.only]
+    for config in configs:
+        for warning in config.warnings:
+            print(warning, file=sys.stderr)
+    if args.foreground:
+        if len(configs) != 1:
+            raise CliError("up --foreground runs exactly one bond; name it")
+        _precheck(configs[0])
+        from . import daemon
+        ready_fd = args.ready_fd
+        return daemon.run(configs[0], ready_fd)
+    for config in configs:
+        _precheck(config)
+    failed = 0
+    for config in configs:
+        try:
+            _spawn(config, args)
+            print(f"{config.name}: up")
+        except CliError as exc:
+            print(str(exc), file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _spawn(config: BondConfig, args) -> None:
+    """Start the bond's own process and wait until it is up (or failed)."""
+    read_fd, write_fd = os.pipe()
+    argv = [sys.executable, "-m", "softbond", "up", "--foreground", "--only", config.name,
+            "--ready-fd", str(write_fd)]
+    argv += args.raw_up_args
+    runtime.run_dir(create=True)
+    log = open(runtime.log_path(config.name), "ab")
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                pass_fds=(write_fd,), start_new_session=True, close_fds=True)
+    finally:
+        os.close(write_fd)
+        log.close()
+    deadline = time.monotonic() + READY_TIMEOUT
+    data = b""
+    with os.fdopen(read_fd, "rb") as pipe:
+        while time.monotonic() < deadline:
+            chunk = pipe.readline()
+            if chunk or proc.poll() is not None:
+                data = chunk
+                break
+    message = data.decode().strip()
+    if message == "ok":
+        return
+    if message.startswith("error "):
+        raise CliError(message[6:])
+    code = proc.poll()
+    raise CliError(f"{config.name}: the bond process exited ({code}); see {runtime.log_path(config.name)}")
+
+
+# ----------------------------------------------------------- other verbs
+def cmd_down(args) -> int:
+    try:
+        request(args.bond, {"cmd": "down"})
+    except CliError:
+        state = runtime.read_state(args.bond)
+        if state is None:
+            raise
+        # The process is gone: repair what it left, as a new `up` would.
+        from .ports.links import Links
+        links = Links()
+        try:
+            runtime.recover_leftovers(args.bond, links)
+        finally:
+            links.close()
+        runtime.remove_leftover_tap(args.bond)
+    print(f"{args.bond}: down")
+    return 0
+
+
+def cmd_status(args) -> int:
+    bonds = [args.bond] if args.bond else runtime.running_bonds()
+    if not bonds:
+        if args.json:
+            print("[]")
+            return 0
+        raise CliError("no bonds running in this network namespace")
+    statuses = [request(b, {"cmd": "status"})["status"] for b in bonds]
+    if args.json:
+        payload = statuses[0] if args.bond else statuses
+        print(json.dumps(payload, indent=2))
+        return 0
+    render = status_text.render_verbose if args.verbose else status_text.render_proc
+    cap = os.geteuid() == 0
+    print("\n".join(render(s, cap_net_admin=cap) for s in statuses), end="")
+    return 0
+
+
+def cmd_enslave(args) -> int:
+    request(args.bond, {"cmd": "enslave", "ifaces": args.ifaces})
+    return 0
+
+
+def cmd_release(args) -> int:
+    request(args.bond, {"cmd": "release", "ifaces": args.ifaces})
+    return 0
+
+
+def cmd_set_active(args) -> int:
+    request(args.bond, {"cmd": "set_active", "iface": args.iface})
+    return 0
+
+
+def cmd_set(args) -> int:
+    reply = request(args.bond, {"cmd": "set", "option": args.option, "value": args.value})
+    for warning in reply.get("warnings", []):
+        print(warning, file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from . import demo
+    return demo.run(keep_going=args.keep)
+
+
+# ------------------------------------------------------------------ parser
+def _bond_name(value: str) -> str:
+    try:
+        return validate_ifname(value, "bond")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace")
+    sub = parser.add_subparsers(dest="verb", required=True)
+
+    up = sub.add_parser("up", help="bring a bond up")
+    _up_arguments(up)
+    _rest(parser, sub)
+    return parser
+
+
+def _up_arguments(up: argparse.ArgumentParser) -> None:
+    up.add_argument("bond", nargs="?", type=_bond_name)
+    up.add_argument("options", nargs="*", metavar="OPTION=VALUE")
+    up.add_argument("--slaves", help="comma-separated member interfaces")
+    up.add_argument("--address", action="append", help="address in CIDR form (repeatable)")
+    up.add_argument("--config", action="append", help="TOML file, ifcfg directory or modprobe.conf (repeatable)")
+    up.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd)")
+    up.add_argument("--only", help=argparse.SUPPRESS)
+    up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+    up.set_defaults(func=cmd_up, verb="up")
+
+
+def _rest(parser, sub) -> None:
+    down = sub.add_parser("down", help="remove a bond, restoring its members")
+    down.add_argument("bond", type=_bond_name)
+    down.set_defaults(func=cmd_down)
+
+    st = sub.add_parser("status", help="/proc/net/bonding-style status")
+    st.add_argument("bond", nargs="?", type=_bond_name)
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--verbose", action="store_true")
+    st.set_defaults(func=cmd_status)
+
+    for verb, func, helptext in (("enslave", cmd_enslave, "add members to a live bond"),
+                                 ("release", cmd_release, "remove members from a live bond")):
+        p = sub.add_parser(verb, help=helptext)
+        p.add_argument("bond", type=_bond_name)
+        p.add_argument("ifaces", nargs="+")
+        p.set_defaults(func=func)
+
+    sa = sub.add_parser("set-active", help="make a member the active one")
+    sa.add_argument("bond", type=_bond_name)
+    sa.add_argument("iface")
+    sa.set_defaults(func=cmd_set_active)
+
+    so = sub.add_parser("set", help="change an option on a live bond")
+    so.add_argument("bond", type=_bond_name)
+    so.add_argument("option")
+    so.add_argument("value")
+    so.set_defaults(func=cmd_set)
+
+    demo = sub.add_parser("demo", help="a self-contained demo in network namespaces")
+    demo.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
+    demo.set_defaults(func=cmd_demo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and argv[0] == "up":
+        # OPTION=VALUE words may come before or after --slaves/--address.
+        up = argparse.ArgumentParser(prog="softbond up")
+        _up_arguments(up)
+        args = up.parse_intermixed_args(argv[1:])
+    else:
+        args = parser.parse_args(argv)
+    if args.verb == "up":
+        # The daemon re-reads the same arguments; strip our internal ones.
+        raw, skip = [], False
+        for item in argv[1:]:
+            if skip:
+                skip = False
+                continue
+            if item in ("--foreground",):
+                continue
+            if item in ("--only", "--ready-fd"):
+                skip = True
+                continue
+            raw.append(item)
+        args.raw_up_args = raw
+    try:
+        return args.func(args) or 0
+    except (CliError, ConfigError) as exc:
+        print(f"softbond: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

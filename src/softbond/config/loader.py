@@ -1,0 +1,60 @@
+"""Pick the right reader for a path, and combine bonds read from several sources."""
+
+import os
+import tomllib
+
+from .ifcfg import load_ifcfg
+from .model import BondConfig, build_bond_config
+from .modprobe import parse_modprobe
+from .textfile import read_text
+from .toml_config import parse_toml
+
+
+def load_config(path: str) -> list[BondConfig]:
+    """Bonds from one source: a network-scripts directory, a TOML file or modprobe.conf.
+
+    The result may be incomplete (an ifcfg directory often leaves the mode to
+    modprobe.conf): pass everything through merge_configs() before using it.
+    """
+    if os.path.isdir(path):
+        return load_ifcfg(path)
+    text = read_text(path)
+    if path.endswith(".toml") or _looks_like_toml(text):
+        return parse_toml(text, path)
+    return parse_modprobe(text, path)
+
+
+def _looks_like_toml(text: str) -> bool:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    return any(isinstance(value, dict) for value in data.values())
+
+
+def merge_configs(configs: list[BondConfig]) -> list[BondConfig]:
+    """One final BondConfig per bond, in order of first appearance.
+
+    Options concatenate (later sources win) and are validated again as a
+    whole, so the mode from modprobe.conf applies to BONDING_OPTS from ifcfg;
+    this is also where a bond with no mode at all is refused.  Members,
+    addresses, hwaddr and gateway come from the last source that has them.
+    """
+    groups: dict[str, list[BondConfig]] = {}
+    for config in configs:
+        groups.setdefault(config.name, []).append(config)
+    return [_merge(name, group) for name, group in groups.items()]
+
+
+def _merge(name: str, group: list[BondConfig]) -> BondConfig:
+    def last(attr: str):
+        values = [getattr(c, attr) for c in group if getattr(c, attr)]
+        return values[-1] if values else getattr(group[0], attr)
+
+    return build_bond_config(
+        name, slaves=last("slaves"), addresses=last("addresses"),
+        option_pairs=[pair for c in group for pair in c.option_pairs],
+        hwaddr=last("hwaddr"), gateway=last("gateway"),
+        onboot=all(c.onboot for c in group),
+        source=", ".join(dict.fromkeys(c.source for c in group)),
+        source_warnings=list(dict.fromkeys(w for c in group for w in c.source_warnings)))

@@ -1,0 +1,119 @@
+"""The configured bond, independent of where it was read from."""
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .errors import ConfigError, at
+from .names import validate_ifname
+from .options import BondOptions, Pair, build_options
+from .values import MAC_RE
+
+__all__ = ["BondConfig", "ConfigError", "build_bond_config", "check_slaves", "parse_cidr",
+           "parse_ip", "parse_mac"]
+
+
+@dataclass(frozen=True)
+class BondConfig:
+    name: str
+    slaves: tuple[str, ...]
+    options: BondOptions
+    addresses: tuple[str, ...]  # CIDR strings, e.g. "192.168.100.199/24"
+    hwaddr: str | None
+    gateway: str | None
+    onboot: bool
+    source: str
+    warnings: tuple[str, ...]
+    # Raw (name, value, where) pairs, kept so merge_configs() can re-validate the
+    # union with file:line positions intact.
+    option_pairs: tuple[Pair, ...] = field(default=(), compare=False, repr=False)
+    # Warnings from the reader itself (not from the options); survive merging.
+    source_warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+
+def parse_cidr(text: object) -> str:
+    """"192.168.100.199/24" -> the same, normalised; ValueError with a reason."""
+    if not isinstance(text, str) or "/" not in text:
+        raise ValueError(f"address {text!s}: expected address/prefix, "
+                         "e.g. 192.168.100.199/24")
+    try:
+        iface = ipaddress.ip_interface(text.strip())
+    except ValueError:
+        raise ValueError(f"address {text}: not a valid address/prefix") from None
+    if iface.ip.is_unspecified or iface.ip.is_multicast or iface.ip.is_loopback:
+        raise ValueError(f"address {text}: not usable as an interface address")
+    return str(iface)
+
+
+def parse_ip(text: object, what: str = "gateway") -> str:
+    try:
+        if not isinstance(text, str) or "%" in text:
+            raise ValueError(text)
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise ValueError(f"{what} {text!s}: not a valid IP address") from None
+
+
+def parse_mac(text: object, what: str = "hwaddr") -> str:
+    """A unicast, non-zero MAC address in lower-case colon form."""
+    if not isinstance(text, str) or not MAC_RE.fullmatch(text.strip()):
+        raise ValueError(f"{what} {text!s}: not a MAC address (xx:xx:xx:xx:xx:xx)")
+    mac = text.strip().lower().replace("-", ":")
+    if int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
+        raise ValueError(f"{what} {mac}: not a unicast MAC address")
+    return mac
+
+
+def check_slaves(name: str, slaves: Iterable[str]) -> list[str]:
+    """Member names as a list; ConfigError for a bad, repeated or self member."""
+    members: list[str] = []
+    for slave in slaves:
+        validate_ifname(slave, f"{name}: member")
+        if slave == name:
+            raise ConfigError(f"{name}: a bond cannot be its own member")
+        if slave in members:
+            raise ConfigError(f'{name}: member "{slave}" listed twice')
+        members.append(slave)
+    return members
+
+
+def build_bond_config(name: str, *, slaves: Iterable[str] = (),
+                      addresses: Iterable[str] = (), option_pairs: Iterable[Pair] = (),
+                      hwaddr: str | None = None, gateway: str | None = None,
+                      onboot: bool = True, source: str = "command line",
+                      final: bool = True, where: str | None = None,
+                      source_warnings: Iterable[str] = ()) -> BondConfig:
+    """Validate everything about one bond; raises ConfigError (OptionError is one).
+
+    `where` prefixes errors that concern the bond as a whole; option errors
+    carry their own positions.  See build_options() for `final`.
+    """
+    def fail(message: str):
+        raise ConfigError(at(where, message))
+
+    try:
+        validate_ifname(name, "bond")
+        members = check_slaves(name, slaves)
+    except ConfigError as exc:
+        fail(str(exc))
+    cidrs: list[str] = []
+    try:
+        for address in addresses:
+            cidr = parse_cidr(address)
+            if cidr in cidrs:
+                raise ValueError(f"address {cidr} listed twice")
+            cidrs.append(cidr)
+        mac = parse_mac(hwaddr) if hwaddr is not None else None
+        gw = parse_ip(gateway) if gateway is not None else None
+    except ValueError as exc:
+        fail(f"{name}: {exc}")
+    pairs = tuple(option_pairs)
+    options, warnings = build_options(name, pairs, final=final)
+    warnings = list(source_warnings) + warnings
+    if final and options.primary and members and options.primary not in members:
+        warnings.append(f"{name}: Warning: primary {options.primary} is not a member of "
+                        f"{name} ({', '.join(members)})")
+    return BondConfig(name=name, slaves=tuple(members), options=options,
+                      addresses=tuple(cidrs), hwaddr=mac, gateway=gw, onboot=onboot,
+                      source=source, warnings=tuple(warnings), option_pairs=pairs,
+                      source_warnings=tuple(source_warnings))

@@ -1,0 +1,234 @@
+"""The option table: one OptionSpec per bonding option, after the kernel's bond_opts[].
+
+Values, ranges, flags and unsupported modes follow drivers/net/bonding/bond_options.c.
+"""
+
+from dataclasses import dataclass, fields
+
+INT_MAX = 2**31 - 1
+
+BOND_MODE_ROUNDROBIN = 0
+BOND_MODE_ACTIVEBACKUP = 1
+BOND_MODE_XOR = 2
+BOND_MODE_BROADCAST = 3
+BOND_MODE_8023AD = 4
+BOND_MODE_TLB = 5
+BOND_MODE_ALB = 6
+
+MODE_NAMES = {
+    BOND_MODE_ROUNDROBIN: "balance-rr",
+    BOND_MODE_ACTIVEBACKUP: "active-backup",
+    BOND_MODE_XOR: "balance-xor",
+    BOND_MODE_BROADCAST: "broadcast",
+    BOND_MODE_8023AD: "802.3ad",
+    BOND_MODE_TLB: "balance-tlb",
+    BOND_MODE_ALB: "balance-alb",
+}
+ALL_MODES = frozenset(MODE_NAMES)
+# Modes that cannot run the ARP monitor (the kernel's BOND_NO_USES_ARP).
+NO_ARP_MODES = frozenset({BOND_MODE_8023AD, BOND_MODE_TLB, BOND_MODE_ALB})
+BOND_DEFAULT_MIIMON = 100
+BOND_MAX_ARP_TARGETS = 16
+BOND_MAX_NS_TARGETS = 16
+
+DATAPATHS = ("auto", "ebpf", "python")
+
+NOSLAVES = "NOSLAVES"
+IFDOWN = "IFDOWN"
+
+
+def only(*modes: int) -> frozenset[int]:
+    """Unsupported-mode set for an option valid only in `modes` (BOND_MODE_ALL_EX)."""
+    return ALL_MODES - frozenset(modes)
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str
+    kind: str  # int | enum | bool | ipv4list | ipv6list | ifname | mac | choice
+    default: object
+    desc: str
+    # Named values: enum members, or the kernel's names for numbers ("off", "maxval").
+    values: tuple[tuple[str, int], ...] = ()
+    min: int | None = None
+    max: int | None = None
+    flags: frozenset[str] = frozenset()  # kernel flags, kept for reference and NOSLAVES
+    unsupported: frozenset[int] = frozenset()  # modes where the kernel refuses it
+    relevant: frozenset[int] | None = None  # modes where it has an effect (warn otherwise)
+    # "always": live changes allowed; "down": only while the bond is down;
+    # "never": module-level, fixed once the bonds exist.
+    runtime: str = "always"
+    field: str = ""
+
+    @property
+    def attr(self) -> str:
+        return self.field or self.name
+
+    def name_of(self, value: int) -> str | None:
+        for label, number in self.values:
+            if number == value:
+                return label
+        return None
+
+
+_INTMAX = (("off", 0), ("maxval", INT_MAX))
+_ONOFF = (("off", 0), ("on", 1))
+_PEER_NOTIF = (("off", 0), ("maxval", 255), ("default", 1))
+
+
+def _spec(name, kind, default, desc, **kw) -> OptionSpec:
+    return OptionSpec(name, kind, default, desc, **kw)
+
+
+_NOT_ARP = NO_ARP_MODES
+_PRIMARY_MODES = (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
+
+SPECS: tuple[OptionSpec, ...] = (
+    _spec("mode", "enum", BOND_MODE_ROUNDROBIN, "bonding policy",
+          values=tuple((n, v) for v, n in MODE_NAMES.items()),
+          flags=frozenset({NOSLAVES, IFDOWN}), runtime="down"),
+    _spec("miimon", "int", 0, "link check interval in milliseconds",
+          values=_INTMAX, min=0, max=INT_MAX),
+    _spec("updelay", "int", 0, "delay before considering link up, in milliseconds",
+          values=_INTMAX, min=0, max=INT_MAX),
+    _spec("downdelay", "int", 0, "delay before considering link down, in milliseconds",
+          values=_INTMAX, min=0, max=INT_MAX),
+    _spec("use_carrier", "bool", 1, "use carrier state (netif_carrier_ok) in miimon",
+          values=_ONOFF),
+    _spec("arp_interval", "int", 0, "ARP monitor interval in milliseconds",
+          values=_INTMAX, min=0, max=INT_MAX, unsupported=_NOT_ARP),
+    _spec("arp_ip_target", "ipv4list", (), "IPv4 ARP monitor targets"),
+    _spec("arp_validate", "enum", 0, "validate source/destination of ARP probes",
+          values=(("none", 0), ("active", 1), ("backup", 2), ("all", 3), ("filter", 4),
+                  ("filter_active", 5), ("filter_backup", 6)),
+          unsupported=_NOT_ARP),
+    _spec("arp_all_targets", "enum", 0, "fail on any/all ARP targets timing out",
+          values=(("any", 0), ("all", 1)), relevant=frozenset({BOND_MODE_ACTIVEBACKUP})),
+    _spec("arp_missed_max", "int", 2, "missed ARP intervals before a link is down",
+          values=(("minval", 1), ("maxval", 255), ("default", 2)), min=1, max=255,
+          unsupported=_NOT_ARP),
+    _spec("ns_ip6_target", "ipv6list", (), "IPv6 NS monitor targets"),
+    _spec("primary", "ifname", "", "preferred member",
+          unsupported=only(*_PRIMARY_MODES)),
+    _spec("primary_reselect", "enum", 0, "when the primary takes back the active role",
+          values=(("always", 0), ("better", 1), ("failure", 2)),
+          relevant=frozenset(_PRIMARY_MODES)),
+    _spec("fail_over_mac", "enum", 0, "MAC address handling on failover",
+          values=(("none", 0), ("active", 1), ("follow", 2)), flags=frozenset({NOSLAVES}),
+          relevant=frozenset({BOND_MODE_ACTIVEBACKUP})),
+    _spec("xmit_hash_policy", "enum", 0, "transmit hash for xor, 802.3ad and tlb",
+          values=(("layer2", 0), ("layer3+4", 1), ("layer2+3", 2), ("encap2+3", 3),
+                  ("encap3+4", 4), ("vlan+srcmac", 5)),
+          relevant=frozenset({BOND_MODE_XOR, BOND_MODE_8023AD, BOND_MODE_TLB})),
+    _spec("lacp_rate", "enum", 0, "LACPDU rate asked of the 802.3ad partner",
+          values=(("slow", 0), ("fast", 1)), flags=frozenset({IFDOWN}),
+          unsupported=only(BOND_MODE_8023AD)),
+    _spec("lacp_active", "enum", 1, "send LACPDUs periodically (on) or only when spoken to",
+          values=_ONOFF, flags=frozenset({IFDOWN}), unsupported=only(BOND_MODE_8023AD)),
+    _spec("ad_select", "enum", 0, "802.3ad aggregator selection logic",
+          values=(("stable", 0), ("bandwidth", 1), ("count", 2)), flags=frozenset({IFDOWN}),
+          relevant=frozenset({BOND_MODE_8023AD})),
+    _spec("ad_actor_sys_prio", "int", 65535, "LACP system priority",
+          values=(("minval", 1), ("maxval", 65535)), min=1, max=65535,
+          unsupported=only(BOND_MODE_8023AD)),
+    _spec("ad_user_port_key", "int", 0, "upper 10 bits of the LACP port key",
+          values=(("minval", 0), ("maxval", 1023)), min=0, max=1023,
+          flags=frozenset({IFDOWN}), unsupported=only(BOND_MODE_8023AD)),
+    _spec("ad_actor_system", "mac", "00:00:00:00:00:00",
+          "LACP system MAC (all zeros: use the bond's MAC)",
+          unsupported=only(BOND_MODE_8023AD)),
+    _spec("min_links", "int", 0, "active links needed before asserting carrier",
+          values=_INTMAX, min=0, max=INT_MAX, relevant=frozenset({BOND_MODE_8023AD})),
+    _spec("num_grat_arp", "int", 1, "peer notifications after a failover",
+          values=_PEER_NOTIF, min=0, max=255, field="num_peer_notif"),
+    _spec("num_unsol_na", "int", 1, "peer notifications after a failover",
+          values=_PEER_NOTIF, min=0, max=255, field="num_peer_notif"),
+    _spec("peer_notif_delay", "int", 0, "delay between peer notifications, in milliseconds",
+          values=(("off", 0), ("maxval", 300000)), min=0, max=300000),
+    _spec("all_slaves_active", "bool", 0, "deliver duplicate frames received on inactive members",
+          values=_ONOFF),
+    _spec("resend_igmp", "int", 1, "IGMP membership reports sent after a failover",
+          values=_PEER_NOTIF, min=0, max=255),
+    _spec("lp_interval", "int", 1, "seconds between learning packets",
+          values=(("minval", 1), ("maxval", INT_MAX)), min=1, max=INT_MAX,
+          relevant=frozenset({BOND_MODE_TLB, BOND_MODE_ALB})),
+    _spec("packets_per_slave", "int", 1, "packets per member in balance-rr (0: random)",
+          values=(("default", 1), ("maxval", 65535)), min=0, max=65535,
+          unsupported=only(BOND_MODE_ROUNDROBIN)),
+    _spec("tlb_dynamic_lb", "bool", 1, "balance-tlb/alb: shuffle flows by load",
+          values=_ONOFF, flags=frozenset({IFDOWN}),
+          unsupported=only(BOND_MODE_TLB, BOND_MODE_ALB)),
+    _spec("coupled_control", "bool", 1, "802.3ad coupled collecting/distributing mux",
+          values=_ONOFF, flags=frozenset({IFDOWN}), unsupported=only(BOND_MODE_8023AD)),
+    _spec("max_bonds", "int", 1, "bonds created when the module loads (module-level)",
+          values=_INTMAX, min=0, max=INT_MAX, runtime="never"),
+    _spec("datapath", "choice", "auto", "softbond packet path: auto, ebpf or python",
+          values=tuple((n, i) for i, n in enumerate(DATAPATHS)), runtime="down"),
+)
+
+OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
+
+
+@dataclass(frozen=True)
+class BondOptions:
+    """Validated option values: enums as ints, lists as tuples, primary "" when unset."""
+
+    mode: int = BOND_MODE_ROUNDROBIN
+    miimon: int = 0
+    updelay: int = 0  # milliseconds, a multiple of miimon once rules have run
+    downdelay: int = 0
+    use_carrier: int = 1
+    arp_interval: int = 0
+    arp_ip_target: tuple[str, ...] = ()
+    arp_validate: int = 0
+    arp_all_targets: int = 0
+    arp_missed_max: int = 2
+    ns_ip6_target: tuple[str, ...] = ()
+    primary: str = ""
+    primary_reselect: int = 0
+    fail_over_mac: int = 0
+    xmit_hash_policy: int = 0
+    lacp_rate: int = 0
+    lacp_active: int = 1
+    ad_select: int = 0
+    ad_actor_sys_prio: int = 65535
+    ad_user_port_key: int = 0
+    ad_actor_system: str = "00:00:00:00:00:00"
+    min_links: int = 0
+    num_peer_notif: int = 1
+    peer_notif_delay: int = 0
+    all_slaves_active: int = 0
+    resend_igmp: int = 1
+    lp_interval: int = 1
+    packets_per_slave: int = 1
+    tlb_dynamic_lb: int = 1
+    max_bonds: int = 1
+    coupled_control: int = 1
+    datapath: str = "auto"
+
+    @property
+    def num_grat_arp(self) -> int:
+        return self.num_peer_notif
+
+    @property
+    def num_unsol_na(self) -> int:
+        return self.num_peer_notif
+
+    @property
+    def mode_name(self) -> str:
+        return MODE_NAMES[self.mode]
+
+    def get(self, name: str):
+        """Value of an option by its option name (num_grat_arp works too)."""
+        return getattr(self, OPTIONS[name].attr)
+
+
+def _check_table() -> None:
+    # Keep the table and the dataclass from drifting apart.
+    attrs = {f.name for f in fields(BondOptions)}
+    assert attrs == {s.attr for s in SPECS}, attrs ^ {s.attr for s in SPECS}
+    for s in SPECS:
+        assert BondOptions.__dataclass_fields__[s.attr].default == s.default, s.name
+
+
+_check_table()

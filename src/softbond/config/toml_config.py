@@ -1,0 +1,158 @@
+"""softbond's native TOML format.
+
+    max_bonds = 1            # optional, like the module parameter
+    [bonding]                # optional defaults for every bond (like `options bonding`)
+    miimon = 100
+    [bond0]
+    mode = "active-backup"
+    slaves = ["eth0", "eth1"]
+    address = "192.168.100.199/24"
+
+tomllib reports no positions for keys, so errors find the key's line by
+scanning the text (see _Positions).
+"""
+
+import re
+import tomllib
+
+from .errors import ConfigError
+from .model import (BondConfig, build_bond_config, check_slaves, parse_cidr, parse_ip,
+                    parse_mac)
+from .options import OPTIONS, build_options
+from .textfile import numbered_lines, read_text
+from .modprobe import MAX_BONDS_LIMIT
+
+_HEADER = re.compile(r"\s*\[\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.\-]+)\s*\]\s*(#.*)?")
+_KEY = re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.\-]+)\s*=")
+_BOND_KEYS = {"slaves", "address", "addresses", "hwaddr", "gateway", "onboot"}
+
+
+class _Positions:
+    """Line numbers of table headers and keys, found by scanning the text."""
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.lines: dict[tuple[str, str | None], int] = {}
+        table = ""
+        for number, line in numbered_lines(text):
+            header = _HEADER.fullmatch(line)
+            if header:
+                table = header.group(1).strip("\"'")
+                self.lines.setdefault((table, None), number)
+                continue
+            key = _KEY.match(line)
+            if key:
+                name = key.group(1)
+                if name[0] not in "\"'" and "." in name:
+                    # dotted key: "bond0.mode = 1" belongs to table bond0
+                    parts = name.split(".")
+                    self.lines.setdefault((".".join(filter(None, [table, *parts[:-1]])),
+                                           parts[-1]), number)
+                    self.lines.setdefault((parts[0], None), number)
+                else:
+                    self.lines.setdefault((table, name.strip("\"'")), number)
+
+    def where(self, table: str, key: str | None = None) -> str:
+        number = self.lines.get((table, key)) or self.lines.get((table, None))
+        if number is None and key is None:
+            number = self.lines.get(("", table))  # inline table: bond0 = { ... }
+        return f"{self.path}:{number}" if number else self.path
+
+
+def load_toml(path: str) -> list[BondConfig]:
+    return parse_toml(read_text(path), path)
+
+
+def parse_toml(text: str, path: str) -> list[BondConfig]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r" \(at line (\d+), column \d+\)$", message)
+        if match:
+            raise ConfigError(f"{path}:{match.group(1)}: invalid TOML: "
+                              f"{message[:match.start()]}") from None
+        raise ConfigError(f"{path}: invalid TOML: {message}") from None
+    pos = _Positions(path, text)
+    defaults: list = []
+    tables: dict[str, dict] = {}
+    for key, value in data.items():
+        if key == "max_bonds":
+            defaults.append((key, value, pos.where("", key)))
+        elif key == "bonding":
+            defaults += _defaults(value, pos)
+        elif isinstance(value, dict):
+            tables[key] = value
+        else:
+            raise ConfigError(f"{pos.where('', key)}: unknown top-level key {key!r} "
+                              "(options go in [bonding] or in a bond's table)")
+    names = list(tables)
+    max_pairs = [p for p in defaults if p[0] == "max_bonds"]
+    if max_pairs:
+        count = build_options("bonding", max_pairs, final=False)[0].max_bonds
+        if count > MAX_BONDS_LIMIT:
+            raise ConfigError(f"{max_pairs[-1][2]}: max_bonds={count}: softbond creates at "
+                              f"most {MAX_BONDS_LIMIT} bonds")
+        names = [f"bond{i}" for i in range(count) if f"bond{i}" not in tables] + names
+    return [_bond(name, tables.get(name, {}), defaults, pos) for name in names]
+
+
+def _defaults(value: object, pos: _Positions) -> list:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{pos.where('', 'bonding')}: bonding must be a table of options")
+    pairs = []
+    for key, raw in value.items():
+        where = pos.where("bonding", key)
+        if key in _BOND_KEYS:
+            raise ConfigError(f"{where}: [bonding] holds options for every bond; {key} "
+                              "belongs in a bond's own table")
+        if key not in OPTIONS:
+            raise ConfigError(f"{where}: bonding: option {key}: unknown option")
+        pairs.append((key, raw, where))
+    return pairs
+
+
+def _bond(name: str, table: dict, defaults: list, pos: _Positions) -> BondConfig:
+    def where(key: str | None = None) -> str:
+        return pos.where(name, key)
+
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where(key)}: {name}: {key} must be a string")
+        return value
+
+    slaves = table.get("slaves", [])
+    if isinstance(slaves, str):
+        slaves = [s for s in re.split(r"[,\s]+", slaves) if s]
+    if not isinstance(slaves, list) or not all(isinstance(s, str) for s in slaves):
+        raise ConfigError(f"{where('slaves')}: {name}: slaves must be a list of "
+                          "interface names")
+    if "address" in table and "addresses" in table:
+        raise ConfigError(f"{where('addresses')}: {name}: give address or addresses, "
+                          "not both")
+    addresses = table.get("addresses", [text("address")] if "address" in table else [])
+    if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+        raise ConfigError(f"{where('addresses')}: {name}: addresses must be a list of "
+                          "address/prefix strings")
+    onboot = table.get("onboot", True)
+    if not isinstance(onboot, bool):
+        raise ConfigError(f"{where('onboot')}: {name}: onboot must be true or false")
+    pairs = defaults + [(key, raw, where(key)) for key, raw in table.items()
+                        if key not in _BOND_KEYS]
+    hwaddr, gateway = text("hwaddr"), text("gateway")
+    # Check the non-option fields here so errors carry the line of their key.
+    checks = (("slaves", lambda: check_slaves(name, slaves)),
+              ("addresses" if "addresses" in table else "address",
+               lambda: [parse_cidr(a) for a in addresses]),
+              ("hwaddr", lambda: hwaddr is None or parse_mac(hwaddr)),
+              ("gateway", lambda: gateway is None or parse_ip(gateway)))
+    for key, check in checks:
+        try:
+            check()
+        except (ConfigError, ValueError) as exc:
+            detail = str(exc) if isinstance(exc, ConfigError) else f"{name}: {exc}"
+            raise ConfigError(f"{where(key)}: {detail}") from None
+    return build_bond_config(name, slaves=slaves, addresses=addresses, option_pairs=pairs,
+                             hwaddr=hwaddr, gateway=gateway, onboot=onboot,
+                             source=pos.path, final=False, where=where())

@@ -1,0 +1,229 @@
+"""Reading and changing interfaces: the control plane's view of member NICs.
+
+Everything a bond changes on a member is recorded first (LinkState) so that
+release/down/crash recovery can put it back exactly as found.
+"""
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+IFF_UP = 0x1
+IFF_PROMISC = 0x100
+IFF_LOWER_UP = 0x10000
+
+
+class LinkError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What a member looked like before the bond touched it."""
+    name: str
+    ifindex: int
+    mac: str
+    mtu: int
+    admin_up: bool
+    promisc: bool
+    disable_ipv6: str | None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "LinkState":
+        return cls(**data)
+
+
+def _sysfs(name: str, attr: str) -> str | None:
+    try:
+        with open(f"/sys/class/net/{name}/{attr}") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def carrier(name: str) -> bool:
+    """Carrier as miimon polls it (netif_carrier_ok): needs the link admin-up."""
+    return _sysfs(name, "carrier") == "1"
+
+
+def speed_duplex(name: str) -> tuple[int | None, str | None]:
+    speed = _sysfs(name, "speed")
+    duplex = _sysfs(name, "duplex")
+    try:
+        mbps = int(speed) if speed is not None else None
+    except ValueError:
+        mbps = None
+    if mbps is not None and mbps <= 0:
+        mbps = None
+    return mbps, duplex if duplex in ("full", "half") else None
+
+
+def counters(name: str) -> dict[str, int]:
+    out = {}
+    for key in ("rx_bytes", "rx_packets", "tx_bytes", "tx_packets", "rx_dropped", "tx_dropped"):
+        value = _sysfs(name, f"statistics/{key}")
+        out[key] = int(value) if value and value.isdigit() else 0
+    return out
+
+
+def _disable_ipv6_path(name: str) -> str:
+    return f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6"
+
+
+def _read_disable_ipv6(name: str) -> str | None:
+    try:
+        with open(_disable_ipv6_path(name)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def set_disable_ipv6(name: str, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        with open(_disable_ipv6_path(name), "w") as f:
+            f.write(value)
+    except OSError:
+        pass
+
+
+class _IPRouteThread:
+    """pyroute2's synchronous IPRoute runs its own asyncio loop and refuses
+    to work inside a thread whose loop is running (the daemon's). So it
+    lives in a thread of its own; calls block the caller briefly, like the
+    syscalls they are."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="softbond-netlink")
+        self._ipr = self._pool.submit(IPRoute).result()
+
+    def __getattr__(self, name):
+        method = getattr(self._ipr, name)
+
+        def call(*args, **kwargs):
+            return self._pool.submit(method, *args, **kwargs).result()
+        return call
+
+    def close(self) -> None:
+        self._pool.submit(self._ipr.close).result()
+        self._pool.shutdown()
+
+
+class Links:
+    """A thin, error-translating wrapper over pyroute2 for one namespace."""
+
+    def __init__(self) -> None:
+        self._ipr = _IPRouteThread()
+
+    def close(self) -> None:
+        self._ipr.close()
+
+    def _index(self, name: str) -> int:
+        found = self._ipr.link_lookup(ifname=name)
+        if not found:
+            raise LinkError(f"{name}: no such interface")
+        return found[0]
+
+    def exists(self, name: str) -> bool:
+        return bool(self._ipr.link_lookup(ifname=name))
+
+    def index(self, name: str) -> int:
+        return self._index(name)
+
+    def _link(self, name: str):
+        return self._ipr.get_links(self._index(name))[0]
+
+    def snapshot(self, name: str) -> LinkState:
+        link = self._link(name)
+        return LinkState(
+            name=name,
+            ifindex=link["index"],
+            mac=link.get_attr("IFLA_ADDRESS"),
+            mtu=link.get_attr("IFLA_MTU"),
+            admin_up=bool(link["flags"] & IFF_UP),
+            promisc=bool(link["flags"] & IFF_PROMISC),
+            disable_ipv6=_read_disable_ipv6(name),
+        )
+
+    def kind(self, name: str) -> str | None:
+        info = self._link(name).get_attr("IFLA_LINKINFO")
+        return info.get_attr("IFLA_INFO_KIND") if info else None
+
+    def master(self, name: str) -> int | None:
+        return self._link(name).get_attr("IFLA_MASTER")
+
+    def addresses(self, name: str, *, scope_global_only: bool = True) -> list[str]:
+        out = []
+        for addr in self._ipr.get_addr(index=self._index(name)):
+            if scope_global_only and addr["scope"] != 0:
+                continue
+            out.append(f"{addr.get_attr('IFA_ADDRESS')}/{addr['prefixlen']}")
+        return out
+
+    def _set(self, name: str, what: str, **kwargs) -> None:
+        try:
+            self._ipr.link("set", index=self._index(name), **kwargs)
+        except NetlinkError as exc:
+            raise LinkError(f"{name}: cannot set {what}: {os.strerror(exc.code)}") from None
+
+    def set_up(self, name: str, up: bool = True) -> None:
+        self._set(name, "state", state="up" if up else "down")
+
+    def set_mac(self, name: str, mac: str) -> None:
+        self._set(name, "MAC address", address=mac)
+
+    def set_mtu(self, name: str, mtu: int) -> None:
+        self._set(name, "MTU", mtu=mtu)
+
+    def set_promisc(self, name: str, on: bool) -> None:
+        # pyroute2 takes the flag through flags/mask.
+        self._set(name, "promiscuity", flags=IFF_PROMISC if on else 0, mask=IFF_PROMISC)
+
+    def add_address(self, name: str, cidr: str) -> None:
+        iface = ipaddress.ip_interface(cidr)
+        kwargs = {}
+        if iface.version == 4 and iface.network.prefixlen < 31:
+            kwargs["broadcast"] = str(iface.network.broadcast_address)
+        try:
+            self._ipr.addr("add", index=self._index(name), address=str(iface.ip),
+                           prefixlen=iface.network.prefixlen, **kwargs)
+        except NetlinkError as exc:
+            if exc.code != errno.EEXIST:
+                raise LinkError(f"{name}: cannot add address {cidr}: {os.strerror(exc.code)}") from None
+
+    def add_default_route(self, name: str, gateway: str) -> None:
+        try:
+            self._ipr.route("replace", dst="default" if ":" not in gateway else "::/0",
+                            gateway=gateway, oif=self._index(name))
+        except NetlinkError as exc:
+            raise LinkError(f"{name}: cannot add default route via {gateway}: {os.strerror(exc.code)}") from None
+
+    def restore(self, state: LinkState) -> None:
+        """Put a member back as it was; best effort per attribute."""
+        if not self.exists(state.name):
+            return
+        errors = []
+        for what, action in (
+            ("down", lambda: self.set_up(state.name, False)),
+            ("mac", lambda: self.set_mac(state.name, state.mac)),
+            ("mtu", lambda: self.set_mtu(state.name, state.mtu)),
+            ("promisc", lambda: self.set_promisc(state.name, state.promisc)),
+            ("ipv6", lambda: set_disable_ipv6(state.name, state.disable_ipv6)),
+            ("state", lambda: self.set_up(state.name, state.admin_up)),
+        ):
+            try:
+                action()
+            except LinkError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise LinkError("; ".join(errors))

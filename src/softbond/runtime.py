@@ -1,0 +1,135 @@
+"""Per-namespace runtime files under /run/softbond.
+
+Bond names are unique per network namespace, as in the kernel, but /run is
+shared by every namespace on the host. So each namespace gets its own
+directory, named by the inode of its network namespace: a `softbond`
+command run inside a namespace finds that namespace's bonds and no others.
+
+Per bond: BOND.sock (the control socket, root only) and BOND.json (the pid
+and every member's original state, written before a member is touched, so
+that a crash can always be repaired by the next `up`).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from .ports import links as linkops
+from .ports import tap
+
+RUN_ROOT = os.environ.get("SOFTBOND_RUN_DIR", "/run/softbond")
+log = logging.getLogger("softbond")
+
+
+def netns_id() -> str:
+    return f"netns-{os.stat('/proc/self/ns/net').st_ino}"
+
+
+def run_dir(create: bool = False) -> str:
+    path = os.path.join(RUN_ROOT, netns_id())
+    if create:
+        os.makedirs(RUN_ROOT, mode=0o755, exist_ok=True)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)
+    return path
+
+
+def socket_path(bond: str) -> str:
+    return os.path.join(run_dir(), f"{bond}.sock")
+
+
+def state_path(bond: str) -> str:
+    return os.path.join(run_dir(), f"{bond}.json")
+
+
+def log_path(bond: str) -> str:
+    return os.path.join(run_dir(), f"{bond}.log")
+
+
+def write_state(bond: str, pid: int, members: list[linkops.LinkState]) -> None:
+    path = state_path(bond)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"bond": bond, "pid": pid, "members": [m.to_json() for m in members]}, f)
+    os.replace(tmp, path)
+
+
+def read_state(bond: str) -> dict | None:
+    try:
+        with open(state_path(bond)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def remove_state(bond: str) -> None:
+    for path in (state_path(bond), socket_path(bond)):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_bonds() -> list[str]:
+    try:
+        names = sorted(n[:-5] for n in os.listdir(run_dir()) if n.endswith(".json"))
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in names:
+        state = read_state(name)
+        if state and pid_alive(state.get("pid", -1)):
+            out.append(name)
+    return out
+
+
+def owner_of(ifname: str, exclude: str | None = None) -> str | None:
+    """Which running bond in this namespace holds `ifname` as a member."""
+    for bond in running_bonds():
+        if bond == exclude:
+            continue
+        state = read_state(bond) or {}
+        if any(m.get("name") == ifname for m in state.get("members", [])):
+            return bond
+    return None
+
+
+def recover_leftovers(bond: str, links: linkops.Links) -> bool:
+    """Repair what a dead daemon left: restore its members as they were.
+
+    Returns True when there was something to repair. The persistent TAP is
+    kept (with its addresses and routes): the new daemon re-attaches to it.
+    """
+    state = read_state(bond)
+    if state is None:
+        return False
+    pid = state.get("pid", -1)
+    if pid != os.getpid() and pid_alive(pid):
+        raise RuntimeError(f"{bond}: already running (pid {pid})")
+    for data in state.get("members", []):
+        try:
+            links.restore(linkops.LinkState.from_json(data))
+        except (linkops.LinkError, TypeError) as exc:
+            log.warning("%s: (slave %s): could not restore after a crash: %s", bond, data.get("name"), exc)
+    log.warning("%s: repaired the leftovers of a previous run (pid %s)", bond, pid)
+    remove_state(bond)
+    return True
+
+
+def remove_leftover_tap(bond: str) -> None:
+    try:
+        tap.destroy_tap(bond)
+    except OSError:
+        pass

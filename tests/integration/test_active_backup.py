@@ -1,0 +1,309 @@
+"""active-backup end to end: a bond in a namespace, a Linux bridge as the
+switch, a peer behind it, and real traffic."""
+import sys
+import time
+
+import pytest
+
+from conftest import Iperf, ping_ok, ping_result, start_ping, status_json, wait_active
+
+ADDR = "192.168.100.199/24"
+
+
+def up(topo, *options, slaves="eth0,eth1"):
+    proc = topo.softbond("up", "bond0", "--slaves", slaves, "--address", ADDR, *options, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
+
+
+def test_ping_and_tcp_through_the_bond(topo):
+    up(topo, "mode=active-backup", "miimon=100")
+    st = status_json(topo)
+    assert st["mode"] == "active-backup"
+    assert st["active_slave"] == "eth0"
+    assert [s["name"] for s in st["slaves"]] == ["eth0", "eth1"]
+    assert all(s["mii_status"] == "up" for s in st["slaves"])
+    iperf = Iperf(topo, 2)
+    try:
+        data = iperf.result()
+    finally:
+        iperf.close()
+    assert data["end"]["sum_received"]["bytes"] > 10_000_000
+    proc_text = topo.softbond("status", "bond0").stdout
+    assert "Bonding Mode: fault-tolerance (active-backup)\n" in proc_text
+    assert "Currently Active Slave: eth0\n" in proc_text
+    assert "MII Polling Interval (ms): 100\n" in proc_text
+
+
+def test_failover_under_1khz_ping(topo):
+    up(topo, "mode=1", "miimon=100")
+    ping = start_ping(topo, 3.0)
+    time.sleep(1.0)
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=2)
+    sent, received = ping_result(ping)
+    lost = sent - received
+    print(f"1 kHz ping across failover: {sent} sent, {lost} lost")
+    assert sent >= 2000
+    assert lost <= 50, f"{lost} pings lost in the failover"
+    st = status_json(topo)
+    eth0 = st["slaves"][0]
+    assert eth0["mii_status"] == "down" and eth0["link_failure_count"] == 1
+    assert st["failovers"] == 1
+
+
+def test_tcp_stream_survives_failover(topo):
+    up(topo, "mode=1", "miimon=100")
+    iperf = Iperf(topo, 4)
+    try:
+        time.sleep(1.5)
+        topo.cut(0)
+        wait_active(topo, "eth1", timeout=2)
+        data = iperf.result()
+    finally:
+        iperf.close()
+    intervals = [i["sum"]["bits_per_second"] for i in data["intervals"]]
+    assert len(intervals) >= 4
+    assert intervals[-1] > 0, "the TCP stream stalled after the failover"
+    assert data["end"]["sum_received"]["bytes"] > 10_000_000
+
+
+def test_failback_to_primary_after_updelay(topo):
+    up(topo, "mode=1", "miimon=50", "primary=eth0", "updelay=300", "primary_reselect=always")
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=2)
+    topo.plug(0)
+    # The primary must sit in "going back" for updelay before it takes over.
+    seen_back = topo.wait_for(lambda: status_json(topo)["slaves"][0]["mii_status"] == "going back", timeout=1)
+    assert seen_back
+    assert status_json(topo)["active_slave"] == "eth1"
+    wait_active(topo, "eth0", timeout=2)
+    assert ping_ok(topo)
+
+
+def test_primary_reselect_failure_keeps_the_backup(topo):
+    up(topo, "mode=1", "miimon=50", "primary=eth0", "primary_reselect=failure")
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=2)
+    topo.plug(0)
+    topo.wait_for(lambda: status_json(topo)["slaves"][0]["mii_status"] == "up", timeout=2)
+    time.sleep(0.3)
+    assert status_json(topo)["active_slave"] == "eth1"
+    # ...until the current active fails.
+    topo.cut(1)
+    wait_active(topo, "eth0", timeout=2)
+
+
+def test_arp_monitor_catches_a_dead_path_with_carrier_up(topo):
+    up(topo, "mode=1", "arp_interval=100", f"arp_ip_target={topo.peer_ip()}", "arp_validate=all")
+    wait_active(topo, "eth0")
+    # Take the switch port out of the bridge: eth0 keeps its carrier but
+    # nothing gets through any more.
+    topo.exec(topo.switch, ["ip", "link", "set", "sw0", "nomaster"])
+    wait_active(topo, "eth1", timeout=3)
+    st = status_json(topo)
+    assert st["slaves"][0]["carrier"] is True
+    assert st["slaves"][0]["mii_status"] == "down"
+    assert ping_ok(topo)
+    text = topo.softbond("status", "bond0").stdout
+    assert "ARP Polling Interval (ms): 100\n" in text
+    assert f"ARP IP target/s (n.n.n.n form): {topo.peer_ip()}\n" in text
+    # The path heals: eth0 comes back up (as a backup).
+    topo.exec(topo.switch, ["ip", "link", "set", "sw0", "master", "br0"])
+    assert topo.wait_for(lambda: status_json(topo)["slaves"][0]["mii_status"] == "up", timeout=3)
+
+
+def test_live_enslave_set_active_release_keep_tcp(topo):
+    up(topo, "mode=1", "miimon=100", slaves="eth0")
+    iperf = Iperf(topo, 5)
+    try:
+        time.sleep(1.0)
+        topo.softbond("enslave", "bond0", "eth1")
+        assert [s["name"] for s in status_json(topo)["slaves"]] == ["eth0", "eth1"]
+        time.sleep(0.5)
+        topo.softbond("set-active", "bond0", "eth1")
+        wait_active(topo, "eth1", timeout=1)
+        time.sleep(0.5)
+        topo.softbond("release", "bond0", "eth0")
+        assert [s["name"] for s in status_json(topo)["slaves"]] == ["eth1"]
+        data = iperf.result()
+    finally:
+        iperf.close()
+    intervals = [i["sum"]["bits_per_second"] for i in data["intervals"]]
+    assert intervals[-1] > 0
+    assert ping_ok(topo)
+
+
+def test_set_active_refuses_a_down_member(topo):
+    up(topo, "mode=1", "miimon=100")
+    topo.cut(1)
+    topo.wait_for(lambda: status_json(topo)["slaves"][1]["mii_status"] == "down", timeout=2)
+    proc = topo.softbond("set-active", "bond0", "eth1", check=False)
+    assert proc.returncode != 0
+    assert "eth1" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert status_json(topo)["active_slave"] == "eth0"
+
+
+def test_live_option_change(topo):
+    up(topo, "mode=1", "miimon=100")
+    topo.softbond("set", "bond0", "miimon", "50")
+    topo.softbond("set", "bond0", "primary", "eth1")
+    wait_active(topo, "eth1", timeout=2)
+    st = status_json(topo)
+    assert st["options"]["miimon"] == 50 and st["options"]["primary"] == "eth1"
+    bad = topo.softbond("set", "bond0", "miimon", "fast", check=False)
+    assert bad.returncode != 0 and "miimon" in bad.stderr
+    assert status_json(topo)["options"]["miimon"] == 50
+
+
+def test_down_restores_members_exactly(topo):
+    h = topo.host
+    topo.exec(h, ["ip", "link", "set", "eth1", "mtu", "1400"])
+    topo.exec(h, ["ip", "link", "set", "eth1", "up"])
+
+    def snapshot():
+        out = {}
+        for name in ("eth0", "eth1"):
+            link = topo.exec(h, ["ip", "-d", "-j", "link", "show", name]).stdout
+            import json
+            d = json.loads(link)[0]
+            out[name] = (d["address"], d["mtu"], d.get("promiscuity"), "UP" in d["flags"], d.get("allmulti"))
+        return out
+
+    before = snapshot()
+    up(topo, "mode=1", "miimon=100")
+    during = snapshot()
+    assert during["eth1"][0] == during["eth0"][0], "members carry the bond MAC (fail_over_mac=none)"
+    topo.softbond("down", "bond0")
+    assert snapshot() == before
+    assert topo.exec(h, ["ip", "link", "show", "bond0"], check=False).returncode != 0
+
+
+def test_two_bonds_in_one_namespace(request):
+    from softbond.netns import Topology
+    with Topology(prefix=f"sbtwo{time.time_ns() % 10000}", members=4) as topo:
+        topo.exec(topo.peer(), ["ip", "addr", "add", "192.168.101.1/24", "dev", "peer0"])
+        topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=1", "miimon=100")
+        topo.softbond("up", "bond1", "--slaves", "eth2,eth3", "--address", "192.168.101.199/24",
+                      "mode=active-backup", "miimon=100", "primary=eth3")
+        assert topo.wait_for(lambda: ping_ok(topo, "192.168.100.1") and ping_ok(topo, "192.168.101.1"))
+        assert status_json(topo, "bond1")["active_slave"] == "eth3"
+        both = topo.softbond("status", "--json").stdout
+        import json
+        assert [b["bond"] for b in json.loads(both)] == ["bond0", "bond1"]
+        pids = {status_json(topo, b)["pid"] for b in ("bond0", "bond1")}
+        assert len(pids) == 2, "each bond runs in its own process"
+        topo.softbond("down", "bond1")
+        assert ping_ok(topo, "192.168.100.1")
+
+
+def test_bond0_in_two_namespaces_at_once(topo):
+    from softbond.netns import Topology
+    with Topology(prefix=f"sbns{time.time_ns() % 10000}") as other:
+        up(topo, "mode=1", "miimon=100")
+        other.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=1", "primary=eth1")
+        assert other.wait_for(lambda: ping_ok(other))
+        assert status_json(topo)["active_slave"] == "eth0"
+        assert status_json(other)["active_slave"] == "eth1"
+        assert status_json(topo)["pid"] != status_json(other)["pid"]
+
+
+def test_seed_config_files(topo, tmp_path):
+    from softbond.demo import IFCFG_BOND0, IFCFG_ETH, MODPROBE_CONF
+    d = tmp_path / "network-scripts"
+    d.mkdir()
+    (d / "ifcfg-bond0").write_text(IFCFG_BOND0 + 'BONDING_OPTS="mode=1 miimon=100 primary=eth1"\n')
+    for name in ("eth0", "eth1"):
+        (d / f"ifcfg-{name}").write_text(IFCFG_ETH.format(name=name))
+    topo.softbond("up", "--config", str(d))
+    assert topo.wait_for(lambda: ping_ok(topo))
+    st = status_json(topo)
+    assert st["active_slave"] == "eth1" and st["options"]["miimon"] == 100
+    assert st["addresses"] == ["192.168.100.199/24"]
+    topo.softbond("down", "bond0")
+    modprobe = tmp_path / "modprobe.conf"
+    modprobe.write_text(MODPROBE_CONF)
+    (d / "ifcfg-bond0").write_text(IFCFG_BOND0)
+    topo.softbond("up", "--config", str(modprobe), "--config", str(d))
+    assert topo.wait_for(lambda: ping_ok(topo))
+    st = status_json(topo)
+    assert st["mode"] == "active-backup" and st["options"]["miimon"] == 100
+
+
+def test_crash_leaves_nothing_the_next_up_cannot_repair(topo):
+    up(topo, "mode=1", "miimon=100")
+    pid = status_json(topo)["pid"]
+    topo.exec(topo.host, ["kill", "-9", str(pid)])
+    time.sleep(0.2)
+    up(topo, "mode=1", "miimon=100")
+    assert status_json(topo)["pid"] != pid
+    topo.softbond("down", "bond0")
+    mac0 = topo.exec(topo.host, ["cat", "/sys/class/net/eth0/address"]).stdout
+    mac1 = topo.exec(topo.host, ["cat", "/sys/class/net/eth1/address"]).stdout
+    assert mac0 != mac1, "members got their own MACs back"
+
+
+def test_down_after_crash_repairs(topo):
+    up(topo, "mode=1", "miimon=100")
+    topo.exec(topo.host, ["kill", "-9", str(status_json(topo)["pid"])])
+    time.sleep(0.2)
+    topo.softbond("down", "bond0")
+    assert topo.exec(topo.host, ["ip", "link", "show", "bond0"], check=False).returncode != 0
+    assert topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "mode=1").returncode == 0
+
+
+@pytest.mark.parametrize("args,culprit", [
+    (["bond0", "--slaves", "eth0,eth9", "mode=1"], "eth9"),
+    (["bond0", "--slaves", "eth0,eth1", "mode=1", "miimon=often"], "miimon"),
+    (["bond0", "--slaves", "eth0,eth1", "mode=9"], "mode"),
+    (["bond0", "--slaves", "eth0,eth1", "mode=1", "lacp_rate=fast"], "lacp_rate"),
+    (["averyveryverylongbondname", "--slaves", "eth0,eth1"], "averyveryverylongbondname"),
+    (["bond0", "--slaves", "eth0,eth1", "--config", "/nonexistent/softbond.toml"], "/nonexistent/softbond.toml"),
+])
+def test_bad_input_is_refused_and_changes_nothing(topo, args, culprit):
+    before = topo.exec(topo.host, ["ip", "-br", "link"]).stdout
+    proc = topo.softbond("up", *args, check=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and culprit in lines[0], proc.stderr
+    assert topo.exec(topo.host, ["ip", "-br", "link"]).stdout == before
+
+
+def test_member_with_an_address_is_refused(topo):
+    topo.exec(topo.host, ["ip", "addr", "add", "10.9.9.9/24", "dev", "eth1"])
+    before = topo.exec(topo.host, ["ip", "-br", "link"]).stdout
+    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "mode=1", check=False)
+    assert proc.returncode != 0
+    assert "eth1" in proc.stderr and "10.9.9.9/24" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert topo.exec(topo.host, ["ip", "-br", "link"]).stdout == before
+
+
+def test_member_of_another_bond_is_refused(topo):
+    up(topo, "mode=1", "miimon=100")
+    proc = topo.softbond("up", "bond1", "--slaves", "eth1", "mode=1", check=False)
+    assert proc.returncode != 0 and "eth1" in proc.stderr and "bond0" in proc.stderr
+    proc = topo.softbond("enslave", "bond0", "eth0", check=False)
+    assert proc.returncode != 0 and "eth0" in proc.stderr
+    assert topo.exec(topo.host, ["ip", "link", "show", "bond1"], check=False).returncode != 0
+
+
+DROP_AND_ASK = """
+import os, sys
+from softbond import cli
+os.setgid(65534); os.setuid(65534)
+try:
+    cli.request("bond0", {"cmd": "status"})
+except cli.CliError as exc:
+    print(exc); sys.exit(3)
+"""
+
+
+def test_control_socket_is_root_only(topo):
+    up(topo, "mode=1", "miimon=100")
+    mode = topo.exec(topo.host, [sys.executable, "-c",
+                                 "import os, stat; from softbond import runtime; "
+                                 "print(oct(stat.S_IMODE(os.stat(runtime.socket_path('bond0')).st_mode)))"]).stdout
+    assert mode.strip() == "0o600"
+    proc = topo.exec(topo.host, [sys.executable, "-c", DROP_AND_ASK], check=False)
+    assert proc.returncode == 3 and "permission denied" in proc.stdout.lower(), proc.stdout + proc.stderr
