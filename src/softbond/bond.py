@@ -214,6 +214,9 @@ class Bond:
         if original.mtu != tap_mtu:
             links.set_mtu(name, tap_mtu)
         links.set_up(name, True)
+        warning = links.isolate(original)
+        if warning:
+            log.warning("%s: (slave %s): %s", self.name, name, warning)
         sock = packet.open_data_socket(name, original.ifindex)
         carrier = linkops.carrier(name)
         speed, duplex = linkops.speed_duplex(name)
@@ -314,7 +317,9 @@ class Bond:
                         self._event("warning", "interface was removed, releasing it", member, level=logging.WARNING)
                         self.release(member.name)
                     else:
-                        self._observe(member, event.admin_up and event.carrier, now)
+                        # The message may be stale (queued before a later
+                        # change): read the carrier as it is now.
+                        self._observe(member, linkops.carrier(member.name), now)
                     break
 
     def _observe(self, member: Member, carrier: bool, now: float) -> None:

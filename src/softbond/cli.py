@@ -111,9 +111,6 @@ def cmd_up(args) -> int:
     configs = _configs_for_up(args)
     if args.only:
         configs = [c for c in configs if c.name == args.only]
-    for config in configs:
-        for warning in config.warnings:
-            print(warning, file=sys.stderr)
     if args.foreground:
         if len(configs) != 1:
             raise CliError("up --foreground runs exactly one bond; name it")
@@ -127,6 +124,8 @@ def cmd_up(args) -> int:
     for config in configs:
         try:
             _spawn(config, args)
+            for warning in config.warnings:
+                print(warning, file=sys.stderr)
             print(f"{config.name}: up")
         except CliError as exc:
             print(str(exc), file=sys.stderr)
@@ -231,13 +230,6 @@ def cmd_demo(args) -> int:
 
 
 # ------------------------------------------------------------------ parser
-def _bond_name(value: str) -> str:
-    try:
-        return validate_ifname(value, "bond")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace")
     sub = parser.add_subparsers(dest="verb", required=True)
@@ -249,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _up_arguments(up: argparse.ArgumentParser) -> None:
-    up.add_argument("bond", nargs="?", type=_bond_name)
+    up.add_argument("bond", nargs="?")
     up.add_argument("options", nargs="*", metavar="OPTION=VALUE")
     up.add_argument("--slaves", help="comma-separated member interfaces")
     up.add_argument("--address", action="append", help="address in CIDR form (repeatable)")
@@ -262,11 +254,11 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
 
 def _rest(parser, sub) -> None:
     down = sub.add_parser("down", help="remove a bond, restoring its members")
-    down.add_argument("bond", type=_bond_name)
+    down.add_argument("bond")
     down.set_defaults(func=cmd_down)
 
     st = sub.add_parser("status", help="/proc/net/bonding-style status")
-    st.add_argument("bond", nargs="?", type=_bond_name)
+    st.add_argument("bond", nargs="?")
     st.add_argument("--json", action="store_true")
     st.add_argument("--verbose", action="store_true")
     st.set_defaults(func=cmd_status)
@@ -274,17 +266,17 @@ def _rest(parser, sub) -> None:
     for verb, func, helptext in (("enslave", cmd_enslave, "add members to a live bond"),
                                  ("release", cmd_release, "remove members from a live bond")):
         p = sub.add_parser(verb, help=helptext)
-        p.add_argument("bond", type=_bond_name)
+        p.add_argument("bond")
         p.add_argument("ifaces", nargs="+")
         p.set_defaults(func=func)
 
     sa = sub.add_parser("set-active", help="make a member the active one")
-    sa.add_argument("bond", type=_bond_name)
+    sa.add_argument("bond")
     sa.add_argument("iface")
     sa.set_defaults(func=cmd_set_active)
 
     so = sub.add_parser("set", help="change an option on a live bond")
-    so.add_argument("bond", type=_bond_name)
+    so.add_argument("bond")
     so.add_argument("option")
     so.add_argument("value")
     so.set_defaults(func=cmd_set)
@@ -319,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             raw.append(item)
         args.raw_up_args = raw
     try:
+        if getattr(args, "bond", None):
+            validate_ifname(args.bond, "bond")
         return args.func(args) or 0
     except (CliError, ConfigError) as exc:
         print(f"softbond: {exc}", file=sys.stderr)

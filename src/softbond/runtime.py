@@ -73,13 +73,16 @@ def remove_state(bond: str) -> None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Is `pid` a live softbond process? Zombies (unreaped where PID 1 does
+    not reap) and recycled pids of other programs count as dead."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
-    return True
+    return state not in ("Z", "X") and b"softbond" in cmdline
 
 
 def running_bonds() -> list[str]:

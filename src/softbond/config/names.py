@@ -35,5 +35,8 @@ def validate_ifname(name: object, what: str = "interface") -> str:
 
 def _quote(name: object) -> str:
     if isinstance(name, str):
-        return '"' + name.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+        # Show control characters escaped, so an error never prints a raw tab or NUL.
+        shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                        for c in name)
+        return f'"{shown}"'
     return repr(name)

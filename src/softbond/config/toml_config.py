@@ -53,9 +53,8 @@ class _Positions:
                     self.lines.setdefault((table, name.strip("\"'")), number)
 
     def where(self, table: str, key: str | None = None) -> str:
-        number = self.lines.get((table, key)) or self.lines.get((table, None))
-        if number is None and key is None:
-            number = self.lines.get(("", table))  # inline table: bond0 = { ... }
+        number = (self.lines.get((table, key)) or self.lines.get((table, None))
+                  or self.lines.get(("", table)))  # last: inline table, bond0 = { ... }
         return f"{self.path}:{number}" if number else self.path
 
 

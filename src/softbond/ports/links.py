@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from pyroute2 import IPRoute
+
+from . import isolate
 from pyroute2.netlink.exceptions import NetlinkError
 
 IFF_UP = 0x1
@@ -33,6 +35,9 @@ class LinkState:
     admin_up: bool
     promisc: bool
     disable_ipv6: str | None
+    had_clsact: bool = False
+    arp_ignore: str | None = None
+    rp_filter: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -153,7 +158,17 @@ class Links:
             admin_up=bool(link["flags"] & IFF_UP),
             promisc=bool(link["flags"] & IFF_PROMISC),
             disable_ipv6=_read_disable_ipv6(name),
+            had_clsact=self._has_clsact(link["index"]),
+            arp_ignore=isolate.sysctl(f"/proc/sys/net/ipv4/conf/{name}/arp_ignore"),
+            rp_filter=isolate.sysctl(f"/proc/sys/net/ipv4/conf/{name}/rp_filter"),
         )
+
+    def _has_clsact(self, ifindex: int) -> bool:
+        return any(q.get_attr("TCA_KIND") in ("clsact", "ingress") for q in self._ipr.get_qdiscs(index=ifindex))
+
+    def isolate(self, state: LinkState) -> str | None:
+        """Keep the kernel stack off a member; returns a warning if degraded."""
+        return isolate.apply(self._ipr, state.name, state.ifindex, state.had_clsact)
 
     def kind(self, name: str) -> str | None:
         info = self._link(name).get_attr("IFLA_LINKINFO")
@@ -213,6 +228,8 @@ class Links:
         if not self.exists(state.name):
             return
         errors = []
+        isolate.undo(self._ipr, state.name, self._index(state.name), state.had_clsact,
+                     {"arp_ignore": state.arp_ignore, "rp_filter": state.rp_filter})
         for what, action in (
             ("down", lambda: self.set_up(state.name, False)),
             ("mac", lambda: self.set_mac(state.name, state.mac)),

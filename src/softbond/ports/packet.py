@@ -9,7 +9,9 @@ on frame contents.
 """
 from __future__ import annotations
 
+import ctypes
 import socket
+import struct
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -53,11 +55,31 @@ def open_data_socket(ifname: str, ifindex: int) -> socket.socket:
     return sock
 
 
+def ethertype_filter(ethertype: int) -> bytes:
+    """Classic BPF: accept frames whose (untagged) ethertype matches."""
+    insns = (
+        (0x28, 0, 0, 12),          # ldh [12]
+        (0x15, 0, 1, ethertype),   # jeq #ethertype, accept, drop
+        (0x06, 0, 0, 0xFFFF),      # ret #65535
+        (0x06, 0, 0, 0),           # ret #0
+    )
+    return b"".join(struct.pack("HBBI", *i) for i in insns)
+
+
 def open_listener(ifname: str, ethertype: int) -> socket.socket:
-    """A non-blocking socket that sees only `ethertype` frames on `ifname`."""
+    """A non-blocking socket that sees only `ethertype` frames on `ifname`.
+
+    It listens on all protocols with a socket filter rather than binding to
+    the ethertype: protocol-bound sockets are fed after tc ingress, where
+    members drop everything (ports/isolate.py); all-protocol taps come first.
+    """
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK, 0)
     try:
-        sock.bind((ifname, ethertype))
+        program = ctypes.create_string_buffer(ethertype_filter(ethertype))
+        fprog = struct.pack("HL", len(program.raw) // 8, ctypes.addressof(program))
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        sock.bind((ifname, ETH_P_ALL))
     except OSError:
         sock.close()
         raise

@@ -74,6 +74,16 @@ What userspace cannot reproduce (documented, not emulated):
   does not tell us; we dissect the inner tag as the XDP path would.
 * skb->protocol for frames injected by AF_PACKET on the bond can differ
   from the ethertype in the data; we always use the data.
+
+Kernel version differences (we follow current kernels):
+
+* Before the XDP rework of the hash code (v5.15), bond_eth_hash() XORed
+  the raw ``__be16`` h_proto, i.e. 0x0008 rather than 0x0800 for IPv4 on
+  little-endian hosts.
+* Until "bonding: discard lowest hash bit for non layer3+4 hashing"
+  (2022) the final ``>> 1`` applied to layer2+3 and encap2+3 as well.
+* vlan+srcmac exists since v5.12; the ICMP id/error handling is newer
+  than the basic layer3+4 policy.
 """
 
 from __future__ import annotations
@@ -431,7 +441,7 @@ def _dissect(buf, n, proto, nhoff, little):
                 # has no TIPC case and returns 0.
                 saddr, daddr = _U32[little](buf, nhoff + 12)[0], 0
             elif proto == ETH_P_FCOE:
-                if n - nhoff < 14:
+                if n - nhoff < 38:  # FCOE_HEADER_LEN (scsi/fc/fc_fcoe.h)
                     return None
             elif proto == ETH_P_BATMAN:
                 if nhoff + 24 > n:
