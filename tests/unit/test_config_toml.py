@@ -120,6 +120,7 @@ def test_max_bonds_adds_bonds_without_tables(tmp_path):
     ("[bond0\nmode = 1\n", "F:1: invalid TOML: Expected ']' at the end of a table declaration"),
     ("[bond0]\nmode = 1\nmode = 2\n", "F:3: invalid TOML: Cannot overwrite a value"),
     ('["bond/0"]\nmode = 1\n', 'F:1: bond name "bond/0": contains "/"'),
+    ("a = " + "[" * 5000 + "]" * 5000 + "\n", "F: invalid TOML: nested too deeply"),
 ])
 def test_broken_files(tmp_path, text, message):
     assert error_of(tmp_path, text) == message
@@ -133,6 +134,11 @@ def test_dotted_and_inline_tables_find_their_lines(tmp_path):
 
 
 # --- loader: format detection and merging ---------------------------------------
+
+def test_deeply_nested_text_is_not_mistaken_for_toml(tmp_path):
+    path = write(tmp_path, "a = " + "[" * 5000 + "\n", name="deep.conf")
+    assert load_config(str(path)) == []  # read as modprobe.conf: no bonding lines
+
 
 def test_detects_toml_without_the_suffix(tmp_path):
     path = write(tmp_path, "[bond0]\nmode = 1\nmiimon = 100\n", name="bonds.conf")

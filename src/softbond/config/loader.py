@@ -27,7 +27,7 @@ def load_config(path: str) -> list[BondConfig]:
 def _looks_like_toml(text: str) -> bool:
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return False
     return any(isinstance(value, dict) for value in data.values())
 

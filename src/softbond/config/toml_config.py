@@ -72,6 +72,8 @@ def parse_toml(text: str, path: str) -> list[BondConfig]:
             raise ConfigError(f"{path}:{match.group(1)}: invalid TOML: "
                               f"{message[:match.start()]}") from None
         raise ConfigError(f"{path}: invalid TOML: {message}") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     pos = _Positions(path, text)
     defaults: list = []
     tables: dict[str, dict] = {}
