@@ -71,7 +71,7 @@ def _configs_for_up(args) -> list[BondConfig]:
             raise CliError(f"{args.bond}: not found in {', '.join(args.config)}")
         slaves = tuple(s for s in (args.slaves or "").split(",") if s) or (base.slaves if base else ())
         addresses = tuple(args.address or ()) or (base.addresses if base else ())
-        base_pairs = _option_pairs(base) if base else []
+        base_pairs = list(base.option_pairs) if base else []
         config = build_bond_config(
             args.bond, slaves=slaves, addresses=addresses, option_pairs=base_pairs + pairs,
             hwaddr=base.hwaddr if base else None, gateway=base.gateway if base else None,
@@ -82,13 +82,6 @@ def _configs_for_up(args) -> list[BondConfig]:
     if pairs or args.slaves or args.address:
         raise CliError("up: --slaves, --address and OPTION=VALUE need a bond name")
     return [c for c in configs if c.onboot]
-
-
-def _option_pairs(config: BondConfig) -> list:
-    from .config.options import options_to_json
-    defaults = options_to_json(build_bond_config(config.name).options)
-    current = options_to_json(config.options)
-    return [(k, v, None) for k, v in current.items() if defaults.get(k) != v and k != "num_unsol_na"]
 
 
 def _precheck(config: BondConfig) -> None:

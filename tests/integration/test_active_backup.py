@@ -309,3 +309,57 @@ def test_control_socket_is_root_only(topo):
     assert mode.strip() == "0o600"
     proc = topo.exec(topo.host, [sys.executable, "-c", DROP_AND_ASK], check=False)
     assert proc.returncode == 3 and "permission denied" in proc.stdout.lower(), proc.stdout + proc.stderr
+
+
+def _fdb_port(topo, mac):
+    out = topo.exec(topo.switch, ["bridge", "fdb", "show", "br", "br0"]).stdout
+    for line in out.splitlines():
+        if line.startswith(mac) and "permanent" not in line:
+            return line.split()[2]
+    return None
+
+
+def test_gratuitous_arp_moves_the_switch_at_once(topo):
+    up(topo, "mode=1", "miimon=100", "num_grat_arp=3", "peer_notif_delay=100")
+    mac = status_json(topo)["hwaddr"]
+    assert _fdb_port(topo, mac) == "sw0"
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=2)
+    # No traffic of ours has flowed: only the gratuitous ARP can have
+    # taught the bridge that our MAC now lives behind sw1.
+    assert topo.wait_for(lambda: _fdb_port(topo, mac) == "sw1", timeout=1)
+
+
+def test_fail_over_mac_active_moves_the_bond_mac(topo):
+    up(topo, "mode=1", "miimon=100", "fail_over_mac=active")
+    st = status_json(topo)
+    perm = {s["name"]: s["perm_hwaddr"] for s in st["slaves"]}
+    assert st["hwaddr"] == perm["eth0"]
+    text = topo.softbond("status", "bond0").stdout
+    assert "Bonding Mode: fault-tolerance (active-backup) (fail_over_mac active)\n" in text
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=2)
+    assert topo.wait_for(lambda: status_json(topo)["hwaddr"] == perm["eth1"], timeout=1)
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=3)
+
+
+def test_fail_over_mac_follow_gives_the_new_active_the_bond_mac(topo):
+    up(topo, "mode=1", "miimon=100", "fail_over_mac=follow")
+    bond_mac = status_json(topo)["hwaddr"]
+    mac = lambda n: topo.exec(topo.host, ["cat", f"/sys/class/net/{n}/address"]).stdout.strip()  # noqa: E731
+    assert mac("eth0") == bond_mac and mac("eth1") != bond_mac
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=2)
+    assert topo.wait_for(lambda: mac("eth1") == bond_mac, timeout=1)
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=3)
+
+
+def test_backup_frames_are_dropped_unless_all_slaves_active(topo):
+    up(topo, "mode=1", "miimon=100")
+    # A broadcast from the peer reaches both members through the bridge;
+    # only the active one may deliver it.
+    topo.exec(topo.peer(), ["ping", "-b", "-c", "3", "-i", "0.2", "-W", "1", "192.168.100.255"], check=False)
+    dropped = status_json(topo)["rx_dropped_inactive"]
+    assert dropped >= 3
+    topo.softbond("set", "bond0", "all_slaves_active", "1")
+    assert status_json(topo)["options"]["all_slaves_active"] == 1

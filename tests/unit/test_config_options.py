@@ -653,3 +653,30 @@ def test_build_bond_config_normalises_and_warns_about_primary():
     assert (config.addresses, config.hwaddr, config.gateway) == (
         ("2001:db8::1/64",), "02:aa:00:00:00:01", "2001:db8::ffff")
     assert config.warnings == ("bond0: Warning: primary eth2 is not a member of bond0 (eth0)",)
+
+
+# --- robustness ------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_RAW = st.one_of(st.text(max_size=30), st.integers(), st.booleans(),
+                 st.lists(st.text(max_size=20), max_size=4),
+                 st.sampled_from(["+10.0.0.1", "-10.0.0.1", "2001:db8::1", "on", "maxval",
+                                  "default", "active-backup", "802.3ad", "02:00:00:00:00:01"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(OPTIONS) + ["bogus"]), _RAW), max_size=8),
+       st.booleans())
+def test_build_and_change_only_raise_option_error(pairs, final):
+    try:
+        current, _ = build(*pairs, final=final)
+    except OptionError:
+        current = ab()
+    for name, raw in pairs:
+        try:
+            current, _ = change_option("bond0", current, name, raw, has_slaves=False,
+                                       is_up=False)
+        except OptionError:
+            pass
