@@ -8,7 +8,7 @@ for tool in ip:iproute2 ping:iputils-ping ethtool:ethtool; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${1:-}" = "--test" ]; then
-  for tool in iperf3:iperf3 tcpdump:tcpdump systemd-analyze:systemd; do
+  for tool in iperf3:iperf3 tcpdump:tcpdump; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
 fi
