@@ -95,6 +95,8 @@ class Bond:
         self._arp_task: asyncio.Task | None = None
         self._arp: ArpJudge | None = None
         self._arp_rotation = 0
+        self._ours_v4: set[bytes] = set()
+        self._ours_v6: set[bytes] = set()
         self._notify_task: asyncio.Task | None = None
         self._generation = 0
         self._watched: set[int] = set()
@@ -411,7 +413,7 @@ class Bond:
         return out
 
     def _on_arp(self, member: Member) -> None:
-        ours = self._our_ips(socket.AF_INET)
+        ours = self._ours_v4
         now = time.monotonic()
         while member.listener is not None:
             try:
@@ -424,7 +426,7 @@ class Bond:
                                     member is self.active, now)
 
     def _on_na(self, member: Member) -> None:
-        ours = self._our_ips(socket.AF_INET6)
+        ours = self._ours_v6
         now = time.monotonic()
         while member.ns_listener is not None:
             try:
@@ -444,6 +446,10 @@ class Bond:
             await asyncio.sleep(interval)
 
     def _arp_tick(self, now: float) -> None:
+        # Our addresses, refreshed once per interval rather than per frame:
+        # a flood of ARP must not turn into a flood of netlink dumps.
+        self._ours_v4 = self._our_ips(socket.AF_INET)
+        self._ours_v6 = self._our_ips(socket.AF_INET6)
         judge = self._arp
         for member in list(self.members):
             active = member is self.active

@@ -363,3 +363,20 @@ def test_backup_frames_are_dropped_unless_all_slaves_active(topo):
     assert dropped >= 3
     topo.softbond("set", "bond0", "all_slaves_active", "1")
     assert status_json(topo)["options"]["all_slaves_active"] == 1
+
+
+def test_ns_monitor_catches_a_dead_path(topo):
+    topo.exec(topo.peer(), ["ip", "-6", "addr", "add", "fd00::1/64", "dev", "peer0", "nodad"])
+    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "--address", "fd00::199/64",
+                         "mode=1", "arp_interval=100", "ns_ip6_target=fd00::1", "arp_validate=all", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert topo.wait_for(lambda: ping_ok(topo, "fd00::1"), timeout=10)
+    wait_active(topo, "eth0")
+    time.sleep(0.5)
+    assert status_json(topo)["slaves"][0]["mii_status"] == "up"
+    topo.exec(topo.switch, ["ip", "link", "set", "sw0", "nomaster"])
+    wait_active(topo, "eth1", timeout=3)
+    assert status_json(topo)["slaves"][0]["mii_status"] == "down"
+    assert topo.wait_for(lambda: ping_ok(topo, "fd00::1"), timeout=3)
+    text = topo.softbond("status", "bond0").stdout
+    assert "NS IPv6 target/s (xx::xx form): fd00::1\n" in text
