@@ -380,3 +380,27 @@ def test_ns_monitor_catches_a_dead_path(topo):
     assert topo.wait_for(lambda: ping_ok(topo, "fd00::1"), timeout=3)
     text = topo.softbond("status", "bond0").stdout
     assert "NS IPv6 target/s (xx::xx form): fd00::1\n" in text
+
+
+def test_max_bonds_from_modprobe_conf_then_ifenslave(topo, tmp_path):
+    conf = tmp_path / "modprobe.conf"
+    conf.write_text("alias bond0 bonding\noptions bonding mode=active-backup miimon=100 max_bonds=2\n")
+    topo.softbond("up", "--config", str(conf))
+    both = {b: status_json(topo, b) for b in ("bond0", "bond1")}
+    assert all(s["slaves"] == [] and s["mii_status"] == "down" for s in both.values())
+    assert both["bond0"]["pid"] != both["bond1"]["pid"]
+    topo.softbond("enslave", "bond0", "eth0")
+    topo.softbond("enslave", "bond1", "eth1")
+    assert topo.wait_for(lambda: status_json(topo, "bond0")["mii_status"] == "up")
+    assert status_json(topo, "bond1")["active_slave"] == "eth1"
+    topo.softbond("down", "bond1")
+    topo.softbond("down", "bond0")
+
+
+def test_a_member_that_disappears_is_released(topo):
+    up(topo, "mode=1", "miimon=100")
+    topo.exec(topo.host, ["ip", "link", "del", "eth0"])
+    assert topo.wait_for(lambda: [s["name"] for s in status_json(topo)["slaves"]] == ["eth1"], timeout=2)
+    wait_active(topo, "eth1")
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=3)
+    topo.softbond("down", "bond0")
