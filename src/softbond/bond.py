@@ -21,7 +21,7 @@ from . import __version__, runtime
 from .config.model import BondConfig
 from .config.names import validate_ifname
 from .config.options import (
-    BOND_MODE_ACTIVEBACKUP, IMPLEMENTED_MODES, MODE_NAMES, BondOptions, change_option, options_to_json,
+    BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB, IMPLEMENTED_MODES, MODE_NAMES, BondOptions, change_option, options_to_json,
 )
 from .datapath import DataPath, Snapshot
 from .modes.active_backup import choose_active
@@ -30,6 +30,7 @@ from .monitors.arp import ArpJudge, probe_frames
 from .ports import links as linkops
 from .ports import netlink, packet, tap
 from .wire import arp as wire_arp
+from .wire.ethernet import mac_to_bytes
 from .wire import ndisc as wire_ndisc
 
 log = logging.getLogger("softbond")
@@ -45,10 +46,6 @@ SOCKET_CLOSE_GRACE = 0.2
 
 class BondError(Exception):
     """A refused request; the message names the bond and the culprit."""
-
-
-def mac_bytes(mac: str) -> bytes:
-    return bytes.fromhex(mac.replace(":", ""))
 
 
 @dataclass
@@ -468,13 +465,13 @@ class Bond:
             return
         v4 = [c for c in self.links.addresses(self.name) if ":" not in c]
         v6 = [c for c in self.links.addresses(self.name, scope_global_only=False) if ":" in c]
-        for frame in probe_frames(mac_bytes(self.mac), v4, list(self.opts.arp_ip_target),
+        for frame in probe_frames(mac_to_bytes(self.mac), v4, list(self.opts.arp_ip_target),
                                   v6, list(self.opts.ns_ip6_target)):
             self._send_control(prober, frame)
 
     # ------------------------------------------------------ active selection
     def _uses_primary(self) -> bool:
-        return self.opts.mode in (BOND_MODE_ACTIVEBACKUP, 5, 6)
+        return self.opts.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
 
     def _reselect(self, force_primary: bool = False) -> None:
         primary = next((m for m in self.members if m.name == self.opts.primary), None)
@@ -557,7 +554,7 @@ class Bond:
         for i in range(count):
             if member is not self.active:
                 return
-            mac = mac_bytes(self.mac)
+            mac = mac_to_bytes(self.mac)
             for cidr in self.links.addresses(self.name, scope_global_only=False):
                 ip = ipaddress.ip_interface(cidr).ip
                 if ip.version == 4:

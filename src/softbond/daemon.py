@@ -53,6 +53,7 @@ class ControlServer:
         self.bond = bond
         self.stop = stop
         self.server: asyncio.AbstractServer | None = None
+        self.bond_stopped = asyncio.Event()
 
     async def start(self) -> None:
         path = runtime.socket_path(self.bond.name)
@@ -123,8 +124,6 @@ class ControlServer:
             return {"ok": False, "error": str(exc)}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
 
-    bond_stopped: asyncio.Event
-
 
 async def serve(config: BondConfig, ready_fd: int | None) -> int:
     stop = asyncio.Event()
@@ -134,7 +133,6 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
     links = Links()
     bond = Bond(config, links)
     server = ControlServer(bond, stop)
-    server.bond_stopped = asyncio.Event()
     try:
         await bond.start()
         await server.start()
