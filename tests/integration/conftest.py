@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session", autouse=True)
 def _root_and_tools():
     if os.geteuid() != 0:
-        pytest.fail("integration tests need root (network namespaces); run `sudo make test`", pytrace=False)
+        pytest.fail("integration tests need root (network namespaces); run `make test` as root", pytrace=False)
     missing = [t for t in ("ip", "ping", "iperf3") if shutil.which(t) is None]
     if missing:
         pytest.fail(f"integration tests need {', '.join(missing)}: run scripts/setup.sh --test", pytrace=False)
