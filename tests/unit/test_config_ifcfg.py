@@ -13,28 +13,23 @@ from softbond.config.ifcfg import load_ifcfg, shell_value
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.model import BondConfig
 from softbond.config.options import BondOptions, build_options
+from softbond.demo import IFCFG_BOND0, IFCFG_ETH, MODPROBE_CONF
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SEED = DATA / "seed"
 BOTH_ZERO = ("bond0: Warning: miimon and arp_interval are both 0; softbond watches carrier "
              "through netlink link events")
 
-SEED_BOND0 = """DEVICE=bond0
-IPADDR=192.168.100.199
-NETWORK=192.168.100.0
-NETMASK=255.255.255.0
-USERCTL=no
-BOOTPROTO=none
-ONBOOT=yes
-"""
-SEED_ETH = """# Intel Corporation 82545EM Gigabit Ethernet Controller (Copper)
-DEVICE={name}
-USERCTL=no
-ONBOOT=yes
-MASTER=bond0
-SLAVE=yes
-BOOTPROTO=none
-"""
+# The demo ships the seed's files; the fixtures hold them too, and must agree.
+SEED_BOND0 = IFCFG_BOND0
+SEED_ETH = IFCFG_ETH
+
+
+def test_demo_uses_the_seed_files_unchanged():
+    assert (SEED / "network-scripts" / "ifcfg-bond0").read_text() == IFCFG_BOND0
+    for name in ("eth0", "eth1"):
+        assert (SEED / "network-scripts" / f"ifcfg-{name}").read_text() == IFCFG_ETH.format(name=name)
+    assert (SEED / "modprobe.conf").read_text() == MODPROBE_CONF
 
 
 def seed_dir(tmp_path: Path, bond0: str = SEED_BOND0, **extra: str) -> Path:
