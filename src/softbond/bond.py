@@ -95,7 +95,6 @@ class Bond:
         self._ours_v4: set[bytes] = set()
         self._ours_v6: set[bytes] = set()
         self._notify_task: asyncio.Task | None = None
-        self._generation = 0
         self._watched: set[int] = set()
         self._stopped = False
 
@@ -189,7 +188,7 @@ class Bond:
             raise BondError(f"{self.name}: cannot enslave {name}: it is already a slave of {owner}")
         if self.links.master(name):
             raise BondError(f"{self.name}: cannot enslave {name}: it already has a master device")
-        if linkops._sysfs(name, "type") != "1":
+        if linkops.sysfs(name, "type") != "1":
             raise BondError(f"{self.name}: cannot enslave {name}: not an Ethernet interface")
         if name == "lo":
             raise BondError(f"{self.name}: cannot enslave {name}: loopback")
@@ -209,7 +208,7 @@ class Bond:
             if original.mac != self.mac:
                 links.set_up(name, False)
                 links.set_mac(name, self.mac)
-        tap_mtu = int(linkops._sysfs(self.name, "mtu") or 1500)
+        tap_mtu = int(linkops.sysfs(self.name, "mtu") or 1500)
         if original.mtu != tap_mtu:
             links.set_mtu(name, tap_mtu)
         links.set_up(name, True)
@@ -507,12 +506,12 @@ class Bond:
         fom = self.opts.fail_over_mac
         try:
             if fom == FAIL_OVER_MAC_ACTIVE:
-                current = linkops._sysfs(new.name, "address")
+                current = linkops.sysfs(new.name, "address")
                 if current and current != self.mac:
                     self.mac = current
                     self.links.set_mac(self.name, current)
             elif fom == FAIL_OVER_MAC_FOLLOW and old is not None and old in self.members:
-                new_mac = linkops._sysfs(new.name, "address")
+                new_mac = linkops.sysfs(new.name, "address")
                 self.links.set_mac(new.name, self.mac)
                 if new_mac and new_mac != self.mac:
                     self.links.set_mac(old.name, new_mac)
@@ -575,14 +574,12 @@ class Bond:
     def _publish(self) -> None:
         if self.datapath is None:
             return
-        self._generation += 1
         active = self.active
         all_active = bool(self.opts.all_slaves_active)
         receive = {m.sock.fileno(): (m.sock.recv_into, m is active or all_active) for m in self.members}
         self.datapath.publish(Snapshot(
             transmit=active.sock.send if active is not None else None,
             receive=receive,
-            generation=self._generation,
         ))
         for member in self.members:
             fd = member.sock.fileno()

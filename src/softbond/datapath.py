@@ -34,7 +34,6 @@ class Snapshot:
     """
     transmit: Callable[[memoryview], object] | None = None
     receive: dict[int, tuple[Callable, bool]] = field(default_factory=dict)
-    generation: int = 0
 
 
 class DataPath:

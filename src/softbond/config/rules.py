@@ -103,11 +103,7 @@ def live_effects(v: dict, old: dict, name: str) -> list[str]:
         if not miimon:
             raise DelayRefused(f"Unable to set {_DELAY_WORDS[name]} as MII monitoring "
                                "is disabled")
-        if v[name] % miimon:
-            rounded = v[name] // miimon * miimon
-            warns.append(f"{_DELAY_WORDS[name]} ({v[name]}) is not a multiple of miimon "
-                         f"({miimon}), value rounded to {rounded} ms")
-            v[name] = rounded
+        warns.extend(_round_to_miimon(v, name, miimon))
     elif name == "arp_ip_target":
         if old["arp_ip_target"] and not v["arp_ip_target"] and v["arp_interval"]:
             warns.append("Removing last arp target with arp_interval on")
@@ -127,9 +123,17 @@ def _rescale_delays(v: dict, old_miimon: int) -> list[str]:
             v[name] = v[name] // old_miimon * new
             warns.append(f"Note: Updating {name} (to {v[name]}) since it is a multiple of "
                          "the miimon value")
-        elif v[name] % new:
-            rounded = v[name] // new * new
-            warns.append(f"{_DELAY_WORDS[name]} ({v[name]}) is not a multiple of miimon "
-                         f"({new}), value rounded to {rounded} ms")
-            v[name] = rounded
+        else:
+            warns.extend(_round_to_miimon(v, name, new))
     return warns
+
+
+def _round_to_miimon(v: dict, name: str, miimon: int) -> list[str]:
+    """Delays are whole miimon ticks in the kernel: round down, and say so."""
+    if not v[name] % miimon:
+        return []
+    rounded = v[name] // miimon * miimon
+    message = (f"{_DELAY_WORDS[name]} ({v[name]}) is not a multiple of miimon "
+               f"({miimon}), value rounded to {rounded} ms")
+    v[name] = rounded
+    return [message]

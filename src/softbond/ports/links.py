@@ -47,7 +47,7 @@ class LinkState:
         return cls(**data)
 
 
-def _sysfs(name: str, attr: str) -> str | None:
+def sysfs(name: str, attr: str) -> str | None:
     try:
         with open(f"/sys/class/net/{name}/{attr}") as f:
             return f.read().strip()
@@ -57,12 +57,12 @@ def _sysfs(name: str, attr: str) -> str | None:
 
 def carrier(name: str) -> bool:
     """Carrier as miimon polls it (netif_carrier_ok): needs the link admin-up."""
-    return _sysfs(name, "carrier") == "1"
+    return sysfs(name, "carrier") == "1"
 
 
 def speed_duplex(name: str) -> tuple[int | None, str | None]:
-    speed = _sysfs(name, "speed")
-    duplex = _sysfs(name, "duplex")
+    speed = sysfs(name, "speed")
+    duplex = sysfs(name, "duplex")
     try:
         mbps = int(speed) if speed is not None else None
     except ValueError:
@@ -75,7 +75,7 @@ def speed_duplex(name: str) -> tuple[int | None, str | None]:
 def counters(name: str) -> dict[str, int]:
     out = {}
     for key in ("rx_bytes", "rx_packets", "tx_bytes", "tx_packets", "rx_dropped", "tx_dropped"):
-        value = _sysfs(name, f"statistics/{key}")
+        value = sysfs(name, f"statistics/{key}")
         out[key] = int(value) if value and value.isdigit() else 0
     return out
 
