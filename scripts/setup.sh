@@ -8,12 +8,14 @@ for tool in ip:iproute2 ping:iputils-ping ethtool:ethtool; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${1:-}" = "--test" ]; then
-  for tool in iperf3:iperf3 tcpdump:tcpdump; do
+  for tool in iperf3:iperf3 tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
 fi
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture: answer no, quietly.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections 2>/dev/null || true
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
