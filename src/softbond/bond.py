@@ -24,7 +24,9 @@ from .config.options import (
     BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB, IMPLEMENTED_MODES, MODE_NAMES, BondOptions, change_option, options_to_json,
 )
 from .datapath import DataPath, Snapshot
+from .modes import make_runner
 from .modes.active_backup import choose_active
+from .modes.alb import Alb
 from .monitors import link as linkmon
 from .monitors.arp import ArpJudge, probe_frames
 from .ports import links as linkops
@@ -62,6 +64,11 @@ class Member:
     arp_ok: bool = True
     listener: socket.socket | None = None
     ns_listener: socket.socket | None = None
+    mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
+
+    @property
+    def send(self):
+        return self.sock.send
 
     @property
     def up(self) -> bool:
@@ -77,6 +84,8 @@ class Bond:
         self.name = config.name
         self.config = config
         self.opts: BondOptions = config.options
+        self.runner = make_runner(self.opts)
+        self._runner_task: asyncio.Task | None = None
         self.links = links
         self.members: list[Member] = []
         self.active: Member | None = None
@@ -124,6 +133,7 @@ class Bond:
         if self.config.gateway:
             self.links.add_default_route(self.name, self.config.gateway)
         self._restart_monitors()
+        self._start_runner_tick()
         for warning in self.config.warnings:
             self._event("warning", warning, level=logging.WARNING, prefix=False)
 
@@ -132,7 +142,7 @@ class Bond:
         if self._stopped:
             return
         self._stopped = True
-        for task in (self._miimon_task, self._arp_task, self._notify_task):
+        for task in (self._miimon_task, self._arp_task, self._notify_task, self._runner_task):
             if task:
                 task.cancel()
         if self._nl is not None and self.loop is not None:
@@ -169,7 +179,7 @@ class Bond:
         self.members.append(member)
         if self._arp is not None:
             self._arp.add(name, time.monotonic())
-            self._open_listeners(member)
+        self._open_listeners(member)
         self._reselect()
         state = "an active" if member is self.active else "a backup"
         link = "an up" if member.link.state != linkmon.DOWN else "a down"
@@ -203,11 +213,17 @@ class Bond:
         if self.mac is None:
             self.mac = original.mac
             links.set_mac(self.name, self.mac)
+        mac = original.mac
         fom = self.opts.fail_over_mac
-        if fom == FAIL_OVER_MAC_NONE or (fom == FAIL_OVER_MAC_FOLLOW and not self.members):
+        if self.runner.unique_macs:
+            mac = self._unique_mac_for(original)
+            if mac != original.mac:
+                links.set_mac(name, mac)
+        elif fom == FAIL_OVER_MAC_NONE or (fom == FAIL_OVER_MAC_FOLLOW and not self.members):
             if original.mac != self.mac:
                 links.set_up(name, False)
                 links.set_mac(name, self.mac)
+                mac = self.mac
         tap_mtu = int(linkops.sysfs(self.name, "mtu") or 1500)
         if original.mtu != tap_mtu:
             links.set_mtu(name, tap_mtu)
@@ -220,7 +236,24 @@ class Bond:
         speed, duplex = linkops.speed_duplex(name)
         return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
                       link=linkmon.LinkState(carrier), carrier=carrier,
-                      speed=speed or 0, duplex=1 if duplex == "full" else 0)
+                      speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac))
+
+    def _unique_mac_for(self, original: linkops.LinkState) -> str:
+        """tlb/alb keep one MAC per member (alb_handle_addr_collision_on_attach):
+        the first member shares the bond's, which it carries as the active
+        one; a later member clashing with the bond or another member takes a
+        spare permanent address of the bond's members, or a local one."""
+        if not self.members:
+            return self.mac
+        in_use = {m.mac_bytes for m in self.members} | {mac_to_bytes(self.mac)}
+        if mac_to_bytes(original.mac) not in in_use:
+            return original.mac
+        for perm in [m.perm_hwaddr for m in self.members]:
+            if mac_to_bytes(perm) not in in_use:
+                return perm
+        spare = bytearray(os.urandom(6))
+        spare[0] = (spare[0] & 0xFC) | 0x02
+        return ":".join(f"{b:02x}" for b in spare)
 
     def release(self, name: str) -> None:
         member = self._member(name)
@@ -252,11 +285,28 @@ class Bond:
                 self._event("warning", f"the permanent HWaddr of slave - {member.perm_hwaddr} - is still in use "
                             f"by bond - set the HWaddr of slave to a different address to avoid conflicts",
                             member, level=logging.WARNING)
+        if self.runner.unique_macs:
+            self._free_perm_mac(member)
         try:
             self.links.restore(member.original)
         except linkops.LinkError as exc:
             self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
+
+    def _free_perm_mac(self, leaving: Member) -> None:
+        """The leaving member gets its own MAC back: whoever borrowed it takes
+        the address the leaving member was using instead."""
+        perm = mac_to_bytes(leaving.perm_hwaddr)
+        for other in self.members:
+            if other.mac_bytes == perm and leaving.mac_bytes != perm:
+                self._set_member_mac(other, leaving.mac_bytes)
+
+    def _set_member_mac(self, member: Member, mac: bytes) -> None:
+        try:
+            self.links.set_mac(member.name, mac.hex(":"))
+            member.mac_bytes = mac
+        except linkops.LinkError as exc:
+            self._event("warning", f"cannot set MAC address: {exc}", member, level=logging.WARNING)
 
     def _member(self, name: str) -> Member:
         for member in self.members:
@@ -284,6 +334,12 @@ class Bond:
             raise BondError(str(exc)) from None
         if new.mode not in IMPLEMENTED_MODES:
             raise BondError(f"{self.name}: mode {MODE_NAMES[new.mode]} is not implemented in softbond yet")
+        if new.mode != self.opts.mode:
+            self.runner = make_runner(new)
+            self.active = None
+            self._start_runner_tick()
+        else:
+            self.runner.configure(new)
         if name == "primary" and new.primary:
             try:
                 validate_ifname(new.primary)
@@ -378,15 +434,32 @@ class Bond:
                                  self.opts.arp_validate, bool(self.opts.arp_all_targets), targets)
             for member in self.members:
                 self._arp.add(member.name, now)
-                self._open_listeners(member)
             self._arp_task = self.loop.create_task(self._arp_monitor())
+        for member in self.members:
+            self._open_listeners(member)
+
+    def _start_runner_tick(self) -> None:
+        if self._runner_task:
+            self._runner_task.cancel()
+        self._runner_task = None
+        if self.runner.tick_interval and self.loop is not None:
+            self._runner_task = self.loop.create_task(self._runner_tick(self.runner))
+
+    async def _runner_tick(self, runner) -> None:
+        """The mode's periodic work: tlb rebalancing, alb learning frames and
+        client updates."""
+        while True:
+            await asyncio.sleep(runner.tick_interval)
+            for member, frame in runner.tick(time.monotonic(), list(self.members)):
+                if member in self.members:
+                    self._send_control(member, frame)
 
     def _open_listeners(self, member: Member) -> None:
         try:
-            if self.opts.arp_ip_target:
+            if (self._arp is not None and self.opts.arp_ip_target) or isinstance(self.runner, Alb):
                 member.listener = packet.open_listener(member.name, ETH_P_ARP)
                 self.loop.add_reader(member.listener.fileno(), self._on_arp, member)
-            if self.opts.ns_ip6_target:
+            if self._arp is not None and self.opts.ns_ip6_target:
                 member.ns_listener = packet.open_listener(member.name, ETH_P_IPV6)
                 self.loop.add_reader(member.ns_listener.fileno(), self._on_na, member)
         except OSError as exc:
@@ -417,9 +490,13 @@ class Bond:
             except OSError:
                 return
             parsed = wire_arp.parse_arp(frame)
-            if parsed is not None and self._arp is not None:
+            if parsed is None:
+                continue
+            if self._arp is not None:
                 self._arp.saw_reply(member.name, parsed.sender_ip, parsed.target_ip, ours,
                                     member is self.active, now)
+            if isinstance(self.runner, Alb):
+                self.runner.rlb.arp_recv(parsed.op, parsed.sender_mac, parsed.sender_ip, parsed.target_ip)
 
     def _on_na(self, member: Member) -> None:
         ours = self._ours_v6
@@ -473,6 +550,10 @@ class Bond:
         return self.opts.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
 
     def _reselect(self, force_primary: bool = False) -> None:
+        if not self.runner.uses_active:
+            self._publish()
+            self._update_carrier()
+            return
         primary = next((m for m in self.members if m.name == self.opts.primary), None)
         new = choose_active(self.members, self.active, primary, self.opts.primary_reselect, force_primary)
         if new is None:
@@ -494,13 +575,36 @@ class Bond:
         if new is not None:
             if announce:
                 self._event("failover" if old is not None else "active", "making interface the new active one", new)
-            self._apply_fail_over_mac(old, new)
+            if self.runner.unique_macs:
+                self._move_bond_mac(old, new)
+            else:
+                self._apply_fail_over_mac(old, new)
             if old is not None:
                 self.failovers += 1
         self._publish()
         self._update_carrier()
-        if new is not None:
+        if new is not None and not self.runner.unique_macs:
             self._schedule_peer_notify(new)
+
+    def _move_bond_mac(self, old: Member | None, new: Member) -> None:
+        """tlb/alb (bond_alb_handle_active_change): the active member carries
+        the bond's MAC. The member holding it swaps MACs with the new one,
+        then both send learning frames so the switch moves them at once."""
+        bond_mac = mac_to_bytes(self.mac)
+        if new.mac_bytes == bond_mac:
+            return
+        holder = next((m for m in self.members if m.mac_bytes == bond_mac and m is not new), None)
+        previous = new.mac_bytes
+        self._set_member_mac(new, bond_mac)
+        if holder is not None:
+            self._set_member_mac(holder, previous)
+        moved = [m for m in (new, holder) if m is not None]
+        if isinstance(self.runner, Alb):
+            self.runner.rlb.member_changed_mac(*moved)
+        from .modes.alb import learning_frame
+        for member in moved:
+            for _ in range(2):
+                self._send_control(member, learning_frame(member.mac_bytes))
 
     def _apply_fail_over_mac(self, old: Member | None, new: Member) -> None:
         fom = self.opts.fail_over_mac
@@ -521,12 +625,15 @@ class Bond:
             self._event("warning", f"fail_over_mac: {exc}", new, level=logging.WARNING)
 
     def _update_carrier(self) -> None:
-        carrier = self.active is not None
+        carrier = self.runner.carrier([m for m in self.members if m.up], self.active)
         if carrier == self.carrier:
             return
         self._set_carrier(carrier)
         if carrier:
-            self._event("carrier", "active interface up!")
+            if self.runner.uses_active:
+                self._event("carrier", "active interface up!")
+            else:
+                self._event("carrier", "link status up")
         else:
             self._event("carrier", "now running without any active interface!", level=logging.ERROR)
 
@@ -575,11 +682,14 @@ class Bond:
         if self.datapath is None:
             return
         active = self.active
-        all_active = bool(self.opts.all_slaves_active)
-        receive = {m.sock.fileno(): (m.sock.recv_into, m is active or all_active) for m in self.members}
+        runner = self.runner
+        usable = [m for m in self.members if m.up]
+        receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes)
+                   for m in self.members}
         self.datapath.publish(Snapshot(
-            transmit=active.sock.send if active is not None else None,
+            transmit=runner.transmit(usable, active, mac_to_bytes(self.mac) if self.mac else bytes(6)),
             receive=receive,
+            bond_mac=mac_to_bytes(self.mac) if self.mac else bytes(6),
         ))
         for member in self.members:
             fd = member.sock.fileno()
@@ -602,6 +712,14 @@ class Bond:
                             "message": text})
 
     # ---------------------------------------------------------------- status
+    def _slave_state(self, member: Member) -> str:
+        """sysfs slave state: only active-backup has backups; in the load
+        balancing modes (tlb and alb included, bond_is_lb) every member is
+        active."""
+        if self.opts.mode == BOND_MODE_ACTIVEBACKUP:
+            return "active" if member is self.active else "backup"
+        return "active"
+
     def status(self) -> dict:
         slaves = []
         for m in self.members:
@@ -614,7 +732,8 @@ class Bond:
                 "link_failure_count": m.link.failures,
                 "perm_hwaddr": m.perm_hwaddr,
                 "queue_id": 0,
-                "state": "active" if m is self.active else "backup",
+                "state": self._slave_state(m),
+                "hwaddr": m.mac_bytes.hex(":"),
                 "carrier": m.carrier,
                 "counters": linkops.counters(m.name),
                 "ad": None,
@@ -636,5 +755,6 @@ class Bond:
             "rx_dropped_inactive": self.datapath.rx_dropped if self.datapath else 0,
             "slaves": slaves,
             "ad_info": None,
+            "alb_clients": self.runner.rlb.to_json() if isinstance(self.runner, Alb) else None,
             "events": list(self.events)[-20:],
         }

@@ -16,6 +16,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, VNET
+
+# Offsets in a received frame: the virtio-net header, then Ethernet.
+DST, SRC, ETH_END = VNET, VNET + 6, VNET + 12
+
 # A 64 KB GSO super-frame plus the virtio-net header and slack.
 FRAME_BUFFER = 65536 + 10 + 256
 MSG_DONTWAIT = socket.MSG_DONTWAIT
@@ -28,12 +33,16 @@ class Snapshot:
     transmit: called with each frame read from the bond device (the frame
       includes the virtio-net header); None drops everything (no usable
       member).
-    receive: fd -> (recv_into, deliver). Frames from members whose `deliver`
-      is False are read and dropped, as the kernel drops frames arriving on
-      an inactive slave.
+    receive: fd -> (recv_into, policy, member MAC), policy one of
+      modes.base.RX_*: drop (the kernel's inactive slave), deliver, deliver
+      unless sourced by the bond itself (a switch reflecting our floods),
+      or alb's "unicast only, frames to the member's MAC go up as the
+      bond's".
+    bond_mac: the bond device's MAC, for the last two policies.
     """
     transmit: Callable[[memoryview], object] | None = None
-    receive: dict[int, tuple[Callable, bool]] = field(default_factory=dict)
+    receive: dict[int, tuple[Callable, int, bytes]] = field(default_factory=dict)
+    bond_mac: bytes = bytes(6)
 
 
 class DataPath:
@@ -122,7 +131,9 @@ class DataPath:
                 ready = epoll_wait()
             except OSError:
                 return
-            receive = self.snapshot.receive
+            snapshot = self.snapshot
+            receive = snapshot.receive
+            bond_mac = snapshot.bond_mac
             dropped = 0
             for fd, _events in ready:
                 entry = receive.get(fd)
@@ -131,7 +142,7 @@ class DataPath:
                         continue
                     # A member being released: its fd is unwatched shortly.
                     continue
-                recv_into, deliver = entry
+                recv_into, policy, own_mac = entry
                 while True:
                     try:
                         n = recv_into(buf, 0, MSG_DONTWAIT)
@@ -139,12 +150,22 @@ class DataPath:
                         break
                     except OSError:
                         break
-                    if deliver:
-                        try:
-                            write(tap_fd, view[:n])
-                        except OSError:
+                    if policy != RX_DELIVER:
+                        if policy == RX_DROP or n < ETH_END:
                             dropped += 1
-                    else:
+                            continue
+                        if policy == RX_NOT_OWN:
+                            if buf.find(bond_mac, SRC, ETH_END) == SRC:
+                                dropped += 1
+                                continue
+                        elif buf[DST] & 1:      # RX_UNICAST_OWN_MAC
+                            dropped += 1
+                            continue
+                        elif buf.find(own_mac, DST, SRC) == DST:
+                            buf[DST:SRC] = bond_mac
+                    try:
+                        write(tap_fd, view[:n])
+                    except OSError:
                         dropped += 1
             if dropped:
                 self.rx_dropped += dropped

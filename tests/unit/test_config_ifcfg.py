@@ -76,12 +76,12 @@ def test_seed_directory_with_modprobe_conf():
     assert (merged[0].options.mode, merged[0].options.miimon) == (1, 100)
 
 
-def test_seed_directory_alone_has_no_mode():
-    with pytest.raises(ConfigError) as info:
-        merge_configs(load_config(str(SEED / "network-scripts")))
-    assert str(info.value) == (
-        "bond0: option mode: balance-rr (0) is not implemented in softbond yet (no mode was "
-        "configured; the kernel default is balance-rr)")
+def test_seed_directory_alone_runs_the_kernel_default_mode_and_says_so():
+    # The seed's mode lives in modprobe.conf; without it the kernel would run
+    # balance-rr, and so does softbond, with a warning.
+    [config] = merge_configs(load_config(str(SEED / "network-scripts")))
+    assert config.options.mode == 0
+    assert "bond0: no mode was configured: using the kernel default, balance-rr (0)" in config.warnings
 
 
 def test_seed_bonding_opts_variant():

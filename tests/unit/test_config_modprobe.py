@@ -108,13 +108,12 @@ def test_no_bonding_lines_means_no_bonds(tmp_path):
     assert load(tmp_path, "") == []
 
 
-def test_bond_without_mode_is_refused_after_merging(tmp_path):
+def test_bond_without_mode_gets_the_kernel_default_with_a_warning(tmp_path):
     [config] = load(tmp_path, "alias bond0 bonding\noptions bonding miimon=100\n")
     assert config.options.mode == 0
-    with pytest.raises(ConfigError) as info:
-        merge_configs([config])
-    assert str(info.value).startswith(
-        "bond0: option mode: balance-rr (0) is not implemented in softbond yet")
+    [merged] = merge_configs([config])
+    assert merged.options.mode == 0
+    assert "bond0: no mode was configured: using the kernel default, balance-rr (0)" in merged.warnings
 
 
 @pytest.mark.parametrize("text,message", [
@@ -122,8 +121,8 @@ def test_bond_without_mode_is_refused_after_merging(tmp_path):
      "F:2: bond0: option miimon: invalid value (x)"),
     ("alias bond0 bonding\noptions bond0 mode=blance-rr\n",
      "F:2: bond0: option mode: invalid value (blance-rr)"),
-    ("alias bond0 bonding\noptions bond0 mode=balance-rr\n",
-     "F:2: bond0: option mode: balance-rr (0) is not implemented in softbond yet"),
+    ("alias bond0 bonding\noptions bond0 mode=802.3ad\n",
+     "F:2: bond0: option mode: 802.3ad (4) is not implemented in softbond yet"),
     ("alias bond0 bonding\n\noptions bond0 mode=1 \\\n lacp_rate=fast\n",
      "F:3: bond0: option lacp_rate: mode dependency failed, not supported in mode "
      "active-backup(1)"),

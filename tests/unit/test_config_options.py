@@ -264,13 +264,13 @@ def test_ns_ip6_target_is_normalised():
 # --- modes ---------------------------------------------------------------------
 
 def test_only_implemented_modes_are_accepted():
-    assert error_of(("mode", "0")) == (
-        "bond0: option mode: balance-rr (0) is not implemented in softbond yet")
-    assert error_of(("mode", "balance-alb"), ("miimon", "100")) == (
-        "bond0: option mode: balance-alb (6) is not implemented in softbond yet")
-    assert error_of(("miimon", "100")) == (
-        "bond0: option mode: balance-rr (0) is not implemented in softbond yet (no mode was "
-        "configured; the kernel default is balance-rr)")
+    assert error_of(("mode", "4")) == (
+        "bond0: option mode: 802.3ad (4) is not implemented in softbond yet")
+    for mode in ("balance-rr", "0", "balance-xor", "broadcast", "balance-tlb", "balance-alb"):
+        assert build(("mode", mode))[0].mode in (0, 2, 3, 5, 6)
+    options, warnings = build(("miimon", "100"))
+    assert options.mode == 0
+    assert warnings == ["bond0: no mode was configured: using the kernel default, balance-rr (0)"]
     with pytest.raises(OptionError) as info:
         build_options("bond0", [("mode", "802.3ad", "f:3")])
     assert str(info.value) == "f:3: bond0: option mode: 802.3ad (4) is not implemented in softbond yet"
@@ -281,8 +281,8 @@ def test_partial_build_defers_mode_checks():
     assert (options.mode, options.primary) == (0, "eth1")
     assert warnings == []
     # A mode that is given is still checked.
-    assert error_of(("mode", "0"), final=False) == (
-        "bond0: option mode: balance-rr (0) is not implemented in softbond yet")
+    assert error_of(("mode", "4"), final=False) == (
+        "bond0: option mode: 802.3ad (4) is not implemented in softbond yet")
 
 
 @pytest.mark.parametrize("name,raw", [
@@ -441,8 +441,9 @@ def test_live_noslaves_and_ifdown():
         "bond0: option mode: unable to set because the bond device is up")
     assert live(current, "fail_over_mac", "follow", has_slaves=False)[0].fail_over_mac == 2
     assert live(current, "mode", "active-backup", has_slaves=False, is_up=False)[0].mode == 1
-    assert live_error(current, "mode", "0", has_slaves=False, is_up=False) == (
-        "bond0: option mode: balance-rr (0) is not implemented in softbond yet")
+    assert live_error(current, "mode", "4", has_slaves=False, is_up=False) == (
+        "bond0: option mode: 802.3ad (4) is not implemented in softbond yet")
+    assert live(current, "mode", "balance-xor", has_slaves=False, is_up=False)[0].mode == 2
     assert live_error(current, "datapath", "python") == (
         "bond0: option datapath: unable to set because the bond device is up")
     assert live(current, "datapath", "python", is_up=False)[0].datapath == "python"

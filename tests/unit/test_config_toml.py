@@ -94,7 +94,7 @@ def test_max_bonds_adds_bonds_without_tables(tmp_path):
      "F:5: bond0: option lacp_rate: mode dependency failed, not supported in mode "
      "active-backup(1)"),
     ("[bond0]\nmode = 1\nmod = 1\n", "F:3: bond0: option mod: unknown option"),
-    ("[bond0]\nmode = 0\n", "F:2: bond0: option mode: balance-rr (0) is not implemented in "
+    ("[bond0]\nmode = 4\n", "F:2: bond0: option mode: 802.3ad (4) is not implemented in "
      "softbond yet"),
     ("[bond1]\nmode=1\n[bond0]\nmode = 1\nslaves = [\"eth0\", \"eth0\"]\n",
      'F:5: bond0: member "eth0" listed twice'),

@@ -16,7 +16,8 @@ from .rules import DelayRefused, live_effects, mode_label, module_rules
 from .values import Invalid, parse_scalar, parse_targets
 
 # Modes softbond can run today; the mode engineers extend this as they land.
-IMPLEMENTED_MODES = frozenset({BOND_MODE_ACTIVEBACKUP})
+IMPLEMENTED_MODES = frozenset({BOND_MODE_ROUNDROBIN, BOND_MODE_ACTIVEBACKUP, BOND_MODE_XOR, BOND_MODE_BROADCAST,
+                               BOND_MODE_TLB, BOND_MODE_ALB})
 
 Pair = tuple[str, object, "str | None"]
 
@@ -83,6 +84,9 @@ def build_options(bond: str, pairs: Iterable[Pair], *,
             note = "" if "mode" in given else (
                 f" (no mode was configured; the kernel default is {MODE_NAMES[mode]})")
             raise _not_implemented(bond, mode, given.get("mode"), note)
+        if "mode" not in given:
+            warnings.append(f"{bond}: no mode was configured: using the kernel default, "
+                            f"{MODE_NAMES[mode]} ({mode})")
         for name, where in given.items():
             if mode in OPTIONS[name].unsupported:
                 raise _dependency_failed(bond, name, mode, where)

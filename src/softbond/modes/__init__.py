@@ -1,0 +1,28 @@
+"""One runner per bonding mode: which member sends each frame, which
+members' frames go up, and the mode's periodic work."""
+from __future__ import annotations
+
+from ..config.registry import (
+    BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST, BOND_MODE_ROUNDROBIN, BOND_MODE_TLB,
+    BOND_MODE_XOR,
+)
+from .active_backup import ActiveBackup
+from .alb import Alb
+from .balance_rr import RoundRobin
+from .balance_xor import Xor
+from .base import Runner
+from .broadcast import Broadcast
+from .tlb import Tlb
+
+RUNNERS: dict[int, type[Runner]] = {
+    BOND_MODE_ROUNDROBIN: RoundRobin,
+    BOND_MODE_ACTIVEBACKUP: ActiveBackup,
+    BOND_MODE_XOR: Xor,
+    BOND_MODE_BROADCAST: Broadcast,
+    BOND_MODE_TLB: Tlb,
+    BOND_MODE_ALB: Alb,
+}
+
+
+def make_runner(opts) -> Runner:
+    return RUNNERS[opts.mode](opts)

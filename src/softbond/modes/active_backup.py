@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
+from .base import RX_DELIVER, RX_DROP, Runner
+
 RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE = 0, 1, 2
 
 
@@ -48,3 +50,18 @@ def _primary_or_current(current, primary, reselect, force_primary):
             return current
         return primary
     return current  # RESELECT_FAILURE
+
+
+class ActiveBackup(Runner):
+    uses_active = True
+
+    def transmit(self, usable, active, bond_mac):
+        return active.send if active is not None else None
+
+    def rx_policy(self, member, active):
+        # Frames on a backup are dropped, as on the kernel's inactive slaves,
+        # unless all_slaves_active asks for them.
+        return RX_DELIVER if member is active or self.opts.all_slaves_active else RX_DROP
+
+    def carrier(self, usable, active):
+        return active is not None

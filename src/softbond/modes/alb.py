@@ -1,0 +1,280 @@
+"""balance-alb (mode 6): tlb for what we send, plus receive load balancing
+(RLB) by ARP for what IPv4 clients send us.
+
+How RLB works (bond_alb.c, rlb_* functions), and how it is kept here:
+- Each client (a peer IPv4 address) is assigned a member, round robin over
+  the usable members. Our ARP replies to it leave by that member and carry
+  that member's MAC as sender, so the client sends to that member.
+- Our ARP requests are broadcast and teach every host the bond's MAC; so
+  after one, every client assigned to another member is sent two unicast
+  ARP replies naming its member's MAC again, after a 2 s delay
+  (RLB_UPDATE_DELAY) that lets the request's effect settle first.
+- ARP replies we receive fill in or refresh a client's MAC.
+- When a member joins or comes back, every client is reassigned round
+  robin; when one leaves or fails, its clients move to the next member.
+  Either way the clients are told (RLB_UPDATE_RETRY rounds of 2 replies).
+The table is a dict keyed by client IP instead of the kernel's 256 buckets
+(no collisions evicting clients). Outgoing ARP is rare, so the egress
+thread may take the table's lock for it; bulk traffic never does.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from ..wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp
+from ..wire.xmit_hash import hash_function
+from .base import RX_DELIVER, RX_UNICAST_OWN_MAC, VNET, Runner
+from .tlb import REBALANCE_INTERVAL, LoadTable, Tlb, balanced_transmit, is_nd
+
+TICK = 0.1                 # ALB_TIMER_TICKS_PER_SEC = 10
+UPDATE_DELAY = 2.0         # RLB_UPDATE_DELAY
+ARP_BURST = 2              # RLB_ARP_BURST_SIZE
+UPDATE_RETRY = 3           # RLB_UPDATE_RETRY
+LEARNING_ETHERTYPE = 0x9000  # ETH_P_LOOPBACK
+
+_ETHERTYPE = VNET + 12
+_ARP = VNET + 14
+_SRC_MAC = slice(VNET + 6, VNET + 12)
+_IPV4_PROTO = VNET + 14 + 9
+_IPV4_DST = slice(VNET + 14 + 16, VNET + 14 + 20)
+_IPV6_SRC = slice(VNET + 14 + 8, VNET + 14 + 24)
+_IPV6_DST = slice(VNET + 14 + 24, VNET + 14 + 40)
+_BROADCAST = b"\xff" * 6
+_ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
+
+
+def alb_bucket(frame):
+    """The bucket for alb's transmit balancing (bond_xmit_alb_slave_get):
+    XOR of the destination IP's bytes; None when not balanced."""
+    kind = frame[_ETHERTYPE] << 8 | frame[_ETHERTYPE + 1]
+    if kind == 0x0800:
+        if len(frame) < _IPV4_DST.stop or frame[VNET:VNET + 6] == _BROADCAST or frame[_IPV4_PROTO] == 2:
+            return None
+        d = frame[_IPV4_DST]
+        if d == b"\xff\xff\xff\xff":
+            return None
+        return d[0] ^ d[1] ^ d[2] ^ d[3]
+    if kind == 0x86DD:
+        if len(frame) < _IPV6_DST.stop or frame[VNET:VNET + 6] == _BROADCAST or is_nd(frame):
+            return None
+        dst = frame[_IPV6_DST]
+        if dst == _ALL_NODES or not any(frame[_IPV6_SRC]):
+            return None
+        x = int.from_bytes(dst, "big")
+        x ^= x >> 64
+        x ^= x >> 32
+        x ^= x >> 16
+        x ^= x >> 8
+        return x & 0xFF
+    return None
+
+
+@dataclass
+class Client:
+    """One rx_hashtbl entry."""
+    ip: bytes                 # the client's address
+    our_ip: bytes             # our address it talks to
+    mac: bytes | None         # None until an ARP reply tells us
+    member: object = None     # the Port it sends to
+    ntt: bool = False         # needs to be told its member's MAC
+
+
+class ReceiveBalancer:
+    """The RLB table and its rules; no I/O. The egress thread calls
+    `arp_xmit`, the control plane everything else."""
+
+    def __init__(self) -> None:
+        self.clients: dict[bytes, Client] = {}
+        self.lock = threading.Lock()
+        self.usable: list = []
+        self.active = None
+        self._next = 0
+        self.update_at = 0.0       # no client update before this time
+        self.retries = 0           # extra rounds after a member change
+        self.rx_ntt = False
+
+    # -- members ------------------------------------------------------------
+    def set_members(self, usable: list, active, now: float) -> None:
+        with self.lock:
+            old = set(map(id, self.usable))
+            self.usable = list(usable)
+            self.active = active
+            new = set(map(id, self.usable))
+            if new - old and old:
+                self._rebalance()             # a member joined or came back
+            elif old - new:
+                self._clear_gone(now)         # a member left or failed
+
+    def _next_member(self):
+        if not self.usable:
+            return None
+        self._next = (self._next + 1) % len(self.usable)
+        return self.usable[self._next]
+
+    def _rebalance(self) -> None:
+        for client in self.clients.values():
+            member = self._next_member()
+            if member is not None and member is not client.member:
+                client.member = member
+                if client.mac:
+                    client.ntt = self.rx_ntt = True
+        self.retries = UPDATE_RETRY
+
+    def _clear_gone(self, now: float) -> None:
+        alive = set(map(id, self.usable))
+        for client in self.clients.values():
+            if client.member is not None and id(client.member) not in alive:
+                client.member = self._next_member()
+                if client.mac and client.member is not None:
+                    client.ntt = self.rx_ntt = True
+        self.retries = UPDATE_RETRY
+
+    def member_changed_mac(self, *members) -> None:
+        """After a MAC swap (failover) the clients of both members are told
+        their member's new MAC."""
+        with self.lock:
+            for client in self.clients.values():
+                if client.member in members and client.mac:
+                    client.ntt = self.rx_ntt = True
+            self.retries = UPDATE_RETRY
+
+    # -- outgoing ARP (egress thread) ------------------------------------------
+    def arp_xmit(self, frame, now: float):
+        """rlb_arp_xmit: pick the member for an ARP we send, rewriting the
+        sender MAC of replies. Returns the member (None: use the active)."""
+        if len(frame) < _ARP + 28 or frame[_ARP:_ARP + 6] != b"\x00\x01\x08\x00\x06\x04":
+            return None
+        op = frame[_ARP + 7]
+        sender_ip = bytes(frame[_ARP + 14:_ARP + 18])
+        target_mac = bytes(frame[_ARP + 18:_ARP + 24])
+        target_ip = bytes(frame[_ARP + 24:_ARP + 28])
+        with self.lock:
+            member = self._choose(sender_ip, target_ip, target_mac if op == ARPOP_REPLY else None)
+            if op == ARPOP_REPLY and member is not None:
+                frame[_ARP + 8:_ARP + 14] = member.mac_bytes
+            elif op == ARPOP_REQUEST:
+                self.update_at = now + UPDATE_DELAY
+                # The broadcast just taught every host the bond's MAC.
+                for client in self.clients.values():
+                    if (client.our_ip == sender_ip and client.mac and client.member is not None
+                            and client.member is not self.active):
+                        client.ntt = self.rx_ntt = True
+        return member
+
+    def _choose(self, our_ip: bytes, client_ip: bytes, client_mac: bytes | None):
+        """rlb_choose_channel."""
+        client = self.clients.get(client_ip)
+        if client is not None and client.our_ip == our_ip and client.member in self.usable:
+            if client_mac and client_mac != _BROADCAST and any(client_mac):
+                client.mac = client_mac
+            return client.member
+        member = self._next_member()
+        if member is None:
+            return None
+        valid = client_mac if client_mac and client_mac != _BROADCAST and any(client_mac) else None
+        self.clients[client_ip] = Client(ip=client_ip, our_ip=our_ip, mac=valid, member=member,
+                                         ntt=bool(valid))
+        if valid:
+            self.rx_ntt = True
+        return member
+
+    # -- incoming ARP (control plane) ----------------------------------------
+    def arp_recv(self, op: int, sender_mac: bytes, sender_ip: bytes, target_ip: bytes) -> None:
+        """rlb_update_entry_from_arp: a reply refreshes the client's MAC."""
+        if op != ARPOP_REPLY:
+            return
+        with self.lock:
+            client = self.clients.get(sender_ip)
+            if client is not None and client.our_ip == target_ip and client.mac != sender_mac:
+                client.mac = sender_mac
+                client.ntt = self.rx_ntt = client.member is not None
+
+    # -- periodic (control plane) --------------------------------------------
+    def updates(self, now: float) -> list[tuple[object, bytes]]:
+        """rlb_update_rx_clients: ARP_BURST unicast replies per client that
+        needs telling, each naming the client's member's MAC."""
+        with self.lock:
+            if not self.rx_ntt or now < self.update_at:
+                return []
+            out = []
+            for client in self.clients.values():
+                if not client.ntt or client.member is None or client.mac is None:
+                    continue
+                mac = client.member.mac_bytes
+                frame = build_arp(ARPOP_REPLY, mac, client.our_ip, client.mac, client.ip,
+                                  eth_src=mac, eth_dst=client.mac)
+                out.extend((client.member, frame) for _ in range(ARP_BURST))
+                if self.retries == 0:
+                    client.ntt = False
+            if self.retries:
+                self.retries -= 1
+            else:
+                self.rx_ntt = False
+            return out
+
+    def to_json(self) -> list[dict]:
+        with self.lock:
+            return [{"client": ".".join(map(str, c.ip)), "ip": ".".join(map(str, c.our_ip)),
+                     "mac": c.mac.hex(":") if c.mac else None,
+                     "slave": getattr(c.member, "name", None)} for c in self.clients.values()]
+
+
+def learning_frame(mac: bytes) -> bytes:
+    """alb_send_lp_vid: dst = src = the member's MAC, ETH_P_LOOPBACK, 60 bytes,
+    so the switch keeps the member's MAC on its port."""
+    return (mac + mac + LEARNING_ETHERTYPE.to_bytes(2, "big")).ljust(60, b"\0")
+
+
+class Alb(Tlb):
+    tick_interval = TICK
+
+    def __init__(self, opts) -> None:
+        super().__init__(opts)
+        self.rlb = ReceiveBalancer()
+        self._next_rebalance = 0.0
+        self._next_learning = 0.0
+        self.clock = time.monotonic
+
+    def transmit(self, usable, active, bond_mac):
+        clock = self.clock
+        history = self.table.history if self.table is not None else None
+        usable = list(usable)
+        self.table = LoadTable([(m.speed or 10) << 20 for m in usable], history) if self.opts.tlb_dynamic_lb else None
+        self.rlb.set_members(usable, active, clock())
+        inner = balanced_transmit(usable, active, alb_bucket, self.table, hash_function(self.opts.xmit_hash_policy))
+        if inner is None:
+            return None
+        active_send = active.send if active is not None else usable[0].send if usable else None
+        arp_xmit = self.rlb.arp_xmit
+        active_port = active
+
+        def transmit(frame):
+            if frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
+                member = arp_xmit(frame, clock())
+                if member is None or member is active_port:
+                    return active_send(frame)
+                frame[_SRC_MAC] = member.mac_bytes
+                return member.send(frame)
+            return inner(frame)
+        return transmit
+
+    def rx_policy(self, member, active):
+        # Clients send unicast to the member they were given; broadcast and
+        # multicast are taken from the active member only, so nothing comes
+        # up twice (bond_should_deliver_exact_match).
+        if member is active or self.opts.all_slaves_active:
+            return RX_DELIVER
+        return RX_UNICAST_OWN_MAC
+
+    def tick(self, now, members):
+        if now >= self._next_rebalance:
+            if self._next_rebalance and self.table is not None:
+                self.table.rebalance()
+            self._next_rebalance = now + REBALANCE_INTERVAL
+        out = self.rlb.updates(now)
+        if now >= self._next_learning:
+            self._next_learning = now + max(1, self.opts.lp_interval)
+            out.extend((m, learning_frame(m.mac_bytes)) for m in members if m.up)
+        return out

@@ -1,0 +1,71 @@
+"""What every mode ("runner") provides, and the receive policies the data
+path understands.
+
+A runner turns the control plane's view of the members into two things the
+data path runs: one transmit callable for frames coming down from the bond
+device, and a receive policy per member. The runner is consulted only when
+something changes (a member comes or goes, the active member changes, a
+rebalance); the callables it returns run per frame and are kept free of
+logging, allocation and attribute lookups beyond what the frame needs.
+
+Frames handed to a transmit callable carry the 10-byte virtio-net header
+first; the Ethernet header starts at VNET (offset 10).
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol, Sequence
+
+VNET = 10
+
+# Receive policies, per member (datapath.py implements them):
+RX_DROP = 0              # inactive slave: read and drop
+RX_DELIVER = 1           # deliver everything up to the bond device
+RX_NOT_OWN = 2           # deliver, except frames sourced from the bond's own MAC
+                         # (a non-trunk switch reflects our floods back)
+RX_UNICAST_OWN_MAC = 3   # alb non-active member: unicast only; frames to the
+                         # member's own MAC are handed up addressed to the bond
+
+Transmit = Callable[[memoryview], object]
+
+
+class Port(Protocol):
+    """What a runner may know of a member."""
+    name: str
+    send: Callable                 # socket.send of the member's data socket
+    mac_bytes: bytes               # current MAC
+    speed: int                     # Mbps, 0 unknown
+    up: bool
+
+
+class Runner:
+    """Default behaviour: every usable member is equal (rr, xor, broadcast)."""
+
+    #: the bond has a current active member (active-backup, tlb, alb)
+    uses_active = False
+    #: members keep distinct MACs; the active one carries the bond's (tlb, alb)
+    unique_macs = False
+
+    def __init__(self, opts) -> None:
+        self.opts = opts
+
+    def configure(self, opts) -> None:
+        self.opts = opts
+
+    def transmit(self, usable: Sequence[Port], active: Port | None, bond_mac: bytes) -> Transmit | None:
+        raise NotImplementedError
+
+    def rx_policy(self, member: Port, active: Port | None) -> int:
+        return RX_NOT_OWN
+
+    def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:
+        """bond_set_carrier(): up while any member is usable (min_links is
+        honoured by 802.3ad only, as in the kernel)."""
+        return bool(usable)
+
+    # Periodic work (tlb rebalance, alb learning frames and client updates),
+    # run by the bond every `tick_interval` seconds. `now` is time.monotonic();
+    # returns control frames to send, as (member, Ethernet frame).
+    tick_interval: float | None = None
+
+    def tick(self, now: float, members: Sequence[Port]) -> list[tuple[Port, bytes]]:
+        return []

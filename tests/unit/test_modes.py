@@ -1,0 +1,276 @@
+"""The mode runners: which member sends each frame, what each member's
+frames do on the way up. Frames carry the 10-byte virtio-net header."""
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from softbond.config.registry import BondOptions
+from softbond.modes import make_runner
+from softbond.modes.alb import ARP_BURST, UPDATE_DELAY, alb_bucket, learning_frame
+from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
+from softbond.modes.tlb import LoadTable
+from softbond.wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp, parse_arp
+from softbond.wire.xmit_hash import xmit_slave_index
+
+VNET = bytes(10)
+BOND_MAC = bytes.fromhex("020000000001")
+PEER_MAC = bytes.fromhex("0200000000aa")
+
+
+@dataclass(eq=False)
+class FakePort:
+    name: str
+    mac_bytes: bytes
+    speed: int = 1000
+    up: bool = True
+    sent: list = field(default_factory=list)
+
+    def send(self, frame):
+        self.sent.append(bytes(frame))
+        return len(frame)
+
+
+def ports(n=2):
+    return [FakePort(f"eth{i}", bytes.fromhex(f"02000000010{i}")) for i in range(n)]
+
+
+def runner(mode, **opts):
+    return make_runner(replace(BondOptions(), mode=mode, **opts))
+
+
+def ipv4_frame(src_port=1000, dst_port=80, dst_ip=b"\xc0\xa8\x64\x01", proto=6, dst_mac=PEER_MAC):
+    ip = bytearray(20)
+    ip[0], ip[9] = 0x45, proto
+    ip[12:16] = b"\xc0\xa8\x64\xc7"
+    ip[16:20] = dst_ip
+    l4 = src_port.to_bytes(2, "big") + dst_port.to_bytes(2, "big") + bytes(16)
+    return bytearray(VNET + dst_mac + BOND_MAC + b"\x08\x00" + bytes(ip) + l4)
+
+
+def send_all(transmit, frames):
+    for f in frames:
+        transmit(memoryview(f))
+
+
+# -- balance-rr ----------------------------------------------------------------
+
+def test_rr_rotates_one_frame_per_member():
+    members = ports(3)
+    tx = runner(0).transmit(members, None, BOND_MAC)
+    send_all(tx, [ipv4_frame(src_port=i) for i in range(9)])
+    assert [len(m.sent) for m in members] == [3, 3, 3]
+    assert members[0].sent[0] != members[1].sent[0]
+
+
+def test_rr_packets_per_slave_and_random():
+    members = ports(2)
+    tx = runner(0, packets_per_slave=3).transmit(members, None, BOND_MAC)
+    send_all(tx, [ipv4_frame(src_port=i) for i in range(6)])
+    ports_of = [int.from_bytes(f[10 + 34:10 + 36], "big") for f in members[0].sent]
+    assert ports_of == [0, 1, 2] and len(members[1].sent) == 3
+    members = ports(2)
+    tx = runner(0, packets_per_slave=0).transmit(members, None, BOND_MAC)
+    send_all(tx, [ipv4_frame() for _ in range(400)])
+    assert all(100 < len(m.sent) < 300 for m in members)
+
+
+def test_rr_sends_igmp_by_one_member_and_handles_tiny_frames():
+    members = ports(2)
+    tx = runner(0).transmit(members, None, BOND_MAC)
+    send_all(tx, [ipv4_frame(proto=2) for _ in range(4)])
+    assert [len(m.sent) for m in members] == [4, 0]
+    tx(memoryview(bytearray(VNET + b"\x01" * 14)))   # no IP header at all: still sent
+    assert sum(len(m.sent) for m in members) == 5
+
+
+def test_no_usable_member_drops_and_one_member_is_direct():
+    for mode in (0, 2, 3):
+        assert runner(mode).transmit([], None, BOND_MAC) is None
+    one = ports(1)
+    assert runner(0).transmit(one, None, BOND_MAC) == one[0].send
+
+
+# -- balance-xor ---------------------------------------------------------------
+
+@pytest.mark.parametrize("policy", range(6))
+def test_xor_uses_the_kernel_hash_and_keeps_flows_on_one_member(policy):
+    members = ports(3)
+    tx = runner(2, xmit_hash_policy=policy).transmit(members, None, BOND_MAC)
+    frames = [ipv4_frame(src_port=1000 + i, dst_ip=bytes([10, 0, 0, i])) for i in range(40)]
+    for f in frames:
+        for _ in range(3):
+            tx(memoryview(bytearray(f)))
+    for f in frames:
+        expected = members[xmit_slave_index(bytes(f[10:]), policy, 3)]
+        assert expected.sent.count(bytes(f)) == 3
+    if policy in (1, 2, 3, 4):
+        assert all(m.sent for m in members)   # 40 flows spread over all three
+
+
+# -- broadcast -----------------------------------------------------------------
+
+def test_broadcast_sends_every_frame_on_every_member_even_if_one_fails():
+    members = ports(3)
+
+    def broken(frame):
+        raise OSError("member going away")
+    members[1].send = broken
+    tx = runner(3).transmit(members, None, BOND_MAC)
+    send_all(tx, [ipv4_frame(src_port=i) for i in range(5)])
+    assert len(members[0].sent) == len(members[2].sent) == 5
+
+
+def test_receive_policies():
+    members = ports(2)
+    for mode in (0, 2, 3):
+        assert runner(mode).rx_policy(members[1], None) == RX_NOT_OWN
+    ab = runner(1)
+    assert (ab.rx_policy(members[0], members[0]), ab.rx_policy(members[1], members[0])) == (RX_DELIVER, RX_DROP)
+    assert runner(1, all_slaves_active=1).rx_policy(members[1], members[0]) == RX_DELIVER
+    assert runner(5).rx_policy(members[1], members[0]) == RX_DROP
+    assert runner(6).rx_policy(members[1], members[0]) == RX_UNICAST_OWN_MAC
+    assert runner(6).rx_policy(members[0], members[0]) == RX_DELIVER
+
+
+# -- balance-tlb ---------------------------------------------------------------
+
+def test_load_table_places_new_buckets_on_the_least_loaded_member():
+    table = LoadTable([100 << 20, 100 << 20], history=[1000] * 256)
+    assert [table.assign(b) for b in range(4)] == [0, 1, 0, 1]
+    fast = LoadTable([1000 << 20, 100 << 20], history=[1 << 20] * 256)
+    placed = [fast.assign(b) for b in range(10)]
+    assert placed.count(0) > placed.count(1)     # ten times the speed, most of the load
+
+
+def test_load_table_rebalance_remembers_load_and_forgets_placement():
+    table = LoadTable([100 << 20, 100 << 20])
+    table.assign(7)
+    table.tx_bytes[7] = 10_000_000
+    table.rebalance()
+    assert table.member_of[7] == -1 and table.history[7] == 1 + 1_000_000 and table.tx_bytes[7] == 0
+    assert table.load == [0, 0]
+
+
+def test_tlb_balances_unicast_ip_and_rewrites_the_source_mac():
+    members = ports(2)
+    r = runner(5, xmit_hash_policy=1)
+    tx = r.transmit(members, members[0], BOND_MAC)
+    # Two flows: after a rebalance with measured load they land on two members.
+    flows = [ipv4_frame(src_port=1000), ipv4_frame(src_port=1001)]
+    for f in flows:
+        tx(memoryview(bytearray(f)))
+    for bucket, n in enumerate(r.table.tx_bytes):
+        if n:
+            r.table.tx_bytes[bucket] = 50_000_000
+    r.tick(0.0, members)
+    for m in members:
+        m.sent.clear()
+    for f in flows:
+        tx(memoryview(bytearray(f)))
+    assert len(members[0].sent) == len(members[1].sent) == 1
+    assert members[0].sent[0][16:22] == BOND_MAC           # the active keeps the bond MAC
+    assert members[1].sent[0][16:22] == members[1].mac_bytes
+
+
+def test_tlb_sends_broadcast_arp_and_nd_by_the_active_member():
+    members = ports(2)
+    tx = runner(5).transmit(members, members[1], BOND_MAC)
+    arp = build_arp(ARPOP_REQUEST, BOND_MAC, "192.168.100.199", bytes(6), "192.168.100.1")
+    nd = bytearray(VNET + b"\x33\x33\x00\x00\x00\x01" + BOND_MAC + b"\x86\xdd" + bytes(6) + b"\x3a" + bytes(33)
+                   + b"\x87" + bytes(8))
+    for f in (bytearray(VNET + arp), nd, ipv4_frame(dst_mac=b"\xff" * 6)):
+        tx(memoryview(f))
+    assert len(members[1].sent) == 3 and not members[0].sent
+
+
+def test_tlb_static_uses_hash_modulo_count():
+    members = ports(2)
+    tx = runner(5, tlb_dynamic_lb=0, xmit_hash_policy=1).transmit(members, members[0], BOND_MAC)
+    frames = [ipv4_frame(src_port=2000 + i) for i in range(20)]
+    send_all(tx, [bytearray(f) for f in frames])
+    for f in frames:
+        index = xmit_slave_index(bytes(f[10:]), 1, 2)
+        assert any(s[22:] == bytes(f[22:]) for s in members[index].sent)
+
+
+# -- balance-alb ---------------------------------------------------------------
+
+def arp_frame(op, sender_ip, target_ip, target_mac=bytes(6)):
+    return bytearray(VNET + build_arp(op, BOND_MAC, sender_ip, target_mac, target_ip))
+
+
+def test_alb_bucket_is_the_xor_of_the_destination_address():
+    assert alb_bucket(ipv4_frame(dst_ip=bytes([10, 1, 2, 4]))) == 10 ^ 1 ^ 2 ^ 4
+    assert alb_bucket(ipv4_frame(dst_ip=b"\xff\xff\xff\xff")) is None
+    assert alb_bucket(ipv4_frame(proto=2)) is None                   # IGMP
+    assert alb_bucket(ipv4_frame(dst_mac=b"\xff" * 6)) is None
+
+
+def test_alb_replies_to_clients_round_robin_with_member_macs():
+    members = ports(2)
+    r = runner(6)
+    tx = r.transmit(members, members[0], BOND_MAC)
+    for i in (1, 2, 3, 4):
+        tx(memoryview(arp_frame(ARPOP_REPLY, "192.168.100.199", f"192.168.100.{i}",
+                                bytes.fromhex(f"0200000000b{i}"))))
+    replies = [(m, parse_arp(f[10:])) for m in members for f in m.sent]
+    assert len(replies) == 4
+    for member, arp in replies:
+        assert arp.sender_mac == member.mac_bytes        # the client will send to this member
+    assert {m.name for m, _ in replies} == {"eth0", "eth1"}
+    assert {c["slave"] for c in r.rlb.to_json()} == {"eth0", "eth1"}
+
+
+def test_alb_request_then_reply_updates_clients_after_the_delay():
+    members = ports(2)
+    r = runner(6)
+    now = [100.0]
+    r.clock = lambda: now[0]
+    tx = r.transmit(members, members[0], BOND_MAC)
+    tx(memoryview(arp_frame(ARPOP_REQUEST, "192.168.100.199", "192.168.100.1")))
+    tx(memoryview(arp_frame(ARPOP_REQUEST, "192.168.100.199", "192.168.100.2")))
+    # The clients answer; the second one was given eth0, the first eth1.
+    client_macs = {1: bytes.fromhex("0200000000c1"), 2: bytes.fromhex("0200000000c2")}
+    for i, mac in client_macs.items():
+        r.rlb.arp_recv(ARPOP_REPLY, mac, bytes([192, 168, 100, i]), bytes([192, 168, 100, 199]))
+    assert r.rlb.updates(now[0] + 1) == []            # still inside RLB_UPDATE_DELAY
+    sent = r.rlb.updates(now[0] + UPDATE_DELAY + 0.1)
+    by_client = {}
+    for member, frame in sent:
+        arp = parse_arp(frame)
+        assert arp.op == ARPOP_REPLY and arp.sender_mac == member.mac_bytes == arp.eth_src
+        assert arp.eth_dst == arp.target_mac == client_macs[arp.target_ip[3]]
+        by_client.setdefault(arp.target_ip[3], []).append(member.name)
+    assert all(len(v) == ARP_BURST for v in by_client.values()) and set(by_client) == {1, 2}
+
+
+def test_alb_moves_clients_off_a_failed_member_and_rebalances_on_return():
+    members = ports(2)
+    r = runner(6)
+    tx = r.transmit(members, members[0], BOND_MAC)
+    for i in range(1, 5):
+        tx(memoryview(arp_frame(ARPOP_REPLY, "192.168.100.199", f"192.168.100.{i}",
+                                bytes.fromhex(f"0200000000d{i}"))))
+    r.transmit([members[0]], members[0], BOND_MAC)           # eth1 failed
+    assert {c["slave"] for c in r.rlb.to_json()} == {"eth0"}
+    assert r.rlb.rx_ntt
+    r.transmit(members, members[0], BOND_MAC)                # eth1 is back
+    assert {c["slave"] for c in r.rlb.to_json()} == {"eth0", "eth1"}
+
+
+def test_alb_learning_frames_every_lp_interval():
+    members = ports(2)
+    r = runner(6, lp_interval=1)
+    r.transmit(members, members[0], BOND_MAC)
+    first = r.tick(10.0, members)
+    assert sorted(f for _, f in first) == sorted(learning_frame(m.mac_bytes) for m in members)
+    assert r.tick(10.5, members) == []
+    frame = learning_frame(members[1].mac_bytes)
+    assert len(frame) == 60 and frame[:6] == frame[6:12] == members[1].mac_bytes and frame[12:14] == b"\x90\x00"
+
+
+def test_alb_non_arp_traffic_uses_tlb_and_arp_garbage_goes_to_the_active():
+    members = ports(2)
+    tx = runner(6).transmit(members, members[0], BOND_MAC)
+    tx(memoryview(bytearray(VNET + BOND_MAC + PEER_MAC + b"\x08\x06" + b"\x00" * 10)))   # truncated ARP
+    assert len(members[0].sent) == 1
