@@ -5,16 +5,26 @@ integration tests and the benchmarks.
     switch ns: bridge br0 with sw0, sw1 (facing the members) and swp
     peer ns:  peer0 (a host behind the switch)
 
+The switch is a Linux bridge by default; `Topology(switch="ovs")` makes it a
+private Open vSwitch instance in userspace (see ovs_switch.py) whose
+member-facing ports sw0.. form one OVS bond "bond0" (a static trunk or an
+LACP partner), reachable as `topo.ovs`. `topo.switch` stays the name of the
+switch namespace; the kind of switch is `topo.switch_kind`.
+
 Every namespace name starts with a per-run prefix so that concurrent runs
 never collide, and `close()` removes everything even after a failure.
 """
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+
+from .ovs_switch import OvsSwitch
 
 SOFTBOND = [sys.executable, "-m", "softbond"]
 
@@ -30,6 +40,25 @@ def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return run(["ip", *args], check=check)
 
 
+def _switch_keyword(cls):
+    """Let `Topology(switch="ovs")` choose the kind of switch: the attribute
+    `switch` is taken (the switch namespace's name, used everywhere), so the
+    kind is stored as `switch_kind`."""
+    generated = cls.__init__
+
+    @functools.wraps(generated)
+    def __init__(self, *args, switch: str | None = None, **kwargs):
+        if switch is not None:
+            if "switch_kind" in kwargs:
+                raise TypeError("give switch= or switch_kind=, not both")
+            kwargs["switch_kind"] = switch
+        generated(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+    return cls
+
+
+@_switch_keyword
 @dataclass
 class Topology:
     prefix: str = field(default_factory=lambda: f"sb{os.getpid() % 100000}")
@@ -38,6 +67,17 @@ class Topology:
     peers: int = 1
     subnet: str = "192.168.100"
     created: list[str] = field(default_factory=list)
+    # "bridge" (a Linux bridge) or "ovs" (Open vSwitch in userspace); pass it
+    # as Topology(switch=...).
+    switch_kind: str = "bridge"
+    # The OVS bond over sw0..: Port columns bond_mode and lacp, lacp-time
+    # (None: OVS default, slow), and further settings such as
+    # "other_config:lacp-fallback-ab=true" or "bond_updelay=100".
+    ovs_bond_mode: str = "balance-slb"
+    ovs_lacp: str = "off"
+    ovs_lacp_time: str | None = None
+    ovs_other: tuple[str, ...] = ()
+    ovs: OvsSwitch | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def host(self) -> str:
@@ -76,26 +116,63 @@ class Topology:
         ip("-n", name, "link", "set", "lo", "up")
 
     def build(self) -> None:
+        if self.switch_kind not in ("bridge", "ovs"):
+            raise ValueError(f"switch must be 'bridge' or 'ovs', not {self.switch_kind!r}")
         for ns in (self.host, self.switch, *(self.peer(i) for i in range(self.peers))):
             self._ns(ns)
         sw = self.switch
-        ip("-n", sw, "link", "add", "br0", "type", "bridge", "forward_delay", "0", "stp_state", "0")
-        ip("-n", sw, "link", "set", "br0", "up")
+        if self.switch_kind == "ovs":
+            self.ovs = OvsSwitch(sw, tempfile.mkdtemp(prefix=f"{self.prefix}-ovs-"))
+            self.ovs.start()
+            self.ovs.add_bridge("br0")
+        else:
+            ip("-n", sw, "link", "add", "br0", "type", "bridge", "forward_delay", "0", "stp_state", "0")
+            ip("-n", sw, "link", "set", "br0", "up")
         for i in range(self.members):
             self.add_member_link(i)
+        if self.ovs is not None:
+            self._add_ovs_bond()
         for i in range(self.peers):
             port = f"swp{i}"
             ip("link", "add", port, "netns", sw, "type", "veth", "peer", "name", "peer0", "netns", self.peer(i))
-            ip("-n", sw, "link", "set", port, "master", "br0", "up")
+            if self.ovs is not None:
+                ip("-n", sw, "link", "set", port, "up")
+                self.ovs.add_port("br0", port)
+            else:
+                ip("-n", sw, "link", "set", port, "master", "br0", "up")
             ip("-n", self.peer(i), "addr", "add", f"{self.peer_ip(i)}/24", "dev", "peer0")
             ip("-n", self.peer(i), "link", "set", "peer0", "up")
 
     def add_member_link(self, i: int) -> None:
         ip("link", "add", self.member(i), "netns", self.host, "type", "veth",
            "peer", "name", self.switch_port(i), "netns", self.switch)
-        ip("-n", self.switch, "link", "set", self.switch_port(i), "master", "br0", "up")
+        if self.ovs is None:
+            ip("-n", self.switch, "link", "set", self.switch_port(i), "master", "br0", "up")
+            return
+        ip("-n", self.switch, "link", "set", self.switch_port(i), "up")
+        if self._ovs_bond_built:
+            # A member added after build() joins the OVS bond.
+            self.ovs.vsctl("add-bond-iface", "bond0", self.switch_port(i))
+
+    _ovs_bond_built = False
+
+    def _add_ovs_bond(self) -> None:
+        ports = [self.switch_port(i) for i in range(self.members)]
+        if len(ports) >= 2:
+            self.ovs.add_bond("br0", "bond0", ports, bond_mode=self.ovs_bond_mode, lacp=self.ovs_lacp,
+                              lacp_time=self.ovs_lacp_time, extra=self.ovs_other)
+            self._ovs_bond_built = True
+        else:
+            for port in ports:
+                self.ovs.add_port("br0", port)
 
     def close(self) -> None:
+        if self.ovs is not None:
+            # Before the namespaces go (stop_softbond() would kill the
+            # daemons too, but leave the run directory behind).
+            self.ovs.stop()
+            self.ovs = None
+            self._ovs_bond_built = False
         for ns in (self.host, self.switch, *(self.peer(i) for i in range(self.peers))):
             if ns in self.created or os.path.exists(f"/run/netns/{ns}"):
                 self.stop_softbond(ns)
@@ -135,6 +212,44 @@ class Topology:
 
     def plug(self, i: int) -> None:
         ip("-n", self.switch, "link", "set", self.switch_port(i), "up")
+
+    # shape()'s token bucket. tbf drops a frame longer than its burst unless
+    # it is a GSO super-frame, which it first splits into MTU-sized segments
+    # (tbf_segment(); measured: with burst 2kb a capture on the shaped veth
+    # shows only 1514-byte frames, with 32kb GSO frames up to 30 KB pass
+    # whole, and both give the same rate), so the burst only has to hold one
+    # full-size frame. It has to cover about 1 ms at the line rate, though:
+    # at 1000 Mbit/s a 32 KB burst gave 87%, 128 KB 96%. The queue limit
+    # (latency) only matters when the sender is not on the shaped device's
+    # own stack (through OVS, through the bond): 20 ms kept retransmits near
+    # zero at 100 and 200 Mbit/s and bounds the queueing delay a ping sees
+    # on a saturated member. One TCP stream reaches 95-96% of the rate, which
+    # is the payload share of a 1514-byte frame (1448/1514): tbf counts
+    # whole Ethernet frames.
+    SHAPE_MIN_BURST = 32 * 1024
+    SHAPE_LATENCY = "20ms"
+
+    def shape(self, i: int, rate_mbit: int, *, both: bool = True) -> None:
+        """Give member i a line rate of `rate_mbit` Mbit/s: a tbf on the
+        switch-facing end sw{i} (traffic towards the bond) and, with
+        both=True, on eth{i} in the host namespace (traffic leaving the bond:
+        AF_PACKET sends go through dev_queue_xmit and so through the
+        member's root qdisc). Replaces any earlier shape()."""
+        burst = max(self.SHAPE_MIN_BURST, rate_mbit * 125)  # 1 ms at the rate, in bytes
+        ends = [(self.switch, self.switch_port(i))]
+        if both:
+            ends.append((self.host, self.member(i)))
+        for ns, dev in ends:
+            run(["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", f"{rate_mbit}mbit",
+                 "burst", str(burst), "latency", self.SHAPE_LATENCY])
+        if not both:
+            run(["tc", "-n", self.host, "qdisc", "del", "dev", self.member(i), "root"], check=False)
+
+    def unshape(self, i: int) -> None:
+        """Remove shape()'s qdiscs from member i (both ends; no error when
+        one was never shaped)."""
+        for ns, dev in ((self.switch, self.switch_port(i)), (self.host, self.member(i))):
+            run(["tc", "-n", ns, "qdisc", "del", "dev", dev, "root"], check=False)
 
     def wait_for(self, predicate, timeout: float = 10.0, interval: float = 0.05):
         deadline = time.monotonic() + timeout
