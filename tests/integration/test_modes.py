@@ -173,3 +173,35 @@ def test_failover_under_load_loses_little(mode, switch):
         lost = sent - received
         print(f"{mode}: {lost} of {sent} pings lost across the failover")
         assert lost <= 20, (sent, received)
+
+
+@pytest.mark.topology(peers=2, members=3, **OVS_TRUNK)
+def test_members_join_and_leave_a_live_xor_bond(topo):
+    up(topo, "balance-xor", "xmit_hash_policy=layer3+4")
+
+    def tx_packets():
+        return {s["name"]: s["counters"]["tx_packets"] for s in status_json(topo)["slaves"]}
+
+    ping = start_ping(topo, 3.0, interval="0.002")
+    time.sleep(0.5)
+    topo.softbond("enslave", "bond0", "eth2")
+    time.sleep(0.5)
+    before = tx_packets()
+    Flows(topo, 1, streams=8, cport=43000, bitrate="5M").results()
+    after = tx_packets()
+    assert after["eth2"] - before["eth2"] > 50, (before, after)   # the new member carries flows
+    sent, received = ping_result(ping)
+    assert sent - received <= 2, (sent, received)
+    # Taking a member out of a static trunk: out of the switch's channel
+    # first (it cannot know otherwise), then out of the bond.
+    ping = start_ping(topo, 2.0, interval="0.002")
+    time.sleep(0.5)
+    topo.ovs.vsctl("del-bond-iface", "bond0", "sw1")
+    topo.softbond("release", "bond0", "eth1")
+    sent, received = ping_result(ping)
+    assert sent - received <= 2, (sent, received)
+    st = status_json(topo)
+    assert [s["name"] for s in st["slaves"]] == ["eth0", "eth2"]
+    proc = topo.softbond("status", "bond0").stdout
+    assert "Bonding Mode: load balancing (xor)\nTransmit Hash Policy: layer3+4 (1)\n" in proc
+    assert "Slave Interface: eth1" not in proc
