@@ -21,12 +21,13 @@ from . import __version__, runtime
 from .config.model import BondConfig
 from .config.names import validate_ifname
 from .config.options import (
-    BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB, IMPLEMENTED_MODES, MODE_NAMES, BondOptions, change_option, options_to_json,
+    BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB, MODE_NAMES, BondOptions, change_option, options_to_json,
 )
 from .datapath import DataPath, Snapshot
 from .modes import make_runner
 from .modes.active_backup import choose_active
 from .modes.alb import Alb
+from .modes.ieee8023ad import Ieee8023ad
 from .monitors import link as linkmon
 from .monitors.arp import ArpJudge, probe_frames
 from .ports import links as linkops
@@ -38,6 +39,7 @@ from .wire import ndisc as wire_ndisc
 log = logging.getLogger("softbond")
 
 ETH_P_ARP = 0x0806
+ETH_P_SLOW = 0x8809
 ETH_P_IPV6 = 0x86DD
 VNET_NONE = bytes(10)
 TUNSETCARRIER = 0x400454E2
@@ -65,6 +67,12 @@ class Member:
     listener: socket.socket | None = None
     ns_listener: socket.socket | None = None
     mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
+    slow_listener: socket.socket | None = None   # 802.3ad: LACPDUs and Markers
+
+    @property
+    def lacp_mac(self) -> bytes:
+        """LACPDUs leave with the member's permanent MAC, as the kernel's do."""
+        return mac_to_bytes(self.perm_hwaddr)
 
     @property
     def send(self):
@@ -85,6 +93,7 @@ class Bond:
         self.config = config
         self.opts: BondOptions = config.options
         self.runner = make_runner(self.opts)
+        self.runner.bond_name = self.name
         self._runner_task: asyncio.Task | None = None
         self.links = links
         self.members: list[Member] = []
@@ -110,8 +119,6 @@ class Bond:
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        if self.opts.mode not in IMPLEMENTED_MODES:
-            raise BondError(f"{self.name}: mode {MODE_NAMES[self.opts.mode]} is not implemented in softbond yet")
         runtime.recover_leftovers(self.name, self.links)
         self.tap_fd = tap.open_tap(self.name)
         runtime.write_state(self.name, os.getpid(), [])
@@ -180,6 +187,9 @@ class Bond:
         if self._arp is not None:
             self._arp.add(name, time.monotonic())
         self._open_listeners(member)
+        if isinstance(self.runner, Ieee8023ad):
+            self.runner.start(mac_to_bytes(self.mac))
+        self.runner.add_member(member, time.monotonic())
         self._reselect()
         state = "an active" if member is self.active else "a backup"
         link = "an up" if member.link.state != linkmon.DOWN else "a down"
@@ -267,6 +277,7 @@ class Bond:
         self.members.remove(member)
         if was_active:
             self.active = None
+        self.runner.remove_member(member, time.monotonic())
         self._publish()
         if self.datapath is not None:
             self.datapath.unwatch(member.sock.fileno())
@@ -332,8 +343,6 @@ class Bond:
                                           has_slaves=bool(self.members), is_up=True)
         except ValueError as exc:
             raise BondError(str(exc)) from None
-        if new.mode not in IMPLEMENTED_MODES:
-            raise BondError(f"{self.name}: mode {MODE_NAMES[new.mode]} is not implemented in softbond yet")
         if new.mode != self.opts.mode:
             self.runner = make_runner(new)
             self.active = None
@@ -400,6 +409,7 @@ class Bond:
             self.loop.call_at(self.loop.time() + (member.link.deadline - time.monotonic()) + 0.0005,
                               self._expire, member)
         if change.settled:
+            self.runner.link_changed(member, time.monotonic())
             self._reselect()
             self._publish()
 
@@ -447,18 +457,47 @@ class Bond:
 
     async def _runner_tick(self, runner) -> None:
         """The mode's periodic work: tlb rebalancing, alb learning frames and
-        client updates."""
+        client updates, the 802.3ad state machines."""
         while True:
             await asyncio.sleep(runner.tick_interval)
-            for member, frame in runner.tick(time.monotonic(), list(self.members)):
-                if member in self.members:
-                    self._send_control(member, frame)
+            self._runner_output(runner.tick(time.monotonic(), list(self.members)))
+
+    def _runner_output(self, frames) -> None:
+        runner = self.runner
+        for member, frame in frames:
+            if member in self.members:
+                self._send_control(member, frame)
+        for name, message in runner.drain_events():
+            member = next((m for m in self.members if m.name == name), None)
+            self._event("lacp", message, member, level=logging.WARNING if "No 802.3ad" in message
+                        or "different" in message or "illegal" in message else logging.INFO)
+        if runner.dirty:
+            runner.dirty = False
+            self._publish()
+            self._update_carrier()
+
+    def _on_slow(self, member: Member) -> None:
+        """LACPDUs and Marker PDUs from a member, for the 802.3ad runner. The
+        protocol object counts, rate-limits and refuses bad frames itself."""
+        runner = self.runner
+        budget = 64   # per wakeup: a flood must not starve the event loop
+        while member.slow_listener is not None and budget:
+            budget -= 1
+            try:
+                frame = member.slow_listener.recv(2048)
+            except OSError:
+                break
+            if isinstance(runner, Ieee8023ad):
+                self._runner_output(runner.receive(member, frame, time.monotonic()))
 
     def _open_listeners(self, member: Member) -> None:
         try:
             if (self._arp is not None and self.opts.arp_ip_target) or isinstance(self.runner, Alb):
                 member.listener = packet.open_listener(member.name, ETH_P_ARP)
                 self.loop.add_reader(member.listener.fileno(), self._on_arp, member)
+            if isinstance(self.runner, Ieee8023ad) and member.slow_listener is None:
+                member.slow_listener = packet.open_listener(member.name, ETH_P_SLOW)
+                self.loop.add_reader(member.slow_listener.fileno(), self._on_slow, member)
             if self._arp is not None and self.opts.ns_ip6_target:
                 member.ns_listener = packet.open_listener(member.name, ETH_P_IPV6)
                 self.loop.add_reader(member.ns_listener.fileno(), self._on_na, member)
@@ -466,7 +505,7 @@ class Bond:
             self._event("warning", f"cannot listen for ARP/NS replies: {exc}", member, level=logging.WARNING)
 
     def _close_listeners(self, member: Member) -> None:
-        for attr in ("listener", "ns_listener"):
+        for attr in ("listener", "ns_listener", "slow_listener"):
             sock = getattr(member, attr)
             if sock is not None:
                 self.loop.remove_reader(sock.fileno())
@@ -712,12 +751,25 @@ class Bond:
                             "message": text})
 
     # ---------------------------------------------------------------- status
+    def _lacp_running(self) -> bool:
+        return isinstance(self.runner, Ieee8023ad) and self.runner.system is not None
+
+    def _port_info(self, member: Member) -> dict | None:
+        if not self._lacp_running():
+            return None
+        try:
+            return self.runner.system.port_info(member.name)
+        except KeyError:
+            return None
+
     def _slave_state(self, member: Member) -> str:
         """sysfs slave state: only active-backup has backups; in the load
         balancing modes (tlb and alb included, bond_is_lb) every member is
         active."""
         if self.opts.mode == BOND_MODE_ACTIVEBACKUP:
             return "active" if member is self.active else "backup"
+        if self._lacp_running():
+            return "active" if self.runner.system.collecting(member.name) else "backup"
         return "active"
 
     def status(self) -> dict:
@@ -736,7 +788,7 @@ class Bond:
                 "hwaddr": m.mac_bytes.hex(":"),
                 "carrier": m.carrier,
                 "counters": linkops.counters(m.name),
-                "ad": None,
+                "ad": self._port_info(m),
             })
         return {
             "bond": self.name,
@@ -754,7 +806,7 @@ class Bond:
             "failovers": self.failovers,
             "rx_dropped_inactive": self.datapath.rx_dropped if self.datapath else 0,
             "slaves": slaves,
-            "ad_info": None,
+            "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,
             "alb_clients": self.runner.rlb.to_json() if isinstance(self.runner, Alb) else None,
             "events": list(self.events)[-20:],
         }

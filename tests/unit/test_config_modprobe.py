@@ -121,8 +121,8 @@ def test_bond_without_mode_gets_the_kernel_default_with_a_warning(tmp_path):
      "F:2: bond0: option miimon: invalid value (x)"),
     ("alias bond0 bonding\noptions bond0 mode=blance-rr\n",
      "F:2: bond0: option mode: invalid value (blance-rr)"),
-    ("alias bond0 bonding\noptions bond0 mode=802.3ad\n",
-     "F:2: bond0: option mode: 802.3ad (4) is not implemented in softbond yet"),
+    ("alias bond0 bonding\noptions bond0 mode=802.3ad primary=eth0\n",
+     "F:2: bond0: option primary: mode dependency failed, not supported in mode 802.3ad(4)"),
     ("alias bond0 bonding\n\noptions bond0 mode=1 \\\n lacp_rate=fast\n",
      "F:3: bond0: option lacp_rate: mode dependency failed, not supported in mode "
      "active-backup(1)"),

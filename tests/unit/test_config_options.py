@@ -14,12 +14,6 @@ BOTH_ZERO = ("bond0: Warning: miimon and arp_interval are both 0; softbond watch
              "through netlink link events")
 
 
-@pytest.fixture
-def all_modes(monkeypatch):
-    """Pretend every mode is implemented, to reach the kernel's rules for them."""
-    monkeypatch.setattr(opts, "IMPLEMENTED_MODES", frozenset(MODE_NAMES))
-
-
 def build(*pairs, final=True):
     return build_options("bond0", [(n, v, None) for n, v in pairs], final=final)
 
@@ -89,7 +83,7 @@ def test_num_grat_arp_and_num_unsol_na_are_one_value():
 
 
 @pytest.mark.parametrize("number,name", sorted(MODE_NAMES.items()))
-def test_mode_names_and_numbers(all_modes, number, name):
+def test_mode_names_and_numbers(number, name):
     assert build(("mode", name))[0].mode == number
     assert build(("mode", str(number)))[0].mode == number
     assert build(("mode", number))[0].mode == number
@@ -105,7 +99,7 @@ def test_mode_names_and_numbers(all_modes, number, name):
     ("ad_actor_system", "02-00-00-aa-bb-01", "02:00:00:aa:bb:01"),
     ("coupled_control", "0", 0), ("coupled_control", "on", 1),
 ])
-def test_8023ad_values(all_modes, name, raw, expected):
+def test_8023ad_values(name, raw, expected):
     assert value_of(name, raw, mode="802.3ad") == expected
 
 
@@ -113,11 +107,11 @@ def test_8023ad_values(all_modes, name, raw, expected):
     ("packets_per_slave", "0", 0), ("packets_per_slave", "65535", 65535),
     ("packets_per_slave", "default", 1),
 ])
-def test_round_robin_values(all_modes, name, raw, expected):
+def test_round_robin_values(name, raw, expected):
     assert value_of(name, raw, mode="balance-rr") == expected
 
 
-def test_tlb_dynamic_lb(all_modes):
+def test_tlb_dynamic_lb():
     assert value_of("tlb_dynamic_lb", "0", mode="balance-tlb") == 0
     assert value_of("tlb_dynamic_lb", "off", mode="balance-tlb") == 0
 
@@ -208,11 +202,11 @@ def test_bad_values(name, raw, message):
     ("ad_actor_system", "02:00:00:00:00", "option ad_actor_system: invalid value "
      "(02:00:00:00:00)"),
 ])
-def test_bad_8023ad_values(all_modes, name, raw, message):
+def test_bad_8023ad_values(name, raw, message):
     assert error_of(("mode", "4"), (name, raw)) == f"bond0: {message}"
 
 
-def test_packets_per_slave_range(all_modes):
+def test_packets_per_slave_range():
     assert error_of(("mode", "0"), ("packets_per_slave", "65536")) == (
         "bond0: option packets_per_slave: allowed values 0 - 65535")
 
@@ -263,17 +257,13 @@ def test_ns_ip6_target_is_normalised():
 
 # --- modes ---------------------------------------------------------------------
 
-def test_only_implemented_modes_are_accepted():
-    assert error_of(("mode", "4")) == (
-        "bond0: option mode: 802.3ad (4) is not implemented in softbond yet")
-    for mode in ("balance-rr", "0", "balance-xor", "broadcast", "balance-tlb", "balance-alb"):
-        assert build(("mode", mode))[0].mode in (0, 2, 3, 5, 6)
+def test_every_mode_runs_and_no_mode_means_the_kernel_default():
+    for mode, number in (("balance-rr", 0), ("active-backup", 1), ("balance-xor", 2), ("broadcast", 3),
+                         ("802.3ad", 4), ("balance-tlb", 5), ("balance-alb", 6), ("6", 6)):
+        assert build(("mode", mode))[0].mode == number
     options, warnings = build(("miimon", "100"))
     assert options.mode == 0
     assert warnings == ["bond0: no mode was configured: using the kernel default, balance-rr (0)"]
-    with pytest.raises(OptionError) as info:
-        build_options("bond0", [("mode", "802.3ad", "f:3")])
-    assert str(info.value) == "f:3: bond0: option mode: 802.3ad (4) is not implemented in softbond yet"
 
 
 def test_partial_build_defers_mode_checks():
@@ -281,8 +271,8 @@ def test_partial_build_defers_mode_checks():
     assert (options.mode, options.primary) == (0, "eth1")
     assert warnings == []
     # A mode that is given is still checked.
-    assert error_of(("mode", "4"), final=False) == (
-        "bond0: option mode: 802.3ad (4) is not implemented in softbond yet")
+    assert error_of(("mode", "4"), ("primary", "eth1"), final=False) == (
+        "bond0: option primary: mode dependency failed, not supported in mode 802.3ad(4)")
 
 
 @pytest.mark.parametrize("name,raw", [
@@ -311,11 +301,11 @@ def test_mode_dependency_in_active_backup(name, raw):
     ((("mode", "broadcast"), ("tlb_dynamic_lb", "0")),
      "option tlb_dynamic_lb: mode dependency failed, not supported in mode broadcast(3)"),
 ])
-def test_mode_dependencies_all_modes(all_modes, pairs, message):
+def test_mode_dependencies_all_modes(pairs, message):
     assert error_of(*pairs) == f"bond0: {message}"
 
 
-def test_later_mode_wins_for_dependencies(all_modes):
+def test_later_mode_wins_for_dependencies():
     options, _ = build(("mode", "1"), ("lacp_rate", "fast"), ("miimon", "100"),
                        ("mode", "802.3ad"))
     assert (options.mode, options.lacp_rate) == (4, 1)
@@ -330,7 +320,7 @@ def test_dependency_error_names_the_line_of_the_option():
 
 # --- the kernel's module-parameter rules ---------------------------------------
 
-def test_miimon_forced_for_8023ad_tlb_alb(all_modes):
+def test_miimon_forced_for_8023ad_tlb_alb():
     for mode in ("802.3ad", "balance-tlb", "balance-alb"):
         options, warnings = build(("mode", mode))
         assert options.miimon == 100
@@ -441,8 +431,7 @@ def test_live_noslaves_and_ifdown():
         "bond0: option mode: unable to set because the bond device is up")
     assert live(current, "fail_over_mac", "follow", has_slaves=False)[0].fail_over_mac == 2
     assert live(current, "mode", "active-backup", has_slaves=False, is_up=False)[0].mode == 1
-    assert live_error(current, "mode", "4", has_slaves=False, is_up=False) == (
-        "bond0: option mode: 802.3ad (4) is not implemented in softbond yet")
+    assert live(current, "mode", "4", has_slaves=False, is_up=False)[0].mode == 4
     assert live(current, "mode", "balance-xor", has_slaves=False, is_up=False)[0].mode == 2
     assert live_error(current, "datapath", "python") == (
         "bond0: option datapath: unable to set because the bond device is up")
@@ -457,7 +446,7 @@ def test_live_mode_dependency_checked_before_value():
         "active-backup(1)")
 
 
-def test_live_ifdown_options_are_allowed_while_up(all_modes):
+def test_live_ifdown_options_are_allowed_while_up():
     current = build(("mode", "802.3ad"), ("miimon", "100"))[0]
     for name, raw, attr, expected in [("lacp_rate", "fast", "lacp_rate", 1),
                                       ("ad_select", "count", "ad_select", 2),
@@ -534,7 +523,7 @@ def test_live_arp_targets():
     assert ns.ns_ip6_target == ("2001:db8::1",)
 
 
-def test_live_mode_change_rules(all_modes):
+def test_live_mode_change_rules():
     arp = build(("mode", "1"), ("arp_interval", "200"), ("arp_ip_target", "10.0.0.1"),
                 ("arp_validate", "all"))[0]
     changed, warnings = live(arp, "mode", "balance-alb", has_slaves=False, is_up=False)

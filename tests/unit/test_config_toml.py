@@ -94,8 +94,7 @@ def test_max_bonds_adds_bonds_without_tables(tmp_path):
      "F:5: bond0: option lacp_rate: mode dependency failed, not supported in mode "
      "active-backup(1)"),
     ("[bond0]\nmode = 1\nmod = 1\n", "F:3: bond0: option mod: unknown option"),
-    ("[bond0]\nmode = 4\n", "F:2: bond0: option mode: 802.3ad (4) is not implemented in "
-     "softbond yet"),
+    ("[bond0]\nmode = 7\n", "F:2: bond0: option mode: invalid value (7)"),
     ("[bond1]\nmode=1\n[bond0]\nmode = 1\nslaves = [\"eth0\", \"eth0\"]\n",
      'F:5: bond0: member "eth0" listed twice'),
     ("[bond0]\nmode = 1\nslaves = [\"eth0\", 3]\n",

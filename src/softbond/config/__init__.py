@@ -9,8 +9,6 @@ from .errors import ConfigError
 from .loader import load_config, merge_configs
 from .model import BondConfig, build_bond_config
 from .names import validate_ifname
-# IMPLEMENTED_MODES is deliberately not re-exported: read it from .options,
-# where the mode engineers extend it.
 from .options import (MODE_NAMES, BondOptions, OptionError, build_options, change_option,
                       option_to_json, option_to_text, options_to_json)
 

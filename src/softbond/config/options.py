@@ -15,10 +15,6 @@ from .registry import (  # noqa: F401  (re-exported)
 from .rules import DelayRefused, live_effects, mode_label, module_rules
 from .values import Invalid, parse_scalar, parse_targets
 
-# Modes softbond can run today; the mode engineers extend this as they land.
-IMPLEMENTED_MODES = frozenset({BOND_MODE_ROUNDROBIN, BOND_MODE_ACTIVEBACKUP, BOND_MODE_XOR, BOND_MODE_BROADCAST,
-                               BOND_MODE_TLB, BOND_MODE_ALB})
-
 Pair = tuple[str, object, "str | None"]
 
 
@@ -48,11 +44,6 @@ def _parse(bond: str, spec: OptionSpec, raw: object, current: object, *,
         raise OptionError(at(where, f"{bond}: {exc}"), spec.name) from None
 
 
-def _not_implemented(bond: str, mode: int, where: str | None, note: str = "") -> OptionError:
-    return OptionError(at(where, f"{bond}: option mode: {MODE_NAMES[mode]} ({mode}) is not "
-                                 f"implemented in softbond yet{note}"), "mode")
-
-
 def _dependency_failed(bond: str, name: str, mode: int, where: str | None) -> OptionError:
     return OptionError(at(where, f"{bond}: option {name}: mode dependency failed, not "
                                  f"supported in mode {mode_label(mode)}"), name)
@@ -80,10 +71,6 @@ def build_options(bond: str, pairs: Iterable[Pair], *,
     mode = values["mode"]
     mode_known = final or "mode" in given
     if mode_known:
-        if mode not in IMPLEMENTED_MODES:
-            note = "" if "mode" in given else (
-                f" (no mode was configured; the kernel default is {MODE_NAMES[mode]})")
-            raise _not_implemented(bond, mode, given.get("mode"), note)
         if "mode" not in given:
             warnings.append(f"{bond}: no mode was configured: using the kernel default, "
                             f"{MODE_NAMES[mode]} ({mode})")
@@ -117,8 +104,6 @@ def change_option(bond: str, current: BondOptions, name: str, raw: object, *,
     old = asdict(current)
     values = dict(old)
     values[spec.attr], warnings = _parse(bond, spec, raw, old[spec.attr], strict=True)
-    if spec.name == "mode" and values["mode"] not in IMPLEMENTED_MODES:
-        raise _not_implemented(bond, values["mode"], None)
     try:
         warnings += [f"{bond}: {w}" for w in live_effects(values, old, spec.attr)]
     except DelayRefused as exc:

@@ -3,7 +3,7 @@ members' frames go up, and the mode's periodic work."""
 from __future__ import annotations
 
 from ..config.registry import (
-    BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST, BOND_MODE_ROUNDROBIN, BOND_MODE_TLB,
+    BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST, BOND_MODE_ROUNDROBIN, BOND_MODE_TLB,
     BOND_MODE_XOR,
 )
 from .active_backup import ActiveBackup
@@ -12,6 +12,7 @@ from .balance_rr import RoundRobin
 from .balance_xor import Xor
 from .base import Runner
 from .broadcast import Broadcast
+from .ieee8023ad import Ieee8023ad
 from .tlb import Tlb
 
 RUNNERS: dict[int, type[Runner]] = {
@@ -20,6 +21,7 @@ RUNNERS: dict[int, type[Runner]] = {
     BOND_MODE_XOR: Xor,
     BOND_MODE_BROADCAST: Broadcast,
     BOND_MODE_TLB: Tlb,
+    BOND_MODE_8023AD: Ieee8023ad,
     BOND_MODE_ALB: Alb,
 }
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp
 from ..wire.xmit_hash import hash_function
-from .base import RX_DELIVER, RX_UNICAST_OWN_MAC, VNET, Runner
+from .base import RX_DELIVER, RX_UNICAST_OWN_MAC, VNET
 from .tlb import REBALANCE_INTERVAL, LoadTable, Tlb, balanced_transmit, is_nd
 
 TICK = 0.1                 # ALB_TIMER_TICKS_PER_SEC = 10

@@ -69,3 +69,21 @@ class Runner:
 
     def tick(self, now: float, members: Sequence[Port]) -> list[tuple[Port, bytes]]:
         return []
+
+    # Member lifecycle, for runners with per-member protocol state (802.3ad).
+    # `dirty` asks the bond to republish the forwarding snapshot and re-check
+    # its carrier after a tick or a received frame changed what forwards.
+    dirty = False
+
+    def add_member(self, member: Port, now: float) -> None:
+        pass
+
+    def remove_member(self, member: Port, now: float) -> None:
+        pass
+
+    def link_changed(self, member: Port, now: float) -> None:
+        pass
+
+    def drain_events(self) -> list[tuple[str | None, str]]:
+        """(member name or None, message) for the bond's log."""
+        return []

@@ -1,0 +1,111 @@
+"""802.3ad (mode 4): LACP decides which members aggregate; frames are
+spread over the active aggregator's distributing members by the xmit hash.
+
+The protocol itself (lacp/) is an object without I/O; this runner feeds it
+member events, received LACPDUs and a 100 ms tick (the kernel's
+AD_TIMER_INTERVAL), sends what it asks to send, and turns its verdicts
+(distributing, collecting, carrier) into the forwarding snapshot.
+"""
+from __future__ import annotations
+
+from ..lacp import LacpSystem
+from .balance_xor import hashed_transmit
+from .base import RX_DROP, RX_NOT_OWN, Runner
+
+TICK = 0.1
+
+
+def _system_options(opts) -> dict:
+    return dict(system_priority=opts.ad_actor_sys_prio, lacp_fast=bool(opts.lacp_rate),
+                lacp_active=bool(opts.lacp_active), ad_select=opts.ad_select,
+                min_links=opts.min_links, user_port_key=opts.ad_user_port_key)
+
+
+class Ieee8023ad(Runner):
+    tick_interval = TICK
+
+    def __init__(self, opts, bond_name: str = "bond0") -> None:
+        super().__init__(opts)
+        self.bond_name = bond_name
+        self.system: LacpSystem | None = None
+        self._port_numbers: dict[str, int] = {}
+        self._next_port = 0
+        self._by_name: dict[str, object] = {}
+        self._last_forwarding: tuple = ()
+
+    def _system_mac(self, bond_mac: bytes) -> bytes:
+        configured = bytes(int(x, 16) for x in self.opts.ad_actor_system.split(":"))
+        return configured if any(configured) else bond_mac
+
+    def start(self, bond_mac: bytes) -> None:
+        if self.system is None:
+            self.system = LacpSystem(system_mac=self._system_mac(bond_mac), bond_name=self.bond_name,
+                                     **_system_options(self.opts))
+
+    def configure(self, opts) -> None:
+        super().configure(opts)
+        if self.system is not None:
+            self.system.configure(**_system_options(opts))
+            self.dirty = True
+
+    # -- members -------------------------------------------------------------
+    def add_member(self, member, now):
+        # Port numbers, like the kernel's, count up from 1 and are not reused
+        # while the bond lives (a partner must not confuse two ports).
+        self._next_port += 1
+        self._port_numbers[member.name] = self._next_port
+        self._by_name[member.name] = member
+        self.system.add_port(member.name, port_number=self._next_port, mac=member.lacp_mac,
+                             speed_mbps=member.speed, full_duplex=bool(member.duplex),
+                             link_up=member.up, now=now)
+        self.dirty = True
+
+    def remove_member(self, member, now):
+        self._by_name.pop(member.name, None)
+        self._port_numbers.pop(member.name, None)
+        if self.system is not None:
+            self.system.remove_port(member.name, now)
+        self.dirty = True
+
+    def link_changed(self, member, now):
+        self.system.set_link(member.name, up=member.up, speed_mbps=member.speed,
+                             full_duplex=bool(member.duplex), now=now)
+        self.dirty = True
+
+    def receive(self, member, frame: bytes, now: float) -> list:
+        self.system.receive(member.name, frame, now)
+        return self._run(now)
+
+    # -- periodic --------------------------------------------------------------
+    def tick(self, now, members):
+        return self._run(now)
+
+    def _run(self, now):
+        if self.system is None:
+            return []
+        out = [(self._by_name[name], frame) for name, frame in self.system.tick(now) if name in self._by_name]
+        forwarding = (self.system.distributing(), self.system.carrier(),
+                      tuple(n for n in self._by_name if self.system.collecting(n)))
+        if forwarding != self._last_forwarding:
+            self._last_forwarding = forwarding
+            self.dirty = True
+        return out
+
+    def drain_events(self):
+        return self.system.drain_events() if self.system is not None else []
+
+    # -- forwarding ------------------------------------------------------------
+    def transmit(self, usable, active, bond_mac):
+        if self.system is None:
+            return None
+        distributing = set(self.system.distributing())
+        ports = [m for m in usable if m.name in distributing]
+        return hashed_transmit(ports, self.opts.xmit_hash_policy)
+
+    def rx_policy(self, member, active):
+        if self.system is not None and self.system.collecting(member.name):
+            return RX_NOT_OWN
+        return RX_DROP
+
+    def carrier(self, usable, active):
+        return self.system is not None and self.system.carrier()
