@@ -213,6 +213,24 @@ class Topology:
     def plug(self, i: int) -> None:
         ip("-n", self.switch, "link", "set", self.switch_port(i), "up")
 
+    _SILENCE = (
+        "from pyroute2 import IPRoute; import os; from softbond.ports import isolate\n"
+        "ipr = IPRoute(); idx = ipr.link_lookup(ifname={port!r})[0]\n"
+        "try:\n    ipr.tc('add', 'clsact', idx)\nexcept Exception:\n    pass\n"
+        "fd = isolate.load_drop_program()\n"
+        "ipr.tc('add-filter', 'bpf', idx, ':1', fd=fd, name='silence', parent=0xFFFFFFF3, prio=1,"
+        " direct_action=True)\n"
+    )
+
+    def silence(self, i: int) -> None:
+        """The switch stops talking to member i while the cable stays in:
+        everything sw{i} would send is dropped at its tc egress (a dead
+        partner with link up)."""
+        self.exec(self.switch, [sys.executable, "-c", self._SILENCE.format(port=self.switch_port(i))])
+
+    def unsilence(self, i: int) -> None:
+        run(["tc", "-n", self.switch, "qdisc", "del", "dev", self.switch_port(i), "clsact"], check=False)
+
     # shape()'s token bucket. tbf drops a frame longer than its burst unless
     # it is a GSO super-frame, which it first splits into MTU-sized segments
     # (tbf_segment(); measured: with burst 2kb a capture on the shaped veth

@@ -218,10 +218,13 @@ def test_one_way_silence_also_leaves_distributing():
     net.cable(a, "eth0", b, "eth0")
     net.run_until(lambda: a.distributing() and b.distributing(), 3.0)
     net.silence(a, "eth0")  # b -> a lost; a -> b still works
-    net.run(3.5)
+    net.run_until(lambda: a.port_info("eth0")["rx_state"] == "EXPIRED", 3.5)
     assert a.distributing() == ()
-    # a stays in sync while EXPIRED; once DEFAULTED it detaches, says so in
-    # its PDUs, and b stops too.
+    # a clears its Sync as soon as it is EXPIRED (the standard would keep it
+    # until DEFAULTED), so b stops sending into the dead direction at once.
+    assert not a.port_info("eth0")["actor"]["port_state"] & SYNCHRONIZATION
+    net.run(0.3)
+    assert b.distributing() == ()
     net.run(3.5)
     assert a.port_info("eth0")["rx_state"] == "DEFAULTED"
     assert b.distributing() == ()

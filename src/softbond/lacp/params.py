@@ -4,7 +4,7 @@ layout (bond_3ad.c), and the partner parameter record (802.1AX 6.4.7).
 
 from __future__ import annotations
 
-from ..wire.lacpdu import AGGREGATION, LacpInfo
+from ..wire.lacpdu import LacpInfo
 
 # Timers (802.1AX 6.4.4, bond_3ad.c), seconds.
 FAST_PERIODIC_TIME = 1.0
@@ -75,12 +75,18 @@ class PortParams:
         self.state = other.state
 
     def same_identity(self, info) -> bool:
-        """The fields update_Selected compares (plus the aggregation bit)."""
+        """The fields update_Selected compares.
+
+        The standard (and the kernel) also compare the Aggregation bit. We
+        do not: selection here never depends on it (see Port.is_individual),
+        so unselecting on it only costs a 2 s aggregate wait with nothing
+        to gain, and Open vSwitch flips it whenever its bond gains or loses
+        its second member, which would stall the surviving port exactly
+        when it is needed."""
         return (info.port == self.port and info.port_priority == self.port_priority
                 and info.system == self.system
                 and info.system_priority == self.system_priority
-                and info.key == self.key
-                and (info.state & AGGREGATION) == (self.state & AGGREGATION))
+                and info.key == self.key)
 
     def as_info(self) -> LacpInfo:
         return LacpInfo(self.system_priority, bytes(self.system), self.key,

@@ -115,10 +115,15 @@ class Port:
 
     @property
     def is_individual(self) -> bool:
-        """Half duplex, or a live partner that says the link is Individual."""
-        if not (self.actor_oper_key & DUPLEX_KEY_MASK):
-            return True
-        return self.rx_state == CURRENT and not (self.partner.state & AGGREGATION)
+        """Half duplex: such a port aggregates with nothing.
+
+        As in the kernel, a partner clearing its Aggregation bit does not
+        make the port individual for selection (it only counts as matched
+        and unselects the port once). Open vSwitch clears the bit whenever
+        its bond is down to one member; treating that as "individual" would
+        move the port to an aggregator of its own, away from the active one,
+        and stop all traffic."""
+        return not (self.actor_oper_key & DUPLEX_KEY_MASK)
 
     def request_ntt(self) -> None:
         if self.ntt and self.tx_held:
@@ -335,6 +340,15 @@ class Port:
     def _agg_active(self) -> bool:
         return self.aggregator is not None and self.aggregator.is_active
 
+    def _actor_in_sync(self) -> bool:
+        """Actor.Sync in ATTACHED. The standard keeps it while the partner
+        is EXPIRED; we clear it then. When only the partner's direction of
+        a link has failed it still hears us, and a partner such as Open
+        vSwitch enables a port on our Sync alone: without this it keeps
+        sending into the dead direction for another 3 s, until we reach
+        DEFAULTED."""
+        return self._agg_active() and self.rx_state != EXPIRED_STATE
+
     def mux_machine(self, now: float) -> None:
         for _ in range(4):  # follow immediate transitions within one call
             state = self._mux_next(now)
@@ -365,7 +379,7 @@ class Port:
             if not self.selected or self.standby:
                 self.ready_n = False
                 return DETACHED
-            sync = self._agg_active()
+            sync = self._actor_in_sync()
             if bool(self.actor_state & SYNCHRONIZATION) != sync:
                 self.set_actor(SYNCHRONIZATION, sync)
                 self.request_ntt()
@@ -386,7 +400,7 @@ class Port:
             self.wait_while = now + AGGREGATE_WAIT_TIME
         elif state == ATTACHED:
             self.wait_while = None
-            self.set_actor(SYNCHRONIZATION, self._agg_active())
+            self.set_actor(SYNCHRONIZATION, self._actor_in_sync())
             self.actor_state &= ~(COLLECTING | DISTRIBUTING)
             self.request_ntt()
         elif state == COLLECTING_DISTRIBUTING:
