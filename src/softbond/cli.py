@@ -222,6 +222,34 @@ def cmd_demo(args) -> int:
     return demo.run(keep_going=args.keep)
 
 
+def cmd_top(args) -> int:
+    if args.bond and not os.path.exists(runtime.socket_path(args.bond)):
+        raise CliError(f"{args.bond}: no such bond in this network namespace")
+    from . import top
+    return top.run(args.bond)
+
+
+def cmd_web(args) -> int:
+    token = args.token
+    if args.token_file:
+        try:
+            with open(args.token_file) as f:
+                token = f.read().strip()
+        except OSError as exc:
+            raise CliError(f"{args.token_file}: {exc.strerror}") from None
+    if token is not None and not token:
+        raise CliError("web: the token is empty")
+    from .web import server
+    try:
+        server.parse_listen(args.listen)
+    except ValueError as exc:
+        raise CliError(f"web: --listen {exc}") from None
+    try:
+        return server.run(args.listen, token=token)
+    except OSError as exc:
+        raise CliError(f"web: cannot listen on {args.listen}: {exc.strerror or exc}") from None
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace")
@@ -277,6 +305,17 @@ def _rest(parser, sub) -> None:
     demo = sub.add_parser("demo", help="a self-contained demo in network namespaces")
     demo.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
+
+    top = sub.add_parser("top", help="live view of a bond: rates, links, events")
+    top.add_argument("bond", nargs="?")
+    top.set_defaults(func=cmd_top)
+
+    wb = sub.add_parser("web", help="web dashboard, JSON API and /metrics for every bond")
+    wb.add_argument("--listen", default="127.0.0.1:8470", metavar="ADDR:PORT", help="default 127.0.0.1:8470")
+    token = wb.add_mutually_exclusive_group()
+    token.add_argument("--token", help="allow changes from the page with this token")
+    token.add_argument("--token-file", metavar="F", help="read the token from F")
+    wb.set_defaults(func=cmd_web)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,125 @@
+"""The OpenAPI 3 description of `softbond web`'s HTTP API (/api/openapi.json)."""
+from __future__ import annotations
+
+_ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_BOND_PARAM = {"name": "bond", "in": "path", "required": True, "description": "Bond name, e.g. bond0",
+               "schema": {"type": "string", "pattern": "^[^/\\s]{1,15}$"}}
+
+
+def _write(summary: str, body_ref: str) -> dict:
+    return {
+        "post": {
+            "summary": summary,
+            "description": "Only when the server was started with --token/--token-file; the token goes "
+                           "in the X-Softbond-Token header. Cross-site requests are refused.",
+            "security": [{"token": []}],
+            "parameters": [_BOND_PARAM],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{body_ref}"}}}},
+            "responses": {
+                "200": {"description": "Done", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}}}},
+                "400": _ERROR, "403": _ERROR, "404": _ERROR, "409": _ERROR,
+            },
+        }
+    }
+
+
+def document(version: str) -> dict:
+    counters = {"type": "object", "additionalProperties": {"type": "integer"},
+                "properties": {k: {"type": "integer"} for k in
+                               ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_dropped", "tx_dropped")}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "softbond web",
+            "version": version,
+            "description": "Read the bonds of this network namespace (and, with a token, change their "
+                           "members). Bond dicts are exactly what `softbond status BOND --json` prints.",
+        },
+        "paths": {
+            "/api/bonds": {"get": {
+                "summary": "Status of every bond",
+                "responses": {"200": {"description": "One status dict per bond", "content": {"application/json": {
+                    "schema": {"type": "array", "items": {"$ref": "#/components/schemas/BondStatus"}}}}}},
+            }},
+            "/api/bonds/{bond}": {"get": {
+                "summary": "Status of one bond (as `softbond status BOND --json`)",
+                "parameters": [_BOND_PARAM],
+                "responses": {"200": {"description": "The status dict", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/BondStatus"}}}}, "404": _ERROR},
+            }},
+            "/api/bonds/{bond}/counters": {"get": {
+                "summary": "Member NIC counters and the bond's totals (the sum of its members)",
+                "parameters": [_BOND_PARAM],
+                "responses": {"200": {"description": "Counters", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["bond", "members", "total"],
+                    "properties": {"bond": {"type": "string"},
+                                   "members": {"type": "object", "additionalProperties": counters},
+                                   "total": counters}}}}}, "404": _ERROR},
+            }},
+            "/api/bonds/{bond}/set-active": _write("Make a member the active one", "SetActive"),
+            "/api/bonds/{bond}/enslave": _write("Add members to the bond", "Ifaces"),
+            "/api/bonds/{bond}/release": _write("Remove members from the bond", "Ifaces"),
+            "/api/stream": {"get": {
+                "summary": "Server-Sent Events: a `full` event (statuses, rate history, event timeline), "
+                           "then an `update` event per sample (at least once per second)",
+                "responses": {"200": {"description": "Event stream",
+                                      "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+            }},
+            "/api/info": {"get": {
+                "summary": "Server facts: read-only or not, units, sampling interval",
+                "responses": {"200": {"description": "Info", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "read_only": {"type": "boolean"}, "version": {"type": "string"},
+                        "units": {"type": "array", "items": {"type": "string"}},
+                        "interval": {"type": "number"}, "token_header": {"type": "string"}}}}}}},
+            }},
+            "/api/openapi.json": {"get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3 document",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics (node_bonding_* and softbond_*), read at scrape time",
+                "responses": {"200": {"description": "Prometheus text format 0.0.4",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            }},
+        },
+        "components": {
+            "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Softbond-Token"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "SetActive": {"type": "object", "required": ["iface"], "properties": {"iface": {"type": "string"}}},
+                "Ifaces": {"type": "object", "required": ["ifaces"],
+                           "properties": {"ifaces": {"type": "array", "minItems": 1, "items": {"type": "string"}}}},
+                "Slave": {"type": "object", "required": ["name", "mii_status", "state", "counters"],
+                          "properties": {
+                              "name": {"type": "string"}, "mii_status": {"type": "string"},
+                              "speed_mbps": {"type": "integer", "nullable": True},
+                              "duplex": {"type": "string", "nullable": True},
+                              "link_failure_count": {"type": "integer"},
+                              "perm_hwaddr": {"type": "string"}, "queue_id": {"type": "integer"},
+                              "state": {"type": "string", "enum": ["active", "backup"]},
+                              "carrier": {"type": "boolean"}, "counters": counters,
+                              "ad": {"type": "object", "nullable": True,
+                                     "description": "802.3ad details (actor, partner, counters), or null"}}},
+                "Event": {"type": "object", "properties": {
+                    "time": {"type": "number"}, "kind": {"type": "string"},
+                    "slave": {"type": "string", "nullable": True}, "message": {"type": "string"}}},
+                "BondStatus": {"type": "object", "required": ["bond", "mode", "slaves"], "properties": {
+                    "bond": {"type": "string"}, "softbond_version": {"type": "string"},
+                    "driver_version": {"type": "string"}, "mode": {"type": "string"},
+                    "mode_id": {"type": "integer"}, "options": {"type": "object"},
+                    "mii_status": {"type": "string"},
+                    "active_slave": {"type": "string", "nullable": True},
+                    "datapath": {"type": "string"}, "pid": {"type": "integer"},
+                    "hwaddr": {"type": "string"},
+                    "addresses": {"type": "array", "items": {"type": "string"}},
+                    "failovers": {"type": "integer"}, "rx_dropped_inactive": {"type": "integer"},
+                    "slaves": {"type": "array", "items": {"$ref": "#/components/schemas/Slave"}},
+                    "ad_info": {"type": "object", "nullable": True},
+                    "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}},
+            },
+        },
+    }

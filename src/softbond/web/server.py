@@ -1,0 +1,420 @@
+"""`softbond web`: one dashboard for every bond of this network namespace.
+
+    GET  /                           the dashboard (static page, vendored uPlot)
+    GET  /api/bonds                  list of status dicts
+    GET  /api/bonds/BOND             exactly `softbond status BOND --json`
+    GET  /api/bonds/BOND/counters    member counters and the bond's totals
+    GET  /api/stream                 Server-Sent Events: samples, rates, events
+    GET  /api/info                   read-only or not, units, sampling interval
+    GET  /api/openapi.json           OpenAPI 3 description of the above
+    GET  /metrics                    Prometheus text format
+    POST /api/bonds/BOND/set-active  {"iface": ..}        (only with --token)
+    POST /api/bonds/BOND/enslave     {"ifaces": [..]}     (only with --token)
+    POST /api/bonds/BOND/release     {"ifaces": [..]}     (only with --token)
+
+The bonds are read through their control sockets by a *source* (see
+softbond.monitor); changes go through an *action* function. Both are
+injected, so tests run the whole app on made-up status dicts.
+
+Writes are refused unless the server was started with a token, and then
+need it in the X-Softbond-Token header (compared in constant time). A
+custom header cannot be sent cross-site without a CORS preflight, which this
+server never grants; on top of that a POST whose Origin is not this server,
+or that the browser marks as cross-site, is refused. On a loopback listener
+the Host header must name the listener (no DNS rebinding).
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import time
+from typing import Callable
+
+from aiohttp import web
+
+from .. import __version__
+from ..monitor import UNITS, BondMonitor, Source, socket_action, totals
+from . import metrics, openapi
+
+log = logging.getLogger("softbond")
+
+STATIC = os.path.join(os.path.dirname(__file__), "static")
+DEFAULT_LISTEN = "127.0.0.1:8470"
+TOKEN_HEADER = "X-Softbond-Token"
+MAX_BODY = 16 * 1024
+
+Action = Callable[[str, dict], dict]
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+STATE = web.AppKey("softbond_state", object)
+
+
+class WebState:
+    def __init__(self, source: Source, action: Action, token: str | None, interval: float,
+                 allowed_hosts: set[str] | None) -> None:
+        self.source = source
+        self.action = action
+        self.token = token
+        self.interval = interval
+        self.allowed_hosts = {h.lower() for h in allowed_hosts} if allowed_hosts is not None else None
+        self.monitor = BondMonitor()
+        self.seq = 0
+        self.latest: dict = {"seq": 0, "time": time.time(), "bonds": []}
+        self.tick = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task | None = None
+        self.closing = False
+
+    # ---------------------------------------------------------- sampling
+    async def statuses(self) -> list[dict]:
+        return [s for s in await asyncio.to_thread(self.source) if isinstance(s, dict) and s.get("bond")]
+
+    async def sample(self) -> None:
+        statuses = await self.statuses()
+        self.monitor.update(statuses)
+        self.seq += 1
+        self.latest = {"seq": self.seq, "time": time.time(),
+                       "bonds": [self._bond_update(name, self.monitor.bonds[name].fresh)
+                                 for name in self.monitor.names()]}
+        old, self.tick = self.tick, asyncio.Event()
+        old.set()
+
+    def _bond_update(self, name: str, events: list) -> dict:
+        view = self.monitor.bonds[name]
+        point = None
+        if view.history:
+            last = view.history[-1]
+            point = {"t": last.time, "bond": _vec(last.rate),
+                     "members": {m: _vec(h[-1].rate) for m, h in view.member_history.items() if h}}
+        return {"bond": name, "status": view.status, "point": point, "events": events}
+
+    def full(self) -> dict:
+        """Everything a newly connected page needs: statuses, the whole rate
+        history and the event timeline kept so far."""
+        bonds = []
+        for name in self.monitor.names():
+            view = self.monitor.bonds[name]
+            members = {m: [_vec(p.rate) for p in h] for m, h in view.member_history.items()}
+            bonds.append({
+                "bond": name, "status": view.status,
+                "history": {"t": [p.time for p in view.history], "bond": [_vec(p.rate) for p in view.history],
+                            "members": members},
+                "events": list(view.events),
+            })
+        return {"seq": self.seq, "time": time.time(), "read_only": self.token is None,
+                "interval": self.interval, "units": list(UNITS), "bonds": bonds}
+
+    async def run(self) -> None:
+        next_at = time.monotonic()
+        while True:
+            self.wake.clear()  # an action during the sample below asks for another one
+            try:
+                await self.sample()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep sampling whatever one sample did
+                log.warning("softbond web: sampling failed: %s", exc)
+            next_at += self.interval
+            delay = next_at - time.monotonic()
+            if delay < 0:  # fell behind (slow bonds): do not try to catch up
+                next_at, delay = time.monotonic(), 0
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=delay)
+                next_at = time.monotonic()  # woken by an action: sample now
+            except asyncio.TimeoutError:
+                pass
+
+
+def _vec(rate) -> list:
+    return [round(rate.rx_Bps, 3), round(rate.tx_Bps, 3), round(rate.rx_pps, 3), round(rate.tx_pps, 3)]
+
+
+# ------------------------------------------------------------ middleware
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def guard(request: web.Request, handler):
+    state: WebState = request.app[STATE]
+    if state.allowed_hosts is not None and request.headers.get("Host", "").lower() not in state.allowed_hosts:
+        return _json_error(421, f"unexpected Host header {request.headers.get('Host', '')!r}")
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if request.path.startswith("/api/") and exc.status >= 400:
+            return _json_error(exc.status, exc.reason)
+        raise
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    if request.path.startswith("/api/") or request.path == "/metrics":
+        response.headers["Cache-Control"] = "no-store"
+    else:
+        response.headers.setdefault("Cache-Control", "no-cache")
+
+
+# -------------------------------------------------------------- handlers
+async def index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(os.path.join(STATIC, "index.html"))
+
+
+async def api_bonds(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[STATE].statuses())
+
+
+async def _find(request: web.Request) -> dict:
+    name = request.match_info["bond"]
+    for status in await request.app[STATE].statuses():
+        if status.get("bond") == name:
+            return status
+    raise _NotFound(name)
+
+
+class _NotFound(Exception):
+    def __init__(self, bond: str) -> None:
+        super().__init__(bond)
+        self.bond = bond
+
+
+def _not_found(bond: str) -> web.Response:
+    return _json_error(404, f"{bond}: no such bond")
+
+
+async def api_bond(request: web.Request) -> web.Response:
+    try:
+        return web.json_response(await _find(request))
+    except _NotFound as exc:
+        return _not_found(exc.bond)
+
+
+async def api_counters(request: web.Request) -> web.Response:
+    try:
+        status = await _find(request)
+    except _NotFound as exc:
+        return _not_found(exc.bond)
+    return web.json_response({
+        "bond": status["bond"],
+        "members": {s["name"]: s.get("counters") or {} for s in status.get("slaves", [])},
+        "total": totals(status),
+    })
+
+
+async def api_info(request: web.Request) -> web.Response:
+    state: WebState = request.app[STATE]
+    return web.json_response({"read_only": state.token is None, "version": __version__,
+                              "units": list(UNITS), "interval": state.interval,
+                              "token_header": TOKEN_HEADER})
+
+
+async def api_openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi.document(__version__))
+
+
+async def api_metrics(request: web.Request) -> web.Response:
+    state: WebState = request.app[STATE]
+    body = await asyncio.to_thread(metrics.render, state.source)
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+async def api_stream(request: web.Request) -> web.StreamResponse:
+    state: WebState = request.app[STATE]
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+
+    async def send(kind: str, payload: dict) -> None:
+        await response.write(f"event: {kind}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode())
+
+    try:
+        await send("full", state.full())
+        seen = state.seq
+        while not state.closing:
+            tick = state.tick
+            try:
+                await asyncio.wait_for(tick.wait(), timeout=max(2.0, 2 * state.interval))
+            except asyncio.TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if state.closing:
+                break
+            latest = state.latest
+            if latest["seq"] != seen + 1:  # missed samples: resend everything
+                await send("full", state.full())
+            else:
+                await send("update", latest)
+            seen = latest["seq"]
+    except ConnectionError:  # the page went away
+        pass
+    return response
+
+
+# ---------------------------------------------------------------- writes
+def _same_origin(request: web.Request) -> str | None:
+    """Why a write looks cross-site, or None when it does not."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"cross-site request refused (Sec-Fetch-Site: {fetch_site})"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        host = request.headers.get("Host", "")
+        if origin.lower() not in (f"http://{host}".lower(), f"https://{host}".lower()):
+            return f"cross-site request refused (Origin {origin} is not this server)"
+    return None
+
+
+def _authorize(request: web.Request) -> web.Response | None:
+    state: WebState = request.app[STATE]
+    why = _same_origin(request)
+    if why:
+        return _json_error(403, why)
+    if state.token is None:
+        return _json_error(403, "read-only: start softbond web with --token or --token-file to allow changes")
+    given = request.headers.get(TOKEN_HEADER)
+    if given is None:
+        return _json_error(403, f"missing {TOKEN_HEADER} header")
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), state.token.encode()):
+        return _json_error(403, "wrong token")
+    return None
+
+
+def _ifaces(body: dict) -> list[str]:
+    ifaces = body.get("ifaces", [body["iface"]] if "iface" in body else None)
+    if not isinstance(ifaces, list) or not ifaces or not all(isinstance(i, str) and i for i in ifaces):
+        raise ValueError('expected {"ifaces": ["IF", ...]} or {"iface": "IF"}')
+    return ifaces
+
+
+def _write(cmd: str):
+    async def handler(request: web.Request) -> web.Response:
+        refused = _authorize(request)
+        if refused is not None:
+            return refused
+        state: WebState = request.app[STATE]
+        try:
+            raw = await request.content.read(MAX_BODY + 1)
+            if len(raw) > MAX_BODY:
+                return _json_error(413, "request body too large")
+            body = json.loads(raw or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("expected a JSON object")
+            if cmd == "set_active":
+                iface = body.get("iface")
+                if not isinstance(iface, str) or not iface:
+                    raise ValueError('expected {"iface": "IF"}')
+                payload = {"cmd": cmd, "iface": iface}
+            else:
+                payload = {"cmd": cmd, "ifaces": _ifaces(body)}
+        except ValueError as exc:
+            return _json_error(400, f"bad request: {exc}")
+        try:
+            await _find(request)
+        except _NotFound as exc:
+            return _not_found(exc.bond)
+        bond = request.match_info["bond"]
+        from ..cli import CliError
+        try:
+            reply = await asyncio.to_thread(state.action, bond, payload)
+        except CliError as exc:
+            return _json_error(409, str(exc))
+        state.wake.set()  # show the result on the pages now
+        return web.json_response({"ok": True, **{k: v for k, v in (reply or {}).items() if k != "ok"}})
+    return handler
+
+
+# ------------------------------------------------------------------- app
+def create_app(source: Source, *, token: str | None = None, action: Action = socket_action,
+               interval: float = 1.0, allowed_hosts: set[str] | None = None) -> web.Application:
+    """The dashboard app. `source()` returns the status dicts of every bond;
+    `action(bond, payload)` sends a control request (raises CliError)."""
+    if token is not None and not token:
+        raise ValueError("the token must not be empty")
+    app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
+    app[STATE] = WebState(source, action, token, interval, allowed_hosts)
+    app.on_response_prepare.append(_security_headers)
+
+    async def sampler(app: web.Application):
+        state: WebState = app[STATE]
+        state.task = asyncio.create_task(state.run())
+        yield
+        state.task.cancel()
+        try:
+            await state.task
+        except asyncio.CancelledError:
+            pass
+    app.cleanup_ctx.append(sampler)
+
+    async def end_streams(app: web.Application) -> None:
+        state: WebState = app[STATE]
+        state.closing = True  # open event streams end now, not at the shutdown timeout
+        state.tick.set()
+    app.on_shutdown.append(end_streams)
+
+    r = app.router
+    r.add_get("/", index)
+    r.add_static("/static/", STATIC, show_index=False, follow_symlinks=False)
+    r.add_get("/api/bonds", api_bonds)
+    r.add_get("/api/bonds/{bond}", api_bond)
+    r.add_get("/api/bonds/{bond}/counters", api_counters)
+    r.add_get("/api/stream", api_stream)
+    r.add_get("/api/info", api_info)
+    r.add_get("/api/openapi.json", api_openapi)
+    r.add_get("/metrics", api_metrics)
+    r.add_post("/api/bonds/{bond}/set-active", _write("set_active"))
+    r.add_post("/api/bonds/{bond}/enslave", _write("enslave"))
+    r.add_post("/api/bonds/{bond}/release", _write("release"))
+    return app
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """ADDR:PORT, [IPv6]:PORT or :PORT (all addresses)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text}: expected ADDR:PORT, e.g. {DEFAULT_LISTEN}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host and host != "localhost":
+        ipaddress.ip_address(host)  # ValueError for anything else
+    return host or "0.0.0.0", int(port)
+
+
+def loopback_hosts(host: str, port: int) -> set[str] | None:
+    """The Host headers to accept: on a loopback listener only the names of
+    this listener (a page on another site that rebinds its DNS name to
+    127.0.0.1 gets no answer); elsewhere any (the server has no idea of its
+    DNS names)."""
+    if host == "localhost" or (host and ipaddress.ip_address(host).is_loopback):
+        return {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}",
+                f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"}
+    return None
+
+
+def run(listen: str = DEFAULT_LISTEN, token: str | None = None, source: Source | None = None) -> int:
+    from ..monitor import socket_source
+    host, port = parse_listen(listen)
+    app = create_app(source or socket_source(), token=token, allowed_hosts=loopback_hosts(host, port))
+    shown = f"[{host}]" if ":" in host else host
+    mode = "changes allowed with the token" if token else "read-only"
+
+    def started(_text: str) -> None:  # called once the socket is bound
+        print(f"softbond web: http://{shown}:{port}/ ({mode}); metrics at /metrics", flush=True)
+    web.run_app(app, host=host, port=port, print=started, access_log=None, shutdown_timeout=1.0,
+                handle_signals=True)
+    return 0

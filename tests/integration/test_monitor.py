@@ -1,0 +1,436 @@
+"""Monitoring end to end: the counters softbond reports against what the
+kernel counts on the other end of each member's cable, the web dashboard in
+a real browser (headless Chromium driven by Playwright) while traffic runs
+and a member fails, and /metrics scraped over HTTP.
+
+The web server runs in the topology's host namespace, where the bonds are.
+So does the browser: this file doubles as a small browser driver
+(`python3 test_monitor.py browser-driver`), started with `ip netns exec` and
+fed one JSON command per line, so that the test keeps its own steps (cut a
+cable, run iperf3) between the browser's.
+"""
+import json
+import os
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+ADDR = "192.168.100.199/24"
+PORT = 8470  # the default; every topology has its own loopback
+COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
+SWAP = {"rx_bytes": "tx_bytes", "tx_bytes": "rx_bytes", "rx_packets": "tx_packets", "tx_packets": "rx_packets"}
+
+
+# ------------------------------------------------------- browser driver
+def browser_driver() -> int:
+    """Runs inside the namespace: JSON commands on stdin, replies on stdout."""
+    from playwright.sync_api import sync_playwright
+
+    def reply(**kw):
+        sys.stdout.write(json.dumps(kw) + "\n")
+        sys.stdout.flush()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text)
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
+        reply(ok=True, value="ready")
+        for line in sys.stdin:
+            cmd = json.loads(line)
+            op = cmd["op"]
+            try:
+                start = time.monotonic()
+                value = None
+                if op == "goto":
+                    page.goto(cmd["url"], wait_until="load")
+                elif op == "eval":
+                    value = page.evaluate(cmd["js"])
+                elif op == "wait":
+                    # as a function: a bare expression would be eval()ed in the
+                    # page, which its Content-Security-Policy (rightly) forbids
+                    page.wait_for_function(f"() => ({cmd['js']})", timeout=cmd.get("timeout", 5000), polling=50)
+                    value = time.monotonic() - start
+                elif op == "click":
+                    page.click(cmd["selector"], timeout=cmd.get("timeout", 5000))
+                elif op == "fill":
+                    page.fill(cmd["selector"], cmd["value"])
+                elif op == "screenshot":
+                    page.screenshot(path=cmd["path"], full_page=True)
+                elif op == "errors":
+                    value = errors
+                elif op == "quit":
+                    reply(ok=True)
+                    break
+                else:
+                    raise ValueError(f"unknown op {op}")
+                reply(ok=True, value=value)
+            except Exception as exc:  # reported to the test, which fails with it
+                reply(ok=False, error=f"{type(exc).__name__}: {exc}")
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["browser-driver"]:
+    sys.exit(browser_driver())
+
+
+# ------------------------------------------------------------ the tests
+import pytest  # noqa: E402
+
+from conftest import ping_ok, status_json, wait_active  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+
+class Browser:
+    def __init__(self, topo):
+        self.proc = topo.popen(topo.host, [sys.executable, os.path.abspath(__file__), "browser-driver"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, bufsize=1)
+        first = self._read(60)
+        assert first.get("value") == "ready", first
+
+    def _read(self, timeout=30):
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.proc.kill()
+            raise AssertionError(f"browser driver gave no answer in {timeout} s: {self.proc.stderr.read()[-3000:]}")
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.kill()
+            raise AssertionError(f"browser driver died: {self.proc.stderr.read()[-3000:]}")
+        return json.loads(line)
+
+    def __call__(self, op, **kw):
+        self.proc.stdin.write(json.dumps({"op": op, **kw}) + "\n")
+        self.proc.stdin.flush()
+        answer = self._read(30 + kw.get("timeout", 0) / 1000)
+        assert answer["ok"], f"{op} {kw}: {answer.get('error')}"
+        return answer.get("value")
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self("quit")
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def up(topo, *options, slaves="eth0,eth1"):
+    proc = topo.softbond("up", "bond0", "--slaves", slaves, "--address", ADDR, *options, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
+
+
+def http(topo, path, method="GET", headers=None, body=None, check=True):
+    """(status, headers, body text) of a request to the web server, made
+    inside the host namespace."""
+    script = (
+        "import json, sys, urllib.request, urllib.error\n"
+        "url, method, headers, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]\n"
+        "req = urllib.request.Request(url, method=method, headers=headers, data=body.encode() if body else None)\n"
+        "try:\n"
+        "    r = urllib.request.urlopen(req, timeout=10)\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    r = e\n"
+        "print(json.dumps([r.status, dict(r.headers), r.read().decode()]))\n")
+    proc = topo.exec(topo.host, [sys.executable, "-c", script, f"http://127.0.0.1:{PORT}{path}", method,
+                                 json.dumps(headers or {}), body or ""], check=check)
+    if proc.returncode != 0:
+        return None
+    return json.loads(proc.stdout)
+
+
+class WebServer:
+    def __init__(self, topo, *args):
+        self.topo = topo
+        self.proc = topo.popen(topo.host, [sys.executable, "-m", "softbond", "web", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ok = topo.wait_for(lambda: self.proc.poll() is not None or
+                           (http(topo, "/api/info", check=False) or [0])[0] == 200, timeout=15, interval=0.2)
+        assert ok and self.proc.poll() is None, f"softbond web did not start: {self.output()}"
+
+    def output(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.communicate(timeout=10)[0]
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.communicate()[0]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def web(topo):
+    servers = []
+
+    def start(*args):
+        server = WebServer(topo, *args)
+        servers.append(server)
+        return server
+    yield start
+    for server in servers:
+        server.close()
+
+
+def switch_counters(topo):
+    """The kernel's counters on the switch side of each member's cable."""
+    script = "; ".join(f"cat /sys/class/net/{topo.switch_port(i)}/statistics/{key}"
+                       for i in range(topo.members) for key in COUNTERS)
+    values = [int(v) for v in topo.exec(topo.switch, ["sh", "-c", script]).stdout.split()]
+    out = {}
+    for i in range(topo.members):
+        out[topo.member(i)] = dict(zip(COUNTERS, values[i * len(COUNTERS):(i + 1) * len(COUNTERS)]))
+    return out
+
+
+def _tools():
+    missing = [what for what, ok in (("chromium", os.path.exists(CHROMIUM)),
+                                     ("playwright", _has_module("playwright"))) if not ok]
+    if missing:
+        pytest.fail(f"the dashboard test needs {', '.join(missing)}: run scripts/setup.sh --test", pytrace=False)
+
+
+def _has_module(name):
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
+
+
+# -------------------------------------------------------------------- (1)
+def test_counters_are_exactly_what_the_kernel_counts_on_the_far_end(topo, web):
+    up(topo, "mode=active-backup", "miimon=100")
+    web()
+    before = status_json(topo)
+    # A known transfer: 300 echo requests of 1000 bytes of payload (1042-byte
+    # frames) out through the active member, 300 replies back in.
+    proc = topo.exec(topo.host, ["ping", "-n", "-q", "-c", "300", "-i", "0.002", "-s", "1000",
+                                 topo.peer_ip()], timeout=60)
+    assert " 0% packet loss" in proc.stdout, proc.stdout
+    # Everything else is background (ARP, the peer's and the switch's own
+    # IPv6 chatter): read both ends at a quiet moment, i.e. when the switch
+    # side did not move while softbond and the API were read.
+    for attempt in range(40):  # noqa: B007 (reported below)
+        sw_before = switch_counters(topo)
+        st = status_json(topo)
+        status, _, text = http(topo, "/api/bonds/bond0/counters")
+        assert status == 200
+        api = json.loads(text)
+        sw_after = switch_counters(topo)
+        if sw_before == sw_after:
+            break
+        time.sleep(0.25)
+    else:
+        pytest.fail("the switch ports never stayed quiet for one reading")
+    print(f"quiet after {attempt + 1} reading(s): {sw_after}")
+    members = {s["name"]: s["counters"] for s in st["slaves"]}
+    for name, far in sw_after.items():
+        for key in COUNTERS:
+            # what the member sent the switch port received, and back
+            assert members[name][key] == far[SWAP[key]], (name, key, members[name], far)
+            assert api["members"][name][key] == far[SWAP[key]], (name, key, api["members"][name], far)
+    for key in COUNTERS:
+        assert api["total"][key] == sum(far[SWAP[key]] for far in sw_after.values()), key
+    # ...and the transfer is in there, on the active member
+    old = {s["name"]: s["counters"] for s in before["slaves"]}
+    sent = members["eth0"]["tx_packets"] - old["eth0"]["tx_packets"]
+    assert 300 <= sent <= 300 + 20, sent
+    assert members["eth0"]["tx_bytes"] - old["eth0"]["tx_bytes"] >= 300 * 1042
+    assert members["eth0"]["rx_packets"] - old["eth0"]["rx_packets"] >= 300
+    assert members["eth1"]["tx_packets"] - old["eth1"]["tx_packets"] <= 5  # the backup sends ~nothing
+    # /api/bonds/bond0 is the `softbond status --json` dict
+    status, _, text = http(topo, "/api/bonds/bond0")
+    assert status == 200 and set(json.loads(text)) == set(st)
+    status, _, text = http(topo, "/api/bonds/bond9")
+    assert status == 404 and "bond9" in json.loads(text)["error"]
+
+
+# -------------------------------------------------------------------- (2)
+def _iperf(topo, seconds, rate):
+    server = topo.popen(topo.peer(0), ["iperf3", "-s", "-1", "-p", "5201"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    client = topo.popen(topo.host, ["iperf3", "-c", topo.peer_ip(), "-p", "5201", "-t", str(seconds),
+                                    "-b", rate, "-J"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return server, client
+
+
+def test_dashboard_in_a_real_browser(topo, web, tmp_path):
+    _tools()
+    up(topo, "mode=active-backup", "miimon=100")
+    web()  # read-only: no token
+    browser = Browser(topo)
+    server = client = None
+    try:
+        browser("goto", url=f"http://127.0.0.1:{PORT}/")
+        bond = '[data-bond="bond0"]'
+        browser("wait", js=f"document.querySelector('{bond} .chart-bond-tx') !== null", timeout=10000)
+        assert browser("eval", js=f"document.querySelector('{bond}').dataset.active") == "eth0"
+        assert browser("eval", js="document.body.dataset.unit") == "Mbit/s"
+
+        # iperf3 paced at 30 Mbit/s through the bond; the page's charted rate
+        # (the latest plotted value, exposed as data-latest) must follow it.
+        server, client = _iperf(topo, 8, "30M")
+        time.sleep(2.5)  # past TCP's start
+        charted = []
+        for _ in range(4):
+            charted.append(float(browser("eval", js=f"document.querySelector('{bond} .chart-bond-tx')"
+                                                    ".dataset.latest") or 0))
+            time.sleep(1.0)
+        out, _ = client.communicate(timeout=30)
+        data = json.loads(out)
+        assert "error" not in data, data["error"]
+        iperf_mbps = data["end"]["sum_sent"]["bits_per_second"] / 1e6
+        median = statistics.median(charted)
+        print(f"iperf3 {iperf_mbps:.2f} Mbit/s; charted {charted} (median {median:.2f})")
+        assert all(v > 0 for v in charted), charted
+        assert abs(median - iperf_mbps) <= 0.10 * iperf_mbps, (median, iperf_mbps, charted)
+        member_tx = float(browser("eval", js=f"document.querySelector('{bond} .chart-member[data-member=\"eth0\"]')"
+                                             ".dataset.latestTx") or 0)
+        assert member_tx > 0
+
+        # unit switch: the same rate in Kbit/s
+        browser("click", selector='#units button[data-unit="Kbit/s"]')
+        assert browser("eval", js=f"document.querySelector('{bond} .chart-bond-tx').dataset.unit") == "Kbit/s"
+        browser("click", selector='#units button[data-unit="Mbit/s"]')
+
+        # cut the active member's cable: the page shows the failover within 2 s
+        failovers = browser("eval", js=f"document.querySelectorAll('{bond} li[data-kind=\"failover\"]').length")
+        topo.cut(0)
+        cut_at = time.monotonic()
+        browser("wait", js=f"document.querySelector('{bond}').dataset.active === 'eth1' && "
+                           f"document.querySelectorAll('{bond} li[data-kind=\"failover\"]').length > {failovers}",
+                timeout=2000)
+        seen_after = time.monotonic() - cut_at
+        print(f"failover on the page {seen_after:.2f} s after the cut")
+        assert seen_after <= 2.0
+        assert browser("eval", js=f"document.querySelector('{bond} tr[data-member=\"eth0\"]').dataset.mii") != "up"
+        screenshot = tmp_path / "dashboard.png"
+        browser("screenshot", path=str(screenshot))
+        assert screenshot.stat().st_size > 10_000
+        # also where a person (or CI) looks for it: test-artifacts/ (git-ignored)
+        artifacts = os.environ.get("SOFTBOND_ARTIFACTS") or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-artifacts")
+        os.makedirs(artifacts, exist_ok=True)
+        kept = os.path.join(os.path.abspath(artifacts), "dashboard.png")
+        shutil.copy(screenshot, kept)
+        print(f"screenshot: {screenshot} (and {kept})")
+
+        # no token: the page's buttons are refused
+        for selector in (f'{bond} tr[data-member="eth0"] button[data-action="set-active"]',
+                         f'{bond} tr[data-member="eth1"] button[data-action="release"]'):
+            browser("eval", js="document.getElementById('message').dataset.status = ''")
+            browser("click", selector=selector)
+            browser("wait", js="document.getElementById('message').dataset.status === '403'", timeout=5000)
+            assert "read-only" in browser("eval", js="document.getElementById('message').textContent")
+        st = status_json(topo)
+        assert st["active_slave"] == "eth1" and [s["name"] for s in st["slaves"]] == ["eth0", "eth1"]
+        assert browser("errors") == []
+    finally:
+        for p in (client, server):
+            if p is not None and p.poll() is None:
+                p.kill()
+        browser.close()
+
+
+def test_dashboard_actions_work_with_the_token(topo, web, tmp_path):
+    _tools()
+    up(topo, "mode=active-backup", "miimon=100")
+    token_file = tmp_path / "token"
+    token_file.write_text("correct horse battery staple\n")
+    token_file.chmod(0o600)
+    web("--token-file", str(token_file))
+    browser = Browser(topo)
+    bond = '[data-bond="bond0"]'
+    try:
+        browser("goto", url=f"http://127.0.0.1:{PORT}/")
+        browser("wait", js=f"document.querySelector('{bond} tr[data-member=\"eth1\"]') !== null", timeout=10000)
+        # a wrong token is refused
+        browser("fill", selector="#token", value="wrong")
+        browser("click", selector="#token-form button")
+        browser("click", selector=f'{bond} tr[data-member="eth1"] button[data-action="set-active"]')
+        browser("wait", js="document.getElementById('message').dataset.status === '403'", timeout=5000)
+        assert status_json(topo)["active_slave"] == "eth0"
+        # the right one works: set-active, release, enslave
+        browser("fill", selector="#token", value="correct horse battery staple")
+        browser("click", selector="#token-form button")
+        browser("click", selector=f'{bond} tr[data-member="eth1"] button[data-action="set-active"]')
+        browser("wait", js="document.getElementById('message').dataset.status === '200'", timeout=5000)
+        wait_active(topo, "eth1", timeout=2)
+        browser("wait", js=f"document.querySelector('{bond}').dataset.active === 'eth1'", timeout=3000)
+        browser("eval", js="document.getElementById('message').dataset.status = ''")
+        browser("click", selector=f'{bond} tr[data-member="eth0"] button[data-action="release"]')
+        browser("wait", js="document.getElementById('message').dataset.status === '200'", timeout=5000)
+        assert [s["name"] for s in status_json(topo)["slaves"]] == ["eth1"]
+        browser("wait", js=f"document.querySelector('{bond} tr[data-member=\"eth0\"]') === null", timeout=3000)
+        browser("eval", js="document.getElementById('message').dataset.status = ''")
+        browser("fill", selector=f'{bond} input[data-role="enslave-iface"]', value="eth0")
+        browser("click", selector=f'{bond} button[data-action="enslave"]')
+        browser("wait", js="document.getElementById('message').dataset.status === '200'", timeout=5000)
+        assert [s["name"] for s in status_json(topo)["slaves"]] == ["eth1", "eth0"]
+        assert ping_ok(topo)
+        # the same POST from another origin is refused, token or not
+        status, _, text = http(topo, "/api/bonds/bond0/set-active", method="POST", body='{"iface": "eth0"}',
+                               headers={"Content-Type": "application/json", "Origin": "http://evil.example",
+                                        "X-Softbond-Token": "correct horse battery staple"})
+        assert status == 403 and "cross-site" in json.loads(text)["error"]
+        assert status_json(topo)["active_slave"] == "eth1"
+        assert browser("errors") == []
+    finally:
+        browser.close()
+
+
+# -------------------------------------------------------------------- (3)
+def _samples(text):
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_metrics_scraped_over_http(topo, web):
+    up(topo, "mode=active-backup", "miimon=100")
+    web()
+    status, headers, text = http(topo, "/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    m = _samples(text)
+    assert m[("node_bonding_slaves", (("master", "bond0"),))] == 2
+    assert m[("node_bonding_active", (("master", "bond0"),))] == 2
+    assert m[("softbond_member_active", (("bond", "bond0"), ("member", "eth0")))] == 1
+    assert m[("softbond_member_active", (("bond", "bond0"), ("member", "eth1")))] == 0
+    assert m[("softbond_bond_info", (("bond", "bond0"), ("datapath", "python"), ("mode", "active-backup"),
+                                     ("mode_id", "1"), ("version", status_json(topo)["softbond_version"])))] == 1
+    rx0 = m[("softbond_member_rx_bytes_total", (("bond", "bond0"), ("member", "eth0")))]
+    assert rx0 > 0  # the pings of up() came back in through eth0
+
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=2)
+    st = status_json(topo)
+    m = _samples(http(topo, "/metrics")[2])
+    assert m[("node_bonding_slaves", (("master", "bond0"),))] == 2
+    assert m[("node_bonding_active", (("master", "bond0"),))] == 1
+    assert m[("softbond_member_link_up", (("bond", "bond0"), ("member", "eth0")))] == 0
+    assert m[("softbond_member_active", (("bond", "bond0"), ("member", "eth1")))] == 1
+    assert m[("softbond_bond_failovers_total", (("bond", "bond0"),))] == st["failovers"] == 1
+    assert m[("softbond_member_link_failures_total", (("bond", "bond0"), ("member", "eth0")))] == 1
+    assert m[("softbond_member_rx_bytes_total", (("bond", "bond0"), ("member", "eth0")))] >= rx0
