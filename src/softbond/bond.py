@@ -115,11 +115,12 @@ class Bond:
         self._notify_task: asyncio.Task | None = None
         self._watched: set[int] = set()
         self._stopped = False
+        self._adopted: dict[str, linkops.LinkState] = {}
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        runtime.recover_leftovers(self.name, self.links)
+        self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
         self.tap_fd = tap.open_tap(self.name)
         runtime.write_state(self.name, os.getpid(), [])
         if self.mac:
@@ -170,7 +171,8 @@ class Bond:
         except Exception as exc:
             raise BondError(f"{self.name}: cannot enslave: {exc}") from None
         self._check_enslaveable(name)
-        original = self.links.snapshot(name)
+        # A member a crashed daemon left bonded keeps its recorded original.
+        original = self._adopted.pop(name, None) or self.links.snapshot(name)
         # Record before touching anything: a crash from here on is repaired
         # by the next `softbond up`.
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + [original])
@@ -223,19 +225,21 @@ class Bond:
         if self.mac is None:
             self.mac = original.mac
             links.set_mac(self.name, self.mac)
-        mac = original.mac
+        # Compare with the member as it is now, not as first found: a member
+        # adopted after a crash is already set up and must not be reset.
+        mac = current_mac = linkops.sysfs(name, "address") or original.mac
         fom = self.opts.fail_over_mac
         if self.runner.unique_macs:
             mac = self._unique_mac_for(original)
-            if mac != original.mac:
+            if mac != current_mac:
                 links.set_mac(name, mac)
         elif fom == FAIL_OVER_MAC_NONE or (fom == FAIL_OVER_MAC_FOLLOW and not self.members):
-            if original.mac != self.mac:
+            if current_mac != self.mac:
                 links.set_up(name, False)
                 links.set_mac(name, self.mac)
                 mac = self.mac
         tap_mtu = int(linkops.sysfs(self.name, "mtu") or 1500)
-        if original.mtu != tap_mtu:
+        if int(linkops.sysfs(name, "mtu") or original.mtu) != tap_mtu:
             links.set_mtu(name, tap_mtu)
         links.set_up(name, True)
         warning = links.isolate(original)

@@ -109,26 +109,42 @@ def owner_of(ifname: str, exclude: str | None = None) -> str | None:
     return None
 
 
-def recover_leftovers(bond: str, links: linkops.Links) -> bool:
-    """Repair what a dead daemon left: restore its members as they were.
+def recover_leftovers(bond: str, links: linkops.Links, adopt=()) -> dict[str, linkops.LinkState]:
+    """Repair what a dead daemon left.
 
-    Returns True when there was something to repair. The persistent TAP is
-    kept (with its addresses and routes): the new daemon re-attaches to it.
+    Members named in `adopt` (the ones the new daemon is about to enslave
+    again) are left exactly as they are, still bonded, and their recorded
+    original state is returned so that a later release restores the real
+    original: traffic resumes the moment the new daemon's sockets open,
+    without a link reset. Every other recorded member is restored. The
+    persistent TAP is kept (with its addresses and routes): the new daemon
+    re-attaches to it.
     """
     state = read_state(bond)
     if state is None:
-        return False
+        return {}
     pid = state.get("pid", -1)
     if pid != os.getpid() and pid_alive(pid):
         raise RuntimeError(f"{bond}: already running (pid {pid})")
+    adopted: dict[str, linkops.LinkState] = {}
+    wanted = set(adopt)
     for data in state.get("members", []):
         try:
-            links.restore(linkops.LinkState.from_json(data))
-        except (linkops.LinkError, TypeError) as exc:
-            log.warning("%s: (slave %s): could not restore after a crash: %s", bond, data.get("name"), exc)
-    log.warning("%s: repaired the leftovers of a previous run (pid %s)", bond, pid)
+            original = linkops.LinkState.from_json(data)
+        except TypeError as exc:
+            log.warning("%s: unreadable member record %r: %s", bond, data, exc)
+            continue
+        if original.name in wanted and links.exists(original.name) and links.index(original.name) == original.ifindex:
+            adopted[original.name] = original
+            continue
+        try:
+            links.restore(original)
+        except linkops.LinkError as exc:
+            log.warning("%s: (slave %s): could not restore after a crash: %s", bond, original.name, exc)
+    log.warning("%s: repaired the leftovers of a previous run (pid %s)%s", bond, pid,
+                f", adopting {', '.join(sorted(adopted))}" if adopted else "")
     remove_state(bond)
-    return True
+    return adopted
 
 
 def remove_leftover_tap(bond: str) -> None:

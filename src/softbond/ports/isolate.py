@@ -63,8 +63,15 @@ def apply(ipr, name: str, ifindex: int, had_clsact: bool) -> str | None:
     try:
         fd = load_drop_program()
         try:
-            if not had_clsact:
+            try:
                 ipr.tc("add", "clsact", ifindex)
+            except Exception:  # noqa: BLE001 - already there (ours, adopted, or the user's)
+                pass
+            try:
+                # A member adopted after a crash still has our filter.
+                ipr.tc("del-filter", "bpf", ifindex, ":1", parent=CLSACT_PARENT, prio=FILTER_PRIO)
+            except Exception:  # noqa: BLE001 - none there: the normal case
+                pass
             ipr.tc("add-filter", "bpf", ifindex, ":1", fd=fd, name="softbond_drop",
                    parent=CLSACT_PARENT, prio=FILTER_PRIO, direct_action=True)
             return None
