@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import fcntl
 import ipaddress
 import logging
 import os
@@ -23,7 +22,7 @@ from .config.names import validate_ifname
 from .config.options import (
     BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB, MODE_NAMES, BondOptions, change_option, options_to_json,
 )
-from .datapath import DataPath, Snapshot
+from . import bonddev
 from .modes import make_runner
 from .modes.active_backup import choose_active
 from .modes.alb import Alb
@@ -31,7 +30,7 @@ from .modes.ieee8023ad import Ieee8023ad
 from .monitors import link as linkmon
 from .monitors.arp import ArpJudge, probe_frames
 from .ports import links as linkops
-from .ports import netlink, packet, tap
+from .ports import netlink, packet
 from .wire import arp as wire_arp
 from .wire.ethernet import mac_to_bytes
 from .wire import ndisc as wire_ndisc
@@ -42,7 +41,6 @@ ETH_P_ARP = 0x0806
 ETH_P_SLOW = 0x8809
 ETH_P_IPV6 = 0x86DD
 VNET_NONE = bytes(10)
-TUNSETCARRIER = 0x400454E2
 FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = 0, 1, 2
 EVENT_HISTORY = 500
 SOCKET_CLOSE_GRACE = 0.2
@@ -68,6 +66,7 @@ class Member:
     ns_listener: socket.socket | None = None
     mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
     slow_listener: socket.socket | None = None   # 802.3ad: LACPDUs and Markers
+    send_control: object = None   # sends one Ethernet frame (GARP, LACPDU...) on this member
 
     @property
     def lacp_mac(self) -> bytes:
@@ -103,8 +102,8 @@ class Bond:
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         self.failovers = 0
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.tap_fd = -1
-        self.datapath: DataPath | None = None
+        self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
+        self._bond_arp: socket.socket | None = None
         self._nl: socket.socket | None = None
         self._miimon_task: asyncio.Task | None = None
         self._arp_task: asyncio.Task | None = None
@@ -121,7 +120,12 @@ class Bond:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
-        self.tap_fd = tap.open_tap(self.name)
+        try:
+            self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac)
+        except RuntimeError as exc:
+            raise BondError(str(exc)) from None
+        if notice:
+            self._event("warning", notice, level=logging.WARNING, prefix=False)
         runtime.write_state(self.name, os.getpid(), [])
         if self.mac:
             self.links.set_mac(self.name, self.mac)
@@ -129,8 +133,12 @@ class Bond:
         self.links.set_up(self.name, True)
         for cidr in self.config.addresses:
             self.links.add_address(self.name, cidr)
-        self.datapath = DataPath(self.tap_fd)
-        self.datapath.start()
+        self.device.start()
+        if isinstance(self.runner, Alb) and self.device.kind == "ebpf":
+            # alb's ARP rewriting stays in Python: the programs hand the
+            # bond's outgoing ARP to this socket.
+            self._bond_arp = self.device.dev.arp_socket()
+            self.loop.add_reader(self._bond_arp.fileno(), self._on_bond_arp)
         # SOFTBOND_LINK_EVENTS=0 leaves only the miimon poll (benchmarks
         # compare the two detection paths with it).
         if os.environ.get("SOFTBOND_LINK_EVENTS", "1") != "0":
@@ -156,12 +164,12 @@ class Bond:
         if self._nl is not None and self.loop is not None:
             self.loop.remove_reader(self._nl.fileno())
             self._nl.close()
+        if self._bond_arp is not None:
+            self.loop.remove_reader(self._bond_arp.fileno())
         for member in list(self.members):
             self._detach(member, log_it=False)
-        if self.datapath is not None:
-            self.datapath.stop()
-        os.close(self.tap_fd)
-        tap.destroy_tap(self.name)
+        if self.device is not None:
+            self.device.close()
         runtime.remove_state(self.name)
 
     # -------------------------------------------------------------- members
@@ -245,11 +253,11 @@ class Bond:
         warning = links.isolate(original)
         if warning:
             log.warning("%s: (slave %s): %s", self.name, name, warning)
-        sock = packet.open_data_socket(name, original.ifindex)
+        sock, send_control = self.device.open_member(name, original.ifindex, mac_to_bytes(mac))
         carrier = linkops.carrier(name)
         speed, duplex = linkops.speed_duplex(name)
         return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
-                      link=linkmon.LinkState(carrier), carrier=carrier,
+                      link=linkmon.LinkState(carrier), carrier=carrier, send_control=send_control,
                       speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac))
 
     def _unique_mac_for(self, original: linkops.LinkState) -> str:
@@ -283,8 +291,8 @@ class Bond:
             self.active = None
         self.runner.remove_member(member, time.monotonic())
         self._publish()
-        if self.datapath is not None:
-            self.datapath.unwatch(member.sock.fileno())
+        if self.device is not None:
+            self.device.close_member(member.sock, member.ifindex)
         if self._arp is not None:
             self._arp.remove(member.name)
         self._close_listeners(member)
@@ -464,7 +472,10 @@ class Bond:
         client updates, the 802.3ad state machines."""
         while True:
             await asyncio.sleep(runner.tick_interval)
-            self._runner_output(runner.tick(time.monotonic(), list(self.members)))
+            now = time.monotonic()
+            self._runner_output(runner.tick(now, list(self.members)))
+            if self.device is not None and self.device.tick(runner, now):
+                self._publish()
 
     def _runner_output(self, frames) -> None:
         runner = self.runner
@@ -479,6 +490,24 @@ class Bond:
             runner.dirty = False
             self._publish()
             self._update_carrier()
+
+    def _on_bond_arp(self) -> None:
+        """alb on eBPF: an ARP frame our stack sent, handed over by the
+        programs; the rlb picks the member and rewrites it, as in Python."""
+        runner = self.runner
+        for _ in range(64):
+            try:
+                frame = self._bond_arp.recv(2048)
+            except OSError:
+                return
+            buf = bytearray(VNET_NONE + frame)
+            member = runner.rlb.arp_xmit(memoryview(buf), time.monotonic())
+            if member is None or member is self.active or member not in self.members:
+                member = self.active
+            elif member is not self.active:
+                buf[16:22] = member.mac_bytes
+            if member is not None:
+                self._send_control(member, bytes(buf[10:]))
 
     def _on_slow(self, member: Member) -> None:
         """LACPDUs and Marker PDUs from a member, for the 802.3ad runner. The
@@ -682,10 +711,8 @@ class Bond:
 
     def _set_carrier(self, on: bool) -> None:
         self.carrier = on
-        try:
-            fcntl.ioctl(self.tap_fd, TUNSETCARRIER, (1 if on else 0).to_bytes(4, "little"))
-        except OSError:
-            pass  # kernels before 5.0: the TAP keeps its carrier
+        if self.device is not None:
+            self.device.set_carrier(on)
 
     # -------------------------------------------------------- peer notifying
     def _schedule_peer_notify(self, member: Member) -> None:
@@ -716,30 +743,16 @@ class Bond:
 
     def _send_control(self, member: Member, frame: bytes) -> None:
         try:
-            member.sock.send(VNET_NONE + frame)
+            member.send_control(frame)
         except OSError:
             pass
 
     # --------------------------------------------------------------- publish
     def _publish(self) -> None:
-        if self.datapath is None:
+        if self.device is None:
             return
-        active = self.active
-        runner = self.runner
-        usable = [m for m in self.members if m.up]
-        receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes)
-                   for m in self.members}
-        self.datapath.publish(Snapshot(
-            transmit=runner.transmit(usable, active, mac_to_bytes(self.mac) if self.mac else bytes(6)),
-            receive=receive,
-            bond_mac=mac_to_bytes(self.mac) if self.mac else bytes(6),
-        ))
-        for member in self.members:
-            fd = member.sock.fileno()
-            if fd not in self._watched:
-                self.datapath.watch(fd)
-                self._watched.add(fd)
-        self._watched &= set(receive)
+        self.device.publish(self.runner, self.members, [m for m in self.members if m.up], self.active,
+                            mac_to_bytes(self.mac) if self.mac else bytes(6))
 
     # ---------------------------------------------------------------- events
     def _event(self, kind: str, message: str, member: Member | None = None, *,
@@ -803,12 +816,12 @@ class Bond:
             "options": options_to_json(self.opts),
             "mii_status": "up" if self.carrier else "down",
             "active_slave": self.active.name if self.active else None,
-            "datapath": "python",
+            "datapath": self.device.kind if self.device else None,
             "pid": os.getpid(),
             "hwaddr": self.mac,
             "addresses": self.links.addresses(self.name),
             "failovers": self.failovers,
-            "rx_dropped_inactive": self.datapath.rx_dropped if self.datapath else 0,
+            "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
             "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,
             "alb_clients": self.runner.rlb.to_json() if isinstance(self.runner, Alb) else None,

@@ -172,7 +172,8 @@ def cmd_down(args) -> int:
             runtime.recover_leftovers(args.bond, links)
         finally:
             links.close()
-        runtime.remove_leftover_tap(args.bond)
+        from .bonddev import remove_leftover
+        remove_leftover(args.bond)
     print(f"{args.bond}: down")
     return 0
 

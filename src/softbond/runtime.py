@@ -16,7 +16,6 @@ import logging
 import os
 
 from .ports import links as linkops
-from .ports import tap
 
 RUN_ROOT = os.environ.get("SOFTBOND_RUN_DIR", "/run/softbond")
 log = logging.getLogger("softbond")
@@ -146,9 +145,3 @@ def recover_leftovers(bond: str, links: linkops.Links, adopt=()) -> dict[str, li
     remove_state(bond)
     return adopted
 
-
-def remove_leftover_tap(bond: str) -> None:
-    try:
-        tap.destroy_tap(bond)
-    except OSError:
-        pass

@@ -56,7 +56,7 @@ def test_converges_with_ovs_within_3s_and_both_sides_agree(topo):
     assert members, topo.ovs.lacp_show("bond0")
     assert set(members) == {"sw0", "sw1"}
     assert all(v[0].startswith("current") for v in members.values()), members
-    assert ping_ok(topo)
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=3)
     text = topo.softbond("status", "bond0").stdout
     assert "Bonding Mode: IEEE 802.3ad Dynamic link aggregation\n" in text
     assert "LACP rate: fast\n" in text
@@ -68,7 +68,7 @@ def test_converges_with_ovs_within_3s_and_both_sides_agree(topo):
 def test_we_speak_first_to_a_passive_partner(topo):
     up_8023ad(topo, "lacp_rate=fast")
     assert topo.wait_for(lambda: distributing(topo) == ["eth0", "eth1"], timeout=5)
-    assert ping_ok(topo)
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=3)
 
 
 @pytest.mark.topology(peers=1, switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="passive")

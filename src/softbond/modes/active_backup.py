@@ -58,6 +58,9 @@ class ActiveBackup(Runner):
     def transmit(self, usable, active, bond_mac):
         return active.send if active is not None else None
 
+    def tx_members(self, usable, active):
+        return [active] if active is not None else []
+
     def rx_policy(self, member, active):
         # Frames on a backup are dropped, as on the kernel's inactive slaves,
         # unless all_slaves_active asks for them.

@@ -260,6 +260,10 @@ class Alb(Tlb):
             return inner(frame)
         return transmit
 
+    def tx_members(self, usable, active):
+        self.rlb.set_members(list(usable), active, self.clock())
+        return list(usable)
+
     def rx_policy(self, member, active):
         # Clients send unicast to the member they were given; broadcast and
         # multicast are taken from the active member only, so nothing comes

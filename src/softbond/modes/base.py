@@ -57,6 +57,17 @@ class Runner:
     def rx_policy(self, member: Port, active: Port | None) -> int:
         return RX_NOT_OWN
 
+    # The eBPF data path runs the same decisions from maps: the members
+    # frames may leave by, and (tlb/alb) the bucket placement.
+    def tx_members(self, usable: Sequence[Port], active: Port | None) -> list[Port]:
+        return list(usable)
+
+    def ebpf_buckets(self, tx: Sequence[Port]) -> tuple[int, ...] | None:
+        return None
+
+    def ebpf_rebalance(self, read_bucket_bytes, now: float) -> bool:
+        return False
+
     def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:
         """bond_set_carrier(): up while any member is usable (min_links is
         honoured by 802.3ad only, as in the kernel)."""

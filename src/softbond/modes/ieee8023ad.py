@@ -96,11 +96,13 @@ class Ieee8023ad(Runner):
 
     # -- forwarding ------------------------------------------------------------
     def transmit(self, usable, active, bond_mac):
+        return hashed_transmit(self.tx_members(usable, active), self.opts.xmit_hash_policy)
+
+    def tx_members(self, usable, active):
         if self.system is None:
-            return None
+            return []
         distributing = set(self.system.distributing())
-        ports = [m for m in usable if m.name in distributing]
-        return hashed_transmit(ports, self.opts.xmit_hash_policy)
+        return [m for m in usable if m.name in distributing]
 
     def rx_policy(self, member, active):
         if self.system is not None and self.system.collecting(member.name):

@@ -149,6 +149,38 @@ class Tlb(Runner):
         return balanced_transmit(list(usable), active, self.bucket_function(), self.table,
                                  hash_function(self.opts.xmit_hash_policy))
 
+    # -- the eBPF data path: buckets placed from measured bytes -------------
+    _ebpf_tx: list = []
+    _ebpf_placement: tuple[int, ...] | None = None
+    _ebpf_next: float = 0.0
+
+    def ebpf_buckets(self, tx):
+        """Placement for the BPF bucket map: -1 (hash % count) until the
+        first rebalance has measured the buckets, then by least load as
+        LoadTable.assign decides, heaviest buckets first."""
+        if not self.opts.tlb_dynamic_lb:
+            return None
+        if [id(m) for m in tx] != [id(m) for m in self._ebpf_tx]:
+            self._ebpf_tx = list(tx)
+            self._ebpf_placement = None       # members changed: measure again
+        return self._ebpf_placement or (-1,) * BUCKETS
+
+    def ebpf_rebalance(self, read_bucket_bytes, now):
+        if not self.opts.tlb_dynamic_lb or now < self._ebpf_next:
+            return False
+        first = self._ebpf_next == 0.0
+        self._ebpf_next = now + REBALANCE_INTERVAL
+        sent = read_bucket_bytes()
+        if first or not self._ebpf_tx:
+            return False
+        table = LoadTable([(m.speed or 10) << 20 for m in self._ebpf_tx],
+                          [1 + b // int(REBALANCE_INTERVAL) for b in sent])
+        placement = [-1] * BUCKETS
+        for bucket in sorted((b for b in range(BUCKETS) if sent[b]), key=lambda b: -sent[b]):
+            placement[bucket] = table.assign(bucket)
+        self._ebpf_placement = tuple(placement)
+        return True
+
     def rx_policy(self, member, active):
         # The active member carries the bond's MAC and receives everything;
         # the others receive nothing (bond_should_deliver_exact_match).

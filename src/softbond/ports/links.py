@@ -102,7 +102,7 @@ def set_disable_ipv6(name: str, value: str | None) -> None:
         pass
 
 
-class _IPRouteThread:
+class IPRouteThread:
     """pyroute2's synchronous IPRoute runs its own asyncio loop and refuses
     to work inside a thread whose loop is running (the daemon's). So it
     lives in a thread of its own; calls block the caller briefly, like the
@@ -128,7 +128,7 @@ class Links:
     """A thin, error-translating wrapper over pyroute2 for one namespace."""
 
     def __init__(self) -> None:
-        self._ipr = _IPRouteThread()
+        self._ipr = IPRouteThread()
 
     def close(self) -> None:
         self._ipr.close()

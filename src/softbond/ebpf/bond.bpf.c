@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * softbond eBPF data path: tc (cls_bpf, direct action) programs.
+ *
+ *   sb_egress   clsact egress of the bond device (one end of a veth pair
+ *               whose other end stays hidden in the same namespace): picks
+ *               the member from the maps and redirects the frame to it.
+ *   sb_ingress  clsact ingress of every member: applies the member's receive
+ *               policy and redirects what is delivered to the bond device's
+ *               ingress (BPF_F_INGRESS), as if the bond had received it.
+ *   sb_peer     clsact ingress of the hidden peer: drops everything (its
+ *               own stack must stay silent); AF_PACKET taps still see the
+ *               frames first, which is how alb's outgoing ARP reaches the
+ *               Python rlb code.
+ *   sb_hash     test probe, never attached: returns bond_xmit_hash() for
+ *               the policy in skb->mark (BPF_PROG_TEST_RUN).
+ *
+ * The member choice is data: the control plane (ebpf/state.py) fills the
+ * maps below. Everything a frame's choice depends on lives in one of two
+ * banks (config + member array + bucket table); the control plane writes
+ * the idle bank and then flips sb_bank, so a frame never sees half of an
+ * update.
+ *
+ * The hash mirrors softbond/wire/xmit_hash.py (the kernel's
+ * bond_xmit_hash) for layer2, layer2+3, layer3+4 and vlan+srcmac,
+ * including the ICMP id/error rules and the "outermost tag is offloaded"
+ * VLAN handling. encap2+3 / encap3+4 use the layer2+3 / layer3+4 formulas
+ * (no tunnel dissection here): identical for plain IPv4/IPv6, different for
+ * tunnelled traffic and IPv6 extension headers.
+ *
+ * Only UAPI headers: builds with clang -O2 -g -target bpf.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6 58
+#endif
+
+#define SB_MAX_MEMBERS 32
+#define SB_BUCKETS 256
+
+/* modes (config/registry.py BOND_MODE_*) */
+#define MODE_RR 0
+#define MODE_AB 1
+#define MODE_XOR 2
+#define MODE_BCAST 3
+#define MODE_8023AD 4
+#define MODE_TLB 5
+#define MODE_ALB 6
+
+/* xmit_hash_policy (wire/xmit_hash.py) */
+#define POL_L2 0
+#define POL_L34 1
+#define POL_L23 2
+#define POL_E23 3
+#define POL_E34 4
+#define POL_VLAN_SRCMAC 5
+
+/* receive policies (modes/base.py RX_*) */
+#define RX_DROP 0
+#define RX_DELIVER 1
+#define RX_NOT_OWN 2
+#define RX_UNICAST_OWN_MAC 3
+
+/* sb_config.flags */
+#define SB_F_DYNAMIC 1       /* tlb/alb: the bucket table is in use */
+#define SB_F_ARP_SLOWPATH 2  /* alb: outgoing ARP goes to the hidden peer */
+
+struct sb_config {
+	__u32 mode;
+	__u32 policy;
+	__u32 packets_per_slave;
+	__u32 count;            /* usable members in this bank */
+	__u32 active_ifindex;   /* 0: none */
+	__s32 active_slot;      /* index of the active member in this bank, -1 */
+	__u32 flags;
+	__u32 bond_ifindex;
+	__u8 bond_mac[6];
+	__u16 pad;
+	__u32 generation;
+	__u32 pad2;
+};
+
+struct sb_member {
+	__u32 ifindex;
+	__u8 mac[6];
+	__u16 pad;
+};
+
+struct sb_rx {
+	__u32 policy;
+	__u32 flags;            /* control plane only (how to detach) */
+	__u8 mac[6];
+	__u16 pad;
+};
+
+struct sb_stats {
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 tx_drops;
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 rx_drops;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sb_bank SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct sb_config);
+} sb_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SB_MAX_MEMBERS);
+	__type(key, __u32);
+	__type(value, struct sb_member);
+} sb_members SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SB_BUCKETS);
+	__type(key, __u32);
+	__type(value, __s32);
+} sb_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SB_BUCKETS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sb_bucket_bytes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sb_rr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct sb_rx);
+} sb_rx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, struct sb_stats);
+} sb_stats SEC(".maps");
+
+/* ------------------------------------------------------------------ hash */
+
+static __always_inline __u32 be16(const __u8 *p)
+{
+	return ((__u32)p[0] << 8) | p[1];
+}
+
+/* The raw bytes read as a native u32 (the kernel memcpy()s __be32 into a u32). */
+static __always_inline __u32 ne32(const __u8 *p)
+{
+	__u32 v;
+
+	__builtin_memcpy(&v, p, 4);
+	return v;
+}
+
+struct l2 {
+	__u32 proto;   /* skb->protocol as the bond sees it */
+	__u32 nhoff;   /* network header offset in the data */
+	__u32 n;       /* frame length as the Python side would see it */
+	__u32 tci;     /* offloaded (or outermost) VLAN tag */
+	__u8 eth[14];
+};
+
+/* _l2(): the outermost 802.1Q/802.1AD tag counts as offloaded, whether it is
+ * in skb->vlan_tci already or still in the data. Lengths are data lengths;
+ * with an out-of-band tag every offset and the length are 4 less than in
+ * the frame the Python code reads, which changes no comparison. */
+static __always_inline int parse_l2(struct __sk_buff *skb, struct l2 *l)
+{
+	__u8 tag[4];
+
+	l->n = skb->len;
+	if (l->n < 14 || bpf_skb_load_bytes(skb, 0, l->eth, 14))
+		return -1;
+	l->proto = be16(&l->eth[12]);
+	l->nhoff = 14;
+	l->tci = 0;
+	if (skb->vlan_present) {
+		l->tci = skb->vlan_tci;
+	} else if ((l->proto == ETH_P_8021Q || l->proto == ETH_P_8021AD) && l->n >= 18) {
+		if (bpf_skb_load_bytes(skb, 14, tag, 4))
+			return -1;
+		l->tci = be16(tag);
+		l->proto = be16(&tag[2]);
+		l->nhoff = 18;
+	}
+	return 0;
+}
+
+/* __skb_flow_get_ports(): 0 when absent. */
+static __always_inline __u32 get_ports(struct __sk_buff *skb, __u32 n, __u32 thoff, int ip_proto)
+{
+	__u8 p[4];
+	__u32 off;
+
+	switch (ip_proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_DCCP:
+	case IPPROTO_ESP:
+	case IPPROTO_SCTP:
+	case IPPROTO_UDPLITE:
+		off = thoff;
+		break;
+	case IPPROTO_AH:
+		off = thoff + 4;
+		break;
+	default:
+		return 0;
+	}
+	if (off + 4 > n || bpf_skb_load_bytes(skb, off, p, 4))
+		return 0;
+	return ne32(p);
+}
+
+struct flow {
+	__u32 saddr, daddr, ports, thoff;
+	int ip_proto;
+};
+
+/* bond_flow_ip() */
+static __always_inline int flow_ip(struct __sk_buff *skb, __u32 n, __u32 l2proto, __u32 nhoff,
+				   int ip_proto, int l34, struct flow *f)
+{
+	__u8 h[40];
+
+	if (l2proto == ETH_P_IP) {
+		if (nhoff + 20 > n || bpf_skb_load_bytes(skb, nhoff, h, 20))
+			return -1;
+		f->saddr = ne32(&h[12]);
+		f->daddr = ne32(&h[16]);
+		if (!(be16(&h[6]) & 0x3FFF))
+			ip_proto = h[9];
+		nhoff += (h[0] & 0x0F) << 2;
+	} else if (l2proto == ETH_P_IPV6) {
+		if (nhoff + 40 > n || bpf_skb_load_bytes(skb, nhoff, h, 40))
+			return -1;
+		f->saddr = ne32(&h[8]) ^ ne32(&h[12]) ^ ne32(&h[16]) ^ ne32(&h[20]);
+		f->daddr = ne32(&h[24]) ^ ne32(&h[28]) ^ ne32(&h[32]) ^ ne32(&h[36]);
+		ip_proto = h[6];
+		nhoff += 40;
+	} else {
+		return -1;
+	}
+	f->ports = (l34 && ip_proto >= 0) ? get_ports(skb, n, nhoff, ip_proto) : 0;
+	f->thoff = nhoff;
+	f->ip_proto = ip_proto;
+	return 0;
+}
+
+static __always_inline int icmp_has_id(__u8 type)
+{
+	return type == 8 || type == 0 || type == 13 || type == 14 || type == 128 || type == 129;
+}
+
+/* bond_flow_dissect() for layer2+3/layer3+4; *icmp is the native u32 of
+ * struct {u8 type; u8 code; u16 id} with id 0 meaning "no id". Returns -1
+ * for the layer2 fallback. */
+static __always_inline int bond_flow(struct __sk_buff *skb, struct l2 *l, int l34, struct flow *f,
+				     __u32 *icmp, __u32 *icmp_id)
+{
+	struct flow g;
+	__u8 ih[8];
+	__u8 type;
+	int err;
+
+	*icmp = 0;
+	*icmp_id = 0;
+	if (flow_ip(skb, l->n, l->proto, l->nhoff, -1, l34, f))
+		return -1;
+	if (f->ip_proto != IPPROTO_ICMP && f->ip_proto != IPPROTO_ICMPV6)
+		return 0;
+	if (f->thoff + 8 > l->n || bpf_skb_load_bytes(skb, f->thoff, ih, 8))
+		return 0;
+	type = ih[0];
+	if (icmp_has_id(type)) {
+		*icmp_id = be16(&ih[4]);
+		if (!*icmp_id)
+			*icmp_id = 1;
+	}
+	/* little endian: type | code << 8 | id << 16 (memcpy of the struct) */
+	*icmp = (__u32)type | ((__u32)ih[1] << 8) | (*icmp_id << 16);
+	if (f->ip_proto == IPPROTO_ICMP)
+		err = type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+	else
+		err = type >= 1 && type <= 4;
+	if (!err)
+		return 0;
+	/* An ICMP error hashes on the packet it quotes. */
+	if (flow_ip(skb, l->n, l->proto, f->thoff + 8, f->ip_proto, l34, &g))
+		return -1;
+	f->saddr = g.saddr;
+	f->daddr = g.daddr;
+	f->ports = g.ports;
+	return 0;
+}
+
+static __always_inline __u32 fold(__u32 h, __u32 saddr, __u32 daddr)
+{
+	h ^= daddr ^ saddr;
+	h ^= h >> 16;
+	h ^= h >> 8;
+	return h;
+}
+
+static __always_inline __u32 hash_l2(struct l2 *l)
+{
+	return l->eth[5] ^ l->eth[11] ^ l->proto;
+}
+
+static __always_inline __u32 xmit_hash(struct __sk_buff *skb, struct l2 *l, __u32 policy)
+{
+	struct flow f = {};
+	__u32 icmp, icmp_id;
+
+	switch (policy) {
+	case POL_L2:
+		return hash_l2(l);
+	case POL_L23:
+	case POL_E23:
+		if (bond_flow(skb, l, 0, &f, &icmp, &icmp_id))
+			return hash_l2(l);
+		return fold(hash_l2(l), f.saddr, f.daddr);
+	case POL_L34:
+	case POL_E34:
+		if (bond_flow(skb, l, 1, &f, &icmp, &icmp_id))
+			return hash_l2(l);
+		return fold(icmp_id ? icmp : f.ports, f.saddr, f.daddr) >> 1;
+	case POL_VLAN_SRCMAC:
+		return l->tci ^ (((__u32)l->eth[6] << 16) | ((__u32)l->eth[7] << 8) | l->eth[8])
+			^ (((__u32)l->eth[9] << 16) | ((__u32)l->eth[10] << 8) | l->eth[11]);
+	}
+	return hash_l2(l);
+}
+
+/* ------------------------------------------------------- tlb/alb buckets */
+
+/* The frame's own ethertype (the Python side sees an offloaded tag in
+ * band, so a tagged frame is "not IPv4/IPv6" there). */
+static __always_inline __u32 raw_proto(struct __sk_buff *skb, struct l2 *l)
+{
+	return skb->vlan_present ? ETH_P_8021Q : be16(&l->eth[12]);
+}
+
+/* alb_determine_nd() */
+static __always_inline int is_nd(struct __sk_buff *skb, __u32 n)
+{
+	__u8 nh, type;
+
+	if (n <= 54 || bpf_skb_load_bytes(skb, 20, &nh, 1) || nh != IPPROTO_ICMPV6)
+		return 0;
+	if (bpf_skb_load_bytes(skb, 54, &type, 1))
+		return 0;
+	return type >= 133 && type <= 137;
+}
+
+/* tlb_bucket(): hash & 0xFF for unicast IPv4/IPv6 (not ND), else -1. */
+static __always_inline int tlb_bucket(struct __sk_buff *skb, struct l2 *l, __u32 hash)
+{
+	__u32 kind;
+
+	if (l->eth[0] & 1)
+		return -1;
+	kind = raw_proto(skb, l);
+	if (kind == ETH_P_IP || (kind == ETH_P_IPV6 && !is_nd(skb, l->n)))
+		return hash & 0xFF;
+	return -1;
+}
+
+static __always_inline int is_bcast(const __u8 *m)
+{
+	return (m[0] & m[1] & m[2] & m[3] & m[4] & m[5]) == 0xFF;
+}
+
+/* alb_bucket(): XOR of the destination address bytes, else -1. */
+static __always_inline int alb_bucket(struct __sk_buff *skb, struct l2 *l)
+{
+	__u8 h[40];
+	__u32 kind = raw_proto(skb, l), x, s;
+
+	if (kind == ETH_P_IP) {
+		if (l->n < 34 || is_bcast(l->eth) || bpf_skb_load_bytes(skb, 14, h, 20) || h[9] == IPPROTO_IGMP)
+			return -1;
+		x = ne32(&h[16]);
+		if (x == 0xFFFFFFFF)
+			return -1;
+	} else if (kind == ETH_P_IPV6) {
+		if (l->n < 54 || is_bcast(l->eth) || is_nd(skb, l->n) || bpf_skb_load_bytes(skb, 14, h, 40))
+			return -1;
+		/* ff02::1 */
+		if (h[24] == 0xFF && h[25] == 0x02 && !h[26] && !h[27] && !ne32(&h[28]) && !ne32(&h[32])
+		    && !h[36] && !h[37] && !h[38] && h[39] == 1)
+			return -1;
+		s = ne32(&h[8]) | ne32(&h[12]) | ne32(&h[16]) | ne32(&h[20]);
+		if (!s)
+			return -1;
+		x = ne32(&h[24]) ^ ne32(&h[28]) ^ ne32(&h[32]) ^ ne32(&h[36]);
+	} else {
+		return -1;
+	}
+	x ^= x >> 16;
+	x ^= x >> 8;
+	return x & 0xFF;
+}
+
+/* ---------------------------------------------------------------- egress */
+
+static __always_inline struct sb_config *current_config(__u32 *bank)
+{
+	__u32 zero = 0;
+	__u32 *b = bpf_map_lookup_elem(&sb_bank, &zero);
+
+	if (!b)
+		return 0;
+	*bank = *b & 1;
+	return bpf_map_lookup_elem(&sb_config, bank);
+}
+
+static __always_inline void count_tx(__u32 ifindex, struct __sk_buff *skb)
+{
+	struct sb_stats *st = bpf_map_lookup_elem(&sb_stats, &ifindex);
+
+	if (st) {
+		st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
+		st->tx_bytes += skb->len;
+	}
+}
+
+static __always_inline int drop_tx(struct sb_config *cfg)
+{
+	__u32 key = cfg->bond_ifindex;
+	struct sb_stats *st = bpf_map_lookup_elem(&sb_stats, &key);
+
+	if (st)
+		st->tx_drops += 1;
+	return TC_ACT_SHOT;
+}
+
+static __always_inline struct sb_member *member(__u32 bank, __u32 slot)
+{
+	__u32 key = bank * SB_MAX_MEMBERS + (slot & (SB_MAX_MEMBERS - 1));
+
+	return bpf_map_lookup_elem(&sb_members, &key);
+}
+
+static __always_inline int send_ifindex(struct __sk_buff *skb, __u32 ifindex)
+{
+	count_tx(ifindex, skb);
+	return bpf_redirect(ifindex, 0);
+}
+
+static __always_inline int send_slot(struct __sk_buff *skb, struct sb_config *cfg, __u32 bank, __u32 slot)
+{
+	struct sb_member *m = member(bank, slot);
+
+	if (!m || !m->ifindex)
+		return drop_tx(cfg);
+	return send_ifindex(skb, m->ifindex);
+}
+
+/* tlb/alb's active_send: the active member, else the first usable one. */
+static __always_inline int send_active(struct __sk_buff *skb, struct sb_config *cfg, __u32 bank)
+{
+	if (cfg->active_ifindex)
+		return send_ifindex(skb, cfg->active_ifindex);
+	if (cfg->count)
+		return send_slot(skb, cfg, bank, 0);
+	return drop_tx(cfg);
+}
+
+/* balanced_transmit() in modes/tlb.py */
+static __always_inline int send_balanced(struct __sk_buff *skb, struct sb_config *cfg, __u32 bank,
+					 int bucket, __u32 hash)
+{
+	struct sb_member *m;
+	__u32 slot, key;
+	__s32 *placed;
+	__u64 *bytes;
+
+	if (bucket < 0)
+		return send_active(skb, cfg, bank);
+	slot = hash % cfg->count;
+	if (cfg->flags & SB_F_DYNAMIC) {
+		key = bank * SB_BUCKETS + (bucket & 0xFF);
+		placed = bpf_map_lookup_elem(&sb_buckets, &key);
+		if (placed && *placed >= 0 && (__u32)*placed < cfg->count)
+			slot = *placed;
+		key = bucket & 0xFF;
+		bytes = bpf_map_lookup_elem(&sb_bucket_bytes, &key);
+		if (bytes)
+			*bytes += skb->len;
+	}
+	m = member(bank, slot);
+	if (!m || !m->ifindex)
+		return drop_tx(cfg);
+	if ((__s32)slot != cfg->active_slot)
+		bpf_skb_store_bytes(skb, 6, m->mac, 6, 0);
+	return send_ifindex(skb, m->ifindex);
+}
+
+SEC("tc")
+int sb_egress(struct __sk_buff *skb)
+{
+	struct sb_config *cfg;
+	struct sb_member *m;
+	struct l2 l;
+	__u32 bank, count, slot, i, *rr;
+	__u8 proto;
+	int bucket;
+
+	cfg = current_config(&bank);
+	if (!cfg)
+		return TC_ACT_SHOT;
+	if (parse_l2(skb, &l))
+		return drop_tx(cfg);
+	count = cfg->count;
+	if (count > SB_MAX_MEMBERS)
+		count = SB_MAX_MEMBERS;
+
+	switch (cfg->mode) {
+	case MODE_AB:
+		if (!cfg->active_ifindex)
+			return drop_tx(cfg);
+		return send_ifindex(skb, cfg->active_ifindex);
+
+	case MODE_RR:
+		if (!count)
+			return drop_tx(cfg);
+		if (count == 1)
+			return send_slot(skb, cfg, bank, 0);
+		/* IGMP leaves by the first member */
+		if (be16(&l.eth[12]) == ETH_P_IP && !skb->vlan_present && l.n > 23
+		    && !bpf_skb_load_bytes(skb, 23, &proto, 1) && proto == IPPROTO_IGMP)
+			return send_slot(skb, cfg, bank, 0);
+		if (cfg->packets_per_slave == 0) {
+			slot = bpf_get_prandom_u32() % count;
+		} else {
+			i = 0;
+			rr = bpf_map_lookup_elem(&sb_rr, &i);
+			if (!rr)
+				return drop_tx(cfg);
+			slot = *rr;
+			*rr = slot + 1;
+			if (cfg->packets_per_slave > 1)
+				slot /= cfg->packets_per_slave;
+			slot %= count;
+		}
+		return send_slot(skb, cfg, bank, slot);
+
+	case MODE_XOR:
+	case MODE_8023AD:
+		if (!count)
+			return drop_tx(cfg);
+		if (count == 1)
+			return send_slot(skb, cfg, bank, 0);
+		return send_slot(skb, cfg, bank, xmit_hash(skb, &l, cfg->policy) % count);
+
+	case MODE_BCAST:
+		if (!count)
+			return drop_tx(cfg);
+		for (i = 0; i < SB_MAX_MEMBERS - 1; i++) {
+			if (i + 1 >= count)
+				break;
+			m = member(bank, i);
+			if (!m || !m->ifindex)
+				continue;
+			if (bpf_clone_redirect(skb, m->ifindex, 0) == 0)
+				count_tx(m->ifindex, skb);
+		}
+		return send_slot(skb, cfg, bank, count - 1);
+
+	case MODE_TLB:
+		if (count <= 1)
+			return send_active(skb, cfg, bank);
+		slot = xmit_hash(skb, &l, cfg->policy);
+		return send_balanced(skb, cfg, bank, tlb_bucket(skb, &l, slot), slot);
+
+	case MODE_ALB:
+		if (be16(&l.eth[12]) == ETH_P_ARP && !skb->vlan_present && (cfg->flags & SB_F_ARP_SLOWPATH))
+			return TC_ACT_OK;   /* to the hidden peer: Python's rlb sends it */
+		if (count <= 1)
+			return send_active(skb, cfg, bank);
+		bucket = alb_bucket(skb, &l);
+		if (bucket < 0)
+			return send_active(skb, cfg, bank);
+		return send_balanced(skb, cfg, bank, bucket, xmit_hash(skb, &l, cfg->policy));
+	}
+	return drop_tx(cfg);
+}
+
+/* --------------------------------------------------------------- ingress */
+
+static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
+}
+
+SEC("tc")
+int sb_ingress(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex, bank;
+	struct sb_config *cfg;
+	struct sb_stats *st;
+	struct sb_rx *rx;
+	__u8 eth[14];
+
+	if (bpf_skb_load_bytes(skb, 0, eth, 14))
+		return TC_ACT_SHOT;
+	/* LACP and other slow protocols: left to protocol-bound listeners */
+	if (eth[12] == 0x88 && eth[13] == 0x09)
+		return TC_ACT_OK;
+	st = bpf_map_lookup_elem(&sb_stats, &ifindex);
+	rx = bpf_map_lookup_elem(&sb_rx, &ifindex);
+	cfg = current_config(&bank);
+	if (!rx || !cfg || !cfg->bond_ifindex)
+		goto drop;
+	switch (rx->policy) {
+	case RX_DELIVER:
+		break;
+	case RX_NOT_OWN:
+		/* a switch reflecting our own floods */
+		if (mac_eq(&eth[6], cfg->bond_mac))
+			goto drop;
+		break;
+	case RX_UNICAST_OWN_MAC:
+		if (eth[0] & 1)
+			goto drop;
+		if (mac_eq(eth, rx->mac))
+			bpf_skb_store_bytes(skb, 0, cfg->bond_mac, 6, 0);
+		break;
+	default:
+		goto drop;
+	}
+	if (st) {
+		st->rx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
+		st->rx_bytes += skb->len;
+	}
+	return bpf_redirect(cfg->bond_ifindex, BPF_F_INGRESS);
+drop:
+	if (st)
+		st->rx_drops += 1;
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int sb_peer(struct __sk_buff *skb)
+{
+	return TC_ACT_SHOT;
+}
+
+SEC("tc")
+int sb_hash(struct __sk_buff *skb)
+{
+	struct l2 l;
+
+	if (parse_l2(skb, &l))
+		return 0;
+	return xmit_hash(skb, &l, skb->mark);
+}
+
+char _license[] SEC("license") = "GPL";

@@ -1,0 +1,255 @@
+"""The maps of bond.bpf.c as Python sees them: layouts, the snapshot the
+control plane publishes, and reading the counters back.
+
+Everything one frame's member choice depends on sits in one of two banks
+(sb_config[bank], sb_members[bank * MAX_MEMBERS ...], sb_buckets[bank *
+BUCKETS ...]). `publish` fills the bank the programs are not using and then
+flips sb_bank[0] (one aligned u32 store), so a frame sees the old choice or
+the new one, never a mix. Receive policies are per member (sb_rx, keyed by
+ifindex): policies that let more through are written before the flip,
+those that let less through after it, so a failover never drops frames on
+both members at once.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from . import libbpf
+
+MAX_MEMBERS = 32
+BUCKETS = 256
+
+MAP_NAMES = ("sb_bank", "sb_config", "sb_members", "sb_buckets", "sb_bucket_bytes", "sb_rr", "sb_rx", "sb_stats")
+PROG_NAMES = ("sb_egress", "sb_ingress", "sb_peer", "sb_hash")
+
+# modes (config/registry.py) and receive policies (modes/base.py)
+MODE_RR, MODE_AB, MODE_XOR, MODE_BCAST, MODE_8023AD, MODE_TLB, MODE_ALB = range(7)
+RX_DROP, RX_DELIVER, RX_NOT_OWN, RX_UNICAST_OWN_MAC = range(4)
+
+F_DYNAMIC = 1
+F_ARP_SLOWPATH = 2
+
+# sb_rx.flags: what attach_member found, so that any later process can undo it
+RXF_HAD_FILTER = 1     # a filter (isolate's drop) sat at our prio before
+RXF_MADE_CLSACT = 2    # we added the clsact qdisc
+
+CONFIG = struct.Struct("=IIIIIiII6sHII")       # struct sb_config
+MEMBER = struct.Struct("=I6sH")                # struct sb_member
+RX = struct.Struct("=II6sH")                   # struct sb_rx
+STATS = struct.Struct("=6Q")                   # struct sb_stats
+U32 = struct.Struct("=I")
+S32 = struct.Struct("=i")
+U64 = struct.Struct("=Q")
+STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops")
+
+
+@dataclass(frozen=True)
+class EbpfSnapshot:
+    """What the data path does, as one value. Indices in `buckets` refer to
+    `tx_members`."""
+    mode: int
+    xmit_hash_policy: int
+    packets_per_slave: int
+    tx_members: tuple[tuple[int, bytes], ...]    # usable members (ifindex, mac) in order
+    active: int                                  # ifindex or 0
+    rx_policy: dict[int, int] = field(hash=False)  # ifindex -> modes.base RX_*
+    buckets: tuple[int, ...] | None              # 256 entries: index into tx_members or -1; None: static
+    bond_mac: bytes
+
+    def validate(self) -> None:
+        if not 0 <= self.mode <= 6:
+            raise ValueError(f"unknown bond mode {self.mode}")
+        if not 0 <= self.xmit_hash_policy <= 5:
+            raise ValueError(f"unknown xmit_hash_policy {self.xmit_hash_policy}")
+        if len(self.tx_members) > MAX_MEMBERS:
+            raise ValueError(f"at most {MAX_MEMBERS} members in the eBPF data path")
+        if len(self.bond_mac) != 6 or any(len(m) != 6 for _, m in self.tx_members):
+            raise ValueError("MAC addresses are 6 bytes")
+        if self.buckets is not None:
+            if len(self.buckets) != BUCKETS:
+                raise ValueError(f"buckets needs {BUCKETS} entries")
+            n = len(self.tx_members)
+            if any(not -1 <= b < n for b in self.buckets):
+                raise ValueError("bucket entries are indices into tx_members or -1")
+
+
+class BondMaps:
+    """Reads and writes the maps through their fds (owned by the caller)."""
+
+    def __init__(self, fds: dict[str, int]) -> None:
+        self.fd = dict(fds)
+        self.ncpu = libbpf.num_cpus()
+        self._bucket_seen = [0] * BUCKETS
+        self.generation = 0
+
+    # -- raw access -------------------------------------------------------------
+    def _percpu(self, name: str, key: bytes, size: int) -> list[bytes] | None:
+        stride = (size + 7) & ~7
+        raw = libbpf.lookup(self.fd[name], key, stride * self.ncpu)
+        if raw is None:
+            return None
+        return [raw[i * stride:i * stride + size] for i in range(self.ncpu)]
+
+    def bank(self) -> int:
+        raw = libbpf.lookup(self.fd["sb_bank"], U32.pack(0), 4)
+        return U32.unpack(raw)[0] & 1 if raw else 0
+
+    def config(self, bank: int | None = None) -> dict:
+        bank = self.bank() if bank is None else bank
+        raw = libbpf.lookup(self.fd["sb_config"], U32.pack(bank), CONFIG.size)
+        v = CONFIG.unpack(raw)
+        return {"mode": v[0], "policy": v[1], "packets_per_slave": v[2], "count": v[3], "active_ifindex": v[4],
+                "active_slot": v[5], "flags": v[6], "bond_ifindex": v[7], "bond_mac": v[8], "generation": v[10]}
+
+    def members(self, bank: int | None = None) -> list[tuple[int, bytes]]:
+        bank = self.bank() if bank is None else bank
+        count = self.config(bank)["count"]
+        out = []
+        for i in range(min(count, MAX_MEMBERS)):
+            ifindex, mac, _ = MEMBER.unpack(libbpf.lookup(self.fd["sb_members"], U32.pack(bank * MAX_MEMBERS + i),
+                                                          MEMBER.size))
+            out.append((ifindex, mac))
+        return out
+
+    def _write_config(self, bank: int, *, mode=0, policy=0, pps=1, count=0, active=0, active_slot=-1, flags=0,
+                      bond_ifindex=0, bond_mac=b"\0" * 6, generation=0) -> None:
+        libbpf.update(self.fd["sb_config"], U32.pack(bank),
+                      CONFIG.pack(mode, policy, pps, count, active, active_slot, flags, bond_ifindex, bond_mac, 0,
+                                  generation, 0))
+
+    def initialize(self, bond_ifindex: int, bond_mac: bytes) -> None:
+        """A fresh bond: no member, everything the bond sends is dropped."""
+        for bank in (0, 1):
+            self._write_config(bank, bond_ifindex=bond_ifindex, bond_mac=bond_mac)
+        libbpf.update(self.fd["sb_bank"], U32.pack(0), U32.pack(0))
+        self.ensure_stats(bond_ifindex)
+
+    def set_bond(self, bond_ifindex: int) -> None:
+        """Adopted maps: make sure they point at this bond device."""
+        for bank in (0, 1):
+            c = self.config(bank)
+            if c["bond_ifindex"] != bond_ifindex:
+                self._write_config(bank, mode=c["mode"], policy=c["policy"], pps=c["packets_per_slave"],
+                                   count=c["count"], active=c["active_ifindex"], active_slot=c["active_slot"],
+                                   flags=c["flags"], bond_ifindex=bond_ifindex, bond_mac=c["bond_mac"],
+                                   generation=c["generation"])
+        self.ensure_stats(bond_ifindex)
+
+    def ensure_stats(self, ifindex: int) -> None:
+        try:
+            libbpf.update(self.fd["sb_stats"], U32.pack(ifindex), b"\0" * (STATS.size * self.ncpu),
+                          libbpf.BPF_NOEXIST)
+        except FileExistsError:
+            pass
+
+    def drop_stats(self, ifindex: int) -> None:
+        libbpf.delete(self.fd["sb_stats"], U32.pack(ifindex))
+
+    # -- receive side -------------------------------------------------------------
+    def rx_entries(self) -> dict[int, tuple[int, int, bytes]]:
+        out = {}
+        for key in libbpf.keys(self.fd["sb_rx"], 4):
+            raw = libbpf.lookup(self.fd["sb_rx"], key, RX.size)
+            if raw is not None:
+                policy, flags, mac, _ = RX.unpack(raw)
+                out[U32.unpack(key)[0]] = (policy, flags, mac)
+        return out
+
+    def set_rx(self, ifindex: int, policy: int, flags: int, mac: bytes) -> None:
+        libbpf.update(self.fd["sb_rx"], U32.pack(ifindex), RX.pack(policy, flags, mac, 0))
+
+    def del_rx(self, ifindex: int) -> None:
+        libbpf.delete(self.fd["sb_rx"], U32.pack(ifindex))
+
+    # -- publish -----------------------------------------------------------------
+    def publish(self, snap: EbpfSnapshot, *, bond_ifindex: int, arp_slowpath: bool = False) -> None:
+        snap.validate()
+        members = snap.tx_members
+        count = len(members)
+        for ifindex, _ in members:
+            self.ensure_stats(ifindex)
+        if snap.active:
+            self.ensure_stats(snap.active)
+        macs = {ifindex: mac for ifindex, mac in members}
+        current = self.rx_entries()
+        later = []
+        for ifindex, (old_policy, flags, old_mac) in current.items():
+            policy = snap.rx_policy.get(ifindex, RX_DROP)
+            mac = macs.get(ifindex, old_mac)
+            if (policy, mac) == (old_policy, old_mac):
+                continue
+            if policy == RX_DROP:
+                later.append((ifindex, policy, flags, mac))
+            else:
+                self.set_rx(ifindex, policy, flags, mac)
+
+        bank = self.bank() ^ 1
+        slots = [members[i] if i < count else (0, b"\0" * 6) for i in range(MAX_MEMBERS)]
+        self._write_array("sb_members", bank * MAX_MEMBERS, [MEMBER.pack(i, mac, 0) for i, mac in slots])
+        flags = 0
+        if snap.buckets is not None:
+            flags |= F_DYNAMIC
+            self._write_buckets(bank, snap.buckets)
+        if arp_slowpath and snap.mode == MODE_ALB:
+            flags |= F_ARP_SLOWPATH
+        active_slot = next((i for i, (ifindex, _) in enumerate(members) if ifindex == snap.active), -1)
+        self.generation += 1
+        self._write_config(bank, mode=snap.mode, policy=snap.xmit_hash_policy, pps=snap.packets_per_slave,
+                           count=count, active=snap.active, active_slot=active_slot, flags=flags,
+                           bond_ifindex=bond_ifindex, bond_mac=snap.bond_mac, generation=self.generation)
+        libbpf.update(self.fd["sb_bank"], U32.pack(0), U32.pack(bank))
+        for entry in later:
+            self.set_rx(*entry)
+
+    def _write_buckets(self, bank: int, buckets) -> None:
+        self._write_array("sb_buckets", bank * BUCKETS, [S32.pack(b) for b in buckets])
+
+    def _write_array(self, name: str, base: int, values: list[bytes]) -> None:
+        """values[i] into key base + i: one BPF_MAP_UPDATE_BATCH, or one
+        update per element where batches are not supported."""
+        fd = self.fd[name]
+        keys = b"".join(U32.pack(base + i) for i in range(len(values)))
+        try:
+            libbpf.update_batch(fd, keys, b"".join(values), len(values))
+        except OSError:
+            for i, value in enumerate(values):
+                libbpf.update(fd, U32.pack(base + i), value)
+
+    def set_flags(self, set_: int = 0, clear: int = 0) -> None:
+        """Change the current bank's flags in place (a u32 in one config
+        entry: copied whole, the other fields unchanged)."""
+        bank = self.bank()
+        c = self.config(bank)
+        self._write_config(bank, mode=c["mode"], policy=c["policy"], pps=c["packets_per_slave"], count=c["count"],
+                           active=c["active_ifindex"], active_slot=c["active_slot"],
+                           flags=(c["flags"] | set_) & ~clear, bond_ifindex=c["bond_ifindex"],
+                           bond_mac=c["bond_mac"], generation=c["generation"])
+
+    # -- counters ----------------------------------------------------------------
+    def counters(self, ifindex: int) -> dict[str, int]:
+        per_cpu = self._percpu("sb_stats", U32.pack(ifindex), STATS.size)
+        totals = [0] * len(STAT_NAMES)
+        for raw in per_cpu or ():
+            for i, v in enumerate(STATS.unpack(raw)):
+                totals[i] += v
+        return dict(zip(STAT_NAMES, totals))
+
+    def bucket_totals(self) -> list[int]:
+        out = []
+        for i in range(BUCKETS):
+            per_cpu = self._percpu("sb_bucket_bytes", U32.pack(i), 8)
+            out.append(sum(U64.unpack(v)[0] for v in per_cpu or ()))
+        return out
+
+    def bucket_bytes(self) -> list[int]:
+        """Bytes per bucket since the previous call. The per-CPU counters are
+        never written from here (a reset would race the programs); the
+        difference to the last reading is returned instead."""
+        totals = self.bucket_totals()
+        delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
+        self._bucket_seen = totals
+        return delta
+
+    def prime_bucket_bytes(self) -> None:
+        self._bucket_seen = self.bucket_totals()
