@@ -77,6 +77,9 @@ class Topology:
     ovs_lacp: str = "off"
     ovs_lacp_time: str | None = None
     ovs_other: tuple[str, ...] = ()
+    # Added to every `softbond up` run through softbond() unless the command
+    # names one: the tests run whole suites on each data path this way.
+    datapath: str | None = None
     ovs: OvsSwitch | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -204,6 +207,8 @@ class Topology:
         return subprocess.Popen(["ip", "netns", "exec", ns, *argv], **kw)
 
     def softbond(self, *args: str, check: bool = True, ns: str | None = None) -> subprocess.CompletedProcess:
+        if args and args[0] == "up" and self.datapath and not any(a.startswith("datapath=") for a in args):
+            args = (*args, f"datapath={self.datapath}")
         return self.exec(ns or self.host, [*SOFTBOND, *args], check=check)
 
     def cut(self, i: int) -> None:

@@ -28,11 +28,21 @@ def _root_and_tools():
 
 
 @pytest.fixture
-def topo(request):
+def topo(request, datapath):
     marker = request.node.get_closest_marker("topology")
     kwargs = marker.kwargs if marker else {}
-    with Topology(prefix=f"sbt{os.getpid() % 10000}{_counter()}", **kwargs) as t:
+    with Topology(prefix=f"sbt{os.getpid() % 10000}{_counter()}", datapath=datapath, **kwargs) as t:
         yield t
+
+
+def pytest_generate_tests(metafunc):
+    """A module with BOTH_DATAPATHS = True runs every test on the eBPF and
+    on the pure-Python data path, unchanged; elsewhere the default (auto)."""
+    if "datapath" in metafunc.fixturenames:
+        if getattr(metafunc.module, "BOTH_DATAPATHS", False):
+            metafunc.parametrize("datapath", ["python", "ebpf"])
+        else:
+            metafunc.parametrize("datapath", [None], ids=["auto"])
 
 
 _count = [0]

@@ -14,15 +14,13 @@ OVS_TRUNK = dict(switch="ovs", ovs_bond_mode="balance-slb", ovs_lacp="off",
                  ovs_other=("other_config:all-members-active=true",))
 
 
-def up(topo, mode, *options, slaves="eth0,eth1", datapath=None):
-    """datapath None: the default (auto: eBPF where it loads)."""
-    extra = (f"datapath={datapath}",) if datapath else ()
+def up(topo, mode, *options, slaves="eth0,eth1"):
     proc = topo.softbond("up", "bond0", "--slaves", slaves, "--address", ADDR, f"mode={mode}",
-                         "miimon=100", *options, *extra, check=False)
+                         "miimon=100", *options, check=False)
     assert proc.returncode == 0, proc.stderr
-    if datapath:
+    if topo.datapath:
         from conftest import status_json
-        assert status_json(topo)["datapath"] == datapath
+        assert status_json(topo)["datapath"] == topo.datapath
     for i in range(topo.peers):
         assert topo.wait_for(lambda: ping_ok(topo, topo.peer_ip(i)), timeout=10), f"no ping to peer {i}"
 

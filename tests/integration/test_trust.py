@@ -18,12 +18,12 @@ def sysfs(topo, ifname, attr, ns=None):
     return topo.exec(ns or topo.host, ["cat", f"/sys/class/net/{ifname}/{attr}"]).stdout.strip()
 
 
-@pytest.mark.parametrize("datapath", ["python", "ebpf"])
+@pytest.mark.parametrize("path", ["python", "ebpf"])
 @pytest.mark.parametrize("mode", ["active-backup", "balance-xor"])
-def test_sigkill_restart_adopts_members_and_tcp_survives(topo, mode, datapath):
+def test_sigkill_restart_adopts_members_and_tcp_survives(topo, mode, path):
     """python: the restart brings forwarding back within 1 s. ebpf: the
     programs forward on their own, so nothing stops at all."""
-    UP_ = [*UP, f"datapath={datapath}"]
+    UP_ = [*UP, f"datapath={path}"]
     topo.softbond(*UP_, f"mode={mode}")
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10)
     before = status_json(topo)
@@ -41,14 +41,14 @@ def test_sigkill_restart_adopts_members_and_tcp_survives(topo, mode, datapath):
     assert proc.returncode == 0, proc.stderr
     sent, received = ping_result(ping)
     data = iperf.result()          # raises if the TCP stream broke
-    print(f"{mode} on {datapath}: back {restarted:.2f} s after SIGKILL, {sent - received} of {sent} pings lost, "
+    print(f"{mode} on {path}: back {restarted:.2f} s after SIGKILL, {sent - received} of {sent} pings lost, "
           f"TCP {data['end']['sum_received']['bits_per_second'] / 1e9:.1f} Gbit/s over the restart")
-    if datapath == "python":
+    if path == "python":
         assert restarted < 1.0
         assert sent - received < 1000          # under 1 s of a 1 kHz ping
     else:
         assert sent - received <= 5            # forwarding never stopped
-    assert status_json(topo)["datapath"] == datapath
+    assert status_json(topo)["datapath"] == path
     after = status_json(topo)
     assert after["pid"] != before["pid"] and [s["name"] for s in after["slaves"]] == ["eth0", "eth1"]
     # The bond device kept its identity and the members were adopted, not reset.
