@@ -27,7 +27,9 @@ def up(topo, mode, *options, slaves="eth0,eth1"):
 
 class Flows:
     """iperf3 from the bond to every peer (or back with reverse), `streams`
-    parallel TCP flows each, client ports from `cport` when given."""
+    parallel TCP flows each, client ports from `cport` when given (keep
+    them below 32768, out of the ephemeral range, or iperf3's own control
+    connection may already hold one)."""
 
     def __init__(self, topo, seconds, *, streams=4, reverse=False, peers=None, cport=None, bitrate=None):
         self.topo = topo
@@ -43,6 +45,9 @@ class Flows:
                     "-P", str(streams), "-J", "-i", "1"]
             if reverse:
                 argv.append("-R")
+            else:
+                # What arrived, not what was written into the sender's socket.
+                argv.append("--get-server-output")
             if bitrate is not None:
                 argv += ["-b", bitrate]       # per stream
             if cport is not None:
@@ -64,8 +69,9 @@ class Flows:
         return out
 
     def per_second(self, timeout=90):
-        """Aggregate Mbit/s over all peers for each one-second interval."""
-        results = self.results(timeout)
+        """Aggregate Mbit/s over all peers for each one-second interval, as
+        the receiving side counted it."""
+        results = [r.get("server_output_json", r) for r in self.results(timeout)]
         seconds = min(len(r["intervals"]) for r in results)
         return [sum(r["intervals"][s]["sum"]["bits_per_second"] for r in results) / 1e6
                 for s in range(seconds)]

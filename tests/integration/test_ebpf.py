@@ -233,7 +233,7 @@ def test_ebpf_bond_end_to_end(topo, bpffs, plain_veth):
         drv("publish", mode=2, policy=1, members=["eth0", "eth1"],
             rx={"eth0": RX_NOT_OWN, "eth1": RX_NOT_OWN}, bond_mac=BOND_MAC)
         before = drv("counters", names=["eth0", "eth1"])
-        rate = iperf(topo, host, topo.peer(0), topo.peer_ip(), seconds=2, parallel=8, cport=41000)
+        rate = iperf(topo, host, topo.peer(0), topo.peer_ip(), seconds=2, parallel=8, cport=25000)
         after = drv("counters", names=["eth0", "eth1"])
         tx = delta(after, before, "tx_bytes")
         print(f"balance-xor layer3+4, 8 flows: {rate:.1f} Gbit/s, tx bytes per member {tx}")

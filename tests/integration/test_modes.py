@@ -42,7 +42,7 @@ def check_aggregate_then_one_member(topo, rates, before, after):
 def test_static_trunk_modes_add_up_and_survive_a_member(topo, mode, options):
     up(topo, mode, *options)
     shape_all(topo)
-    flows = Flows(topo, 14, streams=4, cport=40000)
+    flows = Flows(topo, 14, streams=4, cport=20000)
     timer = cut_later(topo, 1, 7.5)
     try:
         rates = flows.per_second()     # the TCP flows survive the cut: iperf3 reports no error
@@ -59,7 +59,7 @@ def test_tlb_spreads_transmit_by_load_and_survives_a_member(topo):
     shape_all(topo)
     # The first 10 s place every new flow on the first member (no load known
     # yet, as in the kernel); the rebalance at 10 s spreads them by load.
-    flows = Flows(topo, 24, streams=4, cport=41000)
+    flows = Flows(topo, 24, streams=4, cport=21000)
     timer = cut_later(topo, 1, 18.5)
     try:
         rates = flows.per_second()
@@ -143,7 +143,7 @@ def predicted_member(sport, dport=5201, src="192.168.100.199", dst="192.168.100.
 def test_xor_keeps_each_flow_on_the_member_the_kernel_hash_picks(topo):
     up(topo, "balance-xor", "xmit_hash_policy=layer3+4")
     ports = {}
-    for sport in range(42000, 42100):
+    for sport in range(22000, 22100):
         ports.setdefault(predicted_member(sport), sport)
         if len(ports) == 2:
             break
@@ -190,7 +190,7 @@ def test_members_join_and_leave_a_live_xor_bond(topo):
     topo.softbond("enslave", "bond0", "eth2")
     time.sleep(0.5)
     before = tx_packets()
-    Flows(topo, 1, streams=8, cport=43000, bitrate="5M").results()
+    Flows(topo, 1, streams=8, cport=23000, bitrate="5M").results()
     after = tx_packets()
     assert after["eth2"] - before["eth2"] > 50, (before, after)   # the new member carries flows
     sent, received = ping_result(ping)
