@@ -47,17 +47,20 @@ _ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
 
 def alb_bucket(frame):
     """The bucket for alb's transmit balancing (bond_xmit_alb_slave_get):
-    XOR of the destination IP's bytes; None when not balanced."""
+    XOR of the destination IP's bytes; None when not balanced. Reads single
+    bytes, so a unicast frame costs no slice objects."""
     kind = frame[_ETHERTYPE] << 8 | frame[_ETHERTYPE + 1]
+    broadcast = frame[VNET] & 1 and frame[VNET:VNET + 6] == _BROADCAST
     if kind == 0x0800:
-        if len(frame) < _IPV4_DST.stop or frame[VNET:VNET + 6] == _BROADCAST or frame[_IPV4_PROTO] == 2:
+        o = _IPV4_DST.start
+        if len(frame) < o + 4 or broadcast or frame[_IPV4_PROTO] == 2:
             return None
-        d = frame[_IPV4_DST]
-        if d == b"\xff\xff\xff\xff":
+        a, b, c, d = frame[o], frame[o + 1], frame[o + 2], frame[o + 3]
+        if a & b & c & d == 255:
             return None
-        return d[0] ^ d[1] ^ d[2] ^ d[3]
+        return a ^ b ^ c ^ d
     if kind == 0x86DD:
-        if len(frame) < _IPV6_DST.stop or frame[VNET:VNET + 6] == _BROADCAST or is_nd(frame):
+        if len(frame) < _IPV6_DST.stop or broadcast or is_nd(frame):
             return None
         dst = frame[_IPV6_DST]
         if dst == _ALL_NODES or not any(frame[_IPV6_SRC]):
