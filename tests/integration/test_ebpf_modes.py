@@ -2,7 +2,7 @@
 runners (modes/): the same member, the same bytes on the wire, the same
 receive policy. Each frame goes through the runner with fake ports and
 through sb_egress / sb_ingress with BPF_PROG_TEST_RUN; the maps are
-written with the same `publish` the bond uses. Needs root (skips without).
+written with the same `publish` the bond uses. Needs root, as every integration test.
 """
 import os
 from dataclasses import dataclass, field, replace
@@ -18,7 +18,8 @@ from test_ebpf_hash import (  # noqa: E402 - same directory, shared frame builde
     TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, ether, frames, ipv4, ipv6, kernel_refuses, run, tcp, udp,
 )
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="BPF_PROG_TEST_RUN needs root")
+# BPF_PROG_TEST_RUN needs root: these live with the integration tests, which
+# fail (never skip) without it.
 
 VNET = bytes(10)
 BOND_IFINDEX = 999
