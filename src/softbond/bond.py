@@ -316,6 +316,44 @@ class Bond:
             self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
 
+    def _switch_datapath(self, datapath: str) -> None:
+        """Rebuild the bond device on another data path, keeping members,
+        addresses and the gateway; traffic pauses for the rebuild (about
+        0.1-0.5 s)."""
+        if datapath == "ebpf":   # refuse before tearing anything down
+            from . import ebpf
+            ok, why = ebpf.available()
+            if not ok:
+                raise BondError(f"{self.name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
+        addresses = self.links.addresses(self.name)
+        if self._bond_arp is not None:
+            self.loop.remove_reader(self._bond_arp.fileno())
+            self._bond_arp = None
+        for member in self.members:
+            self.device.close_member(member.sock, member.ifindex)
+            member.sock.close()
+        self.device.close()
+        self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac)
+        if notice:
+            self._event("warning", notice, level=logging.WARNING, prefix=False)
+        if self.mac:
+            self.links.set_mac(self.name, self.mac)
+        self.device.set_carrier(self.carrier)
+        self.links.set_up(self.name, True)
+        for cidr in addresses:
+            self.links.add_address(self.name, cidr)
+        if self.config.gateway:
+            self.links.add_default_route(self.name, self.config.gateway)
+        self.device.start()
+        for member in self.members:
+            member.sock, member.send_control = self.device.open_member(member.name, member.ifindex,
+                                                                       member.mac_bytes)
+        if isinstance(self.runner, Alb) and self.device.kind == "ebpf":
+            self._bond_arp = self.device.dev.arp_socket()
+            self.loop.add_reader(self._bond_arp.fileno(), self._on_bond_arp)
+        self._event("option", f"data path switched to {self.device.kind}")
+        self._publish()
+
     def _free_perm_mac(self, leaving: Member) -> None:
         """The leaving member gets its own MAC back: whoever borrowed it takes
         the address the leaving member was using instead."""
@@ -350,11 +388,16 @@ class Bond:
             self._publish()
 
     def set_option(self, name: str, value: str) -> list[str]:
+        # The data path can be switched live (the bond device is rebuilt);
+        # everything else follows the kernel's rules for a running bond.
+        live_datapath = name.strip() == "datapath"
         try:
             new, warnings = change_option(self.name, self.opts, name, value,
-                                          has_slaves=bool(self.members), is_up=True)
+                                          has_slaves=bool(self.members), is_up=not live_datapath)
         except ValueError as exc:
             raise BondError(str(exc)) from None
+        if live_datapath and new.datapath != self.opts.datapath:
+            self._switch_datapath(new.datapath)
         if new.mode != self.opts.mode:
             self.runner = make_runner(new)
             self.active = None

@@ -122,3 +122,21 @@ def test_systemd_unit_verifies(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "softbond@" not in proc.stderr, proc.stderr
+
+
+def test_datapath_switches_live(topo):
+    topo.softbond(*UP, "mode=balance-xor", "datapath=ebpf")
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=10)
+    ping = start_ping(topo, 3.0)
+    time.sleep(0.5)
+    topo.softbond("set", "bond0", "datapath", "python")
+    assert status_json(topo)["datapath"] == "python"
+    time.sleep(1.0)
+    topo.softbond("set", "bond0", "datapath", "ebpf")
+    sent, received = ping_result(ping)
+    st = status_json(topo)
+    print(f"two data path switches: {sent - received} of {sent} pings lost")
+    assert st["datapath"] == "ebpf" and st["options"]["datapath"] == "ebpf"
+    assert sent - received <= 100          # the device is rebuilt twice: a short pause each
+    assert topo.exec(topo.host, ["ip", "-br", "addr", "show", "bond0"]).stdout.split()[2] == ADDR
+    assert [s["name"] for s in st["slaves"]] == ["eth0", "eth1"]
