@@ -102,6 +102,9 @@ def _demo(topo: Topology, workdir: str) -> int:
                                         check=False).returncode == 0, timeout=10)
         say("\n$ softbond status bond0      # /proc/net/bonding/bond0 format")
         say(topo.softbond("status", "bond0").stdout.rstrip())
+        verbose = topo.softbond("status", "bond0", "--verbose").stdout
+        say("$ softbond status bond0 --verbose | grep Datapath      # which data path runs\n"
+            + _grep(verbose, ("Datapath",)))
 
         say(f"\n$ ping -i 0.001 {topo.peer_ip()}   (1000 pings a second) and pull eth0's cable")
         ping = _ping(topo, 4.0)
