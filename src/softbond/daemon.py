@@ -96,7 +96,7 @@ class ControlServer:
             request = json.loads(line)
             if not isinstance(request, dict):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
             return {"ok": False, "error": "malformed request: expected one JSON object per line"}
         cmd = request.get("cmd")
         bond = self.bond

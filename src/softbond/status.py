@@ -614,6 +614,7 @@ def parse_proc(text: str) -> dict:
             ad_info = result["ad_info"] if result["ad_info"] is not None else {}
             result["ad_info"] = ad_info
             ad_info["active_aggregator"] = None
+            section = "ad"  # no aggregator block follows: stray "Aggregator ID" lines are ignored
             continue
         if stripped == "Active Aggregator Info:":
             ad_info = result["ad_info"] if result["ad_info"] is not None else {}

@@ -133,6 +133,8 @@ def load_ifcfg(path: str) -> list[BondConfig]:
             if master not in records:
                 raise record.error("MASTER", f"MASTER={master}: no ifcfg file defines "
                                              f"{master}")
+            if master == device:  # else build_bond_config refuses it with no line
+                raise record.error("MASTER", f"{device}: a bond cannot be its own member")
             members.setdefault(master, []).append(device)
     return [_bond(device, record, members.get(device, []))
             for device, record in records.items()
@@ -234,9 +236,12 @@ def _addresses(name: str, record: IfcfgFile, notes: list[str]) -> list[str]:
             notes.append(f"{record.where(ip_key)}: {name}: Warning: no NETMASK or PREFIX "
                          f"for {ip}, using the classful /{prefix}")
         try:
-            addresses.append(parse_cidr(f"{ip}/{prefix}"))
+            cidr = parse_cidr(f"{ip}/{prefix}")
         except ValueError as exc:
             raise record.error(ip_key, str(exc)) from None
+        if cidr in addresses:  # else build_bond_config refuses it with no line
+            raise record.error(ip_key, f"{name}: address {cidr} listed twice")
+        addresses.append(cidr)
     _check_network(record, addresses[0] if addresses else None)
     return addresses
 

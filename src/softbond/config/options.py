@@ -3,6 +3,7 @@
 The option table itself is in registry.py; this module is the public face.
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import asdict, replace
 
@@ -16,6 +17,7 @@ from .rules import DelayRefused, live_effects, mode_label, module_rules
 from .values import Invalid, parse_scalar, parse_targets
 
 Pair = tuple[str, object, "str | None"]
+_DEFAULTS = asdict(BondOptions())  # immutable values (ints, strs, tuples): copy the dict
 
 
 class OptionError(ConfigError, ValueError):
@@ -36,12 +38,24 @@ def lookup(bond: str, name: object, where: str | None = None) -> OptionSpec:
 def _parse(bond: str, spec: OptionSpec, raw: object, current: object, *,
            strict: bool, where: str | None = None) -> tuple[object, list[str]]:
     try:
-        if spec.kind in ("ipv4list", "ipv6list"):
-            value, warns = parse_targets(spec, raw, current, strict=strict)
-            return value, [f"{bond}: {w}" for w in warns]
-        return parse_scalar(spec, raw), []
+        # Cached: max_bonds=1024 validates the same module-wide pairs 2048 times.
+        key = tuple(raw) if isinstance(raw, list) else raw
+        try:
+            value, warns = _parse_value(spec, key, current, strict)
+        except TypeError:  # unhashable (a TOML table in the list): not cached
+            value, warns = _parse_value.__wrapped__(spec, raw, current, strict)
+        return value, [f"{bond}: {w}" for w in warns]
     except Invalid as exc:
         raise OptionError(at(where, f"{bond}: {exc}"), spec.name) from None
+
+
+@functools.lru_cache(maxsize=512, typed=True)  # typed: 1, 1.0 and True differ
+def _parse_value(spec: OptionSpec, raw: object, current: object,
+                 strict: bool) -> tuple[object, tuple[str, ...]]:
+    if spec.kind in ("ipv4list", "ipv6list"):
+        value, warns = parse_targets(spec, raw, current, strict=strict)
+        return value, tuple(warns)
+    return parse_scalar(spec, raw), ()
 
 
 def _dependency_failed(bond: str, name: str, mode: int, where: str | None) -> OptionError:
@@ -58,7 +72,7 @@ def build_options(bond: str, pairs: Iterable[Pair], *,
     ifcfg directory whose mode lives in modprobe.conf) a missing mode is not an
     error and mode checks wait until merge_configs() builds the final set.
     """
-    values = asdict(BondOptions())
+    values = dict(_DEFAULTS)
     given: dict[str, str | None] = {}
     warnings: list[str] = []
     for name, raw, where in pairs:

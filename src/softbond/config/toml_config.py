@@ -12,6 +12,7 @@ tomllib reports no positions for keys, so errors find the key's line by
 scanning the text (see _Positions).
 """
 
+import json
 import re
 import tomllib
 
@@ -22,9 +23,28 @@ from .options import OPTIONS, build_options
 from .textfile import numbered_lines, read_text
 from .modprobe import MAX_BONDS_LIMIT
 
-_HEADER = re.compile(r"\s*\[\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.\-]+)\s*\]\s*(#.*)?")
-_KEY = re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.\-]+)\s*=")
+# A key path: bare, "basic" or 'literal' parts joined by dots (spaces allowed
+# around the dots), as in table headers ([bond0], [bond0.x], [[a]]) and keys.
+_PART = r"(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|[A-Za-z0-9_\-]+)"
+_PATH = rf"{_PART}(?:\s*\.\s*{_PART})*"
+_HEADER = re.compile(rf"\s*\[\[?\s*({_PATH})\s*\]\]?\s*(#.*)?")
+_KEY = re.compile(rf"\s*({_PATH})\s*=")
 _BOND_KEYS = {"slaves", "address", "addresses", "hwaddr", "gateway", "onboot"}
+
+
+def _parts(path: str) -> list[str]:
+    """'a."b.c".d' -> ['a', 'b.c', 'd']."""
+    parts = []
+    for part in re.findall(_PART, path):
+        if part[0] == '"':
+            try:
+                part = json.loads(part)  # TOML's escapes are JSON's, bar \U
+            except ValueError:
+                part = part[1:-1]
+        elif part[0] == "'":
+            part = part[1:-1]
+        parts.append(part)
+    return parts
 
 
 class _Positions:
@@ -33,24 +53,23 @@ class _Positions:
     def __init__(self, path: str, text: str):
         self.path = path
         self.lines: dict[tuple[str, str | None], int] = {}
-        table = ""
+        table: list[str] = []
         for number, line in numbered_lines(text):
             header = _HEADER.fullmatch(line)
             if header:
-                table = header.group(1).strip("\"'")
-                self.lines.setdefault((table, None), number)
+                # [bond0.x] locates bond0 and bond0's key x as well as the table bond0.x.
+                table = _parts(header.group(1))
+                self._add(table, number, 0)
+                self.lines.setdefault((".".join(table), None), number)
                 continue
             key = _KEY.match(line)
             if key:
-                name = key.group(1)
-                if name[0] not in "\"'" and "." in name:
-                    # dotted key: "bond0.mode = 1" belongs to table bond0
-                    parts = name.split(".")
-                    self.lines.setdefault((".".join(filter(None, [table, *parts[:-1]])),
-                                           parts[-1]), number)
-                    self.lines.setdefault((parts[0], None), number)
-                else:
-                    self.lines.setdefault((table, name.strip("\"'")), number)
+                # dotted key: "bond0.mode = 1" locates bond0 and bond0's key mode
+                self._add(table + _parts(key.group(1)), number, len(table))
+
+    def _add(self, parts: list[str], number: int, start: int) -> None:
+        for i in range(start, len(parts)):
+            self.lines.setdefault((".".join(parts[:i]), parts[i]), number)
 
     def where(self, table: str, key: str | None = None) -> str:
         number = (self.lines.get((table, key)) or self.lines.get((table, None))
@@ -71,6 +90,9 @@ def parse_toml(text: str, path: str) -> list[BondConfig]:
         if match:
             raise ConfigError(f"{path}:{match.group(1)}: invalid TOML: "
                               f"{message[:match.start()]}") from None
+        if message.endswith(" (at end of document)"):  # name the last line that has text
+            raise ConfigError(f"{path}:{len(text.rstrip().split(chr(10)))}: invalid TOML: "
+                              f"{message}") from None
         raise ConfigError(f"{path}: invalid TOML: {message}") from None
     except RecursionError:  # tomllib recurses once per nesting level
         raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None

@@ -239,6 +239,8 @@ async def api_stream(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
+    if request.method == "HEAD":  # headers only: a body here would be read as the next reply
+        return response
 
     async def send(kind: str, payload: dict) -> None:
         await response.write(f"event: {kind}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode())
@@ -312,7 +314,10 @@ def _write(cmd: str):
             raw = await request.content.read(MAX_BODY + 1)
             if len(raw) > MAX_BODY:
                 return _json_error(413, "request body too large")
-            body = json.loads(raw or b"{}")
+            try:
+                body = json.loads(raw or b"{}")
+            except RecursionError:  # "[[[[...": nested deeper than the interpreter's stack
+                raise ValueError("JSON nested too deeply") from None
             if not isinstance(body, dict):
                 raise ValueError("expected a JSON object")
             if cmd == "set_active":
