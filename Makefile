@@ -20,6 +20,8 @@ integration:
 bench:
 	scripts/setup.sh --test
 	$(PYTHON) bench/run.py
+	$(PYTHON) bench/datapath.py
+	$(PYTHON) bench/lacp.py
 
 # The eBPF data path's object (src/softbond/ebpf/bond.bpf.o); the loader also
 # compiles it on demand into /var/cache/softbond when clang is installed.
