@@ -39,6 +39,7 @@ log = logging.getLogger("softbond")
 
 ETH_P_ARP = 0x0806
 ETH_P_SLOW = 0x8809
+LISTENER_BATCH = 64   # frames a control-plane listener reads per wakeup
 ETH_P_IPV6 = 0x86DD
 VNET_NONE = bytes(10)
 FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = 0, 1, 2
@@ -538,7 +539,7 @@ class Bond:
         """alb on eBPF: an ARP frame our stack sent, handed over by the
         programs; the rlb picks the member and rewrites it, as in Python."""
         runner = self.runner
-        for _ in range(64):
+        for _ in range(LISTENER_BATCH):
             try:
                 frame = self._bond_arp.recv(2048)
             except OSError:
@@ -556,9 +557,9 @@ class Bond:
         """LACPDUs and Marker PDUs from a member, for the 802.3ad runner. The
         protocol object counts, rate-limits and refuses bad frames itself."""
         runner = self.runner
-        budget = 64   # per wakeup: a flood must not starve the event loop
-        while member.slow_listener is not None and budget:
-            budget -= 1
+        for _ in range(LISTENER_BATCH):   # a flood must not starve the event loop
+            if member.slow_listener is None:
+                return
             try:
                 frame = member.slow_listener.recv(2048)
             except OSError:
@@ -599,7 +600,10 @@ class Bond:
     def _on_arp(self, member: Member) -> None:
         ours = self._ours_v4
         now = time.monotonic()
-        while member.listener is not None:
+        # At most a batch per wakeup: an ARP flood must not starve the loop.
+        for _ in range(LISTENER_BATCH):
+            if member.listener is None:
+                return
             try:
                 frame = member.listener.recv(2048)
             except OSError:
@@ -616,7 +620,9 @@ class Bond:
     def _on_na(self, member: Member) -> None:
         ours = self._ours_v6
         now = time.monotonic()
-        while member.ns_listener is not None:
+        for _ in range(LISTENER_BATCH):
+            if member.ns_listener is None:
+                return
             try:
                 frame = member.ns_listener.recv(2048)
             except OSError:
