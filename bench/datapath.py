@@ -3,7 +3,7 @@ beside the kernel's plain paths and Open vSwitch's userspace datapath,
 every figure measured in the same invocation as its baseline.
 
     sudo python3 bench/datapath.py [--runs N] [--quick] [--pps PPS] [--failovers K]
-                                   [--only main|scaling] [--json FILE]
+                                   [--cc cubic,bbr] [--only main|scaling] [--json FILE]
 
 bench/run.py will dispatch to this file; it also runs on its own as above.
 Default: 3 runs (about 15 minutes); --quick: 1 run, 3 s iperf3 runs, 10 s
@@ -28,7 +28,13 @@ with it are seconds apart; the order of the cases alternates between runs.
                peer's tx checksum offload is off for it, see naivefwd.py).
 Measures: iperf3 -t 5 TCP with 1 and with 8 streams (-P 8), each both
 directions (out: host -> peer, in: peer -> host with -R), receiver-side
-Gbit/s; 64-byte UDP (iperf3 -u -l 64 -b PPS*512), the sender paced at
+Gbit/s, once per TCP congestion control named by --cc (default cubic, the
+kernel's default, and bbr; iperf3 -C sets it on both ends). The algorithm
+is named because it decides the result: BBR paces at the delivery rate it
+measures, and through a forwarder that rate is measured from evenly spread
+ACKs, where over a plain veth ACK compression inflates it many times; the
+host's own default (net.ipv4.tcp_congestion_control) differs between
+machines, so it is never left to chance; 64-byte UDP (iperf3 -u -l 64 -b PPS*512), the sender paced at
 --pps packets/s (default 400000: about what one iperf3 sender reaches
 here; the plain veth delivers it all on a quiet machine) so that it sleeps
 between bursts rather than starving the forwarder of CPU, both directions. The pps figure is counted at the
@@ -76,6 +82,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import subprocess
@@ -152,13 +159,13 @@ class Case:
         self.pids, self.member = list(pids), member
 
 
-def iperf_tcp(case: Case, seconds: int, reverse: bool, streams: int) -> dict:
+def iperf_tcp(case: Case, seconds: int, reverse: bool, streams: int, cc: str) -> dict:
     server = subprocess.Popen(["ip", "netns", "exec", case.peer_ns, "iperf3", "-s", "-1", "-p", "5201"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.3)
         argv = ["ip", "netns", "exec", case.host_ns, "iperf3", "-c", case.target, "-p", "5201", "-t", str(seconds),
-                "-P", str(streams), "-J"] + (["-R"] if reverse else [])
+                "-P", str(streams), "-C", cc, "-J"] + (["-R"] if reverse else [])
         cpu0, t0 = procs_cpu(case.pids), time.monotonic()
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 40, check=False)
         cpu1, t1 = procs_cpu(case.pids), time.monotonic()
@@ -326,6 +333,43 @@ TCP_KINDS = (("tcp1_out", False, 1), ("tcp1_in", True, 1), ("tcp8_out", False, 8
 PPS_KINDS = (("pps_out", False), ("pps_in", True))
 
 
+def tcp_key(kind: str, cc: str) -> str:
+    return f"{kind}@{cc}"
+
+
+def congestion_controls(raw: dict) -> list[str]:
+    """The algorithms a result holds, in the order they ran (keys without
+    one come from runs before --cc existed: the host's default, unrecorded)."""
+    seen = []
+    for runs in raw.values():
+        for r in runs:
+            for key in r:
+                if key.startswith("tcp"):
+                    cc = key.partition("@")[2] or ""
+                    if cc not in seen:
+                        seen.append(cc)
+    return seen
+
+
+def available_ccs(wanted: list[str]) -> list[str]:
+    """The algorithms of `wanted` this kernel has (loading tcp_<name> where
+    it is a module); the others are left out with a notice."""
+    path = "/proc/sys/net/ipv4/tcp_available_congestion_control"
+    out = []
+    for cc in wanted:
+        with open(path) as f:
+            have = f.read().split()
+        if cc not in have:
+            subprocess.run(["modprobe", f"tcp_{cc}"], capture_output=True, check=False)
+            with open(path) as f:
+                have = f.read().split()
+        if cc in have:
+            out.append(cc)
+        else:
+            log(f"TCP congestion control {cc} is not available here: its runs are left out")
+    return out
+
+
 def main_suite(args) -> dict:
     """Every case lives in its own namespaces for the whole suite (the plain
     veth and the direct pair share one set), so that each kind of
@@ -357,11 +401,14 @@ def main_suite(args) -> dict:
             log(f"run {run + 1}/{args.runs}: load average {loadavg()}, machine busy {machine_busy(1):.0%} "
                 f"before the run; order {', '.join(order)}")
             results: dict = {c: {} for c in order}
-            for key, reverse, streams in TCP_KINDS:
-                for c in order:
-                    if c in TCP_CASES:
-                        results[c][key] = iperf_tcp(cases[c], args.seconds, reverse, streams)
-                log(f"  {key}: " + ", ".join(f"{c} {results[c][key]['gbit']:.2f}" for c in order if key in results[c]))
+            for cc in args.cc:
+                for kind, reverse, streams in TCP_KINDS:
+                    key = tcp_key(kind, cc)
+                    for c in order:
+                        if c in TCP_CASES:
+                            results[c][key] = iperf_tcp(cases[c], args.seconds, reverse, streams, cc)
+                    log(f"  {key}: " + ", ".join(f"{c} {results[c][key]['gbit']:.2f}" for c in order
+                                                 if key in results[c]))
             for key, reverse in PPS_KINDS:
                 for c in order:
                     results[c][key] = iperf_udp(cases[c], args.pps_seconds, reverse, args.pps)
@@ -530,22 +577,28 @@ def ratio(values, base) -> str:
 
 def main_tables(raw: dict) -> str:
     base = raw["veth"]
-    out = [("### Throughput: iperf3 TCP, Gbit/s (median, min-max), ratio to plain veth (median and min-max "
-            "of the per-run ratios)\n"),
-           "| path | 1 stream out | ratio | 1 stream in | ratio | 8 streams out | ratio | 8 streams in | ratio |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    for name in TCP_CASES:
-        runs = raw[name]
-        cells = []
-        for key in ("tcp1_out", "tcp1_in", "tcp8_out", "tcp8_in"):
-            vals = [r[key]["gbit"] for r in runs]
-            cells += [fmt(vals), "1" if name == "veth" else ratio(vals, [r[key]["gbit"] for r in base])]
-        out.append(f"| {LABELS[name]} | " + " | ".join(cells) + " |")
-    out += ["", ("### 64-byte UDP, delivered packets/s (thousands; median, min-max), ratio to plain veth "
+    out = []
+    for cc in congestion_controls(raw):
+        out += [(f"### Throughput: iperf3 TCP ({cc or 'the host default congestion control'}), Gbit/s (median, "
+                 "min-max), ratio to plain veth (median and min-max of the per-run ratios)\n"),
+                "| path | 1 stream out | ratio | 1 stream in | ratio | 8 streams out | ratio | 8 streams in | ratio |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for name in TCP_CASES:
+            runs = raw[name]
+            cells = []
+            for kind in ("tcp1_out", "tcp1_in", "tcp8_out", "tcp8_in"):
+                key = tcp_key(kind, cc) if cc else kind
+                vals = [r[key]["gbit"] for r in runs]
+                cells += [fmt(vals), "1" if name == "veth" else ratio(vals, [r[key]["gbit"] for r in base])]
+            out.append(f"| {LABELS[name]} | " + " | ".join(cells) + " |")
+        out.append("")
+    first = congestion_controls(raw)[0]
+    k1_out, k1_in = (tcp_key(k, first) if first else k for k in ("tcp1_out", "tcp1_in"))
+    out += [ ("### 64-byte UDP, delivered packets/s (thousands; median, min-max), ratio to plain veth "
                  "(per-run ratios); cost of the forwarding process\n"),
             ("| path | kpps out (offered) | ratio | kpps in (offered) | ratio | forwarder CPU at the pps runs, "
              "out / in | kpps per forwarder CPU-second, out / in | forwarder CPU s per Gbit, 1 TCP stream out / in "
-             "| forwarder CPU, 1 TCP stream out / in | RSS MB |"),
+             "| forwarder CPU, 1 TCP stream out / in (the first --cc) | RSS MB |"),
             "|---|---|---|---|---|---|---|---|---|---|"]
     for name in ALL_CASES:
         runs = raw[name]
@@ -561,11 +614,11 @@ def main_tables(raw: dict) -> str:
             per_core = " / ".join(fmt([r[k]["pps"] / r[k]["cpu_util"] if r[k]["cpu_util"] > 0.02 else None
                                        for r in runs], ".0f", scale=1e-3, span=False)
                                   for k in ("pps_out", "pps_in"))
-            if "tcp1_out" in runs[0]:
+            if k1_out in runs[0]:
                 per = " / ".join(fmt([r[k].get("cpu_s_per_gbit") for r in runs], ".3f", span=False)
-                                 for k in ("tcp1_out", "tcp1_in"))
+                                 for k in (k1_out, k1_in))
                 util = " / ".join(fmt([r[k]["cpu_util"] for r in runs], ".0f", scale=100, span=False) + "%"
-                                  for k in ("tcp1_out", "tcp1_in"))
+                                  for k in (k1_out, k1_in))
             else:
                 per = util = "-"
             rss = fmt([r["rss_mb"] for r in runs], ".1f", span=False)
@@ -617,12 +670,15 @@ def targets(main: dict | None, scaling: dict | None) -> str:
         for name, goal in (("ebpf", 0.95), ("python", 0.7)):
             if name not in main:
                 continue
-            for key, label in (("tcp1_out", "out"), ("tcp1_in", "in")):
+            for cc, (kind, label) in itertools.product(congestion_controls(main),
+                                                       (("tcp1_out", "out"), ("tcp1_in", "in"))):
+                key = tcp_key(kind, cc) if cc else kind
                 values = [r[key]["gbit"] for r in main[name]]
                 base = [r[key]["gbit"] for r in main["veth"]]
                 ratios = paired(values, base)
                 q = med(ratios)
-                lines.append(f"| {name}: one TCP stream {label} >= {goal} x plain veth | {q:.3f} (per run: "
+                lines.append(f"| {name}: one TCP stream {label}{f' ({cc})' if cc else ''} >= {goal} x plain veth "
+                             f"| {q:.3f} (per run: "
                              f"{', '.join(f'{x:.2f}' for x in ratios)}; {med(values):.2f} / {med(base):.2f} "
                              f"Gbit/s) | {'yes' if q >= goal else f'no, {goal - q:.3f} short'} |")
     if scaling:
@@ -668,6 +724,9 @@ def main() -> int:
     parser.add_argument("--failovers", type=int, default=None,
                         help="failovers per direction and run on the 2-member bond (default 3, --quick 1); "
                              "the other configurations get one per run")
+    parser.add_argument("--cc", default="cubic,bbr",
+                        help="TCP congestion controls to run the TCP cases with, comma-separated (default "
+                             "cubic,bbr); the first is the one the CPU columns use")
     parser.add_argument("--only", choices=("main", "scaling"), help="run one of the two tables")
     parser.add_argument("--json", help="also write every raw figure to this file")
     parser.add_argument("--report", metavar="JSON", help="measure nothing: print the tables of an earlier --json file")
@@ -680,6 +739,9 @@ def main() -> int:
         args.runs = 1 if args.quick else 3
     if args.failovers is None:
         args.failovers = 1 if args.quick else 3
+    args.cc = available_ccs([c for c in args.cc.split(",") if c])
+    if not args.cc:
+        parser.error("--cc: none of the congestion controls named is available")
     args.seconds = 3 if args.quick else 5
     args.pps_seconds = 2 if args.quick else 3
     args.idle = 10 if args.quick else 30
@@ -698,7 +760,7 @@ def main() -> int:
     if args.only in (None, "scaling"):
         scaling_raw = scaling_suite(args, paths)
     result = {"commit": rev, "date": time.strftime("%Y-%m-%d %H:%M"), "runs": args.runs, "quick": args.quick,
-              "pps": args.pps, "seconds": args.seconds, "pps_seconds": args.pps_seconds, "idle": args.idle,
+              "pps": args.pps, "cc": args.cc, "seconds": args.seconds, "pps_seconds": args.pps_seconds, "idle": args.idle,
               "failovers": args.failovers, "elapsed": round(time.monotonic() - started),
               "loadavg_before": before, "loadavg_after": loadavg(), "main": main_raw, "scaling": scaling_raw}
     print(render(result))
