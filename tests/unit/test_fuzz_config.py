@@ -86,7 +86,7 @@ def _best_of_3(fn) -> float:
 
 def test_max_bonds_does_not_multiply_option_parsing():
     # 2 KB of target edits times 1024 bonds took 1.5 s before module-wide
-    # option values were parsed once (options._parse_value's cache).
+    # option values were parsed once for all bonds (options.SharedPairs).
     edits = ",".join(["+10.0.0.1", "-10.0.0.1"] * 100)
     conf = f"options bonding max_bonds=1024 arp_ip_target={edits}\n"
     assert len(parse_modprobe(conf, "F")) == 1024

@@ -6,6 +6,7 @@ import tomllib
 from .ifcfg import load_ifcfg
 from .model import BondConfig, build_bond_config
 from .modprobe import parse_modprobe
+from .options import SharedPairs
 from .textfile import read_text
 from .toml_config import parse_toml
 
@@ -39,6 +40,8 @@ def merge_configs(configs: list[BondConfig]) -> list[BondConfig]:
     whole, so the mode from modprobe.conf applies to BONDING_OPTS from ifcfg;
     this is also where a bond with no mode at all is refused.  Members,
     addresses, hwaddr and gateway come from the last source that has them.
+    The first source's options are not parsed again: the mode checks and
+    rules run on them as they were parsed, with the later sources' after.
     """
     groups: dict[str, list[BondConfig]] = {}
     for config in configs:
@@ -51,9 +54,11 @@ def _merge(name: str, group: list[BondConfig]) -> BondConfig:
         values = [getattr(c, attr) for c in group if getattr(c, attr)]
         return values[-1] if values else getattr(group[0], attr)
 
+    first = group[0]
     return build_bond_config(
         name, slaves=last("slaves"), addresses=last("addresses"),
-        option_pairs=[pair for c in group for pair in c.option_pairs],
+        shared=SharedPairs(first.option_pairs, first.parsed),
+        option_pairs=[pair for c in group[1:] for pair in c.option_pairs],
         hwaddr=last("hwaddr"), gateway=last("gateway"),
         onboot=all(c.onboot for c in group),
         source=", ".join(dict.fromkeys(c.source for c in group)),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError, at
 from .names import validate_ifname
-from .options import BondOptions, Pair, build_options
+from .options import BondOptions, Pair, ParsedPairs, SharedPairs, finish_options, parse_pairs
 from .values import MAC_RE
 
 __all__ = ["BondConfig", "ConfigError", "build_bond_config", "check_slaves", "parse_cidr",
@@ -29,6 +29,9 @@ class BondConfig:
     option_pairs: tuple[Pair, ...] = field(default=(), compare=False, repr=False)
     # Warnings from the reader itself (not from the options); survive merging.
     source_warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # option_pairs as parsed (options.ParsedPairs, parsed.pairs is option_pairs):
+    # merge_configs() goes on from here instead of parsing them again.
+    parsed: ParsedPairs | None = field(default=None, compare=False, repr=False)
 
 
 def parse_cidr(text: object) -> str:
@@ -82,11 +85,14 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
                       hwaddr: str | None = None, gateway: str | None = None,
                       onboot: bool = True, source: str = "command line",
                       final: bool = True, where: str | None = None,
-                      source_warnings: Iterable[str] = ()) -> BondConfig:
+                      source_warnings: Iterable[str] = (),
+                      shared: SharedPairs | None = None) -> BondConfig:
     """Validate everything about one bond; raises ConfigError (OptionError is one).
 
     `where` prefixes errors that concern the bond as a whole; option errors
-    carry their own positions.  See build_options() for `final`.
+    carry their own positions.  See build_options() for `final`.  `shared`
+    holds pairs that come before option_pairs, the ones the source gives
+    every bond: they are parsed once, not once per bond (see SharedPairs).
     """
     def fail(message: str):
         raise ConfigError(at(where, message))
@@ -107,13 +113,14 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
         gw = parse_ip(gateway) if gateway is not None else None
     except ValueError as exc:
         fail(f"{name}: {exc}")
-    pairs = tuple(option_pairs)
-    options, warnings = build_options(name, pairs, final=final)
+    parsed = parse_pairs(name, option_pairs,
+                         shared.parsed(name) if shared is not None else None)
+    options, warnings = finish_options(name, parsed, final=final)
     warnings = list(source_warnings) + warnings
     if final and options.primary and members and options.primary not in members:
         warnings.append(f"{name}: Warning: primary {options.primary} is not a member of "
                         f"{name} ({', '.join(members)})")
     return BondConfig(name=name, slaves=tuple(members), options=options,
                       addresses=tuple(cidrs), hwaddr=mac, gateway=gw, onboot=onboot,
-                      source=source, warnings=tuple(warnings), option_pairs=pairs,
-                      source_warnings=tuple(source_warnings))
+                      source=source, warnings=tuple(warnings), option_pairs=parsed.pairs,
+                      source_warnings=tuple(source_warnings), parsed=parsed)

@@ -5,7 +5,7 @@ import re
 from .errors import ConfigError
 from .model import BondConfig, build_bond_config
 from .names import ifname_problem
-from .options import build_options
+from .options import SharedPairs, build_options
 from .textfile import numbered_lines, read_text
 
 MAX_BONDS_LIMIT = 1024  # far above any real setup; keeps a typo from spawning millions
@@ -107,6 +107,8 @@ def _bonds(path: str, aliases: dict[str, str], option_lines: list) -> list[BondC
         elif _BOND_NAME.fullmatch(module):
             raise ConfigError(f"{where}: options {module}: {module} is neither an alias of "
                               f"bonding nor created by max_bonds ({max_bonds})")
-    return [build_bond_config(name, option_pairs=module_pairs + per_bond[name], source=path,
+    # `options bonding` applies to every bond: parsed once, not per bond.
+    shared = SharedPairs(module_pairs)
+    return [build_bond_config(name, option_pairs=per_bond[name], shared=shared, source=path,
                               final=False, where=aliases.get(name, path))
             for name in names]

@@ -3,9 +3,9 @@
 The option table itself is in registry.py; this module is the public face.
 """
 
-import functools
 from collections.abc import Iterable
 from dataclasses import asdict, replace
+from typing import NamedTuple
 
 from .errors import ConfigError, at
 from .registry import (  # noqa: F401  (re-exported)
@@ -37,30 +37,99 @@ def lookup(bond: str, name: object, where: str | None = None) -> OptionSpec:
 
 def _parse(bond: str, spec: OptionSpec, raw: object, current: object, *,
            strict: bool, where: str | None = None) -> tuple[object, list[str]]:
+    """One value; warnings come without the "bond0: " prefix."""
     try:
-        # Cached: max_bonds=1024 validates the same module-wide pairs 2048 times.
-        key = tuple(raw) if isinstance(raw, list) else raw
-        try:
-            value, warns = _parse_value(spec, key, current, strict)
-        except TypeError:  # unhashable (a TOML table in the list): not cached
-            value, warns = _parse_value.__wrapped__(spec, raw, current, strict)
-        return value, [f"{bond}: {w}" for w in warns]
+        if spec.kind in ("ipv4list", "ipv6list"):
+            return parse_targets(spec, raw, current, strict=strict)
+        return parse_scalar(spec, raw), []
     except Invalid as exc:
         raise OptionError(at(where, f"{bond}: {exc}"), spec.name) from None
-
-
-@functools.lru_cache(maxsize=512, typed=True)  # typed: 1, 1.0 and True differ
-def _parse_value(spec: OptionSpec, raw: object, current: object,
-                 strict: bool) -> tuple[object, tuple[str, ...]]:
-    if spec.kind in ("ipv4list", "ipv6list"):
-        value, warns = parse_targets(spec, raw, current, strict=strict)
-        return value, tuple(warns)
-    return parse_scalar(spec, raw), ()
 
 
 def _dependency_failed(bond: str, name: str, mode: int, where: str | None) -> OptionError:
     return OptionError(at(where, f"{bond}: option {name}: mode dependency failed, not "
                                  f"supported in mode {mode_label(mode)}"), name)
+
+
+class ParsedPairs(NamedTuple):
+    """(name, raw value, where) pairs parsed in order, before the checks that
+    need the whole set (mode dependencies, bond_check_params()).
+
+    Nothing here depends on the bond's name, so the pairs a source gives
+    every bond (modprobe's `options bonding`, TOML's [bonding]) are parsed
+    once and each bond goes on from there: see parse_pairs(start=...).
+    Treat it as immutable; parse_pairs() copies before it changes anything.
+    """
+    pairs: tuple[Pair, ...]      # every pair parsed so far, start's included
+    values: dict[str, object]    # BondOptions fields
+    given: dict[str, "str | None"]  # option name -> where, in order of last occurrence
+    warnings: tuple[str, ...]    # without the "bond0: " prefix
+
+
+_NOTHING_PARSED = ParsedPairs((), _DEFAULTS, {}, ())
+
+
+def parse_pairs(bond: str, pairs: Iterable[Pair],
+                start: ParsedPairs | None = None) -> ParsedPairs:
+    """Parse pairs after those of `start` (default: none, all values at their
+    defaults).  Later pairs win.  `bond` only names the bond in errors."""
+    if start is None:
+        start = _NOTHING_PARSED
+    pairs = tuple(pairs)
+    values = dict(start.values)
+    given = dict(start.given)
+    warnings = list(start.warnings)
+    for name, raw, where in pairs:
+        spec = lookup(bond, name, where)
+        values[spec.attr], warns = _parse(bond, spec, raw, values[spec.attr],
+                                          strict=False, where=where)
+        warnings += warns
+        given.pop(spec.name, None)  # keep the order of the last occurrence
+        given[spec.name] = where
+    return ParsedPairs(start.pairs + pairs, values, given, tuple(warnings))
+
+
+class SharedPairs:
+    """Pairs every bond of a source starts with (modprobe's `options bonding`,
+    TOML's [bonding]), parsed once: by the first bond that gets to its options.
+
+    Parsing them there and not up front keeps errors as they were when each
+    bond parsed them itself: named after the first bond, and raised only
+    once that bond's own earlier checks (a TOML bond's members, say) passed.
+    A failure leaves nothing cached; the reader stops at it anyway.
+    `parsed` may hand in these very pairs already parsed (merge_configs()
+    does, from BondConfig.parsed); it is used only if parsed.pairs is the
+    same tuple, so a config whose option_pairs were replaced is parsed again.
+    """
+
+    def __init__(self, pairs: Iterable[Pair] = (), parsed: ParsedPairs | None = None):
+        self.pairs = tuple(pairs)  # the same object when pairs is a tuple
+        self._parsed = parsed if parsed is not None and parsed.pairs is self.pairs else None
+
+    def parsed(self, bond: str) -> ParsedPairs:
+        if self._parsed is None:
+            self._parsed = parse_pairs(bond, self.pairs)
+        return self._parsed
+
+
+def finish_options(bond: str, parsed: ParsedPairs, *,
+                   final: bool = True) -> tuple[BondOptions, list[str]]:
+    """The rest of build_options(): mode dependencies and the kernel's rules
+    on parsed pairs.  `parsed` is not changed."""
+    values = dict(parsed.values)
+    given = parsed.given
+    warnings = list(parsed.warnings)
+    mode = values["mode"]
+    mode_known = final or "mode" in given
+    if mode_known:
+        if "mode" not in given:
+            warnings.append(f"no mode was configured: using the kernel default, "
+                            f"{MODE_NAMES[mode]} ({mode})")
+        for name, where in given.items():
+            if mode in OPTIONS[name].unsupported:
+                raise _dependency_failed(bond, name, mode, where)
+    warnings += module_rules(values, set(given), mode_known=mode_known)
+    return BondOptions(**values), [f"{bond}: {w}" for w in warnings]
 
 
 def build_options(bond: str, pairs: Iterable[Pair], *,
@@ -72,28 +141,7 @@ def build_options(bond: str, pairs: Iterable[Pair], *,
     ifcfg directory whose mode lives in modprobe.conf) a missing mode is not an
     error and mode checks wait until merge_configs() builds the final set.
     """
-    values = dict(_DEFAULTS)
-    given: dict[str, str | None] = {}
-    warnings: list[str] = []
-    for name, raw, where in pairs:
-        spec = lookup(bond, name, where)
-        values[spec.attr], warns = _parse(bond, spec, raw, values[spec.attr],
-                                          strict=False, where=where)
-        warnings += warns
-        given.pop(spec.name, None)  # keep the order of the last occurrence
-        given[spec.name] = where
-    mode = values["mode"]
-    mode_known = final or "mode" in given
-    if mode_known:
-        if "mode" not in given:
-            warnings.append(f"{bond}: no mode was configured: using the kernel default, "
-                            f"{MODE_NAMES[mode]} ({mode})")
-        for name, where in given.items():
-            if mode in OPTIONS[name].unsupported:
-                raise _dependency_failed(bond, name, mode, where)
-    warnings += [f"{bond}: {w}" for w in module_rules(values, set(given),
-                                                       mode_known=mode_known)]
-    return BondOptions(**values), warnings
+    return finish_options(bond, parse_pairs(bond, pairs), final=final)
 
 
 def change_option(bond: str, current: BondOptions, name: str, raw: object, *,
@@ -119,10 +167,10 @@ def change_option(bond: str, current: BondOptions, name: str, raw: object, *,
     values = dict(old)
     values[spec.attr], warnings = _parse(bond, spec, raw, old[spec.attr], strict=True)
     try:
-        warnings += [f"{bond}: {w}" for w in live_effects(values, old, spec.attr)]
+        warnings += live_effects(values, old, spec.attr)
     except DelayRefused as exc:
         raise OptionError(f"{bond}: {exc}", spec.name) from None
-    return replace(current, **values), warnings
+    return replace(current, **values), [f"{bond}: {w}" for w in warnings]
 
 
 def option_to_json(name: str, value: object) -> object:

@@ -19,7 +19,7 @@ import tomllib
 from .errors import ConfigError
 from .model import (BondConfig, build_bond_config, check_slaves, parse_cidr, parse_ip,
                     parse_mac)
-from .options import OPTIONS, build_options
+from .options import OPTIONS, SharedPairs, build_options
 from .textfile import numbered_lines, read_text
 from .modprobe import MAX_BONDS_LIMIT
 
@@ -117,7 +117,8 @@ def parse_toml(text: str, path: str) -> list[BondConfig]:
             raise ConfigError(f"{max_pairs[-1][2]}: max_bonds={count}: softbond creates at "
                               f"most {MAX_BONDS_LIMIT} bonds")
         names = [f"bond{i}" for i in range(count) if f"bond{i}" not in tables] + names
-    return [_bond(name, tables.get(name, {}), defaults, pos) for name in names]
+    shared = SharedPairs(defaults)  # [bonding] applies to every bond: parsed once
+    return [_bond(name, tables.get(name, {}), shared, pos) for name in names]
 
 
 def _defaults(value: object, pos: _Positions) -> list:
@@ -135,7 +136,7 @@ def _defaults(value: object, pos: _Positions) -> list:
     return pairs
 
 
-def _bond(name: str, table: dict, defaults: list, pos: _Positions) -> BondConfig:
+def _bond(name: str, table: dict, defaults: SharedPairs, pos: _Positions) -> BondConfig:
     def where(key: str | None = None) -> str:
         return pos.where(name, key)
 
@@ -161,8 +162,7 @@ def _bond(name: str, table: dict, defaults: list, pos: _Positions) -> BondConfig
     onboot = table.get("onboot", True)
     if not isinstance(onboot, bool):
         raise ConfigError(f"{where('onboot')}: {name}: onboot must be true or false")
-    pairs = defaults + [(key, raw, where(key)) for key, raw in table.items()
-                        if key not in _BOND_KEYS]
+    pairs = [(key, raw, where(key)) for key, raw in table.items() if key not in _BOND_KEYS]
     hwaddr, gateway = text("hwaddr"), text("gateway")
     # Check the non-option fields here so errors carry the line of their key.
     checks = (("slaves", lambda: check_slaves(name, slaves)),
@@ -177,5 +177,5 @@ def _bond(name: str, table: dict, defaults: list, pos: _Positions) -> BondConfig
             detail = str(exc) if isinstance(exc, ConfigError) else f"{name}: {exc}"
             raise ConfigError(f"{where(key)}: {detail}") from None
     return build_bond_config(name, slaves=slaves, addresses=addresses, option_pairs=pairs,
-                             hwaddr=hwaddr, gateway=gateway, onboot=onboot,
+                             shared=defaults, hwaddr=hwaddr, gateway=gateway, onboot=onboot,
                              source=pos.path, final=False, where=where())

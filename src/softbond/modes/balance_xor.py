@@ -22,7 +22,7 @@ def hashed_transmit(usable, policy: int):
     xmit_hash = hash_function(policy)
 
     def transmit(frame):
-        return sends[xmit_hash(frame[VNET:]) % count](frame)
+        return sends[xmit_hash(frame, VNET) % count](frame)
     return transmit
 
 

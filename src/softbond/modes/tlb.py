@@ -37,7 +37,8 @@ def is_nd(frame) -> bool:
 
 def tlb_bucket(policy: int):
     """Bucket function for balance-tlb: the bond's xmit hash, low 8 bits;
-    None for frames that are not balanced."""
+    None for frames that are not balanced.  Like every bucket function it
+    takes the frame as the data path has it, virtio-net header first."""
     xmit_hash = hash_function(policy)
 
     def bucket(frame):
@@ -45,7 +46,7 @@ def tlb_bucket(policy: int):
             return None
         kind = frame[_ETHERTYPE] << 8 | frame[_ETHERTYPE + 1]
         if kind == 0x0800 or (kind == 0x86DD and not is_nd(frame)):
-            return xmit_hash(frame[VNET:]) & 0xFF
+            return xmit_hash(frame, VNET) & 0xFF
         return None
     return bucket
 
@@ -94,7 +95,8 @@ def balanced_transmit(usable, active, bucket_of, table: LoadTable | None, policy
 
     bucket_of(frame) -> 0..255 or None (not balanced: active member).
     With a table (tlb_dynamic_lb=1) buckets are placed by load; without it
-    the member is usable[policy_hash(eth) % count]."""
+    the member is usable[policy_hash(frame, VNET) % count] (policy_hash is an
+    xmit_hash function: it takes the offset of the Ethernet header)."""
     if active is None and not usable:
         return None
     sends = tuple(m.send for m in usable)
@@ -122,7 +124,7 @@ def balanced_transmit(usable, active, bucket_of, table: LoadTable | None, policy
         def transmit(frame):
             if bucket_of(frame) is None:
                 return active_send(frame)
-            index = policy_hash(frame[VNET:]) % count
+            index = policy_hash(frame, VNET) % count
             if index != active_index:
                 frame[_SRC_MAC] = macs[index]
             return sends[index](frame)

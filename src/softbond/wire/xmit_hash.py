@@ -58,6 +58,12 @@ Details that matter for matching the kernel:
   parse IP and fall back to ``mac ^ mac ^ 0x8100``, vlan+srcmac uses vlan 0,
   and the encap policies dissect through the tag.
 
+Every hash function takes the frame and, optionally, ``offset``: where in
+``frame`` the Ethernet header starts (default 0).  The data path passes its
+frames whole, virtio-net header first, with offset=VNET, so no frame is
+sliced per packet.  Bytes before ``offset`` are never read; ``offset`` must
+be >= 0, and a frame shorter than offset + 14 hashes to 0.
+
 What userspace cannot reproduce (documented, not emulated):
 
 * encap3+4 returns ``skb->hash`` unchanged when the skb carries an L4 hash
@@ -161,6 +167,10 @@ _ICMPV6_ERR = frozenset((1, 2, 3, 4))  # icmpv6_is_err()
 
 _MAX_FLOW_DISSECT_HDRS = 15
 
+# dst_mac[5], src_mac[5], ethertype: all bond_eth_hash() reads.
+_ETH = struct.Struct("!5xB5xBH").unpack_from
+# src_mac as u8+u16 (OUI) and u8+u16 (NIC part), then the ethertype.
+_SRCMAC = struct.Struct("!BHBHH").unpack_from
 _BE16 = struct.Struct("!H").unpack_from
 _BE16x2 = struct.Struct("!HH").unpack_from
 # Indexed by the ``little`` flag: [big-endian, little-endian].
@@ -173,17 +183,6 @@ _NO_ICMP = (0, 0, 0)
 
 # --------------------------------------------------------------------------
 # small pieces shared by the policies
-
-
-def _l2(buf, n: int, vlan_accel: bool) -> tuple[int, int, int]:
-    """(skb->protocol, network offset, vlan TCI) as the bond's skb has them.
-
-    Caller guarantees n >= 14.  See the module docstring on vlan_accel."""
-    proto = _BE16(buf, 12)[0]
-    if vlan_accel and (proto == ETH_P_8021Q or proto == ETH_P_8021AD) and n >= 18:
-        tci, proto = _BE16x2(buf, 14)
-        return proto, 18, tci
-    return proto, 14, 0
 
 
 def _ports(buf, n: int, thoff: int, ip_proto: int, little: bool) -> int:
@@ -280,51 +279,80 @@ def _bond_flow(buf, n, l2_proto, nhoff, l34, little):
     return r[0], r[1], r[2], icmp
 
 
-def hash_layer2(frame, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
+# --------------------------------------------------------------------------
+# the policies
+#
+# Every policy starts the same way, written out in each rather than in a
+# helper because a Python call costs about as much as all of layer2: the
+# Ethernet header is at ``offset``; skb->protocol is its ethertype, or with
+# vlan_accel the ethertype behind an outer 802.1Q/802.1ad tag (the
+# offloaded one, see the module docstring), and the network header follows
+# at ``nhoff``.  All offsets past that point are absolute (indexes into
+# ``frame``) and every bounds check is against len(frame), so a frame
+# behind k bytes of anything hashes at offset=k exactly as it does alone.
+
+
+def hash_layer2(frame, offset: int = 0, *, vlan_accel: bool = True,
+                little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer2 (``little`` is accepted for a uniform
     signature; this policy is byte-order independent)."""
     n = len(frame)
-    if n < 14:
+    if n < offset + 14:
         return 0
-    return frame[5] ^ frame[11] ^ _l2(frame, n, vlan_accel)[0]
+    dst5, src5, proto = _ETH(frame, offset)
+    if vlan_accel and (proto == ETH_P_8021Q or proto == ETH_P_8021AD) and n >= offset + 18:
+        proto = _BE16(frame, offset + 16)[0]
+    return dst5 ^ src5 ^ proto
 
 
-def hash_layer23(frame, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
+def hash_layer23(frame, offset: int = 0, *, vlan_accel: bool = True,
+                 little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer2+3."""
     n = len(frame)
-    if n < 14:
+    if n < offset + 14:
         return 0
-    proto, nhoff, _ = _l2(frame, n, vlan_accel)
-    eth = frame[5] ^ frame[11] ^ proto
+    dst5, src5, proto = _ETH(frame, offset)
+    nhoff = offset + 14
+    if vlan_accel and (proto == ETH_P_8021Q or proto == ETH_P_8021AD) and n >= nhoff + 4:
+        proto = _BE16(frame, nhoff + 2)[0]
+        nhoff += 4
+    eth = dst5 ^ src5 ^ proto
     f = _bond_flow(frame, n, proto, nhoff, False, little)
     if f is None:
         return eth
     return _fold(eth, f[0], f[1])
 
 
-def hash_layer34(frame, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
+def hash_layer34(frame, offset: int = 0, *, vlan_accel: bool = True,
+                 little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer3+4."""
     n = len(frame)
-    if n < 14:
+    if n < offset + 14:
         return 0
-    proto, nhoff, _ = _l2(frame, n, vlan_accel)
+    dst5, src5, proto = _ETH(frame, offset)
+    nhoff = offset + 14
+    if vlan_accel and (proto == ETH_P_8021Q or proto == ETH_P_8021AD) and n >= nhoff + 4:
+        proto = _BE16(frame, nhoff + 2)[0]
+        nhoff += 4
     f = _bond_flow(frame, n, proto, nhoff, True, little)
     if f is None:
-        return frame[5] ^ frame[11] ^ proto
+        return dst5 ^ src5 ^ proto
     saddr, daddr, ports, icmp = f
     h = _icmp_word(icmp, little) if icmp[2] else ports
     return _fold(h, saddr, daddr) >> 1
 
 
-def hash_vlan_srcmac(frame, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
+def hash_vlan_srcmac(frame, offset: int = 0, *, vlan_accel: bool = True,
+                     little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=vlan+srcmac: TCI ^ OUI ^ NIC-specific part."""
     n = len(frame)
-    if n < 14:
+    if n < offset + 14:
         return 0
-    tci = _l2(frame, n, vlan_accel)[2]
-    vendor = (frame[6] << 16) | (frame[7] << 8) | frame[8]
-    dev = (frame[9] << 16) | (frame[10] << 8) | frame[11]
-    return tci ^ vendor ^ dev
+    oui_hi, oui_lo, nic_hi, nic_lo, proto = _SRCMAC(frame, offset + 6)
+    tci = 0
+    if vlan_accel and (proto == ETH_P_8021Q or proto == ETH_P_8021AD) and n >= offset + 18:
+        tci = _BE16(frame, offset + 14)[0]
+    return tci ^ ((oui_hi << 16) | oui_lo) ^ ((nic_hi << 16) | nic_lo)
 
 
 # --------------------------------------------------------------------------
@@ -518,28 +546,38 @@ def _dissect(buf, n, proto, nhoff, little):
         # continue with proto_again
 
 
-def hash_encap23(frame, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
+def hash_encap23(frame, offset: int = 0, *, vlan_accel: bool = True,
+                 little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=encap2+3."""
     n = len(frame)
-    if n < 14:
+    if n < offset + 14:
         return 0
-    proto, nhoff, _ = _l2(frame, n, vlan_accel)
-    eth = frame[5] ^ frame[11] ^ proto
+    dst5, src5, proto = _ETH(frame, offset)
+    nhoff = offset + 14
+    if vlan_accel and (proto == ETH_P_8021Q or proto == ETH_P_8021AD) and n >= nhoff + 4:
+        proto = _BE16(frame, nhoff + 2)[0]
+        nhoff += 4
+    eth = dst5 ^ src5 ^ proto
     f = _dissect(frame, n, proto, nhoff, little)
     if f is None:
         return eth
     return _fold(eth, f[0], f[1])
 
 
-def hash_encap34(frame, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
+def hash_encap34(frame, offset: int = 0, *, vlan_accel: bool = True,
+                 little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=encap3+4 (assuming the skb has no L4 hash)."""
     n = len(frame)
-    if n < 14:
+    if n < offset + 14:
         return 0
-    proto, nhoff, _ = _l2(frame, n, vlan_accel)
+    dst5, src5, proto = _ETH(frame, offset)
+    nhoff = offset + 14
+    if vlan_accel and (proto == ETH_P_8021Q or proto == ETH_P_8021AD) and n >= nhoff + 4:
+        proto = _BE16(frame, nhoff + 2)[0]
+        nhoff += 4
     f = _dissect(frame, n, proto, nhoff, little)
     if f is None:
-        return frame[5] ^ frame[11] ^ proto
+        return dst5 ^ src5 ^ proto
     saddr, daddr, ports, icmp = f
     h = _icmp_word(icmp, little) if icmp[2] else ports
     return _fold(h, saddr, daddr) >> 1
@@ -578,14 +616,16 @@ def hash_function(policy: int | str) -> Callable[..., int]:
     return _BY_POLICY[policy_value(policy)]
 
 
-def xmit_hash(frame, policy: int | str, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
+def xmit_hash(frame, policy: int | str, *, offset: int = 0, vlan_accel: bool = True,
+              little: bool = NATIVE_LITTLE) -> int:
     """bond_xmit_hash(): a u32 (0 <= h < 2**32).  Never raises on frame
     contents; raises ValueError for an unknown policy."""
-    return _BY_POLICY[policy_value(policy)](frame, vlan_accel=vlan_accel, little=little)
+    return _BY_POLICY[policy_value(policy)](frame, offset, vlan_accel=vlan_accel, little=little)
 
 
 def xmit_slave_index(
-    frame, policy: int | str, count: int, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE
+    frame, policy: int | str, count: int, *, offset: int = 0, vlan_accel: bool = True,
+    little: bool = NATIVE_LITTLE
 ) -> int:
     """Index into the usable-member array: ``xmit_hash(...) % count``.
 
@@ -593,4 +633,4 @@ def xmit_slave_index(
     is usable; deciding that is the caller's job) -- ValueError otherwise."""
     if count <= 0:
         raise ValueError("count must be positive")
-    return xmit_hash(frame, policy, vlan_accel=vlan_accel, little=little) % count
+    return xmit_hash(frame, policy, offset=offset, vlan_accel=vlan_accel, little=little) % count
