@@ -320,8 +320,8 @@ def ovs_topology(tag: str, plain_port: bool) -> Topology:
     if not plain_port:
         return topo
     try:
-        ip("link", "add", "ob0", "netns", topo.host, "type", "veth", "peer", "name", "swb0", "netns", topo.switch)
-        topo.exec(topo.switch, ["ip", "link", "set", "swb0", "up"])
+        ip("link", "add", "ob0", "netns", topo.host, "type", "veth", "peer", "name", "swb0", "netns", topo.switch_ns)
+        topo.exec(topo.switch_ns, ["ip", "link", "set", "swb0", "up"])
         topo.ovs.add_port("br0", "swb0")
     except BaseException:
         topo.close()
@@ -466,7 +466,7 @@ def failover_once(setup: Setup, direction: str = "out", flows: int = 1, seconds:
     # Both members up before we start (the last measurement plugged one back).
     if not topo.wait_for(lambda: all(s["mii_status"] == "up" for s in status(topo)["slaves"]), timeout=5):
         raise RuntimeError(f"{setup.name}: not every member is up again")
-    cutter = topo.popen(topo.switch, [*LINKCUT, topo.switch_port(index)], stdin=subprocess.PIPE,
+    cutter = topo.popen(topo.switch_ns, [*LINKCUT, topo.switch_port(index)], stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE, text=True)
     if cutter.stdout.readline().strip() != "ready":
         raise RuntimeError("linkcut.py did not start")

@@ -246,7 +246,7 @@ def one_run(n: int, datapath: str) -> dict:
             # (b1) the switch falls silent on sw1: we detect.
             ours.watch("eth1_left", lambda v: v["eth1"][0] != CD)
             ovs.watch("sw1_out", lambda v: not v["sw1"][0].startswith("current") or not v["sw1"][1])
-            drop = timed_drop(topo.switch, topo.switch_port(1))
+            drop = timed_drop(topo.switch_ns, topo.switch_port(1))
             t_ours = ours.wait("eth1_left", 10)
             res["detect_ours"] = t_ours - drop["after"] if t_ours else None
             last = ours.last_change_before("eth1", 2, drop["after"])

@@ -1,7 +1,13 @@
 """A paced UDP stream with sequence numbers, for measuring failover gaps.
 
-  udpstream.py send HOST PORT RATE SECONDS
+  udpstream.py send HOST PORT RATE SECONDS [FLOWS [SPORT]]
   udpstream.py recv PORT SECONDS      -> prints JSON {received, lost, max_gap_ms, ...}
+
+With FLOWS (default 1) the sender spreads the stream over FLOWS UDP sockets
+bound to source ports SPORT .. SPORT+FLOWS-1 (SPORT default 20000), used
+round-robin, one sequence number space over all of them, so `recv` counts
+the losses of the whole set. Without FLOWS one socket sends from an
+ephemeral source port.
 """
 import json
 import socket
@@ -9,9 +15,24 @@ import struct
 import sys
 import time
 
+DEFAULT_SPORT = 20000
 
-def send(host, port, rate, seconds):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+def send(host, port, rate, seconds, flows=1, sport=None):
+    """Send int(rate * seconds) datagrams at `rate` per second. flows > 1 (or
+    an explicit sport) binds `flows` sockets to sport, sport + 1, ... and
+    sends from them in turn."""
+    if flows < 1:
+        raise ValueError(f"flows must be >= 1, not {flows}")
+    bind = flows > 1 or sport is not None
+    if bind and sport is None:
+        sport = DEFAULT_SPORT
+    socks = []
+    for i in range(flows):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if bind:
+            sock.bind(("0.0.0.0", sport + i))
+        socks.append(sock)
     interval = 1.0 / rate
     total = int(rate * seconds)
     start = time.monotonic()
@@ -24,10 +45,10 @@ def send(host, port, rate, seconds):
             if target - now > 0.0005:
                 time.sleep(target - now - 0.0003)
         try:
-            sock.sendto(struct.pack("!Qd", seq, time.time()), (host, port))
+            socks[seq % flows].sendto(struct.pack("!Qd", seq, time.time()), (host, port))
         except OSError:
             pass
-    print(json.dumps({"sent": total}))
+    print(json.dumps({"sent": total, "flows": flows} if bind else {"sent": total}))
 
 
 def recv(port, seconds):
@@ -58,8 +79,19 @@ def recv(port, seconds):
                       "max_gap_ms": round(max_gap * 1000, 3), "gap_before_seq": gap_at}))
 
 
-if __name__ == "__main__":
-    if sys.argv[1] == "send":
-        send(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
+def main(argv):
+    if len(argv) < 2 or argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if len(argv) >= 2 else 2
+    if argv[1] == "send":
+        if not 6 <= len(argv) <= 8:
+            sys.exit(__doc__)
+        send(argv[2], int(argv[3]), float(argv[4]), float(argv[5]),
+             int(argv[6]) if len(argv) > 6 else 1, int(argv[7]) if len(argv) > 7 else None)
     else:
-        recv(int(sys.argv[2]), float(sys.argv[3]))
+        recv(int(argv[2]), float(argv[3]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -88,7 +88,7 @@ def _demo(topo: Topology, workdir: str) -> int:
         f.write(MODPROBE_CONF)
 
     say("== softbond demo: two NICs, one IP ==")
-    say(f"namespaces: {topo.host} (eth0, eth1, bond0)  {topo.switch} (Linux bridge)  "
+    say(f"namespaces: {topo.host} (eth0, eth1, bond0)  {topo.switch_ns} (Linux bridge)  "
         f"{topo.peer()} (peer {topo.peer_ip()})")
     say(f"config: the seed's ifcfg-bond0/ifcfg-eth0/ifcfg-eth1 and modprobe.conf "
         f"('options bond0 miimon=100 mode=1')\n")

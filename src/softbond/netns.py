@@ -8,15 +8,14 @@ integration tests and the benchmarks.
 The switch is a Linux bridge by default; `Topology(switch="ovs")` makes it a
 private Open vSwitch instance in userspace (see ovs_switch.py) whose
 member-facing ports sw0.. form one OVS bond "bond0" (a static trunk or an
-LACP partner), reachable as `topo.ovs`. `topo.switch` stays the name of the
-switch namespace; the kind of switch is `topo.switch_kind`.
+LACP partner), reachable as `topo.ovs`. `topo.switch` is the kind of switch
+("bridge" or "ovs"); `topo.switch_ns` is the name of the switch namespace.
 
 Every namespace name starts with a per-run prefix so that concurrent runs
 never collide, and `close()` removes everything even after a failure.
 """
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
@@ -40,25 +39,6 @@ def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return run(["ip", *args], check=check)
 
 
-def _switch_keyword(cls):
-    """Let `Topology(switch="ovs")` choose the kind of switch: the attribute
-    `switch` is taken (the switch namespace's name, used everywhere), so the
-    kind is stored as `switch_kind`."""
-    generated = cls.__init__
-
-    @functools.wraps(generated)
-    def __init__(self, *args, switch: str | None = None, **kwargs):
-        if switch is not None:
-            if "switch_kind" in kwargs:
-                raise TypeError("give switch= or switch_kind=, not both")
-            kwargs["switch_kind"] = switch
-        generated(self, *args, **kwargs)
-
-    cls.__init__ = __init__
-    return cls
-
-
-@_switch_keyword
 @dataclass
 class Topology:
     prefix: str = field(default_factory=lambda: f"sb{os.getpid() % 100000}")
@@ -67,9 +47,9 @@ class Topology:
     peers: int = 1
     subnet: str = "192.168.100"
     created: list[str] = field(default_factory=list)
-    # "bridge" (a Linux bridge) or "ovs" (Open vSwitch in userspace); pass it
-    # as Topology(switch=...).
-    switch_kind: str = "bridge"
+    # The kind of switch: "bridge" (a Linux bridge) or "ovs" (Open vSwitch in
+    # userspace). The switch namespace's name is switch_ns.
+    switch: str = "bridge"
     # The OVS bond over sw0..: Port columns bond_mode and lacp, lacp-time
     # (None: OVS default, slow), and further settings such as
     # "other_config:lacp-fallback-ab=true" or "bond_updelay=100".
@@ -87,7 +67,7 @@ class Topology:
         return f"{self.prefix}-host"
 
     @property
-    def switch(self) -> str:
+    def switch_ns(self) -> str:
         return f"{self.prefix}-sw"
 
     def peer(self, i: int = 0) -> str:
@@ -119,12 +99,12 @@ class Topology:
         ip("-n", name, "link", "set", "lo", "up")
 
     def build(self) -> None:
-        if self.switch_kind not in ("bridge", "ovs"):
-            raise ValueError(f"switch must be 'bridge' or 'ovs', not {self.switch_kind!r}")
-        for ns in (self.host, self.switch, *(self.peer(i) for i in range(self.peers))):
+        if self.switch not in ("bridge", "ovs"):
+            raise ValueError(f"switch must be 'bridge' or 'ovs', not {self.switch!r}")
+        for ns in (self.host, self.switch_ns, *(self.peer(i) for i in range(self.peers))):
             self._ns(ns)
-        sw = self.switch
-        if self.switch_kind == "ovs":
+        sw = self.switch_ns
+        if self.switch == "ovs":
             self.ovs = OvsSwitch(sw, tempfile.mkdtemp(prefix=f"{self.prefix}-ovs-"))
             self.ovs.start()
             self.ovs.add_bridge("br0")
@@ -148,11 +128,11 @@ class Topology:
 
     def add_member_link(self, i: int) -> None:
         ip("link", "add", self.member(i), "netns", self.host, "type", "veth",
-           "peer", "name", self.switch_port(i), "netns", self.switch)
+           "peer", "name", self.switch_port(i), "netns", self.switch_ns)
         if self.ovs is None:
-            ip("-n", self.switch, "link", "set", self.switch_port(i), "master", "br0", "up")
+            ip("-n", self.switch_ns, "link", "set", self.switch_port(i), "master", "br0", "up")
             return
-        ip("-n", self.switch, "link", "set", self.switch_port(i), "up")
+        ip("-n", self.switch_ns, "link", "set", self.switch_port(i), "up")
         if self._ovs_bond_built:
             # A member added after build() joins the OVS bond.
             self.ovs.vsctl("add-bond-iface", "bond0", self.switch_port(i))
@@ -176,7 +156,7 @@ class Topology:
             self.ovs.stop()
             self.ovs = None
             self._ovs_bond_built = False
-        for ns in (self.host, self.switch, *(self.peer(i) for i in range(self.peers))):
+        for ns in (self.host, self.switch_ns, *(self.peer(i) for i in range(self.peers))):
             if ns in self.created or os.path.exists(f"/run/netns/{ns}"):
                 self.stop_softbond(ns)
                 ip("netns", "del", ns, check=False)
@@ -213,10 +193,10 @@ class Topology:
 
     def cut(self, i: int) -> None:
         """Pull member i's cable: its switch-side end goes down."""
-        ip("-n", self.switch, "link", "set", self.switch_port(i), "down")
+        ip("-n", self.switch_ns, "link", "set", self.switch_port(i), "down")
 
     def plug(self, i: int) -> None:
-        ip("-n", self.switch, "link", "set", self.switch_port(i), "up")
+        ip("-n", self.switch_ns, "link", "set", self.switch_port(i), "up")
 
     _SILENCE = (
         "from pyroute2 import IPRoute; import os; from softbond.ports import isolate\n"
@@ -231,10 +211,10 @@ class Topology:
         """The switch stops talking to member i while the cable stays in:
         everything sw{i} would send is dropped at its tc egress (a dead
         partner with link up)."""
-        self.exec(self.switch, [sys.executable, "-c", self._SILENCE.format(port=self.switch_port(i))])
+        self.exec(self.switch_ns, [sys.executable, "-c", self._SILENCE.format(port=self.switch_port(i))])
 
     def unsilence(self, i: int) -> None:
-        run(["tc", "-n", self.switch, "qdisc", "del", "dev", self.switch_port(i), "clsact"], check=False)
+        run(["tc", "-n", self.switch_ns, "qdisc", "del", "dev", self.switch_port(i), "clsact"], check=False)
 
     # shape()'s token bucket. tbf drops a frame longer than its burst unless
     # it is a GSO super-frame, which it first splits into MTU-sized segments
@@ -259,7 +239,7 @@ class Topology:
         AF_PACKET sends go through dev_queue_xmit and so through the
         member's root qdisc). Replaces any earlier shape()."""
         burst = max(self.SHAPE_MIN_BURST, rate_mbit * 125)  # 1 ms at the rate, in bytes
-        ends = [(self.switch, self.switch_port(i))]
+        ends = [(self.switch_ns, self.switch_port(i))]
         if both:
             ends.append((self.host, self.member(i)))
         for ns, dev in ends:
@@ -271,7 +251,7 @@ class Topology:
     def unshape(self, i: int) -> None:
         """Remove shape()'s qdiscs from member i (both ends; no error when
         one was never shaped)."""
-        for ns, dev in ((self.switch, self.switch_port(i)), (self.host, self.member(i))):
+        for ns, dev in ((self.switch_ns, self.switch_port(i)), (self.host, self.member(i))):
             run(["tc", "-n", ns, "qdisc", "del", "dev", dev, "root"], check=False)
 
     def wait_for(self, predicate, timeout: float = 10.0, interval: float = 0.05):

@@ -74,7 +74,7 @@ print(sum(kinds.values()), kinds)
 
 
 def _popen(topo, script, *args):
-    return topo.popen(topo.switch, [sys.executable, "-c", script, *map(str, args)],
+    return topo.popen(topo.switch_ns, [sys.executable, "-c", script, *map(str, args)],
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -101,7 +101,7 @@ def test_arp_monitor_catches_a_dead_path_with_carrier_up(topo):
     wait_active(topo, "eth0")
     # Take the switch port out of the bridge: eth0 keeps its carrier but
     # nothing gets through any more.
-    topo.exec(topo.switch, ["ip", "link", "set", "sw0", "nomaster"])
+    topo.exec(topo.switch_ns, ["ip", "link", "set", "sw0", "nomaster"])
     wait_active(topo, "eth1", timeout=3)
     st = status_json(topo)
     assert st["slaves"][0]["carrier"] is True
@@ -111,7 +111,7 @@ def test_arp_monitor_catches_a_dead_path_with_carrier_up(topo):
     assert "ARP Polling Interval (ms): 100\n" in text
     assert f"ARP IP target/s (n.n.n.n form): {topo.peer_ip()}\n" in text
     # The path heals: eth0 comes back up (as a backup).
-    topo.exec(topo.switch, ["ip", "link", "set", "sw0", "master", "br0"])
+    topo.exec(topo.switch_ns, ["ip", "link", "set", "sw0", "master", "br0"])
     assert topo.wait_for(lambda: status_json(topo)["slaves"][0]["mii_status"] == "up", timeout=3)
 
 
@@ -312,7 +312,7 @@ def test_control_socket_is_root_only(topo):
 
 
 def _fdb_port(topo, mac):
-    out = topo.exec(topo.switch, ["bridge", "fdb", "show", "br", "br0"]).stdout
+    out = topo.exec(topo.switch_ns, ["bridge", "fdb", "show", "br", "br0"]).stdout
     for line in out.splitlines():
         if line.startswith(mac) and "permanent" not in line:
             return line.split()[2]
@@ -374,7 +374,7 @@ def test_ns_monitor_catches_a_dead_path(topo):
     wait_active(topo, "eth0")
     time.sleep(0.5)
     assert status_json(topo)["slaves"][0]["mii_status"] == "up"
-    topo.exec(topo.switch, ["ip", "link", "set", "sw0", "nomaster"])
+    topo.exec(topo.switch_ns, ["ip", "link", "set", "sw0", "nomaster"])
     wait_active(topo, "eth1", timeout=3)
     assert status_json(topo)["slaves"][0]["mii_status"] == "down"
     assert topo.wait_for(lambda: ping_ok(topo, "fd00::1"), timeout=3)

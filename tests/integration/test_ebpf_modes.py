@@ -5,7 +5,7 @@ through sb_egress / sb_ingress with BPF_PROG_TEST_RUN; the maps are
 written with the same `publish` the bond uses. Needs root, as every integration test.
 """
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import pytest
 
@@ -14,6 +14,7 @@ from softbond.modes import make_runner
 from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
 from softbond.wire import xmit_hash as xh
 
+from fakeport import FakePort  # tests/fakeport.py, shared with the unit tests of the runners
 from test_ebpf_hash import (  # noqa: E402 - same directory, shared frame builders
     TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, ether, frames, ipv4, ipv6, kernel_refuses, run, tcp, udp,
 )
@@ -24,20 +25,6 @@ from test_ebpf_hash import (  # noqa: E402 - same directory, shared frame builde
 VNET = bytes(10)
 BOND_IFINDEX = 999
 BOND_MAC = bytes.fromhex("02bb00000001")
-
-
-@dataclass(eq=False)
-class FakePort:
-    name: str
-    mac_bytes: bytes
-    ifindex: int
-    speed: int = 1000
-    up: bool = True
-    sent: list = field(default_factory=list)
-
-    def send(self, frame):
-        self.sent.append(bytes(frame))
-        return len(frame)
 
 
 def fake_ports(n):

@@ -24,7 +24,7 @@ def distributing(topo):
 
 def broadcast_counter(topo):
     """Broadcast/multicast frames the switch sent towards the peer."""
-    return int(topo.exec(topo.switch, ["cat", "/sys/class/net/swp0/statistics/tx_packets"]).stdout)
+    return int(topo.exec(topo.switch_ns, ["cat", "/sys/class/net/swp0/statistics/tx_packets"]).stdout)
 
 
 @pytest.mark.parametrize("mode,switch", [("active-backup", "bridge"), ("balance-xor", "ovs"),

@@ -112,8 +112,8 @@ def test_silent_partner_port_leaves_after_short_timeout_and_rejoins(topo):
 @pytest.mark.topology(peers=1, **LACP_OVS)
 def test_a_member_facing_another_partner_forms_its_own_aggregator(topo):
     # eth2 goes to a second OVS bridge with its own LACP system id.
-    ip("link", "add", "eth2", "netns", topo.host, "type", "veth", "peer", "name", "sw2", "netns", topo.switch)
-    ip("-n", topo.switch, "link", "set", "sw2", "up")
+    ip("link", "add", "eth2", "netns", topo.host, "type", "veth", "peer", "name", "sw2", "netns", topo.switch_ns)
+    ip("-n", topo.switch_ns, "link", "set", "sw2", "up")
     other = "02:00:00:00:0b:02"
     topo.ovs.add_bridge("br1")
     topo.ovs.vsctl("add-port", "br1", "sw2", "--", "set", "port", "sw2", "lacp=active",
@@ -162,7 +162,7 @@ def test_min_links_holds_the_carrier_down(topo):
 @pytest.mark.topology(peers=1, **LACP_OVS)
 def test_tshark_dissects_our_lacpdus_without_warnings(topo, tmp_path):
     pcap = tmp_path / "lacp.pcap"
-    cap = topo.popen(topo.switch, ["tcpdump", "-i", "sw0", "-w", str(pcap), "-U", "ether proto 0x8809"],
+    cap = topo.popen(topo.switch_ns, ["tcpdump", "-i", "sw0", "-w", str(pcap), "-U", "ether proto 0x8809"],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     up_8023ad(topo, "lacp_rate=fast")

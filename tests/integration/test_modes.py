@@ -110,7 +110,7 @@ def test_alb_receive_balancing_sends_peers_to_different_members(topo):
 
 
 def capture(topo, port, seconds, bpf):
-    return topo.popen(topo.switch, ["timeout", str(seconds), "tcpdump", "-nn", "-l", "-i", port, bpf],
+    return topo.popen(topo.switch_ns, ["timeout", str(seconds), "tcpdump", "-nn", "-l", "-i", port, bpf],
                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 

@@ -197,7 +197,7 @@ def switch_counters(topo):
     """The kernel's counters on the switch side of each member's cable."""
     script = "; ".join(f"cat /sys/class/net/{topo.switch_port(i)}/statistics/{key}"
                        for i in range(topo.members) for key in COUNTERS)
-    values = [int(v) for v in topo.exec(topo.switch, ["sh", "-c", script]).stdout.split()]
+    values = [int(v) for v in topo.exec(topo.switch_ns, ["sh", "-c", script]).stdout.split()]
     out = {}
     for i in range(topo.members):
         out[topo.member(i)] = dict(zip(COUNTERS, values[i * len(COUNTERS):(i + 1) * len(COUNTERS)]))

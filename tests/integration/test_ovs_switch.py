@@ -92,7 +92,7 @@ def test_ovs_starts_and_stops_cleanly(tmp_path):
 
 def test_topology_with_ovs_closes_cleanly():
     with Topology(prefix=f"sbovc{os.getpid() % 10000}", switch="ovs", ovs_bond_mode="active-backup") as topo:
-        assert topo.switch == f"{topo.prefix}-sw" and topo.switch_kind == "ovs"
+        assert topo.switch_ns == f"{topo.prefix}-sw" and topo.switch == "ovs"
         rundir, pids = topo.ovs.rundir, topo.ovs.pids()
         assert len(pids) == 2
         show = topo.ovs.bond_show("bond0")
@@ -103,7 +103,7 @@ def test_topology_with_ovs_closes_cleanly():
     assert topo.ovs is None
     assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
     assert not os.path.exists(rundir)
-    assert not os.path.exists(f"/run/netns/{topo.switch}")
+    assert not os.path.exists(f"/run/netns/{topo.switch_ns}")
 
 
 def _member_enabled(topo, port):
@@ -113,7 +113,7 @@ def _member_enabled(topo, port):
 
 @pytest.mark.topology(switch="ovs", ovs_bond_mode="active-backup", ovs_lacp="off")
 def test_active_backup_bond_behind_ovs(topo):
-    assert topo.switch_kind == "ovs"
+    assert topo.switch == "ovs"
     proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "mode=active-backup", "miimon=100",
                          "--address", ADDR, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -162,7 +162,7 @@ def test_shape_gives_a_member_its_line_rate(topo):
     topo.exec(topo.host, ["ip", "link", "set", "eth0", "up"])
     assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
     topo.shape(0, 100)
-    for ns, dev in ((topo.switch, "sw0"), (topo.host, "eth0")):
+    for ns, dev in ((topo.switch_ns, "sw0"), (topo.host, "eth0")):
         qdisc = topo.exec(ns, ["tc", "qdisc", "show", "dev", dev]).stdout
         assert "tbf" in qdisc and "rate 100Mbit" in qdisc, qdisc
     out_rate = _measure(topo, reverse=False)  # leaves through eth0's tbf
@@ -173,8 +173,8 @@ def test_shape_gives_a_member_its_line_rate(topo):
 
     topo.shape(0, 100, both=False)
     assert "tbf" not in topo.exec(topo.host, ["tc", "qdisc", "show", "dev", "eth0"]).stdout
-    assert "tbf" in topo.exec(topo.switch, ["tc", "qdisc", "show", "dev", "sw0"]).stdout
+    assert "tbf" in topo.exec(topo.switch_ns, ["tc", "qdisc", "show", "dev", "sw0"]).stdout
     topo.unshape(0)
     topo.unshape(0)  # twice is fine
-    for ns, dev in ((topo.switch, "sw0"), (topo.host, "eth0")):
+    for ns, dev in ((topo.switch_ns, "sw0"), (topo.host, "eth0")):
         assert "tbf" not in topo.exec(ns, ["tc", "qdisc", "show", "dev", dev]).stdout

@@ -1,6 +1,6 @@
 """The mode runners: which member sends each frame, what each member's
 frames do on the way up. Frames carry the 10-byte virtio-net header."""
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import pytest
 
@@ -12,22 +12,11 @@ from softbond.modes.tlb import LoadTable
 from softbond.wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp, parse_arp
 from softbond.wire.xmit_hash import xmit_slave_index
 
+from fakeport import FakePort  # tests/fakeport.py, shared with the eBPF comparisons
+
 VNET = bytes(10)
 BOND_MAC = bytes.fromhex("020000000001")
 PEER_MAC = bytes.fromhex("0200000000aa")
-
-
-@dataclass(eq=False)
-class FakePort:
-    name: str
-    mac_bytes: bytes
-    speed: int = 1000
-    up: bool = True
-    sent: list = field(default_factory=list)
-
-    def send(self, frame):
-        self.sent.append(bytes(frame))
-        return len(frame)
 
 
 def ports(n=2):
