@@ -1,0 +1,236 @@
+"""Members joining and leaving a bond: the checks before enslaving, setting
+an interface up as a port (MAC, MTU, isolation, data-path socket), putting
+it back as it was on release, and the per-member MACs of tlb/alb.
+
+`Membership` is one part of `bond.Bond` (mixed in): it works on the bond's
+members, links, runner, options, device and MAC, and reaches the other
+parts (listeners, monitors, active selection) through self.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+from . import runtime
+from .config.names import validate_ifname
+from .errors import BondError
+from .modes.ieee8023ad import Ieee8023ad
+from .monitors import link as linkmon
+from .ports import links as linkops
+from .wire.ethernet import mac_to_bytes
+
+log = logging.getLogger("softbond")
+
+# Values of the fail_over_mac option: none, active, follow.
+FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = 0, 1, 2
+SOCKET_CLOSE_GRACE = 0.2
+
+
+@dataclass
+class Member:
+    """A bonded interface: its state before enslaving (restored on release),
+    its data-path socket, link state machine and control-plane listeners."""
+
+    name: str
+    ifindex: int
+    original: linkops.LinkState
+    sock: socket.socket
+    link: linkmon.LinkState
+    carrier: bool
+    speed: int = 0
+    duplex: int = 0
+    prio: int = 0
+    arp_ok: bool = True
+    listener: socket.socket | None = None
+    ns_listener: socket.socket | None = None
+    mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
+    slow_listener: socket.socket | None = None   # 802.3ad: LACPDUs and Markers
+    send_control: object = None   # sends one Ethernet frame (GARP, LACPDU...) on this member
+
+    @property
+    def lacp_mac(self) -> bytes:
+        """LACPDUs leave with the member's permanent MAC, as the kernel's do."""
+        return mac_to_bytes(self.perm_hwaddr)
+
+    @property
+    def send(self):
+        return self.sock.send
+
+    @property
+    def up(self) -> bool:
+        return self.link.state == linkmon.UP
+
+    @property
+    def perm_hwaddr(self) -> str:
+        return self.original.mac
+
+
+class Membership:
+    """Enslaving and releasing members, and the MACs they carry."""
+
+    def enslave(self, name: str) -> None:
+        try:
+            validate_ifname(name)
+        except Exception as exc:
+            raise BondError(f"{self.name}: cannot enslave: {exc}") from None
+        self._check_enslaveable(name)
+        # A member a crashed daemon left bonded keeps its recorded original.
+        original = self._adopted.pop(name, None) or self.links.snapshot(name)
+        # Record before touching anything: a crash from here on is repaired
+        # by the next `softbond up`.
+        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + [original])
+        try:
+            member = self._attach(name, original)
+        except Exception as exc:
+            try:
+                self.links.restore(original)
+            except linkops.LinkError:
+                pass
+            runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
+            raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
+        self.members.append(member)
+        if self._arp is not None:
+            self._arp.add(name, time.monotonic())
+        self._open_listeners(member)
+        if isinstance(self.runner, Ieee8023ad):
+            self.runner.start(mac_to_bytes(self.mac))
+        self.runner.add_member(member, time.monotonic())
+        self._reselect()
+        state = "an active" if member is self.active else "a backup"
+        link = "an up" if member.link.state != linkmon.DOWN else "a down"
+        self._event("enslave", f"Enslaving as {state} interface with {link} link", member)
+        self._publish()
+
+    def _check_enslaveable(self, name: str) -> None:
+        if name == self.name:
+            raise BondError(f"{self.name}: cannot enslave the bond to itself")
+        if any(m.name == name for m in self.members):
+            raise BondError(f"{self.name}: {name} is already a slave of {self.name}")
+        if not self.links.exists(name):
+            raise BondError(f"{self.name}: cannot enslave {name}: no such interface")
+        owner = runtime.owner_of(name, exclude=self.name)
+        if owner:
+            raise BondError(f"{self.name}: cannot enslave {name}: it is already a slave of {owner}")
+        if self.links.master(name):
+            raise BondError(f"{self.name}: cannot enslave {name}: it already has a master device")
+        if linkops.sysfs(name, "type") != "1":
+            raise BondError(f"{self.name}: cannot enslave {name}: not an Ethernet interface")
+        if name == "lo":
+            raise BondError(f"{self.name}: cannot enslave {name}: loopback")
+        addrs = self.links.addresses(name)
+        if addrs:
+            raise BondError(f"{self.name}: cannot enslave {name}: it has address {addrs[0]}; "
+                            "remove its addresses first (the bond holds the IP)")
+
+    def _attach(self, name: str, original: linkops.LinkState) -> Member:
+        links = self.links
+        linkops.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
+        if self.mac is None:
+            self.mac = original.mac
+            links.set_mac(self.name, self.mac)
+        # Compare with the member as it is now, not as first found: a member
+        # adopted after a crash is already set up and must not be reset.
+        mac = current_mac = linkops.sysfs(name, "address") or original.mac
+        fom = self.opts.fail_over_mac
+        if self.runner.unique_macs:
+            mac = self._unique_mac_for(original)
+            if mac != current_mac:
+                links.set_mac(name, mac)
+        elif fom == FAIL_OVER_MAC_NONE or (fom == FAIL_OVER_MAC_FOLLOW and not self.members):
+            if current_mac != self.mac:
+                links.set_up(name, False)
+                links.set_mac(name, self.mac)
+                mac = self.mac
+        tap_mtu = int(linkops.sysfs(self.name, "mtu") or 1500)
+        if int(linkops.sysfs(name, "mtu") or original.mtu) != tap_mtu:
+            links.set_mtu(name, tap_mtu)
+        links.set_up(name, True)
+        warning = links.isolate(original)
+        if warning:
+            log.warning("%s: (slave %s): %s", self.name, name, warning)
+        sock, send_control = self.device.open_member(name, original.ifindex, mac_to_bytes(mac))
+        carrier = linkops.carrier(name)
+        speed, duplex = linkops.speed_duplex(name)
+        return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
+                      link=linkmon.LinkState(carrier), carrier=carrier, send_control=send_control,
+                      speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac))
+
+    def _unique_mac_for(self, original: linkops.LinkState) -> str:
+        """tlb/alb keep one MAC per member (alb_handle_addr_collision_on_attach):
+        the first member shares the bond's, which it carries as the active
+        one; a later member clashing with the bond or another member takes a
+        spare permanent address of the bond's members, or a local one."""
+        if not self.members:
+            return self.mac
+        in_use = {m.mac_bytes for m in self.members} | {mac_to_bytes(self.mac)}
+        if mac_to_bytes(original.mac) not in in_use:
+            return original.mac
+        for perm in [m.perm_hwaddr for m in self.members]:
+            if mac_to_bytes(perm) not in in_use:
+                return perm
+        spare = bytearray(os.urandom(6))
+        spare[0] = (spare[0] & 0xFC) | 0x02
+        return ":".join(f"{b:02x}" for b in spare)
+
+    def release(self, name: str) -> None:
+        member = self._member(name)
+        self._detach(member, log_it=True)
+        if member is self.active or self.active is None:
+            self._reselect()
+        self._publish()
+
+    def _detach(self, member: Member, *, log_it: bool) -> None:
+        was_active = member is self.active
+        self.members.remove(member)
+        if was_active:
+            self.active = None
+        self.runner.remove_member(member, time.monotonic())
+        self._publish()
+        if self.device is not None:
+            self.device.close_member(member.sock, member.ifindex)
+        if self._arp is not None:
+            self._arp.remove(member.name)
+        self._close_listeners(member)
+        sock = member.sock
+        # The data threads may still hold the previous snapshot for a moment.
+        if self.loop is not None and not self._stopped:
+            self.loop.call_later(SOCKET_CLOSE_GRACE, sock.close)
+        else:
+            sock.close()
+        if log_it:
+            self._event("release", f"Releasing {'active' if was_active else 'backup'} interface", member)
+            if self.mac == member.perm_hwaddr and self.members:
+                self._event("warning", f"the permanent HWaddr of slave - {member.perm_hwaddr} - is still in use "
+                            f"by bond - set the HWaddr of slave to a different address to avoid conflicts",
+                            member, level=logging.WARNING)
+        if self.runner.unique_macs:
+            self._free_perm_mac(member)
+        try:
+            self.links.restore(member.original)
+        except linkops.LinkError as exc:
+            self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
+        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
+
+    def _free_perm_mac(self, leaving: Member) -> None:
+        """The leaving member gets its own MAC back: whoever borrowed it takes
+        the address the leaving member was using instead."""
+        perm = mac_to_bytes(leaving.perm_hwaddr)
+        for other in self.members:
+            if other.mac_bytes == perm and leaving.mac_bytes != perm:
+                self._set_member_mac(other, leaving.mac_bytes)
+
+    def _set_member_mac(self, member: Member, mac: bytes) -> None:
+        try:
+            self.links.set_mac(member.name, mac.hex(":"))
+            member.mac_bytes = mac
+        except linkops.LinkError as exc:
+            self._event("warning", f"cannot set MAC address: {exc}", member, level=logging.WARNING)
+
+    def _member(self, name: str) -> Member:
+        for member in self.members:
+            if member.name == name:
+                return member
+        raise BondError(f"{self.name}: {name} is not a slave of {self.name}")
