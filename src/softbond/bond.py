@@ -44,6 +44,7 @@ __all__ = ["Bond", "BondError", "Member"]   # daemon, fuzz and tests import thes
 log = logging.getLogger("softbond")
 
 EVENT_HISTORY = 500
+WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
 class Bond(Membership, LinkHealth, ControlListeners, Failover):
@@ -75,6 +76,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         self._ours_v4: set[bytes] = set()
         self._ours_v6: set[bytes] = set()
         self._notify_task: asyncio.Task | None = None
+        self._workers_task: asyncio.Task | None = None
         self._watched: set[int] = set()
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
@@ -84,7 +86,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         self.loop = asyncio.get_running_loop()
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
         try:
-            self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac)
+            self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,
+                                                 workers=self.opts.datapath_workers)
         except RuntimeError as exc:
             raise BondError(str(exc)) from None
         if notice:
@@ -97,11 +100,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         for cidr in self.config.addresses:
             self.links.add_address(self.name, cidr)
         self.device.start()
-        if isinstance(self.runner, Alb) and self.device.kind == "ebpf":
-            # alb's ARP rewriting stays in Python: the programs hand the
-            # bond's outgoing ARP to this socket.
-            self._bond_arp = self.device.dev.arp_socket()
-            self.loop.add_reader(self._bond_arp.fileno(), self._on_bond_arp)
+        self._open_bond_arp()
         # SOFTBOND_LINK_EVENTS=0 leaves only the miimon poll (benchmarks
         # compare the two detection paths with it).
         if os.environ.get("SOFTBOND_LINK_EVENTS", "1") != "0":
@@ -113,6 +112,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             self.links.add_default_route(self.name, self.config.gateway)
         self._restart_monitors()
         self._start_runner_tick()
+        self._workers_task = self.loop.create_task(self._watch_workers())
         for warning in self.config.warnings:
             self._event("warning", warning, level=logging.WARNING, prefix=False)
 
@@ -121,7 +121,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         if self._stopped:
             return
         self._stopped = True
-        for task in (self._miimon_task, self._arp_task, self._notify_task, self._runner_task):
+        for task in (self._miimon_task, self._arp_task, self._notify_task, self._runner_task, self._workers_task):
             if task:
                 task.cancel()
         if self._nl is not None and self.loop is not None:
@@ -151,14 +151,15 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
     def set_option(self, name: str, value: str) -> list[str]:
         # The data path can be switched live (the bond device is rebuilt);
         # everything else follows the kernel's rules for a running bond.
-        live_datapath = name.strip() == "datapath"
+        live_datapath = name.strip() in ("datapath", "datapath_workers")
         try:
             new, warnings = change_option(self.name, self.opts, name, value,
                                           has_slaves=bool(self.members), is_up=not live_datapath)
         except ValueError as exc:
             raise BondError(str(exc)) from None
-        if live_datapath and new.datapath != self.opts.datapath:
-            self._switch_datapath(new.datapath)
+        if live_datapath and (new.datapath, new.datapath_workers) != (self.opts.datapath,
+                                                                       self.opts.datapath_workers):
+            self._switch_datapath(new.datapath, new.datapath_workers)
         if new.mode != self.opts.mode:
             self.runner = make_runner(new)
             self.active = None
@@ -182,7 +183,16 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         self._publish()
         return warnings
 
-    def _switch_datapath(self, datapath: str) -> None:
+    def _open_bond_arp(self) -> None:
+        """alb's ARP rewriting stays in the daemon: the eBPF programs or the
+        data path workers hand the bond's outgoing ARP to this socket (the
+        in-process Python path runs the rlb in its transmit call)."""
+        sock = self.device.arp_socket() if isinstance(self.runner, Alb) else None
+        if sock is not None:
+            self._bond_arp = sock
+            self.loop.add_reader(sock.fileno(), self._on_bond_arp)
+
+    def _switch_datapath(self, datapath: str, workers: int) -> None:
         """Rebuild the bond device on another data path, keeping members,
         addresses and the gateway; traffic pauses for the rebuild (about
         0.1-0.5 s)."""
@@ -199,7 +209,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             self.device.close_member(member.sock, member.ifindex)
             member.sock.close()
         self.device.close()
-        self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac)
+        self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac, workers=workers)
         if notice:
             self._event("warning", notice, level=logging.WARNING, prefix=False)
         if self.mac:
@@ -214,10 +224,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         for member in self.members:
             member.sock, member.send_control = self.device.open_member(member.name, member.ifindex,
                                                                        member.mac_bytes)
-        if isinstance(self.runner, Alb) and self.device.kind == "ebpf":
-            self._bond_arp = self.device.dev.arp_socket()
-            self.loop.add_reader(self._bond_arp.fileno(), self._on_bond_arp)
-        self._event("option", f"data path switched to {self.device.kind}")
+        self._open_bond_arp()
+        self._event("option", f"data path switched to {self.device.kind}"
+                              + (f" with {workers} workers" if getattr(self.device, "count", 1) > 1 else ""))
         self._publish()
 
     # ------------------------------------------------------------ mode runner
@@ -236,6 +245,18 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             now = time.monotonic()
             self._runner_output(runner.tick(now, list(self.members)))
             if self.device is not None and self.device.tick(runner, now):
+                self._publish()
+
+    async def _watch_workers(self) -> None:
+        """datapath_workers > 1: a worker process that died is replaced on
+        its TAP queue at once (its share of the flows waits meanwhile)."""
+        while True:
+            await asyncio.sleep(WORKER_CHECK_INTERVAL)
+            check = getattr(self.device, "check_workers", None)
+            if check is None:
+                continue
+            for message in check():
+                self._event("warning", f"{self.name}: {message}", level=logging.WARNING, prefix=False)
                 self._publish()
 
     def _runner_output(self, frames) -> None:
@@ -328,6 +349,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             "mii_status": "up" if self.carrier else "down",
             "active_slave": self.active.name if self.active else None,
             "datapath": self.device.kind if self.device else None,
+            "datapath_workers": (self.device.counters() if hasattr(self.device, "counters")
+                                 else None),
             "pid": os.getpid(),
             "hwaddr": self.mac,
             "addresses": self.links.addresses(self.name),

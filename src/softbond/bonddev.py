@@ -3,6 +3,8 @@
 - PythonDevice: a persistent TAP, member AF_PACKET sockets with virtio-net
   headers, and datapath.DataPath's two threads running the runner's
   transmit callable.
+- WorkersDevice (datapath_workers=N > 1): the same TAP with N queues and N
+  worker processes (workers.py) forwarding from a published Plan.
 - EbpfDevice: a veth pair whose peer stays hidden (ebpf/), tc programs
   moving every frame in the kernel; the runner's decisions are written
   into BPF maps. Members get a send-only socket for control frames.
@@ -13,9 +15,14 @@ run unchanged on either; `kind` is what `softbond status` reports.
 from __future__ import annotations
 
 import fcntl
+import mmap
 import os
+import pickle
 import socket
+import subprocess
+import sys
 
+from . import workers
 from .datapath import DataPath, Snapshot
 from .ports import packet, tap
 
@@ -23,10 +30,12 @@ TUNSETCARRIER = 0x400454E2
 VNET_NONE = bytes(10)
 
 
-def choose(name: str, datapath: str, *, mac: str | None) -> tuple["PythonDevice | EbpfDevice", str | None]:
+def choose(name: str, datapath: str, *, mac: str | None,
+           workers: int = 1) -> tuple["PythonDevice | WorkersDevice | EbpfDevice", str | None]:
     """The device for `datapath` (auto|ebpf|python), and a one-line notice
     when auto fell back to Python. Raises RuntimeError when ebpf was asked
-    for and cannot run here."""
+    for and cannot run here. `workers` > 1 runs the Python path in that
+    many processes (the eBPF path needs none)."""
     if datapath in ("auto", "ebpf"):
         from . import ebpf
         ok, why = ebpf.available()
@@ -34,8 +43,12 @@ def choose(name: str, datapath: str, *, mac: str | None) -> tuple["PythonDevice 
             return EbpfDevice(name, mac=mac), None
         if datapath == "ebpf":
             raise RuntimeError(f"{name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
-        return PythonDevice(name), f"{name}: using the Python data path (eBPF unavailable: {why})"
-    return PythonDevice(name), None
+        return python_device(name, workers), f"{name}: using the Python data path (eBPF unavailable: {why})"
+    return python_device(name, workers), None
+
+
+def python_device(name: str, workers: int) -> "PythonDevice | WorkersDevice":
+    return WorkersDevice(name, workers) if workers > 1 else PythonDevice(name)
 
 
 class PythonDevice:
@@ -43,7 +56,7 @@ class PythonDevice:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        remove_leftover(name, keep_tap=True)
+        remove_leftover(name, keep_tap=True, multi_queue=False)
         self.tap_fd = tap.open_tap(name)
         self.datapath = DataPath(self.tap_fd)
         self._watched: set[int] = set()
@@ -87,6 +100,9 @@ class PythonDevice:
 
     def tick(self, runner, now: float) -> bool:
         return False
+
+    def arp_socket(self) -> socket.socket | None:
+        return None          # alb's ARP goes through the runner's transmit here
 
     def close(self) -> None:
         self.datapath.stop()
@@ -149,20 +165,175 @@ class EbpfDevice:
         rebalance; True asks for a republish."""
         return runner.ebpf_rebalance(self.dev.bucket_bytes, now)
 
+    def arp_socket(self) -> socket.socket | None:
+        return self.dev.arp_socket()
+
     def close(self) -> None:
         if self.arp_sock is not None:
             self.arp_sock = None
         self.dev.close(keep=False)
 
 
-def remove_leftover(name: str, *, keep_tap: bool = False, keep_ebpf: bool = False) -> None:
+class WorkersDevice:
+    """The Python data path in `count` worker processes (workers.py): a
+    multi-queue TAP, one queue per worker, members read through one
+    PACKET_FANOUT group each. The daemon keeps the queue fds, so a worker
+    that dies is replaced on the same queue; the workers die with the
+    daemon (PR_SET_PDEATHSIG and their control socket's EOF)."""
+    kind = "python"
+
+    def __init__(self, name: str, count: int) -> None:
+        self.name = name
+        self.count = count
+        remove_leftover(name, keep_tap=True, multi_queue=True)
+        self.queue_fds = tap.open_queues(name, count)
+        self.tap_fd = self.queue_fds[0]
+        self._mem_fd = os.memfd_create(f"softbond-{name}-counters", os.MFD_CLOEXEC)
+        os.ftruncate(self._mem_fd, workers.COUNTER_STRIDE * count)
+        self._mem = mmap.mmap(self._mem_fd, workers.COUNTER_STRIDE * count)
+        self._counters = [workers.counter_view(self._mem, i) for i in range(count)]
+        # alb's outgoing ARP, from every worker to the daemon's rlb
+        self._arp_rx, self._arp_tx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._arp_rx.setblocking(False)
+        self._controls: list[socket.socket | None] = [None] * count
+        self._procs: list[subprocess.Popen | None] = [None] * count
+        self._plan: bytes | None = None
+        self._bucket_seen = [0] * workers.BUCKETS
+        self.restarts = 0
+
+    # -- workers --------------------------------------------------------------
+    def start(self) -> None:
+        for i in range(self.count):
+            self._spawn(i)
+
+    def _spawn(self, i: int) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fds = (self.queue_fds[i], theirs.fileno(), self._arp_tx.fileno(), self._mem_fd)
+        argv = [sys.executable, "-m", "softbond.workers", "--index", str(i), "--tap-fd", str(fds[0]),
+                "--control-fd", str(fds[1]), "--arp-fd", str(fds[2]), "--counters-fd", str(fds[3])]
+        try:
+            self._procs[i] = subprocess.Popen(argv, pass_fds=fds, stdin=subprocess.DEVNULL,
+                                              start_new_session=False)
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._controls[i] = ours
+        if self._plan is not None:
+            self._send(i, self._plan)
+
+    def _send(self, i: int, message: bytes) -> None:
+        control = self._controls[i]
+        if control is None:
+            return
+        try:
+            control.send(message)
+        except BlockingIOError:
+            # The worker is behind on plans; it only applies the newest
+            # anyway, and the next publish reaches it.
+            pass
+        except OSError:
+            self._replace(i)
+
+    def _replace(self, i: int) -> None:
+        proc = self._procs[i]
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        if proc is not None:
+            proc.wait()
+        if self._controls[i] is not None:
+            self._controls[i].close()
+        self.restarts += 1
+        self._spawn(i)
+
+    def check_workers(self) -> list[str]:
+        """Replace workers that died; what happened, for the bond's events."""
+        out = []
+        for i, proc in enumerate(self._procs):
+            if proc is not None and proc.poll() is not None:
+                out.append(f"data path worker {i} exited with status {proc.returncode}: restarted")
+                self._replace(i)
+        return out
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for p in self._procs if p is not None]
+
+    # -- the bond's calls ---------------------------------------------------------
+    def set_carrier(self, on: bool) -> None:
+        try:
+            fcntl.ioctl(self.tap_fd, TUNSETCARRIER, (1 if on else 0).to_bytes(4, "little"))
+        except OSError:
+            pass
+
+    def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
+        # Send-only (protocol 0): the workers' fanout sockets take the data.
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
+        sock.bind((name, 0))
+        return sock, sock.send
+
+    def close_member(self, sock: socket.socket, ifindex: int) -> None:
+        pass      # the next plan leaves the member out; the workers close their sockets
+
+    def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
+        plan = workers.plan_for(runner, members, usable, active, bond_mac)
+        self._plan = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+        for i in range(self.count):
+            self._send(i, self._plan)
+
+    def rx_dropped(self, members) -> int:
+        return sum(c[workers.C_RX_DROPPED] for c in self._counters)
+
+    def counters(self) -> list[dict[str, int]]:
+        return [{"pid": p.pid if p else None, "frames_out": c[workers.C_FRAMES_OUT],
+                 "frames_in": c[workers.C_FRAMES_IN], "rx_dropped": c[workers.C_RX_DROPPED],
+                 "tx_errors": c[workers.C_TX_ERRORS]} for p, c in zip(self._procs, self._counters)]
+
+    def bucket_bytes(self) -> list[int]:
+        """Bytes per bucket since the previous call, summed over workers."""
+        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(workers.BUCKETS)]
+        delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
+        self._bucket_seen = totals
+        return delta
+
+    def tick(self, runner, now: float) -> bool:
+        return runner.ebpf_rebalance(self.bucket_bytes, now)
+
+    def arp_socket(self) -> socket.socket | None:
+        return self._arp_rx
+
+    def close(self) -> None:
+        for control in self._controls:
+            if control is not None:
+                control.close()      # EOF: the worker returns
+        for proc in self._procs:
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for fd in self.queue_fds:
+            os.close(fd)
+        self._arp_rx.close()
+        self._arp_tx.close()
+        del self._counters
+        self._mem.close()
+        os.close(self._mem_fd)
+        tap.destroy_tap(self.name)
+
+
+def remove_leftover(name: str, *, keep_tap: bool = False, keep_ebpf: bool = False,
+                    multi_queue: bool | None = None) -> None:
     """Remove a bond device a dead daemon left, unless it is of the kind
-    about to be re-attached (a TAP for the Python path, the veth pair for
-    eBPF): re-attaching keeps addresses, routes and forwarding alive."""
+    about to be re-attached (a TAP for the Python path, of the queue kind
+    `multi_queue` when given, the veth pair for eBPF): re-attaching keeps
+    addresses, routes and forwarding alive."""
     sysfs = f"/sys/class/net/{name}"
     if not os.path.exists(sysfs):
         return
     if os.path.exists(f"{sysfs}/tun_flags"):
+        if multi_queue is not None and tap.is_multi_queue(name) != multi_queue:
+            keep_tap = False        # a TAP re-attaches only as the kind it was made
         if not keep_tap:
             try:
                 tap.destroy_tap(name)

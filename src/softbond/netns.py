@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from .ovs_switch import OvsSwitch
 
 SOFTBOND = [sys.executable, "-m", "softbond"]
+# Topology(datapath="workers"): softbond's Python data path in this many
+# processes (datapath=python datapath_workers=N).
+TEST_WORKERS = 2
 
 
 def run(argv: list[str], *, check: bool = True, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
@@ -188,7 +191,10 @@ class Topology:
 
     def softbond(self, *args: str, check: bool = True, ns: str | None = None) -> subprocess.CompletedProcess:
         if args and args[0] == "up" and self.datapath and not any(a.startswith("datapath=") for a in args):
-            args = (*args, f"datapath={self.datapath}")
+            if self.datapath == "workers":      # the Python path in worker processes
+                args = (*args, "datapath=python", f"datapath_workers={TEST_WORKERS}")
+            else:
+                args = (*args, f"datapath={self.datapath}")
         return self.exec(ns or self.host, [*SOFTBOND, *args], check=check)
 
     def cut(self, i: int) -> None:

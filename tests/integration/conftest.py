@@ -36,11 +36,13 @@ def topo(request, datapath):
 
 
 def pytest_generate_tests(metafunc):
-    """A module with BOTH_DATAPATHS = True runs every test on the eBPF and
-    on the pure-Python data path, unchanged; elsewhere the default (auto)."""
+    """A module with ALL_DATAPATHS = True runs every test unchanged on the
+    eBPF path, the pure-Python path, and the Python path in worker
+    processes (datapath_workers, netns.TEST_WORKERS); elsewhere the default
+    (auto)."""
     if "datapath" in metafunc.fixturenames:
-        if getattr(metafunc.module, "BOTH_DATAPATHS", False):
-            metafunc.parametrize("datapath", ["python", "ebpf"])
+        if getattr(metafunc.module, "ALL_DATAPATHS", False):
+            metafunc.parametrize("datapath", ["python", "ebpf", "workers"])
         else:
             metafunc.parametrize("datapath", [None], ids=["auto"])
 
@@ -84,11 +86,12 @@ def ping_result(proc):
 class Iperf:
     """iperf3 server in the peer, client through the bond; JSON results."""
 
-    def __init__(self, topo, seconds, port=5201, peer=0, reverse=False):
+    def __init__(self, topo, seconds, port=5201, peer=0, reverse=False, streams=1):
         self.server = topo.popen(topo.peer(peer), ["iperf3", "-s", "-1", "-p", str(port)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.3)
-        argv = ["iperf3", "-c", topo.peer_ip(peer), "-p", str(port), "-t", str(seconds), "-J"]
+        argv = ["iperf3", "-c", topo.peer_ip(peer), "-p", str(port), "-t", str(seconds), "-J",
+                "-P", str(streams)]
         if reverse:
             argv.append("-R")
         self.client = topo.popen(topo.host, argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -20,7 +20,10 @@ def up(topo, mode, *options, slaves="eth0,eth1"):
     assert proc.returncode == 0, proc.stderr
     if topo.datapath:
         from conftest import status_json
-        assert status_json(topo)["datapath"] == topo.datapath
+        status = status_json(topo)
+        assert status["datapath"] == ("python" if topo.datapath == "workers" else topo.datapath)
+        if topo.datapath == "workers":
+            assert len(status["datapath_workers"]) > 1
     for i in range(topo.peers):
         assert topo.wait_for(lambda: ping_ok(topo, topo.peer_ip(i)), timeout=10), f"no ping to peer {i}"
 

@@ -15,9 +15,8 @@ from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_
 from softbond.wire import xmit_hash as xh
 
 from fakeport import FakePort  # tests/fakeport.py, shared with the unit tests of the runners
-from test_ebpf_hash import (  # noqa: E402 - same directory, shared frame builders
-    TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, ether, frames, ipv4, ipv6, kernel_refuses, run, tcp, udp,
-)
+from framegen import ether, frames, ipv4, ipv6, tcp, udp  # tests/framegen.py
+from test_ebpf_hash import TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, kernel_refuses, run  # same directory
 
 # BPF_PROG_TEST_RUN needs root: these live with the integration tests, which
 # fail (never skip) without it.

@@ -13,8 +13,8 @@ from softbond.netns import ip
 
 LACP_OVS = dict(switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")
 
-# Every test here runs on both data paths (conftest.pytest_generate_tests).
-BOTH_DATAPATHS = True
+# Every test here runs on every data path (conftest.pytest_generate_tests).
+ALL_DATAPATHS = True
 
 
 def up_8023ad(topo, *options, slaves="eth0,eth1"):

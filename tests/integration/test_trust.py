@@ -18,12 +18,17 @@ def sysfs(topo, ifname, attr, ns=None):
     return topo.exec(ns or topo.host, ["cat", f"/sys/class/net/{ifname}/{attr}"]).stdout.strip()
 
 
-@pytest.mark.parametrize("path", ["python", "ebpf"])
+PATHS = {"python": ["datapath=python"], "ebpf": ["datapath=ebpf"],
+         "workers": ["datapath=python", "datapath_workers=2"]}
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("mode", ["active-backup", "balance-xor"])
 def test_sigkill_restart_adopts_members_and_tcp_survives(topo, mode, path):
-    """python: the restart brings forwarding back within 1 s. ebpf: the
-    programs forward on their own, so nothing stops at all."""
-    UP_ = [*UP, f"datapath={path}"]
+    """python (in-process or in workers): the restart brings forwarding
+    back within 1 s, and workers die with their daemon. ebpf: the programs
+    forward on their own, so nothing stops at all."""
+    UP_ = [*UP, *PATHS[path]]
     topo.softbond(*UP_, f"mode={mode}")
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10)
     before = status_json(topo)
@@ -43,13 +48,18 @@ def test_sigkill_restart_adopts_members_and_tcp_survives(topo, mode, path):
     data = iperf.result()          # raises if the TCP stream broke
     print(f"{mode} on {path}: back {restarted:.2f} s after SIGKILL, {sent - received} of {sent} pings lost, "
           f"TCP {data['end']['sum_received']['bits_per_second'] / 1e9:.1f} Gbit/s over the restart")
-    if path == "python":
+    if path != "ebpf":
         assert restarted < 1.0
         assert sent - received < 1000          # under 1 s of a 1 kHz ping
     else:
         assert sent - received <= 5            # forwarding never stopped
-    assert status_json(topo)["datapath"] == path
     after = status_json(topo)
+    assert after["datapath"] == ("ebpf" if path == "ebpf" else "python")
+    if path == "workers":
+        old = [w["pid"] for w in before["datapath_workers"]]
+        assert topo.wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in old), timeout=2), \
+            "data path workers outlived their daemon"
+        assert len(after["datapath_workers"]) == 2
     assert after["pid"] != before["pid"] and [s["name"] for s in after["slaves"]] == ["eth0", "eth1"]
     # The bond device kept its identity and the members were adopted, not reset.
     assert (sysfs(topo, "bond0", "ifindex"), sysfs(topo, "bond0", "address")) == bond_before

@@ -32,6 +32,7 @@ BOND_MAX_ARP_TARGETS = 16
 BOND_MAX_NS_TARGETS = 16
 
 DATAPATHS = ("auto", "ebpf", "python")
+MAX_DATAPATH_WORKERS = 64
 
 NOSLAVES = "NOSLAVES"
 IFDOWN = "IFDOWN"
@@ -164,6 +165,9 @@ SPECS: tuple[OptionSpec, ...] = (
           values=_INTMAX, min=0, max=INT_MAX, runtime="never"),
     _spec("datapath", "choice", "auto", "softbond packet path: auto, ebpf or python",
           values=tuple((n, i) for i, n in enumerate(DATAPATHS)), runtime="down"),
+    _spec("datapath_workers", "int", 1, "processes moving frames on the Python data path (a multi-queue "
+          "TAP and one PACKET_FANOUT group per member when above 1)",
+          min=1, max=MAX_DATAPATH_WORKERS, runtime="down"),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -205,6 +209,7 @@ class BondOptions:
     max_bonds: int = 1
     coupled_control: int = 1
     datapath: str = "auto"
+    datapath_workers: int = 1
 
     @property
     def num_grat_arp(self) -> int:

@@ -17,6 +17,7 @@ TUNSETOFFLOAD = 0x400454D0
 TUNSETVNETHDRSZ = 0x400454D8
 
 IFF_TAP = 0x0002
+IFF_MULTI_QUEUE = 0x0100
 IFF_NO_PI = 0x1000
 IFF_VNET_HDR = 0x4000
 
@@ -32,19 +33,22 @@ class TapError(OSError):
     pass
 
 
-def open_tap(name: str, *, persist: bool = True) -> int:
+def open_tap(name: str, *, persist: bool = True, multi_queue: bool = False) -> int:
     """Create (or re-attach to a persistent) TAP named `name`; return its fd.
 
     Persistence keeps the device, its addresses and routes alive if the
     daemon dies, so a restart re-attaches instead of rebuilding (and TCP
-    sessions through the bond survive).
+    sessions through the bond survive). With `multi_queue` every call
+    attaches one more queue (datapath_workers); a TAP is created one kind or
+    the other and re-attaching needs the same kind (see `is_multi_queue`).
     """
     try:
         fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise TapError(exc.errno, f"cannot open /dev/net/tun: {exc.strerror}") from None
+    flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (IFF_MULTI_QUEUE if multi_queue else 0)
     try:
-        ifr = struct.pack("16sH22x", name.encode(), IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
+        ifr = struct.pack("16sH22x", name.encode(), flags)
         fcntl.ioctl(fd, TUNSETIFF, ifr)
         fcntl.ioctl(fd, TUNSETVNETHDRSZ, struct.pack("i", VNET_HDR_LEN))
         # TSO bits are only accepted together with CSUM.
@@ -56,7 +60,29 @@ def open_tap(name: str, *, persist: bool = True) -> int:
     return fd
 
 
+def open_queues(name: str, count: int) -> list[int]:
+    """`count` queues of a multi-queue TAP (created if missing)."""
+    fds: list[int] = []
+    try:
+        for _ in range(count):
+            fds.append(open_tap(name, multi_queue=True))
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
+
+
+def is_multi_queue(name: str) -> bool | None:
+    """The kind of an existing TAP (None: no such TAP)."""
+    try:
+        with open(f"/sys/class/net/{name}/tun_flags") as f:
+            return bool(int(f.read().strip(), 16) & IFF_MULTI_QUEUE)
+    except (OSError, ValueError):
+        return None
+
+
 def destroy_tap(name: str) -> None:
     """Remove a persistent TAP: attach to it and clear the persist flag."""
-    fd = open_tap(name, persist=False)
+    fd = open_tap(name, persist=False, multi_queue=bool(is_multi_queue(name)))
     os.close(fd)
