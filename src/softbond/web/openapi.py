@@ -114,6 +114,13 @@ def document(version: str) -> dict:
                     "mii_status": {"type": "string"},
                     "active_slave": {"type": "string", "nullable": True},
                     "datapath": {"type": "string"}, "pid": {"type": "integer"},
+                    "datapath_workers": {
+                        "type": "array", "nullable": True,
+                        "description": "datapath_workers > 1: per worker process, its pid and counters",
+                        "items": {"type": "object", "properties": {
+                            "pid": {"type": "integer"}, "frames_out": {"type": "integer"},
+                            "frames_in": {"type": "integer"}, "rx_dropped": {"type": "integer"},
+                            "tx_errors": {"type": "integer"}}}},
                     "hwaddr": {"type": "string"},
                     "addresses": {"type": "array", "items": {"type": "string"}},
                     "failovers": {"type": "integer"}, "rx_dropped_inactive": {"type": "integer"},
