@@ -23,6 +23,8 @@ with it are seconds apart; the order of the cases alternates between runs.
                member): OVS's own userspace bonding.
   ebpf         softbond mode=active-backup datapath=ebpf behind the bridge.
   python       softbond mode=active-backup datapath=python behind the bridge.
+  python-w2    the same with datapath_workers=2: two worker processes over a
+               two-queue TAP (CPU and RSS are the daemon's plus the workers').
   naive        bench/naivefwd.py: TAP read -> AF_PACKET send and back, one
                frame per system call, no vnet header (64-byte UDP only; the
                peer's tx checksum offload is off for it, see naivefwd.py).
@@ -107,7 +109,7 @@ LINKCUT = [PY, os.path.join(HERE, "linkcut.py")]
 UDPGAP = [PY, os.path.join(HERE, "udpgap.py")]
 NAIVEFWD = [PY, os.path.join(HERE, "naivefwd.py")]
 FAILOVER_RATE = 10000                       # frames/s: 0.1 ms per lost frame
-TCP_CASES = ("veth", "veth-direct", "ovs-bridge", "ovs-ab-bond", "ebpf", "python")
+TCP_CASES = ("veth", "veth-direct", "ovs-bridge", "ovs-ab-bond", "ebpf", "python", "python-w2")
 ALL_CASES = TCP_CASES + ("naive",)
 LABELS = {
     "veth": "plain veth (host IP on eth0, Linux bridge) = baseline",
@@ -116,6 +118,7 @@ LABELS = {
     "ovs-ab-bond": "OVS userspace active-backup bond",
     "ebpf": "softbond eBPF (active-backup)",
     "python": "softbond pure Python (active-backup)",
+    "python-w2": "softbond pure Python, datapath_workers=2 (active-backup)",
     "naive": "naive Python forwarder (1 frame/syscall)",
 }
 
@@ -254,11 +257,14 @@ def bridge_case(topo: Topology, name: str):
     elif name == "veth-direct":
         wait_ping(topo, host, DIRECT[1])
         yield Case(host, peer, DIRECT[1], DIRECT[0], member="vd0")
-    elif name in ("ebpf", "python"):
-        pid = bond_up(topo, name)
+    elif name in ("ebpf", "python", "python-w2"):
+        workers = name == "python-w2"
+        pid = bond_up(topo, "python" if workers else name, options=("datapath_workers=2",) if workers else ())
+        # The workers do the forwarding: their CPU and memory count with the daemon's.
+        pids = [pid] + [w["pid"] for w in status(topo)["datapath_workers"] or []]
         try:
             wait_ping(topo, host, topo.peer_ip())
-            yield Case(host, peer, topo.peer_ip(), BOND_IP, pids=[pid], member="eth0")
+            yield Case(host, peer, topo.peer_ip(), BOND_IP, pids=pids, member="eth0")
         finally:
             topo.softbond("down", "bond0", check=False)
     elif name == "naive":
@@ -383,10 +389,10 @@ def main_suite(args) -> dict:
         stack.callback(topo.close)
         cases["veth"] = stack.enter_context(bridge_case(topo, "veth"))
         cases["veth-direct"] = stack.enter_context(bridge_case(topo, "veth-direct"))
-        for name in ("ebpf", "python", "naive"):
+        for name, tag in (("ebpf", "e"), ("python", "p"), ("python-w2", "w"), ("naive", "n")):
             if name not in ALL_CASES:
                 continue
-            topo = bridge_topology(name[0])
+            topo = bridge_topology(tag)
             stack.callback(topo.close)
             cases[name] = stack.enter_context(bridge_case(topo, name))
         for name, tag in (("ovs-bridge", "ob"), ("ovs-ab-bond", "oa")):
@@ -667,7 +673,7 @@ def scaling_table(raw: dict) -> str:
 def targets(main: dict | None, scaling: dict | None) -> str:
     lines = ["| target | figure (median) | met? |", "|---|---|---|"]
     if main:
-        for name, goal in (("ebpf", 0.95), ("python", 0.7)):
+        for name, goal in (("ebpf", 0.95), ("python", 0.7), ("python-w2", 0.7)):
             if name not in main:
                 continue
             for cc, (kind, label) in itertools.product(congestion_controls(main),

@@ -232,6 +232,28 @@ def test_seed_config_files(topo, tmp_path):
     assert st["mode"] == "active-backup" and st["options"]["miimon"] == 100
 
 
+def test_ifcfg_ipv6_addresses_and_default_route(topo, tmp_path):
+    """IPV6INIT=yes with IPV6ADDR, IPV6ADDR_SECONDARIES and IPV6_DEFAULTGW,
+    as ifup-ipv6 reads them: the addresses on the bond, the route via the
+    gateway, and IPv6 traffic to the peer through the members."""
+    from softbond.demo import IFCFG_BOND0, IFCFG_ETH
+    topo.exec(topo.peer(), ["ip", "-6", "addr", "add", "2001:db8::1/64", "dev", "peer0", "nodad"])
+    d = tmp_path / "network-scripts"
+    d.mkdir()
+    (d / "ifcfg-bond0").write_text(IFCFG_BOND0 + 'BONDING_OPTS="mode=1 miimon=100"\nIPV6INIT=yes\n'
+                                   "IPV6ADDR=2001:db8::199/64\nIPV6ADDR_SECONDARIES=fd00:1::199/64\n"
+                                   "IPV6_DEFAULTGW=2001:db8::1\n")
+    for name in ("eth0", "eth1"):
+        (d / f"ifcfg-{name}").write_text(IFCFG_ETH.format(name=name))
+    topo.softbond("up", "--config", str(d))
+    st = status_json(topo)
+    assert {"192.168.100.199/24", "2001:db8::199/64", "fd00:1::199/64"} <= set(st["addresses"])
+    routes = topo.exec(topo.host, ["ip", "-6", "route", "show", "default"]).stdout
+    assert "via 2001:db8::1 dev bond0" in routes, routes
+    assert topo.wait_for(lambda: topo.exec(topo.host, ["ping", "-6", "-c", "1", "-W", "1", "2001:db8::1"],
+                                           check=False).returncode == 0, timeout=10)
+
+
 def test_crash_leaves_nothing_the_next_up_cannot_repair(topo):
     up(topo, "mode=1", "miimon=100")
     pid = status_json(topo)["pid"]

@@ -264,3 +264,43 @@ def load_quietly(bond_text: str, member_text: str) -> None:
     max_size=12))
 def test_arbitrary_key_mixes_only_raise_config_error(lines):
     load_quietly("\n".join(lines), "")
+
+
+# --- IPv6 (ifup-ipv6's variables) -------------------------------------------------
+
+def test_ipv6_addresses_with_ipv6init(tmp_path):
+    text = (SEED_BOND0 + "IPV6INIT=yes\nIPV6ADDR=2001:db8::199/64\n"
+            "IPV6ADDR_SECONDARIES=\"2001:db8:1::5 fd00::1/48\"\nIPV6_DEFAULTGW=fe80::1%bond0\n")
+    [config] = load_ifcfg(str(seed_dir(tmp_path, text)))
+    assert config.addresses == ("192.168.100.199/24", "2001:db8::199/64", "2001:db8:1::5/64", "fd00::1/48")
+    assert config.gateway == "fe80::1"          # link-local: no "not in any subnet" warning
+    assert config.warnings == (BOTH_ZERO,)
+
+
+def test_ipv6_is_ignored_without_ipv6init_and_says_so(tmp_path):
+    [config] = load_ifcfg(str(seed_dir(tmp_path, SEED_BOND0 + "IPV6ADDR=2001:db8::199/64\n")))
+    assert config.addresses == ("192.168.100.199/24",)
+    assert config.warnings[0] == (f"{tmp_path / 'ifcfg-bond0'}:8: bond0: Warning: IPV6ADDR ignored: "
+                                  "IPV6INIT is not yes")
+
+
+def test_gateway_wins_over_ipv6_defaultgw_with_a_warning(tmp_path):
+    text = SEED_BOND0 + "GATEWAY=192.168.100.1\nIPV6INIT=yes\nIPV6_DEFAULTGW=2001:db8::1\n"
+    [config] = load_ifcfg(str(seed_dir(tmp_path, text)))
+    assert config.gateway == "192.168.100.1"
+    assert config.warnings[0] == (f"{tmp_path / 'ifcfg-bond0'}:10: bond0: Warning: IPV6_DEFAULTGW "
+                                  "ignored: softbond sets one default route, GATEWAY's")
+
+
+@pytest.mark.parametrize("line,message", [
+    ("IPV6ADDR=192.168.1.1/24", "IPV6ADDR=192.168.1.1/24: not an IPv6 address (IPv4 belongs in IPADDR)"),
+    ("IPV6ADDR=2001:db8::1/129", "IPV6ADDR=2001:db8::1/129: prefix length must be 0 to 128"),
+    ("IPV6ADDR=2001:db8::zz", "address 2001:db8::zz/64: not a valid address/prefix"),
+    ("IPV6ADDR_SECONDARIES=\"2001:db8::1 2001:db8::1/64\"", "bond0: address 2001:db8::1/64 listed twice"),
+    ("IPV6_DEFAULTGW=10.0.0.1", "IPV6_DEFAULTGW=10.0.0.1: not an IPv6 address"),
+    ("IPV6INIT=maybe", "IPV6INIT=maybe: expected yes or no"),
+])
+def test_bad_ipv6_lines_name_file_and_line(tmp_path, line, message):
+    path = seed_dir(tmp_path, SEED_BOND0 + ("IPV6INIT=yes\n" if "IPV6INIT" not in line else "") + line + "\n")
+    err = error_of(path)
+    assert str(tmp_path / "ifcfg-bond0") in err and message in err, err

@@ -154,6 +154,7 @@ def _bond(name: str, record: IfcfgFile, slaves: list[str]) -> BondConfig:
         record.flag(key, True)
     notes: list[str] = []
     addresses = _addresses(name, record, notes)
+    addresses += _ipv6_addresses(name, record, addresses, notes)
     gateway = _gateway(name, record, addresses, notes)
     hwaddr_key = "MACADDR" if "MACADDR" in record.values else "HWADDR"
     hwaddr = record.get(hwaddr_key) or None
@@ -246,6 +247,32 @@ def _addresses(name: str, record: IfcfgFile, notes: list[str]) -> list[str]:
     return addresses
 
 
+def _ipv6_addresses(name: str, record: IfcfgFile, ipv4: list[str], notes: list[str]) -> list[str]:
+    """IPV6ADDR and IPV6ADDR_SECONDARIES (address[/prefix], /64 when
+    omitted), applied only with IPV6INIT=yes, as ifup-ipv6 does."""
+    keys = [k for k in ("IPV6ADDR", "IPV6ADDR_SECONDARIES") if record.get(k)]
+    if not record.flag("IPV6INIT", False):
+        for key in keys:
+            notes.append(f"{record.where(key)}: {name}: Warning: {key} ignored: IPV6INIT is not yes")
+        return []
+    addresses: list[str] = []
+    for key in keys:
+        for item in record.get(key).split():
+            address, _, prefix = item.partition("/")
+            try:
+                if ":" not in address:
+                    raise ValueError(f"{key}={item}: not an IPv6 address (IPv4 belongs in IPADDR)")
+                if prefix and not (re.fullmatch(r"[0-9]{1,3}", prefix, re.ASCII) and int(prefix) <= 128):
+                    raise ValueError(f"{key}={item}: prefix length must be 0 to 128")
+                cidr = parse_cidr(f"{address}/{prefix or 64}")
+            except ValueError as exc:
+                raise record.error(key, str(exc)) from None
+            if cidr in addresses or cidr in ipv4:
+                raise record.error(key, f"{name}: address {cidr} listed twice")
+            addresses.append(cidr)
+    return addresses
+
+
 def _check_network(record: IfcfgFile, cidr: str | None) -> None:
     """NETWORK and BROADCAST are redundant; a mismatch means a typo somewhere."""
     for key in ("NETWORK", "BROADCAST"):
@@ -267,15 +294,28 @@ def _check_network(record: IfcfgFile, cidr: str | None) -> None:
 
 def _gateway(name: str, record: IfcfgFile, addresses: list[str],
              notes: list[str]) -> str | None:
-    gateway = record.get("GATEWAY")
+    """GATEWAY, else IPV6_DEFAULTGW (with IPV6INIT=yes): softbond sets one
+    default route per bond."""
+    key = "GATEWAY"
+    v6 = record.get("IPV6_DEFAULTGW") if record.flag("IPV6INIT", False) else None
+    if v6 and record.get("GATEWAY"):
+        notes.append(f"{record.where('IPV6_DEFAULTGW')}: {name}: Warning: IPV6_DEFAULTGW ignored: "
+                     "softbond sets one default route, GATEWAY's")
+    elif v6:
+        key = "IPV6_DEFAULTGW"
+    gateway = record.get(key)
     if not gateway:
         return None
+    gateway = gateway.partition("%")[0]        # "addr%bond0": the device is the bond anyway
     try:
-        gateway = parse_ip(gateway, "GATEWAY")
+        gateway = parse_ip(gateway, key)
+        if key == "IPV6_DEFAULTGW" and ":" not in gateway:
+            raise ValueError(f"IPV6_DEFAULTGW={gateway}: not an IPv6 address")
     except ValueError as exc:
-        raise record.error("GATEWAY", str(exc)) from None
+        raise record.error(key, str(exc)) from None
     networks = [ipaddress.ip_interface(a).network for a in addresses]
-    if not any(ipaddress.ip_address(gateway) in net for net in networks):
-        notes.append(f"{record.where('GATEWAY')}: {name}: Warning: GATEWAY {gateway} is not "
+    ip = ipaddress.ip_address(gateway)
+    if not ip.is_link_local and not any(ip in net for net in networks):
+        notes.append(f"{record.where(key)}: {name}: Warning: {key} {gateway} is not "
                      "in any subnet of the bond's addresses")
     return gateway
