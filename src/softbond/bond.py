@@ -76,6 +76,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         self._ours_v4: set[bytes] = set()
         self._ours_v6: set[bytes] = set()
         self._notify_task: asyncio.Task | None = None
+        self._igmp_task: asyncio.Task | None = None
         self._workers_task: asyncio.Task | None = None
         self._watched: set[int] = set()
         self._stopped = False
@@ -121,7 +122,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         if self._stopped:
             return
         self._stopped = True
-        for task in (self._miimon_task, self._arp_task, self._notify_task, self._runner_task, self._workers_task):
+        for task in (self._miimon_task, self._arp_task, self._notify_task, self._igmp_task, self._runner_task,
+                     self._workers_task):
             if task:
                 task.cancel()
         if self._nl is not None and self.loop is not None:

@@ -18,7 +18,12 @@ from .modes.active_backup import choose_active
 from .modes.alb import Alb, learning_frame
 from .monitors import link as linkmon
 from .ports import links as linkops
+from . import mcast
 from .wire import arp as wire_arp
+from .wire import igmp as wire_igmp
+
+IGMP_RESEND_INTERVAL = 0.2     # seconds between resend_igmp rounds (HZ/5)
+IGMPV3_RECORDS_PER_REPORT = 64  # 8 bytes each: a report stays far below the MTU
 from .wire.ethernet import mac_to_bytes
 from .wire import ndisc as wire_ndisc
 
@@ -65,6 +70,8 @@ class Failover:
         self._update_carrier()
         if new is not None and not self.runner.unique_macs:
             self._schedule_peer_notify(new)
+        if new is not None:
+            self._schedule_igmp_resend(new)
 
     def _move_bond_mac(self, old: Member | None, new: Member) -> None:
         """tlb/alb (bond_alb_handle_active_change): the active member carries
@@ -130,6 +137,35 @@ class Failover:
             return
         gap = (self.opts.peer_notif_delay or self.opts.miimon or self.opts.arp_interval or 0) / 1000
         self._notify_task = self.loop.create_task(self._peer_notify(member, count, gap))
+
+    def _schedule_igmp_resend(self, member: Member) -> None:
+        """resend_igmp: the joined groups reported by the new active member,
+        at once and then every 200 ms, resend_igmp times in all (the
+        kernel's mcast_work, HZ/5)."""
+        if self._igmp_task:
+            self._igmp_task.cancel()
+            self._igmp_task = None
+        if self.opts.resend_igmp > 0 and self.loop is not None:
+            self._igmp_task = self.loop.create_task(self._igmp_resend(member, self.opts.resend_igmp))
+
+    async def _igmp_resend(self, member: Member, count: int) -> None:
+        for i in range(count):
+            if member is not self.active:
+                return
+            version, groups = mcast.igmp_groups(self.name)
+            if groups:
+                mac = mac_to_bytes(self.mac)
+                v4 = [ipaddress.ip_interface(c).ip for c in self.links.addresses(self.name)]
+                src = str(next((ip for ip in v4 if ip.version == 4), "0.0.0.0"))
+                if version == 3:
+                    frames = [wire_igmp.build_igmpv3_report(mac, src, groups[k:k + IGMPV3_RECORDS_PER_REPORT])
+                              for k in range(0, len(groups), IGMPV3_RECORDS_PER_REPORT)]
+                else:
+                    frames = [wire_igmp.build_igmpv2_report(mac, src, g) for g in groups]
+                for frame in frames:
+                    self._send_control(member, frame)
+            if i + 1 < count:
+                await asyncio.sleep(IGMP_RESEND_INTERVAL)
 
     async def _peer_notify(self, member: Member, count: int, gap: float) -> None:
         """Gratuitous ARP and unsolicited NA so the switch and the peers learn

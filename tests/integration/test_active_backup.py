@@ -1,6 +1,7 @@
 """active-backup end to end: a bond in a namespace, a Linux bridge as the
 switch, a peer behind it, and real traffic."""
 import sys
+import subprocess
 import time
 
 import pytest
@@ -350,6 +351,48 @@ def test_gratuitous_arp_moves_the_switch_at_once(topo):
     # No traffic of ours has flowed: only the gratuitous ARP can have
     # taught the bridge that our MAC now lives behind sw1.
     assert topo.wait_for(lambda: _fdb_port(topo, mac) == "sw1", timeout=1)
+
+
+JOIN = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             socket.inet_aton("239.1.2.3") + socket.inet_aton("192.168.100.199"))
+print("joined", flush=True)
+time.sleep(30)
+"""
+
+
+def test_failover_resends_igmp_joins_on_the_new_member(topo):
+    """resend_igmp=3: after a failover the group the bond's stack joined
+    is reported three times, 200 ms apart, through the new active member
+    (seen at that member's switch port, with the bond's MAC and address)."""
+    up(topo, "mode=1", "miimon=100", "resend_igmp=3")
+    member = topo.popen(topo.host, [sys.executable, "-c", JOIN], stdout=subprocess.PIPE, text=True)
+    try:
+        assert member.stdout.readline().strip() == "joined"
+        time.sleep(1.5)    # the kernel's own unsolicited reports for the join are over
+        cap = topo.popen(topo.switch_ns, ["tcpdump", "-i", topo.switch_port(1), "-nn", "-l", "-tt", "-v",
+                                          "--direction=in", "igmp"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(1.0)
+        topo.cut(0)
+        wait_active(topo, "eth1", timeout=2)
+        time.sleep(1.5)
+        cap.terminate()
+        out, _ = cap.communicate(timeout=5)
+    finally:
+        member.kill()
+        member.wait()
+    # tcpdump -v: a timestamped IP line, then the report on the next line
+    lines = out.splitlines()
+    reports = [(lines[i], lines[i + 1]) for i in range(len(lines) - 1)
+               if "igmp" in lines[i].lower() and "239.1.2.3" in lines[i + 1]]
+    assert len(reports) == 3, out
+    assert all("192.168.100.199 > 224.0.0.22" in report for _, report in reports), out
+    times = [float(ip_line.split()[0]) for ip_line, _ in reports]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(0.15 < g < 0.4 for g in gaps), gaps
 
 
 def test_fail_over_mac_active_moves_the_bond_mac(topo):
