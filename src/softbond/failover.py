@@ -23,7 +23,6 @@ from .wire import arp as wire_arp
 from .wire import igmp as wire_igmp
 
 IGMP_RESEND_INTERVAL = 0.2     # seconds between resend_igmp rounds (HZ/5)
-IGMPV3_RECORDS_PER_REPORT = 64  # 8 bytes each: a report stays far below the MTU
 from .wire.ethernet import mac_to_bytes
 from .wire import ndisc as wire_ndisc
 
@@ -157,11 +156,10 @@ class Failover:
                 mac = mac_to_bytes(self.mac)
                 v4 = [ipaddress.ip_interface(c).ip for c in self.links.addresses(self.name)]
                 src = str(next((ip for ip in v4 if ip.version == 4), "0.0.0.0"))
-                if version == 3:
-                    frames = [wire_igmp.build_igmpv3_report(mac, src, groups[k:k + IGMPV3_RECORDS_PER_REPORT])
-                              for k in range(0, len(groups), IGMPV3_RECORDS_PER_REPORT)]
-                else:
-                    frames = [wire_igmp.build_igmpv2_report(mac, src, g) for g in groups]
+                # One report per group, as ip_mc_rejoin_groups sends them (a
+                # v1 querier gets v2 reports: v1 hosts ignore them harmlessly).
+                build = wire_igmp.build_igmpv3_report if version == 3 else wire_igmp.build_igmpv2_report
+                frames = [build(mac, src, g) for g in groups]
                 for frame in frames:
                     self._send_control(member, frame)
             if i + 1 < count:
