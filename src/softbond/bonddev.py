@@ -198,6 +198,7 @@ class WorkersDevice:
         self._controls: list[socket.socket | None] = [None] * count
         self._procs: list[subprocess.Popen | None] = [None] * count
         self._plan: bytes | None = None
+        self._behind: set[int] = set()      # workers whose control socket was full
         self._bucket_seen = [0] * workers.BUCKETS
         self.restarts = 0
 
@@ -227,10 +228,11 @@ class WorkersDevice:
             return
         try:
             control.send(message)
+            self._behind.discard(i)
         except BlockingIOError:
-            # The worker is behind on plans; it only applies the newest
-            # anyway, and the next publish reaches it.
-            pass
+            # The worker is behind on plans (it only applies the newest
+            # anyway): check_workers sends it the latest one shortly.
+            self._behind.add(i)
         except OSError:
             self._replace(i)
 
@@ -252,6 +254,9 @@ class WorkersDevice:
             if proc is not None and proc.poll() is not None:
                 out.append(f"data path worker {i} exited with status {proc.returncode}: restarted")
                 self._replace(i)
+        for i in list(self._behind):
+            if self._plan is not None:
+                self._send(i, self._plan)
         return out
 
     def worker_pids(self) -> list[int]:
