@@ -45,6 +45,21 @@ class Snapshot:
     bond_mac: bytes = bytes(6)
 
 
+def accept(buf: bytearray, n: int, policy: int, own_mac: bytes, bond_mac: bytes) -> bool:
+    """The receive policies other than RX_DELIVER (the hot case, which the
+    loops test inline): True to deliver the frame of `n` bytes in `buf`,
+    whose destination MAC it may rewrite to the bond's (alb)."""
+    if policy == RX_DROP or n < ETH_END:
+        return False
+    if policy == RX_NOT_OWN:
+        return buf.find(bond_mac, SRC, ETH_END) != SRC
+    if buf[DST] & 1:                    # RX_UNICAST_OWN_MAC
+        return False
+    if buf.find(own_mac, DST, SRC) == DST:
+        buf[DST:SRC] = bond_mac
+    return True
+
+
 class DataPath:
     def __init__(self, tap_fd: int) -> None:
         self.tap_fd = tap_fd
@@ -150,19 +165,9 @@ class DataPath:
                         break
                     except OSError:
                         break
-                    if policy != RX_DELIVER:
-                        if policy == RX_DROP or n < ETH_END:
-                            dropped += 1
-                            continue
-                        if policy == RX_NOT_OWN:
-                            if buf.find(bond_mac, SRC, ETH_END) == SRC:
-                                dropped += 1
-                                continue
-                        elif buf[DST] & 1:      # RX_UNICAST_OWN_MAC
-                            dropped += 1
-                            continue
-                        elif buf.find(own_mac, DST, SRC) == DST:
-                            buf[DST:SRC] = bond_mac
+                    if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
+                        dropped += 1
+                        continue
                     try:
                         write(tap_fd, view[:n])
                     except OSError:

@@ -37,8 +37,9 @@ import socket
 import sys
 from dataclasses import dataclass, field
 
+from .datapath import accept
 from .modes.alb import alb_bucket
-from .modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, VNET
+from .modes.base import RX_DELIVER, RX_DROP, VNET
 from .modes.tlb import tlb_bucket
 from .ports import packet
 from .wire.xmit_hash import hash_function
@@ -59,7 +60,6 @@ COUNTER_STRIDE = 4096
 C_RX_DROPPED, C_TX_ERRORS, C_FRAMES_OUT, C_FRAMES_IN, C_BUCKETS = 0, 1, 2, 3, 8
 COUNTER_SLOTS = C_BUCKETS + BUCKETS
 
-_DST, _SRC, _ETH_END = VNET, VNET + 6, VNET + 12
 _ETHERTYPE = VNET + 12
 _SRC_MAC = slice(VNET + 6, VNET + 12)
 _IGMP_PROTO = VNET + 14 + 9
@@ -321,19 +321,9 @@ class Worker:
                             break
                         except OSError:
                             break
-                        if policy != RX_DELIVER:
-                            if policy == RX_DROP or n < _ETH_END:
-                                dropped += 1
-                                continue
-                            if policy == RX_NOT_OWN:
-                                if buf.find(bond_mac, _SRC, _ETH_END) == _SRC:
-                                    dropped += 1
-                                    continue
-                            elif buf[_DST] & 1:      # RX_UNICAST_OWN_MAC
-                                dropped += 1
-                                continue
-                            elif buf.find(own_mac, _DST, _SRC) == _DST:
-                                buf[_DST:_SRC] = bond_mac
+                        if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
+                            dropped += 1
+                            continue
                         try:
                             write(tap_fd, view[:n])
                             delivered += 1

@@ -163,3 +163,19 @@ def test_receive_policies_and_member_names_travel_in_the_plan():
     assert plan.names == {1001: "eth0", 1002: "eth1"}
     assert plan.macs[1002] == ports[1].mac_bytes
     assert workers.fanout_id(1001) != workers.fanout_id(1002)
+
+
+def test_receive_policy_filter_shared_by_both_python_loops():
+    from softbond.datapath import accept
+    from softbond.modes.base import RX_NOT_OWN, RX_UNICAST_OWN_MAC
+    own = bytes.fromhex("02aa00000001")
+    frame = lambda dst, src: bytearray(VNET + dst + src + b"\x08\x00" + bytes(30))  # noqa: E731
+    f = frame(own, bytes.fromhex("020000000009"))
+    assert not accept(f, len(f), RX_DROP, own, BOND_MAC)
+    assert not accept(f, 15, RX_NOT_OWN, own, BOND_MAC)                     # truncated
+    reflected = frame(b"\xff" * 6, BOND_MAC)
+    assert not accept(reflected, len(reflected), RX_NOT_OWN, own, BOND_MAC)
+    assert accept(f, len(f), RX_NOT_OWN, own, BOND_MAC)
+    assert not accept(reflected, len(reflected), RX_UNICAST_OWN_MAC, own, BOND_MAC)   # multicast
+    assert accept(f, len(f), RX_UNICAST_OWN_MAC, own, BOND_MAC)
+    assert bytes(f[10:16]) == BOND_MAC          # alb: the member's MAC became the bond's
