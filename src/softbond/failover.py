@@ -21,8 +21,10 @@ from .ports import links as linkops
 from . import mcast
 from .wire import arp as wire_arp
 from .wire import igmp as wire_igmp
+from .wire import mld as wire_mld
 
 IGMP_RESEND_INTERVAL = 0.2     # seconds between resend_igmp rounds (HZ/5)
+MLD2_RECORDS = 64              # 20-byte records: a report stays below a 1500-byte MTU
 from .wire.ethernet import mac_to_bytes
 from .wire import ndisc as wire_ndisc
 
@@ -151,19 +153,33 @@ class Failover:
         for i in range(count):
             if member is not self.active:
                 return
-            version, groups = mcast.igmp_groups(self.name)
-            if groups:
-                mac = mac_to_bytes(self.mac)
-                v4 = [ipaddress.ip_interface(c).ip for c in self.links.addresses(self.name)]
-                src = str(next((ip for ip in v4 if ip.version == 4), "0.0.0.0"))
-                # One report per group, as ip_mc_rejoin_groups sends them (a
-                # v1 querier gets v2 reports: v1 hosts ignore them harmlessly).
-                build = wire_igmp.build_igmpv3_report if version == 3 else wire_igmp.build_igmpv2_report
-                frames = [build(mac, src, g) for g in groups]
-                for frame in frames:
-                    self._send_control(member, frame)
+            for frame in self._membership_reports():
+                self._send_control(member, frame)
             if i + 1 < count:
                 await asyncio.sleep(IGMP_RESEND_INTERVAL)
+
+    def _membership_reports(self) -> list[bytes]:
+        """IGMP reports, one per group as ip_mc_rejoin_groups sends them (a
+        v1 querier gets v2 reports, which v1 routers ignore harmlessly), and
+        MLD reports (v2: all groups in reports of up to MLD2_RECORDS each,
+        as mld_send_report packs them; v1: one per group)."""
+        mac = mac_to_bytes(self.mac)
+        addresses = [ipaddress.ip_interface(c).ip for c in self.links.addresses(self.name, scope_global_only=False)]
+        frames = []
+        version, groups = mcast.igmp_groups(self.name)
+        if groups:
+            src = str(next((ip for ip in addresses if ip.version == 4 and not ip.is_link_local), "0.0.0.0"))
+            build = wire_igmp.build_igmpv3_report if version == 3 else wire_igmp.build_igmpv2_report
+            frames += [build(mac, src, g) for g in groups]
+        groups6 = mcast.mld_groups(self.name)
+        if groups6:
+            src6 = str(next((ip for ip in addresses if ip.version == 6 and ip.is_link_local), "::"))
+            if mcast.mld_version(self.name) == 1:
+                frames += [wire_mld.build_mldv1_report(mac, src6, g) for g in groups6]
+            else:
+                frames += [wire_mld.build_mldv2_report(mac, src6, groups6[k:k + MLD2_RECORDS])
+                           for k in range(0, len(groups6), MLD2_RECORDS)]
+        return frames
 
     async def _peer_notify(self, member: Member, count: int, gap: float) -> None:
         """Gratuitous ARP and unsolicited NA so the switch and the peers learn

@@ -358,22 +358,26 @@ import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
              socket.inet_aton("239.1.2.3") + socket.inet_aton("192.168.100.199"))
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+              socket.inet_pton(socket.AF_INET6, "ff05::1:3") + socket.if_nametoindex("bond0").to_bytes(4, "little"))
 print("joined", flush=True)
 time.sleep(30)
 """
 
 
 def test_failover_resends_igmp_joins_on_the_new_member(topo):
-    """resend_igmp=3: after a failover the group the bond's stack joined
-    is reported three times, 200 ms apart, through the new active member
-    (seen at that member's switch port, with the bond's MAC and address)."""
+    """resend_igmp=3: after a failover the groups the bond's stack joined
+    are reported three times, 200 ms apart, through the new active member
+    (seen at that member's switch port): IGMPv3 from the bond's address,
+    MLDv2 from its link-local one."""
     up(topo, "mode=1", "miimon=100", "resend_igmp=3")
     member = topo.popen(topo.host, [sys.executable, "-c", JOIN], stdout=subprocess.PIPE, text=True)
     try:
         assert member.stdout.readline().strip() == "joined"
-        time.sleep(1.5)    # the kernel's own unsolicited reports for the join are over
+        time.sleep(3.0)    # the kernel's own unsolicited reports for the joins are over
         cap = topo.popen(topo.switch_ns, ["tcpdump", "-i", topo.switch_port(1), "-nn", "-l", "-tt", "-v",
-                                          "--direction=in", "igmp"],
+                                          "--direction=in", "igmp or ip6[6] == 0"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         time.sleep(1.0)
         topo.cut(0)
@@ -393,6 +397,11 @@ def test_failover_resends_igmp_joins_on_the_new_member(topo):
     times = [float(ip_line.split()[0]) for ip_line, _ in reports]
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert all(0.15 < g < 0.4 for g in gaps), gaps
+    mld = [(lines[i], lines[i + 1]) for i in range(len(lines) - 1)
+           if "fe80::" in lines[i + 1] and "ff02::16" in lines[i + 1]
+           and "multicast listener report v2" in lines[i + 1] and "ff05::1:3" in lines[i + 1]
+           and "sum ok" in lines[i + 1]]
+    assert len(mld) == 3, out
 
 
 def test_fail_over_mac_active_moves_the_bond_mac(topo):
