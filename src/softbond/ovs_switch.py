@@ -168,13 +168,15 @@ class OvsSwitch:
         ovs-vswitchd is first asked to `exit --cleanup`: the netdev datapath's
         tap devices (ovs-netdev and one per bridge) are persistent and would
         outlive a plain SIGTERM in the namespace."""
+        # Read before `exit`: ovs-vswitchd removes its pidfile while it is
+        # still exiting, and that exit must be waited for too.
+        pids = self.pids()
         if os.path.exists(self.path("ovs-vswitchd.ctl")):
             try:
                 self._run(["ovs-appctl", "-t", self.path("ovs-vswitchd.ctl"), "--timeout=5", "exit", "--cleanup"],
                           check=False, timeout=10)
             except OvsError:
                 pass
-        pids = self.pids()
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in pids:
                 try:
