@@ -186,7 +186,10 @@ class OvsSwitch:
             deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 2.0)
             while time.monotonic() < deadline:
                 self._reap()
-                pids = [p for p in pids if _alive(p)]
+                # A child that is a zombie but not yet reapable (a thread of
+                # it still exiting) counts as running: waited for, not left.
+                unreaped = {c.pid for c in self._children.values()}
+                pids = [p for p in pids if _alive(p) or p in unreaped]
                 if not pids:
                     break
                 time.sleep(0.02)
