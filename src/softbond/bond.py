@@ -113,7 +113,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             self.links.add_default_route(self.name, self.config.gateway)
         self._restart_monitors()
         self._start_runner_tick()
-        self._workers_task = self.loop.create_task(self._watch_workers())
+        self._start_worker_watch()
         for warning in self.config.warnings:
             self._event("warning", warning, level=logging.WARNING, prefix=False)
 
@@ -227,8 +227,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             member.sock, member.send_control = self.device.open_member(member.name, member.ifindex,
                                                                        member.mac_bytes)
         self._open_bond_arp()
+        self._start_worker_watch()
         self._event("option", f"data path switched to {self.device.kind}"
-                              + (f" with {workers} workers" if getattr(self.device, "count", 1) > 1 else ""))
+                              + (f" with {workers} workers" if self.device.workers() else ""))
         self._publish()
 
     # ------------------------------------------------------------ mode runner
@@ -249,15 +250,21 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             if self.device is not None and self.device.tick(runner, now):
                 self._publish()
 
+    def _start_worker_watch(self) -> None:
+        """Only a device with worker processes is watched: the others would
+        wake the daemon five times a second for nothing."""
+        if self._workers_task:
+            self._workers_task.cancel()
+            self._workers_task = None
+        if self.device.workers() and self.loop is not None:
+            self._workers_task = self.loop.create_task(self._watch_workers())
+
     async def _watch_workers(self) -> None:
         """datapath_workers > 1: a worker process that died is replaced on
         its TAP queue at once (its share of the flows waits meanwhile)."""
         while True:
             await asyncio.sleep(WORKER_CHECK_INTERVAL)
-            check = getattr(self.device, "check_workers", None)
-            if check is None:
-                continue
-            for message in check():
+            for message in self.device.check_workers():
                 self._event("warning", f"{self.name}: {message}", level=logging.WARNING, prefix=False)
                 self._publish()
 
@@ -351,8 +358,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             "mii_status": "up" if self.carrier else "down",
             "active_slave": self.active.name if self.active else None,
             "datapath": self.device.kind if self.device else None,
-            "datapath_workers": (self.device.counters() if hasattr(self.device, "counters")
-                                 else None),
+            "datapath_workers": self.device.workers() if self.device else None,
             "pid": os.getpid(),
             "hwaddr": self.mac,
             "addresses": self.links.addresses(self.name),

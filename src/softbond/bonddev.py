@@ -104,6 +104,12 @@ class PythonDevice:
     def arp_socket(self) -> socket.socket | None:
         return None          # alb's ARP goes through the runner's transmit here
 
+    def workers(self) -> list[dict] | None:
+        return None          # no worker processes: frames move in this one
+
+    def check_workers(self) -> list[str]:
+        return []
+
     def close(self) -> None:
         self.datapath.stop()
         os.close(self.tap_fd)
@@ -167,6 +173,12 @@ class EbpfDevice:
 
     def arp_socket(self) -> socket.socket | None:
         return self.dev.arp_socket()
+
+    def workers(self) -> list[dict] | None:
+        return None          # the kernel moves the frames
+
+    def check_workers(self) -> list[str]:
+        return []
 
     def close(self) -> None:
         if self.arp_sock is not None:
@@ -287,7 +299,8 @@ class WorkersDevice:
     def rx_dropped(self, members) -> int:
         return sum(c[workers.C_RX_DROPPED] for c in self._counters)
 
-    def counters(self) -> list[dict[str, int]]:
+    def workers(self) -> list[dict]:
+        """Per worker process: its pid and counters (status JSON)."""
         return [{"pid": p.pid if p else None, "frames_out": c[workers.C_FRAMES_OUT],
                  "frames_in": c[workers.C_FRAMES_IN], "rx_dropped": c[workers.C_RX_DROPPED],
                  "tx_errors": c[workers.C_TX_ERRORS]} for p, c in zip(self._procs, self._counters)]
