@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import os
 import socket
@@ -64,6 +65,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         self.carrier = False
         self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
+        # Log lines held back while a link event is handled (see _logs_after).
+        self._held_logs: list[tuple[int, str]] | None = None
         self.failovers = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
@@ -304,9 +307,29 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             text = f"{self.name}: {message}"
         else:
             text = message
-        log.log(level, "%s", text)
         self.events.append({"time": time.time(), "kind": kind, "slave": member.name if member else None,
                             "message": text})
+        if self._held_logs is not None:
+            self._held_logs.append((level, text))
+        else:
+            log.log(level, "%s", text)
+
+    @contextlib.contextmanager
+    def _logs_after(self):
+        """Hold the log lines of a link event until it has been handled: a
+        log call (formatting, the handler's write) costs about 0.1 ms, and
+        the failover it reports should not wait for it. The event records
+        are kept in order at once; the lines follow in the same order."""
+        if self._held_logs is not None:       # nested: the outer one flushes
+            yield
+            return
+        self._held_logs = []
+        try:
+            yield
+        finally:
+            held, self._held_logs = self._held_logs, None
+            for level, text in held:
+                log.log(level, "%s", text)
 
     # ---------------------------------------------------------------- status
     def _lacp_running(self) -> bool:

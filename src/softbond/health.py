@@ -24,22 +24,32 @@ class LinkHealth:
     """The link monitors (netlink, miimon, ARP/NS) and their state machines."""
 
     def _on_netlink(self) -> None:
-        now = time.monotonic()
-        for event in netlink.read_link_events(self._nl):
+        with self._logs_after():
+            self._handle_link_events(netlink.read_link_events(self._nl), time.monotonic())
+
+    def _handle_link_events(self, events: list[netlink.LinkEvent], now: float) -> None:
+        """A batch of link messages, the last one per interface: a message
+        can be stale (a later one in the batch says otherwise), and the last
+        says how the link is now, as of when the kernel sent it. Its flags
+        are the carrier as miimon polls it (IFF_LOWER_UP of an admin-up
+        link), so no sysfs read stands between the event and the failover."""
+        latest: dict[int, netlink.LinkEvent] = {}
+        for event in events:
             if event.ifindex == 0:  # events were lost: look at every member
-                for member in self.members:
+                for member in list(self.members):
                     self._observe(member, linkops.carrier(member.name), now)
+                latest.clear()
                 continue
-            for member in self.members:
-                if member.ifindex == event.ifindex:
-                    if event.deleted:
-                        self._event("warning", "interface was removed, releasing it", member, level=logging.WARNING)
-                        self.release(member.name)
-                    else:
-                        # The message may be stale (queued before a later
-                        # change): read the carrier as it is now.
-                        self._observe(member, linkops.carrier(member.name), now)
-                    break
+            latest[event.ifindex] = event
+        for event in latest.values():
+            member = next((m for m in self.members if m.ifindex == event.ifindex), None)
+            if member is None:
+                continue
+            if event.deleted:
+                self._event("warning", "interface was removed, releasing it", member, level=logging.WARNING)
+                self.release(member.name)
+            else:
+                self._observe(member, event.admin_up and event.carrier, now)
 
     def _observe(self, member: Member, carrier: bool, now: float) -> None:
         if carrier != member.carrier:
@@ -71,15 +81,17 @@ class LinkHealth:
 
     def _expire(self, member: Member) -> None:
         if member in self.members:
-            self._apply(member, member.link.expire(time.monotonic()))
+            with self._logs_after():
+                self._apply(member, member.link.expire(time.monotonic()))
 
     async def _miimon(self, interval: float) -> None:
         """The miimon poll: a safety net under the netlink events."""
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
-            for member in list(self.members):
-                self._observe(member, linkops.carrier(member.name), now)
+            with self._logs_after():
+                for member in list(self.members):
+                    self._observe(member, linkops.carrier(member.name), now)
 
     def _restart_monitors(self) -> None:
         for task in (self._miimon_task, self._arp_task):

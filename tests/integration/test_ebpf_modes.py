@@ -296,3 +296,40 @@ def test_receive_policy_order_on_failover(bpf):
     maps.publish(snap(1, ports, active=ports[1], rx={1002: RX_DELIVER}), bond_ifindex=BOND_IFINDEX)
     rx = maps.rx_entries()
     assert rx[1001][0] == RX_DROP and rx[1002][0] == RX_DELIVER
+
+
+def test_cached_view_matches_the_kernel_maps(bpf):
+    """BondMaps keeps what it wrote (bank, receive entries, stats entries)
+    instead of reading it back before every publish; a second BondMaps over
+    the same maps, with nothing cached, must read the very same state from
+    the kernel, and a new one adopts it (a daemon restart)."""
+    from softbond.ebpf import libbpf
+    from softbond.ebpf.state import STATS, BondMaps, U32
+    obj, maps = bpf
+    ports = fake_ports(3)
+    for p in ports:
+        maps.set_rx(p.ifindex, RX_DROP, 0, p.mac_bytes)
+    maps.publish(snap(1, ports, active=ports[0], rx={1001: RX_DELIVER}), bond_ifindex=BOND_IFINDEX)
+    maps.publish(snap(1, ports[1:2], active=ports[1], rx={1002: RX_DELIVER}), bond_ifindex=BOND_IFINDEX)
+    maps.del_rx(1003)
+    fresh = BondMaps(obj.maps)
+    assert fresh.bank() == maps.bank()
+    assert fresh.rx_entries() == maps.rx_entries()
+    assert sorted(fresh.rx_entries()) == [1001, 1002]
+    assert fresh.rx_entries()[1002][0] == RX_DELIVER and fresh.rx_entries()[1001][0] == RX_DROP
+    assert fresh.members() == [(ports[1].ifindex, ports[1].mac_bytes)]
+    assert fresh.config()["active_ifindex"] == ports[1].ifindex
+    for p in ports[:2]:
+        assert libbpf.lookup(obj.maps["sb_stats"], U32.pack(p.ifindex), STATS.size * maps.ncpu) is not None
+    maps.drop_stats(ports[0].ifindex)
+    assert libbpf.lookup(obj.maps["sb_stats"], U32.pack(ports[0].ifindex), STATS.size * maps.ncpu) is None
+    maps.ensure_stats(ports[0].ifindex)          # forgotten by the cache, so written again
+    assert libbpf.lookup(obj.maps["sb_stats"], U32.pack(ports[0].ifindex), STATS.size * maps.ncpu) is not None
+    # The adopter publishes from what it read: the flip goes to the other bank.
+    before = fresh.bank()
+    fresh.publish(snap(1, ports[:2], active=ports[0], rx={1001: RX_DELIVER, 1002: RX_DROP}),
+                  bond_ifindex=BOND_IFINDEX)
+    check = BondMaps(obj.maps)
+    assert check.bank() == before ^ 1
+    assert check.members() == [(p.ifindex, p.mac_bytes) for p in ports[:2]]
+    assert check.rx_entries()[1001][0] == RX_DELIVER and check.rx_entries()[1002][0] == RX_DROP
