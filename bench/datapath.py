@@ -96,6 +96,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "src"))
 sys.path.insert(0, HERE)
 
 from benchutil import commit, fmt, loadavg, machine_busy, med, procs_cpu, rss_mb
+from ktrace import CarrierEvents
 
 from softbond.netns import Topology, ip
 
@@ -464,7 +465,7 @@ class Setup:
 
 
 def failover_once(setup: Setup, direction: str = "out", flows: int = 1, seconds: float = 2.5,
-                  cut_at: float = 1.2) -> dict:
+                  cut_at: float = 1.2, carriers: CarrierEvents | None = None) -> dict:
     topo = setup.topo
     st = status(topo)
     active = st["active_slave"]
@@ -487,10 +488,16 @@ def failover_once(setup: Setup, direction: str = "out", flows: int = 1, seconds:
     cpu0, t0 = procs_cpu(setup.pids), time.monotonic()
     send = topo.popen(tx_ns, sender, stdout=subprocess.PIPE, text=True)
     time.sleep(cut_at)
+    if carriers:
+        carriers.start()
     cut = json.loads(cutter.communicate("cut\n", timeout=10)[0])
     send.communicate(timeout=seconds + 30)
     cpu1, t1 = procs_cpu(setup.pids), time.monotonic()
     result = json.loads(recv.communicate(timeout=seconds + 30)[0])
+    # The kernel's stamp of the carrier going off (CLOCK_MONOTONIC), moved
+    # onto the wall clock the datagrams and the request were stamped with.
+    wall = time.time() - time.monotonic()
+    carrier = next((t + wall for t in (carriers.stop() if carriers else []) if t + wall >= cut["before"]), None)
     st = status(topo)
     new = st["active_slave"]
     times = [e["time"] for e in st["events"] if e["kind"] == "failover" and e["slave"] == new
@@ -499,15 +506,19 @@ def failover_once(setup: Setup, direction: str = "out", flows: int = 1, seconds:
     # The first datagram sent after the cut that arrived: the data plane had
     # switched by then. No hole at all: nothing sent was lost.
     hole = result["hole"]
-    timed = None
+    timed = after_carrier = None
     if hole is None or not result["lost"]:
         timed = 0.0
     elif hole["after"][1] >= cut["before"] - 0.01:
         timed = max(0.0, (hole["after"][1] - cut["before"]) * 1000)
+        if carrier is not None:
+            after_carrier = (hole["after"][1] - carrier) * 1000
     topo.plug(index)
     return {"lost": result["lost"], "received": result["received"], "max_gap_ms": result["max_gap_ms"],
             "outage_ms": outage({"lost": result["lost"], "hole": hole}),
             "switch_ms": result["lost"] * 1000 / FAILOVER_RATE, "switch_timed_ms": timed,
+            "carrier_ms": None if carrier is None else (carrier - cut["before"]) * 1000,
+            "through_after_carrier_ms": after_carrier,
             "reaction_ms": reaction, "hole": hole, "cut": cut,
             "cpu_util": (cpu1 - cpu0) / (t1 - t0), "from": active, "to": new}
 
@@ -528,6 +539,9 @@ def outage(x: dict) -> float | None:
 def scaling_suite(args, paths: list[str]) -> dict:
     setups: list[Setup] = []
     raw: dict = {}
+    carriers = CarrierEvents()
+    if not carriers.available():
+        log(f"no kernel timestamps of carrier events ({carriers.why}): those columns stay empty")
     try:
         for dp in paths:
             for k, (name, members, bonds) in enumerate(CONFIGS):
@@ -555,10 +569,12 @@ def scaling_suite(args, paths: list[str]) -> dict:
                 if s.name == BASE:
                     cases = [("out", 1), ("in", 1)] * args.failovers + [("out", 1000)]
                 for direction, flows in cases:
-                    r = failover_once(s, direction, flows)
+                    r = failover_once(s, direction, flows, carriers=carriers)
                     raw[key]["failover"].setdefault(f"{direction} flows={flows}", []).append(r)
                     log(f"  run {run + 1} {key} {direction} flows={flows}: lost {r['lost']} "
-                        f"({r['switch_ms']:.1f} ms), reaction {r['reaction_ms']} ms, cpu {r['cpu_util']:.1%}, "
+                        f"({r['switch_ms']:.1f} ms), reaction {r['reaction_ms']} ms, carrier "
+                        f"{r['carrier_ms']} ms, through {r['through_after_carrier_ms']} ms after it, "
+                        f"cpu {r['cpu_util']:.1%}, "
                         f"{r['from']} -> {r['to']}")
         for s in setups:
             key = f"{s.datapath} {s.name}"
@@ -566,6 +582,7 @@ def scaling_suite(args, paths: list[str]) -> dict:
     finally:
         for s in setups:
             s.close()
+        carriers.close()
     return raw
 
 
