@@ -73,6 +73,12 @@ Scaling table (one set of topologies, kept up through the phase):
   lies somewhere inside that request, which takes about 1-7 ms here): the
   send time of the first datagram after the hole in the sequence that got
   through, and the bond's "making interface the new active one" event.
+  And the figure the failover target is judged by: that first datagram's
+  send time after the carrier event itself, as the kernel stamps it (the
+  workqueue_queue_work tracepoint of linkwatch_event, which veth_close
+  queues as it takes the carrier off; bench/ktrace.py) - the bond's own
+  switch-over, with the kernel's linkwatch, RTNL and RCU waits before the
+  daemon hears of it included.
   The failed member is plugged back after each measurement (no primary:
   the next measurement cuts the other member).
 
@@ -657,8 +663,10 @@ def scaling_table(raw: dict) -> str:
             "| CPU at 10 kpps (% of a core) | failover: frames lost at 10 kHz (median, min-max) "
             "| = ms of traffic lost | outage by send times, ms (median, min-max) "
             "| first datagram through, ms after the port-down request (upper bound) "
-            "| control-plane reaction, ms after the request (upper bound) |"),
-           "|---|---|---|---|---|---|---|---|---|---|"]
+            "| control-plane reaction, ms after the request (upper bound) "
+            "| carrier event (kernel stamp), ms after the request "
+            "| first datagram through, ms after the carrier event (runs with a hole) |"),
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     rows = []
     for r in raw.values():
         rows.append((r["datapath"], r["config"], "out flows=1", r))
@@ -673,13 +681,16 @@ def scaling_table(raw: dict) -> str:
                    f"| {fmt(lost, '.0f')} | {fmt([x['switch_ms'] for x in runs], '.1f', span=False)} "
                    f"| {fmt([outage(x) for x in runs], '.2f')} "
                    f"| {fmt([x['switch_timed_ms'] for x in runs], '.2f')} "
-                   f"| {fmt([x['reaction_ms'] for x in runs], '.2f')} |")
+                   f"| {fmt([x['reaction_ms'] for x in runs], '.2f')} "
+                   f"| {fmt([x.get('carrier_ms') for x in runs], '.2f')} "
+                   f"| {fmt([x.get('through_after_carrier_ms') for x in runs], '.2f')} |")
     cuts = [(x["cut"]["after"] - x["cut"]["before"]) * 1000 for r in raw.values() for v in r["failover"].values()
             for x in v]
     starts = [(x["hole"]["before"][1] - x["cut"]["before"]) * 1000 for r in raw.values()
               for v in r["failover"].values() for x in v if x["lost"] and x["hole"] and x["hole"].get("before")]
     out.append(f"\nThe port-down request itself (rtnetlink, bench/linkcut.py) took {fmt(cuts, '.2f')} ms: the "
-               "carrier event lies somewhere inside it, so the last two columns are upper bounds. The last "
+               "carrier event lies somewhere inside it, so the two columns timed from the request are upper bounds; the kernel's "
+               "stamp of the carrier event places it exactly. The last "
                "datagram through the old member was sent "
                f"{fmt(starts, '.2f')} ms after the request began (where the carrier went, to within the 0.1 ms "
                "interval, when the hole started after the request). The frames lost at 10 kHz (0.1 ms each) "
@@ -716,14 +727,25 @@ def targets(main: dict | None, scaling: dict | None) -> str:
                 if not runs:
                     continue
                 lost = med(x["lost"] for x in runs)
-                timed = med(x["switch_timed_ms"] for x in runs)
-                timed = "-" if timed is None else f"{timed:.2f}"
                 ms = lost * 1000 / FAILOVER_RATE
                 worst = max(x["lost"] for x in runs) * 1000 / FAILOVER_RATE
+                stamped = [x for x in runs if x.get("carrier_ms") is not None]
+                after = [x["through_after_carrier_ms"] for x in stamped if x["through_after_carrier_ms"] is not None]
+                clean = sum(1 for x in stamped if x["through_after_carrier_ms"] is None and not x["lost"])
+                if stamped:
+                    q = med(after) if after else None
+                    figure = (f"first datagram through {'-' if q is None else f'{q:.2f}'} ms after the carrier event "
+                              f"(median of {len(after)} runs with a hole, worst "
+                              f"{'-' if not after else f'{max(after):.2f}'}; {clean} of {len(stamped)} runs lost "
+                              f"nothing); {lost:.0f} frames lost at 10 kHz = {ms:.1f} ms from the port-down "
+                              f"request (worst {worst:.1f})")
+                    met = q is None or q < 1
+                else:
+                    figure = (f"{lost:.0f} frames lost at 10 kHz = {ms:.1f} ms from the port-down request (worst run "
+                              f"{worst:.1f}); no kernel stamp of the carrier event")
+                    met = ms < 1
                 lines.append(f"| {r['datapath']}: failover data-plane switch < 1 ms after the carrier event, "
-                             f"{label} | {lost:.0f} frames lost at 10 kHz = {ms:.1f} ms (worst run {worst:.1f}); "
-                             f"upper bound: first datagram through {timed} ms after the port-down request | "
-                             f"{'yes' if ms < 1 else 'no'} |")
+                             f"{label} | {figure} | {'yes' if met else 'no'} |")
     return "\n".join(lines)
 
 
