@@ -109,6 +109,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         # compare the two detection paths with it).
         if os.environ.get("SOFTBOND_LINK_EVENTS", "1") != "0":
             self._nl = netlink.open_link_monitor()
+            self._listen_to_links()
             self.loop.add_reader(self._nl.fileno(), self._on_netlink)
         for name in self.config.slaves:
             self.enslave(name)
@@ -132,6 +133,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         if self._nl is not None and self.loop is not None:
             self.loop.remove_reader(self._nl.fileno())
             self._nl.close()
+            self._nl = None
         if self._bond_arp is not None:
             self.loop.remove_reader(self._bond_arp.fileno())
         for member in list(self.members):

@@ -23,6 +23,12 @@ from .wire.ethernet import mac_to_bytes
 class LinkHealth:
     """The link monitors (netlink, miimon, ARP/NS) and their state machines."""
 
+    def _listen_to_links(self, *extra: int) -> None:
+        """Link messages about the members (and `extra`, a member being
+        enslaved) only: the kernel drops the rest before they wake us."""
+        if self._nl is not None:
+            netlink.set_link_filter(self._nl, [m.ifindex for m in self.members] + list(extra))
+
     def _on_netlink(self) -> None:
         with self._logs_after():
             self._handle_link_events(netlink.read_link_events(self._nl), time.monotonic())

@@ -82,6 +82,8 @@ class Membership:
         # Record before touching anything: a crash from here on is repaired
         # by the next `softbond up`.
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + [original])
+        # Hear its link messages before its carrier is first read.
+        self._listen_to_links(original.ifindex)
         try:
             member = self._attach(name, original)
         except Exception as exc:
@@ -89,6 +91,7 @@ class Membership:
                 self.links.restore(original)
             except linkops.LinkError:
                 pass
+            self._listen_to_links()
             runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
             raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
         self.members.append(member)
@@ -185,6 +188,7 @@ class Membership:
     def _detach(self, member: Member, *, log_it: bool) -> None:
         was_active = member is self.active
         self.members.remove(member)
+        self._listen_to_links()
         if was_active:
             self.active = None
         self.runner.remove_member(member, time.monotonic())

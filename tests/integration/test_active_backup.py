@@ -137,6 +137,35 @@ def test_live_enslave_set_active_release_keep_tcp(topo):
     assert ping_ok(topo)
 
 
+@pytest.mark.topology(members=3)
+def test_link_messages_alone_follow_members_as_they_come_and_go(topo):
+    """miimon=0 and no ARP monitor: only rtnetlink link messages tell the
+    bond about carrier, and its socket filter passes only its members'.
+    A member enslaved live is heard (the filter grows before its carrier is
+    first read); a released one and a stranger are not members, and their
+    carrier changes change nothing."""
+    up(topo, "mode=1", "miimon=0", slaves="eth0")
+    topo.softbond("enslave", "bond0", "eth1")
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=1)
+    assert topo.wait_for(lambda: status_json(topo)["slaves"][0]["mii_status"] == "down", timeout=1)
+    topo.plug(0)
+    assert topo.wait_for(lambda: status_json(topo)["slaves"][0]["mii_status"] == "up", timeout=2), \
+        "the carrier coming back was not heard"
+    topo.softbond("release", "bond0", "eth0")
+    topo.cut(0)
+    topo.cut(2)
+    time.sleep(0.3)
+    st = status_json(topo)
+    assert [s["name"] for s in st["slaves"]] == ["eth1"] and st["active_slave"] == "eth1"
+    assert st["slaves"][0]["mii_status"] == "up" and st["slaves"][0]["link_failure_count"] == 0
+    topo.cut(1)
+    assert topo.wait_for(lambda: status_json(topo)["active_slave"] is None, timeout=1)
+    topo.plug(1)
+    wait_active(topo, "eth1", timeout=2)
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
+
+
 def test_set_active_refuses_a_down_member(topo):
     up(topo, "mode=1", "miimon=100")
     topo.cut(1)

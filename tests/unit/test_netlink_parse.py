@@ -36,3 +36,38 @@ def test_truncated_message_stops_cleanly():
 def test_garbage_never_raises(data):
     for event in netlink.parse_link_messages(data):
         assert isinstance(event.ifindex, int)
+
+
+def run_cbpf(prog, packet):
+    """The three classic BPF instructions filter_program uses, as the
+    kernel runs them (BPF_LD|BPF_W|BPF_ABS loads big-endian; a load past
+    the end drops the packet)."""
+    a, pc = 0, 0
+    while True:
+        code, jt, jf, k = prog[pc]
+        if code == 0x20:
+            if k + 4 > len(packet):
+                return 0
+            a = int.from_bytes(packet[k:k + 4], "big")
+            pc += 1
+        elif code == 0x15:
+            pc += 1 + (jt if a == k else jf)
+        elif code == 0x06:
+            return k
+        else:
+            raise AssertionError(f"unexpected opcode {code:#x}")
+
+
+def test_filter_program_accepts_exactly_the_listed_interfaces():
+    wanted = [3, 7, 300, 70000]
+    prog = netlink.filter_program(wanted)
+    for index in [1, 2, 3, 4, 7, 8, 299, 300, 70000, 70001, 2 ** 31 - 1]:
+        verdict = run_cbpf(prog, link_message(netlink.RTM_NEWLINK, index, 0, "x"))
+        assert bool(verdict) == (index in wanted), index
+    assert run_cbpf(prog, b"\0" * 19) == 0                 # too short to name an interface
+    assert run_cbpf(netlink.filter_program([]), link_message(netlink.RTM_NEWLINK, 3, 0, "x")) == 0
+    many = list(range(1, netlink.MAX_FILTERED + 1))
+    prog = netlink.filter_program(many)
+    assert all(run_cbpf(prog, link_message(netlink.RTM_NEWLINK, i, 0, "x")) for i in (1, netlink.MAX_FILTERED))
+    assert not run_cbpf(prog, link_message(netlink.RTM_NEWLINK, netlink.MAX_FILTERED + 1, 0, "x"))
+    assert netlink.filter_program(range(netlink.MAX_FILTERED + 1)) is None

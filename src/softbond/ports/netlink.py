@@ -6,6 +6,7 @@ needs are decoded; malformed messages are skipped, never fatal.
 """
 from __future__ import annotations
 
+import ctypes
 import socket
 import struct
 from typing import Iterator, NamedTuple
@@ -17,6 +18,11 @@ RTM_DELLINK = 17
 IFLA_IFNAME = 3
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
+
+SO_ATTACH_FILTER = 26
+SO_DETACH_FILTER = 27
+IFI_INDEX_OFFSET = 20        # nlmsghdr (16 bytes), then ifi_family, pad, ifi_type
+MAX_FILTERED = 250           # a jeq's jump offset is one byte
 
 _NLMSGHDR = struct.Struct("=IHHII")
 _IFINFOMSG = struct.Struct("=BxHiII")
@@ -36,6 +42,43 @@ def open_link_monitor() -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     sock.bind((0, RTMGRP_LINK))
     return sock
+
+
+def filter_program(ifindexes) -> list[tuple[int, int, int, int]] | None:
+    """A classic BPF socket filter that lets through only link messages
+    about these interfaces (None: too many to list, take everything).
+
+    Every process listening on RTMGRP_LINK is woken for every link change in
+    its namespace: on a host whose containers come and go, or with several
+    bonds, most of those wakeups are about somebody else's interfaces. The
+    kernel runs this filter before queueing, so they never happen."""
+    wanted = sorted(set(ifindexes))
+    if len(wanted) > MAX_FILTERED:
+        return None
+    n = len(wanted)
+    # BPF_LD|BPF_W|BPF_ABS reads big-endian; ifi_index is in host order.
+    prog = [(0x20, 0, 0, IFI_INDEX_OFFSET)]
+    for i, ifindex in enumerate(wanted):
+        value = struct.unpack("!I", struct.pack("=i", ifindex))[0]
+        prog.append((0x15, n - i, 0, value))       # jeq #ifindex -> accept
+    prog.append((0x06, 0, 0, 0))                    # ret #0: not ours (and short messages)
+    prog.append((0x06, 0, 0, 0xFFFFFFFF))           # accept: the whole message
+    return prog
+
+
+def set_link_filter(sock: socket.socket, ifindexes) -> None:
+    """Listen to these interfaces only (see filter_program); replaces the
+    previous filter."""
+    prog = filter_program(ifindexes)
+    if prog is None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
+        except OSError:
+            pass                 # no filter attached
+        return
+    code = ctypes.create_string_buffer(b"".join(struct.pack("=HBBI", *ins) for ins in prog))
+    # struct sock_fprog; the kernel copies the program during the call.
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("@HP", len(prog), ctypes.addressof(code)))
 
 
 def parse_link_messages(data: bytes) -> Iterator[LinkEvent]:
