@@ -169,11 +169,24 @@ class Case:
         self.pids, self.member = list(pids), member
 
 
-def iperf_tcp(case: Case, seconds: int, reverse: bool, streams: int, cc: str) -> dict:
-    server = subprocess.Popen(["ip", "netns", "exec", case.peer_ns, "iperf3", "-s", "-1", "-p", "5201"],
+@contextlib.contextmanager
+def iperf_server(ns: str, port: int):
+    """A one-shot iperf3 server in `ns`, reaped (or killed) afterwards."""
+    server = subprocess.Popen(["ip", "netns", "exec", ns, "iperf3", "-s", "-1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.3)
+        yield
+    finally:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=5)
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def iperf_tcp(case: Case, seconds: int, reverse: bool, streams: int, cc: str) -> dict:
+    with iperf_server(case.peer_ns, 5201):
         argv = ["ip", "netns", "exec", case.host_ns, "iperf3", "-c", case.target, "-p", "5201", "-t", str(seconds),
                 "-P", str(streams), "-C", cc, "-J"] + (["-R"] if reverse else [])
         cpu0, t0 = procs_cpu(case.pids), time.monotonic()
@@ -182,12 +195,6 @@ def iperf_tcp(case: Case, seconds: int, reverse: bool, streams: int, cc: str) ->
         data = json.loads(proc.stdout)
         if "error" in data:
             raise RuntimeError(f"iperf3: {data['error']}")
-    finally:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=5)
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     received = data["end"]["sum_received"]
     gbit_moved = received["bytes"] * 8 / 1e9
     out = {"gbit": received["bits_per_second"] / 1e9, "gbit_moved": gbit_moved}
@@ -200,10 +207,7 @@ def iperf_tcp(case: Case, seconds: int, reverse: bool, streams: int, cc: str) ->
 
 def iperf_udp(case: Case, seconds: int, reverse: bool, pps: int) -> dict:
     sender, receiver = (case.peer_ns, case.host_ns) if reverse else (case.host_ns, case.peer_ns)
-    server = subprocess.Popen(["ip", "netns", "exec", case.peer_ns, "iperf3", "-s", "-1", "-p", "5202"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.3)
+    with iperf_server(case.peer_ns, 5202):
         argv = ["ip", "netns", "exec", case.host_ns, "iperf3", "-c", case.target, "-p", "5202", "-u", "-l", "64",
                 "-b", str(pps * 512), "-t", str(seconds), "-J"] + (["-R"] if reverse else [])
         s0, r0 = udp_snmp(sender), udp_snmp(receiver)
@@ -216,12 +220,6 @@ def iperf_udp(case: Case, seconds: int, reverse: bool, pps: int) -> dict:
         data = json.loads(proc.stdout)
         if "error" in data:
             raise RuntimeError(f"iperf3: {data['error']}")
-    finally:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=5)
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     delivered = (r1["InDatagrams"] - r0["InDatagrams"]) + (r1["InErrors"] - r0["InErrors"])
     out = {"offered_pps": (s1["OutDatagrams"] - s0["OutDatagrams"]) / seconds, "pps": delivered / seconds,
            "rcvbuf_errors": r1["RcvbufErrors"] - r0["RcvbufErrors"]}

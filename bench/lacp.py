@@ -44,7 +44,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -57,6 +56,7 @@ sys.path.insert(0, HERE)
 from benchutil import commit, fmt, loadavg
 
 from softbond import runtime
+from softbond.cli import CliError, request_at
 from softbond.netns import Topology
 
 ADDR = "192.168.100.199/24"
@@ -73,24 +73,12 @@ def log(*args) -> None:
 # -- the two views ------------------------------------------------------------
 
 def our_status(path: str) -> dict | None:
-    """The bond's status over its control socket; None while it is not up."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(2)
+    """The bond's status over its control socket (the CLI's own request);
+    None while it is not up."""
     try:
-        sock.connect(path)
-        sock.sendall(b'{"cmd": "status"}\n')
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(1 << 20)
-            if not chunk:
-                break
-            data += chunk
-        reply = json.loads(data)
-    except (OSError, ValueError):
+        return request_at(path, {"cmd": "status"}, timeout=2).get("status")
+    except (CliError, OSError):
         return None
-    finally:
-        sock.close()
-    return reply.get("status") if reply.get("ok") else None
 
 
 def ours_view(path: str) -> dict | None:

@@ -22,7 +22,12 @@ class CliError(Exception):
 
 # ------------------------------------------------------------------ control
 def request(bond: str, payload: dict, timeout: float = 30.0) -> dict:
-    path = runtime.socket_path(bond)
+    return request_at(runtime.socket_path(bond), payload, timeout, bond=bond)
+
+
+def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "bond") -> dict:
+    """One request over a control socket named by its path (a bond in
+    another namespace is reached this way: its path names the namespace)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
