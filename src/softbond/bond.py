@@ -67,6 +67,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         # Log lines held back while a link event is handled (see _logs_after).
         self._held_logs: list[tuple[int, str]] | None = None
+        self._force_primary = False      # see Failover._reselect
         self.failovers = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
@@ -164,6 +165,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
                                           has_slaves=bool(self.members), is_up=not live_datapath)
         except ValueError as exc:
             raise BondError(str(exc)) from None
+        if name.strip() == "prio":
+            self._check_prios(new)
         if live_datapath and (new.datapath, new.datapath_workers) != (self.opts.datapath,
                                                                        self.opts.datapath_workers):
             self._switch_datapath(new.datapath, new.datapath_workers)
@@ -187,8 +190,34 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             self._restart_monitors()
         if name in ("primary", "primary_reselect"):
             self._reselect(force_primary=(name == "primary"))
+        if name.strip() == "prio":
+            self._apply_prios()
         self._publish()
         return warnings
+
+    def _check_prios(self, new: BondOptions) -> None:
+        """Like `ip link set IFACE type bond_slave prio N`: only a member's
+        prio can be changed on a running bond."""
+        old = dict(self.opts.prio)
+        for iface, prio in new.prio:
+            if old.get(iface) != prio and not any(m.name == iface for m in self.members):
+                raise BondError(f"{self.name}: option prio: {iface} is not a slave of {self.name}")
+
+    def _apply_prios(self) -> None:
+        """bond_option_prio_set: the bond chooses again with the new prios,
+        unless a primary member makes them moot for now."""
+        prios = dict(self.opts.prio)
+        changed = [m for m in self.members if m.prio != prios.get(m.name, 0)]
+        for member in changed:
+            member.prio = prios.get(member.name, 0)
+        if not changed:
+            return
+        if any(m.name == self.opts.primary for m in self.members):
+            for member in changed:
+                self._event("warning", "prio updated, but will not affect failover re-selection as primary "
+                            "slave have been set", member, level=logging.WARNING)
+        else:
+            self._reselect()
 
     def _open_bond_arp(self) -> None:
         """alb's ARP rewriting stays in the daemon: the eBPF programs or the
@@ -367,6 +396,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
                 "link_failure_count": m.link.failures,
                 "perm_hwaddr": m.perm_hwaddr,
                 "queue_id": 0,
+                "prio": m.prio,
                 "state": self._slave_state(m),
                 "hwaddr": m.mac_bytes.hex(":"),
                 "carrier": m.carrier,

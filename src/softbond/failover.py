@@ -36,12 +36,19 @@ class Failover:
         return self.opts.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
 
     def _reselect(self, force_primary: bool = False) -> None:
+        """bond_select_active_slave. `force_primary` (the primary was just
+        named, or enslaved) holds until the primary is up to take over,
+        whatever primary_reselect says - the kernel's bond->force_primary."""
         if not self.runner.uses_active:
             self._publish()
             self._update_carrier()
             return
         primary = next((m for m in self.members if m.name == self.opts.primary), None)
-        new = choose_active(self.members, self.active, primary, self.opts.primary_reselect, force_primary)
+        self._force_primary = self._force_primary or force_primary
+        force = self._force_primary and primary is not None and primary.up
+        if force:
+            self._force_primary = False
+        new = choose_active(self.members, self.active, primary, self.opts.primary_reselect, force)
         if new is None:
             back = [m for m in self.members if m.link.state == linkmon.BACK]
             if back:

@@ -13,6 +13,7 @@ import socket
 import time
 
 from .members import Member
+from .modes.active_backup import link_change_reselects
 from .monitors import link as linkmon
 from .monitors.arp import ArpJudge, probe_frames
 from .ports import links as linkops
@@ -82,8 +83,17 @@ class LinkHealth:
                               self._expire, member)
         if change.settled:
             self.runner.link_changed(member, time.monotonic())
-            self._reselect()
+            if self._link_change_reselects(member):
+                self._reselect()
+            else:
+                self._update_carrier()
             self._publish()
+
+    def _link_change_reselects(self, member: Member) -> bool:
+        if not self.runner.uses_active:
+            return True
+        primary = next((m for m in self.members if m.name == self.opts.primary), None)
+        return link_change_reselects(member, member.link.state == linkmon.UP, self.active, primary)
 
     def _expire(self, member: Member) -> None:
         if member in self.members:

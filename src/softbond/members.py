@@ -101,7 +101,9 @@ class Membership:
         if isinstance(self.runner, Ieee8023ad):
             self.runner.start(mac_to_bytes(self.mac))
         self.runner.add_member(member, time.monotonic())
-        self._reselect()
+        # bond_enslave: the primary, once enslaved, takes over whatever
+        # primary_reselect says (bond->force_primary).
+        self._reselect(force_primary=name == self.opts.primary)
         state = "an active" if member is self.active else "a backup"
         link = "an up" if member.link.state != linkmon.DOWN else "a down"
         self._event("enslave", f"Enslaving as {state} interface with {link} link", member)
@@ -159,6 +161,7 @@ class Membership:
         speed, duplex = linkops.speed_duplex(name)
         return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
                       link=linkmon.LinkState(carrier), carrier=carrier, send_control=send_control,
+                      prio=dict(self.opts.prio).get(name, 0),
                       speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac))
 
     def _unique_mac_for(self, original: linkops.LinkState) -> str:

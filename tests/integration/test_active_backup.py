@@ -166,6 +166,66 @@ def test_link_messages_alone_follow_members_as_they_come_and_go(topo):
     assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
 
 
+def mii(topo, i):
+    return status_json(topo)["slaves"][i]["mii_status"]
+
+
+@pytest.mark.topology(members=3)
+@pytest.mark.parametrize("reselect,after_eth2_up,after_primary_up",
+                         [("always", "eth2", "eth1"), ("better", "eth0", "eth0"), ("failure", "eth0", "eth0")])
+def test_prio_follows_the_kernels_selftest(topo, reselect, after_eth2_up, after_primary_up):
+    """The kernel's option_prio.sh, on softbond: prio eth0=0, eth1=10 (the
+    primary), eth2=11, for each primary_reselect (the members' speeds are
+    equal, so "better" keeps the current one)."""
+    up(topo, "mode=1", "miimon=50", "primary=eth1", f"primary_reselect={reselect}", "prio=eth1:10,eth2:11",
+       slaves="eth0,eth1,eth2")
+    wait_active(topo, "eth1")
+    assert [s["prio"] for s in status_json(topo)["slaves"]] == [0, 10, 11]
+    topo.cut(1)
+    wait_active(topo, "eth2", timeout=2)          # the highest prio, the primary being down
+    topo.cut(2)
+    wait_active(topo, "eth0", timeout=2)
+    topo.plug(2)
+    assert topo.wait_for(lambda: mii(topo, 2) == "up", timeout=3)
+    time.sleep(0.3)
+    wait_active(topo, after_eth2_up, timeout=2)
+    topo.plug(1)
+    assert topo.wait_for(lambda: mii(topo, 1) == "up", timeout=3)
+    time.sleep(0.3)
+    wait_active(topo, after_primary_up, timeout=2)
+    if reselect == "always":
+        for prio in ("eth0:1000000", "eth1:0", "eth2:-50"):
+            topo.softbond("set", "bond0", "prio", prio)
+        st = status_json(topo)
+        assert [s["prio"] for s in st["slaves"]] == [1000000, 0, -50]
+        assert st["options"]["prio"] == {"eth0": 1000000, "eth1": 0, "eth2": -50}
+        assert st["active_slave"] == "eth1"        # the primary is up: the prios wait
+        assert any("prio updated, but will not affect failover re-selection" in e["message"]
+                   for e in st["events"])
+        topo.cut(1)
+        wait_active(topo, "eth0", timeout=2)
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
+
+
+def test_prio_without_primary_chooses_at_once_and_names_bad_members(topo):
+    up(topo, "mode=1", "miimon=50")
+    wait_active(topo, "eth0")
+    topo.cut(0)
+    wait_active(topo, "eth1", timeout=2)
+    topo.plug(0)
+    assert topo.wait_for(lambda: mii(topo, 0) == "up", timeout=3)
+    time.sleep(0.3)
+    assert status_json(topo)["active_slave"] == "eth1"     # equal prio coming back: no change
+    topo.softbond("set", "bond0", "prio", "eth0:5")
+    wait_active(topo, "eth0", timeout=1)                      # bond_option_prio_set chooses again
+    bad = topo.softbond("set", "bond0", "prio", "eth7:1", check=False)
+    assert bad.returncode != 0 and "bond0: option prio: eth7 is not a slave of bond0" in bad.stderr
+    bad = topo.softbond("set", "bond0", "prio", "eth1:high", check=False)
+    assert bad.returncode != 0 and "option prio: invalid value (eth1:high)" in bad.stderr
+    assert status_json(topo)["options"]["prio"] == {"eth0": 5}
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
+
+
 def test_set_active_refuses_a_down_member(topo):
     up(topo, "mode=1", "miimon=100")
     topo.cut(1)

@@ -533,6 +533,22 @@ def test_live_mode_change_rules():
                         "mii monitoring", "bond0: Setting MII monitoring interval to 100"]
 
 
+def test_prio_sets_members_one_by_one_in_the_kernels_range():
+    changed, warnings = live(ab(), "prio", "eth0:10, eth1:-5")
+    assert changed.prio == (("eth0", 10), ("eth1", -5)) and warnings == []
+    assert live(changed, "prio", "eth0:3")[0].prio == (("eth0", 3), ("eth1", -5))
+    assert live(ab(), "prio", "eth2:2147483647")[0].prio == (("eth2", 2 ** 31 - 1),)
+    assert live_error(ab(), "prio", "eth0") == "bond0: option prio: invalid value (eth0): expected IFACE:PRIO"
+    assert live_error(ab(), "prio", "eth0:ten") == \
+        "bond0: option prio: invalid value (eth0:ten): the prio is an integer"
+    assert live_error(ab(), "prio", "eth0:2147483648") == \
+        "bond0: option prio: invalid value (eth0:2147483648): allowed values -2147483648 - 2147483647"
+    assert live_error(ab(), "prio", "eth/0:1").startswith("bond0: option prio: invalid value (eth/0:1): interface")
+    assert live_error(ab(mode="balance-xor"), "prio", "eth0:1") == \
+        "bond0: option prio: mode dependency failed, not supported in mode balance-xor(2)"
+    assert option_to_text("prio", changed.prio) == "eth0:10 eth1:-5"
+
+
 def test_live_primary_and_num_peer_notif():
     changed, _ = live(ab(), "primary", "eth1")
     assert changed.primary == "eth1"
@@ -549,7 +565,7 @@ def test_options_to_json_defaults():
         "mode": "active-backup", "miimon": 100, "updelay": 0, "downdelay": 0,
         "use_carrier": 1, "arp_interval": 0, "arp_ip_target": ["10.0.0.1"],
         "arp_validate": "none", "arp_all_targets": "any", "arp_missed_max": 2,
-        "ns_ip6_target": [], "primary": "eth1", "primary_reselect": "always",
+        "ns_ip6_target": [], "primary": "eth1", "prio": {}, "primary_reselect": "always",
         "fail_over_mac": "none", "xmit_hash_policy": "layer2", "lacp_rate": "slow",
         "lacp_active": "on", "ad_select": "stable", "ad_actor_sys_prio": 65535,
         "ad_user_port_key": 0, "ad_actor_system": "00:00:00:00:00:00", "min_links": 0,

@@ -14,7 +14,7 @@ from .registry import (  # noqa: F401  (re-exported)
     BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR, DATAPATHS, IFDOWN, INT_MAX,
     MODE_NAMES, NO_ARP_MODES, NOSLAVES, OPTIONS, SPECS, BondOptions, OptionSpec)
 from .rules import DelayRefused, live_effects, mode_label, module_rules
-from .values import Invalid, parse_scalar, parse_targets
+from .values import Invalid, parse_prios, parse_scalar, parse_targets
 
 Pair = tuple[str, object, "str | None"]
 _DEFAULTS = asdict(BondOptions())  # immutable values (ints, strs, tuples): copy the dict
@@ -41,6 +41,8 @@ def _parse(bond: str, spec: OptionSpec, raw: object, current: object, *,
     try:
         if spec.kind in ("ipv4list", "ipv6list"):
             return parse_targets(spec, raw, current, strict=strict)
+        if spec.kind == "priolist":
+            return parse_prios(spec, raw, current), []
         return parse_scalar(spec, raw), []
     except Invalid as exc:
         raise OptionError(at(where, f"{bond}: {exc}"), spec.name) from None
@@ -180,6 +182,8 @@ def option_to_json(name: str, value: object) -> object:
         return spec.name_of(value)
     if spec.kind in ("ipv4list", "ipv6list"):
         return list(value)
+    if spec.kind == "priolist":
+        return dict(value)
     return value
 
 
@@ -194,4 +198,6 @@ def option_to_text(name: str, value: object) -> str:
         return f"{spec.name_of(value)} {value}"
     if spec.kind in ("ipv4list", "ipv6list"):
         return " ".join(value)
+    if spec.kind == "priolist":
+        return " ".join(f"{name}:{prio}" for name, prio in value)
     return str(value)

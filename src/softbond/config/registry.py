@@ -46,7 +46,7 @@ def only(*modes: int) -> frozenset[int]:
 @dataclass(frozen=True)
 class OptionSpec:
     name: str
-    kind: str  # int | enum | bool | ipv4list | ipv6list | ifname | mac | choice
+    kind: str  # int | enum | bool | ipv4list | ipv6list | priolist | ifname | mac | choice
     default: object
     desc: str
     # Named values: enum members, or the kernel's names for numbers ("off", "maxval").
@@ -110,6 +110,8 @@ SPECS: tuple[OptionSpec, ...] = (
           unsupported=_NOT_ARP),
     _spec("ns_ip6_target", "ipv6list", (), "IPv6 NS monitor targets"),
     _spec("primary", "ifname", "", "preferred member",
+          unsupported=only(*_PRIMARY_MODES)),
+    _spec("prio", "priolist", (), "per-member failover priority, IFACE:PRIO (higher wins)",
           unsupported=only(*_PRIMARY_MODES)),
     _spec("primary_reselect", "enum", 0, "when the primary takes back the active role",
           values=(("always", 0), ("better", 1), ("failure", 2)),
@@ -189,6 +191,7 @@ class BondOptions:
     arp_missed_max: int = 2
     ns_ip6_target: tuple[str, ...] = ()
     primary: str = ""
+    prio: tuple[tuple[str, int], ...] = ()   # (member, prio): the kernel's per-slave prio
     primary_reselect: int = 0
     fail_over_mac: int = 0
     xmit_hash_policy: int = 0

@@ -122,6 +122,53 @@ def _parse_mac(spec: OptionSpec, raw: object) -> str:
     return mac
 
 
+# --- per-member priorities (prio) ----------------------------------------------
+
+PRIO_MIN, PRIO_MAX = -2 ** 31, 2 ** 31 - 1     # the kernel's slave->prio is an s32
+
+
+def _prio_items(spec: OptionSpec, raw: object) -> list[tuple[str, object]]:
+    if isinstance(raw, dict):                     # TOML: prio = { eth1 = 10 }
+        return list(raw.items())
+    if isinstance(raw, str):
+        parts = [item for item in re.split(r"[,\s]+", raw) if item]
+    elif isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
+        parts = [part for item in raw for part in re.split(r"[,\s]+", item) if part]
+    else:
+        raise Invalid(f"option {spec.name}: invalid value ({raw}): expected IFACE:PRIO")
+    items = []
+    for part in parts:
+        name, sep, value = part.rpartition(":")
+        if not sep or not name:
+            raise Invalid(f"option {spec.name}: invalid value ({part}): expected IFACE:PRIO")
+        items.append((name, value))
+    return items
+
+
+def parse_prios(spec: OptionSpec, raw: object,
+                current: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    """IFACE:PRIO items (comma- or space-separated, a list of them, or a
+    TOML table); each sets that member's prio and leaves the others' as
+    they were, like `ip link set IFACE type bond_slave prio PRIO`."""
+    prios = dict(current)
+    for name, value in _prio_items(spec, raw):
+        name = str(name).strip()
+        problem = ifname_problem(name)
+        if problem:
+            raise Invalid(f"option {spec.name}: invalid value ({name}:{value}): interface name {problem}")
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise Invalid(f"option {spec.name}: invalid value ({name}:{value}): the prio is an integer")
+        try:
+            number = int(value.strip()) if isinstance(value, str) else value
+        except ValueError:
+            raise Invalid(f"option {spec.name}: invalid value ({name}:{value}): the prio is an integer") from None
+        if not PRIO_MIN <= number <= PRIO_MAX:
+            raise Invalid(f"option {spec.name}: invalid value ({name}:{value}): allowed values "
+                          f"{PRIO_MIN} - {PRIO_MAX}")
+        prios[name] = number
+    return tuple(prios.items())
+
+
 # --- address lists (arp_ip_target, ns_ip6_target) --------------------------------
 
 def _target_items(spec: OptionSpec, raw: object) -> list[str]:

@@ -1,9 +1,14 @@
 """active-backup (mode 1): one member carries everything.
 
 Selection follows the kernel's bond_choose_primary_or_current and
-bond_find_best_slave: the primary wins when primary_reselect allows it,
-otherwise the current active stays, otherwise the first usable member by
-priority then order.
+bond_find_best_slave (with the per-slave prio of Linux 6.0): a primary that
+is up is the candidate; otherwise the up member with the highest prio (the
+first of equals). The candidate replaces a current active that is up only
+as primary_reselect allows; with no candidate the current active stays,
+and with none up the first usable member is taken.
+
+When to choose at all is the caller's business, as in bond_miimon_commit:
+see `link_change_reselects`.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import Protocol, Sequence
 from .base import RX_DELIVER, RX_DROP, Runner
 
 RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE = 0, 1, 2
+PRIO_MIN, PRIO_MAX = -2 ** 31, 2 ** 31 - 1     # a slave's prio is an s32
 
 
 class Candidate(Protocol):
@@ -25,31 +31,47 @@ class Candidate(Protocol):
 def choose_active(members: Sequence[Candidate], current: Candidate | None,
                   primary: Candidate | None, reselect: int,
                   force_primary: bool = False) -> Candidate | None:
-    chosen = _primary_or_current(current, primary, reselect, force_primary)
+    chosen = _primary_or_current(members, current, primary, reselect, force_primary)
     if chosen is not None:
         return chosen
-    best = None
-    for member in members:
-        if member.up and (best is None or member.prio > best.prio):
-            best = member
-    return best
+    return next((m for m in members if m.up), None)
 
 
-def _primary_or_current(current, primary, reselect, force_primary):
+def _primary_or_current(members, current, primary, reselect, force_primary):
     current_up = current is not None and current.up
     if primary is None or not primary.up:
-        return current if current_up else None
-    if force_primary or not current_up:
+        best = None
+        for member in members:
+            if member.up and (best is None or member.prio > best.prio):
+                best = member
+        if best is None or best is current:
+            return current if current_up else None
+        candidate = best
+    elif force_primary:
         return primary
+    else:
+        candidate = primary
+    if not current_up:
+        return candidate
     if reselect == RESELECT_ALWAYS:
-        return primary
+        return candidate
     if reselect == RESELECT_BETTER:
-        if primary.speed < current.speed:
+        if candidate.speed < current.speed:
             return current
-        if primary.speed == current.speed and primary.duplex <= current.duplex:
+        if candidate.speed == current.speed and candidate.duplex <= current.duplex:
             return current
-        return primary
+        return candidate
     return current  # RESELECT_FAILURE
+
+
+def link_change_reselects(member: Candidate, up: bool, active: Candidate | None,
+                          primary: Candidate | None) -> bool:
+    """bond_miimon_commit: a member whose link went down makes the bond
+    choose again only if it was the active one; one whose link came up, if
+    there is no active, it is the primary, or its prio beats the active's."""
+    if not up:
+        return member is active
+    return active is None or member is primary or member.prio > active.prio
 
 
 class ActiveBackup(Runner):

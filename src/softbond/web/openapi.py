@@ -100,6 +100,8 @@ def document(version: str) -> dict:
                               "duplex": {"type": "string", "nullable": True},
                               "link_failure_count": {"type": "integer"},
                               "perm_hwaddr": {"type": "string"}, "queue_id": {"type": "integer"},
+                              "prio": {"type": "integer",
+                                       "description": "failover priority (option prio; higher wins)"},
                               "state": {"type": "string", "enum": ["active", "backup"]},
                               "carrier": {"type": "boolean"}, "counters": counters,
                               "ad": {"type": "object", "nullable": True,
