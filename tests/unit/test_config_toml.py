@@ -231,3 +231,15 @@ def parse_quietly(text: str) -> None:
             merge_configs(load_config(str(path)))
         except ConfigError:
             pass
+
+
+def test_prio_as_a_table_or_as_iface_prio_items(tmp_path):
+    base = '[bond0]\nmode = "active-backup"\nslaves = ["eth0", "eth1"]\n'
+    table = load_toml(str(write(tmp_path, base + "prio = { eth1 = 10, eth0 = -3 }\n")))[0]
+    assert table.options.prio == (("eth1", 10), ("eth0", -3))
+    items = load_toml(str(write(tmp_path, base + 'prio = ["eth1:10", "eth0:-3"]\n')))[0]
+    assert items.options.prio == table.options.prio
+    path = write(tmp_path, base + "prio = { eth1 = true }\n")
+    with pytest.raises(ConfigError) as info:
+        load_toml(str(path))
+    assert str(info.value) == f"{path}:4: bond0: option prio: invalid value (eth1:True): the prio is an integer"
