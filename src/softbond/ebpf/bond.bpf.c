@@ -24,9 +24,20 @@
  * The hash mirrors softbond/wire/xmit_hash.py (the kernel's
  * bond_xmit_hash) for layer2, layer2+3, layer3+4 and vlan+srcmac,
  * including the ICMP id/error rules and the "outermost tag is offloaded"
- * VLAN handling. encap2+3 / encap3+4 use the layer2+3 / layer3+4 formulas
- * (no tunnel dissection here): identical for plain IPv4/IPv6, different for
- * tunnelled traffic and IPv6 extension headers.
+ * VLAN handling, and for encap2+3 / encap3+4, which dissect the frame as
+ * the kernel's flow dissector does with the bonding key set
+ * (__skb_flow_dissect(), mirroring _dissect()/_gre() in wire/xmit_hash.py):
+ * through VLAN tags, PPPoE, GRE (incl. TEB and PPTP), IPIP/SIT/IPv6-in-IPv6,
+ * IPv6 extension headers, BATMAN and HSR/PRP, stopping at fragments and
+ * taking MPLS (also MPLS-in-IP), ARP/RARP, TIPC, FCoE and PTP as the
+ * kernel does, at most 15 headers deep: one header per call of a global
+ * (separately verified) function, sb_dissect_step(), in a bounded loop.
+ * The result is the Python one bit for bit (tests/integration/
+ * test_ebpf_hash.py compares them) and shares its documented limits:
+ * neither uses skb->hash (encap3+4 with an L4 hash), a namespace BPF flow
+ * dissector or TIPC's random keepalive key, and a second VLAN tag behind
+ * the offloaded one is dissected as the XDP path would (see
+ * wire/xmit_hash.py).
  *
  * Only UAPI headers: builds with clang -O2 -g -target bpf.
  */
@@ -329,6 +340,324 @@ static __always_inline __u32 fold(__u32 h, __u32 saddr, __u32 daddr)
 	return h;
 }
 
+/* ------------------------------------------- encap2+3 / encap3+4 dissector */
+
+/* __skb_flow_dissect() with the bonding key set, as _dissect() and _gre()
+ * in wire/xmit_hash.py. It runs one header per step: a network-layer step
+ * (d->proto at d->nhoff: "proto_again") or a transport step (d->ip_proto
+ * at d->nhoff: "ip_proto_again"). Every step that goes on counts a header
+ * and after DIS_MAX_HDRS the dissection stops as good, so at most
+ * 2 * (15 + 1) steps run: an IPv4/IPv6 step, the only kind that counts
+ * nothing, is always followed by a transport step, which counts or ends.
+ *
+ * The step is a global (non-static, non-inlined) function: the verifier
+ * checks it once per program, for any contents of *d, instead of once per
+ * header, path and call site, and the loop around it stays trivial.
+ *
+ * As in parse_l2(), offsets and n are data offsets: with an out-of-band
+ * tag they are 4 less than the Python code's, which changes no comparison
+ * (every bounds check is "offset + k > n"). */
+
+#define DIS_MAX_HDRS 15         /* MAX_FLOW_DISSECT_HDRS */
+#define DIS_STEPS (2 * (DIS_MAX_HDRS + 1) + 1)
+
+#define DIS_RUN 0
+#define DIS_GOOD 1
+#define DIS_BAD 2               /* __skb_flow_dissect() false: layer2 fallback */
+
+#define SB_IPPROTO_HOPOPTS 0
+#define SB_IPPROTO_ROUTING 43
+#define SB_IPPROTO_FRAGMENT 44
+#define SB_IPPROTO_DSTOPTS 60
+#define SB_IPPROTO_MPLS 137
+
+#define SB_ETH_P_TEB 0x6558
+#define SB_ETH_P_BATMAN 0x4305
+#define SB_ETH_P_RARP 0x8035
+#define SB_ETH_P_PPTP 0x880B    /* GRE protocol of PPTP (GRE_PROTO_PPP) */
+#define SB_ETH_P_MPLS_UC 0x8847
+#define SB_ETH_P_MPLS_MC 0x8848
+#define SB_ETH_P_PPP_SES 0x8864
+#define SB_ETH_P_TIPC 0x88CA
+#define SB_ETH_P_1588 0x88F7
+#define SB_ETH_P_PRP 0x88FB
+#define SB_ETH_P_FCOE 0x8906
+#define SB_ETH_P_HSR 0x892F
+
+#define GRE_F_CSUM 0x8000
+#define GRE_F_ROUTING 0x4000
+#define GRE_F_KEY 0x2000
+#define GRE_F_SEQ 0x1000
+#define GRE_F_ACK 0x0080
+#define GRE_F_VERSION 0x0007
+
+#define PPP_P_IP 0x0021
+#define PPP_P_IPV6 0x0057
+#define PPP_P_MPLS_UC 0x0281
+#define PPP_P_MPLS_MC 0x0283
+
+/* Scalars only: a global function's pointer argument is plain memory. */
+struct dis {
+	__u32 n;           /* frame (data) length */
+	__u32 proto;       /* network-layer protocol (ethertype) */
+	__u32 nhoff;
+	__u32 ip_proto;
+	__u32 saddr, daddr, ports;
+	__u32 icmp;        /* native u32 of struct {u8 type; u8 code; u16 id} */
+	__u32 icmp_id;     /* 0: no ICMP id key */
+	__u32 num_hdrs;
+	__u32 l4;          /* next step: 0 network layer, 1 transport */
+};
+
+static __always_inline __u32 icmp_word(__u32 type, __u32 code, __u32 id)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (type << 24) | (code << 16) | id;
+#else
+	return type | (code << 8) | (id << 16);
+#endif
+}
+
+/* __skb_flow_dissect_gre(): DIS_BAD, DIS_GOOD, or DIS_RUN to go on with
+ * d->proto at d->nhoff. */
+static __always_inline int dis_gre(struct __sk_buff *skb, struct dis *d)
+{
+	__u32 nhoff = d->nhoff, n = d->n, flags, proto, ver, off = 4;
+	__u8 h[4];
+
+	if (nhoff + 4 > n || bpf_skb_load_bytes(skb, nhoff, h, 4))
+		return DIS_BAD;
+	flags = be16(h);
+	proto = be16(&h[2]);
+	if (flags & GRE_F_ROUTING)      /* not looked into */
+		return DIS_GOOD;
+	ver = flags & GRE_F_VERSION;
+	if (ver > 1)
+		return DIS_GOOD;
+	if (ver == 1 && !(proto == SB_ETH_P_PPTP && (flags & GRE_F_KEY)))
+		return DIS_GOOD;        /* PPTP needs PPP and a key */
+	if (flags & GRE_F_CSUM)
+		off += 4;
+	if (flags & GRE_F_KEY) {
+		if (nhoff + off + 4 > n)
+			return DIS_BAD;
+		off += 4;
+	}
+	if (flags & GRE_F_SEQ)
+		off += 4;
+	if (ver == 0) {
+		if (proto == SB_ETH_P_TEB) {
+			if (nhoff + off + 14 > n || bpf_skb_load_bytes(skb, nhoff + off + 12, h, 2))
+				return DIS_BAD;
+			proto = be16(h);
+			off += 14;
+		}
+	} else {
+		if (flags & GRE_F_ACK)
+			off += 4;
+		if (nhoff + off + 4 > n || bpf_skb_load_bytes(skb, nhoff + off, h, 4))
+			return DIS_BAD;
+		if (be16(&h[2]) == PPP_P_IP)
+			proto = ETH_P_IP;
+		else if (be16(&h[2]) == PPP_P_IPV6)
+			proto = ETH_P_IPV6;
+		off += 4;               /* PPP_HDRLEN */
+	}
+	d->proto = proto;
+	d->nhoff = nhoff + off;
+	return DIS_RUN;
+}
+
+/* proto_again: the network-layer header d->proto at d->nhoff. */
+static __always_inline int dis_network(struct __sk_buff *skb, struct dis *d)
+{
+	__u32 nhoff = d->nhoff, n = d->n, ihl, ppp;
+	__u8 h[40];
+
+	switch (d->proto) {
+	case ETH_P_IP:
+		if (nhoff + 20 > n || bpf_skb_load_bytes(skb, nhoff, h, 20))
+			return DIS_BAD;
+		ihl = h[0] & 0x0F;
+		if (ihl < 5)
+			return DIS_BAD;
+		d->ip_proto = h[9];
+		d->saddr = ne32(&h[12]);
+		d->daddr = ne32(&h[16]);
+		d->nhoff = nhoff + ihl * 4;
+		if (be16(&h[6]) & 0x3FFF)       /* any fragment: no L4 */
+			return DIS_GOOD;
+		d->l4 = 1;
+		return DIS_RUN;
+	case ETH_P_IPV6:
+		if (nhoff + 40 > n || bpf_skb_load_bytes(skb, nhoff, h, 40))
+			return DIS_BAD;
+		d->ip_proto = h[6];
+		d->saddr = ne32(&h[8]) ^ ne32(&h[12]) ^ ne32(&h[16]) ^ ne32(&h[20]);
+		d->daddr = ne32(&h[24]) ^ ne32(&h[28]) ^ ne32(&h[32]) ^ ne32(&h[36]);
+		d->nhoff = nhoff + 40;
+		d->l4 = 1;
+		return DIS_RUN;
+	case ETH_P_8021Q:
+	case ETH_P_8021AD:
+		if (nhoff + 4 > n || bpf_skb_load_bytes(skb, nhoff, h, 4))
+			return DIS_BAD;
+		d->proto = be16(&h[2]);
+		d->nhoff = nhoff + 4;
+		break;
+	case SB_ETH_P_PPP_SES:
+		if (nhoff + 8 > n || bpf_skb_load_bytes(skb, nhoff, h, 8))
+			return DIS_BAD;
+		if (h[0] != 0x11 || h[1] != 0)  /* version 1, type 1, code 0 */
+			return DIS_BAD;
+		ppp = be16(&h[6]);
+		d->nhoff = nhoff + 8;
+		if (ppp == PPP_P_IP)
+			d->proto = ETH_P_IP;
+		else if (ppp == PPP_P_IPV6)
+			d->proto = ETH_P_IPV6;
+		else if (ppp == PPP_P_MPLS_UC)
+			d->proto = SB_ETH_P_MPLS_UC;
+		else if (ppp == PPP_P_MPLS_MC)
+			d->proto = SB_ETH_P_MPLS_MC;
+		else if ((ppp & 0x0101) != 0x0001)     /* !ppp_proto_is_valid() */
+			return DIS_BAD;
+		else
+			return DIS_GOOD;
+		break;
+	case SB_ETH_P_TIPC:
+		/* tipc_hdr_rps_key(): word 3; there is no TIPC destination key */
+		if (nhoff + 16 > n || bpf_skb_load_bytes(skb, nhoff + 12, h, 4))
+			return DIS_BAD;
+		d->saddr = ne32(h);
+		d->daddr = 0;
+		return DIS_GOOD;
+	case SB_ETH_P_FCOE:
+		return nhoff + 38 > n ? DIS_BAD : DIS_GOOD;   /* FCOE_HEADER_LEN */
+	case SB_ETH_P_BATMAN:
+		if (nhoff + 24 > n || bpf_skb_load_bytes(skb, nhoff, h, 24))
+			return DIS_BAD;
+		if (h[1] != 15 || h[0] != 0x40) /* BATADV_COMPAT_VERSION, BATADV_UNICAST */
+			return DIS_BAD;
+		d->proto = be16(&h[22]);
+		d->nhoff = nhoff + 24;
+		break;
+	case SB_ETH_P_1588:
+		return nhoff + 34 > n ? DIS_BAD : DIS_GOOD;
+	case SB_ETH_P_HSR:
+	case SB_ETH_P_PRP:
+		if (nhoff + 6 > n || bpf_skb_load_bytes(skb, nhoff, h, 6))
+			return DIS_BAD;
+		d->proto = be16(&h[4]);
+		d->nhoff = nhoff + 6;
+		break;
+	case ETH_P_ARP:
+	case SB_ETH_P_RARP:
+	case SB_ETH_P_MPLS_UC:
+	case SB_ETH_P_MPLS_MC:
+		return DIS_GOOD;        /* no ARP/MPLS keys in the bonding set */
+	default:
+		return DIS_BAD;
+	}
+	/* an encapsulation: go on unless that was one header too many */
+	return ++d->num_hdrs > DIS_MAX_HDRS ? DIS_GOOD : DIS_RUN;
+}
+
+/* ip_proto_again: the header of type d->ip_proto at d->nhoff. */
+static __always_inline int dis_transport(struct __sk_buff *skb, struct dis *d)
+{
+	__u32 nhoff = d->nhoff, n = d->n, id;
+	int step = 0;           /* 0: done, 1: proto_again, 2: ip_proto_again */
+	__u8 h[8];
+
+	switch (d->ip_proto) {
+	case IPPROTO_GRE:
+		step = dis_gre(skb, d);
+		if (step == DIS_BAD)
+			return DIS_BAD;
+		step = step == DIS_RUN;
+		break;
+	case SB_IPPROTO_HOPOPTS:
+	case SB_IPPROTO_ROUTING:
+	case SB_IPPROTO_DSTOPTS:
+		if (d->proto != ETH_P_IPV6)
+			break;
+		if (nhoff + 2 > n || bpf_skb_load_bytes(skb, nhoff, h, 2))
+			return DIS_BAD;
+		d->ip_proto = h[0];
+		d->nhoff = nhoff + (((__u32)h[1] + 1) << 3);
+		step = 2;
+		break;
+	case SB_IPPROTO_FRAGMENT:
+		if (d->proto != ETH_P_IPV6)
+			break;
+		if (nhoff + 8 > n || bpf_skb_load_bytes(skb, nhoff, h, 1))
+			return DIS_BAD;
+		d->ip_proto = h[0];
+		d->nhoff = nhoff + 8;
+		return DIS_GOOD;        /* a fragment: the ports stay as they were */
+	case IPPROTO_IPIP:
+		d->proto = ETH_P_IP;
+		step = 1;
+		break;
+	case IPPROTO_IPV6:
+		d->proto = ETH_P_IPV6;
+		step = 1;
+		break;
+	case SB_IPPROTO_MPLS:
+		d->proto = SB_ETH_P_MPLS_UC;
+		step = 1;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		/* skb_flow_get_icmp_tci(): a whole struct icmphdr or nothing */
+		if (nhoff + 8 > n || bpf_skb_load_bytes(skb, nhoff, h, 8))
+			break;
+		id = 0;
+		if (icmp_has_id(h[0])) {
+			id = be16(&h[4]);
+			if (!id)
+				id = 1;         /* 0 means "no id" */
+		}
+		d->icmp_id = id;
+		d->icmp = icmp_word(h[0], h[1], id);
+		break;
+	}
+	/* the ports are (re)read after every step, tunnels included */
+	d->ports = get_ports(skb, n, d->nhoff, d->ip_proto);
+	if (!step || ++d->num_hdrs > DIS_MAX_HDRS)
+		return DIS_GOOD;
+	if (step == 1)
+		d->l4 = 0;
+	return DIS_RUN;
+}
+
+/* One dissection step: DIS_RUN, DIS_GOOD or DIS_BAD. Global on purpose
+ * (see above); d is never NULL, the verifier wants the check. */
+__attribute__((noinline)) int sb_dissect_step(struct __sk_buff *skb, struct dis *d)
+{
+	if (!d)
+		return DIS_BAD;
+	if (d->l4)
+		return dis_transport(skb, d);
+	return dis_network(skb, d);
+}
+
+/* _dissect(): 0 with d->saddr/daddr/ports/icmp filled in (0 for keys not
+ * found), -1 when the kernel's dissector returns false (layer2 fallback). */
+static __always_inline int dissect(struct __sk_buff *skb, struct dis *d)
+{
+	int i, r = DIS_GOOD;
+
+#pragma clang loop unroll(disable)
+	for (i = 0; i < DIS_STEPS; i++) {
+		r = sb_dissect_step(skb, d);
+		if (r != DIS_RUN)
+			break;
+	}
+	return r == DIS_BAD ? -1 : 0;
+}
+
 static __always_inline __u32 hash_l2(struct l2 *l)
 {
 	return l->eth[5] ^ l->eth[11] ^ l->proto;
@@ -337,21 +666,30 @@ static __always_inline __u32 hash_l2(struct l2 *l)
 static __always_inline __u32 xmit_hash(struct __sk_buff *skb, struct l2 *l, __u32 policy)
 {
 	struct flow f = {};
+	struct dis d = {};
 	__u32 icmp, icmp_id;
 
 	switch (policy) {
 	case POL_L2:
 		return hash_l2(l);
 	case POL_L23:
-	case POL_E23:
 		if (bond_flow(skb, l, 0, &f, &icmp, &icmp_id))
 			return hash_l2(l);
 		return fold(hash_l2(l), f.saddr, f.daddr);
 	case POL_L34:
-	case POL_E34:
 		if (bond_flow(skb, l, 1, &f, &icmp, &icmp_id))
 			return hash_l2(l);
 		return fold(icmp_id ? icmp : f.ports, f.saddr, f.daddr) >> 1;
+	case POL_E23:
+	case POL_E34:
+		d.n = l->n;
+		d.proto = l->proto;
+		d.nhoff = l->nhoff;
+		if (dissect(skb, &d))
+			return hash_l2(l);
+		if (policy == POL_E23)
+			return fold(hash_l2(l), d.saddr, d.daddr);
+		return fold(d.icmp_id ? d.icmp : d.ports, d.saddr, d.daddr) >> 1;
 	case POL_VLAN_SRCMAC:
 		return l->tci ^ (((__u32)l->eth[6] << 16) | ((__u32)l->eth[7] << 8) | l->eth[8])
 			^ (((__u32)l->eth[9] << 16) | ((__u32)l->eth[10] << 8) | l->eth[11]);
