@@ -41,12 +41,9 @@ def icmp(t, code, rest):
     return struct.pack("!BBH", t, code, 0) + rest
 
 
-def frames(seed=1):
-    """Many frames: every L3/L4 shape the hash distinguishes, untagged and
-    with one 802.1Q/802.1AD tag, plus random ones."""
-    rnd = random.Random(seed)
-    out = []
-
+def _draws(rnd):
+    """Random IPv4 and IPv6 addresses (as text) and unicast, locally
+    administered MACs, all drawn from `rnd`."""
     def a4():
         return str(ipaddress.IPv4Address(rnd.getrandbits(32)))
 
@@ -55,6 +52,15 @@ def frames(seed=1):
 
     def mac():
         return bytes([rnd.getrandbits(8) & 0xFE | 2]) + rnd.randbytes(5)
+    return a4, a6, mac
+
+
+def frames(seed=1):
+    """Many frames: every L3/L4 shape the hash distinguishes, untagged and
+    with one 802.1Q/802.1AD tag, plus random ones."""
+    rnd = random.Random(seed)
+    out = []
+    a4, a6, mac = _draws(rnd)
 
     for _ in range(12):
         s4, d4, s6, d6 = a4(), a4(), a6(), a6()
@@ -204,15 +210,7 @@ def encap_frames(seed=1):
     ethertype the flow dissector distinguishes, singly and nested, untagged
     and behind one or two VLAN tags, plus truncations of all of them."""
     rnd = random.Random(seed)
-
-    def a4():
-        return str(ipaddress.IPv4Address(rnd.getrandbits(32)))
-
-    def a6():
-        return str(ipaddress.IPv6Address(rnd.getrandbits(128)))
-
-    def mac():
-        return bytes([rnd.getrandbits(8) & 0xFE | 2]) + rnd.randbytes(5)
+    a4, a6, mac = _draws(rnd)
 
     def port():
         return rnd.randrange(65536)
