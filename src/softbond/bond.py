@@ -114,8 +114,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             self.loop.add_reader(self._nl.fileno(), self._on_netlink)
         for name in self.config.slaves:
             self.enslave(name)
-        if self.config.gateway:
-            self.links.add_default_route(self.name, self.config.gateway)
+        self._add_default_routes()
         self._restart_monitors()
         self._start_runner_tick()
         self._start_worker_watch()
@@ -219,6 +218,12 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         else:
             self._reselect()
 
+    def _add_default_routes(self) -> None:
+        """One default route per address family, through the bond."""
+        for gateway in (self.config.gateway, self.config.gateway6):
+            if gateway:
+                self.links.add_default_route(self.name, gateway)
+
     def _open_bond_arp(self) -> None:
         """alb's ARP rewriting stays in the daemon: the eBPF programs or the
         data path workers hand the bond's outgoing ARP to this socket (the
@@ -254,8 +259,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         self.links.set_up(self.name, True)
         for cidr in addresses:
             self.links.add_address(self.name, cidr)
-        if self.config.gateway:
-            self.links.add_default_route(self.name, self.config.gateway)
+        self._add_default_routes()
         self.device.start()
         for member in self.members:
             member.sock, member.send_control = self.device.open_member(member.name, member.ifindex,

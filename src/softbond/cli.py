@@ -80,6 +80,7 @@ def _configs_for_up(args) -> list[BondConfig]:
         config = build_bond_config(
             args.bond, slaves=slaves, addresses=addresses, option_pairs=base_pairs + pairs,
             hwaddr=base.hwaddr if base else None, gateway=base.gateway if base else None,
+            gateway6=base.gateway6 if base else None,
             source=base.source if base else "command line")
         return [config]
     if not configs:

@@ -325,14 +325,15 @@ def test_seed_config_files(topo, tmp_path):
 def test_ifcfg_ipv6_addresses_and_default_route(topo, tmp_path):
     """IPV6INIT=yes with IPV6ADDR, IPV6ADDR_SECONDARIES and IPV6_DEFAULTGW,
     as ifup-ipv6 reads them: the addresses on the bond, the route via the
-    gateway, and IPv6 traffic to the peer through the members."""
+    gateway (and GATEWAY's IPv4 default route beside it), and IPv6 traffic
+    to the peer through the members."""
     from softbond.demo import IFCFG_BOND0, IFCFG_ETH
     topo.exec(topo.peer(), ["ip", "-6", "addr", "add", "2001:db8::1/64", "dev", "peer0", "nodad"])
     d = tmp_path / "network-scripts"
     d.mkdir()
     (d / "ifcfg-bond0").write_text(IFCFG_BOND0 + 'BONDING_OPTS="mode=1 miimon=100"\nIPV6INIT=yes\n'
                                    "IPV6ADDR=2001:db8::199/64\nIPV6ADDR_SECONDARIES=fd00:1::199/64\n"
-                                   "IPV6_DEFAULTGW=2001:db8::1\n")
+                                   "IPV6_DEFAULTGW=2001:db8::1\nGATEWAY=192.168.100.1\n")
     for name in ("eth0", "eth1"):
         (d / f"ifcfg-{name}").write_text(IFCFG_ETH.format(name=name))
     topo.softbond("up", "--config", str(d))
@@ -340,6 +341,8 @@ def test_ifcfg_ipv6_addresses_and_default_route(topo, tmp_path):
     assert {"192.168.100.199/24", "2001:db8::199/64", "fd00:1::199/64"} <= set(st["addresses"])
     routes = topo.exec(topo.host, ["ip", "-6", "route", "show", "default"]).stdout
     assert "via 2001:db8::1 dev bond0" in routes, routes
+    routes4 = topo.exec(topo.host, ["ip", "-4", "route", "show", "default"]).stdout
+    assert "via 192.168.100.1 dev bond0" in routes4, routes4      # ifup-eth's GATEWAY beside it
     assert topo.wait_for(lambda: topo.exec(topo.host, ["ping", "-6", "-c", "1", "-W", "1", "2001:db8::1"],
                                            check=False).returncode == 0, timeout=10)
 

@@ -273,7 +273,7 @@ def test_ipv6_addresses_with_ipv6init(tmp_path):
             "IPV6ADDR_SECONDARIES=\"2001:db8:1::5 fd00::1/48\"\nIPV6_DEFAULTGW=fe80::1%bond0\n")
     [config] = load_ifcfg(str(seed_dir(tmp_path, text)))
     assert config.addresses == ("192.168.100.199/24", "2001:db8::199/64", "2001:db8:1::5/64", "fd00::1/48")
-    assert config.gateway == "fe80::1"          # link-local: no "not in any subnet" warning
+    assert config.gateway is None and config.gateway6 == "fe80::1"   # link-local: no subnet warning
     assert config.warnings == (BOTH_ZERO,)
 
 
@@ -284,12 +284,16 @@ def test_ipv6_is_ignored_without_ipv6init_and_says_so(tmp_path):
                                   "IPV6INIT is not yes")
 
 
-def test_gateway_wins_over_ipv6_defaultgw_with_a_warning(tmp_path):
+def test_gateway_and_ipv6_defaultgw_give_a_default_route_each(tmp_path):
     text = SEED_BOND0 + "GATEWAY=192.168.100.1\nIPV6INIT=yes\nIPV6_DEFAULTGW=2001:db8::1\n"
     [config] = load_ifcfg(str(seed_dir(tmp_path, text)))
-    assert config.gateway == "192.168.100.1"
+    assert (config.gateway, config.gateway6) == ("192.168.100.1", "2001:db8::1")
     assert config.warnings[0] == (f"{tmp_path / 'ifcfg-bond0'}:10: bond0: Warning: IPV6_DEFAULTGW "
-                                  "ignored: softbond sets one default route, GATEWAY's")
+                                  "2001:db8::1 is not in any subnet of the bond's addresses")
+    text = SEED_BOND0 + "GATEWAY=2001:db8::2\nIPV6INIT=yes\nIPV6_DEFAULTGW=2001:db8::1\n"
+    with pytest.raises(ConfigError) as info:
+        load_ifcfg(str(seed_dir(tmp_path, text)))
+    assert "bond0: gateway 2001:db8::2 and gateway6 2001:db8::1: two IPv6 default gateways" in str(info.value)
 
 
 @pytest.mark.parametrize("line,message", [

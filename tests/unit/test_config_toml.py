@@ -243,3 +243,13 @@ def test_prio_as_a_table_or_as_iface_prio_items(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_toml(str(path))
     assert str(info.value) == f"{path}:4: bond0: option prio: invalid value (eth1:True): the prio is an integer"
+
+
+def test_gateway6_beside_gateway(tmp_path):
+    base = '[bond0]\nmode = "active-backup"\nslaves = ["eth0"]\naddress = "192.168.1.2/24"\n'
+    [config] = load_toml(str(write(tmp_path, base + 'gateway = "192.168.1.1"\ngateway6 = "fe80::1"\n')))
+    assert (config.gateway, config.gateway6) == ("192.168.1.1", "fe80::1")
+    assert error_of(tmp_path, base + 'gateway6 = "192.168.1.1"\n') == \
+        "F:5: bond0: gateway6 192.168.1.1: not an IPv6 address"
+    assert error_of(tmp_path, base + 'gateway = "fe80::2"\ngateway6 = "fe80::1"\n') == \
+        "F:1: bond0: gateway fe80::2 and gateway6 fe80::1: two IPv6 default gateways"

@@ -155,7 +155,9 @@ def _bond(name: str, record: IfcfgFile, slaves: list[str]) -> BondConfig:
     notes: list[str] = []
     addresses = _addresses(name, record, notes)
     addresses += _ipv6_addresses(name, record, addresses, notes)
-    gateway = _gateway(name, record, addresses, notes)
+    gateway = _gateway(name, record, "GATEWAY", addresses, notes)
+    gateway6 = (_gateway(name, record, "IPV6_DEFAULTGW", addresses, notes)
+                if record.flag("IPV6INIT", False) else None)
     hwaddr_key = "MACADDR" if "MACADDR" in record.values else "HWADDR"
     hwaddr = record.get(hwaddr_key) or None
     if hwaddr is not None:
@@ -165,7 +167,7 @@ def _bond(name: str, record: IfcfgFile, slaves: list[str]) -> BondConfig:
             raise record.error(hwaddr_key, str(exc)) from None
     return build_bond_config(
         name, slaves=slaves, addresses=addresses, option_pairs=_option_pairs(name, record),
-        hwaddr=hwaddr, gateway=gateway, onboot=record.flag("ONBOOT", True),
+        hwaddr=hwaddr, gateway=gateway, gateway6=gateway6, onboot=record.flag("ONBOOT", True),
         source=record.path, final=False, where=record.path, source_warnings=notes)
 
 
@@ -292,17 +294,10 @@ def _check_network(record: IfcfgFile, cidr: str | None) -> None:
                                     f"(expected {key}={expected})")
 
 
-def _gateway(name: str, record: IfcfgFile, addresses: list[str],
+def _gateway(name: str, record: IfcfgFile, key: str, addresses: list[str],
              notes: list[str]) -> str | None:
-    """GATEWAY, else IPV6_DEFAULTGW (with IPV6INIT=yes): softbond sets one
-    default route per bond."""
-    key = "GATEWAY"
-    v6 = record.get("IPV6_DEFAULTGW") if record.flag("IPV6INIT", False) else None
-    if v6 and record.get("GATEWAY"):
-        notes.append(f"{record.where('IPV6_DEFAULTGW')}: {name}: Warning: IPV6_DEFAULTGW ignored: "
-                     "softbond sets one default route, GATEWAY's")
-    elif v6:
-        key = "IPV6_DEFAULTGW"
+    """GATEWAY (ifup-eth) or IPV6_DEFAULTGW (ifup-ipv6, read only with
+    IPV6INIT=yes): a default route each, as the two scripts set them."""
     gateway = record.get(key)
     if not gateway:
         return None

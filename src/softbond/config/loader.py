@@ -59,7 +59,7 @@ def _merge(name: str, group: list[BondConfig]) -> BondConfig:
         name, slaves=last("slaves"), addresses=last("addresses"),
         shared=SharedPairs(first.option_pairs, first.parsed),
         option_pairs=[pair for c in group[1:] for pair in c.option_pairs],
-        hwaddr=last("hwaddr"), gateway=last("gateway"),
+        hwaddr=last("hwaddr"), gateway=last("gateway"), gateway6=last("gateway6"),
         onboot=all(c.onboot for c in group),
         source=", ".join(dict.fromkeys(c.source for c in group)),
         source_warnings=list(dict.fromkeys(w for c in group for w in c.source_warnings)))

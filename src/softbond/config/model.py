@@ -20,10 +20,13 @@ class BondConfig:
     options: BondOptions
     addresses: tuple[str, ...]  # CIDR strings, e.g. "192.168.100.199/24"
     hwaddr: str | None
-    gateway: str | None
+    gateway: str | None         # the default route's gateway (IPv4, or IPv6 given alone)
     onboot: bool
     source: str
     warnings: tuple[str, ...]
+    # An IPv6 default gateway beside an IPv4 `gateway` (ifcfg's IPV6_DEFAULTGW
+    # beside GATEWAY): one default route per address family.
+    gateway6: str | None = None
     # Raw (name, value, where) pairs, kept so merge_configs() can re-validate the
     # union with file:line positions intact.
     option_pairs: tuple[Pair, ...] = field(default=(), compare=False, repr=False)
@@ -57,6 +60,13 @@ def parse_ip(text: object, what: str = "gateway") -> str:
         raise ValueError(f"{what} {text!s}: not a valid IP address") from None
 
 
+def parse_gateway6(text: object) -> str:
+    ip = parse_ip(text, "gateway6")
+    if ":" not in ip:
+        raise ValueError(f"gateway6 {ip}: not an IPv6 address")
+    return ip
+
+
 def parse_mac(text: object, what: str = "hwaddr") -> str:
     """A unicast, non-zero MAC address in lower-case colon form."""
     if not isinstance(text, str) or not MAC_RE.fullmatch(text.strip()):
@@ -83,7 +93,7 @@ def check_slaves(name: str, slaves: Iterable[str]) -> list[str]:
 def build_bond_config(name: str, *, slaves: Iterable[str] = (),
                       addresses: Iterable[str] = (), option_pairs: Iterable[Pair] = (),
                       hwaddr: str | None = None, gateway: str | None = None,
-                      onboot: bool = True, source: str = "command line",
+                      gateway6: str | None = None, onboot: bool = True, source: str = "command line",
                       final: bool = True, where: str | None = None,
                       source_warnings: Iterable[str] = (),
                       shared: SharedPairs | None = None) -> BondConfig:
@@ -111,6 +121,9 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
             cidrs.append(cidr)
         mac = parse_mac(hwaddr) if hwaddr is not None else None
         gw = parse_ip(gateway) if gateway is not None else None
+        gw6 = parse_gateway6(gateway6) if gateway6 is not None else None
+        if gw6 is not None and gw is not None and ":" in gw:
+            raise ValueError(f"gateway {gw} and gateway6 {gw6}: two IPv6 default gateways")
     except ValueError as exc:
         fail(f"{name}: {exc}")
     parsed = parse_pairs(name, option_pairs,
@@ -121,6 +134,6 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
         warnings.append(f"{name}: Warning: primary {options.primary} is not a member of "
                         f"{name} ({', '.join(members)})")
     return BondConfig(name=name, slaves=tuple(members), options=options,
-                      addresses=tuple(cidrs), hwaddr=mac, gateway=gw, onboot=onboot,
+                      addresses=tuple(cidrs), hwaddr=mac, gateway=gw, gateway6=gw6, onboot=onboot,
                       source=source, warnings=tuple(warnings), option_pairs=parsed.pairs,
                       source_warnings=tuple(source_warnings), parsed=parsed)
