@@ -4,8 +4,8 @@ Selection follows the kernel's bond_choose_primary_or_current and
 bond_find_best_slave (with the per-slave prio of Linux 6.0): a primary that
 is up is the candidate; otherwise the up member with the highest prio (the
 first of equals). The candidate replaces a current active that is up only
-as primary_reselect allows; with no candidate the current active stays,
-and with none up the first usable member is taken.
+as primary_reselect allows; with no member up there is none (the caller
+may then take a member whose updelay is still running).
 
 When to choose at all is the caller's business, as in bond_miimon_commit:
 see `link_change_reselects`.
@@ -17,7 +17,6 @@ from typing import Protocol, Sequence
 from .base import RX_DELIVER, RX_DROP, Runner
 
 RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE = 0, 1, 2
-PRIO_MIN, PRIO_MAX = -2 ** 31, 2 ** 31 - 1     # a slave's prio is an s32
 
 
 class Candidate(Protocol):
@@ -31,13 +30,8 @@ class Candidate(Protocol):
 def choose_active(members: Sequence[Candidate], current: Candidate | None,
                   primary: Candidate | None, reselect: int,
                   force_primary: bool = False) -> Candidate | None:
-    chosen = _primary_or_current(members, current, primary, reselect, force_primary)
-    if chosen is not None:
-        return chosen
-    return next((m for m in members if m.up), None)
-
-
-def _primary_or_current(members, current, primary, reselect, force_primary):
+    """bond_choose_primary_or_current; bond_find_best_slave's fallback to
+    the first member up never finds one this has not already weighed."""
     current_up = current is not None and current.up
     if primary is None or not primary.up:
         best = None
