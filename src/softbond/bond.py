@@ -418,6 +418,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             "active_slave": self.active.name if self.active else None,
             "datapath": self.device.kind if self.device else None,
             "datapath_workers": self.device.workers() if self.device else None,
+            "datapath_loop": self.device.loop() if self.device else None,
             "pid": os.getpid(),
             "hwaddr": self.mac,
             "addresses": self.links.addresses(self.name),

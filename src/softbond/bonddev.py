@@ -1,7 +1,7 @@
 """The bond device and the data path behind it, in two kinds:
 
 - PythonDevice: a persistent TAP, member AF_PACKET sockets with virtio-net
-  headers, and datapath.DataPath's two threads running the runner's
+  headers, and datapath.DataPath's thread running the runner's
   transmit callable.
 - WorkersDevice (datapath_workers=N > 1): the same TAP with N queues and N
   worker processes (workers.py) forwarding from a published Plan.
@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 
-from . import workers
+from . import datapath, workers
 from .datapath import DataPath, Snapshot
 from .ports import packet, tap
 
@@ -89,7 +89,8 @@ class PythonDevice:
         receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes)
                    for m in members}
         self.datapath.publish(Snapshot(transmit=runner.transmit(usable, active, bond_mac),
-                                       receive=receive, bond_mac=bond_mac))
+                                       receive=receive, bond_mac=bond_mac,
+                                       busy_poll_ns=runner.opts.datapath_busy_poll * 1000))
         for fd in receive:
             if fd not in self._watched:
                 self.datapath.watch(fd)
@@ -106,6 +107,10 @@ class PythonDevice:
 
     def workers(self) -> list[dict] | None:
         return None          # no worker processes: frames move in this one
+
+    def loop(self) -> dict[str, int]:
+        """The forwarding loop's counters (status JSON `datapath_loop`)."""
+        return self.datapath.loop_counters()
 
     def check_workers(self) -> list[str]:
         return []
@@ -176,6 +181,9 @@ class EbpfDevice:
 
     def workers(self) -> list[dict] | None:
         return None          # the kernel moves the frames
+
+    def loop(self) -> None:
+        return None          # no forwarding loop: the programs' counters are per member
 
     def check_workers(self) -> list[str]:
         return []
@@ -297,13 +305,16 @@ class WorkersDevice:
             self._send(i, self._plan)
 
     def rx_dropped(self, members) -> int:
-        return sum(c[workers.C_RX_DROPPED] for c in self._counters)
+        return sum(c[datapath.C_RX_DROPPED] for c in self._counters)
 
     def workers(self) -> list[dict]:
         """Per worker process: its pid and counters (status JSON)."""
-        return [{"pid": p.pid if p else None, "frames_out": c[workers.C_FRAMES_OUT],
-                 "frames_in": c[workers.C_FRAMES_IN], "rx_dropped": c[workers.C_RX_DROPPED],
-                 "tx_errors": c[workers.C_TX_ERRORS]} for p, c in zip(self._procs, self._counters)]
+        return [{"pid": p.pid if p else None, **{name: c[i] for name, i in datapath.LOOP_COUNTERS}}
+                for p, c in zip(self._procs, self._counters)]
+
+    def loop(self) -> dict[str, int]:
+        """The forwarding loops' counters, summed over the workers."""
+        return {name: sum(c[i] for c in self._counters) for name, i in datapath.LOOP_COUNTERS}
 
     def bucket_bytes(self) -> list[int]:
         """Bytes per bucket since the previous call, summed over workers."""

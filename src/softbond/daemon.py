@@ -169,6 +169,14 @@ def _report(fd: int | None, message: str) -> None:
         pass
 
 
+# How long a thread waiting for the GIL lets the holder run before asking
+# for it (CPython's default is 5 ms). The data path thread, busy polling,
+# takes the GIL back right after each syscall, so the control plane - a
+# link event to fail over on - would wait out the whole interval.
+GIL_SWITCH_INTERVAL = 0.0001
+
+
 def run(config: BondConfig, ready_fd: int | None = None) -> int:
     setup_logging()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     return asyncio.run(serve(config, ready_fd))

@@ -1,11 +1,27 @@
 """The pure-Python data path: TAP <-> member AF_PACKET sockets.
 
-Two threads, one per direction, each draining its sockets until EAGAIN into
-one preallocated buffer. The control plane never calls into them: it
-publishes an immutable `Snapshot` by plain attribute assignment (atomic under
-the GIL) and the loops pick it up at their next frame. Nothing in the loops
-logs, builds bytes objects or touches asyncio; the only per-frame objects
-are the memoryview slices that socket.send() needs to know the length.
+One thread runs `forward`: one epoll over the TAP and every member socket,
+each ready socket drained (up to BATCH frames) into one preallocated
+buffer. The control plane never calls into it: it publishes an immutable
+`Snapshot` by plain attribute assignment (atomic under the GIL) and the
+loop picks it up at its next wakeup. Nothing in the loop logs, builds bytes
+objects or touches asyncio; the only per-frame objects are the memoryview
+slices that socket.send() needs to know the length.
+
+Why one thread and not one per direction: the two would hand the GIL to
+each other around every syscall, and each hand-off is a futex wakeup of
+the other thread - measured as the larger CPU cost for no more throughput
+(bench/RESULTS.md).
+
+Busy polling (`datapath_busy_poll`, microseconds): while frames arrive
+closer together than that, the loop polls without sleeping instead of
+blocking in epoll_wait. A paced TCP sender (bbr) hands over one super-frame
+at a time; each one otherwise costs a sleep and a wakeup of this thread -
+and a wakeup of a sleeping thread is a cross-CPU interrupt, expensive in a
+VM - on the way out and again for its ACK on the way back. The window
+adapts as KVM's halt polling does (`next_window`), and the loop polls only
+while moving frames keeps it busy a third of the time or more, so light
+traffic never spins a core and an idle bond costs nothing.
 """
 from __future__ import annotations
 
@@ -13,6 +29,7 @@ import os
 import select
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,6 +41,22 @@ DST, SRC, ETH_END = VNET, VNET + 6, VNET + 12
 # A 64 KB GSO super-frame plus the virtio-net header and slack.
 FRAME_BUFFER = 65536 + 10 + 256
 MSG_DONTWAIT = socket.MSG_DONTWAIT
+BATCH = 64                   # frames per socket per wakeup: one busy fd cannot starve the others
+
+# Counters kept by the loop, by index (the worker processes keep the same
+# slots in shared memory). C_SLEPT: wakeups from a sleep in epoll_wait;
+# C_POLLED: polls that found frames (a wakeup busy polling saved).
+C_RX_DROPPED, C_TX_ERRORS, C_FRAMES_OUT, C_FRAMES_IN, C_SLEPT, C_POLLED = range(6)
+LOOP_COUNTERS = (("frames_out", C_FRAMES_OUT), ("frames_in", C_FRAMES_IN), ("rx_dropped", C_RX_DROPPED),
+                 ("tx_errors", C_TX_ERRORS), ("slept", C_SLEPT), ("polled", C_POLLED))
+
+# The busy-poll window grows from this when a wait ends early enough to have
+# been caught by polling (KVM's halt_poll_ns_grow_start, 10 us).
+POLL_GROW_START_NS = 10_000
+# The loop polls only while it spent at least 1/BUSY_SHARE of the recent
+# past moving frames; "recent" decays by half every LOAD_SPAN_NS.
+BUSY_SHARE = 3
+LOAD_SPAN_NS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -39,10 +72,12 @@ class Snapshot:
       or alb's "unicast only, frames to the member's MAC go up as the
       bond's".
     bond_mac: the bond device's MAC, for the last two policies.
+    busy_poll_ns: the longest the loop polls before sleeping; 0 never.
     """
     transmit: Callable[[memoryview], object] | None = None
     receive: dict[int, tuple[Callable, int, bytes]] = field(default_factory=dict)
     bond_mac: bytes = bytes(6)
+    busy_poll_ns: int = 0
 
 
 def accept(buf: bytearray, n: int, policy: int, own_mac: bytes, bond_mac: bytes) -> bool:
@@ -60,17 +95,148 @@ def accept(buf: bytearray, n: int, policy: int, own_mac: bytes, bond_mac: bytes)
     return True
 
 
+def next_window(window_ns: int, blocked_ns: int, max_ns: int) -> int:
+    """The busy-poll window after a wait that slept `blocked_ns`.
+
+    A wait that ended within `max_ns` would have been caught by polling:
+    poll longer next time (double, from POLL_GROW_START_NS, up to max_ns).
+    A longer one means traffic is sparse and polling would have burnt the
+    whole window for nothing: stop polling until waits are short again
+    (KVM halt polling with halt_poll_ns_shrink=0, its default)."""
+    if max_ns <= 0 or blocked_ns > max_ns:
+        return 0
+    return min(max_ns, max(window_ns * 2, POLL_GROW_START_NS))
+
+
+def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) -> None:
+    """Move frames between the TAP and the members until `other(fd)`, called
+    for a ready fd that is neither (a wake pipe, a control socket), returns
+    False. `source.snapshot` is read at every wakeup; `counters` is indexed
+    by C_*; the TAP (non-blocking) and the member sockets (read with
+    MSG_DONTWAIT) must be registered in `epoll` for EPOLLIN."""
+    buf = bytearray(FRAME_BUFFER)
+    view = memoryview(buf)
+    bufs = [buf]
+    readv, write = os.readv, os.write
+    wait = epoll.poll
+    clock = time.monotonic_ns
+    window = 0          # how long to poll before sleeping (next_window)
+    polling_until = 0   # while nonzero: polling, until this clock value
+    polled = 0          # the window polled in vain before the coming sleep
+    # Decaying sums (ns): time spent moving frames, and all time - starting
+    # as after a span of idleness, so a first frame alone opens no window.
+    worked, elapsed = 0, LOAD_SPAN_NS
+    last = clock()
+    while True:
+        try:
+            if polling_until:
+                ready = wait(0)
+                if not ready:
+                    if clock() < polling_until:
+                        continue
+                    polling_until, polled = 0, window
+                    continue    # nothing within the window: sleep
+                began = clock()
+                counters[C_POLLED] += 1
+            else:
+                slept = clock()
+                ready = wait()
+                began = clock()
+                counters[C_SLEPT] += 1
+                window = next_window(window, polled + began - slept, source.snapshot.busy_poll_ns)
+                polled = 0
+        except OSError:
+            return      # the epoll was closed under us: stopping
+        snapshot = source.snapshot
+        receive = snapshot.receive
+        for fd, _events in ready:
+            if fd == tap_fd:
+                transmit = snapshot.transmit
+                sent = errors = 0
+                for _ in range(BATCH):
+                    try:
+                        n = readv(tap_fd, bufs)
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        errors += 1
+                        break
+                    if transmit is None:
+                        continue
+                    try:
+                        transmit(view[:n])
+                        sent += 1
+                    except OSError:
+                        errors += 1
+                counters[C_FRAMES_OUT] += sent
+                if errors:
+                    counters[C_TX_ERRORS] += errors
+                continue
+            entry = receive.get(fd)
+            if entry is None:
+                if not other(fd):
+                    return
+                continue    # or a member being released: unwatched shortly
+            recv_into, policy, own_mac = entry
+            delivered = dropped = 0
+            for _ in range(BATCH):
+                try:
+                    n = recv_into(buf, 0, MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    break
+                if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, snapshot.bond_mac):
+                    dropped += 1
+                    continue
+                try:
+                    write(tap_fd, view[:n])
+                    delivered += 1
+                except OSError:
+                    dropped += 1
+            counters[C_FRAMES_IN] += delivered
+            if dropped:
+                counters[C_RX_DROPPED] += dropped
+        # Poll only while moving frames keeps this loop busy a third of the
+        # time or more: there a sleep and a wakeup per frame cost throughput.
+        # A lighter load (small frames far apart: 10k 64-byte datagrams a
+        # second keep it under a fifth busy) would spin a core for nothing.
+        now = clock()
+        worked += now - began
+        elapsed += now - last
+        last = now
+        if elapsed > LOAD_SPAN_NS:
+            worked >>= 1
+            elapsed >>= 1
+        polling_until = now + window if window and worked * BUSY_SHARE >= elapsed else 0
+
+
 class DataPath:
+    """`forward` in a thread of the daemon, over the bond's TAP."""
+
     def __init__(self, tap_fd: int) -> None:
         self.tap_fd = tap_fd
         self.snapshot = Snapshot()
-        self.rx_dropped = 0      # frames read on members and not delivered
-        self.tx_errors = 0       # member sends that failed (member going away)
+        self.counters = [0] * len(LOOP_COUNTERS)     # C_*
         self._epoll = select.epoll()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)
+        self._epoll.register(tap_fd, select.EPOLLIN)
         self._running = False
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
+
+    def loop_counters(self) -> dict[str, int]:
+        return {name: self.counters[i] for name, i in LOOP_COUNTERS}
+
+    @property
+    def rx_dropped(self) -> int:
+        """Frames read on members and not delivered."""
+        return self.counters[C_RX_DROPPED]
+
+    @property
+    def tx_errors(self) -> int:
+        """Member sends that failed (a member going away)."""
+        return self.counters[C_TX_ERRORS]
 
     # -- control plane side -------------------------------------------------
     def publish(self, snapshot: Snapshot) -> None:
@@ -87,90 +253,23 @@ class DataPath:
 
     def start(self) -> None:
         self._running = True
-        for target, name in ((self._egress, "softbond-egress"), (self._ingress, "softbond-ingress")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._thread = threading.Thread(target=forward, name="softbond-datapath", daemon=True,
+                                        args=(self, self.tap_fd, self._epoll, self.counters, self._woken))
+        self._thread.start()
+
+    def _woken(self, fd: int) -> bool:
+        if fd == self._wake_r:
+            try:
+                os.read(fd, 64)
+            except OSError:
+                pass
+        return self._running
 
     def stop(self) -> None:
         self._running = False
         os.write(self._wake_w, b"x")
-        for thread in self._threads:
-            thread.join(timeout=2)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
         self._epoll.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
-
-    # -- the two loops ------------------------------------------------------
-    def _egress(self) -> None:
-        """bond device -> chosen member."""
-        buf = bytearray(FRAME_BUFFER)
-        view = memoryview(buf)
-        bufs = [buf]
-        readv = os.readv
-        tap_fd = self.tap_fd
-        poller = select.poll()
-        poller.register(tap_fd, select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
-        while self._running:
-            poller.poll()
-            errors = 0
-            while True:
-                try:
-                    n = readv(tap_fd, bufs)
-                except BlockingIOError:
-                    break
-                except OSError:
-                    errors += 1
-                    break
-                transmit = self.snapshot.transmit
-                if transmit is None:
-                    continue
-                try:
-                    transmit(view[:n])
-                except OSError:
-                    errors += 1
-            if errors:
-                self.tx_errors += errors
-
-    def _ingress(self) -> None:
-        """members -> bond device."""
-        buf = bytearray(FRAME_BUFFER)
-        view = memoryview(buf)
-        tap_fd = self.tap_fd
-        write = os.write
-        wake = self._wake_r
-        epoll_wait = self._epoll.poll
-        while self._running:
-            try:
-                ready = epoll_wait()
-            except OSError:
-                return
-            snapshot = self.snapshot
-            receive = snapshot.receive
-            bond_mac = snapshot.bond_mac
-            dropped = 0
-            for fd, _events in ready:
-                entry = receive.get(fd)
-                if entry is None:
-                    if fd == wake:
-                        continue
-                    # A member being released: its fd is unwatched shortly.
-                    continue
-                recv_into, policy, own_mac = entry
-                while True:
-                    try:
-                        n = recv_into(buf, 0, MSG_DONTWAIT)
-                    except BlockingIOError:
-                        break
-                    except OSError:
-                        break
-                    if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
-                        dropped += 1
-                        continue
-                    try:
-                        write(tap_fd, view[:n])
-                    except OSError:
-                        dropped += 1
-            if dropped:
-                self.rx_dropped += dropped

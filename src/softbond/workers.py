@@ -1,12 +1,13 @@
 """The Python data path on several cores: worker processes over a
 multi-queue TAP (`datapath_workers=N`).
 
-One Python process moves about one core's worth of frames: its threads
-share the GIL. Past that, the bond's TAP gets N queues (IFF_MULTI_QUEUE)
-and N worker processes each own one queue, and each worker reads its share
-of every member through a PACKET_FANOUT group. The kernel spreads the
-bond's outgoing flows over the queues (tun keeps a flow on the queue that
-last wrote its incoming frames) and each member's incoming frames over the
+One Python process moves about one core's worth of frames (one thread,
+datapath.forward). Past that, the bond's TAP gets N queues
+(IFF_MULTI_QUEUE) and N worker processes each own one queue, and each
+worker reads its share of every member through a PACKET_FANOUT group,
+in the same loop as the in-process path. The kernel spreads the bond's
+outgoing flows over the queues (tun keeps a flow on the queue that last
+wrote its incoming frames) and each member's incoming frames over the
 group by flow hash, so frames of one flow stay in order and both
 directions of a flow tend to meet in one worker.
 
@@ -37,9 +38,9 @@ import socket
 import sys
 from dataclasses import dataclass, field
 
-from .datapath import accept
+from .datapath import Snapshot, forward
 from .modes.alb import alb_bucket
-from .modes.base import RX_DELIVER, RX_DROP, VNET
+from .modes.base import RX_DROP, VNET
 from .modes.tlb import tlb_bucket
 from .ports import packet
 from .wire.xmit_hash import hash_function
@@ -51,13 +52,11 @@ SOL_PACKET = 263
 PACKET_FANOUT = 18
 PACKET_FANOUT_HASH = 0
 
-FRAME_BUFFER = 65536 + VNET + 256
-BATCH = 64                   # frames per socket per wakeup: one busy fd cannot starve the others
 BUCKETS = 256
 
-# Counters: one page per worker, u64 slots.
+# Counters: one page per worker, u64 slots: datapath.C_* then the buckets.
 COUNTER_STRIDE = 4096
-C_RX_DROPPED, C_TX_ERRORS, C_FRAMES_OUT, C_FRAMES_IN, C_BUCKETS = 0, 1, 2, 3, 8
+C_BUCKETS = 8
 COUNTER_SLOTS = C_BUCKETS + BUCKETS
 
 _ETHERTYPE = VNET + 12
@@ -81,6 +80,7 @@ class Plan:
     names: dict[int, str] = field(hash=False)       # ifindex -> name, every member
     macs: dict[int, bytes] = field(hash=False)      # ifindex -> MAC, every member
     arp_slowpath: bool = False
+    busy_poll_ns: int = 0
 
 
 def plan_for(runner, members, usable, active, bond_mac: bytes) -> Plan:
@@ -95,7 +95,8 @@ def plan_for(runner, members, usable, active, bond_mac: bytes) -> Plan:
         rx_policy={m.ifindex: runner.rx_policy(m, active) for m in members},
         buckets=runner.ebpf_buckets(tx), bond_mac=bond_mac,
         names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
-        arp_slowpath=runner.opts.mode == MODE_ALB)
+        arp_slowpath=runner.opts.mode == MODE_ALB,
+        busy_poll_ns=runner.opts.datapath_busy_poll * 1000)
 
 
 def fanout_id(ifindex: int) -> int:
@@ -211,9 +212,7 @@ class Worker:
         self.counters = counters
         self.plan: Plan | None = None
         self.socks: dict[int, socket.socket] = {}      # ifindex -> fanout member socket
-        self.receive: dict[int, tuple] = {}            # fd -> (recv_into, policy, member MAC)
-        self.transmit = None
-        self.bond_mac = bytes(6)
+        self.snapshot = Snapshot()                     # what datapath.forward reads
         self.epoll = select.epoll()
         self.epoll.register(tap_fd, select.EPOLLIN)
         self.epoll.register(control.fileno(), select.EPOLLIN)
@@ -232,11 +231,11 @@ class Worker:
                     self.epoll.register(sock.fileno(), select.EPOLLIN)
         sends = {ifindex: sock.send for ifindex, sock in self.socks.items()}
         to_daemon = self.arp.send if self.arp is not None else (lambda frame: False)
-        self.transmit = compile_transmit(plan, sends, self.counters, to_daemon)
-        self.receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
-                                        plan.macs.get(ifindex, bytes(6)))
-                        for ifindex, sock in self.socks.items()}
-        self.bond_mac = plan.bond_mac
+        receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
+                                   plan.macs.get(ifindex, bytes(6)))
+                   for ifindex, sock in self.socks.items()}
+        self.snapshot = Snapshot(transmit=compile_transmit(plan, sends, self.counters, to_daemon),
+                                 receive=receive, bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)
         self.plan = plan
 
     @staticmethod
@@ -273,65 +272,12 @@ class Worker:
 
     # -- the loop ---------------------------------------------------------------
     def run(self) -> None:
-        buf = bytearray(FRAME_BUFFER)
-        view = memoryview(buf)
-        bufs = [buf]
-        readv, write = os.readv, os.write
-        tap_fd, control_fd = self.tap_fd, self.control.fileno()
-        counters = self.counters
-        poll = self.epoll.poll
-        while True:
-            ready = poll()
-            for fd, _events in ready:
-                if fd == tap_fd:
-                    transmit = self.transmit
-                    sent = errors = 0
-                    for _ in range(BATCH):
-                        try:
-                            n = readv(tap_fd, bufs)
-                        except BlockingIOError:
-                            break
-                        except OSError:
-                            errors += 1
-                            break
-                        if transmit is None:
-                            continue
-                        try:
-                            transmit(view[:n])
-                            sent += 1
-                        except OSError:
-                            errors += 1
-                    counters[C_FRAMES_OUT] += sent
-                    if errors:
-                        counters[C_TX_ERRORS] += errors
-                elif fd == control_fd:
-                    if not self._read_control():
-                        return
-                else:
-                    entry = self.receive.get(fd)
-                    if entry is None:
-                        continue
-                    recv_into, policy, own_mac = entry
-                    bond_mac = self.bond_mac
-                    delivered = dropped = 0
-                    for _ in range(BATCH):
-                        try:
-                            n = recv_into(buf, 0, socket.MSG_DONTWAIT)
-                        except BlockingIOError:
-                            break
-                        except OSError:
-                            break
-                        if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
-                            dropped += 1
-                            continue
-                        try:
-                            write(tap_fd, view[:n])
-                            delivered += 1
-                        except OSError:
-                            dropped += 1
-                    counters[C_FRAMES_IN] += delivered
-                    if dropped:
-                        counters[C_RX_DROPPED] += dropped
+        forward(self, self.tap_fd, self.epoll, self.counters, self._other)
+
+    def _other(self, fd: int) -> bool:
+        """A ready fd other than the TAP queue and the members: the control
+        socket (False: the daemon has gone), or a member socket just closed."""
+        return self._read_control() if fd == self.control.fileno() else True
 
 
 def _die_with_parent() -> None:

@@ -38,11 +38,13 @@ def topo(request, datapath):
 def pytest_generate_tests(metafunc):
     """A module with ALL_DATAPATHS = True runs every test unchanged on the
     eBPF path, the pure-Python path, and the Python path in worker
-    processes (datapath_workers, netns.TEST_WORKERS); elsewhere the default
-    (auto)."""
+    processes (datapath_workers, netns.TEST_WORKERS); one with
+    PYTHON_DATAPATHS = True on the last two; elsewhere the default (auto)."""
     if "datapath" in metafunc.fixturenames:
         if getattr(metafunc.module, "ALL_DATAPATHS", False):
             metafunc.parametrize("datapath", ["python", "ebpf", "workers"])
+        elif getattr(metafunc.module, "PYTHON_DATAPATHS", False):
+            metafunc.parametrize("datapath", ["python", "workers"])
         else:
             metafunc.parametrize("datapath", [None], ids=["auto"])
 

@@ -1,8 +1,12 @@
-"""The data path's two loops on socketpairs: no root, no TAP, the same code."""
+"""The data path's loop on socketpairs: no root, no TAP, the same code."""
+import select
 import socket
+import threading
 import time
 
-from softbond.datapath import DataPath, Snapshot
+from softbond import datapath
+from softbond.datapath import POLL_GROW_START_NS, DataPath, Snapshot, forward, next_window
+from softbond.web.openapi import LOOP_COUNTERS
 from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
 
 VNET = bytes(10)
@@ -84,3 +88,113 @@ def test_egress_uses_the_published_transmit_and_survives_its_errors():
         path.stop()
         tap_ours.close()
         tap_kernel.close()
+
+
+# -- busy polling ----------------------------------------------------------------
+
+US = 1000
+
+
+def test_the_poll_window_grows_from_10us_by_doubling_up_to_the_maximum():
+    window, seen = 0, []
+    for _ in range(7):
+        window = next_window(window, 50 * US, 200 * US)
+        seen.append(window // US)
+    assert POLL_GROW_START_NS == 10 * US
+    assert seen == [10, 20, 40, 80, 160, 200, 200]
+
+
+def test_a_sleep_longer_than_the_maximum_stops_polling_and_zero_never_polls():
+    assert next_window(160 * US, 201 * US, 200 * US) == 0
+    assert next_window(160 * US, 200 * US, 200 * US) == 200 * US     # caught at the edge: keep growing
+    assert next_window(0, 1 * US, 0) == 0
+    assert next_window(80 * US, 1 * US, 0) == 0                       # datapath_busy_poll set to 0 live
+
+
+class CountingEpoll:
+    """The real epoll; counts the waits that did not sleep and what they found."""
+
+    def __init__(self):
+        self.epoll = select.epoll()
+        self.polls = self.caught = self.sleeps = 0
+
+    def register(self, fd, events):
+        self.epoll.register(fd, events)
+
+    def poll(self, timeout=-1):
+        ready = self.epoll.poll(timeout)
+        if timeout == 0:
+            self.polls += 1
+            self.caught += bool(ready)
+        else:
+            self.sleeps += 1
+        return ready
+
+
+def run_stream(busy_poll_us, gap_s, work_s, frames=150):
+    """`frames` frames into the TAP end, `gap_s` apart; moving each one takes
+    `work_s` of the loop's time (as a 64 KB frame's copies and the stack
+    behind a member's send do). Returns the epoll's counts and the loop's."""
+    tap_ours, tap_kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    stop_ours, stop_theirs = socket.socketpair()
+    tap_ours.setblocking(False)
+    moved = []
+
+    def transmit(view):
+        end = time.perf_counter() + work_s
+        while time.perf_counter() < end:
+            pass
+        moved.append(bytes(view[10:14]))
+
+    source = type("Source", (), {})()
+    source.snapshot = Snapshot(transmit=transmit, busy_poll_ns=busy_poll_us * US)
+    epoll = CountingEpoll()
+    epoll.register(tap_ours.fileno(), select.EPOLLIN)
+    epoll.register(stop_ours.fileno(), select.EPOLLIN)
+    counters = [0] * len(datapath.LOOP_COUNTERS)
+    loop = threading.Thread(target=forward, args=(source, tap_ours.fileno(), epoll, counters, lambda fd: False))
+    loop.start()
+    try:
+        for i in range(frames):
+            tap_kernel.send(VNET + i.to_bytes(4, "big"))
+            time.sleep(gap_s)
+        deadline = time.monotonic() + 5
+        while len(moved) < frames and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert moved == [i.to_bytes(4, "big") for i in range(frames)]
+    finally:
+        stop_theirs.send(b"x")
+        loop.join(5)
+        for s in (tap_ours, tap_kernel, stop_ours, stop_theirs):
+            s.close()
+    assert not loop.is_alive()
+    assert counters[datapath.C_FRAMES_OUT] == frames
+    assert counters[datapath.C_SLEPT] == epoll.sleeps and counters[datapath.C_POLLED] == epoll.caught
+    return epoll
+
+
+def test_frames_close_together_that_keep_the_loop_busy_are_caught_by_polling():
+    # Each frame takes 0.4 ms of work and the next comes about 0.5 ms after
+    # the last: the loop sleeps about 0.1 ms between them, within the window.
+    # The loop's load builds up over its first tens of milliseconds.
+    epoll = run_stream(busy_poll_us=2000, gap_s=0.0005, work_s=0.0004, frames=300)
+    print(f"polls {epoll.polls}, caught {epoll.caught}, sleeps {epoll.sleeps}")
+    assert epoll.caught > 300 // 2, "most frames should have been found by polling"
+
+
+def test_no_polling_when_switched_off_or_when_the_loop_is_mostly_idle():
+    busy_but_off = run_stream(busy_poll_us=0, gap_s=0.0005, work_s=0.0004)
+    light = run_stream(busy_poll_us=2000, gap_s=0.0005, work_s=0)
+    assert (busy_but_off.polls, light.polls) == (0, 0)
+
+
+def test_frames_further_apart_than_the_window_are_waited_for_asleep():
+    # Busy enough to poll (2 ms of work every 4 ms or more), but the loop
+    # then sleeps about 2 ms, longer than the 1 ms window: polling through
+    # it would burn the window for nothing.
+    sparse = run_stream(busy_poll_us=1000, gap_s=0.004, work_s=0.002, frames=40)
+    assert sparse.polls == 0 and sparse.sleeps >= 40
+
+
+def test_the_loop_counters_in_status_and_openapi_agree():
+    assert [name for name, _ in datapath.LOOP_COUNTERS] == list(LOOP_COUNTERS)

@@ -170,6 +170,9 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("datapath_workers", "int", 1, "processes moving frames on the Python data path (a multi-queue "
           "TAP and one PACKET_FANOUT group per member when above 1)",
           min=1, max=MAX_DATAPATH_WORKERS, runtime="down"),
+    _spec("datapath_busy_poll", "int", 200, "microseconds the Python data path polls before sleeping while "
+          "frames arrive that close together (adaptive, like KVM halt polling; 0: always sleep)",
+          values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -213,6 +216,7 @@ class BondOptions:
     coupled_control: int = 1
     datapath: str = "auto"
     datapath_workers: int = 1
+    datapath_busy_poll: int = 200   # microseconds
 
     @property
     def num_grat_arp(self) -> int:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 _ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+# The forwarding loop's counters (datapath.LOOP_COUNTERS), all integers.
+LOOP_COUNTERS = {name: {"type": "integer"} for name in
+                 ("frames_out", "frames_in", "rx_dropped", "tx_errors", "slept", "polled")}
 _BOND_PARAM = {"name": "bond", "in": "path", "required": True, "description": "Bond name, e.g. bond0",
                "schema": {"type": "string", "pattern": "^[^/\\s]{1,15}$"}}
 
@@ -120,9 +123,13 @@ def document(version: str) -> dict:
                         "type": "array", "nullable": True,
                         "description": "datapath_workers > 1: per worker process, its pid and counters",
                         "items": {"type": "object", "properties": {
-                            "pid": {"type": "integer"}, "frames_out": {"type": "integer"},
-                            "frames_in": {"type": "integer"}, "rx_dropped": {"type": "integer"},
-                            "tx_errors": {"type": "integer"}}}},
+                            "pid": {"type": "integer"}, **LOOP_COUNTERS}}},
+                    "datapath_loop": {
+                        "type": "object", "nullable": True,
+                        "description": "the Python data path's forwarding loop (summed over the workers): "
+                                       "frames moved, dropped and failed, wakeups from a sleep and polls "
+                                       "that found frames (datapath_busy_poll); null on eBPF",
+                        "properties": LOOP_COUNTERS},
                     "hwaddr": {"type": "string"},
                     "addresses": {"type": "array", "items": {"type": "string"}},
                     "failovers": {"type": "integer"}, "rx_dropped_inactive": {"type": "integer"},
