@@ -37,6 +37,8 @@ def bond_status(name="bond0", slaves=None, active="eth0", mode="active-backup", 
             "slaves": slaves if slaves is not None else [slave("eth0", 1, state="active"),
                                                          slave("eth1", 2, mii="down", failures=1)],
             "ad_info": None,
+            "datapath_loop": {"frames_out": 70, "frames_in": 50, "rx_dropped": 3, "tx_errors": 0,
+                              "slept": 40, "polled": 25},
             "events": [{"time": 1700000000.0, "kind": "failover", "slave": "eth0",
                         "message": f"{name}: (slave eth0): making interface the new active one"}]}
 
@@ -361,6 +363,19 @@ def test_metrics_node_bonding_names_and_softbond_series():
                   partner_system_mac="a8:f9:4b:00:00:01") == 1
     with pytest.raises(AssertionError):
         _value(fams, "softbond_member_lacp_actor_port_state", bond="bond0", member="eth0")
+    # the Python data path's loop; none on eBPF
+    assert _value(fams, "softbond_datapath_frames_total", bond="bond0", direction="out") == 70
+    assert _value(fams, "softbond_datapath_wakeups_total", bond="bond0", how="polled") == 25
+    assert _value(fams, "softbond_datapath_wakeups_total", bond="bond0", how="slept") == 40
+
+
+def test_metrics_leave_out_the_loop_on_ebpf():
+    fake = Fake()
+    for st in fake.statuses:
+        st["datapath"], st["datapath_loop"] = "ebpf", None
+    fams = _families(metrics.render(fake.source).decode())
+    with pytest.raises(AssertionError):
+        _value(fams, "softbond_datapath_frames_total", bond="bond0", direction="out")
 
 
 def test_metrics_endpoint_reads_at_scrape_time():

@@ -72,6 +72,12 @@ class BondCollector:
         failovers = c("softbond_bond_failovers", "Changes of the active member.", labels=["bond"])
         inactive = c("softbond_bond_rx_dropped_inactive",
                      "Frames dropped because they arrived on an inactive member.", labels=["bond"])
+        loop_frames = c("softbond_datapath_frames",
+                        "Frames the Python data path's loop moved (a GSO super-frame counts once).",
+                        labels=["bond", "direction"])
+        loop_wakeups = c("softbond_datapath_wakeups",
+                         "Times the Python data path's loop found frames: after a sleep, or by busy polling.",
+                         labels=["bond", "how"])
         bonds = g("softbond_bonds", "Number of bonds answering in this network namespace.")
         bonds.add_metric([], len(statuses))
         ml = ["bond", "member"]
@@ -100,6 +106,12 @@ class BondCollector:
             bond_up.add_metric([name], 1 if st.get("mii_status") == "up" else 0)
             failovers.add_metric([name], _num(st.get("failovers")))
             inactive.add_metric([name], _num(st.get("rx_dropped_inactive")))
+            loop = st.get("datapath_loop")
+            if loop:        # the Python path (eBPF: null)
+                loop_frames.add_metric([name, "out"], _num(loop.get("frames_out")))
+                loop_frames.add_metric([name, "in"], _num(loop.get("frames_in")))
+                loop_wakeups.add_metric([name, "slept"], _num(loop.get("slept")))
+                loop_wakeups.add_metric([name, "polled"], _num(loop.get("polled")))
             for m in members:
                 labels = [name, m["name"]]
                 values = m.get("counters") or {}
@@ -141,6 +153,8 @@ class BondCollector:
         yield bond_up
         yield failovers
         yield inactive
+        yield loop_frames
+        yield loop_wakeups
         yield from counters.values()
         yield link
         yield carrier
