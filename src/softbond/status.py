@@ -452,12 +452,20 @@ _COUNTER_KEYS = ("packets", "bytes", "dropped")
 
 def render_verbose(status: dict, *, cap_net_admin: bool = True) -> str:
     """``render_proc`` text, unchanged, followed by a softbond section:
-    version, datapath, bond MAC and addresses, and per-slave state and
-    traffic counters."""
+    version, datapath (with the Python path's loop counters), bond MAC and
+    addresses, and per-slave state and traffic counters."""
     out = [render_proc(status, cap_net_admin=cap_net_admin)]
     lines = ["", "softbond info"]
     lines.append(f"softbond version: {status.get('softbond_version') or 'unknown'}")
     lines.append(f"Datapath: {status.get('datapath') or 'unknown'}")
+    workers = status.get("datapath_workers")
+    if workers:
+        lines.append(f"Datapath workers: {len(workers)}")
+    loop = status.get("datapath_loop")
+    if loop:        # the Python path's forwarding loop (eBPF: none)
+        lines.append(f"Datapath loop: {_int(loop.get('frames_out'))} frames out, {_int(loop.get('frames_in'))} in, "
+                     f"{_int(loop.get('rx_dropped'))} dropped, {_int(loop.get('tx_errors'))} send errors; "
+                     f"{_int(loop.get('slept'))} wakeups from sleep, {_int(loop.get('polled'))} by busy polling")
     lines.append(f"HW addr: {format_mac(status.get('hwaddr')) if status.get('hwaddr') else 'None'}")
     addresses = _as_list(status.get("addresses"))
     lines.append("Addresses:" + ("".join(" " + str(a) for a in addresses) if addresses else " None"))

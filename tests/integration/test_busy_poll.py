@@ -47,6 +47,8 @@ def test_a_bulk_stream_is_polled_for_and_the_loop_sleeps_again_after(topo):
     print(f"{gbit:.1f} Gbit/s; loop {before} -> {during}")
     assert during["polled"] - before["polled"] > 1000, "a bulk stream should be caught by polling"
     assert during["frames_out"] > before["frames_out"] and during["frames_in"] > before["frames_in"]
+    verbose = topo.softbond("status", "bond0", "--verbose").stdout
+    assert "Datapath: python\n" in verbose and " by busy polling\n" in verbose
     # Idle: back to sleeping, and no more CPU than the monitors need.
     time.sleep(0.5)
     cpu0, idle0 = cpu_seconds(topo), loop(topo)

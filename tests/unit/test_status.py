@@ -378,6 +378,18 @@ def test_render_verbose_keeps_proc_part(name, make, cap):
     assert render_verbose(s, cap_net_admin=cap).startswith(render_proc(s, cap_net_admin=cap))
 
 
+def test_render_verbose_shows_the_python_loop_and_its_workers():
+    s = st_ab_miimon()
+    s["datapath_workers"] = [{"pid": 11}, {"pid": 12}]
+    s["datapath_loop"] = {"frames_out": 70, "frames_in": 50, "rx_dropped": 3, "tx_errors": 1,
+                          "slept": 40, "polled": 25}
+    text = render_verbose(s)
+    assert ("Datapath: python\nDatapath workers: 2\nDatapath loop: 70 frames out, 50 in, 3 dropped, "
+            "1 send errors; 40 wakeups from sleep, 25 by busy polling\nHW addr:") in text
+    s["datapath"], s["datapath_workers"], s["datapath_loop"] = "ebpf", None, None
+    assert "Datapath: ebpf\nHW addr:" in render_verbose(s)
+
+
 def test_render_verbose_no_addresses():
     s = st_rr()
     s["addresses"] = []
