@@ -39,7 +39,7 @@ from .modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, VNET
 DST, SRC, ETH_END = VNET, VNET + 6, VNET + 12
 
 # A 64 KB GSO super-frame plus the virtio-net header and slack.
-FRAME_BUFFER = 65536 + 10 + 256
+FRAME_BUFFER = 65536 + VNET + 256
 MSG_DONTWAIT = socket.MSG_DONTWAIT
 BATCH = 64                   # frames per socket per wakeup: one busy fd cannot starve the others
 
@@ -148,7 +148,7 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) 
         except OSError:
             return      # the epoll was closed under us: stopping
         snapshot = source.snapshot
-        receive = snapshot.receive
+        receive, bond_mac = snapshot.receive, snapshot.bond_mac
         for fd, _events in ready:
             if fd == tap_fd:
                 transmit = snapshot.transmit
@@ -186,7 +186,7 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) 
                     break
                 except OSError:
                     break
-                if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, snapshot.bond_mac):
+                if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
                     dropped += 1
                     continue
                 try:

@@ -1,10 +1,11 @@
 """The OpenAPI 3 description of `softbond web`'s HTTP API (/api/openapi.json)."""
 from __future__ import annotations
 
+from .. import datapath
+
 _ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-# The forwarding loop's counters (datapath.LOOP_COUNTERS), all integers.
-LOOP_COUNTERS = {name: {"type": "integer"} for name in
-                 ("frames_out", "frames_in", "rx_dropped", "tx_errors", "slept", "polled")}
+# The forwarding loop's counters, all integers.
+LOOP_COUNTERS = {name: {"type": "integer"} for name, _slot in datapath.LOOP_COUNTERS}
 _BOND_PARAM = {"name": "bond", "in": "path", "required": True, "description": "Bond name, e.g. bond0",
                "schema": {"type": "string", "pattern": "^[^/\\s]{1,15}$"}}
 
