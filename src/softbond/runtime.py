@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+from typing import TYPE_CHECKING
 
-from .ports import links as linkops
+if TYPE_CHECKING:   # pyroute2 costs a CLI call a third of its start-up: only recovery needs it
+    from .ports import links as linkops
 
 RUN_ROOT = os.environ.get("SOFTBOND_RUN_DIR", "/run/softbond")
 log = logging.getLogger("softbond")
@@ -119,6 +121,8 @@ def recover_leftovers(bond: str, links: linkops.Links, adopt=()) -> dict[str, li
     persistent TAP is kept (with its addresses and routes): the new daemon
     re-attaches to it.
     """
+    from .ports import links as linkops
+
     state = read_state(bond)
     if state is None:
         return {}
