@@ -55,7 +55,6 @@ sys.path.insert(0, HERE)
 
 from benchutil import commit, fmt, loadavg
 
-from softbond import runtime
 from softbond.cli import CliError, request_at
 from softbond.netns import Topology
 
@@ -209,7 +208,7 @@ def timed_drop(ns: str, dev: str) -> dict:
 def one_run(n: int, datapath: str) -> dict:
     res: dict = {}
     with Topology(prefix=f"sbl{os.getpid() % 10000}{n}", **LACP_OVS) as topo:
-        path = os.path.join(runtime.RUN_ROOT, f"netns-{os.stat(f'/run/netns/{topo.host}').st_ino}", "bond0.sock")
+        path = topo.control_socket()
         ours = Poller(lambda: ours_view(path), keep=True)
         ovs = Poller(lambda: ovs_view(topo))
         ours.watch("converged", both_cd)

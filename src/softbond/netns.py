@@ -23,6 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+from . import runtime
 from .ovs_switch import OvsSwitch
 
 SOFTBOND = [sys.executable, "-m", "softbond"]
@@ -174,6 +175,12 @@ class Topology:
             except (ProcessLookupError, ValueError):
                 pass
         run(["rm", "-rf", f"/run/softbond/netns-{self._ns_inode(ns)}"], check=False)
+
+    def control_socket(self, bond: str = "bond0", ns: str | None = None) -> str:
+        """The path of a bond's control socket in namespace `ns` (the host by
+        default), for asking it directly (cli.request_at) where spawning
+        `softbond status` would cost more than the event being timed."""
+        return os.path.join(runtime.RUN_ROOT, f"netns-{self._ns_inode(ns or self.host)}", f"{bond}.sock")
 
     @staticmethod
     def _ns_inode(ns: str) -> str:

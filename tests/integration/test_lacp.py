@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import ping_ok, ping_result, start_ping, status_json
+from conftest import ping_ok, ping_result, start_ping, status_direct, status_json
 from modes_util import ADDR, RATE, Flows, mean, shape_all
 
 from softbond.netns import ip
@@ -26,7 +26,7 @@ def up_8023ad(topo, *options, slaves="eth0,eth1"):
 
 
 def distributing(topo):
-    st = status_json(topo)
+    st = status_direct(topo)
     return [s["name"] for s in st["slaves"] if s["ad"] and s["ad"]["mux_state"] == "COLLECTING_DISTRIBUTING"]
 
 
