@@ -80,12 +80,13 @@ def _configs_for_up(args) -> list[BondConfig]:
             args.bond, slaves=slaves, addresses=addresses, option_pairs=base_pairs + pairs,
             hwaddr=base.hwaddr if base else None, gateway=base.gateway if base else None,
             gateway6=base.gateway6 if base else None,
+            mtu=args.mtu if args.mtu is not None else (base.mtu if base else None),
             source=base.source if base else "command line")
         return [config]
     if not configs:
         raise CliError("up: name a bond (softbond up BOND --slaves IF,IF) or give --config PATH")
-    if pairs or args.slaves or args.address:
-        raise CliError("up: --slaves, --address and OPTION=VALUE need a bond name")
+    if pairs or args.slaves or args.address or args.mtu is not None:
+        raise CliError("up: --slaves, --address, --mtu and OPTION=VALUE need a bond name")
     return [c for c in configs if c.onboot]
 
 
@@ -311,6 +312,7 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
     up.add_argument("options", nargs="*", metavar="OPTION=VALUE")
     up.add_argument("--slaves", help="comma-separated member interfaces")
     up.add_argument("--address", action="append", help="address in CIDR form (repeatable)")
+    up.add_argument("--mtu", help="the bond's MTU (its members take it)")
     up.add_argument("--config", action="append", help="TOML file, ifcfg directory or modprobe.conf (repeatable)")
     up.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd)")
     up.add_argument("--only", help=argparse.SUPPRESS)

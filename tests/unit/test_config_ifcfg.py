@@ -107,6 +107,7 @@ IPADDR1=10.9.0.1
 NETMASK1=255.255.255.128
 GATEWAY=10.1.0.1
 HWADDR=02-AB-cd-00-00-01
+MTU=9000
 ONBOOT=no
 PEERDNS=yes
 NM_CONTROLLED=no
@@ -114,8 +115,8 @@ ZONE=public
 BONDING_OPTS="mode=active-backup miimon=100 updelay=250 arp_ip_target=+10.1.0.1"
 """
     [config] = load_ifcfg(str(seed_dir(tmp_path, bond0)))
-    assert (config.addresses, config.gateway, config.hwaddr, config.onboot) == (
-        ("10.1.2.3/16", "10.9.0.1/25"), "10.1.0.1", "02:ab:cd:00:00:01", False)
+    assert (config.addresses, config.gateway, config.hwaddr, config.mtu, config.onboot) == (
+        ("10.1.2.3/16", "10.9.0.1/25"), "10.1.0.1", "02:ab:cd:00:00:01", 9000, False)
     assert (config.options.miimon, config.options.updelay,
             config.options.arp_ip_target) == (100, 200, ("10.1.0.1",))
     assert config.warnings == (
@@ -176,6 +177,8 @@ def test_gateway_outside_the_subnets_is_a_warning(tmp_path):
     (("ONBOOT=yes", "ONBOOT=sometimes"), 7, "ONBOOT=sometimes: expected yes or no"),
     (("ONBOOT=yes", "ONBOOT=yes\nHWADDR=01:00:5e:00:00:01"), 8,
      "HWADDR 01:00:5e:00:00:01: not a unicast MAC address"),
+    (("ONBOOT=yes", "ONBOOT=yes\nMTU=70000"), 8, "MTU=70000: out of range (68-65535)"),
+    (("ONBOOT=yes", "ONBOOT=yes\nMTU=9k"), 8, "MTU=9k: not a number of bytes"),
     (("ONBOOT=yes", 'ONBOOT=yes\nBONDING_OPTS="mode=1 miimon=abc"'), 8,
      "bond0: option miimon: invalid value (abc)"),
     (("ONBOOT=yes", 'ONBOOT=yes\nBONDING_OPTS="mode=1 mod=1"'), 8,

@@ -57,6 +57,7 @@ num_unsol_na = 3
 slaves = "eth0, eth1"
 addresses = ["10.0.0.5/24", "2001:db8::5/64"]
 hwaddr = "02:00:00:00:00:05"
+mtu = 9000
 gateway = "10.0.0.254"
 onboot = false
 datapath = "python"
@@ -70,9 +71,10 @@ slaves = ["eth2"]
     assert (o.mode, o.miimon, o.updelay, o.use_carrier, o.arp_ip_target, o.all_slaves_active,
             o.num_grat_arp, o.max_bonds, o.datapath) == (
         1, 100, 200, 1, ("10.0.0.1", "10.0.0.2"), 1, 3, 2, "python")
-    assert (bond0.slaves, bond0.addresses, bond0.hwaddr, bond0.gateway, bond0.onboot) == (
-        ("eth0", "eth1"), ("10.0.0.5/24", "2001:db8::5/64"), "02:00:00:00:00:05",
+    assert (bond0.slaves, bond0.addresses, bond0.hwaddr, bond0.mtu, bond0.gateway, bond0.onboot) == (
+        ("eth0", "eth1"), ("10.0.0.5/24", "2001:db8::5/64"), "02:00:00:00:00:05", 9000,
         "10.0.0.254", False)
+    assert bond1.mtu is None
     assert (bond1.name, bond1.slaves, bond1.options.miimon, bond1.onboot) == (
         "bond1", ("eth2",), 100, True)
 
@@ -108,6 +110,9 @@ def test_max_bonds_adds_bonds_without_tables(tmp_path):
     ("[bond0]\nmode = 1\nhwaddr = \"ff:ff:ff:ff:ff:ff\"\n",
      "F:3: bond0: hwaddr ff:ff:ff:ff:ff:ff: not a unicast MAC address"),
     ("[bond0]\nmode = 1\ngateway = 5\n", "F:3: bond0: gateway must be a string"),
+    ("[bond0]\nmode = 1\nmtu = 67\n", "F:3: bond0: mtu 67: out of range (68-65535)"),
+    ("[bond0]\nmode = 1\nmtu = true\n", "F:3: bond0: mtu true: not a number of bytes"),
+    ("[bond0]\nmode = 1\nmtu = 1500.5\n", "F:3: bond0: mtu 1500.5: not a number of bytes"),
     ("[bond0]\nmode = 1\nonboot = \"yes\"\n", "F:3: bond0: onboot must be true or false"),
     ("[bonding]\nslaves = [\"eth0\"]\n", "F:2: [bonding] holds options for every bond; "
      "slaves belongs in a bond's own table"),

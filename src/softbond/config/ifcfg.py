@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
-from .model import BondConfig, build_bond_config, parse_cidr, parse_ip, parse_mac
+from .model import BondConfig, build_bond_config, parse_cidr, parse_ip, parse_mac, parse_mtu
 from .names import ifname_problem
 from .textfile import numbered_lines, read_text
 
@@ -165,9 +165,15 @@ def _bond(name: str, record: IfcfgFile, slaves: list[str]) -> BondConfig:
             hwaddr = parse_mac(hwaddr, hwaddr_key)
         except ValueError as exc:
             raise record.error(hwaddr_key, str(exc)) from None
+    mtu = record.get("MTU") or None
+    if mtu is not None:
+        try:
+            mtu = parse_mtu(mtu)
+        except ValueError as exc:
+            raise record.error("MTU", str(exc).replace("mtu ", "MTU=", 1)) from None
     return build_bond_config(
         name, slaves=slaves, addresses=addresses, option_pairs=_option_pairs(name, record),
-        hwaddr=hwaddr, gateway=gateway, gateway6=gateway6, onboot=record.flag("ONBOOT", True),
+        hwaddr=hwaddr, gateway=gateway, gateway6=gateway6, mtu=mtu, onboot=record.flag("ONBOOT", True),
         source=record.path, final=False, where=record.path, source_warnings=notes)
 
 

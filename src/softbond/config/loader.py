@@ -39,7 +39,7 @@ def merge_configs(configs: list[BondConfig]) -> list[BondConfig]:
     Options concatenate (later sources win) and are validated again as a
     whole, so the mode from modprobe.conf applies to BONDING_OPTS from ifcfg;
     this is also where a bond with no mode at all is refused.  Members,
-    addresses, hwaddr and gateway come from the last source that has them.
+    addresses, hwaddr, gateway and mtu come from the last source that has them.
     The first source's options are not parsed again: the mode checks and
     rules run on them as they were parsed, with the later sources' after.
     """
@@ -60,6 +60,6 @@ def _merge(name: str, group: list[BondConfig]) -> BondConfig:
         shared=SharedPairs(first.option_pairs, first.parsed),
         option_pairs=[pair for c in group[1:] for pair in c.option_pairs],
         hwaddr=last("hwaddr"), gateway=last("gateway"), gateway6=last("gateway6"),
-        onboot=all(c.onboot for c in group),
+        mtu=last("mtu"), onboot=all(c.onboot for c in group),
         source=", ".join(dict.fromkeys(c.source for c in group)),
         source_warnings=list(dict.fromkeys(w for c in group for w in c.source_warnings)))

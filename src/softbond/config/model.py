@@ -10,7 +10,11 @@ from .options import BondOptions, Pair, ParsedPairs, SharedPairs, finish_options
 from .values import MAC_RE
 
 __all__ = ["BondConfig", "ConfigError", "build_bond_config", "check_slaves", "parse_cidr",
-           "parse_ip", "parse_mac"]
+           "parse_ip", "parse_mac", "parse_mtu"]
+
+# What a TAP or veth bond device accepts (ETH_MIN_MTU, ETH_MAX_MTU): the
+# bounds `ip link set bond0 mtu N` has on the kernel's bond.
+MIN_MTU, MAX_MTU = 68, 65535
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,9 @@ class BondConfig:
     # An IPv6 default gateway beside an IPv4 `gateway` (ifcfg's IPV6_DEFAULTGW
     # beside GATEWAY): one default route per address family.
     gateway6: str | None = None
+    # The bond device's MTU (ifcfg MTU=, TOML mtu, --mtu); None leaves the
+    # device's default. Members take the bond's MTU, as the kernel's do.
+    mtu: int | None = None
     # Raw (name, value, where) pairs, kept so merge_configs() can re-validate the
     # union with file:line positions intact.
     option_pairs: tuple[Pair, ...] = field(default=(), compare=False, repr=False)
@@ -67,6 +74,19 @@ def parse_gateway6(text: object) -> str:
     return ip
 
 
+def parse_mtu(text: object) -> int:
+    """An MTU in bytes, 68-65535, from a number or its decimal text."""
+    value = text.strip() if isinstance(text, str) else text
+    if isinstance(value, bool) or not (isinstance(value, int) or
+                                       (isinstance(value, str) and value.isascii() and value.isdigit())):
+        shown = str(text).lower() if isinstance(text, bool) else text   # TOML's spelling
+        raise ValueError(f"mtu {shown!s}: not a number of bytes")
+    mtu = int(value)
+    if not MIN_MTU <= mtu <= MAX_MTU:
+        raise ValueError(f"mtu {mtu}: out of range ({MIN_MTU}-{MAX_MTU})")
+    return mtu
+
+
 def parse_mac(text: object, what: str = "hwaddr") -> str:
     """A unicast, non-zero MAC address in lower-case colon form."""
     if not isinstance(text, str) or not MAC_RE.fullmatch(text.strip()):
@@ -93,7 +113,8 @@ def check_slaves(name: str, slaves: Iterable[str]) -> list[str]:
 def build_bond_config(name: str, *, slaves: Iterable[str] = (),
                       addresses: Iterable[str] = (), option_pairs: Iterable[Pair] = (),
                       hwaddr: str | None = None, gateway: str | None = None,
-                      gateway6: str | None = None, onboot: bool = True, source: str = "command line",
+                      gateway6: str | None = None, mtu: object = None,
+                      onboot: bool = True, source: str = "command line",
                       final: bool = True, where: str | None = None,
                       source_warnings: Iterable[str] = (),
                       shared: SharedPairs | None = None) -> BondConfig:
@@ -122,6 +143,7 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
         mac = parse_mac(hwaddr) if hwaddr is not None else None
         gw = parse_ip(gateway) if gateway is not None else None
         gw6 = parse_gateway6(gateway6) if gateway6 is not None else None
+        mtu_bytes = parse_mtu(mtu) if mtu is not None else None
         if gw6 is not None and gw is not None and ":" in gw:
             raise ValueError(f"gateway {gw} and gateway6 {gw6}: two IPv6 default gateways")
     except ValueError as exc:
@@ -134,6 +156,6 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
         warnings.append(f"{name}: Warning: primary {options.primary} is not a member of "
                         f"{name} ({', '.join(members)})")
     return BondConfig(name=name, slaves=tuple(members), options=options,
-                      addresses=tuple(cidrs), hwaddr=mac, gateway=gw, gateway6=gw6, onboot=onboot,
+                      addresses=tuple(cidrs), hwaddr=mac, gateway=gw, gateway6=gw6, mtu=mtu_bytes, onboot=onboot,
                       source=source, warnings=tuple(warnings), option_pairs=parsed.pairs,
                       source_warnings=tuple(source_warnings), parsed=parsed)

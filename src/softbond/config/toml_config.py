@@ -18,7 +18,7 @@ import tomllib
 
 from .errors import ConfigError
 from .model import (BondConfig, build_bond_config, check_slaves, parse_cidr, parse_gateway6,
-                    parse_ip, parse_mac)
+                    parse_ip, parse_mac, parse_mtu)
 from .options import OPTIONS, SharedPairs, build_options
 from .textfile import numbered_lines, read_text
 from .modprobe import MAX_BONDS_LIMIT
@@ -29,7 +29,7 @@ _PART = r"(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|[A-Za-z0-9_\-]+)"
 _PATH = rf"{_PART}(?:\s*\.\s*{_PART})*"
 _HEADER = re.compile(rf"\s*\[\[?\s*({_PATH})\s*\]\]?\s*(#.*)?")
 _KEY = re.compile(rf"\s*({_PATH})\s*=")
-_BOND_KEYS = {"slaves", "address", "addresses", "hwaddr", "gateway", "gateway6", "onboot"}
+_BOND_KEYS = {"slaves", "address", "addresses", "hwaddr", "gateway", "gateway6", "mtu", "onboot"}
 
 
 def _parts(path: str) -> list[str]:
@@ -164,13 +164,15 @@ def _bond(name: str, table: dict, defaults: SharedPairs, pos: _Positions) -> Bon
         raise ConfigError(f"{where('onboot')}: {name}: onboot must be true or false")
     pairs = [(key, raw, where(key)) for key, raw in table.items() if key not in _BOND_KEYS]
     hwaddr, gateway, gateway6 = text("hwaddr"), text("gateway"), text("gateway6")
+    mtu = table.get("mtu")
     # Check the non-option fields here so errors carry the line of their key.
     checks = (("slaves", lambda: check_slaves(name, slaves)),
               ("addresses" if "addresses" in table else "address",
                lambda: [parse_cidr(a) for a in addresses]),
               ("hwaddr", lambda: hwaddr is None or parse_mac(hwaddr)),
               ("gateway", lambda: gateway is None or parse_ip(gateway)),
-              ("gateway6", lambda: gateway6 is None or parse_gateway6(gateway6)))
+              ("gateway6", lambda: gateway6 is None or parse_gateway6(gateway6)),
+              ("mtu", lambda: mtu is None or parse_mtu(mtu)))
     for key, check in checks:
         try:
             check()
@@ -179,5 +181,5 @@ def _bond(name: str, table: dict, defaults: SharedPairs, pos: _Positions) -> Bon
             raise ConfigError(f"{where(key)}: {detail}") from None
     return build_bond_config(name, slaves=slaves, addresses=addresses, option_pairs=pairs,
                              shared=defaults, hwaddr=hwaddr, gateway=gateway, gateway6=gateway6,
-                             onboot=onboot,
+                             mtu=mtu, onboot=onboot,
                              source=pos.path, final=False, where=where())
