@@ -31,6 +31,7 @@ from .errors import BondError
 from .failover import Failover
 from .health import LinkHealth
 from .listeners import ControlListeners
+from .limits import DeviceLimits
 from .members import Member, Membership
 from .modes import make_runner
 from .modes.alb import Alb
@@ -48,7 +49,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LinkHealth, ControlListeners, Failover):
+class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
@@ -64,6 +65,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         self.active: Member | None = None
         self.carrier = False
         self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
+        self.ifindex = 0                 # the bond device's
+        self.mtu = 0                     # the bond device's, as last seen (limits.py)
+        self.gso_limits = (0, 0)         # the bond device's gso_max_size, gso_max_segs
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         # Log lines held back while a link event is handled (see _logs_after).
         self._held_logs: list[tuple[int, str]] | None = None
@@ -100,6 +104,13 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
         runtime.write_state(self.name, os.getpid(), [])
         if self.mac:
             self.links.set_mac(self.name, self.mac)
+        self.ifindex = self.links.index(self.name)
+        self.mtu = int(linkops.sysfs(self.name, "mtu") or 0)
+        self.gso_limits = self.links.gso_limits(self.name)
+        try:
+            self._apply_configured_mtu()
+        except linkops.LinkError as exc:
+            raise BondError(f"{self.name}: {exc}") from None
         self._set_carrier(False)
         self.links.set_up(self.name, True)
         for cidr in self.config.addresses:
@@ -421,6 +432,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover):
             "datapath_loop": self.device.loop() if self.device else None,
             "pid": os.getpid(),
             "hwaddr": self.mac,
+            "mtu": self.mtu,
+            "gso_max_size": self.gso_limits[0],
+            "gso_max_segs": self.gso_limits[1],
             "addresses": self.links.addresses(self.name),
             "failovers": self.failovers,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,

@@ -64,6 +64,9 @@ class PythonDevice:
     def start(self) -> None:
         self.datapath.start()
 
+    def follow_mtu(self, mtu: int) -> None:
+        pass                 # the TAP is the whole device; its buffers hold any MTU
+
     def set_carrier(self, on: bool) -> None:
         try:
             fcntl.ioctl(self.tap_fd, TUNSETCARRIER, (1 if on else 0).to_bytes(4, "little"))
@@ -133,6 +136,11 @@ class EbpfDevice:
 
     def start(self) -> None:
         pass
+
+    def follow_mtu(self, mtu: int) -> None:
+        """The hidden peer takes the bond's MTU too: a frame the programs
+        leave to the kernel must not be too big for it."""
+        self.dev.set_peer_mtu(mtu)
 
     def set_carrier(self, on: bool) -> None:
         self.dev.set_carrier(on)
@@ -283,6 +291,9 @@ class WorkersDevice:
         return [p.pid for p in self._procs if p is not None]
 
     # -- the bond's calls ---------------------------------------------------------
+    def follow_mtu(self, mtu: int) -> None:
+        pass                 # one multi-queue TAP; the workers' buffers hold any MTU
+
     def set_carrier(self, on: bool) -> None:
         try:
             fcntl.ioctl(self.tap_fd, TUNSETCARRIER, (1 if on else 0).to_bytes(4, "little"))

@@ -25,10 +25,11 @@ class LinkHealth:
     """The link monitors (netlink, miimon, ARP/NS) and their state machines."""
 
     def _listen_to_links(self, *extra: int) -> None:
-        """Link messages about the members (and `extra`, a member being
-        enslaved) only: the kernel drops the rest before they wake us."""
+        """Link messages about the bond device and the members (and `extra`,
+        a member being enslaved) only: the kernel drops the rest before they
+        wake us."""
         if self._nl is not None:
-            netlink.set_link_filter(self._nl, [m.ifindex for m in self.members] + list(extra))
+            netlink.set_link_filter(self._nl, [self.ifindex] + [m.ifindex for m in self.members] + list(extra))
 
     def _on_netlink(self) -> None:
         with self._logs_after():
@@ -49,6 +50,9 @@ class LinkHealth:
                 continue
             latest[event.ifindex] = event
         for event in latest.values():
+            if event.ifindex == self.ifindex:
+                self._bond_link_changed(event)
+                continue
             member = next((m for m in self.members if m.ifindex == event.ifindex), None)
             if member is None:
                 continue
@@ -57,6 +61,7 @@ class LinkHealth:
                 self.release(member.name)
             else:
                 self._observe(member, event.admin_up and event.carrier, now)
+                self._member_link_changed(member, event)
 
     def _observe(self, member: Member, carrier: bool, now: float) -> None:
         if carrier != member.carrier:

@@ -49,6 +49,9 @@ class Member:
     mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
     slow_listener: socket.socket | None = None   # 802.3ad: LACPDUs and Markers
     send_control: object = None   # sends one Ethernet frame (GARP, LACPDU...) on this member
+    gso_max_size: int = 0         # the member's GSO limits (0: unknown); see limits.py
+    gso_max_segs: int = 0
+    mtu_seen: int = 0             # its MTU in the last link message
 
     @property
     def lacp_mac(self) -> bytes:
@@ -95,6 +98,7 @@ class Membership:
             runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
             raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
         self.members.append(member)
+        self._sync_gso_limits()
         if self._arp is not None:
             self._arp.add(name, time.monotonic())
         self._open_listeners(member)
@@ -149,9 +153,10 @@ class Membership:
                 links.set_up(name, False)
                 links.set_mac(name, self.mac)
                 mac = self.mac
-        tap_mtu = int(linkops.sysfs(self.name, "mtu") or 1500)
-        if int(linkops.sysfs(name, "mtu") or original.mtu) != tap_mtu:
-            links.set_mtu(name, tap_mtu)
+        bond_mtu = self.mtu or int(linkops.sysfs(self.name, "mtu") or 1500)
+        if int(linkops.sysfs(name, "mtu") or original.mtu) != bond_mtu:
+            links.set_mtu(name, bond_mtu)
+        gso_max_size, gso_max_segs = links.gso_limits(name)
         links.set_up(name, True)
         warning = links.isolate(original)
         if warning:
@@ -162,7 +167,8 @@ class Membership:
         return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
                       link=linkmon.LinkState(carrier), carrier=carrier, send_control=send_control,
                       prio=dict(self.opts.prio).get(name, 0),
-                      speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac))
+                      speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac),
+                      gso_max_size=gso_max_size, gso_max_segs=gso_max_segs, mtu_seen=bond_mtu)
 
     def _unique_mac_for(self, original: linkops.LinkState) -> str:
         """tlb/alb keep one MAC per member (alb_handle_addr_collision_on_attach):
@@ -220,6 +226,8 @@ class Membership:
         except linkops.LinkError as exc:
             self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
+        if not self._stopped:
+            self._sync_gso_limits()
 
     def _free_perm_mac(self, leaving: Member) -> None:
         """The leaving member gets its own MAC back: whoever borrowed it takes

@@ -15,7 +15,15 @@ class Recorder(LinkHealth):
 
     def __init__(self, names):
         self.members = [types.SimpleNamespace(name=n, ifindex=i + 1) for i, n in enumerate(names)]
+        self.ifindex = 100      # the bond device
         self.seen, self.released, self.warnings = [], [], []
+        self.bond_events, self.member_events = [], []
+
+    def _bond_link_changed(self, event):
+        self.bond_events.append(event.ifname)
+
+    def _member_link_changed(self, member, event):
+        self.member_events.append(member.name)
 
     def _observe(self, member, carrier, now):
         self.seen.append((member.name, carrier))
@@ -39,6 +47,13 @@ def test_the_last_message_per_member_decides_and_its_flags_are_the_carrier(monke
         LinkEvent(9, "other", False, True, False),    # not a member
     ], now=1.0)
     assert bond.seen == [("eth0", True), ("eth1", True), ("eth2", False)]
+    assert bond.member_events == ["eth0", "eth1", "eth2"] and bond.bond_events == []
+
+
+def test_the_bond_devices_own_messages_go_to_its_limits():
+    bond = Recorder(["eth0"])
+    bond._handle_link_events([LinkEvent(100, "bond0", False, True, True, 9000)], now=1.0)
+    assert bond.bond_events == ["bond0"] and bond.seen == [] and bond.member_events == []
 
 
 def test_a_removed_member_is_released_once():

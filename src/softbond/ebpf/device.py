@@ -25,7 +25,7 @@ import socket
 from pyroute2.netlink.exceptions import NetlinkError
 
 from ..ports import isolate, packet
-from ..ports.links import IPRouteThread
+from ..ports.links import IPRouteThread, LinkError
 from ..ports.isolate import FILTER_PRIO
 from . import build, libbpf, loader
 from .state import (
@@ -152,6 +152,12 @@ class EbpfBond:
         if mac is not None and _mac_bytes(mac) != _mac_bytes(link.get_attr("IFLA_ADDRESS")):
             self.ipr.link("set", index=ifindex, address=_mac_bytes(mac).hex(":"))
         return ifindex, peer_ifindex, created
+
+    def set_peer_mtu(self, mtu: int) -> None:
+        try:
+            self.ipr.link("set", index=self.peer_ifindex, mtu=mtu)
+        except NetlinkError as exc:
+            raise LinkError(f"{self.peer}: cannot set MTU {mtu}: {os.strerror(exc.code)}") from None
 
     def _del_link(self, name: str) -> None:
         link = self._link(ifname=name)

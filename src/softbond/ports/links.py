@@ -198,7 +198,16 @@ class Links:
         self._set(name, "MAC address", address=mac)
 
     def set_mtu(self, name: str, mtu: int) -> None:
-        self._set(name, "MTU", mtu=mtu)
+        self._set(name, f"MTU {mtu}", mtu=mtu)
+
+    def gso_limits(self, name: str) -> tuple[int, int]:
+        """(gso_max_size, gso_max_segs): the largest GSO frame the device
+        takes, which TCP sizes its super-frames by."""
+        link = self._link(name)
+        return link.get_attr("IFLA_GSO_MAX_SIZE") or 0, link.get_attr("IFLA_GSO_MAX_SEGS") or 0
+
+    def set_gso_limits(self, name: str, size: int, segs: int) -> None:
+        self._set(name, "GSO limits", gso_max_size=size, gso_max_segs=segs)
 
     def set_promisc(self, name: str, on: bool) -> None:
         # pyroute2 takes the flag through flags/mask.

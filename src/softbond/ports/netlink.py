@@ -16,6 +16,9 @@ RTMGRP_LINK = 1
 RTM_NEWLINK = 16
 RTM_DELLINK = 17
 IFLA_IFNAME = 3
+IFLA_MTU = 4
+IFLA_GSO_MAX_SEGS = 40
+IFLA_GSO_MAX_SIZE = 41
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
 
@@ -27,6 +30,7 @@ MAX_FILTERED = 250           # a jeq's jump offset is one byte
 _NLMSGHDR = struct.Struct("=IHHII")
 _IFINFOMSG = struct.Struct("=BxHiII")
 _RTATTR = struct.Struct("=HH")
+_U32 = struct.Struct("=I")
 
 
 class LinkEvent(NamedTuple):
@@ -35,6 +39,11 @@ class LinkEvent(NamedTuple):
     deleted: bool
     admin_up: bool
     carrier: bool
+    # 0: not in the message. The bond follows its own device's MTU and
+    # its members' GSO limits from these.
+    mtu: int = 0
+    gso_max_size: int = 0
+    gso_max_segs: int = 0
 
 
 def open_link_monitor() -> socket.socket:
@@ -91,21 +100,27 @@ def parse_link_messages(data: bytes) -> Iterator[LinkEvent]:
         if msg_type in (RTM_NEWLINK, RTM_DELLINK) and length >= _NLMSGHDR.size + _IFINFOMSG.size:
             body = offset + _NLMSGHDR.size
             _family, _type, index, flags, _change = _IFINFOMSG.unpack_from(data, body)
-            name = _find_ifname(data, body + _IFINFOMSG.size, offset + length)
-            yield LinkEvent(index, name, msg_type == RTM_DELLINK, bool(flags & IFF_UP), bool(flags & IFF_LOWER_UP))
+            name, mtu, gso_size, gso_segs = _attributes(data, body + _IFINFOMSG.size, offset + length)
+            yield LinkEvent(index, name, msg_type == RTM_DELLINK, bool(flags & IFF_UP), bool(flags & IFF_LOWER_UP),
+                            mtu, gso_size, gso_segs)
         offset += (length + 3) & ~3
 
 
-def _find_ifname(data: bytes, offset: int, end: int) -> str:
+def _attributes(data: bytes, offset: int, end: int) -> tuple[str, int, int, int]:
+    """IFLA_IFNAME, IFLA_MTU, IFLA_GSO_MAX_SIZE and IFLA_GSO_MAX_SEGS of one
+    message ("" and 0 where absent or malformed)."""
+    name, numbers = "", {IFLA_MTU: 0, IFLA_GSO_MAX_SIZE: 0, IFLA_GSO_MAX_SEGS: 0}
     while offset + _RTATTR.size <= end:
         rta_len, rta_type = _RTATTR.unpack_from(data, offset)
         if rta_len < _RTATTR.size or offset + rta_len > end:
             break
         if rta_type == IFLA_IFNAME:
             raw = data[offset + _RTATTR.size: offset + rta_len]
-            return raw.split(b"\0", 1)[0].decode(errors="replace")
+            name = raw.split(b"\0", 1)[0].decode(errors="replace")
+        elif rta_type in numbers and rta_len >= _RTATTR.size + 4:
+            numbers[rta_type] = _U32.unpack_from(data, offset + _RTATTR.size)[0]
         offset += (rta_len + 3) & ~3
-    return ""
+    return name, numbers[IFLA_MTU], numbers[IFLA_GSO_MAX_SIZE], numbers[IFLA_GSO_MAX_SEGS]
 
 
 def read_link_events(sock: socket.socket) -> list[LinkEvent]:
