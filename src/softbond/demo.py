@@ -90,9 +90,9 @@ def _demo(topo: Topology, workdir: str) -> int:
     say("== softbond demo: two NICs, one IP ==")
     say(f"namespaces: {topo.host} (eth0, eth1, bond0)  {topo.switch_ns} (Linux bridge)  "
         f"{topo.peer()} (peer {topo.peer_ip()})")
-    say(f"config: the seed's ifcfg-bond0/ifcfg-eth0/ifcfg-eth1 and modprobe.conf "
-        f"('options bond0 miimon=100 mode=1')\n")
-    say(f"$ softbond up --config modprobe.conf --config network-scripts/")
+    say("config: the seed's ifcfg-bond0/ifcfg-eth0/ifcfg-eth1 and modprobe.conf "
+        "('options bond0 miimon=100 mode=1')\n")
+    say("$ softbond up --config modprobe.conf --config network-scripts/")
     up = topo.softbond("up", "--config", modprobe, "--config", ifcfg, check=False)
     say((up.stdout + up.stderr).rstrip())
     if up.returncode != 0:

@@ -1,13 +1,10 @@
 """The link-message socket filter in the kernel (ports/netlink.py): a
 listener hears the interfaces it names and nothing else."""
-import socket
 import subprocess
-import time
 import uuid
 
 import pytest
 
-from softbond.ports import netlink
 
 
 @pytest.fixture
@@ -30,7 +27,6 @@ def in_ns(name, script):
 
 SCRIPT = """
 import socket, subprocess, time
-from softbond.ports import netlink
 def sh(c): subprocess.run(c, shell=True, check=True)
 sh("ip link add a0 type veth peer name a1; ip link add b0 type veth peer name b1; ip link set a1 up; ip link set b1 up")
 ia, ib = socket.if_nametoindex("a0"), socket.if_nametoindex("b0")

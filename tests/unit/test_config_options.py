@@ -2,7 +2,6 @@
 
 import pytest
 
-from softbond.config import options as opts
 from softbond.config.errors import ConfigError
 from softbond.config.model import build_bond_config
 from softbond.config.names import validate_ifname
