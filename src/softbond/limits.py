@@ -14,7 +14,8 @@ kernel's bond keeps them:
   at enslave and from every link message of a member; the kernel sends none
   for a change of gso_max_size alone, so such a change counts from the
   member's next message (carrier, MTU, features), much as the kernel's bond
-  recomputes only on a slave's NETDEV_FEAT_CHANGE.
+  recomputes only on a slave's NETDEV_FEAT_CHANGE. Without link events
+  (SOFTBOND_LINK_EVENTS=0, a benchmarking switch) neither is followed live.
 
 `DeviceLimits` is one part of `bond.Bond` (mixed in).
 """
