@@ -8,7 +8,7 @@ import socket
 import sys
 import time
 
-from . import runtime, status as status_text
+from . import runfiles, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
 
@@ -20,18 +20,27 @@ class CliError(Exception):
 
 
 # ------------------------------------------------------------------ control
+class NoAnswer(CliError):
+    """The bond process did not answer in time (stopped, or wedged)."""
+
+
 def request(bond: str, payload: dict, timeout: float = 30.0) -> dict:
     return request_at(runtime.socket_path(bond), payload, timeout, bond=bond)
 
 
 def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "bond") -> dict:
     """One request over a control socket named by its path (a bond in
-    another namespace is reached this way: its path names the namespace)."""
+    another namespace is reached this way: its path names the namespace).
+
+    The request carries its deadline (CLOCK_BOOTTIME, the same clock in
+    every process): one the bond process reads too late - it was stopped,
+    or busy - is dropped, never run after this side has given up on it."""
+    deadline = time.clock_gettime(time.CLOCK_BOOTTIME) + timeout
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(path)
-        sock.sendall(json.dumps(payload).encode() + b"\n")
+        _connect(sock, path, time.monotonic() + timeout)
+        sock.sendall(json.dumps({**payload, "deadline": deadline}).encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):
             chunk = sock.recv(1 << 20)
@@ -42,8 +51,10 @@ def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "
         raise CliError(f"{bond}: permission denied (the control socket is root only; run as root)") from None
     except (FileNotFoundError, ConnectionRefusedError):
         raise CliError(f"{bond}: no such bond in this network namespace") from None
-    except socket.timeout:
-        raise CliError(f"{bond}: the bond process did not answer") from None
+    except (socket.timeout, BlockingIOError):
+        raise NoAnswer(f"{bond}: the bond process did not answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise CliError(f"{bond}: control socket: {exc.strerror or exc}") from None
     finally:
         sock.close()
     try:
@@ -53,6 +64,19 @@ def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "
     if not reply.get("ok"):
         raise CliError(reply.get("error", "request failed"))
     return reply
+
+
+def _connect(sock: socket.socket, path: str, until: float) -> None:
+    """connect(), retried while the socket's accept queue is full (EAGAIN:
+    a flood of connections the bond process is shedding)."""
+    while True:
+        try:
+            sock.connect(path)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= until:
+                raise
+            time.sleep(0.05)
 
 
 # ---------------------------------------------------------------------- up
@@ -115,6 +139,8 @@ def cmd_up(args) -> int:
             raise CliError("up --foreground runs exactly one bond; name it")
         _precheck(configs[0])
         from . import daemon
+        runtime.collect_garbage()
+        runtime.lock_bond(configs[0].name)      # held until this process exits
         ready_fd = args.ready_fd
         return daemon.run(configs[0], ready_fd)
     for config in configs:
@@ -126,7 +152,7 @@ def cmd_up(args) -> int:
             for warning in config.warnings:
                 print(warning, file=sys.stderr)
             print(f"{config.name}: up")
-        except CliError as exc:
+        except (CliError, runtime.RunError) as exc:
             print(str(exc), file=sys.stderr)
             failed += 1
     return 1 if failed else 0
@@ -141,14 +167,24 @@ def _spawn(config: BondConfig, args) -> None:
     counts from `up` to distributing). Nothing here has started a thread."""
     from . import daemon
 
-    runtime.run_dir(create=True)
-    log_fd = os.open(runtime.log_path(config.name), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    runtime.collect_garbage()
+    # Exactly one `up` of a bond wins, before anything is touched: the lock
+    # is inherited by the bond process and held until it dies.
+    lock_fd = runtime.lock_bond(config.name)
+    runtime.rotate_log(config.name, fds=())
+    try:
+        log_fd = runfiles.open_log(runtime.log_path(config.name))
+    except runtime.RunError as exc:
+        os.close(lock_fd)
+        raise CliError(f"{config.name}: {exc}") from None
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         _bond_process(config, daemon, read_fd, write_fd, log_fd)
+    runtime.set_lock_owner(lock_fd, pid)
+    os.close(lock_fd)
     os.close(write_fd)
     os.close(log_fd)
     deadline = time.monotonic() + READY_TIMEOUT
@@ -203,42 +239,96 @@ def _exited(pid: int) -> int | None:
 
 
 # ----------------------------------------------------------- other verbs
+DOWN_TIMEOUT = 10.0
+
+
 def cmd_down(args) -> int:
-    try:
-        request(args.bond, {"cmd": "down"})
-    except CliError:
-        state = runtime.read_state(args.bond)
+    bond = args.bond
+    state = runtime.read_state(bond)
+    alive = state is not None and runtime.pid_alive(state["pid"])
+    if args.force:
         if state is None:
-            raise
-        # The process is gone: repair what it left, as a new `up` would.
-        from .ports.links import Links
-        links = Links()
+            raise CliError(f"{bond}: no such bond in this network namespace")
+        if alive:
+            _kill(bond, state["pid"])
+        _repair(bond)
+    elif alive or (state is None and os.path.exists(runtime.socket_path(bond))):
         try:
-            runtime.recover_leftovers(args.bond, links)
-        finally:
-            links.close()
-        from .bonddev import remove_leftover
-        remove_leftover(args.bond)
-    print(f"{args.bond}: down")
+            request(bond, {"cmd": "down"}, timeout=DOWN_TIMEOUT)
+        except NoAnswer:
+            pid = state["pid"] if state else "?"
+            raise CliError(f"{bond}: the bond process (pid {pid}) did not answer within {DOWN_TIMEOUT:g} s; "
+                           f"`softbond down --force {bond}` kills it and repairs the members "
+                           "from the state record") from None
+        if state is not None:
+            _wait_exit(state["pid"])    # it holds the bond's lock until it is gone: a next `up` must find it free
+    elif state is not None:
+        _repair(bond)       # the process is gone: repair what it left, as a new `up` would
+    else:
+        raise CliError(f"{bond}: no such bond in this network namespace")
+    print(f"{bond}: down")
     return 0
 
 
+def _kill(bond: str, pid: int) -> None:
+    os.kill(pid, 9)
+    if not _wait_exit(pid):
+        raise CliError(f"{bond}: the bond process (pid {pid}) survived SIGKILL")
+
+
+def _wait_exit(pid: int, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while runtime.pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _repair(bond: str) -> None:
+    """Restore the members a dead bond process recorded and remove its
+    device; under the bond's lock, so no `up` of it runs meanwhile."""
+    lock = runtime.lock_bond(bond, doing="being brought up or down")
+    try:
+        from .ports.links import Links
+        links = Links()
+        try:
+            runtime.recover_leftovers(bond, links)
+        finally:
+            links.close()
+        from .bonddev import remove_leftover
+        remove_leftover(bond)
+    finally:
+        os.close(lock)
+
+
 def cmd_status(args) -> int:
-    bonds = [args.bond] if args.bond else runtime.running_bonds()
-    if not bonds:
+    problems: list[str] = []
+    known = runtime.list_bonds(problems)
+    if args.bond:
+        known = [b for b in known if b.name == args.bond]
+    if not known and problems:
+        raise CliError("; ".join(problems))      # refused records: that is the answer
+    for problem in problems:
+        print(f"softbond: {problem}", file=sys.stderr)
+    if args.bond and not known:
+        known = [runtime.BondRecord(args.bond, 0, True)]     # the socket answers "no such bond"
+    if not known:
         if args.json:
             print("[]")
             return 0
         raise CliError("no bonds running in this network namespace")
-    statuses = [request(b, {"cmd": "status"})["status"] for b in bonds]
+    # A bond whose process died is reported, not left out (or called "no such bond").
+    statuses = [request(b.name, {"cmd": "status"})["status"] if b.alive else b.to_json() for b in known]
     if args.json:
         payload = statuses[0] if args.bond else statuses
         print(json.dumps(payload, indent=2))
-        return 0
+        return 0 if all(b.alive for b in known) or not args.bond else 1
     render = status_text.render_verbose if args.verbose else status_text.render_proc
     cap = os.geteuid() == 0
-    print("\n".join(render(s, cap_net_admin=cap) for s in statuses), end="")
-    return 0
+    print("\n".join(render(s, cap_net_admin=cap) if b.alive else s["reason"] + "\n"
+                    for b, s in zip(known, statuses)), end="")
+    return 0 if all(b.alive for b in known) or not args.bond else 1
 
 
 def cmd_enslave(args) -> int:
@@ -323,6 +413,8 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
 def _rest(parser, sub) -> None:
     down = sub.add_parser("down", help="remove a bond, restoring its members")
     down.add_argument("bond")
+    down.add_argument("--force", action="store_true",
+                      help="kill the bond process (if hung) and repair the members from its state record")
     down.set_defaults(func=cmd_down)
 
     st = sub.add_parser("status", help="/proc/net/bonding-style status")
@@ -379,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "bond", None):
             validate_ifname(args.bond, "bond")
         return args.func(args) or 0
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, runtime.RunError) as exc:
         print(f"softbond: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
