@@ -260,8 +260,8 @@ def cmd_down(args) -> int:
             raise CliError(f"{bond}: the bond process (pid {pid}) did not answer within {DOWN_TIMEOUT:g} s; "
                            f"`softbond down --force {bond}` kills it and repairs the members "
                            "from the state record") from None
-        if state is not None:
-            _wait_exit(state["pid"])    # it holds the bond's lock until it is gone: a next `up` must find it free
+        # The bond process holds the bond's lock until it is gone: a next `up` must find it free.
+        os.close(runtime.lock_bond(bond, doing="running", wait=5.0))
     elif state is not None:
         _repair(bond)       # the process is gone: repair what it left, as a new `up` would
     else:
@@ -272,23 +272,17 @@ def cmd_down(args) -> int:
 
 def _kill(bond: str, pid: int) -> None:
     os.kill(pid, 9)
-    if not _wait_exit(pid):
-        raise CliError(f"{bond}: the bond process (pid {pid}) survived SIGKILL")
-
-
-def _wait_exit(pid: int, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + 5
     while runtime.pid_alive(pid):
         if time.monotonic() > deadline:
-            return False
+            raise CliError(f"{bond}: the bond process (pid {pid}) survived SIGKILL")
         time.sleep(0.01)
-    return True
 
 
 def _repair(bond: str) -> None:
     """Restore the members a dead bond process recorded and remove its
     device; under the bond's lock, so no `up` of it runs meanwhile."""
-    lock = runtime.lock_bond(bond, doing="being brought up or down")
+    lock = runtime.lock_bond(bond, doing="being brought up or down", wait=2.0)
     try:
         from .ports.links import Links
         links = Links()

@@ -215,7 +215,7 @@ def owner_of(ifname: str, exclude: str | None = None) -> str | None:
 
 
 # -------------------------------------------------------------------- lock
-def lock_bond(bond: str, doing: str = "being brought up") -> int:
+def lock_bond(bond: str, doing: str = "being brought up", wait: float = 0.0) -> int:
     """Take the bond's lock (an flock on BOND.lock) before anything is
     touched; returns its fd. The lock goes with the open file, so a forked
     bond process holds it as long as it lives: a second `up` (or a `down`
@@ -223,12 +223,18 @@ def lock_bond(bond: str, doing: str = "being brought up") -> int:
     file is never removed: a new one would be a second lock."""
     path = os.path.join(run_dir(create=True), f"{bond}.lock")
     fd = runfiles.open_file(path, os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _lock_holder(fd)
-        os.close(fd)
-        raise RunError(f"{bond}: already {doing} (pid {holder})") from None
+    until = time.monotonic() + wait     # `wait`: for a process on its way out
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() < until:
+                time.sleep(0.01)
+                continue
+            holder = _lock_holder(fd)
+            os.close(fd)
+            raise RunError(f"{bond}: already {doing} (pid {holder})") from None
     set_lock_owner(fd, os.getpid())
     return fd
 
