@@ -353,7 +353,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_top(args) -> int:
-    if args.bond and not os.path.exists(runtime.socket_path(args.bond)):
+    if args.bond and args.bond not in [b.name for b in runtime.list_bonds()]:
         raise CliError(f"{args.bond}: no such bond in this network namespace")
     from . import top
     return top.run(args.bond)

@@ -56,12 +56,17 @@ class BondCollector:
         return []  # collected at scrape time only; no descriptions up front
 
     def collect(self):
-        statuses = [s for s in self.source() if s.get("bond")]
-        yield from self.metrics(statuses)
+        everything = self.source()
+        statuses = [s for s in everything if s.get("bond")]
+        yield from self.metrics(statuses, [s["name"] for s in everything if s.get("managed") is False])
 
     @staticmethod
-    def metrics(statuses: list[dict]):
+    def metrics(statuses: list[dict], unmanaged: list[str] = ()):
         g = GaugeMetricFamily
+        managed = g("softbond_bond_managed", "1 while the bond's process runs it; 0 once it died (an eBPF bond "
+                    "forwards on, unmanaged; a Python one has stopped).", labels=["master"])
+        for name in unmanaged:
+            managed.add_metric([name], 0)
         c = CounterMetricFamily
         slaves = g("node_bonding_slaves", "Number of configured slaves per bonding interface.", labels=["master"])
         active = g("node_bonding_active", "Number of active (MII up) slaves per bonding interface.",
@@ -98,6 +103,7 @@ class BondCollector:
 
         for st in statuses:
             name = st["bond"]
+            managed.add_metric([name], 1)
             members = st.get("slaves") or []
             slaves.add_metric([name], len(members))
             active.add_metric([name], sum(1 for m in members if m.get("mii_status") == "up"))
@@ -149,6 +155,7 @@ class BondCollector:
         yield slaves
         yield active
         yield bonds
+        yield managed
         yield info
         yield bond_up
         yield failovers

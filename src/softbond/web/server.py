@@ -74,7 +74,8 @@ class WebState:
         self.allowed_hosts = {h.lower() for h in allowed_hosts} if allowed_hosts is not None else None
         self.monitor = BondMonitor()
         self.seq = 0
-        self.latest: dict = {"seq": 0, "time": time.time(), "bonds": []}
+        self.latest: dict = {"seq": 0, "time": time.time(), "bonds": [], "unmanaged": []}
+        self.unmanaged: list[dict] = []     # bonds whose process died: {"name", "reason"}
         self.tick = asyncio.Event()
         self.wake = asyncio.Event()
         self.task: asyncio.Task | None = None
@@ -85,12 +86,16 @@ class WebState:
         return [s for s in await asyncio.to_thread(self.source) if isinstance(s, dict) and s.get("bond")]
 
     async def sample(self) -> None:
-        statuses = await self.statuses()
+        everything = [s for s in await asyncio.to_thread(self.source) if isinstance(s, dict)]
+        statuses = [s for s in everything if s.get("bond")]
+        self.unmanaged = [{"name": s.get("name"), "reason": s.get("reason")}
+                          for s in everything if s.get("managed") is False]
         self.monitor.update(statuses)
         self.seq += 1
         self.latest = {"seq": self.seq, "time": time.time(),
                        "bonds": [self._bond_update(name, self.monitor.bonds[name].fresh)
-                                 for name in self.monitor.names()]}
+                                 for name in self.monitor.names()],
+                       "unmanaged": self.unmanaged}
         old, self.tick = self.tick, asyncio.Event()
         old.set()
 
@@ -117,7 +122,7 @@ class WebState:
                 "events": list(view.events),
             })
         return {"seq": self.seq, "time": time.time(), "read_only": self.token is None,
-                "interval": self.interval, "units": list(UNITS), "bonds": bonds}
+                "interval": self.interval, "units": list(UNITS), "bonds": bonds, "unmanaged": self.unmanaged}
 
     async def run(self) -> None:
         next_at = time.monotonic()

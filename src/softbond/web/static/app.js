@@ -304,6 +304,7 @@
       redraw(rec);
     }
     noBonds();
+    unmanaged(msg.unmanaged);
   }
 
   function applyUpdate(msg) {
@@ -326,6 +327,7 @@
       redraw(rec);
     }
     noBonds();
+    unmanaged(msg.unmanaged);
     document.body.dataset.seq = String(msg.seq);
   }
 
@@ -336,6 +338,13 @@
   }
 
   function noBonds() { $("#no-bonds").hidden = bonds.size > 0; }
+
+  // bonds whose process died: one line each, with what still runs
+  function unmanaged(list) {
+    const ul = $("#unmanaged");
+    ul.replaceChildren(...(list || []).map((b) => el("li", { text: b.reason, "data-bond": b.name })));
+    ul.hidden = ul.children.length === 0;
+  }
 
   // ---------------------------------------------------------- actions
   async function act(bond, action, body) {
