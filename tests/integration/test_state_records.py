@@ -6,6 +6,9 @@ same inode is ignored and removed."""
 import glob
 import json
 import os
+import subprocess
+
+from softbond.netns import SOFTBOND
 
 SLAVES = ["--slaves", "eth0,eth1", "datapath=python", "mode=active-backup"]
 
@@ -116,11 +119,23 @@ def test_record_of_an_earlier_namespace_is_ignored_and_removed(topo):
     assert not os.path.exists(os.path.join(run_dir(topo), "bond0.json"))
 
 
-def test_up_removes_run_dirs_of_namespaces_that_are_gone(topo):
-    stale = os.path.join(os.path.dirname(run_dir(topo)), "netns-4026000001")     # no such namespace
+def test_up_removes_run_dirs_and_pins_of_namespaces_that_are_gone(topo, tmp_path):
+    gone = "4026000001"       # no namespace has this inode
+    stale = os.path.join(os.path.dirname(run_dir(topo)), f"netns-{gone}")
     os.makedirs(stale, mode=0o700, exist_ok=True)
     for name in ("bond9.json", "bond9.sock", "bond9.log", "bond9.lock"):
         open(os.path.join(stale, name), "w").close()
-    topo.softbond("up", "bond0", *SLAVES)
+    # Pinned maps live in a bpffs under <netns inode>:<bond> (ebpf/loader.py).
+    base = tmp_path / "bpf"
+    base.mkdir()
+    subprocess.run(["mount", "-t", "bpf", "bpf", str(base)], check=True)
+    try:
+        ours = os.path.basename(run_dir(topo))[6:]
+        for pin in (f"{gone}:bond9", f"{ours}:bond7"):
+            (base / "softbond" / pin).mkdir(parents=True)
+        topo.exec(topo.host, ["env", f"SOFTBOND_BPF_PIN_BASE={base}", *SOFTBOND, "up", "bond0", *SLAVES])
+        assert sorted(os.listdir(base / "softbond")) == [f"{ours}:bond7"]
+    finally:
+        subprocess.run(["umount", str(base)], check=True)
     topo.softbond("down", "bond0")
     assert not os.path.exists(stale)
