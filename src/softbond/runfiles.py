@@ -29,8 +29,8 @@ def check_dir(path: str, *, private: bool) -> None:
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode):
         raise RunError(f"{path}: not a directory (refusing to use it)")
-    if st.st_uid != os.geteuid():
-        raise RunError(f"{path}: owned by uid {st.st_uid}, not {os.geteuid()} (refusing to use it)")
+    if st.st_uid not in (0, os.geteuid()):
+        raise RunError(f"{path}: owned by uid {st.st_uid}, not root (refusing to use it)")
     bad = 0o077 if private else 0o022
     if st.st_mode & bad:
         raise RunError(f"{path}: mode {stat.S_IMODE(st.st_mode):04o} lets other users in (refusing to use it)")
@@ -49,14 +49,16 @@ def open_file(path: str, flags: int, mode: int = 0o600) -> int:
     file of ours."""
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except PermissionError:
+        raise RunError(f"{path}: permission denied (root only; run as root)") from None
     except OSError as exc:
         if exc.errno == 40:     # ELOOP: the last component is a symlink
             raise RunError(f"{path}: is a symlink (refusing to follow it)") from None
         raise
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+    if not stat.S_ISREG(st.st_mode) or st.st_uid not in (0, os.geteuid()):
         os.close(fd)
-        raise RunError(f"{path}: not a regular file owned by uid {os.geteuid()} (refusing to use it)")
+        raise RunError(f"{path}: not a regular file owned by root (refusing to use it)")
     return fd
 
 

@@ -185,6 +185,8 @@ def list_bonds(problems: list[str] | None = None) -> list[BondRecord]:
         names = sorted(n[:-5] for n in os.listdir(run_dir()) if n.endswith(".json"))
     except FileNotFoundError:
         return []
+    except PermissionError:
+        raise RunError(f"{run_dir()}: permission denied (root only; run as root)") from None
     out = []
     for name in names:
         try:
@@ -295,6 +297,12 @@ def _live_netns_inodes() -> set[int]:
 
 
 def _pin_root() -> str | None:
+    # The loader (and the eBPF package it imports) costs `up` a tenth of a
+    # second: only where a pin directory exists at all.
+    bases = [os.environ["SOFTBOND_BPF_PIN_BASE"]] if os.environ.get("SOFTBOND_BPF_PIN_BASE") else \
+        ["/sys/fs/bpf", "/run/softbond/bpf"]
+    if not any(os.path.isdir(os.path.join(b, "softbond")) for b in bases):
+        return None
     from .ebpf import loader
     base = loader.pin_base(create=False)
     return os.path.join(base, "softbond") if base else None

@@ -95,15 +95,19 @@ def test_files_and_directories_not_roots_are_refused(topo):
     plant(topo, record(topo, pid=999999))
     path = os.path.join(run_dir(topo), "bond0.json")
     os.chown(path, 65534, 65534)
-    one_line_error(topo.softbond("down", "bond0", check=False), "bond0.json", "owned by uid 0")
+    one_line_error(topo.softbond("down", "bond0", check=False), "bond0.json", "owned by root")
     os.chown(path, 0, 0)
     os.chmod(run_dir(topo), 0o777)
     one_line_error(topo.softbond("status", check=False), run_dir(topo), "mode 0777")
     one_line_error(topo.softbond("up", "bond0", *SLAVES, check=False), run_dir(topo), "mode 0777")
     os.chmod(run_dir(topo), 0o700)
     os.chown(run_dir(topo), 65534, 65534)
-    one_line_error(topo.softbond("down", "bond0", check=False), run_dir(topo), "owned by uid 65534")
+    one_line_error(topo.softbond("down", "bond0", check=False), run_dir(topo), "owned by uid 65534, not root")
     os.chown(run_dir(topo), 0, 0)
+    # Not root: one line saying so (it was a PermissionError traceback).
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *SOFTBOND]
+    for verb in (["status"], ["status", "bond0"], ["down", "bond0"], ["top", "bond0"]):
+        one_line_error(topo.exec(topo.host, [*nobody, *verb], check=False), "permission denied", "root")
 
 
 def test_record_of_an_earlier_namespace_is_ignored_and_removed(topo):
