@@ -8,7 +8,8 @@ import signal
 import pytest
 
 from conftest import status_json
-from test_monitor import PORT, Browser, _samples, _tools, http, web  # noqa: F401 (web: the fixture)
+from test_monitor import PORT, Browser, _samples, _tools, http
+from test_monitor import web as web  # the fixture: a server in the topology's host namespace
 
 REASON = {"ebpf": "bond0: process not running; forwarding continues unmanaged (eBPF); run `softbond up` to adopt it",
           "python": "bond1: process not running; forwarding stopped (python); run `softbond up` to adopt it"}
