@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import re
 import shutil
 import struct
@@ -56,7 +55,7 @@ from softbond.wire import arp, ethernet, igmp, ndisc, vnet  # noqa: E402
 from softbond.wire import xmit_hash as xh  # noqa: E402
 from softbond.wire.lacpdu import (  # noqa: E402
     AGGREGATION, COLLECTING, DISTRIBUTING, LACP_ACTIVITY, LACP_TIMEOUT, MARKER_INFORMATION,
-    MARKER_RESPONSE, SUBTYPE_LACP, SUBTYPE_MARKER, SYNCHRONIZATION, LacpInfo, Lacpdu, MarkerPdu,
+    MARKER_RESPONSE, SYNCHRONIZATION, LacpInfo, Lacpdu, MarkerPdu,
     PduError, build_lacpdu, build_marker, parse_slow,
 )
 
