@@ -23,7 +23,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 ADDR = "192.168.100.199/24"
-PORT = 8470  # the default; every topology has its own loopback
 COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
 SWAP = {"rx_bytes": "tx_bytes", "tx_bytes": "rx_bytes", "rx_packets": "tx_packets", "tx_packets": "rx_packets"}
 
@@ -88,6 +87,7 @@ if __name__ == "__main__" and sys.argv[1:] == ["browser-driver"]:
 import pytest  # noqa: E402
 
 from conftest import ping_ok, status_json, wait_active  # noqa: E402
+from webutil import PORT, WebServer, http  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 
@@ -131,53 +131,6 @@ def up(topo, *options, slaves="eth0,eth1"):
     proc = topo.softbond("up", "bond0", "--slaves", slaves, "--address", ADDR, *options, check=False)
     assert proc.returncode == 0, proc.stderr
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
-
-
-def http(topo, path, method="GET", headers=None, body=None, check=True):
-    """(status, headers, body text) of a request to the web server, made
-    inside the host namespace."""
-    script = (
-        "import json, sys, urllib.request, urllib.error\n"
-        "url, method, headers, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]\n"
-        "req = urllib.request.Request(url, method=method, headers=headers, data=body.encode() if body else None)\n"
-        "try:\n"
-        "    r = urllib.request.urlopen(req, timeout=10)\n"
-        "except urllib.error.HTTPError as e:\n"
-        "    r = e\n"
-        "print(json.dumps([r.status, dict(r.headers), r.read().decode()]))\n")
-    proc = topo.exec(topo.host, [sys.executable, "-c", script, f"http://127.0.0.1:{PORT}{path}", method,
-                                 json.dumps(headers or {}), body or ""], check=check)
-    if proc.returncode != 0:
-        return None
-    return json.loads(proc.stdout)
-
-
-class WebServer:
-    def __init__(self, topo, *args):
-        self.topo = topo
-        self.proc = topo.popen(topo.host, [sys.executable, "-m", "softbond", "web", *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        ok = topo.wait_for(lambda: self.proc.poll() is not None or
-                           (http(topo, "/api/info", check=False) or [0])[0] == 200, timeout=15, interval=0.2)
-        assert ok and self.proc.poll() is None, f"softbond web did not start: {self.output()}"
-
-    def output(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            return self.proc.communicate(timeout=10)[0]
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.communicate()[0]
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture
