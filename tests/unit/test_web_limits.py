@@ -10,10 +10,10 @@ import logging
 import socket
 
 import aiohttp
+from test_web import TOKEN, Fake, _client, same_origin
 
 from softbond.web.limits import Limits, OneLineFormatter, RateLimiter, RepeatFilter
 from softbond.web.server import STATE, TOKEN_HEADER, create_app, serve
-from test_web import TOKEN, Fake, _client, same_origin
 
 UNLIMITED = Limits(rate=1e9, burst=10**9)
 
@@ -108,7 +108,7 @@ def _connect(port, source="127.0.0.1"):
 def _closed_by_server(s) -> bool:
     try:
         return s.recv(1) == b""
-    except (ConnectionResetError, socket.timeout):
+    except (ConnectionResetError, TimeoutError):
         return False
 
 
@@ -125,9 +125,8 @@ def test_idle_connections_are_capped_per_peer_and_time_out():
             await asyncio.sleep(0.2)
             assert len(guard.open) <= 8, len(guard.open)  # one peer: 8 at most
             # ...and a fresh client is still served
-            async with aiohttp.ClientSession() as session:
-                async with session.get(f"http://127.0.0.1:{port}/api/info") as r:
-                    assert r.status == 200
+            async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/api/info") as r:
+                assert r.status == 200
             # other peer addresses: the total cap
             others = [await asyncio.to_thread(_connect, port, f"127.0.0.{2 + i % 10}") for i in range(40)]
             await asyncio.sleep(0.2)

@@ -48,6 +48,9 @@ class Limits:
         return max(8, min(4096, soft - FD_RESERVE))
 
 
+DEFAULT_LIMITS = Limits()
+
+
 def peer_of(transport) -> str:
     peer = transport.get_extra_info("peername") if transport is not None else None
     return str(peer[0]) if isinstance(peer, (tuple, list)) and peer else "?"

@@ -46,8 +46,17 @@ from aiohttp import web
 from .. import __version__
 from ..monitor import UNITS, BondMonitor, Source, socket_action, totals
 from . import metrics, openapi
-from .limits import (ACCEPT_BACKLOG, ConnectionGuard, GuardedRunner, Limits, RateLimiter, busy_middleware,
-                     loop_exception_handler, quiet_logging)
+from .limits import (
+    ACCEPT_BACKLOG,
+    DEFAULT_LIMITS,
+    ConnectionGuard,
+    GuardedRunner,
+    Limits,
+    RateLimiter,
+    busy_middleware,
+    loop_exception_handler,
+    quiet_logging,
+)
 
 log = logging.getLogger("softbond")
 
@@ -420,7 +429,7 @@ def _write(cmd: str):
 # ------------------------------------------------------------------- app
 def create_app(source: Source, *, token: str | None = None, action: Action = socket_action,
                interval: float = 1.0, allowed_hosts: set[str] | HostRule | None = None,
-               limits: Limits = Limits()) -> web.Application:
+               limits: Limits = DEFAULT_LIMITS) -> web.Application:
     """The dashboard app. `source()` returns the status dicts of every bond;
     `action(bond, payload)` sends a control request (raises CliError).
     `allowed_hosts`: the exact Host headers to accept, or a HostRule."""
@@ -506,7 +515,7 @@ async def serve(app: web.Application, host: str, port: int, ssl_context=None) ->
 
 
 def run(listen: str = DEFAULT_LISTEN, token: str | None = None, source: Source | None = None, *,
-        ssl_context=None, allow_hosts: tuple[str, ...] = (), limits: Limits = Limits(),
+        ssl_context=None, allow_hosts: tuple[str, ...] = (), limits: Limits = DEFAULT_LIMITS,
         on_start: Callable[[], None] | None = None) -> int:
     """Serve until SIGINT/SIGTERM. `on_start` runs once the socket is bound
     (OSError from binding propagates before it)."""

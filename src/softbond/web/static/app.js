@@ -482,7 +482,10 @@
   // What the page drew, for the browser tests: chart and card boxes, the
   // x-axis labels as placed, the colour of each member's series.
   function describeCharts() {
-    const rect = (e) => { const r = e.getBoundingClientRect(); return { left: r.left, right: r.right, top: r.top, bottom: r.bottom }; };
+    const rect = (e) => {
+      const r = e.getBoundingClientRect();
+      return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+    };
     const ctx = document.createElement("canvas").getContext("2d");
     ctx.font = AXIS_FONT;
     const out = [];
@@ -554,8 +557,9 @@
   // first paint from the JSON API, then the stream (which resends it all)
   async function load() {
     try {
-      const [info, statuses] = await Promise.all(["/api/info", "/api/bonds"].map((u) =>
-        fetch(u, { cache: "no-store", credentials: "same-origin" }).then((r) => (r.ok ? r.json() : Promise.reject(r.status)))));
+      const get = (u) => fetch(u, { cache: "no-store", credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
+      const [info, statuses] = await Promise.all([get("/api/info"), get("/api/bonds")]);
       setReadOnly(info.read_only);
       applyStatuses(statuses);
       document.body.dataset.loaded = "api";
