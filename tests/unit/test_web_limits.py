@@ -84,7 +84,7 @@ def test_api_requests_are_rate_limited_per_peer_and_the_page_is_not():
         assert "too many requests" in (await r.json())["error"]
         assert (await client.get("/")).status == 200
         assert (await client.get("/static/app.js")).status == 200
-    run_with(t, fake, interval=60, limits=Limits(rate=0.5, burst=10))
+    run_with(t, fake, interval=60, limits=Limits(rate=0.5, burst=10, refusal_delay=0))
 
 
 def test_rate_limiter_refills():

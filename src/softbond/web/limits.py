@@ -8,8 +8,9 @@
   is closed instead. So idle sockets, however many, never exhaust the file
   descriptors, and a fresh request is served even while they are held.
 - Requests: a token bucket per peer address for the API and /metrics (429
-  with Retry-After when empty). Reads are served from the sampler's cache
-  anyway; this bounds the server's own work.
+  with Retry-After when empty, sent a second late). Reads are served from
+  the sampler's cache anyway; this bounds the server's own work, and the
+  flooding clients' too (they share the cores with the data path).
 - Logs: the same message repeated (accept() failing with EMFILE, a peer
   resetting) is written once per window, with the count of the ones left
   out, on one line without a traceback.
@@ -38,6 +39,9 @@ class Limits:
     total: int = 0  # open connections in all; 0: from the open-file limit
     rate: float = 20.0  # API requests per second per peer address (sustained)
     burst: int = 40  # ... and in a burst
+    # a refused request is answered (429) after this long: a client looping
+    # on refusals then waits instead of spinning on this machine's cores
+    refusal_delay: float = 1.0
 
     def connection_cap(self) -> int:
         if self.total:

@@ -232,6 +232,7 @@ async def guard(request: web.Request, handler):
     if request.path.startswith("/api/") or request.path == "/metrics":
         wait = state.rate_limiter.wait_time(request.remote or "?")
         if wait:
+            await asyncio.sleep(state.limits.refusal_delay)
             response = _json_error(429, f"too many requests from {request.remote}: at most "
                                         f"{state.limits.rate:g} per second")
             response.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
