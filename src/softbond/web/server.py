@@ -8,9 +8,9 @@
     GET  /api/info                   read-only or not, units, sampling interval
     GET  /api/openapi.json           OpenAPI 3 description of the above
     GET  /metrics                    Prometheus text format
-    POST /api/bonds/BOND/set-active  {"iface": ..}        (only with --token)
-    POST /api/bonds/BOND/enslave     {"ifaces": [..]}     (only with --token)
-    POST /api/bonds/BOND/release     {"ifaces": [..]}     (only with --token)
+    POST /api/bonds/BOND/set-active  {"iface": ..}        (only with a token)
+    POST /api/bonds/BOND/enslave     {"ifaces": [..]}     (only with a token)
+    POST /api/bonds/BOND/release     {"ifaces": [..]}     (only with a token)
 
 The bonds are read through their control sockets by a *source* (see
 softbond.monitor); changes go through an *action* function. Both are
@@ -371,7 +371,8 @@ def _authorize(request: web.Request) -> web.Response | None:
     if why:
         return _json_error(403, why)
     if state.token is None:
-        return _json_error(403, "read-only: start softbond web with --token or --token-file to allow changes")
+        return _json_error(403, "read-only: start softbond web with --actions (or a token: SOFTBOND_WEB_TOKEN, "
+                                "--token -, --token-file) to allow changes")
     given = request.headers.get(TOKEN_HEADER)
     if given is None:
         return _json_error(403, f"missing {TOKEN_HEADER} header")
