@@ -1,13 +1,17 @@
 """`softbond web`'s token, listeners and limits, each a finding of issue 16
 reproduced against a real server in a topology's host namespace: the token
 never on the command line (1), a file others can read refused (1), a
-generated token (1), non-loopback listeners (8), a descriptor flood (6).
-No bond is needed for any of it: the web server serves an empty list."""
+generated token (1), non-loopback listeners (8), a descriptor flood (6),
+a read flood (7). Only the last needs a bond; elsewhere the server serves
+an empty list."""
 import json
 import os
 import resource
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 from webutil import PORT, WebServer, http
 
@@ -167,3 +171,77 @@ def test_a_connection_flood_does_not_take_the_server_down(topo):
         err = server.output()[1]
     assert "Traceback" not in err and len(err) < 4000, (len(err), err[:2000])
     assert all(line.startswith("softbond web: ") for line in err.splitlines()), err[:2000]
+
+
+class CountingRelay:
+    """A control socket in front of the bond's: every request goes through
+    to the real bond process, and the status calls are counted on the way."""
+
+    def __init__(self, path, target):
+        self.target, self.status_calls, self.lock = target, 0, threading.Lock()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+
+    def _relay(self, conn):
+        with conn, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as bond:
+            request = conn.makefile("rb").readline()
+            if json.loads(request).get("cmd") == "status":
+                with self.lock:
+                    self.status_calls += 1
+            bond.connect(self.target)
+            bond.sendall(request)
+            conn.sendall(bond.makefile("rb").readline())
+
+    def close(self):
+        self.sock.close()
+
+
+READERS = """
+import http.client, sys, threading
+ok = []
+def reader(i):
+    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10, source_address=(f"127.0.0.{2 + i}", 0))
+    for n in range(20):
+        c.request("GET", ["/api/bonds", "/api/bonds/bond0", "/api/bonds/bond0/counters", "/metrics"][n % 4])
+        r = c.getresponse()
+        r.read()
+        ok.append(r.status == 200)
+threads = [threading.Thread(target=reader, args=(i,)) for i in range(20)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(sum(ok), len(ok))
+"""
+
+
+def test_a_read_flood_makes_no_status_calls_into_the_bond(topo, tmp_path):
+    """400 reads from 20 addresses: the status calls that reach the bond
+    process are the sampler's (one a second), not one per read."""
+    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "mode=active-backup", "miimon=100", check=False)
+    assert proc.returncode == 0, proc.stderr
+    # softbond web looks for control sockets in $SOFTBOND_RUN_DIR/netns-<inode>/
+    run_dir = tmp_path / f"netns-{os.stat(f'/run/netns/{topo.host}').st_ino}"
+    run_dir.mkdir(mode=0o700)
+    relay = CountingRelay(str(run_dir / "bond0.sock"), topo.control_socket("bond0"))
+    server = WebServer(topo, env={**os.environ, "SOFTBOND_RUN_DIR": str(tmp_path)})
+    try:
+        assert [b["bond"] for b in json.loads(http(topo, "/api/bonds")[2])] == ["bond0"]
+        before, started = relay.status_calls, time.monotonic()
+        out = topo.exec(topo.host, [sys.executable, "-c", READERS, str(PORT)], timeout=60).stdout
+        elapsed = time.monotonic() - started
+        calls = relay.status_calls - before
+        print(f"{out.strip()} reads answered/made in {elapsed:.2f} s; status calls into the bond: {calls}")
+        assert out.split() == ["400", "400"]
+        assert calls <= elapsed / 1.0 + 2, (calls, elapsed)  # the sampler's, once a second
+    finally:
+        server.close()
+        relay.close()
