@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -296,10 +297,12 @@ def cmd_web(args) -> int:
               f"Host must be an IP address{' or ' + ', '.join(args.allow_host) if args.allow_host else ''}",
               file=sys.stderr, flush=True)
 
+    written = []
+
     def on_start() -> None:  # bound: only now is there a server for the token
         if generate:
-            path = access.write_token(runtime.run_dir(create=True), token)
-            print(f"softbond web: actions need the token in {path} (mode 0600)", flush=True)
+            written.append(access.write_token(runtime.run_dir(create=True), token))
+            print(f"softbond web: actions need the token in {written[0]} (mode 0600)", flush=True)
     try:
         return server.run(args.listen, token=token, ssl_context=ssl_context, allow_hosts=tuple(args.allow_host),
                           on_start=on_start)
@@ -307,6 +310,10 @@ def cmd_web(args) -> int:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"web: cannot listen on {args.listen}: {exc.strerror or exc}") from None
+    finally:
+        for path in written:  # the token dies with this server
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
 
 def _web_token(args) -> tuple[str | None, bool]:

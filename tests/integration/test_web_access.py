@@ -89,14 +89,17 @@ def test_actions_without_a_token_generate_one_into_a_0600_file(topo):
     server = WebServer(topo, "--actions")
     try:
         assert json.loads(http(topo, "/api/info")[2])["read_only"] is False
+        banner = server.proc.stdout.readline() + server.proc.stdout.readline()
+        path = banner.split("actions need the token in ")[1].split()[0]
+        st = os.stat(path)
+        assert st.st_mode & 0o777 == 0o600 and st.st_uid == 0, oct(st.st_mode)
+        with open(path) as f:
+            token = f.read().strip()
+        assert len(token) >= 32 and token not in _cmdline(server.proc.pid)
+        assert _write(topo, token)[0] == 404
     finally:
         out, err = server.output()
-    path = out.split("actions need the token in ")[1].split()[0]
-    st = os.stat(path)
-    assert st.st_mode & 0o777 == 0o600 and st.st_uid == 0, oct(st.st_mode)
-    with open(path) as f:
-        token = f.read().strip()
-    assert len(token) >= 32 and token not in out + err
+    assert token not in out + err
     server = WebServer(topo, "--actions")  # a new token each start, the file replaced
     try:
         with open(path) as f:
@@ -106,6 +109,7 @@ def test_actions_without_a_token_generate_one_into_a_0600_file(topo):
         assert _write(topo, token2)[0] == 404
     finally:
         server.close()
+    assert not os.path.exists(path)  # the token dies with its server
 
 
 def test_non_loopback_listeners_need_tls_or_an_explicit_insecure_flag(topo, tmp_path):
