@@ -191,13 +191,13 @@ def test_counters_are_exactly_what_the_kernel_counts_on_the_far_end(topo, web):
     for attempt in range(40):  # noqa: B007 (reported below)
         sw_before = switch_counters(topo)
         st = status_json(topo)
+        time.sleep(1.1)  # the API serves the web server's last sample (one a second): one taken in this window
         status, _, text = http(topo, "/api/bonds/bond0/counters")
         assert status == 200
         api = json.loads(text)
         sw_after = switch_counters(topo)
         if sw_before == sw_after:
             break
-        time.sleep(0.25)
     else:
         pytest.fail("the switch ports never stayed quiet for one reading")
     print(f"quiet after {attempt + 1} reading(s): {sw_after}")
@@ -296,6 +296,7 @@ def test_dashboard_in_a_real_browser(topo, web, tmp_path):
                                   ".every(b => b.offsetParent === null)")
         assert browser("eval", js=f"document.querySelectorAll('{bond} [data-action]').length") == 5
         assert "--actions" in browser("eval", js="document.getElementById('read-only-hint').innerText")
+        assert browser("eval", js=f"document.querySelector('{bond} .lacp-status').dataset.lacpStatus") == "off"
         assert browser("eval", js="document.getElementById('token-form').offsetParent === null")
         st = status_json(topo)
         assert st["active_slave"] == "eth1" and [s["name"] for s in st["slaves"]] == ["eth0", "eth1"]
@@ -449,6 +450,11 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
             browser("screenshot", path=shot)
             assert os.path.getsize(shot) > 10_000
             print(f"screenshot: {shot}")
+        # the partner goes quiet on both members: LACP runs, nobody answers
+        topo.silence(0)
+        topo.silence(1)
+        browser("wait", js=f"document.querySelector('{bond} .lacp-status').dataset.lacpStatus === 'configured'",
+                timeout=10000)
         assert browser("errors") == []
     finally:
         browser.close()
