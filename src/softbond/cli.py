@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -360,24 +361,65 @@ def cmd_top(args) -> int:
 
 
 def cmd_web(args) -> int:
-    token = args.token
-    if args.token_file:
-        try:
-            with open(args.token_file) as f:
-                token = f.read().strip()
-        except OSError as exc:
-            raise CliError(f"{args.token_file}: {exc.strerror}") from None
-    if token is not None and not token:
-        raise CliError("web: the token is empty")
-    from .web import server
+    from .web import access, server
     try:
-        server.parse_listen(args.listen)
+        host, _port = server.parse_listen(args.listen)
     except ValueError as exc:
         raise CliError(f"web: --listen {exc}") from None
     try:
-        return server.run(args.listen, token=token)
+        ssl_context = access.tls_context(args.tls_cert, args.tls_key)
+        if not server.is_loopback(host) and ssl_context is None and not args.insecure_listen:
+            raise access.AccessError(
+                f"web: --listen {args.listen} is reachable from other hosts and the token would cross the "
+                f"network in plain HTTP; give --tls-cert F --tls-key F, or --insecure-listen to accept that")
+        token, generate = _web_token(args)
+    except access.AccessError as exc:
+        raise CliError(str(exc)) from None
+    if not server.is_loopback(host):
+        print(f"softbond: warning: web: {args.listen} serves every host that reaches it"
+              f"{'' if ssl_context else ', in plain HTTP (--insecure-listen)'}; "
+              f"Host must be an IP address{' or ' + ', '.join(args.allow_host) if args.allow_host else ''}",
+              file=sys.stderr, flush=True)
+
+    written = []
+
+    def on_start() -> None:  # bound: only now is there a server for the token
+        if generate:
+            written.append(access.write_token(runtime.run_dir(create=True), token))
+            print(f"softbond web: actions need the token in {written[0]} (mode 0600)", flush=True)
+    try:
+        return server.run(args.listen, token=token, ssl_context=ssl_context, allow_hosts=tuple(args.allow_host),
+                          on_start=on_start)
+    except access.AccessError as exc:
+        raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"web: cannot listen on {args.listen}: {exc.strerror or exc}") from None
+    finally:
+        for path in written:  # the token dies with this server
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def _web_token(args) -> tuple[str | None, bool]:
+    """(token, generated): from --token -, --token-file or the environment
+    (one of them), or a new one when --actions asks for changes."""
+    from .web import access
+    env = os.environ.get(access.ENV_TOKEN)
+    given = [what for what, on in (("--token", args.token is not None), ("--token-file", bool(args.token_file)),
+                                   (access.ENV_TOKEN, env is not None)) if on]
+    if args.token is not None and args.token != "-":
+        raise access.argv_token_refused()
+    if len(given) > 1:
+        raise access.AccessError(f"web: the token comes from one place; got {' and '.join(given)}")
+    if args.token == "-":
+        return access.read_token_stdin(), False
+    if args.token_file:
+        return access.read_token_file(args.token_file), False
+    if env is not None:
+        return access.check_token(env, access.ENV_TOKEN), False
+    if args.actions:
+        return access.new_token(), True
+    return None, False
 
 
 # ------------------------------------------------------------------ parser
@@ -446,8 +488,17 @@ def _rest(parser, sub) -> None:
     wb = sub.add_parser("web", help="web dashboard, JSON API and /metrics for every bond")
     wb.add_argument("--listen", default="127.0.0.1:8470", metavar="ADDR:PORT", help="default 127.0.0.1:8470")
     token = wb.add_mutually_exclusive_group()
-    token.add_argument("--token", help="allow changes from the page with this token")
-    token.add_argument("--token-file", metavar="F", help="read the token from F")
+    token.add_argument("--token", metavar="-", help="read the token (allows changes) as one line from stdin; "
+                                                     "never give it here: use - or SOFTBOND_WEB_TOKEN")
+    token.add_argument("--token-file", metavar="F", help="read the token from F (owned by root, mode 0600)")
+    wb.add_argument("--actions", action="store_true",
+                    help="allow changes; without a token given, generate one into a 0600 file and print its path")
+    wb.add_argument("--tls-cert", metavar="F", help="serve HTTPS with this certificate (PEM)")
+    wb.add_argument("--tls-key", metavar="F", help="... and this key (PEM)")
+    wb.add_argument("--insecure-listen", action="store_true",
+                    help="allow plain HTTP on a non-loopback --listen")
+    wb.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                    help="accept this DNS name in the Host header (non-loopback listeners; repeatable)")
     wb.set_defaults(func=cmd_web)
 
 
