@@ -41,6 +41,8 @@ def ensure_dir(path: str, *, private: bool) -> None:
         os.mkdir(path, 0o700 if private else 0o755)
     except FileExistsError:
         pass
+    except PermissionError:
+        raise RunError(f"{path}: permission denied (root only; run as root)") from None
     check_dir(path, private=private)
 
 
