@@ -118,7 +118,10 @@ def read_state(bond: str) -> dict | None:
     if why:
         moved = runfiles.quarantine(path)
         raise RunError(f"{bond}: {path}: invalid state record ({why}); moved to {os.path.basename(moved)}")
-    if record.get("netns_cookie") != netns_cookie():
+    # A record without a cookie was written before records had one: it is
+    # believed while its live process in this namespace vouches for it.
+    legacy = "netns_cookie" not in record and pid_alive(record["pid"])
+    if record.get("netns_cookie") != netns_cookie() and not legacy:
         log.info("%s: removed a state record left by an earlier namespace (pid %s)", bond, record["pid"])
         remove_state(bond)
         _unpin(f"{netns_inode()}:{bond.replace('.', ':')}")
@@ -223,8 +226,8 @@ def lock_bond(bond: str, doing: str = "being brought up", wait: float = 0.0) -> 
     bond process holds it as long as it lives: a second `up` (or a `down`
     repairing a dead one) fails while it does, with the holder's pid. The
     file is never removed: a new one would be a second lock."""
-    path = os.path.join(run_dir(create=True), f"{bond}.lock")
-    fd = runfiles.open_file(path, os.O_RDWR | os.O_CREAT)
+    run_dir(create=True)
+    fd = runfiles.open_file(lock_path(bond), os.O_RDWR | os.O_CREAT)
     until = time.monotonic() + wait     # `wait`: for a process on its way out
     while True:
         try:
