@@ -13,6 +13,7 @@ import errno
 import json
 import logging
 import os
+import resource
 import signal
 import socket
 import struct
@@ -92,7 +93,8 @@ class ControlServer:
     """The control socket: one request line per connection.
 
     A connection must send its request within REQUEST_TIMEOUT; at most
-    MAX_CONNECTIONS are open at once, and when a new one comes at the cap
+    MAX_CONNECTIONS (fewer under a low open-file limit) are open at once,
+    and when a new one comes at the cap
     the oldest that has not sent its request yet is dropped (a flood of idle
     connections cannot lock out `softbond status`). Out of file descriptors,
     accepting pauses (backing off up to a second) instead of spinning."""
@@ -105,6 +107,8 @@ class ControlServer:
         self.clients: set[asyncio.Task] = set()
         self.idle: dict[asyncio.Task, None] = {}     # not yet sent their request, oldest first
         self.backoff = ACCEPT_BACKOFF_MIN
+        # A quarter of the open-file limit at most: the cap, not EMFILE, is what a flood meets.
+        self.max_connections = max(4, min(MAX_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4))
 
     async def start(self) -> None:
         path = runtime.socket_path(self.bond.name)
@@ -145,13 +149,15 @@ class ControlServer:
                     raise
                 log.warning("%s: control socket: cannot accept a connection (%s); pausing", self.bond.name,
                             exc.strerror)
-                self._shed_idle()
                 loop.remove_reader(self.listener.fileno())
-                loop.call_later(self.backoff, self._resume)
-                self.backoff = min(self.backoff * 2, ACCEPT_BACKOFF_MAX)
+                if self._shed_idle(max(1, len(self.idle) // 2)):
+                    loop.call_later(ACCEPT_BACKOFF_MIN, self._resume)    # their fds close as they unwind
+                else:       # the fds are held elsewhere: back off
+                    loop.call_later(self.backoff, self._resume)
+                    self.backoff = min(self.backoff * 2, ACCEPT_BACKOFF_MAX)
                 return
             self.backoff = ACCEPT_BACKOFF_MIN
-            if len(self.clients) >= MAX_CONNECTIONS and not self._shed_idle():
+            if len(self.clients) >= self.max_connections and not self._shed_idle():
                 conn.close()        # every slot is serving a request: this one retries
                 continue
             task = loop.create_task(self._client(conn))
@@ -163,13 +169,13 @@ class ControlServer:
         if self.listener is not None:
             asyncio.get_running_loop().add_reader(self.listener.fileno(), self._accept)
 
-    def _shed_idle(self) -> bool:
-        """Drop the oldest connection still to send its request."""
-        for task in self.idle:
+    def _shed_idle(self, count: int = 1) -> bool:
+        """Drop the oldest `count` connections still to send their request."""
+        oldest = list(self.idle)[:count]
+        for task in oldest:
             task.cancel()
             del self.idle[task]
-            return True
-        return False
+        return bool(oldest)
 
     def _done(self, task: asyncio.Task) -> None:
         self.clients.discard(task)
