@@ -65,6 +65,13 @@ async def feed(app, seconds, start=0):
         await app.sample(mono=1000.0 + i, wall=T0 + i)
 
 
+async def screen_after(app, pilot, seconds, start=0):
+    """The screen's lines once `seconds` samples are in and drawn."""
+    await feed(app, seconds, start)
+    await pilot.pause()
+    return screen_text(app)
+
+
 def test_sparkline_shape():
     assert sparkline([], 5) == "     "
     assert sparkline([0, 0, 0], 3, seconds=3) == "▁▁▁"
@@ -109,9 +116,7 @@ def test_layout_at_80x24_and_unit_key():
     async def go():
         app = TopApp(source, interval=3600)
         async with app.run_test(size=(80, 24)) as pilot:
-            await feed(app, 5)
-            await pilot.pause()
-            lines = screen_text(app)
+            lines = await screen_after(app, pilot, 5)
             assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
             text = "\n".join(lines)
             for want in ("bond0", "active-backup", "active eth0", "eth0", "eth1", "10000M", "1000M",
@@ -235,9 +240,7 @@ def test_a_down_member_shows_down_and_an_empty_graph():
         async with app.run_test(size=(80, 24)) as pilot:
             await feed(app, 5)
             source.eth0_mii, source.active = "down", "eth1"
-            await feed(app, 1, start=5)
-            await pilot.pause()
-            lines = screen_text(app)
+            lines = await screen_after(app, pilot, 1, start=5)
             eth0 = next(i for i, line in enumerate(lines) if " eth0 " in line)
             for line in lines[eth0:eth0 + 2]:
                 assert line.split()[-2:] in (["in", "down"], ["out", "down"]), line
@@ -254,9 +257,7 @@ def test_long_events_end_in_an_ellipsis_and_e_shows_them_in_full():
     async def go():
         app = TopApp(source, interval=3600)
         async with app.run_test(size=(80, 24)) as pilot:
-            await feed(app, 2)
-            await pilot.pause()
-            lines = screen_text(app)
+            lines = await screen_after(app, pilot, 2)
             title = next(i for i, line in enumerate(lines) if "Events (newest last" in line)
             events = [line for line in lines[title + 1:] if "bond0:" in line]
             assert len(events) == 2, lines
