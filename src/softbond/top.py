@@ -36,10 +36,9 @@ from .monitor import (HISTORY_SECONDS, UNITS, BondMonitor, BondView, Source, for
 GRAPH_SECONDS = 120  # sparkline()'s default window
 BARS = "▁▂▃▄▅▆▇█"
 LEFT = 24  # width of the member column
-EVENTS_SHOWN = 200
 # Modes with one active member ("active none" there means no member is up);
 # elsewhere every member up carries traffic and the head names none.
-ACTIVE_SLAVE_MODES = ("active-backup", "balance-tlb", "balance-alb")  # lines the main screen keeps ready for its events pane
+ACTIVE_SLAVE_MODES = ("active-backup", "balance-tlb", "balance-alb")
 
 
 def sparkline(values: list[float], width: int, seconds: int = GRAPH_SECONDS, top: float | None = None) -> str:
@@ -142,9 +141,10 @@ class TopApp(App):
     #head { height: 1; background: $primary-background; color: $text; padding: 0 1; }
     #unit { height: 1; padding: 0 1; color: $text-muted; }
     #bond { height: auto; padding: 0 1; }
-    #members { height: auto; max-height: 60%; padding: 0 1; scrollbar-size-vertical: 1; }
+    #members { height: auto; max-height: 60%; padding: 0 1; scrollbar-size-vertical: 1; overflow-x: hidden; }
     #events-title { height: 1; padding: 0 1; color: $text-muted; }
-    #events { height: 1fr; min-height: 3; padding: 0 1; overflow: hidden; text-wrap: nowrap; text-overflow: ellipsis; }
+    #events { height: 1fr; min-height: 3; padding: 0 1; scrollbar-size-vertical: 1; overflow-x: hidden; }
+    #event-lines { text-wrap: nowrap; text-overflow: ellipsis; }
     """
     BINDINGS = [
         Binding("u", "unit", "Unit"),
@@ -173,7 +173,8 @@ class TopApp(App):
         with VerticalScroll(id="members"):
             yield Static(id="member-rows")
         yield Static(Text("Events (newest last; e: in full)"), id="events-title")
-        yield Static(id="events")
+        with VerticalScroll(id="events"):  # kept scrolled to the newest
+            yield Static(id="event-lines")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -182,7 +183,9 @@ class TopApp(App):
         self.set_interval(self.interval, self.sample)
 
     def on_resize(self) -> None:
-        self.render_view()
+        # after the new layout, so that the widths (and the events' scroll
+        # position) are the new size's
+        self.call_after_refresh(self.render_view)
 
     # ---------------------------------------------------------- sampling
     async def sample(self, mono: float | None = None, wall: float | None = None) -> None:
@@ -234,26 +237,25 @@ class TopApp(App):
         if not self.is_mounted or self.screen is not self.screen_stack[0]:
             return
         view = self.monitor.bonds.get(self.current or "")
-        width = max(40, self.size.width - 2)
+        width = max(40, self.size.width - 3)  # padding, and room for the members' scrollbar
         self.query_one("#unit", Static).update(self._unit_line())
         if view is None:
             self.query_one("#head", Static).update(Text(f"softbond top  {self.error or 'waiting for data'}"))
-            for part in ("#bond", "#member-rows", "#events"):
+            for part in ("#bond", "#member-rows", "#event-lines"):
                 self.query_one(part, Static).update("")
             return
         self.query_one("#head", Static).update(self._head(view))
         self.query_one("#bond", Static).update(self._bond_rows(view, width))
         self.query_one("#member-rows", Static).update(self._members(view, width))
-        self.query_one("#events", Static).update(self._events(view))
+        self.query_one("#event-lines", Static).update(self._events(view))
+        events = self.query_one("#events", VerticalScroll)
+        events.call_after_refresh(events.scroll_end, animate=False, immediate=True)  # the newest in view
 
-    def _events(self, view: BondView) -> Text:
-        """The newest events that fit, one line each: a line too long for
-        the pane ends in "…" (the full text is on the e screen)."""
-        height = max(1, self.query_one("#events", Static).size.height or EVENTS_SHOWN)
-        lines = [event_line(e) for e in list(view.events)[-height:]]
-        text = Text("\n").join(lines)
-        text.no_wrap, text.overflow = True, "ellipsis"
-        return text
+    @staticmethod
+    def _events(view: BondView) -> Text:
+        """The bond's events, one line each: a line too long for the pane
+        ends in "…" (CSS text-overflow; the full text is on the e screen)."""
+        return Text("\n").join(event_line(e) for e in view.events)
 
     def _unit_line(self) -> Text:
         text = Text("unit: ")

@@ -272,3 +272,37 @@ def test_long_events_end_in_an_ellipsis_and_e_shows_them_in_full():
             await pilot.pause()
             assert "Events (newest last; e: in full)" in "\n".join(screen_text(app))
     asyncio.run(go())
+
+
+def test_the_newest_events_show_and_a_bigger_terminal_fills_with_them():
+    """40 events and four members: at 80x24 the last rows are the newest
+    events; grown to 160x50, every member shows and the events fill the
+    rest down to the footer at once (no rows left empty until the next
+    sample, none scrolled back)."""
+    source = FakeSource(lacp=True)
+    source.events += [{"time": T0 + i, "kind": "link", "slave": "eth0", "message": f"bond0: event number {i}"}
+                      for i in range(1, 40)]
+
+    def four_members():
+        statuses = source()
+        eth1 = statuses[0]["slaves"][1]
+        statuses[0]["slaves"] += [dict(eth1, name="eth2"), dict(eth1, name="eth3")]
+        return statuses
+
+    async def go():
+        app = TopApp(four_members, interval=3600)
+        async with app.run_test(size=(80, 24)) as pilot:
+            lines = await screen_after(app, pilot, 1)
+            assert "event number 39" in lines[-2] and "event number 38" in lines[-3], lines
+            await pilot.resize_terminal(160, 50)  # at once, not at the next sample
+            await pilot.pause()
+            lines = screen_text(app)
+            assert len(lines) == 50
+            text = "\n".join(lines)
+            for name in ("eth0", "eth1", "eth2", "eth3"):
+                assert f" {name} " in text, text
+            title = next(i for i, line in enumerate(lines) if "Events (newest last" in line)
+            events = lines[title + 1:-1]
+            assert "event number 39" in events[-1] and all("bond0:" in line for line in events), lines
+            assert len(events) >= 20
+    asyncio.run(go())
