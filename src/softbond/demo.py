@@ -62,7 +62,7 @@ def parse_mode(text: str | None) -> str | None:
 
 def _preflight(mode: str | None) -> str | None:
     if os.geteuid() != 0:
-        return "softbond demo needs root (it creates network namespaces)"
+        return "demo: needs root (it creates network namespaces)"
     tools = [("ip", "iproute2"), ("ping", "iputils-ping")]
     if mode not in (None, "active-backup"):
         tools.append(("iperf3", "iperf3"))
@@ -71,7 +71,7 @@ def _preflight(mode: str | None) -> str | None:
     for tool, package in tools:
         if shutil.which(tool) is None:
             why = " (Open vSwitch is the LACP partner)" if package == "openvswitch-switch" else ""
-            return f"softbond demo{' --mode ' + mode if mode else ''} needs `{tool}`{why}: apt-get install {package}"
+            return f"demo{' --mode ' + mode if mode else ''}: needs `{tool}`{why}: apt-get install {package}"
     return None
 
 

@@ -3,17 +3,19 @@ own namespaces, runs real traffic, prints what each mode does with numbers,
 and removes everything. Each test reads the printed facts (the numbers are
 measured, so they are checked against what the mode must give, not against
 fixed values). Every mode runs once; together about a minute."""
+import os
 import re
+import shutil
 import subprocess
 
 from softbond.netns import SOFTBOND
 
 
-def demo(*args, timeout=90):
+def demo(*args, timeout=90, env=None):
     """Run the demo; its exit code and output, after checking that it left
     no namespace behind and printed no traceback."""
     proc = subprocess.Popen([*SOFTBOND, "demo", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, env=env)
     try:
         out, _ = proc.communicate(timeout=timeout)
     finally:
@@ -123,3 +125,29 @@ def test_an_unknown_mode_is_one_line_and_changes_nothing():
     assert out.startswith("softbond: demo --mode 7: unknown mode; expected one of balance-rr (0)")
     assert out.count("\n") == 1
 
+
+
+def without_ovs(directory):
+    """An environment whose PATH has every tool the demo needs but Open
+    vSwitch: /usr/bin, and the two it needs from /usr/sbin (where OVS is)."""
+    assert not os.path.exists("/usr/bin/ovs-vswitchd")
+    for tool in ("tc", "ip"):
+        os.symlink(shutil.which(tool), directory / tool)
+    return dict(os.environ, PATH=f"{directory}:/usr/bin")
+
+
+def test_8023ad_without_open_vswitch_says_what_to_install(tmp_path):
+    proc = subprocess.Popen([*SOFTBOND, "demo", "--mode", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=without_ovs(tmp_path))
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out) == (1, "")
+    assert err == ("softbond: demo --mode 802.3ad: needs `ovs-vswitchd` (Open vSwitch is the LACP partner): "
+                   "apt-get install openvswitch-switch\n")
+    assert not namespaces_of(proc.pid)
+
+
+def test_a_static_trunk_mode_without_open_vswitch_runs_on_a_bridge(tmp_path):
+    rc, out = demo("--mode", "broadcast", env=without_ovs(tmp_path))
+    assert rc == 0
+    assert "(Open vSwitch is not installed: a Linux bridge stands in" in out and "(Linux bridge)" in out
+    assert "lost when eth0's cable went: 0 of 2000" in out
