@@ -94,16 +94,17 @@ def run(mode: str | None = None) -> int:
     except DemoError as exc:
         print(f"softbond: demo: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        raise
     except Exception as exc:  # a tool failing under the demo: one line, not a traceback
         print(f"softbond: demo{' --mode ' + name if name else ''}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    _next_steps(name)
+    _next_steps(name or "active-backup")
+    if not ok:
+        print(f"softbond: demo: the figures above fall short of what {name or 'active-backup'} should show",
+              file=sys.stderr)
     return 0 if ok else 1
 
 
-def _next_steps(shown: str | None) -> None:
+def _next_steps(shown: str) -> None:
     others = " ".join(m for m in MODE_NAMES.values() if m != shown)
     say("\nnext:")
     say("  softbond top             a live view of a bond in the terminal (rates, links, LACP, events)")
@@ -169,7 +170,7 @@ def _seed_failover(topo: Topology, workdir: str) -> bool:
             return instants
 
         try:
-            gap, cut_mono, cut_wall = lab.stream(STREAM_SECONDS, STREAM_RATE, cut_at=CUT_AT, cut=cut)
+            gap, _, cut_wall = lab.stream(STREAM_SECONDS, STREAM_RATE, cut_at=CUT_AT, cut=cut)
         finally:
             cables.close()
         say("\nthe failover as the data saw it (arrivals at the peer):")
@@ -191,9 +192,9 @@ def _seed_failover(topo: Topology, workdir: str) -> bool:
         topo.plug(0)
         ok = gap.received > 0 and gap.lost < STREAM_RATE // 5
     finally:
-        lab.down()
+        down = lab.down()
     say("namespaces removed; done." if ok else "the demo saw too much loss")
-    return ok
+    return ok and down
 
 
 def _grep(text: str, keys: tuple[str, ...]) -> str:

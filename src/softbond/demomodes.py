@@ -6,7 +6,7 @@ add up; every share below is read from the member NICs' own counters. The
 switch is what the mode expects: a static trunk (Open vSwitch, when
 installed) for balance-rr, balance-xor and broadcast, an LACP partner
 (Open vSwitch) for 802.3ad, a plain Linux bridge for balance-tlb and
-balance-alb, which need nothing from the switch. Each demo takes 15-30 s.
+balance-alb, which need nothing from the switch. Each demo takes under 30 s.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import struct
 import sys
 import time
 
-from .demolab import BOND, IPERF_PORT, Cables, DemoError, Lab, deltas, later, pct, say, shares
+from .demolab import ADDR, BOND, IPERF_PORT, Cables, DemoError, Lab, deltas, later, pct, say, shares
 from .lacpview import PORT_STATE_LEGEND, lacp_summary, port_state_letters
 from .netns import Topology
 from .wire.xmit_hash import hash_layer34
@@ -47,10 +47,11 @@ def run(mode: str) -> bool:
         say(f"namespaces: {topo.host} (eth0, eth1, {BOND})  {topo.switch_ns} ({switch})  {peers}")
         lab = Lab(topo)
         try:
-            return show(lab)
+            ok = show(lab)
         finally:
-            lab.down()
+            down = lab.down()
             say("namespaces removed.")
+        return ok and down
 
 
 # ------------------------------------------------------------------ pieces
@@ -80,7 +81,7 @@ def measured(lab: Lab, action) -> tuple[dict, dict]:
     return before, lab.counters()
 
 
-def flow_member(sport: int, dport: int = IPERF_PORT, src: str = "192.168.100.199",
+def flow_member(sport: int, dport: int = IPERF_PORT, src: str = ADDR.split("/")[0],
                 dst: str = "192.168.100.1") -> int:
     """Which of two members xmit_hash_policy=layer3+4 gives a flow (the
     kernel's bond_xmit_hash; TCP and UDP hash alike)."""
@@ -121,12 +122,12 @@ def probe_flows(lab: Lab, base: int) -> bool:
 def aggregate_vs_one(lab: Lab, base: int) -> bool:
     """One TCP flow, then FLOWS flows at once: what one member gives and
     what the bond gives."""
-    say(f"\none TCP flow, then 4 TCP flows (the ports above), {PHASE} s each:")
+    say(f"\none TCP flow, then {FLOWS} TCP flows (the ports above), {PHASE} s each:")
     before, after = measured(lab, lambda: lab.iperf(PHASE, cport=base))
     say("  1 flow:  " + rates_line(deltas(before, after, "tx_bytes"), PHASE, "out"))
     before, after = measured(lab, lambda: lab.iperf(PHASE, streams=FLOWS, cport=base))
     grown = deltas(before, after, "tx_bytes")
-    say("  4 flows: " + rates_line(grown, PHASE, "out"))
+    say(f"  {FLOWS} flows: " + rates_line(grown, PHASE, "out"))
     return all(n > 0 for n in grown.values())
 
 
@@ -140,11 +141,11 @@ def _balance_rr(lab: Lab) -> bool:
     say(f"  frames of the one flow: {shares(deltas(before, after, 'tx_packets'))}")
     say(f"  it got {rates[0]:.0f} Mbit/s (its frames arrive out of order now and then, and TCP "
         "backs off when they do)")
-    say(f"\n4 TCP flows for {PHASE} s:")
+    say(f"\n{FLOWS} TCP flows for {PHASE} s:")
     before, after = measured(lab, lambda: rates.extend(lab.iperf(PHASE, streams=FLOWS)))
     say("  " + rates_line(deltas(before, after, "tx_bytes"), PHASE, "out"))
     lab.topo.cut(1)
-    say(f"\neth1's cable pulled; the 4 flows again for {PHASE} s:")
+    say(f"\neth1's cable pulled; the {FLOWS} flows again for {PHASE} s:")
     before, after = measured(lab, lambda: rates.extend(lab.iperf(PHASE, streams=FLOWS)))
     say("  " + rates_line(deltas(before, after, "tx_bytes"), PHASE, "out") + "  (one member's worth)")
     return rates[1] > rates[2]
