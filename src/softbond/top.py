@@ -103,7 +103,7 @@ def event_line(event: dict) -> Text:
 
 class EventsScreen(Screen):
     """Every event of the bond the main screen shows, in full (wrapped),
-    newest last; e, escape or q go back."""
+    newest last, and new ones as they come; e, escape or q go back."""
 
     BINDINGS = [Binding("e", "app.pop_screen", "Back"), Binding("escape", "app.pop_screen", "Back", show=False),
                 Binding("q", "app.pop_screen", "Back", show=False)]
@@ -120,13 +120,27 @@ class EventsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(Text(self.heading, style="bold"), id="events-full-title")
         with VerticalScroll(id="events-full"):
-            lines = [event_line(e) for e in self.events] or [Text("no events yet", style="dim")]
-            yield Static(Text("\n").join(lines + [Text("LACP port state letters: " + PORT_STATE_LEGEND,
-                                                       style="dim")]))
+            yield Static(self._text(), id="events-full-text")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#events-full", VerticalScroll).scroll_end(animate=False)
+
+    def _text(self) -> Text:
+        lines = [event_line(e) for e in self.events] or [Text("no events yet", style="dim")]
+        return Text("\n").join(lines + [Text("LACP port state letters: " + PORT_STATE_LEGEND, style="dim")])
+
+    def show(self, events: list[dict]) -> None:
+        """New events arrived: show them (and follow them, if the reader
+        was at the end)."""
+        if len(events) == len(self.events) and events[-1:] == self.events[-1:]:
+            return
+        scroll = self.query_one("#events-full", VerticalScroll)
+        at_end = scroll.scroll_y >= scroll.max_scroll_y
+        self.events = events
+        self.query_one("#events-full-text", Static).update(self._text())
+        if at_end:
+            scroll.call_after_refresh(scroll.scroll_end, animate=False, immediate=True)
 
 
 class TopApp(App):
@@ -234,7 +248,11 @@ class TopApp(App):
 
     # ------------------------------------------------------------ render
     def render_view(self) -> None:
-        if not self.is_mounted or self.screen is not self.screen_stack[0]:
+        if not self.is_mounted:
+            return
+        if isinstance(self.screen, EventsScreen):
+            view = self.monitor.bonds.get(self.current or "")
+            self.screen.show(list(view.events) if view is not None else [])
             return
         view = self.monitor.bonds.get(self.current or "")
         width = max(40, self.size.width - 3)  # padding, and room for the members' scrollbar

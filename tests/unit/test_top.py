@@ -268,6 +268,12 @@ def test_long_events_end_in_an_ellipsis_and_e_shows_them_in_full():
             full = " ".join(line.strip() for line in screen_text(app))
             assert tail in full and "Enslaving as an active interface with an up link" in full
             assert "A Activity  T Timeout" in full
+            # a new event while reading them shows up there too
+            source.events.append({"time": T0 + 3, "kind": "link", "slave": "eth1",
+                                  "message": "bond0: (slave eth1): link status definitely down, disabling slave"})
+            lines = await screen_after(app, pilot, 1, start=2)
+            assert "bond0: (slave eth1): link status definitely down" in " ".join(line.strip() for line in lines)
+            assert "events (e or esc: back)" in lines[0]
             await pilot.press("escape")
             await pilot.pause()
             assert "Events (newest last; e: in full)" in "\n".join(screen_text(app))
