@@ -266,7 +266,7 @@ def cmd_set(args) -> int:
 
 def cmd_demo(args) -> int:
     from . import demo
-    return demo.run(keep_going=args.keep)
+    return demo.run(mode=args.mode)
 
 
 def cmd_top(args) -> int:
@@ -393,6 +393,7 @@ def _rest(parser, sub) -> None:
 
     demo = sub.add_parser("demo", help="a self-contained demo in network namespaces")
     demo.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
+    demo.add_argument("--mode", help="show what one mode does (a name or 0-6); default: the failover demo")
     demo.set_defaults(func=cmd_demo)
 
     top = sub.add_parser("top", help="live view of a bond: rates, links, events")
