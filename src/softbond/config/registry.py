@@ -244,3 +244,34 @@ def _check_table() -> None:
 
 
 _check_table()
+
+
+def did_you_mean(word: object, choices) -> str:
+    """"did you mean miimon?" when `word` is a near miss of one of
+    `choices`, else "": the hint after an unknown option or value."""
+    import difflib      # only on an error: not on every CLI start
+    if not isinstance(word, str) or not word.strip():
+        return ""
+    close = difflib.get_close_matches(word.strip().lower(), list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else ""
+
+
+def unknown_option(name: object) -> str:
+    """"option X: unknown option" with the nearest option name, if any."""
+    return f"option {name}: unknown option ({did_you_mean(name, OPTIONS) or 'softbond options lists them'})"
+
+
+def accepted_values(spec: OptionSpec) -> str:
+    """What an option takes, in words: "layer2, layer3+4, ..." for named
+    values, "0-2147483647 (off, maxval)" for numbers; "" when the value is
+    free-form (addresses, interface names)."""
+    names = [label for label, _ in spec.values]
+    if spec.kind in ("enum", "bool", "choice"):
+        return ", ".join(names)
+    if spec.kind == "int":
+        named = f" ({', '.join(names)})" if names else ""
+        return f"{spec.min}-{spec.max}{named}"
+    return {"ipv4list": "IPv4 addresses; +ADDR adds, -ADDR removes",
+            "ipv6list": "IPv6 addresses; +ADDR adds, -ADDR removes",
+            "priolist": "IFACE:PRIO items", "ifname": "an interface name",
+            "mac": "a MAC address"}.get(spec.kind, "")
