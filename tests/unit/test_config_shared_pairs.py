@@ -48,10 +48,13 @@ def test_modprobe_module_options_are_parsed_once(parses):
     assert all(c.options.mode == 1 and c.options.arp_ip_target == ("10.0.0.1",)
                for c in merged)
     # Warnings from the shared options are each bond's own.
+    # (after the notice that an explicit max_bonds made a bond nothing else names)
     assert merged[0].warnings == (
-        "bond0: Warning: duplicate address 10.0.0.1 in arp_ip_target, skipping",)
-    assert merged[1023].warnings == (
+        "F:1: bond0: Warning: created by max_bonds=1024 (no alias or options line names it)",
+        "bond0: Warning: duplicate address 10.0.0.1 in arp_ip_target, skipping")
+    assert merged[1023].warnings[1:] == (
         "bond1023: Warning: duplicate address 10.0.0.1 in arp_ip_target, skipping",)
+    assert merged[7].warnings == ("bond7: Warning: duplicate address 10.0.0.1 in arp_ip_target, skipping",)
 
 
 def test_toml_bonding_table_is_parsed_once(parses):
