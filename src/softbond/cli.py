@@ -152,14 +152,16 @@ def _spawn(config: BondConfig, args) -> None:
     os.close(write_fd)
     os.close(log_fd)
     deadline = time.monotonic() + READY_TIMEOUT
-    data = b""
+    message = ""
     with os.fdopen(read_fd, "rb") as pipe:
         while time.monotonic() < deadline:
             chunk = pipe.readline()
+            message = chunk.decode().strip()
+            if message.startswith("warn "):     # said before "ok": the start's warnings
+                print(message[5:], file=sys.stderr)
+                continue
             if chunk or _exited(pid) is not None:
-                data = chunk
                 break
-    message = data.decode().strip()
     if message == "ok":
         return
     if message.startswith("error "):
@@ -237,7 +239,8 @@ def cmd_status(args) -> int:
         return 0
     render = status_text.render_verbose if args.verbose else status_text.render_proc
     cap = os.geteuid() == 0
-    print("\n".join(render(s, cap_net_admin=cap) for s in statuses), end="")
+    texts = [(b, render(s, cap_net_admin=cap) + status_text.lacp_line(s)) for b, s in zip(bonds, statuses)]
+    print(status_text.render_several(texts), end="")
     return 0
 
 

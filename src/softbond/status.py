@@ -437,6 +437,37 @@ def render_proc(status: dict, *, cap_net_admin: bool = True) -> str:
     return _header(status) + "".join(line + "\n" for line in lines)
 
 
+NO_PARTNER = "configured (no partner)"
+
+
+def lacp_status(status: dict) -> str:
+    """softbond's one-word LACP summary: "negotiated" (a member is
+    distributing), "negotiating" (a partner answered, no member
+    distributes yet), "configured (no partner)" (no LACPDU ever came in:
+    an 802.3ad bond passes no traffic like that) or "off" (not 802.3ad)."""
+    if mode_id_of(status) != 4:
+        return "off"
+    ports = [slave.get("ad") or {} for slave in status.get("slaves") or []]
+    if any(port.get("mux_state") == "COLLECTING_DISTRIBUTING" for port in ports):
+        return "negotiated"
+    if any(_int((port.get("counters") or {}).get("lacpdu_rx")) for port in ports):
+        return "negotiating"
+    return NO_PARTNER
+
+
+def lacp_line(status: dict) -> str:
+    """The line `softbond status` adds below an 802.3ad bond's kernel text."""
+    return f"\nLACP status: {lacp_status(status)}\n" if mode_id_of(status) == 4 else ""
+
+
+def render_several(texts: list[tuple[str, str]]) -> str:
+    """Several bonds' texts, (name, text) pairs: each under its name, as
+    `head /proc/net/bonding/*` shows them; one bond's text as it is."""
+    if len(texts) == 1:
+        return texts[0][1]
+    return "\n".join(f"==> {name} <==\n{text}" for name, text in texts)
+
+
 # ---------------------------------------------------------------------------
 # JSON and verbose views
 # ---------------------------------------------------------------------------
