@@ -35,7 +35,9 @@ async def lacp_warning(bond, wait: float = LACP_WAIT) -> str | None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
-        status = bond.status()
+        # Only what lacp_status() reads: bond.status() also reads sysfs and
+        # netlink, work the LACP exchange being waited for should not share.
+        status = {"mode": "802.3ad", "slaves": [{"name": m.name, "ad": bond._port_info(m)} for m in bond.members]}
         if not status["slaves"] or lacp_status(status) != NO_PARTNER:
             return None
         if loop.time() >= deadline:
