@@ -142,9 +142,7 @@ def cmd_up(args) -> int:
     failed = 0
     for config in configs:
         try:
-            _spawn(config, args)
-            for warning in config.warnings:
-                print(warning, file=sys.stderr)
+            _spawn(config, args)   # prints the warnings the bond logged, config.warnings among them
             print(f"{config.name}: up")
         except CliError as exc:
             print(f"softbond: {exc}", file=sys.stderr)
