@@ -10,6 +10,11 @@ from .config.options import option_to_json
 
 # What `runtime` means to someone at a terminal.
 LIVE = {"always": "yes", "down": "no (softbond down, then up)", "never": "no (module-level)"}
+REBUILT = "yes (the bond device is rebuilt: traffic pauses)"
+
+
+def live(spec: OptionSpec) -> str:
+    return REBUILT if spec.rebuilt_live else LIVE[spec.runtime]
 
 
 def modes_of(spec: OptionSpec) -> str:
@@ -32,13 +37,13 @@ def describe(name: str) -> str:
     return "".join(f"{label:<9} {value}\n" for label, value in (
         ("name:", spec.name), ("meaning:", spec.desc), ("values:", accepted_values(spec)),
         ("default:", default_of(spec)), ("modes:", modes_of(spec)),
-        ("live:", LIVE[spec.runtime])))
+        ("live:", live(spec))))
 
 
 def table() -> str:
     """Every option, one a line: name, default, live-changeable, values."""
     rows = [("OPTION", "DEFAULT", "LIVE", "VALUES")]
-    rows += [(s.name, default_of(s), "yes" if s.runtime == "always" else "no", accepted_values(s))
+    rows += [(s.name, default_of(s), live(s).split()[0], accepted_values(s))
              for s in SPECS]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}\n"

@@ -60,6 +60,9 @@ class OptionSpec:
     # "never": module-level, fixed once the bonds exist.
     runtime: str = "always"
     field: str = ""
+    # A "down" option that `softbond set` still changes on a running bond by
+    # rebuilding the bond device (Bond.set_option: the data path options).
+    rebuilt_live: bool = False
 
     @property
     def attr(self) -> str:
@@ -166,10 +169,10 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("max_bonds", "int", 1, "bonds created when the module loads (module-level)",
           values=_INTMAX, min=0, max=INT_MAX, runtime="never"),
     _spec("datapath", "choice", "auto", "softbond packet path: auto, ebpf or python",
-          values=tuple((n, i) for i, n in enumerate(DATAPATHS)), runtime="down"),
+          values=tuple((n, i) for i, n in enumerate(DATAPATHS)), runtime="down", rebuilt_live=True),
     _spec("datapath_workers", "int", 1, "processes moving frames on the Python data path (a multi-queue "
           "TAP and one PACKET_FANOUT group per member when above 1)",
-          min=1, max=MAX_DATAPATH_WORKERS, runtime="down"),
+          min=1, max=MAX_DATAPATH_WORKERS, runtime="down", rebuilt_live=True),
     _spec("datapath_busy_poll", "int", 200, "microseconds the Python data path polls before sleeping while "
           "frames arrive that close together (adaptive, like KVM halt polling; 0: always sleep)",
           values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
