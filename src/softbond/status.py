@@ -441,17 +441,17 @@ NO_PARTNER = "configured (no partner)"
 
 
 def lacp_status(status: dict) -> str:
-    """softbond's one-word LACP summary: "negotiated" (a member is
-    distributing), "negotiating" (a partner answered, no member
-    distributes yet), "configured (no partner)" (no LACPDU ever came in:
-    an 802.3ad bond passes no traffic like that) or "off" (not 802.3ad)."""
+    """softbond's LACP summary, as ovs-appctl bond/show words it (and the
+    dashboard): "negotiated" while a partner's information is current on
+    some member (its receive machine CURRENT: not EXPIRED, which a port
+    also passes through on its way up, nor DEFAULTED), "configured (no
+    partner)" when none is (an 802.3ad bond passes no traffic like that),
+    "off" for the other modes."""
     if mode_id_of(status) != 4:
         return "off"
     ports = [slave.get("ad") or {} for slave in status.get("slaves") or []]
-    if any(port.get("mux_state") == "COLLECTING_DISTRIBUTING" for port in ports):
+    if any(port.get("rx_state") == "CURRENT" for port in ports):
         return "negotiated"
-    if any(_int((port.get("counters") or {}).get("lacpdu_rx")) for port in ports):
-        return "negotiating"
     return NO_PARTNER
 
 

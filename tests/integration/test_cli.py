@@ -110,3 +110,8 @@ def test_8023ad_with_a_partner_is_quiet_and_negotiated(topo):
     text = topo.softbond("status").stdout
     assert text.endswith("\n\nLACP status: negotiated\n")
     assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
+    # The partner falls silent on both members: once its information times
+    # out (3 s at lacp_rate=fast) there is no partner any more.
+    topo.silence(0)
+    topo.silence(1)
+    assert topo.wait_for(lambda: status_json(topo)["lacp_status"] == "configured (no partner)", timeout=8)

@@ -14,16 +14,16 @@ def test_several_bonds_each_under_its_name():
         "==> bond0 <==\nTEXT0\n\n==> bond1 <==\nTEXT1\n")
 
 
-def port(mux=None, rx=0):
-    return {"ad": {"mux_state": mux, "counters": {"lacpdu_rx": rx}}}
+def port(rx_state):
+    return {"ad": {"rx_state": rx_state, "mux_state": "DETACHED", "counters": {"lacpdu_rx": 3}}}
 
 
 @pytest.mark.parametrize("mode, slaves, summary", [
     ("active-backup", [{"ad": None}], "off"),
-    ("802.3ad", [port(), port()], "configured (no partner)"),
+    ("802.3ad", [port("DEFAULTED"), port("PORT_DISABLED")], "configured (no partner)"),
     ("802.3ad", [], "configured (no partner)"),
-    ("802.3ad", [port("ATTACHED", rx=3), port()], "negotiating"),
-    ("802.3ad", [port("COLLECTING_DISTRIBUTING", rx=3), port()], "negotiated"),
+    ("802.3ad", [port("CURRENT"), port("DEFAULTED")], "negotiated"),
+    ("802.3ad", [port("DEFAULTED"), port("EXPIRED")], "configured (no partner)"),   # a port coming up
 ])
 def test_lacp_status(mode, slaves, summary):
     status = {"mode": mode, "slaves": slaves}
