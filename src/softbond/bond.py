@@ -39,6 +39,7 @@ from .modes.ieee8023ad import Ieee8023ad
 from .monitors.arp import ArpJudge
 from .ports import links as linkops
 from .ports import netlink
+from .status import lacp_status
 from .wire.ethernet import mac_to_bytes
 
 __all__ = ["Bond", "BondError", "Member"]   # daemon, fuzz and tests import these from here
@@ -418,7 +419,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
                 "counters": linkops.counters(m.name),
                 "ad": self._port_info(m),
             })
-        return {
+        status = {
             "bond": self.name,
             "softbond_version": __version__,
             "driver_version": os.uname().release,
@@ -443,3 +444,5 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             "alb_clients": self.runner.rlb.to_json() if isinstance(self.runner, Alb) else None,
             "events": list(self.events)[-20:],
         }
+        status["lacp_status"] = lacp_status(status)   # negotiated | configured (no partner) | ...
+        return status

@@ -43,7 +43,8 @@ def choose(name: str, datapath: str, *, mac: str | None,
             return EbpfDevice(name, mac=mac), None
         if datapath == "ebpf":
             raise RuntimeError(f"{name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
-        return python_device(name, workers), f"{name}: using the Python data path (eBPF unavailable: {why})"
+        return python_device(name, workers), (f"{name}: datapath=auto: using the Python data path (eBPF "
+                                              f"unavailable: {why}; datapath=python silences this)")
     return python_device(name, workers), None
 
 

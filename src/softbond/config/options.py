@@ -12,7 +12,7 @@ from .registry import (  # noqa: F401  (re-exported)
     ALL_MODES, BOND_DEFAULT_MIIMON, BOND_MAX_ARP_TARGETS, BOND_MAX_NS_TARGETS,
     BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST,
     BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR, DATAPATHS, IFDOWN, INT_MAX,
-    MODE_NAMES, NO_ARP_MODES, NOSLAVES, OPTIONS, SPECS, BondOptions, OptionSpec)
+    MODE_NAMES, NO_ARP_MODES, NOSLAVES, OPTIONS, SPECS, BondOptions, OptionSpec, unknown_option)
 from .rules import DelayRefused, live_effects, mode_label, module_rules
 from .values import Invalid, parse_prios, parse_scalar, parse_targets
 
@@ -31,7 +31,7 @@ class OptionError(ConfigError, ValueError):
 def lookup(bond: str, name: object, where: str | None = None) -> OptionSpec:
     spec = OPTIONS.get(name.strip()) if isinstance(name, str) else None
     if spec is None:
-        raise OptionError(at(where, f"{bond}: option {name}: unknown option"), str(name))
+        raise OptionError(at(where, f"{bond}: {unknown_option(name)}"), str(name))
     return spec
 
 

@@ -60,6 +60,9 @@ class OptionSpec:
     # "never": module-level, fixed once the bonds exist.
     runtime: str = "always"
     field: str = ""
+    # A "down" option that `softbond set` still changes on a running bond by
+    # rebuilding the bond device (Bond.set_option: the data path options).
+    rebuilt_live: bool = False
 
     @property
     def attr(self) -> str:
@@ -166,10 +169,10 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("max_bonds", "int", 1, "bonds created when the module loads (module-level)",
           values=_INTMAX, min=0, max=INT_MAX, runtime="never"),
     _spec("datapath", "choice", "auto", "softbond packet path: auto, ebpf or python",
-          values=tuple((n, i) for i, n in enumerate(DATAPATHS)), runtime="down"),
+          values=tuple((n, i) for i, n in enumerate(DATAPATHS)), runtime="down", rebuilt_live=True),
     _spec("datapath_workers", "int", 1, "processes moving frames on the Python data path (a multi-queue "
           "TAP and one PACKET_FANOUT group per member when above 1)",
-          min=1, max=MAX_DATAPATH_WORKERS, runtime="down"),
+          min=1, max=MAX_DATAPATH_WORKERS, runtime="down", rebuilt_live=True),
     _spec("datapath_busy_poll", "int", 200, "microseconds the Python data path polls before sleeping while "
           "frames arrive that close together (adaptive, like KVM halt polling; 0: always sleep)",
           values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
@@ -244,3 +247,34 @@ def _check_table() -> None:
 
 
 _check_table()
+
+
+def did_you_mean(word: object, choices) -> str:
+    """"did you mean miimon?" when `word` is a near miss of one of
+    `choices`, else "": the hint after an unknown option or value."""
+    import difflib      # only on an error: not on every CLI start
+    if not isinstance(word, str) or not word.strip():
+        return ""
+    close = difflib.get_close_matches(word.strip().lower(), list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else ""
+
+
+def unknown_option(name: object) -> str:
+    """"option X: unknown option" with the nearest option name, if any."""
+    return f"option {name}: unknown option ({did_you_mean(name, OPTIONS) or 'softbond options lists them'})"
+
+
+def accepted_values(spec: OptionSpec) -> str:
+    """What an option takes, in words: "layer2, layer3+4, ..." for named
+    values, "0-2147483647 (off, maxval)" for numbers; "" when the value is
+    free-form (addresses, interface names)."""
+    names = [label for label, _ in spec.values]
+    if spec.kind in ("enum", "bool", "choice"):
+        return ", ".join(names)
+    if spec.kind == "int":
+        named = f" ({', '.join(names)})" if names else ""
+        return f"{spec.min}-{spec.max}{named}"
+    return {"ipv4list": "IPv4 addresses; +ADDR adds, -ADDR removes",
+            "ipv6list": "IPv6 addresses; +ADDR adds, -ADDR removes",
+            "priolist": "IFACE:PRIO items", "ifname": "an interface name",
+            "mac": "a MAC address"}.get(spec.kind, "")
