@@ -93,6 +93,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.check_enslaveable(self.config.slaves)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
         try:
             self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,
@@ -151,7 +152,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             self._detach(member, log_it=False)
         if self.device is not None:
             self.device.close()
-        runtime.remove_state(self.name)
+            # Only a bond that got as far as its device wrote the record: a
+            # refused start leaves a crashed run's record (or a running
+            # bond's) for whoever repairs it.
+            runtime.remove_state(self.name)
 
     # ------------------------------------------------------------ public API
     def set_active(self, name: str) -> None:

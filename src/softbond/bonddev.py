@@ -5,7 +5,8 @@
   transmit callable.
 - WorkersDevice (datapath_workers=N > 1): the same TAP with N queues and N
   worker processes (workers.py) forwarding from a published Plan.
-- EbpfDevice: a veth pair whose peer stays hidden (ebpf/), tc programs
+- EbpfDevice: a veth pair whose peer (sbp + a hash of the bond's name,
+  see ebpf.peer_name) the bond keeps to itself (ebpf/), tc programs
   moving every frame in the kernel; the runner's decisions are written
   into BPF maps. Members get a send-only socket for control frames.
 
@@ -380,8 +381,9 @@ def remove_leftover(name: str, *, keep_tap: bool = False, keep_ebpf: bool = Fals
             except OSError:
                 pass
         return
-    from .ebpf import peer_name
-    if os.path.exists(f"/sys/class/net/{peer_name(name)}") and not keep_ebpf:
+    from .ebpf import legacy_peer_name, peer_name
+    peers = (peer_name(name), legacy_peer_name(name))   # a crash of an older softbond left the second
+    if any(os.path.exists(f"/sys/class/net/{peer}") for peer in peers) and not keep_ebpf:
         from . import ebpf
         try:
             ebpf.EbpfBond(name).close(keep=False)

@@ -74,11 +74,18 @@ class Member:
 class Membership:
     """Enslaving and releasing members, and the MACs they carry."""
 
+    def check_enslaveable(self, names) -> None:
+        """Every member of a starting bond, checked before anything is
+        touched: a refused `up` changes no link (it used to fail on the
+        second member after resetting the first)."""
+        seen = set()
+        for name in names:
+            if name in seen:
+                raise BondError(f"{self.name}: cannot enslave {name}: named twice")
+            seen.add(name)
+            self._check_enslaveable(name)
+
     def enslave(self, name: str) -> None:
-        try:
-            validate_ifname(name)
-        except Exception as exc:
-            raise BondError(f"{self.name}: cannot enslave: {exc}") from None
         self._check_enslaveable(name)
         # A member a crashed daemon left bonded keeps its recorded original.
         original = self._adopted.pop(name, None) or self.links.snapshot(name)
@@ -114,12 +121,18 @@ class Membership:
         self._publish()
 
     def _check_enslaveable(self, name: str) -> None:
+        try:
+            validate_ifname(name)
+        except Exception as exc:
+            raise BondError(f"{self.name}: cannot enslave: {exc}") from None
         if name == self.name:
             raise BondError(f"{self.name}: cannot enslave the bond to itself")
         if any(m.name == name for m in self.members):
             raise BondError(f"{self.name}: {name} is already a slave of {self.name}")
         if not self.links.exists(name):
             raise BondError(f"{self.name}: cannot enslave {name}: no such interface")
+        if self._is_softbond_device(name):
+            raise BondError(f"{self.name}: cannot enslave {name}: it is a softbond device")
         owner = runtime.owner_of(name, exclude=self.name)
         if owner:
             raise BondError(f"{self.name}: cannot enslave {name}: it is already a slave of {owner}")
@@ -133,6 +146,31 @@ class Membership:
         if addrs:
             raise BondError(f"{self.name}: cannot enslave {name}: it has address {addrs[0]}; "
                             "remove its addresses first (the bond holds the IP)")
+        mtu = self._mtu_to_give()
+        low, high = self.links.mtu_range(name)
+        if mtu < low or (high and mtu > high):
+            raise BondError(f"{self.name}: cannot enslave {name}: it cannot take the bond's MTU {mtu} "
+                            f"(its range is {low}-{high})")
+
+    def _mtu_to_give(self) -> int:
+        """The MTU a member takes at enslave: the bond device's, or before
+        the device exists the configured one (else what is left of the
+        device, else 1500)."""
+        return self.mtu or self.config.mtu or int(linkops.sysfs(self.name, "mtu") or 1500)
+
+    def _is_softbond_device(self, name: str) -> bool:
+        """A bond's device or hidden peer, of any bond in this namespace (a
+        peer made active would swallow every frame, and its release would
+        strip the bond's programs). A peer is known by its bond, or by its
+        name when its bond's record is gone."""
+        from .ebpf import is_peer_name
+
+        def is_bond(ifname: str) -> bool:
+            return ifname in runtime.running_bonds() or runtime.read_state(ifname) is not None
+        if is_bond(name):
+            return True
+        peer = self.links.veth_peer(name)
+        return peer is not None and (is_bond(peer) or is_peer_name(name))
 
     def _attach(self, name: str, original: linkops.LinkState) -> Member:
         links = self.links
@@ -153,7 +191,7 @@ class Membership:
                 links.set_up(name, False)
                 links.set_mac(name, self.mac)
                 mac = self.mac
-        bond_mtu = self.mtu or int(linkops.sysfs(self.name, "mtu") or 1500)
+        bond_mtu = self._mtu_to_give()
         if int(linkops.sysfs(name, "mtu") or original.mtu) != bond_mtu:
             links.set_mtu(name, bond_mtu)
         gso_max_size, gso_max_segs = links.gso_limits(name)

@@ -3,7 +3,7 @@
     bond0 (the bond device; addresses, routes, sockets use it)
       |  clsact egress: sb_egress picks a member, bpf_redirect(member)
       |  veth
-    bond0.sbp (hidden peer, same namespace; its admin state is the bond's
+    sbp<hash> (hidden peer, same namespace, see peer_name; its admin state is the bond's
       carrier; clsact ingress: sb_peer drops all; an AF_PACKET socket on it
       receives alb's outgoing ARP for the Python rlb code)
 
@@ -19,6 +19,7 @@ state, and the next EbpfBond for the same name adopts the device, the maps
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import socket
 
@@ -38,9 +39,27 @@ TCA_BPF_ID = 11
 ETH_P_ARP = 0x0806
 
 
+PEER_PREFIX = "sbp"
+
+
 def peer_name(bond: str) -> str:
-    """The hidden peer's name: at most 15 characters."""
+    """The hidden peer's name: "sbp" and 12 hex digits of a hash of the
+    whole bond name (15 characters), so any two bond names get different
+    peers (a prefix of the name did not: nubond0123456 and nubond0123457
+    shared one)."""
+    return PEER_PREFIX + hashlib.sha256(bond.encode()).hexdigest()[:12]
+
+
+def legacy_peer_name(bond: str) -> str:
+    """The peer's name before peer_name hashed: a bond a crashed daemon of
+    an older softbond left still has it."""
     return f"{bond[:11]}.sbp"
+
+
+def is_peer_name(name: str) -> bool:
+    """Named like a hidden peer (either naming)."""
+    return name.endswith(".sbp") or (len(name) == 15 and name.startswith(PEER_PREFIX)
+                                     and all(c in "0123456789abcdef" for c in name[3:]))
 
 
 def _nla_u32(nla, kind: int) -> int | None:
@@ -127,15 +146,22 @@ class EbpfBond:
         link = self._link(ifname=self.bond)
         created = False
         if link is None:
+            if self._link(ifname=self.peer) is not None:
+                raise RuntimeError(f"{self.bond}: cannot create the bond device: its hidden peer's name "
+                                   f"{self.peer} is taken by another interface")
             self.ipr.link("add", ifname=self.bond, kind="veth", peer=self.peer)
             created = True
             link = self._link(ifname=self.bond)
         info = link.get_attr("IFLA_LINKINFO")
         kind = info.get_attr("IFLA_INFO_KIND") if info else None
-        peer = self._link(ifname=self.peer)
-        if kind != "veth" or peer is None or link.get_attr("IFLA_LINK") != peer["index"]:
+        # A device left by a crash is adopted with its peer under either naming.
+        peer = self._link(index=link.get_attr("IFLA_LINK")) if link.get_attr("IFLA_LINK") else None
+        peer_ifname = peer.get_attr("IFLA_IFNAME") if peer is not None else None
+        if kind != "veth" or link.get_attr("IFLA_LINK_NETNSID") is not None \
+                or peer_ifname not in (self.peer, legacy_peer_name(self.bond)):
             raise RuntimeError(f"{self.bond} exists but is not a softbond eBPF bond device "
                                f"(a veth whose peer {self.peer} is in the same namespace)")
+        self.peer = peer_ifname
         ifindex, peer_ifindex = link["index"], peer["index"]
         try:
             # The hidden peer must never talk by itself (router solicitations,

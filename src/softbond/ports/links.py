@@ -174,6 +174,24 @@ class Links:
         info = self._link(name).get_attr("IFLA_LINKINFO")
         return info.get_attr("IFLA_INFO_KIND") if info else None
 
+    def veth_peer(self, name: str) -> str | None:
+        """The name of a veth's other end when it is in this namespace too."""
+        link = self._link(name)
+        peer_index = link.get_attr("IFLA_LINK")
+        info = link.get_attr("IFLA_LINKINFO")
+        if not info or info.get_attr("IFLA_INFO_KIND") != "veth" or not peer_index \
+                or link.get_attr("IFLA_LINK_NETNSID") is not None:
+            return None
+        try:
+            return self._ipr.get_links(peer_index)[0].get_attr("IFLA_IFNAME")
+        except (NetlinkError, IndexError):
+            return None
+
+    def mtu_range(self, name: str) -> tuple[int, int]:
+        """The MTUs the device takes (min_mtu, max_mtu; 0: no limit given)."""
+        link = self._link(name)
+        return link.get_attr("IFLA_MIN_MTU") or 0, link.get_attr("IFLA_MAX_MTU") or 0
+
     def master(self, name: str) -> int | None:
         return self._link(name).get_attr("IFLA_MASTER")
 
