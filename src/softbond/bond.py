@@ -407,6 +407,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
         slaves = []
         for m in self.members:
             speed, duplex = linkops.speed_duplex(m.name)
+            mtu = int(linkops.sysfs(m.name, "mtu") or 0)
             slaves.append({
                 "name": m.name,
                 "mii_status": m.link.state,
@@ -417,7 +418,11 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
                 "queue_id": 0,
                 "prio": m.prio,
                 "state": self._slave_state(m),
-                "hwaddr": m.mac_bytes.hex(":"),
+                # As they are now, whoever changed them: the kernel
+                # leaves a slave's MAC and MTU to the admin once enslaved.
+                "hwaddr": linkops.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
+                "mtu": mtu,
+                "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
                 "counters": linkops.counters(m.name),
                 "ad": self._port_info(m),

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from . import runtime
+from .bonddev import is_peer_name
 from .config.names import validate_ifname
 from .errors import BondError
 from .modes.ieee8023ad import Ieee8023ad
@@ -52,6 +53,10 @@ class Member:
     gso_max_size: int = 0         # the member's GSO limits (0: unknown); see limits.py
     gso_max_segs: int = 0
     mtu_seen: int = 0             # its MTU in the last link message
+    # Set when it moved to another namespace (where it is restored): that
+    # namespace's id as seen from here, and its ifindex there.
+    moved_to: tuple[int, int] | None = None
+    mac_seen: bytes = b""         # its MAC in the last link message
 
     @property
     def lacp_mac(self) -> bytes:
@@ -163,8 +168,6 @@ class Membership:
         peer made active would swallow every frame, and its release would
         strip the bond's programs). A peer is known by its bond, or by its
         name when its bond's record is gone."""
-        from .ebpf import is_peer_name
-
         def is_bond(ifname: str) -> bool:
             return ifname in runtime.running_bonds() or runtime.read_state(ifname) is not None
         if is_bond(name):
@@ -260,12 +263,46 @@ class Membership:
         if self.runner.unique_macs:
             self._free_perm_mac(member)
         try:
-            self.links.restore(member.original)
+            if member.moved_to is not None:
+                linkops.restore_moved(member.original, *member.moved_to)
+            else:
+                self.links.restore(member.original)
         except linkops.LinkError as exc:
             self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
         if not self._stopped:
             self._sync_gso_limits()
+
+    def _follow_rename(self, member: Member, new_name: str) -> None:
+        """A member renamed under the bond (the kernel allows it, with the
+        link down as for any rename) stays a member under its new name: what
+        finds it by name - sysfs reads, the /proc text, the ARP monitor, the
+        LACP port - follows. Its sockets and programs hold its ifindex."""
+        self._event("rename", f"renamed to {new_name}", member)
+        now = time.monotonic()
+        lacp = isinstance(self.runner, Ieee8023ad)
+        if lacp:       # the port is keyed by name; down for the rename anyway
+            self.runner.remove_member(member, now)
+        if self._arp is not None:
+            self._arp.remove(member.name)
+        member.name = new_name
+        if self._arp is not None:
+            self._arp.add(new_name, now)
+        if lacp:
+            self.runner.add_member(member, now)
+        self._publish()
+
+    def _follow_mac(self, member: Member, address: bytes) -> None:
+        """With fail_over_mac=none every member carries the bond's MAC. One
+        changed behind the bond's back is left as the admin set it (the
+        kernel's bond does not set it back either) but is said, once per
+        change: frames the switch sends to the bond's MAC may not reach it."""
+        if self.opts.fail_over_mac != FAIL_OVER_MAC_NONE or self.runner.unique_macs or not self.mac:
+            return
+        if address != member.mac_seen and address != mac_to_bytes(self.mac):
+            self._event("warning", f"MAC address changed to {address.hex(':')}, not {self.name}'s {self.mac}",
+                        member, level=logging.WARNING)
+        member.mac_seen = address
 
     def _free_perm_mac(self, leaving: Member) -> None:
         """The leaving member gets its own MAC back: whoever borrowed it takes

@@ -3,9 +3,10 @@
     bond0 (the bond device; addresses, routes, sockets use it)
       |  clsact egress: sb_egress picks a member, bpf_redirect(member)
       |  veth
-    sbp<hash> (hidden peer, same namespace, see peer_name; its admin state is the bond's
-      carrier; clsact ingress: sb_peer drops all; an AF_PACKET socket on it
-      receives alb's outgoing ARP for the Python rlb code)
+    sbp<hash> (hidden peer, same namespace, see bonddev.peer_name; its
+      admin state is the bond's carrier; clsact ingress: sb_peer drops
+      all; an AF_PACKET socket on it receives alb's outgoing ARP for the
+      Python rlb code)
 
     eth0, eth1, ... (members): clsact ingress sb_ingress applies the
       member's receive policy and redirects to bond0's ingress.
@@ -19,12 +20,12 @@ state, and the next EbpfBond for the same name adopts the device, the maps
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import socket
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from ..bonddev import legacy_peer_name, peer_name
 from ..ports import isolate, packet
 from ..ports.links import IPRouteThread, LinkError
 from ..ports.isolate import FILTER_PRIO
@@ -37,29 +38,6 @@ CLSACT_INGRESS = 0xFFFFFFF2     # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
 CLSACT_EGRESS = 0xFFFFFFF3      # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
 TCA_BPF_ID = 11
 ETH_P_ARP = 0x0806
-
-
-PEER_PREFIX = "sbp"
-
-
-def peer_name(bond: str) -> str:
-    """The hidden peer's name: "sbp" and 12 hex digits of a hash of the
-    whole bond name (15 characters), so any two bond names get different
-    peers (a prefix of the name did not: nubond0123456 and nubond0123457
-    shared one)."""
-    return PEER_PREFIX + hashlib.sha256(bond.encode()).hexdigest()[:12]
-
-
-def legacy_peer_name(bond: str) -> str:
-    """The peer's name before peer_name hashed: a bond a crashed daemon of
-    an older softbond left still has it."""
-    return f"{bond[:11]}.sbp"
-
-
-def is_peer_name(name: str) -> bool:
-    """Named like a hidden peer (either naming)."""
-    return name.endswith(".sbp") or (len(name) == 15 and name.startswith(PEER_PREFIX)
-                                     and all(c in "0123456789abcdef" for c in name[3:]))
 
 
 def _nla_u32(nla, kind: int) -> int | None:
