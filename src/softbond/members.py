@@ -228,6 +228,11 @@ class Membership:
         spare[0] = (spare[0] & 0xFC) | 0x02
         return ":".join(f"{b:02x}" for b in spare)
 
+    def check_releasable(self, names) -> None:
+        """Every member a release names is one, before any is released."""
+        for name in names:
+            self._member(name)
+
     def release(self, name: str) -> None:
         member = self._member(name)
         self._detach(member, log_it=True)

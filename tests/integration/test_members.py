@@ -69,3 +69,15 @@ def test_no_softbond_device_is_a_member(topo):
     assert [s["name"] for s in status_json(topo)["slaves"]] == ["eth0"]
     assert "bond1" not in topo.exec(topo.host, ["ip", "-o", "link"]).stdout
     assert peers(topo) == owned[1:]
+
+
+def test_refused_enslave_or_release_of_several_changes_nothing(topo):
+    assert topo.softbond("up", "bond0", "--slaves", "eth0", "mode=active-backup").returncode == 0
+    before = link_facts(topo, "eth1")
+    proc = topo.softbond("enslave", "bond0", "eth1", "lo", check=False)
+    assert (proc.returncode, proc.stderr.strip()) == \
+        (1, "softbond: bond0: cannot enslave lo: not an Ethernet interface")
+    assert link_facts(topo, "eth1") == before
+    proc = topo.softbond("release", "bond0", "eth0", "eth1", check=False)
+    assert (proc.returncode, proc.stderr.strip()) == (1, "softbond: bond0: eth1 is not a slave of bond0")
+    assert [s["name"] for s in status_json(topo)["slaves"]] == ["eth0"]
