@@ -170,6 +170,7 @@ class Membership:
         name when its bond's record is gone."""
         def is_bond(ifname: str) -> bool:
             return ifname in runtime.running_bonds() or runtime.read_state(ifname) is not None
+
         if is_bond(name):
             return True
         peer = self.links.veth_peer(name)
