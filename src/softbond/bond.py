@@ -125,7 +125,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             self._listen_to_links()
             self.loop.add_reader(self._nl.fileno(), self._on_netlink)
         for name in self.config.slaves:
-            self.enslave(name)
+            self._enslave_checked(name)     # checked, all of them, before anything was touched
         self._add_default_routes()
         self._restart_monitors()
         self._start_runner_tick()

@@ -92,6 +92,9 @@ class Membership:
 
     def enslave(self, name: str) -> None:
         self._check_enslaveable(name)
+        self._enslave_checked(name)
+
+    def _enslave_checked(self, name: str) -> None:
         # A member a crashed daemon left bonded keeps its recorded original.
         original = self._adopted.pop(name, None) or self.links.snapshot(name)
         # Record before touching anything: a crash from here on is repaired
