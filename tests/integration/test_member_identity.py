@@ -64,18 +64,24 @@ def test_a_renamed_member_stays_a_member_and_is_restored_under_its_new_name(topo
     assert read(topo, "eth1", "address") == own_mac
 
 
-def test_crash_recovery_restores_the_renamed_member_not_the_new_eth1(topo):
+def test_crash_recovery_restores_the_renamed_member_and_nothing_else(topo):
     original = read(topo, "eth1", "address")
     up(topo)
     topo.exec(topo.host, ["kill", "-9", str(status_json(topo)["pid"])])
     time.sleep(0.2)
     rename(topo, "eth1", "lan1")
     own_mac = impostor(topo)
+    # eth0 is deleted and an unrelated interface takes its name and ifindex.
+    index = read(topo, "eth0", "ifindex")
+    topo.exec(topo.host, ["ip", "link", "del", "eth0"])
+    topo.exec(topo.host, ["ip", "link", "add", "eth0", "index", index, "type", "veth", "peer", "name", "other0"])
+    new_eth0 = read(topo, "eth0", "address")
     assert topo.softbond("down", "bond0").returncode == 0
     assert read(topo, "lan1", "address") == original
     assert softbond_traces(topo, "lan1") == ""
     assert read(topo, "eth1", "address") == own_mac
     assert read(topo, "eth1", "mtu") == "1500"
+    assert read(topo, "eth0", "address") == new_eth0
 
 
 def test_a_member_moved_to_another_namespace_is_released_and_restored_there(topo):
