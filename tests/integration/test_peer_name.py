@@ -44,6 +44,10 @@ def test_a_crashed_bond_with_an_old_named_peer_is_adopted_and_removed(topo):
     proc = topo.softbond("up", "bond0", "--slaves", "eth0", "--address", ADDR, "datapath=ebpf", check=False)
     assert proc.returncode == 0, proc.stderr
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the adopted bond"
+    assert legacy_peer_name("bond0") in topo.exec(host, ["ip", "-o", "link"]).stdout
+    # A second crash, and `down` repairs it: the old-named peer goes with the bond.
+    topo.exec(host, ["kill", "-9", str(status_json(topo)["pid"])])
+    time.sleep(0.2)
     assert topo.softbond("down", "bond0").returncode == 0
     links = topo.exec(host, ["ip", "-o", "link"]).stdout
     assert "bond0" not in links and "sbp" not in links, links
