@@ -94,6 +94,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.check_enslaveable(self.config.slaves)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
         try:
             self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,
@@ -125,7 +126,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             self._listen_to_links()
             self.loop.add_reader(self._nl.fileno(), self._on_netlink)
         for name in self.config.slaves:
-            self.enslave(name)
+            self._enslave_checked(name)     # checked, all of them, before anything was touched
         self._add_default_routes()
         self._restart_monitors()
         self._start_runner_tick()
@@ -152,7 +153,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             self._detach(member, log_it=False)
         if self.device is not None:
             self.device.close()
-        runtime.remove_state(self.name)
+            # Only a bond that got as far as its device wrote the record: a
+            # refused start leaves a crashed run's record (or a running
+            # bond's) for whoever repairs it.
+            runtime.remove_state(self.name)
 
     # ------------------------------------------------------------ public API
     def set_active(self, name: str) -> None:
@@ -404,6 +408,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
         slaves = []
         for m in self.members:
             speed, duplex = linkops.speed_duplex(m.name)
+            mtu = int(linkops.sysfs(m.name, "mtu") or 0)
             slaves.append({
                 "name": m.name,
                 "mii_status": m.link.state,
@@ -414,7 +419,11 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
                 "queue_id": 0,
                 "prio": m.prio,
                 "state": self._slave_state(m),
-                "hwaddr": m.mac_bytes.hex(":"),
+                # As they are now, whoever changed them: the kernel
+                # leaves a slave's MAC and MTU to the admin once enslaved.
+                "hwaddr": linkops.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
+                "mtu": mtu,
+                "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
                 "counters": linkops.counters(m.name),
                 "ad": self._port_info(m),

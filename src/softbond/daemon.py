@@ -107,6 +107,10 @@ class ControlServer:
                 ifaces = request.get("ifaces")
                 if not isinstance(ifaces, list) or not all(isinstance(i, str) for i in ifaces):
                     raise BondError("expected a list of interface names")
+                if cmd == "enslave":
+                    bond.check_enslaveable(ifaces)     # all of them first: a refused command changes nothing
+                else:
+                    bond.check_releasable(ifaces)
                 for name in ifaces:
                     (bond.enslave if cmd == "enslave" else bond.release)(name)
                 return {"ok": True}

@@ -504,6 +504,11 @@ def render_verbose(status: dict, *, cap_net_admin: bool = True) -> str:
         lines.append("")
         lines.append(f"Slave Interface: {slave.get('name')}")
         lines.append(f"State: {slave.get('state') or 'unknown'}")
+        if slave.get("hwaddr"):        # the member's MAC and MTU now (older bonds did not say)
+            lines.append(f"HW addr: {format_mac(slave['hwaddr'])}")
+        if slave.get("mtu"):
+            below = f" (below {status.get('bond')}'s {status.get('mtu')})" if slave.get("mtu_below_bond") else ""
+            lines.append(f"MTU: {slave['mtu']}{below}")
         counters = slave.get("counters") or {}
         for direction in ("rx", "tx"):
             values = [_int(counters.get(f"{direction}_{k}")) for k in _COUNTER_KEYS]
