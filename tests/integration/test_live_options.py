@@ -1,11 +1,15 @@
 """`softbond set` on a running bond, beyond the mode (test_live_set.py):
 the warnings a change raises reach the terminal and the log names the value
-applied."""
+applied; the kernel's IFDOWN options reach the LACPDUs on the wire at once."""
 import os
+import re
+import subprocess
+import time
 
 from conftest import status_json
 
 ADDR = "192.168.100.199/24"
+CAPTURE = 2.5      # seconds of LACPDUs captured around a `softbond set`
 
 
 def up(topo, *options):
@@ -34,3 +38,31 @@ def test_set_warnings_reach_stderr_and_the_log_names_the_value_applied(topo):
     assert moot.stderr.strip() in bond_log(topo)
     assert topo.softbond("set", "bond0", "miimon", "50").stderr.strip() == (
         "bond0: Note: Updating downdelay (to 50) since it is a multiple of the miimon value")
+
+
+def lacpdu_after_set(topo, option, value):
+    """The last LACPDU eth0 sends within CAPTURE seconds of `softbond set`
+    changing `option` (ports without a partner send one a second), as its
+    LACP payload after the Ethernet header."""
+    dump = topo.popen(topo.switch_ns, ["timeout", str(CAPTURE), "tcpdump", "-nn", "-xx", "-i", "sw0",
+                                       "ether proto 0x8809"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                      text=True)
+    time.sleep(0.3)
+    topo.softbond("set", "bond0", option, value)
+    out, _ = dump.communicate(timeout=10)
+    frames = [re.findall(r"0x[0-9a-f]{4}:\s+((?:[0-9a-f]{4} ?)+)", block) for block in re.split(r"\n(?=\S)", out)]
+    frames = [bytes.fromhex("".join(lines).replace(" ", "")) for lines in frames if lines]
+    assert frames, f"no LACPDU on sw0 after set {option} {value}"
+    return frames[-1][14:]
+
+
+def test_ifdown_options_reach_the_lacpdus_live(topo):
+    up(topo, "mode=802.3ad")
+    # Actor system MAC: bytes 6-11 of the LACPDU; actor state: byte 18.
+    pdu = lacpdu_after_set(topo, "ad_actor_system", "02:11:22:33:44:55")
+    assert pdu[6:12] == bytes.fromhex("021122334455")
+    assert status_json(topo)["ad_info"]["system_mac"] == "02:11:22:33:44:55"
+    pdu = lacpdu_after_set(topo, "lacp_rate", "fast")
+    assert pdu[18] & 0x02, f"actor state {pdu[18]:#04x} has no short timeout"
+    pdu = lacpdu_after_set(topo, "ad_user_port_key", "9")
+    assert int.from_bytes(pdu[12:14], "big") >> 6 == 9
