@@ -114,6 +114,7 @@ class LiveOptions:
         member is chosen afresh. Members, addresses and the bond device stay;
         the data path switches at the next snapshot."""
         self._close_bond_arp()
+        self._retire_runner()
         self.opts = new
         self.runner = make_runner(new)
         self.runner.bond_name = self.name
@@ -128,6 +129,21 @@ class LiveOptions:
         self._start_runner_tick()
         self._restart_monitors()       # the mode may have changed miimon or arp_interval; and the listeners
         self._reselect()
+
+    def _retire_runner(self) -> None:
+        """Leaving 802.3ad: every port sends its last LACPDU (no longer
+        aggregating), so the partner stops using the links now rather than
+        at its LACP timeout (3 or 90 s)."""
+        runner = self.runner
+        if not isinstance(runner, Ieee8023ad) or runner.system is None:
+            return
+        now = time.monotonic()
+        for member in self.members:
+            runner.system.remove_port(member.name, now)
+        by_name = {m.name: m for m in self.members}
+        for name, frame in runner.system.tick(now):
+            if name in by_name:
+                self._send_control(by_name[name], frame)
 
     def _place_member_macs(self) -> None:
         """Each member's MAC as _attach would set it under the new runner:

@@ -1,15 +1,27 @@
-"""`softbond set` on a running bond, beyond the mode (test_live_set.py):
-the warnings a change raises reach the terminal and the log names the value
-applied; the kernel's IFDOWN options reach the LACPDUs on the wire at once."""
+"""`softbond set` on a running bond, on the default data path (the mode
+across all three: test_live_set.py): into and out of 802.3ad against a
+real LACP partner; the warnings a change raises reach the terminal and the
+log names the value applied; the kernel's IFDOWN options reach the LACPDUs
+on the wire at once."""
 import os
 import re
 import subprocess
 import time
 
+import pytest
+
 from conftest import status_json
+from live_util import set_during_ping
+from live_util import up as up_pinging
 
 ADDR = "192.168.100.199/24"
 CAPTURE = 2.5      # seconds of LACPDUs captured around a `softbond set`
+# An LACP partner (OVS) that falls back to active-backup while it hears no LACPDUs.
+LACP_PARTNER = dict(switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast",
+                    ovs_other=("other_config:lacp-fallback-ab=true",))
+# Seconds from enslaving to distributing (test_lacp's bound; 802.1AX waits
+# 2 s for the aggregation to settle before a port attaches).
+LACP_CONVERGED = 3.0
 
 
 def up(topo, *options):
@@ -66,3 +78,26 @@ def test_ifdown_options_reach_the_lacpdus_live(topo):
     assert pdu[18] & 0x02, f"actor state {pdu[18]:#04x} has no short timeout"
     pdu = lacpdu_after_set(topo, "ad_user_port_key", "9")
     assert int.from_bytes(pdu[12:14], "big") >> 6 == 9
+
+
+@pytest.mark.topology(**LACP_PARTNER)
+def test_mode_changes_live_to_802_3ad_and_away_from_it(topo):
+    """Into 802.3ad traffic waits for LACP to agree with the partner, as after
+    enslaving; out of it the ports say goodbye at once, so the partner stops
+    using them without waiting for its timeout (its fallback to
+    active-backup then takes that timeout: a switch matter)."""
+    # broadcast reaches the partner's fallback whichever link it made active.
+    up_pinging(topo, "mode=broadcast")
+    lost, gap, _ = set_during_ping(topo, "mode", "802.3ad", after=LACP_CONVERGED)
+    print(f"\nbroadcast -> 802.3ad: {lost} replies lost, longest gap {gap * 1000:.0f} ms")
+    assert gap < LACP_CONVERGED
+    st = status_json(topo)
+    assert st["mode"] == "802.3ad" and st["ad_info"]["active_aggregator"]["num_ports"] == 2
+    assert all(s["ad"]["partner"]["system_mac"] == topo.ovs.system_id for s in st["slaves"])
+    started = time.monotonic()
+    topo.softbond("set", "bond0", "mode", "active-backup")
+    let_go = topo.wait_for(lambda: topo.ovs.bond_show("bond0").count("may_enable: false") == 2, timeout=5,
+                           interval=0.05)
+    took = time.monotonic() - started
+    print(f"the partner stopped using both links {took:.2f} s after `set mode active-backup`")
+    assert let_go and took < 1.5, topo.ovs.bond_show("bond0")
