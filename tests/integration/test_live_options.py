@@ -52,20 +52,30 @@ def test_set_warnings_reach_stderr_and_the_log_names_the_value_applied(topo):
         "bond0: Note: Updating downdelay (to 50) since it is a multiple of the miimon value")
 
 
-def lacpdu_after_set(topo, option, value):
-    """The last LACPDU eth0 sends within CAPTURE seconds of `softbond set`
-    changing `option` (ports without a partner send one a second), as its
-    LACP payload after the Ethernet header."""
-    dump = topo.popen(topo.switch_ns, ["timeout", str(CAPTURE), "tcpdump", "-nn", "-xx", "-i", "sw0",
+def lacpdus_around_set(topo, option, value):
+    """eth0's LACPDUs within CAPTURE seconds around `softbond set` changing
+    `option` (ports without a partner send one a second), as (seconds after
+    the set returned, LACP payload after the Ethernet header)."""
+    dump = topo.popen(topo.switch_ns, ["timeout", str(CAPTURE), "tcpdump", "-nn", "-tt", "-xx", "-i", "sw0",
                                        "ether proto 0x8809"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                       text=True)
     time.sleep(0.3)
     topo.softbond("set", "bond0", option, value)
+    returned = time.time()
     out, _ = dump.communicate(timeout=10)
-    frames = [re.findall(r"0x[0-9a-f]{4}:\s+((?:[0-9a-f]{4} ?)+)", block) for block in re.split(r"\n(?=\S)", out)]
-    frames = [bytes.fromhex("".join(lines).replace(" ", "")) for lines in frames if lines]
-    assert frames, f"no LACPDU on sw0 after set {option} {value}"
-    return frames[-1][14:]
+    frames = []
+    for block in re.split(r"\n(?=\d)", out):
+        lines = re.findall(r"0x[0-9a-f]{4}:\s+((?:[0-9a-f]{4} ?)+)", block)
+        if lines:
+            frames.append((float(block.split()[0]) - returned, bytes.fromhex("".join(lines).replace(" ", ""))[14:]))
+    return frames
+
+
+def lacpdu_after_set(topo, option, value):
+    """The last LACPDU captured around the change."""
+    frames = lacpdus_around_set(topo, option, value)
+    assert frames, f"no LACPDU on sw0 around set {option} {value}"
+    return frames[-1][1]
 
 
 def test_ifdown_options_reach_the_lacpdus_live(topo):
@@ -78,6 +88,11 @@ def test_ifdown_options_reach_the_lacpdus_live(topo):
     assert pdu[18] & 0x02, f"actor state {pdu[18]:#04x} has no short timeout"
     pdu = lacpdu_after_set(topo, "ad_user_port_key", "9")
     assert int.from_bytes(pdu[12:14], "big") >> 6 == 9
+    # Passive, and no partner: the LACPDUs (one a second until now) stop.
+    later = [t for t, _ in lacpdus_around_set(topo, "lacp_active", "off") if t > 0.3]
+    assert later == [], f"LACPDUs {later} s after lacp_active off"
+    topo.softbond("set", "bond0", "ad_select", "count")
+    assert status_json(topo)["ad_info"]["ad_select"] == 2
 
 
 @pytest.mark.topology(**LACP_PARTNER)
