@@ -120,7 +120,7 @@ class LiveOptions:
         self.runner.bond_name = self.name
         self.active = None
         self._place_member_macs()
-        if isinstance(self.runner, Ieee8023ad):
+        if isinstance(self.runner, Ieee8023ad) and self.members:   # else the first enslave starts it
             self.runner.start(mac_to_bytes(self.mac))
         now = time.monotonic()
         for member in self.members:
@@ -129,6 +129,12 @@ class LiveOptions:
         self._start_runner_tick()
         self._restart_monitors()       # the mode may have changed miimon or arp_interval; and the listeners
         self._reselect()
+        if not self.runner.uses_active:
+            # A new active member announces the bond's MAC (_change_active);
+            # without one, do it here: alb told peers other members' MACs.
+            first_up = next((m for m in self.members if m.up), None)
+            if first_up is not None:
+                self._notify_round(first_up)
 
     def _retire_runner(self) -> None:
         """Leaving 802.3ad: every port sends its last LACPDU (no longer

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import status_json
+from conftest import ping_ok, status_json
 from live_util import set_during_ping
 from live_util import up as up_pinging
 
@@ -116,3 +116,37 @@ def test_mode_changes_live_to_802_3ad_and_away_from_it(topo):
     took = time.monotonic() - started
     print(f"the partner stopped using both links {took:.2f} s after `set mode active-backup`")
     assert let_go and took < 1.5, topo.ovs.bond_show("bond0")
+
+
+def peer_macs_for_bond(topo):
+    """The MAC each peer's neighbour table has for the bond's address."""
+    out = []
+    for i in range(topo.peers):
+        m = re.search(r"lladdr (\S+)", topo.exec(topo.peer(i), ["ip", "neigh", "show", ADDR.split("/")[0]]).stdout)
+        out.append(m.group(1) if m else None)
+    return out
+
+
+@pytest.mark.topology(peers=2)
+def test_peers_alb_sent_to_other_members_follow_a_mode_change(topo):
+    """alb tells each peer a member's own MAC for the bond's address; the
+    next mode gives every member the bond's MAC, so the peers are told it
+    at once rather than at their ARP timeout."""
+    up_pinging(topo, "mode=balance-alb")
+    assert topo.wait_for(lambda: ping_ok(topo, topo.peer_ip(1)), timeout=5)
+    assert topo.wait_for(lambda: len(set(peer_macs_for_bond(topo))) == 2, timeout=6), peer_macs_for_bond(topo)
+    topo.softbond("set", "bond0", "mode", "balance-rr")
+    bond_mac = status_json(topo)["hwaddr"]
+    assert topo.wait_for(lambda: peer_macs_for_bond(topo) == [bond_mac] * 2, timeout=1), peer_macs_for_bond(topo)
+    assert all(ping_ok(topo, ADDR.split("/")[0], ns=topo.peer(i)) for i in range(2))
+
+
+def test_a_bond_without_members_changes_to_802_3ad_and_lacp_starts_at_the_first_enslave(topo):
+    proc = topo.softbond("up", "bond0", "--address", ADDR, "mode=balance-rr", "miimon=100", check=False)
+    assert proc.returncode == 0, proc.stderr
+    changed = topo.softbond("set", "bond0", "mode", "802.3ad", check=False)
+    assert changed.returncode == 0 and changed.stderr == "", changed.stderr
+    topo.softbond("enslave", "bond0", "eth0")
+    st = status_json(topo)
+    actor = st["slaves"][0]["ad"]["actor"]
+    assert st["mode"] == "802.3ad" and actor["port_number"] == 1 and actor["system_mac"] == st["hwaddr"], st
