@@ -56,7 +56,9 @@ class LiveOptions:
             # The value applied, which the rules may have changed (a delay
             # rounded to a multiple of miimon).
             self._event("option", f"option {spec.name} set to {option_to_text(spec.name, new.get(spec.name))}")
-            if spec.effect == EFFECT_RUNNER and self._needs_new_runner(new):
+            # A new runner whenever anything changed: the rules may change more
+            # than the option itself (a mode resets arp_validate).
+            if spec.effect == EFFECT_RUNNER and new != self.opts:
                 self._switch_runner(new)
             else:
                 self.runner.configure(new)
@@ -105,9 +107,6 @@ class LiveOptions:
             self._reselect()
 
     # ---------------------------------------------------------------- mode
-    def _needs_new_runner(self, new: BondOptions) -> bool:
-        return (new.mode, new.fail_over_mac) != (self.opts.mode, self.opts.fail_over_mac)
-
     def _switch_runner(self, new: BondOptions) -> None:
         """A new mode (or fail_over_mac) on a running bond: the new runner
         takes every member as enslaving would give it one, and the active
