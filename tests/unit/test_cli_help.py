@@ -84,7 +84,7 @@ def test_options_name_tells_everything_about_one():
                            "live:     yes\n")
     assert "modes:    active-backup, balance-tlb, balance-alb\n" in softbond("options", "primary").stdout
     assert "live:     yes (the bond device is rebuilt: traffic pauses)\n" in softbond("options", "datapath").stdout
-    assert "live:     no (softbond down, then up)\n" in softbond("options", "mode").stdout
+    assert "live:     yes (the mode runner is rebuilt: a few frames may be lost)\n" in softbond("options", "mode").stdout
 
 
 def test_options_with_a_typo_suggests_the_name():
