@@ -68,8 +68,9 @@ def test_options_lists_the_registry():
     assert lines[0].split() == ["OPTION", "DEFAULT", "LIVE", "VALUES"]
     assert [line.split()[0] for line in lines[1:]] == [spec.name for spec in SPECS]
     assert any(line.split()[:3] == ["lacp_rate", "slow", "yes"] and line.endswith("slow, fast") for line in lines)
-    assert any(line.split()[:3] == ["mode", "balance-rr", "no"] for line in lines)
-    # softbond set rebuilds the device for these (Bond.set_option)
+    # every option but the module-level ones changes live (the mode rebuilds the runner)
+    assert any(line.split()[:3] == ["mode", "balance-rr", "yes"] for line in lines)
+    assert any(line.split()[:3] == ["max_bonds", "1", "no"] for line in lines)
     assert any(line.split()[:3] == ["datapath_workers", "1", "yes"] for line in lines)
 
 

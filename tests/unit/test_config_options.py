@@ -237,7 +237,7 @@ def test_a_near_miss_gets_the_nearest_name_and_the_valid_values(name, raw, messa
         build_options("bond0", [("mode", "4", None), (name, raw, None)])
     assert str(info.value) == message
     with pytest.raises(OptionError) as info:
-        change_option("bond0", BondOptions(mode=4), name, raw, has_slaves=False, is_up=False)
+        change_option("bond0", BondOptions(mode=4), name, raw)
     assert str(info.value) == message
 
 
