@@ -121,6 +121,10 @@ def _document(version: str) -> dict:
                                        "description": "failover priority (option prio; higher wins)"},
                               "state": {"type": "string", "enum": ["active", "backup"]},
                               "carrier": {"type": "boolean"}, "counters": counters,
+                              "hwaddr": {"type": "string", "description": "its MAC now"},
+                              "mtu": {"type": "integer", "description": "its MTU now"},
+                              "mtu_below_bond": {"type": "boolean",
+                                                 "description": "its MTU is below the bond's: larger frames drop"},
                               "ad": {"type": "object", "nullable": True,
                                      "description": "802.3ad details (actor, partner, counters), or null"}}},
                 "Event": {"type": "object", "properties": {
