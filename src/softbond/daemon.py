@@ -94,10 +94,10 @@ class ControlServer:
 
     A connection must send its request within REQUEST_TIMEOUT; at most
     MAX_CONNECTIONS (fewer under a low open-file limit) are open at once,
-    and when a new one comes at the cap
-    the oldest that has not sent its request yet is dropped (a flood of idle
-    connections cannot lock out `softbond status`). Out of file descriptors,
-    accepting pauses (backing off up to a second) instead of spinning."""
+    and when a new one comes at the cap the oldest that has not sent its
+    request yet is dropped (a flood of idle connections cannot lock out
+    `softbond status`). Out of file descriptors, it sheds idle connections,
+    or pauses accepting (backing off up to a second) instead of spinning."""
 
     def __init__(self, bond: Bond, stop: asyncio.Event) -> None:
         self.bond = bond
