@@ -143,3 +143,17 @@ def test_up_removes_run_dirs_and_pins_of_namespaces_that_are_gone(topo, tmp_path
         subprocess.run(["umount", str(base)], check=True)
     topo.softbond("down", "bond0")
     assert not os.path.exists(stale)
+
+
+def test_the_bond_log_rotates_past_a_mebibyte(topo):
+    topo.softbond("up", "bond0", *SLAVES)
+    log = os.path.join(run_dir(topo), "bond0.log")
+    with open(log, "a") as f:
+        f.write("x" * (1 << 20) + "\n")
+    topo.softbond("set", "bond0", "miimon", "50")       # a line in the log: the one that rotates it
+    topo.softbond("set-active", "bond0", "eth1")
+    with open(log) as f:
+        fresh = f.read()
+    assert os.path.getsize(log + ".1") > 1 << 20
+    assert len(fresh) < 4096 and "eth1" in fresh, fresh     # what came after went to a fresh bond0.log
+    topo.softbond("down", "bond0")
