@@ -383,6 +383,27 @@ def _web_token(args) -> tuple[str | None, bool]:
     return None, False
 
 
+def cmd_doctor(args) -> int:
+    from . import doctor
+    try:
+        targets = doctor.validate_targets(args.target)
+    except doctor.DoctorError as exc:
+        raise CliError(str(exc)) from None
+    states = doctor.bond_states(args.bond)
+    if not states:
+        raise CliError("doctor: no bonds in this network namespace")
+    findings = []
+    for bond, state in states.items():
+        if state is None and not os.path.exists(runtime.socket_path(bond)):
+            raise CliError(f"{bond}: no such bond in this network namespace")
+        findings += doctor.examine(bond, state, request, targets)
+    if args.json:
+        print(json.dumps([f.to_json() for f in findings], indent=2))
+    else:
+        print(doctor.render(findings, list(states)), end="")
+    return 1 if findings else 0
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace: the kernel "
@@ -482,9 +503,22 @@ def _rest(parser, sub) -> None:
                     help="accept this DNS name in the Host header (non-loopback listeners; repeatable)")
     wb.set_defaults(func=cmd_web)
 
+    dr = sub.add_parser("doctor", help="what is wrong with a bond, with the evidence and the fix",
+                        description="Check a bond (every bond when none is named) and its switch: LACP "
+                        "partners and aggregators, a switch that is no static trunk, members that cannot "
+                        "reach the bond's ARP targets or gateway (ARP probes from each member), members' "
+                        "MTU/speed/duplex, NetworkManager or systemd-networkd managing a member, the data "
+                        "path, link monitoring, a dead bond process. Exit status 0 when healthy, 1 with "
+                        "findings.")
+    dr.add_argument("bond", nargs="?", help="one bond (every bond, running or not, when omitted)")
+    dr.add_argument("--json", action="store_true", help="the findings as a JSON list (stable ids)")
+    dr.add_argument("--target", action="append", default=[], metavar="IPV4",
+                    help="also ARP-probe this address from each member (repeatable)")
+    dr.set_defaults(func=cmd_doctor)
+
 
 # Verbs that touch bonds: without root they are refused before they try.
-ROOT_VERBS = frozenset({"up", "down", "status", "enslave", "release", "set-active", "set", "top", "demo"})
+ROOT_VERBS = frozenset({"up", "down", "status", "enslave", "release", "set-active", "set", "top", "demo", "doctor"})
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

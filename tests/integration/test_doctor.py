@@ -1,0 +1,87 @@
+"""softbond doctor against broken setups built for real: a Linux bridge that
+is no trunk with one member on another bridge, a dead bond process, a bond
+that fell back to the Python path; Open vSwitch as a static trunk, then as
+an LACP partner whose ports are in different LAGs."""
+import json
+import os
+import signal
+import time
+
+from conftest import Iperf, ping_ok, status_direct
+from modes_util import ADDR, OVS_TRUNK
+
+import pytest
+
+from softbond.netns import SOFTBOND, ip
+
+
+def doctor(topo, *args):
+    proc = topo.softbond("doctor", *args, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def findings(topo, *args):
+    """{id: [finding, ...]} from doctor --json, and the exit status."""
+    proc = doctor(topo, "--json", *args)
+    out = {}
+    for f in json.loads(proc.stdout):
+        assert f["bond"] and f["what"] and f["evidence"] and f["fix"], f
+        out.setdefault(f["id"], []).append(f)
+    return out, proc.returncode
+
+
+def up(topo, *args):
+    proc = topo.softbond("up", "bond0", "--address", ADDR, *args, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.topology(members=3)
+def test_bridge_healthy_then_no_trunk_member_elsewhere_mtu_dead_and_fallback(topo):
+    peer = topo.peer_ip()
+    # eth2's switch port is on a second bridge that reaches nothing.
+    ip("-n", topo.switch_ns, "link", "add", "br1", "type", "bridge")
+    ip("-n", topo.switch_ns, "link", "set", "br1", "up")
+    ip("-n", topo.switch_ns, "link", "set", "sw2", "nomaster")
+    ip("-n", topo.switch_ns, "link", "set", "sw2", "master", "br1")
+
+    up(topo, "--slaves", "eth0,eth1", "mode=active-backup", "miimon=100", f"arp_ip_target={peer}")
+    proc = doctor(topo)
+    assert (proc.returncode, proc.stdout) == (0, "bond0: no problems found\n"), proc.stdout + proc.stderr
+    topo.softbond("down", "bond0")
+
+    up(topo, "--slaves", "eth0,eth1,eth2", "mode=balance-rr", "datapath=python")
+    ip("-n", topo.host, "link", "set", "eth1", "mtu", "1400")
+    got, code = findings(topo, "--target", peer)
+    assert code == 1
+    assert set(got) == {"monitor.none", "switch.not_a_trunk", "member.unreachable", "member.mtu_differs"}, got
+    assert "came back on" in got["switch.not_a_trunk"][0]["evidence"]
+    unreachable = got["member.unreachable"][0]
+    assert unreachable["what"].startswith(f"eth2 cannot reach {peer}")
+    assert "answered on eth0, eth1, no answer for eth2" in unreachable["evidence"]
+    assert "eth1 1400" in got["member.mtu_differs"][0]["evidence"]
+    text = doctor(topo, "--target", peer).stdout
+    assert text.count("\n  evidence: ") == text.count("\n  fix: ") == 4, text
+    assert "ERROR bond0: eth2 cannot reach" in text
+
+    os.kill(status_direct(topo)["pid"], signal.SIGKILL)
+    assert topo.wait_for(lambda: doctor(topo, "bond0").returncode == 1, timeout=5)
+    got, code = findings(topo)
+    assert (set(got), code) == ({"bond.not_running"}, 1), got
+    assert "softbond down bond0" in got["bond.not_running"][0]["fix"]
+    topo.softbond("down", "bond0")
+
+    # Started without CAP_BPF/CAP_SYS_ADMIN: datapath=auto falls back.
+    topo.exec(topo.host, ["setpriv", "--inh-caps=-all", "--bounding-set=-bpf,-sys_admin", *SOFTBOND, "up", "bond0",
+                          "--slaves", "eth0,eth1", "--address", ADDR, "mode=active-backup", "miimon=100"])
+    got, code = findings(topo, "--target", peer)
+    assert (set(got), code) == ({"datapath.python_fallback"}, 1), got
+    assert "Operation not permitted" in got["datapath.python_fallback"][0]["evidence"]
+
+
+def test_refused_doctor_is_one_line(topo):
+    for args, message in ((("nosuch",), "softbond: nosuch: no such bond in this network namespace\n"),
+                          (("--target", "10.1"), "softbond: doctor: --target 10.1: not an IPv4 address\n"),
+                          ((), "softbond: doctor: no bonds in this network namespace\n")):
+        proc = doctor(topo, *args)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", message)
