@@ -387,16 +387,16 @@ def cmd_doctor(args) -> int:
     from . import doctor
     try:
         targets = doctor.validate_targets(args.target)
+        states = doctor.bond_states(args.bond)
+        if not states:
+            raise CliError("doctor: no bonds in this network namespace")
+        findings = []
+        for bond, state in states.items():
+            if state is None and not os.path.exists(runtime.socket_path(bond)):
+                raise CliError(f"{bond}: no such bond in this network namespace")
+            findings += doctor.examine(bond, state, request, targets)
     except doctor.DoctorError as exc:
         raise CliError(str(exc)) from None
-    states = doctor.bond_states(args.bond)
-    if not states:
-        raise CliError("doctor: no bonds in this network namespace")
-    findings = []
-    for bond, state in states.items():
-        if state is None and not os.path.exists(runtime.socket_path(bond)):
-            raise CliError(f"{bond}: no such bond in this network namespace")
-        findings += doctor.examine(bond, state, request, targets)
     if args.json:
         print(json.dumps([f.to_json() for f in findings], indent=2))
     else:
@@ -504,12 +504,14 @@ def _rest(parser, sub) -> None:
     wb.set_defaults(func=cmd_web)
 
     dr = sub.add_parser("doctor", help="what is wrong with a bond, with the evidence and the fix",
-                        description="Check a bond (every bond when none is named) and its switch: LACP "
-                        "partners and aggregators, a switch that is no static trunk, members that cannot "
-                        "reach the bond's ARP targets or gateway (ARP probes from each member), members' "
-                        "MTU/speed/duplex, NetworkManager or systemd-networkd managing a member, the data "
-                        "path, link monitoring, a dead bond process. Exit status 0 when healthy, 1 with "
-                        "findings.")
+                        description="Check a bond (every bond, running or not, when none is named) and its\n"
+                        "switch: LACP partners and aggregators, a switch that is no static trunk, members\n"
+                        "that cannot reach the bond's ARP targets, gateway or --target (ARP probes from each\n"
+                        "member, to those addresses only), members' MTU, speed and duplex, NetworkManager or\n"
+                        "systemd-networkd managing a member, the data path, link monitoring, a dead bond\n"
+                        "process. Exit status 0 when healthy, 1 with findings.",
+                        epilog="examples:\n  softbond doctor\n  softbond doctor bond0 --target 192.168.100.1\n"
+                        "  softbond doctor bond0 --json")
     dr.add_argument("bond", nargs="?", help="one bond (every bond, running or not, when omitted)")
     dr.add_argument("--json", action="store_true", help="the findings as a JSON list (stable ids)")
     dr.add_argument("--target", action="append", default=[], metavar="IPV4",

@@ -52,7 +52,8 @@ def test_bridge_healthy_then_no_trunk_member_elsewhere_mtu_dead_and_fallback(top
 
     up(topo, "--slaves", "eth0,eth1,eth2", "mode=balance-rr", "datapath=python")
     ip("-n", topo.host, "link", "set", "eth1", "mtu", "1400")
-    got, code = findings(topo, "--target", peer)
+    ip("-n", topo.host, "route", "add", "default", "via", peer, "dev", "bond0")   # probed as the gateway
+    got, code = findings(topo)
     assert code == 1
     assert set(got) == {"monitor.none", "switch.not_a_trunk", "member.unreachable", "member.mtu_differs"}, got
     assert "came back on" in got["switch.not_a_trunk"][0]["evidence"]
@@ -60,7 +61,7 @@ def test_bridge_healthy_then_no_trunk_member_elsewhere_mtu_dead_and_fallback(top
     assert unreachable["what"].startswith(f"eth2 cannot reach {peer}")
     assert "answered on eth0, eth1, no answer for eth2" in unreachable["evidence"]
     assert "eth1 1400" in got["member.mtu_differs"][0]["evidence"]
-    text = doctor(topo, "--target", peer).stdout
+    text = doctor(topo).stdout
     assert text.count("\n  evidence: ") == text.count("\n  fix: ") == 4, text
     assert "ERROR bond0: eth2 cannot reach" in text
 
@@ -71,11 +72,14 @@ def test_bridge_healthy_then_no_trunk_member_elsewhere_mtu_dead_and_fallback(top
     assert "softbond down bond0" in got["bond.not_running"][0]["fix"]
     topo.softbond("down", "bond0")
 
-    # Started without CAP_BPF/CAP_SYS_ADMIN: datapath=auto falls back.
+    # Started without CAP_BPF/CAP_SYS_ADMIN: datapath=auto falls back. No
+    # gateway, no arp_ip_target: eth2 is probed towards --target only.
     topo.exec(topo.host, ["setpriv", "--inh-caps=-all", "--bounding-set=-bpf,-sys_admin", *SOFTBOND, "up", "bond0",
-                          "--slaves", "eth0,eth1", "--address", ADDR, "mode=active-backup", "miimon=100"])
-    got, code = findings(topo, "--target", peer)
+                          "--slaves", "eth0,eth2", "--address", ADDR, "mode=active-backup", "miimon=100"])
+    got, code = findings(topo)
     assert (set(got), code) == ({"datapath.python_fallback"}, 1), got
+    got, code = findings(topo, "--target", peer)
+    assert (set(got), code) == ({"datapath.python_fallback", "member.unreachable"}, 1), got
     assert "Operation not permitted" in got["datapath.python_fallback"][0]["evidence"]
 
 
@@ -85,3 +89,51 @@ def test_refused_doctor_is_one_line(topo):
                           ((), "softbond: doctor: no bonds in this network namespace\n")):
         proc = doctor(topo, *args)
         assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", message)
+
+
+def lacp_current(topo, names):
+    slaves = {s["name"]: s for s in status_direct(topo)["slaves"]}
+    return all(slaves[n]["ad"] and slaves[n]["ad"]["current"] for n in names)
+
+
+@pytest.mark.topology(members=3, **OVS_TRUNK)
+def test_ovs_static_trunk_then_lacp_ports_in_different_lags(topo):
+    peer = topo.peer_ip()
+    # A static trunk: no switch.not_a_trunk; a layer2 hash sends one flow's
+    # bytes (every flow's, to one peer) on one member.
+    up(topo, "--slaves", "eth0,eth1,eth2", "mode=balance-xor", "miimon=100")
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=10)
+    iperf = Iperf(topo, 4)
+    try:
+        time.sleep(1)
+        got, code = findings(topo, "--target", peer)
+    finally:
+        iperf.close()
+    assert (set(got), code) == ({"balance.one_member_busy"}, 1), got
+    assert "xmit_hash_policy layer3+4" in got["balance.one_member_busy"][0]["fix"]
+    topo.softbond("down", "bond0")
+
+    # The switch's ports each an LACP port of their own (three LAGs, slow
+    # LACPDUs), the third one silent.
+    topo.ovs.vsctl("del-port", "br0", "bond0")
+    for i in range(3):
+        topo.ovs.vsctl("add-port", "br0", f"sw{i}", "--", "set", "port", f"sw{i}", "lacp=active",
+                       f"other_config:lacp-system-id={topo.ovs.system_id}")
+    topo.silence(2)
+    up(topo, "--slaves", "eth0,eth1,eth2", "mode=802.3ad", "miimon=100", "lacp_rate=fast")
+    assert topo.wait_for(lambda: lacp_current(topo, ["eth0", "eth1"]), timeout=5)
+    got, code = findings(topo)
+    assert code == 1
+    assert set(got) == {"lacp.aggregators_split", "lacp.partner_key_differs", "lacp.rate_mismatch",
+                        "lacp.partner_silent"}, got
+    assert got["lacp.partner_silent"][0]["what"].startswith("eth2: no LACPDU")
+    assert "eth0: aggregator_id 1, eth1: aggregator_id 2" == got["lacp.aggregators_split"][0]["evidence"]
+    assert got["lacp.rate_mismatch"][0]["what"].startswith("lacp_rate is fast here and slow on the switch")
+
+    # eth0's partner falls silent after it was heard: defaulted, not silent.
+    topo.silence(0)
+    assert topo.wait_for(lambda: not lacp_current(topo, ["eth0"]), timeout=6)
+    got, _ = findings(topo)
+    assert [f["what"] for f in got["lacp.partner_defaulted"]] == [
+        "eth0: the partner stopped sending LACPDUs (defaulted)"], got
+    assert [f["what"][:5] for f in got["lacp.partner_silent"]] == ["eth2:"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 from .. import runtime
 from ..wire.arp import ip4_bytes
@@ -45,7 +46,10 @@ def examine(bond: str, state: dict | None, request, targets: list[str]) -> list[
                         f"is gone; its log: {runtime.log_path(bond)}",
                         f"softbond down {bond} && softbond up {bond} ... (or systemctl restart softbond@{bond})")]
     st = request(bond, {"cmd": "status"})["status"]
-    return checks.check_status(st) + probe_findings(st, targets)
+    started = time.monotonic()
+    found = checks.check_status(st) + probe_findings(st, targets)
+    later = request(bond, {"cmd": "status"})["status"]
+    return found + checks.skew(st, later, time.monotonic() - started)
 
 
 def probe_targets(st: dict, extra: list[str]) -> list[str]:
@@ -70,7 +74,10 @@ def probe_findings(st: dict, extra_targets: list[str]) -> list[Finding]:
     if not members:
         return []
     targets = probe_targets(st, extra_targets)
-    result = probe.run(members, targets or ["0.0.0.0"])
+    try:
+        result = probe.run(members, targets or ["0.0.0.0"])
+    except OSError as exc:
+        raise DoctorError(f"{bond}: cannot send ARP probes from {', '.join(members)}: {exc.strerror or exc}") from None
     found = []
     if st.get("mode") in STATIC_TRUNK_MODES and result.looped:
         loops = "; ".join(f"a broadcast sent on {m} came back on {', '.join(sorted(back))}"

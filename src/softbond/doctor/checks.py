@@ -7,17 +7,15 @@ from .managed import managed_by
 
 LACP_TIMEOUT = 0x02     # actor/partner state bit: short (fast) timeout
 LACP_DEFAULTED = 0x40
-# One member carrying this share of the bytes sent, once this many were sent.
+# One member carrying this share of the bytes sent, at this total rate (bytes/s) or more.
 SKEW_SHARE = 0.9
-SKEW_MIN_BYTES = 1 << 20
+SKEW_MIN_RATE = 1 << 20
 
 
 def check_status(st: dict) -> list[Finding]:
     found = monitor(st) + members_differ(st) + managed(st) + datapath(st)
     if st.get("mode") == "802.3ad":
         found += lacp(st)
-    if st.get("mode") in ("802.3ad", "balance-xor"):
-        found += skew(st)
     return found
 
 
@@ -130,19 +128,24 @@ def _differ(bond, ports, label, value, fid, what, fix) -> list[Finding]:
     return [Finding(fid, "error", bond, what, evidence, fix.format(names=", ".join(values)))]
 
 
-def skew(st: dict) -> list[Finding]:
-    bond = st["bond"]
-    sent = {s["name"]: s.get("counters", {}).get("tx_bytes", 0) for s in st.get("slaves", [])
-            if s.get("mii_status") == "up"}
+def skew(before: dict, after: dict, seconds: float) -> list[Finding]:
+    """Bytes sent per member between two statuses `seconds` apart (while the
+    probes ran): a member carrying nearly all of a real load."""
+    if after.get("mode") not in ("802.3ad", "balance-xor"):
+        return []
+    bond = after["bond"]
+    start = {s["name"]: s.get("counters", {}).get("tx_bytes", 0) for s in before.get("slaves", [])}
+    sent = {s["name"]: s.get("counters", {}).get("tx_bytes", 0) - start[s["name"]]
+            for s in after.get("slaves", []) if s.get("mii_status") == "up" and s["name"] in start}
     total = sum(sent.values())
-    if len(sent) < 2 or total < SKEW_MIN_BYTES:
+    if len(sent) < 2 or total < SKEW_MIN_RATE * seconds:
         return []
     busiest = max(sent, key=sent.get)
     if sent[busiest] < SKEW_SHARE * total:
         return []
-    policy = st.get("options", {}).get("xmit_hash_policy", "layer2")
+    policy = after.get("options", {}).get("xmit_hash_policy", "layer2")
     fix = (f"softbond set {bond} xmit_hash_policy layer3+4" if policy in ("layer2", "layer2+3", "vlan+srcmac")
            else "few flows hash to one member: spread the load over more connections (or flows)")
     return [Finding("balance.one_member_busy", "warning", bond, f"{busiest} carries almost all the traffic sent "
                     f"(xmit_hash_policy {policy})",
-                    ", ".join(f"{n} {b} bytes sent" for n, b in sent.items()), fix)]
+                    f"bytes sent in {seconds:.1f} s: " + ", ".join(f"{n} {b}" for n, b in sent.items()), fix)]
