@@ -1,7 +1,7 @@
 """softbond doctor against broken setups built for real: a Linux bridge that
 is no trunk with one member on another bridge, a dead bond process, a bond
 that fell back to the Python path; Open vSwitch as a static trunk, then as
-an LACP partner whose ports are in different LAGs."""
+an LACP partner whose ports are in different LAGs, then in one."""
 import json
 import os
 import signal
@@ -50,7 +50,7 @@ def test_bridge_healthy_then_no_trunk_member_elsewhere_mtu_dead_and_fallback(top
     assert (proc.returncode, proc.stdout) == (0, "bond0: no problems found\n"), proc.stdout + proc.stderr
     topo.softbond("down", "bond0")
 
-    up(topo, "--slaves", "eth0,eth1,eth2", "mode=balance-rr", "datapath=python")
+    up(topo, "--slaves", "eth0,eth1,eth2", "mode=balance-rr")
     ip("-n", topo.host, "link", "set", "eth1", "mtu", "1400")
     ip("-n", topo.host, "route", "add", "default", "via", peer, "dev", "bond0")   # probed as the gateway
     got, code = findings(topo)
@@ -78,8 +78,11 @@ def test_bridge_healthy_then_no_trunk_member_elsewhere_mtu_dead_and_fallback(top
                           "--slaves", "eth0,eth2", "--address", ADDR, "mode=active-backup", "miimon=100"])
     got, code = findings(topo)
     assert (set(got), code) == ({"datapath.python_fallback"}, 1), got
-    got, code = findings(topo, "--target", peer)
-    assert (set(got), code) == ({"datapath.python_fallback", "member.unreachable"}, 1), got
+    nobody = "192.168.100.77"   # on the test's own subnet, where no one has it
+    got, code = findings(topo, "--target", peer, "--target", nobody)
+    assert (set(got), code) == ({"datapath.python_fallback", "member.unreachable", "target.unreachable"}, 1), got
+    assert got["target.unreachable"][0]["what"] == f"no member reaches {nobody}"
+    assert got["member.unreachable"][0]["what"].startswith(f"eth2 cannot reach {peer}")
     assert "Operation not permitted" in got["datapath.python_fallback"][0]["evidence"]
 
 
@@ -97,7 +100,7 @@ def lacp_current(topo, names):
 
 
 @pytest.mark.topology(members=3, **OVS_TRUNK)
-def test_ovs_static_trunk_then_lacp_ports_in_different_lags(topo):
+def test_ovs_static_trunk_then_three_lacp_lags_then_one(topo):
     peer = topo.peer_ip()
     # A static trunk: no switch.not_a_trunk; a layer2 hash sends one flow's
     # bytes (every flow's, to one peer) on one member.
@@ -137,3 +140,14 @@ def test_ovs_static_trunk_then_lacp_ports_in_different_lags(topo):
     assert [f["what"] for f in got["lacp.partner_defaulted"]] == [
         "eth0: the partner stopped sending LACPDUs (defaulted)"], got
     assert [f["what"][:5] for f in got["lacp.partner_silent"]] == ["eth2:"]
+
+    # The switch fixed as doctor says: one LAG, fast LACPDUs. Nothing left.
+    for i in range(3):
+        topo.unsilence(i)
+        topo.ovs.vsctl("del-port", "br0", f"sw{i}")
+    topo.ovs.add_bond("br0", "bond0", ["sw0", "sw1", "sw2"], bond_mode="balance-tcp", lacp="active",
+                      lacp_time="fast")
+    assert topo.wait_for(lambda: all(s["ad"]["mux_state"] == "COLLECTING_DISTRIBUTING"
+                                     for s in status_direct(topo)["slaves"]), timeout=8)
+    proc = doctor(topo, "bond0", "--target", peer)
+    assert (proc.returncode, proc.stdout) == (0, "bond0: no problems found\n"), proc.stdout

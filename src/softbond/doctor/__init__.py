@@ -70,7 +70,10 @@ def default_gateways(bond: str) -> list[str]:
 
 def probe_findings(st: dict, extra_targets: list[str]) -> list[Finding]:
     bond = st["bond"]
-    members = [s["name"] for s in st.get("slaves", []) if s.get("carrier")]
+    # In 802.3ad a member that is not distributing is dropped by its switch
+    # port: the LACP findings say why, a probe would only blame the cabling.
+    members = [s["name"] for s in st.get("slaves", []) if s.get("carrier")
+               and (st.get("mode") != "802.3ad" or (s.get("ad") or {}).get("mux_state") == "COLLECTING_DISTRIBUTING")]
     if not members:
         return []
     targets = probe_targets(st, extra_targets)
