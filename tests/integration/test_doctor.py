@@ -61,6 +61,7 @@ def test_bridge_healthy_then_no_trunk_member_elsewhere_mtu_dead_and_fallback(top
     assert unreachable["what"].startswith(f"eth2 cannot reach {peer}")
     assert "answered on eth0, eth1, no answer for eth2" in unreachable["evidence"]
     assert "eth1 1400" in got["member.mtu_differs"][0]["evidence"]
+    assert got["member.mtu_differs"][0]["fix"] == "ip link set eth1 mtu 1500"
     text = doctor(topo).stdout
     assert text.count("\n  evidence: ") == text.count("\n  fix: ") == 4, text
     assert "ERROR bond0: eth2 cannot reach" in text

@@ -24,9 +24,9 @@ def monitor(st: dict) -> list[Finding]:
     if opts.get("miimon") or opts.get("arp_interval"):
         return []
     bond = st["bond"]
-    return [Finding("monitor.none", "warning", bond, "no link monitor: only carrier changes are seen, so a "
-                    "member whose link stays up while the path behind it fails keeps being used (and the "
-                    "kernel's bonding, with this configuration, would not even see a carrier loss)",
+    return [Finding("monitor.none", "warning", bond, "no link monitor configured: softbond still follows "
+                    "carrier changes, but the kernel's bonding with these options sees no failure at all, and "
+                    "nothing notices a path that fails behind a link that stays up",
                     "miimon=0 and arp_interval=0",
                     f"softbond set {bond} miimon 100 (or arp_interval 1000 with arp_ip_target GATEWAY)")]
 
@@ -35,7 +35,9 @@ def members_differ(st: dict) -> list[Finding]:
     bond = st["bond"]
     slaves = st.get("slaves", [])
     found = []
-    for key, what, fix in (("mtu", "MTU", f"ip link set IFACE mtu {st.get('mtu')}"),
+    off_mtu = [s["name"] for s in slaves if s.get("mtu") and s["mtu"] != st.get("mtu")]
+    mtu_fix = "; ".join(f"ip link set {name} mtu {st.get('mtu')}" for name in off_mtu) or "give every member one MTU"
+    for key, what, fix in (("mtu", "MTU", mtu_fix),
                            ("speed_mbps", "speed", "check the cabling and the switch port settings (ethtool IFACE)"),
                            ("duplex", "duplex", "set the switch port and the member to full duplex")):
         values = {s["name"]: s.get(key) for s in slaves if s.get(key) is not None}
