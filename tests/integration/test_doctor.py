@@ -107,7 +107,7 @@ def test_ovs_static_trunk_then_three_lacp_lags_then_one(topo):
     # bytes (every flow's, to one peer) on one member.
     up(topo, "--slaves", "eth0,eth1,eth2", "mode=balance-xor", "miimon=100")
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10)
-    iperf = Iperf(topo, 4)
+    iperf = Iperf(topo, 10)     # killed once doctor has measured
     try:
         time.sleep(1)
         got, code = findings(topo, "--target", peer)
@@ -118,18 +118,21 @@ def test_ovs_static_trunk_then_three_lacp_lags_then_one(topo):
     topo.softbond("down", "bond0")
 
     # The switch's ports each an LACP port of their own (three LAGs, slow
-    # LACPDUs), the third one silent.
+    # LACPDUs), sw1 announcing another system id (another switch), sw2 silent.
     topo.ovs.vsctl("del-port", "br0", "bond0")
+    other_switch = "02:00:00:00:00:99"
     for i in range(3):
         topo.ovs.vsctl("add-port", "br0", f"sw{i}", "--", "set", "port", f"sw{i}", "lacp=active",
-                       f"other_config:lacp-system-id={topo.ovs.system_id}")
+                       f"other_config:lacp-system-id={other_switch if i == 1 else topo.ovs.system_id}")
     topo.silence(2)
     up(topo, "--slaves", "eth0,eth1,eth2", "mode=802.3ad", "miimon=100", "lacp_rate=fast")
     assert topo.wait_for(lambda: lacp_current(topo, ["eth0", "eth1"]), timeout=5)
     got, code = findings(topo)
     assert code == 1
-    assert set(got) == {"lacp.aggregators_split", "lacp.partner_key_differs", "lacp.rate_mismatch",
-                        "lacp.partner_silent"}, got
+    assert set(got) == {"lacp.aggregators_split", "lacp.partner_key_differs", "lacp.partner_system_differs",
+                        "lacp.rate_mismatch", "lacp.partner_silent"}, got
+    assert got["lacp.partner_system_differs"][0]["evidence"] == (
+        f"eth0: partner system {topo.ovs.system_id}, eth1: partner system {other_switch}")
     assert got["lacp.partner_silent"][0]["what"].startswith("eth2: no LACPDU")
     assert "eth0: aggregator_id 1, eth1: aggregator_id 2" == got["lacp.aggregators_split"][0]["evidence"]
     assert got["lacp.rate_mismatch"][0]["what"].startswith("lacp_rate is fast here and slow on the switch")
