@@ -3,6 +3,7 @@
 import os
 import tomllib
 
+from .formats import foreign_reader
 from .ifcfg import load_ifcfg
 from .model import BondConfig, build_bond_config
 from .modprobe import parse_modprobe
@@ -12,11 +13,15 @@ from .toml_config import parse_toml
 
 
 def load_config(path: str) -> list[BondConfig]:
-    """Bonds from one source: a network-scripts directory, a TOML file or modprobe.conf.
+    """Bonds from one source: a network-scripts directory, a TOML file,
+    modprobe.conf, or another tool's files (see formats.foreign_reader()).
 
     The result may be incomplete (an ifcfg directory often leaves the mode to
     modprobe.conf): pass everything through merge_configs() before using it.
     """
+    reader = foreign_reader(path)
+    if reader is not None:
+        return reader(path)
     if os.path.isdir(path):
         return load_ifcfg(path)
     text = read_text(path)

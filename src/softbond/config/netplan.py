@@ -1,0 +1,245 @@
+"""netplan YAML: `network: bonds: bond0: {interfaces, parameters, addresses, routes}`
+with the members under `ethernets` (by id, `match: name:` or `set-name:`).
+
+Parameter names and units are netplan(5)'s; a bare number is milliseconds
+for the monitor intervals and delays, seconds for learn-packet-interval,
+as netplan writes them into the networkd files it generates.
+"""
+
+import os
+
+import yaml
+
+from .errors import ConfigError
+from .foreign import BondDraft, timespan_ms
+from .model import BondConfig
+from .textfile import read_text
+
+# parameters key -> (kernel option, form): "ms"/"s" time spans with that
+# default unit, "bool", "list", "member" (an ethernets id), or "text".
+PARAMETERS = {
+    "mode": ("mode", "text"),
+    "lacp-rate": ("lacp_rate", "text"),
+    "mii-monitor-interval": ("miimon", "ms"),
+    "min-links": ("min_links", "text"),
+    "transmit-hash-policy": ("xmit_hash_policy", "text"),
+    "ad-select": ("ad_select", "text"),
+    "all-members-active": ("all_slaves_active", "bool"),
+    "all-slaves-active": ("all_slaves_active", "bool"),
+    "arp-interval": ("arp_interval", "ms"),
+    "arp-ip-targets": ("arp_ip_target", "list"),
+    "arp-validate": ("arp_validate", "text"),
+    "arp-all-targets": ("arp_all_targets", "text"),
+    "up-delay": ("updelay", "ms"),
+    "down-delay": ("downdelay", "ms"),
+    "fail-over-mac-policy": ("fail_over_mac", "text"),
+    "gratuitous-arp": ("num_grat_arp", "text"),
+    "gratuitious-arp": ("num_grat_arp", "text"),   # netplan keeps the old misspelling
+    "packets-per-member": ("packets_per_slave", "text"),
+    "packets-per-slave": ("packets_per_slave", "text"),
+    "primary-reselect-policy": ("primary_reselect", "text"),
+    "resend-igmp": ("resend_igmp", "text"),
+    "learn-packet-interval": ("lp_interval", "s"),
+    "primary": ("primary", "member"),
+}
+# Bond keys with no softbond meaning that change nothing on a static bond.
+_QUIET = {"renderer", "optional", "link-local", "critical", "accept-ra", "ipv6-privacy"}
+
+
+class _Map(dict):
+    """A YAML mapping that remembers the line of each key (and its own)."""
+    line = 0
+    lines: dict
+
+
+class _Loader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        result = _Map()
+        result.line, result.lines = node.start_mark.line + 1, {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in result.lines:
+                raise ConfigError(f"{self.name}:{key_node.start_mark.line + 1}: key "
+                                  f"{key!r} given twice")
+            result.lines[key] = key_node.start_mark.line + 1
+            result[key] = self.construct_object(value_node, deep=True)
+        return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map",
+                        lambda loader, node: loader.construct_mapping(node))
+
+
+def parse_yaml(text: str, path: str) -> object:
+    loader = _Loader(text)
+    loader.name = path
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+class _File:
+    def __init__(self, path: str):
+        self.path = path
+        self.data = parse_yaml(read_text(path), path)
+
+    def where(self, mapping: object, key: object = None) -> str:
+        lines = getattr(mapping, "lines", {})
+        line = lines.get(key) or getattr(mapping, "line", 0)
+        return f"{self.path}:{line}" if line else self.path
+
+    def table(self, mapping: object, key: str, keypath: str) -> _Map:
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        if value is None:
+            return _Map()
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.where(mapping, key)}: {keypath}: expected a mapping")
+        return value
+
+
+def _yaml_files(path: str) -> list[str]:
+    if not os.path.isdir(path):
+        return [path]
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read directory: {exc.strerror or exc}") from None
+    return [os.path.join(path, n) for n in names if n.endswith(".yaml")]
+
+
+def load_netplan(path: str) -> list[BondConfig]:
+    """The bonds of a netplan file, or of every *.yaml in a directory (/etc/netplan)."""
+    files = [_File(p) for p in _yaml_files(path)]
+    ethernets: dict[str, tuple[_File, _Map, dict]] = {}
+    bonds: dict[str, tuple[_File, _Map, dict]] = {}
+    for file in files:
+        if file.data is None:
+            continue
+        network = file.table(file.data, "network", "network")
+        if not isinstance(file.data, dict) or "network" not in file.data:
+            raise ConfigError(f"{file.path}: not a netplan file (no network: mapping)")
+        for kind, found in (("ethernets", ethernets), ("bonds", bonds)):
+            devices = file.table(network, kind, f"network.{kind}")
+            for name, device in devices.items():
+                if name in found:
+                    raise ConfigError(f"{file.where(devices, name)}: network.{kind}.{name}: "
+                                      f"already defined in {found[name][0].path} (softbond "
+                                      "reads each device from one file)")
+                found[name] = (file, devices, device if device is not None else _Map())
+    return [_bond(name, *entry, ethernets).build() for name, entry in bonds.items()]
+
+
+def _member_name(ident: str, where: str, bond: BondDraft, ethernets: dict) -> str:
+    if ident not in ethernets:
+        raise ConfigError(f"{where}: {bond.name}: interface {ident!r} is not defined "
+                          "under network.ethernets")
+    file, devices, device = ethernets[ident]
+    if not isinstance(device, dict):
+        raise ConfigError(f"{file.where(devices, ident)}: network.ethernets.{ident}: "
+                          "expected a mapping")
+    if device.get("set-name"):
+        return str(device["set-name"])
+    match = file.table(device, "match", f"network.ethernets.{ident}.match")
+    if not match:
+        return ident
+    name = match.get("name")
+    if not isinstance(name, str) or any(c in name for c in "*?["):
+        raise ConfigError(f"{file.where(device, 'match')}: network.ethernets.{ident}.match: "
+                          "softbond needs the member's interface name (match by an exact "
+                          "name, or give set-name)")
+    return name
+
+
+def _bond(name: str, file: _File, bonds: _Map, bond: object, ethernets: dict) -> BondDraft:
+    keypath = f"network.bonds.{name}"
+    if not isinstance(bond, dict):
+        raise ConfigError(f"{file.where(bonds, name)}: {keypath}: expected a mapping")
+    draft = BondDraft(str(name), file.where(bonds, name), file.path)
+    for key, value in bond.items():
+        where = file.where(bond, key)
+        if key == "interfaces":
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}: {keypath}.interfaces: expected a list")
+            for ident in value:
+                draft.member(_member_name(str(ident), where, draft, ethernets), where)
+        elif key == "parameters":
+            params = file.table(bond, key, f"{keypath}.parameters")
+            for param, raw in params.items():
+                _parameter(file, draft, params, param, raw, ethernets)
+        elif key == "addresses":
+            for address in value if isinstance(value, list) else [value]:
+                # an address may carry options: {"192.0.2.5/24": {label: ...}}
+                draft.address(next(iter(address)) if isinstance(address, dict) else address,
+                              where)
+        elif key in ("gateway4", "gateway6"):
+            draft.gateway(value, where)
+        elif key == "routes":
+            _routes(file, draft, value, where)
+        elif key == "mtu":
+            draft.set_mtu(value, where)
+        elif key == "macaddress":
+            draft.set_hwaddr(value, where)
+        elif key in ("dhcp4", "dhcp6"):
+            if value is True:
+                draft.warn(where, f"{keypath}.{key} ignored: softbond sets static addresses only")
+        elif key not in _QUIET:
+            draft.warn(where, f"{keypath}.{key} ignored: softbond has no equivalent")
+    return draft
+
+
+def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: object,
+               ethernets: dict) -> None:
+    where = file.where(params, param)
+    keypath = f"network.bonds.{draft.name}.parameters.{param}"
+    if param not in PARAMETERS:
+        draft.warn(where, f"{keypath} ignored: not a netplan bond parameter softbond knows")
+        return
+    option, form = PARAMETERS[param]
+    try:
+        if form in ("ms", "s"):
+            text = str(raw).strip()
+            value: object = timespan_ms(text, form)
+            if form == "s":
+                if value % 1000:
+                    raise ValueError(f"{text!r}: the kernel counts whole seconds")
+                value //= 1000
+        elif form == "bool":
+            if not isinstance(raw, bool):
+                raise ValueError(f"{raw!r}: expected true or false")
+            value = int(raw)
+        elif form == "list":
+            if not isinstance(raw, list):
+                raise ValueError(f"{raw!r}: expected a list")
+            value = [str(item) for item in raw]
+        elif form == "member":
+            value = _member_name(str(raw), where, draft, ethernets)
+        else:
+            value = str(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {keypath}: {exc}") from None
+    draft.option(option, value, where)
+
+
+def _routes(file: _File, draft: BondDraft, routes: object, where: str) -> None:
+    if not isinstance(routes, list):
+        raise ConfigError(f"{where}: network.bonds.{draft.name}.routes: expected a list")
+    for route in routes:
+        at = file.where(route) if isinstance(route, dict) else where
+        if not isinstance(route, dict):
+            raise ConfigError(f"{at}: network.bonds.{draft.name}.routes: expected a "
+                              "mapping with to: and via:")
+        if str(route.get("to")) in ("default", "0.0.0.0/0", "::/0") and "via" in route:
+            draft.gateway(route["via"], file.where(route, "via"))
+            extra = sorted(set(route) - {"to", "via"})
+            if extra:
+                draft.warn(at, f"route to {route.get('to')}: {', '.join(extra)} ignored")
+        else:
+            draft.warn(at, f"route to {route.get('to')} ignored: softbond sets the "
+                           "default route only")

@@ -1,0 +1,163 @@
+"""NetworkManager keyfiles (/etc/NetworkManager/system-connections/*.nmconnection).
+
+A bond is `[connection] type=bond interface-name=bond0` with kernel option
+names under `[bond]`; its members are connections whose `controller=`
+(`master=` before NM 1.46) names the bond by interface name, UUID or id,
+with `port-type=bond` (`slave-type=`).  nm-settings-keyfile(5) has the format.
+"""
+
+import os
+import re
+
+from .errors import ConfigError
+from .foreign import BondDraft, boolean
+from .inifile import IniFile, Section, read_ini
+from .model import BondConfig
+
+# Keys read without a warning: they identify the connection or say what
+# softbond does anyway (IPv6 link-local and SLAAC are the kernel's, on the
+# bond device as on any other).
+_QUIET = {"connection": {"id", "uuid", "type", "interface-name", "autoconnect", "timestamp",
+                         "permissions", "autoconnect-priority", "autoconnect-slaves",
+                         "autoconnect-ports"},
+          "ipv4": {"method", "gateway", "may-fail"},
+          "ipv6": {"method", "gateway", "addr-gen-mode", "may-fail", "ip6-privacy"},
+          "ethernet": {"mtu", "cloned-mac-address"},
+          "bond-port": {"queue-id", "prio"}}
+_ADDRESS_KEY = re.compile(r"address(?:es)?[0-9]*")
+# NM's own bond option with no kernel counterpart (it balances in userspace on OVS-like terms).
+_NM_ONLY = {"balance-slb"}
+
+
+def _files(path: str) -> tuple[list[str], list[str]]:
+    """(files whose bonds to read, files to look for their members in)."""
+    directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot read directory: {exc.strerror or exc}") from None
+    everything = [os.path.join(directory, n) for n in names if n.endswith(".nmconnection")]
+    return (everything if os.path.isdir(path) else [path]), everything
+
+
+def load_nmkeyfile(path: str) -> list[BondConfig]:
+    """The bonds of one keyfile, or of every *.nmconnection in a directory;
+    members come from the keyfiles beside them."""
+    bond_paths, all_paths = _files(path)
+    files = {p: read_ini(p) for p in set(bond_paths) | set(all_paths)}
+    drafts: dict[str, tuple[BondDraft, set[str]]] = {}   # name -> (draft, names it answers to)
+    for bond_path in bond_paths:
+        keyfile = files[bond_path]
+        connection = keyfile.section("connection")
+        if connection is None or connection.value("type") != "bond":
+            continue
+        draft = _bond(keyfile, connection)
+        if draft.name in drafts:
+            raise ConfigError(f"{draft.where}: {draft.name} is already defined in "
+                              f"{drafts[draft.name][0].source}")
+        handles = {draft.name} | {connection.value(k) for k in ("uuid", "id") if connection.value(k)}
+        drafts[draft.name] = (draft, handles)
+    for port_path in all_paths:
+        _port(files[port_path], drafts.values())
+    return [draft.build() for draft, _ in drafts.values()]
+
+
+def _name(keyfile: IniFile, connection: Section) -> str:
+    name = connection.value("interface-name")
+    if not name:
+        raise keyfile.error(connection, "type=bond without interface-name=: softbond needs "
+                                        "the bond's interface name")
+    return name
+
+
+def _bond(keyfile: IniFile, connection: Section) -> BondDraft:
+    name_entry = connection.last("interface-name")
+    draft = BondDraft(_name(keyfile, connection), keyfile.where(name_entry or connection),
+                      keyfile.path)
+    autoconnect = connection.last("autoconnect")
+    if autoconnect is not None:
+        draft.onboot = _flag(keyfile, draft, autoconnect)
+    for section in keyfile.sections:
+        for entry in section.entries:
+            where = keyfile.where(entry)
+            if section.name == "bond":
+                if entry.key in _NM_ONLY:
+                    draft.warn(where, f"bond.{entry.key} ignored: a NetworkManager option "
+                                      "with no kernel bonding equivalent")
+                else:   # NM writes the kernel's option names; list items are comma-separated
+                    draft.option(entry.key, entry.value, where)
+            elif section.name in ("ipv4", "ipv6") and _ADDRESS_KEY.fullmatch(entry.key):
+                _address(keyfile, draft, section.name, entry)
+            elif (section.name, entry.key) == ("ethernet", "mtu"):
+                draft.set_mtu(entry.value, where)
+            elif (section.name, entry.key) == ("ethernet", "cloned-mac-address"):
+                draft.set_hwaddr(entry.value, where)
+            elif entry.key == "gateway" and section.name in ("ipv4", "ipv6"):
+                draft.gateway(entry.value, where)
+            elif entry.key not in _QUIET.get(section.name, ()):
+                draft.warn(where, f"{section.name}.{entry.key} ignored: softbond has no "
+                                  "equivalent")
+    ipv4 = keyfile.section("ipv4")
+    method = ipv4.last("method") if ipv4 else None
+    if method is None or method.value in ("auto", "link-local", "shared"):
+        draft.warn(keyfile.where(method or ipv4 or connection),
+                   f"ipv4.method={method.value if method else 'auto'} ignored: softbond sets "
+                   "static addresses only (method=manual)")
+    return draft
+
+
+def _address(keyfile: IniFile, draft: BondDraft, family: str, entry) -> None:
+    """address1=192.0.2.5/24[,gateway]; the old form is addresses1=ip;prefix;gateway;"""
+    where = keyfile.where(entry)
+    parts = [p.strip() for p in re.split(r"[,;]", entry.value) if p.strip()]
+    if entry.key.startswith("addresses") and len(parts) >= 2 and "/" not in parts[0]:
+        parts = [f"{parts[0]}/{parts[1]}"] + parts[2:]
+    if not parts:
+        return
+    address = parts[0]
+    if "/" not in address:   # the keyfile reader's default prefix, with its warning
+        prefix = 24 if family == "ipv4" else 64
+        draft.warn(where, f"{family}.{entry.key}: no prefix length, using /{prefix} as "
+                          "NetworkManager does")
+        address = f"{address}/{prefix}"
+    draft.address(address, where)
+    if len(parts) > 1:
+        draft.gateway(parts[1], where)
+
+
+def _flag(keyfile: IniFile, draft: BondDraft, entry) -> bool:
+    try:
+        return boolean(entry.value)
+    except ValueError as exc:
+        raise ConfigError(f"{keyfile.where(entry)}: {draft.name}: {entry.key}={exc}") from None
+
+
+def _port(keyfile: IniFile, drafts) -> None:
+    connection = keyfile.section("connection")
+    if connection is None:
+        return
+    controller = connection.last("controller") or connection.last("master")
+    port_type = connection.value("port-type") or connection.value("slave-type")
+    if controller is None or port_type != "bond":
+        return
+    draft = next((d for d, handles in drafts if controller.value in handles), None)
+    if draft is None:
+        return      # a member of a bond defined elsewhere (or not asked for)
+    where = keyfile.where(controller)
+    name = connection.value("interface-name")
+    if not name:
+        raise ConfigError(f"{where}: {draft.name}: member connection "
+                          f"{connection.value('id') or keyfile.path} has no interface-name=: "
+                          "softbond needs the member's interface name")
+    draft.member(name, where)
+    if connection.value("autoconnect") and not _flag(keyfile, draft, connection.last("autoconnect")):
+        draft.warn(where, f"{name}: autoconnect=false ignored: softbond enslaves every member")
+    port = keyfile.section("bond-port")
+    for entry in port.entries if port else ():
+        if entry.key == "prio":
+            draft.option("prio", f"{name}:{entry.value}", keyfile.where(entry))
+        elif entry.key == "queue-id" and entry.value != "0":
+            draft.warn(keyfile.where(entry), f"{name}: bond-port.queue-id ignored: softbond "
+                                             "has no transmit queue mapping")
+        elif entry.key not in _QUIET["bond-port"]:
+            draft.warn(keyfile.where(entry), f"{name}: bond-port.{entry.key} ignored")
