@@ -296,6 +296,19 @@ def cmd_web(args) -> int:
         raise CliError(f"web: cannot listen on {args.listen}: {exc.strerror or exc}") from None
 
 
+def cmd_import(args) -> int:
+    from .config.export import to_toml
+    from .config.loader import load_config, merge_configs
+    configs = merge_configs([c for path in args.paths for c in load_config(path)])
+    if not configs:
+        raise CliError(f"import: no bonds found in {', '.join(args.paths)}")
+    for config in configs:
+        for warning in config.warnings:
+            print(warning, file=sys.stderr)
+    sys.stdout.write(to_toml(configs))
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace")
@@ -363,6 +376,12 @@ def _rest(parser, sub) -> None:
     token.add_argument("--token", help="allow changes from the page with this token")
     token.add_argument("--token-file", metavar="F", help="read the token from F")
     wb.set_defaults(func=cmd_web)
+
+    imp = sub.add_parser("import", help="convert netplan, networkd, NetworkManager, ifupdown, "
+                                        "teamd, ifcfg or modprobe.conf bonds to softbond's TOML")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument("--to", choices=["toml"], default="toml", help="output format (toml)")
+    imp.set_defaults(func=cmd_import)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,10 @@ PARAMETERS = {
     "learn-packet-interval": ("lp_interval", "s"),
     "primary": ("primary", "member"),
 }
+# Numbers netplan keeps in an unsigned field where 0 means "not set": it
+# writes nothing for 0, so the kernel's default applies (netplan 0.106).
+_ZERO_UNSET = {"min-links", "gratuitous-arp", "gratuitious-arp", "packets-per-member",
+               "packets-per-slave", "resend-igmp"}
 # Bond keys with no softbond meaning that change nothing on a static bond.
 _QUIET = {"renderer", "optional", "link-local", "critical", "accept-ra", "ipv6-privacy"}
 
@@ -202,6 +206,10 @@ def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: obj
         draft.warn(where, f"{keypath} ignored: not a netplan bond parameter softbond knows")
         return
     option, form = PARAMETERS[param]
+    if param in _ZERO_UNSET and str(raw).strip() == "0":
+        draft.warn(where, f"{keypath}: 0 ignored: netplan leaves it unset, so the "
+                          f"kernel's default {option} applies")
+        return
     try:
         if form in ("ms", "s"):
             text = str(raw).strip()

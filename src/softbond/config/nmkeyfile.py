@@ -84,6 +84,9 @@ def _bond(keyfile: IniFile, connection: Section) -> BondDraft:
                 if entry.key in _NM_ONLY:
                     draft.warn(where, f"bond.{entry.key} ignored: a NetworkManager option "
                                       "with no kernel bonding equivalent")
+                elif entry.key == "active_slave":
+                    draft.warn(where, "bond.active_slave ignored: softbond picks the active "
+                                      f"member (softbond set-active {draft.name} IFACE changes it)")
                 else:   # NM writes the kernel's option names; list items are comma-separated
                     draft.option(entry.key, entry.value, where)
             elif section.name in ("ipv4", "ipv6") and _ADDRESS_KEY.fullmatch(entry.key):

@@ -1,0 +1,92 @@
+"""NetworkManager keyfiles against NetworkManager itself: `nmcli --offline
+connection add` writes each corpus keyfile (tests/data/nmkeyfile/cases.json
+holds the arguments), and softbond must read each into the options given
+to nmcli."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from softbond.config.errors import ConfigError
+from softbond.config.loader import load_config, merge_configs
+from softbond.config.nmkeyfile import load_nmkeyfile
+from softbond.config.options import build_options
+from toolrun import run, tool
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "nmkeyfile"
+CASES = json.loads((CORPUS / "cases.json").read_text())
+BONDS = [name for name, args in CASES.items() if args[1] == "bond"]
+
+
+def nmcli_keyfile(args: list[str]) -> str:
+    """The keyfile nmcli writes, without its random uuid and its warnings
+    (a port's bond is not a profile nmcli --offline can see)."""
+    out = run(tool("nmcli", "network-manager"), "--offline", "connection", "add", *args)
+    return "".join(line for line in out.splitlines(True)
+                   if not line.startswith(("uuid=", "Warning: ")))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_corpus_is_what_nmcli_writes(case):
+    stored = (CORPUS / f"{case}.nmconnection").read_text()
+    assert nmcli_keyfile(CASES[case]) == "".join(
+        line for line in stored.splitlines(True) if not line.startswith("uuid="))
+
+
+def given(args: list[str]) -> dict[str, str]:
+    return dict(zip(args[::2], args[1::2]))
+
+
+@pytest.mark.parametrize("case", BONDS)
+def test_keyfile_reads_as_the_options_given_to_nmcli(case):
+    args = given(CASES[case])
+    bond, = merge_configs(load_nmkeyfile(str(CORPUS / f"{case}.nmconnection")))
+    pairs = [(*item.split("=", 1), None) for item in args["bond.options"].split(",")]
+    assert bond.options == build_options(args["ifname"], pairs)[0]
+    assert bond.name == args["ifname"] and not bond.source_warnings
+    addresses = [args[k] for k in ("ipv4.addresses", "ipv6.addresses") if k in args]
+    assert (list(bond.addresses), bond.gateway, bond.gateway6) == (
+        addresses, args.get("ipv4.gateway", args.get("ipv6.gateway")),
+        args.get("ipv6.gateway") if "ipv4.gateway" in args else None)
+    assert (bond.mtu, bond.hwaddr, bond.onboot) == (
+        int(args["ethernet.mtu"]) if "ethernet.mtu" in args else None,
+        args.get("ethernet.cloned-mac-address"), args.get("connection.autoconnect") != "no")
+
+
+def test_ports_name_their_bond():
+    configs = {c.name: c for c in merge_configs(load_config(str(CORPUS)))}
+    assert sorted(configs) == sorted(given(CASES[c])["ifname"] for c in BONDS)
+    assert configs["bond1"].slaves == ("eth0", "eth1")
+    assert [c.slaves for n, c in configs.items() if n != "bond1"] == [()] * (len(BONDS) - 1)
+
+
+def keyfile(tmp_path: Path, bond: str) -> str:
+    path = tmp_path / "bond0.nmconnection"
+    path.write_text("[connection]\nid=bond0\ntype=bond\ninterface-name=bond0\n\n" + bond)
+    return str(path)
+
+
+def test_unknown_keys_and_dhcp_are_warned(tmp_path):
+    path = keyfile(tmp_path, "[bond]\nmode=1\nbalance-slb=1\n[ipv4]\nmethod=auto\ndns=192.0.2.53;\n")
+    bond0, = merge_configs(load_nmkeyfile(path))
+    assert bond0.source_warnings == (
+        f"{path}:8: bond0: Warning: bond.balance-slb ignored: a NetworkManager option with no "
+        "kernel bonding equivalent",
+        f"{path}:11: bond0: Warning: ipv4.dns ignored: softbond has no equivalent",
+        f"{path}:10: bond0: Warning: ipv4.method=auto ignored: softbond sets static addresses "
+        "only (method=manual)")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[bond]\nmode=1\nlacp_rate=fast\n", ":8: bond0: option lacp_rate: mode dependency failed"),
+    ("[bond]\nmode=chaos\n", ":7: bond0: option mode: invalid value"),
+    ("[ipv4]\nmethod=manual\naddress1=192.0.2.300/24\n", ":8: bond0: address 192.0.2.300/24"),
+    ("[ethernet]\ncloned-mac-address=01:00:00:00:00:01\n", ":7: bond0: hwaddr 01:00:00:00:00:01"),
+    ("oops\n", ":6: expected [Section] or Key=Value"),
+])
+def test_errors_name_the_line(tmp_path, text, message):
+    path = keyfile(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        merge_configs(load_nmkeyfile(path))
+    assert str(info.value).startswith(path + message), info.value
