@@ -20,7 +20,8 @@ _BY_EXTENSION = ((".yaml", load_netplan), (".yml", load_netplan), (".netdev", lo
 _BY_CONTENT = ((re.compile(r"^\s*network\s*:", re.M), load_netplan),
                (re.compile(r"^\s*\[NetDev\]", re.M), load_networkd),
                (re.compile(r"^\s*\[connection\]", re.M), load_nmkeyfile),
-               (re.compile(r"^\s*iface\s+\S+\s+\S+\s+\S+", re.M), load_ifupdown),
+               (re.compile(r"^\s*(?:iface|auto|allow-[a-z]+|source|source-directory)\s+\S",
+                           re.M), load_ifupdown),
                (re.compile(r"\A\s*\{"), load_teamd))
 
 

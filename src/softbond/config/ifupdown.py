@@ -174,7 +174,9 @@ def _bond(name: str, interfaces: Interfaces, masters: list[tuple[str, str]]) -> 
             elif key.startswith("bond-"):
                 draft.warn(where, f"{key} ignored: Debian's ifenslave does not read it either")
             elif key in ("address", "netmask", "gateway"):
-                continue
+                if stanza.method != "static":   # ifupdown reads them for static only
+                    draft.warn(where, f"{key} ignored: iface {name} {stanza.family} "
+                                      f"{stanza.method} is not static")
             elif key == "mtu":
                 draft.set_mtu(value, where)
             elif key == "hwaddress":
