@@ -3,6 +3,7 @@ keyfiles, ifupdown and teamd each fill a BondDraft, warn about what has no
 softbond meaning, and build the BondConfig through build_bond_config().
 """
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -20,6 +21,17 @@ _USEC = {"us": 1, "usec": 1, "µs": 1, "ms": 1000, "msec": 1000,
          "h": 3600 * 10**6, "hr": 3600 * 10**6, "hour": 3600 * 10**6, "hours": 3600 * 10**6,
          "d": 86400 * 10**6, "day": 86400 * 10**6, "days": 86400 * 10**6}
 _SPAN_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zµ]*)", re.ASCII | re.IGNORECASE)
+
+
+def directory_files(path: str, suffix: str) -> list[str]:
+    """Files ending in `suffix` in a directory (or in a file's directory), sorted
+    by name as networkd, NetworkManager and netplan order them."""
+    directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot read directory: {exc.strerror or exc}") from None
+    return [os.path.join(directory, n) for n in names if n.endswith(suffix)]
 
 
 def timespan_ms(text: str, unit: str = "s") -> int:

@@ -11,7 +11,7 @@ import os
 import yaml
 
 from .errors import ConfigError
-from .foreign import BondDraft, timespan_ms
+from .foreign import BondDraft, directory_files, timespan_ms
 from .model import BondConfig
 from .textfile import read_text
 
@@ -108,19 +108,9 @@ class _File:
         return value
 
 
-def _yaml_files(path: str) -> list[str]:
-    if not os.path.isdir(path):
-        return [path]
-    try:
-        names = sorted(os.listdir(path))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read directory: {exc.strerror or exc}") from None
-    return [os.path.join(path, n) for n in names if n.endswith(".yaml")]
-
-
 def load_netplan(path: str) -> list[BondConfig]:
     """The bonds of a netplan file, or of every *.yaml in a directory (/etc/netplan)."""
-    files = [_File(p) for p in _yaml_files(path)]
+    files = [_File(p) for p in (directory_files(path, ".yaml") if os.path.isdir(path) else [path])]
     ethernets: dict[str, tuple[_File, _Map, dict]] = {}
     bonds: dict[str, tuple[_File, _Map, dict]] = {}
     for file in files:

@@ -6,10 +6,8 @@ files, and tests/unit/test_config_netplan.py holds the two readers to the
 same result on netplan's own output.
 """
 
-import os
-
 from .errors import ConfigError
-from .foreign import BondDraft, boolean, timespan_ms
+from .foreign import BondDraft, boolean, directory_files, timespan_ms
 from .inifile import Entry, IniFile, read_ini
 from .model import BondConfig
 
@@ -52,16 +50,8 @@ _QUIET = {"Description", "Kind", "Name", "LinkLocalAddressing", "ConfigureWithou
 
 def _files(path: str) -> tuple[list[str], list[str]]:
     """(.netdev files, .network files) of a directory, or of a file's directory."""
-    directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError as exc:
-        raise ConfigError(f"{directory}: cannot read directory: {exc.strerror or exc}") from None
-    netdevs = [os.path.join(directory, n) for n in names if n.endswith(".netdev")]
-    networks = [os.path.join(directory, n) for n in names if n.endswith(".network")]
-    if not os.path.isdir(path):
-        netdevs = [path] if path.endswith(".netdev") else netdevs
-    return netdevs, networks
+    netdevs = [path] if path.endswith(".netdev") else directory_files(path, ".netdev")
+    return netdevs, directory_files(path, ".network")
 
 
 def load_networkd(path: str) -> list[BondConfig]:

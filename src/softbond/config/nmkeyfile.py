@@ -10,7 +10,7 @@ import os
 import re
 
 from .errors import ConfigError
-from .foreign import BondDraft, boolean
+from .foreign import BondDraft, boolean, directory_files
 from .inifile import IniFile, Section, read_ini
 from .model import BondConfig
 
@@ -31,12 +31,7 @@ _NM_ONLY = {"balance-slb"}
 
 def _files(path: str) -> tuple[list[str], list[str]]:
     """(files whose bonds to read, files to look for their members in)."""
-    directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError as exc:
-        raise ConfigError(f"{directory}: cannot read directory: {exc.strerror or exc}") from None
-    everything = [os.path.join(directory, n) for n in names if n.endswith(".nmconnection")]
+    everything = directory_files(path, ".nmconnection")
     return (everything if os.path.isdir(path) else [path]), everything
 
 

@@ -10,7 +10,6 @@ import json
 from .errors import ConfigError
 from .foreign import BondDraft
 from .model import BondConfig
-from .registry import BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB
 from .textfile import read_text
 
 RUNNER_MODES = {"roundrobin": "balance-rr", "random": "balance-rr",
@@ -22,7 +21,6 @@ _AGG_SELECT = {"lacp_prio": "stable", "lacp_prio_stable": "stable", "bandwidth":
 _L4 = {"tcp", "udp", "sctp", "l4"}
 _L3 = {"ipv4", "ipv6", "ip", "l3"}
 _PRIO_MODES = {"active-backup", "balance-tlb", "balance-alb"}
-_ = (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
 
 
 class _Reader:
@@ -137,7 +135,7 @@ def _tx_hash(reader: _Reader, fields: object) -> str:
 
 def _link_watch(reader: _Reader, watch: object, keypath: str) -> None:
     watches = watch if isinstance(watch, list) else [watch]
-    for index, extra in enumerate(watches[1:], 1):
+    for index in range(1, len(watches)):
         reader.warn(f"{keypath}[{index}]", "ignored: a bond runs one link monitor (the "
                                            "first one given)")
     if not watches:
