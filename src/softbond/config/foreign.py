@@ -96,7 +96,7 @@ class BondDraft:
     def fail(self, where: str, message: str) -> ConfigError:
         return ConfigError(f"{where}: {self.name}: {message}")
 
-    def _checked(self, check, text: object, where: str):
+    def checked(self, check, text: object, where: str):
         try:
             return check(text)
         except (ValueError, ConfigError) as exc:
@@ -104,7 +104,7 @@ class BondDraft:
 
     # Each setter validates where the value was written, so errors name its line.
     def member(self, name: str, where: str) -> None:
-        self._checked(lambda n: validate_ifname(n, "member"), name, where)
+        self.checked(lambda n: validate_ifname(n, "member"), name, where)
         if name == self.name:
             raise self.fail(where, "a bond cannot be its own member")
         if name in self.slaves:
@@ -112,19 +112,19 @@ class BondDraft:
         self.slaves.append(name)
 
     def address(self, text: object, where: str) -> None:
-        cidr = self._checked(parse_cidr, text, where)
+        cidr = self.checked(parse_cidr, text, where)
         if cidr in self.addresses:
             raise self.fail(where, f"address {cidr} listed twice")
         self.addresses.append(cidr)
 
     def gateway(self, text: object, where: str) -> None:
-        self.gateways.append(self._checked(parse_ip, text, where))
+        self.gateways.append(self.checked(parse_ip, text, where))
 
     def set_hwaddr(self, text: object, where: str) -> None:
-        self.hwaddr = self._checked(parse_mac, text, where)
+        self.hwaddr = self.checked(parse_mac, text, where)
 
     def set_mtu(self, text: object, where: str) -> None:
-        self.mtu = self._checked(parse_mtu, text, where)
+        self.mtu = self.checked(parse_mtu, text, where)
 
     def build(self) -> BondConfig:
         gateway, gateway6 = default_gateways(self.gateways)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .errors import ConfigError
 from .foreign import BondDraft
 from .ifcfg import _classful as classful_prefix   # the same rule ifcfg's scripts apply
-from .model import BondConfig
+from .model import BondConfig, parse_ip
 from .textfile import numbered_lines, read_text
 
 # Kernel options ifenslave's if-pre-up.d script writes to sysfs.
@@ -215,7 +215,9 @@ def _static(draft: BondDraft, stanza: Stanza, values: dict) -> None:
     if "/" not in address:
         # Without a netmask ifupdown takes the class's for IPv4 and gives ip
         # a bare IPv6 address (a /128), as ifquery shows.
-        default = str(classful_prefix(address) or 32) if stanza.family == "inet" else "128"
+        ip = draft.checked(parse_ip, address, where)
+        default = (str(classful_prefix(ip) or 32) if stanza.family == "inet" and ":" not in ip
+                   else "128")
         netmask = values.get("netmask", (default, where))[0]
         try:
             prefix = (ipaddress.ip_network(f"0.0.0.0/{netmask}").prefixlen

@@ -75,18 +75,28 @@ _Loader.add_constructor("tag:yaml.org,2002:map",
 
 
 def parse_yaml(text: str, path: str) -> object:
-    loader = _Loader(text)
-    loader.name = path
+    loader = None
     try:
+        loader = _Loader(text)
+        loader.name = path
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{line}: invalid YAML: {exc.problem or exc}") from None
+    except yaml.reader.ReaderError as exc:   # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        raise ConfigError(f"{path}:{line}: invalid YAML: character {shown} is not "
+                          "allowed") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 class _File:

@@ -55,7 +55,11 @@ def parse_teamd(text: str, path: str) -> list[BondConfig]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        # json points at the token after the culprit: past blank lines, name the one before
+        lines, line = text.split("\n"), exc.lineno
+        while line > 1 and not lines[line - 1].strip():
+            line -= 1
+        raise ConfigError(f"{path}:{line}: invalid JSON: {exc.msg}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("device"), str):
