@@ -34,6 +34,16 @@ def directory_files(path: str, suffix: str) -> list[str]:
     return [os.path.join(directory, n) for n in names if n.endswith(suffix)]
 
 
+def line_with_text(text: str, line: int) -> int:
+    """`line`, or the nearest one before it that has text: YAML and JSON parsers
+    report a missing token where the next one should be, past blank lines."""
+    lines = text.split("\n")
+    line = min(line, len(lines))
+    while line > 1 and not lines[line - 1].strip(" "):
+        line -= 1
+    return line
+
+
 def timespan_ms(text: str, unit: str = "s") -> int:
     """A systemd time span ("100ms", "1s", "1min 30s"; a bare number is in
     `unit`) in whole milliseconds; ValueError otherwise."""

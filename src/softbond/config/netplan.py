@@ -11,7 +11,7 @@ import os
 import yaml
 
 from .errors import ConfigError
-from .foreign import BondDraft, directory_files, timespan_ms
+from .foreign import BondDraft, directory_files, line_with_text, timespan_ms
 from .model import BondConfig
 from .textfile import read_text
 
@@ -82,7 +82,7 @@ def parse_yaml(text: str, path: str) -> object:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
+        line = f":{line_with_text(text, mark.line + 1)}" if mark else ""
         raise ConfigError(f"{path}{line}: invalid YAML: {exc.problem or exc}") from None
     except yaml.reader.ReaderError as exc:   # a character YAML does not allow
         line = text.count("\n", 0, exc.position) + 1

@@ -8,7 +8,7 @@ path, and each one mapped only approximately says so.
 import json
 
 from .errors import ConfigError
-from .foreign import BondDraft
+from .foreign import BondDraft, line_with_text
 from .model import BondConfig
 from .textfile import read_text
 
@@ -55,11 +55,8 @@ def parse_teamd(text: str, path: str) -> list[BondConfig]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        # json points at the token after the culprit: past blank lines, name the one before
-        lines, line = text.split("\n"), exc.lineno
-        while line > 1 and not lines[line - 1].strip():
-            line -= 1
-        raise ConfigError(f"{path}:{line}: invalid JSON: {exc.msg}") from None
+        raise ConfigError(f"{path}:{line_with_text(text, exc.lineno)}: invalid JSON: "
+                          f"{exc.msg}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("device"), str):

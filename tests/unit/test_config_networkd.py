@@ -1,0 +1,87 @@
+"""systemd-networkd .netdev/.network reader: what netplan does not generate
+(tests/unit/test_config_netplan.py covers what it does)."""
+
+from pathlib import Path
+
+import pytest
+
+from softbond.config.errors import ConfigError
+from softbond.config.loader import load_config, merge_configs
+from softbond.config.networkd import load_networkd
+
+NETDEV = """[NetDev]
+Name=bond0
+Kind=bond
+
+[Bond]
+Mode=active-backup
+MIIMonitorSec=0.1
+ARPIPTargets=192.0.2.7
+ARPIPTargets=
+"""
+MEMBER = "[Match]\nName={name}\n\n[Network]\nBond=bond0\n"
+BOND_NETWORK = """[Match]
+Name=bond0
+
+[Network]
+Address=192.0.2.5/24
+Gateway=192.0.2.1
+DHCP=ipv4
+DNS=192.0.2.53
+
+[Route]
+Gateway=2001:db8::1
+
+[Route]
+Destination=198.51.100.0/24
+Gateway=192.0.2.254
+"""
+
+
+def write(tmp_path: Path, netdev: str = NETDEV, **files: str) -> Path:
+    (tmp_path / "25-bond0.netdev").write_text(netdev)
+    (tmp_path / "25-bond0.network").write_text(BOND_NETWORK)
+    for name in ("eth0", "eth1"):
+        (tmp_path / f"30-{name}.network").write_text(MEMBER.format(name=name))
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_bond_members_routes_and_warnings(tmp_path):
+    directory = write(tmp_path, **{"30-eth1.network": MEMBER.format(name="eth1") + "PrimarySlave=yes\n"})
+    bond0, = merge_configs(load_config(str(directory)))
+    assert (bond0.slaves, bond0.options.miimon, bond0.options.arp_ip_target, bond0.options.primary) == (
+        ("eth0", "eth1"), 100, (), "eth1")   # a bare time span is seconds; an empty list resets
+    assert (bond0.addresses, bond0.gateway, bond0.gateway6) == (("192.0.2.5/24",), "192.0.2.1", "2001:db8::1")
+    network = directory / "25-bond0.network"
+    assert bond0.source_warnings == (
+        f"{network}:7: bond0: Warning: DHCP=ipv4 ignored: softbond sets static addresses only",
+        f"{network}:8: bond0: Warning: [Network] DNS= ignored: softbond has no equivalent",
+        f"{network}:13: bond0: Warning: [Route] to 198.51.100.0/24 ignored: softbond sets the "
+        "default route only")
+    # one .netdev names its bond; its directory gives the members
+    assert merge_configs(load_config(str(directory / "25-bond0.netdev"))) == [bond0]
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"25-bond0.netdev": NETDEV + "UpDelaySec=1us\n"}, "25-bond0.netdev:10: bond0: UpDelaySec='1us': "
+                                                       "bonding counts whole milliseconds"),
+    ({"25-bond0.netdev": NETDEV + "LACPTransmitRate=fast\n"}, "25-bond0.netdev:10: bond0: option "
+                                                               "lacp_rate: mode dependency failed"),
+    ({"25-bond0.netdev": NETDEV + "AllSlavesActive=maybe\n"}, "25-bond0.netdev:10: bond0: "
+                                                               "AllSlavesActive='maybe': expected yes or no"),
+    ({"30-eth0.network": "[Match]\nName=en*\n[Network]\nBond=bond0\n"},
+     "30-eth0.network:2: bond0: member pattern 'en*': softbond needs interface names"),
+    ({"30-eth0.network": "[Network]\nBond=bond9\n"}, "30-eth0.network:2: Bond=bond9: no .netdev "
+                                                     "defines a bond bond9"),
+    ({"30-eth0.network": "[Match]\nName=eth1\n[Network]\nBond=bond0\n"},
+     "30-eth1.network:2: bond0: member \"eth1\" listed twice"),
+    ({"26-bond0.netdev": NETDEV}, "26-bond0.netdev:2: bond0 is already defined in"),
+    ({"25-bond0.netdev": "Kind=bond\n"}, "25-bond0.netdev:1: Kind= comes before any [Section]"),
+])
+def test_errors_name_the_line(tmp_path, files, message):
+    directory = write(tmp_path, **files)
+    with pytest.raises(ConfigError) as info:
+        merge_configs(load_networkd(str(directory)))
+    assert str(info.value).startswith(f"{directory}/{message}"), info.value
