@@ -326,7 +326,8 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
     up.add_argument("--slaves", help="comma-separated member interfaces")
     up.add_argument("--address", action="append", help="address in CIDR form (repeatable)")
     up.add_argument("--mtu", help="the bond's MTU (its members take it)")
-    up.add_argument("--config", action="append", help="TOML file, ifcfg directory or modprobe.conf (repeatable)")
+    up.add_argument("--config", action="append", help="TOML file, ifcfg directory, modprobe.conf, netplan YAML, networkd directory, "
+                    "NetworkManager keyfile(s), /etc/network/interfaces or teamd JSON (repeatable)")
     up.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd)")
     up.add_argument("--only", help=argparse.SUPPRESS)
     up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)

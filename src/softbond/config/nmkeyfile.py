@@ -95,12 +95,16 @@ def _bond(keyfile: IniFile, connection: Section) -> BondDraft:
             elif entry.key not in _QUIET.get(section.name, ()):
                 draft.warn(where, f"{section.name}.{entry.key} ignored: softbond has no "
                                   "equivalent")
-    ipv4 = keyfile.section("ipv4")
-    method = ipv4.last("method") if ipv4 else None
-    if method is None or method.value in ("auto", "link-local", "shared"):
-        draft.warn(keyfile.where(method or ipv4 or connection),
-                   f"ipv4.method={method.value if method else 'auto'} ignored: softbond sets "
-                   "static addresses only (method=manual)")
+    # Addresses softbond would have to ask a server for; IPv6 "auto" is the
+    # kernel's own SLAAC on the bond device, so it is no loss.
+    for family, dynamic in (("ipv4", ("auto", "link-local", "shared")), ("ipv6", ("dhcp", "shared"))):
+        section = keyfile.section(family)
+        method = section.last("method") if section else None
+        shown = method.value if method else ("auto" if family == "ipv4" else "")
+        if shown in dynamic:
+            draft.warn(keyfile.where(method or section or connection),
+                       f"{family}.method={shown} ignored: softbond sets static addresses only "
+                       "(method=manual)")
     return draft
 
 
