@@ -64,6 +64,14 @@ def test_bond_members_routes_and_warnings(tmp_path):
     assert merge_configs(load_config(str(directory / "25-bond0.netdev"))) == [bond0]
 
 
+def test_target_lines_add_up(tmp_path):
+    netdev = NETDEV.replace("MIIMonitorSec=0.1\n", "ARPIntervalSec=200ms\n") + (
+        "ARPIPTargets=192.0.2.8 192.0.2.9\nARPIPTargets=192.0.2.10\n")
+    bond0, = merge_configs(load_networkd(str(write(tmp_path, netdev))))
+    assert (bond0.options.arp_interval, bond0.options.arp_ip_target) == (
+        200, ("192.0.2.8", "192.0.2.9", "192.0.2.10"))
+
+
 @pytest.mark.parametrize("files, message", [
     ({"25-bond0.netdev": NETDEV + "UpDelaySec=1us\n"}, "25-bond0.netdev:10: bond0: UpDelaySec='1us': "
                                                        "bonding counts whole milliseconds"),

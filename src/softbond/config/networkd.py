@@ -117,9 +117,11 @@ def _bond_option(netdev: IniFile, draft: BondDraft, entry: Entry) -> None:
             value = entry.value
     except ValueError as exc:
         raise ConfigError(f"{where}: {draft.name}: {entry.key}={exc}") from None
-    if form == "list" and not entry.value:
-        draft.pairs = [p for p in draft.pairs if p[0] != option]  # an empty value resets the list
-        return
+    if form == "list":
+        if not entry.value:     # an empty value resets the list, as systemd reads it
+            draft.pairs = [p for p in draft.pairs if p[0] != option]
+            return
+        value = " ".join(f"+{item}" for item in entry.value.split())   # each line adds
     draft.option(option, value, where)
 
 
