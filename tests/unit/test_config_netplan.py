@@ -111,6 +111,11 @@ def test_unknown_keys_are_warned_with_their_line(tmp_path):
     ("      mtu: 20\n", ":9: bond0: mtu 20: out of range"),
     ("    bond1: {interfaces: [eth9]}\n", ":9: bond1: interface 'eth9' is not defined"),
     ("  - oops\n", ":9: invalid YAML"),
+    ("        arp-ip-targets: [[192.0.2.1]]\n",
+     ":9: network.bonds.bond0.parameters.arp-ip-targets: expected a list of addresses"),
+    ("      addresses: [{}]\n", ":9: bond0: address None: expected address/prefix"),
+    ("    ? [bond1]\n    : {}\n", ":9: a mapping key must be a name"),
+    ("    bond1: &b {interfaces: *b}\n", ":9: invalid YAML: found unconstructable recursive node"),
 ])
 def test_errors_name_the_line(tmp_path, extra, message):
     path = write(tmp_path, BOND + extra)

@@ -62,6 +62,9 @@ class _Loader(yaml.SafeLoader):
         result.line, result.lines = node.start_mark.line + 1, {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool, type(None))):
+                raise ConfigError(f"{self.name}:{key_node.start_mark.line + 1}: a mapping "
+                                  "key must be a name")
             if key in result.lines:
                 raise ConfigError(f"{self.name}:{key_node.start_mark.line + 1}: key "
                                   f"{key!r} given twice")
@@ -172,6 +175,8 @@ def _bond(name: str, file: _File, bonds: _Map, bond: object, ethernets: dict) ->
             if not isinstance(value, list):
                 raise ConfigError(f"{where}: {keypath}.interfaces: expected a list")
             for ident in value:
+                if not isinstance(ident, (str, int)):
+                    raise ConfigError(f"{where}: {keypath}.interfaces: expected device ids")
                 draft.member(_member_name(str(ident), where, draft, ethernets), where)
         elif key == "parameters":
             params = file.table(bond, key, f"{keypath}.parameters")
@@ -180,8 +185,8 @@ def _bond(name: str, file: _File, bonds: _Map, bond: object, ethernets: dict) ->
         elif key == "addresses":
             for address in value if isinstance(value, list) else [value]:
                 # an address may carry options: {"192.0.2.5/24": {label: ...}}
-                draft.address(next(iter(address)) if isinstance(address, dict) else address,
-                              where)
+                draft.address(next(iter(address), None) if isinstance(address, dict)
+                              else address, where)
         elif key in ("gateway4", "gateway6"):
             draft.gateway(value, where)
         elif key == "routes":
@@ -206,6 +211,10 @@ def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: obj
         draft.warn(where, f"{keypath} ignored: not a netplan bond parameter softbond knows")
         return
     option, form = PARAMETERS[param]
+    items = raw if form == "list" and isinstance(raw, list) else [raw]
+    if not all(isinstance(item, (str, int, float, bool)) for item in items):
+        raise ConfigError(f"{where}: {keypath}: expected " +
+                          ("a list of addresses" if form == "list" else "a single value"))
     if param in _ZERO_UNSET and str(raw).strip() == "0":
         draft.warn(where, f"{keypath}: 0 ignored: netplan leaves it unset, so the "
                           f"kernel's default {option} applies")
