@@ -68,6 +68,7 @@ def test_features_without_an_equivalent_are_warned(name, keys):
 
 @pytest.mark.parametrize("text, message", [
     ('{"device": "team0", "runner": {"name": "fancy"}}', "t.json: runner.name: 'fancy': not a teamd runner"),
+    ('{"device": "team0", "runner": {"name": ["lacp"]}}', 't.json: runner.name: ["lacp"]: expected a string'),
     ('{"device": "team0",\n "runner": {"name": "lacp",}}', "t.json:2: invalid JSON"),
     ('{"runner": {}}', "t.json: device: a teamd config names its device"),
     ('{"device": "team0", "runner": {"name": "lacp", "fast_rate": 3}}',

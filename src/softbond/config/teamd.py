@@ -44,6 +44,12 @@ class _Reader:
             raise self.fail(keypath, "expected an object")
         return value
 
+    def text(self, table: dict, key: str, default: str, keypath: str) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            raise self.fail(keypath, f"{json.dumps(value)[:40]}: expected a string")
+        return value
+
     def rest(self, table: dict, keypath: str, known: set[str]) -> None:
         for key in table:
             if key not in known:
@@ -81,7 +87,7 @@ def parse_teamd(text: str, path: str) -> list[BondConfig]:
 
 
 def _runner(reader: _Reader, runner: dict) -> str:
-    name = runner.get("name", "roundrobin")
+    name = reader.text(runner, "name", "roundrobin", "runner.name")
     if name not in RUNNER_MODES:
         raise reader.fail("runner.name", f"{name!r}: not a teamd runner "
                                          f"({', '.join(RUNNER_MODES)})")
@@ -93,7 +99,7 @@ def _runner(reader: _Reader, runner: dict) -> str:
     known = {"name"}
     if name == "activebackup":
         known.add("hwaddr_policy")
-        policy = runner.get("hwaddr_policy", "same_all")
+        policy = reader.text(runner, "hwaddr_policy", "same_all", "runner.hwaddr_policy")
         if policy not in _HWADDR_POLICY:
             raise reader.fail("runner.hwaddr_policy", f"{policy!r}: expected one of "
                                                       f"{', '.join(_HWADDR_POLICY)}")
@@ -111,7 +117,7 @@ def _runner(reader: _Reader, runner: dict) -> str:
                 ("min_ports", "min_links", lambda v: v)):
             if key in runner:
                 reader.option(option, convert(runner[key]), f"runner.{key}")
-        policy = runner.get("agg_select_policy", "lacp_prio")
+        policy = reader.text(runner, "agg_select_policy", "lacp_prio", "runner.agg_select_policy")
         if policy not in _AGG_SELECT:
             reader.warn("runner.agg_select_policy", f"{policy!r} ignored: no bonding "
                                                     "equivalent (ad_select stays stable)")
