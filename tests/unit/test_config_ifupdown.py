@@ -89,6 +89,17 @@ def test_members_onboot_and_ignored_options():
     assert "up ignored: softbond has no equivalent (it runs no hook commands)" in bond4.warnings[0]
 
 
+def test_member_settings_are_warned(tmp_path):
+    path = tmp_path / "interfaces"
+    path.write_text("iface bond0 inet manual\n    bond-slaves eth0\n    bond-mode 1\n"
+                    "iface eth0 inet manual\n    mtu 1400\n"
+                    "iface eth1 inet manual\n    bond-master bond0\n    pre-up true\n")
+    bond0, = merge_configs(load_ifupdown(str(path)))
+    assert bond0.source_warnings == tuple(
+        f"{path}:{line}: bond0: Warning: {member}: {key} ignored: softbond configures its "
+        "members itself" for line, member, key in ((5, "eth0", "mtu"), (8, "eth1", "pre-up")))
+
+
 @pytest.mark.parametrize("text, message", [
     ("    bond-mode 1\n    bond-mode 2\n", ":3: bond0: bond-mode given twice"),
     ("    bond-mode 1\n    bond-lacp-rate fast\n", ":3: bond0: option lacp_rate: mode dependency"),

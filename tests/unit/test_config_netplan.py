@@ -124,6 +124,13 @@ def test_errors_name_the_line(tmp_path, extra, message):
     assert str(info.value).startswith(path + message), info.value
 
 
+def test_member_settings_are_warned(tmp_path):
+    path = write(tmp_path, BOND.replace("eth0: {}", "eth0: {dhcp4: false, mtu: 1400}"))
+    bond0, = merge_configs(load_netplan(path))
+    assert bond0.source_warnings == (f"{path}:3: bond0: Warning: eth0: network.ethernets.eth0.mtu "
+                                     "ignored: softbond configures its members itself",)
+
+
 def test_members_matched_by_pattern_are_refused(tmp_path):
     path = write(tmp_path, BOND.replace("eth0: {}", "eth0: {match: {name: 'en*'}}"))
     with pytest.raises(ConfigError, match=r":3: network.ethernets.eth0.match: softbond needs"):

@@ -64,6 +64,15 @@ def test_bond_members_routes_and_warnings(tmp_path):
     assert merge_configs(load_config(str(directory / "25-bond0.netdev"))) == [bond0]
 
 
+def test_member_settings_are_warned(tmp_path):
+    directory = write(tmp_path, **{"30-eth1.network": MEMBER.format(name="eth1") +
+                                   "LinkLocalAddressing=no\n[Link]\nMTUBytes=1400\n"})
+    bond0, = merge_configs(load_networkd(str(directory)))
+    assert bond0.source_warnings[-1] == (f"{directory}/30-eth1.network:8: bond0: Warning: eth1: "
+                                         "[Link] MTUBytes= ignored: softbond configures its "
+                                         "members itself")
+
+
 def test_target_lines_add_up(tmp_path):
     netdev = NETDEV.replace("MIIMonitorSec=0.1\n", "ARPIntervalSec=200ms\n") + (
         "ARPIPTargets=192.0.2.8 192.0.2.9\nARPIPTargets=192.0.2.10\n")

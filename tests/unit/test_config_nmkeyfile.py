@@ -61,6 +61,17 @@ def test_ports_name_their_bond():
     assert [c.slaves for n, c in configs.items() if n != "bond1"] == [()] * (len(BONDS) - 1)
 
 
+def test_member_settings_are_warned(tmp_path):
+    keyfile(tmp_path, "[bond]\nmode=1\n[ipv4]\nmethod=disabled\n")
+    port = tmp_path / "eth0.nmconnection"
+    port.write_text("[connection]\nid=p\ntype=ethernet\ninterface-name=eth0\ncontroller=bond0\n"
+                    "port-type=bond\n[ethernet]\nmtu=1400\n")
+    bond0, = merge_configs(load_nmkeyfile(str(tmp_path)))
+    assert (bond0.slaves, bond0.source_warnings) == (("eth0",), (
+        f"{port}:8: bond0: Warning: eth0: ethernet.mtu ignored: softbond configures its members "
+        "itself",))
+
+
 def keyfile(tmp_path: Path, bond: str) -> str:
     path = tmp_path / "bond0.nmconnection"
     path.write_text("[connection]\nid=bond0\ntype=bond\ninterface-name=bond0\n\n" + bond)

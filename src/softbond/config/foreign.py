@@ -100,6 +100,11 @@ class BondDraft:
     def warn(self, where: str, message: str) -> None:
         self.notes.append(f"{where}: {self.name}: Warning: {message}")
 
+    def member_setting(self, where: str, member: str, setting: str) -> None:
+        """A member's own setting: softbond sets members up itself (down, the
+        bond's MTU and MAC), so it has no place for it."""
+        self.warn(where, f"{member}: {setting} ignored: softbond configures its members itself")
+
     def option(self, name: str, value: object, where: str) -> None:
         self.pairs.append((name, value, where))
 

@@ -189,6 +189,11 @@ def _bond(name: str, interfaces: Interfaces, masters: list[tuple[str, str]]) -> 
     for member, where in masters:
         if member not in draft.slaves:
             draft.member(member, where)
+    for member in draft.slaves:
+        for stanza in interfaces.of(member):
+            for key, _, line in stanza.options:
+                if option_key(key) != "bond-master":
+                    draft.member_setting(stanza.where(line), member, key)
     if primaries is not None:   # ifenslave: the first one that is a member
         chosen = next((p for p in primaries[0] if p in draft.slaves), None)
         if chosen is None:

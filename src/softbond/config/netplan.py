@@ -164,6 +164,13 @@ def _member_name(ident: str, where: str, bond: BondDraft, ethernets: dict) -> st
     return name
 
 
+def _member_settings(draft: BondDraft, ident: str, ethernets: dict) -> None:
+    file, _, device = ethernets[ident]
+    for key, value in device.items():
+        if key not in ("match", "set-name") and not (key in ("dhcp4", "dhcp6") and value is False):
+            draft.member_setting(file.where(device, key), ident, f"network.ethernets.{ident}.{key}")
+
+
 def _bond(name: str, file: _File, bonds: _Map, bond: object, ethernets: dict) -> BondDraft:
     keypath = f"network.bonds.{name}"
     if not isinstance(bond, dict):
@@ -178,6 +185,7 @@ def _bond(name: str, file: _File, bonds: _Map, bond: object, ethernets: dict) ->
                 if not isinstance(ident, (str, int)):
                     raise ConfigError(f"{where}: {keypath}.interfaces: expected device ids")
                 draft.member(_member_name(str(ident), where, draft, ethernets), where)
+                _member_settings(draft, str(ident), ethernets)
         elif key == "parameters":
             params = file.table(bond, key, f"{keypath}.parameters")
             for param, raw in params.items():

@@ -47,6 +47,8 @@ BOND_KEYS = {
 _QUIET = {"Description", "Kind", "Name", "LinkLocalAddressing", "ConfigureWithoutCarrier",
           "IPv6AcceptRA", "IgnoreCarrierLoss", "RequiredForOnline"}
 
+_MEMBER_KEYS = {"Bond", "PrimarySlave", "ActiveSlave"}
+
 
 def _files(path: str) -> tuple[list[str], list[str]]:
     """(.netdev files, .network files) of a directory, or of a file's directory."""
@@ -166,6 +168,11 @@ def _add_members(network: IniFile, draft: BondDraft, names: list[str],
             draft.warn(network.where(active), f"ActiveSlave= ignored: softbond picks the "
                                               f"active member (softbond set-active "
                                               f"{draft.name} {name} changes it)")
+    for other in network.sections:
+        for entry in other.entries:
+            if other.name != "Match" and entry.key not in _MEMBER_KEYS | _QUIET:
+                draft.member_setting(network.where(entry), " ".join(names),
+                                     f"[{other.name}] {entry.key}=")
 
 
 def _flag(network: IniFile, draft: BondDraft, entry: Entry) -> bool:

@@ -24,6 +24,9 @@ _QUIET = {"connection": {"id", "uuid", "type", "interface-name", "autoconnect", 
           "ipv6": {"method", "gateway", "addr-gen-mode", "may-fail", "ip6-privacy"},
           "ethernet": {"mtu", "cloned-mac-address"},
           "bond-port": {"queue-id", "prio"}}
+_PORT_KEYS = {("connection", key) for key in ("id", "uuid", "type", "interface-name", "master",
+                                              "controller", "slave-type", "port-type",
+                                              "autoconnect", "timestamp", "permissions")}
 _ADDRESS_KEY = re.compile(r"address(?:es)?[0-9]*")
 # NM's own bond option with no kernel counterpart (it balances in userspace on OVS-like terms).
 _NM_ONLY = {"balance-slb"}
@@ -154,6 +157,10 @@ def _port(keyfile: IniFile, drafts) -> None:
     draft.member(name, where)
     if connection.value("autoconnect") and not _flag(keyfile, draft, connection.last("autoconnect")):
         draft.warn(where, f"{name}: autoconnect=false ignored: softbond enslaves every member")
+    for section in keyfile.sections:
+        for entry in section.entries:
+            if (section.name, entry.key) not in _PORT_KEYS and section.name != "bond-port":
+                draft.member_setting(keyfile.where(entry), name, f"{section.name}.{entry.key}")
     port = keyfile.section("bond-port")
     for entry in port.entries if port else ():
         if entry.key == "prio":
