@@ -61,6 +61,17 @@ def test_ports_name_their_bond():
     assert [c.slaves for n, c in configs.items() if n != "bond1"] == [()] * (len(BONDS) - 1)
 
 
+def test_address_forms_the_keyfile_reader_takes(tmp_path):
+    path = keyfile(tmp_path, "[ipv4]\nmethod=manual\naddress1=192.0.2.5;24;192.0.2.1;\n"
+                             "addresses2=192.0.2.6\n[ipv6]\naddress=2001:db8::5,2001:db8::1\n")
+    bond0, = merge_configs(load_nmkeyfile(path))
+    assert (bond0.addresses, bond0.gateway, bond0.gateway6) == (
+        ("192.0.2.5/24", "192.0.2.6/24", "2001:db8::5/64"), "192.0.2.1", "2001:db8::1")
+    assert [w.split(": ", 2)[2] for w in bond0.source_warnings] == [
+        "Warning: ipv4.addresses2: no prefix length, using /24 as NetworkManager does",
+        "Warning: ipv6.address: no prefix length, using /64 as NetworkManager does"]
+
+
 def test_member_settings_are_warned(tmp_path):
     keyfile(tmp_path, "[bond]\nmode=1\n[ipv4]\nmethod=disabled\n")
     port = tmp_path / "eth0.nmconnection"

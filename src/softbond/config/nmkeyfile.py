@@ -112,22 +112,25 @@ def _bond(keyfile: IniFile, connection: Section) -> BondDraft:
 
 
 def _address(keyfile: IniFile, draft: BondDraft, family: str, entry) -> None:
-    """address1=192.0.2.5/24[,gateway]; the old form is addresses1=ip;prefix;gateway;"""
+    """address1=ADDRESS[/PLEN][,GATEWAY], where "/", ";" and "," are one
+    separator to NetworkManager's reader (read_one_ip_address_or_route())."""
     where = keyfile.where(entry)
-    parts = [p.strip() for p in re.split(r"[,;]", entry.value) if p.strip()]
-    if entry.key.startswith("addresses") and len(parts) >= 2 and "/" not in parts[0]:
-        parts = [f"{parts[0]}/{parts[1]}"] + parts[2:]
-    if not parts:
-        return
-    address = parts[0]
-    if "/" not in address:   # the keyfile reader's default prefix, with its warning
-        prefix = 24 if family == "ipv4" else 64
+    fields = re.split(r"[/;,]", entry.value.strip())
+    if len(fields) > 1 and fields[-1] == "":    # its "deprecated semicolon at the end"
+        fields.pop()
+    address, rest = fields[0], fields[1:]
+    if rest and rest[0].isdigit():
+        prefix = rest.pop(0)
+    else:   # the keyfile reader's default, with its warning
+        prefix = "24" if family == "ipv4" else "64"
         draft.warn(where, f"{family}.{entry.key}: no prefix length, using /{prefix} as "
                           "NetworkManager does")
-        address = f"{address}/{prefix}"
-    draft.address(address, where)
-    if len(parts) > 1:
-        draft.gateway(parts[1], where)
+    if len(rest) > 1:
+        raise ConfigError(f"{where}: {draft.name}: {family}.{entry.key}={entry.value}: "
+                          "expected ADDRESS/PLEN[,GATEWAY]")
+    draft.address(f"{address}/{prefix}", where)
+    if rest and rest[0]:
+        draft.gateway(rest[0], where)
 
 
 def _flag(keyfile: IniFile, draft: BondDraft, entry) -> bool:
