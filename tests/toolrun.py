@@ -5,8 +5,10 @@ Debian package, never a skip.
 """
 
 import dataclasses
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,24 @@ def run(*argv: str) -> str:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, f"{' '.join(argv)}: {done.stderr}"
     return done.stdout
+
+
+def netplan_generate(yaml: Path, root: Path) -> Path:
+    """`netplan generate --root-dir` for one YAML file; the networkd directory it wrote."""
+    netplan = tool("netplan", "netplan.io")
+    (root / "etc" / "netplan").mkdir(parents=True)
+    target = root / "etc" / "netplan" / yaml.name
+    shutil.copy(yaml, target)
+    os.chmod(target, 0o600)     # netplan warns about readable files
+    run(netplan, "generate", "--root-dir", str(root))
+    return root / "run" / "systemd" / "network"
+
+
+def nmcli_keyfile(args: list[str]) -> str:
+    """The keyfile `nmcli --offline connection add ARGS` writes, without the
+    warnings it prints among it (a port's bond is no profile it can see)."""
+    out = run(tool("nmcli", "network-manager"), "--offline", "connection", "add", *args)
+    return "".join(line for line in out.splitlines(True) if not line.startswith("Warning: "))
 
 
 def comparable(configs) -> list:

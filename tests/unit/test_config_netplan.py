@@ -3,8 +3,6 @@ file into networkd files, and softbond's reading of the YAML must equal its
 reading of what netplan generated (tests/data/netplan/README.md)."""
 
 import dataclasses
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,21 +11,10 @@ from softbond.config.errors import ConfigError
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.netplan import PARAMETERS, load_netplan
 from softbond.config.networkd import load_networkd
-from toolrun import comparable, run, tool
+from toolrun import comparable, netplan_generate
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "netplan"
 CASES = sorted(p.stem for p in CORPUS.glob("*.yaml"))
-
-
-def generate(case: str, root: Path) -> Path:
-    """netplan generate --root-dir for one corpus file; the networkd directory it wrote."""
-    netplan = tool("netplan", "netplan.io")
-    (root / "etc" / "netplan").mkdir(parents=True)
-    target = root / "etc" / "netplan" / f"{case}.yaml"
-    shutil.copy(CORPUS / f"{case}.yaml", target)
-    os.chmod(target, 0o600)     # netplan warns about readable files
-    run(netplan, "generate", "--root-dir", str(root))
-    return root / "run" / "systemd" / "network"
 
 
 def networkd_files(directory: Path) -> dict[str, str]:
@@ -37,7 +24,7 @@ def networkd_files(directory: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_corpus_is_what_netplan_generates(case, tmp_path):
-    generated = generate(case, tmp_path)
+    generated = netplan_generate(CORPUS / f"{case}.yaml", tmp_path)
     assert networkd_files(generated) == networkd_files(CORPUS / f"{case}.networkd"), \
         "corpus out of date: regenerate it (README.md)"
 
