@@ -27,13 +27,15 @@ def run(*argv: str) -> str:
     return done.stdout
 
 
-def netplan_generate(yaml: Path, root: Path) -> Path:
-    """`netplan generate --root-dir` for one YAML file; the networkd directory it wrote."""
+def netplan_generate(source: Path, root: Path) -> Path:
+    """`netplan generate --root-dir` for a YAML file, or a directory of them
+    (as /etc/netplan); the networkd directory it wrote."""
     netplan = tool("netplan", "netplan.io")
     (root / "etc" / "netplan").mkdir(parents=True)
-    target = root / "etc" / "netplan" / yaml.name
-    shutil.copy(yaml, target)
-    os.chmod(target, 0o600)     # netplan warns about readable files
+    for yaml in sorted(source.glob("*.yaml")) if source.is_dir() else [source]:
+        target = root / "etc" / "netplan" / yaml.name
+        shutil.copy(yaml, target)
+        os.chmod(target, 0o600)     # netplan warns about readable files
     run(netplan, "generate", "--root-dir", str(root))
     return root / "run" / "systemd" / "network"
 

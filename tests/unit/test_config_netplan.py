@@ -14,7 +14,9 @@ from softbond.config.networkd import load_networkd
 from toolrun import comparable, netplan_generate
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "netplan"
-CASES = sorted(p.stem for p in CORPUS.glob("*.yaml"))
+# CASE.yaml, or CASE.netplan/ with several files, as /etc/netplan has them
+SOURCES = {p.stem: p for p in [*CORPUS.glob("*.yaml"), *CORPUS.glob("*.netplan")]}
+CASES = sorted(SOURCES)
 
 
 def networkd_files(directory: Path) -> dict[str, str]:
@@ -24,7 +26,7 @@ def networkd_files(directory: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_corpus_is_what_netplan_generates(case, tmp_path):
-    generated = netplan_generate(CORPUS / f"{case}.yaml", tmp_path)
+    generated = netplan_generate(SOURCES[case], tmp_path)
     assert networkd_files(generated) == networkd_files(CORPUS / f"{case}.networkd"), \
         "corpus out of date: regenerate it (README.md)"
 
@@ -32,7 +34,7 @@ def test_corpus_is_what_netplan_generates(case, tmp_path):
 @pytest.mark.parametrize("case", CASES)
 def test_yaml_reads_as_netplan_generates_it(case):
     """On the stored output, so a reader regression shows without netplan too."""
-    from_yaml = merge_configs(load_netplan(str(CORPUS / f"{case}.yaml")))
+    from_yaml = merge_configs(load_netplan(str(SOURCES[case])))
     from_networkd = merge_configs(load_networkd(str(CORPUS / f"{case}.networkd")))
     # networkd enslaves members as their links appear: no order to compare.
     assert sorted_members(from_yaml) == sorted_members(from_networkd)
@@ -45,7 +47,7 @@ def sorted_members(configs):
 
 
 def test_every_documented_parameter_is_in_the_corpus():
-    text = "".join(p.read_text() for p in CORPUS.glob("*.yaml"))
+    text = "".join(p.read_text() for p in CORPUS.glob("**/*.yaml"))
     assert [key for key in PARAMETERS if f"{key}:" not in text] == []
 
 

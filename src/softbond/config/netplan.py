@@ -122,25 +122,32 @@ class _File:
 
 
 def load_netplan(path: str) -> list[BondConfig]:
-    """The bonds of a netplan file, or of every *.yaml in a directory (/etc/netplan)."""
+    """The bonds of a netplan file, or of every *.yaml in a directory (/etc/netplan).
+
+    As netplan reads them, a later file amends a bond an earlier one defined:
+    its members and addresses are added, its parameters win.
+    """
     files = [_File(p) for p in (directory_files(path, ".yaml") if os.path.isdir(path) else [path])]
     ethernets: dict[str, tuple[_File, _Map, dict]] = {}
-    bonds: dict[str, tuple[_File, _Map, dict]] = {}
+    bonds: dict[str, list[tuple[_File, _Map, dict]]] = {}
     for file in files:
         if file.data is None:
             continue
         network = file.table(file.data, "network", "network")
         if not isinstance(file.data, dict) or "network" not in file.data:
             raise ConfigError(f"{file.path}: not a netplan file (no network: mapping)")
-        for kind, found in (("ethernets", ethernets), ("bonds", bonds)):
-            devices = file.table(network, kind, f"network.{kind}")
-            for name, device in devices.items():
-                if name in found:
-                    raise ConfigError(f"{file.where(devices, name)}: network.{kind}.{name}: "
-                                      f"already defined in {found[name][0].path} (softbond "
-                                      "reads each device from one file)")
-                found[name] = (file, devices, device if device is not None else _Map())
-    return [_bond(name, *entry, ethernets).build() for name, entry in bonds.items()]
+        devices = file.table(network, "ethernets", "network.ethernets")
+        for name, device in devices.items():
+            if name in ethernets:
+                raise ConfigError(f"{file.where(devices, name)}: network.ethernets.{name}: "
+                                  f"already defined in {ethernets[name][0].path} (softbond "
+                                  "reads each member from one file)")
+            ethernets[name] = (file, devices, device if device is not None else _Map())
+        devices = file.table(network, "bonds", "network.bonds")
+        for name, device in devices.items():
+            bonds.setdefault(name, []).append(
+                (file, devices, device if device is not None else _Map()))
+    return [_bond(name, definitions, ethernets).build() for name, definitions in bonds.items()]
 
 
 def _member_name(ident: str, where: str, bond: BondDraft, ethernets: dict) -> str:
@@ -171,11 +178,20 @@ def _member_settings(draft: BondDraft, ident: str, ethernets: dict) -> None:
             draft.member_setting(file.where(device, key), ident, f"network.ethernets.{ident}.{key}")
 
 
-def _bond(name: str, file: _File, bonds: _Map, bond: object, ethernets: dict) -> BondDraft:
+def _bond(name: str, definitions: list, ethernets: dict) -> BondDraft:
+    file, bonds, _ = definitions[0]
+    draft = BondDraft(str(name), file.where(bonds, name), file.path)
+    for file, bonds, bond in definitions:
+        _amend(draft, file, bonds, bond, ethernets)
+    return draft
+
+
+def _amend(draft: BondDraft, file: _File, bonds: _Map, bond: object, ethernets: dict) -> None:
+    """Add one file's definition of the bond to the draft."""
+    name = draft.name
     keypath = f"network.bonds.{name}"
     if not isinstance(bond, dict):
         raise ConfigError(f"{file.where(bonds, name)}: {keypath}: expected a mapping")
-    draft = BondDraft(str(name), file.where(bonds, name), file.path)
     for key, value in bond.items():
         where = file.where(bond, key)
         if key == "interfaces":
@@ -208,7 +224,6 @@ def _bond(name: str, file: _File, bonds: _Map, bond: object, ethernets: dict) ->
                 draft.warn(where, f"{keypath}.{key} ignored: softbond sets static addresses only")
         elif key not in _QUIET:
             draft.warn(where, f"{keypath}.{key} ignored: softbond has no equivalent")
-    return draft
 
 
 def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: object,
@@ -223,6 +238,9 @@ def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: obj
     if not all(isinstance(item, (str, int, float, bool)) for item in items):
         raise ConfigError(f"{where}: {keypath}: expected " +
                           ("a list of addresses" if form == "list" else "a single value"))
+    if option == "primary" and any(pair[0] == "primary" for pair in draft.pairs):
+        raise ConfigError(f"{where}: {keypath}: {draft.name} already has a primary member "
+                          "(netplan refuses a second one too)")
     if param in _ZERO_UNSET and str(raw).strip() == "0":
         draft.warn(where, f"{keypath}: 0 ignored: netplan leaves it unset, so the "
                           f"kernel's default {option} applies")
