@@ -124,3 +124,24 @@ def test_members_matched_by_pattern_are_refused(tmp_path):
     path = write(tmp_path, BOND.replace("eth0: {}", "eth0: {match: {name: 'en*'}}"))
     with pytest.raises(ConfigError, match=r":3: network.ethernets.eth0.match: softbond needs"):
         load_netplan(path)
+
+
+def test_a_later_file_amends_the_bond():
+    bond0, = merge_configs(load_config(str(SOURCES["amended"])))
+    assert (bond0.slaves, bond0.addresses, bond0.options.updelay, bond0.options.primary) == (
+        ("eth0", "eth1", "eth2"), ("192.0.2.5/24", "192.0.2.6/24"), 200, "eth0")
+
+
+def test_a_second_primary_is_refused(tmp_path):
+    (tmp_path / "01.yaml").write_text(BOND + "        primary: eth0\n")
+    (tmp_path / "02.yaml").write_text("network:\n  bonds:\n    bond0:\n"
+                                      "      parameters: {primary: eth0}\n")
+    with pytest.raises(ConfigError, match=r"02.yaml:4: network.bonds.bond0.parameters.primary: "
+                                          r"bond0 already has a primary member"):
+        load_netplan(str(tmp_path))
+
+
+def test_zero_that_netplan_leaves_unset_is_warned():
+    bond8 = merge_configs(load_netplan(str(CORPUS / "balance_rr.yaml")))[-1]
+    assert (bond8.options.packets_per_slave, bond8.options.resend_igmp) == (1, 1)
+    assert len(bond8.source_warnings) == 3 and "netplan leaves it unset" in bond8.source_warnings[0]
