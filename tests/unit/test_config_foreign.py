@@ -1,6 +1,7 @@
 """The other tools' readers on mutated corpus files: whatever the text, a
-reader returns bonds or raises one ConfigError that starts with the file
-(and names a line that exists and has text), never another exception."""
+reader returns bonds or raises one ConfigError that starts with a file and
+a line of it that has text, never another exception; which reader a file
+goes to by its content."""
 
 import os
 import re
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from softbond.config.errors import ConfigError
 from softbond.config.foreign import timespan_ms
 from softbond.config.loader import load_config, merge_configs
+from toolrun import comparable
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 # (corpus file mutated, what load_config is given: the file or its copied directory)
@@ -56,7 +58,10 @@ def mutate(text: str, data) -> str:
 
 
 def check_error(message: str, path: Path, text: str) -> None:
-    assert message.startswith(str(path.parent)), message
+    """One file of the directory and a line of it that has text (the
+    mutated file's lines are known; any other file's must at least be named)."""
+    match = re.match(rf"{re.escape(str(path.parent))}/[^:]+:[0-9]+: ", message)
+    assert match or re.match(rf"{re.escape(str(path.parent))}\S*: not UTF-8", message), message
     match = re.match(rf"{re.escape(str(path))}:([0-9]+): ", message)
     if match:
         lines = text.split("\n")
@@ -98,3 +103,21 @@ def test_timespans(text, unit, ms):
 def test_bad_timespans(text):
     with pytest.raises(ValueError):
         timespan_ms(text)
+
+
+@pytest.mark.parametrize("source", ["netplan/active_backup.yaml", "nmkeyfile/active_backup.nmconnection",
+                                    "ifupdown/lacp.interfaces", "teamd/lacp_1.conf",
+                                    "netplan/active_backup.networkd/10-netplan-bond0.netdev"])
+def test_a_file_without_its_usual_name_is_read_by_its_content(source, tmp_path):
+    shutil.copytree((DATA / source).parent, tmp_path, dirs_exist_ok=True)
+    renamed = tmp_path / "bonds.conf"
+    (tmp_path / Path(source).name).rename(renamed)
+    assert comparable(merge_configs(load_config(str(renamed)))) == comparable(
+        merge_configs(load_config(str(DATA / source))))
+
+
+def test_toml_that_looks_like_another_format_stays_toml(tmp_path):
+    path = tmp_path / "bonds.conf"
+    path.write_text('[connection]\nmode = "active-backup"\nauto = 1\n')
+    with pytest.raises(ConfigError, match=r":3: connection: option auto: unknown option"):
+        load_config(str(path))

@@ -38,5 +38,5 @@ def test_import_refuses_with_one_line(tmp_path):
     bad.write_text('{"device": "team0", "runner": {"name": "fancy"}}')
     done = softbond("import", str(bad))
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == f"softbond: {bad}: runner.name: 'fancy': not a teamd runner " \
+    assert done.stderr == f"softbond: {bad}:1: runner.name: 'fancy': not a teamd runner " \
                           "(roundrobin, random, activebackup, loadbalance, lacp, broadcast)\n"

@@ -19,7 +19,7 @@ def read(name: str):
 
 
 def warned(bond) -> list[str]:
-    """The key paths the warnings name."""
+    """The key paths the warnings name (after file:line)."""
     return [w.split(": ")[1] for w in bond.source_warnings]
 
 
@@ -49,6 +49,9 @@ def test_activebackup_ports_and_link_watches():
     assert (arp.options.arp_interval, arp.options.arp_ip_target, arp.options.arp_missed_max) == (
         100, ("192.168.23.1",), 30)
     assert warned(arp) == ["link_watch.source_host", "ports.eth1.sticky"]
+    path = CORPUS / "activebackup_arp_ping_1.conf"
+    assert arp.source_warnings[0] == (f"{path}:8: link_watch.source_host: team0: Warning: "
+                                      "ignored: no bonding equivalent")
     nsna = read("activebackup_nsna_ping_1")
     assert (nsna.options.arp_interval, nsna.options.ns_ip6_target) == (200, ("fe80::210:18ff:feaa:bbcc",))
 
@@ -67,14 +70,15 @@ def test_features_without_an_equivalent_are_warned(name, keys):
 
 
 @pytest.mark.parametrize("text, message", [
-    ('{"device": "team0", "runner": {"name": "fancy"}}', "t.json: runner.name: 'fancy': not a teamd runner"),
-    ('{"device": "team0", "runner": {"name": ["lacp"]}}', 't.json: runner.name: ["lacp"]: expected a string'),
+    ('{"device": "team0",\n "runner": {"name": "fancy"}}', "t.json:2: runner.name: 'fancy': not a teamd runner"),
+    ('{"device": "team0", "runner": {"name": ["lacp"]}}', 't.json:1: runner.name: ["lacp"]: expected a string'),
     ('{"device": "team0",\n "runner": {"name": "lacp",}}', "t.json:2: invalid JSON"),
-    ('{"runner": {}}', "t.json: device: a teamd config names its device"),
-    ('{"device": "team0", "runner": {"name": "lacp", "fast_rate": 3}}',
-     "t.json: runner.fast_rate: team0: option lacp_rate: invalid value (3)"),
-    ('{"device": "team0", "link_watch": {"name": "arp_ping", "interval": 100}}',
-     "t.json: link_watch.target_host: arp_ping without a target_host"),
+    ('\n{"runner": {}}', "t.json:2: device: a teamd config names its device"),
+    ('{"device": "team0",\n "runner": {"name": "lacp",\n\n "fast_rate": 3}}',
+     "t.json:4: runner.fast_rate: team0: option lacp_rate: invalid value (3)"),
+    ('{"device": "team0",\n "link_watch": [{"name": "arp_ping", "interval": 100}]}',
+     "t.json:2: link_watch[0].target_host: arp_ping without a target_host"),
+    ('{"device": "team0", "runner": ' + "[" * 100000, "t.json:1: invalid JSON: nested too deeply"),
 ])
 def test_errors_name_the_key(text, message):
     with pytest.raises(ConfigError) as info:

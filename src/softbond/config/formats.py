@@ -12,7 +12,6 @@ from .netplan import load_netplan
 from .networkd import load_networkd
 from .nmkeyfile import load_nmkeyfile
 from .teamd import load_teamd
-from .textfile import read_text
 
 _BY_EXTENSION = ((".yaml", load_netplan), (".yml", load_netplan), (".netdev", load_networkd),
                  (".network", load_networkd), (".nmconnection", load_nmkeyfile),
@@ -20,14 +19,14 @@ _BY_EXTENSION = ((".yaml", load_netplan), (".yml", load_netplan), (".netdev", lo
 _BY_CONTENT = ((re.compile(r"^\s*network\s*:", re.M), load_netplan),
                (re.compile(r"^\s*\[NetDev\]", re.M), load_networkd),
                (re.compile(r"^\s*\[connection\]", re.M), load_nmkeyfile),
-               (re.compile(r"^\s*(?:iface|auto|allow-[a-z]+|source|source-directory)\s+\S",
+               (re.compile(r"^\s*(?:iface|auto|allow-[a-z]+|source|source-directory)\s+[^\s=]",
                            re.M), load_ifupdown),
                (re.compile(r"\A\s*\{"), load_teamd))
 
 
-def foreign_reader(path: str):
-    """The reader for netplan, networkd, NetworkManager, ifupdown or teamd
-    files at `path`, or None (ifcfg, TOML or modprobe.conf)."""
+def reader_by_name(path: str):
+    """The reader for another tool's files by their names: a directory of
+    them, or a file's extension; None when the name does not tell."""
     if os.path.isdir(path):
         try:
             names = os.listdir(path)
@@ -41,13 +40,11 @@ def foreign_reader(path: str):
             if any(n.endswith(suffix) for n in names):
                 return reader
         return None
-    for suffix, reader in _BY_EXTENSION:
-        if path.endswith(suffix):
-            return reader
-    if path.endswith(".toml") or not os.path.isfile(path):
-        return None
-    text = read_text(path)
-    for pattern, reader in _BY_CONTENT:
-        if pattern.search(text):
-            return reader
-    return None
+    return next((reader for suffix, reader in _BY_EXTENSION if path.endswith(suffix)), None)
+
+
+def reader_by_content(text: str):
+    """The reader for a file whose name does not tell, by its first words.
+    Ask after TOML: none of these formats is valid TOML, so a TOML file
+    with a key that looks like one of theirs stays TOML."""
+    return next((reader for pattern, reader in _BY_CONTENT if pattern.search(text)), None)

@@ -64,8 +64,6 @@ class Interfaces:
 def read_interfaces(path: str, into: Interfaces | None = None, depth: int = 0) -> Interfaces:
     """Stanzas in file order, following source and source-directory as ifup does."""
     result = into if into is not None else Interfaces()
-    if depth > 10:
-        raise ConfigError(f"{path}: source nested too deeply (a loop?)")
     stanza: Stanza | None = None
     for number, line in _logical_lines(read_text(path)):
         words = line.split()
@@ -113,6 +111,9 @@ def _source(path: str, number: int, keyword: str, rest: list[str], result: Inter
             depth: int) -> None:
     if not rest:
         raise ConfigError(f"{path}:{number}: {keyword} needs a path")
+    if depth >= 10:
+        raise ConfigError(f"{path}:{number}: {keyword} nested too deeply (a file sourcing "
+                          "itself?)")
     target = rest[0].strip()
     if not os.path.isabs(target):
         target = os.path.join(os.path.dirname(path) or ".", target)

@@ -96,7 +96,9 @@ def parse_yaml(text: str, path: str) -> object:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     except RecursionError:
-        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+        # where it gave up is not known: the end, as TOML's reader says
+        raise ConfigError(f"{path}:{line_with_text(text, text.count(chr(10)) + 1)}: invalid "
+                          "YAML: nested too deeply") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -105,12 +107,16 @@ def parse_yaml(text: str, path: str) -> object:
 class _File:
     def __init__(self, path: str):
         self.path = path
-        self.data = parse_yaml(read_text(path), path)
+        text = read_text(path)
+        self.data = parse_yaml(text, path)
+        # where the document starts: what names a file whose top is no mapping
+        self.first_line = next((number for number, line in enumerate(text.split("\n"), 1)
+                                if line.strip() and not line.lstrip().startswith("#")), 1)
 
     def where(self, mapping: object, key: object = None) -> str:
         lines = getattr(mapping, "lines", {})
-        line = lines.get(key) or getattr(mapping, "line", 0)
-        return f"{self.path}:{line}" if line else self.path
+        line = lines.get(key) or getattr(mapping, "line", 0) or self.first_line
+        return f"{self.path}:{line}"
 
     def table(self, mapping: object, key: str, keypath: str) -> _Map:
         value = mapping.get(key) if isinstance(mapping, dict) else None
@@ -135,7 +141,8 @@ def load_netplan(path: str) -> list[BondConfig]:
             continue
         network = file.table(file.data, "network", "network")
         if not isinstance(file.data, dict) or "network" not in file.data:
-            raise ConfigError(f"{file.path}: not a netplan file (no network: mapping)")
+            raise ConfigError(f"{file.where(file.data)}: not a netplan file (no network: "
+                              "mapping at the top)")
         devices = file.table(network, "ethernets", "network.ethernets")
         for name, device in devices.items():
             if name in ethernets:

@@ -6,6 +6,8 @@ files, and tests/unit/test_config_netplan.py holds the two readers to the
 same result on netplan's own output.
 """
 
+import os
+
 from .errors import ConfigError
 from .foreign import BondDraft, boolean, directory_files, timespan_ms
 from .inifile import Entry, IniFile, read_ini
@@ -51,8 +53,10 @@ _MEMBER_KEYS = {"Bond", "PrimarySlave", "ActiveSlave"}
 
 
 def _files(path: str) -> tuple[list[str], list[str]]:
-    """(.netdev files, .network files) of a directory, or of a file's directory."""
-    netdevs = [path] if path.endswith(".netdev") else directory_files(path, ".netdev")
+    """(.netdev files, .network files) of a directory; a .netdev given alone
+    (by any name) with the .network files beside it."""
+    alone = not os.path.isdir(path) and not path.endswith(".network")
+    netdevs = [path] if alone else directory_files(path, ".netdev")
     return netdevs, directory_files(path, ".network")
 
 

@@ -23,12 +23,65 @@ _L3 = {"ipv4", "ipv6", "ip", "l3"}
 _PRIO_MODES = {"active-backup", "balance-tlb", "balance-alb"}
 
 
+def key_lines(text: str) -> dict[str, int]:
+    """The line of each key path ("runner.name", "link_watch[1]") in valid
+    JSON text, and of the top-level object ("").  json reports no positions."""
+    lines: dict[str, int] = {}
+    stack: list[list] = []      # [kind "{" or "[", path, key or index, awaiting a key/value]
+    index, line = 0, 1
+    while index < len(text):
+        char = text[index]
+        top = stack[-1] if stack else None
+        if char == "\n":
+            line += 1
+        elif char == '"':
+            end = index + 1
+            while text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            if top is not None and top[0] == "{" and top[3]:
+                top[2], top[3] = json.loads(text[index:end + 1]), False
+                lines.setdefault(_child(top), line)
+            elif top is not None and top[0] == "[" and top[3]:
+                top[3] = False
+                lines.setdefault(_child(top), line)
+            index = end
+        elif char in "{[":
+            if top is not None and top[0] == "[" and top[3]:
+                top[3] = False
+            path = _child(top) if top is not None else ""
+            lines.setdefault(path, line)
+            stack.append([char, path, 0 if char == "[" else None, True])
+        elif char in "}]":
+            stack.pop()
+        elif char == "," and top is not None:
+            top[3] = True
+            if top[0] == "[":
+                top[2] += 1
+        elif not char.isspace() and char != ":" and top is not None and top[0] == "[" and top[3]:
+            top[3] = False
+            lines.setdefault(_child(top), line)
+        index += 1
+    lines.setdefault("", 1)
+    return lines
+
+
+def _child(frame: list) -> str:
+    kind, path, key, _ = frame
+    if kind == "[":
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
 class _Reader:
-    def __init__(self, path: str, draft: BondDraft):
-        self.path, self.draft = path, draft
+    def __init__(self, path: str, draft: BondDraft, lines: dict[str, int]):
+        self.path, self.draft, self.lines = path, draft, lines
 
     def at(self, keypath: str) -> str:
-        return f"{self.path}: {keypath}"
+        """file:line of the key, or of the nearest enclosing one given."""
+        probe = keypath
+        while probe not in self.lines:
+            probe = probe.rpartition(".")[0] if "." in probe else ""
+        return f"{self.path}:{self.lines[probe]}: {keypath}"
 
     def fail(self, keypath: str, message: str) -> ConfigError:
         return ConfigError(f"{self.at(keypath)}: {message}")
@@ -63,11 +116,14 @@ def parse_teamd(text: str, path: str) -> list[BondConfig]:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{line_with_text(text, exc.lineno)}: invalid JSON: "
                           f"{exc.msg}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
+    except RecursionError:      # where it gave up is not known: the end, as TOML's reader says
+        raise ConfigError(f"{path}:{line_with_text(text, text.count(chr(10)) + 1)}: invalid "
+                          "JSON: nested too deeply") from None
+    lines = key_lines(text)
+    where = f"{path}:{lines.get('device', lines[''])}: device"
     if not isinstance(data, dict) or not isinstance(data.get("device"), str):
-        raise ConfigError(f"{path}: device: a teamd config names its device (\"device\": \"team0\")")
-    reader = _Reader(path, BondDraft(data["device"], f"{path}: device", path))
+        raise ConfigError(f"{where}: a teamd config names its device (\"device\": \"team0\")")
+    reader = _Reader(path, BondDraft(data["device"], where, path), lines)
     reader.rest(data, "", {"device", "runner", "link_watch", "ports", "hwaddr",
                            "notify_peers", "mcast_rejoin", "debug_level"})
     if "hwaddr" in data:
@@ -147,6 +203,8 @@ def _link_watch(reader: _Reader, watch: object, keypath: str) -> None:
                                            "first one given)")
     if not watches:
         return
+    if isinstance(watch, list):
+        keypath = f"{keypath}[0]"
     first = reader.table(watches[0], keypath)
     name = first.get("name")
     if name == "ethtool":
