@@ -66,7 +66,7 @@ def check_error(message: str, path: Path, text: str) -> None:
     if match:
         lines = text.split("\n")
         assert 1 <= int(match.group(1)) <= len(lines), message
-        assert lines[int(match.group(1)) - 1].strip(" "), message   # a lone tab can be the culprit
+        assert lines[int(match.group(1)) - 1].strip(" \t"), message   # as fuzz/harnesses.py asks
 
 
 @pytest.mark.parametrize("target", TARGETS)

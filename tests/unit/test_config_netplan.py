@@ -145,3 +145,11 @@ def test_zero_that_netplan_leaves_unset_is_warned():
     bond8 = merge_configs(load_netplan(str(CORPUS / "balance_rr.yaml")))[-1]
     assert (bond8.options.packets_per_slave, bond8.options.resend_igmp) == (1, 1)
     assert len(bond8.source_warnings) == 3 and "netplan leaves it unset" in bond8.source_warnings[0]
+
+
+def test_lines_are_counted_at_newlines_only(tmp_path):
+    """As every other reader and editor's line numbers count them; YAML's
+    own marks also count a lone \\r."""
+    path = write(tmp_path, "network:\r  ethernets: {eth0: {}}\r  bonds:\n    bond0: {interfaces: [eth9]}\n")
+    with pytest.raises(ConfigError, match=r"01-bond.yaml:2: bond0: interface 'eth9' is not defined"):
+        load_netplan(path)

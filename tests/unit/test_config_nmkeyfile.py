@@ -4,6 +4,8 @@ holds the arguments), and softbond must read each into the options given
 to nmcli."""
 
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from softbond.config.errors import ConfigError
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.nmkeyfile import load_nmkeyfile
 from softbond.config.options import build_options
-from toolrun import nmcli_keyfile
+from toolrun import nmcli_keyfile, tool
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "nmkeyfile"
 CASES = json.loads((CORPUS / "cases.json").read_text())
@@ -28,8 +30,21 @@ def test_corpus_is_what_nmcli_writes(case):
         line for line in stored.splitlines(True) if not line.startswith("uuid="))
 
 
+def test_the_corpus_gives_every_option_nmcli_knows():
+    """nmcli names its bond options when it refuses one."""
+    out = subprocess.run([tool("nmcli", "network-manager"), "--offline", "connection", "add",
+                          "type", "bond", "bond.options", "none_such=1"], capture_output=True, text=True)
+    known = re.search(r"not among \[([^\]]*)\]", out.stderr).group(1).split(", ")
+    used = {item.split("=")[0] for name in BONDS for item in given(CASES[name])["bond.options"].split(",")}
+    assert len(known) > 20 and sorted(set(known) - used) == []
+
+
 def given(args: list[str]) -> dict[str, str]:
     return dict(zip(args[::2], args[1::2]))
+
+
+# NetworkManager's options with no kernel counterpart: read with a warning.
+NM_ONLY = {"active_slave", "balance-slb"}
 
 
 @pytest.mark.parametrize("case", BONDS)
@@ -37,8 +52,10 @@ def test_keyfile_reads_as_the_options_given_to_nmcli(case):
     args = given(CASES[case])
     bond, = merge_configs(load_nmkeyfile(str(CORPUS / f"{case}.nmconnection")))
     pairs = [(*item.split("=", 1), None) for item in args["bond.options"].split(",")]
-    assert bond.options == build_options(args["ifname"], pairs)[0]
-    assert bond.name == args["ifname"] and not bond.source_warnings
+    assert bond.options == build_options(args["ifname"], [p for p in pairs if p[0] not in NM_ONLY])[0]
+    assert bond.name == args["ifname"]
+    assert [w.split(": ")[3].split()[0] for w in bond.source_warnings] == [
+        f"bond.{name}" for name, _, _ in sorted(pairs) if name in NM_ONLY]
     addresses = [args[k] for k in ("ipv4.addresses", "ipv6.addresses") if k in args]
     assert (list(bond.addresses), bond.gateway, bond.gateway6) == (
         addresses, args.get("ipv4.gateway", args.get("ipv6.gateway")),

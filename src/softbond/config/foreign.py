@@ -39,7 +39,7 @@ def line_with_text(text: str, line: int) -> int:
     report a missing token where the next one should be, past blank lines."""
     lines = text.split("\n")
     line = min(line, len(lines))
-    while line > 1 and not lines[line - 1].strip(" "):
+    while line > 1 and not lines[line - 1].strip():
         line -= 1
     return line
 

@@ -6,6 +6,7 @@ for the monitor intervals and delays, seconds for learn-packet-interval,
 as netplan writes them into the networkd files it generates.
 """
 
+import bisect
 import os
 
 import yaml
@@ -57,18 +58,27 @@ class _Map(dict):
 
 
 class _Loader(yaml.SafeLoader):
+    def __init__(self, text: str, path: str):
+        super().__init__(text)
+        self.name = path
+        self.newlines = [i for i, char in enumerate(text) if char == "\n"]
+
+    def line_of(self, mark) -> int:
+        """The mark's line as every softbond reader counts them, at \\n only
+        (YAML also ends one at \\r, NEL and the Unicode line separators)."""
+        return bisect.bisect_left(self.newlines, mark.index) + 1
+
     def construct_mapping(self, node, deep=False):
         result = _Map()
-        result.line, result.lines = node.start_mark.line + 1, {}
+        result.line, result.lines = self.line_of(node.start_mark), {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            line = self.line_of(key_node.start_mark)
             if not isinstance(key, (str, int, float, bool, type(None))):
-                raise ConfigError(f"{self.name}:{key_node.start_mark.line + 1}: a mapping "
-                                  "key must be a name")
+                raise ConfigError(f"{self.name}:{line}: a mapping key must be a name")
             if key in result.lines:
-                raise ConfigError(f"{self.name}:{key_node.start_mark.line + 1}: key "
-                                  f"{key!r} given twice")
-            result.lines[key] = key_node.start_mark.line + 1
+                raise ConfigError(f"{self.name}:{line}: key {key!r} given twice")
+            result.lines[key] = line
             result[key] = self.construct_object(value_node, deep=True)
         return result
 
@@ -79,26 +89,25 @@ _Loader.add_constructor("tag:yaml.org,2002:map",
 
 def parse_yaml(text: str, path: str) -> object:
     loader = None
+    last = line_with_text(text, text.count("\n") + 1)
     try:
-        loader = _Loader(text)
-        loader.name = path
+        loader = _Loader(text, path)
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f":{line_with_text(text, mark.line + 1)}" if mark else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {exc.problem or exc}") from None
+        line = line_with_text(text, loader.line_of(mark)) if mark and loader else last
+        raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem or exc}") from None
     except yaml.reader.ReaderError as exc:   # a character YAML does not allow
         line = text.count("\n", 0, exc.position) + 1
         char = exc.character
         shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
         raise ConfigError(f"{path}:{line}: invalid YAML: character {shown} is not "
                           "allowed") from None
+    # Where these gave up is not known: the end, as TOML's reader says.
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        raise ConfigError(f"{path}:{last}: invalid YAML: {exc}") from None
     except RecursionError:
-        # where it gave up is not known: the end, as TOML's reader says
-        raise ConfigError(f"{path}:{line_with_text(text, text.count(chr(10)) + 1)}: invalid "
-                          "YAML: nested too deeply") from None
+        raise ConfigError(f"{path}:{last}: invalid YAML: nested too deeply") from None
     finally:
         if loader is not None:
             loader.dispose()
