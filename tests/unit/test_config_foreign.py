@@ -94,12 +94,14 @@ def test_mutated_files_give_bonds_or_one_config_error(target, tmp_path_factory):
 
 @pytest.mark.parametrize("text, unit, ms", [("100ms", "s", 100), ("1s", "ms", 1000),
                                             ("2", "s", 2000), ("2", "ms", 2),
-                                            ("1min 30s", "s", 90000), ("1.5s", "s", 1500)])
+                                            ("1min 30s", "s", 90000), ("1.5s", "s", 1500),
+                                            ("0.1", "s", 100), ("2000000ns", "s", 2),
+                                            ("9" * 400, "ms", int("9" * 400))])
 def test_timespans(text, unit, ms):
     assert timespan_ms(text, unit) == ms
 
 
-@pytest.mark.parametrize("text", ["", "1x", "1.5ms", "ms", "-1s"])
+@pytest.mark.parametrize("text", ["", "1x", "1.5ms", "ms", "-1s", "1S", "1e3ms", "9" * 5000])
 def test_bad_timespans(text):
     with pytest.raises(ValueError):
         timespan_ms(text)

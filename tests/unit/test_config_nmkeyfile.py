@@ -102,12 +102,14 @@ def keyfile(tmp_path: Path, bond: str) -> str:
 
 def test_unknown_keys_and_dhcp_are_warned(tmp_path):
     path = keyfile(tmp_path, "[bond]\nmode=1\nbalance-slb=1\n[ipv4]\nmethod=auto\ndns=192.0.2.53;\n"
-                              "[ipv6]\nmethod=dhcp\n")
+                              "[ipv6]\nmethod=dhcp\n[ethernet]\ncloned-mac-address=random\n")
     bond0, = merge_configs(load_nmkeyfile(path))
     assert bond0.source_warnings == (
         f"{path}:8: bond0: Warning: bond.balance-slb ignored: a NetworkManager option with no "
         "kernel bonding equivalent",
         f"{path}:11: bond0: Warning: ipv4.dns ignored: softbond has no equivalent",
+        f"{path}:15: bond0: Warning: ethernet.cloned-mac-address=random ignored: softbond gives "
+        "the bond its first member's MAC",
         f"{path}:10: bond0: Warning: ipv4.method=auto ignored: softbond sets static addresses "
         "only (method=manual)",
         f"{path}:13: bond0: Warning: ipv6.method=dhcp ignored: softbond sets static addresses "

@@ -6,6 +6,7 @@ softbond meaning, and build the BondConfig through build_bond_config().
 import os
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from .errors import ConfigError
 from .model import BondConfig, build_bond_config, parse_cidr, parse_ip, parse_mac, parse_mtu
@@ -14,13 +15,16 @@ from .options import Pair
 
 _TRUE = {"1", "yes", "y", "true", "t", "on"}
 _FALSE = {"0", "no", "n", "false", "f", "off"}
-# systemd's time units (parse_time() in src/basic/time-util.c), in microseconds.
-_USEC = {"us": 1, "usec": 1, "µs": 1, "ms": 1000, "msec": 1000,
+# systemd's time units (parse_time() in src/basic/time-util.c), in microseconds;
+# its months and years are left out: no bonding interval reaches them.
+_USEC = {"ns": Fraction(1, 1000), "nsec": Fraction(1, 1000),
+         "us": 1, "usec": 1, "µs": 1, "μs": 1, "ms": 1000, "msec": 1000,
          "s": 10**6, "sec": 10**6, "second": 10**6, "seconds": 10**6,
          "m": 60 * 10**6, "min": 60 * 10**6, "minute": 60 * 10**6, "minutes": 60 * 10**6,
          "h": 3600 * 10**6, "hr": 3600 * 10**6, "hour": 3600 * 10**6, "hours": 3600 * 10**6,
-         "d": 86400 * 10**6, "day": 86400 * 10**6, "days": 86400 * 10**6}
-_SPAN_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zµ]*)", re.ASCII | re.IGNORECASE)
+         "d": 86400 * 10**6, "day": 86400 * 10**6, "days": 86400 * 10**6,
+         "w": 604800 * 10**6, "week": 604800 * 10**6, "weeks": 604800 * 10**6}
+_SPAN_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zµμ]*)", re.ASCII)
 
 
 def directory_files(path: str, suffix: str) -> list[str]:
@@ -57,11 +61,11 @@ def timespan_ms(text: str, unit: str = "s") -> int:
         suffix = part.group(2) or unit
         if suffix not in _USEC:
             raise ValueError(f"{text!r}: unknown time unit {suffix!r}")
-        total += round(float(part.group(1)) * _USEC[suffix])
+        total += Fraction(part.group(1)) * _USEC[suffix]    # exact, however long
         pos = part.end()
-    if total % 1000:
+    if (total / 1000).denominator != 1:
         raise ValueError(f"{text!r}: bonding counts whole milliseconds")
-    return total // 1000
+    return int(total / 1000)
 
 
 def boolean(text: str) -> bool:

@@ -27,6 +27,8 @@ _QUIET = {"connection": {"id", "uuid", "type", "interface-name", "autoconnect", 
 _PORT_KEYS = {("connection", key) for key in ("id", "uuid", "type", "interface-name", "master",
                                               "controller", "slave-type", "port-type",
                                               "autoconnect", "timestamp", "permissions")}
+# NetworkManager's policies in place of an address (nm-settings-nmcli(5)).
+_SPECIAL_MACS = {"preserve", "permanent", "random", "stable", "stable-ssid"}
 _ADDRESS_KEY = re.compile(r"address(?:es)?[0-9]*")
 # NM's own bond option with no kernel counterpart (it balances in userspace on OVS-like terms).
 _NM_ONLY = {"balance-slb"}
@@ -92,7 +94,11 @@ def _bond(keyfile: IniFile, connection: Section) -> BondDraft:
             elif (section.name, entry.key) == ("ethernet", "mtu"):
                 draft.set_mtu(entry.value, where)
             elif (section.name, entry.key) == ("ethernet", "cloned-mac-address"):
-                draft.set_hwaddr(entry.value, where)
+                if entry.value in _SPECIAL_MACS:
+                    draft.warn(where, f"ethernet.cloned-mac-address={entry.value} ignored: "
+                                      "softbond gives the bond its first member's MAC")
+                else:
+                    draft.set_hwaddr(entry.value, where)
             elif entry.key == "gateway" and section.name in ("ipv4", "ipv6"):
                 draft.gateway(entry.value, where)
             elif entry.key not in _QUIET.get(section.name, ()):
