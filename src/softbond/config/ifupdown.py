@@ -75,7 +75,7 @@ def read_interfaces(path: str, into: Interfaces | None = None, depth: int = 0) -
                     raise ConfigError(f"{path}:{number}: expected iface NAME FAMILY METHOD")
                 stanza = Stanza(words[1], words[2], words[3], path, number)
                 result.stanzas.append(stanza)
-            elif keyword == "auto" or keyword == "allow-hotplug":
+            elif keyword in ("auto", "allow-auto", "allow-hotplug"):   # what boot brings up
                 result.auto.update(words[1:])
             elif keyword in ("source", "source-directory"):
                 _source(path, number, keyword, line.split(None, 1)[1:], result, depth)
