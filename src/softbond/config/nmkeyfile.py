@@ -44,7 +44,7 @@ def load_nmkeyfile(path: str) -> list[BondConfig]:
     """The bonds of one keyfile, or of every *.nmconnection in a directory;
     members come from the keyfiles beside them."""
     bond_paths, all_paths = _files(path)
-    files = {p: read_ini(p) for p in set(bond_paths) | set(all_paths)}
+    files = {p: read_ini(p) for p in dict.fromkeys(bond_paths + all_paths)}   # in name order
     drafts: dict[str, tuple[BondDraft, set[str]]] = {}   # name -> (draft, names it answers to)
     for bond_path in bond_paths:
         keyfile = files[bond_path]
