@@ -83,6 +83,12 @@ def test_address_forms_the_keyfile_reader_takes(tmp_path):
         "Warning: ipv6.address: no prefix length, using /64 as NetworkManager does"]
 
 
+def test_older_section_names(tmp_path):
+    bond0, = merge_configs(load_nmkeyfile(keyfile(tmp_path, "[bond]\nmode=1\n[ipv4]\nmethod=manual\n"
+                                                           "address1=192.0.2.5/24\n[802-3-ethernet]\nmtu=9000\n")))
+    assert (bond0.mtu, bond0.source_warnings) == (9000, ())
+
+
 def test_member_settings_are_warned(tmp_path):
     keyfile(tmp_path, "[bond]\nmode=1\n[ipv4]\nmethod=disabled\n")
     port = tmp_path / "eth0.nmconnection"

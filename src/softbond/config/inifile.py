@@ -61,7 +61,9 @@ class IniFile:
         return merged
 
 
-def read_ini(path: str, comments: str = "#") -> IniFile:
+def read_ini(path: str, comments: str = "#", aliases: dict[str, str] | None = None) -> IniFile:
+    """`aliases` renames sections as the tool reads them (NetworkManager's
+    [802-3-ethernet] is its [ethernet])."""
     sections: list[Section] = []
     for number, line in numbered_lines(read_text(path)):
         stripped = line.strip()
@@ -69,7 +71,8 @@ def read_ini(path: str, comments: str = "#") -> IniFile:
             continue
         header = _HEADER.fullmatch(stripped)
         if header:
-            sections.append(Section(header.group(1).strip(), number))
+            name = header.group(1).strip()
+            sections.append(Section((aliases or {}).get(name, name), number))
             continue
         entry = _ENTRY.fullmatch(stripped)
         if not entry:

@@ -27,6 +27,8 @@ _QUIET = {"connection": {"id", "uuid", "type", "interface-name", "autoconnect", 
 _PORT_KEYS = {("connection", key) for key in ("id", "uuid", "type", "interface-name", "master",
                                               "controller", "slave-type", "port-type",
                                               "autoconnect", "timestamp", "permissions")}
+# The settings' full names, as older keyfiles have them.
+_SECTION_ALIASES = {"802-3-ethernet": "ethernet"}
 # NetworkManager's policies in place of an address (nm-settings-nmcli(5)).
 _SPECIAL_MACS = {"preserve", "permanent", "random", "stable", "stable-ssid"}
 _ADDRESS_KEY = re.compile(r"address(?:es)?[0-9]*")
@@ -44,7 +46,8 @@ def load_nmkeyfile(path: str) -> list[BondConfig]:
     """The bonds of one keyfile, or of every *.nmconnection in a directory;
     members come from the keyfiles beside them."""
     bond_paths, all_paths = _files(path)
-    files = {p: read_ini(p) for p in dict.fromkeys(bond_paths + all_paths)}   # in name order
+    files = {p: read_ini(p, aliases=_SECTION_ALIASES)
+             for p in dict.fromkeys(bond_paths + all_paths)}   # in name order
     drafts: dict[str, tuple[BondDraft, set[str]]] = {}   # name -> (draft, names it answers to)
     for bond_path in bond_paths:
         keyfile = files[bond_path]
