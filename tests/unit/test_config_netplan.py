@@ -82,13 +82,16 @@ BOND = """network:
 
 
 def test_unknown_keys_are_warned_with_their_line(tmp_path):
-    path = write(tmp_path, BOND + "        lacp-mode: fast\n      nameservers: {addresses: [192.0.2.53]}\n")
+    path = write(tmp_path, BOND + "        lacp-mode: fast\n      nameservers: {addresses: [192.0.2.53]}\n"
+                                  "      addresses: [192.0.2.5/24: {label: bond0:1}]\n")
     bond0, = merge_configs(load_netplan(path))
-    assert bond0.warnings[:2] == (
+    assert bond0.warnings[:3] == (
         f"{path}:9: bond0: Warning: network.bonds.bond0.parameters.lacp-mode ignored: not a "
         "netplan bond parameter softbond knows",
         f"{path}:10: bond0: Warning: network.bonds.bond0.nameservers ignored: softbond has no "
-        "equivalent")
+        "equivalent",
+        f"{path}:11: bond0: Warning: network.bonds.bond0.addresses: options of 192.0.2.5/24 "
+        "ignored: softbond has no equivalent")
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -105,6 +108,9 @@ def test_unknown_keys_are_warned_with_their_line(tmp_path):
     ("      addresses: [{}]\n", ":9: bond0: address None: expected address/prefix"),
     ("    ? [bond1]\n    : {}\n", ":9: a mapping key must be a name"),
     ("    bond1: &b {interfaces: *b}\n", ":9: invalid YAML: found unconstructable recursive node"),
+    ("      mtu: [9000]\n", ":9: network.bonds.bond0.mtu: expected a single value"),
+    ("      routes: [{to: [default], via: 192.0.2.1}]\n",
+     ":9: network.bonds.bond0.routes.to: expected a single value"),
 ])
 def test_errors_name_the_line(tmp_path, extra, message):
     path = write(tmp_path, BOND + extra)

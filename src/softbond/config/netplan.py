@@ -175,7 +175,8 @@ def _member_name(ident: str, where: str, bond: BondDraft, ethernets: dict) -> st
         raise ConfigError(f"{file.where(devices, ident)}: network.ethernets.{ident}: "
                           "expected a mapping")
     if device.get("set-name"):
-        return str(device["set-name"])
+        return str(_scalar(device["set-name"], file.where(device, "set-name"),
+                           f"network.ethernets.{ident}.set-name"))
     match = file.table(device, "match", f"network.ethernets.{ident}.match")
     if not match:
         return ident
@@ -224,17 +225,20 @@ def _amend(draft: BondDraft, file: _File, bonds: _Map, bond: object, ethernets: 
                 _parameter(file, draft, params, param, raw, ethernets)
         elif key == "addresses":
             for address in value if isinstance(value, list) else [value]:
-                # an address may carry options: {"192.0.2.5/24": {label: ...}}
-                draft.address(next(iter(address), None) if isinstance(address, dict)
-                              else address, where)
+                if isinstance(address, dict):   # {"192.0.2.5/24": {label: ..., lifetime: ...}}
+                    if any(address.values()):
+                        draft.warn(where, f"{keypath}.addresses: options of {next(iter(address))} "
+                                          "ignored: softbond has no equivalent")
+                    address = next(iter(address), None)
+                draft.address(_scalar(address, where, f"{keypath}.addresses"), where)
         elif key in ("gateway4", "gateway6"):
-            draft.gateway(value, where)
+            draft.gateway(_scalar(value, where, f"{keypath}.{key}"), where)
         elif key == "routes":
             _routes(file, draft, value, where)
         elif key == "mtu":
-            draft.set_mtu(value, where)
+            draft.set_mtu(_scalar(value, where, f"{keypath}.mtu"), where)
         elif key == "macaddress":
-            draft.set_hwaddr(value, where)
+            draft.set_hwaddr(_scalar(value, where, f"{keypath}.macaddress"), where)
         elif key in ("dhcp4", "dhcp6"):
             if value is True:
                 draft.warn(where, f"{keypath}.{key} ignored: softbond sets static addresses only")
@@ -286,6 +290,14 @@ def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: obj
     draft.option(option, value, where)
 
 
+def _scalar(value: object, where: str, keypath: str) -> object:
+    """One value, not a list or mapping (whose text, through YAML aliases, can
+    be exponentially long)."""
+    if isinstance(value, (list, dict)):
+        raise ConfigError(f"{where}: {keypath}: expected a single value")
+    return value
+
+
 def _routes(file: _File, draft: BondDraft, routes: object, where: str) -> None:
     if not isinstance(routes, list):
         raise ConfigError(f"{where}: network.bonds.{draft.name}.routes: expected a list")
@@ -294,11 +306,13 @@ def _routes(file: _File, draft: BondDraft, routes: object, where: str) -> None:
         if not isinstance(route, dict):
             raise ConfigError(f"{at}: network.bonds.{draft.name}.routes: expected a "
                               "mapping with to: and via:")
-        if str(route.get("to")) in ("default", "0.0.0.0/0", "::/0") and "via" in route:
-            draft.gateway(route["via"], file.where(route, "via"))
+        keypath = f"network.bonds.{draft.name}.routes"
+        to = _scalar(route.get("to"), file.where(route, "to"), f"{keypath}.to")
+        if str(to) in ("default", "0.0.0.0/0", "::/0") and "via" in route:
+            draft.gateway(_scalar(route["via"], file.where(route, "via"), f"{keypath}.via"),
+                          file.where(route, "via"))
             extra = sorted(set(route) - {"to", "via"})
             if extra:
-                draft.warn(at, f"route to {route.get('to')}: {', '.join(extra)} ignored")
+                draft.warn(at, f"route to {to}: {', '.join(map(str, extra))} ignored")
         else:
-            draft.warn(at, f"route to {route.get('to')} ignored: softbond sets the "
-                           "default route only")
+            draft.warn(at, f"route to {to} ignored: softbond sets the default route only")
