@@ -1,7 +1,7 @@
 PYTHON ?= python3
 export PYTHON
 
-.PHONY: demo test unit integration bench setup bpf
+.PHONY: demo test unit integration lint bench setup bpf
 
 demo:
 	scripts/setup.sh
@@ -9,7 +9,12 @@ demo:
 
 test:
 	scripts/setup.sh --test
-	$(PYTHON) -m pytest -q -ra
+	$(PYTHON) -m ruff check src tests bench fuzz
+	$(PYTHON) -m pytest -q -ra tests/unit
+	$(PYTHON) -m pytest -q -ra tests/integration
+
+lint:
+	$(PYTHON) -m ruff check src tests bench fuzz
 
 unit:
 	$(PYTHON) -m pytest -q tests/unit

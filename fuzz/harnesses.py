@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import re
 import shutil
 import struct
@@ -51,12 +50,13 @@ from softbond.modes.balance_rr import _is_igmp  # noqa: E402
 from softbond.ports import netlink  # noqa: E402
 from softbond.ports.links import LinkError  # noqa: E402
 from softbond.status import parse_proc  # noqa: E402
-from softbond.web.server import STATE, create_app, loopback_hosts  # noqa: E402
+from softbond.web.limits import Limits  # noqa: E402
+from softbond.web.server import STATE, HostRule, create_app, loopback_hosts  # noqa: E402
 from softbond.wire import arp, ethernet, igmp, ndisc, vnet  # noqa: E402
 from softbond.wire import xmit_hash as xh  # noqa: E402
 from softbond.wire.lacpdu import (  # noqa: E402
     AGGREGATION, COLLECTING, DISTRIBUTING, LACP_ACTIVITY, LACP_TIMEOUT, MARKER_INFORMATION,
-    MARKER_RESPONSE, SUBTYPE_LACP, SUBTYPE_MARKER, SYNCHRONIZATION, LacpInfo, Lacpdu, MarkerPdu,
+    MARKER_RESPONSE, SYNCHRONIZATION, LacpInfo, Lacpdu, MarkerPdu,
     PduError, build_lacpdu, build_marker, parse_slow,
 )
 
@@ -962,7 +962,9 @@ def _web():
     if _WEB is None:
         loop = asyncio.new_event_loop()
         fake = _WebFake()
-        app = create_app(fake.source, action=fake.action, token=WEB_TOKEN, interval=0.5)
+        # no rate limit: every input comes from one peer, and a refusal waits a second
+        app = create_app(fake.source, action=fake.action, token=WEB_TOKEN, interval=0.5,
+                         limits=Limits(rate=1e9, burst=10**9, refusal_delay=0))
 
         async def start():
             client = TestClient(TestServer(app, host="127.0.0.1"))
@@ -971,7 +973,7 @@ def _web():
         client = loop.run_until_complete(start())
         state = app[STATE]
         state.closing = True  # /api/stream sends its first event and ends
-        state.allowed_hosts = loopback_hosts("127.0.0.1", client.port)
+        state.hosts = HostRule(client.port, exact=loopback_hosts("127.0.0.1", client.port))
         _WEB = (loop, fake, client)
     return _WEB
 

@@ -11,8 +11,8 @@ done
 [ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${1:-}" = "--test" ]; then
   # netplan, nmcli and ifquery: the config readers' tests compare with the tools' own reading.
-  for tool in iperf3:iperf3 tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark chromium:chromium \
-              netplan:netplan.io nmcli:network-manager ifquery:ifupdown; do
+  for tool in iperf3:iperf3 tmux:tmux tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark \
+              chromium:chromium netplan:netplan.io nmcli:network-manager ifquery:ifupdown; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
 fi

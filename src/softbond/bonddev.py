@@ -5,7 +5,8 @@
   transmit callable.
 - WorkersDevice (datapath_workers=N > 1): the same TAP with N queues and N
   worker processes (workers.py) forwarding from a published Plan.
-- EbpfDevice: a veth pair whose peer stays hidden (ebpf/), tc programs
+- EbpfDevice: a veth pair whose peer (sbp + a hash of the bond's name,
+  see peer_name) the bond keeps to itself (ebpf/), tc programs
   moving every frame in the kernel; the runner's decisions are written
   into BPF maps. Members get a send-only socket for control frames.
 
@@ -15,6 +16,7 @@ run unchanged on either; `kind` is what `softbond status` reports.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import mmap
 import os
 import pickle
@@ -28,6 +30,27 @@ from .ports import packet, tap
 
 TUNSETCARRIER = 0x400454E2
 VNET_NONE = bytes(10)
+PEER_PREFIX = "sbp"
+
+
+def peer_name(bond: str) -> str:
+    """The hidden peer's name: "sbp" and 12 hex digits of a hash of the
+    whole bond name (15 characters), so any two bond names get different
+    peers (a prefix of the name did not: nubond0123456 and nubond0123457
+    shared one)."""
+    return PEER_PREFIX + hashlib.sha256(bond.encode()).hexdigest()[:12]
+
+
+def legacy_peer_name(bond: str) -> str:
+    """The peer's name before peer_name hashed: a bond a crashed daemon of
+    an older softbond left still has it."""
+    return f"{bond[:11]}.sbp"
+
+
+def is_peer_name(name: str) -> bool:
+    """Named like a hidden peer (either naming)."""
+    return name.endswith(".sbp") or (len(name) == 15 and name.startswith(PEER_PREFIX)
+                                     and all(c in "0123456789abcdef" for c in name[3:]))
 
 
 def choose(name: str, datapath: str, *, mac: str | None,
@@ -43,7 +66,8 @@ def choose(name: str, datapath: str, *, mac: str | None,
             return EbpfDevice(name, mac=mac), None
         if datapath == "ebpf":
             raise RuntimeError(f"{name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
-        return python_device(name, workers), f"{name}: using the Python data path (eBPF unavailable: {why})"
+        return python_device(name, workers), (f"{name}: datapath=auto: using the Python data path (eBPF "
+                                              f"unavailable: {why}; datapath=python silences this)")
     return python_device(name, workers), None
 
 
@@ -380,8 +404,8 @@ def remove_leftover(name: str, *, keep_tap: bool = False, keep_ebpf: bool = Fals
             except OSError:
                 pass
         return
-    from .ebpf import peer_name
-    if os.path.exists(f"/sys/class/net/{peer_name(name)}") and not keep_ebpf:
+    peers = (peer_name(name), legacy_peer_name(name))   # a crash of an older softbond left the second
+    if any(os.path.exists(f"/sys/class/net/{peer}") for peer in peers) and not keep_ebpf:
         from . import ebpf
         try:
             ebpf.EbpfBond(name).close(keep=False)

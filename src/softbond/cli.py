@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
 import sys
 import time
 
-from . import runtime, status as status_text
+from . import __version__, cli_help, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
 
@@ -51,7 +52,8 @@ def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "
     except ValueError:
         raise CliError(f"{bond}: malformed reply from the bond process") from None
     if not reply.get("ok"):
-        raise CliError(reply.get("error", "request failed"))
+        error = str(reply.get("error") or "request failed")
+        raise CliError(error if error.startswith(f"{bond}:") else f"{bond}: {error}")
     return reply
 
 
@@ -83,11 +85,26 @@ def _configs_for_up(args) -> list[BondConfig]:
             mtu=args.mtu if args.mtu is not None else (base.mtu if base else None),
             source=base.source if base else "command line")
         return [config]
-    if not configs:
+    if not args.config:
         raise CliError("up: name a bond (softbond up BOND --slaves IF,IF) or give --config PATH")
     if pairs or args.slaves or args.address or args.mtu is not None:
         raise CliError("up: --slaves, --address, --mtu and OPTION=VALUE need a bond name")
+    # A bond that only the kernel's default max_bonds=1 made, with no members
+    # from any source, is not one the files configure.
+    configs = [c for c in configs if not (c.implicit and not c.slaves)]
+    if not configs:
+        raise CliError(f"up: no bonds found in {', '.join(args.config)} (looked for ifcfg-* files with "
+                       "BONDING_OPTS or MASTER= in a directory, alias/options bonding lines in a "
+                       "modprobe file, [bondN] tables in a TOML file)")
     return [c for c in configs if c.onboot]
+
+
+def _report_running(bond: str) -> bool:
+    if bond not in runtime.running_bonds():
+        return False
+    pid = (runtime.read_state(bond) or {}).get("pid")
+    print(f"{bond}: already running (pid {pid}), skipped")
+    return True
 
 
 def _precheck(config: BondConfig) -> None:
@@ -117,17 +134,19 @@ def cmd_up(args) -> int:
         from . import daemon
         ready_fd = args.ready_fd
         return daemon.run(configs[0], ready_fd)
+    if not args.bond:
+        # Re-running `up --config` (at boot, after a change) starts what is
+        # not running yet; the bonds that run are left as they are.
+        configs = [c for c in configs if not _report_running(c.name)]
     for config in configs:
         _precheck(config)
     failed = 0
     for config in configs:
         try:
-            _spawn(config, args)
-            for warning in config.warnings:
-                print(warning, file=sys.stderr)
+            _spawn(config, args)   # prints the warnings the bond logged, config.warnings among them
             print(f"{config.name}: up")
         except CliError as exc:
-            print(str(exc), file=sys.stderr)
+            print(f"softbond: {exc}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
 
@@ -152,14 +171,16 @@ def _spawn(config: BondConfig, args) -> None:
     os.close(write_fd)
     os.close(log_fd)
     deadline = time.monotonic() + READY_TIMEOUT
-    data = b""
+    message = ""
     with os.fdopen(read_fd, "rb") as pipe:
         while time.monotonic() < deadline:
             chunk = pipe.readline()
+            message = chunk.decode().strip()
+            if message.startswith("warn "):     # said before "ok": the start's warnings
+                print(message[5:], file=sys.stderr)
+                continue
             if chunk or _exited(pid) is not None:
-                data = chunk
                 break
-    message = data.decode().strip()
     if message == "ok":
         return
     if message.startswith("error "):
@@ -237,7 +258,8 @@ def cmd_status(args) -> int:
         return 0
     render = status_text.render_verbose if args.verbose else status_text.render_proc
     cap = os.geteuid() == 0
-    print("\n".join(render(s, cap_net_admin=cap) for s in statuses), end="")
+    texts = [(b, render(s, cap_net_admin=cap) + status_text.lacp_line(s)) for b, s in zip(bonds, statuses)]
+    print(status_text.render_several(texts), end="")
     return 0
 
 
@@ -256,16 +278,40 @@ def cmd_set_active(args) -> int:
     return 0
 
 
+def set_words(bond: str, option: str, value: str | None) -> tuple[str, str]:
+    """(option, value) from `set BOND OPTION VALUE` or `set BOND OPTION=VALUE`
+    (the form `up` takes)."""
+    name, sep, inline = option.partition("=")
+    if sep and value is not None:
+        raise CliError(f"{bond}: set {option} {value}: give OPTION VALUE or OPTION=VALUE, not both")
+    if not sep and value is None:
+        raise CliError(f"{bond}: set {option}: no value (softbond set {bond} {option} VALUE)")
+    return (name, inline) if sep else (option, value)
+
+
 def cmd_set(args) -> int:
-    reply = request(args.bond, {"cmd": "set", "option": args.option, "value": args.value})
+    option, value = set_words(args.bond, args.option, args.value)
+    reply = request(args.bond, {"cmd": "set", "option": option, "value": value})
     for warning in reply.get("warnings", []):
         print(warning, file=sys.stderr)
     return 0
 
 
+def cmd_options(args) -> int:
+    from . import options_table
+    if args.name is None:
+        print(options_table.table(), end="")
+        return 0
+    try:
+        print(options_table.describe(args.name), end="")
+    except LookupError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def cmd_demo(args) -> int:
     from . import demo
-    return demo.run(keep_going=args.keep)
+    return demo.run(mode=args.mode)
 
 
 def cmd_top(args) -> int:
@@ -276,24 +322,65 @@ def cmd_top(args) -> int:
 
 
 def cmd_web(args) -> int:
-    token = args.token
-    if args.token_file:
-        try:
-            with open(args.token_file) as f:
-                token = f.read().strip()
-        except OSError as exc:
-            raise CliError(f"{args.token_file}: {exc.strerror}") from None
-    if token is not None and not token:
-        raise CliError("web: the token is empty")
-    from .web import server
+    from .web import access, server
     try:
-        server.parse_listen(args.listen)
+        host, _port = server.parse_listen(args.listen)
     except ValueError as exc:
         raise CliError(f"web: --listen {exc}") from None
     try:
-        return server.run(args.listen, token=token)
+        ssl_context = access.tls_context(args.tls_cert, args.tls_key)
+        if not server.is_loopback(host) and ssl_context is None and not args.insecure_listen:
+            raise access.AccessError(
+                f"web: --listen {args.listen} is reachable from other hosts and the token would cross the "
+                f"network in plain HTTP; give --tls-cert F --tls-key F, or --insecure-listen to accept that")
+        token, generate = _web_token(args)
+    except access.AccessError as exc:
+        raise CliError(str(exc)) from None
+    if not server.is_loopback(host):
+        print(f"softbond: warning: web: {args.listen} serves every host that reaches it"
+              f"{'' if ssl_context else ', in plain HTTP (--insecure-listen)'}; "
+              f"Host must be an IP address{' or ' + ', '.join(args.allow_host) if args.allow_host else ''}",
+              file=sys.stderr, flush=True)
+
+    written = []
+
+    def on_start() -> None:  # bound: only now is there a server for the token
+        if generate:
+            written.append(access.write_token(runtime.run_dir(create=True), token))
+            print(f"softbond web: actions need the token in {written[0]} (mode 0600)", flush=True)
+    try:
+        return server.run(args.listen, token=token, ssl_context=ssl_context, allow_hosts=tuple(args.allow_host),
+                          on_start=on_start)
+    except access.AccessError as exc:
+        raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"web: cannot listen on {args.listen}: {exc.strerror or exc}") from None
+    finally:
+        for path in written:  # the token dies with this server
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def _web_token(args) -> tuple[str | None, bool]:
+    """(token, generated): from --token -, --token-file or the environment
+    (one of them), or a new one when --actions asks for changes."""
+    from .web import access
+    env = os.environ.get(access.ENV_TOKEN)
+    given = [what for what, on in (("--token", args.token is not None), ("--token-file", bool(args.token_file)),
+                                   (access.ENV_TOKEN, env is not None)) if on]
+    if args.token is not None and args.token != "-":
+        raise access.argv_token_refused()
+    if len(given) > 1:
+        raise access.AccessError(f"web: the token comes from one place; got {' and '.join(given)}")
+    if args.token == "-":
+        return access.read_token_stdin(), False
+    if args.token_file:
+        return access.read_token_file(args.token_file), False
+    if env is not None:
+        return access.check_token(env, access.ENV_TOKEN), False
+    if args.actions:
+        return access.new_token(), True
+    return None, False
 
 
 def cmd_import(args) -> int:
@@ -311,23 +398,41 @@ def cmd_import(args) -> int:
 
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace")
-    sub = parser.add_subparsers(dest="verb", required=True)
+    parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace: the kernel "
+                                     "bonding driver's modes, options, config files and status, run as a process.",
+                                     epilog=cli_help.epilog("softbond"),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"softbond {__version__}")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    up = sub.add_parser("up", help="bring a bond up")
+    up = sub.add_parser("up", help="bring bonds up")
     _up_arguments(up)
     _rest(parser, sub)
+    for verb, verb_parser in sub.choices.items():
+        _explain(verb, verb_parser, next(a.help for a in sub._choices_actions if a.dest == verb))
     return parser
 
 
+def _explain(verb: str, verb_parser: argparse.ArgumentParser, summary: str) -> None:
+    """A verb's --help: what it does (its one-line summary when there is no
+    more to say) and examples, with the examples' line breaks kept."""
+    verb_parser.description = verb_parser.description or cli_help.DESCRIPTIONS.get(verb) or summary
+    verb_parser.epilog = verb_parser.epilog or cli_help.epilog(verb)
+    verb_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
 def _up_arguments(up: argparse.ArgumentParser) -> None:
-    up.add_argument("bond", nargs="?")
-    up.add_argument("options", nargs="*", metavar="OPTION=VALUE")
-    up.add_argument("--slaves", help="comma-separated member interfaces")
-    up.add_argument("--address", action="append", help="address in CIDR form (repeatable)")
+    up.add_argument("bond", nargs="?", help="the bond to bring up (every onboot bond of --config when omitted)")
+    up.add_argument("options", nargs="*", metavar="OPTION=VALUE",
+                    help="bonding options, as in BONDING_OPTS (see the list below)")
+    up.add_argument("--slaves", metavar="IF,IF", help="comma-separated member interfaces")
+    up.add_argument("--address", action="append", metavar="CIDR",
+                    help="address in CIDR form, e.g. 192.168.100.199/24 (repeatable)")
     up.add_argument("--mtu", help="the bond's MTU (its members take it)")
-    up.add_argument("--config", action="append", help="TOML file, ifcfg directory, modprobe.conf, netplan YAML, networkd directory, "
-                    "NetworkManager keyfile(s), /etc/network/interfaces or teamd JSON (repeatable)")
+    up.add_argument("--config", action="append", metavar="PATH",
+                    help="TOML file, ifcfg directory, modprobe.conf, netplan YAML, networkd "
+                         "directory, NetworkManager keyfile(s), /etc/network/interfaces or "
+                         "teamd JSON (repeatable)")
     up.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd)")
     up.add_argument("--only", help=argparse.SUPPRESS)
     up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
@@ -336,74 +441,117 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
 
 def _rest(parser, sub) -> None:
     down = sub.add_parser("down", help="remove a bond, restoring its members")
-    down.add_argument("bond")
+    down.add_argument("bond", help="the bond to remove")
     down.set_defaults(func=cmd_down)
 
     st = sub.add_parser("status", help="/proc/net/bonding-style status")
-    st.add_argument("bond", nargs="?")
-    st.add_argument("--json", action="store_true")
-    st.add_argument("--verbose", action="store_true")
+    st.add_argument("bond", nargs="?", help="one bond (every running bond when omitted)")
+    st.add_argument("--json", action="store_true", help="the status as JSON (a list when no bond is named)")
+    st.add_argument("--verbose", action="store_true", help="add softbond's data path, addresses and counters")
     st.set_defaults(func=cmd_status)
 
     for verb, func, helptext in (("enslave", cmd_enslave, "add members to a live bond"),
                                  ("release", cmd_release, "remove members from a live bond")):
         p = sub.add_parser(verb, help=helptext)
-        p.add_argument("bond")
-        p.add_argument("ifaces", nargs="+")
+        p.add_argument("bond", help="a running bond")
+        p.add_argument("ifaces", nargs="+", metavar="IFACE", help="member interfaces")
         p.set_defaults(func=func)
 
     sa = sub.add_parser("set-active", help="make a member the active one")
-    sa.add_argument("bond")
-    sa.add_argument("iface")
+    sa.add_argument("bond", help="a running bond")
+    sa.add_argument("iface", metavar="IFACE", help="the member to make active")
     sa.set_defaults(func=cmd_set_active)
 
     so = sub.add_parser("set", help="change an option on a live bond")
-    so.add_argument("bond")
-    so.add_argument("option")
-    so.add_argument("value")
+    so.add_argument("bond", help="a running bond")
+    so.add_argument("option", metavar="OPTION", help="an option name, or OPTION=VALUE")
+    so.add_argument("value", nargs="?", metavar="VALUE", help="its new value (may start with - or +)")
     so.set_defaults(func=cmd_set)
+
+    op = sub.add_parser("options", help="list the bonding options, their values and defaults")
+    op.add_argument("name", nargs="?", metavar="NAME", help="one option, in detail")
+    op.set_defaults(func=cmd_options)
 
     demo = sub.add_parser("demo", help="a self-contained demo in network namespaces")
     demo.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
+    demo.add_argument("--mode", help="show what one mode does (a name or 0-6); default: the failover demo")
     demo.set_defaults(func=cmd_demo)
 
     top = sub.add_parser("top", help="live view of a bond: rates, links, events")
-    top.add_argument("bond", nargs="?")
+    top.add_argument("bond", nargs="?", help="the bond to watch (the first running one when omitted)")
     top.set_defaults(func=cmd_top)
 
     wb = sub.add_parser("web", help="web dashboard, JSON API and /metrics for every bond")
     wb.add_argument("--listen", default="127.0.0.1:8470", metavar="ADDR:PORT", help="default 127.0.0.1:8470")
     token = wb.add_mutually_exclusive_group()
-    token.add_argument("--token", help="allow changes from the page with this token")
-    token.add_argument("--token-file", metavar="F", help="read the token from F")
+    token.add_argument("--token", metavar="-", help="read the token (allows changes) as one line from stdin; "
+                                                     "never give it here: use - or SOFTBOND_WEB_TOKEN")
+    token.add_argument("--token-file", metavar="F", help="read the token from F (owned by root, mode 0600)")
+    wb.add_argument("--actions", action="store_true",
+                    help="allow changes; without a token given, generate one into a 0600 file and print its path")
+    wb.add_argument("--tls-cert", metavar="F", help="serve HTTPS with this certificate (PEM)")
+    wb.add_argument("--tls-key", metavar="F", help="... and this key (PEM)")
+    wb.add_argument("--insecure-listen", action="store_true",
+                    help="allow plain HTTP on a non-loopback --listen")
+    wb.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                    help="accept this DNS name in the Host header (non-loopback listeners; repeatable)")
     wb.set_defaults(func=cmd_web)
 
-    imp = sub.add_parser("import", help="convert netplan, networkd, NetworkManager, ifupdown, "
-                                        "teamd, ifcfg or modprobe.conf bonds to softbond's TOML")
-    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp = sub.add_parser("import", help="convert another tool's bond config to softbond's TOML",
+                         description="Read bonds from netplan YAML, systemd-networkd .netdev/.network, "
+                                     "NetworkManager keyfiles, /etc/network/interfaces, teamd JSON, "
+                                     "ifcfg or modprobe.conf (as up --config does) and print them as "
+                                     "softbond's TOML; warnings go to stderr and stay in it as comments.",
+                         epilog="examples:\n  softbond import /etc/netplan > /etc/softbond/softbond.toml\n"
+                                "  softbond import /etc/NetworkManager/system-connections --to toml")
+    imp.add_argument("paths", nargs="+", metavar="PATH",
+                     help="a config file or directory, as up --config takes (several merge)")
     imp.add_argument("--to", choices=["toml"], default="toml", help="output format (toml)")
     imp.set_defaults(func=cmd_import)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+# Verbs that touch bonds: without root they are refused before they try.
+ROOT_VERBS = frozenset({"up", "down", "status", "enslave", "release", "set-active", "set", "top", "demo"})
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
     if argv and argv[0] == "up":
         # OPTION=VALUE words may come before or after --slaves/--address.
         up = argparse.ArgumentParser(prog="softbond up")
         _up_arguments(up)
-        args = up.parse_intermixed_args(argv[1:])
-    else:
-        args = parser.parse_args(argv)
+        _explain("up", up, "")
+        return up.parse_intermixed_args(argv[1:])
+    if argv and argv[0] == "set" and not {"-h", "--help"} & set(argv[1:]):
+        # After `set` every word is positional: `arp_ip_target -192.0.2.9`
+        # (the kernel's removal syntax) is a value, not an unknown flag.
+        argv = ["set", "--", *argv[1:]]
+    return build_parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        return run(parse(argv))
+    except KeyboardInterrupt:
+        return 130
+    except PermissionError:     # e.g. /run/softbond is root's
+        print(f"softbond: {argv[0] if argv else 'softbond'}: permission denied (run as root)", file=sys.stderr)
+        return 1
+    except Exception as exc:    # a bug: one line here, the traceback in the log
+        from . import crashlog
+        return crashlog.report(exc, argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.verb in ROOT_VERBS and os.geteuid() != 0:
+            raise CliError(f"{args.verb}: permission denied (run as root)")
         if getattr(args, "bond", None):
             validate_ifname(args.bond, "bond")
         return args.func(args) or 0
     except (CliError, ConfigError) as exc:
         print(f"softbond: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import socket
 import struct
 import sys
 
-from . import runtime
+from . import proctitle, runtime, startup
 from .bond import Bond, BondError
 from .config.model import BondConfig
 from .ports.links import LinkError, Links
@@ -107,6 +107,10 @@ class ControlServer:
                 ifaces = request.get("ifaces")
                 if not isinstance(ifaces, list) or not all(isinstance(i, str) for i in ifaces):
                     raise BondError("expected a list of interface names")
+                if cmd == "enslave":
+                    bond.check_enslaveable(ifaces)     # all of them first: a refused command changes nothing
+                else:
+                    bond.check_releasable(ifaces)
                 for name in ifaces:
                     (bond.enslave if cmd == "enslave" else bond.release)(name)
                 return {"ok": True}
@@ -137,8 +141,8 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
         await bond.start()
         await server.start()
     except Exception as exc:  # report any start failure to the waiting CLI
-        message = str(exc) or exc.__class__.__name__
-        log.error("%s", message)
+        message = startup.failure(config.name, exc)
+        log.exception("%s", message)
         try:
             await bond.stop()
         except Exception as cleanup_exc:
@@ -146,7 +150,9 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
         _report(ready_fd, "error " + message)
         links.close()
         return 1
-    _report(ready_fd, "ok")
+    proctitle.set_title(f"softbond: {config.name} [{bond.device.kind}]")
+    warnings = await startup.warnings(bond) if ready_fd is not None else []
+    _report(ready_fd, "".join(f"warn {w}\n" for w in warnings) + "ok")
     sd_notify("READY=1")
     await stop.wait()
     sd_notify("STOPPING=1")

@@ -57,9 +57,17 @@ class LinkHealth:
             if member is None:
                 continue
             if event.deleted:
-                self._event("warning", "interface was removed, releasing it", member, level=logging.WARNING)
+                moved = event.new_netnsid >= 0     # the kernel releases a slave leaving the namespace
+                if moved:
+                    member.moved_to = (event.new_netnsid, event.new_ifindex)
+                self._event("warning", "moved to another network namespace, releasing it" if moved
+                            else "interface was removed, releasing it", member, level=logging.WARNING)
                 self.release(member.name)
             else:
+                if event.ifname and event.ifname != member.name:
+                    self._follow_rename(member, event.ifname)
+                if event.address:
+                    self._follow_mac(member, event.address)
                 self._observe(member, event.admin_up and event.carrier, now)
                 self._member_link_changed(member, event)
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from . import runtime
+from .bonddev import is_peer_name
 from .config.names import validate_ifname
 from .errors import BondError
 from .modes.ieee8023ad import Ieee8023ad
@@ -52,6 +53,10 @@ class Member:
     gso_max_size: int = 0         # the member's GSO limits (0: unknown); see limits.py
     gso_max_segs: int = 0
     mtu_seen: int = 0             # its MTU in the last link message
+    # Set when it moved to another namespace (where it is restored): that
+    # namespace's id as seen from here, and its ifindex there.
+    moved_to: tuple[int, int] | None = None
+    mac_seen: bytes = b""         # its MAC in the last link message
 
     @property
     def lacp_mac(self) -> bytes:
@@ -74,12 +79,22 @@ class Member:
 class Membership:
     """Enslaving and releasing members, and the MACs they carry."""
 
+    def check_enslaveable(self, names) -> None:
+        """Every member of a starting bond, checked before anything is
+        touched: a refused `up` changes no link (it used to fail on the
+        second member after resetting the first)."""
+        seen = set()
+        for name in names:
+            if name in seen:
+                raise BondError(f"{self.name}: cannot enslave {name}: named twice")
+            seen.add(name)
+            self._check_enslaveable(name)
+
     def enslave(self, name: str) -> None:
-        try:
-            validate_ifname(name)
-        except Exception as exc:
-            raise BondError(f"{self.name}: cannot enslave: {exc}") from None
         self._check_enslaveable(name)
+        self._enslave_checked(name)
+
+    def _enslave_checked(self, name: str) -> None:
         # A member a crashed daemon left bonded keeps its recorded original.
         original = self._adopted.pop(name, None) or self.links.snapshot(name)
         # Record before touching anything: a crash from here on is repaired
@@ -114,12 +129,18 @@ class Membership:
         self._publish()
 
     def _check_enslaveable(self, name: str) -> None:
+        try:
+            validate_ifname(name)
+        except Exception as exc:
+            raise BondError(f"{self.name}: cannot enslave: {exc}") from None
         if name == self.name:
             raise BondError(f"{self.name}: cannot enslave the bond to itself")
         if any(m.name == name for m in self.members):
             raise BondError(f"{self.name}: {name} is already a slave of {self.name}")
         if not self.links.exists(name):
             raise BondError(f"{self.name}: cannot enslave {name}: no such interface")
+        if self._is_softbond_device(name):
+            raise BondError(f"{self.name}: cannot enslave {name}: it is a softbond device")
         owner = runtime.owner_of(name, exclude=self.name)
         if owner:
             raise BondError(f"{self.name}: cannot enslave {name}: it is already a slave of {owner}")
@@ -133,6 +154,30 @@ class Membership:
         if addrs:
             raise BondError(f"{self.name}: cannot enslave {name}: it has address {addrs[0]}; "
                             "remove its addresses first (the bond holds the IP)")
+        mtu = self._mtu_to_give()
+        low, high = self.links.mtu_range(name)
+        if mtu < low or (high and mtu > high):
+            raise BondError(f"{self.name}: cannot enslave {name}: it cannot take the bond's MTU {mtu} "
+                            f"(its range is {low}-{high})")
+
+    def _mtu_to_give(self) -> int:
+        """The MTU a member takes at enslave: the bond device's, or before
+        the device exists the configured one (else what is left of the
+        device, else 1500)."""
+        return self.mtu or self.config.mtu or int(linkops.sysfs(self.name, "mtu") or 1500)
+
+    def _is_softbond_device(self, name: str) -> bool:
+        """A bond's device or hidden peer, of any bond in this namespace (a
+        peer made active would swallow every frame, and its release would
+        strip the bond's programs). A peer is known by its bond, or by its
+        name when its bond's record is gone."""
+        def is_bond(ifname: str) -> bool:
+            return ifname in runtime.running_bonds() or runtime.read_state(ifname) is not None
+
+        if is_bond(name):
+            return True
+        peer = self.links.veth_peer(name)
+        return peer is not None and (is_bond(peer) or is_peer_name(name))
 
     def _attach(self, name: str, original: linkops.LinkState) -> Member:
         links = self.links
@@ -153,7 +198,7 @@ class Membership:
                 links.set_up(name, False)
                 links.set_mac(name, self.mac)
                 mac = self.mac
-        bond_mtu = self.mtu or int(linkops.sysfs(self.name, "mtu") or 1500)
+        bond_mtu = self._mtu_to_give()
         if int(linkops.sysfs(name, "mtu") or original.mtu) != bond_mtu:
             links.set_mtu(name, bond_mtu)
         gso_max_size, gso_max_segs = links.gso_limits(name)
@@ -170,22 +215,30 @@ class Membership:
                       speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac),
                       gso_max_size=gso_max_size, gso_max_segs=gso_max_segs, mtu_seen=bond_mtu)
 
-    def _unique_mac_for(self, original: linkops.LinkState) -> str:
+    def _unique_mac_for(self, original: linkops.LinkState, placed: list[Member] | None = None) -> str:
         """tlb/alb keep one MAC per member (alb_handle_addr_collision_on_attach):
         the first member shares the bond's, which it carries as the active
         one; a later member clashing with the bond or another member takes a
-        spare permanent address of the bond's members, or a local one."""
-        if not self.members:
+        spare permanent address of the bond's members, or a local one.
+        `placed`: the members whose MACs count (default all; a mode switch
+        places them one by one)."""
+        placed = self.members if placed is None else placed
+        if not placed:
             return self.mac
-        in_use = {m.mac_bytes for m in self.members} | {mac_to_bytes(self.mac)}
+        in_use = {m.mac_bytes for m in placed} | {mac_to_bytes(self.mac)}
         if mac_to_bytes(original.mac) not in in_use:
             return original.mac
-        for perm in [m.perm_hwaddr for m in self.members]:
+        for perm in [m.perm_hwaddr for m in placed]:
             if mac_to_bytes(perm) not in in_use:
                 return perm
         spare = bytearray(os.urandom(6))
         spare[0] = (spare[0] & 0xFC) | 0x02
         return ":".join(f"{b:02x}" for b in spare)
+
+    def check_releasable(self, names) -> None:
+        """Every member a release names is one, before any is released."""
+        for name in names:
+            self._member(name)
 
     def release(self, name: str) -> None:
         member = self._member(name)
@@ -222,12 +275,46 @@ class Membership:
         if self.runner.unique_macs:
             self._free_perm_mac(member)
         try:
-            self.links.restore(member.original)
+            if member.moved_to is not None:
+                linkops.restore_moved(member.original, *member.moved_to)
+            else:
+                self.links.restore(member.original)
         except linkops.LinkError as exc:
             self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
         if not self._stopped:
             self._sync_gso_limits()
+
+    def _follow_rename(self, member: Member, new_name: str) -> None:
+        """A member renamed under the bond (the kernel allows it, with the
+        link down as for any rename) stays a member under its new name: what
+        finds it by name - sysfs reads, the /proc text, the ARP monitor, the
+        LACP port - follows. Its sockets and programs hold its ifindex."""
+        self._event("rename", f"renamed to {new_name}", member)
+        now = time.monotonic()
+        lacp = isinstance(self.runner, Ieee8023ad)
+        if lacp:       # the port is keyed by name; down for the rename anyway
+            self.runner.remove_member(member, now)
+        if self._arp is not None:
+            self._arp.remove(member.name)
+        member.name = new_name
+        if self._arp is not None:
+            self._arp.add(new_name, now)
+        if lacp:
+            self.runner.add_member(member, now)
+        self._publish()
+
+    def _follow_mac(self, member: Member, address: bytes) -> None:
+        """With fail_over_mac=none every member carries the bond's MAC. One
+        changed behind the bond's back is left as the admin set it (the
+        kernel's bond does not set it back either) but is said, once per
+        change: frames the switch sends to the bond's MAC may not reach it."""
+        if self.opts.fail_over_mac != FAIL_OVER_MAC_NONE or self.runner.unique_macs or not self.mac:
+            return
+        if address != member.mac_seen and address != mac_to_bytes(self.mac):
+            self._event("warning", f"MAC address changed to {address.hex(':')}, not {self.name}'s {self.mac}",
+                        member, level=logging.WARNING)
+        member.mac_seen = address
 
     def _free_perm_mac(self, leaving: Member) -> None:
         """The leaving member gets its own MAC back: whoever borrowed it takes

@@ -17,6 +17,7 @@ never collide, and `close()` removes everything even after a failure.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -154,17 +155,29 @@ class Topology:
                 self.ovs.add_port("br0", port)
 
     def close(self) -> None:
+        """Remove everything this topology made. Each step runs even when an
+        earlier one failed (a missing tool, a hung OVS): a failed test must
+        never leak a namespace, a process or a run directory."""
+        errors: list[str] = []
         if self.ovs is not None:
             # Before the namespaces go (stop_softbond() would kill the
             # daemons too, but leave the run directory behind).
-            self.ovs.stop()
+            try:
+                self.ovs.stop()
+            except Exception as exc:  # teardown goes on; the errors are raised at the end
+                errors.append(f"stopping Open vSwitch: {exc}")
             self.ovs = None
             self._ovs_bond_built = False
         for ns in (self.host, self.switch_ns, *(self.peer(i) for i in range(self.peers))):
             if ns in self.created or os.path.exists(f"/run/netns/{ns}"):
-                self.stop_softbond(ns)
+                try:
+                    self.stop_softbond(ns)
+                except Exception as exc:
+                    errors.append(f"{ns}: {exc}")
                 ip("netns", "del", ns, check=False)
         self.created.clear()
+        if errors:
+            raise RuntimeError("topology teardown: " + "; ".join(errors))
 
     def stop_softbond(self, ns: str) -> None:
         """Kill any bond process left in `ns` (a failed test must not leak)."""
@@ -174,7 +187,7 @@ class Topology:
                 os.kill(int(pid), 9)
             except (ProcessLookupError, ValueError):
                 pass
-        run(["rm", "-rf", f"/run/softbond/netns-{self._ns_inode(ns)}"], check=False)
+        shutil.rmtree(os.path.join(runtime.RUN_ROOT, f"netns-{self._ns_inode(ns)}"), ignore_errors=True)
 
     def control_socket(self, bond: str = "bond0", ns: str | None = None) -> str:
         """The path of a bond's control socket in namespace `ns` (the host by

@@ -100,12 +100,19 @@ def running_bonds() -> list[str]:
 
 
 def owner_of(ifname: str, exclude: str | None = None) -> str | None:
-    """Which running bond in this namespace holds `ifname` as a member."""
+    """Which running bond in this namespace holds `ifname` as a member:
+    matched by ifindex, since a member keeps it through a rename (and an
+    interface that took a member's old name is not that member)."""
+    try:
+        with open(f"/sys/class/net/{ifname}/ifindex") as f:
+            ifindex = int(f.read())
+    except (OSError, ValueError):
+        return None
     for bond in running_bonds():
         if bond == exclude:
             continue
         state = read_state(bond) or {}
-        if any(m.get("name") == ifname for m in state.get("members", [])):
+        if any(m.get("ifindex") == ifindex for m in state.get("members", [])):
             return bond
     return None
 
@@ -131,19 +138,32 @@ def recover_leftovers(bond: str, links: linkops.Links, adopt=()) -> dict[str, li
         raise RuntimeError(f"{bond}: already running (pid {pid})")
     adopted: dict[str, linkops.LinkState] = {}
     wanted = set(adopt)
+    records = []
     for data in state.get("members", []):
         try:
-            original = linkops.LinkState.from_json(data)
+            records.append(linkops.LinkState.from_json(data))
         except TypeError as exc:
             log.warning("%s: unreadable member record %r: %s", bond, data, exc)
+    # A member is the interface with the recorded ifindex, under whatever
+    # name it has now, if it still looks enslaved: a MAC the bond gave it or
+    # it had, or softbond's filter on it. Anything else is left alone.
+    macs = {r.mac.lower() for r in records} | {linkops.sysfs(bond, "address") or ""}
+    for original in records:
+        found = links.find(original.ifindex)
+        if found is None:
             continue
-        if original.name in wanted and links.exists(original.name) and links.index(original.name) == original.ifindex:
-            adopted[original.name] = original
+        name, mac = found
+        if mac not in macs and not links.has_our_filter(original.ifindex):
+            log.warning("%s: (slave %s): not restored after a crash: ifindex %d is now %s, with MAC %s, "
+                        "which the bond never gave it", bond, original.name, original.ifindex, name, mac)
+            continue
+        if name in wanted:
+            adopted[name] = original
             continue
         try:
             links.restore(original)
         except linkops.LinkError as exc:
-            log.warning("%s: (slave %s): could not restore after a crash: %s", bond, original.name, exc)
+            log.warning("%s: (slave %s): could not restore after a crash: %s", bond, name, exc)
     log.warning("%s: repaired the leftovers of a previous run (pid %s)%s", bond, pid,
                 f", adopting {', '.join(sorted(adopted))}" if adopted else "")
     remove_state(bond)

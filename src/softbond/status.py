@@ -437,6 +437,37 @@ def render_proc(status: dict, *, cap_net_admin: bool = True) -> str:
     return _header(status) + "".join(line + "\n" for line in lines)
 
 
+NO_PARTNER = "configured (no partner)"
+
+
+def lacp_status(status: dict) -> str:
+    """softbond's LACP summary, as ovs-appctl bond/show words it (and the
+    dashboard): "negotiated" while a partner's information is current on
+    some member (its receive machine CURRENT: not EXPIRED, which a port
+    also passes through on its way up, nor DEFAULTED), "configured (no
+    partner)" when none is (an 802.3ad bond passes no traffic like that),
+    "off" for the other modes."""
+    if mode_id_of(status) != 4:
+        return "off"
+    ports = [slave.get("ad") or {} for slave in status.get("slaves") or []]
+    if any(port.get("rx_state") == "CURRENT" for port in ports):
+        return "negotiated"
+    return NO_PARTNER
+
+
+def lacp_line(status: dict) -> str:
+    """The line `softbond status` adds below an 802.3ad bond's kernel text."""
+    return f"\nLACP status: {lacp_status(status)}\n" if mode_id_of(status) == 4 else ""
+
+
+def render_several(texts: list[tuple[str, str]]) -> str:
+    """Several bonds' texts, (name, text) pairs: each under its name, as
+    `head /proc/net/bonding/*` shows them; one bond's text as it is."""
+    if len(texts) == 1:
+        return texts[0][1]
+    return "\n".join(f"==> {name} <==\n{text}" for name, text in texts)
+
+
 # ---------------------------------------------------------------------------
 # JSON and verbose views
 # ---------------------------------------------------------------------------
@@ -473,6 +504,11 @@ def render_verbose(status: dict, *, cap_net_admin: bool = True) -> str:
         lines.append("")
         lines.append(f"Slave Interface: {slave.get('name')}")
         lines.append(f"State: {slave.get('state') or 'unknown'}")
+        if slave.get("hwaddr"):        # the member's MAC and MTU now (older bonds did not say)
+            lines.append(f"HW addr: {format_mac(slave['hwaddr'])}")
+        if slave.get("mtu"):
+            below = f" (below {status.get('bond')}'s {status.get('mtu')})" if slave.get("mtu_below_bond") else ""
+            lines.append(f"MTU: {slave['mtu']}{below}")
         counters = slave.get("counters") or {}
         for direction in ("rx", "tx"):
             values = [_int(counters.get(f"{direction}_{k}")) for k in _COUNTER_KEYS]

@@ -2,13 +2,18 @@
 
 Samples the bond's control socket once per second (softbond.monitor does
 the rates), and shows per member and for the whole bond the incoming and
-outgoing rate with a graph of the last two minutes, link state, speed,
-active member, failure count and, where the mode has one, the LACP partner
-and port states. Failovers and link events scroll in as they happen.
-Fits an 80x24 terminal (over ssh too).
+outgoing rate with a graph (one column a second, as many seconds as the
+terminal is wide, up to five minutes), byte totals and drops, link state,
+speed, active member, failure count and, in 802.3ad, a one-line LACP
+summary and each member's decoded port states. Every graph of a bond
+shares one scale (the bond's peak), so a member carrying a trickle shows
+a trickle; a member whose link is down shows "down" and an empty graph.
+Failovers and link events scroll in as they happen, one line each (cut
+with "…"); `e` shows them in full. Fits an 80x24 terminal (over ssh too).
 
 Keys: u switches the unit (Mbit/s, Kbit/s, packets/s); n / p show the next
-or previous bond when several run and none was named; q quits.
+or previous bond when several run and none was named; e the events in
+full; q quits.
 """
 from __future__ import annotations
 
@@ -21,18 +26,26 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, RichLog, Static
+from textual.screen import Screen
+from textual.widgets import Footer, Static
 
-from .monitor import UNITS, BondMonitor, BondView, Source, format_rate, next_unit, socket_source
+from .lacpview import PORT_STATE_LEGEND, lacp_summary, port_state_letters
+from .monitor import (HISTORY_SECONDS, UNITS, BondMonitor, BondView, Source, format_rate, next_unit, socket_source,
+                      totals)
 
-GRAPH_SECONDS = 120  # the sparklines show the last two minutes
+GRAPH_SECONDS = 120  # sparkline()'s default window
 BARS = "▁▂▃▄▅▆▇█"
 LEFT = 24  # width of the member column
+# Modes with one active member ("active none" there means no member is up);
+# elsewhere every member up carries traffic and the head names none.
+ACTIVE_SLAVE_MODES = ("active-backup", "balance-tlb", "balance-alb")
 
 
-def sparkline(values: list[float], width: int, seconds: int = GRAPH_SECONDS) -> str:
+def sparkline(values: list[float], width: int, seconds: int = GRAPH_SECONDS, top: float | None = None) -> str:
     """The last `seconds` of per-second values in `width` columns (each the
-    peak of its slice), right-aligned; blank where there is no data yet."""
+    peak of its slice), right-aligned; blank where there is no data yet.
+    `top` is the value of a full bar (default: the peak shown), so that
+    several graphs can share one scale."""
     if width <= 0:
         return ""
     values = values[-seconds:]
@@ -47,7 +60,8 @@ def sparkline(values: list[float], width: int, seconds: int = GRAPH_SECONDS) -> 
         columns.append(max(chunk))
         end -= per
     columns.reverse()
-    top = max((v for v in columns if v is not None), default=0.0)
+    if top is None:
+        top = max((v for v in columns if v is not None), default=0.0)
     out = []
     for v in columns:
         if v is None:
@@ -59,12 +73,74 @@ def sparkline(values: list[float], width: int, seconds: int = GRAPH_SECONDS) -> 
     return "".join(out)
 
 
+def format_bytes(count: int) -> str:
+    """1536 -> "1.5 KB", in powers of 1000 like the rates."""
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{count} B"  # not reached
+
+
 def _mii_style(state: str | None) -> str:
     return {"up": "bold green", "down": "bold red"}.get(state or "", "bold yellow")
 
 
 def _time(ts: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts or 0))
+
+
+def event_line(event: dict) -> Text:
+    kind = event.get("kind") or ""
+    style = {"failover": "bold red", "carrier": "bold red", "link": "yellow", "lacp": "cyan",
+             "warning": "yellow"}.get(kind, "")
+    line = Text(_time(event.get("time")) + " ", style="dim")
+    line.append(f"{kind:<8} ", style=style)
+    line.append(event.get("message") or "")
+    return line
+
+
+class EventsScreen(Screen):
+    """Every event of the bond the main screen shows, in full (wrapped),
+    newest last, and new ones as they come; e, escape or q go back."""
+
+    BINDINGS = [Binding("e", "app.pop_screen", "Back"), Binding("escape", "app.pop_screen", "Back", show=False),
+                Binding("q", "app.pop_screen", "Back", show=False)]
+    CSS = """
+    #events-full-title { height: 1; background: $primary-background; padding: 0 1; }
+    #events-full { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, title: str, events: list[dict]) -> None:
+        super().__init__()
+        self.heading = title
+        self.events = events
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(self.heading, style="bold"), id="events-full-title")
+        with VerticalScroll(id="events-full"):
+            yield Static(self._text(), id="events-full-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#events-full", VerticalScroll).scroll_end(animate=False)
+
+    def _text(self) -> Text:
+        lines = [event_line(e) for e in self.events] or [Text("no events yet", style="dim")]
+        return Text("\n").join(lines + [Text("LACP port state letters: " + PORT_STATE_LEGEND, style="dim")])
+
+    def show(self, events: list[dict]) -> None:
+        """New events arrived: show them (and follow them, if the reader
+        was at the end)."""
+        if len(events) == len(self.events) and events[-1:] == self.events[-1:]:
+            return
+        scroll = self.query_one("#events-full", VerticalScroll)
+        at_end = scroll.scroll_y >= scroll.max_scroll_y
+        self.events = events
+        self.query_one("#events-full-text", Static).update(self._text())
+        if at_end:
+            scroll.call_after_refresh(scroll.scroll_end, animate=False, immediate=True)
 
 
 class TopApp(App):
@@ -79,14 +155,16 @@ class TopApp(App):
     #head { height: 1; background: $primary-background; color: $text; padding: 0 1; }
     #unit { height: 1; padding: 0 1; color: $text-muted; }
     #bond { height: auto; padding: 0 1; }
-    #members { height: auto; max-height: 12; padding: 0 1; scrollbar-size-vertical: 1; }
+    #members { height: auto; max-height: 60%; padding: 0 1; scrollbar-size-vertical: 1; overflow-x: hidden; }
     #events-title { height: 1; padding: 0 1; color: $text-muted; }
     #events { height: 1fr; min-height: 3; padding: 0 1; scrollbar-size-vertical: 1; overflow-x: hidden; }
+    #event-lines { text-wrap: nowrap; text-overflow: ellipsis; }
     """
     BINDINGS = [
         Binding("u", "unit", "Unit"),
         Binding("n", "next_bond", "Next bond"),
         Binding("p", "prev_bond", "Prev bond"),
+        Binding("e", "events", "Events in full"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -108,14 +186,20 @@ class TopApp(App):
         yield Static(id="bond")
         with VerticalScroll(id="members"):
             yield Static(id="member-rows")
-        yield Static("Events", id="events-title")
-        yield RichLog(id="events", wrap=True, markup=False, max_lines=500, auto_scroll=True)
+        yield Static(Text("Events (newest last; e: in full)"), id="events-title")
+        with VerticalScroll(id="events"):  # kept scrolled to the newest
+            yield Static(id="event-lines")
         yield Footer()
 
     async def on_mount(self) -> None:
         self.render_view()
         await self.sample()
         self.set_interval(self.interval, self.sample)
+
+    def on_resize(self) -> None:
+        # after the new layout, so that the widths (and the events' scroll
+        # position) are the new size's
+        self.call_after_refresh(self.render_view)
 
     # ---------------------------------------------------------- sampling
     async def sample(self, mono: float | None = None, wall: float | None = None) -> None:
@@ -136,9 +220,6 @@ class TopApp(App):
         names = self.monitor.names()
         if self.current not in names:
             self.current = names[0] if names else self.bond
-            self._replay_events()
-        elif self.current in self.monitor.bonds:
-            self._log_events(self.monitor.bonds[self.current].fresh)
         self.render_view()
 
     # ----------------------------------------------------------- actions
@@ -152,7 +233,6 @@ class TopApp(App):
             return
         i = names.index(self.current) if self.current in names else 0
         self.current = names[(i + step) % len(names)]
-        self._replay_events()
         self.render_view()
 
     def action_next_bond(self) -> None:
@@ -161,41 +241,39 @@ class TopApp(App):
     def action_prev_bond(self) -> None:
         self._cycle(-1)
 
-    # ------------------------------------------------------------ events
-    def _event_line(self, event: dict) -> Text:
-        kind = event.get("kind") or ""
-        style = {"failover": "bold red", "carrier": "bold red", "link": "yellow", "lacp": "cyan",
-                 "warning": "yellow"}.get(kind, "")
-        line = Text(_time(event.get("time")) + " ", style="dim")
-        line.append(f"{kind:<8} ", style=style)
-        line.append(event.get("message") or "")
-        return line
-
-    def _log_events(self, events: list[dict]) -> None:
-        log = self.query_one("#events", RichLog)
-        for event in events:
-            log.write(self._event_line(event))
-
-    def _replay_events(self) -> None:
-        log = self.query_one("#events", RichLog)
-        log.clear()
+    def action_events(self) -> None:
         view = self.monitor.bonds.get(self.current or "")
-        if view is not None:
-            self._log_events(list(view.events))
+        events = list(view.events) if view is not None else []
+        self.push_screen(EventsScreen(f"{self.current or 'softbond'}: events (e or esc: back)", events))
 
     # ------------------------------------------------------------ render
     def render_view(self) -> None:
+        if not self.is_mounted:
+            return
+        if isinstance(self.screen, EventsScreen):
+            view = self.monitor.bonds.get(self.current or "")
+            self.screen.show(list(view.events) if view is not None else [])
+            return
         view = self.monitor.bonds.get(self.current or "")
-        width = max(40, self.size.width - 2)
+        width = max(40, self.size.width - 3)  # padding, and room for the members' scrollbar
         self.query_one("#unit", Static).update(self._unit_line())
         if view is None:
             self.query_one("#head", Static).update(Text(f"softbond top  {self.error or 'waiting for data'}"))
-            self.query_one("#bond", Static).update("")
-            self.query_one("#member-rows", Static).update("")
+            for part in ("#bond", "#member-rows", "#event-lines"):
+                self.query_one(part, Static).update("")
             return
         self.query_one("#head", Static).update(self._head(view))
         self.query_one("#bond", Static).update(self._bond_rows(view, width))
         self.query_one("#member-rows", Static).update(self._members(view, width))
+        self.query_one("#event-lines", Static).update(self._events(view))
+        events = self.query_one("#events", VerticalScroll)
+        events.call_after_refresh(events.scroll_end, animate=False, immediate=True)  # the newest in view
+
+    @staticmethod
+    def _events(view: BondView) -> Text:
+        """The bond's events, one line each: a line too long for the pane
+        ends in "…" (CSS text-overflow; the full text is on the e screen)."""
+        return Text("\n").join(event_line(e) for e in view.events)
 
     def _unit_line(self) -> Text:
         text = Text("unit: ")
@@ -212,8 +290,9 @@ class TopApp(App):
         text.append(view.name, style="bold")
         text.append(f"  {st.get('mode', '?')}  MII ")
         text.append(str(st.get("mii_status", "?")), style=_mii_style(st.get("mii_status")))
-        text.append("  active ")
-        text.append(str(st.get("active_slave") or "none"), style="bold")
+        if st.get("active_slave") or st.get("mode") in ACTIVE_SLAVE_MODES:
+            text.append("  active ")
+            text.append(str(st.get("active_slave") or "none"), style="bold")
         text.append(f"  failovers {st.get('failovers', 0)}")
         return text
 
@@ -226,27 +305,57 @@ class TopApp(App):
         table.add_column(width=graph, no_wrap=True)
         return table, graph
 
-    def _rate_cells(self, view: BondView, member: str | None, direction: str, graph: int) -> list:
+    def _scale(self, view: BondView, graph: int) -> float:
+        """The full-bar value for every graph of the bond: its peak (the
+        bond's rate is the sum of its members') in the window shown."""
+        seconds = min(graph, HISTORY_SECONDS)
+        return max((max(view.series(None, d, self.unit)[-seconds:], default=0.0) for d in ("rx", "tx")),
+                   default=0.0)
+
+    def _rate_cells(self, view: BondView, member: str | None, direction: str, graph: int, top: float,
+                    down: bool = False) -> list:
+        label = Text("in" if direction == "rx" else "out", style="dim")
+        if down:  # nothing moves on a dead link, whatever its past was
+            return [label, Text("down", style="bold red"), Text(" " * graph)]
         rate = view.rate if member is None else view.member_rates.get(member)
         value = rate.value(direction, self.unit) if rate is not None else 0.0
-        return [Text("in" if direction == "rx" else "out", style="dim"),
-                Text(format_rate(value, self.unit), style="bold"),
-                Text(sparkline(view.series(member, direction, self.unit), graph),
+        seconds = min(graph, HISTORY_SECONDS)
+        return [label, Text(format_rate(value, self.unit), style="bold"),
+                Text(sparkline(view.series(member, direction, self.unit), graph, seconds=seconds, top=top),
                      style="green" if direction == "rx" else "blue")]
 
-    def _bond_rows(self, view: BondView, width: int) -> Table:
+    @staticmethod
+    def _totals(counters: dict) -> Text:
+        text = Text("  total ", style="dim")
+        for direction, label in (("rx", "in"), ("tx", "out")):
+            text.append(f"{label} ")
+            text.append(format_bytes(int(counters.get(f"{direction}_bytes", 0) or 0)), style="bold")
+            text.append(f" {int(counters.get(f'{direction}_dropped', 0) or 0):,} dropped   ")
+        text.no_wrap, text.overflow = True, "ellipsis"
+        return text
+
+    def _bond_rows(self, view: BondView, width: int) -> Group:
         table, graph = self._grid(width)
+        top = self._scale(view, graph)
         members = view.status.get("slaves", [])
         up = sum(1 for m in members if m.get("mii_status") == "up")
         table.add_row(Text(f"{view.name} (all members)", style="bold"),
-                      *self._rate_cells(view, None, "rx", graph))
+                      *self._rate_cells(view, None, "rx", graph, top))
         table.add_row(Text(f"{up}/{len(members)} members up", style="dim"),
-                      *self._rate_cells(view, None, "tx", graph))
-        return table
+                      *self._rate_cells(view, None, "tx", graph, top))
+        parts: list = [table, self._totals(totals(view.status))]
+        summary = lacp_summary(view.status)
+        if summary is not None:
+            line = Text("LACP ", style="bold cyan")
+            line.append(summary)
+            line.no_wrap, line.overflow = True, "ellipsis"
+            parts.append(line)
+        return Group(*parts)
 
     def _members(self, view: BondView, width: int) -> Group:
         parts: list = []
         active = view.status.get("active_slave")
+        top = self._scale(view, self._grid(width)[1])
         for slave in view.status.get("slaves", []):
             name = slave["name"]
             first = Text()
@@ -260,21 +369,31 @@ class TopApp(App):
             second.append(f"{(str(speed) + 'M') if speed else '?':<7}")
             second.append(f"fail {slave.get('link_failure_count', 0)}")
             table, graph = self._grid(width)
-            table.add_row(first, *self._rate_cells(view, name, "rx", graph))
-            table.add_row(second, *self._rate_cells(view, name, "tx", graph))
+            down = mii == "down"
+            table.add_row(first, *self._rate_cells(view, name, "rx", graph, top, down))
+            table.add_row(second, *self._rate_cells(view, name, "tx", graph, top, down))
             parts.append(table)
+            parts.append(self._totals(slave.get("counters") or {}))
             ad = slave.get("ad")
             if ad:
-                partner, actor = ad.get("partner") or {}, ad.get("actor") or {}
-                lacp = Text("  LACP ", style="cyan")
-                lacp.append(f"partner {partner.get('system_mac') or '-'}  "
-                            f"port state actor {actor.get('port_state', '-')} "
-                            f"partner {partner.get('port_state', '-')}")
-                if ad.get("aggregator_id") is not None:
-                    lacp.append(f"  aggregator {ad['aggregator_id']}")
-                lacp.no_wrap, lacp.overflow = True, "ellipsis"
-                parts.append(lacp)
+                parts.append(_lacp_member_line(ad))
         return Group(*parts)
+
+
+def _lacp_member_line(ad: dict) -> Text:
+    partner, actor = ad.get("partner") or {}, ad.get("actor") or {}
+    line = Text("  LACP ", style="cyan")
+    line.append("actor ")
+    line.append(port_state_letters(actor.get("port_state")), style="bold")
+    line.append(" partner ")
+    line.append(port_state_letters(partner.get("port_state")), style="bold")
+    line.append(f"  {partner.get('system_mac') or '-'}")
+    if ad.get("aggregator_id") is not None:
+        line.append(f"  aggregator {ad['aggregator_id']}")
+    if ad.get("mux_state"):
+        line.append(f"  {str(ad['mux_state']).lower()}", style="dim")
+    line.no_wrap, line.overflow = True, "ellipsis"
+    return line
 
 
 def run(bond: str | None = None) -> int:

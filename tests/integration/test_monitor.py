@@ -23,7 +23,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 ADDR = "192.168.100.199/24"
-PORT = 8470  # the default; every topology has its own loopback
 COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
 SWAP = {"rx_bytes": "tx_bytes", "tx_bytes": "rx_bytes", "rx_packets": "tx_packets", "tx_packets": "rx_packets"}
 
@@ -64,6 +63,12 @@ def browser_driver() -> int:
                     page.click(cmd["selector"], timeout=cmd.get("timeout", 5000))
                 elif op == "fill":
                     page.fill(cmd["selector"], cmd["value"])
+                elif op == "viewport":
+                    page.set_viewport_size({"width": cmd["width"], "height": cmd["height"]})
+                elif op == "block":  # requests to this URL pattern fail until "unblock"
+                    page.route(cmd["url"], lambda route: route.abort())
+                elif op == "unblock":
+                    page.unroute(cmd["url"])
                 elif op == "screenshot":
                     page.screenshot(path=cmd["path"], full_page=True)
                 elif op == "errors":
@@ -88,6 +93,7 @@ if __name__ == "__main__" and sys.argv[1:] == ["browser-driver"]:
 import pytest  # noqa: E402
 
 from conftest import ping_ok, status_json, wait_active  # noqa: E402
+from webutil import PORT, WebServer, http  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 
@@ -131,53 +137,6 @@ def up(topo, *options, slaves="eth0,eth1"):
     proc = topo.softbond("up", "bond0", "--slaves", slaves, "--address", ADDR, *options, check=False)
     assert proc.returncode == 0, proc.stderr
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
-
-
-def http(topo, path, method="GET", headers=None, body=None, check=True):
-    """(status, headers, body text) of a request to the web server, made
-    inside the host namespace."""
-    script = (
-        "import json, sys, urllib.request, urllib.error\n"
-        "url, method, headers, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]\n"
-        "req = urllib.request.Request(url, method=method, headers=headers, data=body.encode() if body else None)\n"
-        "try:\n"
-        "    r = urllib.request.urlopen(req, timeout=10)\n"
-        "except urllib.error.HTTPError as e:\n"
-        "    r = e\n"
-        "print(json.dumps([r.status, dict(r.headers), r.read().decode()]))\n")
-    proc = topo.exec(topo.host, [sys.executable, "-c", script, f"http://127.0.0.1:{PORT}{path}", method,
-                                 json.dumps(headers or {}), body or ""], check=check)
-    if proc.returncode != 0:
-        return None
-    return json.loads(proc.stdout)
-
-
-class WebServer:
-    def __init__(self, topo, *args):
-        self.topo = topo
-        self.proc = topo.popen(topo.host, [sys.executable, "-m", "softbond", "web", *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        ok = topo.wait_for(lambda: self.proc.poll() is not None or
-                           (http(topo, "/api/info", check=False) or [0])[0] == 200, timeout=15, interval=0.2)
-        assert ok and self.proc.poll() is None, f"softbond web did not start: {self.output()}"
-
-    def output(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            return self.proc.communicate(timeout=10)[0]
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.communicate()[0]
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture
@@ -232,13 +191,13 @@ def test_counters_are_exactly_what_the_kernel_counts_on_the_far_end(topo, web):
     for attempt in range(40):  # noqa: B007 (reported below)
         sw_before = switch_counters(topo)
         st = status_json(topo)
+        time.sleep(1.1)  # the API serves the web server's last sample (one a second): one taken in this window
         status, _, text = http(topo, "/api/bonds/bond0/counters")
         assert status == 200
         api = json.loads(text)
         sw_after = switch_counters(topo)
         if sw_before == sw_after:
             break
-        time.sleep(0.25)
     else:
         pytest.fail("the switch ports never stayed quiet for one reading")
     print(f"quiet after {attempt + 1} reading(s): {sw_after}")
@@ -327,21 +286,18 @@ def test_dashboard_in_a_real_browser(topo, web, tmp_path):
         screenshot = tmp_path / "dashboard.png"
         browser("screenshot", path=str(screenshot))
         assert screenshot.stat().st_size > 10_000
-        # also where a person (or CI) looks for it: test-artifacts/ (git-ignored)
-        artifacts = os.environ.get("SOFTBOND_ARTIFACTS") or os.path.join(
-            os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-artifacts")
-        os.makedirs(artifacts, exist_ok=True)
-        kept = os.path.join(os.path.abspath(artifacts), "dashboard.png")
+        # also where a person (or CI) looks for it
+        kept = os.path.join(_artifacts(), "dashboard.png")
         shutil.copy(screenshot, kept)
         print(f"screenshot: {screenshot} (and {kept})")
 
-        # no token: the page's buttons are refused
-        for selector in (f'{bond} tr[data-member="eth0"] button[data-action="set-active"]',
-                         f'{bond} tr[data-member="eth1"] button[data-action="release"]'):
-            browser("eval", js="document.getElementById('message').dataset.status = ''")
-            browser("click", selector=selector)
-            browser("wait", js="document.getElementById('message').dataset.status === '403'", timeout=5000)
-            assert "read-only" in browser("eval", js="document.getElementById('message').textContent")
+        # no token: no action buttons, a hint how to get them instead
+        assert browser("eval", js=f"[...document.querySelectorAll('{bond} [data-action]')]"
+                                  ".every(b => b.offsetParent === null)")
+        assert browser("eval", js=f"document.querySelectorAll('{bond} [data-action]').length") == 5
+        assert "--actions" in browser("eval", js="document.getElementById('read-only-hint').innerText")
+        assert browser("eval", js=f"document.querySelector('{bond} .lacp-status').dataset.lacpStatus") == "off"
+        assert browser("eval", js="document.getElementById('token-form').offsetParent === null")
         st = status_json(topo)
         assert st["active_slave"] == "eth1" and [s["name"] for s in st["slaves"]] == ["eth0", "eth1"]
         assert browser("errors") == []
@@ -399,6 +355,111 @@ def test_dashboard_actions_work_with_the_token(topo, web, tmp_path):
         browser.close()
 
 
+def _artifacts():
+    """Where screenshots go for a person (or CI) to look at (git-ignored)."""
+    path = os.environ.get("SOFTBOND_ARTIFACTS") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-artifacts")
+    os.makedirs(path, exist_ok=True)
+    return os.path.abspath(path)
+
+
+def _rgb(color):
+    """'#2456c7' or 'rgb(36, 86, 199)' -> (36, 86, 199)."""
+    if color.startswith("#"):
+        return tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(float(x)) for x in color[color.index("(") + 1:color.index(")")].split(",")[:3])
+
+
+def _check_layout(browser, size):
+    """Every chart inside its card, its card inside the bond's section, the
+    time labels one line each and apart, one colour per member everywhere."""
+    charts = browser("eval", js="window.softbondDashboard.describeCharts()")
+    assert len(charts) == 4, charts  # in and out stacked, one per member
+    for c in charts:
+        what = (size, c["kind"], c["dir"] or c["member"])
+        for box in ("root", "canvas"):
+            assert c["card"]["left"] - 0.5 <= c[box]["left"] and c[box]["right"] <= c["card"]["right"] + 0.5, \
+                (what, box, c[box], c["card"])
+        assert c["section"]["left"] <= c["card"]["left"] and c["card"]["right"] <= c["section"]["right"], what
+        labels = sorted(c["labels"], key=lambda lab: lab["left"])
+        assert labels, (what, labels)
+        for a, b in zip(labels, labels[1:]):
+            assert a["right"] + 2 <= b["left"], (what, a, b)
+        assert all("\n" not in lab["text"] for lab in labels), (what, labels)
+        assert len({lab["text"] for lab in labels}) == len(labels), (what, labels)  # no label printed twice
+        assert c["yMax"] >= 1, (what, c["yMax"])  # the 1 Mbit/s floor: idle stays small
+    members = [c for c in charts if c["kind"] == "member"]
+    assert len({c["yMax"] for c in members}) == 1, members  # one scale per card
+    swatches = browser("eval", js="Object.fromEntries([...document.querySelectorAll('[data-bond=\"bond0\"] "
+                                  "tr[data-member]')].map(tr => [tr.dataset.member, "
+                                  "getComputedStyle(tr.querySelector('.swatch')).backgroundColor]))")
+    for m in members:
+        name = m["member"]
+        strokes = {_rgb(s["stroke"]) for s in m["series"]}
+        stacked = {_rgb(s["stroke"]) for c in charts if c["kind"] == "bond" for s in c["series"] if s["label"] == name}
+        assert len(strokes) == 1 and strokes == stacked == {_rgb(swatches[name])}, (name, strokes, stacked, swatches)
+        assert [bool(s["dash"]) for s in m["series"]] == [False, True]  # in solid, out dashed
+    assert len({_rgb(swatches[n]) for n in swatches}) == len(swatches)  # members differ
+
+
+@pytest.mark.topology(peers=1, switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")
+def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
+    """Issue 15 in real Chromium at 1400x900 and 800x600, an 802.3ad bond
+    against Open vSwitch's LACP: screenshots in the artefact directory."""
+    _tools()
+    up(topo, "mode=802.3ad", "miimon=100", "lacp_rate=fast")
+    assert topo.wait_for(lambda: all(s["ad"] and s["ad"]["mux_state"] == "COLLECTING_DISTRIBUTING"
+                                     for s in status_json(topo)["slaves"]), timeout=10)
+    web()  # read-only
+    browser = Browser(topo)
+    bond = '[data-bond="bond0"]'
+    try:
+        # the first paint comes from /api/bonds: with the stream blocked the
+        # page still shows the bond, its members and its configuration
+        browser("viewport", width=1400, height=900)
+        browser("block", url="**/api/stream")
+        browser("goto", url=f"http://127.0.0.1:{PORT}/")
+        browser("wait", js="document.body.dataset.loaded === 'api'", timeout=10000)
+        assert browser("eval", js="document.getElementById('conn').dataset.state") != "live"
+        assert browser("eval", js=f"[...document.querySelectorAll('{bond} tr[data-member]')]"
+                                  ".map(tr => tr.dataset.member)") == ["eth0", "eth1"]
+        options = browser("eval", js=f"document.querySelector('{bond} .options').innerText")
+        assert "object Object" not in options and "mode\t802.3ad" in options, options
+        # LACP, decoded, and one summary line as ovs-appctl bond/show has it
+        lacp = browser("eval", js=f"document.querySelector('{bond} .lacp-status').textContent")
+        assert lacp.startswith("lacp_status: negotiated") and "2/2 members distributing" in lacp, lacp
+        actor = browser("eval", js=f"document.querySelector('{bond} tr[data-member=\"eth0\"] "
+                                   ".lacp-state[data-side=actor]').innerText")
+        assert "Activity" in actor and "Sync" in actor and "Distributing" in actor and "Defaulted" not in actor
+        # read-only: no action buttons, a hint instead
+        assert browser("eval", js=f"[...document.querySelectorAll('{bond} [data-action]')]"
+                                  ".every(b => b.offsetParent === null)")
+        assert browser("eval", js="document.getElementById('read-only-hint').offsetParent !== null")
+
+        browser("unblock", url="**/api/stream")
+        browser("goto", url=f"http://127.0.0.1:{PORT}/")
+        browser("wait", js="document.getElementById('conn').dataset.state === 'live' && "
+                           "Number(document.body.dataset.seq || 0) >= 3", timeout=10000)
+        artifacts = _artifacts()
+        for width, height in ((1400, 900), (800, 600)):
+            browser("viewport", width=width, height=height)
+            seq = int(browser("eval", js="document.body.dataset.seq"))
+            browser("wait", js=f"Number(document.body.dataset.seq) >= {seq + 1}", timeout=5000)  # redrawn since
+            _check_layout(browser, f"{width}x{height}")
+            shot = os.path.join(artifacts, f"dashboard-{width}x{height}.png")
+            browser("screenshot", path=shot)
+            assert os.path.getsize(shot) > 10_000
+            print(f"screenshot: {shot}")
+        # the partner goes quiet on both members: LACP runs, nobody answers
+        topo.silence(0)
+        topo.silence(1)
+        browser("wait", js=f"document.querySelector('{bond} .lacp-status').dataset.lacpStatus === 'configured'",
+                timeout=10000)
+        assert browser("errors") == []
+    finally:
+        browser.close()
+
+
 # -------------------------------------------------------------------- (3)
 def _samples(text):
     out = {}
@@ -427,7 +488,12 @@ def test_metrics_scraped_over_http(topo, web):
     topo.cut(0)
     wait_active(topo, "eth1", timeout=2)
     st = status_json(topo)
-    m = _samples(http(topo, "/metrics")[2])
+    # /metrics serves the web server's last sample (one a second)
+    def after_the_cut():
+        m = _samples(http(topo, "/metrics")[2])
+        return m if m[("node_bonding_active", (("master", "bond0"),))] == 1 else None
+    m = topo.wait_for(after_the_cut, timeout=3, interval=0.2)
+    assert m, "/metrics did not show the cut within 3 s"
     assert m[("node_bonding_slaves", (("master", "bond0"),))] == 2
     assert m[("node_bonding_active", (("master", "bond0"),))] == 1
     assert m[("softbond_member_link_up", (("bond", "bond0"), ("member", "eth0")))] == 0

@@ -14,7 +14,8 @@ def test_auto_falls_back_to_python_and_says_why(monkeypatch):
     monkeypatch.setattr(bonddev, "PythonDevice", Made)
     device, notice = bonddev.choose("bond0", "auto", mac=None)
     assert isinstance(device, Made)
-    assert notice == "bond0: using the Python data path (eBPF unavailable: clang not found)"
+    assert notice == ("bond0: datapath=auto: using the Python data path (eBPF unavailable: clang not found; "
+                      "datapath=python silences this)")
 
 
 def test_ebpf_refuses_clearly_where_it_cannot_run(monkeypatch):

@@ -50,7 +50,7 @@ def test_seed_max_bonds_text_is_refused_at_the_misspelling():
     assert "options bonding mod=blance-rr miimon=100 max_bonds=2" in path.read_text()
     with pytest.raises(ConfigError) as info:
         load_modprobe(str(path))
-    assert str(info.value) == f"{path}:3: bond0: option mod: unknown option"
+    assert str(info.value) == f"{path}:3: bond0: option mod: unknown option (did you mean mode?)"
 
 
 def test_seed_max_bonds_corrected():
@@ -118,9 +118,9 @@ def test_bond_without_mode_gets_the_kernel_default_with_a_warning(tmp_path):
 
 @pytest.mark.parametrize("text,message", [
     ("alias bond0 bonding\noptions bond0 mode=1 miimon=x\n",
-     "F:2: bond0: option miimon: invalid value (x)"),
+     "F:2: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)"),
     ("alias bond0 bonding\noptions bond0 mode=blance-rr\n",
-     "F:2: bond0: option mode: invalid value (blance-rr)"),
+     "F:2: bond0: option mode: invalid value (blance-rr): did you mean balance-rr? valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb"),
     ("alias bond0 bonding\noptions bond0 mode=802.3ad primary=eth0\n",
      "F:2: bond0: option primary: mode dependency failed, not supported in mode 802.3ad(4)"),
     ("alias bond0 bonding\n\noptions bond0 mode=1 \\\n lacp_rate=fast\n",

@@ -5,7 +5,7 @@ import pytest
 from softbond.config.errors import ConfigError
 from softbond.config.model import build_bond_config
 from softbond.config.names import validate_ifname
-from softbond.config.options import (INT_MAX, MODE_NAMES, OPTIONS, BondOptions, OptionError,
+from softbond.config.options import (INT_MAX, MODE_NAMES, OPTIONS, SPECS, BondOptions, OptionError,
                                      build_options, change_option, option_to_json,
                                      option_to_text, options_to_json)
 
@@ -127,14 +127,14 @@ def test_defaults_match_the_kernel():
 # --- bad values --------------------------------------------------------------------
 
 @pytest.mark.parametrize("name,raw,message", [
-    ("miimon", "abc", "option miimon: invalid value (abc)"),
-    ("miimon", "", "option miimon: invalid value ()"),
-    ("miimon", "1.5", "option miimon: invalid value (1.5)"),
-    ("miimon", True, "option miimon: invalid value (true)"),
+    ("miimon", "abc", "option miimon: invalid value (abc): valid values: 0-2147483647 (off, maxval)"),
+    ("miimon", "", "option miimon: invalid value (): valid values: 0-2147483647 (off, maxval)"),
+    ("miimon", "1.5", "option miimon: invalid value (1.5): valid values: 0-2147483647 (off, maxval)"),
+    ("miimon", True, "option miimon: invalid value (true): valid values: 0-2147483647 (off, maxval)"),
     ("miimon", str(INT_MAX + 1), "option miimon: allowed values 0 - 2147483647"),
     ("miimon", "-1", "option miimon: allowed values 0 - 2147483647"),
     ("miimon", "9" * 5000, "option miimon: allowed values 0 - 2147483647"),
-    ("updelay", "x", "option updelay: invalid value (x)"),
+    ("updelay", "x", "option updelay: invalid value (x): valid values: 0-2147483647 (off, maxval)"),
     ("arp_missed_max", "0", "option arp_missed_max: allowed values 1 - 255"),
     ("arp_missed_max", "256", "option arp_missed_max: allowed values 1 - 255"),
     ("num_grat_arp", "256", "option num_grat_arp: allowed values 0 - 255"),
@@ -142,34 +142,34 @@ def test_defaults_match_the_kernel():
     ("resend_igmp", "256", "option resend_igmp: allowed values 0 - 255"),
     ("peer_notif_delay", "300001", "option peer_notif_delay: allowed values 0 - 300000"),
     ("lp_interval", "0", "option lp_interval: allowed values 1 - 2147483647"),
-    ("min_links", "many", "option min_links: invalid value (many)"),
-    ("arp_validate", "7", "option arp_validate: invalid value (7)"),
-    ("arp_validate", "some", "option arp_validate: invalid value (some)"),
-    ("arp_all_targets", "most", "option arp_all_targets: invalid value (most)"),
-    ("primary_reselect", "3", "option primary_reselect: invalid value (3)"),
-    ("fail_over_mac", "yes", "option fail_over_mac: invalid value (yes)"),
-    ("xmit_hash_policy", "layer4", "option xmit_hash_policy: invalid value (layer4)"),
-    ("xmit_hash_policy", "6", "option xmit_hash_policy: invalid value (6)"),
-    ("ad_select", "best", "option ad_select: invalid value (best)"),
-    ("all_slaves_active", "2", "option all_slaves_active: invalid value (2)"),
-    ("all_slaves_active", "maybe", "option all_slaves_active: invalid value (maybe)"),
+    ("min_links", "many", "option min_links: invalid value (many): valid values: 0-2147483647 (off, maxval)"),
+    ("arp_validate", "7", "option arp_validate: invalid value (7): valid values: none, active, backup, all, filter, filter_active, filter_backup"),
+    ("arp_validate", "some", "option arp_validate: invalid value (some): valid values: none, active, backup, all, filter, filter_active, filter_backup"),
+    ("arp_all_targets", "most", "option arp_all_targets: invalid value (most): valid values: any, all"),
+    ("primary_reselect", "3", "option primary_reselect: invalid value (3): valid values: always, better, failure"),
+    ("fail_over_mac", "yes", "option fail_over_mac: invalid value (yes): valid values: none, active, follow"),
+    ("xmit_hash_policy", "layer4", "option xmit_hash_policy: invalid value (layer4): did you mean layer3+4? valid values: layer2, layer3+4, layer2+3, encap2+3, encap3+4, vlan+srcmac"),
+    ("xmit_hash_policy", "6", "option xmit_hash_policy: invalid value (6): valid values: layer2, layer3+4, layer2+3, encap2+3, encap3+4, vlan+srcmac"),
+    ("ad_select", "best", "option ad_select: invalid value (best): valid values: stable, bandwidth, count"),
+    ("all_slaves_active", "2", "option all_slaves_active: invalid value (2): valid values: off, on"),
+    ("all_slaves_active", "maybe", "option all_slaves_active: invalid value (maybe): valid values: off, on"),
     ("use_carrier", "0", "option use_carrier: invalid value (0): use_carrier=0 (MII/ethtool "
      "ioctl link checks) was removed from the kernel in 2025; only use_carrier=1 (carrier "
      "state) is supported"),
     ("use_carrier", "off", "option use_carrier: invalid value (off): use_carrier=0 "
      "(MII/ethtool ioctl link checks) was removed from the kernel in 2025; only "
      "use_carrier=1 (carrier state) is supported"),
-    ("use_carrier", "2", "option use_carrier: invalid value (2)"),
+    ("use_carrier", "2", "option use_carrier: invalid value (2): valid values: off, on"),
     ("primary", "averyveryverylongname", "option primary: invalid value "
      "(averyveryverylongname): interface name too long (at most 15 characters)"),
     ("primary", "eth/1", 'option primary: invalid value (eth/1): interface name contains "/"'),
     ("primary", 5, "option primary: invalid value (5)"),
-    ("datapath", "dpdk", "option datapath: invalid value (dpdk)"),
-    ("datapath", "1", "option datapath: invalid value (1)"),
+    ("datapath", "dpdk", "option datapath: invalid value (dpdk): valid values: auto, ebpf, python"),
+    ("datapath", "1", "option datapath: invalid value (1): valid values: auto, ebpf, python"),
     ("max_bonds", "-1", "option max_bonds: allowed values 0 - 2147483647"),
-    ("mode", "7", "option mode: invalid value (7)"),
-    ("mode", "blance-rr", "option mode: invalid value (blance-rr)"),
-    ("mode", [1], "option mode: invalid value (1)"),
+    ("mode", "7", "option mode: invalid value (7): valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb"),
+    ("mode", "blance-rr", "option mode: invalid value (blance-rr): did you mean balance-rr? valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb"),
+    ("mode", [1], "option mode: invalid value (1): valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb"),
     ("arp_ip_target", "1.2.3", "option arp_ip_target: invalid value (1.2.3)"),
     ("arp_ip_target", 5, "option arp_ip_target: invalid value (5)"),
     ("arp_ip_target", "0.0.0.0", "option arp_ip_target: invalid ARP target 0.0.0.0 "
@@ -193,9 +193,9 @@ def test_bad_values(name, raw, message):
     ("ad_actor_sys_prio", "0", "option ad_actor_sys_prio: allowed values 1 - 65535"),
     ("ad_actor_sys_prio", "65536", "option ad_actor_sys_prio: allowed values 1 - 65535"),
     ("ad_user_port_key", "1024", "option ad_user_port_key: allowed values 0 - 1023"),
-    ("lacp_rate", "medium", "option lacp_rate: invalid value (medium)"),
-    ("lacp_rate", "2", "option lacp_rate: invalid value (2)"),
-    ("lacp_active", "sometimes", "option lacp_active: invalid value (sometimes)"),
+    ("lacp_rate", "medium", "option lacp_rate: invalid value (medium): valid values: slow, fast"),
+    ("lacp_rate", "2", "option lacp_rate: invalid value (2): valid values: slow, fast"),
+    ("lacp_active", "sometimes", "option lacp_active: invalid value (sometimes): valid values: off, on"),
     ("ad_actor_system", "01:00:5e:00:00:01", "option ad_actor_system: invalid value "
      "(01:00:5e:00:00:01): not a unicast MAC address"),
     ("ad_actor_system", "02:00:00:00:00", "option ad_actor_system: invalid value "
@@ -213,12 +213,32 @@ def test_packets_per_slave_range():
 def test_unknown_option_and_where_prefix():
     with pytest.raises(OptionError) as info:
         build_options("bond0", [("mode", "1", None), ("foo", "1", "ifcfg-bond0:7")])
-    assert str(info.value) == "ifcfg-bond0:7: bond0: option foo: unknown option"
+    assert str(info.value) == "ifcfg-bond0:7: bond0: option foo: unknown option (softbond options lists them)"
     assert info.value.option == "foo"
     with pytest.raises(OptionError) as info:
         build_options("bond0", [("miimon", "x", "ifcfg-bond0:7")])
-    assert str(info.value) == "ifcfg-bond0:7: bond0: option miimon: invalid value (x)"
+    assert str(info.value) == "ifcfg-bond0:7: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)"
     assert isinstance(info.value, ValueError) and isinstance(info.value, ConfigError)
+
+
+@pytest.mark.parametrize("name, raw, message", [
+    ("miimom", "100", "bond0: option miimom: unknown option (did you mean miimon?)"),
+    ("mode", "active-backp", "bond0: option mode: invalid value (active-backp): did you mean active-backup? "
+                             "valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, "
+                             "balance-tlb, balance-alb"),
+    ("lacp_rate", "fsat", "bond0: option lacp_rate: invalid value (fsat): did you mean fast? valid values: slow, fast"),
+    ("datapath", "epbf", "bond0: option datapath: invalid value (epbf): did you mean ebpf? "
+                         "valid values: auto, ebpf, python"),
+])
+def test_a_near_miss_gets_the_nearest_name_and_the_valid_values(name, raw, message):
+    """The hint comes from the config layer, so `up`, config files and the
+    daemon's live `set` all give it."""
+    with pytest.raises(OptionError) as info:
+        build_options("bond0", [("mode", "4", None), (name, raw, None)])
+    assert str(info.value) == message
+    with pytest.raises(OptionError) as info:
+        change_option("bond0", BondOptions(mode=4), name, raw)
+    assert str(info.value) == message
 
 
 # --- address lists ---------------------------------------------------------------
@@ -410,8 +430,8 @@ def ab(**extra):
     return build(*pairs)[0]
 
 
-def live(current, name, raw, *, has_slaves=True, is_up=True):
-    return change_option("bond0", current, name, raw, has_slaves=has_slaves, is_up=is_up)
+def live(current, name, raw):
+    return change_option("bond0", current, name, raw)
 
 
 def live_error(current, name, raw, **kw):
@@ -420,23 +440,27 @@ def live_error(current, name, raw, **kw):
     return str(info.value)
 
 
-def test_live_noslaves_and_ifdown():
+def test_live_noslaves_and_ifdown_options_change_on_a_running_bond():
+    """The kernel refuses these with slaves or while up; softbond applies
+    them live (bond.py, live.py), so the config layer lets them through."""
     current = ab()
-    assert live_error(current, "mode", "1") == (
-        "bond0: option mode: unable to set because the bond device has slaves")
-    assert live_error(current, "fail_over_mac", "active") == (
-        "bond0: option fail_over_mac: unable to set because the bond device has slaves")
-    assert live_error(current, "mode", "1", has_slaves=False) == (
-        "bond0: option mode: unable to set because the bond device is up")
-    assert live(current, "fail_over_mac", "follow", has_slaves=False)[0].fail_over_mac == 2
-    assert live(current, "mode", "active-backup", has_slaves=False, is_up=False)[0].mode == 1
-    assert live(current, "mode", "4", has_slaves=False, is_up=False)[0].mode == 4
-    assert live(current, "mode", "balance-xor", has_slaves=False, is_up=False)[0].mode == 2
-    assert live_error(current, "datapath", "python") == (
-        "bond0: option datapath: unable to set because the bond device is up")
-    assert live(current, "datapath", "python", is_up=False)[0].datapath == "python"
+    assert live(current, "fail_over_mac", "follow")[0].fail_over_mac == 2
+    assert live(current, "mode", "active-backup")[0].mode == 1
+    assert live(current, "mode", "4")[0].mode == 4
+    assert live(current, "mode", "balance-xor")[0].mode == 2
+    assert live(current, "datapath", "python")[0].datapath == "python"
+    assert live(current, "datapath_workers", "3")[0].datapath_workers == 3
     assert live_error(current, "max_bonds", "2") == (
         "bond0: option max_bonds: module-level option, only set when the bonds are created")
+
+
+def test_every_option_says_how_a_running_bond_applies_it():
+    effects = {spec.name: spec.effect for spec in SPECS}
+    assert effects["mode"] == effects["fail_over_mac"] == "runner"
+    assert effects["datapath"] == effects["datapath_workers"] == "datapath"
+    assert effects["miimon"] == effects["arp_ip_target"] == "monitors"
+    assert effects["lacp_rate"] == effects["tlb_dynamic_lb"] == "configure"
+    assert {spec.runtime for spec in SPECS} == {"always", "never"}
 
 
 def test_live_mode_dependency_checked_before_value():
@@ -459,8 +483,8 @@ def test_live_ifdown_options_are_allowed_while_up():
 
 
 def test_live_value_errors():
-    assert live_error(ab(), "miimon", "abc") == "bond0: option miimon: invalid value (abc)"
-    assert live_error(ab(), "nope", "1") == "bond0: option nope: unknown option"
+    assert live_error(ab(), "miimon", "abc") == "bond0: option miimon: invalid value (abc): valid values: 0-2147483647 (off, maxval)"
+    assert live_error(ab(), "nope", "1") == "bond0: option nope: unknown option (softbond options lists them)"
 
 
 def test_live_miimon_disables_arp_and_back():
@@ -525,7 +549,7 @@ def test_live_arp_targets():
 def test_live_mode_change_rules():
     arp = build(("mode", "1"), ("arp_interval", "200"), ("arp_ip_target", "10.0.0.1"),
                 ("arp_validate", "all"))[0]
-    changed, warnings = live(arp, "mode", "balance-alb", has_slaves=False, is_up=False)
+    changed, warnings = live(arp, "mode", "balance-alb")
     assert (changed.mode, changed.arp_interval, changed.miimon, changed.arp_validate,
             changed.tlb_dynamic_lb) == (6, 0, 100, 0, 1)
     assert warnings == ["bond0: balance-alb mode is incompatible with arp monitoring, start "
@@ -682,7 +706,6 @@ def test_build_and_change_only_raise_option_error(pairs, final):
         current = ab()
     for name, raw in pairs:
         try:
-            current, _ = change_option("bond0", current, name, raw, has_slaves=False,
-                                       is_up=False)
+            current, _ = change_option("bond0", current, name, raw)
         except OptionError:
             pass

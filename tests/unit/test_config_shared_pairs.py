@@ -48,10 +48,13 @@ def test_modprobe_module_options_are_parsed_once(parses):
     assert all(c.options.mode == 1 and c.options.arp_ip_target == ("10.0.0.1",)
                for c in merged)
     # Warnings from the shared options are each bond's own.
+    # (after the notice that an explicit max_bonds made a bond nothing else names)
     assert merged[0].warnings == (
-        "bond0: Warning: duplicate address 10.0.0.1 in arp_ip_target, skipping",)
-    assert merged[1023].warnings == (
+        "F:1: bond0: Warning: created by max_bonds=1024 (no alias or options line names it)",
+        "bond0: Warning: duplicate address 10.0.0.1 in arp_ip_target, skipping")
+    assert merged[1023].warnings[1:] == (
         "bond1023: Warning: duplicate address 10.0.0.1 in arp_ip_target, skipping",)
+    assert merged[7].warnings == ("bond7: Warning: duplicate address 10.0.0.1 in arp_ip_target, skipping",)
 
 
 def test_toml_bonding_table_is_parsed_once(parses):
@@ -93,7 +96,7 @@ def _error(fn, *args) -> str:
 
 def test_errors_in_shared_options_name_the_first_bond_and_their_line():
     assert _error(parse_modprobe, "options bonding max_bonds=3 miimon=x\n", "F") == (
-        "F:1: bond0: option miimon: invalid value (x)")
+        "F:1: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)")
     assert _error(parse_modprobe, "alias bondA bonding\noptions bonding max_bonds=0 "
                   "arp_ip_target=-10.0.0.1\n", "F") == (
         "F:2: bondA: option arp_ip_target: unable to remove nonexistent ARP target 10.0.0.1")
@@ -102,12 +105,12 @@ def test_errors_in_shared_options_name_the_first_bond_and_their_line():
         "F:2: options bond5: bond5 is neither an alias of bonding nor created by "
         "max_bonds (1)")
     assert _error(parse_toml, "max_bonds = 2\n[bonding]\nmiimon = \"x\"\n", "F") == (
-        "F:3: bond0: option miimon: invalid value (x)")
+        "F:3: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)")
     # The first bond's own fields are checked before the options it shares.
     assert _error(parse_toml, '[bonding]\nmiimon = "x"\n[bond0]\nslaves = ["bond0"]\n',
                   "F") == "F:4: bond0: a bond cannot be its own member"
     assert _error(parse_toml, '[bonding]\nmiimon = "x"\n[bond0]\nslaves = ["eth0"]\n',
-                  "F") == "F:2: bond0: option miimon: invalid value (x)"
+                  "F") == "F:2: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)"
 
 
 def test_merge_checks_modes_on_the_whole_set():

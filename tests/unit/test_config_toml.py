@@ -87,16 +87,16 @@ def test_max_bonds_adds_bonds_without_tables(tmp_path):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("[bond0]\nmode = 1\nmiimon = \"abc\"\n", "F:3: bond0: option miimon: invalid value (abc)"),
+    ("[bond0]\nmode = 1\nmiimon = \"abc\"\n", "F:3: bond0: option miimon: invalid value (abc): valid values: 0-2147483647 (off, maxval)"),
     ("[bond0]\nmode = 1\nmiimon = -5\n", "F:3: bond0: option miimon: allowed values 0 - "
      "2147483647"),
-    ("[bond0]\nmode = 1\nmiimon = 1.5\n", "F:3: bond0: option miimon: invalid value (1.5)"),
-    ("[bond0]\nmode = 1\nmiimon = true\n", "F:3: bond0: option miimon: invalid value (true)"),
+    ("[bond0]\nmode = 1\nmiimon = 1.5\n", "F:3: bond0: option miimon: invalid value (1.5): valid values: 0-2147483647 (off, maxval)"),
+    ("[bond0]\nmode = 1\nmiimon = true\n", "F:3: bond0: option miimon: invalid value (true): valid values: 0-2147483647 (off, maxval)"),
     ("[bond0]\nmode = 1\n\n# x\n  lacp_rate = \"fast\"\n",
      "F:5: bond0: option lacp_rate: mode dependency failed, not supported in mode "
      "active-backup(1)"),
-    ("[bond0]\nmode = 1\nmod = 1\n", "F:3: bond0: option mod: unknown option"),
-    ("[bond0]\nmode = 7\n", "F:2: bond0: option mode: invalid value (7)"),
+    ("[bond0]\nmode = 1\nmod = 1\n", "F:3: bond0: option mod: unknown option (did you mean mode?)"),
+    ("[bond0]\nmode = 7\n", "F:2: bond0: option mode: invalid value (7): valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb"),
     ("[bond1]\nmode=1\n[bond0]\nmode = 1\nslaves = [\"eth0\", \"eth0\"]\n",
      'F:5: bond0: member "eth0" listed twice'),
     ("[bond0]\nmode = 1\nslaves = [\"eth0\", 3]\n",
@@ -116,7 +116,7 @@ def test_max_bonds_adds_bonds_without_tables(tmp_path):
     ("[bond0]\nmode = 1\nonboot = \"yes\"\n", "F:3: bond0: onboot must be true or false"),
     ("[bonding]\nslaves = [\"eth0\"]\n", "F:2: [bonding] holds options for every bond; "
      "slaves belongs in a bond's own table"),
-    ("[bonding]\nmiimom = 100\n", "F:2: bonding: option miimom: unknown option"),
+    ("[bonding]\nmiimom = 100\n", "F:2: bonding: option miimom: unknown option (did you mean miimon?)"),
     ("bonding = 3\n", "F:1: bonding must be a table of options"),
     ("miimon = 100\n", "F:1: unknown top-level key 'miimon' (options go in [bonding] or in a "
      "bond's table)"),
@@ -132,9 +132,9 @@ def test_broken_files(tmp_path, text, message):
 
 def test_dotted_and_inline_tables_find_their_lines(tmp_path):
     assert error_of(tmp_path, "bond0.mode = 1\nbond0.miimon = \"x\"\n") == (
-        "F:2: bond0: option miimon: invalid value (x)")
+        "F:2: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)")
     assert error_of(tmp_path, "bond0 = { mode = 1, miimon = \"x\" }\n") == (
-        "F:1: bond0: option miimon: invalid value (x)")
+        "F:1: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)")
 
 
 # --- loader: format detection and merging ---------------------------------------

@@ -35,12 +35,12 @@ def test_config_seeds_pass():
 
 def test_the_oracle_wants_a_line_number():
     files = {"/x/f.conf": b"alias bond0 bonding\n\noptions bond0 mode=9\n"}
-    check_config_error(ConfigError("/x/f.conf:3: bond0: option mode: invalid value (9)"), files)
+    check_config_error(ConfigError("/x/f.conf:3: bond0: option mode: invalid value (9): valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb"), files)
     check_config_error(ConfigError("/x/f.conf: not UTF-8 text (byte 0xff at offset 3)"), files)
-    for bad in ("/x/f.conf: bond0: option mode: invalid value (9)",  # no line
-                "/x/f.conf:2: bond0: option mode: invalid value (9)",  # an empty line
-                "/x/f.conf:4: bond0: option mode: invalid value (9)",  # past the end
-                "bond0: option mode: invalid value (9)"):  # no file
+    for bad in ("/x/f.conf: bond0: option mode: invalid value (9): valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb",  # no line
+                "/x/f.conf:2: bond0: option mode: invalid value (9): valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb",  # an empty line
+                "/x/f.conf:4: bond0: option mode: invalid value (9): valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb",  # past the end
+                "bond0: option mode: invalid value (9): valid values: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb"):  # no file
         with pytest.raises(Violation):
             check_config_error(ConfigError(bad), files)
 
@@ -53,12 +53,12 @@ def error(fn, *args) -> str:
 
 @pytest.mark.parametrize("text, message", [
     # A dotted or quoted table header: the key was found by no line scan.
-    ("[bond0]\nmode = 1\n[bond0.x]\ny = 1\n", "F:3: bond0: option x: unknown option"),
-    ('[bond0]\nmode = 1\n\n[ "bond1" . x ]\n', "F:4: bond1: option x: unknown option"),
-    ('"bond0".miimon = "x"\n', "F:1: bond0: option miimon: invalid value (x)"),
+    ("[bond0]\nmode = 1\n[bond0.x]\ny = 1\n", "F:3: bond0: option x: unknown option (softbond options lists them)"),
+    ('[bond0]\nmode = 1\n\n[ "bond1" . x ]\n', "F:4: bond1: option x: unknown option (softbond options lists them)"),
+    ('"bond0".miimon = "x"\n', "F:1: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)"),
     ("[[bond0]]\nmode = 1\n", "F:1: unknown top-level key 'bond0' (options go in [bonding] "
                               "or in a bond's table)"),
-    ('[bond0]\nmode = 1\n"mi\\u0069mon" = "x"\n', "F:3: bond0: option miimon: invalid value (x)"),
+    ('[bond0]\nmode = 1\n"mi\\u0069mon" = "x"\n', "F:3: bond0: option miimon: invalid value (x): valid values: 0-2147483647 (off, maxval)"),
     # tomllib says "at end of document": name the last line with text.
     ("a = [1,\n2,\n\n", "F:2: invalid TOML: Invalid value (at end of document)"),
 ])
@@ -98,9 +98,9 @@ def test_max_bonds_does_not_multiply_option_parsing():
 
 def test_cached_option_values_keep_their_types():
     assert error(parse_toml, "[bond0]\nmode = 1\nmiimon = 1\n[bond1]\nmode = 1\nmiimon = true\n",
-                 "F") == "F:6: bond1: option miimon: invalid value (true)"
+                 "F") == "F:6: bond1: option miimon: invalid value (true): valid values: 0-2147483647 (off, maxval)"
     assert error(parse_toml, "[bond0]\nmode = 1\nmiimon = 1.0\n", "F") == (
-        "F:3: bond0: option miimon: invalid value (1.0)")
+        "F:3: bond0: option miimon: invalid value (1.0): valid values: 0-2147483647 (off, maxval)")
 
 
 @ci_settings()

@@ -71,3 +71,19 @@ def test_filter_program_accepts_exactly_the_listed_interfaces():
     assert all(run_cbpf(prog, link_message(netlink.RTM_NEWLINK, i, 0, "x")) for i in (1, netlink.MAX_FILTERED))
     assert not run_cbpf(prog, link_message(netlink.RTM_NEWLINK, netlink.MAX_FILTERED + 1, 0, "x"))
     assert netlink.filter_program(range(netlink.MAX_FILTERED + 1)) is None
+
+
+def test_parses_the_mac_and_a_move_to_another_namespace():
+    def attr(kind, payload):
+        rta = struct.pack("=HH", 4 + len(payload), kind) + payload
+        return rta + b"\0" * ((4 - len(rta) % 4) % 4)
+    attrs = (attr(netlink.IFLA_IFNAME, b"eth1\0") + attr(netlink.IFLA_ADDRESS, bytes.fromhex("020000000099"))
+             + attr(netlink.IFLA_NEW_NETNSID, struct.pack("=i", 3))
+             + attr(netlink.IFLA_NEW_IFINDEX, struct.pack("=I", 42)))
+    body = struct.pack("=BxHiII", 0, 1, 9, 0, 0xFFFFFFFF) + attrs
+    data = struct.pack("=IHHII", 16 + len(body), netlink.RTM_DELLINK, 0, 0, 0) + body
+    (event,) = netlink.parse_link_messages(data)
+    assert (event.ifname, event.deleted, event.address, event.new_netnsid, event.new_ifindex) == \
+        ("eth1", True, bytes.fromhex("020000000099"), 3, 42)
+    (plain,) = netlink.parse_link_messages(link_message(netlink.RTM_DELLINK, 9, 0, "eth1"))
+    assert (plain.new_netnsid, plain.new_ifindex, plain.address) == (-1, 0, b"")

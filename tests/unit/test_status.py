@@ -372,6 +372,15 @@ def test_render_verbose_exact():
     assert render_verbose(s) == expected
 
 
+def test_render_verbose_shows_member_mac_and_mtu_and_flags_a_small_mtu():
+    s = st_ab_miimon()
+    s["mtu"] = 9000
+    s["slaves"][1].update(hwaddr="02:00:00:00:00:99", mtu=1500, mtu_below_bond=True)
+    text = render_verbose(s)
+    assert "Slave Interface: eth1\nState: backup\nHW addr: 02:00:00:00:00:99\nMTU: 1500 (below bond0's 9000)\n" \
+        in text, text
+
+
 @pytest.mark.parametrize("name,make,cap", CASES, ids=[c[0] for c in CASES])
 def test_render_verbose_keeps_proc_part(name, make, cap):
     s = make()

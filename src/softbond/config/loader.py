@@ -70,4 +70,5 @@ def _merge(name: str, group: list[BondConfig]) -> BondConfig:
         hwaddr=last("hwaddr"), gateway=last("gateway"), gateway6=last("gateway6"),
         mtu=last("mtu"), onboot=all(c.onboot for c in group),
         source=", ".join(dict.fromkeys(c.source for c in group)),
-        source_warnings=list(dict.fromkeys(w for c in group for w in c.source_warnings)))
+        source_warnings=list(dict.fromkeys(w for c in group for w in c.source_warnings)),
+        implicit=all(c.implicit for c in group))

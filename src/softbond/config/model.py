@@ -34,6 +34,9 @@ class BondConfig:
     # The bond device's MTU (ifcfg MTU=, TOML mtu, --mtu); None leaves the
     # device's default. Members take the bond's MTU, as the kernel's do.
     mtu: int | None = None
+    # Made only by the kernel's default max_bonds=1 (modprobe.conf names no
+    # bond): `up --config` starts it only when named or given members elsewhere.
+    implicit: bool = field(default=False, compare=False)
     # Raw (name, value, where) pairs, kept so merge_configs() can re-validate the
     # union with file:line positions intact.
     option_pairs: tuple[Pair, ...] = field(default=(), compare=False, repr=False)
@@ -117,7 +120,7 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
                       onboot: bool = True, source: str = "command line",
                       final: bool = True, where: str | None = None,
                       source_warnings: Iterable[str] = (),
-                      shared: SharedPairs | None = None) -> BondConfig:
+                      shared: SharedPairs | None = None, implicit: bool = False) -> BondConfig:
     """Validate everything about one bond; raises ConfigError (OptionError is one).
 
     `where` prefixes errors that concern the bond as a whole; option errors
@@ -158,4 +161,4 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
     return BondConfig(name=name, slaves=tuple(members), options=options,
                       addresses=tuple(cidrs), hwaddr=mac, gateway=gw, gateway6=gw6, mtu=mtu_bytes, onboot=onboot,
                       source=source, warnings=tuple(warnings), option_pairs=parsed.pairs,
-                      source_warnings=tuple(source_warnings), parsed=parsed)
+                      source_warnings=tuple(source_warnings), parsed=parsed, implicit=implicit)

@@ -98,8 +98,8 @@ def _bonds(path: str, aliases: dict[str, str], option_lines: list) -> list[BondC
     if max_bonds > MAX_BONDS_LIMIT:
         raise ConfigError(f"{max_pairs[-1][2]}: max_bonds={max_bonds}: softbond creates at "
                           f"most {MAX_BONDS_LIMIT} bonds")
-    names = [f"bond{i}" for i in range(max_bonds)]
-    names += [name for name in aliases if name not in names]
+    created = [f"bond{i}" for i in range(max_bonds)]
+    names = created + [name for name in aliases if name not in created]
     per_bond: dict[str, list] = {name: [] for name in names}
     for module, where, pairs in own:
         if module in per_bond:
@@ -109,6 +109,11 @@ def _bonds(path: str, aliases: dict[str, str], option_lines: list) -> list[BondC
                               f"bonding nor created by max_bonds ({max_bonds})")
     # `options bonding` applies to every bond: parsed once, not per bond.
     shared = SharedPairs(module_pairs)
+    unnamed = {name for name in created if name not in aliases and not per_bond[name]}
+    notices = {name: [f"{max_pairs[-1][2]}: {name}: Warning: created by max_bonds={max_bonds} "
+                      "(no alias or options line names it)"] if max_pairs else [] for name in unnamed}
     return [build_bond_config(name, option_pairs=per_bond[name], shared=shared, source=path,
-                              final=False, where=aliases.get(name, path))
+                              final=False, where=aliases.get(name, path),
+                              source_warnings=notices.get(name, ()),
+                              implicit=name in unnamed and not max_pairs)
             for name in names]

@@ -20,6 +20,7 @@ from .errors import ConfigError
 from .model import (BondConfig, build_bond_config, check_slaves, parse_cidr, parse_gateway6,
                     parse_ip, parse_mac, parse_mtu)
 from .options import OPTIONS, SharedPairs, build_options
+from .registry import unknown_option
 from .textfile import numbered_lines, read_text
 from .modprobe import MAX_BONDS_LIMIT
 
@@ -131,7 +132,7 @@ def _defaults(value: object, pos: _Positions) -> list:
             raise ConfigError(f"{where}: [bonding] holds options for every bond; {key} "
                               "belongs in a bond's own table")
         if key not in OPTIONS:
-            raise ConfigError(f"{where}: bonding: option {key}: unknown option")
+            raise ConfigError(f"{where}: bonding: {unknown_option(key)}")
         pairs.append((key, raw, where))
     return pairs
 

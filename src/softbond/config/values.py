@@ -11,7 +11,7 @@ import re
 
 from .names import ifname_problem
 from .registry import (BOND_MAX_ARP_TARGETS, BOND_MAX_NS_TARGETS, DATAPATHS,
-                       OptionSpec)
+                       OptionSpec, accepted_values, did_you_mean)
 
 
 class Invalid(Exception):
@@ -37,7 +37,14 @@ def show(raw: object) -> str:
 
 
 def invalid(spec: OptionSpec, raw: object) -> Invalid:
-    return Invalid(f"option {spec.name}: invalid value ({show(raw)})")
+    """The refusal of a value that is not one the option takes: with the
+    nearest valid name and the list of valid values, so that one error
+    message is enough to fix it."""
+    hint = ""
+    if spec.kind in ("enum", "bool", "choice", "int"):
+        guess = did_you_mean(raw, [label for label, _ in spec.values])
+        hint = f": {guess + ' ' if guess else ''}valid values: {accepted_values(spec)}"
+    return Invalid(f"option {spec.name}: invalid value ({show(raw)}){hint}")
 
 
 def _number(raw: object) -> int | None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 
-from .device import EbpfBond, peer_name
+from ..bonddev import is_peer_name, legacy_peer_name, peer_name
+from .device import EbpfBond
 from .state import BUCKETS, MAX_MEMBERS, EbpfSnapshot
 
-__all__ = ["available", "EbpfBond", "EbpfSnapshot", "peer_name", "BUCKETS", "MAX_MEMBERS"]
+__all__ = ["available", "EbpfBond", "EbpfSnapshot", "peer_name", "legacy_peer_name", "is_peer_name", "BUCKETS",
+           "MAX_MEMBERS"]
 
 _available: tuple[bool, str] | None = None
 

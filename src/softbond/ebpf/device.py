@@ -3,9 +3,10 @@
     bond0 (the bond device; addresses, routes, sockets use it)
       |  clsact egress: sb_egress picks a member, bpf_redirect(member)
       |  veth
-    bond0.sbp (hidden peer, same namespace; its admin state is the bond's
-      carrier; clsact ingress: sb_peer drops all; an AF_PACKET socket on it
-      receives alb's outgoing ARP for the Python rlb code)
+    sbp<hash> (hidden peer, same namespace, see bonddev.peer_name; its
+      admin state is the bond's carrier; clsact ingress: sb_peer drops
+      all; an AF_PACKET socket on it receives alb's outgoing ARP for the
+      Python rlb code)
 
     eth0, eth1, ... (members): clsact ingress sb_ingress applies the
       member's receive policy and redirects to bond0's ingress.
@@ -24,6 +25,7 @@ import socket
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from ..bonddev import legacy_peer_name, peer_name
 from ..ports import isolate, packet
 from ..ports.links import IPRouteThread, LinkError
 from ..ports.isolate import FILTER_PRIO
@@ -36,11 +38,6 @@ CLSACT_INGRESS = 0xFFFFFFF2     # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
 CLSACT_EGRESS = 0xFFFFFFF3      # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
 TCA_BPF_ID = 11
 ETH_P_ARP = 0x0806
-
-
-def peer_name(bond: str) -> str:
-    """The hidden peer's name: at most 15 characters."""
-    return f"{bond[:11]}.sbp"
 
 
 def _nla_u32(nla, kind: int) -> int | None:
@@ -127,15 +124,22 @@ class EbpfBond:
         link = self._link(ifname=self.bond)
         created = False
         if link is None:
+            if self._link(ifname=self.peer) is not None:
+                raise RuntimeError(f"{self.bond}: cannot create the bond device: its hidden peer's name "
+                                   f"{self.peer} is taken by another interface")
             self.ipr.link("add", ifname=self.bond, kind="veth", peer=self.peer)
             created = True
             link = self._link(ifname=self.bond)
         info = link.get_attr("IFLA_LINKINFO")
         kind = info.get_attr("IFLA_INFO_KIND") if info else None
-        peer = self._link(ifname=self.peer)
-        if kind != "veth" or peer is None or link.get_attr("IFLA_LINK") != peer["index"]:
+        # A device left by a crash is adopted with its peer under either naming.
+        peer = self._link(index=link.get_attr("IFLA_LINK")) if link.get_attr("IFLA_LINK") else None
+        peer_ifname = peer.get_attr("IFLA_IFNAME") if peer is not None else None
+        if kind != "veth" or link.get_attr("IFLA_LINK_NETNSID") is not None \
+                or peer_ifname not in (self.peer, legacy_peer_name(self.bond)):
             raise RuntimeError(f"{self.bond} exists but is not a softbond eBPF bond device "
                                f"(a veth whose peer {self.peer} is in the same namespace)")
+        self.peer = peer_ifname
         ifindex, peer_ifindex = link["index"], peer["index"]
         try:
             # The hidden peer must never talk by itself (router solicitations,

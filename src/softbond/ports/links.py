@@ -9,11 +9,11 @@ import errno
 import ipaddress
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from pyroute2 import IPRoute
 
-from . import isolate
+from . import isolate, nsid
 from pyroute2.netlink.exceptions import NetlinkError
 
 IFF_UP = 0x1
@@ -174,6 +174,24 @@ class Links:
         info = self._link(name).get_attr("IFLA_LINKINFO")
         return info.get_attr("IFLA_INFO_KIND") if info else None
 
+    def veth_peer(self, name: str) -> str | None:
+        """The name of a veth's other end when it is in this namespace too."""
+        link = self._link(name)
+        peer_index = link.get_attr("IFLA_LINK")
+        info = link.get_attr("IFLA_LINKINFO")
+        if not info or info.get_attr("IFLA_INFO_KIND") != "veth" or not peer_index \
+                or link.get_attr("IFLA_LINK_NETNSID") is not None:
+            return None
+        try:
+            return self._ipr.get_links(peer_index)[0].get_attr("IFLA_IFNAME")
+        except (NetlinkError, IndexError):
+            return None
+
+    def mtu_range(self, name: str) -> tuple[int, int]:
+        """The MTUs the device takes (min_mtu, max_mtu; 0: no limit given)."""
+        link = self._link(name)
+        return link.get_attr("IFLA_MIN_MTU") or 0, link.get_attr("IFLA_MAX_MTU") or 0
+
     def master(self, name: str) -> int | None:
         return self._link(name).get_attr("IFLA_MASTER")
 
@@ -232,20 +250,43 @@ class Links:
         except NetlinkError as exc:
             raise LinkError(f"{name}: cannot add default route via {gateway}: {os.strerror(exc.code)}") from None
 
-    def restore(self, state: LinkState) -> None:
-        """Put a member back as it was; best effort per attribute."""
-        if not self.exists(state.name):
+    def find(self, ifindex: int) -> tuple[str, str] | None:
+        """The name and MAC of the interface with this ifindex, if any."""
+        try:
+            link = self._ipr.get_links(ifindex)[0]
+        except (NetlinkError, IndexError):
+            return None
+        return link.get_attr("IFLA_IFNAME"), (link.get_attr("IFLA_ADDRESS") or "").lower()
+
+    def has_our_filter(self, ifindex: int) -> bool:
+        """softbond's ingress filter (the isolate drop or the eBPF path's) is
+        on it: only a member softbond enslaved has one."""
+        try:
+            filters = self._ipr.get_filters(index=ifindex, parent=isolate.CLSACT_PARENT)
+        except NetlinkError:
+            return False
+        return any((f["info"] >> 16) == isolate.FILTER_PRIO for f in filters)
+
+    def restore(self, state: LinkState, *, leave_down: bool = False) -> None:
+        """Put a member back as it was; best effort per attribute. The
+        member is the interface that was enslaved, found by its ifindex
+        under whatever name it has now (never another interface that took
+        its old name). leave_down: as the kernel leaves a slave that moved
+        to another namespace."""
+        found = self.find(state.ifindex)
+        if found is None:
             return
+        name = found[0]
         errors = []
-        isolate.undo(self._ipr, state.name, self._index(state.name), state.had_clsact,
+        isolate.undo(self._ipr, name, state.ifindex, state.had_clsact,
                      {"arp_ignore": state.arp_ignore, "rp_filter": state.rp_filter})
         for what, action in (
-            ("down", lambda: self.set_up(state.name, False)),
-            ("mac", lambda: self.set_mac(state.name, state.mac)),
-            ("mtu", lambda: self.set_mtu(state.name, state.mtu)),
-            ("promisc", lambda: self.set_promisc(state.name, state.promisc)),
-            ("ipv6", lambda: set_disable_ipv6(state.name, state.disable_ipv6)),
-            ("state", lambda: self.set_up(state.name, state.admin_up)),
+            ("down", lambda: self.set_up(name, False)),
+            ("mac", lambda: self.set_mac(name, state.mac)),
+            ("mtu", lambda: self.set_mtu(name, state.mtu)),
+            ("promisc", lambda: self.set_promisc(name, state.promisc)),
+            ("ipv6", lambda: set_disable_ipv6(name, state.disable_ipv6)),
+            ("state", lambda: self.set_up(name, state.admin_up and not leave_down)),
         ):
             try:
                 action()
@@ -253,3 +294,24 @@ class Links:
                 errors.append(str(exc))
         if errors:
             raise LinkError("; ".join(errors))
+
+
+def restore_moved(state: LinkState, netnsid: int, ifindex: int) -> None:
+    """Restore a member that moved to another namespace, there (the
+    kernel's bond releases a slave leaving the namespace and puts its MAC
+    and MTU back; the move leaves it down). `netnsid`: that namespace's id
+    as seen from here; `ifindex`: the member's ifindex there."""
+    fd = nsid.open_namespace(netnsid)
+    if fd is None:
+        raise LinkError(f"{state.name}: moved to a network namespace that cannot be found (id {netnsid})")
+
+    def restore_there() -> None:
+        links = Links()
+        try:
+            links.restore(replace(state, ifindex=ifindex), leave_down=True)
+        finally:
+            links.close()
+    try:
+        nsid.run_in(fd, restore_there)
+    finally:
+        os.close(fd)

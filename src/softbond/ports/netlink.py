@@ -15,10 +15,13 @@ NETLINK_ROUTE = 0
 RTMGRP_LINK = 1
 RTM_NEWLINK = 16
 RTM_DELLINK = 17
+IFLA_ADDRESS = 1
 IFLA_IFNAME = 3
 IFLA_MTU = 4
 IFLA_GSO_MAX_SEGS = 40
 IFLA_GSO_MAX_SIZE = 41
+IFLA_NEW_NETNSID = 45
+IFLA_NEW_IFINDEX = 49
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
 
@@ -31,6 +34,7 @@ _NLMSGHDR = struct.Struct("=IHHII")
 _IFINFOMSG = struct.Struct("=BxHiII")
 _RTATTR = struct.Struct("=HH")
 _U32 = struct.Struct("=I")
+_S32 = struct.Struct("=i")
 
 
 class LinkEvent(NamedTuple):
@@ -44,6 +48,12 @@ class LinkEvent(NamedTuple):
     mtu: int = 0
     gso_max_size: int = 0
     gso_max_segs: int = 0
+    address: bytes = b""          # the MAC (b"": not in the message)
+    # A deletion that is a move to another namespace (the kernel's bond
+    # releases the slave then): the namespace's id as seen from here, and
+    # the interface's ifindex there. -1 and 0: an ordinary deletion.
+    new_netnsid: int = -1
+    new_ifindex: int = 0
 
 
 def open_link_monitor() -> socket.socket:
@@ -100,16 +110,19 @@ def parse_link_messages(data: bytes) -> Iterator[LinkEvent]:
         if msg_type in (RTM_NEWLINK, RTM_DELLINK) and length >= _NLMSGHDR.size + _IFINFOMSG.size:
             body = offset + _NLMSGHDR.size
             _family, _type, index, flags, _change = _IFINFOMSG.unpack_from(data, body)
-            name, mtu, gso_size, gso_segs = _attributes(data, body + _IFINFOMSG.size, offset + length)
+            name, address, numbers = _attributes(data, body + _IFINFOMSG.size, offset + length)
             yield LinkEvent(index, name, msg_type == RTM_DELLINK, bool(flags & IFF_UP), bool(flags & IFF_LOWER_UP),
-                            mtu, gso_size, gso_segs)
+                            numbers[IFLA_MTU], numbers[IFLA_GSO_MAX_SIZE], numbers[IFLA_GSO_MAX_SEGS], address,
+                            numbers[IFLA_NEW_NETNSID], numbers[IFLA_NEW_IFINDEX])
         offset += (length + 3) & ~3
 
 
-def _attributes(data: bytes, offset: int, end: int) -> tuple[str, int, int, int]:
-    """IFLA_IFNAME, IFLA_MTU, IFLA_GSO_MAX_SIZE and IFLA_GSO_MAX_SEGS of one
-    message ("" and 0 where absent or malformed)."""
-    name, numbers = "", {IFLA_MTU: 0, IFLA_GSO_MAX_SIZE: 0, IFLA_GSO_MAX_SEGS: 0}
+def _attributes(data: bytes, offset: int, end: int) -> tuple[str, bytes, dict[int, int]]:
+    """IFLA_IFNAME, IFLA_ADDRESS and the numbers (IFLA_MTU, the GSO limits,
+    IFLA_NEW_NETNSID, IFLA_NEW_IFINDEX) of one message ("", b"", 0 or -1
+    where absent or malformed)."""
+    name, address = "", b""
+    numbers = {IFLA_MTU: 0, IFLA_GSO_MAX_SIZE: 0, IFLA_GSO_MAX_SEGS: 0, IFLA_NEW_NETNSID: -1, IFLA_NEW_IFINDEX: 0}
     while offset + _RTATTR.size <= end:
         rta_len, rta_type = _RTATTR.unpack_from(data, offset)
         if rta_len < _RTATTR.size or offset + rta_len > end:
@@ -117,10 +130,13 @@ def _attributes(data: bytes, offset: int, end: int) -> tuple[str, int, int, int]
         if rta_type == IFLA_IFNAME:
             raw = data[offset + _RTATTR.size: offset + rta_len]
             name = raw.split(b"\0", 1)[0].decode(errors="replace")
+        elif rta_type == IFLA_ADDRESS:
+            address = bytes(data[offset + _RTATTR.size: offset + rta_len])
         elif rta_type in numbers and rta_len >= _RTATTR.size + 4:
-            numbers[rta_type] = _U32.unpack_from(data, offset + _RTATTR.size)[0]
+            numbers[rta_type] = (_S32 if rta_type == IFLA_NEW_NETNSID else _U32).unpack_from(
+                data, offset + _RTATTR.size)[0]
         offset += (rta_len + 3) & ~3
-    return name, numbers[IFLA_MTU], numbers[IFLA_GSO_MAX_SIZE], numbers[IFLA_GSO_MAX_SEGS]
+    return name, address, numbers
 
 
 def read_link_events(sock: socket.socket) -> list[LinkEvent]:

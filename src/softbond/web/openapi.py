@@ -14,8 +14,9 @@ def _write(summary: str, body_ref: str) -> dict:
     return {
         "post": {
             "summary": summary,
-            "description": "Only when the server was started with --token/--token-file; the token goes "
-                           "in the X-Softbond-Token header. Cross-site requests are refused.",
+            "description": "Only when the server was started with a token (SOFTBOND_WEB_TOKEN, --token -, "
+                           "--token-file, or one --actions generated); the token goes in the X-Softbond-Token "
+                           "header. Cross-site requests are refused.",
             "security": [{"token": []}],
             "parameters": [_BOND_PARAM],
             "requestBody": {"required": True, "content": {"application/json": {
@@ -30,6 +31,16 @@ def _write(summary: str, body_ref: str) -> dict:
 
 
 def document(version: str) -> dict:
+    doc = _document(version)
+    for item in doc["paths"].values():  # what the server's guard answers on any path
+        for operation in item.values():
+            operation["responses"].setdefault("421", {**_ERROR, "description": "Host header not this server"})
+            operation["responses"].setdefault("429", {**_ERROR, "description": "Too many requests from this "
+                                                      "address (see the Retry-After header)"})
+    return doc
+
+
+def _document(version: str) -> dict:
     counters = {"type": "object", "additionalProperties": {"type": "integer"},
                 "properties": {k: {"type": "integer"} for k in
                                ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_dropped", "tx_dropped")}}
@@ -39,7 +50,9 @@ def document(version: str) -> dict:
             "title": "softbond web",
             "version": version,
             "description": "Read the bonds of this network namespace (and, with a token, change their "
-                           "members). Bond dicts are exactly what `softbond status BOND --json` prints.",
+                           "members). Bond dicts are exactly what `softbond status BOND --json` prints. "
+                           "Reads serve the server's last sample (taken once per interval, and right after "
+                           "a change), never a call into the bond per request.",
         },
         "paths": {
             "/api/bonds": {"get": {
@@ -85,7 +98,7 @@ def document(version: str) -> dict:
                                       "content": {"application/json": {"schema": {"type": "object"}}}}},
             }},
             "/metrics": {"get": {
-                "summary": "Prometheus metrics (node_bonding_* and softbond_*), read at scrape time",
+                "summary": "Prometheus metrics (node_bonding_* and softbond_*) of the last sample",
                 "responses": {"200": {"description": "Prometheus text format 0.0.4",
                                       "content": {"text/plain": {"schema": {"type": "string"}}}}},
             }},
@@ -108,6 +121,10 @@ def document(version: str) -> dict:
                                        "description": "failover priority (option prio; higher wins)"},
                               "state": {"type": "string", "enum": ["active", "backup"]},
                               "carrier": {"type": "boolean"}, "counters": counters,
+                              "hwaddr": {"type": "string", "description": "its MAC now"},
+                              "mtu": {"type": "integer", "description": "its MTU now"},
+                              "mtu_below_bond": {"type": "boolean",
+                                                 "description": "its MTU is below the bond's: larger frames drop"},
                               "ad": {"type": "object", "nullable": True,
                                      "description": "802.3ad details (actor, partner, counters), or null"}}},
                 "Event": {"type": "object", "properties": {

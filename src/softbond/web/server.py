@@ -8,24 +8,31 @@
     GET  /api/info                   read-only or not, units, sampling interval
     GET  /api/openapi.json           OpenAPI 3 description of the above
     GET  /metrics                    Prometheus text format
-    POST /api/bonds/BOND/set-active  {"iface": ..}        (only with --token)
-    POST /api/bonds/BOND/enslave     {"ifaces": [..]}     (only with --token)
-    POST /api/bonds/BOND/release     {"ifaces": [..]}     (only with --token)
+    POST /api/bonds/BOND/set-active  {"iface": ..}        (only with a token)
+    POST /api/bonds/BOND/enslave     {"ifaces": [..]}     (only with a token)
+    POST /api/bonds/BOND/release     {"ifaces": [..]}     (only with a token)
 
 The bonds are read through their control sockets by a *source* (see
 softbond.monitor); changes go through an *action* function. Both are
 injected, so tests run the whole app on made-up status dicts.
 
+Every read is served from the sampler's cache (one status call per bond
+per interval, however many clients ask); see web/limits.py for what bounds
+connections, request rates and logs.
+
 Writes are refused unless the server was started with a token, and then
 need it in the X-Softbond-Token header (compared in constant time). A
 custom header cannot be sent cross-site without a CORS preflight, which this
 server never grants; on top of that a POST whose Origin is not this server,
-or that the browser marks as cross-site, is refused. On a loopback listener
-the Host header must name the listener (no DNS rebinding).
+or that the browser marks as cross-site, is refused. The Host header must
+name the listener on every listener (no DNS rebinding): on loopback one of
+its loopback names, elsewhere an IP address or a name given with
+--allow-host.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -39,6 +46,17 @@ from aiohttp import web
 from .. import __version__
 from ..monitor import UNITS, BondMonitor, Source, socket_action, totals
 from . import metrics, openapi
+from .limits import (
+    ACCEPT_BACKLOG,
+    DEFAULT_LIMITS,
+    ConnectionGuard,
+    GuardedRunner,
+    Limits,
+    RateLimiter,
+    busy_middleware,
+    loop_exception_handler,
+    quiet_logging,
+)
 
 log = logging.getLogger("softbond")
 
@@ -64,29 +82,85 @@ SECURITY_HEADERS = {
 STATE = web.AppKey("softbond_state", object)
 
 
+class HostRule:
+    """Which Host headers name this listener: `exact` (lower case) when the
+    listener is loopback; otherwise HOST:PORT where HOST is an IP address
+    (DNS rebinding needs a name) or one of `names`."""
+
+    def __init__(self, port: int, exact: set[str] | None = None, names: set[str] = frozenset()) -> None:
+        self.port = port
+        self.exact = {h.lower() for h in exact} if exact is not None else None
+        self.names = {n.lower() for n in names}
+
+    def allows(self, header: str) -> bool:
+        header = header.lower()
+        if self.exact is not None:
+            return header in self.exact
+        host, sep, port = header.rpartition(":")
+        if not sep or port != str(self.port):
+            return False
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if host in self.names:
+            return True
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return True
+
+
 class WebState:
     def __init__(self, source: Source, action: Action, token: str | None, interval: float,
-                 allowed_hosts: set[str] | None) -> None:
+                 hosts: HostRule | None, limits: Limits) -> None:
         self.source = source
         self.action = action
         self.token = token
         self.interval = interval
-        self.allowed_hosts = {h.lower() for h in allowed_hosts} if allowed_hosts is not None else None
+        self.hosts = hosts
+        self.limits = limits
+        self.guard = ConnectionGuard(limits)
+        self.rate_limiter = RateLimiter(limits.rate, limits.burst)
         self.monitor = BondMonitor()
-        self.seq = 0
+        self.seq = 0  # samples done
+        self.started = 0  # samples started
         self.latest: dict = {"seq": 0, "time": time.time(), "bonds": []}
+        self.cached: list[dict] = []  # the statuses of the last sample: what every read serves
+        self.sampled = asyncio.Event()  # set once the first sample is in
         self.tick = asyncio.Event()
         self.wake = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.closing = False
 
     # ---------------------------------------------------------- sampling
-    async def statuses(self) -> list[dict]:
+    async def read_bonds(self) -> list[dict]:
+        """One status call into every bond process: only the sampler does this."""
         return [s for s in await asyncio.to_thread(self.source) if isinstance(s, dict) and s.get("bond")]
 
+    async def statuses(self) -> list[dict]:
+        """The bonds as of the last sample (waits for the first one)."""
+        await self.sampled.wait()
+        return self.cached
+
+    async def next_sample(self) -> None:
+        """Sample now (not at the next interval) and wait for a sample that
+        started after this call (one under way may predate a change)."""
+        want = self.started + 1
+        self.wake.set()
+        deadline = time.monotonic() + max(5.0, 3 * self.interval)
+        while self.seq < want and not self.closing:
+            tick = self.tick
+            try:
+                await asyncio.wait_for(tick.wait(), timeout=deadline - time.monotonic())
+            except asyncio.TimeoutError:
+                return
+
     async def sample(self) -> None:
-        statuses = await self.statuses()
+        self.started += 1
+        statuses = await self.read_bonds()
         self.monitor.update(statuses)
+        self.cached = statuses
+        self.sampled.set()
         self.seq += 1
         self.latest = {"seq": self.seq, "time": time.time(),
                        "bonds": [self._bond_update(name, self.monitor.bonds[name].fresh)
@@ -129,6 +203,7 @@ class WebState:
                 raise
             except Exception as exc:  # keep sampling whatever one sample did
                 log.warning("softbond web: sampling failed: %s", exc)
+                self.sampled.set()  # serve what there is rather than hang the readers
             next_at += self.interval
             delay = next_at - time.monotonic()
             if delay < 0:  # fell behind (slow bonds): do not try to catch up
@@ -152,8 +227,16 @@ def _json_error(status: int, message: str) -> web.Response:
 @web.middleware
 async def guard(request: web.Request, handler):
     state: WebState = request.app[STATE]
-    if state.allowed_hosts is not None and request.headers.get("Host", "").lower() not in state.allowed_hosts:
+    if state.hosts is not None and not state.hosts.allows(request.headers.get("Host", "")):
         return _json_error(421, f"unexpected Host header {request.headers.get('Host', '')!r}")
+    if request.path.startswith("/api/") or request.path == "/metrics":
+        wait = state.rate_limiter.wait_time(request.remote or "?")
+        if wait:
+            await asyncio.sleep(state.limits.refusal_delay)
+            response = _json_error(429, f"too many requests from {request.remote}: at most "
+                                        f"{state.limits.rate:g} per second")
+            response.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
+            return response
     try:
         return await handler(request)
     except web.HTTPException as exc:
@@ -229,8 +312,8 @@ async def api_openapi(request: web.Request) -> web.Response:
 
 
 async def api_metrics(request: web.Request) -> web.Response:
-    state: WebState = request.app[STATE]
-    body = await asyncio.to_thread(metrics.render, state.source)
+    statuses = await request.app[STATE].statuses()
+    body = metrics.render(lambda: statuses)
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
@@ -288,7 +371,8 @@ def _authorize(request: web.Request) -> web.Response | None:
     if why:
         return _json_error(403, why)
     if state.token is None:
-        return _json_error(403, "read-only: start softbond web with --token or --token-file to allow changes")
+        return _json_error(403, "read-only: start softbond web with --actions (or a token: SOFTBOND_WEB_TOKEN, "
+                                "--token -, --token-file) to allow changes")
     given = request.headers.get(TOKEN_HEADER)
     if given is None:
         return _json_error(403, f"missing {TOKEN_HEADER} header")
@@ -339,20 +423,25 @@ def _write(cmd: str):
             reply = await asyncio.to_thread(state.action, bond, payload)
         except CliError as exc:
             return _json_error(409, str(exc))
-        state.wake.set()  # show the result on the pages now
+        await state.next_sample()  # reads made after this answer (and the pages) show the change
         return web.json_response({"ok": True, **{k: v for k, v in (reply or {}).items() if k != "ok"}})
     return handler
 
 
 # ------------------------------------------------------------------- app
 def create_app(source: Source, *, token: str | None = None, action: Action = socket_action,
-               interval: float = 1.0, allowed_hosts: set[str] | None = None) -> web.Application:
+               interval: float = 1.0, allowed_hosts: set[str] | HostRule | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> web.Application:
     """The dashboard app. `source()` returns the status dicts of every bond;
-    `action(bond, payload)` sends a control request (raises CliError)."""
+    `action(bond, payload)` sends a control request (raises CliError).
+    `allowed_hosts`: the exact Host headers to accept, or a HostRule."""
     if token is not None and not token:
         raise ValueError("the token must not be empty")
-    app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
-    app[STATE] = WebState(source, action, token, interval, allowed_hosts)
+    if isinstance(allowed_hosts, (set, frozenset)):
+        allowed_hosts = HostRule(0, exact=allowed_hosts)
+    state = WebState(source, action, token, interval, allowed_hosts, limits)
+    app = web.Application(middlewares=[busy_middleware(state.guard), guard], client_max_size=MAX_BODY)
+    app[STATE] = state
     app.on_response_prepare.append(_security_headers)
 
     async def sampler(app: web.Application):
@@ -401,25 +490,64 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def loopback_hosts(host: str, port: int) -> set[str] | None:
-    """The Host headers to accept: on a loopback listener only the names of
+    """The Host headers to accept on a loopback listener: only the names of
     this listener (a page on another site that rebinds its DNS name to
-    127.0.0.1 gets no answer); elsewhere any (the server has no idea of its
-    DNS names)."""
-    if host == "localhost" or (host and ipaddress.ip_address(host).is_loopback):
+    127.0.0.1 gets no answer). None for any other listener (see HostRule)."""
+    if is_loopback(host):
         return {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}",
                 f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"}
     return None
 
 
-def run(listen: str = DEFAULT_LISTEN, token: str | None = None, source: Source | None = None) -> int:
+def is_loopback(host: str) -> bool:
+    return host == "localhost" or bool(host and ipaddress.ip_address(host).is_loopback)
+
+
+async def serve(app: web.Application, host: str, port: int, ssl_context=None) -> GuardedRunner:
+    """Start listening; the caller cleans the returned runner up."""
+    asyncio.get_running_loop().set_exception_handler(loop_exception_handler)
+    runner = GuardedRunner(app, app[STATE].guard, access_log=None, handle_signals=True, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=ACCEPT_BACKLOG).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+def run(listen: str = DEFAULT_LISTEN, token: str | None = None, source: Source | None = None, *,
+        ssl_context=None, allow_hosts: tuple[str, ...] = (), limits: Limits = DEFAULT_LIMITS,
+        on_start: Callable[[], None] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM. `on_start` runs once the socket is bound
+    (OSError from binding propagates before it)."""
     from ..monitor import socket_source
+    quiet_logging()
     host, port = parse_listen(listen)
-    app = create_app(source or socket_source(), token=token, allowed_hosts=loopback_hosts(host, port))
+    rule = HostRule(port, exact=loopback_hosts(host, port), names=set(allow_hosts))
+    app = create_app(source or socket_source(), token=token, allowed_hosts=rule, limits=limits)
     shown = f"[{host}]" if ":" in host else host
     mode = "changes allowed with the token" if token else "read-only"
+    scheme = "https" if ssl_context is not None else "http"
 
-    def started(_text: str) -> None:  # called once the socket is bound
-        print(f"softbond web: http://{shown}:{port}/ ({mode}); metrics at /metrics", flush=True)
-    web.run_app(app, host=host, port=port, print=started, access_log=None, shutdown_timeout=1.0,
-                handle_signals=True)
+    async def main() -> None:
+        runner = await serve(app, host, port, ssl_context)
+        try:
+            print(f"softbond web: {scheme}://{shown}:{port}/ ({mode}); metrics at /metrics", flush=True)
+            if on_start is not None:
+                on_start()
+            await asyncio.Event().wait()  # until a signal
+        finally:
+            await runner.cleanup()
+
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(main())
+    try:
+        loop.run_until_complete(task)
+    except (web.GracefulExit, KeyboardInterrupt):
+        task.cancel()  # runs main()'s cleanup
+        with contextlib.suppress(asyncio.CancelledError, web.GracefulExit, KeyboardInterrupt):
+            loop.run_until_complete(task)
+    finally:
+        loop.close()
     return 0

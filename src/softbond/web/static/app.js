@@ -6,8 +6,20 @@
   const UNITS = ["Mbit/s", "Kbit/s", "packets/s"];
   const HISTORY = 300;
   const TOKEN_HEADER = "X-Softbond-Token";
+  // One colour per member, the same in every chart and the table; in and
+  // out are told apart by line style (in solid, out dashed), never by colour.
   const COLORS = ["#2456c7", "#e07b00", "#17803d", "#9b3bb5", "#c0262d", "#0f8b8d", "#7a5c00", "#d63a8a"];
+  const OUT_DASH = [6, 4];
   const MAX_EVENTS = 200;
+  // The smallest y scale per unit: an idle bond's few frames stay near zero
+  // instead of filling the chart.
+  const MIN_SCALE = { "Mbit/s": 1, "Kbit/s": 1000, "packets/s": 1000 };
+  const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  const AXIS_FONT = "11px system-ui, -apple-system, sans-serif";
+  const LACP_BITS = [["Activity", "active LACP"], ["Timeout", "short timeout"], ["Aggregation", "aggregatable"],
+    ["Sync", "in sync"], ["Collecting", "collecting"], ["Distributing", "distributing"],
+    ["Defaulted", "partner defaulted"], ["Expired", "expired"]];
+  let readOnly = true;
 
   let unit = localStorage.getItem("softbond.unit");
   if (!UNITS.includes(unit)) unit = "Mbit/s";
@@ -69,60 +81,116 @@
     return `rgb(${mix(n >> 16)}, ${mix((n >> 8) & 255)}, ${mix(n & 255)})`;
   }
 
-  function makePlot(container, series, stacked) {
-    const width = Math.max(280, container.clientWidth || 360);
+  function pad2(n) { return String(n).padStart(2, "0"); }
+  // one line per tick (uPlot's default time axis adds a second line at each
+  // new minute, which the short charts printed over the first)
+  function timeLabels(u, splits, axisIdx, space, incr) {
+    return splits.map((t) => {
+      const d = new Date(t * 1000);
+      const hm = pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+      return incr % 60 === 0 ? hm : hm + ":" + pad2(d.getSeconds());
+    });
+  }
+
+  function niceMax(v) {
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+    return 10 * p;
+  }
+
+  // group: "bond" (the stacked charts) or "member"; the charts of a group
+  // share one y scale, so that the same height means the same rate
+  function makePlot(container, series, rec, group) {
+    const width = Math.max(200, container.clientWidth);
     const opts = {
-      width, height: stacked ? 190 : 130,
+      width, height: group === "bond" ? 170 : 120,
       cursor: { drag: { x: false, y: false } },
       legend: { show: true, live: true },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [{}, { values: (u, vals) => vals.map(fmtAxis), size: 55 }],
-      series: [{ label: "time" }].concat(series),
+      scales: { x: { time: true }, y: { range: () => [0, rec.yMax[group]] } },
+      // whole seconds at least: half-second ticks printed each second twice
+      axes: [{ values: timeLabels, incrs: TIME_INCRS, space: 70, font: AXIS_FONT, size: 30 },
+        { values: (u, vals) => vals.map(fmtAxis), size: 50, font: AXIS_FONT, space: 24 }],
+      series: [{ label: "time", value: (u, t) => (t == null ? "–" : new Date(t * 1000).toLocaleTimeString("en-GB")) }]
+        .concat(series),
     };
     const data = [[]].concat(series.map(() => []));
-    return new uPlot(opts, data, container);
+    const plot = new uPlot(opts, data, container);
+    // size from the container, now and whenever the layout changes it
+    const observer = new ResizeObserver(() => {
+      const w = container.clientWidth;
+      if (w > 0 && Math.abs(w - plot.width) >= 1) plot.setSize({ width: w, height: plot.height });
+    });
+    observer.observe(container);
+    return { plot, observer };
+  }
+
+  function memberColor(rec, name) {
+    if (!rec.colors.has(name)) {
+      const used = new Set(rec.colors.values());
+      const free = COLORS.find((c) => !used.has(c));
+      rec.colors.set(name, free || COLORS[rec.colors.size % COLORS.length]);
+    }
+    return rec.colors.get(name);
+  }
+
+  function chartBox(cls, attrs, title) {
+    const box = el("div", Object.assign({ class: "chart " + cls }, attrs));
+    const now = el("span", { class: "now" });
+    box.append(el("h3", { text: title }, now));
+    const plotBox = el("div", { class: "plot" });
+    box.append(plotBox);
+    return { box, now, plotBox };
   }
 
   function buildCharts(rec) {
     const members = rec.members;
-    for (const p of rec.plots) p.plot.destroy();
+    for (const p of rec.plots) { p.observer.disconnect(); p.plot.destroy(); }
     rec.plots = [];
     const top = rec.el.bondCharts, below = rec.el.memberCharts;
     top.replaceChildren();
     below.replaceChildren();
+    // Every box goes into the page first, the plots after: each then takes
+    // its width from its own grid cell, not from a row that has one box yet.
+    const pending = [];
     // Stacked bond charts: series i plots the sum of members 0..i; drawn
     // from the largest sum down so that each band shows in its member's colour.
     for (const dir of ["rx", "tx"]) {
-      const box = el("div", { class: `chart chart-bond-${dir}`, "data-dir": dir, "data-latest": "" });
-      const now = el("span", { class: "now" });
-      box.append(el("h3", { text: dir === "rx" ? "Incoming (stacked by member)" : "Outgoing (stacked by member)" }, now));
-      const plotBox = el("div", { class: "plot" });
-      box.append(plotBox);
-      top.append(box);
+      const c = chartBox(`chart-bond-${dir}`, { "data-dir": dir, "data-latest": "" },
+        dir === "rx" ? "In (stacked by member)" : "Out (stacked by member)");
+      top.append(c.box);
       const series = [];
       for (let i = members.length - 1; i >= 0; i--) {
-        const color = COLORS[i % COLORS.length];
+        const color = memberColor(rec, members[i]);
         const idx = i;
         series.push({
-          label: members[i], stroke: color, fill: tint(color, 0.6), width: 1, points: { show: false },
+          label: members[i], stroke: color, fill: tint(color, 0.55), width: 1, points: { show: false },
+          dash: dir === "tx" ? OUT_DASH : undefined,
           value: (u, v, sidx, didx) => (didx == null ? "–" : fmt(rec.raw[dir][idx][didx])),
         });
       }
-      rec.plots.push({ kind: "bond", dir, box, now, plot: makePlot(plotBox, series, true) });
+      pending.push([{ kind: "bond", dir, box: c.box, now: c.now }, c.plotBox, series, "bond"]);
     }
     members.forEach((name, i) => {
-      const box = el("div", { class: "chart chart-member", "data-member": name, "data-latest-rx": "", "data-latest-tx": "" });
-      const now = el("span", { class: "now" });
-      box.append(el("h3", { text: name }, now));
-      const plotBox = el("div", { class: "plot" });
-      box.append(plotBox);
-      below.append(box);
+      const c = chartBox("chart-member", { "data-member": name, "data-latest-rx": "", "data-latest-tx": "" }, name);
+      c.box.style.setProperty("--member", memberColor(rec, name));
+      below.append(c.box);
+      const color = memberColor(rec, name);
       const series = [
-        { label: "in", stroke: COLORS[0], width: 1.5, points: { show: false }, value: (u, v) => fmt(v) },
-        { label: "out", stroke: COLORS[1], width: 1.5, points: { show: false }, value: (u, v) => fmt(v) },
+        { label: "in", stroke: color, width: 1.5, points: { show: false }, value: (u, v) => fmt(v) },
+        { label: "out", stroke: color, width: 1.5, dash: OUT_DASH, points: { show: false }, value: (u, v) => fmt(v) },
       ];
-      rec.plots.push({ kind: "member", member: name, index: i, box, now, plot: makePlot(plotBox, series, false) });
+      pending.push([{ kind: "member", member: name, index: i, box: c.box, now: c.now }, c.plotBox, series, "member"]);
     });
+    for (const [p, plotBox, series, group] of pending) {
+      Object.assign(p, makePlot(plotBox, series, rec, group));
+      rec.plots.push(p);
+    }
+  }
+
+  function seriesMax(arrays) {
+    let m = 0;
+    for (const a of arrays) for (const v of a) if (v != null && v > m) m = v;
+    return m;
   }
 
   function redraw(rec) {
@@ -131,17 +199,25 @@
     for (const dir of ["rx", "tx"]) {
       rec.raw[dir] = rec.members.map((m) => (rec.series[m] || []).map((v) => conv(v, dir)));
     }
+    const stacked = {};
+    for (const dir of ["rx", "tx"]) {
+      const raw = rec.raw[dir];
+      const sums = [];
+      let acc = times.map(() => 0);
+      for (let i = 0; i < raw.length; i++) {
+        acc = acc.map((a, j) => a + (raw[i][j] || 0));
+        sums.push(acc);
+      }
+      stacked[dir] = sums.reverse();
+    }
+    const floor = MIN_SCALE[unit];
+    rec.yMax = {
+      bond: niceMax(Math.max(floor, seriesMax([stacked.rx[0] || [], stacked.tx[0] || []]))),
+      member: niceMax(Math.max(floor, seriesMax(rec.raw.rx.concat(rec.raw.tx)))),
+    };
     for (const p of rec.plots) {
       if (p.kind === "bond") {
-        const raw = rec.raw[p.dir];
-        const sums = [];
-        let acc = times.map(() => 0);
-        for (let i = 0; i < raw.length; i++) {
-          acc = acc.map((a, j) => a + (raw[i][j] || 0));
-          sums.push(acc);
-        }
-        sums.reverse();
-        p.plot.setData([times].concat(sums));
+        p.plot.setData([times].concat(stacked[p.dir]));
         const total = times.length ? rec.bond.map((v) => conv(v, p.dir))[times.length - 1] : null;
         p.box.dataset.latest = total == null ? "" : String(total);
         p.box.dataset.unit = unit;
@@ -176,14 +252,16 @@
     enslaveBtn.addEventListener("click", () => act(name, "enslave", { ifaces: [input.value.trim()] }));
     const optBody = el("tbody");
     const events = el("ol", { class: "events" });
-    section.append(bondCharts, memberCharts, el("div", { class: "table-wrap" }, table),
-      el("div", { class: "enslave" }, input, enslaveBtn),
+    const lacp = el("p", { class: "lacp-status", hidden: true });
+    section.append(lacp, bondCharts, memberCharts, el("div", { class: "table-wrap" }, table),
+      el("div", { class: "enslave actions" }, input, enslaveBtn),
       el("div", { class: "lower" },
         el("div", {}, el("h3", { text: "Configuration" }), el("div", { class: "options" }, el("table", {}, optBody))),
         el("div", {}, el("h3", { text: "Events" }), events)));
     $("#bonds").append(section);
     const rec = { name, status: null, t: [], bond: [], series: {}, members: [], membersKey: "", plots: [],
-      raw: { rx: [], tx: [] }, events: [], el: { section, facts, bondCharts, memberCharts, tbody, optBody, events } };
+      raw: { rx: [], tx: [] }, events: [], colors: new Map(), yMax: { bond: 1, member: 1 },
+      el: { section, facts, lacp, bondCharts, memberCharts, tbody, optBody, events } };
     bonds.set(name, rec);
     return rec;
   }
@@ -206,6 +284,7 @@
       el("span", {}, "failovers ", el("b", { "data-role": "failovers", text: String(status.failovers || 0) })),
       el("span", { text: (status.addresses || []).join(" ") }));
     renderOptions(rec);
+    renderLacpStatus(rec);
     if (key !== rec.membersKey) {
       rec.membersKey = key;
       buildCharts(rec);
@@ -217,18 +296,57 @@
   function renderOptions(rec) {
     const opts = rec.status.options || {};
     const rows = Object.keys(opts).sort().map((k) => {
-      const v = opts[k];
-      return el("tr", {}, el("td", { text: k }), el("td", { text: Array.isArray(v) ? v.join(" ") : String(v) }));
+      return el("tr", { "data-option": k }, el("td", { text: k }), el("td", { text: optionText(opts[k]) }));
     });
     rec.el.optBody.replaceChildren(...rows);
   }
 
-  function lacpText(ad) {
-    if (!ad) return ["–", "–"];
-    const partner = ad.partner || {}, actor = ad.actor || {};
-    const mac = partner.system_mac || "–";
-    const st = (actor.port_state ?? "–") + " / " + (partner.port_state ?? "–");
-    return [mac, st];
+  // as sysfs prints it: lists space-separated, prio as IFACE:N pairs
+  function optionText(v) {
+    if (v == null || v === "") return "";
+    if (Array.isArray(v)) return v.map(optionText).join(" ");
+    if (typeof v === "object") return Object.entries(v).map(([k, x]) => `${k}:${optionText(x)}`).join(" ");
+    return String(v);
+  }
+
+  // 802.3ad port state bits, lowest first (IEEE 802.1AX)
+  function lacpBits(state) {
+    if (typeof state !== "number") return null;
+    return LACP_BITS.filter((b, i) => state & (1 << i)).map((b) => b[0]);
+  }
+
+  function lacpCell(side, state) {
+    const bits = lacpBits(state);
+    if (!bits) return el("span", { class: "lacp-state", text: `${side} –` });
+    return el("span", { class: "lacp-state", title: `${side} port state ${state}: ${bits.join(", ") || "none"}`,
+      "data-side": side, "data-state": String(state) }, `${side} `, el("b", { text: bits.join(" ") || "none" }));
+  }
+
+  // like ovs-appctl bond/show's lacp_status: negotiated when a partner
+  // answered on some member (partner info not defaulted), configured when
+  // LACP runs but nobody did, off outside 802.3ad
+  function lacpStatus(status) {
+    if (status.mode !== "802.3ad") return { state: "off", text: "lacp_status: off" };
+    const slaves = status.slaves || [];
+    const flags = (s, side) => lacpBits(((s.ad || {})[side] || {}).port_state) || [];
+    const negotiated = slaves.filter((s) => s.ad && !flags(s, "actor").includes("Defaulted") &&
+      flags(s, "partner").includes("Sync"));
+    const distributing = slaves.filter((s) => flags(s, "actor").includes("Distributing"));
+    const state = negotiated.length ? "negotiated" : "configured";
+    const ad = status.ad_info || {};
+    const partner = (negotiated[0] && negotiated[0].ad.partner || {}).system_mac;
+    const parts = [`lacp_status: ${state}`, `${distributing.length}/${slaves.length} members distributing`];
+    if (partner) parts.push(`partner ${partner}`);
+    if (ad.aggregator_id != null) parts.push(`aggregator ${ad.aggregator_id}`);
+    return { state, text: parts.join(" · ") };
+  }
+
+  function renderLacpStatus(rec) {
+    const st = lacpStatus(rec.status);
+    const p = rec.el.lacp;
+    p.hidden = st.state === "off";
+    p.dataset.lacpStatus = st.state;
+    p.textContent = st.text;
   }
 
   function renderTable(rec) {
@@ -238,13 +356,17 @@
       const series = rec.series[s.name] || [];
       const last = series.length ? series[series.length - 1] : null;
       const c = s.counters || {};
-      const [partner, lstate] = lacpText(s.ad);
+      const partner = s.ad ? ((s.ad.partner || {}).system_mac || "–") : "–";
+      const lstate = s.ad ? el("span", {}, lacpCell("actor", (s.ad.actor || {}).port_state),
+        lacpCell("partner", (s.ad.partner || {}).port_state)) : "–";
       const makeActive = el("button", { type: "button", text: "Make active", "data-action": "set-active" });
       makeActive.addEventListener("click", () => act(rec.name, "set-active", { iface: s.name }));
       const release = el("button", { type: "button", text: "Release", "data-action": "release" });
       release.addEventListener("click", () => act(rec.name, "release", { ifaces: [s.name] }));
+      const swatch = el("span", { class: "swatch" });
+      swatch.style.background = memberColor(rec, s.name);
       return el("tr", { "data-member": s.name, "data-state": s.state || "", "data-mii": s.mii_status || "" },
-        el("td", { text: s.name }),
+        el("td", {}, swatch, el("span", { class: "member-name", text: s.name })),
         el("td", { text: s.state || "" }),
         el("td", {}, el("span", { class: miiClass(s.mii_status), text: s.mii_status || "?" })),
         el("td", { class: "num", text: s.speed_mbps ? s.speed_mbps + " Mb/s" : "?" }),
@@ -255,8 +377,8 @@
         el("td", { class: "num", text: (c.tx_bytes || 0).toLocaleString("en") }),
         el("td", { class: "num", text: `${c.rx_dropped || 0} / ${c.tx_dropped || 0}` }),
         el("td", { text: partner }),
-        el("td", { text: lstate }),
-        el("td", {}, makeActive, " ", release));
+        el("td", { class: "lacp" }, lstate),
+        el("td", { class: "actions" }, makeActive, " ", release));
     });
     rec.el.tbody.replaceChildren(...rows);
   }
@@ -283,9 +405,29 @@
     }
   }
 
+  function setReadOnly(value) {
+    readOnly = value;
+    const access = $("#access");
+    access.dataset.readOnly = String(value);
+    access.textContent = value ? "read-only" : "changes need the token";
+    document.body.dataset.readOnly = String(value);
+    $("#token-form").hidden = value;
+    $("#read-only-hint").hidden = !value;
+  }
+
+  // the bonds as /api/bonds has them, before the stream sends anything
+  function applyStatuses(statuses) {
+    for (const status of statuses) {
+      if (!status || !status.bond || bonds.has(status.bond)) continue;
+      const rec = newBond(status.bond);
+      setStatus(rec, status);
+      redraw(rec);
+    }
+    noBonds();
+  }
+
   function applyFull(msg) {
-    document.getElementById("access").dataset.readOnly = String(msg.read_only);
-    document.getElementById("access").textContent = msg.read_only ? "read-only" : "changes need the token";
+    setReadOnly(msg.read_only);
     const names = new Set(msg.bonds.map((b) => b.bond));
     for (const [name, rec] of bonds) if (!names.has(name)) removeBond(name, rec);
     for (const b of msg.bonds) {
@@ -330,12 +472,41 @@
   }
 
   function removeBond(name, rec) {
-    for (const p of rec.plots) p.plot.destroy();
+    for (const p of rec.plots) { p.observer.disconnect(); p.plot.destroy(); }
     rec.el.section.remove();
     bonds.delete(name);
   }
 
   function noBonds() { $("#no-bonds").hidden = bonds.size > 0; }
+
+  // What the page drew, for the browser tests: chart and card boxes, the
+  // x-axis labels as placed, the colour of each member's series.
+  function describeCharts() {
+    const rect = (e) => {
+      const r = e.getBoundingClientRect();
+      return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+    };
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = AXIS_FONT;
+    const out = [];
+    for (const rec of bonds.values()) {
+      for (const p of rec.plots) {
+        const u = p.plot, over = u.over.getBoundingClientRect();
+        const axis = u.axes[0];
+        const labels = (axis._values || []).map((text, i) => {
+          const x = over.left + u.valToPos(axis._splits[i], "x");
+          const w = ctx.measureText(String(text)).width;
+          return { text: String(text), left: x - w / 2, right: x + w / 2 };
+        });
+        out.push({ bond: rec.name, kind: p.kind, dir: p.dir || null, member: p.member || null,
+          card: rect(p.box), section: rect(rec.el.section), root: rect(u.root), canvas: rect(u.ctx.canvas),
+          labels, series: u.series.slice(1).map((s) => ({ label: s.label, stroke: s._stroke || s.stroke,
+            dash: s.dash || null })), yMax: u.scales.y.max });
+      }
+    }
+    return out;
+  }
+  window.softbondDashboard = { describeCharts };
 
   // ---------------------------------------------------------- actions
   async function act(bond, action, body) {
@@ -379,13 +550,22 @@
       $("#token").value = "";
       message("token set for this tab", true);
     });
-    window.addEventListener("resize", () => {
-      for (const rec of bonds.values()) for (const p of rec.plots) {
-        const w = p.box.clientWidth;
-        if (w > 0) p.plot.setSize({ width: w, height: p.plot.height });
-      }
-    });
     setUnit(unit);
+    load();
+  }
+
+  // first paint from the JSON API, then the stream (which resends it all)
+  async function load() {
+    try {
+      const get = (u) => fetch(u, { cache: "no-store", credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
+      const [info, statuses] = await Promise.all([get("/api/info"), get("/api/bonds")]);
+      setReadOnly(info.read_only);
+      applyStatuses(statuses);
+      document.body.dataset.loaded = "api";
+    } catch (err) {
+      $("#conn").textContent = `could not load /api/bonds (${err}); waiting for the stream…`;
+    }
     connect();
   }
   init();

@@ -1,0 +1,68 @@
+"""What `softbond up` hears from a bond process that has just started, on
+its ready pipe (see daemon._report): "warn TEXT" lines, then "ok" or
+"error TEXT". The warnings are what the start logged (datapath=auto falling
+back to the Python path, ...) and, for 802.3ad, a partner that never
+answered: both would otherwise be only in the bond's log while `up`
+returned 0."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from .config.errors import ConfigError
+from .config.registry import BOND_MODE_8023AD
+from .errors import BondError
+from .ports.links import LinkError
+from .status import NO_PARTNER, lacp_status
+
+# How long `up` waits for a first LACPDU: our ports speak at once and a
+# partner in fast or slow mode answers a changed partner at once too.
+LACP_WAIT = 3.0
+POLL = 0.05
+log = logging.getLogger("softbond")
+
+
+def start_warnings(bond) -> list[str]:
+    return [event["message"] for event in bond.events if event["kind"] == "warning"]
+
+
+async def lacp_warning(bond, wait: float = LACP_WAIT) -> str | None:
+    """None once a partner answered on some member, else (after `wait`
+    seconds) the line that tells the operator that no traffic will pass."""
+    if bond.opts.mode != BOND_MODE_8023AD:
+        return None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        # Only what lacp_status() reads: bond.status() also reads sysfs and
+        # netlink, work the LACP exchange being waited for should not share.
+        status = {"mode": "802.3ad", "slaves": [{"name": m.name, "ad": bond._port_info(m)} for m in bond.members]}
+        if not status["slaves"] or lacp_status(status) != NO_PARTNER:
+            return None
+        if loop.time() >= deadline:
+            break
+        await asyncio.sleep(POLL)
+    ports = ", ".join(slave["name"] for slave in status["slaves"])
+    warning = (f"{bond.name}: no LACP partner answered on {ports} within {wait:g} s: is the switch port "
+               "configured for LACP? (traffic will not pass until one does)")
+    log.warning("%s", warning)
+    return warning
+
+
+async def warnings(bond) -> list[str]:
+    found = start_warnings(bond)
+    lacp = await lacp_warning(bond)
+    return found + ([lacp] if lacp else [])
+
+
+def failure(bond: str, exc: Exception) -> str:
+    """One line for a failed start. Refusals carry their own words; an
+    unexpected error's text can be a bare tuple such as "(17, 'File
+    exists')", so it is named by its errno or class instead."""
+    text = str(exc)
+    if isinstance(exc, (BondError, LinkError, ConfigError)) and text:
+        return text if text.startswith(f"{bond}:") else f"{bond}: {text}"
+    code = getattr(exc, "code", None) or getattr(exc, "errno", None)
+    reason = os.strerror(code) if isinstance(code, int) and code > 0 else type(exc).__name__
+    return f"{bond}: cannot start: {reason}"
