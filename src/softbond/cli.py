@@ -95,7 +95,8 @@ def _configs_for_up(args) -> list[BondConfig]:
     if not configs:
         raise CliError(f"up: no bonds found in {', '.join(args.config)} (looked for ifcfg-* files with "
                        "BONDING_OPTS or MASTER= in a directory, alias/options bonding lines in a "
-                       "modprobe file, [bondN] tables in a TOML file)")
+                       "modprobe file, [bondN] tables in a TOML file, bonds in netplan, networkd, "
+                       "NetworkManager, ifupdown or teamd files)")
     return [c for c in configs if c.onboot]
 
 

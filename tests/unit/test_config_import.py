@@ -40,3 +40,12 @@ def test_import_refuses_with_one_line(tmp_path):
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"softbond: {bad}:1: runner.name: 'fancy': not a teamd runner " \
                           "(roundrobin, random, activebackup, loadbalance, lacp, broadcast)\n"
+
+
+def test_up_names_every_format_when_it_finds_no_bond(tmp_path):
+    empty = tmp_path / "01-empty.yaml"
+    empty.write_text("network:\n  version: 2\n")
+    done = softbond("up", "--config", str(empty))
+    assert (done.returncode, done.stderr.count("\n")) == (1, 1)
+    assert done.stderr.startswith(f"softbond: up: no bonds found in {empty} (looked for ifcfg-* files")
+    assert "bonds in netplan, networkd, NetworkManager, ifupdown or teamd files)" in done.stderr
