@@ -15,6 +15,8 @@ if [ "${1:-}" = "--test" ]; then
               chromium:chromium netplan:netplan.io nmcli:network-manager ifquery:ifupdown; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
+  # ifenslave's script is what reads the bond-* options; the ifupdown reader's test reads it.
+  [ -e /etc/network/if-pre-up.d/ifenslave ] || need+=(ifenslave)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

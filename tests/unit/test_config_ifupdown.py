@@ -3,6 +3,7 @@ is ifupdown's reading of a stanza, and softbond's must agree option for
 option (tests/data/ifupdown/README.md has the commands)."""
 
 import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,27 @@ def test_softbond_reads_each_stanza_as_ifupdown_does(case, iface):
     primary = next((v.split() for k, v in theirs if k == "bond-primary"), [])
     pairs += [("primary", p, None) for p in primary if p in bond.slaves][:1]
     assert bond.options == build_options(iface, pairs)[0]
+
+
+IFENSLAVE = Path("/etc/network/if-pre-up.d/ifenslave")
+
+
+def test_the_options_are_the_ones_ifenslave_writes():
+    """Its script writes each $IF_BOND_X to the bond's sysfs file x; softbond
+    reads the same options (active_slave it warns about: runtime state)."""
+    if not IFENSLAVE.exists():
+        pytest.fail(f"{IFENSLAVE} not found: install the Debian package ifenslave "
+                    "(scripts/setup.sh --test does)")
+    writes = dict(re.findall(r'sysfs\w* (\w+) "\$IF_BOND_(\w+)"', IFENSLAVE.read_text()))
+    assert all(variable == option.upper() for option, variable in writes.items())
+    assert sorted(writes) == sorted([*IFENSLAVE_OPTIONS, "active_slave"])
+
+
+def test_the_corpus_gives_every_option_ifenslave_reads():
+    text = "".join(p.read_text() for p in CORPUS.glob("**/*") if p.is_file() and p.suffix != ".ifquery")
+    given = {option_key(m) for m in re.findall(r"^\s*(bond[-_][\w-]+)", text, re.M)}
+    assert sorted({f"bond-{o.replace('_', '-')}" for o in IFENSLAVE_OPTIONS} - given) == []
+    assert {"bond-slaves", "bond-master", "bond-primary"} <= given
 
 
 def test_members_onboot_and_ignored_options():
