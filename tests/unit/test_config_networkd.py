@@ -7,7 +7,7 @@ import pytest
 
 from softbond.config.errors import ConfigError
 from softbond.config.loader import load_config, merge_configs
-from softbond.config.networkd import load_networkd
+from softbond.config.networkd import BOND_KEYS, load_networkd
 
 NETDEV = """[NetDev]
 Name=bond0
@@ -102,3 +102,36 @@ def test_errors_name_the_line(tmp_path, files, message):
     with pytest.raises(ConfigError) as info:
         merge_configs(load_networkd(str(directory)))
     assert str(info.value).startswith(f"{directory}/{message}"), info.value
+
+
+# Every [Bond] key systemd.netdev(5) documents, with what the kernel option should read.
+EVERY_KEY = {
+    "Mode=802.3ad\nLACPTransmitRate=fast\nTransmitHashPolicy=layer3+4\nAdSelect=count\n"
+    "AdActorSystemPriority=100\nAdUserPortKey=5\nAdActorSystem=02:00:00:00:00:aa\nMinLinks=1\n"
+    "MIIMonitorSec=100ms\nUpDelaySec=200ms\nDownDelaySec=1s\nPeerNotifyDelaySec=300ms\n"
+    "GratuitousARP=2\nResendIGMP=3\nAllSlavesActive=yes\n":
+        {"mode": 4, "lacp_rate": 1, "xmit_hash_policy": 1, "ad_select": 2, "ad_actor_sys_prio": 100,
+         "ad_user_port_key": 5, "ad_actor_system": "02:00:00:00:00:aa", "min_links": 1, "miimon": 100,
+         "updelay": 200, "downdelay": 1000, "peer_notif_delay": 300, "num_grat_arp": 2,
+         "resend_igmp": 3, "all_slaves_active": 1},
+    "Mode=balance-tlb\nDynamicTransmitLoadBalancing=no\nLearnPacketIntervalSec=3\nMIIMonitorSec=100ms\n":
+        {"mode": 5, "tlb_dynamic_lb": 0, "lp_interval": 3},
+    "Mode=active-backup\nARPIntervalSec=250ms\nARPIPTargets=192.0.2.1\nARPValidate=backup\n"
+    "ARPAllTargets=all\nARPMissedMax=4\nFailOverMACPolicy=follow\nPrimaryReselectPolicy=failure\n":
+        {"mode": 1, "arp_interval": 250, "arp_ip_target": ("192.0.2.1",), "arp_validate": 2,
+         "arp_all_targets": 1, "arp_missed_max": 4, "fail_over_mac": 2, "primary_reselect": 2},
+    "Mode=balance-rr\nPacketsPerSlave=0\nMIIMonitorSec=1\n": {"mode": 0, "packets_per_slave": 0, "miimon": 1000},
+}
+
+
+@pytest.mark.parametrize("bond", EVERY_KEY)
+def test_every_bond_key(bond, tmp_path):
+    (tmp_path / "bond0.netdev").write_text(f"[NetDev]\nName=bond0\nKind=bond\n[Bond]\n{bond}")
+    bond0, = merge_configs(load_networkd(str(tmp_path)))
+    assert {name: bond0.options.get(name) for name in EVERY_KEY[bond]} == EVERY_KEY[bond]
+    assert not bond0.source_warnings
+
+
+def test_the_table_is_covered():
+    text = "".join(EVERY_KEY)
+    assert [key for key in BOND_KEYS if f"\n{key}=" not in "\n" + text] == []
