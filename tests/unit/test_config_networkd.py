@@ -73,6 +73,23 @@ def test_member_settings_are_warned(tmp_path):
                                          "members itself")
 
 
+def test_one_network_file_per_link_the_first_that_matches(tmp_path):
+    """networkd applies the first .network (in name order) whose [Match]
+    Name= matches a link, patterns included, and no other."""
+    directory = write(tmp_path, **{
+        "10-bonds.network": "[Match]\nName=bond*\n[Network]\nAddress=198.51.100.5/24\n",
+        "20-eth1.network": "[Match]\nName=eth1\n[Network]\nDHCP=no\n"})
+    bond0, = merge_configs(load_networkd(str(directory)))
+    assert (bond0.slaves, bond0.addresses) == (("eth0",), ("198.51.100.5/24",))
+    assert bond0.source_warnings == (
+        f"{directory}/25-bond0.network:2: bond0: Warning: {directory}/25-bond0.network ignored: "
+        f"{directory}/10-bonds.network matches bond0 first, and networkd applies one .network "
+        "file per link",
+        f"{directory}/30-eth1.network:2: bond0: Warning: eth1: Bond=bond0 ignored: "
+        f"{directory}/20-eth1.network matches eth1 first, and networkd applies one .network "
+        "file per link")
+
+
 def test_target_lines_add_up(tmp_path):
     netdev = NETDEV.replace("MIIMonitorSec=0.1\n", "ARPIntervalSec=200ms\n") + (
         "ARPIPTargets=192.0.2.8 192.0.2.9\nARPIPTargets=192.0.2.10\n")
@@ -92,8 +109,6 @@ def test_target_lines_add_up(tmp_path):
      "30-eth0.network:2: bond0: member pattern 'en*': softbond needs interface names"),
     ({"30-eth0.network": "[Network]\nBond=bond9\n"}, "30-eth0.network:2: Bond=bond9: no .netdev "
                                                      "defines a bond bond9"),
-    ({"30-eth0.network": "[Match]\nName=eth1\n[Network]\nBond=bond0\n"},
-     "30-eth1.network:2: bond0: member \"eth1\" listed twice"),
     ({"26-bond0.netdev": NETDEV}, "26-bond0.netdev:2: bond0 is already defined in"),
     ({"25-bond0.netdev": "Kind=bond\n"}, "25-bond0.netdev:1: Kind= comes before any [Section]"),
 ])

@@ -6,6 +6,7 @@ files, and tests/unit/test_config_netplan.py holds the two readers to the
 same result on netplan's own output.
 """
 
+import fnmatch
 import os
 
 from .errors import ConfigError
@@ -73,9 +74,30 @@ def load_networkd(path: str) -> list[BondConfig]:
             raise ConfigError(f"{draft.where}: {draft.name} is already defined in "
                               f"{drafts[draft.name].source}")
         drafts[draft.name] = draft
-    for network_path in networks:
-        _apply_network(read_ini(network_path, comments="#;"), drafts)
+    files = [read_ini(network_path, comments="#;") for network_path in networks]
+    owners = _first_matches(files, drafts)
+    for network in files:
+        _apply_network(network, drafts, owners)
     return [draft.build() for draft in drafts.values()]
+
+
+def _first_matches(files: list[IniFile], drafts: dict[str, BondDraft]) -> dict[str, IniFile]:
+    """Link name -> the .network file networkd gives it: the first, in name
+    order, whose [Match] Name= patterns match (networkd applies one per link).
+    The links are the bonds and every member a Bond= file names."""
+    links = list(drafts) + [name for network in files if _bond_entry(network)
+                            for name in _match_names(network)[0]]
+    return {link: next(network for network in files if _matches(network, link))
+            for link in links if any(_matches(network, link) for network in files)}
+
+
+def _matches(network: IniFile, link: str) -> bool:
+    return any(fnmatch.fnmatchcase(link, pattern) for pattern in _match_names(network)[0])
+
+
+def _bond_entry(network: IniFile) -> Entry | None:
+    section = network.section("Network")
+    return section.last("Bond") if section else None
 
 
 def _bond_netdev(netdev: IniFile) -> BondDraft | None:
@@ -137,25 +159,31 @@ def _match_names(network: IniFile) -> tuple[list[str], Entry | None]:
     return (entry.value.split() if entry else []), entry
 
 
-def _apply_network(network: IniFile, drafts: dict[str, BondDraft]) -> None:
+def _apply_network(network: IniFile, drafts: dict[str, BondDraft],
+                   owners: dict[str, IniFile]) -> None:
     names, name_entry = _match_names(network)
-    section = network.section("Network")
-    bond_entry = section.last("Bond") if section else None
+    bond_entry = _bond_entry(network)
     if bond_entry is not None:
         draft = drafts.get(bond_entry.value)
         if draft is None:
             raise network.error(bond_entry, f"Bond={bond_entry.value}: no .netdev defines "
                                             f"a bond {bond_entry.value}")
-        _add_members(network, draft, names, name_entry, section)
+        _add_members(network, draft, names, name_entry, owners)
         return
-    bonds = [drafts[n] for n in names if n in drafts]
-    if bonds:
-        _bond_network(network, bonds[0])
+    for draft in drafts.values():
+        if owners.get(draft.name) is network:
+            _bond_network(network, draft)
+        elif _matches(network, draft.name):
+            draft.warn(network.where(name_entry), f"{network.path} ignored: "
+                                                  f"{owners[draft.name].path} matches "
+                                                  f"{draft.name} first, and networkd applies one "
+                                                  ".network file per link")
 
 
 def _add_members(network: IniFile, draft: BondDraft, names: list[str],
-                 name_entry: Entry | None, section) -> None:
+                 name_entry: Entry | None, owners: dict[str, IniFile]) -> None:
     where = network.where(name_entry)
+    section = network.section("Network")
     if not names:
         raise network.error(section.last("Bond"), "Bond= in a file without [Match] Name=: "
                                                   "softbond needs the member's name")
@@ -163,6 +191,10 @@ def _add_members(network: IniFile, draft: BondDraft, names: list[str],
         if any(c in name for c in "*?[") or name.startswith("!"):
             raise ConfigError(f"{where}: {draft.name}: member pattern {name!r}: softbond "
                               "needs interface names, not patterns")
+        if owners[name] is not network:
+            draft.warn(where, f"{name}: Bond={draft.name} ignored: {owners[name].path} matches "
+                              f"{name} first, and networkd applies one .network file per link")
+            continue
         draft.member(name, where)
         primary = section.last("PrimarySlave")
         if primary is not None and _flag(network, draft, primary):
