@@ -95,7 +95,8 @@ def _configs_for_up(args) -> list[BondConfig]:
     if not configs:
         raise CliError(f"up: no bonds found in {', '.join(args.config)} (looked for ifcfg-* files with "
                        "BONDING_OPTS or MASTER= in a directory, alias/options bonding lines in a "
-                       "modprobe file, [bondN] tables in a TOML file)")
+                       "modprobe file, [bondN] tables in a TOML file, bonds in netplan, networkd, "
+                       "NetworkManager, ifupdown or teamd files)")
     return [c for c in configs if c.onboot]
 
 
@@ -383,6 +384,19 @@ def _web_token(args) -> tuple[str | None, bool]:
     return None, False
 
 
+def cmd_import(args) -> int:
+    from .config.export import to_toml
+    from .config.loader import load_config, merge_configs
+    configs = merge_configs([c for path in args.paths for c in load_config(path)])
+    if not configs:
+        raise CliError(f"import: no bonds found in {', '.join(args.paths)}")
+    for config in configs:
+        for warning in config.warnings:
+            print(warning, file=sys.stderr)
+    sys.stdout.write(to_toml(configs))
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from . import doctor
     try:
@@ -438,7 +452,9 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
                     help="address in CIDR form, e.g. 192.168.100.199/24 (repeatable)")
     up.add_argument("--mtu", help="the bond's MTU (its members take it)")
     up.add_argument("--config", action="append", metavar="PATH",
-                    help="TOML file, ifcfg directory or modprobe.conf (repeatable)")
+                    help="TOML file, ifcfg directory, modprobe.conf, netplan YAML, networkd "
+                         "directory, NetworkManager keyfile(s), /etc/network/interfaces or "
+                         "teamd JSON (repeatable)")
     up.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd)")
     up.add_argument("--only", help=argparse.SUPPRESS)
     up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
@@ -502,6 +518,18 @@ def _rest(parser, sub) -> None:
     wb.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                     help="accept this DNS name in the Host header (non-loopback listeners; repeatable)")
     wb.set_defaults(func=cmd_web)
+
+    imp = sub.add_parser("import", help="convert another tool's bond config to softbond's TOML",
+                         description="Read bonds from netplan YAML, systemd-networkd .netdev/.network, "
+                                     "NetworkManager keyfiles, /etc/network/interfaces, teamd JSON, "
+                                     "ifcfg or modprobe.conf (as up --config does) and print them as "
+                                     "softbond's TOML; warnings go to stderr and stay in it as comments.",
+                         epilog="examples:\n  softbond import /etc/netplan > /etc/softbond/softbond.toml\n"
+                                "  softbond import /etc/NetworkManager/system-connections --to toml")
+    imp.add_argument("paths", nargs="+", metavar="PATH",
+                     help="a config file or directory, as up --config takes (several merge)")
+    imp.add_argument("--to", choices=["toml"], default="toml", help="output format (toml)")
+    imp.set_defaults(func=cmd_import)
 
     dr = sub.add_parser("doctor", help="what is wrong with a bond, with the evidence and the fix",
                         description="Check a bond (every bond, running or not, when none is named) and its\n"

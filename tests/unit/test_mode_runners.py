@@ -172,14 +172,33 @@ def test_tlb_sends_broadcast_arp_and_nd_by_the_active_member():
     assert len(members[1].sent) == 3 and not members[0].sent
 
 
-def test_tlb_static_uses_hash_modulo_count():
-    members = ports(2)
-    tx = runner(5, tlb_dynamic_lb=0, xmit_hash_policy=1).transmit(members, members[0], BOND_MAC)
+def assert_placed_by_hash(tx, members):
+    """Flows leave by layer3+4 hash modulo the member count."""
     frames = [ipv4_frame(src_port=2000 + i) for i in range(20)]
     send_all(tx, [bytearray(f) for f in frames])
     for f in frames:
-        index = xmit_slave_index(bytes(f[10:]), 1, 2)
+        index = xmit_slave_index(bytes(f[10:]), 1, len(members))
         assert any(s[22:] == bytes(f[22:]) for s in members[index].sent)
+
+
+def test_tlb_static_uses_hash_modulo_count():
+    members = ports(2)
+    assert_placed_by_hash(runner(5, tlb_dynamic_lb=0, xmit_hash_policy=1).transmit(members, members[0], BOND_MAC),
+                          members)
+
+
+@pytest.mark.parametrize("mode", [5, 6])
+def test_tlb_dynamic_lb_turned_off_live_places_by_hash_at_the_next_snapshot(mode):
+    """`softbond set bond0 tlb_dynamic_lb 0` (IFDOWN in the kernel) only
+    reconfigures the runner; the next transmit it builds hashes."""
+    members = ports(2)
+    tlb = runner(mode, xmit_hash_policy=1)
+    tlb.transmit(members, members[0], BOND_MAC)
+    assert tlb.table is not None and tlb.ebpf_buckets(members) is not None
+    tlb.configure(replace(tlb.opts, tlb_dynamic_lb=0))
+    tx = tlb.transmit(members, members[0], BOND_MAC)
+    assert tlb.table is None and tlb.ebpf_buckets(members) is None
+    assert_placed_by_hash(tx, members)
 
 
 # -- balance-alb ---------------------------------------------------------------
