@@ -10,7 +10,10 @@ done
 # eBPF data path: headers to build src/softbond/ebpf/bond.bpf.c, libbpf1 to load it.
 [ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${1:-}" = "--test" ]; then
-  for tool in iperf3:iperf3 tmux:tmux tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark chromium:chromium; do
+  # prometheus (promtool) and prometheus-node-exporter: the fleet monitoring tests run their own, on a
+  # namespace's loopback; where systemd runs, Debian also starts both as services.
+  for tool in iperf3:iperf3 tmux:tmux tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark chromium:chromium \
+              prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
 fi
