@@ -10,7 +10,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from softbond import metrics_textfile
+from softbond.config.errors import ConfigError
+from softbond.config.loader import merge_configs
 from softbond.config.options import OptionError, build_options, change_option
+from softbond.config.toml_config import load_toml
 from softbond.errors import BondError
 from test_web import bond_status, fake_statuses, slave
 
@@ -79,3 +82,16 @@ def test_check_dir_names_the_bond_option_and_directory(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(BondError, match="file: not a directory$"):
         metrics_textfile.check_dir("bond0", str(tmp_path / "file"))
+
+
+def test_metrics_textfile_in_toml_for_every_bond_and_refused_with_its_line(tmp_path):
+    path = tmp_path / "softbond.toml"
+    path.write_text('[bonding]\nmetrics_textfile = "/var/lib/prometheus/node-exporter"\n\n'
+                    '[bond0]\nslaves = ["eth0"]\nmode = "active-backup"\n\n'
+                    '[bond1]\nslaves = ["eth1"]\nmode = "active-backup"\n')
+    configs = merge_configs(load_toml(str(path)))
+    assert [c.options.metrics_textfile for c in configs] == ["/var/lib/prometheus/node-exporter"] * 2
+    path.write_text('[bond0]\nslaves = ["eth0"]\nmode = "active-backup"\nmetrics_textfile = "prom"\n')
+    with pytest.raises(ConfigError) as err:
+        merge_configs(load_toml(str(path)))
+    assert str(err.value).startswith(f"{path}:4: bond0: option metrics_textfile: invalid value (prom)")
