@@ -61,35 +61,31 @@ def test_node_exporter_exposes_the_textfile_and_follows_a_failover(topo, tmp_pat
     up(topo, f"metrics_textfile={textdir}")
     argv = ["prometheus-node-exporter", "--collector.disable-defaults", "--collector.textfile",
             f"--collector.textfile.directory={textdir}", f"--web.listen-address=127.0.0.1:{NODE_EXPORTER_PORT}"]
+    master, bond = (("master", "bond0"),), (("bond", "bond0"),)
     with running(topo, argv, tmp_path / "node_exporter.log"):
-        def metrics_where(*expected):
+        def shows(expected: dict) -> str:
+            """node_exporter's /metrics once it has every expected value."""
             def check():
                 values, text = scrape(topo, NODE_EXPORTER_PORT)
-                return (values, text) if all(values.get(k) == v for k, v in expected) else None
-            return topo.wait_for(check, timeout=10, interval=0.3) or scrape(topo, NODE_EXPORTER_PORT)
+                return text if all(values.get(k) == v for k, v in expected.items()) else None
+            text = topo.wait_for(check, timeout=10, interval=0.3)
+            values, _ = scrape(topo, NODE_EXPORTER_PORT)
+            assert text, {k: (values.get(k), v) for k, v in expected.items()}
+            return text
 
-        values, text = metrics_where((("node_bonding_slaves", (("master", "bond0"),)), 2))
-        assert values.get(("node_bonding_slaves", (("master", "bond0"),))) == 2, text
-        assert values[("node_bonding_active", (("master", "bond0"),))] == 2
-        assert values[("softbond_member_active", member("eth0"))] == 1
-        assert values[("softbond_member_active", member("eth1"))] == 0
-        assert values[("softbond_bond_failovers_total", (("bond", "bond0"),))] == 0
-        assert values[("node_textfile_scrape_error", ())] == 0
+        text = shows({("node_bonding_slaves", master): 2, ("node_bonding_active", master): 2,
+                      ("softbond_member_active", member("eth0")): 1, ("softbond_member_active", member("eth1")): 0,
+                      ("softbond_bond_failovers_total", bond): 0, ("node_textfile_scrape_error", ()): 0})
         # node_exporter's own HELP lines for its own names
         for line in NODE_EXPORTER_HELP.read_text().splitlines():
             if line.startswith("# HELP"):
                 assert line + "\n" in text, line
-        assert not any(name == "softbond_bonds" for name, _ in values)
+        assert "softbond_bonds" not in text
 
         topo.cut(0)
-        values, text = metrics_where((("node_bonding_active", (("master", "bond0"),)), 1),
-                                     (("softbond_member_active", member("eth1")), 1))
-        assert values.get(("node_bonding_active", (("master", "bond0"),))) == 1, text
-        assert values[("node_bonding_slaves", (("master", "bond0"),))] == 2
-        assert values[("softbond_member_active", member("eth1"))] == 1
-        assert values[("softbond_member_link_up", member("eth0"))] == 0
-        assert values[("softbond_bond_failovers_total", (("bond", "bond0"),))] == 1
-        assert values[("node_textfile_scrape_error", ())] == 0
+        shows({("node_bonding_slaves", master): 2, ("node_bonding_active", master): 1,
+               ("softbond_member_active", member("eth1")): 1, ("softbond_member_link_up", member("eth0")): 0,
+               ("softbond_bond_failovers_total", bond): 1, ("node_textfile_scrape_error", ()): 0})
     assert status_json(topo)["active_slave"] == "eth1"
 
 
