@@ -26,7 +26,7 @@ import time
 from . import __version__, runtime
 from .config.model import BondConfig
 from .config.options import BOND_MODE_ACTIVEBACKUP, MODE_NAMES, BondOptions, options_to_json
-from . import bonddev
+from . import bonddev, metrics_textfile
 from .errors import BondError
 from .failover import Failover
 from .health import LinkHealth
@@ -98,6 +98,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
+        metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
         try:
             self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,

@@ -119,7 +119,8 @@ def _configs_for_up(args) -> list[BondConfig]:
     if not configs:
         raise CliError(f"up: no bonds found in {', '.join(args.config)} (looked for ifcfg-* files with "
                        "BONDING_OPTS or MASTER= in a directory, alias/options bonding lines in a "
-                       "modprobe file, [bondN] tables in a TOML file)")
+                       "modprobe file, [bondN] tables in a TOML file, bonds in netplan, networkd, "
+                       "NetworkManager, ifupdown or teamd files)")
     return [c for c in configs if c.onboot]
 
 
@@ -467,6 +468,40 @@ def _web_token(args) -> tuple[str | None, bool]:
     return None, False
 
 
+def cmd_import(args) -> int:
+    from .config.export import to_toml
+    from .config.loader import load_config, merge_configs
+    configs = merge_configs([c for path in args.paths for c in load_config(path)])
+    if not configs:
+        raise CliError(f"import: no bonds found in {', '.join(args.paths)}")
+    for config in configs:
+        for warning in config.warnings:
+            print(warning, file=sys.stderr)
+    sys.stdout.write(to_toml(configs))
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from . import doctor
+    try:
+        targets = doctor.validate_targets(args.target)
+        states = doctor.bond_states(args.bond)
+        if not states:
+            raise CliError("doctor: no bonds in this network namespace")
+        findings = []
+        for bond, state in states.items():
+            if state is None and not os.path.exists(runtime.socket_path(bond)):
+                raise CliError(f"{bond}: no such bond in this network namespace")
+            findings += doctor.examine(bond, state, request, targets)
+    except doctor.DoctorError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps([f.to_json() for f in findings], indent=2))
+    else:
+        print(doctor.render(findings, list(states)), end="")
+    return 1 if findings else 0
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace: the kernel "
@@ -501,7 +536,9 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
                     help="address in CIDR form, e.g. 192.168.100.199/24 (repeatable)")
     up.add_argument("--mtu", help="the bond's MTU (its members take it)")
     up.add_argument("--config", action="append", metavar="PATH",
-                    help="TOML file, ifcfg directory or modprobe.conf (repeatable)")
+                    help="TOML file, ifcfg directory, modprobe.conf, netplan YAML, networkd "
+                         "directory, NetworkManager keyfile(s), /etc/network/interfaces or "
+                         "teamd JSON (repeatable)")
     up.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd)")
     up.add_argument("--only", help=argparse.SUPPRESS)
     up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
@@ -568,9 +605,36 @@ def _rest(parser, sub) -> None:
                     help="accept this DNS name in the Host header (non-loopback listeners; repeatable)")
     wb.set_defaults(func=cmd_web)
 
+    imp = sub.add_parser("import", help="convert another tool's bond config to softbond's TOML",
+                         description="Read bonds from netplan YAML, systemd-networkd .netdev/.network, "
+                                     "NetworkManager keyfiles, /etc/network/interfaces, teamd JSON, "
+                                     "ifcfg or modprobe.conf (as up --config does) and print them as "
+                                     "softbond's TOML; warnings go to stderr and stay in it as comments.",
+                         epilog="examples:\n  softbond import /etc/netplan > /etc/softbond/softbond.toml\n"
+                                "  softbond import /etc/NetworkManager/system-connections --to toml")
+    imp.add_argument("paths", nargs="+", metavar="PATH",
+                     help="a config file or directory, as up --config takes (several merge)")
+    imp.add_argument("--to", choices=["toml"], default="toml", help="output format (toml)")
+    imp.set_defaults(func=cmd_import)
+
+    dr = sub.add_parser("doctor", help="what is wrong with a bond, with the evidence and the fix",
+                        description="Check a bond (every bond, running or not, when none is named) and its\n"
+                        "switch: LACP partners and aggregators, a switch that is no static trunk, members\n"
+                        "that cannot reach the bond's ARP targets, gateway or --target (ARP probes from each\n"
+                        "member, to those addresses only), members' MTU, speed and duplex, NetworkManager or\n"
+                        "systemd-networkd managing a member, the data path, link monitoring, a dead bond\n"
+                        "process. Exit status 0 when healthy, 1 with findings.",
+                        epilog="examples:\n  softbond doctor\n  softbond doctor bond0 --target 192.168.100.1\n"
+                        "  softbond doctor bond0 --json")
+    dr.add_argument("bond", nargs="?", help="one bond (every bond, running or not, when omitted)")
+    dr.add_argument("--json", action="store_true", help="the findings as a JSON list (stable ids)")
+    dr.add_argument("--target", action="append", default=[], metavar="IPV4",
+                    help="also ARP-probe this address from each member (repeatable)")
+    dr.set_defaults(func=cmd_doctor)
+
 
 # Verbs that touch bonds: without root they are refused before they try.
-ROOT_VERBS = frozenset({"up", "down", "status", "enslave", "release", "set-active", "set", "top", "demo"})
+ROOT_VERBS = frozenset({"up", "down", "status", "enslave", "release", "set-active", "set", "top", "demo", "doctor"})
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

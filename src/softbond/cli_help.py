@@ -7,7 +7,8 @@ from . import options_table
 
 DESCRIPTIONS = {
     "up": "Create a bond and enslave its members, from the command line or from config files "
-          "(ifcfg network-scripts, modprobe.conf, softbond TOML). Returns once the bond is up "
+          "(ifcfg network-scripts, modprobe.conf, softbond TOML, netplan, systemd-networkd, "
+          "NetworkManager keyfiles, ifupdown, teamd). Returns once the bond is up "
           "with its address; the bond runs in a process of its own.",
     "down": "Remove a bond: its members get back their MAC, MTU, addresses and state as found.",
     "status": "The bond's /proc/net/bonding text (every running bond's, under its name, when no bond "

@@ -21,6 +21,7 @@ import sys
 import time
 
 from . import proctitle, runtime, startup
+from .metrics_textfile import TextfileWriter
 from .bond import Bond, BondError
 from .config.model import BondConfig
 from .ports.links import LinkError, Links
@@ -272,8 +273,11 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
     warnings = await startup.warnings(bond) if ready_fd is not None else []
     _report(ready_fd, "".join(f"warn {w}\n" for w in warnings) + "ok")
     sd_notify("READY=1")
+    textfile = TextfileWriter(bond)     # metrics_textfile=DIR (none: the task only looks)
+    textfile.start()
     await stop.wait()
     sd_notify("STOPPING=1")
+    textfile.stop()
     await bond.stop()
     log.info("%s: bond removed, members restored", config.name)
     server.bond_stopped.set()

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 
-from . import bonddev
+from . import bonddev, metrics_textfile
 from .config.names import validate_ifname
 from .config.options import (BOND_MODE_ACTIVEBACKUP, EFFECT_DATAPATH, EFFECT_MONITORS, EFFECT_PRIOS,
                              EFFECT_RESELECT, EFFECT_RUNNER, OPTIONS, BondOptions, change_option,
@@ -41,6 +41,8 @@ class LiveOptions:
         spec = OPTIONS[name.strip()]
         if spec.name == "prio":
             self._check_prios(new)
+        if spec.name == "metrics_textfile":
+            metrics_textfile.check_dir(self.name, new.metrics_textfile)
         if spec.name == "primary" and new.primary:
             try:
                 validate_ifname(new.primary)

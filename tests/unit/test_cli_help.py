@@ -10,7 +10,8 @@ import pytest
 from softbond import __version__, cli
 from softbond.config.registry import SPECS
 
-VERBS = ("up", "down", "status", "enslave", "release", "set-active", "set", "options", "demo", "top", "web")
+VERBS = ("up", "down", "status", "enslave", "release", "set-active", "set", "options", "demo", "top", "web",
+         "import", "doctor")
 
 
 def softbond(*args):

@@ -184,6 +184,8 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("datapath_busy_poll", "int", 200, "microseconds the Python data path polls before sleeping while "
           "frames arrive that close together (adaptive, like KVM halt polling; 0: always sleep)",
           values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
+    _spec("metrics_textfile", "path", "", "directory where the bond's process keeps softbond-BOND.prom for "
+          "node_exporter's textfile collector (empty: none)"),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -228,6 +230,7 @@ class BondOptions:
     datapath: str = "auto"
     datapath_workers: int = 1
     datapath_busy_poll: int = 200   # microseconds
+    metrics_textfile: str = ""      # a directory; "" writes no textfile
 
     @property
     def num_grat_arp(self) -> int:
@@ -285,4 +288,4 @@ def accepted_values(spec: OptionSpec) -> str:
     return {"ipv4list": "IPv4 addresses; +ADDR adds, -ADDR removes",
             "ipv6list": "IPv6 addresses; +ADDR adds, -ADDR removes",
             "priolist": "IFACE:PRIO items", "ifname": "an interface name",
-            "mac": "a MAC address"}.get(spec.kind, "")
+            "mac": "a MAC address", "path": "an absolute directory path (empty: off)"}.get(spec.kind, "")

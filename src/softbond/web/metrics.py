@@ -70,9 +70,10 @@ class BondCollector:
         for name in unmanaged:
             managed.add_metric([name], 0)
         c = CounterMetricFamily
+        # node_exporter's own HELP texts, word for word (tests/data/node_exporter_bonding):
+        # it refuses a scrape where one name comes with two.
         slaves = g("node_bonding_slaves", "Number of configured slaves per bonding interface.", labels=["master"])
-        active = g("node_bonding_active", "Number of active (MII up) slaves per bonding interface.",
-                   labels=["master"])
+        active = g("node_bonding_active", "Number of active slaves per bonding interface.", labels=["master"])
         info = g("softbond_bond_info", "Bond mode and version (always 1).",
                  labels=["bond", "mode", "mode_id", "datapath", "version"])
         bond_up = g("softbond_bond_up", "1 when the bond has carrier (MII up).", labels=["bond"])
@@ -85,6 +86,8 @@ class BondCollector:
         loop_wakeups = c("softbond_datapath_wakeups",
                          "Times the Python data path's loop found frames: after a sleep, or by busy polling.",
                          labels=["bond", "how"])
+        fallback = g("softbond_datapath_fallback", "1 when datapath=auto runs the Python data path because the "
+                     "eBPF one cannot run here, else 0.", labels=["bond"])
         bonds = g("softbond_bonds", "Number of bonds answering in this network namespace.")
         bonds.add_metric([], len(statuses))
         ml = ["bond", "member"]
@@ -114,6 +117,8 @@ class BondCollector:
             bond_up.add_metric([name], 1 if st.get("mii_status") == "up" else 0)
             failovers.add_metric([name], _num(st.get("failovers")))
             inactive.add_metric([name], _num(st.get("rx_dropped_inactive")))
+            configured = (st.get("options") or {}).get("datapath")
+            fallback.add_metric([name], 1 if configured == "auto" and st.get("datapath") == "python" else 0)
             loop = st.get("datapath_loop")
             if loop:        # the Python path (eBPF: null)
                 loop_frames.add_metric([name, "out"], _num(loop.get("frames_out")))
@@ -164,6 +169,7 @@ class BondCollector:
         yield inactive
         yield loop_frames
         yield loop_wakeups
+        yield fallback
         yield from counters.values()
         yield link
         yield carrier
