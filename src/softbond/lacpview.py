@@ -15,7 +15,6 @@ PORT_STATE_LETTERS = "ATGSCDFE"
 PORT_STATE_WORDS = ("Activity", "Timeout", "Aggregation", "Synchronization", "Collecting",
                     "Distributing", "Defaulted", "Expired")
 PORT_STATE_LEGEND = "  ".join(f"{letter} {word}" for letter, word in zip(PORT_STATE_LETTERS, PORT_STATE_WORDS))
-NO_PARTNER = ("", "00:00:00:00:00:00")
 
 
 def port_state_letters(state: int | None) -> str:
@@ -25,21 +24,33 @@ def port_state_letters(state: int | None) -> str:
     return "".join(letter if int(state) >> bit & 1 else "." for bit, letter in enumerate(PORT_STATE_LETTERS))
 
 
+def distributing_count(status: dict) -> tuple[int, int]:
+    """(members whose actor state has Distributing, members)."""
+    slaves = status.get("slaves") or []
+    busy = sum(1 for s in slaves if ((s.get("ad") or {}).get("actor") or {}).get("port_state", 0) >> 5 & 1)
+    return busy, len(slaves)
+
+
 def lacp_summary(status: dict) -> str | None:
-    """One line on the bond's LACP: "negotiated ...", "configured (no
-    partner) ..." or "off ..."; None outside 802.3ad."""
-    ad = status.get("ad_info")
-    if ad is None:
+    """One line on the bond's LACP, led by the status JSON's lacp_status
+    (the daemon's one definition: status.lacp_status), e.g. "negotiated:
+    partner ... key 9, aggregator 1 with 2 port(s), 2/2 members
+    distributing, rate fast"; None where lacp_status is off (not 802.3ad)."""
+    state = status.get("lacp_status")
+    if state in (None, "off"):
         return None
+    ad = status.get("ad_info") or {}
     agg = ad.get("active_aggregator") or {}
-    partner = (agg.get("partner_mac") or "").lower()
     lacp_active = ad.get("lacp_active")
     if lacp_active is None:
         lacp_active = (status.get("options") or {}).get("lacp_active", "on")
     rate = "fast" if _truthy(ad.get("lacp_rate")) else "slow"
-    if partner not in NO_PARTNER:
+    busy, members = distributing_count(status)
+    if state == "negotiated":
+        partner = (agg.get("partner_mac") or "-").lower()
         return (f"negotiated: partner {partner} key {agg.get('partner_key', '?')}, aggregator "
-                f"{agg.get('id', '?')} with {agg.get('num_ports', '?')} port(s), rate {rate}")
+                f"{agg.get('id', '?')} with {agg.get('num_ports', '?')} port(s), "
+                f"{busy}/{members} members distributing, rate {rate}")
     if _truthy(lacp_active):
-        return f"configured (no partner): sending LACPDUs at the {rate} rate, none answered"
-    return "off: lacp_active=off and no partner speaks first (the bond aggregates alone)"
+        return f"{state}: sending LACPDUs at the {rate} rate, none answered"
+    return f"{state}: lacp_active=off, waiting for a partner to speak first"

@@ -293,7 +293,7 @@ class TopApp(App):
         text.append(view.name, style="bold")
         text.append(f"  {st.get('mode', '?')}  MII ")
         text.append(str(st.get("mii_status", "?")), style=_mii_style(st.get("mii_status")))
-        if st.get("active_slave") or st.get("mode") in ACTIVE_SLAVE_MODES:
+        if st.get("mode") in ACTIVE_SLAVE_MODES:    # as /proc's "Currently Active Slave"
             text.append("  active ")
             text.append(str(st.get("active_slave") or "none"), style="bold")
         text.append(f"  failovers {st.get('failovers', 0)}")

@@ -95,6 +95,7 @@ import pytest  # noqa: E402
 from conftest import ping_ok, status_json, wait_active  # noqa: E402
 from webutil import PORT, WebServer, http  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from softbond.lacpview import lacp_summary  # noqa: E402
 
 
 class Browser:
@@ -390,6 +391,12 @@ def _check_layout(browser, size):
         assert c["yMax"] >= 1, (what, c["yMax"])  # the 1 Mbit/s floor: idle stays small
     members = [c for c in charts if c["kind"] == "member"]
     assert len({c["yMax"] for c in members}) == 1, members  # one scale per card
+    # the member table fits its card: nothing cut off nor scrolled out of sight
+    table = browser("eval", js="(() => { const s = document.querySelector('[data-bond=\"bond0\"]'); "
+                               "const w = s.querySelector('.table-wrap'); const r = (e) => e.getBoundingClientRect(); "
+                               "return {card: r(s).right, table: r(w.querySelector('table')).right, "
+                               "scroll: w.scrollWidth, width: w.clientWidth}; })()")
+    assert table["table"] <= table["card"] and table["scroll"] <= table["width"], (size, table)
     swatches = browser("eval", js="Object.fromEntries([...document.querySelectorAll('[data-bond=\"bond0\"] "
                                   "tr[data-member]')].map(tr => [tr.dataset.member, "
                                   "getComputedStyle(tr.querySelector('.swatch')).backgroundColor]))")
@@ -400,6 +407,15 @@ def _check_layout(browser, size):
         assert len(strokes) == 1 and strokes == stacked == {_rgb(swatches[name])}, (name, strokes, stacked, swatches)
         assert [bool(s["dash"]) for s in m["series"]] == [False, True]  # in solid, out dashed
     assert len({_rgb(swatches[n]) for n in swatches}) == len(swatches)  # members differ
+
+
+def _lacp_views_agree(topo, browser, word):
+    """status JSON's lacp_status, top's LACP line and the page's say `word`."""
+    st = status_json(topo)
+    assert st["lacp_status"] == word, st["lacp_status"]
+    assert lacp_summary(st).startswith(word + ":"), lacp_summary(st)
+    page = browser("eval", js="document.querySelector('[data-bond=\"bond0\"] .lacp-status').textContent")
+    assert page.startswith(f"lacp_status: {word} · "), page
 
 
 @pytest.mark.topology(peers=1, switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")
@@ -426,11 +442,20 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
         options = browser("eval", js=f"document.querySelector('{bond} .options').innerText")
         assert "object Object" not in options and "mode\t802.3ad" in options, options
         # LACP, decoded, and one summary line as ovs-appctl bond/show has it
+        _lacp_views_agree(topo, browser, "negotiated")
         lacp = browser("eval", js=f"document.querySelector('{bond} .lacp-status').textContent")
-        assert lacp.startswith("lacp_status: negotiated") and "2/2 members distributing" in lacp, lacp
-        actor = browser("eval", js=f"document.querySelector('{bond} tr[data-member=\"eth0\"] "
-                                   ".lacp-state[data-side=actor]').innerText")
-        assert "Activity" in actor and "Sync" in actor and "Distributing" in actor and "Defaulted" not in actor
+        assert "2/2 members distributing" in lacp, lacp
+        # letters as top shows them, the words in the tooltip and the legend
+        assert browser("eval", js=f"document.querySelector('{bond} tr[data-member=\"eth0\"] "
+                                  ".lacp-state[data-side=actor]').innerText") == "actor ATGSCD.."
+        title = browser("eval", js=f"document.querySelector('{bond} tr[data-member=\"eth0\"] "
+                                   ".lacp-state[data-side=actor]').title")
+        assert "Synchronization, Collecting, Distributing" in title and "Defaulted" not in title, title
+        legend = browser("eval", js=f"document.querySelector('{bond} .lacp-legend').innerText")
+        assert "A Activity" in legend and "F Defaulted" in legend, legend
+        # 802.3ad has no active member: the header names none (as /proc)
+        facts = browser("eval", js=f"document.querySelector('{bond} .facts').innerText")
+        assert "active" not in facts and "mode 802.3ad" in facts, facts
         # read-only: no action buttons, a hint instead
         assert browser("eval", js=f"[...document.querySelectorAll('{bond} [data-action]')]"
                                   ".every(b => b.offsetParent === null)")
@@ -453,8 +478,9 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
         # the partner goes quiet on both members: LACP runs, nobody answers
         topo.silence(0)
         topo.silence(1)
-        browser("wait", js=f"document.querySelector('{bond} .lacp-status').dataset.lacpStatus === 'configured'",
-                timeout=10000)
+        browser("wait", js=f"document.querySelector('{bond} .lacp-status').dataset.lacpStatus === "
+                           "'configured (no partner)'", timeout=10000)
+        _lacp_views_agree(topo, browser, "configured (no partner)")
         assert browser("errors") == []
     finally:
         browser.close()

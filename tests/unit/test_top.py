@@ -44,8 +44,10 @@ class FakeSource:
         if self.lacp:
             ad = {"aggregator_id": 1, "actor": {"port_state": 61},
                   "partner": {"system_mac": "a8:f9:4b:00:00:01", "port_state": 63}, "counters": {}}
-        st = {"bond": "bond0", "mode": "active-backup", "mii_status": "up", "active_slave": self.active,
+        st = {"bond": "bond0", "mode": "802.3ad" if self.lacp else "active-backup", "mii_status": "up",
+              "active_slave": self.active,
               "failovers": self.failovers, "options": {}, "events": copy.deepcopy(self.events),
+              "lacp_status": "negotiated" if self.lacp else "off",
               "ad_info": ({"lacp_active": "on", "lacp_rate": "fast",
                            "active_aggregator": {"id": 1, "num_ports": 2, "partner_key": 9,
                                                  "partner_mac": "a8:f9:4b:00:00:01"}} if self.lacp else None),
@@ -100,14 +102,20 @@ def test_port_state_letters_and_lacp_summary():
     assert port_state_letters(0x47) == "ATG...F."
     assert port_state_letters(0x80) == ".......E"
     assert port_state_letters(None) == "-"
-    assert lacp_summary({"ad_info": None}) is None
+    assert lacp_summary({"ad_info": None, "lacp_status": "off"}) is None
     agg = {"id": 1, "num_ports": 2, "partner_key": 9, "partner_mac": "a8:f9:4b:00:00:01"}
-    assert lacp_summary({"ad_info": {"lacp_active": 1, "lacp_rate": 1, "active_aggregator": agg}}) == (
-        "negotiated: partner a8:f9:4b:00:00:01 key 9, aggregator 1 with 2 port(s), rate fast")
-    alone = dict(agg, partner_mac="00:00:00:00:00:00")
-    assert lacp_summary({"ad_info": {"lacp_active": "on", "lacp_rate": 0, "active_aggregator": alone}}
-                        ).startswith("configured (no partner): sending LACPDUs at the slow rate")
-    assert lacp_summary({"ad_info": {"lacp_active": "off", "active_aggregator": None}}).startswith("off:")
+    distributing = [{"ad": {"actor": {"port_state": 63}}}, {"ad": {"actor": {"port_state": 0x47}}}]
+    # the word is the daemon's lacp_status, whatever the aggregator says
+    assert lacp_summary({"lacp_status": "negotiated", "slaves": distributing,
+                         "ad_info": {"lacp_active": 1, "lacp_rate": 1, "active_aggregator": agg}}) == (
+        "negotiated: partner a8:f9:4b:00:00:01 key 9, aggregator 1 with 2 port(s), "
+        "1/2 members distributing, rate fast")
+    assert lacp_summary({"lacp_status": "configured (no partner)", "slaves": distributing,
+                         "ad_info": {"lacp_active": "on", "lacp_rate": 0, "active_aggregator": agg}}
+                        ) == "configured (no partner): sending LACPDUs at the slow rate, none answered"
+    assert lacp_summary({"lacp_status": "configured (no partner)",
+                         "ad_info": {"lacp_active": "off", "active_aggregator": None}}) == (
+        "configured (no partner): lacp_active=off, waiting for a partner to speak first")
 
 
 def test_layout_at_80x24_and_unit_key():
@@ -191,6 +199,10 @@ def test_lacp_partner_and_state_shown_when_the_mode_has_them():
             await pilot.pause()
             text = "\n".join(screen_text(app))
             assert "LACP negotiated: partner a8:f9:4b:00:00:01 key 9, aggregator 1" in text
+            # no active member in 802.3ad, as /proc's "Currently Active Slave" (even
+            # where the status names one)
+            head = screen_text(app)[0]
+            assert "bond0  802.3ad  MII up  failovers 0" in head and "active" not in head, head
             assert "LACP actor A.GSCD.. partner ATGSCD..  a8:f9:4b:00:00:01  aggregator 1" in text
     asyncio.run(go())
 

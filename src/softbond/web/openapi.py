@@ -157,6 +157,13 @@ def _document(version: str) -> dict:
                     "failovers": {"type": "integer"}, "rx_dropped_inactive": {"type": "integer"},
                     "slaves": {"type": "array", "items": {"$ref": "#/components/schemas/Slave"}},
                     "ad_info": {"type": "object", "nullable": True},
+                    "lacp_status": {
+                        "type": "string", "enum": ["negotiated", "configured (no partner)", "off"],
+                        "description": "the bond's LACP, as ovs-appctl bond/show words it: negotiated while a "
+                                       "partner's information is current on some member (its receive machine "
+                                       "CURRENT), configured (no partner) when none is (802.3ad passes no "
+                                       "traffic then), off outside 802.3ad; softbond top, the dashboard and "
+                                       "`softbond status` all show this one value"},
                     "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}},
             },
         },

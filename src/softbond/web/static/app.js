@@ -16,9 +16,14 @@
   const MIN_SCALE = { "Mbit/s": 1, "Kbit/s": 1000, "packets/s": 1000 };
   const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
   const AXIS_FONT = "11px system-ui, -apple-system, sans-serif";
-  const LACP_BITS = [["Activity", "active LACP"], ["Timeout", "short timeout"], ["Aggregation", "aggregatable"],
-    ["Sync", "in sync"], ["Collecting", "collecting"], ["Distributing", "distributing"],
-    ["Defaulted", "partner defaulted"], ["Expired", "expired"]];
+  // 802.3ad port state bits, lowest first (IEEE 802.1AX), as the letters
+  // softbond top shows (lacpview.PORT_STATE_LETTERS): a set bit is its
+  // letter, a clear one "."
+  const LACP_BITS = [["A", "Activity"], ["T", "Timeout"], ["G", "Aggregation"], ["S", "Synchronization"],
+    ["C", "Collecting"], ["D", "Distributing"], ["F", "Defaulted"], ["E", "Expired"]];
+  const LACP_LEGEND = "LACP state letters: " + LACP_BITS.map(([l, w]) => `${l} ${w}`).join(" · ");
+  // the modes with one active member: /proc shows "Currently Active Slave" only there
+  const ACTIVE_SLAVE_MODES = ["active-backup", "balance-tlb", "balance-alb"];
   let readOnly = true;
 
   let unit = localStorage.getItem("softbond.unit");
@@ -244,8 +249,8 @@
     const memberCharts = el("div", { class: "charts members" });
     const tbody = el("tbody");
     const table = el("table", { class: "members-table" },
-      el("thead", {}, el("tr", {}, ...["Member", "State", "MII", "Speed", "Failures", "In", "Out",
-        "RX bytes", "TX bytes", "Drops", "LACP partner", "LACP state", ""].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, ...["Member", "State", "MII", "Speed", "Failures", "Now in / out",
+        "Bytes in / out", "Drops in / out", "LACP partner, states", ""].map((h) => el("th", { text: h })))),
       tbody);
     const input = el("input", { type: "text", placeholder: "interface", "data-role": "enslave-iface" });
     const enslaveBtn = el("button", { type: "button", text: "Enslave", "data-action": "enslave" });
@@ -253,7 +258,8 @@
     const optBody = el("tbody");
     const events = el("ol", { class: "events" });
     const lacp = el("p", { class: "lacp-status", hidden: true });
-    section.append(lacp, bondCharts, memberCharts, el("div", { class: "table-wrap" }, table),
+    const lacpLegend = el("p", { class: "lacp-legend", hidden: true, text: LACP_LEGEND });
+    section.append(lacp, bondCharts, memberCharts, el("div", { class: "table-wrap" }, table), lacpLegend,
       el("div", { class: "enslave actions" }, input, enslaveBtn),
       el("div", { class: "lower" },
         el("div", {}, el("h3", { text: "Configuration" }), el("div", { class: "options" }, el("table", {}, optBody))),
@@ -261,7 +267,7 @@
     $("#bonds").append(section);
     const rec = { name, status: null, t: [], bond: [], series: {}, members: [], membersKey: "", plots: [],
       raw: { rx: [], tx: [] }, events: [], colors: new Map(), yMax: { bond: 1, member: 1 },
-      el: { section, facts, lacp, bondCharts, memberCharts, tbody, optBody, events } };
+      el: { section, facts, lacp, lacpLegend, bondCharts, memberCharts, tbody, optBody, events } };
     bonds.set(name, rec);
     return rec;
   }
@@ -277,10 +283,12 @@
     s.dataset.failovers = String(status.failovers || 0);
     const f = rec.el.facts;
     const mii = status.mii_status || "?";
+    const active = ACTIVE_SLAVE_MODES.includes(status.mode) ? [el("span", { class: "active" }, "active ",
+      el("b", { "data-role": "active-slave", text: status.active_slave || "none" }))] : [];
     f.replaceChildren(
       el("span", {}, "mode ", el("b", { text: status.mode || "?" })),
       el("span", {}, "MII ", el("b", { class: miiClass(mii), text: mii })),
-      el("span", { class: "active" }, "active ", el("b", { "data-role": "active-slave", text: status.active_slave || "none" })),
+      ...active,
       el("span", {}, "failovers ", el("b", { "data-role": "failovers", text: String(status.failovers || 0) })),
       el("span", { text: (status.addresses || []).join(" ") }));
     renderOptions(rec);
@@ -309,44 +317,46 @@
     return String(v);
   }
 
-  // 802.3ad port state bits, lowest first (IEEE 802.1AX)
-  function lacpBits(state) {
-    if (typeof state !== "number") return null;
-    return LACP_BITS.filter((b, i) => state & (1 << i)).map((b) => b[0]);
+  function lacpLetters(state) {
+    return LACP_BITS.map(([letter], i) => (state & (1 << i) ? letter : ".")).join("");
   }
 
+  // "ATGSCD..", the words of the set bits in its tooltip
   function lacpCell(side, state) {
-    const bits = lacpBits(state);
-    if (!bits) return el("span", { class: "lacp-state", text: `${side} –` });
-    return el("span", { class: "lacp-state", title: `${side} port state ${state}: ${bits.join(", ") || "none"}`,
-      "data-side": side, "data-state": String(state) }, `${side} `, el("b", { text: bits.join(" ") || "none" }));
+    if (typeof state !== "number") return el("span", { class: "lacp-state", text: `${side} –` });
+    const words = LACP_BITS.filter((b, i) => state & (1 << i)).map((b) => b[1]);
+    return el("span", { class: "lacp-state", title: `${side} port state ${state}: ${words.join(", ") || "none"}`,
+      "data-side": side, "data-state": String(state) }, `${side} `, el("b", { text: lacpLetters(state) }));
   }
 
-  // like ovs-appctl bond/show's lacp_status: negotiated when a partner
-  // answered on some member (partner info not defaulted), configured when
-  // LACP runs but nobody did, off outside 802.3ad
+  // the daemon's lacp_status (negotiated, configured (no partner), off: the
+  // one definition, shared with softbond top and `softbond status`), with
+  // what the status shows besides
   function lacpStatus(status) {
-    if (status.mode !== "802.3ad") return { state: "off", text: "lacp_status: off" };
+    const state = status.lacp_status || "off";
+    if (state === "off") return { state, text: "lacp_status: off" };
     const slaves = status.slaves || [];
-    const flags = (s, side) => lacpBits(((s.ad || {})[side] || {}).port_state) || [];
-    const negotiated = slaves.filter((s) => s.ad && !flags(s, "actor").includes("Defaulted") &&
-      flags(s, "partner").includes("Sync"));
-    const distributing = slaves.filter((s) => flags(s, "actor").includes("Distributing"));
-    const state = negotiated.length ? "negotiated" : "configured";
-    const ad = status.ad_info || {};
-    const partner = (negotiated[0] && negotiated[0].ad.partner || {}).system_mac;
+    const distributing = slaves.filter((s) => (((s.ad || {}).actor || {}).port_state || 0) & (1 << 5));
+    const agg = (status.ad_info || {}).active_aggregator || {};
     const parts = [`lacp_status: ${state}`, `${distributing.length}/${slaves.length} members distributing`];
-    if (partner) parts.push(`partner ${partner}`);
-    if (ad.aggregator_id != null) parts.push(`aggregator ${ad.aggregator_id}`);
+    if (state === "negotiated" && agg.partner_mac) parts.push(`partner ${agg.partner_mac}`);
+    if (agg.id != null) parts.push(`aggregator ${agg.id}`);
     return { state, text: parts.join(" · ") };
   }
 
   function renderLacpStatus(rec) {
     const st = lacpStatus(rec.status);
     const p = rec.el.lacp;
-    p.hidden = st.state === "off";
+    p.hidden = rec.el.lacpLegend.hidden = st.state === "off";
     p.dataset.lacpStatus = st.state;
     p.textContent = st.text;
+  }
+
+  // in above out: one column where two side by side made the table wider
+  // than its card on a small screen
+  function inOutCell(rx, tx) {
+    return el("td", { class: "num in-out" }, el("span", { "data-dir": "rx", text: rx }),
+      el("span", { "data-dir": "tx", text: tx }));
   }
 
   function renderTable(rec) {
@@ -356,9 +366,8 @@
       const series = rec.series[s.name] || [];
       const last = series.length ? series[series.length - 1] : null;
       const c = s.counters || {};
-      const partner = s.ad ? ((s.ad.partner || {}).system_mac || "–") : "–";
-      const lstate = s.ad ? el("span", {}, lacpCell("actor", (s.ad.actor || {}).port_state),
-        lacpCell("partner", (s.ad.partner || {}).port_state)) : "–";
+      const lacp = s.ad ? [el("span", { class: "lacp-partner", text: (s.ad.partner || {}).system_mac || "–" }),
+        lacpCell("actor", (s.ad.actor || {}).port_state), lacpCell("partner", (s.ad.partner || {}).port_state)] : ["–"];
       const makeActive = el("button", { type: "button", text: "Make active", "data-action": "set-active" });
       makeActive.addEventListener("click", () => act(rec.name, "set-active", { iface: s.name }));
       const release = el("button", { type: "button", text: "Release", "data-action": "release" });
@@ -371,13 +380,10 @@
         el("td", {}, el("span", { class: miiClass(s.mii_status), text: s.mii_status || "?" })),
         el("td", { class: "num", text: s.speed_mbps ? s.speed_mbps + " Mb/s" : "?" }),
         el("td", { class: "num", text: String(s.link_failure_count || 0) }),
-        el("td", { class: "num", text: fmt(conv(last, "rx")) }),
-        el("td", { class: "num", text: fmt(conv(last, "tx")) }),
-        el("td", { class: "num", text: (c.rx_bytes || 0).toLocaleString("en") }),
-        el("td", { class: "num", text: (c.tx_bytes || 0).toLocaleString("en") }),
-        el("td", { class: "num", text: `${c.rx_dropped || 0} / ${c.tx_dropped || 0}` }),
-        el("td", { text: partner }),
-        el("td", { class: "lacp" }, lstate),
+        inOutCell(fmt(conv(last, "rx")), fmt(conv(last, "tx"))),
+        inOutCell((c.rx_bytes || 0).toLocaleString("en"), (c.tx_bytes || 0).toLocaleString("en")),
+        inOutCell(String(c.rx_dropped || 0), String(c.tx_dropped || 0)),
+        el("td", { class: "lacp" }, ...lacp),
         el("td", { class: "actions" }, makeActive, " ", release));
     });
     rec.el.tbody.replaceChildren(...rows);
