@@ -24,6 +24,17 @@ def port_state_letters(state: int | None) -> str:
     return "".join(letter if int(state) >> bit & 1 else "." for bit, letter in enumerate(PORT_STATE_LETTERS))
 
 
+def port_state_change(old: int | None, new: int) -> str:
+    """63 -> 71 as "ATGSCD.. -> ATG...F. (lost Synchronization, Collecting,
+    Distributing; gained Defaulted)": the letters, then the words of the
+    bits that changed."""
+    before = 0 if old is None else int(old)
+    lost = [w for bit, w in enumerate(PORT_STATE_WORDS) if before >> bit & 1 and not new >> bit & 1]
+    gained = [w for bit, w in enumerate(PORT_STATE_WORDS) if new >> bit & 1 and not before >> bit & 1]
+    words = "; ".join(f"{what} {', '.join(bits)}" for what, bits in (("lost", lost), ("gained", gained)) if bits)
+    return f"{port_state_letters(old)} -> {port_state_letters(new)}" + (f" ({words})" if words else "")
+
+
 def distributing_count(status: dict) -> tuple[int, int]:
     """(members whose actor state has Distributing, members)."""
     slaves = status.get("slaves") or []

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from .lacpview import port_state_change
+
 log = logging.getLogger("softbond")
 
 Source = Callable[[], list]
@@ -205,7 +207,7 @@ def lacp_changes(old: dict, new: dict, now: float) -> list[dict]:
             if a.get("port_state") != b.get("port_state") and b.get("port_state") is not None:
                 out.append({"time": now, "kind": "lacp", "slave": name,
                             "message": f"{bond}: (slave {name}): LACP {side} port state "
-                                       f"{a.get('port_state')} -> {b.get('port_state')}"})
+                                       + port_state_change(a.get("port_state"), b["port_state"])})
         old_mac = (prev.get("partner") or {}).get("system_mac")
         new_mac = (ad.get("partner") or {}).get("system_mac")
         if old_mac != new_mac and new_mac is not None:

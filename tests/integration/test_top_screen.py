@@ -22,7 +22,8 @@ SIZES = ((80, 24), (160, 50))
 # pytest exports COLUMNS=80 LINES=24 to its children, and Textual (through
 # shutil.get_terminal_size) would take them over the pane's real size.
 UNSET = ("-u", "COLUMNS", "-u", "LINES")
-LACP_CHANGE = re.compile(r"LACP (actor|partner) port state \d+ -> \d+$|LACP partner \S+ -> \S+$")
+LACP_CHANGE = re.compile(r"LACP (actor|partner) port state [A-Z.-]{1,8} -> [A-Z.]{8}( \((lost|gained) [A-Za-z ,;]+\))?$"
+                         r"|LACP partner \S+ -> \S+$")
 
 
 class Tmux:
@@ -98,6 +99,7 @@ def check_screen(lines, cols, rows, messages, ovs_system):
     # LACP: negotiated with OVS, port states as letters
     assert re.search(rf"LACP negotiated: partner {ovs_system} key \d+, aggregator \d+", text), text
     assert re.search(r"LACP actor ATGSCD\.\. partner ATGSCD\.\.", text), text
+    assert not re.search(r"port state \d", text), text    # decoded, as the member lines are
     # every event line is whole, or says it was cut
     pane = events_pane(lines)
     assert pane, text
