@@ -269,7 +269,7 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
         _report(ready_fd, "error " + message)
         links.close()
         return 1
-    proctitle.set_title(f"softbond: {config.name} [{bond.device.kind}]")
+    proctitle.set_bond_title(config.name, bond.device.kind)
     warnings = await startup.warnings(bond) if ready_fd is not None else []
     _report(ready_fd, "".join(f"warn {w}\n" for w in warnings) + "ok")
     sd_notify("READY=1")

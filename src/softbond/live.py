@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 
-from . import bonddev, metrics_textfile
+from . import bonddev, metrics_textfile, proctitle
 from .config.names import validate_ifname
 from .config.options import (BOND_MODE_ACTIVEBACKUP, EFFECT_DATAPATH, EFFECT_MONITORS, EFFECT_PRIOS,
                              EFFECT_RESELECT, EFFECT_RUNNER, OPTIONS, BondOptions, change_option,
@@ -201,6 +201,7 @@ class LiveOptions:
                                                                        member.mac_bytes)
         self._open_bond_arp()
         self._start_worker_watch()
+        proctitle.set_bond_title(self.name, self.device.kind)     # ps showed the old path
         self._event("option", f"data path switched to {self.device.kind}"
                               + (f" with {workers} workers" if self.device.workers() else ""))
         self._publish()

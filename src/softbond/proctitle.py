@@ -14,6 +14,11 @@ PR_SET_NAME = 15
 COMM_LEN = 15       # TASK_COMM_LEN less the NUL
 
 
+def set_bond_title(bond: str, datapath: str) -> None:
+    """A bond process's title: at start and after a live data path switch."""
+    set_title(f"softbond: {bond} [{datapath}]")
+
+
 def set_title(title: str) -> None:
     _set_comm(title)
     try:

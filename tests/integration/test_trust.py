@@ -134,6 +134,12 @@ def test_systemd_unit_verifies(tmp_path):
     assert "softbond@" not in proc.stderr, proc.stderr
 
 
+def ps_args(topo):
+    """The bond process's command line as `ps -o args` shows it."""
+    pid = str(status_json(topo)["pid"])
+    return topo.exec(topo.host, ["ps", "-o", "args=", "-p", pid]).stdout.strip()
+
+
 def test_datapath_switches_live(topo):
     topo.softbond(*UP, "mode=balance-xor", "datapath=ebpf")
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10)
@@ -141,12 +147,14 @@ def test_datapath_switches_live(topo):
     time.sleep(0.5)
     topo.softbond("set", "bond0", "datapath", "python")
     assert status_json(topo)["datapath"] == "python"
+    assert ps_args(topo) == "softbond: bond0 [python]"      # the process title follows the switch
     time.sleep(1.0)
     topo.softbond("set", "bond0", "datapath", "ebpf")
     sent, received = ping_result(ping)
     st = status_json(topo)
     print(f"two data path switches: {sent - received} of {sent} pings lost")
     assert st["datapath"] == "ebpf" and st["options"]["datapath"] == "ebpf"
+    assert ps_args(topo) == "softbond: bond0 [ebpf]"
     assert sent - received <= 100          # the device is rebuilt twice: a short pause each
     assert topo.exec(topo.host, ["ip", "-br", "addr", "show", "bond0"]).stdout.split()[2] == ADDR
     assert [s["name"] for s in st["slaves"]] == ["eth0", "eth1"]
