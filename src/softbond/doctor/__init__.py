@@ -8,7 +8,6 @@ probed). Exit status 0 when healthy, 1 with findings.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 
@@ -25,16 +24,11 @@ class DoctorError(Exception):
 
 
 def bond_states(only: str | None) -> dict[str, dict | None]:
-    """bond -> its state file (None: no bond of that name) for `only`, or for
-    every bond with a state file, running or not. (runtime.list_bonds()
-    will answer this once it exists.)"""
+    """bond -> its state record (None: no bond of that name) for `only`, or
+    for every bond runtime.list_bonds() knows, running or not."""
     if only:
         return {only: runtime.read_state(only)}
-    try:
-        names = sorted(n[:-5] for n in os.listdir(runtime.run_dir()) if n.endswith(".json"))
-    except FileNotFoundError:
-        names = []
-    return {name: runtime.read_state(name) for name in names}
+    return {record.name: runtime.read_state(record.name) for record in runtime.list_bonds()}
 
 
 def examine(bond: str, state: dict | None, request, targets: list[str]) -> list[Finding]:
