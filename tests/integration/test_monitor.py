@@ -446,10 +446,9 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
         lacp = browser("eval", js=f"document.querySelector('{bond} .lacp-status').textContent")
         assert "2/2 members distributing" in lacp, lacp
         # letters as top shows them, the words in the tooltip and the legend
-        assert browser("eval", js=f"document.querySelector('{bond} tr[data-member=\"eth0\"] "
-                                  ".lacp-state[data-side=actor]').innerText") == "actor ATGSCD.."
-        title = browser("eval", js=f"document.querySelector('{bond} tr[data-member=\"eth0\"] "
-                                   ".lacp-state[data-side=actor]').title")
+        actor = f"document.querySelector('{bond} tr[data-member=\"eth0\"] .lacp-state[data-side=actor]')"
+        assert browser("eval", js=actor + ".innerText") == "actor ATGSCD.."
+        title = browser("eval", js=actor + ".title")
         assert "Synchronization, Collecting, Distributing" in title and "Defaulted" not in title, title
         legend = browser("eval", js=f"document.querySelector('{bond} .lacp-legend').innerText")
         assert "A Activity" in legend and "F Defaulted" in legend, legend
