@@ -391,12 +391,17 @@ def _check_layout(browser, size):
         assert c["yMax"] >= 1, (what, c["yMax"])  # the 1 Mbit/s floor: idle stays small
     members = [c for c in charts if c["kind"] == "member"]
     assert len({c["yMax"] for c in members}) == 1, members  # one scale per card
-    # the member table fits its card: nothing cut off nor scrolled out of sight
-    table = browser("eval", js="(() => { const s = document.querySelector('[data-bond=\"bond0\"]'); "
-                               "const w = s.querySelector('.table-wrap'); const r = (e) => e.getBoundingClientRect(); "
-                               "return {card: r(s).right, table: r(w.querySelector('table')).right, "
-                               "scroll: w.scrollWidth, width: w.clientWidth}; })()")
-    assert table["table"] <= table["card"] and table["scroll"] <= table["width"], (size, table)
+    # the member table fits its card: nothing cut off nor scrolled out of
+    # sight, also with the action buttons a token shows
+    for read_only in ("true", "false"):
+        table = browser("eval", js="(() => { const s = document.querySelector('[data-bond=\"bond0\"]'); "
+                                   f"const was = document.body.dataset.readOnly; document.body.dataset.readOnly = "
+                                   f"'{read_only}'; const w = s.querySelector('.table-wrap'); "
+                                   "const r = (e) => e.getBoundingClientRect(); "
+                                   "const out = {card: r(s).right, table: r(w.querySelector('table')).right, "
+                                   "scroll: w.scrollWidth, width: w.clientWidth}; "
+                                   "document.body.dataset.readOnly = was; return out; })()")
+        assert table["table"] <= table["card"] and table["scroll"] <= table["width"], (size, read_only, table)
     swatches = browser("eval", js="Object.fromEntries([...document.querySelectorAll('[data-bond=\"bond0\"] "
                                   "tr[data-member]')].map(tr => [tr.dataset.member, "
                                   "getComputedStyle(tr.querySelector('.swatch')).backgroundColor]))")

@@ -352,6 +352,22 @@
     p.textContent = st.text;
   }
 
+  // 10000 -> "10 Gb/s": the narrower for a small screen's table
+  function speedText(mbps) {
+    if (!mbps) return "?";
+    return mbps >= 1000 && mbps % 1000 === 0 ? `${mbps / 1000} Gb/s` : `${mbps} Mb/s`;
+  }
+
+  // 1536 -> "1.5 KB" in powers of 1000, as top's totals (a counter's
+  // digits would widen the table as it grows)
+  function bytesText(count) {
+    let value = count;
+    for (const u of ["B", "KB", "MB", "GB", "TB"]) {
+      if (value < 1000 || u === "TB") return u === "B" ? `${value} B` : `${value.toFixed(1)} ${u}`;
+      value /= 1000;
+    }
+  }
+
   // in above out: one column where two side by side made the table wider
   // than its card on a small screen
   function inOutCell(rx, tx) {
@@ -378,10 +394,10 @@
         el("td", {}, swatch, el("span", { class: "member-name", text: s.name })),
         el("td", { text: s.state || "" }),
         el("td", {}, el("span", { class: miiClass(s.mii_status), text: s.mii_status || "?" })),
-        el("td", { class: "num", text: s.speed_mbps ? s.speed_mbps + " Mb/s" : "?" }),
+        el("td", { class: "num", text: speedText(s.speed_mbps) }),
         el("td", { class: "num", text: String(s.link_failure_count || 0) }),
         inOutCell(fmt(conv(last, "rx")), fmt(conv(last, "tx"))),
-        inOutCell((c.rx_bytes || 0).toLocaleString("en"), (c.tx_bytes || 0).toLocaleString("en")),
+        inOutCell(bytesText(c.rx_bytes || 0), bytesText(c.tx_bytes || 0)),
         inOutCell(String(c.rx_dropped || 0), String(c.tx_dropped || 0)),
         el("td", { class: "lacp" }, ...lacp),
         el("td", { class: "actions" }, makeActive, " ", release));
