@@ -71,6 +71,8 @@ def _configs_for_up(args) -> list[BondConfig]:
             raise CliError(f"{item}: expected OPTION=VALUE")
         key, value = item.split("=", 1)
         pairs.append((key.strip(), value.strip(), None))
+    if args.inherit:
+        pairs.append(("inherit", "yes", None))
     if args.bond:
         base = next((c for c in configs if c.name == args.bond), None)
         if configs and base is None and not args.slaves:
@@ -88,7 +90,7 @@ def _configs_for_up(args) -> list[BondConfig]:
     if not args.config:
         raise CliError("up: name a bond (softbond up BOND --slaves IF,IF) or give --config PATH")
     if pairs or args.slaves or args.address or args.mtu is not None:
-        raise CliError("up: --slaves, --address, --mtu and OPTION=VALUE need a bond name")
+        raise CliError("up: --slaves, --address, --mtu, --inherit and OPTION=VALUE need a bond name")
     # A bond that only the kernel's default max_bonds=1 made, with no members
     # from any source, is not one the files configure.
     configs = [c for c in configs if not (c.implicit and not c.slaves)]
@@ -416,6 +418,8 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
     up.add_argument("--address", action="append", metavar="CIDR",
                     help="address in CIDR form, e.g. 192.168.100.199/24 (repeatable)")
     up.add_argument("--mtu", help="the bond's MTU (its members take it)")
+    up.add_argument("--inherit", action="store_true",
+                    help="take over the first member's addresses, routes, MTU and MAC (down gives them back)")
     up.add_argument("--config", action="append", metavar="PATH",
                     help="TOML file, ifcfg directory or modprobe.conf (repeatable)")
     up.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd)")

@@ -176,6 +176,8 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("datapath_busy_poll", "int", 200, "microseconds the Python data path polls before sleeping while "
           "frames arrive that close together (adaptive, like KVM halt polling; 0: always sleep)",
           values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
+    _spec("inherit", "bool", 0, "the bond takes over its first member's addresses, routes, MTU and MAC "
+          "(softbond down gives them back)", values=_ONOFF, runtime="down"),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -220,6 +222,7 @@ class BondOptions:
     datapath: str = "auto"
     datapath_workers: int = 1
     datapath_busy_poll: int = 200   # microseconds
+    inherit: int = 0
 
     @property
     def num_grat_arp(self) -> int:
