@@ -30,6 +30,7 @@ from . import bonddev
 from .errors import BondError
 from .failover import Failover
 from .health import LinkHealth
+from .inherit import Inheritance
 from .listeners import ControlListeners
 from .limits import DeviceLimits
 from .members import Member, Membership
@@ -50,7 +51,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
+class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
@@ -90,12 +91,15 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
         self._watched: set[int] = set()
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
+        self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
+        if self.opts.inherit:
+            self._prepare_inherit()
         try:
             self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,
                                                  workers=self.opts.datapath_workers)
@@ -125,6 +129,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             self._nl = netlink.open_link_monitor()
             self._listen_to_links()
             self.loop.add_reader(self._nl.fileno(), self._on_netlink)
+        if self.inherited is not None:
+            self._take_over()
         for name in self.config.slaves:
             self._enslave_checked(name)     # checked, all of them, before anything was touched
         self._add_default_routes()
@@ -149,8 +155,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             self._nl = None
         if self._bond_arp is not None:
             self.loop.remove_reader(self._bond_arp.fileno())
-        for member in list(self.members):
+        for member in self._release_order():
             self._detach(member, log_it=False)
+        self._give_back()
         if self.device is not None:
             self.device.close()
             # Only a bond that got as far as its device wrote the record: a
