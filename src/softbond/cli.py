@@ -90,7 +90,7 @@ def _configs_for_up(args) -> list[BondConfig]:
     if not args.config:
         raise CliError("up: name a bond (softbond up BOND --slaves IF,IF) or give --config PATH")
     if pairs or args.slaves or args.address or args.mtu is not None:
-        raise CliError("up: --slaves, --address, --mtu, --inherit and OPTION=VALUE need a bond name")
+        raise CliError("up: --slaves, --address, --inherit, --mtu and OPTION=VALUE need a bond name")
     # A bond that only the kernel's default max_bonds=1 made, with no members
     # from any source, is not one the files configure.
     configs = [c for c in configs if not (c.implicit and not c.slaves)]
