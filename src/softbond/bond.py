@@ -129,7 +129,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
             self._nl = netlink.open_link_monitor()
             self._listen_to_links()
             self.loop.add_reader(self._nl.fileno(), self._on_netlink)
-        if self.inherited is not None:
+        if self.opts.inherit:
             self._take_over()
         for name in self.config.slaves:
             self._enslave_checked(name)     # checked, all of them, before anything was touched

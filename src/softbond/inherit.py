@@ -39,32 +39,35 @@ class Inheritance:
         return None
 
     def _prepare_inherit(self) -> None:
-        """Before the bond device exists: read what the first member has
-        (its MAC and MTU shape the device)."""
+        """Before the bond device exists: the first member's MAC and MTU
+        shape it."""
         name = self._inherit_source()
         if name is None:
             raise BondError(f"{self.name}: option inherit: needs members (--slaves) to inherit from")
         original = self._adopted.get(name) or self.links.snapshot(name)
         self._adopted[name] = original       # enslaving uses the same snapshot
-        self.inherited = addrmove.capture(self.links._ipr, original.ifindex, name)
         if self.mac is None:
             self.mac = original.mac.lower()
         if self.config.mtu is None:
-            self.config = dataclasses.replace(self.config, mtu=self.inherited["mtu"])
+            self.config = dataclasses.replace(self.config, mtu=original.mtu)
 
     def _take_over(self) -> None:
-        """The bond is ready: record, then move the addresses and routes onto it."""
-        record = self.inherited
-        original = self._adopted[record["from"]]
+        """The bond is ready: read what the member has now, record it, then
+        move the addresses and routes onto the bond."""
+        name = self._inherit_source()
+        original = self._adopted[name]
+        # Read through the daemon's netlink thread (pyroute2 will not run on the event loop's).
+        record = addrmove.capture(self.links._ipr, original.ifindex, name)
         runtime.write_state(self.name, os.getpid(), [original], inherited=record)
+        self.inherited = record
         try:
-            took = addrmove.move(record, (record["from"], record["ifindex"]), (self.name, self.ifindex))
+            took = addrmove.move(record, (name, original.ifindex), (self.name, self.ifindex))
         except addrmove.MoveError as exc:
             self.inherited = None            # put back already
             runtime.write_state(self.name, os.getpid(), [])
-            raise BondError(f"{self.name}: inherit from {record['from']}: {exc}; nothing was moved") from None
+            raise BondError(f"{self.name}: inherit from {name}: {exc}; nothing was moved") from None
         self._event("inherit", f"took over {len(record['addresses'])} addresses and {len(record['routes'])} routes "
-                    f"from {record['from']} in one batch ({took * 1e3:.2f} ms)")
+                    f"from {name} in one batch ({took * 1e3:.2f} ms)")
 
     def _release_order(self) -> list:
         """The members in the order a stopping bond releases them: the one

@@ -7,7 +7,10 @@ command run inside a namespace finds that namespace's bonds and no others.
 
 Per bond: BOND.sock (the control socket, root only) and BOND.json (the pid
 and every member's original state, written before a member is touched, so
-that a crash can always be repaired by the next `up`).
+that a crash can always be repaired by the next `up`). The record of the
+member an `up --inherit` bond took addresses from also holds "inherited":
+{"from", "ifindex", "mtu", "addresses": [...], "routes": [...]} (see
+ports/addrmove.capture), written before they move.
 """
 from __future__ import annotations
 

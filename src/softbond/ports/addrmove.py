@@ -35,6 +35,8 @@ import time
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
+from .links import sysfs
+
 RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE = 20, 21, 24, 25
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 1, 4, 0x100, 0x200, 0x400
 NLMSG_ERROR = 2
@@ -91,8 +93,8 @@ def capture(ipr, ifindex: int, name: str) -> dict:
                 "metrics": [list(pair) for pair in metrics["attrs"]] if metrics else [],
                 "expires": (expires + USER_HZ - 1) // USER_HZ if expires else 0,
             })
-    mtu = int(open(f"/sys/class/net/{name}/mtu").read())
-    return {"from": name, "ifindex": ifindex, "mtu": mtu, "addresses": addresses, "routes": routes}
+    return {"from": name, "ifindex": ifindex, "mtu": int(sysfs(name, "mtu") or 0), "addresses": addresses,
+            "routes": routes}
 
 
 # --------------------------------------------------------------- messages
@@ -261,7 +263,10 @@ def _batch(sock: socket.socket, messages: list[bytes]) -> list[int]:
     buffer = bytearray()
     for seq, data in enumerate(messages, start=1):
         buffer += data[:8] + struct.pack("=I", seq) + data[12:]
-    sock.sendall(bytes(buffer))
+    try:
+        sock.sendall(bytes(buffer))     # one skb: the kernel takes all of it or none
+    except OSError as exc:
+        raise MoveError(f"cannot send the batch: {exc.strerror}") from None
     results: dict[int, int] = {}
     while len(results) < len(messages):
         data = sock.recv(1 << 16)
