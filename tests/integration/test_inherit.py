@@ -147,7 +147,7 @@ def across_up_and_down(topo, address, during=None):
     print(f"echo to {address}: {result['count']} exchanges, longest gap across up --inherit "
           f"{worst['up'] * 1e3:.0f} ms (the command took {up_took * 1e3:.0f} ms), "
           f"across down {worst['down'] * 1e3:.0f} ms ({down_took * 1e3:.0f} ms)")
-    assert max(worst.values()) < 2.0, result
+    assert max(worst.values()) < 3.0, result
     assert snapshot(topo) == before
     return result
 
@@ -297,6 +297,22 @@ def test_a_failed_move_puts_everything_back(topo):
     assert out == "route default via 192.168.100.1 onto dum0: Network is unreachable", out
     assert snapshot(topo) == before
     assert addresses(topo, "dum0") == []
+
+
+def test_a_refused_take_over_leaves_the_member_as_it_was(topo):
+    """The bond already has one of the addresses (--address): the batch
+    fails on it, undoes the rest, and `up` exits non-zero saying so."""
+    member_up(topo, ("addr", "add", "192.168.100.2/24", "dev", "eth0"),
+              ("addr", "add", "192.168.100.3/24", "dev", "eth0"),
+              ("route", "add", "default", "via", "192.168.100.1"))
+    before = snapshot(topo)
+    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--inherit", "--address", "192.168.100.3/24",
+                         "mode=active-backup", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("softbond: bond0: inherit from eth0: address 192.168.100.3/24 onto bond0: "
+                                   "File exists; nothing was moved"), proc.stderr
+    assert snapshot(topo) == before
+    assert "bond0" not in ip_host(topo, "-br", "link")
 
 
 def test_inherit_from_a_toml_file(topo, tmp_path):
