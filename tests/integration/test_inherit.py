@@ -216,7 +216,8 @@ def test_ipv6_only_member(topo):
 
 
 def test_several_addresses_keep_flags_order_and_lifetimes(topo):
-    """Secondaries after their primary, a label, a second subnet, an IPv6
+    """Secondaries after their primary, a label, a second subnet whose
+    prefix route has a metric, an IPv6
     address without a prefix route (and without nodad: it keeps its DAD
     flags, and is never tentative on the bond) and one with lifetimes (dynamic: they
     count down, so they are compared apart), a route through each."""
@@ -224,7 +225,7 @@ def test_several_addresses_keep_flags_order_and_lifetimes(topo):
     member_up(topo, ("addr", "add", "192.168.100.2/24", "dev", "eth0"),
               ("addr", "add", "192.168.100.3/24", "dev", "eth0", "label", "eth0:1"),
               ("addr", "add", "192.168.100.4/24", "dev", "eth0"),
-              ("addr", "add", "10.55.0.2/24", "dev", "eth0", "broadcast", "10.55.0.255"),
+              ("addr", "add", "10.55.0.2/24", "dev", "eth0", "broadcast", "10.55.0.255", "metric", "77"),
               ("addr", "add", f"{HOST6}/64", "dev", "eth0", "nodad"),
               ("addr", "add", "2001:db8:101::2/64", "dev", "eth0", "noprefixroute"),
               ("addr", "add", "2001:db8:102::2/64", "dev", "eth0", "nodad", "valid_lft", "3000",

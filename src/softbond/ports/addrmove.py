@@ -43,11 +43,11 @@ NLMSG_ERROR = 2
 SOL_NETLINK, NETLINK_CAP_ACK = 270, 10
 RTA_EXPIRES = 23
 RTNH_F_ONLINK = 4
-IFA_F_SECONDARY, IFA_F_NODAD = 0x01, 0x02
-# Flags a request may carry (the kernel sets the others: secondary,
-# permanent, tentative, deprecated, dadfailed).
-IFA_F_SETTABLE = 0x02 | 0x10 | 0x100 | 0x200 | 0x400 | 0x800   # nodad homeaddress managetempaddr
-#                                                                noprefixroute mcautojoin stable-privacy
+IFA_F_NODAD = 0x02
+# Flags a request may carry: nodad, homeaddress, managetempaddr,
+# noprefixroute, mcautojoin, stable-privacy (the kernel sets the others:
+# secondary, permanent, tentative, deprecated, dadfailed).
+IFA_F_SETTABLE = 0x02 | 0x10 | 0x100 | 0x200 | 0x400 | 0x800
 LIFETIME_FOREVER = 0xFFFFFFFF
 # Who made a route that moves: boot (iproute2's default), static, ra, dhcp.
 MOVED_PROTOS = {3, 4, 9, 16}
@@ -74,7 +74,7 @@ def capture(ipr, ifindex: int, name: str) -> dict:
             "broadcast": msg.get_attr("IFA_BROADCAST"), "label": msg.get_attr("IFA_LABEL"),
             "valid": cache.get("ifa_valid", LIFETIME_FOREVER),
             "preferred": cache.get("ifa_preferred", LIFETIME_FOREVER),
-            "metric": msg.get_attr("IFA_RT_PRIORITY"),
+            "metric": msg.get_attr("IFA_RT_PRIORITY"), "proto": msg.get_attr("IFA_PROTO"),
         })
     routes = []
     for family in (socket.AF_INET, socket.AF_INET6):
@@ -118,6 +118,8 @@ def _addr_msg(kind: int, flags: int, ifindex: int, addr: dict, *, label: str | N
                                         "cstamp": 0, "tstamp": 0}))
         if addr["metric"]:
             attrs.append(("IFA_RT_PRIORITY", addr["metric"]))
+        if addr.get("proto"):        # who made it (ip address add ... proto N)
+            attrs.append(("IFA_PROTO", addr["proto"]))
     msg["attrs"] = attrs
     return _encode(msg, kind, flags)
 
