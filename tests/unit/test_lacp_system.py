@@ -392,6 +392,24 @@ def test_loopback_is_refused():
     assert sorted(p for p, _ in loops) == ["eth0", "eth1"]  # once per port
 
 
+def test_loopback_with_another_priority_is_refused():
+    """The kernel's loopback check (ad_rx_machine) compares the system MAC
+    alone: a LACPDU carrying our own system MAC under another priority is
+    our own frame come back (or a forged one), never a partner."""
+    net = Net()
+    a = net.system(1, lacp_fast=True, system_priority=100)
+    twin = net.system(1, lacp_fast=True, system_priority=200)   # same MAC
+    net.cable(a, "eth0", twin, "eth0")
+    net.run(8)
+    for s in (a, twin):
+        assert s.distributing() == ()
+        info = s.port_info("eth0")
+        assert info["counters"]["lacpdu_illegal_rx"] > 0
+        assert info["counters"]["lacpdu_rx"] == 0
+        assert info["partner"]["system_mac"] != "02:00:00:00:00:01"
+        assert sum("loopback" in m for _, m in s.drain_events()) == 1
+
+
 def test_loopback_of_own_frame_on_formed_link():
     net, a, b = pair(both={"lacp_fast": True})
     net.cable(a, "eth0", b, "eth0")
