@@ -970,9 +970,13 @@ int sb_ingress(struct __sk_buff *skb)
 
 	if (bpf_skb_load_bytes(skb, 0, eth, 14))
 		return TC_ACT_SHOT;
-	/* LACP and other slow protocols: left to protocol-bound listeners */
+	/* LACP and other slow protocols: the control plane's listeners (taps,
+	 * fed before tc) consumed them already. TC_ACT_OK would hand them to a
+	 * stack with no handler for 0x8809, which counts each as a receive drop
+	 * of the member (rx_dropped); shot here they are neither drops of ours
+	 * (rx_drops) nor of the NIC. */
 	if (eth[12] == 0x88 && eth[13] == 0x09)
-		return TC_ACT_OK;
+		return TC_ACT_SHOT;
 	st = bpf_map_lookup_elem(&sb_stats, &ifindex);
 	rx = bpf_map_lookup_elem(&sb_rx, &ifindex);
 	cfg = current_config(&bank);
