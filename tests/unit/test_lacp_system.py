@@ -428,6 +428,26 @@ def _flood_frame(partner_system: bytes, n: int, stale: bool = True) -> bytes:
     return build_lacpdu(mac(0x200), Lacpdu(actor, partner))
 
 
+def test_lacpdus_from_ever_new_partners_grow_no_state():
+    """What a LACP flood can make the system keep is bounded by its ports:
+    one partner record and one aggregator per port, a capped event log,
+    at most 3 LACPDUs a second out."""
+    from softbond.lacp.system import MAX_EVENTS
+    net, a, b = pair(both={"lacp_fast": True})
+    net.cable(a, "eth0", b, "eth0")
+    net.cable(a, "eth1", b, "eth1")
+    net.run(4)
+    sent = 0
+    for i in range(20_000):
+        now = net.t + i / 1000
+        a.receive(("eth0", "eth1")[i & 1], _flood_frame(mac(0x1000 + i), i, stale=False), now)
+        sent += len(a.tick(now))
+    assert len(a._aggregators()) == 2
+    assert len(a._events) <= MAX_EVENTS and len(a._outbox) == 0
+    assert sent <= 2 * 3 * 21
+    assert a.port_info("eth0")["partner"]["system_mac"] == "02:00:00:00:5e:1e"    # the last one
+
+
 def test_tx_rate_limit_under_flood():
     net, a, b = pair(both={"lacp_fast": True})
     net.cable(a, "eth0", b, "eth0")
