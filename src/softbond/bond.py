@@ -399,6 +399,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             return "active" if self.runner.system.collecting(member.name) else "backup"
         return "active"
 
+    def _member_counters(self, m: Member) -> dict:
+        nic = linkops.counters(m.name)
+        return self.device.member_counters(m.name, m.ifindex, nic) if self.device else nic
+
     def status(self) -> dict:
         slaves = []
         for m in self.members:
@@ -415,7 +419,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
                 "state": self._slave_state(m),
                 "hwaddr": m.mac_bytes.hex(":"),
                 "carrier": m.carrier,
-                "counters": linkops.counters(m.name),
+                "counters": self._member_counters(m),
                 "ad": self._port_info(m),
             })
         return {
@@ -437,6 +441,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits):
             "gso_max_segs": self.gso_limits[1],
             "addresses": self.links.addresses(self.name),
             "failovers": self.failovers,
+            "member_packets": bonddev.WIRE_PACKETS,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
             "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,

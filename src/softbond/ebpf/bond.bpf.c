@@ -116,6 +116,10 @@ struct sb_stats {
 	__u64 rx_packets;
 	__u64 rx_bytes;
 	__u64 rx_drops;
+	/* wire segments of GSO super-frames beyond the first (gso_segs - 1):
+	 * a virtual member NIC counts a super-frame once */
+	__u64 tx_gso_extra;
+	__u64 rx_gso_extra;
 };
 
 struct {
@@ -787,6 +791,8 @@ static __always_inline void count_tx(__u32 ifindex, struct __sk_buff *skb)
 	if (st) {
 		st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
 		st->tx_bytes += skb->len;
+		if (skb->gso_segs > 1)
+			st->tx_gso_extra += skb->gso_segs - 1;
 	}
 }
 
@@ -1002,11 +1008,16 @@ int sb_ingress(struct __sk_buff *skb)
 	if (st) {
 		st->rx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
 		st->rx_bytes += skb->len;
+		if (skb->gso_segs > 1)
+			st->rx_gso_extra += skb->gso_segs - 1;
 	}
 	return bpf_redirect(cfg->bond_ifindex, BPF_F_INGRESS);
 drop:
-	if (st)
+	if (st) {
 		st->rx_drops += 1;
+		if (skb->gso_segs > 1)      /* the NIC counted it as received all the same */
+			st->rx_gso_extra += skb->gso_segs - 1;
+	}
 	return TC_ACT_SHOT;
 }
 
