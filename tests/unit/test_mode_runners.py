@@ -212,12 +212,17 @@ def test_alb_replies_to_clients_round_robin_with_member_macs():
     assert {c["slave"] for c in r.rlb.to_json()} == {"eth0", "eth1"}
 
 
-def test_alb_request_then_reply_updates_clients_after_the_delay():
+def alb_on_clock(start):
+    """Two members, an alb runner on a clock the test moves (now[0]), and its transmit."""
     members = ports(2)
     r = runner(6)
-    now = [100.0]
+    now = [start]
     r.clock = lambda: now[0]
-    tx = r.transmit(members, members[0], BOND_MAC)
+    return members, r, now, r.transmit(members, members[0], BOND_MAC)
+
+
+def test_alb_request_then_reply_updates_clients_after_the_delay():
+    members, r, now, tx = alb_on_clock(100.0)
     tx(memoryview(arp_frame(ARPOP_REQUEST, "192.168.100.199", "192.168.100.1")))
     tx(memoryview(arp_frame(ARPOP_REQUEST, "192.168.100.199", "192.168.100.2")))
     # The clients answer; the second one was given eth0, the first eth1.
@@ -269,10 +274,7 @@ def test_alb_client_table_holds_at_most_its_256_slots():
 
 
 def test_alb_failover_tells_each_client_a_bounded_number_of_times_a_budget_per_tick():
-    members = ports(2)
-    r = runner(6)
-    r.clock = lambda: 100.0
-    tx = r.transmit(members, members[0], BOND_MAC)
+    members, r, _, tx = alb_on_clock(100.0)
     _spoofed_replies(tx, 10_000)
     r.rlb.updates(100.0)
     while r.rlb.rx_ntt:                     # the replies' own rounds
@@ -287,11 +289,7 @@ def test_alb_failover_tells_each_client_a_bounded_number_of_times_a_budget_per_t
 
 
 def test_alb_clients_no_arp_refreshed_age_out():
-    members = ports(2)
-    r = runner(6)
-    now = [50.0]
-    r.clock = lambda: now[0]
-    tx = r.transmit(members, members[0], BOND_MAC)
+    members, r, now, tx = alb_on_clock(50.0)
     _spoofed_replies(tx, 3)
     now[0] += CLIENT_TTL / 2
     r.rlb.arp_recv(ARPOP_REPLY, bytes([2, 0x77, 0, 0, 0, 1]), bytes([10, 77, 0, 1]),
