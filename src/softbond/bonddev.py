@@ -117,9 +117,11 @@ class PythonDevice:
     def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
         """The member's socket and its control-frame sender."""
         sock = packet.open_data_socket(name, ifindex)
-        slot = self.segments.assign(ifindex)
-        sock = counted_socket(sock, self.datapath.counters, datapath.tx_segments_slot(slot))
-        send = super(MemberSocket, sock).send
+        send = sock.send
+        if counts_super_frames_once(name):    # else the NIC counts segments: no per-frame cost here
+            slot = self.segments.assign(ifindex)
+            sock = counted_socket(sock, self.datapath.counters, datapath.tx_segments_slot(slot))
+            send = super(MemberSocket, sock).send
 
         def send_control(frame: bytes) -> None:
             send(VNET_NONE + frame)
@@ -361,7 +363,8 @@ class WorkersDevice:
         # Send-only (protocol 0): the workers' fanout sockets take the data.
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
         sock.bind((name, 0))
-        self.segments.assign(ifindex)
+        if counts_super_frames_once(name):    # else the NIC counts segments: the workers need not
+            self.segments.assign(ifindex)
         return sock, sock.send
 
     def close_member(self, sock: socket.socket, ifindex: int) -> None:

@@ -83,7 +83,9 @@ class Plan:
     macs: dict[int, bytes] = field(hash=False)      # ifindex -> MAC, every member
     arp_slowpath: bool = False
     busy_poll_ns: int = 0
-    segment_slots: dict[int, int] = field(default_factory=dict, hash=False)  # ifindex -> datapath member slot
+    # ifindex -> datapath member slot, for members whose NIC counts a
+    # super-frame once (bonddev.counts_super_frames_once)
+    segment_slots: dict[int, int] = field(default_factory=dict, hash=False)
 
 
 def plan_for(runner, members, usable, active, bond_mac: bytes,
@@ -234,8 +236,9 @@ class Worker:
                     self.socks[ifindex] = sock
                     self.epoll.register(sock.fileno(), select.EPOLLIN)
         slots = plan.segment_slots
-        sends = {ifindex: counting_send(sock.send, self.counters, tx_segments_slot(slots.get(ifindex)))
-                 for ifindex, sock in self.socks.items()}
+        # Members without a slot have NICs that count segments themselves.
+        sends = {ifindex: counting_send(sock.send, self.counters, tx_segments_slot(slots[ifindex]))
+                 if ifindex in slots else sock.send for ifindex, sock in self.socks.items()}
         to_daemon = self.arp.send if self.arp is not None else (lambda frame: False)
         receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
                                    plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)))
