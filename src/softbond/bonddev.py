@@ -118,8 +118,9 @@ class PythonDevice:
         """The member's socket and its control-frame sender."""
         sock = packet.open_data_socket(name, ifindex)
         send = sock.send
-        if counts_super_frames_once(name):    # else the NIC counts segments: no per-frame cost here
-            slot = self.segments.assign(ifindex)
+        # A NIC that counts segments itself needs no counting: no per-frame cost.
+        slot = self.segments.assign(ifindex) if counts_super_frames_once(name) else None
+        if slot is not None:
             sock = counted_socket(sock, self.datapath.counters, datapath.tx_segments_slot(slot))
             send = super(MemberSocket, sock).send
 

@@ -320,13 +320,15 @@ class SegmentSlots:
         self._slots: dict[int, int] = {}                # ifindex -> member slot
         self._base: dict[int, tuple[int, int]] = {}     # ifindex -> (rx, tx) at assignment
 
-    def assign(self, ifindex: int) -> int:
+    def assign(self, ifindex: int) -> int | None:
+        """The member's slot; None past MAX_MEMBERS members (those count
+        what their NIC counts)."""
         if ifindex in self._slots:
             return self._slots[ifindex]
         used = set(self._slots.values())
         slot = next((i for i in range(MAX_MEMBERS) if i not in used), None)
         if slot is None:
-            raise RuntimeError(f"at most {MAX_MEMBERS} members in the Python data path")
+            return None
         self._slots[ifindex] = slot
         self._base[ifindex] = (self._read(rx_segments_slot(slot)), self._read(tx_segments_slot(slot)))
         return slot

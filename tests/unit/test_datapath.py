@@ -97,6 +97,9 @@ def test_segment_slots_are_reused_from_where_the_last_member_left_them():
     slots.release(11)
     assert slots.extra(11) == (0, 0)
     assert slots.assign(13) == 0 and slots.extra(13) == (0, 0)     # starts from the slot's 7
+    more = [slots.assign(100 + i) for i in range(datapath.MAX_MEMBERS)]     # 2 already taken
+    assert more[-3:] == [datapath.MAX_MEMBERS - 1, None, None]
+    assert slots.extra(100 + datapath.MAX_MEMBERS - 1) == (0, 0)            # past the slots: uncounted
 
 
 def test_not_own_drops_our_reflected_floods():
