@@ -316,6 +316,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             return "active" if self.runner.system.collecting(member.name) else "backup"
         return "active"
 
+    def _member_counters(self, m: Member) -> dict:
+        nic = linkops.counters(m.name)
+        return self.device.member_counters(m.name, m.ifindex, nic) if self.device else nic
+
     def status(self) -> dict:
         slaves = []
         for m in self.members:
@@ -337,7 +341,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 "mtu": mtu,
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
-                "counters": linkops.counters(m.name),
+                "counters": self._member_counters(m),
                 "ad": self._port_info(m),
             })
         status = {
@@ -359,6 +363,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             "gso_max_segs": self.gso_limits[1],
             "addresses": self.links.addresses(self.name),
             "failovers": self.failovers,
+            "member_packets": bonddev.WIRE_PACKETS,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
             "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,
