@@ -808,10 +808,23 @@ class FakeBond:
 
     def _member(self, what: str, name: str) -> None:
         self.calls.append((what, name))
-        if not name or len(name.encode("utf-8", "surrogatepass")) > 15:
-            raise BondError(f"{self.name}: cannot {what} {name!r}: no such interface")
+        self._check(what, name)
         if name.startswith("link"):
             raise LinkError(f"{name}: netlink said no")
+
+    def check_enslaveable(self, names: list[str]) -> None:
+        # The real bond checks every name before it touches any (a refused
+        # command changes nothing); the fake refuses the same names up front.
+        for name in names:
+            self._check("enslave", name)
+
+    def check_releasable(self, names: list[str]) -> None:
+        for name in names:
+            self._check("release", name)
+
+    def _check(self, what: str, name: str) -> None:
+        if not name or len(name.encode("utf-8", "surrogatepass")) > 15:
+            raise BondError(f"{self.name}: cannot {what} {name!r}: no such interface")
 
     def enslave(self, name: str) -> None:
         self._member("enslave", name)

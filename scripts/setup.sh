@@ -10,9 +10,16 @@ done
 # eBPF data path: headers to build src/softbond/ebpf/bond.bpf.c, libbpf1 to load it.
 [ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${1:-}" = "--test" ]; then
-  for tool in iperf3:iperf3 tmux:tmux tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark chromium:chromium; do
+  # netplan, nmcli and ifquery: the config readers' tests compare with the tools' own reading.
+  # prometheus (promtool) and prometheus-node-exporter: the fleet monitoring tests run their own, on a
+  # namespace's loopback; where systemd runs, Debian also starts both as services.
+  for tool in iperf3:iperf3 tmux:tmux tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark \
+              chromium:chromium netplan:netplan.io nmcli:network-manager ifquery:ifupdown \
+              prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
+  # ifenslave's script is what reads the bond-* options; the ifupdown reader's test reads it.
+  [ -e /etc/network/if-pre-up.d/ifenslave ] || need+=(ifenslave)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -7,8 +7,9 @@ Everything here runs on the control plane's asyncio loop. The data path
 
 The Bond class is assembled from parts, one concern per module:
 members.py (enslaving, releasing, member MACs), health.py (link and ARP/NS
-monitoring), listeners.py (control-plane packet listeners) and failover.py
-(active member, carrier, peer notification). This module keeps the
+monitoring), listeners.py (control-plane packet listeners), failover.py
+(active member, carrier, peer notification) and live.py (`softbond set`:
+options, the mode and the data path changed live). This module keeps the
 lifecycle, the rest of the public API, the mode runner's glue, publishing,
 events and status.
 """
@@ -24,15 +25,15 @@ import time
 
 from . import __version__, runtime
 from .config.model import BondConfig
-from .config.names import validate_ifname
-from .config.options import BOND_MODE_ACTIVEBACKUP, MODE_NAMES, BondOptions, change_option, options_to_json
-from . import bonddev
+from .config.options import BOND_MODE_ACTIVEBACKUP, MODE_NAMES, BondOptions, options_to_json
+from . import bonddev, metrics_textfile
 from .errors import BondError
 from .failover import Failover
 from .health import LinkHealth
 from .inherit import Inheritance
 from .listeners import ControlListeners
 from .limits import DeviceLimits
+from .live import LiveOptions
 from .members import Member, Membership
 from .modes import make_runner
 from .modes.alb import Alb
@@ -51,7 +52,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inheritance):
+class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
@@ -73,6 +74,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         # Log lines held back while a link event is handled (see _logs_after).
         self._held_logs: list[tuple[int, str]] | None = None
+        # Warnings raised while `softbond set` applies an option (see live.py).
+        self._set_warnings: list[str] | None = None
         self._force_primary = False      # see Failover._reselect
         self.failovers = 0
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -97,6 +100,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
+        metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
         if self.opts.inherit:
             self._prepare_inherit()
@@ -178,69 +182,6 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
             self._change_active(member)
             self._publish()
 
-    def set_option(self, name: str, value: str) -> list[str]:
-        # The data path can be switched live (the bond device is rebuilt);
-        # everything else follows the kernel's rules for a running bond.
-        live_datapath = name.strip() in ("datapath", "datapath_workers")
-        try:
-            new, warnings = change_option(self.name, self.opts, name, value,
-                                          has_slaves=bool(self.members), is_up=not live_datapath)
-        except ValueError as exc:
-            raise BondError(str(exc)) from None
-        if name.strip() == "prio":
-            self._check_prios(new)
-        if live_datapath and (new.datapath, new.datapath_workers) != (self.opts.datapath,
-                                                                       self.opts.datapath_workers):
-            self._switch_datapath(new.datapath, new.datapath_workers)
-        if new.mode != self.opts.mode:
-            self.runner = make_runner(new)
-            self.active = None
-            self._start_runner_tick()
-        else:
-            self.runner.configure(new)
-        if name == "primary" and new.primary:
-            try:
-                validate_ifname(new.primary)
-            except Exception as exc:
-                raise BondError(f"{self.name}: option primary: {exc}") from None
-        self.opts = new
-        for warning in warnings:
-            self._event("warning", warning, level=logging.WARNING, prefix=False)
-        self._event("option", f"option {name} set to {value}")
-        if name in ("miimon", "arp_interval", "arp_ip_target", "ns_ip6_target", "arp_validate",
-                    "arp_all_targets", "arp_missed_max"):
-            self._restart_monitors()
-        if name in ("primary", "primary_reselect"):
-            self._reselect(force_primary=(name == "primary"))
-        if name.strip() == "prio":
-            self._apply_prios()
-        self._publish()
-        return warnings
-
-    def _check_prios(self, new: BondOptions) -> None:
-        """Like `ip link set IFACE type bond_slave prio N`: only a member's
-        prio can be changed on a running bond."""
-        old = dict(self.opts.prio)
-        for iface, prio in new.prio:
-            if old.get(iface) != prio and not any(m.name == iface for m in self.members):
-                raise BondError(f"{self.name}: option prio: {iface} is not a slave of {self.name}")
-
-    def _apply_prios(self) -> None:
-        """bond_option_prio_set: the bond chooses again with the new prios,
-        unless a primary member makes them moot for now."""
-        prios = dict(self.opts.prio)
-        changed = [m for m in self.members if m.prio != prios.get(m.name, 0)]
-        for member in changed:
-            member.prio = prios.get(member.name, 0)
-        if not changed:
-            return
-        if any(m.name == self.opts.primary for m in self.members):
-            for member in changed:
-                self._event("warning", "prio updated, but will not affect failover re-selection as primary "
-                            "slave have been set", member, level=logging.WARNING)
-        else:
-            self._reselect()
-
     def _add_default_routes(self) -> None:
         """One default route per address family, through the bond."""
         for gateway in (self.config.gateway, self.config.gateway6):
@@ -256,42 +197,11 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
             self._bond_arp = sock
             self.loop.add_reader(sock.fileno(), self._on_bond_arp)
 
-    def _switch_datapath(self, datapath: str, workers: int) -> None:
-        """Rebuild the bond device on another data path, keeping members,
-        addresses and the gateway; traffic pauses for the rebuild (about
-        0.1-0.5 s)."""
-        if datapath == "ebpf":   # refuse before tearing anything down
-            from . import ebpf
-            ok, why = ebpf.available()
-            if not ok:
-                raise BondError(f"{self.name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
-        addresses = self.links.addresses(self.name)
+    def _close_bond_arp(self) -> None:
+        """Stop reading the bond's ARP (the device owns the socket)."""
         if self._bond_arp is not None:
             self.loop.remove_reader(self._bond_arp.fileno())
             self._bond_arp = None
-        for member in self.members:
-            self.device.close_member(member.sock, member.ifindex)
-            member.sock.close()
-        self.device.close()
-        self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac, workers=workers)
-        if notice:
-            self._event("warning", notice, level=logging.WARNING, prefix=False)
-        if self.mac:
-            self.links.set_mac(self.name, self.mac)
-        self.device.set_carrier(self.carrier)
-        self.links.set_up(self.name, True)
-        for cidr in addresses:
-            self.links.add_address(self.name, cidr)
-        self._add_default_routes()
-        self.device.start()
-        for member in self.members:
-            member.sock, member.send_control = self.device.open_member(member.name, member.ifindex,
-                                                                       member.mac_bytes)
-        self._open_bond_arp()
-        self._start_worker_watch()
-        self._event("option", f"data path switched to {self.device.kind}"
-                              + (f" with {workers} workers" if self.device.workers() else ""))
-        self._publish()
 
     # ------------------------------------------------------------ mode runner
     def _start_runner_tick(self) -> None:
@@ -367,6 +277,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
             text = message
         self.events.append({"time": time.time(), "kind": kind, "slave": member.name if member else None,
                             "message": text})
+        if kind == "warning" and self._set_warnings is not None:
+            self._set_warnings.append(text)
         if self._held_logs is not None:
             self._held_logs.append((level, text))
         else:
@@ -411,6 +323,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
             return "active" if self.runner.system.collecting(member.name) else "backup"
         return "active"
 
+    def _member_counters(self, m: Member) -> dict:
+        nic = linkops.counters(m.name)
+        return self.device.member_counters(m.name, m.ifindex, nic) if self.device else nic
+
     def status(self) -> dict:
         slaves = []
         for m in self.members:
@@ -432,7 +348,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
                 "mtu": mtu,
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
-                "counters": linkops.counters(m.name),
+                "counters": self._member_counters(m),
                 "ad": self._port_info(m),
             })
         status = {
@@ -454,6 +370,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Inh
             "gso_max_segs": self.gso_limits[1],
             "addresses": self.links.addresses(self.name),
             "failovers": self.failovers,
+            "member_packets": bonddev.WIRE_PACKETS,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
             "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,

@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 
-from . import __version__, cli_help, runtime, status as status_text
+from . import __version__, cli_help, runfiles, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
 
@@ -21,18 +21,27 @@ class CliError(Exception):
 
 
 # ------------------------------------------------------------------ control
+class NoAnswer(CliError):
+    """The bond process did not answer in time (stopped, or wedged)."""
+
+
 def request(bond: str, payload: dict, timeout: float = 30.0) -> dict:
     return request_at(runtime.socket_path(bond), payload, timeout, bond=bond)
 
 
 def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "bond") -> dict:
     """One request over a control socket named by its path (a bond in
-    another namespace is reached this way: its path names the namespace)."""
+    another namespace is reached this way: its path names the namespace).
+
+    The request carries its deadline (CLOCK_BOOTTIME, the same clock in
+    every process): one the bond process reads too late - it was stopped,
+    or busy - is dropped, never run after this side has given up on it."""
+    deadline = time.clock_gettime(time.CLOCK_BOOTTIME) + timeout
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(path)
-        sock.sendall(json.dumps(payload).encode() + b"\n")
+        _connect(sock, path, time.monotonic() + timeout)
+        sock.sendall(json.dumps({**payload, "deadline": deadline}).encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):
             chunk = sock.recv(1 << 20)
@@ -43,8 +52,10 @@ def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "
         raise CliError(f"{bond}: permission denied (the control socket is root only; run as root)") from None
     except (FileNotFoundError, ConnectionRefusedError):
         raise CliError(f"{bond}: no such bond in this network namespace") from None
-    except socket.timeout:
-        raise CliError(f"{bond}: the bond process did not answer") from None
+    except (socket.timeout, BlockingIOError):
+        raise NoAnswer(f"{bond}: the bond process did not answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise CliError(f"{bond}: control socket: {exc.strerror or exc}") from None
     finally:
         sock.close()
     try:
@@ -55,6 +66,19 @@ def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "
         error = str(reply.get("error") or "request failed")
         raise CliError(error if error.startswith(f"{bond}:") else f"{bond}: {error}")
     return reply
+
+
+def _connect(sock: socket.socket, path: str, until: float) -> None:
+    """connect(), retried while the socket's accept queue is full (EAGAIN:
+    a flood of connections the bond process is shedding)."""
+    while True:
+        try:
+            sock.connect(path)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= until:
+                raise
+            time.sleep(0.05)
 
 
 # ---------------------------------------------------------------------- up
@@ -97,7 +121,8 @@ def _configs_for_up(args) -> list[BondConfig]:
     if not configs:
         raise CliError(f"up: no bonds found in {', '.join(args.config)} (looked for ifcfg-* files with "
                        "BONDING_OPTS or MASTER= in a directory, alias/options bonding lines in a "
-                       "modprobe file, [bondN] tables in a TOML file)")
+                       "modprobe file, [bondN] tables in a TOML file, bonds in netplan, networkd, "
+                       "NetworkManager, ifupdown or teamd files)")
     return [c for c in configs if c.onboot]
 
 
@@ -134,6 +159,8 @@ def cmd_up(args) -> int:
             raise CliError("up --foreground runs exactly one bond; name it")
         _precheck(configs[0])
         from . import daemon
+        runtime.collect_garbage()
+        runtime.lock_bond(configs[0].name)      # held until this process exits
         ready_fd = args.ready_fd
         return daemon.run(configs[0], ready_fd)
     if not args.bond:
@@ -147,7 +174,7 @@ def cmd_up(args) -> int:
         try:
             _spawn(config, args)   # prints the warnings the bond logged, config.warnings among them
             print(f"{config.name}: up")
-        except CliError as exc:
+        except (CliError, runtime.RunError) as exc:
             print(f"softbond: {exc}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
@@ -162,14 +189,24 @@ def _spawn(config: BondConfig, args) -> None:
     counts from `up` to distributing). Nothing here has started a thread."""
     from . import daemon
 
-    runtime.run_dir(create=True)
-    log_fd = os.open(runtime.log_path(config.name), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    runtime.collect_garbage()
+    # Exactly one `up` of a bond wins, before anything is touched: the lock
+    # is inherited by the bond process and held until it dies.
+    lock_fd = runtime.lock_bond(config.name)
+    runtime.rotate_log(config.name, fds=())
+    try:
+        log_fd = runfiles.open_log(runtime.log_path(config.name))
+    except runtime.RunError as exc:
+        os.close(lock_fd)
+        raise CliError(f"{config.name}: {exc}") from None
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         _bond_process(config, daemon, read_fd, write_fd, log_fd)
+    runtime.set_lock_owner(lock_fd, pid)
+    os.close(lock_fd)
     os.close(write_fd)
     os.close(log_fd)
     deadline = time.monotonic() + READY_TIMEOUT
@@ -226,43 +263,91 @@ def _exited(pid: int) -> int | None:
 
 
 # ----------------------------------------------------------- other verbs
+DOWN_TIMEOUT = 10.0
+
+
 def cmd_down(args) -> int:
-    try:
-        request(args.bond, {"cmd": "down"})
-    except CliError:
-        state = runtime.read_state(args.bond)
+    bond = args.bond
+    state = runtime.read_state(bond)
+    alive = state is not None and runtime.pid_alive(state["pid"])
+    if args.force:
         if state is None:
-            raise
-        # The process is gone: repair what it left, as a new `up` would.
-        from .ports.links import Links
-        links = Links()
+            raise CliError(f"{bond}: no such bond in this network namespace")
+        if alive:
+            _kill(bond, state["pid"])
+        _repair(bond)
+    elif alive or (state is None and os.path.exists(runtime.socket_path(bond))):
         try:
-            runtime.recover_leftovers(args.bond, links)
-        finally:
-            links.close()
-        from .bonddev import remove_leftover
-        remove_leftover(args.bond)
-    print(f"{args.bond}: down")
+            request(bond, {"cmd": "down"}, timeout=DOWN_TIMEOUT)
+        except NoAnswer:
+            pid = state["pid"] if state else "?"
+            raise CliError(f"{bond}: the bond process (pid {pid}) did not answer within {DOWN_TIMEOUT:g} s; "
+                           f"`softbond down --force {bond}` kills it and repairs the members "
+                           "from the state record") from None
+        # The bond process holds the bond's lock until it is gone: a next `up` must find it free.
+        os.close(runtime.lock_bond(bond, doing="running", wait=5.0))
+    elif state is not None:
+        _repair(bond)       # the process is gone: repair what it left, as a new `up` would
+    else:
+        raise CliError(f"{bond}: no such bond in this network namespace")
+    print(f"{bond}: down")
     return 0
 
 
+def _kill(bond: str, pid: int) -> None:
+    os.kill(pid, 9)
+    deadline = time.monotonic() + 5
+    while runtime.pid_alive(pid):
+        if time.monotonic() > deadline:
+            raise CliError(f"{bond}: the bond process (pid {pid}) survived SIGKILL")
+        time.sleep(0.01)
+
+
+def _repair(bond: str) -> None:
+    """Restore the members a dead bond process recorded and remove its
+    device; under the bond's lock, so no `up` of it runs meanwhile."""
+    lock = runtime.lock_bond(bond, doing="being brought up or down", wait=2.0)
+    try:
+        from .ports.links import Links
+        links = Links()
+        try:
+            runtime.recover_leftovers(bond, links)
+        finally:
+            links.close()
+        from .bonddev import remove_leftover
+        remove_leftover(bond)
+    finally:
+        os.close(lock)
+
+
 def cmd_status(args) -> int:
-    bonds = [args.bond] if args.bond else runtime.running_bonds()
-    if not bonds:
+    problems: list[str] = []
+    known = runtime.list_bonds(problems)
+    if args.bond:
+        known = [b for b in known if b.name == args.bond]
+    if not known and problems:
+        raise CliError("; ".join(problems))      # refused records: that is the answer
+    for problem in problems:
+        print(f"softbond: {problem}", file=sys.stderr)
+    if args.bond and not known:
+        known = [runtime.BondRecord(args.bond, 0, True)]     # the socket answers "no such bond"
+    if not known:
         if args.json:
             print("[]")
             return 0
         raise CliError("no bonds running in this network namespace")
-    statuses = [request(b, {"cmd": "status"})["status"] for b in bonds]
+    # A bond whose process died is reported, not left out (or called "no such bond").
+    statuses = [request(b.name, {"cmd": "status"})["status"] if b.alive else b.to_json() for b in known]
     if args.json:
         payload = statuses[0] if args.bond else statuses
         print(json.dumps(payload, indent=2))
-        return 0
+        return 0 if all(b.alive for b in known) or not args.bond else 1
     render = status_text.render_verbose if args.verbose else status_text.render_proc
     cap = os.geteuid() == 0
-    texts = [(b, render(s, cap_net_admin=cap) + status_text.lacp_line(s)) for b, s in zip(bonds, statuses)]
+    texts = [(b.name, render(s, cap_net_admin=cap) + status_text.lacp_line(s) if b.alive else s["reason"] + "\n")
+             for b, s in zip(known, statuses)]
     print(status_text.render_several(texts), end="")
-    return 0
+    return 0 if all(b.alive for b in known) or not args.bond else 1
 
 
 def cmd_enslave(args) -> int:
@@ -317,7 +402,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_top(args) -> int:
-    if args.bond and not os.path.exists(runtime.socket_path(args.bond)):
+    if args.bond and args.bond not in [b.name for b in runtime.list_bonds()]:
         raise CliError(f"{args.bond}: no such bond in this network namespace")
     from . import top
     return top.run(args.bond)
@@ -385,6 +470,40 @@ def _web_token(args) -> tuple[str | None, bool]:
     return None, False
 
 
+def cmd_import(args) -> int:
+    from .config.export import to_toml
+    from .config.loader import load_config, merge_configs
+    configs = merge_configs([c for path in args.paths for c in load_config(path)])
+    if not configs:
+        raise CliError(f"import: no bonds found in {', '.join(args.paths)}")
+    for config in configs:
+        for warning in config.warnings:
+            print(warning, file=sys.stderr)
+    sys.stdout.write(to_toml(configs))
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from . import doctor
+    try:
+        targets = doctor.validate_targets(args.target)
+        states = doctor.bond_states(args.bond)
+        if not states:
+            raise CliError("doctor: no bonds in this network namespace")
+        findings = []
+        for bond, state in states.items():
+            if state is None and not os.path.exists(runtime.socket_path(bond)):
+                raise CliError(f"{bond}: no such bond in this network namespace")
+            findings += doctor.examine(bond, state, request, targets)
+    except doctor.DoctorError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps([f.to_json() for f in findings], indent=2))
+    else:
+        print(doctor.render(findings, list(states)), end="")
+    return 1 if findings else 0
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace: the kernel "
@@ -421,7 +540,9 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
     up.add_argument("--inherit", action="store_true",
                     help="take over the first member's addresses, routes, MTU and MAC (down gives them back)")
     up.add_argument("--config", action="append", metavar="PATH",
-                    help="TOML file, ifcfg directory or modprobe.conf (repeatable)")
+                    help="TOML file, ifcfg directory, modprobe.conf, netplan YAML, networkd "
+                         "directory, NetworkManager keyfile(s), /etc/network/interfaces or "
+                         "teamd JSON (repeatable)")
     up.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd)")
     up.add_argument("--only", help=argparse.SUPPRESS)
     up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
@@ -431,6 +552,8 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
 def _rest(parser, sub) -> None:
     down = sub.add_parser("down", help="remove a bond, restoring its members")
     down.add_argument("bond", help="the bond to remove")
+    down.add_argument("--force", action="store_true",
+                      help="kill the bond process (if hung) and repair the members from its state record")
     down.set_defaults(func=cmd_down)
 
     st = sub.add_parser("status", help="/proc/net/bonding-style status")
@@ -486,9 +609,36 @@ def _rest(parser, sub) -> None:
                     help="accept this DNS name in the Host header (non-loopback listeners; repeatable)")
     wb.set_defaults(func=cmd_web)
 
+    imp = sub.add_parser("import", help="convert another tool's bond config to softbond's TOML",
+                         description="Read bonds from netplan YAML, systemd-networkd .netdev/.network, "
+                                     "NetworkManager keyfiles, /etc/network/interfaces, teamd JSON, "
+                                     "ifcfg or modprobe.conf (as up --config does) and print them as "
+                                     "softbond's TOML; warnings go to stderr and stay in it as comments.",
+                         epilog="examples:\n  softbond import /etc/netplan > /etc/softbond/softbond.toml\n"
+                                "  softbond import /etc/NetworkManager/system-connections --to toml")
+    imp.add_argument("paths", nargs="+", metavar="PATH",
+                     help="a config file or directory, as up --config takes (several merge)")
+    imp.add_argument("--to", choices=["toml"], default="toml", help="output format (toml)")
+    imp.set_defaults(func=cmd_import)
+
+    dr = sub.add_parser("doctor", help="what is wrong with a bond, with the evidence and the fix",
+                        description="Check a bond (every bond, running or not, when none is named) and its\n"
+                        "switch: LACP partners and aggregators, a switch that is no static trunk, members\n"
+                        "that cannot reach the bond's ARP targets, gateway or --target (ARP probes from each\n"
+                        "member, to those addresses only), members' MTU, speed and duplex, NetworkManager or\n"
+                        "systemd-networkd managing a member, the data path, link monitoring, a dead bond\n"
+                        "process. Exit status 0 when healthy, 1 with findings.",
+                        epilog="examples:\n  softbond doctor\n  softbond doctor bond0 --target 192.168.100.1\n"
+                        "  softbond doctor bond0 --json")
+    dr.add_argument("bond", nargs="?", help="one bond (every bond, running or not, when omitted)")
+    dr.add_argument("--json", action="store_true", help="the findings as a JSON list (stable ids)")
+    dr.add_argument("--target", action="append", default=[], metavar="IPV4",
+                    help="also ARP-probe this address from each member (repeatable)")
+    dr.set_defaults(func=cmd_doctor)
+
 
 # Verbs that touch bonds: without root they are refused before they try.
-ROOT_VERBS = frozenset({"up", "down", "status", "enslave", "release", "set-active", "set", "top", "demo"})
+ROOT_VERBS = frozenset({"up", "down", "status", "enslave", "release", "set-active", "set", "top", "demo", "doctor"})
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -526,7 +676,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "bond", None):
             validate_ifname(args.bond, "bond")
         return args.func(args) or 0
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, runtime.RunError) as exc:
         print(f"softbond: {exc}", file=sys.stderr)
         return 1
 

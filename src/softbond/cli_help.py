@@ -7,7 +7,8 @@ from . import options_table
 
 DESCRIPTIONS = {
     "up": "Create a bond and enslave its members, from the command line or from config files "
-          "(ifcfg network-scripts, modprobe.conf, softbond TOML). Returns once the bond is up "
+          "(ifcfg network-scripts, modprobe.conf, softbond TOML, netplan, systemd-networkd, "
+          "NetworkManager keyfiles, ifupdown, teamd). Returns once the bond is up "
           "with its address; the bond runs in a process of its own.",
     "down": "Remove a bond: its members get back their MAC, MTU, addresses and state as found.",
     "status": "The bond's /proc/net/bonding text (every running bond's, under its name, when no bond "
@@ -43,7 +44,7 @@ EPILOGS = {
   softbond down bond0
 
 softbond VERB --help tells more about each verb.""",
-    "down": "example:\n  softbond down bond0",
+    "down": "examples:\n  softbond down bond0\n  softbond down --force bond0    # its process hung: kill it, repair the members",
     "status": "examples:\n  softbond status\n  softbond status bond0 --json\n  softbond status bond0 --verbose",
     "enslave": "example:\n  softbond enslave bond0 eth2 eth3",
     "release": "example:\n  softbond release bond0 eth0",

@@ -9,29 +9,71 @@ Replies:   {"ok": true, ...} or {"ok": false, "error": "..."}
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
+import resource
 import signal
 import socket
 import struct
 import sys
+import time
 
 from . import proctitle, runtime, startup
+from .metrics_textfile import TextfileWriter
 from .bond import Bond, BondError
 from .config.model import BondConfig
 from .ports.links import LinkError, Links
 
 log = logging.getLogger("softbond")
 MAX_REQUEST = 64 * 1024
+REQUEST_TIMEOUT = 5.0           # to send the request line (and to take the reply)
+MAX_CONNECTIONS = 64
+ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX = 0.05, 1.0
 
 
-def setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
+class BondLogHandler(logging.StreamHandler):
+    """The bond's log on stderr (BOND.log, or the journal under systemd).
+
+    A message repeated within REPEAT_WINDOW seconds is written once and
+    counted: the count comes out with the next different message (a flood
+    of one error is a few lines, not gigabytes). Past
+    runfiles.LOG_MAX_BYTES the file is rotated to BOND.log.1."""
+
+    REPEAT_WINDOW = 10.0
+
+    def __init__(self, bond: str | None) -> None:
+        super().__init__(sys.stderr)
+        self.bond = bond
+        self.last: str | None = None
+        self.last_at = 0.0
+        self.repeats = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        now = time.monotonic()
+        if message == self.last and now - self.last_at < self.REPEAT_WINDOW:
+            self.repeats += 1
+            return
+        if self.repeats:
+            super().emit(logging.makeLogRecord({"msg": f"(the previous message repeated {self.repeats} times)"}))
+        self.last, self.last_at, self.repeats = message, now, 0
+        self.stream = sys.stderr
+        super().emit(record)
+        if self.bond:
+            runtime.rotate_log(self.bond)
+
+
+def setup_logging(bond: str | None = None) -> None:
+    handler = BondLogHandler(bond)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("softbond")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    aio = logging.getLogger("asyncio")    # its accept-loop errors go through the same limit
+    aio.handlers[:] = [handler]
+    aio.propagate = False
 
 
 def sd_notify(message: str) -> None:
@@ -49,11 +91,25 @@ def sd_notify(message: str) -> None:
 
 
 class ControlServer:
+    """The control socket: one request line per connection.
+
+    A connection must send its request within REQUEST_TIMEOUT; at most
+    MAX_CONNECTIONS (fewer under a low open-file limit) are open at once,
+    and when a new one comes at the cap the oldest that has not sent its
+    request yet is dropped (a flood of idle connections cannot lock out
+    `softbond status`). Out of file descriptors, it sheds idle connections,
+    or pauses accepting (backing off up to a second) instead of spinning."""
+
     def __init__(self, bond: Bond, stop: asyncio.Event) -> None:
         self.bond = bond
         self.stop = stop
-        self.server: asyncio.AbstractServer | None = None
+        self.listener: socket.socket | None = None
         self.bond_stopped = asyncio.Event()
+        self.clients: set[asyncio.Task] = set()
+        self.idle: dict[asyncio.Task, None] = {}     # not yet sent their request, oldest first
+        self.backoff = ACCEPT_BACKOFF_MIN
+        # A quarter of the open-file limit at most: the cap, not EMFILE, is what a flood meets.
+        self.max_connections = max(4, min(MAX_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4))
 
     async def start(self) -> None:
         path = runtime.socket_path(self.bond.name)
@@ -62,34 +118,91 @@ class ControlServer:
             os.unlink(path)
         except FileNotFoundError:
             pass
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # the socket is born 0600: no window for others
         try:
-            self.server = await asyncio.start_unix_server(self._client, path=path, limit=MAX_REQUEST)
+            listener.bind(path)
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
+        listener.listen(128)
+        listener.setblocking(False)
+        self.listener = listener
+        asyncio.get_running_loop().add_reader(listener.fileno(), self._accept)
 
     async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+        if self.listener is not None:
+            asyncio.get_running_loop().remove_reader(self.listener.fileno())
+            self.listener.close()
+            self.listener = None
+        for task in list(self.clients):
+            task.cancel()
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _accept(self) -> None:
+        loop = asyncio.get_running_loop()
+        for _ in range(32):
+            try:
+                conn, _addr = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    raise
+                log.warning("%s: control socket: cannot accept a connection (%s); pausing", self.bond.name,
+                            exc.strerror)
+                loop.remove_reader(self.listener.fileno())
+                if self._shed_idle(max(1, len(self.idle) // 2)):
+                    loop.call_later(ACCEPT_BACKOFF_MIN, self._resume)    # their fds close as they unwind
+                else:       # the fds are held elsewhere: back off
+                    loop.call_later(self.backoff, self._resume)
+                    self.backoff = min(self.backoff * 2, ACCEPT_BACKOFF_MAX)
+                return
+            self.backoff = ACCEPT_BACKOFF_MIN
+            if len(self.clients) >= self.max_connections and not self._shed_idle():
+                conn.close()        # every slot is serving a request: this one retries
+                continue
+            task = loop.create_task(self._client(conn))
+            self.clients.add(task)
+            self.idle[task] = None
+            task.add_done_callback(self._done)
+
+    def _resume(self) -> None:
+        if self.listener is not None:
+            asyncio.get_running_loop().add_reader(self.listener.fileno(), self._accept)
+
+    def _shed_idle(self, count: int = 1) -> bool:
+        """Drop the oldest `count` connections still to send their request."""
+        oldest = list(self.idle)[:count]
+        for task in oldest:
+            task.cancel()
+            del self.idle[task]
+        return bool(oldest)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self.clients.discard(task)
+        self.idle.pop(task, None)
+
+    async def _client(self, conn: socket.socket) -> None:
+        writer = None
         try:
-            sock = writer.get_extra_info("socket")
-            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             _pid, uid, _gid = struct.unpack("3i", creds)
+            reader, writer = await asyncio.open_unix_connection(sock=conn, limit=MAX_REQUEST)
             if uid != 0:
                 reply = {"ok": False, "error": "permission denied: the control socket is root only"}
             else:
-                line = await reader.readline()
+                line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT)
+                self.idle.pop(asyncio.current_task(), None)
                 reply = await self.handle(line)
             writer.write(json.dumps(reply).encode() + b"\n")
-            await writer.drain()
-        except (ConnectionError, asyncio.LimitOverrunError, ValueError):
+            await asyncio.wait_for(writer.drain(), REQUEST_TIMEOUT)
+        except (ConnectionError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError, OSError):
             pass
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
+            else:
+                conn.close()
 
     async def handle(self, line: bytes) -> dict:
         try:
@@ -100,6 +213,12 @@ class ControlServer:
             return {"ok": False, "error": "malformed request: expected one JSON object per line"}
         cmd = request.get("cmd")
         bond = self.bond
+        deadline = request.get("deadline")
+        if isinstance(deadline, (int, float)) and time.clock_gettime(time.CLOCK_BOOTTIME) > deadline:
+            # The client gave up on it (this process was stopped or busy):
+            # running it now would surprise whoever ran the command.
+            log.warning("%s: dropped a %r request that came after its client had given up", bond.name, cmd)
+            return {"ok": False, "error": f"{bond.name}: request expired before the bond process read it"}
         try:
             if cmd == "status":
                 return {"ok": True, "status": bond.status()}
@@ -154,8 +273,11 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
     warnings = await startup.warnings(bond) if ready_fd is not None else []
     _report(ready_fd, "".join(f"warn {w}\n" for w in warnings) + "ok")
     sd_notify("READY=1")
+    textfile = TextfileWriter(bond)     # metrics_textfile=DIR (none: the task only looks)
+    textfile.start()
     await stop.wait()
     sd_notify("STOPPING=1")
+    textfile.stop()
     await bond.stop()
     log.info("%s: bond removed, members restored", config.name)
     server.bond_stopped.set()
@@ -183,6 +305,6 @@ GIL_SWITCH_INTERVAL = 0.0001
 
 
 def run(config: BondConfig, ready_fd: int | None = None) -> int:
-    setup_logging()
+    setup_logging(config.name)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     return asyncio.run(serve(config, ready_fd))

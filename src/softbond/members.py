@@ -216,17 +216,20 @@ class Membership:
                       speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac),
                       gso_max_size=gso_max_size, gso_max_segs=gso_max_segs, mtu_seen=bond_mtu)
 
-    def _unique_mac_for(self, original: linkops.LinkState) -> str:
+    def _unique_mac_for(self, original: linkops.LinkState, placed: list[Member] | None = None) -> str:
         """tlb/alb keep one MAC per member (alb_handle_addr_collision_on_attach):
         the first member shares the bond's, which it carries as the active
         one; a later member clashing with the bond or another member takes a
-        spare permanent address of the bond's members, or a local one."""
-        if not self.members:
+        spare permanent address of the bond's members, or a local one.
+        `placed`: the members whose MACs count (default all; a mode switch
+        places them one by one)."""
+        placed = self.members if placed is None else placed
+        if not placed:
             return self.mac
-        in_use = {m.mac_bytes for m in self.members} | {mac_to_bytes(self.mac)}
+        in_use = {m.mac_bytes for m in placed} | {mac_to_bytes(self.mac)}
         if mac_to_bytes(original.mac) not in in_use:
             return original.mac
-        for perm in [m.perm_hwaddr for m in self.members]:
+        for perm in [m.perm_hwaddr for m in placed]:
             if mac_to_bytes(perm) not in in_use:
                 return perm
         spare = bytearray(os.urandom(6))

@@ -17,9 +17,7 @@ samples) into one de-duplicated timeline.
 from __future__ import annotations
 
 import collections
-import glob
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -38,10 +36,14 @@ UNITS = ("Mbit/s", "Kbit/s", "packets/s")
 
 
 # ------------------------------------------------------------------ sources
-def bond_names() -> list[str]:
-    """Every bond with a control socket in this network namespace's run dir."""
+def known_bonds(bond: str | None = None) -> list:
+    """The bonds of this network namespace (runtime.list_bonds: alive or
+    not), or only `bond`."""
     from . import runtime
-    return sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(runtime.run_dir(), "*.sock")))
+    records = runtime.list_bonds(problems=[])     # a refused record: the CLI verbs report it
+    if bond:
+        records = [r for r in records if r.name == bond] or [runtime.BondRecord(bond, 0, True)]
+    return records
 
 
 def read_status(bond: str, timeout: float = 5.0) -> dict:
@@ -53,18 +55,22 @@ def read_status(bond: str, timeout: float = 5.0) -> dict:
 def socket_source(bond: str | None = None, timeout: float = 5.0) -> Source:
     """A source reading the control sockets: every bond, or only `bond`.
 
-    A bond whose process does not answer is left out of that sample (it is
-    going away, or it is wedged: either way there is nothing to show)."""
+    A bond whose process died is a {"name", "managed": false, "reason"}
+    dict (runtime.BondRecord.to_json; no "bond" key, so consumers of status
+    dicts pass over it). One whose process does not answer is left out of
+    that sample (it is going away, or it is wedged)."""
     from .cli import CliError
 
     def source() -> list:
-        names = [bond] if bond else bond_names()
         out = []
-        for name in names:
+        for record in known_bonds(bond):
+            if not record.alive:
+                out.append(record.to_json())
+                continue
             try:
-                out.append(read_status(name, timeout=timeout))
+                out.append(read_status(record.name, timeout=timeout))
             except CliError as exc:
-                log.debug("%s: skipped: %s", name, exc)
+                log.debug("%s: skipped: %s", record.name, exc)
         return out
     return source
 

@@ -4,17 +4,20 @@ takes a change), and the short list that `up --help` and `set --help` end
 with. Everything here is read from config.registry: no second list."""
 from __future__ import annotations
 
-from .config.registry import (MODE_NAMES, OPTIONS, SPECS, OptionSpec, accepted_values,
-                              unknown_option)
+from .config.registry import (EFFECT_DATAPATH, EFFECT_RUNNER, MODE_NAMES, OPTIONS, SPECS, OptionSpec,
+                              accepted_values, unknown_option)
 from .config.options import option_to_json
 
-# What `runtime` means to someone at a terminal.
-LIVE = {"always": "yes", "down": "no (softbond down, then up)", "never": "no (module-level)"}
-REBUILT = "yes (the bond device is rebuilt: traffic pauses)"
+# What a live change costs, said to someone at a terminal (by the option's
+# effect; every option but the module-level ones changes live).
+COST = {EFFECT_DATAPATH: "yes (the bond device is rebuilt: traffic pauses)",
+        EFFECT_RUNNER: "yes (the mode runner is rebuilt: a few frames may be lost)"}
 
 
 def live(spec: OptionSpec) -> str:
-    return REBUILT if spec.rebuilt_live else LIVE[spec.runtime]
+    if spec.runtime == "never":
+        return "no (module-level)"
+    return COST.get(spec.effect, "yes")
 
 
 def modes_of(spec: OptionSpec) -> str:

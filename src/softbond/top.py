@@ -177,6 +177,7 @@ class TopApp(App):
         self.monitor = BondMonitor()
         self.current: str | None = bond
         self.error: str | None = None
+        self.unmanaged: list[str] = []     # one line per bond whose process died
         self._sampling = False
 
     # ------------------------------------------------------------ layout
@@ -208,9 +209,9 @@ class TopApp(App):
         self._sampling = True
         try:
             statuses = await asyncio.to_thread(self.source)
-            if self.bond:
-                statuses = [s for s in statuses if s.get("bond") == self.bond]
-            self.error = None if statuses else (
+            self.unmanaged = [s["reason"] for s in statuses if s.get("managed") is False]
+            statuses = [s for s in statuses if s.get("bond") and (not self.bond or s["bond"] == self.bond)]
+            self.error = None if statuses else "; ".join(self.unmanaged) or (
                 f"{self.bond}: not answering" if self.bond else "no bonds running in this network namespace")
         except Exception as exc:  # show it, keep trying
             statuses, self.error = [], str(exc)
@@ -282,6 +283,8 @@ class TopApp(App):
         names = self.monitor.names()
         if len(names) > 1 and self.current in names:
             text.append(f"   bond {names.index(self.current) + 1}/{len(names)} (n/p)", style="dim")
+        for line in self.unmanaged:
+            text.append(f"   {line}", style="bold red")
         return text
 
     def _head(self, view: BondView) -> Text:

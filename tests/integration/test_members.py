@@ -25,7 +25,7 @@ def test_no_softbond_device_is_a_member(topo):
         assert proc.stderr.strip() == f"softbond: bond0: {reason}", proc.stderr
         proc = topo.softbond("up", "bond1", "--slaves", f"eth1,{dev}", check=False)
         assert proc.returncode == 1
-        assert proc.stderr.strip() == f"bond1: cannot enslave {dev}: it is a softbond device", proc.stderr
+        assert proc.stderr.strip() == f"softbond: bond1: cannot enslave {dev}: it is a softbond device", proc.stderr
     assert [s["name"] for s in status_json(topo)["slaves"]] == ["eth0"]
     assert "bond1" not in topo.exec(topo.host, ["ip", "-o", "link"]).stdout
     assert peers(topo) == owned[1:]

@@ -35,7 +35,7 @@ def test_refused_up_touches_no_member(topo):
     proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "mode=active-backup", check=False)
     events = seen(monitor)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == ("bond0: cannot enslave eth1: it has address 192.168.100.77/24; "
+    assert proc.stderr.strip() == ("softbond: bond0: cannot enslave eth1: it has address 192.168.100.77/24; "
                                    "remove its addresses first (the bond holds the IP)"), proc.stderr
     assert link_facts(topo, "eth0") == before
     assert events.strip() == "", events         # not even a down/up blip, and no bond device came and went

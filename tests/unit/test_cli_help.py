@@ -10,7 +10,8 @@ import pytest
 from softbond import __version__, cli
 from softbond.config.registry import SPECS
 
-VERBS = ("up", "down", "status", "enslave", "release", "set-active", "set", "options", "demo", "top", "web")
+VERBS = ("up", "down", "status", "enslave", "release", "set-active", "set", "options", "demo", "top", "web",
+         "import", "doctor")
 
 
 def softbond(*args):
@@ -68,8 +69,9 @@ def test_options_lists_the_registry():
     assert lines[0].split() == ["OPTION", "DEFAULT", "LIVE", "VALUES"]
     assert [line.split()[0] for line in lines[1:]] == [spec.name for spec in SPECS]
     assert any(line.split()[:3] == ["lacp_rate", "slow", "yes"] and line.endswith("slow, fast") for line in lines)
-    assert any(line.split()[:3] == ["mode", "balance-rr", "no"] for line in lines)
-    # softbond set rebuilds the device for these (Bond.set_option)
+    # every option but the module-level ones changes live (the mode rebuilds the runner)
+    assert any(line.split()[:3] == ["mode", "balance-rr", "yes"] for line in lines)
+    assert any(line.split()[:3] == ["max_bonds", "1", "no"] for line in lines)
     assert any(line.split()[:3] == ["datapath_workers", "1", "yes"] for line in lines)
 
 
@@ -84,7 +86,7 @@ def test_options_name_tells_everything_about_one():
                            "live:     yes\n")
     assert "modes:    active-backup, balance-tlb, balance-alb\n" in softbond("options", "primary").stdout
     assert "live:     yes (the bond device is rebuilt: traffic pauses)\n" in softbond("options", "datapath").stdout
-    assert "live:     no (softbond down, then up)\n" in softbond("options", "mode").stdout
+    assert "live:     yes (the mode runner is rebuilt: a few frames may be lost)\n" in softbond("options", "mode").stdout
 
 
 def test_options_with_a_typo_suggests_the_name():

@@ -5,7 +5,7 @@ import pytest
 from softbond.config.errors import ConfigError
 from softbond.config.model import build_bond_config
 from softbond.config.names import validate_ifname
-from softbond.config.options import (INT_MAX, MODE_NAMES, OPTIONS, BondOptions, OptionError,
+from softbond.config.options import (INT_MAX, MODE_NAMES, OPTIONS, SPECS, BondOptions, OptionError,
                                      build_options, change_option, option_to_json,
                                      option_to_text, options_to_json)
 
@@ -237,7 +237,7 @@ def test_a_near_miss_gets_the_nearest_name_and_the_valid_values(name, raw, messa
         build_options("bond0", [("mode", "4", None), (name, raw, None)])
     assert str(info.value) == message
     with pytest.raises(OptionError) as info:
-        change_option("bond0", BondOptions(mode=4), name, raw, has_slaves=False, is_up=False)
+        change_option("bond0", BondOptions(mode=4), name, raw)
     assert str(info.value) == message
 
 
@@ -430,8 +430,8 @@ def ab(**extra):
     return build(*pairs)[0]
 
 
-def live(current, name, raw, *, has_slaves=True, is_up=True):
-    return change_option("bond0", current, name, raw, has_slaves=has_slaves, is_up=is_up)
+def live(current, name, raw):
+    return change_option("bond0", current, name, raw)
 
 
 def live_error(current, name, raw, **kw):
@@ -440,23 +440,27 @@ def live_error(current, name, raw, **kw):
     return str(info.value)
 
 
-def test_live_noslaves_and_ifdown():
+def test_live_noslaves_and_ifdown_options_change_on_a_running_bond():
+    """The kernel refuses these with slaves or while up; softbond applies
+    them live (bond.py, live.py), so the config layer lets them through."""
     current = ab()
-    assert live_error(current, "mode", "1") == (
-        "bond0: option mode: unable to set because the bond device has slaves")
-    assert live_error(current, "fail_over_mac", "active") == (
-        "bond0: option fail_over_mac: unable to set because the bond device has slaves")
-    assert live_error(current, "mode", "1", has_slaves=False) == (
-        "bond0: option mode: unable to set because the bond device is up")
-    assert live(current, "fail_over_mac", "follow", has_slaves=False)[0].fail_over_mac == 2
-    assert live(current, "mode", "active-backup", has_slaves=False, is_up=False)[0].mode == 1
-    assert live(current, "mode", "4", has_slaves=False, is_up=False)[0].mode == 4
-    assert live(current, "mode", "balance-xor", has_slaves=False, is_up=False)[0].mode == 2
-    assert live_error(current, "datapath", "python") == (
-        "bond0: option datapath: unable to set because the bond device is up")
-    assert live(current, "datapath", "python", is_up=False)[0].datapath == "python"
+    assert live(current, "fail_over_mac", "follow")[0].fail_over_mac == 2
+    assert live(current, "mode", "active-backup")[0].mode == 1
+    assert live(current, "mode", "4")[0].mode == 4
+    assert live(current, "mode", "balance-xor")[0].mode == 2
+    assert live(current, "datapath", "python")[0].datapath == "python"
+    assert live(current, "datapath_workers", "3")[0].datapath_workers == 3
     assert live_error(current, "max_bonds", "2") == (
         "bond0: option max_bonds: module-level option, only set when the bonds are created")
+
+
+def test_every_option_says_how_a_running_bond_applies_it():
+    effects = {spec.name: spec.effect for spec in SPECS}
+    assert effects["mode"] == effects["fail_over_mac"] == "runner"
+    assert effects["datapath"] == effects["datapath_workers"] == "datapath"
+    assert effects["miimon"] == effects["arp_ip_target"] == "monitors"
+    assert effects["lacp_rate"] == effects["tlb_dynamic_lb"] == "configure"
+    assert {spec.runtime for spec in SPECS} == {"always", "never"}
 
 
 def test_live_mode_dependency_checked_before_value():
@@ -545,7 +549,7 @@ def test_live_arp_targets():
 def test_live_mode_change_rules():
     arp = build(("mode", "1"), ("arp_interval", "200"), ("arp_ip_target", "10.0.0.1"),
                 ("arp_validate", "all"))[0]
-    changed, warnings = live(arp, "mode", "balance-alb", has_slaves=False, is_up=False)
+    changed, warnings = live(arp, "mode", "balance-alb")
     assert (changed.mode, changed.arp_interval, changed.miimon, changed.arp_validate,
             changed.tlb_dynamic_lb) == (6, 0, 100, 0, 1)
     assert warnings == ["bond0: balance-alb mode is incompatible with arp monitoring, start "
@@ -591,7 +595,7 @@ def test_options_to_json_defaults():
         "num_grat_arp": 1, "num_unsol_na": 1, "peer_notif_delay": 0, "all_slaves_active": 0,
         "resend_igmp": 1, "lp_interval": 1, "packets_per_slave": 1, "tlb_dynamic_lb": 1,
         "max_bonds": 1, "coupled_control": 1, "datapath": "auto", "datapath_workers": 1,
-        "datapath_busy_poll": 200, "inherit": 0}
+        "datapath_busy_poll": 200, "metrics_textfile": "", "inherit": 0}
     assert set(options_to_json(BondOptions())) == set(OPTIONS)
 
 
@@ -702,7 +706,6 @@ def test_build_and_change_only_raise_option_error(pairs, final):
         current = ab()
     for name, raw in pairs:
         try:
-            current, _ = change_option("bond0", current, name, raw, has_slaves=False,
-                                       is_up=False)
+            current, _ = change_option("bond0", current, name, raw)
         except OptionError:
             pass

@@ -230,6 +230,27 @@ def test_several_bonds_cycle_with_n_and_p_and_a_named_bond_filters():
     asyncio.run(go())
 
 
+def test_a_bond_whose_process_died_is_shown_with_its_reason():
+    reason = "bond1: process not running; forwarding continues unmanaged (eBPF); run `softbond up` to adopt it"
+    source = FakeSource()
+    source.extra = [{"name": "bond1", "managed": False, "pid": 4242, "reason": reason}]
+
+    async def scenario():
+        app = TopApp(source, interval=3600)
+        async with app.run_test(size=(200, 24)) as pilot:
+            await feed(app, 2)
+            await pilot.pause()
+            assert any("bond1: process not running; forwarding continues unmanaged (eBPF)" in line
+                       for line in screen_text(app)), screen_text(app)
+        alone = TopApp(lambda: [{"name": "bond1", "managed": False, "pid": 4242, "reason": reason}], "bond1",
+                       interval=3600)
+        async with alone.run_test(size=(200, 24)) as pilot:
+            await feed(alone, 1)
+            await pilot.pause()
+            assert any("bond1: process not running" in line for line in screen_text(alone)), screen_text(alone)
+    asyncio.run(scenario())
+
+
 def test_a_down_member_shows_down_and_an_empty_graph():
     """Its history had traffic; with the link down its rows say "down" and
     draw nothing (the bug: the old bars stayed full)."""

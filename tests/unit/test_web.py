@@ -400,3 +400,14 @@ def test_metrics_endpoint_serves_the_latest_sample():
 def test_metrics_with_no_bonds():
     fams = _families(metrics.render(lambda: []).decode())
     assert _value(fams, "softbond_bonds") == 0
+
+
+def test_metrics_say_which_bonds_are_managed():
+    dead = {"name": "bond1", "managed": False, "pid": 4242,
+            "reason": "bond1: process not running; forwarding stopped (python); run `softbond up` to adopt it"}
+    fams = _families(metrics.render(lambda: [bond_status("bond0"), dead]).decode())
+    assert _value(fams, "softbond_bond_managed", master="bond0") == 1
+    assert _value(fams, "softbond_bond_managed", master="bond1") == 0
+    assert _value(fams, "softbond_bonds") == 1
+    with pytest.raises(AssertionError):
+        _value(fams, "node_bonding_slaves", master="bond1")

@@ -3,6 +3,7 @@
 import os
 import tomllib
 
+from .formats import reader_by_content, reader_by_name
 from .ifcfg import load_ifcfg
 from .model import BondConfig, build_bond_config
 from .modprobe import parse_modprobe
@@ -12,16 +13,23 @@ from .toml_config import parse_toml
 
 
 def load_config(path: str) -> list[BondConfig]:
-    """Bonds from one source: a network-scripts directory, a TOML file or modprobe.conf.
+    """Bonds from one source: a network-scripts directory, a TOML file,
+    modprobe.conf, or another tool's files (see formats.py).
 
     The result may be incomplete (an ifcfg directory often leaves the mode to
     modprobe.conf): pass everything through merge_configs() before using it.
     """
+    reader = reader_by_name(path)
+    if reader is not None:
+        return reader(path)
     if os.path.isdir(path):
         return load_ifcfg(path)
     text = read_text(path)
     if path.endswith(".toml") or _looks_like_toml(text):
         return parse_toml(text, path)
+    reader = reader_by_content(text)
+    if reader is not None:
+        return reader(path)
     return parse_modprobe(text, path)
 
 

@@ -11,8 +11,9 @@ from .errors import ConfigError, at
 from .registry import (  # noqa: F401  (re-exported)
     ALL_MODES, BOND_DEFAULT_MIIMON, BOND_MAX_ARP_TARGETS, BOND_MAX_NS_TARGETS,
     BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST,
-    BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR, DATAPATHS, IFDOWN, INT_MAX,
-    MODE_NAMES, NO_ARP_MODES, NOSLAVES, OPTIONS, SPECS, BondOptions, OptionSpec, unknown_option)
+    BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR, DATAPATHS, EFFECT_CONFIGURE, EFFECT_DATAPATH,
+    EFFECT_MONITORS, EFFECT_PRIOS, EFFECT_RESELECT, EFFECT_RUNNER, IFDOWN, INT_MAX, MODE_NAMES,
+    NO_ARP_MODES, NOSLAVES, OPTIONS, SPECS, BondOptions, OptionSpec, unknown_option)
 from .rules import DelayRefused, live_effects, mode_label, module_rules
 from .values import Invalid, parse_prios, parse_scalar, parse_targets
 
@@ -146,12 +147,14 @@ def build_options(bond: str, pairs: Iterable[Pair], *,
     return finish_options(bond, parse_pairs(bond, pairs), final=final)
 
 
-def change_option(bond: str, current: BondOptions, name: str, raw: object, *,
-                  has_slaves: bool, is_up: bool) -> tuple[BondOptions, list[str]]:
+def change_option(bond: str, current: BondOptions, name: str,
+                  raw: object) -> tuple[BondOptions, list[str]]:
     """Change one option on a live bond, as writing its sysfs file would.
 
-    The kernel's IFDOWN options (lacp_rate, ad_select, ...) are allowed while
-    up: softbond can apply them safely.  mode and datapath still need the bond down.
+    The kernel refuses its NOSLAVES and IFDOWN options (mode, fail_over_mac,
+    lacp_rate, ...) on a bond that has slaves or is up; softbond applies
+    them live (OptionSpec.effect says how), so only module-level options
+    and the kernel's mode dependencies are refused here.
     """
     spec = lookup(bond, name)
     if spec.runtime == "never":
@@ -159,12 +162,6 @@ def change_option(bond: str, current: BondOptions, name: str, raw: object, *,
                           "the bonds are created", spec.name)
     if current.mode in spec.unsupported:
         raise _dependency_failed(bond, spec.name, current.mode, None)
-    if NOSLAVES in spec.flags and has_slaves:
-        raise OptionError(f"{bond}: option {spec.name}: unable to set because the bond "
-                          "device has slaves", spec.name)
-    if spec.runtime == "down" and is_up:
-        raise OptionError(f"{bond}: option {spec.name}: unable to set because the bond "
-                          "device is up", spec.name)
     old = asdict(current)
     values = dict(old)
     values[spec.attr], warnings = _parse(bond, spec, raw, old[spec.attr], strict=True)

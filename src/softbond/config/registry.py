@@ -37,6 +37,16 @@ MAX_DATAPATH_WORKERS = 64
 NOSLAVES = "NOSLAVES"
 IFDOWN = "IFDOWN"
 
+# What a running bond does after `softbond set` changes an option (OptionSpec.effect).
+# The kernel needs the bond down or without slaves for its NOSLAVES and IFDOWN
+# options; softbond applies every one of them live.
+EFFECT_CONFIGURE = "configure"   # the runner takes the new values; the data path is republished
+EFFECT_MONITORS = "monitors"     # the link monitors (miimon, ARP/NS) start over
+EFFECT_RESELECT = "reselect"     # the active member is chosen again
+EFFECT_PRIOS = "prios"           # the members' prios change, then reselect
+EFFECT_RUNNER = "runner"         # a new mode runner takes every member (MACs, listeners, LACP)
+EFFECT_DATAPATH = "datapath"     # the bond device is rebuilt on another data path
+
 
 def only(*modes: int) -> frozenset[int]:
     """Unsupported-mode set for an option valid only in `modes` (BOND_MODE_ALL_EX)."""
@@ -53,16 +63,13 @@ class OptionSpec:
     values: tuple[tuple[str, int], ...] = ()
     min: int | None = None
     max: int | None = None
-    flags: frozenset[str] = frozenset()  # kernel flags, kept for reference and NOSLAVES
+    flags: frozenset[str] = frozenset()  # the kernel's flags, for reference: softbond sets all live
     unsupported: frozenset[int] = frozenset()  # modes where the kernel refuses it
     relevant: frozenset[int] | None = None  # modes where it has an effect (warn otherwise)
-    # "always": live changes allowed; "down": only while the bond is down;
-    # "never": module-level, fixed once the bonds exist.
+    # "always": live changes allowed; "never": module-level, fixed once the bonds exist.
     runtime: str = "always"
+    effect: str = EFFECT_CONFIGURE   # how a running bond applies a change
     field: str = ""
-    # A "down" option that `softbond set` still changes on a running bond by
-    # rebuilding the bond device (Bond.set_option: the data path options).
-    rebuilt_live: bool = False
 
     @property
     def attr(self) -> str:
@@ -90,9 +97,9 @@ _PRIMARY_MODES = (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
 SPECS: tuple[OptionSpec, ...] = (
     _spec("mode", "enum", BOND_MODE_ROUNDROBIN, "bonding policy",
           values=tuple((n, v) for v, n in MODE_NAMES.items()),
-          flags=frozenset({NOSLAVES, IFDOWN}), runtime="down"),
+          flags=frozenset({NOSLAVES, IFDOWN}), effect=EFFECT_RUNNER),
     _spec("miimon", "int", 0, "link check interval in milliseconds",
-          values=_INTMAX, min=0, max=INT_MAX),
+          values=_INTMAX, min=0, max=INT_MAX, effect=EFFECT_MONITORS),
     _spec("updelay", "int", 0, "delay before considering link up, in milliseconds",
           values=_INTMAX, min=0, max=INT_MAX),
     _spec("downdelay", "int", 0, "delay before considering link down, in milliseconds",
@@ -100,28 +107,29 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("use_carrier", "bool", 1, "use carrier state (netif_carrier_ok) in miimon",
           values=_ONOFF),
     _spec("arp_interval", "int", 0, "ARP monitor interval in milliseconds",
-          values=_INTMAX, min=0, max=INT_MAX, unsupported=_NOT_ARP),
-    _spec("arp_ip_target", "ipv4list", (), "IPv4 ARP monitor targets"),
+          values=_INTMAX, min=0, max=INT_MAX, unsupported=_NOT_ARP, effect=EFFECT_MONITORS),
+    _spec("arp_ip_target", "ipv4list", (), "IPv4 ARP monitor targets", effect=EFFECT_MONITORS),
     _spec("arp_validate", "enum", 0, "validate source/destination of ARP probes",
           values=(("none", 0), ("active", 1), ("backup", 2), ("all", 3), ("filter", 4),
                   ("filter_active", 5), ("filter_backup", 6)),
-          unsupported=_NOT_ARP),
+          unsupported=_NOT_ARP, effect=EFFECT_MONITORS),
     _spec("arp_all_targets", "enum", 0, "fail on any/all ARP targets timing out",
-          values=(("any", 0), ("all", 1)), relevant=frozenset({BOND_MODE_ACTIVEBACKUP})),
+          values=(("any", 0), ("all", 1)), relevant=frozenset({BOND_MODE_ACTIVEBACKUP}),
+          effect=EFFECT_MONITORS),
     _spec("arp_missed_max", "int", 2, "missed ARP intervals before a link is down",
           values=(("minval", 1), ("maxval", 255), ("default", 2)), min=1, max=255,
-          unsupported=_NOT_ARP),
-    _spec("ns_ip6_target", "ipv6list", (), "IPv6 NS monitor targets"),
+          unsupported=_NOT_ARP, effect=EFFECT_MONITORS),
+    _spec("ns_ip6_target", "ipv6list", (), "IPv6 NS monitor targets", effect=EFFECT_MONITORS),
     _spec("primary", "ifname", "", "preferred member",
-          unsupported=only(*_PRIMARY_MODES)),
+          unsupported=only(*_PRIMARY_MODES), effect=EFFECT_RESELECT),
     _spec("prio", "priolist", (), "per-member failover priority, IFACE:PRIO (higher wins)",
-          unsupported=only(*_PRIMARY_MODES)),
+          unsupported=only(*_PRIMARY_MODES), effect=EFFECT_PRIOS),
     _spec("primary_reselect", "enum", 0, "when the primary takes back the active role",
           values=(("always", 0), ("better", 1), ("failure", 2)),
-          relevant=frozenset(_PRIMARY_MODES)),
+          relevant=frozenset(_PRIMARY_MODES), effect=EFFECT_RESELECT),
     _spec("fail_over_mac", "enum", 0, "MAC address handling on failover",
           values=(("none", 0), ("active", 1), ("follow", 2)), flags=frozenset({NOSLAVES}),
-          relevant=frozenset({BOND_MODE_ACTIVEBACKUP})),
+          relevant=frozenset({BOND_MODE_ACTIVEBACKUP}), effect=EFFECT_RUNNER),
     _spec("xmit_hash_policy", "enum", 0, "transmit hash for xor, 802.3ad and tlb",
           values=(("layer2", 0), ("layer3+4", 1), ("layer2+3", 2), ("encap2+3", 3),
                   ("encap3+4", 4), ("vlan+srcmac", 5)),
@@ -169,13 +177,15 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("max_bonds", "int", 1, "bonds created when the module loads (module-level)",
           values=_INTMAX, min=0, max=INT_MAX, runtime="never"),
     _spec("datapath", "choice", "auto", "softbond packet path: auto, ebpf or python",
-          values=tuple((n, i) for i, n in enumerate(DATAPATHS)), runtime="down", rebuilt_live=True),
+          values=tuple((n, i) for i, n in enumerate(DATAPATHS)), effect=EFFECT_DATAPATH),
     _spec("datapath_workers", "int", 1, "processes moving frames on the Python data path (a multi-queue "
           "TAP and one PACKET_FANOUT group per member when above 1)",
-          min=1, max=MAX_DATAPATH_WORKERS, runtime="down", rebuilt_live=True),
+          min=1, max=MAX_DATAPATH_WORKERS, effect=EFFECT_DATAPATH),
     _spec("datapath_busy_poll", "int", 200, "microseconds the Python data path polls before sleeping while "
           "frames arrive that close together (adaptive, like KVM halt polling; 0: always sleep)",
           values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
+    _spec("metrics_textfile", "path", "", "directory where the bond's process keeps softbond-BOND.prom for "
+          "node_exporter's textfile collector (empty: none)"),
     _spec("inherit", "bool", 0, "the bond takes over its first member's addresses, routes, MTU and MAC "
           "(softbond down gives them back)", values=_ONOFF, runtime="down"),
 )
@@ -222,6 +232,7 @@ class BondOptions:
     datapath: str = "auto"
     datapath_workers: int = 1
     datapath_busy_poll: int = 200   # microseconds
+    metrics_textfile: str = ""      # a directory; "" writes no textfile
     inherit: int = 0
 
     @property
@@ -280,4 +291,4 @@ def accepted_values(spec: OptionSpec) -> str:
     return {"ipv4list": "IPv4 addresses; +ADDR adds, -ADDR removes",
             "ipv6list": "IPv6 addresses; +ADDR adds, -ADDR removes",
             "priolist": "IFACE:PRIO items", "ifname": "an interface name",
-            "mac": "a MAC address"}.get(spec.kind, "")
+            "mac": "a MAC address", "path": "an absolute directory path (empty: off)"}.get(spec.kind, "")

@@ -116,6 +116,8 @@ def parse_scalar(spec: OptionSpec, raw: object) -> object:
         return name
     if spec.kind == "mac":
         return _parse_mac(spec, raw)
+    if spec.kind == "path":
+        return _parse_path(spec, raw)
     raise AssertionError(f"no scalar parser for {spec.kind}")
 
 
@@ -127,6 +129,18 @@ def _parse_mac(spec: OptionSpec, raw: object) -> str:
     if int(mac[:2], 16) & 1:
         raise Invalid(f"option {spec.name}: invalid value ({raw}): not a unicast MAC address")
     return mac
+
+
+def _parse_path(spec: OptionSpec, raw: object) -> str:
+    """An absolute path, or "" for none: the bond's process has / as its
+    working directory, so a relative path would not mean what it says."""
+    if not isinstance(raw, str):
+        raise invalid(spec, raw)
+    path = raw.strip()
+    if path and (not path.startswith("/") or any(c in path for c in "\0\n")):
+        shown = raw.encode("unicode_escape").decode()      # one line, even around a newline
+        raise Invalid(f"option {spec.name}: invalid value ({shown}): {accepted_values(spec)} expected")
+    return path
 
 
 # --- per-member priorities (prio) ----------------------------------------------

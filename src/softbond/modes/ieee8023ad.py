@@ -32,12 +32,14 @@ class Ieee8023ad(Runner):
         self._next_port = 0
         self._by_name: dict[str, object] = {}
         self._last_forwarding: tuple = ()
+        self._bond_mac = bytes(6)     # the system MAC when ad_actor_system is all zeros
 
     def _system_mac(self, bond_mac: bytes) -> bytes:
         configured = bytes(int(x, 16) for x in self.opts.ad_actor_system.split(":"))
         return configured if any(configured) else bond_mac
 
     def start(self, bond_mac: bytes) -> None:
+        self._bond_mac = bond_mac
         if self.system is None:
             self.system = LacpSystem(system_mac=self._system_mac(bond_mac), bond_name=self.bond_name,
                                      **_system_options(self.opts))
@@ -45,7 +47,8 @@ class Ieee8023ad(Runner):
     def configure(self, opts) -> None:
         super().configure(opts)
         if self.system is not None:
-            self.system.configure(**_system_options(opts))
+            # ad_actor_system too: set live, the ports speak as the new system.
+            self.system.configure(system_mac=self._system_mac(self._bond_mac), **_system_options(opts))
             self.dirty = True
 
     # -- members -------------------------------------------------------------

@@ -20,10 +20,8 @@ from ..monitor import Source
 MEMBER_COUNTERS = (
     ("rx_bytes", "softbond_member_rx_bytes", "Bytes received by the member NIC."),
     ("tx_bytes", "softbond_member_tx_bytes", "Bytes sent by the member NIC."),
-    ("rx_packets", "softbond_member_rx_packets",
-     "Packets received by the member NIC, as its kernel counters count them."),
-    ("tx_packets", "softbond_member_tx_packets",
-     "Packets sent by the member NIC, as its kernel counters count them."),
+    ("rx_packets", "softbond_member_rx_packets", "Wire packets received by the member (GSO segments counted)."),
+    ("tx_packets", "softbond_member_tx_packets", "Wire packets sent by the member (GSO segments counted)."),
     ("rx_dropped", "softbond_member_rx_dropped", "Received packets the member NIC dropped."),
     ("tx_dropped", "softbond_member_tx_dropped", "Packets to send the member NIC dropped."),
 )
@@ -58,16 +56,22 @@ class BondCollector:
         return []  # collected at scrape time only; no descriptions up front
 
     def collect(self):
-        statuses = [s for s in self.source() if s.get("bond")]
-        yield from self.metrics(statuses)
+        everything = self.source()
+        statuses = [s for s in everything if s.get("bond")]
+        yield from self.metrics(statuses, [s["name"] for s in everything if s.get("managed") is False])
 
     @staticmethod
-    def metrics(statuses: list[dict]):
+    def metrics(statuses: list[dict], unmanaged: list[str] = ()):
         g = GaugeMetricFamily
+        managed = g("softbond_bond_managed", "1 while the bond's process runs it; 0 once it died (an eBPF bond "
+                    "forwards on, unmanaged; a Python one has stopped).", labels=["master"])
+        for name in unmanaged:
+            managed.add_metric([name], 0)
         c = CounterMetricFamily
+        # node_exporter's own HELP texts, word for word (tests/data/node_exporter_bonding):
+        # it refuses a scrape where one name comes with two.
         slaves = g("node_bonding_slaves", "Number of configured slaves per bonding interface.", labels=["master"])
-        active = g("node_bonding_active", "Number of active (MII up) slaves per bonding interface.",
-                   labels=["master"])
+        active = g("node_bonding_active", "Number of active slaves per bonding interface.", labels=["master"])
         info = g("softbond_bond_info", "Bond mode and version (always 1).",
                  labels=["bond", "mode", "mode_id", "datapath", "version"])
         bond_up = g("softbond_bond_up", "1 when the bond has carrier (MII up).", labels=["bond"])
@@ -80,6 +84,8 @@ class BondCollector:
         loop_wakeups = c("softbond_datapath_wakeups",
                          "Times the Python data path's loop found frames: after a sleep, or by busy polling.",
                          labels=["bond", "how"])
+        fallback = g("softbond_datapath_fallback", "1 when datapath=auto runs the Python data path because the "
+                     "eBPF one cannot run here, else 0.", labels=["bond"])
         bonds = g("softbond_bonds", "Number of bonds answering in this network namespace.")
         bonds.add_metric([], len(statuses))
         ml = ["bond", "member"]
@@ -100,6 +106,7 @@ class BondCollector:
 
         for st in statuses:
             name = st["bond"]
+            managed.add_metric([name], 1)
             members = st.get("slaves") or []
             slaves.add_metric([name], len(members))
             active.add_metric([name], sum(1 for m in members if m.get("mii_status") == "up"))
@@ -108,6 +115,8 @@ class BondCollector:
             bond_up.add_metric([name], 1 if st.get("mii_status") == "up" else 0)
             failovers.add_metric([name], _num(st.get("failovers")))
             inactive.add_metric([name], _num(st.get("rx_dropped_inactive")))
+            configured = (st.get("options") or {}).get("datapath")
+            fallback.add_metric([name], 1 if configured == "auto" and st.get("datapath") == "python" else 0)
             loop = st.get("datapath_loop")
             if loop:        # the Python path (eBPF: null)
                 loop_frames.add_metric([name, "out"], _num(loop.get("frames_out")))
@@ -151,12 +160,14 @@ class BondCollector:
         yield slaves
         yield active
         yield bonds
+        yield managed
         yield info
         yield bond_up
         yield failovers
         yield inactive
         yield loop_frames
         yield loop_wakeups
+        yield fallback
         yield from counters.values()
         yield link
         yield carrier

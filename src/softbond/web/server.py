@@ -124,8 +124,9 @@ class WebState:
         self.monitor = BondMonitor()
         self.seq = 0  # samples done
         self.started = 0  # samples started
-        self.latest: dict = {"seq": 0, "time": time.time(), "bonds": []}
+        self.latest: dict = {"seq": 0, "time": time.time(), "bonds": [], "unmanaged": []}
         self.cached: list[dict] = []  # the statuses of the last sample: what every read serves
+        self.unmanaged: list[dict] = []     # bonds whose process died: {"name", "managed", "pid", "reason"}
         self.sampled = asyncio.Event()  # set once the first sample is in
         self.tick = asyncio.Event()
         self.wake = asyncio.Event()
@@ -134,8 +135,10 @@ class WebState:
 
     # ---------------------------------------------------------- sampling
     async def read_bonds(self) -> list[dict]:
-        """One status call into every bond process: only the sampler does this."""
-        return [s for s in await asyncio.to_thread(self.source) if isinstance(s, dict) and s.get("bond")]
+        """One status call into every bond process: only the sampler does
+        this. Status dicts, and {"name", "managed": false, "reason"} for a
+        bond whose process died."""
+        return [s for s in await asyncio.to_thread(self.source) if isinstance(s, dict)]
 
     async def statuses(self) -> list[dict]:
         """The bonds as of the last sample (waits for the first one)."""
@@ -157,14 +160,17 @@ class WebState:
 
     async def sample(self) -> None:
         self.started += 1
-        statuses = await self.read_bonds()
+        everything = await self.read_bonds()
+        statuses = [s for s in everything if s.get("bond")]
+        self.unmanaged = [s for s in everything if s.get("managed") is False]
         self.monitor.update(statuses)
         self.cached = statuses
         self.sampled.set()
         self.seq += 1
         self.latest = {"seq": self.seq, "time": time.time(),
                        "bonds": [self._bond_update(name, self.monitor.bonds[name].fresh)
-                                 for name in self.monitor.names()]}
+                                 for name in self.monitor.names()],
+                       "unmanaged": self.unmanaged}
         old, self.tick = self.tick, asyncio.Event()
         old.set()
 
@@ -191,7 +197,7 @@ class WebState:
                 "events": list(view.events),
             })
         return {"seq": self.seq, "time": time.time(), "read_only": self.token is None,
-                "interval": self.interval, "units": list(UNITS), "bonds": bonds}
+                "interval": self.interval, "units": list(UNITS), "bonds": bonds, "unmanaged": self.unmanaged}
 
     async def run(self) -> None:
         next_at = time.monotonic()
@@ -312,7 +318,8 @@ async def api_openapi(request: web.Request) -> web.Response:
 
 
 async def api_metrics(request: web.Request) -> web.Response:
-    statuses = await request.app[STATE].statuses()
+    state: WebState = request.app[STATE]
+    statuses = await state.statuses() + state.unmanaged     # softbond_bond_managed counts both
     body = metrics.render(lambda: statuses)
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 

@@ -446,6 +446,7 @@
       redraw(rec);
     }
     noBonds();
+    unmanaged(msg.unmanaged);
   }
 
   function applyUpdate(msg) {
@@ -468,6 +469,7 @@
       redraw(rec);
     }
     noBonds();
+    unmanaged(msg.unmanaged);
     document.body.dataset.seq = String(msg.seq);
   }
 
@@ -478,6 +480,13 @@
   }
 
   function noBonds() { $("#no-bonds").hidden = bonds.size > 0; }
+
+  // bonds whose process died: one line each, with what still runs
+  function unmanaged(list) {
+    const ul = $("#unmanaged");
+    ul.replaceChildren(...(list || []).map((b) => el("li", { text: b.reason, "data-bond": b.name })));
+    ul.hidden = ul.children.length === 0;
+  }
 
   // What the page drew, for the browser tests: chart and card boxes, the
   // x-axis labels as placed, the colour of each member's series.

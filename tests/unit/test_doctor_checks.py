@@ -1,0 +1,41 @@
+"""doctor's checks where no test setup can build the broken thing: veth
+members have no settable speed or duplex, and neither NetworkManager nor
+systemd-networkd runs here (their runtime files, in their own format, are
+written to a temporary directory instead)."""
+from softbond.doctor import checks
+from softbond.doctor.managed import managed_by
+
+
+def slave(name, speed, duplex):
+    return {"name": name, "speed_mbps": speed, "duplex": duplex, "mtu": 1500}
+
+
+def ids(found):
+    return sorted(f.id for f in found)
+
+
+def test_members_with_different_speed_and_duplex():
+    st = {"bond": "bond0", "mtu": 1500, "slaves": [slave("eth0", 10000, "full"), slave("eth1", 1000, "half")]}
+    found = checks.members_differ(st)
+    assert ids(found) == ["member.duplex_differs", "member.speed_differs"]
+    assert found[0].evidence == "eth0 10000, eth1 1000"
+    st["slaves"][1] = slave("eth1", 10000, "full")
+    assert checks.members_differ(st) == []
+
+
+def test_managed_by_networkd_and_networkmanager_runtime_files(tmp_path):
+    nm, networkd = tmp_path / "nm", tmp_path / "networkd"
+    nm.mkdir()
+    networkd.mkdir()
+
+    def who():
+        return managed_by("lo", nm_dir=str(nm), networkd_dir=str(networkd), check_netns=False)
+    assert who() is None
+    (networkd / "1").write_text("# This is private data. Do not parse.\nADMIN_STATE=unmanaged\nOPER_STATE=carrier\n")
+    assert who() is None
+    (networkd / "1").write_text("ADMIN_STATE=configured\nOPER_STATE=routable\n")
+    assert who() == "systemd-networkd"
+    (nm / "1").write_text("[device]\nmanaged=false\n")
+    assert who() == "systemd-networkd"
+    (nm / "1").write_text("[device]\nmanaged=true\nperm-hw-address-fake=false\n")
+    assert who() == "NetworkManager"
