@@ -334,7 +334,8 @@ def test_a_refused_take_over_leaves_the_member_as_it_was(topo):
 def test_inherit_from_a_toml_file(topo, tmp_path):
     """inherit = true in a bond's table does what --inherit does (the other
     ways to say it are parsed in tests/unit/test_inherit_config.py); the
-    member the addresses came from cannot be released from under them."""
+    member the addresses came from cannot be released from under them,
+    nor inherit be changed on the running bond."""
     member_up(topo, ("addr", "add", "192.168.100.2/24", "dev", "eth0"))
     path = tmp_path / "bonds.toml"
     path.write_text('[bond0]\nmode = "active-backup"\nslaves = ["eth0", "eth1"]\ninherit = true\n')
@@ -344,6 +345,9 @@ def test_inherit_from_a_toml_file(topo, tmp_path):
     assert refused.returncode == 1
     assert refused.stderr.strip() == ("softbond: bond0: cannot release eth0: the bond holds its addresses "
                                       "(inherit); softbond down bond0 gives them back"), refused.stderr
+    refused = topo.softbond("set", "bond0", "inherit", "no", check=False)
+    assert (refused.returncode, refused.stderr.strip()) == (1, "softbond: bond0: option inherit: acted on at up "
+                                                                "and down only (softbond down bond0, then up with it)")
     topo.softbond("down", "bond0")
     assert addresses(topo, "eth0") == [("192.168.100.2", 24)]
 
