@@ -87,11 +87,24 @@ class Inheritance:
                         level=logging.WARNING)
             return
         try:
-            took = addrmove.move(record, (self.name, self.ifindex), (found[0], record["ifindex"]))
+            took = addrmove.move(record, (self.name, self.links.index(self.name)), (found[0], record["ifindex"]))
         except addrmove.MoveError as exc:
             self._event("warning", f"could not give {found[0]} its addresses back: {exc}", level=logging.WARNING)
             return
         self._event("inherit", f"gave {found[0]} back its addresses and routes ({took * 1e3:.2f} ms)")
+
+    def _carry_inherited(self) -> None:
+        """The bond device was just rebuilt (a data path switch): what it
+        had taken goes onto the new one as it was, before the plain
+        re-adding of its addresses (which then finds them there)."""
+        record = self.inherited
+        if record is None:
+            return
+        try:
+            addrmove.move(record, (self.name, 0), (self.name, self.links.index(self.name)))
+        except (addrmove.MoveError, linkops.LinkError) as exc:
+            self._event("warning", f"the rebuilt device lost what it took from {record['from']}: {exc}",
+                        level=logging.WARNING)
 
     def _check_inherited_release(self, name: str) -> None:
         record = self.inherited

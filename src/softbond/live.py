@@ -192,6 +192,7 @@ class LiveOptions:
             self.links.set_mac(self.name, self.mac)
         self.device.set_carrier(self.carrier)
         self.links.set_up(self.name, True)
+        self._carry_inherited()      # up --inherit: addresses with their flags, and routes
         for cidr in addresses:
             self.links.add_address(self.name, cidr)
         self._add_default_routes()

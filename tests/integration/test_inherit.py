@@ -361,3 +361,24 @@ def test_only_the_first_member_may_have_addresses(topo):
     assert proc.stderr.strip() == ("softbond: bond0: cannot enslave eth1: it has address 192.168.100.77/24; "
                                    "remove its addresses first (the bond holds the IP)"), proc.stderr
     assert snapshot(topo) == before
+
+
+def test_a_data_path_switch_keeps_what_the_bond_took(topo):
+    """The bond device is rebuilt on another data path: the inherited
+    addresses (flags included) and routes go onto the new device, and down
+    still gives them back."""
+    peer_v6(topo)
+    member_up(topo, ("addr", "add", "192.168.100.2/24", "dev", "eth0"),
+              ("addr", "add", f"{HOST6}/64", "dev", "eth0", "nodad"),
+              ("route", "add", "10.88.0.0/16", "via", "192.168.100.1", "table", "100"))
+    before = snapshot(topo)
+    up_inherit(topo, "datapath=ebpf")
+    held = ip_host(topo, "addr", "show", "dev", "bond0")
+    topo.softbond("set", "bond0", "datapath", "python")
+    assert status_json(topo)["datapath"] == "python"
+    assert ip_host(topo, "route", "show", "table", "100").split() == [
+        "10.88.0.0/16", "via", "192.168.100.1", "dev", "bond0"]
+    assert ip_host(topo, "addr", "show", "dev", "bond0").split("\n")[2:] == held.split("\n")[2:]  # not the ifindex
+    assert topo.exec(topo.host, ["ping", "-n", "-c", "1", "-W", "2", PEER6], check=False).returncode == 0
+    topo.softbond("down", "bond0")
+    assert snapshot(topo) == before
