@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 
-from . import runtime, status as status_text
+from . import __version__, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
 
@@ -341,6 +341,7 @@ def _web_token(args) -> tuple[str | None, bool]:
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="softbond", description="NIC bonding in userspace")
+    parser.add_argument("--version", action="version", version=f"softbond {__version__}")
     sub = parser.add_subparsers(dest="verb", required=True)
 
     up = sub.add_parser("up", help="bring a bond up")

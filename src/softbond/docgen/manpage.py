@@ -56,7 +56,11 @@ def softbond_8(parser: argparse.ArgumentParser) -> str:
               "softbond runs the Linux bonding driver's modes in userspace: each bond is a process "
               "of its own, controlled through a socket under /run/softbond. Its options are the "
               "kernel driver's (see \\fBsoftbond.toml\\fR(5)).",
-              ".SH COMMANDS"]
+              ".SH OPTIONS"]
+    for action in parser._actions:
+        if action.option_strings and action.help != argparse.SUPPRESS:
+            lines += _action(action)
+    lines += [".SH COMMANDS"]
     for cmd in commands(parser):
         lines += [f'.SS "{roff(cmd.name)}"', roff(cmd.help)]
         for action in cmd.positionals + cmd.options:
