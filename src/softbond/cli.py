@@ -12,6 +12,7 @@ import time
 from . import __version__, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
+from .systemd.cli import add_parsers as add_unit_parsers
 
 READY_TIMEOUT = 30.0
 
@@ -415,6 +416,8 @@ def _rest(parser, sub) -> None:
     wb.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                     help="accept this DNS name in the Host header (non-loopback listeners; repeatable)")
     wb.set_defaults(func=cmd_web)
+
+    add_unit_parsers(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,11 @@ def test_wheel_in_fresh_venv_without_clang_runs_ebpf(topo, tmp_path, wheel):
     assert status["datapath"] == "ebpf", status
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the wheel's eBPF bond"
     topo.exec(topo.host, [softbond, "down", "bond0"], env=env)
+    # The unit install-unit writes runs the venv's own script.
+    units = tmp_path / "units"
+    units.mkdir()
+    subprocess.run([softbond, "install-unit", "--unit-dir", str(units)], env=env, check=True, capture_output=True)
+    assert f"\nExecStart={softbond} up %i --config" in (units / "softbond@.service").read_text()
 
     # The same object beside a changed source is stale: refused in one line, nothing created.
     source = where.stdout.strip().replace(".bpf.o", ".bpf.c")
