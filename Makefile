@@ -45,6 +45,10 @@ $(BPF_DIR)/bond.bpf.o: $(BPF_DIR)/bond.bpf.c $(BPF_DIR)/build.py
 wheel:
 	SOFTBOND_REQUIRE_BPF=1 $(PYTHON) -m pip wheel --no-build-isolation --no-deps -w dist .
 
+# dist/softbond_<version>-1_<arch>.deb: apt install ./dist/softbond_*.deb
+deb: wheel
+	$(PYTHON) packaging/build-deb.py --wheel $$(ls -t dist/softbond-*.whl | head -1) --out dist
+
 # Issue 7: every parser that takes outside input under atheris (coverage-guided),
 # 1,000,000 inputs each; e.g. `make fuzz FUZZFLAGS="--only toml --seconds 600"`.
 # The short CI run of the same harnesses is tests/unit/test_fuzz_*.py.

@@ -13,6 +13,10 @@ if [ "${1:-}" = "--test" ]; then
   for tool in iperf3:iperf3 tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark chromium:chromium; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
+  # test_deb installs the .deb with dpkg -i: its Depends must be here already.
+  for pkg in python3-pyroute2 python3-aiohttp python3-prometheus-client python3-rich; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
 fi
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

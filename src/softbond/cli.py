@@ -273,7 +273,12 @@ def cmd_demo(args) -> int:
 def cmd_top(args) -> int:
     if args.bond and not os.path.exists(runtime.socket_path(args.bond)):
         raise CliError(f"{args.bond}: no such bond in this network namespace")
-    from . import top
+    try:
+        from . import top
+    except ImportError as exc:
+        # The .deb cannot depend on it: Debian's python3-textual is far too old.
+        raise CliError(f"top needs textual>=8 ({exc.name or 'textual'} not importable): pip install 'textual>=8'; "
+                       "softbond status shows the same state without it") from None
     return top.run(args.bond)
 
 
