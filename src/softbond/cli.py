@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 
-from . import __version__, runtime, status as status_text
+from . import __version__, hostnet, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
 from .systemd.cli import add_parsers as add_unit_parsers
@@ -106,6 +106,8 @@ def _precheck(config: BondConfig) -> None:
         owner = runtime.owner_of(slave)
         if owner:
             raise CliError(f"{config.name}: cannot enslave {slave}: it is already a slave of {owner}")
+    for claim in hostnet.claims(config.slaves):
+        print(claim.warning(config.name), file=sys.stderr)
 
 
 def cmd_up(args) -> int:
