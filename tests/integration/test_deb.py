@@ -1,7 +1,8 @@
 """Issue 17 section 1: `make deb`'s package installs on this Debian 12
 machine with its dependencies from Debian, puts softbond on PATH with a
 unit systemd-analyze accepts, man pages, completions and the BPF object,
-brings up an eBPF bond without a compiler, and purges without a trace.
+brings up an eBPF bond without a compiler, serves softbond web on Debian's
+aiohttp, and purges without a trace.
 
 It installs into the real system (a chroot would need the network to
 bootstrap) and always purges again; the test suite's own softbond (the
@@ -30,6 +31,11 @@ def wheel(tmp_path_factory):
 
 def _dpkg(*args):
     return subprocess.run(["dpkg", *args], capture_output=True, text=True, timeout=120)
+
+
+def _get(topo, url):
+    proc = topo.exec(topo.host, ["curl", "--noproxy", "*", "-sf", url], check=False)
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def test_deb_installs_runs_and_purges(topo, tmp_path, wheel):
@@ -66,6 +72,17 @@ def test_deb_installs_runs_and_purges(topo, tmp_path, wheel):
         top = topo.exec(topo.host, [SOFTBOND, "top", "bond0"], env=env, check=False)
         assert top.returncode == 1 and top.stderr.startswith("softbond: top needs textual"), top.stderr
         assert len(top.stderr.splitlines()) == 1, top.stderr
+        # softbond web on Debian's aiohttp (3.8) and prometheus-client (0.16), on the namespace's loopback.
+        web = topo.popen(topo.host, [SOFTBOND, "web", "--listen", "127.0.0.1:8470"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            bonds = topo.wait_for(lambda: _get(topo, "http://127.0.0.1:8470/api/bonds"), timeout=10)
+            assert bonds and "bond0" in bonds, bonds
+            assert "softbond_" in _get(topo, "http://127.0.0.1:8470/metrics")
+        finally:
+            web.terminate()
+            assert web.wait(timeout=10) is not None
+        assert "Traceback" not in web.stderr.read()
         topo.exec(topo.host, [SOFTBOND, "down", "bond0"], env=env)
     finally:
         purge = _dpkg("-P", "softbond")
