@@ -10,7 +10,7 @@ done
 # eBPF data path: headers to build src/softbond/ebpf/bond.bpf.c, libbpf1 to load it.
 [ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${1:-}" = "--test" ]; then
-  for tool in iperf3:iperf3 tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark chromium:chromium; do
+  for tool in iperf3:iperf3 tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark chromium:chromium zsh:zsh; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
   # test_deb installs the .deb with dpkg -i: its Depends must be here already.

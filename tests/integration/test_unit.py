@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import softbond
 from softbond.netns import SOFTBOND, ip
 
 UNIT = "softbond@.service"
@@ -27,6 +28,8 @@ def test_install_unit_runs_this_softbond_and_verifies(tmp_path):
     assert f"ExecStart={command} up %i --config /etc/sb/bonds.toml --foreground\n" in text, text
     assert f"ExecStartPre={command} wait-members %i --config /etc/sb/bonds.toml --timeout 60\n" in text, text
     assert "Before=network.target network-online.target\n" in text
+    # The tests run this tree's softbond through PYTHONPATH, which systemd would not pass on.
+    assert f"Environment=PYTHONPATH={os.path.dirname(os.path.dirname(os.path.abspath(softbond.__file__)))}\n" in text, text
     verify = _verify(str(tmp_path))
     assert verify.returncode == 0 and "softbond@" not in verify.stderr, verify.stderr
 

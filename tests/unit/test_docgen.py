@@ -68,3 +68,10 @@ def test_bash_completes_commands_options_and_option_names():
     assert _complete(script, ["softbond", "set", "bond0", "miim"]) == {"miimon"}
     assert _complete(script, ["softbond", "up", "bond0", "lacp_r"]) == {"lacp_rate="}
     assert "lo" in _complete(script, ["softbond", "up", "bond0", "--slaves", ""])
+
+
+def test_zsh_completion_parses(tmp_path):
+    path = tmp_path / "_softbond"
+    path.write_text(generate()["zsh"])
+    proc = subprocess.run(["zsh", "-n", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr

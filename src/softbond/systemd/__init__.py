@@ -33,15 +33,27 @@ def running_command() -> list[str]:
     return [sys.executable, "-m", "softbond"]
 
 
+def package_path(command: list[str]) -> str | None:
+    """Where `python -m softbond` finds softbond when that is not the
+    interpreter's own site-packages (a source checkout on PYTHONPATH):
+    systemd starts the unit without the caller's environment."""
+    if command[1:] != ["-m", "softbond"] or not os.environ.get("PYTHONPATH"):
+        return None
+    return os.path.dirname(os.path.dirname(HERE))
+
+
 def unit_text(command: list[str], config: str = PACKAGED_CONFIG) -> str:
     with open(TEMPLATE) as f:
         text = f.read()
     quoted = " ".join(shlex.quote(part) for part in command)
+    extra = package_path(command)
     lines = []
     for line in text.splitlines(keepends=True):
         if line.startswith(("ExecStart=", "ExecStartPre=")):
             line = line.replace(PACKAGED_COMMAND, quoted, 1).replace(PACKAGED_CONFIG, shlex.quote(config))
         lines.append(line)
+        if line.startswith("Type=") and extra:
+            lines.append(f"Environment={shlex.quote('PYTHONPATH=' + extra)}\n")
     return "".join(lines)
 
 
