@@ -49,7 +49,8 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("manager, start", [("systemd-networkd", NETWORKD), ("NetworkManager", NETWORK_MANAGER)])
+@pytest.mark.parametrize("manager, start", [("systemd-networkd", NETWORKD), ("NetworkManager", NETWORK_MANAGER)],
+                         ids=["networkd", "NetworkManager"])
 def test_up_warns_about_members_a_manager_manages(topo, manager, start):
     script = "set -e\n" + start + UP
     proc = topo.exec(topo.host, ["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-m", "softbond"],
