@@ -69,11 +69,12 @@ def _state(path: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
-def manages(manager: str, ifindex: int) -> bool:
-    state = _state(STATE_FILES[manager].format(ifindex=ifindex))
+def manages(manager: str, ifindex: int, state_files: dict[str, str] = STATE_FILES) -> bool:
+    state = _state(state_files[manager].format(ifindex=ifindex))
     if manager == NM:
         return state.get("managed") == "true"
-    return state.get("ADMIN_STATE", "unmanaged") != "unmanaged"
+    # "linger": networkd has let go of a link that went away and came back
+    return state.get("ADMIN_STATE", "unmanaged") not in ("unmanaged", "linger")
 
 
 def claims(members) -> list[Claim]:
