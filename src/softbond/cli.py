@@ -9,9 +9,10 @@ import socket
 import sys
 import time
 
-from . import __version__, cli_help, runfiles, runtime, status as status_text
+from . import __version__, cli_help, hostnet, runfiles, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
+from .systemd.cli import add_parsers as add_unit_parsers
 
 READY_TIMEOUT = 30.0
 
@@ -148,6 +149,8 @@ def _precheck(config: BondConfig) -> None:
         owner = runtime.owner_of(slave)
         if owner:
             raise CliError(f"{config.name}: cannot enslave {slave}: it is already a slave of {owner}")
+    for claim in hostnet.claims(config.slaves):
+        print(claim.warning(config.name), file=sys.stderr)
 
 
 def cmd_up(args) -> int:
@@ -404,7 +407,12 @@ def cmd_demo(args) -> int:
 def cmd_top(args) -> int:
     if args.bond and args.bond not in [b.name for b in runtime.list_bonds()]:
         raise CliError(f"{args.bond}: no such bond in this network namespace")
-    from . import top
+    try:
+        from . import top
+    except ImportError as exc:
+        # The .deb cannot depend on it: Debian's python3-textual is far too old.
+        raise CliError(f"top needs textual>=8 ({exc.name or 'textual'} not importable): pip install 'textual>=8'; "
+                       "softbond status shows the same state without it") from None
     return top.run(args.bond)
 
 
@@ -620,6 +628,8 @@ def _rest(parser, sub) -> None:
                      help="a config file or directory, as up --config takes (several merge)")
     imp.add_argument("--to", choices=["toml"], default="toml", help="output format (toml)")
     imp.set_defaults(func=cmd_import)
+    add_unit_parsers(sub)
+
 
     dr = sub.add_parser("doctor", help="what is wrong with a bond, with the evidence and the fix",
                         description="Check a bond (every bond, running or not, when none is named) and its\n"
