@@ -186,6 +186,10 @@ class LiveOptions:
             member.sock.close()
         self.device.close()
         self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac, workers=workers)
+        # A new device is a new ifindex: the link monitor's filter and the
+        # bond's own link events (MTU, GSO limits) must follow it.
+        self.ifindex = self.links.index(self.name)
+        self._listen_to_links()
         if notice:
             self._event("warning", notice, level=logging.WARNING, prefix=False)
         if self.mac:
