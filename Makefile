@@ -28,15 +28,26 @@ bench:
 	$(PYTHON) bench/datapath.py
 	$(PYTHON) bench/lacp.py
 
-# The eBPF data path's object (src/softbond/ebpf/bond.bpf.o); the loader also
-# compiles it on demand into /var/cache/softbond when clang is installed.
+# The eBPF data path's object (src/softbond/ebpf/bond.bpf.o) and beside it
+# the digest of the source it came from (bond.bpf.o.sha256: the loader uses
+# the object only when that matches). Without it the loader compiles on
+# demand into /var/cache/softbond when clang is installed.
 BPF_DIR := src/softbond/ebpf
-BPF_ARCH_INCLUDE ?= /usr/include/$(shell uname -m)-linux-gnu
 
 bpf: $(BPF_DIR)/bond.bpf.o
 
-$(BPF_DIR)/bond.bpf.o: $(BPF_DIR)/bond.bpf.c
-	clang -O2 -g -Wall -target bpf -I$(BPF_ARCH_INCLUDE) -c $< -o $@
+$(BPF_DIR)/bond.bpf.o: $(BPF_DIR)/bond.bpf.c $(BPF_DIR)/build.py
+	$(PYTHON) $(BPF_DIR)/build.py $@
+
+# A wheel with the BPF object, man pages and completions in it (dist/);
+# needs clang and libbpf-dev here, nothing but libbpf1 where it is installed.
+.PHONY: wheel deb
+wheel:
+	SOFTBOND_REQUIRE_BPF=1 $(PYTHON) -m pip wheel --no-build-isolation --no-deps -w dist .
+
+# dist/softbond_<version>-1_<arch>.deb: apt install ./dist/softbond_*.deb
+deb: wheel
+	$(PYTHON) packaging/build-deb.py --wheel $$(ls -t dist/softbond-*.whl | head -1) --out dist
 
 # Issue 7: every parser that takes outside input under atheris (coverage-guided),
 # 1,000,000 inputs each; e.g. `make fuzz FUZZFLAGS="--only toml --seconds 600"`.

@@ -15,11 +15,15 @@ if [ "${1:-}" = "--test" ]; then
   # namespace's loopback; where systemd runs, Debian also starts both as services.
   for tool in iperf3:iperf3 tmux:tmux tcpdump:tcpdump ovs-vswitchd:openvswitch-switch tshark:tshark \
               chromium:chromium netplan:netplan.io nmcli:network-manager ifquery:ifupdown \
-              prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter; do
+              prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter zsh:zsh; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
   # ifenslave's script is what reads the bond-* options; the ifupdown reader's test reads it.
   [ -e /etc/network/if-pre-up.d/ifenslave ] || need+=(ifenslave)
+  # test_deb installs the .deb with dpkg -i: its Depends must be here already.
+  for pkg in python3-pyroute2 python3-aiohttp python3-prometheus-client python3-rich; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
 fi
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -30,6 +30,7 @@ from . import bonddev, metrics_textfile
 from .errors import BondError
 from .failover import Failover
 from .health import LinkHealth
+from .inherit import Inheritance
 from .listeners import ControlListeners
 from .limits import DeviceLimits
 from .live import LiveOptions
@@ -51,7 +52,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, LiveOptions):
+class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
@@ -93,6 +94,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self._watched: set[int] = set()
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
+        self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
@@ -100,6 +102,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self.check_enslaveable(self.config.slaves)
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
+        if self.opts.inherit:
+            self._prepare_inherit()
         try:
             self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,
                                                  workers=self.opts.datapath_workers)
@@ -129,6 +133,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             self._nl = netlink.open_link_monitor()
             self._listen_to_links()
             self.loop.add_reader(self._nl.fileno(), self._on_netlink)
+        if self.opts.inherit:
+            self._take_over()
         for name in self.config.slaves:
             self._enslave_checked(name)     # checked, all of them, before anything was touched
         self._add_default_routes()
@@ -153,8 +159,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             self._nl = None
         if self._bond_arp is not None:
             self.loop.remove_reader(self._bond_arp.fileno())
-        for member in list(self.members):
+        for member in self._release_order():
             self._detach(member, log_it=False)
+        self._give_back()
         if self.device is not None:
             self.device.close()
             # Only a bond that got as far as its device wrote the record: a
@@ -316,6 +323,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             return "active" if self.runner.system.collecting(member.name) else "backup"
         return "active"
 
+    def _member_counters(self, m: Member) -> dict:
+        nic = linkops.counters(m.name)
+        return self.device.member_counters(m.name, m.ifindex, nic) if self.device else nic
+
     def status(self) -> dict:
         slaves = []
         for m in self.members:
@@ -337,7 +348,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 "mtu": mtu,
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
-                "counters": linkops.counters(m.name),
+                "counters": self._member_counters(m),
                 "ad": self._port_info(m),
             })
         status = {
@@ -359,6 +370,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             "gso_max_segs": self.gso_limits[1],
             "addresses": self.links.addresses(self.name),
             "failovers": self.failovers,
+            "member_packets": bonddev.WIRE_PACKETS,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
             "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,

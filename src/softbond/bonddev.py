@@ -52,6 +52,46 @@ def is_peer_name(name: str) -> bool:
     return name.endswith(".sbp") or (len(name) == 15 and name.startswith(PEER_PREFIX)
                                      and all(c in "0123456789abcdef" for c in name[3:]))
 
+# -- counters --------------------------------------------------------------------
+# A member's packet counters count frames on the wire. A virtual NIC (veth,
+# tap, virtio_net: no device of its own, or virtio's driver) counts a GSO
+# super-frame as one packet however many segments it becomes; a physical
+# NIC's driver counts what crossed the wire (its segmentation offload reports
+# gso_segs). For the first kind the segments the data path counted beyond
+# the first of each super-frame are added; the NIC's own figures stay under
+# nic_rx_packets / nic_tx_packets.
+WIRE_PACKETS = "wire segments (a GSO super-frame counts as the frames it is on the wire)"
+
+
+def counts_super_frames_once(name: str) -> bool:
+    device = f"/sys/class/net/{name}/device"
+    if not os.path.exists(device):
+        return True
+    try:
+        return os.path.basename(os.readlink(f"{device}/driver")) == "virtio_net"
+    except OSError:
+        return False
+
+
+def wire_counters(name: str, nic: dict, extra: tuple[int, int]) -> dict:
+    """The member's NIC counters `nic` with packets counted on the wire."""
+    out = dict(nic, nic_rx_packets=nic.get("rx_packets", 0), nic_tx_packets=nic.get("tx_packets", 0))
+    if counts_super_frames_once(name):
+        out["rx_packets"] = out["nic_rx_packets"] + extra[0]
+        out["tx_packets"] = out["nic_tx_packets"] + extra[1]
+    return out
+
+
+class MemberSocket(socket.socket):
+    """A member's data socket whose send (what the runners call per frame)
+    also counts a GSO super-frame's extra wire segments."""
+
+
+def counted_socket(sock: socket.socket, counters, slot: int) -> MemberSocket:
+    counted = MemberSocket(fileno=sock.detach())
+    counted.send = datapath.counting_send(super(MemberSocket, counted).send, counters, slot)
+    return counted
+
 
 def choose(name: str, datapath: str, *, mac: str | None,
            workers: int = 1) -> tuple["PythonDevice | WorkersDevice | EbpfDevice", str | None]:
@@ -83,6 +123,7 @@ class PythonDevice:
         remove_leftover(name, keep_tap=True, multi_queue=False)
         self.tap_fd = tap.open_tap(name)
         self.datapath = DataPath(self.tap_fd)
+        self.segments = datapath.SegmentSlots(self.datapath.counters.__getitem__)
         self._watched: set[int] = set()
 
     def start(self) -> None:
@@ -101,19 +142,30 @@ class PythonDevice:
         """The member's socket and its control-frame sender."""
         sock = packet.open_data_socket(name, ifindex)
         send = sock.send
+        # A NIC that counts segments itself needs no counting: no per-frame cost.
+        slot = self.segments.assign(ifindex) if counts_super_frames_once(name) else None
+        if slot is not None:
+            sock = counted_socket(sock, self.datapath.counters, datapath.tx_segments_slot(slot))
+            send = super(MemberSocket, sock).send
 
         def send_control(frame: bytes) -> None:
             send(VNET_NONE + frame)
         return sock, send_control
 
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
+        self.segments.release(ifindex)
         fd = sock.fileno()
         if fd in self._watched:
             self.datapath.unwatch(fd)
             self._watched.discard(fd)
 
+    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
+        return wire_counters(name, nic, self.segments.extra(ifindex))
+
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
-        receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes)
+        slots = self.segments.slots()
+        receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes,
+                                     datapath.rx_segments_slot(slots.get(m.ifindex)))
                    for m in members}
         self.datapath.publish(Snapshot(transmit=runner.transmit(usable, active, bond_mac),
                                        receive=receive, bond_mac=bond_mac,
@@ -194,6 +246,13 @@ class EbpfDevice:
             rx_policy={m.ifindex: runner.rx_policy(m, active) for m in members},
             buckets=runner.ebpf_buckets(tx), bond_mac=bond_mac))
 
+    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
+        try:
+            stats = self.dev.member_counters(ifindex)
+        except (OSError, KeyError):
+            stats = {}
+        return wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
+
     def rx_dropped(self, members) -> int:
         total = 0
         for m in members:
@@ -244,6 +303,7 @@ class WorkersDevice:
         os.ftruncate(self._mem_fd, workers.COUNTER_STRIDE * count)
         self._mem = mmap.mmap(self._mem_fd, workers.COUNTER_STRIDE * count)
         self._counters = [workers.counter_view(self._mem, i) for i in range(count)]
+        self.segments = datapath.SegmentSlots(lambda index: sum(c[index] for c in self._counters))
         # alb's outgoing ARP, from every worker to the daemon's rlb
         self._arp_rx, self._arp_tx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._arp_rx.setblocking(False)
@@ -328,13 +388,19 @@ class WorkersDevice:
         # Send-only (protocol 0): the workers' fanout sockets take the data.
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
         sock.bind((name, 0))
+        if counts_super_frames_once(name):    # else the NIC counts segments: the workers need not
+            self.segments.assign(ifindex)
         return sock, sock.send
 
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
-        pass      # the next plan leaves the member out; the workers close their sockets
+        # the next plan leaves the member out; the workers close their sockets
+        self.segments.release(ifindex)
+
+    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
+        return wire_counters(name, nic, self.segments.extra(ifindex))
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
-        plan = workers.plan_for(runner, members, usable, active, bond_mac)
+        plan = workers.plan_for(runner, members, usable, active, bond_mac, self.segments.slots())
         self._plan = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
         for i in range(self.count):
             self._send(i, self._plan)

@@ -9,9 +9,10 @@ import socket
 import sys
 import time
 
-from . import __version__, cli_help, runfiles, runtime, status as status_text
+from . import __version__, cli_help, hostnet, runfiles, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
+from .systemd.cli import add_parsers as add_unit_parsers
 
 READY_TIMEOUT = 30.0
 
@@ -95,6 +96,8 @@ def _configs_for_up(args) -> list[BondConfig]:
             raise CliError(f"{item}: expected OPTION=VALUE")
         key, value = item.split("=", 1)
         pairs.append((key.strip(), value.strip(), None))
+    if args.inherit:
+        pairs.append(("inherit", "yes", None))
     if args.bond:
         base = next((c for c in configs if c.name == args.bond), None)
         if configs and base is None and not args.slaves:
@@ -112,7 +115,7 @@ def _configs_for_up(args) -> list[BondConfig]:
     if not args.config:
         raise CliError("up: name a bond (softbond up BOND --slaves IF,IF) or give --config PATH")
     if pairs or args.slaves or args.address or args.mtu is not None:
-        raise CliError("up: --slaves, --address, --mtu and OPTION=VALUE need a bond name")
+        raise CliError("up: --slaves, --address, --inherit, --mtu and OPTION=VALUE need a bond name")
     # A bond that only the kernel's default max_bonds=1 made, with no members
     # from any source, is not one the files configure.
     configs = [c for c in configs if not (c.implicit and not c.slaves)]
@@ -146,6 +149,8 @@ def _precheck(config: BondConfig) -> None:
         owner = runtime.owner_of(slave)
         if owner:
             raise CliError(f"{config.name}: cannot enslave {slave}: it is already a slave of {owner}")
+    for claim in hostnet.claims(config.slaves):
+        print(claim.warning(config.name), file=sys.stderr)
 
 
 def cmd_up(args) -> int:
@@ -402,7 +407,12 @@ def cmd_demo(args) -> int:
 def cmd_top(args) -> int:
     if args.bond and args.bond not in [b.name for b in runtime.list_bonds()]:
         raise CliError(f"{args.bond}: no such bond in this network namespace")
-    from . import top
+    try:
+        from . import top
+    except ImportError as exc:
+        # The .deb cannot depend on it: Debian's python3-textual is far too old.
+        raise CliError(f"top needs textual>=8 ({exc.name or 'textual'} not importable): pip install 'textual>=8'; "
+                       "softbond status shows the same state without it") from None
     return top.run(args.bond)
 
 
@@ -535,6 +545,8 @@ def _up_arguments(up: argparse.ArgumentParser) -> None:
     up.add_argument("--address", action="append", metavar="CIDR",
                     help="address in CIDR form, e.g. 192.168.100.199/24 (repeatable)")
     up.add_argument("--mtu", help="the bond's MTU (its members take it)")
+    up.add_argument("--inherit", action="store_true",
+                    help="take over the first member's addresses, routes, MTU and MAC (down gives them back)")
     up.add_argument("--config", action="append", metavar="PATH",
                     help="TOML file, ifcfg directory, modprobe.conf, netplan YAML, networkd "
                          "directory, NetworkManager keyfile(s), /etc/network/interfaces or "
@@ -616,6 +628,8 @@ def _rest(parser, sub) -> None:
                      help="a config file or directory, as up --config takes (several merge)")
     imp.add_argument("--to", choices=["toml"], default="toml", help="output format (toml)")
     imp.set_defaults(func=cmd_import)
+    add_unit_parsers(sub)
+
 
     dr = sub.add_parser("doctor", help="what is wrong with a bond, with the evidence and the fix",
                         description="Check a bond (every bond, running or not, when none is named) and its\n"

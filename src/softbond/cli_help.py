@@ -31,6 +31,7 @@ _UP = """examples:
   softbond up bond0 --slaves eth0,eth1 mode=802.3ad lacp_rate=fast xmit_hash_policy=layer3+4
   softbond up --config /etc/modprobe.conf --config /etc/sysconfig/network-scripts
   softbond up bond1 --config /etc/softbond/softbond.toml      # just that bond
+  softbond up bond0 --slaves eth0,eth1 --inherit mode=active-backup   # bond0 takes over eth0's addresses
 
 """
 

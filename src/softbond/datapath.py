@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, VNET
+from .wire.vnet import gso_segments
 
 # Offsets in a received frame: the virtio-net header, then Ethernet.
 DST, SRC, ETH_END = VNET, VNET + 6, VNET + 12
@@ -49,6 +50,34 @@ BATCH = 64                   # frames per socket per wakeup: one busy fd cannot 
 C_RX_DROPPED, C_TX_ERRORS, C_FRAMES_OUT, C_FRAMES_IN, C_SLEPT, C_POLLED = range(6)
 LOOP_COUNTERS = (("frames_out", C_FRAMES_OUT), ("frames_in", C_FRAMES_IN), ("rx_dropped", C_RX_DROPPED),
                  ("tx_errors", C_TX_ERRORS), ("slept", C_SLEPT), ("polled", C_POLLED))
+# Then, per member slot (0..MAX_MEMBERS-1), the wire segments its GSO
+# super-frames carried beyond the first, received and sent: a member NIC
+# of the virtual kinds counts a super-frame as one packet, the wire carries
+# gso_segs of them (member_segment_counters adds these to its counts).
+# A member without a slot (none assigned yet) counts into C_UNASSIGNED.
+C_UNASSIGNED = 6
+C_SEGMENTS = 8
+MAX_MEMBERS = 32
+COUNTER_SLOTS = C_SEGMENTS + 2 * MAX_MEMBERS
+
+
+def rx_segments_slot(member_slot: int | None) -> int:
+    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + 2 * member_slot
+
+
+def tx_segments_slot(member_slot: int | None) -> int:
+    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + 2 * member_slot + 1
+
+
+def counting_send(send: Callable, counters, slot: int) -> Callable:
+    """`send` that adds a GSO super-frame's extra wire segments to
+    counters[slot] (gso_type, byte 1 of the virtio-net header, is zero for
+    every other frame: one byte read and no allocation per frame)."""
+    def send_counted(frame):
+        if frame[1]:
+            counters[slot] += gso_segments(frame, len(frame)) - 1
+        return send(frame)
+    return send_counted
 
 # The busy-poll window grows from this when a wait ends early enough to have
 # been caught by polling (KVM's halt_poll_ns_grow_start, 10 us).
@@ -66,16 +95,17 @@ class Snapshot:
     transmit: called with each frame read from the bond device (the frame
       includes the virtio-net header); None drops everything (no usable
       member).
-    receive: fd -> (recv_into, policy, member MAC), policy one of
-      modes.base.RX_*: drop (the kernel's inactive slave), deliver, deliver
-      unless sourced by the bond itself (a switch reflecting our floods),
-      or alb's "unicast only, frames to the member's MAC go up as the
-      bond's".
+    receive: fd -> (recv_into, policy, member MAC, segments slot), policy
+      one of modes.base.RX_*: drop (the kernel's inactive slave), deliver,
+      deliver unless sourced by the bond itself (a switch reflecting our
+      floods), or alb's "unicast only, frames to the member's MAC go up as
+      the bond's"; the counters' slot for the member's received extra wire
+      segments (rx_segments_slot).
     bond_mac: the bond device's MAC, for the last two policies.
     busy_poll_ns: the longest the loop polls before sleeping; 0 never.
     """
     transmit: Callable[[memoryview], object] | None = None
-    receive: dict[int, tuple[Callable, int, bytes]] = field(default_factory=dict)
+    receive: dict[int, tuple[Callable, int, bytes, int]] = field(default_factory=dict)
     bond_mac: bytes = bytes(6)
     busy_poll_ns: int = 0
 
@@ -177,8 +207,8 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) 
                 if not other(fd):
                     return
                 continue    # or a member being released: unwatched shortly
-            recv_into, policy, own_mac = entry
-            delivered = dropped = 0
+            recv_into, policy, own_mac, segments_slot = entry
+            delivered = dropped = segments = 0
             for _ in range(BATCH):
                 try:
                     n = recv_into(buf, 0, MSG_DONTWAIT)
@@ -186,6 +216,8 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) 
                     break
                 except OSError:
                     break
+                if buf[1]:      # a GSO super-frame: more than one frame on the wire
+                    segments += gso_segments(buf, n) - 1
                 if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
                     dropped += 1
                     continue
@@ -197,6 +229,8 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) 
             counters[C_FRAMES_IN] += delivered
             if dropped:
                 counters[C_RX_DROPPED] += dropped
+            if segments:
+                counters[segments_slot] += segments
         # Poll only while moving frames keeps this loop busy a third of the
         # time or more: there a sleep and a wakeup per frame cost throughput.
         # A lighter load (small frames far apart: 10k 64-byte datagrams a
@@ -217,7 +251,7 @@ class DataPath:
     def __init__(self, tap_fd: int) -> None:
         self.tap_fd = tap_fd
         self.snapshot = Snapshot()
-        self.counters = [0] * len(LOOP_COUNTERS)     # C_*
+        self.counters = [0] * COUNTER_SLOTS           # C_*
         self._epoll = select.epoll()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)
@@ -273,3 +307,43 @@ class DataPath:
         self._epoll.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
+
+
+class SegmentSlots:
+    """Which member counts its extra wire segments in which counter slots,
+    and from what value: a slot a departed member used is handed to the
+    next one, whose count starts from the slot's value then. `read(index)`
+    returns a counter's current value (summed over workers)."""
+
+    def __init__(self, read: Callable[[int], int]) -> None:
+        self._read = read
+        self._slots: dict[int, int] = {}                # ifindex -> member slot
+        self._base: dict[int, tuple[int, int]] = {}     # ifindex -> (rx, tx) at assignment
+
+    def assign(self, ifindex: int) -> int | None:
+        """The member's slot; None past MAX_MEMBERS members (those count
+        what their NIC counts)."""
+        if ifindex in self._slots:
+            return self._slots[ifindex]
+        used = set(self._slots.values())
+        slot = next((i for i in range(MAX_MEMBERS) if i not in used), None)
+        if slot is None:
+            return None
+        self._slots[ifindex] = slot
+        self._base[ifindex] = (self._read(rx_segments_slot(slot)), self._read(tx_segments_slot(slot)))
+        return slot
+
+    def release(self, ifindex: int) -> None:
+        self._slots.pop(ifindex, None)
+        self._base.pop(ifindex, None)
+
+    def slots(self) -> dict[int, int]:
+        return dict(self._slots)
+
+    def extra(self, ifindex: int) -> tuple[int, int]:
+        """(received, sent) extra wire segments of the member so far."""
+        slot = self._slots.get(ifindex)
+        if slot is None:
+            return 0, 0
+        rx, tx = self._base[ifindex]
+        return self._read(rx_segments_slot(slot)) - rx, self._read(tx_segments_slot(slot)) - tx

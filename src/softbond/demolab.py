@@ -148,6 +148,12 @@ class Lab:
         return gap, cut_mono, cut_wall
 
     # ----------------------------------------------------------- reading
+    def first_event_ms(self, cut_wall: float, kind: str) -> float | None:
+        """Milliseconds from the cut to the bond's first event of `kind` after it."""
+        times = [event.get("time") or 0 for event in self.status().get("events") or []
+                 if event.get("kind") == kind and (event.get("time") or 0) >= cut_wall]
+        return 1000 * (min(times) - cut_wall) if times else None
+
     def timeline(self, cut_wall: float, since: float = 2.0) -> list[str]:
         """The bond's events from `since` seconds before the cut on, each
         with its time from the cut."""

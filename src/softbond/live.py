@@ -186,12 +186,17 @@ class LiveOptions:
             member.sock.close()
         self.device.close()
         self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac, workers=workers)
+        # A new device is a new ifindex: the link monitor's filter and the
+        # bond's own link events (MTU, GSO limits) must follow it.
+        self.ifindex = self.links.index(self.name)
+        self._listen_to_links()
         if notice:
             self._event("warning", notice, level=logging.WARNING, prefix=False)
         if self.mac:
             self.links.set_mac(self.name, self.mac)
         self.device.set_carrier(self.carrier)
         self.links.set_up(self.name, True)
+        self._carry_inherited()      # up --inherit: addresses with their flags, and routes
         for cidr in addresses:
             self.links.add_address(self.name, cidr)
         self._add_default_routes()

@@ -99,7 +99,8 @@ class Membership:
         original = self._adopted.pop(name, None) or self.links.snapshot(name)
         # Record before touching anything: a crash from here on is repaired
         # by the next `softbond up`.
-        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + [original])
+        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + [original],
+                            inherited=self.inherited)
         # Hear its link messages before its carrier is first read.
         self._listen_to_links(original.ifindex)
         try:
@@ -110,7 +111,7 @@ class Membership:
             except linkops.LinkError:
                 pass
             self._listen_to_links()
-            runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
+            runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
             raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
         self.members.append(member)
         self._sync_gso_limits()
@@ -151,7 +152,7 @@ class Membership:
         if name == "lo":
             raise BondError(f"{self.name}: cannot enslave {name}: loopback")
         addrs = self.links.addresses(name)
-        if addrs:
+        if addrs and name != self._inherit_source():
             raise BondError(f"{self.name}: cannot enslave {name}: it has address {addrs[0]}; "
                             "remove its addresses first (the bond holds the IP)")
         mtu = self._mtu_to_give()
@@ -239,6 +240,7 @@ class Membership:
         """Every member a release names is one, before any is released."""
         for name in names:
             self._member(name)
+            self._check_inherited_release(name)
 
     def release(self, name: str) -> None:
         member = self._member(name)
@@ -281,7 +283,7 @@ class Membership:
                 self.links.restore(member.original)
         except linkops.LinkError as exc:
             self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
-        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members])
+        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
         if not self._stopped:
             self._sync_gso_limits()
 

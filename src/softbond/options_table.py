@@ -17,6 +17,8 @@ COST = {EFFECT_DATAPATH: "yes (the bond device is rebuilt: traffic pauses)",
 def live(spec: OptionSpec) -> str:
     if spec.runtime == "never":
         return "no (module-level)"
+    if spec.runtime == "up":
+        return "no (acted on at up and down)"
     return COST.get(spec.effect, "yes")
 
 

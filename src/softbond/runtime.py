@@ -14,6 +14,9 @@ and every member's original state, written before a member is touched, so
 that a crash can always be repaired by the next `up`), BOND.lock (held by
 the bond's process for its whole life: exactly one `up` of a bond wins) and
 BOND.log. Files are opened as runfiles.py says: nobody else's is trusted.
+The record of the member an `up --inherit` bond took addresses from also
+holds "inherited": {"from", "ifindex", "mtu", "addresses": [...],
+"routes": [...]} (see ports/addrmove.capture), written before they move.
 """
 from __future__ import annotations
 
@@ -91,9 +94,15 @@ def lock_path(bond: str) -> str:
     return os.path.join(run_dir(), f"{bond}.lock")
 
 
-def write_state(bond: str, pid: int, members: list[linkops.LinkState]) -> None:
+def write_state(bond: str, pid: int, members: list[linkops.LinkState], *, inherited: dict | None = None) -> None:
+    """`inherited`: what the bond took from a member (inherit.py), kept in
+    that member's record as "inherited" for crash recovery to give back."""
     path = os.path.join(run_dir(create=True), f"{bond}.json")
-    record = {"bond": bond, "pid": pid, "netns_cookie": netns_cookie(), "members": [m.to_json() for m in members]}
+    records = [m.to_json() for m in members]
+    for record in records:
+        if inherited is not None and record["ifindex"] == inherited["ifindex"]:
+            record["inherited"] = inherited
+    record = {"bond": bond, "pid": pid, "netns_cookie": netns_cookie(), "members": records}
     runfiles.write_atomic(path, json.dumps(record).encode())
 
 
@@ -363,11 +372,16 @@ def recover_leftovers(bond: str, links: linkops.Links, adopt=()) -> dict[str, li
     adopted: dict[str, linkops.LinkState] = {}
     wanted = set(adopt)
     records = []
+    inherited: dict[int, dict] = {}     # by ifindex: what the bond took from that member
     for data in state.get("members", []):
         try:
-            records.append(linkops.LinkState.from_json(data))
-        except TypeError as exc:
+            fields = {k: v for k, v in data.items() if k != "inherited"}
+            records.append(linkops.LinkState.from_json(fields))
+        except (TypeError, AttributeError) as exc:
             log.warning("%s: unreadable member record %r: %s", bond, data, exc)
+            continue
+        if isinstance(data.get("inherited"), dict):
+            inherited[records[-1].ifindex] = data["inherited"]
     # A member is the interface with the recorded ifindex, under whatever
     # name it has now, if it still looks enslaved: a MAC the bond gave it or
     # it had, or softbond's filter on it. Anything else is left alone.
@@ -380,6 +394,10 @@ def recover_leftovers(bond: str, links: linkops.Links, adopt=()) -> dict[str, li
         if mac not in macs and not links.has_our_filter(original.ifindex):
             log.warning("%s: (slave %s): not restored after a crash: ifindex %d is now %s, with MAC %s, "
                         "which the bond never gave it", bond, original.name, original.ifindex, name, mac)
+            continue
+        if original.ifindex in inherited:   # never adopted: a new `up --inherit` takes them again
+            from .inherit import recover_inherited
+            recover_inherited(bond, links, original, inherited[original.ifindex], name)
             continue
         if name in wanted:
             adopted[name] = original

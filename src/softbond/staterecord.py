@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from . import inheritrecord
 from .config.names import ifname_problem
 
 MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -93,7 +94,7 @@ def problem(record, bond: str) -> str | None:
 def member_problem(member) -> str | None:
     if not isinstance(member, dict):
         return "not a JSON object"
-    extra = set(member) - set(MEMBER_FIELDS)
+    extra = set(member) - set(MEMBER_FIELDS) - {"inherited"}
     if extra:
         return f"unknown field {sorted(extra)[0]!r}"
     for key, check in MEMBER_FIELDS.items():
@@ -104,4 +105,8 @@ def member_problem(member) -> str | None:
         why = check(member[key])
         if why:
             return f"{key}: {why}"
+    if "inherited" in member:       # what an up --inherit bond took from it
+        why = inheritrecord.problem(member["inherited"], member["ifindex"])
+        if why:
+            return f"inherited: {why}"
     return None

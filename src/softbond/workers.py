@@ -38,7 +38,8 @@ import socket
 import sys
 from dataclasses import dataclass, field
 
-from .datapath import Snapshot, forward
+from . import datapath
+from .datapath import Snapshot, counting_send, forward, rx_segments_slot, tx_segments_slot
 from .modes.alb import alb_bucket
 from .modes.base import RX_DROP, VNET
 from .modes.tlb import tlb_bucket
@@ -54,9 +55,10 @@ PACKET_FANOUT_HASH = 0
 
 BUCKETS = 256
 
-# Counters: one page per worker, u64 slots: datapath.C_* then the buckets.
+# Counters: one page per worker, u64 slots: datapath's (the loop's C_* and
+# the members' extra wire segments), then the buckets.
 COUNTER_STRIDE = 4096
-C_BUCKETS = 8
+C_BUCKETS = datapath.COUNTER_SLOTS
 COUNTER_SLOTS = C_BUCKETS + BUCKETS
 
 _ETHERTYPE = VNET + 12
@@ -81,9 +83,13 @@ class Plan:
     macs: dict[int, bytes] = field(hash=False)      # ifindex -> MAC, every member
     arp_slowpath: bool = False
     busy_poll_ns: int = 0
+    # ifindex -> datapath member slot, for members whose NIC counts a
+    # super-frame once (bonddev.counts_super_frames_once)
+    segment_slots: dict[int, int] = field(default_factory=dict, hash=False)
 
 
-def plan_for(runner, members, usable, active, bond_mac: bytes) -> Plan:
+def plan_for(runner, members, usable, active, bond_mac: bytes,
+             segment_slots: dict[int, int] | None = None) -> Plan:
     """The runner's decisions for the current members, as data (what
     bonddev.EbpfDevice.publish writes into the BPF maps)."""
     tx = runner.tx_members(usable, active)
@@ -96,7 +102,7 @@ def plan_for(runner, members, usable, active, bond_mac: bytes) -> Plan:
         buckets=runner.ebpf_buckets(tx), bond_mac=bond_mac,
         names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
         arp_slowpath=runner.opts.mode == MODE_ALB,
-        busy_poll_ns=runner.opts.datapath_busy_poll * 1000)
+        busy_poll_ns=runner.opts.datapath_busy_poll * 1000, segment_slots=segment_slots or {})
 
 
 def fanout_id(ifindex: int) -> int:
@@ -229,10 +235,13 @@ class Worker:
                 if sock is not None:
                     self.socks[ifindex] = sock
                     self.epoll.register(sock.fileno(), select.EPOLLIN)
-        sends = {ifindex: sock.send for ifindex, sock in self.socks.items()}
+        slots = plan.segment_slots
+        # Members without a slot have NICs that count segments themselves.
+        sends = {ifindex: counting_send(sock.send, self.counters, tx_segments_slot(slots[ifindex]))
+                 if ifindex in slots else sock.send for ifindex, sock in self.socks.items()}
         to_daemon = self.arp.send if self.arp is not None else (lambda frame: False)
         receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
-                                   plan.macs.get(ifindex, bytes(6)))
+                                   plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)))
                    for ifindex, sock in self.socks.items()}
         self.snapshot = Snapshot(transmit=compile_transmit(plan, sends, self.counters, to_daemon),
                                  receive=receive, bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)

@@ -1,5 +1,6 @@
 """802.3ad against a real partner: Open vSwitch in userspace with LACP,
 checked from both sides (ovs-appctl lacp/show and our own status)."""
+import json
 import re
 import subprocess
 import time
@@ -177,3 +178,30 @@ def test_tshark_dissects_our_lacpdus_without_warnings(topo, tmp_path):
     bad = subprocess.run(["tshark", "-r", str(pcap), "-Y", f"eth.src == {ours} && (_ws.malformed || _ws.expert)"],
                          capture_output=True, text=True, check=True).stdout
     assert bad.strip() == "", bad
+
+
+def _link_stats(topo, dev):
+    out = subprocess.run(["ip", "-n", topo.host, "-s", "-j", "link", "show", dev], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)[0]["stats64"]
+
+
+@pytest.mark.topology(peers=1, **LACP_OVS)
+def test_lacpdus_count_as_received_never_as_drops(topo):
+    """A LACPDU the control plane consumed is not a receive drop: not on the
+    member NIC (eBPF used to hand it on to a stack without a handler), not
+    on the bond device (the Python path used to deliver it up the TAP), not
+    in the data path's own drops."""
+    up_8023ad(topo, "lacp_rate=fast")
+    assert topo.wait_for(lambda: distributing(topo) == ["eth0", "eth1"], timeout=5)
+    time.sleep(0.5)       # frames of the forming (before collecting) are legitimately dropped
+    before, bond_before = status_direct(topo), _link_stats(topo, "bond0")
+    time.sleep(2.5)       # lacp_rate=fast: a LACPDU a second on each member
+    after, bond_after = status_direct(topo), _link_stats(topo, "bond0")
+    for old, new in zip(before["slaves"], after["slaves"]):
+        lacpdus = new["ad"]["counters"]["lacpdu_rx"] - old["ad"]["counters"]["lacpdu_rx"]
+        assert lacpdus >= 2, (old["name"], lacpdus)
+        assert new["counters"]["rx_packets"] - old["counters"]["rx_packets"] >= lacpdus
+        assert new["counters"]["rx_dropped"] == old["counters"]["rx_dropped"], new["name"]
+    assert after["rx_dropped_inactive"] == before["rx_dropped_inactive"]
+    assert bond_after["rx"]["dropped"] == bond_before["rx"]["dropped"]

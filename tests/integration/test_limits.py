@@ -66,6 +66,18 @@ def test_members_take_the_configured_mtu_and_follow_a_live_change(topo):
     assert mtu(topo, "eth1") == 1500, "a released member keeps the bond's MTU"
 
 
+def test_a_live_mtu_change_is_followed_after_the_data_path_is_switched(topo):
+    # The switch builds a new bond device (a new ifindex): the bond's own
+    # link messages must still reach it, or the MTU stops being followed.
+    jumbo_switch(topo, 9000)
+    up(topo)
+    other = "python" if status_json(topo)["datapath"] == "ebpf" else "ebpf"
+    topo.softbond("set", "bond0", "datapath", other)
+    topo.exec(topo.host, ["ip", "link", "set", "bond0", "mtu", "4000"])
+    assert topo.wait_for(lambda: (mtu(topo, "eth0"), mtu(topo, "eth1")) == (4000, 4000), timeout=3), \
+        (mtu(topo, "eth0"), mtu(topo, "eth1"))
+
+
 def test_a_member_refusing_the_mtu_rolls_the_change_back(topo):
     # A macvlan cannot be bigger than its lower device (eth1 here, at 1500).
     topo.exec(topo.host, ["ip", "link", "add", "mv0", "link", "eth1", "type", "macvlan", "mode", "passthru"])

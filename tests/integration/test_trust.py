@@ -125,7 +125,7 @@ def test_systemd_unit_verifies(tmp_path):
     text = open(unit).read()
     assert "Restart=always" in text and "Type=notify" in text and "RestartSec=100ms" in text
     # systemd-analyze checks that ExecStart exists: point it at this install.
-    text = text.replace("/usr/local/bin/softbond", shutil.which("softbond"))
+    text = text.replace("/usr/bin/softbond", shutil.which("softbond"))
     (tmp_path / "softbond@.service").write_text(text)
     os.symlink("softbond@.service", tmp_path / "softbond@bond0.service")
     proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "softbond@bond0.service")],

@@ -81,3 +81,18 @@ def test_probe_source_is_the_address_on_the_target_subnet():
     assert frame[12:14] == b"\x08\x06"
     assert frame[28:32] == socket.inet_aton("10.0.0.9")     # sender IP
     assert frame[38:42] == socket.inet_aton("10.0.0.1")     # target IP
+
+
+def test_arp_and_na_from_any_number_of_senders_keep_one_entry_per_target():
+    """The monitor's neighbour evidence is keyed by the configured targets
+    only: a flood of replies from spoofed senders grows nothing."""
+    j = judge(validate=3, targets=(T1, T2))
+    ours = next(iter(US))
+    for i in range(10_000):
+        spoofed = bytes([10, 1, i >> 8, i & 0xFF])
+        j.saw_reply("eth0", spoofed, ours, US, True, 1.0)
+        j.saw_reply("eth1", ours, spoofed, US, False, 1.0)      # a backup overhearing "our" requests
+        j.saw_reply(f"other{i}", T1, ours, US, True, 1.0)      # not a member: ignored
+    j.saw_reply("eth0", T1, ours, US, True, 1.0)
+    assert set(j.evidence) == {"eth0", "eth1"}
+    assert list(j.evidence["eth0"].target_rx) == [T1] and not j.evidence["eth1"].target_rx

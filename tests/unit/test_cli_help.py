@@ -11,7 +11,7 @@ from softbond import __version__, cli
 from softbond.config.registry import SPECS
 
 VERBS = ("up", "down", "status", "enslave", "release", "set-active", "set", "options", "demo", "top", "web",
-         "import", "doctor")
+         "import", "doctor", "install-unit", "wait-members")
 
 
 def softbond(*args):

@@ -452,6 +452,8 @@ def test_live_noslaves_and_ifdown_options_change_on_a_running_bond():
     assert live(current, "datapath_workers", "3")[0].datapath_workers == 3
     assert live_error(current, "max_bonds", "2") == (
         "bond0: option max_bonds: module-level option, only set when the bonds are created")
+    assert live_error(current, "inherit", "yes") == (
+        "bond0: option inherit: acted on at up and down only (softbond down bond0, then up with it)")
 
 
 def test_every_option_says_how_a_running_bond_applies_it():
@@ -460,7 +462,8 @@ def test_every_option_says_how_a_running_bond_applies_it():
     assert effects["datapath"] == effects["datapath_workers"] == "datapath"
     assert effects["miimon"] == effects["arp_ip_target"] == "monitors"
     assert effects["lacp_rate"] == effects["tlb_dynamic_lb"] == "configure"
-    assert {spec.runtime for spec in SPECS} == {"always", "never"}
+    assert {spec.runtime for spec in SPECS} == {"always", "never", "up"}
+    assert [spec.name for spec in SPECS if spec.runtime == "up"] == ["inherit"]
 
 
 def test_live_mode_dependency_checked_before_value():
@@ -595,7 +598,7 @@ def test_options_to_json_defaults():
         "num_grat_arp": 1, "num_unsol_na": 1, "peer_notif_delay": 0, "all_slaves_active": 0,
         "resend_igmp": 1, "lp_interval": 1, "packets_per_slave": 1, "tlb_dynamic_lb": 1,
         "max_bonds": 1, "coupled_control": 1, "datapath": "auto", "datapath_workers": 1,
-        "datapath_busy_poll": 200, "metrics_textfile": ""}
+        "datapath_busy_poll": 200, "metrics_textfile": "", "inherit": 0}
     assert set(options_to_json(BondOptions())) == set(OPTIONS)
 
 

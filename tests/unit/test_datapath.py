@@ -20,14 +20,16 @@ def frame(dst, src, payload=b"x" * 50):
     return VNET + dst + src + b"\x08\x00" + payload
 
 
-def run_ingress(policy, frames):
+def run_ingress(policy, frames, counters=None):
     tap_ours, tap_kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     member_ours, member_wire = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     tap_kernel.settimeout(0.3)
     tap_ours.setblocking(False)       # as the TAP is
     member_ours.setblocking(False)
     path = DataPath(tap_ours.fileno())
-    path.publish(Snapshot(receive={member_ours.fileno(): (member_ours.recv_into, policy, MEMBER)}, bond_mac=BOND))
+    slot = datapath.rx_segments_slot(3)
+    path.publish(Snapshot(receive={member_ours.fileno(): (member_ours.recv_into, policy, MEMBER, slot)},
+                          bond_mac=BOND))
     path.watch(member_ours.fileno())
     path.start()
     try:
@@ -39,6 +41,8 @@ def run_ingress(policy, frames):
                 got.append(tap_kernel.recv(65536))
         except socket.timeout:
             pass
+        if counters is not None:
+            counters.append(path.counters[slot])
         return got, path.rx_dropped
     finally:
         path.stop()
@@ -50,6 +54,52 @@ def test_deliver_and_drop():
     frames = [frame(BOND, PEER), frame(BCAST, PEER)]
     assert run_ingress(RX_DELIVER, frames) == (frames, 0)
     assert run_ingress(RX_DROP, frames) == ([], 2)
+
+
+def gso_frame(segments, dst=BOND, src=PEER):
+    """A TCPv4 super-frame of `segments` 1448-byte segments (vnet header:
+    NEEDS_CSUM, GSO_TCPV4, gso_size 1448, csum_start after the IP header)."""
+    header = bytes([1, 1]) + (54).to_bytes(2, "little") + (1448).to_bytes(2, "little") + \
+        (34).to_bytes(2, "little") + (16).to_bytes(2, "little")
+    tcp = bytes(12) + b"\x50" + bytes(7)
+    return header + dst + src + b"\x08\x00" + bytes(20) + tcp + bytes(1448 * segments)
+
+
+def test_received_super_frames_count_their_extra_wire_segments_delivered_or_dropped():
+    frames = [gso_frame(10), frame(BOND, PEER), gso_frame(3)]
+    counted = []
+    assert run_ingress(RX_DELIVER, frames, counted) == (frames, 0)
+    assert counted == [9 + 2]
+    counted = []
+    assert run_ingress(RX_DROP, frames, counted) == ([], 3)
+    assert counted == [11]          # the member NIC counted them as received all the same
+
+
+def test_counting_send_counts_extra_segments_and_sends_the_frame_unchanged():
+    counters = [0] * datapath.COUNTER_SLOTS
+    sent = []
+    send = datapath.counting_send(sent.append, counters, datapath.tx_segments_slot(5))
+    for f in (gso_frame(44), frame(PEER, BOND), gso_frame(1)):
+        send(memoryview(f))
+    assert [bytes(f) for f in sent] == [gso_frame(44), frame(PEER, BOND), gso_frame(1)]
+    assert counters[datapath.tx_segments_slot(5)] == 43
+    assert sum(counters) == 43
+
+
+def test_segment_slots_are_reused_from_where_the_last_member_left_them():
+    counters = [0] * datapath.COUNTER_SLOTS
+    slots = datapath.SegmentSlots(counters.__getitem__)
+    a, b = slots.assign(11), slots.assign(12)
+    assert (a, b) == (0, 1) and slots.assign(11) == 0
+    counters[datapath.rx_segments_slot(a)] += 7
+    counters[datapath.tx_segments_slot(b)] += 5
+    assert slots.extra(11) == (7, 0) and slots.extra(12) == (0, 5)
+    slots.release(11)
+    assert slots.extra(11) == (0, 0)
+    assert slots.assign(13) == 0 and slots.extra(13) == (0, 0)     # starts from the slot's 7
+    more = [slots.assign(100 + i) for i in range(datapath.MAX_MEMBERS)]     # 2 already taken
+    assert more[-3:] == [datapath.MAX_MEMBERS - 1, None, None]
+    assert slots.extra(100 + datapath.MAX_MEMBERS - 1) == (0, 0)            # past the slots: uncounted
 
 
 def test_not_own_drops_our_reflected_floods():

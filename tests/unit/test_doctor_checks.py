@@ -3,7 +3,7 @@ members have no settable speed or duplex, and neither NetworkManager nor
 systemd-networkd runs here (their runtime files, in their own format, are
 written to a temporary directory instead)."""
 from softbond.doctor import checks
-from softbond.doctor.managed import managed_by
+from softbond import hostnet
 
 
 def slave(name, speed, duplex):
@@ -23,19 +23,22 @@ def test_members_with_different_speed_and_duplex():
     assert checks.members_differ(st) == []
 
 
-def test_managed_by_networkd_and_networkmanager_runtime_files(tmp_path):
-    nm, networkd = tmp_path / "nm", tmp_path / "networkd"
-    nm.mkdir()
-    networkd.mkdir()
+def test_a_managers_state_file_says_whether_it_manages_a_link(tmp_path):
+    # The files as each daemon writes them (their formats; the daemons' own
+    # runs are in tests/integration/test_hostnet.py).
+    files = {hostnet.NM: str(tmp_path / "nm-{ifindex}"), hostnet.NETWORKD: str(tmp_path / "networkd-{ifindex}")}
 
     def who():
-        return managed_by("lo", nm_dir=str(nm), networkd_dir=str(networkd), check_netns=False)
-    assert who() is None
-    (networkd / "1").write_text("# This is private data. Do not parse.\nADMIN_STATE=unmanaged\nOPER_STATE=carrier\n")
-    assert who() is None
-    (networkd / "1").write_text("ADMIN_STATE=configured\nOPER_STATE=routable\n")
-    assert who() == "systemd-networkd"
-    (nm / "1").write_text("[device]\nmanaged=false\n")
-    assert who() == "systemd-networkd"
-    (nm / "1").write_text("[device]\nmanaged=true\nperm-hw-address-fake=false\n")
-    assert who() == "NetworkManager"
+        return [m for m in (hostnet.NM, hostnet.NETWORKD) if hostnet.manages(m, 1, files)]
+    assert who() == []
+    (tmp_path / "networkd-1").write_text("# This is private data. Do not parse.\nADMIN_STATE=unmanaged\n"
+                                         "OPER_STATE=carrier\n")
+    assert who() == []
+    (tmp_path / "networkd-1").write_text("ADMIN_STATE=linger\n")
+    assert who() == []
+    (tmp_path / "networkd-1").write_text("ADMIN_STATE=configured\nOPER_STATE=routable\n")
+    assert who() == [hostnet.NETWORKD]
+    (tmp_path / "nm-1").write_text("[device]\nmanaged=false\n")
+    assert who() == [hostnet.NETWORKD]
+    (tmp_path / "nm-1").write_text("[device]\nmanaged=true\nperm-hw-address-fake=false\n")
+    assert who() == [hostnet.NM, hostnet.NETWORKD]

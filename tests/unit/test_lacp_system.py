@@ -392,6 +392,24 @@ def test_loopback_is_refused():
     assert sorted(p for p, _ in loops) == ["eth0", "eth1"]  # once per port
 
 
+def test_loopback_with_another_priority_is_refused():
+    """The kernel's loopback check (ad_rx_machine) compares the system MAC
+    alone: a LACPDU carrying our own system MAC under another priority is
+    our own frame come back (or a forged one), never a partner."""
+    net = Net()
+    a = net.system(1, lacp_fast=True, system_priority=100)
+    twin = net.system(1, lacp_fast=True, system_priority=200)   # same MAC
+    net.cable(a, "eth0", twin, "eth0")
+    net.run(8)
+    for s in (a, twin):
+        assert s.distributing() == ()
+        info = s.port_info("eth0")
+        assert info["counters"]["lacpdu_illegal_rx"] > 0
+        assert info["counters"]["lacpdu_rx"] == 0
+        assert info["partner"]["system_mac"] != "02:00:00:00:00:01"
+        assert sum("loopback" in m for _, m in s.drain_events()) == 1
+
+
 def test_loopback_of_own_frame_on_formed_link():
     net, a, b = pair(both={"lacp_fast": True})
     net.cable(a, "eth0", b, "eth0")
@@ -408,6 +426,26 @@ def _flood_frame(partner_system: bytes, n: int, stale: bool = True) -> bytes:
     actor = LacpInfo(65535, partner_system, 9, 255, 1, FULL)
     partner = LacpInfo(1, mac(99), n & 0xFFFF, 1, 1, 0) if stale else actor
     return build_lacpdu(mac(0x200), Lacpdu(actor, partner))
+
+
+def test_lacpdus_from_ever_new_partners_grow_no_state():
+    """What a LACP flood can make the system keep is bounded by its ports:
+    one partner record and one aggregator per port, a capped event log,
+    at most 3 LACPDUs a second out."""
+    from softbond.lacp.system import MAX_EVENTS
+    net, a, b = pair(both={"lacp_fast": True})
+    net.cable(a, "eth0", b, "eth0")
+    net.cable(a, "eth1", b, "eth1")
+    net.run(4)
+    sent = 0
+    for i in range(20_000):
+        now = net.t + i / 1000
+        a.receive(("eth0", "eth1")[i & 1], _flood_frame(mac(0x1000 + i), i, stale=False), now)
+        sent += len(a.tick(now))
+    assert len(a._aggregators()) == 2
+    assert len(a._events) <= MAX_EVENTS and len(a._outbox) == 0
+    assert sent <= 2 * 3 * 21
+    assert a.port_info("eth0")["partner"]["system_mac"] == "02:00:00:00:5e:1e"    # the last one
 
 
 def test_tx_rate_limit_under_flood():

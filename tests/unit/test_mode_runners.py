@@ -6,7 +6,9 @@ import pytest
 
 from softbond.config.registry import BondOptions
 from softbond.modes import make_runner
-from softbond.modes.alb import ARP_BURST, UPDATE_DELAY, alb_bucket, learning_frame
+from softbond.modes.alb import (
+    ARP_BURST, CLIENT_TTL, TABLE_SIZE, UPDATE_BUDGET, UPDATE_DELAY, UPDATE_RETRY, alb_bucket, learning_frame,
+)
 from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
 from softbond.modes.tlb import LoadTable
 from softbond.wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp, parse_arp
@@ -229,12 +231,17 @@ def test_alb_replies_to_clients_round_robin_with_member_macs():
     assert {c["slave"] for c in r.rlb.to_json()} == {"eth0", "eth1"}
 
 
-def test_alb_request_then_reply_updates_clients_after_the_delay():
+def alb_on_clock(start):
+    """Two members, an alb runner on a clock the test moves (now[0]), and its transmit."""
     members = ports(2)
     r = runner(6)
-    now = [100.0]
+    now = [start]
     r.clock = lambda: now[0]
-    tx = r.transmit(members, members[0], BOND_MAC)
+    return members, r, now, r.transmit(members, members[0], BOND_MAC)
+
+
+def test_alb_request_then_reply_updates_clients_after_the_delay():
+    members, r, now, tx = alb_on_clock(100.0)
     tx(memoryview(arp_frame(ARPOP_REQUEST, "192.168.100.199", "192.168.100.1")))
     tx(memoryview(arp_frame(ARPOP_REQUEST, "192.168.100.199", "192.168.100.2")))
     # The clients answer; the second one was given eth0, the first eth1.
@@ -264,6 +271,53 @@ def test_alb_moves_clients_off_a_failed_member_and_rebalances_on_return():
     assert r.rlb.rx_ntt
     r.transmit(members, members[0], BOND_MAC)                # eth1 is back
     assert {c["slave"] for c in r.rlb.to_json()} == {"eth0", "eth1"}
+
+
+def _spoofed_replies(tx, count):
+    """Our ARP replies to `count` distinct clients (10.77.x.y, each its own MAC)."""
+    for i in range(count):
+        ip = f"10.77.{i >> 8}.{i & 0xFF}"
+        tx(memoryview(arp_frame(ARPOP_REPLY, "10.77.255.254", ip, bytes([2, 0x77, 0, 0, i >> 8, i & 0xFF]))))
+
+
+def test_alb_client_table_holds_at_most_its_256_slots():
+    members = ports(2)
+    r = runner(6)
+    tx = r.transmit(members, members[0], BOND_MAC)
+    _spoofed_replies(tx, 10_000)
+    clients = r.rlb.to_json()
+    assert len(clients) == TABLE_SIZE
+    # a newcomer takes over its slot (the XOR of the address bytes)
+    assert {"client": "10.77.39.15", "ip": "10.77.255.254", "mac": "02:77:00:00:27:0f",
+            "slave": clients[39 ^ 15 ^ 77 ^ 10]["slave"]} in clients
+
+
+def test_alb_failover_tells_each_client_a_bounded_number_of_times_a_budget_per_tick():
+    members, r, _, tx = alb_on_clock(100.0)
+    _spoofed_replies(tx, 10_000)
+    r.rlb.updates(100.0)
+    while r.rlb.rx_ntt:                     # the replies' own rounds
+        r.rlb.updates(100.0)
+    r.transmit([members[0]], members[0], BOND_MAC)        # eth1 failed
+    per_tick = []
+    while r.rlb.rx_ntt:
+        per_tick.append(len(r.rlb.updates(101.0)))
+    assert max(per_tick) <= ARP_BURST * UPDATE_BUDGET
+    assert sum(per_tick) <= ARP_BURST * TABLE_SIZE * (1 + UPDATE_RETRY)
+    assert sum(per_tick) >= ARP_BURST * TABLE_SIZE // 2     # eth1's clients were told
+
+
+def test_alb_clients_no_arp_refreshed_age_out():
+    members, r, now, tx = alb_on_clock(50.0)
+    _spoofed_replies(tx, 3)
+    now[0] += CLIENT_TTL / 2
+    r.rlb.arp_recv(ARPOP_REPLY, bytes([2, 0x77, 0, 0, 0, 1]), bytes([10, 77, 0, 1]),
+                   bytes([10, 77, 255, 254]), now[0])
+    r.tick(now[0], members)
+    assert len(r.rlb.to_json()) == 3
+    now[0] = 50.0 + CLIENT_TTL + 1
+    r.tick(now[0], members)
+    assert [c["client"] for c in r.rlb.to_json()] == ["10.77.0.1"]    # refreshed half way
 
 
 def test_alb_learning_frames_every_lp_interval():

@@ -58,6 +58,42 @@ def _csum_ok(data: bytes) -> bool:
     return int.from_bytes(data, "big") % 0xFFFF == 0
 
 
+def _tso_frame(payload, gso_size=1448, gso_type=vnet.VIRTIO_NET_HDR_GSO_TCPV4, tcp_header=32, ipv6=False,
+               flags=vnet.VIRTIO_NET_HDR_F_NEEDS_CSUM):
+    ip_len = 40 if ipv6 else 20
+    csum_start = 14 + ip_len
+    tcp = bytearray(tcp_header)
+    if tcp_header >= 20:
+        tcp[12] = (tcp_header // 4) << 4
+    hdr = vnet.build_vnet(flags, gso_type, csum_start + tcp_header, gso_size, csum_start, 16)
+    return hdr + MAC * 2 + (b"\x86\xdd" if ipv6 else b"\x08\x00") + bytes(ip_len) + bytes(tcp) + bytes(payload)
+
+
+def test_gso_segments_is_the_kernels_gso_segs():
+    cases = [
+        (_tso_frame(10 * 1448), 10),
+        (_tso_frame(10 * 1448 + 1), 11),
+        (_tso_frame(1448), 1),
+        (_tso_frame(44 * 1448 + 900, gso_type=vnet.VIRTIO_NET_HDR_GSO_TCPV6 | vnet.VIRTIO_NET_HDR_GSO_ECN,
+                    ipv6=True, tcp_header=20, gso_size=1428), 46),
+        (_tso_frame(3 * 1472, gso_type=vnet.VIRTIO_NET_HDR_GSO_UDP_L4, tcp_header=8, gso_size=1472), 3),
+        # no csum_start: hdr_len says where the headers end
+        (_tso_frame(5 * 1000, gso_size=1000, flags=0), 5),
+        (vnet.VNET_NONE + MAC * 2 + b"\x08\x00" + bytes(1400), 1),
+    ]
+    for frame, segments in cases:
+        assert vnet.gso_segments(bytearray(frame), len(frame)) == segments
+        assert vnet.gso_segments(memoryview(frame), len(frame)) == segments
+
+
+def test_gso_segments_of_a_truncated_or_zero_sized_frame_is_one():
+    frame = _tso_frame(10 * 1448)
+    assert vnet.gso_segments(frame[:60], 60) == 1
+    zero = bytearray(frame)
+    zero[4:6] = b"\0\0"
+    assert vnet.gso_segments(zero, len(zero)) == 1
+
+
 def test_igmpv2_report():
     f = igmp.build_igmpv2_report(MAC, "10.0.0.1", "239.1.2.3")
     assert len(f) == 60

@@ -160,6 +160,9 @@ def change_option(bond: str, current: BondOptions, name: str,
     if spec.runtime == "never":
         raise OptionError(f"{bond}: option {spec.name}: module-level option, only set when "
                           "the bonds are created", spec.name)
+    if spec.runtime == "up":
+        raise OptionError(f"{bond}: option {spec.name}: acted on at up and down only "
+                          f"(softbond down {bond}, then up with it)", spec.name)
     if current.mode in spec.unsupported:
         raise _dependency_failed(bond, spec.name, current.mode, None)
     old = asdict(current)

@@ -66,7 +66,8 @@ class OptionSpec:
     flags: frozenset[str] = frozenset()  # the kernel's flags, for reference: softbond sets all live
     unsupported: frozenset[int] = frozenset()  # modes where the kernel refuses it
     relevant: frozenset[int] | None = None  # modes where it has an effect (warn otherwise)
-    # "always": live changes allowed; "never": module-level, fixed once the bonds exist.
+    # "always": live changes allowed; "never": module-level, fixed once the bonds exist;
+    # "up": acted on when the bond comes up (and goes down), so not changed live.
     runtime: str = "always"
     effect: str = EFFECT_CONFIGURE   # how a running bond applies a change
     field: str = ""
@@ -186,6 +187,8 @@ SPECS: tuple[OptionSpec, ...] = (
           values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
     _spec("metrics_textfile", "path", "", "directory where the bond's process keeps softbond-BOND.prom for "
           "node_exporter's textfile collector (empty: none)"),
+    _spec("inherit", "bool", 0, "the bond takes over its first member's addresses, routes, MTU and MAC "
+          "(softbond down gives them back)", values=_ONOFF, runtime="up"),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -231,6 +234,7 @@ class BondOptions:
     datapath_workers: int = 1
     datapath_busy_poll: int = 200   # microseconds
     metrics_textfile: str = ""      # a directory; "" writes no textfile
+    inherit: int = 0
 
     @property
     def num_grat_arp(self) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import runtime
 from .findings import Finding
-from .managed import managed_by
+from .. import hostnet
 
 LACP_TIMEOUT = 0x02     # actor/partner state bit: short (fast) timeout
 LACP_DEFAULTED = 0x40
@@ -49,17 +49,13 @@ def members_differ(st: dict) -> list[Finding]:
 
 
 def managed(st: dict) -> list[Finding]:
+    """The same claims `softbond up` warns about (hostnet: the manager runs
+    in this namespace and its state file for the member says it manages it)."""
     bond = st["bond"]
-    found = []
-    for s in st.get("slaves", []):
-        manager = managed_by(s["name"])
-        if manager:
-            fix = (f"nmcli device set {s['name']} managed no" if manager == "NetworkManager"
-                   else f"add a .network file with [Link] Unmanaged=yes for {s['name']}, then networkctl reload")
-            found.append(Finding("member.managed", "warning", bond, f"{s['name']} is managed by {manager}, "
-                                 "which may change its addresses, MTU or link behind the bond's back",
-                                 f"{manager} lists {s['name']} as managed", fix))
-    return found
+    return [Finding("member.managed", "warning", bond, f"{claim.member} is managed by {claim.manager}, "
+                    "which may change its addresses, MTU or link behind the bond's back",
+                    f"{claim.manager} runs here and lists {claim.member} as managed", claim.command)
+            for claim in hostnet.claims([s["name"] for s in st.get("slaves", [])])]
 
 
 def datapath(st: dict) -> list[Finding]:

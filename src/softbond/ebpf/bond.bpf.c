@@ -116,6 +116,10 @@ struct sb_stats {
 	__u64 rx_packets;
 	__u64 rx_bytes;
 	__u64 rx_drops;
+	/* wire segments of GSO super-frames beyond the first (gso_segs - 1):
+	 * a virtual member NIC counts a super-frame once */
+	__u64 tx_gso_extra;
+	__u64 rx_gso_extra;
 };
 
 struct {
@@ -787,6 +791,8 @@ static __always_inline void count_tx(__u32 ifindex, struct __sk_buff *skb)
 	if (st) {
 		st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
 		st->tx_bytes += skb->len;
+		if (skb->gso_segs > 1)
+			st->tx_gso_extra += skb->gso_segs - 1;
 	}
 }
 
@@ -970,9 +976,13 @@ int sb_ingress(struct __sk_buff *skb)
 
 	if (bpf_skb_load_bytes(skb, 0, eth, 14))
 		return TC_ACT_SHOT;
-	/* LACP and other slow protocols: left to protocol-bound listeners */
+	/* LACP and other slow protocols: the control plane's listeners (taps,
+	 * fed before tc) consumed them already. TC_ACT_OK would hand them to a
+	 * stack with no handler for 0x8809, which counts each as a receive drop
+	 * of the member (rx_dropped); shot here they are neither drops of ours
+	 * (rx_drops) nor of the NIC. */
 	if (eth[12] == 0x88 && eth[13] == 0x09)
-		return TC_ACT_OK;
+		return TC_ACT_SHOT;
 	st = bpf_map_lookup_elem(&sb_stats, &ifindex);
 	rx = bpf_map_lookup_elem(&sb_rx, &ifindex);
 	cfg = current_config(&bank);
@@ -998,11 +1008,16 @@ int sb_ingress(struct __sk_buff *skb)
 	if (st) {
 		st->rx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
 		st->rx_bytes += skb->len;
+		if (skb->gso_segs > 1)
+			st->rx_gso_extra += skb->gso_segs - 1;
 	}
 	return bpf_redirect(cfg->bond_ifindex, BPF_F_INGRESS);
 drop:
-	if (st)
+	if (st) {
 		st->rx_drops += 1;
+		if (skb->gso_segs > 1)      /* the NIC counted it as received all the same */
+			st->rx_gso_extra += skb->gso_segs - 1;
+	}
 	return TC_ACT_SHOT;
 }
 

@@ -1,10 +1,21 @@
 """Find the compiled BPF object, compiling bond.bpf.c on demand.
 
-`make bpf` puts bond.bpf.o next to the source. When that object is missing
-or older than the source, the loader compiles into a cache directory
-(/var/cache/softbond, else the package directory, else a temporary one),
-naming the object after the source's hash so that concurrent processes and
-different versions never share a half-written or stale file.
+A wheel or a .deb carries bond.bpf.o, built when the package is built (see
+setup.py), so an installed softbond needs no compiler. Next to the object
+lies bond.bpf.o.sha256: the SHA-256 of the bond.bpf.c it was compiled from.
+The object is used only when that digest matches the source beside it, so
+an object left over from an older source is never loaded (mtimes cannot
+tell: a checkout or an unpacked package sets them arbitrarily).
+
+A source checkout has no object until `make bpf`; without a matching one the
+loader compiles into a cache directory (/var/cache/softbond, else the
+package directory, else a temporary one), naming the object after the
+source's digest so that concurrent processes and different versions never
+share a half-written or stale file. That needs clang and libbpf-dev.
+
+Run as a script (stdlib only, so setup.py can use it before anything is
+installed): `python3 build.py OUTPUT` compiles bond.bpf.c into OUTPUT and
+writes OUTPUT.sha256.
 """
 from __future__ import annotations
 
@@ -12,13 +23,16 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "bond.bpf.c")
 OBJECT = os.path.join(HERE, "bond.bpf.o")
+DIGEST_SUFFIX = ".sha256"
 CACHE_DIRS = ("/var/cache/softbond", HERE)
-CFLAGS = ["-O2", "-g", "-Wall", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu"]
+CFLAGS = ["-O2", "-g", "-Wall", "-target", "bpf"]
+NO_CLANG = "clang not installed (apt install clang libbpf-dev)"
 
 
 def _arch_include() -> list[str]:
@@ -28,60 +42,92 @@ def _arch_include() -> list[str]:
 
 
 def compile_command(source: str, output: str, clang: str = "clang") -> list[str]:
-    flags = [f for f in CFLAGS if not f.startswith("-I/usr/include/")] + _arch_include()
-    return [clang, *flags, "-c", source, "-o", output]
-
-
-def _fresh(obj: str, source: str) -> bool:
-    try:
-        return os.stat(obj).st_mtime >= os.stat(source).st_mtime and os.path.getsize(obj) > 0
-    except OSError:
-        return False
+    return [clang, *CFLAGS, *_arch_include(), "-c", source, "-o", output]
 
 
 def source_digest(source: str = SOURCE) -> str:
     with open(source, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()[:16]
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def recorded_digest(obj: str) -> str | None:
+    """The source digest written beside `obj` when it was compiled, or None."""
+    try:
+        with open(obj + DIGEST_SUFFIX) as f:
+            return f.read().split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _usable(obj: str, digest: str) -> bool:
+    try:
+        return os.path.getsize(obj) > 0 and recorded_digest(obj) == digest
+    except OSError:
+        return False
+
+
+def compile_object(output: str, source: str = SOURCE, clang: str | None = None) -> str:
+    """Compile `source` into `output` (atomically) and record its digest in
+    output.sha256. Raises FileNotFoundError with a one-line reason."""
+    clang = clang or shutil.which("clang")
+    if clang is None:
+        raise FileNotFoundError(f"cannot build the BPF object: {NO_CLANG}")
+    digest = source_digest(source)
+    directory = os.path.dirname(os.path.abspath(output))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".bond-", suffix=".o", dir=directory)
+    os.close(fd)
+    try:
+        proc = subprocess.run(compile_command(source, tmp, clang), capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise FileNotFoundError("clang failed on bond.bpf.c: " + (proc.stderr.strip().splitlines() or ["?"])[0])
+        # The digest first: a reader that sees the new object also sees its digest.
+        with open(tmp + DIGEST_SUFFIX, "w") as f:
+            f.write(f"{digest}  {os.path.basename(source)}\n")
+        os.replace(tmp + DIGEST_SUFFIX, output + DIGEST_SUFFIX)
+        os.replace(tmp, output)
+        return output
+    finally:
+        for leftover in (tmp, tmp + DIGEST_SUFFIX):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 def object_path(*, compile: bool = True) -> str:
     """Path of a BPF object built from the current source. Raises
     FileNotFoundError (with a one-line reason) when there is none and it
     cannot be built."""
-    if _fresh(OBJECT, SOURCE):
-        return OBJECT
     if not os.path.exists(SOURCE):
-        if os.path.exists(OBJECT):
-            return OBJECT
-        raise FileNotFoundError(f"BPF source {SOURCE} missing")
-    name = f"bond-{source_digest()}.bpf.o"
+        # An installed package without its source cannot check the object.
+        raise FileNotFoundError(f"BPF source {SOURCE} missing (the object cannot be checked against it)")
+    digest = source_digest()
+    if _usable(OBJECT, digest):
+        return OBJECT
+    name = f"bond-{digest[:16]}.bpf.o"
     for d in CACHE_DIRS:
         cached = os.path.join(d, name)
-        if os.path.exists(cached) and os.path.getsize(cached) > 0:
+        if _usable(cached, digest):
             return cached
+    stale = f"{OBJECT} does not match {os.path.basename(SOURCE)} (stale); " if os.path.exists(OBJECT) else ""
     if not compile:
-        raise FileNotFoundError("BPF object not built (run `make bpf`)")
+        raise FileNotFoundError(f"{stale}BPF object not built (run `make bpf`)")
     clang = shutil.which("clang")
     if clang is None:
-        raise FileNotFoundError("BPF object not built and clang not installed (apt install clang libbpf-dev)")
+        raise FileNotFoundError(f"{stale}BPF object not built and {NO_CLANG}")
     last = None
     for d in (*CACHE_DIRS, tempfile.gettempdir()):
         try:
-            os.makedirs(d, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".bond-", suffix=".o", dir=d)
-            os.close(fd)
+            return compile_object(os.path.join(d, name), SOURCE, clang)
         except OSError as exc:
+            if isinstance(exc, FileNotFoundError) and "clang failed" in str(exc):
+                raise
             last = str(exc)
-            continue
-        try:
-            proc = subprocess.run(compile_command(SOURCE, tmp, clang), capture_output=True, text=True, timeout=120)
-            if proc.returncode != 0:
-                raise FileNotFoundError("clang failed on bond.bpf.c: "
-                                        + (proc.stderr.strip().splitlines() or ["?"])[0])
-            target = os.path.join(d, name)
-            os.replace(tmp, target)
-            return target
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     raise FileNotFoundError(f"no writable directory to compile the BPF object into ({last})")
+
+
+if __name__ == "__main__":
+    try:
+        print(compile_object(sys.argv[1] if len(sys.argv) > 1 else OBJECT))
+    except OSError as exc:
+        print(f"softbond: {exc}", file=sys.stderr)
+        sys.exit(1)

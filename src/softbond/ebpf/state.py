@@ -37,11 +37,12 @@ RXF_MADE_CLSACT = 2    # we added the clsact qdisc
 CONFIG = struct.Struct("=IIIIIiII6sHII")       # struct sb_config
 MEMBER = struct.Struct("=I6sH")                # struct sb_member
 RX = struct.Struct("=II6sH")                   # struct sb_rx
-STATS = struct.Struct("=6Q")                   # struct sb_stats
+STATS = struct.Struct("=8Q")                   # struct sb_stats
 U32 = struct.Struct("=I")
 S32 = struct.Struct("=i")
 U64 = struct.Struct("=Q")
-STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops")
+STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops",
+              "tx_gso_extra", "rx_gso_extra")
 
 
 @dataclass(frozen=True)

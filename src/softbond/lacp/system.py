@@ -230,8 +230,9 @@ class LacpSystem:
             self._event(name, f"internal error handling a received PDU: {exc!r}")
 
     def _receive_lacpdu(self, port: Port, pdu: Lacpdu, now: float) -> None:
-        actor = pdu.actor
-        if actor.system == self.system_mac and actor.system_priority == self.system_priority:
+        # Our own system MAC is a loopback whatever the priority says, as in
+        # the kernel's ad_rx_machine: a partner cannot share our MAC.
+        if pdu.actor.system == self.system_mac:
             port.counters["lacpdu_illegal_rx"] += 1
             if not port.loopback_warned:
                 port.loopback_warned = True

@@ -13,9 +13,16 @@ How RLB works (bond_alb.c, rlb_* functions), and how it is kept here:
 - When a member joins or comes back, every client is reassigned round
   robin; when one leaves or fails, its clients move to the next member.
   Either way the clients are told (RLB_UPDATE_RETRY rounds of 2 replies).
-The table is a dict keyed by client IP instead of the kernel's 256 buckets
-(no collisions evicting clients). Outgoing ARP is rare, so the egress
-thread may take the table's lock for it; bulk traffic never does.
+The table is the kernel's: RLB_HASH_TABLE_SIZE (256) slots indexed by the
+XOR of the client IP's bytes, a new client taking over its slot from
+whoever held it, so ARP from any number of (spoofed) clients holds at most
+256 entries. Unlike the kernel, the client pushed out is not sent ARP
+replies (a flood would make us send them), and an entry that no ARP has
+refreshed for CLIENT_TTL is forgotten. Telling clients goes at most
+UPDATE_BUDGET clients a tick, so a failover sends at most
+2 x 256 x (1 + UPDATE_RETRY) ARP replies, spread over ticks. Outgoing ARP
+is rare, so the egress thread may take the table's lock for it; bulk
+traffic never does.
 """
 from __future__ import annotations
 
@@ -33,6 +40,10 @@ UPDATE_DELAY = 2.0         # RLB_UPDATE_DELAY
 ARP_BURST = 2              # RLB_ARP_BURST_SIZE
 UPDATE_RETRY = 3           # RLB_UPDATE_RETRY
 LEARNING_ETHERTYPE = 0x9000  # ETH_P_LOOPBACK
+TABLE_SIZE = 256           # RLB_HASH_TABLE_SIZE
+CLIENT_TTL = 300.0         # seconds an entry lives without an ARP refreshing it
+UPDATE_BUDGET = 64         # clients told per tick (2 replies each)
+EXPIRY_INTERVAL = 10.0     # how often the table is swept for CLIENT_TTL
 
 _ETHERTYPE = VNET + 12
 _ARP = VNET + 14
@@ -82,6 +93,12 @@ class Client:
     mac: bytes | None         # None until an ARP reply tells us
     member: object = None     # the Port it sends to
     ntt: bool = False         # needs to be told its member's MAC
+    seen: float = 0.0         # when an ARP last refreshed it (monotonic)
+
+
+def slot_of(ip: bytes) -> int:
+    """_simple_hash of the client IP: the XOR of its bytes."""
+    return ip[0] ^ ip[1] ^ ip[2] ^ ip[3]
 
 
 class ReceiveBalancer:
@@ -89,7 +106,7 @@ class ReceiveBalancer:
     `arp_xmit`, the control plane everything else."""
 
     def __init__(self) -> None:
-        self.clients: dict[bytes, Client] = {}
+        self.slots: list[Client | None] = [None] * TABLE_SIZE
         self.lock = threading.Lock()
         self.usable: list = []
         self.active = None
@@ -97,6 +114,10 @@ class ReceiveBalancer:
         self.update_at = 0.0       # no client update before this time
         self.retries = 0           # extra rounds after a member change
         self.rx_ntt = False
+        self._cursor = 0           # the next slot a round of updates looks at
+
+    def clients(self) -> list[Client]:
+        return [c for c in self.slots if c is not None]
 
     # -- members ------------------------------------------------------------
     def set_members(self, usable: list, active, now: float) -> None:
@@ -117,31 +138,35 @@ class ReceiveBalancer:
         return self.usable[self._next]
 
     def _rebalance(self) -> None:
-        for client in self.clients.values():
+        for client in self.clients():
             member = self._next_member()
             if member is not None and member is not client.member:
                 client.member = member
                 if client.mac:
                     client.ntt = self.rx_ntt = True
-        self.retries = UPDATE_RETRY
+        self._new_round()
 
     def _clear_gone(self, now: float) -> None:
         alive = set(map(id, self.usable))
-        for client in self.clients.values():
+        for client in self.clients():
             if client.member is not None and id(client.member) not in alive:
                 client.member = self._next_member()
                 if client.mac and client.member is not None:
                     client.ntt = self.rx_ntt = True
+        self._new_round()
+
+    def _new_round(self) -> None:
         self.retries = UPDATE_RETRY
+        self._cursor = 0
 
     def member_changed_mac(self, *members) -> None:
         """After a MAC swap (failover) the clients of both members are told
         their member's new MAC."""
         with self.lock:
-            for client in self.clients.values():
+            for client in self.clients():
                 if client.member in members and client.mac:
                     client.ntt = self.rx_ntt = True
-            self.retries = UPDATE_RETRY
+            self._new_round()
 
     # -- outgoing ARP (egress thread) ------------------------------------------
     def arp_xmit(self, frame, now: float):
@@ -154,74 +179,98 @@ class ReceiveBalancer:
         target_mac = bytes(frame[_ARP + 18:_ARP + 24])
         target_ip = bytes(frame[_ARP + 24:_ARP + 28])
         with self.lock:
-            member = self._choose(sender_ip, target_ip, target_mac if op == ARPOP_REPLY else None)
+            member = self._choose(sender_ip, target_ip, target_mac if op == ARPOP_REPLY else None, now)
             if op == ARPOP_REPLY and member is not None:
                 frame[_ARP + 8:_ARP + 14] = member.mac_bytes
             elif op == ARPOP_REQUEST:
                 self.update_at = now + UPDATE_DELAY
                 # The broadcast just taught every host the bond's MAC.
-                for client in self.clients.values():
+                for client in self.clients():
                     if (client.our_ip == sender_ip and client.mac and client.member is not None
                             and client.member is not self.active):
                         client.ntt = self.rx_ntt = True
         return member
 
-    def _choose(self, our_ip: bytes, client_ip: bytes, client_mac: bytes | None):
-        """rlb_choose_channel."""
-        client = self.clients.get(client_ip)
-        if client is not None and client.our_ip == our_ip and client.member in self.usable:
+    def _choose(self, our_ip: bytes, client_ip: bytes, client_mac: bytes | None, now: float):
+        """rlb_choose_channel: the client's slot, taken over by a new client."""
+        index = slot_of(client_ip)
+        client = self.slots[index]
+        if (client is not None and client.ip == client_ip and client.our_ip == our_ip
+                and client.member in self.usable):
             if client_mac and client_mac != _BROADCAST and any(client_mac):
                 client.mac = client_mac
+            client.seen = now
             return client.member
         member = self._next_member()
         if member is None:
             return None
         valid = client_mac if client_mac and client_mac != _BROADCAST and any(client_mac) else None
-        self.clients[client_ip] = Client(ip=client_ip, our_ip=our_ip, mac=valid, member=member,
-                                         ntt=bool(valid))
+        self.slots[index] = Client(ip=client_ip, our_ip=our_ip, mac=valid, member=member,
+                                   ntt=bool(valid), seen=now)
         if valid:
             self.rx_ntt = True
         return member
 
     # -- incoming ARP (control plane) ----------------------------------------
-    def arp_recv(self, op: int, sender_mac: bytes, sender_ip: bytes, target_ip: bytes) -> None:
+    def arp_recv(self, op: int, sender_mac: bytes, sender_ip: bytes, target_ip: bytes,
+                 now: float | None = None) -> None:
         """rlb_update_entry_from_arp: a reply refreshes the client's MAC."""
-        if op != ARPOP_REPLY:
+        if op != ARPOP_REPLY or len(sender_ip) != 4:
             return
         with self.lock:
-            client = self.clients.get(sender_ip)
-            if client is not None and client.our_ip == target_ip and client.mac != sender_mac:
+            client = self.slots[slot_of(sender_ip)]
+            if client is None or client.ip != sender_ip or client.our_ip != target_ip:
+                return
+            client.seen = time.monotonic() if now is None else now
+            if client.mac != sender_mac:
                 client.mac = sender_mac
                 client.ntt = self.rx_ntt = client.member is not None
 
     # -- periodic (control plane) --------------------------------------------
+    def expire(self, now: float) -> None:
+        """Forget clients no ARP has refreshed for CLIENT_TTL."""
+        with self.lock:
+            for i, client in enumerate(self.slots):
+                if client is not None and now - client.seen > CLIENT_TTL:
+                    self.slots[i] = None
+
     def updates(self, now: float) -> list[tuple[object, bytes]]:
         """rlb_update_rx_clients: ARP_BURST unicast replies per client that
-        needs telling, each naming the client's member's MAC."""
+        needs telling, each naming the client's member's MAC; at most
+        UPDATE_BUDGET clients a call, the round going on from there next
+        call. A round is one pass over the table; after a member change
+        UPDATE_RETRY more rounds follow."""
         with self.lock:
             if not self.rx_ntt or now < self.update_at:
                 return []
             out = []
-            for client in self.clients.values():
-                if not client.ntt or client.member is None or client.mac is None:
+            budget = UPDATE_BUDGET
+            slots = self.slots
+            while self._cursor < TABLE_SIZE and budget:
+                client = slots[self._cursor]
+                self._cursor += 1
+                if client is None or not client.ntt or client.member is None or client.mac is None:
                     continue
+                budget -= 1
                 mac = client.member.mac_bytes
                 frame = build_arp(ARPOP_REPLY, mac, client.our_ip, client.mac, client.ip,
                                   eth_src=mac, eth_dst=client.mac)
                 out.extend((client.member, frame) for _ in range(ARP_BURST))
                 if self.retries == 0:
                     client.ntt = False
-            if self.retries:
-                self.retries -= 1
-            else:
-                self.rx_ntt = False
+            if self._cursor >= TABLE_SIZE:     # the round is over
+                self._cursor = 0
+                if self.retries:
+                    self.retries -= 1
+                else:
+                    self.rx_ntt = False
             return out
 
     def to_json(self) -> list[dict]:
         with self.lock:
             return [{"client": ".".join(map(str, c.ip)), "ip": ".".join(map(str, c.our_ip)),
                      "mac": c.mac.hex(":") if c.mac else None,
-                     "slave": getattr(c.member, "name", None)} for c in self.clients.values()]
+                     "slave": getattr(c.member, "name", None)} for c in self.clients()]
 
 
 def learning_frame(mac: bytes) -> bytes:
@@ -238,6 +287,7 @@ class Alb(Tlb):
         self.rlb = ReceiveBalancer()
         self._next_rebalance = 0.0
         self._next_learning = 0.0
+        self._next_expiry = 0.0
         self.clock = time.monotonic
 
     def transmit(self, usable, active, bond_mac):
@@ -280,6 +330,9 @@ class Alb(Tlb):
             if self._next_rebalance and self.table is not None:
                 self.table.rebalance()
             self._next_rebalance = now + REBALANCE_INTERVAL
+        if now >= self._next_expiry:
+            self._next_expiry = now + EXPIRY_INTERVAL
+            self.rlb.expire(now)
         out = self.rlb.updates(now)
         if now >= self._next_learning:
             self._next_learning = now + max(1, self.opts.lp_interval)

@@ -42,6 +42,12 @@ def open_data_socket(ifname: str, ifindex: int) -> socket.socket:
     try:
         sock.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
         sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        # LACPDUs and Markers are the control plane's (its own listener):
+        # read here they would be dropped by the loop on a member not
+        # collecting, or handed up to a bond device that drops them - one
+        # receive drop per LACPDU either way. The kernel's bonding consumes
+        # them in its rx_handler; this filter keeps them off the data path.
+        _attach_filter(sock, not_ethertype_filter(ETH_P_SLOW))
         _force_buffers(sock)
         sock.bind((ifname, ETH_P_ALL))
         # Multicast (IPv6 neighbour discovery, IGMP groups) must reach the
@@ -53,6 +59,27 @@ def open_data_socket(ifname: str, ifindex: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+ETH_P_SLOW = 0x8809
+ACCEPT_WHOLE = 0xFFFFFFFF     # a filter's return is the snap length: GSO frames exceed 64 KB
+
+
+def _attach_filter(sock: socket.socket, program: bytes) -> None:
+    buf = ctypes.create_string_buffer(program)
+    fprog = struct.pack("HL", len(program) // 8, ctypes.addressof(buf))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+def not_ethertype_filter(ethertype: int) -> bytes:
+    """Classic BPF: every frame except those of `ethertype` (untagged)."""
+    insns = (
+        (0x28, 0, 0, 12),             # ldh [12]
+        (0x15, 1, 0, ethertype),      # jeq #ethertype, drop, accept
+        (0x06, 0, 0, ACCEPT_WHOLE),   # ret #whole frame
+        (0x06, 0, 0, 0),              # ret #0
+    )
+    return b"".join(struct.pack("HBBI", *i) for i in insns)
 
 
 def ethertype_filter(ethertype: int) -> bytes:
@@ -75,9 +102,7 @@ def open_listener(ifname: str, ethertype: int) -> socket.socket:
     """
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK, 0)
     try:
-        program = ctypes.create_string_buffer(ethertype_filter(ethertype))
-        fprog = struct.pack("HL", len(program.raw) // 8, ctypes.addressof(program))
-        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        _attach_filter(sock, ethertype_filter(ethertype))
         sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         sock.bind((ifname, ETH_P_ALL))
     except OSError:

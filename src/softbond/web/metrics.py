@@ -20,10 +20,8 @@ from ..monitor import Source
 MEMBER_COUNTERS = (
     ("rx_bytes", "softbond_member_rx_bytes", "Bytes received by the member NIC."),
     ("tx_bytes", "softbond_member_tx_bytes", "Bytes sent by the member NIC."),
-    ("rx_packets", "softbond_member_rx_packets",
-     "Packets received by the member NIC, as its kernel counters count them."),
-    ("tx_packets", "softbond_member_tx_packets",
-     "Packets sent by the member NIC, as its kernel counters count them."),
+    ("rx_packets", "softbond_member_rx_packets", "Wire packets received by the member (GSO segments counted)."),
+    ("tx_packets", "softbond_member_tx_packets", "Wire packets sent by the member (GSO segments counted)."),
     ("rx_dropped", "softbond_member_rx_dropped", "Received packets the member NIC dropped."),
     ("tx_dropped", "softbond_member_tx_dropped", "Packets to send the member NIC dropped."),
 )

@@ -43,7 +43,8 @@ def document(version: str) -> dict:
 def _document(version: str) -> dict:
     counters = {"type": "object", "additionalProperties": {"type": "integer"},
                 "properties": {k: {"type": "integer"} for k in
-                               ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_dropped", "tx_dropped")}}
+                               ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_dropped", "tx_dropped",
+                                "nic_rx_packets", "nic_tx_packets")}}
     return {
         "openapi": "3.0.3",
         "info": {
@@ -155,6 +156,8 @@ def _document(version: str) -> dict:
                     "gso_max_segs": {"type": "integer"},
                     "addresses": {"type": "array", "items": {"type": "string"}},
                     "failovers": {"type": "integer"}, "rx_dropped_inactive": {"type": "integer"},
+                    "member_packets": {"type": "string", "description": "what the slaves' rx/tx_packets count: "
+                                       "wire segments (nic_*_packets: the NIC's own count)"},
                     "slaves": {"type": "array", "items": {"$ref": "#/components/schemas/Slave"}},
                     "ad_info": {"type": "object", "nullable": True},
                     "lacp_status": {

@@ -79,7 +79,11 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
-STATE = web.AppKey("softbond_state", object)
+# aiohttp 3.9 added AppKey and moved shutdown_timeout from the site to the
+# runner; Debian 12 (the .deb's python3-aiohttp) has 3.8.
+AIOHTTP_39 = hasattr(web, "AppKey")
+STATE = web.AppKey("softbond_state", object) if AIOHTTP_39 else "softbond_state"
+SHUTDOWN = {"shutdown_timeout": 1.0}
 
 
 class HostRule:
@@ -513,10 +517,12 @@ def is_loopback(host: str) -> bool:
 async def serve(app: web.Application, host: str, port: int, ssl_context=None) -> GuardedRunner:
     """Start listening; the caller cleans the returned runner up."""
     asyncio.get_running_loop().set_exception_handler(loop_exception_handler)
-    runner = GuardedRunner(app, app[STATE].guard, access_log=None, handle_signals=True, shutdown_timeout=1.0)
+    runner = GuardedRunner(app, app[STATE].guard, access_log=None, handle_signals=True,
+                           **(SHUTDOWN if AIOHTTP_39 else {}))
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=ACCEPT_BACKLOG).start()
+        await web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=ACCEPT_BACKLOG,
+                          **({} if AIOHTTP_39 else SHUTDOWN)).start()
     except BaseException:
         await runner.cleanup()
         raise

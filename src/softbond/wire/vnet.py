@@ -90,3 +90,40 @@ def split_vnet(buf, hdr_len: int = VNET_HDR_LEN):
     if len(mv) < hdr_len or hdr_len < VNET_HDR_LEN:
         return None, mv[len(mv):]
     return parse_vnet(mv), mv[hdr_len:]
+
+
+_LITTLE = struct.pack("=H", 1) == b"\x01\x00"
+# Byte offsets of the native-endian u16 fields' low and high bytes.
+_SIZE_LO, _SIZE_HI = (4, 5) if _LITTLE else (5, 4)
+_START_LO, _START_HI = (6, 7) if _LITTLE else (7, 6)
+_HDRLEN_LO, _HDRLEN_HI = (2, 3) if _LITTLE else (3, 2)
+
+
+def gso_segments(frame, n: int) -> int:
+    """How many frames the `n`-byte frame in `frame` (virtio-net header
+    first) is on the wire: a GSO super-frame becomes ceil(payload /
+    gso_size) segments, each carrying the headers again (what the kernel
+    computes as gso_segs); anything else is one. Single-byte reads only: the
+    data path calls this per frame and must not allocate.
+
+    The payload starts after the L4 header: csum_start (relative to the
+    Ethernet header; GSO frames always carry a partial checksum) plus the
+    TCP header's data offset, or the 8-byte UDP header. hdr_len is only a
+    hint of the linear part (virtio_net_hdr_from_skb), used when there is
+    no csum_start."""
+    gso_type = frame[1] & ~VIRTIO_NET_HDR_GSO_ECN
+    gso_size = frame[_SIZE_LO] | frame[_SIZE_HI] << 8
+    if gso_type == VIRTIO_NET_HDR_GSO_NONE or not gso_size:
+        return 1
+    if frame[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM:
+        l4 = VNET_HDR_LEN + (frame[_START_LO] | frame[_START_HI] << 8)
+        if gso_type in (VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6):
+            if l4 + 12 >= n:
+                return 1
+            headers = l4 + (frame[l4 + 12] >> 4) * 4
+        else:
+            headers = l4 + 8
+    else:
+        headers = VNET_HDR_LEN + (frame[_HDRLEN_LO] | frame[_HDRLEN_HI] << 8)
+    payload = n - headers
+    return -(-payload // gso_size) if payload > gso_size else 1
