@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import Iperf, ping_ok, ping_result, start_ping, status_json, wait_active
+from tests.support.netcheck import Iperf, ping_ok, ping_result, start_ping, status_json, wait_active
 
 ADDR = "192.168.100.199/24"
 

@@ -12,8 +12,8 @@ import subprocess
 import sys
 import time
 
-from conftest import status_direct
-from modes_util import up
+from tests.support.netcheck import status_direct
+from tests.support.modes_util import up
 
 from softbond.modes.alb import ARP_BURST, TABLE_SIZE, UPDATE_RETRY
 

@@ -6,7 +6,7 @@ bond must not spin a core. Seen through the loop's own counters in
 import os
 import time
 
-from conftest import Iperf, ping_ok, start_ping, ping_result, status_json
+from tests.support.netcheck import Iperf, ping_ok, start_ping, ping_result, status_json
 
 PYTHON_DATAPATHS = True
 UP = ["up", "bond0", "--slaves", "eth0,eth1", "--address", "192.168.100.199/24", "mode=active-backup",

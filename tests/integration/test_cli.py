@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import ping_ok, status_json
+from tests.support.netcheck import ping_ok, status_json
 
 from softbond.netns import SOFTBOND
 

@@ -3,8 +3,8 @@ write them where they can (netplan generate, nmcli --offline): the bond
 comes up on the veth members with the file's mode, primary and address,
 and the peer answers through it."""
 
-from conftest import ping_ok, status_json
-from toolrun import netplan_generate, nmcli_keyfile
+from tests.support.netcheck import ping_ok, status_json
+from tests.support.toolrun import netplan_generate, nmcli_keyfile
 
 NETPLAN = """network:
   ethernets: {eth0: {}, eth1: {}}

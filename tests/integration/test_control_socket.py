@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from conftest import status_json
+from tests.support.netcheck import status_json
 
 from softbond.netns import SOFTBOND
 

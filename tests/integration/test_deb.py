@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from conftest import ping_ok
-from packageutil import ROOT, path_without_compilers, shared_wheel
+from tests.support.netcheck import ping_ok
+from tests.support.packageutil import ROOT, path_without_compilers, shared_wheel
 
 SOFTBOND = "/usr/bin/softbond"
 INSTALLED = ("/usr/bin/softbond", "/lib/systemd/system/softbond@.service", "/usr/share/man/man8/softbond.8.gz",

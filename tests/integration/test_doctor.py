@@ -7,8 +7,8 @@ import os
 import signal
 import time
 
-from conftest import Iperf, ping_ok, status_direct
-from modes_util import ADDR, OVS_TRUNK
+from tests.support.netcheck import Iperf, ping_ok, status_direct
+from tests.support.modes_util import ADDR, OVS_TRUNK
 
 import pytest
 

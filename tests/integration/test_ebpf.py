@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ping_ok
+from tests.support.netcheck import ping_ok
 from softbond.ebpf import peer_name
 from softbond.netns import ip, run
 

@@ -21,7 +21,7 @@ TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT = 0, 2, 7
 SKB_CTX = 192                 # sizeof(struct __sk_buff)
 MARK_OFFSET = 8
 
-from framegen import encap_frames, encap_fuzz_frames, ether, frames, gre, ipv4, ipv6, tcp, udp  # tests/framegen.py
+from tests.support.framegen import encap_frames, encap_fuzz_frames, ether, frames, gre, ipv4, ipv6, tcp, udp
 
 
 # ---------------------------------------------------------------- fixture

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from conftest import ping_ok, status_json
-from faults import alive, flap, hostile_lacp, rss_kib
-from modes_util import ADDR, OVS_TRUNK, Flows
+from tests.support.netcheck import ping_ok, status_json
+from tests.support.faults import alive, flap, hostile_lacp, rss_kib
+from tests.support.modes_util import ADDR, OVS_TRUNK, Flows
 
 from softbond.netns import Topology
 

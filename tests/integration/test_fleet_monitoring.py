@@ -13,9 +13,9 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import status_json
-from webutil import PORT as WEB_PORT
-from webutil import WebServer, http
+from tests.support.netcheck import status_json
+from tests.support.webutil import PORT as WEB_PORT
+from tests.support.webutil import WebServer, http
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "monitoring" / "prometheus" / "softbond-rules.yml"

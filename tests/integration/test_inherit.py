@@ -8,7 +8,7 @@ import sys
 import time
 
 
-from conftest import status_json
+from tests.support.netcheck import status_json
 
 PEER6 = "2001:db8:100::1"
 HOST6 = "2001:db8:100::2"

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from conftest import ping_ok, ping_result, start_ping, status_direct, status_json
-from modes_util import ADDR, RATE, Flows, mean, shape_all
+from tests.support.netcheck import ping_ok, ping_result, start_ping, status_direct, status_json
+from tests.support.modes_util import ADDR, RATE, Flows, mean, shape_all
 
 from softbond.netns import ip
 

@@ -7,7 +7,7 @@ import re
 import subprocess
 import time
 
-from conftest import Iperf, ping_ok, status_json
+from tests.support.netcheck import Iperf, ping_ok, status_json
 
 ALL_DATAPATHS = True
 ADDR = "192.168.100.199/24"

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from conftest import ping_ok, status_json
-from live_util import set_during_ping
-from live_util import up as up_pinging
+from tests.support.netcheck import ping_ok, status_json
+from tests.support.live_util import set_during_ping
+from tests.support.live_util import up as up_pinging
 
 ADDR = "192.168.100.199/24"
 CAPTURE = 2.5      # seconds of LACPDUs captured around a `softbond set`

@@ -1,8 +1,8 @@
 """`softbond set` on a running bond: the mode and the other options the
 kernel only changes with no slaves or the bond down change live, with a
 ping flood from the peer across each change measuring what is lost."""
-from conftest import status_direct
-from live_util import MAX_LOSS, set_during_ping, up
+from tests.support.netcheck import status_direct
+from tests.support.live_util import MAX_LOSS, set_during_ping, up
 
 ALL_DATAPATHS = True
 

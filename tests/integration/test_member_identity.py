@@ -6,7 +6,7 @@ name; moved to another namespace, it is released and restored there, as
 the kernel releases a slave leaving the namespace."""
 import time
 
-from conftest import ping_ok, status_json
+from tests.support.netcheck import ping_ok, status_json
 
 from softbond.netns import ip
 

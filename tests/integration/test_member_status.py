@@ -1,7 +1,7 @@
 """Status tells the truth about members: their MAC and MTU as they are now
 (someone may have changed them under the bond), a member MTU below the
 bond's flagged, and a member MAC changed behind the bond's back warned of."""
-from conftest import ping_ok, status_json
+from tests.support.netcheck import ping_ok, status_json
 
 ADDR = "192.168.100.199/24"
 OTHER_MAC = "02:00:00:00:00:99"

@@ -1,6 +1,6 @@
 """No softbond device - a bond, its TAP, its hidden peer - is ever taken
 as a member, on every data path (each has its own kind of device)."""
-from conftest import status_json
+from tests.support.netcheck import status_json
 
 ALL_DATAPATHS = True
 

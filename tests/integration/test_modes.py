@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from conftest import ping_result, start_ping, status_json
-from modes_util import OVS_TRUNK, RATE, Flows, mean, shape_all, up
+from tests.support.netcheck import ping_result, start_ping, status_json
+from tests.support.modes_util import OVS_TRUNK, RATE, Flows, mean, shape_all, up
 
 from softbond.netns import Topology
 from softbond.wire.xmit_hash import hash_layer34

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import Iperf, ping_ok, ping_result, start_ping, status_json, wait_active
+from tests.support.netcheck import Iperf, ping_ok, ping_result, start_ping, status_json, wait_active
 from softbond.netns import Topology, ip
 from softbond.ovs_switch import OvsError, OvsSwitch
 

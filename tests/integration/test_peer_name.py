@@ -4,7 +4,7 @@ name, so two bonds never want the same peer, and a peer named the old way
 removed by `down`."""
 import time
 
-from conftest import ping_ok, status_json
+from tests.support.netcheck import ping_ok, status_json
 
 from softbond.ebpf import is_peer_name, legacy_peer_name, peer_name
 

@@ -4,7 +4,7 @@ so the default one stands for all three."""
 import subprocess
 import time
 
-from conftest import status_json
+from tests.support.netcheck import status_json
 
 
 def link_facts(topo, dev):

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from conftest import status_json
-from modes_util import up
+from tests.support.netcheck import status_json
+from tests.support.modes_util import up
 
 BARS = "▁▂▃▄▅▆▇█"
 SCROLLBAR = BARS + "▔▏▕▎▍▌▋▊▉▐ "

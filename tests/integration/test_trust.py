@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Iperf, ping_ok, ping_result, start_ping, status_json, wait_active
+from tests.support.netcheck import Iperf, ping_ok, ping_result, start_ping, status_json, wait_active
 
 ADDR = "192.168.100.199/24"
 UP = ["up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "miimon=100"]

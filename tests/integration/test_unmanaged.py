@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from conftest import status_json
+from tests.support.netcheck import status_json
 from test_monitor import PORT, Browser, _samples, _tools, http
 from test_monitor import web as web  # the fixture: a server in the topology's host namespace
 

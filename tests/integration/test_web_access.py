@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from webutil import PORT, WebServer, http
+from tests.support.webutil import PORT, WebServer, http
 
 SECRET = "correct-horse-battery-staple"
 WRITE = "/api/bonds/bond9/set-active"  # no such bond: 404 once the token passes, 403 before

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from conftest import ping_ok
-from packageutil import path_without_compilers, shared_wheel
+from tests.support.netcheck import ping_ok
+from tests.support.packageutil import path_without_compilers, shared_wheel
 
 BOND_UP = ["up", "bond0", "--slaves", "eth0,eth1", "--address", "192.168.100.199/24",
            "mode=active-backup", "miimon=100", "datapath=ebpf"]

@@ -11,8 +11,8 @@ import json
 import subprocess
 import time
 
-from conftest import status_direct
-from modes_util import up
+from tests.support.netcheck import status_direct
+from tests.support.modes_util import up
 
 ALL_DATAPATHS = True
 TOLERANCE = 0.03

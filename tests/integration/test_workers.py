@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from conftest import Iperf, ping_ok, ping_result, start_ping, status_json
+from tests.support.netcheck import Iperf, ping_ok, ping_result, start_ping, status_json
 
 ADDR = "192.168.100.199/24"
 UP = ["up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "miimon=100", "datapath=python"]

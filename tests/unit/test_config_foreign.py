@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from softbond.config.errors import ConfigError
 from softbond.config.foreign import timespan_ms
 from softbond.config.loader import load_config, merge_configs
-from toolrun import comparable
+from tests.support.toolrun import comparable
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 # (corpus file mutated, what load_config is given: the file or its copied directory)

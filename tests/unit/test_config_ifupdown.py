@@ -12,7 +12,7 @@ from softbond.config.errors import ConfigError
 from softbond.config.ifupdown import IFENSLAVE_OPTIONS, load_ifupdown, option_key, read_interfaces
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.options import build_options
-from toolrun import run, tool
+from tests.support.toolrun import run, tool
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "ifupdown"
 QUERIES = sorted(p.name.split(".")[:2] for p in CORPUS.glob("*.ifquery"))

@@ -9,7 +9,7 @@ import pytest
 
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.toml_config import parse_toml
-from toolrun import comparable
+from tests.support.toolrun import comparable
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SOURCES = ["netplan/active_backup.yaml", "netplan/balance_tlb.yaml", "netplan/arp.networkd",

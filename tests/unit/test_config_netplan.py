@@ -11,7 +11,7 @@ from softbond.config.errors import ConfigError
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.netplan import PARAMETERS, load_netplan
 from softbond.config.networkd import load_networkd
-from toolrun import comparable, netplan_generate
+from tests.support.toolrun import comparable, netplan_generate
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "netplan"
 # CASE.yaml, or CASE.netplan/ with several files, as /etc/netplan has them

@@ -14,7 +14,7 @@ from softbond.config.errors import ConfigError
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.nmkeyfile import load_nmkeyfile
 from softbond.config.options import build_options
-from toolrun import nmcli_keyfile, tool
+from tests.support.toolrun import nmcli_keyfile, tool
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "nmkeyfile"
 CASES = json.loads((CORPUS / "cases.json").read_text())

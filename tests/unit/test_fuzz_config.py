@@ -3,18 +3,14 @@
 starts with the file and names the line whenever it is about one -- plus
 the errors the fuzzer found, pinned."""
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from fuzz import harnesses  # noqa: E402
-from fuzz.harnesses import HARNESSES, Violation, check_config_error  # noqa: E402
-from fuzz.strategies import ci_settings, inputs, run_many  # noqa: E402
+from fuzz import harnesses
+from fuzz.harnesses import HARNESSES, Violation, check_config_error
+from fuzz.strategies import ci_settings, inputs, run_many
 from softbond.config.errors import ConfigError  # noqa: E402
 from softbond.config.ifcfg import load_ifcfg  # noqa: E402
 from softbond.config.modprobe import parse_modprobe  # noqa: E402

@@ -1,15 +1,11 @@
 """Issue 7, short CI run: LacpSystem.receive/tick on arbitrary frames and
 mutated LACPDUs between two cabled systems (fuzz/harnesses.py)."""
 
-import sys
-from pathlib import Path
 
 from hypothesis import given
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from fuzz.harnesses import HARNESSES, Violation, _Wire  # noqa: E402
-from fuzz.strategies import ci_settings, inputs, run_many  # noqa: E402
+from fuzz.harnesses import HARNESSES, Violation, _Wire
+from fuzz.strategies import ci_settings, inputs, run_many
 
 
 def test_lacp_seeds_pass():

@@ -1,15 +1,11 @@
 """Issue 7, short CI run: the wire parsers' fuzz harnesses (fuzz/harnesses.py)
 fed by hypothesis.  The long coverage-guided run is `make fuzz`."""
 
-import sys
-from pathlib import Path
 
 from hypothesis import given
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from fuzz.harnesses import HARNESSES  # noqa: E402
-from fuzz.strategies import ci_settings, inputs, run_many  # noqa: E402
+from fuzz.harnesses import HARNESSES
+from fuzz.strategies import ci_settings, inputs, run_many
 
 
 def test_every_parser_has_a_harness():

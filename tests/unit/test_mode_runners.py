@@ -14,7 +14,7 @@ from softbond.modes.tlb import LoadTable
 from softbond.wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp, parse_arp
 from softbond.wire.xmit_hash import xmit_slave_index
 
-from fakeport import FakePort  # tests/fakeport.py, shared with the eBPF comparisons
+from tests.support.fakeport import FakePort  # shared with the eBPF comparisons
 
 VNET = bytes(10)
 BOND_MAC = bytes.fromhex("020000000001")

@@ -13,8 +13,8 @@ from softbond.modes import make_runner
 from softbond.modes.base import RX_DELIVER, RX_DROP
 from softbond.wire import xmit_hash as xh
 
-from fakeport import FakePort   # tests/fakeport.py
-from framegen import ether, frames, ipv4, udp   # tests/framegen.py
+from tests.support.fakeport import FakePort
+from tests.support.framegen import ether, frames, ipv4, udp
 
 VNET = bytes(10)
 BOND_MAC = bytes.fromhex("02bb00000001")

@@ -1,8 +1,6 @@
 """Crafted Ethernet frames for the tests that compare per-frame decisions
 (the BPF hash and programs, the data path workers) with the Python
-runners: every L3/L4 shape the xmit hashes distinguish. Importable as
-`framegen` from tests/unit and tests/integration (pytest puts tests/, the
-directory of the top conftest.py, on sys.path)."""
+runners: every L3/L4 shape the xmit hashes distinguish."""
 import ipaddress
 import random
 import struct

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from conftest import ping_ok
+from tests.support.netcheck import ping_ok
 
 ADDR = "192.168.100.199"
 PING_INTERVAL = 0.002        # seconds between echo requests from the peer

@@ -1,7 +1,6 @@
 """A stand-in for a bond member's port, for driving the mode runners
 (softbond.modes) without sockets: tests/unit/test_mode_runners.py and
-tests/integration/test_ebpf_modes.py. Importable as `fakeport` from both
-(pytest puts tests/, the directory of the top conftest.py, on sys.path)."""
+tests/integration/test_ebpf_modes.py."""
 from dataclasses import dataclass, field
 
 

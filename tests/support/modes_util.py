@@ -4,7 +4,7 @@ import json
 import subprocess
 import time
 
-from conftest import ping_ok
+from tests.support.netcheck import ping_ok, status_json
 
 ADDR = "192.168.100.199/24"
 RATE = 100          # Mbit/s per member (tbf)
@@ -19,7 +19,6 @@ def up(topo, mode, *options, slaves="eth0,eth1"):
                          "miimon=100", *options, check=False)
     assert proc.returncode == 0, proc.stderr
     if topo.datapath:
-        from conftest import status_json
         status = status_json(topo)
         assert status["datapath"] == ("python" if topo.datapath == "workers" else topo.datapath)
         if topo.datapath == "workers":

@@ -1,0 +1,1 @@
+"""The tests: helpers in tests/support, fixtures in the conftest.py files."""
