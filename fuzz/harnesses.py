@@ -22,15 +22,12 @@ import json
 import re
 import shutil
 import struct
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(ROOT / "src"))
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
