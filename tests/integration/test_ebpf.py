@@ -147,9 +147,10 @@ def delta(after, before, key):
 
 
 def map_exists(topo, ident):
-    code = (f"import sys; sys.path.insert(0, {SRC!r}); from softbond.ebpf import libbpf\n"
+    code = ("import sys; from softbond.ebpf import libbpf\n"
             f"try:\n    libbpf.map_fd_by_id({ident})\nexcept OSError:\n    sys.exit(1)\n")
-    return topo.exec(topo.host, [sys.executable, "-c", code], check=False).returncode == 0
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC))
+    return topo.exec(topo.host, [sys.executable, "-c", code], env=env, check=False).returncode == 0
 
 
 @pytest.fixture
