@@ -256,8 +256,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
     def _send_control(self, member: Member, frame: bytes) -> None:
         try:
             member.send_control(frame)
-        except OSError:
-            pass
+        except OSError:     # a full or vanished member socket: the frame is lost, counted
+            member.control_send_errors += 1
 
     # --------------------------------------------------------------- publish
     def _publish(self) -> None:
@@ -349,6 +349,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
                 "counters": self._member_counters(m),
+                "control_send_errors": m.control_send_errors,
                 "ad": self._port_info(m),
             })
         status = {

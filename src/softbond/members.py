@@ -57,6 +57,7 @@ class Member:
     # namespace's id as seen from here, and its ifindex there.
     moved_to: tuple[int, int] | None = None
     mac_seen: bytes = b""         # its MAC in the last link message
+    control_send_errors: int = 0  # control frames (GARP, LACPDU...) its socket refused
 
     @property
     def lacp_mac(self) -> bytes:
@@ -108,7 +109,7 @@ class Membership:
         except Exception as exc:
             try:
                 self.links.restore(original)
-            except linkops.LinkError:
+            except linkops.LinkError:   # gone or busy: the attach error below says what failed
                 pass
             self._listen_to_links()
             runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
