@@ -91,7 +91,6 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self._notify_task: asyncio.Task | None = None
         self._igmp_task: asyncio.Task | None = None
         self._workers_task: asyncio.Task | None = None
-        self._watched: set[int] = set()
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
         self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
