@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import runtime
 from .bonddev import is_peer_name
+from .config.registry import FailOverMac
 from .config.names import validate_ifname
 from .errors import BondError
 from .modes.ieee8023ad import Ieee8023ad
@@ -26,7 +27,7 @@ from .wire.ethernet import mac_to_bytes
 log = logging.getLogger("softbond")
 
 # Values of the fail_over_mac option: none, active, follow.
-FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = 0, 1, 2
+FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = FailOverMac
 SOCKET_CLOSE_GRACE = 0.2
 
 
