@@ -528,6 +528,8 @@ def render_verbose(status: BondStatus, *, cap_net_admin: bool = True) -> str:
         if slave.get("mtu"):
             below = f" (below {status.get('bond')}'s {status.get('mtu')})" if slave.get("mtu_below_bond") else ""
             lines.append(f"MTU: {slave['mtu']}{below}")
+        if slave.get("control_send_errors"):     # GARPs, LACPDUs its socket refused
+            lines.append(f"Control frames lost: {slave['control_send_errors']}")
         counters = slave.get("counters") or {}
         for direction in ("rx", "tx"):
             values = [_int(counters.get(f"{direction}_{k}")) for k in _COUNTER_KEYS]

@@ -369,6 +369,15 @@ def test_render_verbose_shows_member_mac_and_mtu_and_flags_a_small_mtu():
         in text, text
 
 
+def test_render_verbose_shows_lost_control_frames_only_when_some_were():
+    s = st_ab_miimon()
+    s["slaves"][1]["control_send_errors"] = 3
+    s["slaves"][0]["control_send_errors"] = 0
+    text = render_verbose(s)
+    assert "Slave Interface: eth1\nState: backup\nControl frames lost: 3\n" in text, text
+    assert text.count("Control frames lost") == 1
+
+
 @pytest.mark.parametrize("name,make,cap", CASES, ids=[c[0] for c in CASES])
 def test_render_verbose_keeps_proc_part(name, make, cap):
     s = make()
