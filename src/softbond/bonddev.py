@@ -208,7 +208,6 @@ class EbpfDevice:
         self.name = name
         remove_leftover(name, keep_ebpf=True)
         self.dev = ebpf.EbpfBond(name, mac=mac)
-        self.arp_sock: socket.socket | None = None
 
     def start(self) -> None:
         pass
@@ -280,8 +279,6 @@ class EbpfDevice:
         return []
 
     def close(self) -> None:
-        if self.arp_sock is not None:
-            self.arp_sock = None
         self.dev.close(keep=False)
 
 
@@ -312,7 +309,6 @@ class WorkersDevice:
         self._plan: bytes | None = None
         self._behind: set[int] = set()      # workers whose control socket was full
         self._bucket_seen = [0] * workers.BUCKETS
-        self.restarts = 0
 
     # -- workers --------------------------------------------------------------
     def start(self) -> None:
@@ -356,7 +352,6 @@ class WorkersDevice:
             proc.wait()
         if self._controls[i] is not None:
             self._controls[i].close()
-        self.restarts += 1
         self._spawn(i)
 
     def check_workers(self) -> list[str]:
@@ -370,9 +365,6 @@ class WorkersDevice:
             if self._plan is not None:
                 self._send(i, self._plan)
         return out
-
-    def worker_pids(self) -> list[int]:
-        return [p.pid for p in self._procs if p is not None]
 
     # -- the bond's calls ---------------------------------------------------------
     def follow_mtu(self, mtu: int) -> None:

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from fuzz import harnesses  # noqa: E402
 from fuzz.harnesses import HARNESSES  # noqa: E402
 from fuzz.strategies import ci_settings, inputs, run_many  # noqa: E402
-from softbond.status import parse_proc  # noqa: E402
+from procparse import parse_proc  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -82,13 +82,6 @@ class LoadTable:
         self.load[:] = [0] * len(self.load)
         self.member_of[:] = [-1] * BUCKETS
 
-    def bytes_per_member(self) -> list[int]:
-        out = [0] * len(self.capacity)
-        for bucket, member in enumerate(self.member_of):
-            if member >= 0:
-                out[member] += self.history[bucket]
-        return out
-
 
 def balanced_transmit(usable, active, bucket_of, table: LoadTable | None, policy_hash):
     """The transmit callable shared by tlb and alb.
@@ -195,13 +188,3 @@ class Tlb(Runner):
         if self.table is not None:
             self.table.rebalance()
         return []
-
-
-def simple_hash(data) -> int:
-    """alb's _simple_hash: XOR of the bytes."""
-    h = 0
-    for b in data:
-        h ^= b
-    return h
-
-
