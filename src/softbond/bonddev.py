@@ -26,6 +26,7 @@ import sys
 
 from . import datapath, workers
 from .datapath import DataPath, Snapshot
+from .datapath_abi import BUCKETS
 from .ports import packet, tap
 
 TUNSETCARRIER = 0x400454E2
@@ -311,7 +312,7 @@ class WorkersDevice:
         self._procs: list[subprocess.Popen | None] = [None] * count
         self._plan: bytes | None = None
         self._behind: set[int] = set()      # workers whose control socket was full
-        self._bucket_seen = [0] * workers.BUCKETS
+        self._bucket_seen = [0] * BUCKETS
         self.restarts = 0
 
     # -- workers --------------------------------------------------------------
@@ -419,7 +420,7 @@ class WorkersDevice:
 
     def bucket_bytes(self) -> list[int]:
         """Bytes per bucket since the previous call, summed over workers."""
-        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(workers.BUCKETS)]
+        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(BUCKETS)]
         delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
         self._bucket_seen = totals
         return delta
