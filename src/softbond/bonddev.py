@@ -26,6 +26,7 @@ import sys
 
 from . import datapath, workers
 from .datapath import DataPath, Snapshot
+from .datapath_abi import BUCKETS
 from .ports import packet, tap
 
 TUNSETCARRIER = 0x400454E2
@@ -308,7 +309,7 @@ class WorkersDevice:
         self._procs: list[subprocess.Popen | None] = [None] * count
         self._plan: bytes | None = None
         self._behind: set[int] = set()      # workers whose control socket was full
-        self._bucket_seen = [0] * workers.BUCKETS
+        self._bucket_seen = [0] * BUCKETS
 
     # -- workers --------------------------------------------------------------
     def start(self) -> None:
@@ -411,7 +412,7 @@ class WorkersDevice:
 
     def bucket_bytes(self) -> list[int]:
         """Bytes per bucket since the previous call, summed over workers."""
-        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(workers.BUCKETS)]
+        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(BUCKETS)]
         delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
         self._bucket_seen = totals
         return delta

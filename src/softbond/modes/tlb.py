@@ -19,10 +19,10 @@ IP's bytes in alb (_simple_hash).
 from __future__ import annotations
 
 from ..wire.xmit_hash import hash_function
+from ..datapath_abi import BUCKETS
 from .base import RX_DELIVER, RX_DROP, VNET, Runner
 
 REBALANCE_INTERVAL = 10.0
-BUCKETS = 256
 _ETHERTYPE = VNET + 12
 _SRC_MAC = slice(VNET + 6, VNET + 12)
 _IPV6_NEXT = VNET + 14 + 6
