@@ -22,12 +22,17 @@ import json
 import re
 import shutil
 import struct
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(ROOT / "src"))
+if str(ROOT / "tests") not in sys.path:     # the test helpers: procparse, configfiles
+    sys.path.insert(0, str(ROOT / "tests"))
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
@@ -40,16 +45,15 @@ from softbond.daemon import ControlServer  # noqa: E402
 from softbond.config.errors import ConfigError  # noqa: E402
 from softbond.config.ifcfg import load_ifcfg  # noqa: E402
 from softbond.config.loader import load_config, merge_configs  # noqa: E402
-from softbond.config.modprobe import load_modprobe  # noqa: E402
-from softbond.config.toml_config import load_toml  # noqa: E402
 from softbond.lacp import LacpSystem  # noqa: E402
 from softbond.modes.balance_rr import _is_igmp  # noqa: E402
 from softbond.ports import netlink  # noqa: E402
 from softbond.ports.links import LinkError  # noqa: E402
-from softbond.status import parse_proc  # noqa: E402
 from softbond.web.limits import Limits  # noqa: E402
 from softbond.web.server import STATE, HostRule, create_app, loopback_hosts  # noqa: E402
 from softbond.wire import arp, ethernet, igmp, ndisc, vnet  # noqa: E402
+from configfiles import load_modprobe, load_toml  # noqa: E402
+from procparse import parse_proc  # noqa: E402
 from softbond.wire import xmit_hash as xh  # noqa: E402
 from softbond.wire.lacpdu import (  # noqa: E402
     AGGREGATION, COLLECTING, DISTRIBUTING, LACP_ACTIVITY, LACP_TIMEOUT, MARKER_INFORMATION,
@@ -1168,14 +1172,14 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in [
             "lacp/system.py LacpSystem.receive + tick"),
     Harness("ifcfg", fuzz_ifcfg, ifcfg_seeds, CONFIG_DICT, 2048, "config/ifcfg.py load_ifcfg"),
     Harness("modprobe", fuzz_modprobe, modprobe_seeds, CONFIG_DICT, 2048,
-            "config/modprobe.py load_modprobe"),
-    Harness("toml", fuzz_toml, toml_seeds, CONFIG_DICT, 2048, "config/toml_config.py load_toml"),
+            "config/modprobe.py parse_modprobe"),
+    Harness("toml", fuzz_toml, toml_seeds, CONFIG_DICT, 2048, "config/toml_config.py parse_toml"),
     Harness("loader", fuzz_loader, loader_seeds, CONFIG_DICT, 4096,
             "config/loader.py load_config + merge_configs"),
     Harness("control", fuzz_control, control_seeds, CONTROL_DICT, 4096,
             "daemon.py ControlServer.handle"),
     Harness("web", fuzz_web, web_seeds, WEB_DICT, 2048, "web/server.py via aiohttp's test client"),
-    Harness("proc", fuzz_proc, proc_seeds, PROC_DICT, 4096, "status.py parse_proc"),
+    Harness("proc", fuzz_proc, proc_seeds, PROC_DICT, 4096, "tests/procparse.py parse_proc"),
 ]}
 
 

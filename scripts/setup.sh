@@ -21,7 +21,7 @@ if [ "${1:-}" = "--test" ]; then
   # ifenslave's script is what reads the bond-* options; the ifupdown reader's test reads it.
   [ -e /etc/network/if-pre-up.d/ifenslave ] || need+=(ifenslave)
   # test_deb installs the .deb with dpkg -i: its Depends must be here already.
-  for pkg in python3-pyroute2 python3-aiohttp python3-prometheus-client python3-rich; do
+  for pkg in python3-pyroute2 python3-aiohttp python3-prometheus-client python3-rich python3-yaml; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
 fi

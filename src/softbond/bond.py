@@ -91,7 +91,6 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self._notify_task: asyncio.Task | None = None
         self._igmp_task: asyncio.Task | None = None
         self._workers_task: asyncio.Task | None = None
-        self._watched: set[int] = set()
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
         self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
@@ -256,8 +255,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
     def _send_control(self, member: Member, frame: bytes) -> None:
         try:
             member.send_control(frame)
-        except OSError:
-            pass
+        except OSError:     # a full or vanished member socket: the frame is lost, counted
+            member.control_send_errors += 1
 
     # --------------------------------------------------------------- publish
     def _publish(self) -> None:
@@ -349,6 +348,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
                 "counters": self._member_counters(m),
+                "control_send_errors": m.control_send_errors,
                 "ad": self._port_info(m),
             })
         status = {

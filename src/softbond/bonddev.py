@@ -26,6 +26,7 @@ import sys
 
 from . import datapath, workers
 from .datapath import DataPath, Snapshot
+from .datapath_abi import BUCKETS
 from .ports import packet, tap
 
 TUNSETCARRIER = 0x400454E2
@@ -208,7 +209,6 @@ class EbpfDevice:
         self.name = name
         remove_leftover(name, keep_ebpf=True)
         self.dev = ebpf.EbpfBond(name, mac=mac)
-        self.arp_sock: socket.socket | None = None
 
     def start(self) -> None:
         pass
@@ -280,8 +280,6 @@ class EbpfDevice:
         return []
 
     def close(self) -> None:
-        if self.arp_sock is not None:
-            self.arp_sock = None
         self.dev.close(keep=False)
 
 
@@ -311,8 +309,7 @@ class WorkersDevice:
         self._procs: list[subprocess.Popen | None] = [None] * count
         self._plan: bytes | None = None
         self._behind: set[int] = set()      # workers whose control socket was full
-        self._bucket_seen = [0] * workers.BUCKETS
-        self.restarts = 0
+        self._bucket_seen = [0] * BUCKETS
 
     # -- workers --------------------------------------------------------------
     def start(self) -> None:
@@ -356,7 +353,6 @@ class WorkersDevice:
             proc.wait()
         if self._controls[i] is not None:
             self._controls[i].close()
-        self.restarts += 1
         self._spawn(i)
 
     def check_workers(self) -> list[str]:
@@ -370,9 +366,6 @@ class WorkersDevice:
             if self._plan is not None:
                 self._send(i, self._plan)
         return out
-
-    def worker_pids(self) -> list[int]:
-        return [p.pid for p in self._procs if p is not None]
 
     # -- the bond's calls ---------------------------------------------------------
     def follow_mtu(self, mtu: int) -> None:
@@ -419,7 +412,7 @@ class WorkersDevice:
 
     def bucket_bytes(self) -> list[int]:
         """Bytes per bucket since the previous call, summed over workers."""
-        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(workers.BUCKETS)]
+        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(BUCKETS)]
         delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
         self._bucket_seen = totals
         return delta

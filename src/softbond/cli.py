@@ -5,81 +5,20 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import sys
 import time
 
 from . import __version__, cli_help, hostnet, runfiles, runtime, status as status_text
 from .config.model import BondConfig, ConfigError, build_bond_config
 from .config.names import validate_ifname
+from .control import ControlError, NoAnswer, call, request, request_at  # noqa: F401 (request_at: kept for its callers)
 from .systemd.cli import add_parsers as add_unit_parsers
 
 READY_TIMEOUT = 30.0
 
 
-class CliError(Exception):
-    pass
-
-
-# ------------------------------------------------------------------ control
-class NoAnswer(CliError):
-    """The bond process did not answer in time (stopped, or wedged)."""
-
-
-def request(bond: str, payload: dict, timeout: float = 30.0) -> dict:
-    return request_at(runtime.socket_path(bond), payload, timeout, bond=bond)
-
-
-def request_at(path: str, payload: dict, timeout: float = 30.0, *, bond: str = "bond") -> dict:
-    """One request over a control socket named by its path (a bond in
-    another namespace is reached this way: its path names the namespace).
-
-    The request carries its deadline (CLOCK_BOOTTIME, the same clock in
-    every process): one the bond process reads too late - it was stopped,
-    or busy - is dropped, never run after this side has given up on it."""
-    deadline = time.clock_gettime(time.CLOCK_BOOTTIME) + timeout
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        _connect(sock, path, time.monotonic() + timeout)
-        sock.sendall(json.dumps({**payload, "deadline": deadline}).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(1 << 20)
-            if not chunk:
-                break
-            data += chunk
-    except PermissionError:
-        raise CliError(f"{bond}: permission denied (the control socket is root only; run as root)") from None
-    except (FileNotFoundError, ConnectionRefusedError):
-        raise CliError(f"{bond}: no such bond in this network namespace") from None
-    except (socket.timeout, BlockingIOError):
-        raise NoAnswer(f"{bond}: the bond process did not answer within {timeout:g} s") from None
-    except OSError as exc:
-        raise CliError(f"{bond}: control socket: {exc.strerror or exc}") from None
-    finally:
-        sock.close()
-    try:
-        reply = json.loads(data)
-    except ValueError:
-        raise CliError(f"{bond}: malformed reply from the bond process") from None
-    if not reply.get("ok"):
-        error = str(reply.get("error") or "request failed")
-        raise CliError(error if error.startswith(f"{bond}:") else f"{bond}: {error}")
-    return reply
-
-
-def _connect(sock: socket.socket, path: str, until: float) -> None:
-    """connect(), retried while the socket's accept queue is full (EAGAIN:
-    a flood of connections the bond process is shedding)."""
-    while True:
-        try:
-            sock.connect(path)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= until:
-                raise
-            time.sleep(0.05)
+# The CLI's name for the control socket's error (every verb raises it).
+CliError = ControlError
 
 
 # ---------------------------------------------------------------------- up
@@ -281,7 +220,7 @@ def cmd_down(args) -> int:
         _repair(bond)
     elif alive or (state is None and os.path.exists(runtime.socket_path(bond))):
         try:
-            request(bond, {"cmd": "down"}, timeout=DOWN_TIMEOUT)
+            call(bond, "down", timeout=DOWN_TIMEOUT)
         except NoAnswer:
             pid = state["pid"] if state else "?"
             raise CliError(f"{bond}: the bond process (pid {pid}) did not answer within {DOWN_TIMEOUT:g} s; "
@@ -340,7 +279,7 @@ def cmd_status(args) -> int:
             return 0
         raise CliError("no bonds running in this network namespace")
     # A bond whose process died is reported, not left out (or called "no such bond").
-    statuses = [request(b.name, {"cmd": "status"})["status"] if b.alive else b.to_json() for b in known]
+    statuses = [call(b.name, "status")["status"] if b.alive else b.to_json() for b in known]
     if args.json:
         payload = statuses[0] if args.bond else statuses
         print(json.dumps(payload, indent=2))
@@ -354,17 +293,17 @@ def cmd_status(args) -> int:
 
 
 def cmd_enslave(args) -> int:
-    request(args.bond, {"cmd": "enslave", "ifaces": args.ifaces})
+    call(args.bond, "enslave", ifaces=args.ifaces)
     return 0
 
 
 def cmd_release(args) -> int:
-    request(args.bond, {"cmd": "release", "ifaces": args.ifaces})
+    call(args.bond, "release", ifaces=args.ifaces)
     return 0
 
 
 def cmd_set_active(args) -> int:
-    request(args.bond, {"cmd": "set_active", "iface": args.iface})
+    call(args.bond, "set_active", iface=args.iface)
     return 0
 
 
@@ -381,7 +320,7 @@ def set_words(bond: str, option: str, value: str | None) -> tuple[str, str]:
 
 def cmd_set(args) -> int:
     option, value = set_words(args.bond, args.option, args.value)
-    reply = request(args.bond, {"cmd": "set", "option": option, "value": value})
+    reply = call(args.bond, "set", option=option, value=value)
     for warning in reply.get("warnings", []):
         print(warning, file=sys.stderr)
     return 0
@@ -502,7 +441,7 @@ def cmd_doctor(args) -> int:
         for bond, state in states.items():
             if state is None and not os.path.exists(runtime.socket_path(bond)):
                 raise CliError(f"{bond}: no such bond in this network namespace")
-            findings += doctor.examine(bond, state, request, targets)
+            findings += doctor.examine(bond, state, targets)
     except doctor.DoctorError as exc:
         raise CliError(str(exc)) from None
     if args.json:

@@ -1,10 +1,6 @@
 """One process per bond: runs the Bond on an asyncio loop and answers the
-control socket (newline-delimited JSON, root only).
-
-Requests:  {"cmd": "status"} | {"cmd": "enslave", "ifaces": [..]} |
-           {"cmd": "release", "ifaces": [..]} | {"cmd": "set_active", "iface": ..} |
-           {"cmd": "set", "option": .., "value": ..} | {"cmd": "down"}
-Replies:   {"ok": true, ...} or {"ok": false, "error": "..."}
+control socket (newline-delimited JSON, root only; its methods and wire
+format are control.METHODS).
 """
 from __future__ import annotations
 
@@ -24,6 +20,7 @@ from . import proctitle, runtime, startup
 from .metrics_textfile import TextfileWriter
 from .bond import Bond, BondError
 from .config.model import BondConfig
+from .control import ControlError, method_of
 from .ports.links import LinkError, Links
 
 log = logging.getLogger("softbond")
@@ -110,6 +107,8 @@ class ControlServer:
         self.backoff = ACCEPT_BACKOFF_MIN
         # A quarter of the open-file limit at most: the cap, not EMFILE, is what a flood meets.
         self.max_connections = max(4, min(MAX_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4))
+        self.methods = {"status": self._status, "enslave": self._enslave, "release": self._release,
+                        "set_active": self._set_active, "set": self._set, "down": self._down}
 
     async def start(self) -> None:
         path = runtime.socket_path(self.bond.name)
@@ -219,33 +218,41 @@ class ControlServer:
             # running it now would surprise whoever ran the command.
             log.warning("%s: dropped a %r request that came after its client had given up", bond.name, cmd)
             return {"ok": False, "error": f"{bond.name}: request expired before the bond process read it"}
+        method = method_of(request)
+        if method is None:
+            return {"ok": False, "error": f"unknown command {cmd!r}"}
         try:
-            if cmd == "status":
-                return {"ok": True, "status": bond.status()}
-            if cmd in ("enslave", "release"):
-                ifaces = request.get("ifaces")
-                if not isinstance(ifaces, list) or not all(isinstance(i, str) for i in ifaces):
-                    raise BondError("expected a list of interface names")
-                if cmd == "enslave":
-                    bond.check_enslaveable(ifaces)     # all of them first: a refused command changes nothing
-                else:
-                    bond.check_releasable(ifaces)
-                for name in ifaces:
-                    (bond.enslave if cmd == "enslave" else bond.release)(name)
-                return {"ok": True}
-            if cmd == "set_active":
-                bond.set_active(str(request.get("iface", "")))
-                return {"ok": True}
-            if cmd == "set":
-                warnings = bond.set_option(str(request.get("option", "")), str(request.get("value", "")))
-                return {"ok": True, "warnings": warnings}
-            if cmd == "down":
-                self.stop.set()
-                await self.bond_stopped.wait()
-                return {"ok": True}
-        except (BondError, LinkError) as exc:
+            return await self.methods[method.name](**method.read(request))
+        except (ControlError, BondError, LinkError) as exc:
             return {"ok": False, "error": str(exc)}
-        return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    # One per control.METHODS entry: the method's fields as keyword arguments.
+    async def _status(self) -> dict:
+        return {"ok": True, "status": self.bond.status()}
+
+    async def _enslave(self, ifaces: list[str]) -> dict:
+        self.bond.check_enslaveable(ifaces)     # all of them first: a refused command changes nothing
+        for name in ifaces:
+            self.bond.enslave(name)
+        return {"ok": True}
+
+    async def _release(self, ifaces: list[str]) -> dict:
+        self.bond.check_releasable(ifaces)
+        for name in ifaces:
+            self.bond.release(name)
+        return {"ok": True}
+
+    async def _set_active(self, iface: str) -> dict:
+        self.bond.set_active(iface)
+        return {"ok": True}
+
+    async def _set(self, option: str, value: str) -> dict:
+        return {"ok": True, "warnings": self.bond.set_option(option, value)}
+
+    async def _down(self) -> dict:
+        self.stop.set()
+        await self.bond_stopped.wait()
+        return {"ok": True}
 
 
 async def serve(config: BondConfig, ready_fd: int | None) -> int:

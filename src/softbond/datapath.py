@@ -33,7 +33,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, VNET
+from .datapath_abi import MAX_MEMBERS, RX_DELIVER, RX_DROP, RX_NOT_OWN
+from .modes.base import VNET
 from .wire.vnet import gso_segments
 
 # Offsets in a received frame: the virtio-net header, then Ethernet.
@@ -57,7 +58,6 @@ LOOP_COUNTERS = (("frames_out", C_FRAMES_OUT), ("frames_in", C_FRAMES_IN), ("rx_
 # A member without a slot (none assigned yet) counts into C_UNASSIGNED.
 C_UNASSIGNED = 6
 C_SEGMENTS = 8
-MAX_MEMBERS = 32
 COUNTER_SLOTS = C_SEGMENTS + 2 * MAX_MEMBERS
 
 

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from .cli import CliError, request_at
+from .control import ControlError, request_at
 from .netns import Topology
 from .seqstream import Gap
 
@@ -70,7 +70,7 @@ class Lab:
     def status(self) -> dict:
         try:
             return request_at(self.topo.control_socket(BOND), {"cmd": "status"}, timeout=5, bond=BOND)["status"]
-        except CliError as exc:
+        except ControlError as exc:
             raise DemoError(str(exc)) from None
 
     def counters(self) -> dict[str, dict]:

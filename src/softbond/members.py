@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import runtime
 from .bonddev import is_peer_name
+from .config.registry import FailOverMac
 from .config.names import validate_ifname
 from .errors import BondError
 from .modes.ieee8023ad import Ieee8023ad
@@ -26,7 +27,7 @@ from .wire.ethernet import mac_to_bytes
 log = logging.getLogger("softbond")
 
 # Values of the fail_over_mac option: none, active, follow.
-FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = 0, 1, 2
+FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = FailOverMac
 SOCKET_CLOSE_GRACE = 0.2
 
 
@@ -57,6 +58,7 @@ class Member:
     # namespace's id as seen from here, and its ifindex there.
     moved_to: tuple[int, int] | None = None
     mac_seen: bytes = b""         # its MAC in the last link message
+    control_send_errors: int = 0  # control frames (GARP, LACPDU...) its socket refused
 
     @property
     def lacp_mac(self) -> bytes:
@@ -108,7 +110,7 @@ class Membership:
         except Exception as exc:
             try:
                 self.links.restore(original)
-            except linkops.LinkError:
+            except linkops.LinkError:   # gone or busy: the attach error below says what failed
                 pass
             self._listen_to_links()
             runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)

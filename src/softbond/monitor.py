@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from .control import ControlError, call, request
 from .lacpview import port_state_change
 
 log = logging.getLogger("softbond")
@@ -50,8 +51,7 @@ def known_bonds(bond: str | None = None) -> list:
 
 def read_status(bond: str, timeout: float = 5.0) -> dict:
     """One bond's status dict, as `softbond status BOND --json` prints it."""
-    from .cli import request
-    return request(bond, {"cmd": "status"}, timeout=timeout)["status"]
+    return call(bond, "status", timeout=timeout)["status"]
 
 
 def socket_source(bond: str | None = None, timeout: float = 5.0) -> Source:
@@ -61,8 +61,6 @@ def socket_source(bond: str | None = None, timeout: float = 5.0) -> Source:
     dict (runtime.BondRecord.to_json; no "bond" key, so consumers of status
     dicts pass over it). One whose process does not answer is left out of
     that sample (it is going away, or it is wedged)."""
-    from .cli import CliError
-
     def source() -> list:
         out = []
         for record in known_bonds(bond):
@@ -71,7 +69,7 @@ def socket_source(bond: str | None = None, timeout: float = 5.0) -> Source:
                 continue
             try:
                 out.append(read_status(record.name, timeout=timeout))
-            except CliError as exc:
+            except ControlError as exc:
                 log.debug("%s: skipped: %s", record.name, exc)
         return out
     return source
@@ -79,7 +77,6 @@ def socket_source(bond: str | None = None, timeout: float = 5.0) -> Source:
 
 def socket_action(bond: str, payload: dict) -> dict:
     """Send a control request (enslave, release, set_active) to a bond."""
-    from .cli import request
     return request(bond, payload)
 
 

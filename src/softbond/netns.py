@@ -185,7 +185,7 @@ class Topology:
         for pid in proc.stdout.split():
             try:
                 os.kill(int(pid), 9)
-            except (ProcessLookupError, ValueError):
+            except (ProcessLookupError, ValueError):   # already exited, or not a pid line
                 pass
         shutil.rmtree(os.path.join(runtime.RUN_ROOT, f"netns-{self._ns_inode(ns)}"), ignore_errors=True)
 

@@ -175,13 +175,13 @@ class OvsSwitch:
             try:
                 self._run(["ovs-appctl", "-t", self.path("ovs-vswitchd.ctl"), "--timeout=5", "exit", "--cleanup"],
                           check=False, timeout=10)
-            except OvsError:
+            except OvsError:    # it did not answer: the signals below stop it anyway
                 pass
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in pids:
                 try:
                     os.kill(pid, sig)
-                except ProcessLookupError:
+                except ProcessLookupError:   # already exited: what the signal was for
                     pass
             deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 2.0)
             while time.monotonic() < deadline:

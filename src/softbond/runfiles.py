@@ -39,7 +39,7 @@ def check_dir(path: str, *, private: bool) -> None:
 def ensure_dir(path: str, *, private: bool) -> None:
     try:
         os.mkdir(path, 0o700 if private else 0o755)
-    except FileExistsError:
+    except FileExistsError:     # check_dir() below judges the one that is there
         pass
     except PermissionError:
         raise RunError(f"{path}: permission denied (root only; run as root)") from None
@@ -81,7 +81,7 @@ def write_atomic(path: str, data: bytes) -> None:
     tmp = path + ".tmp"
     try:
         os.unlink(tmp)          # a leftover, or a planted symlink: unlinked, never followed
-    except FileNotFoundError:
+    except FileNotFoundError:   # the usual case: no leftover
         pass
     fd = open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
@@ -132,8 +132,8 @@ def remove_tree(path: str) -> None:
         try:
             os.unlink(os.path.join(path, name))
         except (IsADirectoryError, PermissionError, FileNotFoundError):
-            pass
+            pass        # not ours to remove (a directory, another owner's), or gone already
     try:
         os.rmdir(path)
-    except OSError:
+    except OSError:     # not empty: what was left above stays, and so does its directory
         pass

@@ -142,7 +142,7 @@ def remove_state(bond: str) -> None:
     for path in (state_path(bond), socket_path(bond)):
         try:
             os.unlink(path)
-        except FileNotFoundError:
+        except FileNotFoundError:   # already removed: that is the goal
             pass
 
 
@@ -304,13 +304,13 @@ def _live_netns_inodes() -> set[int]:
         if pid.isdigit():
             try:
                 live.add(os.stat(f"/proc/{pid}/ns/net").st_ino)
-            except OSError:
+            except OSError:     # the process exited meanwhile: its namespace is not kept alive by it
                 pass
     for base in ("/run/netns", "/var/run/netns"):
         try:
             for name in os.listdir(base):
                 live.add(os.stat(os.path.join(base, name)).st_ino)
-        except OSError:
+        except OSError:         # no such directory (no named namespaces) or one removed meanwhile
             pass
     return live
 

@@ -1,76 +1,112 @@
-"""Bond status rendering: the kernel's /proc/net/bonding/<bond> text, JSON,
-a verbose softbond view, and a tolerant parser of /proc/net/bonding text.
+"""Bond status rendering: the kernel's /proc/net/bonding/<bond> text and a
+verbose softbond view.
 
 The /proc text reproduces drivers/net/bonding/bond_procfs.c (Linux 6.x) line
 for line: the same labels, the same conditional lines per mode, the same
 number and address formats (``%pM``, ``%*phC``, ``%pI4``, ``%pI6c``).
 
 Input is the status dict produced by the bond daemon (also what
-``softbond status --json`` prints).  See ``render_proc`` for the keys used.
+``softbond status --json`` prints), typed by ``BondStatus``; enum options
+may be given as names or numbers, named through the option registry.
+The kernel 6.1 and 6.12 texts softbond mirrors have no coupled_control line,
+so neither does this one.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
-from typing import Any
+from typing import Any, TypedDict
+
+from .config.registry import AdSelect, BondMode, FailOverMac, PrimaryReselect, XmitHashPolicy
 
 __all__ = [
-    "MODE_NAMES",
+    "BondStatus",
+    "SlaveStatus",
     "MODE_DESCRIPTIONS",
-    "XMIT_HASH_POLICIES",
     "render_proc",
-    "render_json",
     "render_verbose",
-    "parse_proc",
     "format_mac",
     "format_ipv4",
     "format_ipv6",
     "mode_id_of",
 ]
 
-# Kernel option names, indexed by BOND_MODE_* value (bond_options.c).
-MODE_NAMES = (
-    "balance-rr",
-    "active-backup",
-    "balance-xor",
-    "broadcast",
-    "802.3ad",
-    "balance-tlb",
-    "balance-alb",
-)
 
-# bond_mode_name() in bond_main.c, indexed by BOND_MODE_* value.
-MODE_DESCRIPTIONS = (
-    "load balancing (round-robin)",
-    "fault-tolerance (active-backup)",
-    "load balancing (xor)",
-    "fault-tolerance (broadcast)",
-    "IEEE 802.3ad Dynamic link aggregation",
-    "transmit load balancing",
-    "adaptive load balancing",
-)
+class Aggregator(TypedDict, total=False):
+    id: int
+    num_ports: int
+    actor_key: int
+    partner_key: int
+    partner_mac: str
 
-# bond_xmit_hashtype_tbl, indexed by BOND_XMIT_POLICY_* value.
-XMIT_HASH_POLICIES = (
-    "layer2",
-    "layer3+4",
-    "layer2+3",
-    "encap2+3",
-    "encap3+4",
-    "vlan+srcmac",
-)
 
-_FAIL_OVER_MAC = ("none", "active", "follow")
-_PRIMARY_RESELECT = ("always", "better", "failure")
-_AD_SELECT = ("stable", "bandwidth", "count", "actor_port_prio")
+class AdInfo(TypedDict, total=False):
+    """The bond's 802.3ad summary; a missing value falls back to options."""
+    lacp_active: str | int
+    lacp_rate: str | int
+    min_links: int
+    ad_select: str | int
+    system_priority: int
+    system_mac: str
+    active_aggregator: Aggregator | None
+
+
+class SlaveStatus(TypedDict, total=False):
+    name: str
+    mii_status: str | int         # "up", "going down", "down", "going back" (or 0-3)
+    speed_mbps: int | None        # None or -1: Unknown
+    duplex: str | int | None      # "full", "half"; None: Unknown
+    link_failure_count: int
+    perm_hwaddr: str
+    queue_id: int
+    ad: dict | None               # 802.3ad port: aggregator_id, churn, actor/partner LACPDU
+    # softbond's own, for the verbose view
+    state: str
+    hwaddr: str
+    mtu: int
+    mtu_below_bond: bool
+    counters: dict[str, int]
+    control_send_errors: int
+
+
+class BondStatus(TypedDict, total=False):
+    bond: str
+    driver_version: str
+    softbond_version: str
+    mode: str | int               # kernel option name, or its number
+    mode_id: int
+    options: dict[str, Any]       # missing options take the kernel defaults below
+    mii_status: str
+    active_slave: str | None
+    primary_slave: str | None     # overrides what options["primary"] implies
+    hwaddr: str
+    mtu: int
+    addresses: list[str]
+    datapath: str | None
+    datapath_workers: list | None
+    datapath_loop: dict | None
+    ad_info: AdInfo | None
+    slaves: list[SlaveStatus]
+
+
+# bond_mode_name() in bond_main.c.
+MODE_DESCRIPTIONS = {
+    BondMode.ROUNDROBIN: "load balancing (round-robin)",
+    BondMode.ACTIVEBACKUP: "fault-tolerance (active-backup)",
+    BondMode.XOR: "load balancing (xor)",
+    BondMode.BROADCAST: "fault-tolerance (broadcast)",
+    BondMode.MODE_8023AD: "IEEE 802.3ad Dynamic link aggregation",
+    BondMode.TLB: "transmit load balancing",
+    BondMode.ALB: "adaptive load balancing",
+}
 # bond_3ad_churn_desc(): AD_CHURN_MONITOR, AD_CHURN, AD_NO_CHURN, else unknown.
 _CHURN = ("monitoring", "churned", "none")
 # bond_slave_link_status(): BOND_LINK_UP, _FAIL, _DOWN, _BACK.
 _SLAVE_LINK = ("up", "going down", "down", "going back")
 
-_MODE_AB, _MODE_8023AD, _MODE_XOR, _MODE_TLB, _MODE_ALB = 1, 4, 2, 5, 6
+_MODE_AB, _MODE_8023AD, _MODE_XOR, _MODE_TLB, _MODE_ALB = (
+    BondMode.ACTIVEBACKUP, BondMode.MODE_8023AD, BondMode.XOR, BondMode.TLB, BondMode.ALB)
 
 _HEADER_PREFIX = "Ethernet Channel Bonding Driver: v"
 
@@ -180,16 +216,6 @@ def format_ipv6(addr: Any) -> str:
 # Value normalisation helpers
 # ---------------------------------------------------------------------------
 
-def _enum_name(value: Any, table: tuple[str, ...], default: str) -> str:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, int):
-        return table[value] if 0 <= value < len(table) else "unknown"
-    return str(value)
-
-
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("on", "1", "yes", "true", "fast")
@@ -204,7 +230,7 @@ def _int(value: Any, default: int = 0) -> int:
     return int(value)
 
 
-def mode_id_of(status: dict) -> int:
+def mode_id_of(status: BondStatus) -> int:
     """The BOND_MODE_* number of a status dict (-1 if unknown)."""
     mode_id = status.get("mode_id")
     if isinstance(mode_id, int) and not isinstance(mode_id, bool):
@@ -215,14 +241,14 @@ def mode_id_of(status: dict) -> int:
     if isinstance(mode, int) and not isinstance(mode, bool):
         return mode
     if isinstance(mode, str):
-        if mode in MODE_NAMES:
-            return MODE_NAMES.index(mode)
+        if BondMode.from_label(mode) is not None:
+            return BondMode.from_label(mode).value
         if mode.isdigit():
             return int(mode)
     return -1
 
 
-def _opt(status: dict, name: str) -> Any:
+def _opt(status: BondStatus, name: str) -> Any:
     options = status.get("options") or {}
     value = options.get(name)
     if value is None:
@@ -232,12 +258,11 @@ def _opt(status: dict, name: str) -> Any:
 
 def _xmit_policy(value: Any) -> tuple[str, int]:
     if isinstance(value, int) and not isinstance(value, bool):
-        name = XMIT_HASH_POLICIES[value] if 0 <= value < len(XMIT_HASH_POLICIES) else "unknown"
-        return name, value
-    name = str(value)
-    if name not in XMIT_HASH_POLICIES:
-        raise ValueError(f"unknown xmit_hash_policy {name!r}")
-    return name, XMIT_HASH_POLICIES.index(name)
+        return XmitHashPolicy.label_of(value, "layer2"), value
+    policy = XmitHashPolicy.from_label(str(value))
+    if policy is None:
+        raise ValueError(f"unknown xmit_hash_policy {str(value)!r}")
+    return policy.label, policy.value
 
 
 def _as_list(value: Any) -> list:
@@ -264,19 +289,19 @@ def _slave_link(value: Any) -> str:
 # /proc/net/bonding text
 # ---------------------------------------------------------------------------
 
-def _header(status: dict) -> str:
+def _header(status: BondStatus) -> str:
     version = status.get("driver_version") or status.get("softbond_version") or ""
     # bond_version already ends in "\n" and is printed with "%s\n".
     return f"{_HEADER_PREFIX}{version}\n\n"
 
 
-def _master(status: dict, cap_net_admin: bool) -> list[str]:
+def _master(status: BondStatus, cap_net_admin: bool) -> list[str]:
     mode = mode_id_of(status)
     lines: list[str] = []
 
     line = "Bonding Mode: " + (
-        MODE_DESCRIPTIONS[mode] if 0 <= mode < len(MODE_DESCRIPTIONS) else "unknown")
-    fom = _enum_name(_opt(status, "fail_over_mac"), _FAIL_OVER_MAC, "none")
+        MODE_DESCRIPTIONS.get(mode, "unknown"))
+    fom = FailOverMac.label_of(_opt(status, "fail_over_mac"), "none")
     if mode == _MODE_AB and fom not in ("none", "0"):
         line += f" (fail_over_mac {fom})"
     lines.append(line)
@@ -290,7 +315,7 @@ def _master(status: dict, cap_net_admin: bool) -> list[str]:
         primary = _primary_slave(status)
         line = f"Primary Slave: {primary or 'None'}"
         if primary:
-            reselect = _enum_name(_opt(status, "primary_reselect"), _PRIMARY_RESELECT, "always")
+            reselect = PrimaryReselect.label_of(_opt(status, "primary_reselect"), "always")
             line += f" (primary_reselect {reselect})"
         lines.append(line)
         lines.append(f"Currently Active Slave: {status.get('active_slave') or 'None'}")
@@ -319,7 +344,7 @@ def _master(status: dict, cap_net_admin: bool) -> list[str]:
     return lines
 
 
-def _primary_slave(status: dict) -> str | None:
+def _primary_slave(status: BondStatus) -> str | None:
     """The kernel prints bond->primary_slave, which exists only when the
     primary option names an enslaved interface."""
     if "primary_slave" in status:
@@ -331,7 +356,7 @@ def _primary_slave(status: dict) -> str | None:
     return primary if primary in names else None
 
 
-def _ad_info_lines(status: dict, cap_net_admin: bool) -> list[str]:
+def _ad_info_lines(status: BondStatus, cap_net_admin: bool) -> list[str]:
     ad = status.get("ad_info") or {}
 
     def pick(key: str, opt: str) -> Any:
@@ -342,7 +367,7 @@ def _ad_info_lines(status: dict, cap_net_admin: bool) -> list[str]:
     lines.append(f"LACP active: {'on' if _truthy(pick('lacp_active', 'lacp_active')) else 'off'}")
     lines.append(f"LACP rate: {'fast' if _truthy(pick('lacp_rate', 'lacp_rate')) else 'slow'}")
     lines.append(f"Min links: {_int(pick('min_links', 'min_links'))}")
-    ad_select = _enum_name(pick("ad_select", "ad_select"), _AD_SELECT, "stable")
+    ad_select = AdSelect.label_of(pick("ad_select", "ad_select"), "stable")
     lines.append(f"Aggregator selection policy (ad_select): {ad_select}")
     if cap_net_admin:
         sys_prio = ad.get("system_priority")
@@ -364,7 +389,7 @@ def _ad_info_lines(status: dict, cap_net_admin: bool) -> list[str]:
     return lines
 
 
-def _slave(status: dict, slave: dict, cap_net_admin: bool) -> list[str]:
+def _slave(status: BondStatus, slave: SlaveStatus, cap_net_admin: bool) -> list[str]:
     lines = ["", f"Slave Interface: {slave.get('name')}"]
     lines.append(f"MII Status: {_slave_link(slave.get('mii_status'))}")
     speed = slave.get("speed_mbps")
@@ -413,7 +438,7 @@ def _slave(status: dict, slave: dict, cap_net_admin: bool) -> list[str]:
     return lines
 
 
-def render_proc(status: dict, *, cap_net_admin: bool = True) -> str:
+def render_proc(status: BondStatus, *, cap_net_admin: bool = True) -> str:
     """The exact text the kernel would show in /proc/net/bonding/<bond>.
 
     Keys read: ``driver_version`` (header "v" + it), ``mode``/``mode_id``,
@@ -440,14 +465,14 @@ def render_proc(status: dict, *, cap_net_admin: bool = True) -> str:
 NO_PARTNER = "configured (no partner)"
 
 
-def lacp_status(status: dict) -> str:
+def lacp_status(status: BondStatus) -> str:
     """softbond's LACP summary, as ovs-appctl bond/show words it (and the
     dashboard): "negotiated" while a partner's information is current on
     some member (its receive machine CURRENT: not EXPIRED, which a port
     also passes through on its way up, nor DEFAULTED), "configured (no
     partner)" when none is (an 802.3ad bond passes no traffic like that),
     "off" for the other modes."""
-    if mode_id_of(status) != 4:
+    if mode_id_of(status) != _MODE_8023AD:
         return "off"
     ports = [slave.get("ad") or {} for slave in status.get("slaves") or []]
     if any(port.get("rx_state") == "CURRENT" for port in ports):
@@ -455,9 +480,9 @@ def lacp_status(status: dict) -> str:
     return NO_PARTNER
 
 
-def lacp_line(status: dict) -> str:
+def lacp_line(status: BondStatus) -> str:
     """The line `softbond status` adds below an 802.3ad bond's kernel text."""
-    return f"\nLACP status: {lacp_status(status)}\n" if mode_id_of(status) == 4 else ""
+    return f"\nLACP status: {lacp_status(status)}\n" if mode_id_of(status) == _MODE_8023AD else ""
 
 
 def render_several(texts: list[tuple[str, str]]) -> str:
@@ -469,19 +494,13 @@ def render_several(texts: list[tuple[str, str]]) -> str:
 
 
 # ---------------------------------------------------------------------------
-# JSON and verbose views
+# Verbose view
 # ---------------------------------------------------------------------------
-
-def render_json(status: dict) -> str:
-    """The status dict as JSON (indent 2, keys in insertion order), with a
-    trailing newline: the output of ``softbond status --json``."""
-    return json.dumps(status, indent=2) + "\n"
-
 
 _COUNTER_KEYS = ("packets", "bytes", "dropped")
 
 
-def render_verbose(status: dict, *, cap_net_admin: bool = True) -> str:
+def render_verbose(status: BondStatus, *, cap_net_admin: bool = True) -> str:
     """``render_proc`` text, unchanged, followed by a softbond section:
     version, datapath (with the Python path's loop counters), bond MAC and
     addresses, and per-slave state and traffic counters."""
@@ -509,6 +528,8 @@ def render_verbose(status: dict, *, cap_net_admin: bool = True) -> str:
         if slave.get("mtu"):
             below = f" (below {status.get('bond')}'s {status.get('mtu')})" if slave.get("mtu_below_bond") else ""
             lines.append(f"MTU: {slave['mtu']}{below}")
+        if slave.get("control_send_errors"):     # GARPs, LACPDUs its socket refused
+            lines.append(f"Control frames lost: {slave['control_send_errors']}")
         counters = slave.get("counters") or {}
         for direction in ("rx", "tx"):
             values = [_int(counters.get(f"{direction}_{k}")) for k in _COUNTER_KEYS]
@@ -516,250 +537,3 @@ def render_verbose(status: dict, *, cap_net_admin: bool = True) -> str:
                          f"{values[2]} dropped")
     out.append("".join(line + "\n" for line in lines))
     return "".join(out)
-
-
-# ---------------------------------------------------------------------------
-# Parser
-# ---------------------------------------------------------------------------
-
-_HEADER_RE = re.compile(r"^Ethernet Channel Bonding Driver:\s*v?(\S+)(?:\s+\((.*)\))?\s*$")
-_FOM_RE = re.compile(r"^(.*?) \(fail_over_mac (\S+)\)$")
-_RESELECT_RE = re.compile(r"^(.*?) \(primary_reselect (\S+)\)$")
-_HASH_RE = re.compile(r"^(\S+) \((\d+)\)$")
-_NO_AGG_RE = re.compile(r"^bond (\S*) has no active aggregator$")
-
-
-def _to_int(text: str) -> int | None:
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
-
-
-def _targets(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
-_MASTER_INT_KEYS = {
-    "MII Polling Interval (ms)": "miimon",
-    "Up Delay (ms)": "updelay",
-    "Down Delay (ms)": "downdelay",
-    "Peer Notification Delay (ms)": "peer_notif_delay",
-    "ARP Polling Interval (ms)": "arp_interval",
-    "ARP Missed Max": "arp_missed_max",
-}
-
-_AGG_KEYS = {
-    "Aggregator ID": "id",
-    "Number of ports": "num_ports",
-    "Actor Key": "actor_key",
-    "Partner Key": "partner_key",
-    "Partner Mac Address": "partner_mac",
-}
-
-_LACPDU_KEYS = {
-    "system priority": "system_priority",
-    "system mac address": "system_mac",
-    "port key": "port_key",
-    "oper key": "oper_key",
-    "port priority": "port_priority",
-    "port number": "port_number",
-    "port state": "port_state",
-}
-
-
-def parse_proc(text: str) -> dict:
-    """Read /proc/net/bonding/<bond> text (the kernel's, any version from
-    3.x on, or ours) into a dict shaped like the status schema:
-
-    ``driver_version``, ``driver_date`` (e.g. "April 27, 2011" or None),
-    ``mode`` (kernel option name or None), ``mode_id``, ``mode_name``,
-    ``mii_status``, ``primary_slave``, ``active_slave`` (None when "None" or
-    absent), ``options`` (only what the text shows: miimon, updelay,
-    downdelay, peer_notif_delay, fail_over_mac, xmit_hash_policy,
-    primary_reselect, arp_interval, arp_missed_max, arp_ip_target,
-    ns_ip6_target, lacp_active, lacp_rate, min_links, ad_select),
-    ``ad_info`` (None outside 802.3ad; ``active_aggregator`` None for "has
-    no active aggregator") and ``slaves``: a list of dicts with name,
-    mii_status, speed_mbps, duplex (None for Unknown), link_failure_count,
-    perm_hwaddr, queue_id, aggregator_id (None for N/A or non-802.3ad) and
-    ``ad`` (None, or churn states/counts and ``actor``/``partner`` LACPDU
-    details when shown).
-
-    Unknown lines are ignored, so newer or older kernels still parse.
-    """
-    result: dict[str, Any] = {
-        "driver_version": None,
-        "driver_date": None,
-        "mode": None,
-        "mode_id": None,
-        "mode_name": None,
-        "mii_status": None,
-        "primary_slave": None,
-        "active_slave": None,
-        "options": {},
-        "ad_info": None,
-        "slaves": [],
-    }
-    options: dict[str, Any] = result["options"]
-    slave: dict[str, Any] | None = None
-    section = "master"          # master | ad | agg
-    sub: dict[str, Any] | None = None   # LACPDU details block of a slave
-
-    for raw in text.splitlines():
-        line = raw.rstrip("\r\n")
-        stripped = line.strip()
-        if not stripped:
-            continue
-        indented = line[:1] in (" ", "\t")
-        if not indented:
-            sub = None
-
-        m = _HEADER_RE.match(stripped)
-        if m and slave is None:
-            result["driver_version"] = m.group(1)
-            result["driver_date"] = m.group(2)
-            continue
-
-        if stripped.startswith("Slave Interface:"):
-            slave = {
-                "name": stripped.split(":", 1)[1].strip(),
-                "mii_status": None,
-                "speed_mbps": None,
-                "duplex": None,
-                "link_failure_count": None,
-                "perm_hwaddr": None,
-                "queue_id": None,
-                "aggregator_id": None,
-                "ad": None,
-            }
-            result["slaves"].append(slave)
-            section = "slave"
-            sub = None
-            continue
-
-        if slave is None and stripped == "802.3ad info":
-            section = "ad"
-            if result["ad_info"] is None:
-                result["ad_info"] = {}
-            continue
-
-        if slave is not None:
-            _parse_slave_line(slave, stripped, indented, sub)
-            if stripped == "details actor lacp pdu:":
-                sub = slave["ad"].setdefault("actor", {})
-            elif stripped == "details partner lacp pdu:":
-                sub = slave["ad"].setdefault("partner", {})
-            continue
-
-        # Master record.
-        m = _NO_AGG_RE.match(stripped)
-        if m:
-            ad_info = result["ad_info"] if result["ad_info"] is not None else {}
-            result["ad_info"] = ad_info
-            ad_info["active_aggregator"] = None
-            section = "ad"  # no aggregator block follows: stray "Aggregator ID" lines are ignored
-            continue
-        if stripped == "Active Aggregator Info:":
-            ad_info = result["ad_info"] if result["ad_info"] is not None else {}
-            result["ad_info"] = ad_info
-            ad_info["active_aggregator"] = {}
-            section = "agg"
-            continue
-        if stripped.startswith(("ARP IP target/s", "NS IPv6 target/s")):
-            # The NS label itself contains "::"; the value follows "):".
-            label, _, value = stripped.partition("):")
-            name = "arp_ip_target" if label.startswith("ARP") else "ns_ip6_target"
-            options[name] = _targets(value)
-            continue
-        if ":" not in stripped:
-            continue
-        key, value = (p.strip() for p in stripped.split(":", 1))
-
-        if section == "agg" and key in _AGG_KEYS and (indented or key != "Aggregator ID"):
-            agg = result["ad_info"]["active_aggregator"]
-            name = _AGG_KEYS[key]
-            agg[name] = value.lower() if name == "partner_mac" else _to_int(value)
-            continue
-        if section == "agg" and not indented:
-            section = "ad"
-
-        if key == "Bonding Mode":
-            m = _FOM_RE.match(value)
-            if m:
-                value, options["fail_over_mac"] = m.group(1), m.group(2)
-            result["mode_name"] = value
-            if value in MODE_DESCRIPTIONS:
-                result["mode_id"] = MODE_DESCRIPTIONS.index(value)
-                result["mode"] = MODE_NAMES[result["mode_id"]]
-                if result["mode_id"] == _MODE_AB:
-                    options.setdefault("fail_over_mac", "none")
-        elif key == "Transmit Hash Policy":
-            m = _HASH_RE.match(value)
-            options["xmit_hash_policy"] = m.group(1) if m else value
-        elif key == "Primary Slave":
-            m = _RESELECT_RE.match(value)
-            if m:
-                value, options["primary_reselect"] = m.group(1), m.group(2)
-            result["primary_slave"] = None if value in ("None", "") else value
-        elif key == "Currently Active Slave":
-            result["active_slave"] = None if value in ("None", "") else value
-        elif key == "MII Status":
-            result["mii_status"] = value
-        elif key in _MASTER_INT_KEYS:
-            options[_MASTER_INT_KEYS[key]] = _to_int(value)
-        elif section == "ad":
-            ad_info = result["ad_info"]
-            if key == "LACP active":
-                ad_info["lacp_active"] = options["lacp_active"] = value
-            elif key == "LACP rate":
-                ad_info["lacp_rate"] = options["lacp_rate"] = value
-            elif key == "Min links":
-                ad_info["min_links"] = options["min_links"] = _to_int(value)
-            elif key.startswith("Aggregator selection policy"):
-                ad_info["ad_select"] = options["ad_select"] = value
-            elif key == "System priority":
-                ad_info["system_priority"] = _to_int(value)
-            elif key == "System MAC address":
-                ad_info["system_mac"] = value.lower()
-    return result
-
-
-def _parse_slave_line(slave: dict, stripped: str, indented: bool,
-                      sub: dict | None) -> None:
-    if ":" not in stripped:
-        return
-    key, value = (p.strip() for p in stripped.split(":", 1))
-    if sub is not None and indented:
-        name = _LACPDU_KEYS.get(key)
-        if name:
-            sub[name] = value.lower() if name == "system_mac" else _to_int(value)
-        return
-    if key == "MII Status":
-        slave["mii_status"] = value
-    elif key == "Speed":
-        m = re.match(r"^(-?\d+)", value)
-        slave["speed_mbps"] = int(m.group(1)) if m else None
-    elif key == "Duplex":
-        slave["duplex"] = None if value.lower() == "unknown" else value
-    elif key == "Link Failure Count":
-        slave["link_failure_count"] = _to_int(value)
-    elif key == "Permanent HW addr":
-        slave["perm_hwaddr"] = value.lower()
-    elif key == "Slave queue ID":
-        slave["queue_id"] = _to_int(value)
-    elif key == "Aggregator ID":
-        agg_id = None if value.upper() == "N/A" else _to_int(value)
-        slave["aggregator_id"] = agg_id
-        if slave["ad"] is None:
-            slave["ad"] = {}
-        slave["ad"]["aggregator_id"] = agg_id
-    elif key in ("Actor Churn State", "Partner Churn State",
-                 "Actor Churned Count", "Partner Churned Count"):
-        if slave["ad"] is None:
-            slave["ad"] = {"aggregator_id": slave["aggregator_id"]}
-        name = key.lower().replace(" ", "_")
-        slave["ad"][name] = _to_int(value) if name.endswith("count") else value
-    elif key in ("details actor lacp pdu", "details partner lacp pdu"):
-        if slave["ad"] is None:
-            slave["ad"] = {"aggregator_id": slave["aggregator_id"]}

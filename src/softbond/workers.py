@@ -40,20 +40,16 @@ from dataclasses import dataclass, field
 
 from . import datapath
 from .datapath import Snapshot, counting_send, forward, rx_segments_slot, tx_segments_slot
+from .datapath_abi import BUCKETS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR
 from .modes.alb import alb_bucket
 from .modes.base import RX_DROP, VNET
 from .modes.tlb import tlb_bucket
 from .ports import packet
 from .wire.xmit_hash import hash_function
 
-# modes (config/registry.py numbering)
-MODE_RR, MODE_AB, MODE_XOR, MODE_BCAST, MODE_8023AD, MODE_TLB, MODE_ALB = range(7)
-
 SOL_PACKET = 263
 PACKET_FANOUT = 18
 PACKET_FANOUT_HASH = 0
-
-BUCKETS = 256
 
 # Counters: one page per worker, u64 slots: datapath's (the loop's C_* and
 # the members' extra wire segments), then the buckets.

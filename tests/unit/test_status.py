@@ -1,21 +1,19 @@
-"""Tests for softbond.status: /proc/net/bonding text, JSON, verbose view and
-the /proc parser.  Expected texts live in tests/data/proc/ and were written by
+"""Tests for softbond.status: /proc/net/bonding text and the verbose view,
+read back through the tests' /proc parser (tests/procparse.py).  Expected texts live in tests/data/proc/ and were written by
 hand from drivers/net/bonding/bond_procfs.c; the reference_* files are the
 worked examples of /work/shared/reference/bonding-systems.md section 2c."""
 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import pytest
 
+from procparse import parse_proc
 from softbond.status import (
     format_ipv6,
     format_mac,
-    parse_proc,
-    render_json,
     render_proc,
     render_verbose,
 )
@@ -217,7 +215,6 @@ def test_render_does_not_modify_status():
     before = copy.deepcopy(s)
     render_proc(s)
     render_verbose(s)
-    render_json(s)
     assert s == before
 
 
@@ -338,15 +335,6 @@ def test_format_mac(given, text):
 # JSON and verbose
 # --------------------------------------------------------------------------
 
-def test_render_json():
-    s = st_ab_miimon()
-    text = render_json(s)
-    assert text.endswith("}\n")
-    assert json.loads(text) == s
-    assert text.startswith('{\n  "bond": "bond0",\n  "softbond_version": "0.1.0",\n')
-    assert list(json.loads(text)) == list(s)   # insertion order kept, not sorted
-
-
 def test_render_verbose_exact():
     s = st_ab_miimon()
     s["slaves"][0]["counters"] = {"rx_bytes": 123456, "rx_packets": 789, "tx_bytes": 654321,
@@ -379,6 +367,15 @@ def test_render_verbose_shows_member_mac_and_mtu_and_flags_a_small_mtu():
     text = render_verbose(s)
     assert "Slave Interface: eth1\nState: backup\nHW addr: 02:00:00:00:00:99\nMTU: 1500 (below bond0's 9000)\n" \
         in text, text
+
+
+def test_render_verbose_shows_lost_control_frames_only_when_some_were():
+    s = st_ab_miimon()
+    s["slaves"][1]["control_send_errors"] = 3
+    s["slaves"][0]["control_send_errors"] = 0
+    text = render_verbose(s)
+    assert "Slave Interface: eth1\nState: backup\nControl frames lost: 3\n" in text, text
+    assert text.count("Control frames lost") == 1
 
 
 @pytest.mark.parametrize("name,make,cap", CASES, ids=[c[0] for c in CASES])
@@ -591,3 +588,27 @@ def test_parse_primary_and_xor_policy():
     parsed = parse_proc(fixture("balance_xor_layer34.txt"))
     assert parsed["options"]["xmit_hash_policy"] == "layer3+4"
     assert "fail_over_mac" not in parsed["options"]
+
+
+# --------------------------------------------------------------------------
+# Enum options named through the option registry
+
+
+@pytest.mark.parametrize("option,mode,line", [
+    ("xmit_hash_policy", "balance-xor", "Transmit Hash Policy: {name} ({number})"),
+    ("ad_select", "802.3ad", "Aggregator selection policy (ad_select): {name}"),
+    ("fail_over_mac", "active-backup", "Bonding Mode: fault-tolerance (active-backup) (fail_over_mac {name})"),
+    ("primary_reselect", "active-backup", "Primary Slave: eth0 (primary_reselect {name})"),
+])
+def test_every_registry_value_printed_by_its_kernel_name(option, mode, line):
+    """Each value `softbond set` accepts, given by number or by name, is
+    printed as the registry names it (one table, no copy in status.py)."""
+    from softbond.config.registry import OPTIONS
+    for name, number in OPTIONS[option].values:
+        if option == "fail_over_mac" and number == 0:
+            continue                    # none: no suffix at all
+        for given in (name, number):
+            s = status(mode, [slave("eth0", 1)], active="eth0", primary="eth0", **{option: given})
+            assert line.format(name=name, number=number) in render_proc(s).splitlines()
+    s = status(mode, [slave("eth0", 1)], active="eth0", primary="eth0", **{option: 99})
+    assert "unknown" in render_proc(s)

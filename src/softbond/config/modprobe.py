@@ -6,7 +6,7 @@ from .errors import ConfigError
 from .model import BondConfig, build_bond_config
 from .names import ifname_problem
 from .options import SharedPairs, build_options
-from .textfile import numbered_lines, read_text
+from .textfile import numbered_lines
 
 MAX_BONDS_LIMIT = 1024  # far above any real setup; keeps a typo from spawning millions
 _BOND_NAME = re.compile(r"bond[0-9]+", re.ASCII)
@@ -56,10 +56,6 @@ def _params(text: str, where: str) -> list[tuple[str, str, str]]:
         # The kernel's parameq() also treats '-' and '_' in parameter names alike.
         pairs.append((name.replace("-", "_"), value, where))
     return pairs
-
-
-def load_modprobe(path: str) -> list[BondConfig]:
-    return parse_modprobe(read_text(path), path)
 
 
 def parse_modprobe(text: str, path: str) -> list[BondConfig]:

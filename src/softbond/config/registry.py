@@ -4,26 +4,89 @@ Values, ranges, flags and unsupported modes follow drivers/net/bonding/bond_opti
 """
 
 from dataclasses import dataclass, fields
+from enum import IntEnum
 
 INT_MAX = 2**31 - 1
 
-BOND_MODE_ROUNDROBIN = 0
-BOND_MODE_ACTIVEBACKUP = 1
-BOND_MODE_XOR = 2
-BOND_MODE_BROADCAST = 3
-BOND_MODE_8023AD = 4
-BOND_MODE_TLB = 5
-BOND_MODE_ALB = 6
 
-MODE_NAMES = {
-    BOND_MODE_ROUNDROBIN: "balance-rr",
-    BOND_MODE_ACTIVEBACKUP: "active-backup",
-    BOND_MODE_XOR: "balance-xor",
-    BOND_MODE_BROADCAST: "broadcast",
-    BOND_MODE_8023AD: "802.3ad",
-    BOND_MODE_TLB: "balance-tlb",
-    BOND_MODE_ALB: "balance-alb",
-}
+class OptionEnum(IntEnum):
+    """The numbers of an enum option, each with the kernel's name for it
+    (its bond_opt_value string), defined here once: the option table, the
+    status text and the code that acts on a value all use these."""
+
+    def __new__(cls, number: int, label: str):
+        member = int.__new__(cls, number)
+        member._value_ = number
+        member.label = label
+        return member
+
+    @classmethod
+    def pairs(cls) -> tuple[tuple[str, int], ...]:
+        """(name, number) pairs, as OptionSpec.values holds them."""
+        return tuple((m.label, m.value) for m in cls)
+
+    @classmethod
+    def from_label(cls, label: str):
+        """The member the kernel calls *label*, or None."""
+        return next((m for m in cls if m.label == label), None)
+
+    @classmethod
+    def label_of(cls, value: object, default: str) -> str:
+        """The name of a value given as a number or a name (None: *default*;
+        a number out of range: "unknown", as the kernel's tables print)."""
+        if value is None:
+            return default
+        if isinstance(value, int):          # bool too: True is 1
+            return cls(int(value)).label if int(value) in cls._value2member_map_ else "unknown"
+        return str(value)
+
+
+class BondMode(OptionEnum):             # BOND_MODE_* in <net/bonding.h>
+    ROUNDROBIN = 0, "balance-rr"
+    ACTIVEBACKUP = 1, "active-backup"
+    XOR = 2, "balance-xor"
+    BROADCAST = 3, "broadcast"
+    MODE_8023AD = 4, "802.3ad"
+    TLB = 5, "balance-tlb"
+    ALB = 6, "balance-alb"
+
+
+class XmitHashPolicy(OptionEnum):       # BOND_XMIT_POLICY_*
+    LAYER2 = 0, "layer2"
+    LAYER34 = 1, "layer3+4"
+    LAYER23 = 2, "layer2+3"
+    ENCAP23 = 3, "encap2+3"
+    ENCAP34 = 4, "encap3+4"
+    VLAN_SRCMAC = 5, "vlan+srcmac"
+
+
+class FailOverMac(OptionEnum):          # BOND_FOM_*
+    NONE = 0, "none"
+    ACTIVE = 1, "active"
+    FOLLOW = 2, "follow"
+
+
+class PrimaryReselect(OptionEnum):      # BOND_PRI_RESELECT_*
+    ALWAYS = 0, "always"
+    BETTER = 1, "better"
+    FAILURE = 2, "failure"
+
+
+class AdSelect(OptionEnum):             # BOND_AD_STABLE, _BANDWIDTH, _COUNT
+    STABLE = 0, "stable"
+    BANDWIDTH = 1, "bandwidth"
+    COUNT = 2, "count"
+
+
+BOND_MODE_ROUNDROBIN = BondMode.ROUNDROBIN
+BOND_MODE_ACTIVEBACKUP = BondMode.ACTIVEBACKUP
+BOND_MODE_XOR = BondMode.XOR
+BOND_MODE_BROADCAST = BondMode.BROADCAST
+BOND_MODE_8023AD = BondMode.MODE_8023AD
+BOND_MODE_TLB = BondMode.TLB
+BOND_MODE_ALB = BondMode.ALB
+
+MODE_NAMES = {m.value: m.label for m in BondMode}
 ALL_MODES = frozenset(MODE_NAMES)
 # Modes that cannot run the ARP monitor (the kernel's BOND_NO_USES_ARP).
 NO_ARP_MODES = frozenset({BOND_MODE_8023AD, BOND_MODE_TLB, BOND_MODE_ALB})
@@ -97,7 +160,7 @@ _PRIMARY_MODES = (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
 
 SPECS: tuple[OptionSpec, ...] = (
     _spec("mode", "enum", BOND_MODE_ROUNDROBIN, "bonding policy",
-          values=tuple((n, v) for v, n in MODE_NAMES.items()),
+          values=BondMode.pairs(),
           flags=frozenset({NOSLAVES, IFDOWN}), effect=EFFECT_RUNNER),
     _spec("miimon", "int", 0, "link check interval in milliseconds",
           values=_INTMAX, min=0, max=INT_MAX, effect=EFFECT_MONITORS),
@@ -126,14 +189,13 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("prio", "priolist", (), "per-member failover priority, IFACE:PRIO (higher wins)",
           unsupported=only(*_PRIMARY_MODES), effect=EFFECT_PRIOS),
     _spec("primary_reselect", "enum", 0, "when the primary takes back the active role",
-          values=(("always", 0), ("better", 1), ("failure", 2)),
+          values=PrimaryReselect.pairs(),
           relevant=frozenset(_PRIMARY_MODES), effect=EFFECT_RESELECT),
     _spec("fail_over_mac", "enum", 0, "MAC address handling on failover",
-          values=(("none", 0), ("active", 1), ("follow", 2)), flags=frozenset({NOSLAVES}),
+          values=FailOverMac.pairs(), flags=frozenset({NOSLAVES}),
           relevant=frozenset({BOND_MODE_ACTIVEBACKUP}), effect=EFFECT_RUNNER),
     _spec("xmit_hash_policy", "enum", 0, "transmit hash for xor, 802.3ad and tlb",
-          values=(("layer2", 0), ("layer3+4", 1), ("layer2+3", 2), ("encap2+3", 3),
-                  ("encap3+4", 4), ("vlan+srcmac", 5)),
+          values=XmitHashPolicy.pairs(),
           relevant=frozenset({BOND_MODE_XOR, BOND_MODE_8023AD, BOND_MODE_TLB})),
     _spec("lacp_rate", "enum", 0, "LACPDU rate asked of the 802.3ad partner",
           values=(("slow", 0), ("fast", 1)), flags=frozenset({IFDOWN}),
@@ -141,7 +203,7 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("lacp_active", "enum", 1, "send LACPDUs periodically (on) or only when spoken to",
           values=_ONOFF, flags=frozenset({IFDOWN}), unsupported=only(BOND_MODE_8023AD)),
     _spec("ad_select", "enum", 0, "802.3ad aggregator selection logic",
-          values=(("stable", 0), ("bandwidth", 1), ("count", 2)), flags=frozenset({IFDOWN}),
+          values=AdSelect.pairs(), flags=frozenset({IFDOWN}),
           relevant=frozenset({BOND_MODE_8023AD})),
     _spec("ad_actor_sys_prio", "int", 65535, "LACP system priority",
           values=(("minval", 1), ("maxval", 65535)), min=1, max=65535,

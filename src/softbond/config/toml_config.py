@@ -21,7 +21,7 @@ from .model import (BondConfig, build_bond_config, check_slaves, parse_cidr, par
                     parse_ip, parse_mac, parse_mtu)
 from .options import OPTIONS, SharedPairs, build_options
 from .registry import unknown_option
-from .textfile import numbered_lines, read_text
+from .textfile import numbered_lines
 from .modprobe import MAX_BONDS_LIMIT
 
 # A key path: bare, "basic" or 'literal' parts joined by dots (spaces allowed
@@ -76,10 +76,6 @@ class _Positions:
         number = (self.lines.get((table, key)) or self.lines.get((table, None))
                   or self.lines.get(("", table)))  # last: inline table, bond0 = { ... }
         return f"{self.path}:{number}" if number else self.path
-
-
-def load_toml(path: str) -> list[BondConfig]:
-    return parse_toml(read_text(path), path)
 
 
 def parse_toml(text: str, path: str) -> list[BondConfig]:

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 from .. import runtime
+from ..control import call
 from ..wire.arp import ip4_bytes
 from . import checks, probe
 from .findings import Finding
@@ -31,18 +32,17 @@ def bond_states(only: str | None) -> dict[str, dict | None]:
     return {record.name: runtime.read_state(record.name) for record in runtime.list_bonds()}
 
 
-def examine(bond: str, state: dict | None, request, targets: list[str]) -> list[Finding]:
-    """Every finding for one bond. `request(bond, payload)` asks its control
-    socket (cli.request)."""
+def examine(bond: str, state: dict | None, targets: list[str]) -> list[Finding]:
+    """Every finding for one bond (its status read through the control socket)."""
     if state is not None and not runtime.pid_alive(state.get("pid", -1)):
         return [Finding("bond.not_running", "error", bond, "the bond process is not running: its members "
                         "pass no traffic", f"{runtime.state_path(bond)} names pid {state.get('pid')}, which "
                         f"is gone; its log: {runtime.log_path(bond)}",
                         f"softbond down {bond} && softbond up {bond} ... (or systemctl restart softbond@{bond})")]
-    st = request(bond, {"cmd": "status"})["status"]
+    st = call(bond, "status")["status"]
     started = time.monotonic()
     found = checks.check_status(st) + probe_findings(st, targets)
-    later = request(bond, {"cmd": "status"})["status"]
+    later = call(bond, "status")["status"]
     return found + checks.skew(st, later, time.monotonic() - started)
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 
 from ..bonddev import is_peer_name, legacy_peer_name, peer_name
+from ..datapath_abi import BUCKETS, MAX_MEMBERS
 from .device import EbpfBond
-from .state import BUCKETS, MAX_MEMBERS, EbpfSnapshot
+from .state import EbpfSnapshot
 
 __all__ = ["available", "EbpfBond", "EbpfSnapshot", "peer_name", "legacy_peer_name", "is_peer_name", "BUCKETS",
            "MAX_MEMBERS"]

@@ -51,6 +51,9 @@
 #define IPPROTO_ICMPV6 58
 #endif
 
+/* The values Python shares with these programs are in datapath_abi.py;
+ * tests/unit/test_datapath_abi.py compiles this file to hold them equal:
+ * the defines below, the sb_* structs and the maps. */
 #define SB_MAX_MEMBERS 32
 #define SB_BUCKETS 256
 
@@ -71,7 +74,7 @@
 #define POL_E34 4
 #define POL_VLAN_SRCMAC 5
 
-/* receive policies (modes/base.py RX_*) */
+/* receive policies (datapath_abi.py RX_*) */
 #define RX_DROP 0
 #define RX_DELIVER 1
 #define RX_NOT_OWN 2

@@ -30,9 +30,8 @@ from ..ports import isolate, packet
 from ..ports.links import IPRouteThread, LinkError
 from ..ports.isolate import FILTER_PRIO
 from . import build, libbpf, loader
-from .state import (
-    F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT, BondMaps, EbpfSnapshot,
-)
+from ..datapath_abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
+from .state import BondMaps, EbpfSnapshot
 
 CLSACT_INGRESS = 0xFFFFFFF2     # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
 CLSACT_EGRESS = 0xFFFFFFF3      # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)

@@ -17,8 +17,8 @@ import ctypes
 import ctypes.util
 import os
 
+from ..datapath_abi import MAP_NAMES, PROG_NAMES
 from . import libbpf
-from .state import MAP_NAMES, PROG_NAMES
 
 PIN_BASES = ("/sys/fs/bpf", "/run/softbond/bpf")
 MOUNT_AT = "/run/softbond/bpf"

@@ -15,34 +15,13 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from ..datapath_abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, MAX_MEMBERS, MEMBER, MODE_ALB, MODE_RR,
+                            POL_L2, POL_VLAN_SRCMAC, RX, RX_DROP, STAT_NAMES, STATS)
 from . import libbpf
 
-MAX_MEMBERS = 32
-BUCKETS = 256
-
-MAP_NAMES = ("sb_bank", "sb_config", "sb_members", "sb_buckets", "sb_bucket_bytes", "sb_rr", "sb_rx", "sb_stats")
-PROG_NAMES = ("sb_egress", "sb_ingress", "sb_peer", "sb_hash")
-
-# modes (config/registry.py) and receive policies (modes/base.py)
-MODE_RR, MODE_AB, MODE_XOR, MODE_BCAST, MODE_8023AD, MODE_TLB, MODE_ALB = range(7)
-RX_DROP, RX_DELIVER, RX_NOT_OWN, RX_UNICAST_OWN_MAC = range(4)
-
-F_DYNAMIC = 1
-F_ARP_SLOWPATH = 2
-
-# sb_rx.flags: what attach_member found, so that any later process can undo it
-RXF_HAD_FILTER = 1     # a filter (isolate's drop) sat at our prio before
-RXF_MADE_CLSACT = 2    # we added the clsact qdisc
-
-CONFIG = struct.Struct("=IIIIIiII6sHII")       # struct sb_config
-MEMBER = struct.Struct("=I6sH")                # struct sb_member
-RX = struct.Struct("=II6sH")                   # struct sb_rx
-STATS = struct.Struct("=8Q")                   # struct sb_stats
 U32 = struct.Struct("=I")
 S32 = struct.Struct("=i")
 U64 = struct.Struct("=Q")
-STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops",
-              "tx_gso_extra", "rx_gso_extra")
 
 
 @dataclass(frozen=True)
@@ -59,9 +38,9 @@ class EbpfSnapshot:
     bond_mac: bytes
 
     def validate(self) -> None:
-        if not 0 <= self.mode <= 6:
+        if not MODE_RR <= self.mode <= MODE_ALB:
             raise ValueError(f"unknown bond mode {self.mode}")
-        if not 0 <= self.xmit_hash_policy <= 5:
+        if not POL_L2 <= self.xmit_hash_policy <= POL_VLAN_SRCMAC:
             raise ValueError(f"unknown xmit_hash_policy {self.xmit_hash_policy}")
         if len(self.tx_members) > MAX_MEMBERS:
             raise ValueError(f"at most {MAX_MEMBERS} members in the eBPF data path")

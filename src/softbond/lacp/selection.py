@@ -17,13 +17,14 @@ the port's ``reselect_held`` counter.
 
 from __future__ import annotations
 
+from ..config.registry import AdSelect
 from .params import (
     AGGREGATE_WAIT_TIME, CURRENT, DETACHED, DUPLEX_KEY_MASK, SPEED_KEY_MASK,
     SPEED_OF_CODE, USER_KEY_MASK, ZERO_MAC,
 )
 from .port import Port
 
-AD_SELECT_STABLE, AD_SELECT_BANDWIDTH, AD_SELECT_COUNT = 0, 1, 2
+AD_SELECT_STABLE, AD_SELECT_BANDWIDTH, AD_SELECT_COUNT = AdSelect
 
 
 class Aggregator:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
+from ..config.registry import PrimaryReselect
 from .base import RX_DELIVER, RX_DROP, Runner
 
-RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE = 0, 1, 2
+RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE = PrimaryReselect
 
 
 class Candidate(Protocol):

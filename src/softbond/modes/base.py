@@ -15,15 +15,11 @@ from __future__ import annotations
 
 from typing import Callable, Protocol, Sequence
 
-VNET = 10
+# The receive policies a runner returns per member (datapath_abi.py says
+# what each does); the runners import them from here.
+from ..datapath_abi import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC  # noqa: F401
 
-# Receive policies, per member (datapath.py implements them):
-RX_DROP = 0              # inactive slave: read and drop
-RX_DELIVER = 1           # deliver everything up to the bond device
-RX_NOT_OWN = 2           # deliver, except frames sourced from the bond's own MAC
-                         # (a non-trunk switch reflects our floods back)
-RX_UNICAST_OWN_MAC = 3   # alb non-active member: unicast only; frames to the
-                         # member's own MAC are handed up addressed to the bond
+VNET = 10
 
 Transmit = Callable[[memoryview], object]
 

@@ -19,10 +19,10 @@ IP's bytes in alb (_simple_hash).
 from __future__ import annotations
 
 from ..wire.xmit_hash import hash_function
+from ..datapath_abi import BUCKETS
 from .base import RX_DELIVER, RX_DROP, VNET, Runner
 
 REBALANCE_INTERVAL = 10.0
-BUCKETS = 256
 _ETHERTYPE = VNET + 12
 _SRC_MAC = slice(VNET + 6, VNET + 12)
 _IPV6_NEXT = VNET + 14 + 6
@@ -81,13 +81,6 @@ class LoadTable:
         self.tx_bytes[:] = [0] * BUCKETS
         self.load[:] = [0] * len(self.load)
         self.member_of[:] = [-1] * BUCKETS
-
-    def bytes_per_member(self) -> list[int]:
-        out = [0] * len(self.capacity)
-        for bucket, member in enumerate(self.member_of):
-            if member >= 0:
-                out[member] += self.history[bucket]
-        return out
 
 
 def balanced_transmit(usable, active, bucket_of, table: LoadTable | None, policy_hash):
@@ -195,13 +188,3 @@ class Tlb(Runner):
         if self.table is not None:
             self.table.rebalance()
         return []
-
-
-def simple_hash(data) -> int:
-    """alb's _simple_hash: XOR of the bytes."""
-    h = 0
-    for b in data:
-        h ^= b
-    return h
-
-

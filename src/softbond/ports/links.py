@@ -98,7 +98,7 @@ def set_disable_ipv6(name: str, value: str | None) -> None:
     try:
         with open(_disable_ipv6_path(name), "w") as f:
             f.write(value)
-    except OSError:
+    except OSError:     # the member left, or IPv6 is disabled in this kernel: nothing to restore
         pass
 
 

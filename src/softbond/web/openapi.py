@@ -126,6 +126,9 @@ def _document(version: str) -> dict:
                               "mtu": {"type": "integer", "description": "its MTU now"},
                               "mtu_below_bond": {"type": "boolean",
                                                  "description": "its MTU is below the bond's: larger frames drop"},
+                              "control_send_errors": {"type": "integer",
+                                                      "description": "control frames (GARP, ARP probes, LACPDUs) "
+                                                                     "the member's socket refused"},
                               "ad": {"type": "object", "nullable": True,
                                      "description": "802.3ad details (actor, partner, counters), or null"}}},
                 "Event": {"type": "object", "properties": {

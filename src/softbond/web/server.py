@@ -44,6 +44,7 @@ from typing import Callable
 from aiohttp import web
 
 from .. import __version__
+from ..control import METHODS, ControlError
 from ..monitor import UNITS, BondMonitor, Source, socket_action, totals
 from . import metrics, openapi
 from .limits import (
@@ -399,7 +400,25 @@ def _ifaces(body: dict) -> list[str]:
     return ifaces
 
 
-def _write(cmd: str):
+def _iface(body: dict) -> dict:
+    iface = body.get("iface")
+    if not isinstance(iface, str) or not iface:
+        raise ValueError('expected {"iface": "IF"}')
+    return {"iface": iface}
+
+
+# The control methods the dashboard's buttons run: the request body's
+# fields (checked, as the HTTP API takes them) for each.
+BODY_READERS: dict[str, Callable[[dict], dict]] = {
+    "set_active": _iface,
+    "enslave": lambda body: {"ifaces": _ifaces(body)},
+    "release": lambda body: {"ifaces": _ifaces(body)},
+}
+
+
+def _write(name: str):
+    method, read_body = METHODS[name], BODY_READERS[name]
+
     async def handler(request: web.Request) -> web.Response:
         refused = _authorize(request)
         if refused is not None:
@@ -415,13 +434,7 @@ def _write(cmd: str):
                 raise ValueError("JSON nested too deeply") from None
             if not isinstance(body, dict):
                 raise ValueError("expected a JSON object")
-            if cmd == "set_active":
-                iface = body.get("iface")
-                if not isinstance(iface, str) or not iface:
-                    raise ValueError('expected {"iface": "IF"}')
-                payload = {"cmd": cmd, "iface": iface}
-            else:
-                payload = {"cmd": cmd, "ifaces": _ifaces(body)}
+            payload = method.payload(**read_body(body))
         except ValueError as exc:
             return _json_error(400, f"bad request: {exc}")
         try:
@@ -429,10 +442,9 @@ def _write(cmd: str):
         except _NotFound as exc:
             return _not_found(exc.bond)
         bond = request.match_info["bond"]
-        from ..cli import CliError
         try:
             reply = await asyncio.to_thread(state.action, bond, payload)
-        except CliError as exc:
+        except ControlError as exc:
             return _json_error(409, str(exc))
         await state.next_sample()  # reads made after this answer (and the pages) show the change
         return web.json_response({"ok": True, **{k: v for k, v in (reply or {}).items() if k != "ok"}})
@@ -444,7 +456,7 @@ def create_app(source: Source, *, token: str | None = None, action: Action = soc
                interval: float = 1.0, allowed_hosts: set[str] | HostRule | None = None,
                limits: Limits = DEFAULT_LIMITS) -> web.Application:
     """The dashboard app. `source()` returns the status dicts of every bond;
-    `action(bond, payload)` sends a control request (raises CliError).
+    `action(bond, payload)` sends a control request (raises ControlError).
     `allowed_hosts`: the exact Host headers to accept, or a HostRule."""
     if token is not None and not token:
         raise ValueError("the token must not be empty")

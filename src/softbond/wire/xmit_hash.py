@@ -98,6 +98,7 @@ import struct
 import sys
 from typing import Callable
 
+from ..config.registry import XmitHashPolicy
 from .ethernet import (
     ETH_P_1588,
     ETH_P_8021AD,
@@ -117,22 +118,11 @@ from .ethernet import (
     ETH_P_TIPC,
 )
 
-# xmit_hash_policy values (BOND_XMIT_POLICY_* in <net/bonding.h>).
-LAYER2 = 0
-LAYER34 = 1
-LAYER23 = 2
-ENCAP23 = 3
-ENCAP34 = 4
-VLAN_SRCMAC = 5
+# xmit_hash_policy values (BOND_XMIT_POLICY_* in <net/bonding.h>), as plain
+# ints: the hash functions compare them per frame.
+LAYER2, LAYER34, LAYER23, ENCAP23, ENCAP34, VLAN_SRCMAC = (int(p) for p in XmitHashPolicy)
 
-POLICY_BY_NAME = {
-    "layer2": LAYER2,
-    "layer3+4": LAYER34,
-    "layer2+3": LAYER23,
-    "encap2+3": ENCAP23,
-    "encap3+4": ENCAP34,
-    "vlan+srcmac": VLAN_SRCMAC,
-}
+POLICY_BY_NAME = {p.label: int(p) for p in XmitHashPolicy}
 POLICY_NAMES = {v: k for k, v in POLICY_BY_NAME.items()}
 
 NATIVE_LITTLE = sys.byteorder == "little"
