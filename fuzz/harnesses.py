@@ -22,17 +22,12 @@ import json
 import re
 import shutil
 import struct
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(ROOT / "src"))
-if str(ROOT / "tests") not in sys.path:     # the test helpers: procparse, configfiles
-    sys.path.insert(0, str(ROOT / "tests"))
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
@@ -52,8 +47,8 @@ from softbond.ports.links import LinkError  # noqa: E402
 from softbond.web.limits import Limits  # noqa: E402
 from softbond.web.server import STATE, HostRule, create_app, loopback_hosts  # noqa: E402
 from softbond.wire import arp, ethernet, igmp, ndisc, vnet  # noqa: E402
-from configfiles import load_modprobe, load_toml  # noqa: E402
-from procparse import parse_proc  # noqa: E402
+from tests.support.configfiles import load_modprobe, load_toml  # noqa: E402
+from tests.support.procparse import parse_proc  # noqa: E402
 from softbond.wire import xmit_hash as xh  # noqa: E402
 from softbond.wire.lacpdu import (  # noqa: E402
     AGGREGATION, COLLECTING, DISTRIBUTING, LACP_ACTIVITY, LACP_TIMEOUT, MARKER_INFORMATION,
@@ -1179,7 +1174,7 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in [
     Harness("control", fuzz_control, control_seeds, CONTROL_DICT, 4096,
             "daemon.py ControlServer.handle"),
     Harness("web", fuzz_web, web_seeds, WEB_DICT, 2048, "web/server.py via aiohttp's test client"),
-    Harness("proc", fuzz_proc, proc_seeds, PROC_DICT, 4096, "tests/procparse.py parse_proc"),
+    Harness("proc", fuzz_proc, proc_seeds, PROC_DICT, 4096, "tests/support/procparse.py parse_proc"),
 ]}
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from softbond.config.errors import ConfigError
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.model import BondConfig
-from configfiles import load_modprobe
+from tests.support.configfiles import load_modprobe
 from softbond.config.options import build_options
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "seed"

@@ -11,7 +11,7 @@ from softbond.config.errors import ConfigError
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.model import BondConfig, build_bond_config
 from softbond.config.options import build_options
-from configfiles import load_toml
+from tests.support.configfiles import load_toml
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "seed"
 

@@ -4,18 +4,14 @@ and the /proc parser, fed by hypothesis through the fuzz harnesses
 
 import asyncio
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from fuzz import harnesses  # noqa: E402
-from fuzz.harnesses import HARNESSES  # noqa: E402
-from fuzz.strategies import ci_settings, inputs, run_many  # noqa: E402
-from procparse import parse_proc  # noqa: E402
+from fuzz import harnesses
+from fuzz.harnesses import HARNESSES
+from fuzz.strategies import ci_settings, inputs, run_many
+from tests.support.procparse import parse_proc
 
 
 @pytest.fixture(autouse=True, scope="module")

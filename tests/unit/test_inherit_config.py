@@ -9,7 +9,7 @@ from softbond import cli
 from softbond.config.errors import ConfigError
 from softbond.config.ifcfg import load_ifcfg
 from softbond.config.loader import merge_configs
-from configfiles import load_toml
+from tests.support.configfiles import load_toml
 from softbond.demo import IFCFG_ETH
 
 

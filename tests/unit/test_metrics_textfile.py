@@ -13,7 +13,7 @@ from softbond import metrics_textfile
 from softbond.config.errors import ConfigError
 from softbond.config.loader import merge_configs
 from softbond.config.options import OptionError, build_options, change_option
-from configfiles import load_toml
+from tests.support.configfiles import load_toml
 from softbond.errors import BondError
 from test_web import bond_status, fake_statuses, slave
 

@@ -1,5 +1,5 @@
 """Tests for softbond.status: /proc/net/bonding text and the verbose view,
-read back through the tests' /proc parser (tests/procparse.py).  Expected texts live in tests/data/proc/ and were written by
+read back through the tests' /proc parser (tests/support/procparse.py).  Expected texts live in tests/data/proc/ and were written by
 hand from drivers/net/bonding/bond_procfs.c; the reference_* files are the
 worked examples of /work/shared/reference/bonding-systems.md section 2c."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from procparse import parse_proc
+from tests.support.procparse import parse_proc
 from softbond.status import (
     format_ipv6,
     format_mac,
