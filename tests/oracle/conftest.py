@@ -1,0 +1,66 @@
+"""The kernel oracle: one QEMU boot per session runs every kernel case
+(guest_kernel.py) while the host runs the same cases on softbond. Missing
+QEMU, kernel or busybox is an error, never a skip: CI must not go green
+without having asked the kernel."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from . import softbond_side, vm
+from .scenarios import SCENARIOS
+
+HERE = Path(__file__).resolve().parent
+GUEST_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.oracle)
+
+
+class OracleRun:
+    def __init__(self, kernel: dict, softbond: dict, seconds: float):
+        self.kernel = kernel
+        self.softbond = softbond
+        self.seconds = seconds
+
+
+@pytest.fixture(scope="session")
+def oracle() -> OracleRun:
+    if os.geteuid() != 0:
+        pytest.fail("the kernel oracle needs root (namespaces on the host)", pytrace=False)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="softbond-oracle-") as share:
+        share_path = Path(share)
+        out = share_path / "kernel.json"
+        # The guest runs the host's /usr/bin/python3 (stdlib only) on this tree's files.
+        (share_path / "run.sh").write_text(f"exec /usr/bin/python3 {HERE / 'guest_kernel.py'} /oracle/kernel.json\n")
+        try:
+            qemu = vm.start(share_path, share_path / "console.log")
+        except vm.OracleUnavailable as e:
+            pytest.fail(f"kernel oracle: {e}", pytrace=False)
+        try:
+            softbond = softbond_side.run_all(list(SCENARIOS))
+            qemu.wait(timeout=GUEST_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            qemu.kill()
+            qemu.wait()
+        if not out.exists():
+            console = (share_path / "console.log").read_text(errors="replace")[-3000:]
+            guest = (share_path / "guest.log").read_text(errors="replace")[-3000:] \
+                if (share_path / "guest.log").exists() else ""
+            pytest.fail(f"the guest left no results (QEMU exit {qemu.returncode}).\n"
+                        f"console:\n{console}\nguest:\n{guest}", pytrace=False)
+        kernel = json.loads(out.read_text())
+    run = OracleRun(kernel, softbond, time.monotonic() - start)
+    print(f"\nkernel oracle: {kernel['kernel']} booted and compared in {run.seconds:.0f} s", file=sys.stderr)
+    return run

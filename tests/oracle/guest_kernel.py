@@ -1,0 +1,86 @@
+"""Runs in the QEMU guest (tests/oracle/vm.py): every scenario of
+scenarios.py on the kernel's bonding driver, results as JSON.
+
+Usage (guest): python3 guest_kernel.py OUT.json
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import option_cases  # noqa: E402
+import scenarios  # noqa: E402
+from scenarios import sh  # noqa: E402
+
+# `ip link ... type bond` spells a few options differently from sysfs.
+IP_LINK_NAMES = {"peer_notif_delay": "peer_notify_delay"}
+PARALLEL = 6
+CLONE_NEWNET = 0x40000000
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+class KernelBond(scenarios.Backend):
+    def create(self, ns, bond, opts, members, address):
+        args = []
+        for name, value in scenarios.options(opts):
+            args += [IP_LINK_NAMES.get(name, name), value]
+        lines = [" ".join(["link", "add", bond, "type", "bond", *args])]
+        for member in members:
+            lines += [f"link set {member} down", f"link set {member} master {bond}"]
+        lines += [f"addr add {address} dev {bond}"] if address else []
+        scenarios.ip_batch(ns, [*lines, f"link set {bond} up"])
+
+    def release(self, ns, bond, member):
+        sh("ip", "-n", ns, "link", "set", member, "nomaster")
+
+    def status(self, ns, bond):
+        # Read in-process: this thread joins ns (an exec per read is slow
+        # under emulation), and /proc/thread-self/net is this thread's view.
+        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+        try:
+            if LIBC.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns {ns}")
+        finally:
+            os.close(fd)
+        with open(f"/proc/thread-self/net/bonding/{bond}") as f:
+            return f.read()
+
+    def destroy(self, ns, bond):
+        sh("ip", "-n", ns, "link", "del", bond)
+
+
+def one(item):
+    index, (name, sc) = item
+    try:
+        return name, {"snaps": scenarios.run(KernelBond(), f"k{index}", sc)}
+    except Exception as e:  # noqa: BLE001 - reported to the host test, which fails on it
+        return name, {"error": f"{type(e).__name__}: {e}"}
+
+
+def module_case(opts: str) -> dict:
+    """Loads bonding with opts as module parameters (after max_bonds=1: Debian's
+    modprobe.d sets 0); the module must be unloaded before and after."""
+    sh("dmesg", "-C")
+    proc = sh("modprobe", "bonding", "max_bonds=1", *opts.split(), check=False)
+    said = option_cases.kernel_lines(sh("dmesg").stdout)
+    sh("modprobe", "-r", "bonding", check=False)
+    return {"accepted": proc.returncode == 0, "said": said}
+
+
+def main() -> None:
+    sh("modprobe", "bonding", "max_bonds=0")
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        results = dict(pool.map(one, enumerate(scenarios.SCENARIOS.items())))
+    sh("modprobe", "-r", "bonding")
+    modules = {opts: module_case(opts) for opts in option_cases.MODULE_CASES}
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        json.dump({"kernel": os.uname().release, "scenarios": results, "module_parameters": modules}, f, indent=1)
+    os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+
+
+if __name__ == "__main__":
+    main()
