@@ -34,6 +34,14 @@ class OracleRun:
         self.seconds = seconds
 
 
+def _wait(qemu: subprocess.Popen) -> None:
+    try:
+        qemu.wait(timeout=GUEST_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        qemu.wait()
+
+
 @pytest.fixture(scope="session")
 def oracle() -> OracleRun:
     if os.geteuid() != 0:
@@ -44,23 +52,28 @@ def oracle() -> OracleRun:
         out = share_path / "kernel.json"
         # The guest runs the host's /usr/bin/python3 (stdlib only) on this tree's files.
         (share_path / "run.sh").write_text(f"exec /usr/bin/python3 {HERE / 'guest_kernel.py'} /oracle/kernel.json\n")
+        console = share_path / "console.log"
         try:
-            qemu = vm.start(share_path, share_path / "console.log")
+            qemu = vm.start(share_path, console)
+            softbond = softbond_side.run_all(list(SCENARIOS))
+            _wait(qemu)
+            if not out.exists() and "oracle-init: running" not in console.read_text(errors="replace"):
+                qemu = vm.start(share_path, console)     # the kernel died booting: once more
+                _wait(qemu)
         except vm.OracleUnavailable as e:
             pytest.fail(f"kernel oracle: {e}", pytrace=False)
-        try:
-            softbond = softbond_side.run_all(list(SCENARIOS))
-            qemu.wait(timeout=GUEST_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            qemu.kill()
-            qemu.wait()
         if not out.exists():
-            console = (share_path / "console.log").read_text(errors="replace")[-3000:]
+            console = console.read_text(errors="replace")[-3000:]
             guest = (share_path / "guest.log").read_text(errors="replace")[-3000:] \
                 if (share_path / "guest.log").exists() else ""
             pytest.fail(f"the guest left no results (QEMU exit {qemu.returncode}).\n"
                         f"console:\n{console}\nguest:\n{guest}", pytrace=False)
         kernel = json.loads(out.read_text())
+        timings = (share_path / "guest.log").read_text(errors="replace").strip().replace("\n", "; ")
     run = OracleRun(kernel, softbond, time.monotonic() - start)
-    print(f"\nkernel oracle: {kernel['kernel']} booted and compared in {run.seconds:.0f} s", file=sys.stderr)
+    if os.environ.get("SOFTBOND_ORACLE_DUMP"):      # both sides' raw results, to read a difference
+        Path(os.environ["SOFTBOND_ORACLE_DUMP"]).write_text(json.dumps({"kernel": kernel, "softbond": softbond},
+                                                                        indent=1))
+    print(f"\nkernel oracle: {kernel['kernel']} booted and compared in {run.seconds:.0f} s "
+          f"(guest: {timings})", file=sys.stderr)
     return run

@@ -33,3 +33,24 @@ MESSAGES = {
     "mode=7": "softbond gives the sysfs message, which lists the valid modes",
     "mode=blance-rr": "softbond gives the sysfs message, with the nearest name (did you mean balance-rr?)",
 }
+
+# sysfs case (option_cases.sysfs_key) -> (softbond accepts it?, why).
+SYSFS_ACCEPTANCE = {
+    "802.3ad: lacp_rate fast": (True, "the kernel changes lacp_rate only with the bond down; softbond live"),
+    "active-backup: mode balance-rr": (True, "the kernel changes mode only without slaves; softbond live"),
+    "active-backup: fail_over_mac active": (True, "the kernel changes fail_over_mac only without slaves; "
+                                                  "softbond live"),
+}
+
+# Kernel lines softbond does not print after a sysfs write.
+SYSFS_KERNEL_ONLY_LINES = (
+    # The kernel follows its specific error with a generic line; softbond's
+    # one line names the option and the specific error.
+    re.compile(r"option \w+: invalid value \(.*\)"),
+)
+
+# sysfs case -> why softbond refuses with other words than the kernel's.
+SYSFS_MESSAGES = {
+    "802.3ad: ad_actor_system 01:00:5e:00:00:01": "the kernel says 'Invalid ad_actor_system MAC address.'; "
+                                                  "softbond says why: not a unicast MAC address",
+}

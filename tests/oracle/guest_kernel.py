@@ -9,6 +9,7 @@ import ctypes
 import json
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +38,9 @@ class KernelBond(scenarios.Backend):
     def release(self, ns, bond, member):
         sh("ip", "-n", ns, "link", "set", member, "nomaster")
 
+    def set(self, ns, bond, name, value):
+        sh("ip", "netns", "exec", ns, "sh", "-c", f"echo {value} > /sys/class/net/{bond}/bonding/{name}")
+
     def status(self, ns, bond):
         # Read in-process: this thread joins ns (an exec per read is slow
         # under emulation), and /proc/thread-self/net is this thread's view.
@@ -64,21 +68,61 @@ def one(item):
 def module_case(opts: str) -> dict:
     """Loads bonding with opts as module parameters (after max_bonds=1: Debian's
     modprobe.d sets 0); the module must be unloaded before and after."""
-    sh("dmesg", "-C")
     proc = sh("modprobe", "bonding", "max_bonds=1", *opts.split(), check=False)
-    said = option_cases.kernel_lines(sh("dmesg").stdout)
+    said = option_cases.kernel_lines(sh("dmesg", "-c").stdout)
     sh("modprobe", "-r", "bonding", check=False)
+    sh("dmesg", "-C")          # what unloading logged is not the next case's
     return {"accepted": proc.returncode == 0, "said": said}
+
+
+def sysfs_case(index: int, case: tuple[str, str, str]) -> dict:
+    """Writes one value to the sysfs file of an up bond with two members.
+    The bond's name is unique in the log, so this runs beside the scenarios
+    and takes the kernel's errors and warnings from a plain dmesg read."""
+    mode, name, value = case
+    bond, member = f"sf{index}", f"sf{index}e"
+    lines = [f"link add {bond} type bond mode {mode} miimon 100"]
+    for i in (0, 1):
+        lines += [f"link add {member}{i} type veth peer {member}p{i}", f"link set {member}p{i} up",
+                  f"link set {member}{i} master {bond}"]
+    scenarios.ip_batch(None, [*lines, f"link set {bond} up"])
+    fd = os.open(f"/sys/class/net/{bond}/bonding/{name}", os.O_WRONLY)
+    try:                       # one unbuffered write: a buffered file would write again on close
+        os.write(fd, value.replace("eth", member).encode() + b"\n")
+        errno = 0
+    except OSError as e:
+        errno = e.errno
+    finally:
+        os.close(fd)
+    said = [line[len(bond) + 2:].replace(member, "eth")
+            for line in option_cases.kernel_lines(sh("dmesg", "--level=emerg,alert,crit,err,warn").stdout)
+            if line.startswith(f"{bond}: ")]
+    scenarios.ip_batch(None, [f"link del {bond}", f"link del {member}0", f"link del {member}1"])
+    return {"accepted": errno == 0, "errno": errno, "said": said}
+
+
+def sysfs_cases() -> dict:
+    return {option_cases.sysfs_key(case): sysfs_case(i, case) for i, case in enumerate(option_cases.SYSFS_CASES)}
 
 
 def main() -> None:
     sh("modprobe", "bonding", "max_bonds=0")
-    with ThreadPoolExecutor(PARALLEL) as pool:
+    start = time.monotonic()
+    # The sysfs cases get a thread of their own: the scenarios' threads join
+    # the scenarios' namespaces, the sysfs cases stay in this one.
+    with ThreadPoolExecutor(1) as alone, ThreadPoolExecutor(PARALLEL) as pool:
+        sysfs = alone.submit(sysfs_cases)
         results = dict(pool.map(one, enumerate(scenarios.SCENARIOS.items())))
+        sysfs = sysfs.result()
+    print(f"scenarios and sysfs cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
     sh("modprobe", "-r", "bonding")
+    start = time.monotonic()
+    sh("dmesg", "-C")
     modules = {opts: module_case(opts) for opts in option_cases.MODULE_CASES}
+    print(f"module parameters: {time.monotonic() - start:.1f} s", file=sys.stderr)
     with open(sys.argv[1] + ".tmp", "w") as f:
-        json.dump({"kernel": os.uname().release, "scenarios": results, "module_parameters": modules}, f, indent=1)
+        json.dump({"kernel": os.uname().release, "scenarios": results, "module_parameters": modules,
+                   "sysfs": sysfs}, f, indent=1)
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 
 

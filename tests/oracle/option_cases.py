@@ -47,3 +47,33 @@ def kernel_lines(dmesg: str) -> list[str]:
             continue
         lines.append(text)
     return lines
+
+
+# sysfs writes on an up bond with members eth0, eth1 (mode, miimon=100):
+# (mode, option, value), against `softbond set bond0 OPTION VALUE`.
+SYSFS_CASES: tuple[tuple[str, str, str], ...] = (
+    ("active-backup", "miimon", "50"),
+    ("active-backup", "miimon", "-1"),
+    ("active-backup", "updelay", "150"),
+    ("active-backup", "num_grat_arp", "300"),
+    ("active-backup", "arp_ip_target", "+10.77.0.1"),
+    ("active-backup", "arp_ip_target", "+0.0.0.0"),
+    ("active-backup", "arp_ip_target", "-10.77.0.9"),
+    ("active-backup", "arp_validate", "all"),
+    ("active-backup", "primary", "eth1"),
+    ("active-backup", "primary", "eth9"),
+    ("balance-rr", "primary", "eth0"),
+    ("active-backup", "lacp_rate", "fast"),
+    ("active-backup", "xmit_hash_policy", "layer3+4"),
+    ("active-backup", "packets_per_slave", "3"),
+    ("balance-rr", "packets_per_slave", "70000"),
+    ("802.3ad", "ad_actor_system", "01:00:5e:00:00:01"),
+    ("802.3ad", "ad_actor_sys_prio", "0"),
+    ("802.3ad", "lacp_rate", "fast"),
+    ("active-backup", "mode", "balance-rr"),
+    ("active-backup", "fail_over_mac", "active"),
+)
+
+
+def sysfs_key(case: tuple[str, str, str]) -> str:
+    return "{}: {} {}".format(*case)

@@ -25,7 +25,7 @@ SETTLE_CAP = 25.0
 @dataclass(frozen=True)
 class Scenario:
     opts: str                       # as `softbond up` and modprobe take them
-    steps: tuple = ()               # after the first snapshot; ("snap",) takes another
+    steps: tuple = ()               # after the first snapshot; ("snap",) takes another once settled
     partner: str | None = None      # 802.3ad: bondp's options; None: the bridge
     wait: float = 0.0               # least time before a snapshot counts as settled
 
@@ -69,6 +69,10 @@ SCENARIOS: dict[str, Scenario] = {
     "802.3ad-passive": Scenario("mode=802.3ad miimon=100 lacp_active=off", partner=AD_PARTNER, wait=4.0),
     "802.3ad-port-down": Scenario("mode=802.3ad miimon=100 lacp_rate=fast", partner=AD_PARTNER, wait=4.0,
                                   steps=(("carrier", "eth1", "down"), ("snap",))),
+    # Deliberate difference (test_behaviour.py): the kernel takes the members
+    # down and flaps them, softbond keeps them up on carrier.
+    "ab-arp_interval-no-target": Scenario(AB, steps=(("set", "arp_interval", "100"), ("sleep", 3.0),
+                                                     ("snap-now",))),
     # Known behaviour difference (issue 19): the kernel keeps the bond up on
     # one port as an individual link; tests/oracle marks it xfail(strict).
     "802.3ad-no-partner": Scenario("mode=802.3ad miimon=100", wait=4.0),
@@ -95,6 +99,9 @@ class Backend:
     def release(self, ns: str, bond: str, member: str) -> None:
         raise NotImplementedError
 
+    def set(self, ns: str, bond: str, name: str, value: str) -> None:
+        raise NotImplementedError
+
     def status(self, ns: str, bond: str) -> str:
         raise NotImplementedError
 
@@ -102,9 +109,10 @@ class Backend:
         raise NotImplementedError
 
 
-def ip_batch(ns: str, lines: list[str]) -> None:
-    """Several ip commands in one exec (each exec is slow under emulation)."""
-    proc = subprocess.run(["ip", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n",
+def ip_batch(ns: str | None, lines: list[str]) -> None:
+    """Several ip commands in one exec (each exec is slow under emulation);
+    ns None: this namespace."""
+    proc = subprocess.run(["ip", *(["-n", ns] if ns else []), "-batch", "-"], input="\n".join(lines) + "\n",
                           capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(f"ip -n {ns} -batch: {proc.stderr.strip()}")
@@ -155,6 +163,12 @@ def run(backend: Backend, ns: str, sc: Scenario) -> list[str]:
                 sh("ip", "-n", ns, "link", "set", "p" + step[1][-1], step[2])
             elif step[0] == "release":
                 backend.release(ns, "bond0", step[1])
+            elif step[0] == "set":
+                backend.set(ns, "bond0", step[1], step[2])
+            elif step[0] == "sleep":
+                time.sleep(step[1])
+            elif step[0] == "snap-now":       # a state that does not settle (flapping)
+                snaps.append(backend.status(ns, "bond0"))
         return snaps
     finally:
         for bond in ("bond0", "bondp"):

@@ -7,7 +7,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from . import scenarios
-from .option_cases import MODULE_CASES
+from .option_cases import MODULE_CASES, SYSFS_CASES, sysfs_key
 from .scenarios import sh
 
 SOFTBOND = [sys.executable, "-m", "softbond"]
@@ -24,6 +24,9 @@ class Softbond(scenarios.Backend):
 
     def release(self, ns, bond, member):
         self._run(ns, "release", bond, member)
+
+    def set(self, ns, bond, name, value):
+        self._run(ns, "set", bond, name, value)
 
     def status(self, ns, bond):
         return self._run(ns, "status", bond).stdout
@@ -45,8 +48,22 @@ def module_case(ns: str, opts: str) -> dict:
         sh("ip", "netns", "del", ns, check=False)
 
 
+def sysfs_case(ns: str, case: tuple[str, str, str]) -> dict:
+    """`softbond set bond0 OPTION VALUE` on an up bond with two members."""
+    mode, name, value = case
+    scenarios.build_namespace(ns, bridged=True)
+    try:
+        sh("ip", "netns", "exec", ns, *SOFTBOND, "up", "bond0", "--slaves", "eth0,eth1", f"mode={mode}",
+           "miimon=100", "datapath=python")
+        proc = sh("ip", "netns", "exec", ns, *SOFTBOND, "set", "bond0", name, value, check=False)
+        sh("ip", "netns", "exec", ns, *SOFTBOND, "down", "bond0", check=False)
+        return {"accepted": proc.returncode == 0, "said": proc.stderr.splitlines()}
+    finally:
+        sh("ip", "netns", "del", ns, check=False)
+
+
 def run_all(names: list[str]) -> dict[str, dict]:
-    """Every scenario in names, then every module-parameter case."""
+    """Every scenario in names, then every module-parameter and sysfs case."""
     prefix = f"sbo{os.getpid() % 100000}"
 
     def one(item):
@@ -60,4 +77,6 @@ def run_all(names: list[str]) -> dict[str, dict]:
         results = {"scenarios": dict(pool.map(one, enumerate(names)))}
         results["module_parameters"] = dict(zip(MODULE_CASES, pool.map(
             lambda item: module_case(f"{prefix}-m{item[0]}", item[1]), enumerate(MODULE_CASES))))
+        results["sysfs"] = dict(zip(map(sysfs_key, SYSFS_CASES), pool.map(
+            lambda item: sysfs_case(f"{prefix}-s{item[0]}", item[1]), enumerate(SYSFS_CASES))))
     return results

@@ -154,7 +154,9 @@ def start(share: Path, console: Path) -> subprocess.Popen:
             "-smp", "2", "-m", "1024", "-display", "none", "-monitor", "none", "-no-reboot",
             "-serial", f"file:{console}",
             "-kernel", str(vmlinux(release)), "-initrd", str(initramfs(release)),
-            "-append", "console=ttyS0 panic=-1 loglevel=4",
+            # no_timer_check: under emulation on a busy host the IO-APIC timer
+            # check can time out and panic the boot ("timer doesn't work").
+            "-append", "console=ttyS0 panic=-1 loglevel=4 no_timer_check",
             "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
             "-virtfs", f"local,path={share},mount_tag=results,security_model=none,multidevs=remap"]
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
