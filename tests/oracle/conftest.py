@@ -54,14 +54,25 @@ def oracle() -> OracleRun:
         (share_path / "run.sh").write_text(f"exec /usr/bin/python3 {HERE / 'guest_kernel.py'} /oracle/kernel.json\n")
         console = share_path / "console.log"
         try:
-            qemu = vm.start(share_path, console)
+            vm.kernel_release()
+            vm.check_tools()
+        except vm.OracleUnavailable as e:
+            unavailable = str(e)
+        else:
+            unavailable = None
+        if unavailable:
+            pytest.fail(f"kernel oracle: {unavailable}", pytrace=False)
+        qemu = vm.start(share_path, console)
+        try:
             softbond = softbond_side.run_all(list(SCENARIOS))
             _wait(qemu)
             if not out.exists() and "oracle-init: running" not in console.read_text(errors="replace"):
                 qemu = vm.start(share_path, console)     # the kernel died booting: once more
                 _wait(qemu)
-        except vm.OracleUnavailable as e:
-            pytest.fail(f"kernel oracle: {e}", pytrace=False)
+        finally:                                         # interrupted: no QEMU left behind
+            if qemu.poll() is None:
+                qemu.kill()
+                qemu.wait()
         if not out.exists():
             console = console.read_text(errors="replace")[-3000:]
             guest = (share_path / "guest.log").read_text(errors="replace")[-3000:] \
