@@ -1,7 +1,7 @@
 PYTHON ?= python3
 export PYTHON
 
-.PHONY: demo test unit integration lint bench setup bpf
+.PHONY: demo test unit integration oracle lint bench setup bpf
 
 demo:
 	scripts/setup.sh
@@ -12,6 +12,7 @@ test:
 	$(PYTHON) -m ruff check src tests bench fuzz
 	$(PYTHON) -m pytest -q -ra tests/unit
 	$(PYTHON) -m pytest -q -ra tests/integration
+	$(PYTHON) -m pytest -q -ra tests/oracle
 
 lint:
 	$(PYTHON) -m ruff check src tests bench fuzz
@@ -21,6 +22,10 @@ unit:
 
 integration:
 	$(PYTHON) -m pytest -q -ra tests/integration
+
+# The differential tests against the kernel's bonding driver in QEMU (one boot).
+oracle:
+	$(PYTHON) -m pytest -q -ra tests/oracle
 
 bench:
 	scripts/setup.sh --test

@@ -25,6 +25,15 @@ if [ "${1:-}" = "--test" ]; then
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
 fi
+if [ "${1:-}" = "--test" ]; then
+  # --- kernel oracle (tests/oracle): Debian's 6.1 kernel and its bonding.ko,
+  # booted under QEMU with a busybox initramfs built by tests/oracle/vm.py.
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+  compgen -G '/boot/vmlinuz-6.1.*-amd64' >/dev/null || need+=(linux-image-amd64)
+  [ -x /bin/busybox ] || need+=(busybox-static)
+  command -v cpio >/dev/null 2>&1 || need+=(cpio)
+  # --- end kernel oracle
+fi
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   # tshark asks whether non-root users may capture: answer no, quietly.

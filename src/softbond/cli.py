@@ -49,7 +49,7 @@ def _configs_for_up(args) -> list[BondConfig]:
             hwaddr=base.hwaddr if base else None, gateway=base.gateway if base else None,
             gateway6=base.gateway6 if base else None,
             mtu=args.mtu if args.mtu is not None else (base.mtu if base else None),
-            source=base.source if base else "command line")
+            source=base.source if base else "command line", module=base is None)
         return [config]
     if not args.config:
         raise CliError("up: name a bond (softbond up BOND --slaves IF,IF) or give --config PATH")

@@ -18,7 +18,7 @@ import ipaddress
 import re
 from typing import Any, TypedDict
 
-from .config.registry import AdSelect, BondMode, FailOverMac, PrimaryReselect, XmitHashPolicy
+from .config.registry import MODE_DESCRIPTIONS, AdSelect, BondMode, FailOverMac, PrimaryReselect, XmitHashPolicy
 
 __all__ = [
     "BondStatus",
@@ -90,16 +90,6 @@ class BondStatus(TypedDict, total=False):
     slaves: list[SlaveStatus]
 
 
-# bond_mode_name() in bond_main.c.
-MODE_DESCRIPTIONS = {
-    BondMode.ROUNDROBIN: "load balancing (round-robin)",
-    BondMode.ACTIVEBACKUP: "fault-tolerance (active-backup)",
-    BondMode.XOR: "load balancing (xor)",
-    BondMode.BROADCAST: "fault-tolerance (broadcast)",
-    BondMode.MODE_8023AD: "IEEE 802.3ad Dynamic link aggregation",
-    BondMode.TLB: "transmit load balancing",
-    BondMode.ALB: "adaptive load balancing",
-}
 # bond_3ad_churn_desc(): AD_CHURN_MONITOR, AD_CHURN, AD_NO_CHURN, else unknown.
 _CHURN = ("monitoring", "churned", "none")
 # bond_slave_link_status(): BOND_LINK_UP, _FAIL, _DOWN, _BACK.

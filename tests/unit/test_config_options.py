@@ -384,7 +384,7 @@ def test_arp_interval_without_targets():
     options, warnings = build(("mode", "1"), ("arp_interval", "200"))
     assert options.arp_interval == 0
     assert warnings == [
-        "bond0: Warning: arp_interval (200) specified without providing an arp_ip_target "
+        "bond0: Warning: arp_interval module parameter (200) specified without providing an arp_ip_target "
         "parameter, arp_interval was reset to 0", BOTH_ZERO]
 
 

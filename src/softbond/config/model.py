@@ -120,13 +120,16 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
                       onboot: bool = True, source: str = "command line",
                       final: bool = True, where: str | None = None,
                       source_warnings: Iterable[str] = (),
-                      shared: SharedPairs | None = None, implicit: bool = False) -> BondConfig:
+                      shared: SharedPairs | None = None, implicit: bool = False,
+                      module: bool = False) -> BondConfig:
     """Validate everything about one bond; raises ConfigError (OptionError is one).
 
     `where` prefixes errors that concern the bond as a whole; option errors
     carry their own positions.  See build_options() for `final`.  `shared`
     holds pairs that come before option_pairs, the ones the source gives
     every bond: they are parsed once, not once per bond (see SharedPairs).
+    `module`: option_pairs are module parameters, as `softbond up OPT=VAL`
+    takes them (the kernel resets some values that sysfs refuses).
     """
     def fail(message: str):
         raise ConfigError(at(where, message))
@@ -152,7 +155,7 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
     except ValueError as exc:
         fail(f"{name}: {exc}")
     parsed = parse_pairs(name, option_pairs,
-                         shared.parsed(name) if shared is not None else None)
+                         shared.parsed(name) if shared is not None else None, module=module)
     options, warnings = finish_options(name, parsed, final=final)
     warnings = list(source_warnings) + warnings
     if final and options.primary and members and options.primary not in members:

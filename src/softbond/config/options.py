@@ -14,8 +14,9 @@ from .registry import (  # noqa: F401  (re-exported)
     BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR, DATAPATHS, EFFECT_CONFIGURE, EFFECT_DATAPATH,
     EFFECT_MONITORS, EFFECT_PRIOS, EFFECT_RESELECT, EFFECT_RUNNER, IFDOWN, INT_MAX, MODE_NAMES,
     NO_ARP_MODES, NOSLAVES, OPTIONS, SPECS, BondOptions, OptionSpec, unknown_option)
-from .rules import DelayRefused, live_effects, mode_label, module_rules
-from .values import Invalid, parse_prios, parse_scalar, parse_targets
+from .rules import (BAD_ARP_TARGET, MODULE_RESETS, DelayRefused, ModuleRefused, live_effects, mode_label,
+                    module_ignores, module_rules)
+from .values import Invalid, integer_of, parse_prios, parse_scalar, parse_targets
 
 Pair = tuple[str, object, "str | None"]
 _DEFAULTS = asdict(BondOptions())  # immutable values (ints, strs, tuples): copy the dict
@@ -37,15 +38,20 @@ def lookup(bond: str, name: object, where: str | None = None) -> OptionSpec:
 
 
 def _parse(bond: str, spec: OptionSpec, raw: object, current: object, *,
-           strict: bool, where: str | None = None) -> tuple[object, list[str]]:
-    """One value; warnings come without the "bond0: " prefix."""
+           strict: bool, where: str | None = None, module: bool = False) -> tuple[object, list[str]]:
+    """One value; warnings come without the "bond0: " prefix. `module`: a
+    module parameter, which the kernel resets where sysfs refuses it."""
     try:
         if spec.kind in ("ipv4list", "ipv6list"):
-            return parse_targets(spec, raw, current, strict=strict)
+            bad = BAD_ARP_TARGET if module and spec.name == "arp_ip_target" else None
+            return parse_targets(spec, raw, current, strict=strict, bad_target=bad)
         if spec.kind == "priolist":
             return parse_prios(spec, raw, current), []
         return parse_scalar(spec, raw), []
     except Invalid as exc:
+        if module and spec.name in MODULE_RESETS and integer_of(raw) is not None:
+            value, warning = MODULE_RESETS[spec.name]
+            return value, [warning.format(integer_of(raw))]
         raise OptionError(at(where, f"{bond}: {exc}"), spec.name) from None
 
 
@@ -67,17 +73,20 @@ class ParsedPairs(NamedTuple):
     values: dict[str, object]    # BondOptions fields
     given: dict[str, "str | None"]  # option name -> where, in order of last occurrence
     warnings: tuple[str, ...]    # without the "bond0: " prefix
+    module: bool = False         # module parameters (`softbond up OPT=VAL`), not sysfs writes
 
 
 _NOTHING_PARSED = ParsedPairs((), _DEFAULTS, {}, ())
 
 
 def parse_pairs(bond: str, pairs: Iterable[Pair],
-                start: ParsedPairs | None = None) -> ParsedPairs:
+                start: ParsedPairs | None = None, *, module: bool = False) -> ParsedPairs:
     """Parse pairs after those of `start` (default: none, all values at their
-    defaults).  Later pairs win.  `bond` only names the bond in errors."""
+    defaults).  Later pairs win.  `bond` only names the bond in errors.
+    `module`: the pairs are module parameters (bond_check_params() rules)."""
     if start is None:
         start = _NOTHING_PARSED
+    module = module or start.module
     pairs = tuple(pairs)
     values = dict(start.values)
     given = dict(start.given)
@@ -85,11 +94,11 @@ def parse_pairs(bond: str, pairs: Iterable[Pair],
     for name, raw, where in pairs:
         spec = lookup(bond, name, where)
         values[spec.attr], warns = _parse(bond, spec, raw, values[spec.attr],
-                                          strict=False, where=where)
+                                          strict=False, where=where, module=module)
         warnings += warns
         given.pop(spec.name, None)  # keep the order of the last occurrence
         given[spec.name] = where
-    return ParsedPairs(start.pairs + pairs, values, given, tuple(warnings))
+    return ParsedPairs(start.pairs + pairs, values, given, tuple(warnings), module)
 
 
 class SharedPairs:
@@ -130,8 +139,16 @@ def finish_options(bond: str, parsed: ParsedPairs, *,
                             f"{MODE_NAMES[mode]} ({mode})")
         for name, where in given.items():
             if mode in OPTIONS[name].unsupported:
-                raise _dependency_failed(bond, name, mode, where)
-    warnings += module_rules(values, set(given), mode_known=mode_known)
+                ignored = module_ignores(name, values, mode) if parsed.module else None
+                if ignored is None:
+                    raise _dependency_failed(bond, name, mode, where)
+                warnings.append(ignored)
+    bad_target = parsed.module and any(w.startswith(BAD_ARP_TARGET.split("(")[0]) for w in warnings)
+    try:
+        warnings += module_rules(values, set(given), mode_known=mode_known, module=parsed.module,
+                                 bad_arp_target=bad_target)
+    except ModuleRefused as exc:
+        raise OptionError(f"{bond}: {exc}") from None
     return BondOptions(**values), [f"{bond}: {w}" for w in warnings]
 
 

@@ -51,6 +51,18 @@ class BondMode(OptionEnum):             # BOND_MODE_* in <net/bonding.h>
     ALB = 6, "balance-alb"
 
 
+# bond_mode_name() in bond_main.c: how /proc and the kernel's messages name a mode.
+MODE_DESCRIPTIONS = {
+    BondMode.ROUNDROBIN: "load balancing (round-robin)",
+    BondMode.ACTIVEBACKUP: "fault-tolerance (active-backup)",
+    BondMode.XOR: "load balancing (xor)",
+    BondMode.BROADCAST: "fault-tolerance (broadcast)",
+    BondMode.MODE_8023AD: "IEEE 802.3ad Dynamic link aggregation",
+    BondMode.TLB: "transmit load balancing",
+    BondMode.ALB: "adaptive load balancing",
+}
+
+
 class XmitHashPolicy(OptionEnum):       # BOND_XMIT_POLICY_*
     LAYER2 = 0, "layer2"
     LAYER34 = 1, "layer3+4"

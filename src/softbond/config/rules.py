@@ -6,7 +6,7 @@ bond_options.c.  Both work on a dict of BondOptions fields and return warning
 texts without the "bond0: " prefix.
 """
 
-from .registry import (BOND_DEFAULT_MIIMON, BOND_MODE_ALB, MODE_NAMES,
+from .registry import (BOND_DEFAULT_MIIMON, BOND_MODE_ALB, INT_MAX, MODE_DESCRIPTIONS, MODE_NAMES,
                        NO_ARP_MODES, OPTIONS)
 
 _DELAYS = ("updelay", "downdelay", "peer_notif_delay")
@@ -18,8 +18,47 @@ def mode_label(mode: int) -> str:
     return f"{MODE_NAMES[mode]}({mode})"
 
 
-def module_rules(v: dict, given: set[str], *, mode_known: bool) -> list[str]:
+# bond_check_params() resets a module parameter out of range, with these
+# warnings (measured against 6.1 by tests/oracle), where sysfs refuses it.
+_RANGE = f"not in range 0-{INT_MAX}, so it was reset to"
+_NOTIF = "Warning: num_grat_arp/num_unsol_na ({}) not in range 0-255 so it was reset to 1"
+MODULE_RESETS = {
+    "miimon": (0, f"Warning: miimon module parameter ({{}}), {_RANGE} 0"),
+    "updelay": (0, f"Warning: updelay module parameter ({{}}), {_RANGE} 0"),
+    "downdelay": (0, f"Warning: downdelay module parameter ({{}}), {_RANGE} 0"),
+    "max_bonds": (1, f"Warning: max_bonds ({{}}) {_RANGE} BOND_DEFAULT_MAX_BONDS (1)"),
+    "num_grat_arp": (1, _NOTIF),
+    "num_unsol_na": (1, _NOTIF),
+    "resend_igmp": (1, "Warning: resend_igmp ({}) should be between 0 and 255, resetting to 1"),
+    "lp_interval": (1, f"Warning: ip_interval must be between 1 and {INT_MAX}, so it was reset to 1"),
+    "packets_per_slave": (1, "Warning: packets_per_slave ({}) should be between 0 and 65535 resetting to 1"),
+}
+BAD_ARP_TARGET = "Warning: bad arp_ip_target module parameter ({}), ARP monitoring will not be performed"
+
+
+def module_ignores(name: str, v: dict, mode: int) -> str | None:
+    """A module parameter the kernel ignores (with a message) in a mode that
+    does not use it, where sysfs refuses it; None if the kernel refuses it too."""
+    if name == "lacp_rate":
+        v["lacp_rate"] = 0
+        return f"lacp_rate param is irrelevant in mode {MODE_DESCRIPTIONS[mode]}"
+    if name == "primary":
+        primary, v["primary"] = v["primary"], ""
+        return f"Warning: {primary} primary device specified but has no effect in {MODE_DESCRIPTIONS[mode]} mode"
+    return None
+
+
+class ModuleRefused(Exception):
+    """A set of module parameters the kernel refuses to load with."""
+
+
+def module_rules(v: dict, given: set[str], *, mode_known: bool, module: bool = False,
+                 bad_arp_target: bool = False) -> list[str]:
+    """`module`: the values are module parameters (`softbond up OPT=VAL`),
+    which the kernel checks more strictly than config files' sysfs writes."""
     warns: list[str] = []
+    if bad_arp_target:
+        v["arp_interval"] = 0
     if mode_known and v["mode"] in NO_ARP_MODES and not v["miimon"]:
         warns += ["Warning: miimon must be specified, otherwise bonding will not detect "
                   "link failure, speed and duplex which are essential for 802.3ad operation",
@@ -43,11 +82,13 @@ def module_rules(v: dict, given: set[str], *, mode_known: bool) -> list[str]:
                              f"({miimon}), {name} rounded to {rounded} ms")
                 v[name] = rounded
     if v["arp_interval"] and not (v["arp_ip_target"] or v["ns_ip6_target"]):
-        warns.append(f"Warning: arp_interval ({v['arp_interval']}) specified without "
+        warns.append(f"Warning: arp_interval module parameter ({v['arp_interval']}) specified without "
                      "providing an arp_ip_target parameter, arp_interval was reset to 0")
         v["arp_interval"] = 0
     if v["arp_validate"] and not v["arp_interval"]:
-        # The kernel refuses this at module load and clears it when miimon takes over.
+        if module:
+            raise ModuleRefused("arp_validate requires arp_interval")
+        # sysfs takes it (initscripts, NetworkManager write it so); miimon taking over clears it.
         warns.append("Warning: arp_validate requires arp_interval, arp_validate was reset "
                      "to none")
         v["arp_validate"] = 0

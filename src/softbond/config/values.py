@@ -47,7 +47,7 @@ def invalid(spec: OptionSpec, raw: object) -> Invalid:
     return Invalid(f"option {spec.name}: invalid value ({show(raw)}){hint}")
 
 
-def _number(raw: object) -> int | None:
+def integer_of(raw: object) -> int | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -82,7 +82,7 @@ def _by_name(spec: OptionSpec, raw: object) -> int | None:
 
 def parse_scalar(spec: OptionSpec, raw: object) -> object:
     if spec.kind == "int":
-        number = _number(raw)
+        number = integer_of(raw)
         if number is None:
             named = _by_name(spec, raw)
             if named is None:
@@ -92,7 +92,7 @@ def parse_scalar(spec: OptionSpec, raw: object) -> object:
             raise Invalid(f"option {spec.name}: allowed values {spec.min} - {spec.max}")
         return number
     if spec.kind in ("enum", "bool"):
-        number = _number(raw)
+        number = integer_of(raw)
         if number is None:
             number = _by_name(spec, raw)
         elif spec.name_of(number) is None:
@@ -224,12 +224,14 @@ def _label(spec: OptionSpec) -> str:
 
 
 def parse_targets(spec: OptionSpec, raw: object, current: tuple[str, ...], *,
-                  strict: bool) -> tuple[tuple[str, ...], list[str]]:
+                  strict: bool, bad_target: str | None = None) -> tuple[tuple[str, ...], list[str]]:
     """Apply a target list value; returns (new list, warnings without bond prefix).
 
     A plain list replaces the current one; "+addr" adds and "-addr" removes, as
     sysfs does.  `strict` (live changes) makes a duplicate an error, as sysfs
     does; configuration files only get the module parameter's warning.
+    `bad_target` (a module parameter): an unusable address is skipped with
+    this warning ({} is the address) instead of refused.
     """
     items = _target_items(spec, raw)
     label, limit = _label(spec), (BOND_MAX_NS_TARGETS if spec.kind == "ipv6list"
@@ -239,7 +241,13 @@ def parse_targets(spec: OptionSpec, raw: object, current: tuple[str, ...], *,
     warnings: list[str] = []
     for item in items:
         op, text = (item[0], item[1:]) if item[0] in "+-" else ("+", item)
-        addr = _address(spec, text, adding=op == "+")
+        try:
+            addr = _address(spec, text, adding=op == "+")
+        except Invalid:
+            if bad_target is None or op != "+":
+                raise
+            warnings.append(bad_target.format(text))
+            continue
         if op == "-":
             if addr not in targets:
                 raise Invalid(f"option {spec.name}: unable to remove nonexistent "

@@ -1,0 +1,19 @@
+"""The rule both option tests apply: a config the kernel accepts, softbond
+accepts; one it refuses, softbond refuses; softbond says what the kernel
+said; except exactly the listed differences (differences.py)."""
+from __future__ import annotations
+
+
+def assert_as_kernel(key: str, kernel: dict, ours: dict, *, acceptance: dict, kernel_only_lines: tuple,
+                     messages: dict) -> None:
+    if key in acceptance:
+        accepts, why = acceptance[key]
+        assert (ours["accepted"], kernel["accepted"]) == (accepts, not accepts), why
+        return
+    assert ours["accepted"] == kernel["accepted"], (kernel, ours)
+    if key in messages:
+        return
+    said = "\n".join(ours["said"])
+    missing = [line for line in kernel["said"]
+               if not any(p.fullmatch(line) for p in kernel_only_lines) and line not in said]
+    assert not missing, f"the kernel said {missing}; softbond said {ours['said']}"
