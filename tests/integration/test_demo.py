@@ -61,11 +61,17 @@ def test_failover_demo_measured_by_the_data_mode_given_by_number():
     rc, out = demo("--mode", "1")
     assert rc == 0
     assert "two NICs, one IP (active-backup)" in out
-    resumed = number(r"traffic flowed again ([\d.]+) ms after the cut", out)
     lost = number(r"lost in all: (\d+) of 6000", out, int)
-    assert 0 < resumed < 1000 and lost < 400, (resumed, lost)
-    hole = number(r"the hole: (\d+) datagrams missing", out, int)
-    assert 0 < hole <= lost
+    assert lost < 400, lost
+    # On a quiet machine the data path can switch between two datagrams
+    # (0.5 ms apart): then there is no hole to time, and the demo says so.
+    if "no datagram was lost" in out:
+        assert "traffic flowed again" not in out
+    else:
+        resumed = number(r"traffic flowed again ([\d.]+) ms after the cut", out)
+        assert 0 < resumed < 1000, resumed
+        hole = number(r"the hole: (\d+) datagrams missing", out, int)
+        assert 0 < hole <= lost
     # the timeline: the bond's own events, timed from the cut
     assert re.search(r"\+\s*[\d.]+ ms  link     bond0: \(slave eth0\): link status definitely down", out)
     assert re.search(r"\+\s*[\d.]+ ms  failover bond0: \(slave eth1\): making interface the new active one", out)
