@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 
+import softbond
 from softbond.netns import SOFTBOND
 
 SLAVES = ["--slaves", "eth0,eth1", "datapath=python", "mode=active-backup"]
@@ -105,9 +106,13 @@ def test_files_and_directories_not_roots_are_refused(topo):
     one_line_error(topo.softbond("down", "bond0", check=False), run_dir(topo), "owned by uid 65534, not root")
     os.chown(run_dir(topo), 0, 0)
     # Not root: one line saying so (it was a PermissionError traceback).
+    # As nobody the interpreter cannot read root's site-packages (the
+    # editable install's path file): give it this tree's sources.
+    src = os.path.dirname(os.path.dirname(os.path.abspath(softbond.__file__)))
     nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *SOFTBOND]
+    env = dict(os.environ, PYTHONPATH=src)
     for verb in (["status"], ["status", "bond0"], ["down", "bond0"], ["top", "bond0"]):
-        one_line_error(topo.exec(topo.host, [*nobody, *verb], check=False), "permission denied", "root")
+        one_line_error(topo.exec(topo.host, [*nobody, *verb], check=False, env=env), "permission denied", "root")
 
 
 def test_record_of_an_earlier_namespace_is_ignored_and_removed(topo):

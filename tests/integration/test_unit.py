@@ -19,19 +19,34 @@ def _verify(unit_dir):
                           capture_output=True, text=True)
 
 
-def test_install_unit_runs_this_softbond_and_verifies(tmp_path):
-    proc = subprocess.run([*SOFTBOND, "install-unit", "--unit-dir", str(tmp_path), "--config", "/etc/sb/bonds.toml"],
-                          capture_output=True, text=True)
+def _install_unit(unit_dir, pythonpath):
+    """`softbond install-unit` run with this tree on PYTHONPATH (a source
+    checkout) or without it (softbond installed: scripts/setup.sh's
+    editable install); the unit's text."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    proc = subprocess.run([*SOFTBOND, "install-unit", "--unit-dir", str(unit_dir), "--config", "/etc/sb/bonds.toml"],
+                          capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
-    text = (tmp_path / UNIT).read_text()
+    return (unit_dir / UNIT).read_text()
+
+
+def test_install_unit_runs_this_softbond_and_verifies(tmp_path):
+    src = os.path.dirname(os.path.dirname(os.path.abspath(softbond.__file__)))
+    text = _install_unit(tmp_path, src)
     command = f"{sys.executable} -m softbond"
     assert f"ExecStart={command} up %i --config /etc/sb/bonds.toml --foreground\n" in text, text
     assert f"ExecStartPre={command} wait-members %i --config /etc/sb/bonds.toml --timeout 60\n" in text, text
     assert "Before=network.target network-online.target\n" in text
-    # The tests run this tree's softbond through PYTHONPATH, which systemd would not pass on.
-    assert f"Environment=PYTHONPATH={os.path.dirname(os.path.dirname(os.path.abspath(softbond.__file__)))}\n" in text, text
+    # Run from a checkout on PYTHONPATH, which systemd would not pass on: the unit says it.
+    assert f"Environment=PYTHONPATH={src}\n" in text, text
     verify = _verify(str(tmp_path))
     assert verify.returncode == 0 and "softbond@" not in verify.stderr, verify.stderr
+    # Installed, the interpreter finds softbond itself: no Environment line.
+    installed = tmp_path / "installed"
+    installed.mkdir()
+    assert "Environment=PYTHONPATH" not in _install_unit(installed, None)
 
 
 def test_install_unit_refusals_change_nothing(tmp_path):
