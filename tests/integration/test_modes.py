@@ -110,8 +110,16 @@ def test_alb_receive_balancing_sends_peers_to_different_members(topo):
 
 
 def capture(topo, port, seconds, bpf):
-    return topo.popen(topo.switch_ns, ["timeout", str(seconds), "tcpdump", "-nn", "-l", "-i", port, bpf],
-                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    """tcpdump on a switch port, returned once it is listening: a loaded
+    machine can take longer than the test's settle time to open the socket,
+    and a capture that starts late misses the first frames."""
+    proc = topo.popen(topo.switch_ns, ["timeout", str(seconds), "tcpdump", "-nn", "-l", "-i", port, bpf],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    while not seen or ("listening on" not in seen[-1] and seen[-1]):
+        seen.append(proc.stderr.readline())
+    assert "listening on" in seen[-1], f"tcpdump on {port} did not start: {seen!r}"
+    return proc
 
 
 def count_lines(proc):
@@ -122,7 +130,7 @@ def count_lines(proc):
 @pytest.mark.topology(peers=1, **OVS_TRUNK)
 def test_broadcast_sends_each_frame_once_per_member(topo):
     up(topo, "broadcast")
-    caps = [capture(topo, f"sw{i}", 4, "icmp[icmptype] == icmp-echo") for i in range(2)]
+    caps = [capture(topo, f"sw{i}", 8, "icmp[icmptype] == icmp-echo") for i in range(2)]
     time.sleep(1)
     proc = topo.exec(topo.host, ["ping", "-n", "-c", "50", "-i", "0.02", "-W", "1", topo.peer_ip()], check=False)
     assert " 0% packet loss" in proc.stdout, proc.stdout
