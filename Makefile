@@ -33,11 +33,11 @@ bench:
 	$(PYTHON) bench/datapath.py
 	$(PYTHON) bench/lacp.py
 
-# The eBPF data path's object (src/softbond/ebpf/bond.bpf.o) and beside it
+# The eBPF data path's object (src/softbond/datapath/ebpf/bond.bpf.o) and beside it
 # the digest of the source it came from (bond.bpf.o.sha256: the loader uses
 # the object only when that matches). Without it the loader compiles on
 # demand into /var/cache/softbond when clang is installed.
-BPF_DIR := src/softbond/ebpf
+BPF_DIR := src/softbond/datapath/ebpf
 
 bpf: $(BPF_DIR)/bond.bpf.o
 

@@ -21,7 +21,7 @@ SRC = os.path.join(HERE, "src")
 
 def _bpf_build():
     # By path: stdlib only, and the package's dependencies need not be installed.
-    path = os.path.join(SRC, "softbond", "ebpf", "build.py")
+    path = os.path.join(SRC, "softbond", "datapath", "ebpf", "build.py")
     spec = importlib.util.spec_from_file_location("softbond_bpf_build", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -38,7 +38,7 @@ class BuildPyWithArtifacts(build_py):
 
     def _bpf_object(self):
         bpf = _bpf_build()
-        target = os.path.join(self.build_lib, "softbond", "ebpf", "bond.bpf.o")
+        target = os.path.join(self.build_lib, "softbond", "datapath", "ebpf", "bond.bpf.o")
         try:
             bpf.compile_object(target)
         except OSError as exc:
@@ -51,7 +51,7 @@ class BuildPyWithArtifacts(build_py):
         # The CLI and the registry import nothing outside the standard library.
         sys.path.insert(0, SRC)
         try:
-            from softbond import docgen
+            from softbond.faces import docgen
         finally:
             sys.path.remove(SRC)
         share = os.path.join(os.path.dirname(self.build_lib), "softbond-share")

@@ -104,7 +104,7 @@ sys.path.insert(0, HERE)
 from benchutil import commit, fmt, loadavg, machine_busy, med, procs_cpu, rss_mb
 from ktrace import CarrierEvents
 
-from softbond.netns import Topology, ip
+from softbond.lab.netns import Topology, ip
 
 ADDR = "192.168.100.199/24"
 BOND_IP = ADDR.split("/")[0]
@@ -760,7 +760,7 @@ def targets(main: dict | None, scaling: dict | None) -> str:
 
 
 def datapaths() -> list[str]:
-    from softbond import ebpf
+    from softbond.datapath import ebpf
     ok, why = ebpf.available()
     if not ok:
         log(f"eBPF data path unavailable ({why}): its cases are skipped")

@@ -55,8 +55,8 @@ sys.path.insert(0, HERE)
 
 from benchutil import commit, fmt, loadavg
 
-from softbond.cli import CliError, request_at
-from softbond.netns import Topology
+from softbond.faces.cli import CliError, request_at
+from softbond.lab.netns import Topology
 
 ADDR = "192.168.100.199/24"
 LACP_OVS = {"switch": "ovs", "ovs_bond_mode": "balance-tcp", "ovs_lacp": "active", "ovs_lacp_time": "fast"}

@@ -13,7 +13,7 @@ and moves frames with two blocking threads:
 
 one frame per system call, no batching, no epoll, no vnet header. The
 kernel's own stack is kept off MEMBER by a drop program on its tc ingress
-(softbond.ports.isolate; AF_PACKET sees frames before tc ingress runs).
+(softbond.kernel.isolate; AF_PACKET sees frames before tc ingress runs).
 
 Frames arriving on MEMBER with a partial checksum (a sender whose veth has
 tx checksum offload on) reach the TAP with that checksum unfinished and the
@@ -41,7 +41,7 @@ SOL_PACKET, PACKET_IGNORE_OUTGOING = 263, 23
 def isolate(member: str) -> None:
     from pyroute2 import IPRoute
 
-    from softbond.ports import isolate as iso
+    from softbond.kernel import isolate as iso
     with IPRoute() as ipr:
         idx = ipr.link_lookup(ifname=member)[0]
         warning = iso.apply(ipr, member, idx, False)

@@ -31,7 +31,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "src"))
 
-from softbond.netns import SOFTBOND, Topology  # noqa: E402
+from softbond.lab.netns import SOFTBOND, Topology  # noqa: E402
 
 ADDR = "192.168.100.199/24"
 UDP = [sys.executable, os.path.join(HERE, "udpstream.py")]
@@ -279,7 +279,7 @@ def datapaths(choice: str) -> list[str]:
     """The data paths to measure: both when the eBPF one can run here."""
     if choice != "both":
         return [choice]
-    from softbond import ebpf
+    from softbond.datapath import ebpf
     ok, why = ebpf.available()
     if not ok:
         print(f"  eBPF data path unavailable ({why}): measuring the Python one only", file=sys.stderr)

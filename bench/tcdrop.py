@@ -1,5 +1,5 @@
 """Drop everything a device sends, at a known instant: Topology.silence()'s
-tc egress drop (softbond.ports.isolate's two-instruction program on the
+tc egress drop (softbond.kernel.isolate's two-instruction program on the
 clsact egress hook), attached on request and timestamped, for
 bench/lacp.py. Run inside the device's namespace (ip netns exec ...).
 
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "src"))
 
 from pyroute2 import IPRoute
 
-from softbond.ports import isolate
+from softbond.kernel import isolate
 
 EGRESS = 0xFFFFFFF3  # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
 

@@ -31,7 +31,7 @@ sys.path.insert(0, os.environ["PYTHONPATH"].split(os.pathsep)[0])
 sys.path.insert(0, HERE)
 from benchutil import commit, fmt, loadavg, proc_cpu  # noqa: E402
 
-from softbond.netns import Topology  # noqa: E402
+from softbond.lab.netns import Topology  # noqa: E402
 
 PORT = 8470
 READER = """

@@ -34,18 +34,18 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 # Everything a harness reaches is imported here, at import time: run.py
 # instruments (for coverage feedback) only what is imported inside its
 # atheris.instrument_imports() block.
-from softbond.bond import BondError  # noqa: E402
-from softbond.cli import CliError  # noqa: E402
+from softbond.core.bond import BondError  # noqa: E402
+from softbond.faces.cli import CliError  # noqa: E402
 from softbond.daemon import ControlServer  # noqa: E402
 from softbond.config.errors import ConfigError  # noqa: E402
 from softbond.config.ifcfg import load_ifcfg  # noqa: E402
 from softbond.config.loader import load_config, merge_configs  # noqa: E402
 from softbond.lacp import LacpSystem  # noqa: E402
 from softbond.modes.balance_rr import _is_igmp  # noqa: E402
-from softbond.ports import netlink  # noqa: E402
-from softbond.ports.links import LinkError  # noqa: E402
-from softbond.web.limits import Limits  # noqa: E402
-from softbond.web.server import STATE, HostRule, create_app, loopback_hosts  # noqa: E402
+from softbond.kernel import netlink  # noqa: E402
+from softbond.kernel.links import LinkError  # noqa: E402
+from softbond.faces.web.limits import Limits  # noqa: E402
+from softbond.faces.web.server import STATE, HostRule, create_app, loopback_hosts  # noqa: E402
 from softbond.wire import arp, ethernet, igmp, ndisc, vnet  # noqa: E402
 from tests.support.configfiles import load_modprobe, load_toml  # noqa: E402
 from tests.support.procparse import parse_proc  # noqa: E402
@@ -1173,7 +1173,7 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in [
             "config/loader.py load_config + merge_configs"),
     Harness("control", fuzz_control, control_seeds, CONTROL_DICT, 4096,
             "daemon.py ControlServer.handle"),
-    Harness("web", fuzz_web, web_seeds, WEB_DICT, 2048, "web/server.py via aiohttp's test client"),
+    Harness("web", fuzz_web, web_seeds, WEB_DICT, 2048, "faces/web/server.py via aiohttp's test client"),
     Harness("proc", fuzz_proc, proc_seeds, PROC_DICT, 4096, "tests/support/procparse.py parse_proc"),
 ]}
 

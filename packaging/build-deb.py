@@ -74,10 +74,10 @@ def lay_out(wheel: str, tree: str) -> str:
             with open(path, "wb") as f:
                 f.write(data)
         version = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA")).split("-")[1].split(".dist")[0]
-    if not os.path.exists(os.path.join(tree, SITE, "softbond/ebpf/bond.bpf.o")):
+    if not os.path.exists(os.path.join(tree, SITE, "softbond/datapath/ebpf/bond.bpf.o")):
         raise SystemExit("build-deb: the wheel has no BPF object (build it with clang and libbpf-dev)")
     _install(os.path.join(HERE, "softbond"), os.path.join(tree, "usr/bin/softbond"), 0o755)
-    _install(os.path.join(tree, SITE, "softbond/systemd/softbond@.service"),
+    _install(os.path.join(tree, SITE, "softbond/faces/systemd/softbond@.service"),
              os.path.join(tree, "lib/systemd/system/softbond@.service"), 0o644)
     _install(os.path.join(HERE, "copyright"), os.path.join(tree, "usr/share/doc/softbond/copyright"), 0o644)
     return version

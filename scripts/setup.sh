@@ -7,7 +7,7 @@ need=()
 for tool in ip:iproute2 ping:iputils-ping ethtool:ethtool clang:clang llc:llvm; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
-# eBPF data path: headers to build src/softbond/ebpf/bond.bpf.c, libbpf1 to load it.
+# eBPF data path: headers to build src/softbond/datapath/ebpf/bond.bpf.c, libbpf1 to load it.
 [ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ "${1:-}" = "--test" ]; then
   # netplan, nmcli and ifquery: the config readers' tests compare with the tools' own reading.

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import runtime
+from .kernel import rundir as runtime
 
 
 class ControlError(Exception):

@@ -16,12 +16,13 @@ import struct
 import sys
 import time
 
-from . import proctitle, runtime, startup
-from .metrics_textfile import TextfileWriter
-from .bond import Bond, BondError
+from .kernel import proctitle, rundir as runtime
+from . import startup
+from .faces.metrics_textfile import TextfileWriter
+from .core.bond import Bond, BondError
 from .config.model import BondConfig
 from .control import ControlError, method_of
-from .ports.links import LinkError, Links
+from .kernel.links import LinkError, Links
 
 log = logging.getLogger("softbond")
 MAX_REQUEST = 64 * 1024

@@ -12,9 +12,9 @@ import os
 
 from .config.errors import ConfigError
 from .config.registry import BOND_MODE_8023AD
-from .errors import BondError
-from .ports.links import LinkError
-from .status import NO_PARTNER, lacp_status
+from .core.errors import BondError
+from .kernel.links import LinkError
+from .faces.status_text import NO_PARTNER, lacp_status
 
 # How long `up` waits for a first LACPDU: our ports speak at once and a
 # partner in fast or slow mode answers a changed partner at once too.

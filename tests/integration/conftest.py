@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from softbond.netns import Topology
+from softbond.lab.netns import Topology
 
 
 def pytest_collection_modifyitems(items):

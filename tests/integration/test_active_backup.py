@@ -272,7 +272,7 @@ def test_down_restores_members_exactly(topo):
 
 
 def test_two_bonds_in_one_namespace(request):
-    from softbond.netns import Topology
+    from softbond.lab.netns import Topology
     with Topology(prefix=f"sbtwo{time.time_ns() % 10000}", members=4) as topo:
         topo.exec(topo.peer(), ["ip", "addr", "add", "192.168.101.1/24", "dev", "peer0"])
         topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=1", "miimon=100")
@@ -290,7 +290,7 @@ def test_two_bonds_in_one_namespace(request):
 
 
 def test_bond0_in_two_namespaces_at_once(topo):
-    from softbond.netns import Topology
+    from softbond.lab.netns import Topology
     with Topology(prefix=f"sbns{time.time_ns() % 10000}") as other:
         up(topo, "mode=1", "miimon=100")
         other.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=1", "primary=eth1")
@@ -301,7 +301,7 @@ def test_bond0_in_two_namespaces_at_once(topo):
 
 
 def test_seed_config_files(topo, tmp_path):
-    from softbond.demo import IFCFG_BOND0, IFCFG_ETH, MODPROBE_CONF
+    from softbond.lab.demo import IFCFG_BOND0, IFCFG_ETH, MODPROBE_CONF
     d = tmp_path / "network-scripts"
     d.mkdir()
     (d / "ifcfg-bond0").write_text(IFCFG_BOND0 + 'BONDING_OPTS="mode=1 miimon=100 primary=eth1"\n')
@@ -327,7 +327,7 @@ def test_ifcfg_ipv6_addresses_and_default_route(topo, tmp_path):
     as ifup-ipv6 reads them: the addresses on the bond, the route via the
     gateway (and GATEWAY's IPv4 default route beside it), and IPv6 traffic
     to the peer through the members."""
-    from softbond.demo import IFCFG_BOND0, IFCFG_ETH
+    from softbond.lab.demo import IFCFG_BOND0, IFCFG_ETH
     topo.exec(topo.peer(), ["ip", "-6", "addr", "add", "2001:db8::1/64", "dev", "peer0", "nodad"])
     d = tmp_path / "network-scripts"
     d.mkdir()

@@ -9,7 +9,7 @@ import re
 import subprocess
 import time
 
-from softbond.netns import SOFTBOND
+from softbond.lab.netns import SOFTBOND
 
 ROUNDS = 20
 LOSER = re.compile(r"bond0: already (being brought up \(pid \d+\)|running)")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.netcheck import ping_ok, status_json
 
-from softbond.netns import SOFTBOND
+from softbond.lab.netns import SOFTBOND
 
 ADDR = "192.168.100.199/24"
 NO_PARTNER = ("bond0: no LACP partner answered on eth0, eth1 within 3 s: is the switch port configured "

@@ -9,7 +9,7 @@ import time
 import pytest
 from tests.support.netcheck import status_json
 
-from softbond.netns import SOFTBOND
+from softbond.lab.netns import SOFTBOND
 
 UP = ["up", "bond0", "--slaves", "eth0,eth1", "datapath=python", "mode=active-backup"]
 

@@ -21,7 +21,7 @@ SOFTBOND = "/usr/bin/softbond"
 INSTALLED = ("/usr/bin/softbond", "/lib/systemd/system/softbond@.service", "/usr/share/man/man8/softbond.8.gz",
              "/usr/share/man/man5/softbond.toml.5.gz", "/usr/share/bash-completion/completions/softbond",
              "/usr/share/zsh/vendor-completions/_softbond",
-             "/usr/lib/python3/dist-packages/softbond/ebpf/bond.bpf.o")
+             "/usr/lib/python3/dist-packages/softbond/datapath/ebpf/bond.bpf.o")
 
 
 @pytest.fixture(scope="module")

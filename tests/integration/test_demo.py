@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 
-from softbond.netns import SOFTBOND
+from softbond.lab.netns import SOFTBOND
 
 
 def demo(*args, timeout=90, env=None):

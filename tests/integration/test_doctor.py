@@ -12,7 +12,7 @@ from tests.support.modes_util import ADDR, OVS_TRUNK
 
 import pytest
 
-from softbond.netns import SOFTBOND, ip
+from softbond.lab.netns import SOFTBOND, ip
 
 
 def doctor(topo, *args):

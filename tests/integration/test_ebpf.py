@@ -14,8 +14,8 @@ import time
 import pytest
 
 from tests.support.netcheck import ping_ok
-from softbond.ebpf import peer_name
-from softbond.netns import ip, run
+from softbond.datapath.ebpf import peer_name
+from softbond.lab.netns import ip, run
 
 SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
 BOND_MAC = "025b00000001"
@@ -27,7 +27,7 @@ RX_DROP, RX_DELIVER, RX_NOT_OWN, RX_UNICAST_OWN_MAC = range(4)
 DRIVER = r'''
 import json, os, select, socket, sys, traceback
 from pyroute2 import IPRoute
-from softbond.ebpf import EbpfBond, EbpfSnapshot, libbpf
+from softbond.datapath.ebpf import EbpfBond, EbpfSnapshot, libbpf
 
 ipr = IPRoute()
 bond = None
@@ -147,7 +147,7 @@ def delta(after, before, key):
 
 
 def map_exists(topo, ident):
-    code = ("import sys; from softbond.ebpf import libbpf\n"
+    code = ("import sys; from softbond.datapath.ebpf import libbpf\n"
             f"try:\n    libbpf.map_fd_by_id({ident})\nexcept OSError:\n    sys.exit(1)\n")
     env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC))
     return topo.exec(topo.host, [sys.executable, "-c", code], env=env, check=False).returncode == 0
@@ -185,7 +185,7 @@ def plain_veth(topo):
 
 
 def test_ebpf_bond_end_to_end(topo, bpffs, plain_veth):
-    from softbond import ebpf
+    from softbond.datapath import ebpf
     ok, why = ebpf.available()
     assert ok, why
     env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC), SOFTBOND_BPF_PIN_BASE=bpffs)
@@ -310,7 +310,7 @@ def test_ebpf_bond_end_to_end(topo, bpffs, plain_veth):
 
 
 def test_available_reports_a_reason():
-    from softbond import ebpf
+    from softbond.datapath import ebpf
     ok, why = ebpf.available()
     assert ok or why
 
@@ -322,8 +322,8 @@ def test_peer_name_fits():
 HANDOVER = r'''
 import json, subprocess
 from pyroute2 import IPRoute
-from softbond.ebpf import EbpfBond
-from softbond.ports import isolate
+from softbond.datapath.ebpf import EbpfBond
+from softbond.kernel import isolate
 
 def filters(dev):
     out = subprocess.run(["tc", "filter", "show", "dev", dev, "ingress"], capture_output=True, text=True).stdout

@@ -28,12 +28,12 @@ from tests.support.framegen import encap_frames, encap_fuzz_frames, ether, frame
 
 @pytest.fixture(scope="module")
 def bpf():
-    from softbond import ebpf
+    from softbond.datapath import ebpf
     ok, why = ebpf.available()
     if not ok:
         pytest.fail(f"eBPF data path unavailable: {why}")
-    from softbond.ebpf import build, loader
-    from softbond.ebpf.state import BondMaps
+    from softbond.datapath.ebpf import build, loader
+    from softbond.datapath.ebpf.state import BondMaps
     obj, _ = loader.load(build.object_path())
     maps = BondMaps(obj.maps)
     maps.initialize(999, b"\x02\xbb\0\0\0\x01")
@@ -50,7 +50,7 @@ def kernel_refuses(frame):
 
 
 def run(obj, prog, frame, mark=0):
-    from softbond.ebpf import libbpf
+    from softbond.datapath.ebpf import libbpf
     ctx = bytearray(SKB_CTX)
     struct.pack_into("=I", ctx, MARK_OFFSET, mark)
     return libbpf.test_run(obj.progs[prog], frame, bytes(ctx))
@@ -185,7 +185,7 @@ MEMBERS = ((1001, bytes.fromhex("02aa00000001")), (1002, bytes.fromhex("02aa0000
 
 
 def snapshot(mode, policy=0, members=MEMBERS, active=0, buckets=None, pps=1, rx=None):
-    from softbond.ebpf import EbpfSnapshot
+    from softbond.datapath.ebpf import EbpfSnapshot
     return EbpfSnapshot(mode=mode, xmit_hash_policy=policy, packets_per_slave=pps, tx_members=tuple(members),
                         active=active, rx_policy=rx or {}, buckets=buckets, bond_mac=b"\x02\xbb\0\0\0\x01")
 

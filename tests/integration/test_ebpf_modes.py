@@ -32,12 +32,12 @@ def fake_ports(n):
 
 @pytest.fixture
 def bpf():
-    from softbond import ebpf
+    from softbond.datapath import ebpf
     ok, why = ebpf.available()
     if not ok:
         pytest.fail(f"eBPF data path unavailable: {why}")
-    from softbond.ebpf import build, loader
-    from softbond.ebpf.state import BondMaps
+    from softbond.datapath.ebpf import build, loader
+    from softbond.datapath.ebpf.state import BondMaps
     obj, _ = loader.load(build.object_path())
     maps = BondMaps(obj.maps)
     maps.initialize(BOND_IFINDEX, BOND_MAC)
@@ -46,7 +46,7 @@ def bpf():
 
 
 def snap(mode, ports, *, policy=0, active=None, buckets=None, pps=1, rx=None):
-    from softbond.ebpf import EbpfSnapshot
+    from softbond.datapath.ebpf import EbpfSnapshot
     return EbpfSnapshot(mode=mode, xmit_hash_policy=policy, packets_per_slave=pps,
                         tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports),
                         active=active.ifindex if active else 0, rx_policy=rx or {}, buckets=buckets,
@@ -268,7 +268,7 @@ def test_slow_protocols_end_here_uncounted_and_unknown_members_drop(bpf):
 # -- publishing ---------------------------------------------------------------------------
 
 def test_publish_flips_banks_and_validates(bpf):
-    from softbond.ebpf import EbpfSnapshot
+    from softbond.datapath.ebpf import EbpfSnapshot
     obj, maps = bpf
     ports = fake_ports(2)
     b0 = maps.bank()
@@ -308,8 +308,8 @@ def test_cached_view_matches_the_kernel_maps(bpf):
     instead of reading it back before every publish; a second BondMaps over
     the same maps, with nothing cached, must read the very same state from
     the kernel, and a new one adopts it (a daemon restart)."""
-    from softbond.ebpf import libbpf
-    from softbond.ebpf.state import STATS, BondMaps, U32
+    from softbond.datapath.ebpf import libbpf
+    from softbond.datapath.ebpf.state import STATS, BondMaps, U32
     obj, maps = bpf
     ports = fake_ports(3)
     for p in ports:

@@ -10,7 +10,7 @@ from tests.support.netcheck import ping_ok, status_json
 from tests.support.faults import alive, flap, hostile_lacp, rss_kib
 from tests.support.modes_util import ADDR, OVS_TRUNK, Flows
 
-from softbond.netns import Topology
+from softbond.lab.netns import Topology
 
 # 60 s in the benchmark run (bench/run.py --only faults); short in CI.
 FLAP_SECONDS = float(os.environ.get("SOFTBOND_FLAP_SECONDS", "8"))

@@ -304,7 +304,7 @@ def test_a_failed_move_puts_everything_back(topo):
               ("route", "add", "default", "via", "192.168.100.1"),
               ("link", "add", "dum0", "type", "veth", "peer", "name", "dum1"))
     before = snapshot(topo)
-    script = ("import sys\nfrom pyroute2 import IPRoute\nfrom softbond.ports import addrmove\n"
+    script = ("import sys\nfrom pyroute2 import IPRoute\nfrom softbond.kernel import addrmove\n"
               "ipr = IPRoute(); src, dst = (ipr.link_lookup(ifname=n)[0] for n in ('eth0', 'dum0'))\n"
               "record = addrmove.capture(ipr, src, 'eth0')\n"
               "try:\n    addrmove.move(record, ('eth0', src), ('dum0', dst))\n"

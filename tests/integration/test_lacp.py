@@ -10,7 +10,7 @@ import pytest
 from tests.support.netcheck import ping_ok, ping_result, start_ping, status_direct, status_json
 from tests.support.modes_util import ADDR, RATE, Flows, mean, shape_all
 
-from softbond.netns import ip
+from softbond.lab.netns import ip
 
 LACP_OVS = dict(switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")
 

@@ -8,7 +8,7 @@ import time
 
 from tests.support.netcheck import ping_ok, status_json
 
-from softbond.netns import ip
+from softbond.lab.netns import ip
 
 ALL_DATAPATHS = True
 ADDR = "192.168.100.199/24"

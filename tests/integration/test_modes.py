@@ -12,7 +12,7 @@ import pytest
 from tests.support.netcheck import ping_result, start_ping, status_json
 from tests.support.modes_util import OVS_TRUNK, RATE, Flows, mean, shape_all, up
 
-from softbond.netns import Topology
+from softbond.lab.netns import Topology
 from softbond.wire.xmit_hash import hash_layer34
 
 # Every test here runs on every data path (conftest.pytest_generate_tests).

@@ -95,7 +95,7 @@ import pytest  # noqa: E402
 from tests.support.netcheck import ping_ok, status_json, wait_active  # noqa: E402
 from tests.support.webutil import PORT, WebServer, http  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-from softbond.lacpview import lacp_summary  # noqa: E402
+from softbond.faces.lacpview import lacp_summary  # noqa: E402
 
 
 class Browser:

@@ -26,7 +26,7 @@ def in_ns(name, script):
 
 SCRIPT = """
 import socket, subprocess, time
-from softbond.ports import netlink
+from softbond.kernel import netlink
 def sh(c): subprocess.run(c, shell=True, check=True)
 sh("ip link add a0 type veth peer name a1; ip link add b0 type veth peer name b1; ip link set a1 up; ip link set b1 up")
 ia, ib = socket.if_nametoindex("a0"), socket.if_nametoindex("b0")

@@ -18,8 +18,8 @@ import time
 import pytest
 
 from tests.support.netcheck import Iperf, ping_ok, ping_result, start_ping, status_json, wait_active
-from softbond.netns import Topology, ip
-from softbond.ovs_switch import OvsError, OvsSwitch
+from softbond.lab.netns import Topology, ip
+from softbond.lab.ovs_switch import OvsError, OvsSwitch
 
 ADDR = "192.168.100.199/24"
 

@@ -6,7 +6,7 @@ import time
 
 from tests.support.netcheck import ping_ok, status_json
 
-from softbond.ebpf import is_peer_name, legacy_peer_name, peer_name
+from softbond.datapath.ebpf import is_peer_name, legacy_peer_name, peer_name
 
 ADDR = "192.168.100.199/24"
 

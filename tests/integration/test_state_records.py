@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import softbond
-from softbond.netns import SOFTBOND
+from softbond.lab.netns import SOFTBOND
 
 SLAVES = ["--slaves", "eth0,eth1", "datapath=python", "mode=active-backup"]
 

@@ -8,7 +8,7 @@ import sys
 import time
 
 import softbond
-from softbond.netns import SOFTBOND, ip
+from softbond.lab.netns import SOFTBOND, ip
 
 UNIT = "softbond@.service"
 

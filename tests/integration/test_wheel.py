@@ -40,7 +40,7 @@ def test_wheel_in_fresh_venv_without_clang_runs_ebpf(topo, tmp_path, wheel):
                    "zsh/site-functions/_softbond"):
         assert os.path.getsize(f"{venv}/share/{shared}") > 0, shared
     python = f"{venv}/bin/python"
-    where = subprocess.run([python, "-c", "from softbond.ebpf import build; print(build.object_path(compile=False))"],
+    where = subprocess.run([python, "-c", "from softbond.datapath.ebpf import build; print(build.object_path(compile=False))"],
                            capture_output=True, text=True, env=env)
     assert where.returncode == 0, where.stderr
     assert where.stdout.strip().startswith(venv + "/lib/"), where.stdout   # the wheel's, not a cache's

@@ -6,7 +6,7 @@ import re
 import subprocess
 import time
 
-from softbond.cli import request_at
+from softbond.faces.cli import request_at
 
 
 def status_json(topo, bond="bond0", ns=None):

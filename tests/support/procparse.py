@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from softbond.config.registry import BondMode
-from softbond.status import MODE_DESCRIPTIONS
+from softbond.faces.status_text import MODE_DESCRIPTIONS
 
 _MODE_BY_DESCRIPTION = {text: mode for mode, text in MODE_DESCRIPTIONS.items()}
 

@@ -3,7 +3,8 @@ import logging
 import os
 import sys
 
-from softbond import daemon, runfiles
+from softbond import daemon
+from softbond.kernel import runfiles
 
 
 def test_repeated_message_written_once_with_its_count(tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """Choosing the data path: auto falls back with a notice, ebpf refuses."""
 import pytest
 
-from softbond import bonddev, ebpf
+from softbond.datapath import devices as bonddev, ebpf
 
 
 class Made:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import softbond
-from softbond import runtime
+from softbond.kernel import rundir as runtime
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 SRC = os.path.dirname(os.path.dirname(softbond.__file__))      # the tree under test

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from softbond import __version__, cli
+from softbond import __version__
+from softbond.faces import cli
 from softbond.config.registry import SPECS
 
 VERBS = ("up", "down", "status", "enslave", "release", "set-active", "set", "options", "demo", "top", "web",

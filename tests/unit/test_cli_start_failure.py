@@ -5,8 +5,8 @@ import pytest
 from pyroute2.netlink.exceptions import NetlinkError
 
 from softbond.config.errors import ConfigError
-from softbond.errors import BondError
-from softbond.ports.links import LinkError
+from softbond.core.errors import BondError
+from softbond.kernel.links import LinkError
 from softbond.startup import failure
 
 

@@ -2,7 +2,7 @@
 when several run, and the LACP summary line below an 802.3ad bond."""
 import pytest
 
-from softbond.status import lacp_line, lacp_status, render_several
+from softbond.faces.status_text import lacp_line, lacp_status, render_several
 
 
 def test_one_bond_is_the_kernel_text_alone():

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from softbond import cli
+from softbond.faces import cli
 
 
 def configs(*argv):

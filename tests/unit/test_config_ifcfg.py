@@ -13,7 +13,7 @@ from softbond.config.ifcfg import load_ifcfg, shell_value
 from softbond.config.loader import load_config, merge_configs
 from softbond.config.model import BondConfig
 from softbond.config.options import BondOptions, build_options
-from softbond.demo import IFCFG_BOND0, IFCFG_ETH, MODPROBE_CONF
+from softbond.lab.demo import IFCFG_BOND0, IFCFG_ETH, MODPROBE_CONF
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SEED = DATA / "seed"

@@ -11,14 +11,14 @@ import pytest
 
 from softbond import control
 from softbond.daemon import ControlServer
-from softbond.web import server as web_server
+from softbond.faces.web import server as web_server
 
 SRC = Path(control.__file__).parent
 # Everything the CLI calls into for a bond's state: none of it may need the CLI.
-BELOW_CLI = ["softbond.control", "softbond.monitor", "softbond.top", "softbond.daemon", "softbond.demolab",
-             "softbond.web.server", "softbond.web.access", "softbond.web.metrics", "softbond.web.openapi",
-             "softbond.web.limits", "softbond.doctor", "softbond.doctor.checks", "softbond.doctor.probe",
-             "softbond.doctor.findings"]
+BELOW_CLI = ["softbond.control", "softbond.faces.sampling", "softbond.faces.top", "softbond.daemon", "softbond.lab.demolab",
+             "softbond.faces.web.server", "softbond.faces.web.access", "softbond.faces.web.metrics", "softbond.faces.web.openapi",
+             "softbond.faces.web.limits", "softbond.faces.doctor", "softbond.faces.doctor.checks", "softbond.faces.doctor.probe",
+             "softbond.faces.doctor.findings"]
 
 
 def _module_file(name: str) -> Path:
@@ -27,16 +27,16 @@ def _module_file(name: str) -> Path:
 
 
 def _cli_import_lines(source: str, package: list[str]) -> list[int]:
-    """Lines of `source` (a module of `package`) that import softbond.cli,
+    """Lines of `source` (a module of `package`) that import softbond.faces.cli,
     at the top or inside a function."""
     lines = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             base = package[:len(package) - node.level + 1] if node.level else []
             target = ".".join(base + ([node.module] if node.module else []))
-            if target == "softbond.cli" or any(f"{target}.{a.name}" == "softbond.cli" for a in node.names):
+            if target == "softbond.faces.cli" or any(f"{target}.{a.name}" == "softbond.faces.cli" for a in node.names):
                 lines.append(node.lineno)
-        elif isinstance(node, ast.Import) and any(a.name == "softbond.cli" for a in node.names):
+        elif isinstance(node, ast.Import) and any(a.name == "softbond.faces.cli" for a in node.names):
             lines.append(node.lineno)
     return lines
 
@@ -45,28 +45,28 @@ def _cli_import_lines(source: str, package: list[str]) -> list[int]:
 def test_module_never_imports_the_cli(name):
     path = _module_file(name)
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    assert _cli_import_lines(path.read_text(), package) == [], f"{path} imports softbond.cli (use softbond.control)"
+    assert _cli_import_lines(path.read_text(), package) == [], f"{path} imports softbond.faces.cli (use softbond.control)"
 
 
 @pytest.mark.parametrize("source", ["def f():\n    from ..cli import CliError\n", "x = 1\nfrom .. import cli\n",
-                                    "x = 1\nimport softbond.cli\n", "x = 1\nfrom softbond.cli import request\n"])
+                                    "x = 1\nimport softbond.faces.cli\n", "x = 1\nfrom softbond.faces.cli import request\n"])
 def test_the_import_check_sees_every_form(source):
     # The check is worth something only if it finds an import inside a function too.
-    assert _cli_import_lines(source, ["softbond", "web"]) == [2]
-    assert _cli_import_lines("from ..control import request\nfrom .cli_help import x\n", ["softbond", "web"]) == []
+    assert _cli_import_lines(source, ["softbond", "faces", "web"]) == [2]
+    assert _cli_import_lines("from ...control import request\nfrom ..cli_help import x\n", ["softbond", "faces", "web"]) == []
 
 
 def test_importing_them_leaves_the_cli_unimported():
     code = ("import sys\n"
             f"for name in {BELOW_CLI!r}:\n"
             "    __import__(name)\n"
-            "from softbond import monitor\n"
+            "from softbond.faces import sampling as monitor\n"
             "from softbond.control import ControlError\n"
             "try:\n"
             "    monitor.read_status('sbnosuch0', timeout=0.5)\n"   # the client path, run
             "except ControlError:\n"
             "    pass\n"
-            "print('softbond.cli' in sys.modules)\n")
+            "print('softbond.faces.cli' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

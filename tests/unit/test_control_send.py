@@ -2,8 +2,8 @@
 in the member's status, not dropped unseen."""
 import socket
 
-from softbond.bond import Bond
-from softbond.members import Member
+from softbond.core.bond import Bond
+from softbond.core.membership import Member
 
 
 def test_refused_control_frame_counted():

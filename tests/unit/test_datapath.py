@@ -4,9 +4,9 @@ import socket
 import threading
 import time
 
-from softbond import datapath
-from softbond.datapath import POLL_GROW_START_NS, DataPath, Snapshot, forward, next_window
-from softbond.web.openapi import LOOP_COUNTERS
+from softbond.datapath import inprocess as datapath
+from softbond.datapath.inprocess import POLL_GROW_START_NS, DataPath, Snapshot, forward, next_window
+from softbond.faces.web.openapi import LOOP_COUNTERS
 from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
 
 VNET = bytes(10)

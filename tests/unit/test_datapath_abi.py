@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from softbond import datapath_abi as abi
+from softbond.datapath import abi
 
 BPF_SOURCE = Path(abi.__file__).parent / "ebpf" / "bond.bpf.c"
 

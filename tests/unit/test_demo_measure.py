@@ -3,9 +3,9 @@ figures read from a numbered stream (the hole is found by missing numbers,
 not by the sender's own scheduling gaps)."""
 import pytest
 
-from softbond.demo import parse_mode
-from softbond.demolab import DemoError, deltas, shares
-from softbond.seqstream import Gap
+from softbond.lab.demo import parse_mode
+from softbond.lab.demolab import DemoError, deltas, shares
+from softbond.lab.seqstream import Gap
 
 
 def test_modes_by_name_and_number():

@@ -4,10 +4,10 @@ import types
 
 import pytest
 
-from softbond import limits
-from softbond.limits import DeviceLimits
-from softbond.ports import links as linkops
-from softbond.ports.netlink import LinkEvent
+from softbond.core import limits
+from softbond.core.limits import DeviceLimits
+from softbond.kernel import links as linkops
+from softbond.kernel.netlink import LinkEvent
 
 
 class FakeLinks:

@@ -5,10 +5,10 @@ and bash completes from the script."""
 import argparse
 import subprocess
 
-from softbond.cli import build_parser
+from softbond.faces.cli import build_parser
 from softbond.config import toml_config
 from softbond.config.registry import SPECS
-from softbond.docgen import commands, completion, generate, manpage
+from softbond.faces.docgen import commands, completion, generate, manpage
 
 
 def _all_flags(parser):

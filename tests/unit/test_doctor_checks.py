@@ -2,8 +2,8 @@
 members have no settable speed or duplex, and neither NetworkManager nor
 systemd-networkd runs here (their runtime files, in their own format, are
 written to a temporary directory instead)."""
-from softbond.doctor import checks
-from softbond import hostnet
+from softbond.faces.doctor import checks
+from softbond.kernel import hostnet
 
 
 def slave(name, speed, duplex):

@@ -5,12 +5,12 @@ import argparse
 
 import pytest
 
-from softbond import cli
+from softbond.faces import cli
 from softbond.config.errors import ConfigError
 from softbond.config.ifcfg import load_ifcfg
 from softbond.config.loader import merge_configs
 from tests.support.configfiles import load_toml
-from softbond.demo import IFCFG_ETH
+from softbond.lab.demo import IFCFG_ETH
 
 
 def configs(*argv):

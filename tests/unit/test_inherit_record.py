@@ -3,8 +3,8 @@ what an up --inherit bond writes passes, and crash recovery acts on
 nothing malformed (it would add these addresses and routes to a link)."""
 import json
 
-from softbond import runtime, staterecord
-from softbond.ports.links import LinkState
+from softbond.kernel import rundir as runtime, staterecord
+from softbond.kernel.links import LinkState
 
 MEMBER = dict(name="eth0", ifindex=7, mac="02:00:00:00:00:01", mtu=1500, admin_up=True, promisc=False,
               disable_ipv6="0", had_clsact=False, arp_ignore="0", rp_filter="2")

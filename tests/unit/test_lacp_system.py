@@ -707,7 +707,7 @@ def test_event_driven_ticks_at_next_deadline(fast):
 
 
 def test_port_info_renders_in_proc_status():
-    from softbond import status as st
+    from softbond.faces import status_text as st
     net, a, b = pair(both={"lacp_fast": True})
     net.cable(a, "eth0", b, "eth0")
     net.run(4)

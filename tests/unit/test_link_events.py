@@ -4,10 +4,10 @@ import collections
 import logging
 import types
 
-from softbond import bond as bondmod
-from softbond.health import LinkHealth
-from softbond.ports import links as linkops
-from softbond.ports.netlink import LinkEvent
+from softbond.core import bond as bondmod
+from softbond.core.health import LinkHealth
+from softbond.kernel import links as linkops
+from softbond.kernel.netlink import LinkEvent
 
 
 class Recorder(LinkHealth):

@@ -1,7 +1,7 @@
 """Reading the bond's joined IPv4 groups from /proc/net/igmp (resend_igmp)."""
 import sys
 
-from softbond.mcast import igmp_groups
+from softbond.kernel.mcast import igmp_groups
 
 # igmp_mc_seq_show's layout; groups are host-order prints of network-order
 # words, so on this (little-endian) host 224.0.0.1 reads 010000E0.
@@ -43,7 +43,7 @@ PROC6 = (
 
 
 def test_mld_groups_skip_all_nodes_and_node_local_scope():
-    from softbond.mcast import mld_groups
+    from softbond.kernel.mcast import mld_groups
     assert mld_groups("bond0", PROC6) == ["ff02::1:ff00:199", "ff05::1:3"]
     assert mld_groups("bond1", PROC6) == ["ff05::1:4"]
     assert mld_groups("lo", PROC6) == []

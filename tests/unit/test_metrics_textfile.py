@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from softbond import metrics_textfile
+from softbond.faces import metrics_textfile
 from softbond.config.errors import ConfigError
 from softbond.config.loader import merge_configs
 from softbond.config.options import OptionError, build_options, change_option
 from tests.support.configfiles import load_toml
-from softbond.errors import BondError
+from softbond.core.errors import BondError
 from test_web import bond_status, fake_statuses, slave
 
 NODE_EXPORTER = Path(__file__).resolve().parents[1] / "data" / "node_exporter_bonding" / "metrics.txt"

@@ -1,11 +1,11 @@
-"""softbond.monitor: rates from counter deltas, per member and per bond,
+"""softbond.faces.sampling: rates from counter deltas, per member and per bond,
 counter resets, history, units and the event timeline."""
 from __future__ import annotations
 
 import pytest
 
-from softbond import monitor
-from softbond.monitor import BondMonitor, Rate, convert, counter_delta, member_rate, next_unit, totals
+from softbond.faces import sampling as monitor
+from softbond.faces.sampling import BondMonitor, Rate, convert, counter_delta, member_rate, next_unit, totals
 
 
 def member(name, rx_bytes=0, tx_bytes=0, rx_packets=0, tx_packets=0, state="backup", ad=None):

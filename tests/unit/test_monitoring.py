@@ -12,7 +12,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from softbond.web import metrics
+from softbond.faces.web import metrics
 from test_web import fake_statuses
 
 ROOT = Path(__file__).resolve().parents[2]

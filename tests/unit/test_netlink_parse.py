@@ -3,7 +3,7 @@ import struct
 
 from hypothesis import given, settings, strategies as st
 
-from softbond.ports import netlink
+from softbond.kernel import netlink
 
 
 def link_message(msg_type, index, flags, name):

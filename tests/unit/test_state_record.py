@@ -1,8 +1,8 @@
 """The state record schema (staterecord.py) against what the bond writes."""
 import dataclasses
 
-from softbond import staterecord
-from softbond.ports.links import LinkState
+from softbond.kernel import staterecord
+from softbond.kernel.links import LinkState
 
 MEMBER = dict(name="eth0", ifindex=7, mac="02:00:00:00:00:01", mtu=1500, admin_up=True, promisc=False,
               disable_ipv6="0", had_clsact=False, arp_ignore="0", rp_filter="2")

@@ -1,4 +1,4 @@
-"""Tests for softbond.status: /proc/net/bonding text and the verbose view,
+"""Tests for softbond.faces.status_text: /proc/net/bonding text and the verbose view,
 read back through the tests' /proc parser (tests/support/procparse.py).  Expected texts live in tests/data/proc/ and were written by
 hand from drivers/net/bonding/bond_procfs.c; the reference_* files are the
 worked examples of /work/shared/reference/bonding-systems.md section 2c."""
@@ -11,12 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.procparse import parse_proc
-from softbond.status import (
-    format_ipv6,
-    format_mac,
-    render_proc,
-    render_verbose,
-)
+from softbond.faces.status_text import format_ipv6, format_mac, render_proc, render_verbose
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "proc"
 

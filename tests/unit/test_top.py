@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from softbond.lacpview import lacp_summary, port_state_letters
-from softbond.top import TopApp, format_bytes, sparkline
+from softbond.faces.lacpview import lacp_summary, port_state_letters
+from softbond.faces.top import TopApp, format_bytes, sparkline
 
 T0 = 1_700_000_000.0
 

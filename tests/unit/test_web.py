@@ -12,9 +12,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
 from prometheus_client.parser import text_string_to_metric_families
 
-from softbond.cli import CliError
-from softbond.web import metrics
-from softbond.web.server import SECURITY_HEADERS, STATIC, TOKEN_HEADER, create_app, loopback_hosts, parse_listen
+from softbond.faces.cli import CliError
+from softbond.faces.web import metrics
+from softbond.faces.web.server import SECURITY_HEADERS, STATIC, TOKEN_HEADER, create_app, loopback_hosts, parse_listen
 
 TOKEN = "s3cret-token"
 

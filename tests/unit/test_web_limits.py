@@ -12,8 +12,8 @@ import socket
 import aiohttp
 from test_web import TOKEN, Fake, _client, same_origin
 
-from softbond.web.limits import Limits, OneLineFormatter, RateLimiter, RepeatFilter
-from softbond.web.server import STATE, TOKEN_HEADER, create_app, serve
+from softbond.faces.web.limits import Limits, OneLineFormatter, RateLimiter, RepeatFilter
+from softbond.faces.web.server import STATE, TOKEN_HEADER, create_app, serve
 
 UNLIMITED = Limits(rate=1e9, burst=10**9)
 

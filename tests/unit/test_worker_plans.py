@@ -1,4 +1,4 @@
-"""The data path workers (softbond/workers.py, datapath_workers > 1) make
+"""The data path workers (softbond/datapath/workers.py, datapath_workers > 1) make
 the same per-frame decisions as the runners they stand in for: the same
 member, the same bytes on the wire, frame by frame, from a Plan built the
 way the bond publishes it. No sockets: the members are fake ports."""
@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from softbond import workers
+from softbond.datapath import workers
 from softbond.config.registry import BondOptions
 from softbond.modes import make_runner
 from softbond.modes.base import RX_DELIVER, RX_DROP
@@ -166,7 +166,7 @@ def test_receive_policies_and_member_names_travel_in_the_plan():
 
 
 def test_receive_policy_filter_shared_by_both_python_loops():
-    from softbond.datapath import accept
+    from softbond.datapath.inprocess import accept
     from softbond.modes.base import RX_NOT_OWN, RX_UNICAST_OWN_MAC
     own = bytes.fromhex("02aa00000001")
     frame = lambda dst, src: bytearray(VNET + dst + src + b"\x08\x00" + bytes(30))  # noqa: E731

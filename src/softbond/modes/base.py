@@ -17,7 +17,7 @@ from typing import Callable, Protocol, Sequence
 
 # The receive policies a runner returns per member (datapath_abi.py says
 # what each does); the runners import them from here.
-from ..datapath_abi import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC  # noqa: F401
+from ..datapath.abi import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC  # noqa: F401
 
 VNET = 10
 

@@ -19,7 +19,7 @@ IP's bytes in alb (_simple_hash).
 from __future__ import annotations
 
 from ..wire.xmit_hash import hash_function
-from ..datapath_abi import BUCKETS
+from ..datapath.abi import BUCKETS
 from .base import RX_DELIVER, RX_DROP, VNET, Runner
 
 REBALANCE_INTERVAL = 10.0

@@ -1,0 +1,383 @@
+"""One bond: its device, members, mode runner, link monitors and the
+forwarding snapshot the data path reads.
+
+Everything here runs on the control plane's asyncio loop. The data path
+(datapath.DataPath) only ever sees immutable Snapshots published by
+`_publish`.
+
+The Bond class is assembled from parts, one concern per module:
+members.py (enslaving, releasing, member MACs), health.py (link and ARP/NS
+monitoring), listeners.py (control-plane packet listeners), failover.py
+(active member, carrier, peer notification) and live.py (`softbond set`:
+options, the mode and the data path changed live). This module keeps the
+lifecycle, the rest of the public API, the mode runner's glue, publishing,
+events and status.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import socket
+import time
+
+from .. import __version__
+from ..kernel import rundir as runtime
+from ..config.model import BondConfig
+from ..config.options import BOND_MODE_ACTIVEBACKUP, MODE_NAMES, BondOptions, options_to_json
+from ..datapath import devices as bonddev
+from ..faces import metrics_textfile
+from .errors import BondError
+from .failover import Failover
+from .health import LinkHealth
+from .inherit import Inheritance
+from .listeners import ControlListeners
+from .limits import DeviceLimits
+from .live import LiveOptions
+from .membership import Member, Membership
+from ..modes import make_runner
+from ..modes.alb import Alb
+from ..modes.ieee8023ad import Ieee8023ad
+from ..monitors.arp import ArpJudge
+from ..kernel import links as linkops
+from ..kernel import netlink
+from ..faces.status_text import lacp_status
+from ..wire.ethernet import mac_to_bytes
+
+__all__ = ["Bond", "BondError", "Member"]   # daemon, fuzz and tests import these from here
+
+log = logging.getLogger("softbond")
+
+EVENT_HISTORY = 500
+WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
+
+
+class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, LiveOptions, Inheritance):
+    """A bond and its members. The parts it is mixed from hold no state of
+    their own: every attribute is set here, in __init__."""
+
+    def __init__(self, config: BondConfig, links: linkops.Links) -> None:
+        self.name = config.name
+        self.config = config
+        self.opts: BondOptions = config.options
+        self.runner = make_runner(self.opts)
+        self.runner.bond_name = self.name
+        self._runner_task: asyncio.Task | None = None
+        self.links = links
+        self.members: list[Member] = []
+        self.active: Member | None = None
+        self.carrier = False
+        self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
+        self.ifindex = 0                 # the bond device's
+        self.mtu = 0                     # the bond device's, as last seen (limits.py)
+        self.gso_limits = (0, 0)         # the bond device's gso_max_size, gso_max_segs
+        self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
+        # Log lines held back while a link event is handled (see _logs_after).
+        self._held_logs: list[tuple[int, str]] | None = None
+        # Warnings raised while `softbond set` applies an option (see live.py).
+        self._set_warnings: list[str] | None = None
+        self._force_primary = False      # see Failover._reselect
+        self.failovers = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
+        self._bond_arp: socket.socket | None = None
+        self._nl: socket.socket | None = None
+        self._miimon_task: asyncio.Task | None = None
+        self._arp_task: asyncio.Task | None = None
+        self._arp: ArpJudge | None = None
+        self._arp_rotation = 0
+        self._ours_v4: set[bytes] = set()
+        self._ours_v6: set[bytes] = set()
+        self._notify_task: asyncio.Task | None = None
+        self._igmp_task: asyncio.Task | None = None
+        self._workers_task: asyncio.Task | None = None
+        self._stopped = False
+        self._adopted: dict[str, linkops.LinkState] = {}
+        self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
+
+    # ------------------------------------------------------------------ life
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.check_enslaveable(self.config.slaves)
+        metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
+        self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
+        if self.opts.inherit:
+            self._prepare_inherit()
+        try:
+            self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,
+                                                 workers=self.opts.datapath_workers)
+        except RuntimeError as exc:
+            raise BondError(str(exc)) from None
+        if notice:
+            self._event("warning", notice, level=logging.WARNING, prefix=False)
+        runtime.write_state(self.name, os.getpid(), [])
+        if self.mac:
+            self.links.set_mac(self.name, self.mac)
+        self.ifindex = self.links.index(self.name)
+        self.mtu = int(linkops.sysfs(self.name, "mtu") or 0)
+        self.gso_limits = self.links.gso_limits(self.name)
+        try:
+            self._apply_configured_mtu()
+        except linkops.LinkError as exc:
+            raise BondError(f"{self.name}: {exc}") from None
+        self._set_carrier(False)
+        self.links.set_up(self.name, True)
+        for cidr in self.config.addresses:
+            self.links.add_address(self.name, cidr)
+        self.device.start()
+        self._open_bond_arp()
+        # SOFTBOND_LINK_EVENTS=0 leaves only the miimon poll (benchmarks
+        # compare the two detection paths with it).
+        if os.environ.get("SOFTBOND_LINK_EVENTS", "1") != "0":
+            self._nl = netlink.open_link_monitor()
+            self._listen_to_links()
+            self.loop.add_reader(self._nl.fileno(), self._on_netlink)
+        if self.opts.inherit:
+            self._take_over()
+        for name in self.config.slaves:
+            self._enslave_checked(name)     # checked, all of them, before anything was touched
+        self._add_default_routes()
+        self._restart_monitors()
+        self._start_runner_tick()
+        self._start_worker_watch()
+        for warning in self.config.warnings:
+            self._event("warning", warning, level=logging.WARNING, prefix=False)
+
+    async def stop(self) -> None:
+        """Release every member (restoring it) and remove the bond device."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for task in (self._miimon_task, self._arp_task, self._notify_task, self._igmp_task, self._runner_task,
+                     self._workers_task):
+            if task:
+                task.cancel()
+        if self._nl is not None and self.loop is not None:
+            self.loop.remove_reader(self._nl.fileno())
+            self._nl.close()
+            self._nl = None
+        if self._bond_arp is not None:
+            self.loop.remove_reader(self._bond_arp.fileno())
+        for member in self._release_order():
+            self._detach(member, log_it=False)
+        self._give_back()
+        if self.device is not None:
+            self.device.close()
+            # Only a bond that got as far as its device wrote the record: a
+            # refused start leaves a crashed run's record (or a running
+            # bond's) for whoever repairs it.
+            runtime.remove_state(self.name)
+
+    # ------------------------------------------------------------ public API
+    def set_active(self, name: str) -> None:
+        """ifenslave -c / sysfs active_slave: force a member active."""
+        if not self._uses_primary():
+            raise BondError(f"{self.name}: option active_slave: mode dependency failed, not supported in mode "
+                            f"{MODE_NAMES[self.opts.mode]}({self.opts.mode})")
+        member = self._member(name)
+        if not member.up:
+            raise BondError(f"{self.name}: (slave {name}): Setting {name} as active slave failed: link is not up")
+        if member is not self.active:
+            self._change_active(member)
+            self._publish()
+
+    def _add_default_routes(self) -> None:
+        """One default route per address family, through the bond."""
+        for gateway in (self.config.gateway, self.config.gateway6):
+            if gateway:
+                self.links.add_default_route(self.name, gateway)
+
+    def _open_bond_arp(self) -> None:
+        """alb's ARP rewriting stays in the daemon: the eBPF programs or the
+        data path workers hand the bond's outgoing ARP to this socket (the
+        in-process Python path runs the rlb in its transmit call)."""
+        sock = self.device.arp_socket() if isinstance(self.runner, Alb) else None
+        if sock is not None:
+            self._bond_arp = sock
+            self.loop.add_reader(sock.fileno(), self._on_bond_arp)
+
+    def _close_bond_arp(self) -> None:
+        """Stop reading the bond's ARP (the device owns the socket)."""
+        if self._bond_arp is not None:
+            self.loop.remove_reader(self._bond_arp.fileno())
+            self._bond_arp = None
+
+    # ------------------------------------------------------------ mode runner
+    def _start_runner_tick(self) -> None:
+        if self._runner_task:
+            self._runner_task.cancel()
+        self._runner_task = None
+        if self.runner.tick_interval and self.loop is not None:
+            self._runner_task = self.loop.create_task(self._runner_tick(self.runner))
+
+    async def _runner_tick(self, runner) -> None:
+        """The mode's periodic work: tlb rebalancing, alb learning frames and
+        client updates, the 802.3ad state machines."""
+        while True:
+            await asyncio.sleep(runner.tick_interval)
+            now = time.monotonic()
+            self._runner_output(runner.tick(now, list(self.members)))
+            if self.device is not None and self.device.tick(runner, now):
+                self._publish()
+
+    def _start_worker_watch(self) -> None:
+        """Only a device with worker processes is watched: the others would
+        wake the daemon five times a second for nothing."""
+        if self._workers_task:
+            self._workers_task.cancel()
+            self._workers_task = None
+        if self.device.workers() and self.loop is not None:
+            self._workers_task = self.loop.create_task(self._watch_workers())
+
+    async def _watch_workers(self) -> None:
+        """datapath_workers > 1: a worker process that died is replaced on
+        its TAP queue at once (its share of the flows waits meanwhile)."""
+        while True:
+            await asyncio.sleep(WORKER_CHECK_INTERVAL)
+            for message in self.device.check_workers():
+                self._event("warning", f"{self.name}: {message}", level=logging.WARNING, prefix=False)
+                self._publish()
+
+    def _runner_output(self, frames) -> None:
+        runner = self.runner
+        for member, frame in frames:
+            if member in self.members:
+                self._send_control(member, frame)
+        for name, message in runner.drain_events():
+            member = next((m for m in self.members if m.name == name), None)
+            self._event("lacp", message, member, level=logging.WARNING if "No 802.3ad" in message
+                        or "different" in message or "illegal" in message else logging.INFO)
+        if runner.dirty:
+            runner.dirty = False
+            self._publish()
+            self._update_carrier()
+
+    def _send_control(self, member: Member, frame: bytes) -> None:
+        try:
+            member.send_control(frame)
+        except OSError:     # a full or vanished member socket: the frame is lost, counted
+            member.control_send_errors += 1
+
+    # --------------------------------------------------------------- publish
+    def _publish(self) -> None:
+        if self.device is None:
+            return
+        self.device.publish(self.runner, self.members, [m for m in self.members if m.up], self.active,
+                            mac_to_bytes(self.mac) if self.mac else bytes(6))
+
+    # ---------------------------------------------------------------- events
+    def _event(self, kind: str, message: str, member: Member | None = None, *,
+               level: int = logging.INFO, prefix: bool = True) -> None:
+        if member is not None:
+            text = f"{self.name}: (slave {member.name}): {message}"
+        elif prefix:
+            text = f"{self.name}: {message}"
+        else:
+            text = message
+        self.events.append({"time": time.time(), "kind": kind, "slave": member.name if member else None,
+                            "message": text})
+        if kind == "warning" and self._set_warnings is not None:
+            self._set_warnings.append(text)
+        if self._held_logs is not None:
+            self._held_logs.append((level, text))
+        else:
+            log.log(level, "%s", text)
+
+    @contextlib.contextmanager
+    def _logs_after(self):
+        """Hold the log lines of a link event until it has been handled: a
+        log call (formatting, the handler's write) costs about 0.1 ms, and
+        the failover it reports should not wait for it. The event records
+        are kept in order at once; the lines follow in the same order."""
+        if self._held_logs is not None:       # nested: the outer one flushes
+            yield
+            return
+        self._held_logs = []
+        try:
+            yield
+        finally:
+            held, self._held_logs = self._held_logs, None
+            for level, text in held:
+                log.log(level, "%s", text)
+
+    # ---------------------------------------------------------------- status
+    def _lacp_running(self) -> bool:
+        return isinstance(self.runner, Ieee8023ad) and self.runner.system is not None
+
+    def _port_info(self, member: Member) -> dict | None:
+        if not self._lacp_running():
+            return None
+        try:
+            return self.runner.system.port_info(member.name)
+        except KeyError:
+            return None
+
+    def _slave_state(self, member: Member) -> str:
+        """sysfs slave state: only active-backup has backups; in the load
+        balancing modes (tlb and alb included, bond_is_lb) every member is
+        active."""
+        if self.opts.mode == BOND_MODE_ACTIVEBACKUP:
+            return "active" if member is self.active else "backup"
+        if self._lacp_running():
+            return "active" if self.runner.system.collecting(member.name) else "backup"
+        return "active"
+
+    def _member_counters(self, m: Member) -> dict:
+        nic = linkops.counters(m.name)
+        return self.device.member_counters(m.name, m.ifindex, nic) if self.device else nic
+
+    def status(self) -> dict:
+        slaves = []
+        for m in self.members:
+            speed, duplex = linkops.speed_duplex(m.name)
+            mtu = int(linkops.sysfs(m.name, "mtu") or 0)
+            slaves.append({
+                "name": m.name,
+                "mii_status": m.link.state,
+                "speed_mbps": speed,
+                "duplex": duplex,
+                "link_failure_count": m.link.failures,
+                "perm_hwaddr": m.perm_hwaddr,
+                "queue_id": 0,
+                "prio": m.prio,
+                "state": self._slave_state(m),
+                # As they are now, whoever changed them: the kernel
+                # leaves a slave's MAC and MTU to the admin once enslaved.
+                "hwaddr": linkops.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
+                "mtu": mtu,
+                "mtu_below_bond": 0 < mtu < self.mtu,
+                "carrier": m.carrier,
+                "counters": self._member_counters(m),
+                "control_send_errors": m.control_send_errors,
+                "ad": self._port_info(m),
+            })
+        status = {
+            "bond": self.name,
+            "softbond_version": __version__,
+            "driver_version": os.uname().release,
+            "mode": MODE_NAMES[self.opts.mode],
+            "mode_id": self.opts.mode,
+            "options": options_to_json(self.opts),
+            "mii_status": "up" if self.carrier else "down",
+            "active_slave": self.active.name if self.active else None,
+            "datapath": self.device.kind if self.device else None,
+            "datapath_workers": self.device.workers() if self.device else None,
+            "datapath_loop": self.device.loop() if self.device else None,
+            "pid": os.getpid(),
+            "hwaddr": self.mac,
+            "mtu": self.mtu,
+            "gso_max_size": self.gso_limits[0],
+            "gso_max_segs": self.gso_limits[1],
+            "addresses": self.links.addresses(self.name),
+            "failovers": self.failovers,
+            "member_packets": bonddev.WIRE_PACKETS,
+            "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
+            "slaves": slaves,
+            "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,
+            "alb_clients": self.runner.rlb.to_json() if isinstance(self.runner, Alb) else None,
+            "events": list(self.events)[-20:],
+        }
+        status["lacp_status"] = lacp_status(status)   # negotiated | configured (no partner) | ...
+        return status

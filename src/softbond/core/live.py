@@ -1,0 +1,212 @@
+"""`softbond set` on a running bond: every option changes live.
+
+The kernel refuses mode and fail_over_mac while the bond has slaves, and
+lacp_rate, ad_select, tlb_dynamic_lb and the other IFDOWN options while it
+is up. softbond is a userspace program: a new mode runner takes over the
+members where they are (their MACs, listeners and 802.3ad ports are set up
+as enslaving would), and the data path only gets a new snapshot. The
+registry's OptionSpec.effect says what each option needs.
+
+`LiveOptions` is one part of `bond.Bond` (mixed in).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+from ..datapath import devices as bonddev
+from ..faces import metrics_textfile
+from ..kernel import proctitle
+from ..config.names import validate_ifname
+from ..config.options import BOND_MODE_ACTIVEBACKUP, EFFECT_DATAPATH, EFFECT_MONITORS, EFFECT_PRIOS, EFFECT_RESELECT, EFFECT_RUNNER, OPTIONS, BondOptions, change_option, option_to_text
+from .errors import BondError
+from .membership import FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE
+from ..modes import make_runner
+from ..modes.ieee8023ad import Ieee8023ad
+from ..wire.ethernet import mac_to_bytes
+
+
+class LiveOptions:
+    """Changing options, the mode and the data path of a running bond."""
+
+    def set_option(self, name: str, value: str) -> list[str]:
+        """Apply one option; returns every warning the change raised (the
+        kernel's rules, and those of applying it), which also go to the log.
+        A refused change raises BondError and changes nothing."""
+        try:
+            new, rule_warnings = change_option(self.name, self.opts, name, value)
+        except ValueError as exc:
+            raise BondError(str(exc)) from None
+        spec = OPTIONS[name.strip()]
+        if spec.name == "prio":
+            self._check_prios(new)
+        if spec.name == "metrics_textfile":
+            metrics_textfile.check_dir(self.name, new.metrics_textfile)
+        if spec.name == "primary" and new.primary:
+            try:
+                validate_ifname(new.primary)
+            except Exception as exc:
+                raise BondError(f"{self.name}: option primary: {exc}") from None
+        with self._warnings_collected() as warnings:
+            if spec.effect == EFFECT_DATAPATH:
+                # Refuses (eBPF unavailable) before anything is torn down.
+                if (new.datapath, new.datapath_workers) != (self.opts.datapath, self.opts.datapath_workers):
+                    self._switch_datapath(new.datapath, new.datapath_workers)
+            for warning in rule_warnings:
+                self._event("warning", warning, level=logging.WARNING, prefix=False)
+            # The value applied, which the rules may have changed (a delay
+            # rounded to a multiple of miimon).
+            self._event("option", f"option {spec.name} set to {option_to_text(spec.name, new.get(spec.name))}")
+            # A new runner whenever anything changed: the rules may change more
+            # than the option itself (a mode resets arp_validate).
+            if spec.effect == EFFECT_RUNNER and new != self.opts:
+                self._switch_runner(new)
+            else:
+                self.runner.configure(new)
+                self.opts = new
+            if spec.effect == EFFECT_MONITORS:
+                self._restart_monitors()
+            elif spec.effect == EFFECT_RESELECT:
+                self._reselect(force_primary=(spec.name == "primary"))
+            elif spec.effect == EFFECT_PRIOS:
+                self._apply_prios()
+            self._publish()
+        return warnings
+
+    @contextlib.contextmanager
+    def _warnings_collected(self):
+        """The warning events logged meanwhile, for the `set` reply (the CLI
+        prints them on stderr)."""
+        self._set_warnings = collected = []
+        try:
+            yield collected
+        finally:
+            self._set_warnings = None
+
+    def _check_prios(self, new: BondOptions) -> None:
+        """Like `ip link set IFACE type bond_slave prio N`: only a member's
+        prio can be changed on a running bond."""
+        old = dict(self.opts.prio)
+        for iface, prio in new.prio:
+            if old.get(iface) != prio and not any(m.name == iface for m in self.members):
+                raise BondError(f"{self.name}: option prio: {iface} is not a slave of {self.name}")
+
+    def _apply_prios(self) -> None:
+        """bond_option_prio_set: the bond chooses again with the new prios,
+        unless a primary member makes them moot for now."""
+        prios = dict(self.opts.prio)
+        changed = [m for m in self.members if m.prio != prios.get(m.name, 0)]
+        for member in changed:
+            member.prio = prios.get(member.name, 0)
+        if not changed:
+            return
+        if any(m.name == self.opts.primary for m in self.members):
+            for member in changed:
+                self._event("warning", "prio updated, but will not affect failover re-selection as primary "
+                            "slave have been set", member, level=logging.WARNING)
+        else:
+            self._reselect()
+
+    # ---------------------------------------------------------------- mode
+    def _switch_runner(self, new: BondOptions) -> None:
+        """A new mode (or fail_over_mac) on a running bond: the new runner
+        takes every member as enslaving would give it one, and the active
+        member is chosen afresh. Members, addresses and the bond device stay;
+        the data path switches at the next snapshot."""
+        self._close_bond_arp()
+        self._retire_runner()
+        self.opts = new
+        self.runner = make_runner(new)
+        self.runner.bond_name = self.name
+        self.active = None
+        self._place_member_macs()
+        if isinstance(self.runner, Ieee8023ad) and self.members:   # else the first enslave starts it
+            self.runner.start(mac_to_bytes(self.mac))
+        now = time.monotonic()
+        for member in self.members:
+            self.runner.add_member(member, now)
+        self._open_bond_arp()
+        self._start_runner_tick()
+        self._restart_monitors()       # the mode may have changed miimon or arp_interval; and the listeners
+        self._reselect()
+        if not self.runner.uses_active:
+            # A new active member announces the bond's MAC (_change_active);
+            # without one, do it here: alb told peers other members' MACs.
+            first_up = next((m for m in self.members if m.up), None)
+            if first_up is not None:
+                self._notify_round(first_up)
+
+    def _retire_runner(self) -> None:
+        """Leaving 802.3ad: every port sends its last LACPDU (no longer
+        aggregating), so the partner stops using the links now rather than
+        at its LACP timeout (3 or 90 s)."""
+        runner = self.runner
+        if not isinstance(runner, Ieee8023ad) or runner.system is None:
+            return
+        now = time.monotonic()
+        for member in self.members:
+            runner.system.remove_port(member.name, now)
+        by_name = {m.name: m for m in self.members}
+        for name, frame in runner.system.tick(now):
+            if name in by_name:
+                self._send_control(by_name[name], frame)
+
+    def _place_member_macs(self) -> None:
+        """Each member's MAC as _attach would set it under the new runner:
+        tlb/alb give every member its own, fail_over_mac active/follow leave
+        members their permanent ones (the active member's is handled when it
+        is chosen), otherwise every member carries the bond's."""
+        fom = self.opts.fail_over_mac
+        for i, member in enumerate(self.members):
+            if self.runner.unique_macs:
+                mac = self._unique_mac_for(member.original, self.members[:i])
+            elif (fom == FAIL_OVER_MAC_NONE or self.opts.mode != BOND_MODE_ACTIVEBACKUP
+                  or (fom == FAIL_OVER_MAC_FOLLOW and i == 0)):
+                mac = self.mac
+            else:
+                mac = member.perm_hwaddr
+            if mac_to_bytes(mac) != member.mac_bytes:
+                self._set_member_mac(member, mac_to_bytes(mac))
+
+    # ----------------------------------------------------------- data path
+    def _switch_datapath(self, datapath: str, workers: int) -> None:
+        """Rebuild the bond device on another data path, keeping members,
+        addresses and the gateway; traffic pauses for the rebuild (about
+        0.1-0.5 s)."""
+        if datapath == "ebpf":   # refuse before tearing anything down
+            from ..datapath import ebpf
+            ok, why = ebpf.available()
+            if not ok:
+                raise BondError(f"{self.name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
+        addresses = self.links.addresses(self.name)
+        self._close_bond_arp()
+        for member in self.members:
+            self.device.close_member(member.sock, member.ifindex)
+            member.sock.close()
+        self.device.close()
+        self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac, workers=workers)
+        # A new device is a new ifindex: the link monitor's filter and the
+        # bond's own link events (MTU, GSO limits) must follow it.
+        self.ifindex = self.links.index(self.name)
+        self._listen_to_links()
+        if notice:
+            self._event("warning", notice, level=logging.WARNING, prefix=False)
+        if self.mac:
+            self.links.set_mac(self.name, self.mac)
+        self.device.set_carrier(self.carrier)
+        self.links.set_up(self.name, True)
+        self._carry_inherited()      # up --inherit: addresses with their flags, and routes
+        for cidr in addresses:
+            self.links.add_address(self.name, cidr)
+        self._add_default_routes()
+        self.device.start()
+        for member in self.members:
+            member.sock, member.send_control = self.device.open_member(member.name, member.ifindex,
+                                                                       member.mac_bytes)
+        self._open_bond_arp()
+        self._start_worker_watch()
+        proctitle.set_bond_title(self.name, self.device.kind)     # ps showed the old path
+        self._event("option", f"data path switched to {self.device.kind}"
+                              + (f" with {workers} workers" if self.device.workers() else ""))
+        self._publish()

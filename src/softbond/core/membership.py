@@ -1,0 +1,342 @@
+"""Members joining and leaving a bond: the checks before enslaving, setting
+an interface up as a port (MAC, MTU, isolation, data-path socket), putting
+it back as it was on release, and the per-member MACs of tlb/alb.
+
+`Membership` is one part of `bond.Bond` (mixed in): it works on the bond's
+members, links, runner, options, device and MAC, and reaches the other
+parts (listeners, monitors, active selection) through self.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+from ..kernel import rundir as runtime
+from ..datapath.devices import is_peer_name
+from ..config.registry import FailOverMac
+from ..config.names import validate_ifname
+from .errors import BondError
+from ..modes.ieee8023ad import Ieee8023ad
+from ..monitors import link as linkmon
+from ..kernel import links as linkops
+from ..wire.ethernet import mac_to_bytes
+
+log = logging.getLogger("softbond")
+
+# Values of the fail_over_mac option: none, active, follow.
+FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = FailOverMac
+SOCKET_CLOSE_GRACE = 0.2
+
+
+@dataclass
+class Member:
+    """A bonded interface: its state before enslaving (restored on release),
+    its data-path socket, link state machine and control-plane listeners."""
+
+    name: str
+    ifindex: int
+    original: linkops.LinkState
+    sock: socket.socket
+    link: linkmon.LinkState
+    carrier: bool
+    speed: int = 0
+    duplex: int = 0
+    prio: int = 0
+    arp_ok: bool = True
+    listener: socket.socket | None = None
+    ns_listener: socket.socket | None = None
+    mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
+    slow_listener: socket.socket | None = None   # 802.3ad: LACPDUs and Markers
+    send_control: object = None   # sends one Ethernet frame (GARP, LACPDU...) on this member
+    gso_max_size: int = 0         # the member's GSO limits (0: unknown); see limits.py
+    gso_max_segs: int = 0
+    mtu_seen: int = 0             # its MTU in the last link message
+    # Set when it moved to another namespace (where it is restored): that
+    # namespace's id as seen from here, and its ifindex there.
+    moved_to: tuple[int, int] | None = None
+    mac_seen: bytes = b""         # its MAC in the last link message
+    control_send_errors: int = 0  # control frames (GARP, LACPDU...) its socket refused
+
+    @property
+    def lacp_mac(self) -> bytes:
+        """LACPDUs leave with the member's permanent MAC, as the kernel's do."""
+        return mac_to_bytes(self.perm_hwaddr)
+
+    @property
+    def send(self):
+        return self.sock.send
+
+    @property
+    def up(self) -> bool:
+        return self.link.state == linkmon.UP
+
+    @property
+    def perm_hwaddr(self) -> str:
+        return self.original.mac
+
+
+class Membership:
+    """Enslaving and releasing members, and the MACs they carry."""
+
+    def check_enslaveable(self, names) -> None:
+        """Every member of a starting bond, checked before anything is
+        touched: a refused `up` changes no link (it used to fail on the
+        second member after resetting the first)."""
+        seen = set()
+        for name in names:
+            if name in seen:
+                raise BondError(f"{self.name}: cannot enslave {name}: named twice")
+            seen.add(name)
+            self._check_enslaveable(name)
+
+    def enslave(self, name: str) -> None:
+        self._check_enslaveable(name)
+        self._enslave_checked(name)
+
+    def _enslave_checked(self, name: str) -> None:
+        # A member a crashed daemon left bonded keeps its recorded original.
+        original = self._adopted.pop(name, None) or self.links.snapshot(name)
+        # Record before touching anything: a crash from here on is repaired
+        # by the next `softbond up`.
+        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + [original],
+                            inherited=self.inherited)
+        # Hear its link messages before its carrier is first read.
+        self._listen_to_links(original.ifindex)
+        try:
+            member = self._attach(name, original)
+        except Exception as exc:
+            try:
+                self.links.restore(original)
+            except linkops.LinkError:   # gone or busy: the attach error below says what failed
+                pass
+            self._listen_to_links()
+            runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
+            raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
+        self.members.append(member)
+        self._sync_gso_limits()
+        if self._arp is not None:
+            self._arp.add(name, time.monotonic())
+        self._open_listeners(member)
+        if isinstance(self.runner, Ieee8023ad):
+            self.runner.start(mac_to_bytes(self.mac))
+        self.runner.add_member(member, time.monotonic())
+        # bond_enslave: the primary, once enslaved, takes over whatever
+        # primary_reselect says (bond->force_primary).
+        self._reselect(force_primary=name == self.opts.primary)
+        state = "an active" if member is self.active else "a backup"
+        link = "an up" if member.link.state != linkmon.DOWN else "a down"
+        self._event("enslave", f"Enslaving as {state} interface with {link} link", member)
+        self._publish()
+
+    def _check_enslaveable(self, name: str) -> None:
+        try:
+            validate_ifname(name)
+        except Exception as exc:
+            raise BondError(f"{self.name}: cannot enslave: {exc}") from None
+        if name == self.name:
+            raise BondError(f"{self.name}: cannot enslave the bond to itself")
+        if any(m.name == name for m in self.members):
+            raise BondError(f"{self.name}: {name} is already a slave of {self.name}")
+        if not self.links.exists(name):
+            raise BondError(f"{self.name}: cannot enslave {name}: no such interface")
+        if self._is_softbond_device(name):
+            raise BondError(f"{self.name}: cannot enslave {name}: it is a softbond device")
+        owner = runtime.owner_of(name, exclude=self.name)
+        if owner:
+            raise BondError(f"{self.name}: cannot enslave {name}: it is already a slave of {owner}")
+        if self.links.master(name):
+            raise BondError(f"{self.name}: cannot enslave {name}: it already has a master device")
+        if linkops.sysfs(name, "type") != "1":
+            raise BondError(f"{self.name}: cannot enslave {name}: not an Ethernet interface")
+        if name == "lo":
+            raise BondError(f"{self.name}: cannot enslave {name}: loopback")
+        addrs = self.links.addresses(name)
+        if addrs and name != self._inherit_source():
+            raise BondError(f"{self.name}: cannot enslave {name}: it has address {addrs[0]}; "
+                            "remove its addresses first (the bond holds the IP)")
+        mtu = self._mtu_to_give()
+        low, high = self.links.mtu_range(name)
+        if mtu < low or (high and mtu > high):
+            raise BondError(f"{self.name}: cannot enslave {name}: it cannot take the bond's MTU {mtu} "
+                            f"(its range is {low}-{high})")
+
+    def _mtu_to_give(self) -> int:
+        """The MTU a member takes at enslave: the bond device's, or before
+        the device exists the configured one (else what is left of the
+        device, else 1500)."""
+        return self.mtu or self.config.mtu or int(linkops.sysfs(self.name, "mtu") or 1500)
+
+    def _is_softbond_device(self, name: str) -> bool:
+        """A bond's device or hidden peer, of any bond in this namespace (a
+        peer made active would swallow every frame, and its release would
+        strip the bond's programs). A peer is known by its bond, or by its
+        name when its bond's record is gone."""
+        def is_bond(ifname: str) -> bool:
+            return ifname in runtime.running_bonds() or runtime.read_state(ifname) is not None
+
+        if is_bond(name):
+            return True
+        peer = self.links.veth_peer(name)
+        return peer is not None and (is_bond(peer) or is_peer_name(name))
+
+    def _attach(self, name: str, original: linkops.LinkState) -> Member:
+        links = self.links
+        linkops.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
+        if self.mac is None:
+            self.mac = original.mac
+            links.set_mac(self.name, self.mac)
+        # Compare with the member as it is now, not as first found: a member
+        # adopted after a crash is already set up and must not be reset.
+        mac = current_mac = linkops.sysfs(name, "address") or original.mac
+        fom = self.opts.fail_over_mac
+        if self.runner.unique_macs:
+            mac = self._unique_mac_for(original)
+            if mac != current_mac:
+                links.set_mac(name, mac)
+        elif fom == FAIL_OVER_MAC_NONE or (fom == FAIL_OVER_MAC_FOLLOW and not self.members):
+            if current_mac != self.mac:
+                links.set_up(name, False)
+                links.set_mac(name, self.mac)
+                mac = self.mac
+        bond_mtu = self._mtu_to_give()
+        if int(linkops.sysfs(name, "mtu") or original.mtu) != bond_mtu:
+            links.set_mtu(name, bond_mtu)
+        gso_max_size, gso_max_segs = links.gso_limits(name)
+        links.set_up(name, True)
+        warning = links.isolate(original)
+        if warning:
+            log.warning("%s: (slave %s): %s", self.name, name, warning)
+        sock, send_control = self.device.open_member(name, original.ifindex, mac_to_bytes(mac))
+        carrier = linkops.carrier(name)
+        speed, duplex = linkops.speed_duplex(name)
+        return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
+                      link=linkmon.LinkState(carrier), carrier=carrier, send_control=send_control,
+                      prio=dict(self.opts.prio).get(name, 0),
+                      speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac),
+                      gso_max_size=gso_max_size, gso_max_segs=gso_max_segs, mtu_seen=bond_mtu)
+
+    def _unique_mac_for(self, original: linkops.LinkState, placed: list[Member] | None = None) -> str:
+        """tlb/alb keep one MAC per member (alb_handle_addr_collision_on_attach):
+        the first member shares the bond's, which it carries as the active
+        one; a later member clashing with the bond or another member takes a
+        spare permanent address of the bond's members, or a local one.
+        `placed`: the members whose MACs count (default all; a mode switch
+        places them one by one)."""
+        placed = self.members if placed is None else placed
+        if not placed:
+            return self.mac
+        in_use = {m.mac_bytes for m in placed} | {mac_to_bytes(self.mac)}
+        if mac_to_bytes(original.mac) not in in_use:
+            return original.mac
+        for perm in [m.perm_hwaddr for m in placed]:
+            if mac_to_bytes(perm) not in in_use:
+                return perm
+        spare = bytearray(os.urandom(6))
+        spare[0] = (spare[0] & 0xFC) | 0x02
+        return ":".join(f"{b:02x}" for b in spare)
+
+    def check_releasable(self, names) -> None:
+        """Every member a release names is one, before any is released."""
+        for name in names:
+            self._member(name)
+            self._check_inherited_release(name)
+
+    def release(self, name: str) -> None:
+        member = self._member(name)
+        self._detach(member, log_it=True)
+        if member is self.active or self.active is None:
+            self._reselect()
+        self._publish()
+
+    def _detach(self, member: Member, *, log_it: bool) -> None:
+        was_active = member is self.active
+        self.members.remove(member)
+        self._listen_to_links()
+        if was_active:
+            self.active = None
+        self.runner.remove_member(member, time.monotonic())
+        self._publish()
+        if self.device is not None:
+            self.device.close_member(member.sock, member.ifindex)
+        if self._arp is not None:
+            self._arp.remove(member.name)
+        self._close_listeners(member)
+        sock = member.sock
+        # The data threads may still hold the previous snapshot for a moment.
+        if self.loop is not None and not self._stopped:
+            self.loop.call_later(SOCKET_CLOSE_GRACE, sock.close)
+        else:
+            sock.close()
+        if log_it:
+            self._event("release", f"Releasing {'active' if was_active else 'backup'} interface", member)
+            if self.mac == member.perm_hwaddr and self.members:
+                self._event("warning", f"the permanent HWaddr of slave - {member.perm_hwaddr} - is still in use "
+                            f"by bond - set the HWaddr of slave to a different address to avoid conflicts",
+                            member, level=logging.WARNING)
+        if self.runner.unique_macs:
+            self._free_perm_mac(member)
+        try:
+            if member.moved_to is not None:
+                linkops.restore_moved(member.original, *member.moved_to)
+            else:
+                self.links.restore(member.original)
+        except linkops.LinkError as exc:
+            self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
+        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
+        if not self._stopped:
+            self._sync_gso_limits()
+
+    def _follow_rename(self, member: Member, new_name: str) -> None:
+        """A member renamed under the bond (the kernel allows it, with the
+        link down as for any rename) stays a member under its new name: what
+        finds it by name - sysfs reads, the /proc text, the ARP monitor, the
+        LACP port - follows. Its sockets and programs hold its ifindex."""
+        self._event("rename", f"renamed to {new_name}", member)
+        now = time.monotonic()
+        lacp = isinstance(self.runner, Ieee8023ad)
+        if lacp:       # the port is keyed by name; down for the rename anyway
+            self.runner.remove_member(member, now)
+        if self._arp is not None:
+            self._arp.remove(member.name)
+        member.name = new_name
+        if self._arp is not None:
+            self._arp.add(new_name, now)
+        if lacp:
+            self.runner.add_member(member, now)
+        self._publish()
+
+    def _follow_mac(self, member: Member, address: bytes) -> None:
+        """With fail_over_mac=none every member carries the bond's MAC. One
+        changed behind the bond's back is left as the admin set it (the
+        kernel's bond does not set it back either) but is said, once per
+        change: frames the switch sends to the bond's MAC may not reach it."""
+        if self.opts.fail_over_mac != FAIL_OVER_MAC_NONE or self.runner.unique_macs or not self.mac:
+            return
+        if address != member.mac_seen and address != mac_to_bytes(self.mac):
+            self._event("warning", f"MAC address changed to {address.hex(':')}, not {self.name}'s {self.mac}",
+                        member, level=logging.WARNING)
+        member.mac_seen = address
+
+    def _free_perm_mac(self, leaving: Member) -> None:
+        """The leaving member gets its own MAC back: whoever borrowed it takes
+        the address the leaving member was using instead."""
+        perm = mac_to_bytes(leaving.perm_hwaddr)
+        for other in self.members:
+            if other.mac_bytes == perm and leaving.mac_bytes != perm:
+                self._set_member_mac(other, leaving.mac_bytes)
+
+    def _set_member_mac(self, member: Member, mac: bytes) -> None:
+        try:
+            self.links.set_mac(member.name, mac.hex(":"))
+            member.mac_bytes = mac
+        except linkops.LinkError as exc:
+            self._event("warning", f"cannot set MAC address: {exc}", member, level=logging.WARNING)
+
+    def _member(self, name: str) -> Member:
+        for member in self.members:
+            if member.name == name:
+                return member
+        raise BondError(f"{self.name}: {name} is not a slave of {self.name}")

@@ -1,0 +1,72 @@
+"""The numbers and layouts the three data paths share with the control
+plane, defined once. The eBPF programs (ebpf/bond.bpf.c) hold the same
+values as #defines and structs; tests/unit/test_datapath_abi.py compiles
+those against this module, so a change on one side only fails there.
+
+Mode and xmit_hash_policy numbers are the kernel's option values
+(BOND_MODE_* and BOND_XMIT_POLICY_*): they are defined where the options
+are (config/registry.py, wire/xmit_hash.py) and only named here by the
+names bond.bpf.c gives them.
+"""
+from __future__ import annotations
+
+import struct
+
+from ..config.registry import BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST, BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR
+from ..wire.xmit_hash import ENCAP23, ENCAP34, LAYER2, LAYER23, LAYER34, VLAN_SRCMAC
+
+# Modes: MODE_* in bond.bpf.c; sb_config.mode, Plan.mode, EbpfSnapshot.mode.
+MODE_RR = BOND_MODE_ROUNDROBIN
+MODE_AB = BOND_MODE_ACTIVEBACKUP
+MODE_XOR = BOND_MODE_XOR
+MODE_BCAST = BOND_MODE_BROADCAST
+MODE_8023AD = BOND_MODE_8023AD
+MODE_TLB = BOND_MODE_TLB
+MODE_ALB = BOND_MODE_ALB
+
+# xmit_hash_policy: POL_* in bond.bpf.c; sb_config.policy.
+POL_L2 = LAYER2
+POL_L34 = LAYER34
+POL_L23 = LAYER23
+POL_E23 = ENCAP23
+POL_E34 = ENCAP34
+POL_VLAN_SRCMAC = VLAN_SRCMAC
+
+# Receive policies, per member: RX_* in bond.bpf.c (sb_rx.policy);
+# datapath.accept and the workers implement them in Python.
+RX_DROP = 0              # inactive slave: read and drop
+RX_DELIVER = 1           # deliver everything up to the bond device
+RX_NOT_OWN = 2           # deliver, except frames sourced from the bond's own MAC
+                         # (a non-trunk switch reflects our floods back)
+RX_UNICAST_OWN_MAC = 3   # alb non-active member: unicast only; frames to the
+                         # member's own MAC are handed up addressed to the bond
+
+# Sizes: SB_MAX_MEMBERS and SB_BUCKETS in bond.bpf.c. tlb/alb place flows
+# in BUCKETS buckets (the kernel's hash & 0xFF) on every data path; the
+# Python paths keep per-member counter slots for MAX_MEMBERS members.
+MAX_MEMBERS = 32
+BUCKETS = 256
+# sb_config, sb_members and sb_buckets hold two banks (publish fills the
+# one not in use, then flips sb_bank[0]).
+BANKS = 2
+
+# sb_config.flags: SB_F_* in bond.bpf.c.
+F_DYNAMIC = 1            # tlb/alb: the bucket table is in use
+F_ARP_SLOWPATH = 2       # alb: outgoing ARP goes to the hidden peer
+
+# sb_rx.flags: control plane only (bond.bpf.c never reads them): what
+# attach_member found, so that any later process can undo it.
+RXF_HAD_FILTER = 1       # a filter (isolate's drop) sat at our prio before
+RXF_MADE_CLSACT = 2      # we added the clsact qdisc
+
+# The objects of bond.bpf.c: its maps (SEC(".maps")) and programs (SEC("tc")).
+MAP_NAMES = ("sb_bank", "sb_config", "sb_members", "sb_buckets", "sb_bucket_bytes", "sb_rr", "sb_rx", "sb_stats")
+PROG_NAMES = ("sb_egress", "sb_ingress", "sb_peer", "sb_hash")
+
+# Map value layouts, field for field as the structs in bond.bpf.c.
+CONFIG = struct.Struct("=IIIIIiII6sHII")       # struct sb_config
+MEMBER = struct.Struct("=I6sH")                # struct sb_member
+RX = struct.Struct("=II6sH")                   # struct sb_rx
+STATS = struct.Struct("=8Q")                   # struct sb_stats
+STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops",
+              "tx_gso_extra", "rx_gso_extra")  # struct sb_stats' fields in order

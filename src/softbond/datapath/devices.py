@@ -1,0 +1,472 @@
+"""The bond device and the data path behind it, in two kinds:
+
+- PythonDevice: a persistent TAP, member AF_PACKET sockets with virtio-net
+  headers, and datapath.DataPath's thread running the runner's
+  transmit callable.
+- WorkersDevice (datapath_workers=N > 1): the same TAP with N queues and N
+  worker processes (workers.py) forwarding from a published Plan.
+- EbpfDevice: a veth pair whose peer (sbp + a hash of the bond's name,
+  see peer_name) the bond keeps to itself (ebpf/), tc programs
+  moving every frame in the kernel; the runner's decisions are written
+  into BPF maps. Members get a send-only socket for control frames.
+
+Both take the same calls from the bond, so the modes, monitors and LACP
+run unchanged on either; `kind` is what `softbond status` reports.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import mmap
+import os
+import pickle
+import socket
+import subprocess
+import sys
+
+from . import inprocess as datapath, workers
+from .inprocess import DataPath, Snapshot
+from .abi import BUCKETS
+from ..kernel import packet, tap
+
+TUNSETCARRIER = 0x400454E2
+VNET_NONE = bytes(10)
+PEER_PREFIX = "sbp"
+
+
+def peer_name(bond: str) -> str:
+    """The hidden peer's name: "sbp" and 12 hex digits of a hash of the
+    whole bond name (15 characters), so any two bond names get different
+    peers (a prefix of the name did not: nubond0123456 and nubond0123457
+    shared one)."""
+    return PEER_PREFIX + hashlib.sha256(bond.encode()).hexdigest()[:12]
+
+
+def legacy_peer_name(bond: str) -> str:
+    """The peer's name before peer_name hashed: a bond a crashed daemon of
+    an older softbond left still has it."""
+    return f"{bond[:11]}.sbp"
+
+
+def is_peer_name(name: str) -> bool:
+    """Named like a hidden peer (either naming)."""
+    return name.endswith(".sbp") or (len(name) == 15 and name.startswith(PEER_PREFIX)
+                                     and all(c in "0123456789abcdef" for c in name[3:]))
+
+# -- counters --------------------------------------------------------------------
+# A member's packet counters count frames on the wire. A virtual NIC (veth,
+# tap, virtio_net: no device of its own, or virtio's driver) counts a GSO
+# super-frame as one packet however many segments it becomes; a physical
+# NIC's driver counts what crossed the wire (its segmentation offload reports
+# gso_segs). For the first kind the segments the data path counted beyond
+# the first of each super-frame are added; the NIC's own figures stay under
+# nic_rx_packets / nic_tx_packets.
+WIRE_PACKETS = "wire segments (a GSO super-frame counts as the frames it is on the wire)"
+
+
+def counts_super_frames_once(name: str) -> bool:
+    device = f"/sys/class/net/{name}/device"
+    if not os.path.exists(device):
+        return True
+    try:
+        return os.path.basename(os.readlink(f"{device}/driver")) == "virtio_net"
+    except OSError:
+        return False
+
+
+def wire_counters(name: str, nic: dict, extra: tuple[int, int]) -> dict:
+    """The member's NIC counters `nic` with packets counted on the wire."""
+    out = dict(nic, nic_rx_packets=nic.get("rx_packets", 0), nic_tx_packets=nic.get("tx_packets", 0))
+    if counts_super_frames_once(name):
+        out["rx_packets"] = out["nic_rx_packets"] + extra[0]
+        out["tx_packets"] = out["nic_tx_packets"] + extra[1]
+    return out
+
+
+class MemberSocket(socket.socket):
+    """A member's data socket whose send (what the runners call per frame)
+    also counts a GSO super-frame's extra wire segments."""
+
+
+def counted_socket(sock: socket.socket, counters, slot: int) -> MemberSocket:
+    counted = MemberSocket(fileno=sock.detach())
+    counted.send = datapath.counting_send(super(MemberSocket, counted).send, counters, slot)
+    return counted
+
+
+def choose(name: str, datapath: str, *, mac: str | None,
+           workers: int = 1) -> tuple["PythonDevice | WorkersDevice | EbpfDevice", str | None]:
+    """The device for `datapath` (auto|ebpf|python), and a one-line notice
+    when auto fell back to Python. Raises RuntimeError when ebpf was asked
+    for and cannot run here. `workers` > 1 runs the Python path in that
+    many processes (the eBPF path needs none)."""
+    if datapath in ("auto", "ebpf"):
+        from . import ebpf
+        ok, why = ebpf.available()
+        if ok:
+            return EbpfDevice(name, mac=mac), None
+        if datapath == "ebpf":
+            raise RuntimeError(f"{name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
+        return python_device(name, workers), (f"{name}: datapath=auto: using the Python data path (eBPF "
+                                              f"unavailable: {why}; datapath=python silences this)")
+    return python_device(name, workers), None
+
+
+def python_device(name: str, workers: int) -> "PythonDevice | WorkersDevice":
+    return WorkersDevice(name, workers) if workers > 1 else PythonDevice(name)
+
+
+class PythonDevice:
+    kind = "python"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        remove_leftover(name, keep_tap=True, multi_queue=False)
+        self.tap_fd = tap.open_tap(name)
+        self.datapath = DataPath(self.tap_fd)
+        self.segments = datapath.SegmentSlots(self.datapath.counters.__getitem__)
+        self._watched: set[int] = set()
+
+    def start(self) -> None:
+        self.datapath.start()
+
+    def follow_mtu(self, mtu: int) -> None:
+        pass                 # the TAP is the whole device; its buffers hold any MTU
+
+    def set_carrier(self, on: bool) -> None:
+        try:
+            fcntl.ioctl(self.tap_fd, TUNSETCARRIER, (1 if on else 0).to_bytes(4, "little"))
+        except OSError:
+            pass  # kernels before 5.0: the TAP keeps its carrier
+
+    def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
+        """The member's socket and its control-frame sender."""
+        sock = packet.open_data_socket(name, ifindex)
+        send = sock.send
+        # A NIC that counts segments itself needs no counting: no per-frame cost.
+        slot = self.segments.assign(ifindex) if counts_super_frames_once(name) else None
+        if slot is not None:
+            sock = counted_socket(sock, self.datapath.counters, datapath.tx_segments_slot(slot))
+            send = super(MemberSocket, sock).send
+
+        def send_control(frame: bytes) -> None:
+            send(VNET_NONE + frame)
+        return sock, send_control
+
+    def close_member(self, sock: socket.socket, ifindex: int) -> None:
+        self.segments.release(ifindex)
+        fd = sock.fileno()
+        if fd in self._watched:
+            self.datapath.unwatch(fd)
+            self._watched.discard(fd)
+
+    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
+        return wire_counters(name, nic, self.segments.extra(ifindex))
+
+    def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
+        slots = self.segments.slots()
+        receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes,
+                                     datapath.rx_segments_slot(slots.get(m.ifindex)))
+                   for m in members}
+        self.datapath.publish(Snapshot(transmit=runner.transmit(usable, active, bond_mac),
+                                       receive=receive, bond_mac=bond_mac,
+                                       busy_poll_ns=runner.opts.datapath_busy_poll * 1000))
+        for fd in receive:
+            if fd not in self._watched:
+                self.datapath.watch(fd)
+                self._watched.add(fd)
+
+    def rx_dropped(self, members) -> int:
+        return self.datapath.rx_dropped
+
+    def tick(self, runner, now: float) -> bool:
+        return False
+
+    def arp_socket(self) -> socket.socket | None:
+        return None          # alb's ARP goes through the runner's transmit here
+
+    def workers(self) -> list[dict] | None:
+        return None          # no worker processes: frames move in this one
+
+    def loop(self) -> dict[str, int]:
+        """The forwarding loop's counters (status JSON `datapath_loop`)."""
+        return self.datapath.loop_counters()
+
+    def check_workers(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        self.datapath.stop()
+        os.close(self.tap_fd)
+        tap.destroy_tap(self.name)
+
+
+class EbpfDevice:
+    kind = "ebpf"
+
+    def __init__(self, name: str, *, mac: str | None) -> None:
+        from . import ebpf
+        self.name = name
+        remove_leftover(name, keep_ebpf=True)
+        self.dev = ebpf.EbpfBond(name, mac=mac)
+
+    def start(self) -> None:
+        pass
+
+    def follow_mtu(self, mtu: int) -> None:
+        """The hidden peer takes the bond's MTU too: a frame the programs
+        leave to the kernel must not be too big for it."""
+        self.dev.set_peer_mtu(mtu)
+
+    def set_carrier(self, on: bool) -> None:
+        self.dev.set_carrier(on)
+
+    def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
+        # Send-only (protocol 0): the programs move the data; a socket that
+        # listened would be handed a copy of every frame for nothing.
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
+        sock.bind((name, 0))
+        self.dev.attach_member(name, ifindex, mac)
+        return sock, sock.send
+
+    def close_member(self, sock: socket.socket, ifindex: int) -> None:
+        try:
+            self.dev.detach_member(ifindex)
+        except OSError:
+            pass
+
+    def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
+        from .ebpf import EbpfSnapshot
+        tx = runner.tx_members(usable, active)
+        self.dev.publish(EbpfSnapshot(
+            mode=runner.opts.mode, xmit_hash_policy=runner.opts.xmit_hash_policy,
+            packets_per_slave=runner.opts.packets_per_slave,
+            tx_members=tuple((m.ifindex, m.mac_bytes) for m in tx),
+            active=active.ifindex if active is not None else 0,
+            rx_policy={m.ifindex: runner.rx_policy(m, active) for m in members},
+            buckets=runner.ebpf_buckets(tx), bond_mac=bond_mac))
+
+    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
+        try:
+            stats = self.dev.member_counters(ifindex)
+        except (OSError, KeyError):
+            stats = {}
+        return wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
+
+    def rx_dropped(self, members) -> int:
+        total = 0
+        for m in members:
+            try:
+                total += self.dev.member_counters(m.ifindex).get("rx_drops", 0)
+            except (OSError, KeyError):
+                pass
+        return total
+
+    def tick(self, runner, now: float) -> bool:
+        """tlb/alb on eBPF: the buckets' measured bytes feed the runner's
+        rebalance; True asks for a republish."""
+        return runner.ebpf_rebalance(self.dev.bucket_bytes, now)
+
+    def arp_socket(self) -> socket.socket | None:
+        return self.dev.arp_socket()
+
+    def workers(self) -> list[dict] | None:
+        return None          # the kernel moves the frames
+
+    def loop(self) -> None:
+        return None          # no forwarding loop: the programs' counters are per member
+
+    def check_workers(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        self.dev.close(keep=False)
+
+
+class WorkersDevice:
+    """The Python data path in `count` worker processes (workers.py): a
+    multi-queue TAP, one queue per worker, members read through one
+    PACKET_FANOUT group each. The daemon keeps the queue fds, so a worker
+    that dies is replaced on the same queue; the workers die with the
+    daemon (PR_SET_PDEATHSIG and their control socket's EOF)."""
+    kind = "python"
+
+    def __init__(self, name: str, count: int) -> None:
+        self.name = name
+        self.count = count
+        remove_leftover(name, keep_tap=True, multi_queue=True)
+        self.queue_fds = tap.open_queues(name, count)
+        self.tap_fd = self.queue_fds[0]
+        self._mem_fd = os.memfd_create(f"softbond-{name}-counters", os.MFD_CLOEXEC)
+        os.ftruncate(self._mem_fd, workers.COUNTER_STRIDE * count)
+        self._mem = mmap.mmap(self._mem_fd, workers.COUNTER_STRIDE * count)
+        self._counters = [workers.counter_view(self._mem, i) for i in range(count)]
+        self.segments = datapath.SegmentSlots(lambda index: sum(c[index] for c in self._counters))
+        # alb's outgoing ARP, from every worker to the daemon's rlb
+        self._arp_rx, self._arp_tx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._arp_rx.setblocking(False)
+        self._controls: list[socket.socket | None] = [None] * count
+        self._procs: list[subprocess.Popen | None] = [None] * count
+        self._plan: bytes | None = None
+        self._behind: set[int] = set()      # workers whose control socket was full
+        self._bucket_seen = [0] * BUCKETS
+
+    # -- workers --------------------------------------------------------------
+    def start(self) -> None:
+        for i in range(self.count):
+            self._spawn(i)
+
+    def _spawn(self, i: int) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fds = (self.queue_fds[i], theirs.fileno(), self._arp_tx.fileno(), self._mem_fd)
+        argv = [sys.executable, "-m", "softbond.datapath.workers", "--index", str(i), "--tap-fd", str(fds[0]),
+                "--control-fd", str(fds[1]), "--arp-fd", str(fds[2]), "--counters-fd", str(fds[3])]
+        try:
+            self._procs[i] = subprocess.Popen(argv, pass_fds=fds, stdin=subprocess.DEVNULL,
+                                              start_new_session=False)
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._controls[i] = ours
+        if self._plan is not None:
+            self._send(i, self._plan)
+
+    def _send(self, i: int, message: bytes) -> None:
+        control = self._controls[i]
+        if control is None:
+            return
+        try:
+            control.send(message)
+            self._behind.discard(i)
+        except BlockingIOError:
+            # The worker is behind on plans (it only applies the newest
+            # anyway): check_workers sends it the latest one shortly.
+            self._behind.add(i)
+        except OSError:
+            self._replace(i)
+
+    def _replace(self, i: int) -> None:
+        proc = self._procs[i]
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        if proc is not None:
+            proc.wait()
+        if self._controls[i] is not None:
+            self._controls[i].close()
+        self._spawn(i)
+
+    def check_workers(self) -> list[str]:
+        """Replace workers that died; what happened, for the bond's events."""
+        out = []
+        for i, proc in enumerate(self._procs):
+            if proc is not None and proc.poll() is not None:
+                out.append(f"data path worker {i} exited with status {proc.returncode}: restarted")
+                self._replace(i)
+        for i in list(self._behind):
+            if self._plan is not None:
+                self._send(i, self._plan)
+        return out
+
+    # -- the bond's calls ---------------------------------------------------------
+    def follow_mtu(self, mtu: int) -> None:
+        pass                 # one multi-queue TAP; the workers' buffers hold any MTU
+
+    def set_carrier(self, on: bool) -> None:
+        try:
+            fcntl.ioctl(self.tap_fd, TUNSETCARRIER, (1 if on else 0).to_bytes(4, "little"))
+        except OSError:
+            pass
+
+    def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
+        # Send-only (protocol 0): the workers' fanout sockets take the data.
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
+        sock.bind((name, 0))
+        if counts_super_frames_once(name):    # else the NIC counts segments: the workers need not
+            self.segments.assign(ifindex)
+        return sock, sock.send
+
+    def close_member(self, sock: socket.socket, ifindex: int) -> None:
+        # the next plan leaves the member out; the workers close their sockets
+        self.segments.release(ifindex)
+
+    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
+        return wire_counters(name, nic, self.segments.extra(ifindex))
+
+    def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
+        plan = workers.plan_for(runner, members, usable, active, bond_mac, self.segments.slots())
+        self._plan = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+        for i in range(self.count):
+            self._send(i, self._plan)
+
+    def rx_dropped(self, members) -> int:
+        return sum(c[datapath.C_RX_DROPPED] for c in self._counters)
+
+    def workers(self) -> list[dict]:
+        """Per worker process: its pid and counters (status JSON)."""
+        return [{"pid": p.pid if p else None, **{name: c[i] for name, i in datapath.LOOP_COUNTERS}}
+                for p, c in zip(self._procs, self._counters)]
+
+    def loop(self) -> dict[str, int]:
+        """The forwarding loops' counters, summed over the workers."""
+        return {name: sum(c[i] for c in self._counters) for name, i in datapath.LOOP_COUNTERS}
+
+    def bucket_bytes(self) -> list[int]:
+        """Bytes per bucket since the previous call, summed over workers."""
+        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(BUCKETS)]
+        delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
+        self._bucket_seen = totals
+        return delta
+
+    def tick(self, runner, now: float) -> bool:
+        return runner.ebpf_rebalance(self.bucket_bytes, now)
+
+    def arp_socket(self) -> socket.socket | None:
+        return self._arp_rx
+
+    def close(self) -> None:
+        for control in self._controls:
+            if control is not None:
+                control.close()      # EOF: the worker returns
+        for proc in self._procs:
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for fd in self.queue_fds:
+            os.close(fd)
+        self._arp_rx.close()
+        self._arp_tx.close()
+        del self._counters
+        self._mem.close()
+        os.close(self._mem_fd)
+        tap.destroy_tap(self.name)
+
+
+def remove_leftover(name: str, *, keep_tap: bool = False, keep_ebpf: bool = False,
+                    multi_queue: bool | None = None) -> None:
+    """Remove a bond device a dead daemon left, unless it is of the kind
+    about to be re-attached (a TAP for the Python path, of the queue kind
+    `multi_queue` when given, the veth pair for eBPF): re-attaching keeps
+    addresses, routes and forwarding alive."""
+    sysfs = f"/sys/class/net/{name}"
+    if not os.path.exists(sysfs):
+        return
+    if os.path.exists(f"{sysfs}/tun_flags"):
+        if multi_queue is not None and tap.is_multi_queue(name) != multi_queue:
+            keep_tap = False        # a TAP re-attaches only as the kind it was made
+        if not keep_tap:
+            try:
+                tap.destroy_tap(name)
+            except OSError:
+                pass
+        return
+    peers = (peer_name(name), legacy_peer_name(name))   # a crash of an older softbond left the second
+    if any(os.path.exists(f"/sys/class/net/{peer}") for peer in peers) and not keep_ebpf:
+        from . import ebpf
+        try:
+            ebpf.EbpfBond(name).close(keep=False)
+        except (OSError, RuntimeError):
+            pass

@@ -1,0 +1,341 @@
+"""The eBPF bond: a veth pair as the bond device, tc programs, the maps.
+
+    bond0 (the bond device; addresses, routes, sockets use it)
+      |  clsact egress: sb_egress picks a member, bpf_redirect(member)
+      |  veth
+    sbp<hash> (hidden peer, same namespace, see bonddev.peer_name; its
+      admin state is the bond's carrier; clsact ingress: sb_peer drops
+      all; an AF_PACKET socket on it receives alb's outgoing ARP for the
+      Python rlb code)
+
+    eth0, eth1, ... (members): clsact ingress sb_ingress applies the
+      member's receive policy and redirects to bond0's ingress.
+
+The programs and maps belong to the kernel once attached: with
+close(keep=True) (or a crash) forwarding goes on with the last published
+state, and the next EbpfBond for the same name adopts the device, the maps
+(pinned, or found through the attached egress program) and the members
+(their entries in sb_rx), replacing the programs with freshly loaded ones.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+from ..devices import legacy_peer_name, peer_name
+from ...kernel import isolate, packet
+from ...kernel.links import IPRouteThread, LinkError
+from ...kernel.isolate import FILTER_PRIO
+from . import build, libbpf, loader
+from ..abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
+from .state import BondMaps, EbpfSnapshot
+
+CLSACT_INGRESS = 0xFFFFFFF2     # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
+CLSACT_EGRESS = 0xFFFFFFF3      # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
+TCA_BPF_ID = 11
+ETH_P_ARP = 0x0806
+
+
+def _nla_u32(nla, kind: int) -> int | None:
+    """A u32 attribute pyroute2 does not decode (TCA_BPF_ID), read from the
+    raw message."""
+    data, off = nla.data, nla.offset
+    end = off + int.from_bytes(data[off:off + 2], "little")
+    p = off + 4
+    while p + 4 <= end:
+        length = int.from_bytes(data[p:p + 2], "little")
+        if length < 4:
+            return None
+        if int.from_bytes(data[p + 2:p + 4], "little") & 0x3FFF == kind and length >= 8:
+            return int.from_bytes(data[p + 4:p + 8], "little")
+        p += (length + 3) & ~3
+    return None
+
+
+def _mac_bytes(mac: str | bytes) -> bytes:
+    if isinstance(mac, bytes):
+        return mac
+    return bytes.fromhex(mac.replace(":", "").replace("-", ""))
+
+
+class EbpfBond:
+    def __init__(self, bond: str, *, mac: str | None = None, mtu: int = 1500) -> None:
+        if not bond or len(bond) > 15:
+            raise ValueError(f"bad bond name {bond!r}")
+        self.bond = bond
+        self.peer = peer_name(bond)
+        # pyroute2's sync API refuses to run inside the daemon's event loop.
+        self.ipr = IPRouteThread()
+        self.obj = None
+        self.members: dict[int, str] = {}
+        self._arp_sock: socket.socket | None = None
+        created = False
+        try:
+            path = build.object_path()
+            self.ifindex, self.peer_ifindex, created = self._device(mac, mtu)
+            self.pin_dir = loader.pin_dir(bond, loader.pin_base())
+            reuse = None
+            if created:
+                loader.unpin(self.pin_dir)        # left over from a bond deleted behind our back
+            else:
+                reuse = self._existing_maps()
+            self.obj, self.adopted = loader.load(path, reuse)
+            self.maps = BondMaps(self.obj.maps)
+            if self.adopted:
+                self.maps.set_bond(self.ifindex)
+            else:
+                self.maps.initialize(self.ifindex, self._address(self.ifindex))
+            if self.pin_dir is not None:
+                try:
+                    loader.pin_maps(self.pin_dir, self.obj.maps)
+                except OSError:
+                    self.pin_dir = None           # adoption through the filter still works
+            self._attach(self.peer_ifindex, CLSACT_INGRESS, "sb_peer")
+            self._attach(self.ifindex, CLSACT_EGRESS, "sb_egress")
+            if self.adopted:
+                self._readopt_members()
+            self.maps.prime_bucket_bytes()
+        except BaseException:
+            if self.obj is not None:
+                self.obj.close()
+            if created:
+                self._del_link(self.bond)
+            self.ipr.close()
+            raise
+
+    # -- device ----------------------------------------------------------------------
+    def _link(self, **kw):
+        try:
+            links = self.ipr.link("get", **kw)
+        except NetlinkError as exc:
+            if exc.code in (errno.ENODEV, errno.ENOENT):
+                return None
+            raise
+        return links[0] if links else None
+
+    def _address(self, ifindex: int) -> bytes:
+        return _mac_bytes(self._link(index=ifindex).get_attr("IFLA_ADDRESS"))
+
+    def _device(self, mac: str | None, mtu: int) -> tuple[int, int, bool]:
+        link = self._link(ifname=self.bond)
+        created = False
+        if link is None:
+            if self._link(ifname=self.peer) is not None:
+                raise RuntimeError(f"{self.bond}: cannot create the bond device: its hidden peer's name "
+                                   f"{self.peer} is taken by another interface")
+            self.ipr.link("add", ifname=self.bond, kind="veth", peer=self.peer)
+            created = True
+            link = self._link(ifname=self.bond)
+        info = link.get_attr("IFLA_LINKINFO")
+        kind = info.get_attr("IFLA_INFO_KIND") if info else None
+        # A device left by a crash is adopted with its peer under either naming.
+        peer = self._link(index=link.get_attr("IFLA_LINK")) if link.get_attr("IFLA_LINK") else None
+        peer_ifname = peer.get_attr("IFLA_IFNAME") if peer is not None else None
+        if kind != "veth" or link.get_attr("IFLA_LINK_NETNSID") is not None \
+                or peer_ifname not in (self.peer, legacy_peer_name(self.bond)):
+            raise RuntimeError(f"{self.bond} exists but is not a softbond eBPF bond device "
+                               f"(a veth whose peer {self.peer} is in the same namespace)")
+        self.peer = peer_ifname
+        ifindex, peer_ifindex = link["index"], peer["index"]
+        try:
+            # The hidden peer must never talk by itself (router solicitations,
+            # DAD, MLD): no IPv6 on it.
+            with open(f"/proc/sys/net/ipv6/conf/{self.peer}/disable_ipv6", "w") as f:
+                f.write("1")
+        except OSError:
+            pass
+        if created:
+            self.ipr.link("set", index=peer_ifindex, state="down")
+        if mtu and link.get_attr("IFLA_MTU") != mtu:
+            self.ipr.link("set", index=peer_ifindex, mtu=mtu)
+            self.ipr.link("set", index=ifindex, mtu=mtu)
+        if mac is not None and _mac_bytes(mac) != _mac_bytes(link.get_attr("IFLA_ADDRESS")):
+            self.ipr.link("set", index=ifindex, address=_mac_bytes(mac).hex(":"))
+        return ifindex, peer_ifindex, created
+
+    def set_peer_mtu(self, mtu: int) -> None:
+        try:
+            self.ipr.link("set", index=self.peer_ifindex, mtu=mtu)
+        except NetlinkError as exc:
+            raise LinkError(f"{self.peer}: cannot set MTU {mtu}: {os.strerror(exc.code)}") from None
+
+    def _del_link(self, name: str) -> None:
+        link = self._link(ifname=name)
+        if link is not None:
+            try:
+                self.ipr.link("del", index=link["index"])
+            except NetlinkError:
+                pass
+
+    # -- tc --------------------------------------------------------------------------
+    def _has_clsact(self, ifindex: int) -> bool:
+        return any(q.get_attr("TCA_KIND") in ("clsact", "ingress") for q in self.ipr.get_qdiscs(index=ifindex))
+
+    def _our_filter(self, ifindex: int, parent: int):
+        try:
+            filters = self.ipr.get_filters(index=ifindex, parent=parent)
+        except NetlinkError:
+            return None
+        for f in filters:
+            if (f["info"] >> 16) == FILTER_PRIO and f.get_attr("TCA_OPTIONS"):
+                return f
+        return None
+
+    def _attach(self, ifindex: int, parent: int, prog: str) -> bool:
+        """Put `prog` at our prio (replacing what is there); True when the
+        clsact qdisc had to be added."""
+        made = False
+        if not self._has_clsact(ifindex):
+            self.ipr.tc("add", "clsact", ifindex)
+            made = True
+        self.ipr.tc("replace-filter", "bpf", ifindex, ":1", fd=self.obj.progs[prog], name=prog, parent=parent,
+                    prio=FILTER_PRIO, direct_action=True)
+        return made
+
+    def _existing_maps(self) -> dict[str, int] | None:
+        """The pinned maps, unless the programs attached to the device use
+        other ones (then those: they are what forwards now)."""
+        live = self._maps_from_filter()
+        pinned = loader.pinned_maps(self.pin_dir)
+        if live and pinned and libbpf.map_info(live["sb_config"])["id"] != libbpf.map_info(pinned["sb_config"])["id"]:
+            loader.close_fds(pinned)
+            pinned = None
+        if pinned:
+            loader.close_fds(live)
+            return pinned
+        return live
+
+    def _filter_maps(self, ifindex: int, parent: int) -> dict[str, int] | None:
+        f = self._our_filter(ifindex, parent)
+        prog_id = _nla_u32(f.get_attr("TCA_OPTIONS"), TCA_BPF_ID) if f is not None else None
+        return loader.maps_of_program(prog_id) if prog_id else None
+
+    def _maps_from_filter(self) -> dict[str, int] | None:
+        """The maps of the programs still attached: the bond's egress program
+        has all but sb_rx, a member's ingress program (any link in the
+        namespace whose program shares our sb_config) has that one."""
+        fds = self._filter_maps(self.ifindex, CLSACT_EGRESS)
+        if not fds or "sb_config" not in fds:
+            loader.close_fds(fds)
+            return None
+        config_id = libbpf.map_info(fds["sb_config"])["id"]
+        for link in self.ipr.get_links():
+            index = link["index"]
+            if index in (self.ifindex, self.peer_ifindex):
+                continue
+            more = self._filter_maps(index, CLSACT_INGRESS)
+            if more and "sb_rx" in more and "sb_config" in more \
+                    and libbpf.map_info(more["sb_config"])["id"] == config_id:
+                fds["sb_rx"] = more.pop("sb_rx")
+                loader.close_fds(more)
+                break
+            loader.close_fds(more)
+        return fds
+
+    def _readopt_members(self) -> None:
+        for ifindex in self.maps.rx_entries():
+            link = self._link(index=ifindex)
+            if link is None:
+                self.maps.del_rx(ifindex)
+                self.maps.drop_stats(ifindex)
+                continue
+            self.members[ifindex] = link.get_attr("IFLA_IFNAME")
+            if self._our_filter(ifindex, CLSACT_INGRESS) is not None:
+                self._attach(ifindex, CLSACT_INGRESS, "sb_ingress")
+
+    # -- API ---------------------------------------------------------------------------
+    def set_carrier(self, on: bool) -> None:
+        self.ipr.link("set", index=self.peer_ifindex, state="up" if on else "down")
+
+    def attach_member(self, ifname: str, ifindex: int, mac: bytes) -> None:
+        entry = self.maps.rx_entries().get(ifindex)
+        if entry is None:
+            flags = RXF_HAD_FILTER if self._our_filter(ifindex, CLSACT_INGRESS) is not None else 0
+            policy = RX_DROP
+        else:
+            policy, flags, _ = entry
+        self.maps.ensure_stats(ifindex)
+        # The entry first: the program drops frames of members it does not know.
+        self.maps.set_rx(ifindex, policy, flags, _mac_bytes(mac))
+        if self._attach(ifindex, CLSACT_INGRESS, "sb_ingress"):
+            flags |= RXF_MADE_CLSACT
+            self.maps.set_rx(ifindex, policy, flags, _mac_bytes(mac))
+        self.members[ifindex] = ifname
+
+    def detach_member(self, ifindex: int) -> None:
+        """Undo attach_member: the isolate drop filter that was there goes
+        back (the member stays off its own stack until links.restore), or
+        our filter and any clsact we added go."""
+        entry = self.maps.rx_entries().get(ifindex)
+        flags = entry[1] if entry else 0
+        if self._link(index=ifindex) is not None and self._our_filter(ifindex, CLSACT_INGRESS) is not None:
+            try:
+                if flags & RXF_HAD_FILTER:
+                    fd = isolate.load_drop_program()
+                    try:
+                        self.ipr.tc("replace-filter", "bpf", ifindex, ":1", fd=fd, name="softbond_drop",
+                                    parent=CLSACT_INGRESS, prio=FILTER_PRIO, direct_action=True)
+                    finally:
+                        os.close(fd)
+                elif flags & RXF_MADE_CLSACT:
+                    self.ipr.tc("del", "clsact", ifindex)
+                else:
+                    self.ipr.tc("del-filter", "bpf", ifindex, ":1", parent=CLSACT_INGRESS, prio=FILTER_PRIO)
+            except NetlinkError:
+                pass
+        self.maps.del_rx(ifindex)
+        self.maps.drop_stats(ifindex)
+        self.members.pop(ifindex, None)
+
+    def publish(self, snap: EbpfSnapshot) -> None:
+        self.maps.publish(snap, bond_ifindex=self.ifindex, arp_slowpath=self._arp_sock is not None)
+
+    def member_counters(self, ifindex: int) -> dict:
+        return self.maps.counters(ifindex)
+
+    def bucket_bytes(self) -> list[int]:
+        return self.maps.bucket_bytes()
+
+    def arp_socket(self) -> socket.socket | None:
+        """alb: outgoing ARP frames of the bond, as sent by its stack, for the
+        rlb code to rewrite and send on the member it chooses. Opening it
+        turns the ARP slow path on (for alb snapshots); before that, and
+        after close(keep=True), ARP leaves by the active member."""
+        if self._arp_sock is None:
+            self._arp_sock = packet.open_listener(self.peer, ETH_P_ARP)
+            if self.maps.config()["mode"] == MODE_ALB:
+                self.maps.set_flags(set_=F_ARP_SLOWPATH)
+        return self._arp_sock
+
+    def close(self, *, keep: bool = False) -> None:
+        if self.obj is None:
+            return
+        try:
+            if keep:
+                # Nobody will read the peer: ARP goes by the active member.
+                self.maps.set_flags(clear=F_ARP_SLOWPATH)
+            else:
+                for ifindex in set(self.maps.rx_entries()) | set(self.members):
+                    self.detach_member(ifindex)
+                self._del_link(self.bond)
+                loader.unpin(self.pin_dir)
+        finally:
+            if self._arp_sock is not None:
+                self._arp_sock.close()
+                self._arp_sock = None
+            self.obj.close()
+            self.obj = None
+            self.ipr.close()
+
+    def __enter__(self) -> "EbpfBond":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EbpfBond({self.bond!r}, ifindex={getattr(self, 'ifindex', None)})"
+

@@ -1,0 +1,209 @@
+"""Open and load bond.bpf.o with the system libbpf, reusing existing maps.
+
+Maps outlive a daemon restart in two ways, tried in this order by the bond:
+- pinned in a bpffs under <base>/softbond/<netns inode>:<bond>/<map name>;
+  <base> is $SOFTBOND_BPF_PIN_BASE, else /sys/fs/bpf or /run/softbond/bpf
+  when a bpffs is mounted there, else a bpffs that softbond mounts on
+  /run/softbond/bpf. (Under `ip netns exec` that mount is private to the
+  process's mount namespace and goes with it; so does a /sys/fs/bpf, which
+  `ip netns exec` hides behind a fresh sysfs.)
+- held by the programs still attached to the bond device: the cls_bpf
+  filter on its egress reports its program's id, the program lists its
+  maps' ids. This needs no bpffs at all.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+from ..abi import MAP_NAMES, PROG_NAMES
+from . import libbpf
+
+PIN_BASES = ("/sys/fs/bpf", "/run/softbond/bpf")
+MOUNT_AT = "/run/softbond/bpf"
+
+
+class BpfObject:
+    """bpf_object__open_file -> (reuse maps) -> bpf_object__load."""
+
+    def __init__(self, path: str) -> None:
+        self.lib = libbpf.lib()
+        self.path = path
+        self.obj = libbpf.check_ptr(self.lib.bpf_object__open_file(path.encode(), None), f"open {path}")
+        self.loaded = False
+        self.maps: dict[str, int] = {}
+        self.progs: dict[str, int] = {}
+
+    def _map(self, name: str):
+        return libbpf.check_ptr(self.lib.bpf_object__find_map_by_name(self.obj, name.encode()), f"map {name}")
+
+    def definition(self, name: str) -> tuple[int, int, int, int]:
+        m = self._map(name)
+        return (self.lib.bpf_map__type(m), self.lib.bpf_map__key_size(m), self.lib.bpf_map__value_size(m),
+                self.lib.bpf_map__max_entries(m))
+
+    def compatible(self, name: str, fd: int) -> bool:
+        try:
+            info = libbpf.map_info(fd)
+        except OSError:
+            return False
+        return (info["type"], info["key_size"], info["value_size"], info["max_entries"]) == self.definition(name)
+
+    def reuse(self, fds: dict[str, int]) -> None:
+        for name, fd in fds.items():
+            libbpf.check(self.lib.bpf_map__reuse_fd(self._map(name), fd), f"reuse map {name}")
+
+    def load(self) -> None:
+        libbpf.check(self.lib.bpf_object__load(self.obj), f"load {os.path.basename(self.path)}")
+        self.loaded = True
+        for name in MAP_NAMES:
+            self.maps[name] = libbpf.check(self.lib.bpf_map__fd(self._map(name)), f"fd of map {name}")
+        for name in PROG_NAMES:
+            prog = libbpf.check_ptr(self.lib.bpf_object__find_program_by_name(self.obj, name.encode()),
+                                    f"program {name}")
+            self.progs[name] = libbpf.check(self.lib.bpf_program__fd(prog), f"fd of program {name}")
+
+    def close(self) -> None:
+        """Closes the object's fds; maps and programs live on while a filter
+        or a pin holds them."""
+        if self.obj:
+            self.lib.bpf_object__close(self.obj)
+            self.obj = None
+            self.maps.clear()
+            self.progs.clear()
+
+
+# Maps only the member programs use: when no member program is attached
+# there is nothing in them worth keeping.
+MEMBER_ONLY_MAPS = frozenset({"sb_rx"})
+
+
+def load(path: str, reuse: dict[str, int] | None = None) -> tuple[BpfObject, bool]:
+    """Load the object, with `reuse` maps when they match the object's
+    definitions and are all there (MEMBER_ONLY_MAPS may be missing: they
+    start empty). Returns (object, reused). Closes `reuse` fds."""
+    obj = BpfObject(path)
+    try:
+        reused = False
+        if (reuse and set(MAP_NAMES) - MEMBER_ONLY_MAPS <= set(reuse) <= set(MAP_NAMES)
+                and all(obj.compatible(n, fd) for n, fd in reuse.items())):
+            obj.reuse(reuse)
+            reused = True
+        obj.load()
+        return obj, reused
+    except BaseException:
+        obj.close()
+        raise
+    finally:
+        for fd in (reuse or {}).values():
+            os.close(fd)
+
+
+# -- pins ------------------------------------------------------------------------
+
+def netns_key() -> str:
+    return str(os.stat("/proc/self/ns/net").st_ino)
+
+
+def _mount_bpffs(path: str) -> None:
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if libc.mount(b"bpf", path.encode(), b"bpf", 0, b"mode=0700") != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount bpffs on {path}: {os.strerror(err)}")
+
+
+def pin_base(create: bool = True) -> str | None:
+    env = os.environ.get("SOFTBOND_BPF_PIN_BASE")
+    if env:
+        return env if libbpf.is_bpffs(env) else None
+    for base in PIN_BASES:
+        if libbpf.is_bpffs(base):
+            return base
+    if not create:
+        return None
+    try:
+        _mount_bpffs(MOUNT_AT)
+    except OSError:
+        return None
+    return MOUNT_AT if libbpf.is_bpffs(MOUNT_AT) else None
+
+
+def pin_dir(bond: str, base: str | None) -> str | None:
+    if base is None:
+        return None
+    # bpffs refuses names with dots; interface names never contain ':'.
+    return os.path.join(base, "softbond", f"{netns_key()}:{bond.replace('.', ':')}")
+
+
+def pinned_maps(directory: str | None) -> dict[str, int] | None:
+    """fds of all pinned maps in `directory`, or None unless all are there."""
+    if directory is None or not os.path.isdir(directory):
+        return None
+    fds: dict[str, int] = {}
+    try:
+        for name in MAP_NAMES:
+            fds[name] = libbpf.obj_get(os.path.join(directory, name))
+    except OSError:
+        for fd in fds.values():
+            os.close(fd)
+        return None
+    return fds
+
+
+def pin_maps(directory: str, fds: dict[str, int]) -> None:
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    for name, fd in fds.items():
+        path = os.path.join(directory, name)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        libbpf.obj_pin(fd, path)
+
+
+def unpin(directory: str | None) -> None:
+    if directory is None or not os.path.isdir(directory):
+        return
+    for name in os.listdir(directory):
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass
+    for d in (directory, os.path.dirname(directory)):
+        try:
+            os.rmdir(d)
+        except OSError:
+            break
+
+
+def maps_of_program(prog_id: int) -> dict[str, int] | None:
+    """fds of the maps used by the program `prog_id`, by map name (None
+    when the program is gone). The caller closes them."""
+    try:
+        pfd = libbpf.prog_fd_by_id(prog_id)
+    except OSError:
+        return None
+    try:
+        ids = libbpf.prog_info(pfd)["map_ids"]
+    finally:
+        os.close(pfd)
+    fds: dict[str, int] = {}
+    for ident in ids:
+        try:
+            fd = libbpf.map_fd_by_id(ident)
+        except OSError:
+            continue
+        name = libbpf.map_info(fd)["name"]
+        if name in MAP_NAMES and name not in fds:
+            fds[name] = fd
+        else:
+            os.close(fd)
+    return fds
+
+
+def close_fds(fds: dict[str, int] | None) -> None:
+    for fd in (fds or {}).values():
+        os.close(fd)
+

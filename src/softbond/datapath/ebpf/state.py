@@ -1,0 +1,261 @@
+"""The maps of bond.bpf.c as Python sees them: layouts, the snapshot the
+control plane publishes, and reading the counters back.
+
+Everything one frame's member choice depends on sits in one of two banks
+(sb_config[bank], sb_members[bank * MAX_MEMBERS ...], sb_buckets[bank *
+BUCKETS ...]). `publish` fills the bank the programs are not using and then
+flips sb_bank[0] (one aligned u32 store), so a frame sees the old choice or
+the new one, never a mix. Receive policies are per member (sb_rx, keyed by
+ifindex): policies that let more through are written before the flip,
+those that let less through after it, so a failover never drops frames on
+both members at once.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from ..abi import BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, MAX_MEMBERS, MEMBER, MODE_ALB, MODE_RR, POL_L2, POL_VLAN_SRCMAC, RX, RX_DROP, STAT_NAMES, STATS
+from . import libbpf
+
+U32 = struct.Struct("=I")
+S32 = struct.Struct("=i")
+U64 = struct.Struct("=Q")
+
+
+@dataclass(frozen=True)
+class EbpfSnapshot:
+    """What the data path does, as one value. Indices in `buckets` refer to
+    `tx_members`."""
+    mode: int
+    xmit_hash_policy: int
+    packets_per_slave: int
+    tx_members: tuple[tuple[int, bytes], ...]    # usable members (ifindex, mac) in order
+    active: int                                  # ifindex or 0
+    rx_policy: dict[int, int] = field(hash=False)  # ifindex -> modes.base RX_*
+    buckets: tuple[int, ...] | None              # 256 entries: index into tx_members or -1; None: static
+    bond_mac: bytes
+
+    def validate(self) -> None:
+        if not MODE_RR <= self.mode <= MODE_ALB:
+            raise ValueError(f"unknown bond mode {self.mode}")
+        if not POL_L2 <= self.xmit_hash_policy <= POL_VLAN_SRCMAC:
+            raise ValueError(f"unknown xmit_hash_policy {self.xmit_hash_policy}")
+        if len(self.tx_members) > MAX_MEMBERS:
+            raise ValueError(f"at most {MAX_MEMBERS} members in the eBPF data path")
+        if len(self.bond_mac) != 6 or any(len(m) != 6 for _, m in self.tx_members):
+            raise ValueError("MAC addresses are 6 bytes")
+        if self.buckets is not None:
+            if len(self.buckets) != BUCKETS:
+                raise ValueError(f"buckets needs {BUCKETS} entries")
+            n = len(self.tx_members)
+            if any(not -1 <= b < n for b in self.buckets):
+                raise ValueError("bucket entries are indices into tx_members or -1")
+
+
+class BondMaps:
+    """Reads and writes the maps through their fds (owned by the caller).
+
+    The control plane is the maps' only writer, so what it wrote last - the
+    bank in use, the receive entries, which stats entries exist - is kept
+    here as well and read back from the kernel only once (maps adopted
+    after a restart hold what the previous daemon wrote). A failover's
+    publish then costs the few updates it makes: each syscall skipped is
+    tens of microseconds when the daemon wakes on a cold cache."""
+
+    def __init__(self, fds: dict[str, int]) -> None:
+        self.fd = dict(fds)
+        self.ncpu = libbpf.num_cpus()
+        self._bucket_seen = [0] * BUCKETS
+        self.generation = 0
+        self._bank: int | None = None
+        self._rx: dict[int, tuple[int, int, bytes]] | None = None
+        self._stats: set[int] = set()
+
+    # -- raw access -------------------------------------------------------------
+    def _percpu(self, name: str, key: bytes, size: int) -> list[bytes] | None:
+        stride = (size + 7) & ~7
+        raw = libbpf.lookup(self.fd[name], key, stride * self.ncpu)
+        if raw is None:
+            return None
+        return [raw[i * stride:i * stride + size] for i in range(self.ncpu)]
+
+    def bank(self) -> int:
+        if self._bank is None:
+            raw = libbpf.lookup(self.fd["sb_bank"], U32.pack(0), 4)
+            self._bank = U32.unpack(raw)[0] & 1 if raw else 0
+        return self._bank
+
+    def _set_bank(self, bank: int) -> None:
+        libbpf.update(self.fd["sb_bank"], U32.pack(0), U32.pack(bank))
+        self._bank = bank
+
+    def config(self, bank: int | None = None) -> dict:
+        bank = self.bank() if bank is None else bank
+        raw = libbpf.lookup(self.fd["sb_config"], U32.pack(bank), CONFIG.size)
+        v = CONFIG.unpack(raw)
+        return {"mode": v[0], "policy": v[1], "packets_per_slave": v[2], "count": v[3], "active_ifindex": v[4],
+                "active_slot": v[5], "flags": v[6], "bond_ifindex": v[7], "bond_mac": v[8], "generation": v[10]}
+
+    def members(self, bank: int | None = None) -> list[tuple[int, bytes]]:
+        bank = self.bank() if bank is None else bank
+        count = self.config(bank)["count"]
+        out = []
+        for i in range(min(count, MAX_MEMBERS)):
+            ifindex, mac, _ = MEMBER.unpack(libbpf.lookup(self.fd["sb_members"], U32.pack(bank * MAX_MEMBERS + i),
+                                                          MEMBER.size))
+            out.append((ifindex, mac))
+        return out
+
+    def _write_config(self, bank: int, *, mode=0, policy=0, pps=1, count=0, active=0, active_slot=-1, flags=0,
+                      bond_ifindex=0, bond_mac=b"\0" * 6, generation=0) -> None:
+        libbpf.update(self.fd["sb_config"], U32.pack(bank),
+                      CONFIG.pack(mode, policy, pps, count, active, active_slot, flags, bond_ifindex, bond_mac, 0,
+                                  generation, 0))
+
+    def initialize(self, bond_ifindex: int, bond_mac: bytes) -> None:
+        """A fresh bond: no member, everything the bond sends is dropped."""
+        for bank in (0, 1):
+            self._write_config(bank, bond_ifindex=bond_ifindex, bond_mac=bond_mac)
+        self._set_bank(0)
+        self.ensure_stats(bond_ifindex)
+
+    def set_bond(self, bond_ifindex: int) -> None:
+        """Adopted maps: make sure they point at this bond device."""
+        for bank in (0, 1):
+            c = self.config(bank)
+            if c["bond_ifindex"] != bond_ifindex:
+                self._write_config(bank, mode=c["mode"], policy=c["policy"], pps=c["packets_per_slave"],
+                                   count=c["count"], active=c["active_ifindex"], active_slot=c["active_slot"],
+                                   flags=c["flags"], bond_ifindex=bond_ifindex, bond_mac=c["bond_mac"],
+                                   generation=c["generation"])
+        self.ensure_stats(bond_ifindex)
+
+    def ensure_stats(self, ifindex: int) -> None:
+        if ifindex in self._stats:
+            return
+        try:
+            libbpf.update(self.fd["sb_stats"], U32.pack(ifindex), b"\0" * (STATS.size * self.ncpu),
+                          libbpf.BPF_NOEXIST)
+        except FileExistsError:
+            pass
+        self._stats.add(ifindex)
+
+    def drop_stats(self, ifindex: int) -> None:
+        self._stats.discard(ifindex)
+        libbpf.delete(self.fd["sb_stats"], U32.pack(ifindex))
+
+    # -- receive side -------------------------------------------------------------
+    def rx_entries(self) -> dict[int, tuple[int, int, bytes]]:
+        if self._rx is None:
+            rx = {}
+            for key in libbpf.keys(self.fd["sb_rx"], 4):
+                raw = libbpf.lookup(self.fd["sb_rx"], key, RX.size)
+                if raw is not None:
+                    policy, flags, mac, _ = RX.unpack(raw)
+                    rx[U32.unpack(key)[0]] = (policy, flags, mac)
+            self._rx = rx
+        return dict(self._rx)
+
+    def set_rx(self, ifindex: int, policy: int, flags: int, mac: bytes) -> None:
+        self.rx_entries()
+        libbpf.update(self.fd["sb_rx"], U32.pack(ifindex), RX.pack(policy, flags, mac, 0))
+        self._rx[ifindex] = (policy, flags, mac)
+
+    def del_rx(self, ifindex: int) -> None:
+        self.rx_entries()
+        libbpf.delete(self.fd["sb_rx"], U32.pack(ifindex))
+        self._rx.pop(ifindex, None)
+
+    # -- publish -----------------------------------------------------------------
+    def publish(self, snap: EbpfSnapshot, *, bond_ifindex: int, arp_slowpath: bool = False) -> None:
+        snap.validate()
+        members = snap.tx_members
+        count = len(members)
+        for ifindex, _ in members:
+            self.ensure_stats(ifindex)
+        if snap.active:
+            self.ensure_stats(snap.active)
+        macs = {ifindex: mac for ifindex, mac in members}
+        current = self.rx_entries()
+        later = []
+        for ifindex, (old_policy, flags, old_mac) in current.items():
+            policy = snap.rx_policy.get(ifindex, RX_DROP)
+            mac = macs.get(ifindex, old_mac)
+            if (policy, mac) == (old_policy, old_mac):
+                continue
+            if policy == RX_DROP:
+                later.append((ifindex, policy, flags, mac))
+            else:
+                self.set_rx(ifindex, policy, flags, mac)
+
+        bank = self.bank() ^ 1
+        # Only the slots below count: the program never reads past it.
+        if count:
+            self._write_array("sb_members", bank * MAX_MEMBERS, [MEMBER.pack(i, mac, 0) for i, mac in members])
+        flags = 0
+        if snap.buckets is not None:
+            flags |= F_DYNAMIC
+            self._write_buckets(bank, snap.buckets)
+        if arp_slowpath and snap.mode == MODE_ALB:
+            flags |= F_ARP_SLOWPATH
+        active_slot = next((i for i, (ifindex, _) in enumerate(members) if ifindex == snap.active), -1)
+        self.generation += 1
+        self._write_config(bank, mode=snap.mode, policy=snap.xmit_hash_policy, pps=snap.packets_per_slave,
+                           count=count, active=snap.active, active_slot=active_slot, flags=flags,
+                           bond_ifindex=bond_ifindex, bond_mac=snap.bond_mac, generation=self.generation)
+        self._set_bank(bank)
+        for entry in later:
+            self.set_rx(*entry)
+
+    def _write_buckets(self, bank: int, buckets) -> None:
+        self._write_array("sb_buckets", bank * BUCKETS, [S32.pack(b) for b in buckets])
+
+    def _write_array(self, name: str, base: int, values: list[bytes]) -> None:
+        """values[i] into key base + i: one BPF_MAP_UPDATE_BATCH, or one
+        update per element where batches are not supported."""
+        fd = self.fd[name]
+        keys = b"".join(U32.pack(base + i) for i in range(len(values)))
+        try:
+            libbpf.update_batch(fd, keys, b"".join(values), len(values))
+        except OSError:
+            for i, value in enumerate(values):
+                libbpf.update(fd, U32.pack(base + i), value)
+
+    def set_flags(self, set_: int = 0, clear: int = 0) -> None:
+        """Change the current bank's flags in place (a u32 in one config
+        entry: copied whole, the other fields unchanged)."""
+        bank = self.bank()
+        c = self.config(bank)
+        self._write_config(bank, mode=c["mode"], policy=c["policy"], pps=c["packets_per_slave"], count=c["count"],
+                           active=c["active_ifindex"], active_slot=c["active_slot"],
+                           flags=(c["flags"] | set_) & ~clear, bond_ifindex=c["bond_ifindex"],
+                           bond_mac=c["bond_mac"], generation=c["generation"])
+
+    # -- counters ----------------------------------------------------------------
+    def counters(self, ifindex: int) -> dict[str, int]:
+        per_cpu = self._percpu("sb_stats", U32.pack(ifindex), STATS.size)
+        totals = [0] * len(STAT_NAMES)
+        for raw in per_cpu or ():
+            for i, v in enumerate(STATS.unpack(raw)):
+                totals[i] += v
+        return dict(zip(STAT_NAMES, totals))
+
+    def bucket_totals(self) -> list[int]:
+        out = []
+        for i in range(BUCKETS):
+            per_cpu = self._percpu("sb_bucket_bytes", U32.pack(i), 8)
+            out.append(sum(U64.unpack(v)[0] for v in per_cpu or ()))
+        return out
+
+    def bucket_bytes(self) -> list[int]:
+        """Bytes per bucket since the previous call. The per-CPU counters are
+        never written from here (a reset would race the programs); the
+        difference to the last reading is returned instead."""
+        totals = self.bucket_totals()
+        delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
+        self._bucket_seen = totals
+        return delta
+
+    def prime_bucket_bytes(self) -> None:
+        self._bucket_seen = self.bucket_totals()

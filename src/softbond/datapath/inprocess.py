@@ -1,0 +1,349 @@
+"""The pure-Python data path: TAP <-> member AF_PACKET sockets.
+
+One thread runs `forward`: one epoll over the TAP and every member socket,
+each ready socket drained (up to BATCH frames) into one preallocated
+buffer. The control plane never calls into it: it publishes an immutable
+`Snapshot` by plain attribute assignment (atomic under the GIL) and the
+loop picks it up at its next wakeup. Nothing in the loop logs, builds bytes
+objects or touches asyncio; the only per-frame objects are the memoryview
+slices that socket.send() needs to know the length.
+
+Why one thread and not one per direction: the two would hand the GIL to
+each other around every syscall, and each hand-off is a futex wakeup of
+the other thread - measured as the larger CPU cost for no more throughput
+(bench/RESULTS.md).
+
+Busy polling (`datapath_busy_poll`, microseconds): while frames arrive
+closer together than that, the loop polls without sleeping instead of
+blocking in epoll_wait. A paced TCP sender (bbr) hands over one super-frame
+at a time; each one otherwise costs a sleep and a wakeup of this thread -
+and a wakeup of a sleeping thread is a cross-CPU interrupt, expensive in a
+VM - on the way out and again for its ACK on the way back. The window
+adapts as KVM's halt polling does (`next_window`), and the loop polls only
+while moving frames keeps it busy a third of the time or more, so light
+traffic never spins a core and an idle bond costs nothing.
+"""
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .abi import MAX_MEMBERS, RX_DELIVER, RX_DROP, RX_NOT_OWN
+from ..modes.base import VNET
+from ..wire.vnet import gso_segments
+
+# Offsets in a received frame: the virtio-net header, then Ethernet.
+DST, SRC, ETH_END = VNET, VNET + 6, VNET + 12
+
+# A 64 KB GSO super-frame plus the virtio-net header and slack.
+FRAME_BUFFER = 65536 + VNET + 256
+MSG_DONTWAIT = socket.MSG_DONTWAIT
+BATCH = 64                   # frames per socket per wakeup: one busy fd cannot starve the others
+
+# Counters kept by the loop, by index (the worker processes keep the same
+# slots in shared memory). C_SLEPT: wakeups from a sleep in epoll_wait;
+# C_POLLED: polls that found frames (a wakeup busy polling saved).
+C_RX_DROPPED, C_TX_ERRORS, C_FRAMES_OUT, C_FRAMES_IN, C_SLEPT, C_POLLED = range(6)
+LOOP_COUNTERS = (("frames_out", C_FRAMES_OUT), ("frames_in", C_FRAMES_IN), ("rx_dropped", C_RX_DROPPED),
+                 ("tx_errors", C_TX_ERRORS), ("slept", C_SLEPT), ("polled", C_POLLED))
+# Then, per member slot (0..MAX_MEMBERS-1), the wire segments its GSO
+# super-frames carried beyond the first, received and sent: a member NIC
+# of the virtual kinds counts a super-frame as one packet, the wire carries
+# gso_segs of them (member_segment_counters adds these to its counts).
+# A member without a slot (none assigned yet) counts into C_UNASSIGNED.
+C_UNASSIGNED = 6
+C_SEGMENTS = 8
+COUNTER_SLOTS = C_SEGMENTS + 2 * MAX_MEMBERS
+
+
+def rx_segments_slot(member_slot: int | None) -> int:
+    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + 2 * member_slot
+
+
+def tx_segments_slot(member_slot: int | None) -> int:
+    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + 2 * member_slot + 1
+
+
+def counting_send(send: Callable, counters, slot: int) -> Callable:
+    """`send` that adds a GSO super-frame's extra wire segments to
+    counters[slot] (gso_type, byte 1 of the virtio-net header, is zero for
+    every other frame: one byte read and no allocation per frame)."""
+    def send_counted(frame):
+        if frame[1]:
+            counters[slot] += gso_segments(frame, len(frame)) - 1
+        return send(frame)
+    return send_counted
+
+# The busy-poll window grows from this when a wait ends early enough to have
+# been caught by polling (KVM's halt_poll_ns_grow_start, 10 us).
+POLL_GROW_START_NS = 10_000
+# The loop polls only while it spent at least 1/BUSY_SHARE of the recent
+# past moving frames; "recent" decays by half every LOAD_SPAN_NS.
+BUSY_SHARE = 3
+LOAD_SPAN_NS = 20_000_000
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the data path needs to know, decided by the mode's runner.
+
+    transmit: called with each frame read from the bond device (the frame
+      includes the virtio-net header); None drops everything (no usable
+      member).
+    receive: fd -> (recv_into, policy, member MAC, segments slot), policy
+      one of modes.base.RX_*: drop (the kernel's inactive slave), deliver,
+      deliver unless sourced by the bond itself (a switch reflecting our
+      floods), or alb's "unicast only, frames to the member's MAC go up as
+      the bond's"; the counters' slot for the member's received extra wire
+      segments (rx_segments_slot).
+    bond_mac: the bond device's MAC, for the last two policies.
+    busy_poll_ns: the longest the loop polls before sleeping; 0 never.
+    """
+    transmit: Callable[[memoryview], object] | None = None
+    receive: dict[int, tuple[Callable, int, bytes, int]] = field(default_factory=dict)
+    bond_mac: bytes = bytes(6)
+    busy_poll_ns: int = 0
+
+
+def accept(buf: bytearray, n: int, policy: int, own_mac: bytes, bond_mac: bytes) -> bool:
+    """The receive policies other than RX_DELIVER (the hot case, which the
+    loops test inline): True to deliver the frame of `n` bytes in `buf`,
+    whose destination MAC it may rewrite to the bond's (alb)."""
+    if policy == RX_DROP or n < ETH_END:
+        return False
+    if policy == RX_NOT_OWN:
+        return buf.find(bond_mac, SRC, ETH_END) != SRC
+    if buf[DST] & 1:                    # RX_UNICAST_OWN_MAC
+        return False
+    if buf.find(own_mac, DST, SRC) == DST:
+        buf[DST:SRC] = bond_mac
+    return True
+
+
+def next_window(window_ns: int, blocked_ns: int, max_ns: int) -> int:
+    """The busy-poll window after a wait that slept `blocked_ns`.
+
+    A wait that ended within `max_ns` would have been caught by polling:
+    poll longer next time (double, from POLL_GROW_START_NS, up to max_ns).
+    A longer one means traffic is sparse and polling would have burnt the
+    whole window for nothing: stop polling until waits are short again
+    (KVM halt polling with halt_poll_ns_shrink=0, its default)."""
+    if max_ns <= 0 or blocked_ns > max_ns:
+        return 0
+    return min(max_ns, max(window_ns * 2, POLL_GROW_START_NS))
+
+
+def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) -> None:
+    """Move frames between the TAP and the members until `other(fd)`, called
+    for a ready fd that is neither (a wake pipe, a control socket), returns
+    False. `source.snapshot` is read at every wakeup; `counters` is indexed
+    by C_*; the TAP (non-blocking) and the member sockets (read with
+    MSG_DONTWAIT) must be registered in `epoll` for EPOLLIN."""
+    buf = bytearray(FRAME_BUFFER)
+    view = memoryview(buf)
+    bufs = [buf]
+    readv, write = os.readv, os.write
+    wait = epoll.poll
+    clock = time.monotonic_ns
+    window = 0          # how long to poll before sleeping (next_window)
+    polling_until = 0   # while nonzero: polling, until this clock value
+    polled = 0          # the window polled in vain before the coming sleep
+    # Decaying sums (ns): time spent moving frames, and all time - starting
+    # as after a span of idleness, so a first frame alone opens no window.
+    worked, elapsed = 0, LOAD_SPAN_NS
+    last = clock()
+    while True:
+        try:
+            if polling_until:
+                ready = wait(0)
+                if not ready:
+                    if clock() < polling_until:
+                        continue
+                    polling_until, polled = 0, window
+                    continue    # nothing within the window: sleep
+                began = clock()
+                counters[C_POLLED] += 1
+            else:
+                slept = clock()
+                ready = wait()
+                began = clock()
+                counters[C_SLEPT] += 1
+                window = next_window(window, polled + began - slept, source.snapshot.busy_poll_ns)
+                polled = 0
+        except OSError:
+            return      # the epoll was closed under us: stopping
+        snapshot = source.snapshot
+        receive, bond_mac = snapshot.receive, snapshot.bond_mac
+        for fd, _events in ready:
+            if fd == tap_fd:
+                transmit = snapshot.transmit
+                sent = errors = 0
+                for _ in range(BATCH):
+                    try:
+                        n = readv(tap_fd, bufs)
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        errors += 1
+                        break
+                    if transmit is None:
+                        continue
+                    try:
+                        transmit(view[:n])
+                        sent += 1
+                    except OSError:
+                        errors += 1
+                counters[C_FRAMES_OUT] += sent
+                if errors:
+                    counters[C_TX_ERRORS] += errors
+                continue
+            entry = receive.get(fd)
+            if entry is None:
+                if not other(fd):
+                    return
+                continue    # or a member being released: unwatched shortly
+            recv_into, policy, own_mac, segments_slot = entry
+            delivered = dropped = segments = 0
+            for _ in range(BATCH):
+                try:
+                    n = recv_into(buf, 0, MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    break
+                if buf[1]:      # a GSO super-frame: more than one frame on the wire
+                    segments += gso_segments(buf, n) - 1
+                if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
+                    dropped += 1
+                    continue
+                try:
+                    write(tap_fd, view[:n])
+                    delivered += 1
+                except OSError:
+                    dropped += 1
+            counters[C_FRAMES_IN] += delivered
+            if dropped:
+                counters[C_RX_DROPPED] += dropped
+            if segments:
+                counters[segments_slot] += segments
+        # Poll only while moving frames keeps this loop busy a third of the
+        # time or more: there a sleep and a wakeup per frame cost throughput.
+        # A lighter load (small frames far apart: 10k 64-byte datagrams a
+        # second keep it under a fifth busy) would spin a core for nothing.
+        now = clock()
+        worked += now - began
+        elapsed += now - last
+        last = now
+        if elapsed > LOAD_SPAN_NS:
+            worked >>= 1
+            elapsed >>= 1
+        polling_until = now + window if window and worked * BUSY_SHARE >= elapsed else 0
+
+
+class DataPath:
+    """`forward` in a thread of the daemon, over the bond's TAP."""
+
+    def __init__(self, tap_fd: int) -> None:
+        self.tap_fd = tap_fd
+        self.snapshot = Snapshot()
+        self.counters = [0] * COUNTER_SLOTS           # C_*
+        self._epoll = select.epoll()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._epoll.register(self._wake_r, select.EPOLLIN)
+        self._epoll.register(tap_fd, select.EPOLLIN)
+        self._running = False
+        self._thread: threading.Thread | None = None
+
+    def loop_counters(self) -> dict[str, int]:
+        return {name: self.counters[i] for name, i in LOOP_COUNTERS}
+
+    @property
+    def rx_dropped(self) -> int:
+        """Frames read on members and not delivered."""
+        return self.counters[C_RX_DROPPED]
+
+    @property
+    def tx_errors(self) -> int:
+        """Member sends that failed (a member going away)."""
+        return self.counters[C_TX_ERRORS]
+
+    # -- control plane side -------------------------------------------------
+    def publish(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def watch(self, fd: int) -> None:
+        self._epoll.register(fd, select.EPOLLIN)
+
+    def unwatch(self, fd: int) -> None:
+        try:
+            self._epoll.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    def start(self) -> None:
+        self._running = True
+        self._thread = threading.Thread(target=forward, name="softbond-datapath", daemon=True,
+                                        args=(self, self.tap_fd, self._epoll, self.counters, self._woken))
+        self._thread.start()
+
+    def _woken(self, fd: int) -> bool:
+        if fd == self._wake_r:
+            try:
+                os.read(fd, 64)
+            except OSError:
+                pass
+        return self._running
+
+    def stop(self) -> None:
+        self._running = False
+        os.write(self._wake_w, b"x")
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._epoll.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+
+class SegmentSlots:
+    """Which member counts its extra wire segments in which counter slots,
+    and from what value: a slot a departed member used is handed to the
+    next one, whose count starts from the slot's value then. `read(index)`
+    returns a counter's current value (summed over workers)."""
+
+    def __init__(self, read: Callable[[int], int]) -> None:
+        self._read = read
+        self._slots: dict[int, int] = {}                # ifindex -> member slot
+        self._base: dict[int, tuple[int, int]] = {}     # ifindex -> (rx, tx) at assignment
+
+    def assign(self, ifindex: int) -> int | None:
+        """The member's slot; None past MAX_MEMBERS members (those count
+        what their NIC counts)."""
+        if ifindex in self._slots:
+            return self._slots[ifindex]
+        used = set(self._slots.values())
+        slot = next((i for i in range(MAX_MEMBERS) if i not in used), None)
+        if slot is None:
+            return None
+        self._slots[ifindex] = slot
+        self._base[ifindex] = (self._read(rx_segments_slot(slot)), self._read(tx_segments_slot(slot)))
+        return slot
+
+    def release(self, ifindex: int) -> None:
+        self._slots.pop(ifindex, None)
+        self._base.pop(ifindex, None)
+
+    def slots(self) -> dict[int, int]:
+        return dict(self._slots)
+
+    def extra(self, ifindex: int) -> tuple[int, int]:
+        """(received, sent) extra wire segments of the member so far."""
+        slot = self._slots.get(ifindex)
+        if slot is None:
+            return 0, 0
+        rx, tx = self._base[ifindex]
+        return self._read(rx_segments_slot(slot)) - rx, self._read(tx_segments_slot(slot)) - tx
