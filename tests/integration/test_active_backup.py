@@ -410,7 +410,7 @@ def test_member_of_another_bond_is_refused(topo):
 
 DROP_AND_ASK = """
 import os, sys
-from softbond import cli
+from softbond.faces import cli
 os.setgid(65534); os.setuid(65534)
 try:
     cli.request("bond0", {"cmd": "status"})
@@ -422,7 +422,7 @@ except cli.CliError as exc:
 def test_control_socket_is_root_only(topo):
     up(topo, "mode=1", "miimon=100")
     mode = topo.exec(topo.host, [sys.executable, "-c",
-                                 "import os, stat; from softbond import runtime; "
+                                 "import os, stat; from softbond.kernel import rundir as runtime; "
                                  "print(oct(stat.S_IMODE(os.stat(runtime.socket_path('bond0')).st_mode)))"]).stdout
     assert mode.strip() == "0o600"
     proc = topo.exec(topo.host, [sys.executable, "-c", DROP_AND_ASK], check=False)

@@ -1,4 +1,4 @@
-"""The link-message socket filter in the kernel (ports/netlink.py): a
+"""The link-message socket filter in the kernel (kernel/netlink.py): a
 listener hears the interfaces it names and nothing else."""
 import subprocess
 import uuid

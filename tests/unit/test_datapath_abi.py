@@ -1,4 +1,4 @@
-"""datapath_abi.py against bond.bpf.c: the #defines, the structs' field
+"""datapath/abi.py against bond.bpf.c: the #defines, the structs' field
 offsets, sizes and signedness, the maps' sizes and the program names.
 
 bond.bpf.c compiles for the host as well (bpf_helpers.h only declares

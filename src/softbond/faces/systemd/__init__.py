@@ -39,7 +39,8 @@ def package_path(command: list[str]) -> str | None:
     systemd starts the unit without the caller's environment."""
     if command[1:] != ["-m", "softbond"] or not os.environ.get("PYTHONPATH"):
         return None
-    return os.path.dirname(os.path.dirname(HERE))
+    import softbond
+    return os.path.dirname(os.path.dirname(os.path.abspath(softbond.__file__)))
 
 
 def unit_text(command: list[str], config: str = PACKAGED_CONFIG) -> str:
