@@ -5,11 +5,9 @@ always a name under /run/netns, so `ip netns exec` cannot be used. A child
 runs in the namespace with a mount namespace of its own whose /sys is that
 network namespace's sysfs (softbond reads /sys/class/net); /run stays
 shared, so the bond's run directory is where every softbond looks for it.
-Netlink needs no sysfs: a socket opened while in the namespace stays
-bound to it (iproute_in)."""
+`ip` needs no sysfs: it only enters the network namespace."""
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import subprocess
@@ -38,27 +36,6 @@ def open_netns(path: str) -> int:
     return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
 
 
-@contextlib.contextmanager
-def entered(fd: int):
-    """This process in the namespace `fd` for the block (netlink sockets
-    opened in it stay there), back in its own afterwards."""
-    home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        setns(fd)
-        try:
-            yield
-        finally:
-            setns(home)
-    finally:
-        os.close(home)
-
-
-def iproute_in(fd: int):
-    from pyroute2 import IPRoute
-    with entered(fd):
-        return IPRoute()
-
-
 def _enter_for_exec(fd: int) -> None:
     """In the child, before exec: the network namespace, a private mount
     namespace, that namespace's sysfs on /sys (iproute2's netns_switch())."""
@@ -69,8 +46,19 @@ def _enter_for_exec(fd: int) -> None:
     _check(_libc.mount(b"sysfs", b"/sys", b"sysfs", 0, None), "mount sysfs")
 
 
-def run_in(fd: int, argv: list[str], *, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run argv in the namespace `fd`; its output captured, nothing
-    inherited on stdin (stdin is the runtime's network configuration)."""
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
-                          pass_fds=(fd,), preexec_fn=lambda: _enter_for_exec(fd))
+def run_in(fd: int | None, argv: list[str], *, sysfs: bool = True, input: str = "",
+           timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run argv in the namespace `fd` (None: this process's own), its output
+    captured; `input` on its stdin, never the runtime's network
+    configuration. sysfs=False: the network namespace only (`ip` needs no
+    /sys, and a mount namespace costs)."""
+    if fd is None:
+        enter = None
+    elif sysfs:
+        def enter():
+            _enter_for_exec(fd)
+    else:
+        def enter():
+            setns(fd)
+    return subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
+                          pass_fds=(fd,) if fd is not None else (), preexec_fn=enter)

@@ -14,19 +14,24 @@ a failed ADD, finds nothing to do and succeeds."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import ipaddress
 import json
 import os
 import sys
+import time
 
+from ...control import METHODS, ControlError, request_at
 from ...kernel import runfiles
 from ...kernel.rundir import RUN_ROOT, RunError
 from . import ipam, netconf, nsexec
-from .spec import (BOND_FAILED, INCOMPATIBLE_VERSION, CHECK_FAILED, CURRENT, INVALID_CONFIG, IO_FAILURE, UNKNOWN_CONTAINER, CniError, check_version,
+from .spec import (BOND_FAILED, INCOMPATIBLE_VERSION, IPAM_FAILED, CHECK_FAILED, CURRENT, INVALID_CONFIG, IO_FAILURE, UNKNOWN_CONTAINER, CniError, check_version,
                    decode_config, encode_result, normalise_ips, read_environment, version_info, version_key)
 
 SOFTBOND = [sys.executable, "-m", "softbond"]
 RECORD_DIR = os.path.join(RUN_ROOT, "cni")
 UP_TIMEOUT = 60.0
+DOWN_TIMEOUT = 10.0      # as `softbond down` waits
 
 
 def record_path(env: dict) -> str:
@@ -55,29 +60,22 @@ def _remove_record(env: dict) -> None:
 
 
 # ---------------------------------------------------------------------- links
-def _move_links(ipr_from, names: list[str], target_fd: int, *, missing_ok: bool = False) -> list[str]:
-    """Move links (set down first, as bond-cni does) into the namespace
-    `target_fd`; the names moved."""
-    moved = []
-    for name in names:
-        found = ipr_from.link_lookup(ifname=name)
-        if not found:
-            if missing_ok:
-                continue
-            raise CniError(INVALID_CONFIG, f"links: {name}: no such interface in the host namespace")
-        ipr_from.link("set", index=found[0], state="down")
-        ipr_from.link("set", index=found[0], net_ns_fd=target_fd)
-        moved.append(name)
-    return moved
+def _links(fd: int | None) -> dict[str, str]:
+    """The namespace's links (None: the node's): name -> MAC."""
+    proc = nsexec.run_in(fd, ["ip", "-j", "link", "show"], sysfs=False)
+    if proc.returncode != 0:
+        raise CniError(IO_FAILURE, f"ip link show: {proc.stderr.strip()}")
+    return {link["ifname"]: link.get("address", "") for link in json.loads(proc.stdout or "[]")}
 
 
-def _macs(ipr, names: list[str]) -> dict[str, str]:
-    macs = {}
-    for name in names:
-        found = ipr.link_lookup(ifname=name)
-        if found:
-            macs[name] = ipr.get_links(found[0])[0].get_attr("IFLA_ADDRESS")
-    return macs
+def _move_links(from_fd: int | None, names: list[str], target: str) -> None:
+    """Move links into the namespace at path `target`, each set down first
+    as bond-cni does (one `ip -batch`: it stops at the first refusal)."""
+    batch = "".join(f"link set dev {name} down\nlink set dev {name} netns {target}\n" for name in names)
+    proc = nsexec.run_in(from_fd, ["ip", "-batch", "-"], sysfs=False, input=batch)
+    if proc.returncode != 0:
+        why = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+        raise CniError(IO_FAILURE, f"links: moving {', '.join(names)} to {target}: {why[0]}")
 
 
 def _bond_run_file(inode: int, bond: str, suffix: str) -> str:
@@ -93,21 +91,23 @@ def _softbond(fd: int, *args: str) -> None:
 
 # ------------------------------------------------------------------------ ADD
 def cmd_add(env: dict, osenv: dict, stdin: bytes, conf: netconf.NetConf, version: str) -> dict:
-    from pyroute2 import IPRoute
     netns_fd = _open_netns(env["netns"])
     inode = os.fstat(netns_fd).st_ino
-    host = IPRoute()
-    inside = nsexec.iproute_in(netns_fd)
-    moved: list[str] = []
     ipam_done = False
     try:
-        if inside.link_lookup(ifname=conf.bond):
+        if conf.bond in _links(netns_fd):
             raise CniError(INVALID_CONFIG, f"ifname: {conf.bond} already exists in {env['netns']}")
-        if not conf.links_in_container:
-            _write_record(env, {"inode": inode, "bond": conf.bond, "links": conf.links, "moved": conf.links,
+        moved = [] if conf.links_in_container else conf.links
+        if moved:
+            missing = [name for name in moved if name not in _links(None)]
+            if missing:
+                raise CniError(INVALID_CONFIG, f"links: {', '.join(missing)}: no such interface in the node's "
+                                               "network namespace")
+            # Recorded first: whatever happens next, DEL knows to give them back.
+            _write_record(env, {"inode": inode, "bond": conf.bond, "links": conf.links, "moved": moved,
                                 "pid": None})
-            moved = _move_links(host, conf.links, netns_fd)
-        missing = [name for name in conf.links if not inside.link_lookup(ifname=name)]
+            _move_links(None, moved, env["netns"])
+        missing = [name for name in conf.links if name not in _links(netns_fd)]
         if missing:
             raise CniError(INVALID_CONFIG, f"links: {', '.join(missing)}: no such interface in {env['netns']}")
         addressing = {"ips": [], "routes": [], "dns": {}}
@@ -122,14 +122,12 @@ def cmd_add(env: dict, osenv: dict, stdin: bytes, conf: netconf.NetConf, version
         _softbond(netns_fd, *args, *conf.options)
         pid = _bond_pid(inode, conf.bond)
         _write_record(env, {"inode": inode, "bond": conf.bond, "links": conf.links, "moved": moved, "pid": pid})
-        _add_routes(inside, conf.bond, addressing["routes"])
-        return _result(conf, env, addressing, _macs(inside, [conf.bond, *conf.links]))
+        _add_routes(netns_fd, conf.bond, addressing["routes"])
+        return _result(conf, env, addressing, _links(netns_fd))
     except BaseException:
         _undo_add(env, osenv, stdin, conf, netns_fd, inode, ipam_done)
         raise
     finally:
-        inside.close()
-        host.close()
         os.close(netns_fd)
 
 
@@ -148,18 +146,21 @@ def _bond_pid(inode: int, bond: str) -> int | None:
         return None
 
 
-def _add_routes(ipr, bond: str, routes: list) -> None:
-    index = ipr.link_lookup(ifname=bond)[0]
+def _add_routes(netns_fd: int, bond: str, routes: list) -> None:
+    lines = []
     for route in routes:
-        if not isinstance(route, dict) or not isinstance(route.get("dst"), str):
-            continue
-        kw = {"dst": route["dst"], "oif": index}
-        if route.get("gw"):
-            kw["gateway"] = route["gw"]
-        try:
-            ipr.route("replace", **kw)
-        except Exception as exc:   # pyroute2's NetlinkError and friends: one line, naming the route
-            raise CniError(BOND_FAILED, f"{bond}: route {route['dst']}: {exc}") from None
+        try:    # IPAM's words go into an `ip -batch` line: addresses only
+            dst = ipaddress.ip_network(route["dst"], strict=False)
+            via = f" via {ipaddress.ip_address(route['gw'])}" if route.get("gw") else ""
+        except (KeyError, TypeError, ValueError):
+            raise CniError(IPAM_FAILED, f"{bond}: IPAM returned a route that is not one: {route!r}") from None
+        lines.append(f"route replace {dst}{via} dev {bond}\n")
+    if not lines:
+        return
+    proc = nsexec.run_in(netns_fd, ["ip", "-batch", "-"], sysfs=False, input="".join(lines))
+    if proc.returncode != 0:
+        why = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+        raise CniError(BOND_FAILED, f"{bond}: routes from IPAM: {why[0]}")
 
 
 def _result(conf: netconf.NetConf, env: dict, addressing: dict, macs: dict) -> dict:
@@ -222,46 +223,69 @@ def _netns_for_del(env: dict, record: dict) -> int | None:
 
 
 def _down(netns_fd: int, inode: int, bond: str) -> None:
-    """`softbond down` if the bond has anything in the namespace's run
-    directory (its process, or a record a dead one left); else nothing."""
-    if any(os.path.exists(_bond_run_file(inode, bond, s)) for s in ("json", "sock")):
+    """The bond down and its run files gone; nothing to do when there is
+    no bond. A live bond process is asked over its control socket (its
+    path names the namespace: no process to start, a DEL costs a third
+    less); a dead one's record is repaired by `softbond down` in the
+    namespace, as always."""
+    lock = _bond_run_file(inode, bond, "lock")
+    try:
+        request_at(_bond_run_file(inode, bond, "sock"), METHODS["down"].payload(), DOWN_TIMEOUT, bond=bond)
+        asked = _wait_unlocked(lock, DOWN_TIMEOUT)
+    except ControlError:     # no socket, nobody behind it, or no answer: `down` says which
+        asked = False
+    if not asked and any(os.path.exists(_bond_run_file(inode, bond, s)) for s in ("json", "sock")):
         _softbond(netns_fd, "down", bond)
-    # `down` keeps the lock and the log for the next `up` of the bond; an
-    # attachment has no next `up`, and a node runs thousands of them.
-    for suffix in ("lock", "log", "log.1"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(_bond_run_file(inode, bond, suffix))
+    # `down` keeps the lock and the log for the bond's next `up`; an
+    # attachment has no next `up`, and a node makes thousands of them.
+    # The lock goes only while nobody holds it.
+    if _wait_unlocked(lock, 0):
+        for suffix in ("lock", "log", "log.1"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(_bond_run_file(inode, bond, suffix))
     with contextlib.suppress(OSError):      # not empty: another bond of the namespace
-        os.rmdir(os.path.dirname(_bond_run_file(inode, bond, "json")))
+        os.rmdir(os.path.dirname(lock))
+
+
+def _wait_unlocked(path: str, timeout: float) -> bool:
+    """Has the bond's process let go of BOND.lock (exited) within
+    `timeout`? True also when there is no lock file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return True
+    try:
+        until = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= until:
+                    return False
+                time.sleep(0.01)
+    finally:
+        os.close(fd)
 
 
 def _return_links(netns_fd: int, record: dict) -> None:
-    moved = record.get("moved") or []
-    if not moved:
-        return
-    home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    inside = nsexec.iproute_in(netns_fd)
-    try:
-        _move_links(inside, moved, home, missing_ok=True)
-    finally:
-        inside.close()
-        os.close(home)
+    """The links ADD moved in go back to the node (those still there)."""
+    present = _links(netns_fd)
+    moved = [name for name in record.get("moved") or [] if name in present]
+    if moved:
+        _move_links(netns_fd, moved, f"/proc/{os.getpid()}/ns/net")
 
 
 # ---------------------------------------------------------------------- CHECK
 def cmd_check(env: dict, conf: netconf.NetConf) -> None:
     netns_fd = _open_netns(env["netns"])
+    inode = os.fstat(netns_fd).st_ino
+    os.close(netns_fd)
     try:
-        proc = nsexec.run_in(netns_fd, [*SOFTBOND, "status", conf.bond, "--json"])
-    finally:
-        os.close(netns_fd)
-    try:
-        status = json.loads(proc.stdout)
-    except ValueError:
-        status = None
-    if proc.returncode != 0 or not isinstance(status, dict) or "slaves" not in status:
-        why = (proc.stderr.strip() or proc.stdout.strip() or "no status").splitlines()[-1]
-        raise CniError(CHECK_FAILED, f"{conf.bond}: {why.removeprefix('softbond: ')}")
+        status = request_at(_bond_run_file(inode, conf.bond, "sock"), METHODS["status"].payload(), 10,
+                            bond=conf.bond)["status"]
+    except ControlError as exc:
+        raise CniError(CHECK_FAILED, f"{exc} ({env['netns']})") from None
     members = sorted(s.get("name") for s in status["slaves"])
     if members != sorted(conf.links):
         raise CniError(CHECK_FAILED, f"{conf.bond}: members are {', '.join(members) or 'none'}, "
@@ -317,7 +341,7 @@ def main() -> int:
     except (OSError, RunError) as exc:
         print(json.dumps(CniError(IO_FAILURE, str(exc)).to_json(version)))
         return 1
-    except Exception as exc:   # pyroute2's NetlinkError and anything unforeseen: still one JSON error
+    except Exception as exc:   # anything unforeseen is still one JSON error, never a traceback
         print(json.dumps(CniError(BOND_FAILED, f"{type(exc).__name__}: {exc}").to_json(version)))
         return 1
     if out is not None:
