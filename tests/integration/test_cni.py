@@ -199,6 +199,10 @@ def test_links_made_by_macvlan_in_the_container(runtime, topo, version):
     status = runtime.status()
     assert status["mode"] == "balance-xor" and status["options"]["xmit_hash_policy"] == "layer3+4"
     assert ping_ok(topo, ns=runtime.ctr, count=2)
+    # A second attachment of the same bond name is refused and leaves the first alone.
+    rc, error = runtime("ADD", conf, containerid="ctr2")
+    assert rc == 1 and error["code"] == 7 and "bond0 already exists" in error["msg"], error
+    assert runtime.status()["pid"] == status["pid"] and ping_ok(topo, ns=runtime.ctr)
     rc, error = runtime("CHECK", conf)
     assert (rc, error["code"]) == (1, 1) if version == "0.3.1" else (rc, error) == (0, None)
 

@@ -25,8 +25,9 @@ from ...control import METHODS, ControlError, request_at
 from ...kernel import runfiles
 from ...kernel.rundir import RUN_ROOT, RunError
 from . import ipam, netconf, nsexec
-from .spec import (BOND_FAILED, INCOMPATIBLE_VERSION, IPAM_FAILED, CHECK_FAILED, CURRENT, INVALID_CONFIG, IO_FAILURE, UNKNOWN_CONTAINER, CniError, check_version,
-                   decode_config, encode_result, normalise_ips, read_environment, version_info, version_key)
+from .spec import (BOND_FAILED, CHECK_FAILED, CURRENT, INCOMPATIBLE_VERSION, INVALID_CONFIG, IO_FAILURE, IPAM_FAILED,
+                   UNKNOWN_CONTAINER, CniError, check_version, decode_config, encode_result, normalise_ips,
+                   read_environment, version_info, version_key)
 
 SOFTBOND = [sys.executable, "-m", "softbond"]
 RECORD_DIR = os.path.join(RUN_ROOT, "cni")
@@ -90,26 +91,22 @@ def _softbond(fd: int, *args: str) -> None:
 
 
 # ------------------------------------------------------------------------ ADD
-def cmd_add(env: dict, osenv: dict, stdin: bytes, conf: netconf.NetConf, version: str) -> dict:
+def cmd_add(env: dict, osenv: dict, stdin: bytes, conf: netconf.NetConf) -> dict:
     netns_fd = _open_netns(env["netns"])
     inode = os.fstat(netns_fd).st_ino
+    try:
+        _refuse_add(env, conf, netns_fd)        # before anything changes: a refused ADD changes nothing
+    except BaseException:
+        os.close(netns_fd)
+        raise
+    moved = [] if conf.links_in_container else conf.links
     ipam_done = False
     try:
-        if conf.bond in _links(netns_fd):
-            raise CniError(INVALID_CONFIG, f"ifname: {conf.bond} already exists in {env['netns']}")
-        moved = [] if conf.links_in_container else conf.links
         if moved:
-            missing = [name for name in moved if name not in _links(None)]
-            if missing:
-                raise CniError(INVALID_CONFIG, f"links: {', '.join(missing)}: no such interface in the node's "
-                                               "network namespace")
             # Recorded first: whatever happens next, DEL knows to give them back.
             _write_record(env, {"inode": inode, "bond": conf.bond, "links": conf.links, "moved": moved,
                                 "pid": None})
             _move_links(None, moved, env["netns"])
-        missing = [name for name in conf.links if name not in _links(netns_fd)]
-        if missing:
-            raise CniError(INVALID_CONFIG, f"links: {', '.join(missing)}: no such interface in {env['netns']}")
         addressing = {"ips": [], "routes": [], "dns": {}}
         if conf.ipam:
             addressing = ipam.run("ADD", conf.ipam["type"], osenv, stdin)
@@ -129,6 +126,19 @@ def cmd_add(env: dict, osenv: dict, stdin: bytes, conf: netconf.NetConf, version
         raise
     finally:
         os.close(netns_fd)
+
+
+def _refuse_add(env: dict, conf: netconf.NetConf, netns_fd: int) -> None:
+    """CniError(7) for an ADD that cannot work: the bond's name taken in the
+    container, a link missing where it should be."""
+    inside = _links(netns_fd)
+    if conf.bond in inside:
+        raise CniError(INVALID_CONFIG, f"ifname: {conf.bond} already exists in {env['netns']}")
+    where, present = ((env["netns"], inside) if conf.links_in_container
+                      else ("the node's network namespace", _links(None)))
+    missing = [name for name in conf.links if name not in present]
+    if missing:
+        raise CniError(INVALID_CONFIG, f"links: {', '.join(missing)}: no such interface in {where}")
 
 
 def _open_netns(path: str) -> int:
@@ -186,7 +196,7 @@ def _undo_add(env, osenv, stdin, conf, netns_fd, inode, ipam_done) -> None:
                  lambda: _remove_record(env)):
         try:
             undo()
-        except (CniError, OSError, RunError):
+        except Exception:   # noqa: BLE001 - dropped on purpose (above); the next undo still runs
             pass
 
 
@@ -314,7 +324,7 @@ def run(osenv: dict, stdin: bytes) -> tuple[dict | None, str]:
     version = check_version(config.get("cniVersion"))
     conf = netconf.parse(config, env["ifname"])
     if env["command"] == "ADD":
-        return encode_result(cmd_add(env, osenv, stdin, conf, version), version), version
+        return encode_result(cmd_add(env, osenv, stdin, conf), version), version
     if env["command"] == "DEL":
         cmd_del(env, osenv, stdin, conf)
         return None, version
