@@ -6,6 +6,7 @@ would). The Topology's host namespace plays the node, a namespace of the
 test's own the container; the peer behind the switch answers pings."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -61,10 +62,11 @@ class Runtime:
 
     def __call__(self, command, conf, *, ifname="net0", containerid="ctr1", netns=None):
         """Run the plugin named by conf["type"]: (exit status, parsed stdout)."""
-        env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        # The spec sets no PATH for plugins: one without the tools' directories must do.
+        env = {"PATH": "/nonexistent", "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
                "CNI_COMMAND": command, "CNI_CONTAINERID": containerid, "CNI_IFNAME": ifname,
                "CNI_NETNS": self.netns if netns is None else netns, "CNI_PATH": str(self.bin)}
-        proc = subprocess.run(["ip", "netns", "exec", self.node, str(self.bin / conf["type"])],
+        proc = subprocess.run([shutil.which("ip"), "netns", "exec", self.node, str(self.bin / conf["type"])],
                               input=json.dumps(conf), capture_output=True, text=True, env=env, timeout=120)
         assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
         return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else None

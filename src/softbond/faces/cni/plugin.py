@@ -18,6 +18,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -30,6 +31,8 @@ from .spec import (BOND_FAILED, CHECK_FAILED, CURRENT, INCOMPATIBLE_VERSION, INV
                    read_environment, version_info, version_key)
 
 SOFTBOND = [sys.executable, "-m", "softbond"]
+# A runtime may run plugins with a PATH that has no sbin (the spec sets none).
+IP = shutil.which("ip", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"])) or "ip"
 RECORD_DIR = os.path.join(RUN_ROOT, "cni")
 UP_TIMEOUT = 60.0
 DOWN_TIMEOUT = 10.0      # as `softbond down` waits
@@ -63,7 +66,7 @@ def _remove_record(env: dict) -> None:
 # ---------------------------------------------------------------------- links
 def _links(fd: int | None) -> dict[str, str]:
     """The namespace's links (None: the node's): name -> MAC."""
-    proc = nsexec.run_in(fd, ["ip", "-j", "link", "show"], sysfs=False)
+    proc = nsexec.run_in(fd, [IP, "-j", "link", "show"], sysfs=False)
     if proc.returncode != 0:
         raise CniError(IO_FAILURE, f"ip link show: {proc.stderr.strip()}")
     return {link["ifname"]: link.get("address", "") for link in json.loads(proc.stdout or "[]")}
@@ -73,7 +76,7 @@ def _move_links(from_fd: int | None, names: list[str], target: str) -> None:
     """Move links into the namespace at path `target`, each set down first
     as bond-cni does (one `ip -batch`: it stops at the first refusal)."""
     batch = "".join(f"link set dev {name} down\nlink set dev {name} netns {target}\n" for name in names)
-    proc = nsexec.run_in(from_fd, ["ip", "-batch", "-"], sysfs=False, input=batch)
+    proc = nsexec.run_in(from_fd, [IP, "-batch", "-"], sysfs=False, input=batch)
     if proc.returncode != 0:
         why = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
         raise CniError(IO_FAILURE, f"links: moving {', '.join(names)} to {target}: {why[0]}")
@@ -167,7 +170,7 @@ def _add_routes(netns_fd: int, bond: str, routes: list) -> None:
         lines.append(f"route replace {dst}{via} dev {bond}\n")
     if not lines:
         return
-    proc = nsexec.run_in(netns_fd, ["ip", "-batch", "-"], sysfs=False, input="".join(lines))
+    proc = nsexec.run_in(netns_fd, [IP, "-batch", "-"], sysfs=False, input="".join(lines))
     if proc.returncode != 0:
         why = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
         raise CniError(BOND_FAILED, f"{bond}: routes from IPAM: {why[0]}")
