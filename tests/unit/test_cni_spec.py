@@ -128,3 +128,20 @@ def test_errors_are_the_spec_error_object(command, stdin, env, code):
     error = error_of(run_plugin(command, stdin, **env), code)
     if code == spec.INVALID_CONFIG:
         assert "active-backupp" in error["msg"]
+
+
+def test_a_chained_add_extends_prev_result():
+    # The spec: a plugin given prevResult returns it with its own additions;
+    # the bond's IPs point at the bond's place in the longer list.
+    from softbond.faces.cni import plugin
+    prev = {"cniVersion": "0.4.0", "interfaces": [{"name": "eth0", "sandbox": "/run/netns/x"}],
+            "ips": [{"version": "4", "address": "10.0.0.2/24", "interface": 0}], "routes": [{"dst": "0.0.0.0/0"}]}
+    conf = netconf.parse(bond_cni_config(prevResult=prev), "net0")
+    addressing = {"ips": [{"address": "10.56.217.5/24"}], "routes": [], "dns": {}}
+    macs = {"bond0": "02:00:00:00:00:01", "net1": "02:00:00:00:00:01", "net2": "02:00:00:00:00:01"}
+    result = spec.encode_result(plugin.add_result(conf, {"netns": "/run/netns/x"}, addressing, macs), "0.4.0")
+    jsonschema.validate(result, schema())
+    assert [i["name"] for i in result["interfaces"]] == ["eth0", "bond0", "net1", "net2"]
+    assert result["ips"] == [{"version": "4", "address": "10.0.0.2/24", "interface": 0},
+                             {"version": "4", "address": "10.56.217.5/24", "interface": 1}]
+    assert result["routes"] == [{"dst": "0.0.0.0/0"}]

@@ -123,7 +123,7 @@ def cmd_add(env: dict, osenv: dict, stdin: bytes, conf: netconf.NetConf) -> dict
         pid = _bond_pid(inode, conf.bond)
         _write_record(env, {"inode": inode, "bond": conf.bond, "links": conf.links, "moved": moved, "pid": pid})
         _add_routes(netns_fd, conf.bond, addressing["routes"])
-        return _result(conf, env, addressing, _links(netns_fd))
+        return add_result(conf, env, addressing, _links(netns_fd))
     except BaseException:
         _undo_add(env, osenv, stdin, conf, netns_fd, inode, ipam_done)
         raise
@@ -176,7 +176,7 @@ def _add_routes(netns_fd: int, bond: str, routes: list) -> None:
         raise CniError(BOND_FAILED, f"{bond}: routes from IPAM: {why[0]}")
 
 
-def _result(conf: netconf.NetConf, env: dict, addressing: dict, macs: dict) -> dict:
+def add_result(conf: netconf.NetConf, env: dict, addressing: dict, macs: dict) -> dict:
     prev = conf.prev_result or {}
     interfaces = list(prev.get("interfaces") or [])
     ips = normalise_ips(prev.get("ips") or [])
