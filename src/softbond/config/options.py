@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, replace
 from typing import Any, NamedTuple
 
-from .errors import ConfigError, at
+from .errors import ConfigError as ConfigError  # re-exported: OptionError is one
+from .errors import at
 # Re-exported ("X as X" says so to mypy): the rest of softbond imports
 # the option table's names from here.
 from .registry import (
