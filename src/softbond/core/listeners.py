@@ -62,9 +62,12 @@ class ControlListeners:
 
     def _open_listeners(self, member: Member) -> None:
         try:
-            if (self._arp is not None and self.opts.arp_ip_target) or isinstance(self.runner, Alb):
+            if (self._arp is not None and self.opts.arp_ip_target) or isinstance(self.runner, Alb) \
+                    or self._path is not None:
                 member.listener = packet.open_listener(member.name, ETH_P_ARP)
                 self.loop.add_reader(member.listener.fileno(), self._on_arp, member)
+                if self._path is not None:      # [path monitor] replies come to the member's probe MAC
+                    self._path.listen(member)
             if isinstance(self.runner, Ieee8023ad) and member.slow_listener is None:
                 member.slow_listener = packet.open_listener(member.name, ETH_P_SLOW)
                 self.loop.add_reader(member.slow_listener.fileno(), self._on_slow, member)
@@ -99,6 +102,8 @@ class ControlListeners:
             if self._arp is not None:
                 self._arp.saw_reply(member.name, parsed.sender_ip, parsed.target_ip, ours,
                                     member is self.active, now)
+            if self._path is not None:      # [path monitor]
+                self._path.saw_arp(member, parsed, now)
             if isinstance(self.runner, Alb):
                 self.runner.rlb.arp_recv(parsed.op, parsed.sender_mac, parsed.sender_ip, parsed.target_ip)
 
