@@ -7,7 +7,9 @@ import time
 
 from softbond.lab import randomdrop
 from softbond.monitors.path import PathJudge
+from tests.integration.test_monitor import Browser, _tools
 from tests.support.netcheck import ping_ok, status_json, wait_active
+from tests.support.webutil import PORT, WebServer
 
 ADDR = "192.168.100.199/24"
 INTERVAL_MS, WINDOW, LOSS, RECOVER = 50, 40, 25, 20
@@ -18,6 +20,7 @@ def path(topo, i):
 
 
 def test_lossy_member_taken_out_and_back(topo):
+    _tools()
     proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=active-backup",
                          "miimon=100", f"arp_ip_target={topo.peer_ip()}", "path_monitor=on",
                          f"path_monitor_interval={INTERVAL_MS}", f"path_monitor_window={WINDOW}",
@@ -39,7 +42,14 @@ def test_lossy_member_taken_out_and_back(topo):
     assert "Path eth0: in service, loss 0.0% of " in text
 
     sw = topo.switch_ns
+    web = browser = None
     try:
+        web = WebServer(topo)
+        browser = Browser(topo)
+        browser("goto", url=f"http://127.0.0.1:{PORT}/")
+        bond = '[data-bond="bond0"]'
+        browser("wait", js=f"document.querySelector('{bond} .chart-path') !== null", timeout=10000)
+
         # 5% of what the switch sends eth0: under the 25% threshold, eth0 stays.
         randomdrop.attach(sw, topo.switch_port(0), 50, directions=("egress",))
         time.sleep(3.0)
@@ -67,8 +77,22 @@ def test_lossy_member_taken_out_and_back(topo):
         assert "Path eth0: out of service (lost " in text
         events = [e["message"] for e in status_json(topo)["events"]]
         assert any("(slave eth0): path monitor: lost" in m for m in events), events
+        # The dashboard: the member's path column says so, the loss chart plots it.
+        eth0_row = f"{bond} tr[data-member=\"eth0\"] td.path"
+        browser("wait", js=f"document.querySelector('{eth0_row}').dataset.pathState === 'out of service'",
+                timeout=5000)
+        assert "% · " in browser("eval", js=f"document.querySelector('{eth0_row}').textContent")
+        assert float(browser("eval", js=f"document.querySelector('{bond} .chart-path').dataset.latest")) >= LOSS
+        charts = browser("eval", js="window.softbondDashboard.describeCharts()")
+        path_chart = next(c for c in charts if c["kind"] == "path")
+        assert [s["label"] for s in path_chart["series"]] == ["eth0", "eth1"]
+        assert browser("errors") == []
     finally:
         randomdrop.detach(sw, topo.switch_port(0))
+        if browser is not None:
+            browser.close()
+        if web is not None:
+            web.close()
     # The loss stops: eth0 is back (as a backup) after RECOVER answered probes.
     assert topo.wait_for(lambda: path(topo, 0)["state"] == "in service", timeout=RECOVER * INTERVAL_MS / 1000 + 3)
     assert topo.wait_for(lambda: status_json(topo)["slaves"][0]["mii_status"] == "up", timeout=2)
