@@ -111,3 +111,20 @@ def test_up_refused_without_a_probe_target(topo):
     # Nothing changed: no bond, the members as they were.
     assert topo.exec(topo.host, ["ip", "link", "show", "bond0"], check=False).returncode != 0
     assert topo.exec(topo.host, ["ip", "-o", "link", "show", "eth0"]).stdout == before
+    # Live: refused the same way on a running bond without a target, which keeps running unchanged.
+    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=active-backup",
+                         "miimon=100", check=False)
+    assert proc.returncode == 0, proc.stderr
+    proc = topo.softbond("set", "bond0", "path_monitor", "on", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == ("softbond: bond0: path_monitor=on needs a probe target: set arp_ip_target "
+                                   "(or give the bond an IPv4 default gateway)")
+    st = status_json(topo)
+    assert st["options"]["path_monitor"] == 0 and all(s["path"] is None for s in st["slaves"])
+    # With a default route through the bond, its gateway is the probe target.
+    topo.exec(topo.host, ["ip", "route", "add", "default", "via", topo.peer_ip(), "dev", "bond0"])
+    topo.softbond("set", "bond0", "path_monitor", "on")
+    assert topo.wait_for(lambda: all((s["path"] or {}).get("probes", 0) >= 5 for s in status_json(topo)["slaves"]),
+                         timeout=5)
+    for slave in status_json(topo)["slaves"]:
+        assert slave["path"]["target"] == topo.peer_ip() and slave["path"]["state"] == "in service", slave

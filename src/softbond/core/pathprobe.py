@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
-
-from pyroute2 import IPRoute
 
 from .errors import BondError
 from ..kernel.packet import PACKET_ADD_MEMBERSHIP, SOL_PACKET
@@ -42,15 +39,6 @@ def probe_mac(perm_hwaddr: str) -> bytes:
     return bytes(mac)
 
 
-def default_gateway(ifindex: int) -> str | None:
-    """The IPv4 default route's gateway through the bond, read once."""
-    with IPRoute() as ipr:
-        for route in ipr.get_default_routes(family=socket.AF_INET):
-            if route.get_attr("RTA_OIF") == ifindex and route.get_attr("RTA_GATEWAY"):
-                return route.get_attr("RTA_GATEWAY")
-    return None
-
-
 def check_target(bond, opts, *, starting: bool) -> None:
     """Refuse path_monitor=on without anything to probe: at `up`, before
     anything is touched (the configured gateway counts, and inherit's
@@ -60,7 +48,7 @@ def check_target(bond, opts, *, starting: bool) -> None:
     if starting:
         found = bool(bond.config.gateway) or bool(opts.inherit)
     else:
-        found = bond.ifindex and default_gateway(bond.ifindex) is not None
+        found = bond.links.default_gateway(bond.name) is not None
     if not found:
         raise BondError(f"{bond.name}: path_monitor=on needs a probe target: set arp_ip_target "
                         "(or give the bond an IPv4 default gateway)")
@@ -84,7 +72,8 @@ class PathProbe:
     def start(cls, bond) -> PathProbe | None:
         if not bond.opts.path_monitor:
             return None
-        target = bond.opts.arp_ip_target[0] if bond.opts.arp_ip_target else default_gateway(bond.ifindex)
+        # The gateway is read once, here: a route changed later takes a restart (any path_monitor_* set).
+        target = bond.opts.arp_ip_target[0] if bond.opts.arp_ip_target else bond.links.default_gateway(bond.name)
         if target is None:
             bond._event("warning", "path_monitor: no arp_ip_target and no IPv4 default gateway: not probing",
                         level=logging.WARNING)
