@@ -5,9 +5,12 @@ crosses the threshold, traffic moves to the other member, and the member
 comes back once the loss stops."""
 import time
 
+import pytest
+
 from softbond.lab import randomdrop
 from softbond.monitors.path import PathJudge
 from tests.integration.test_monitor import Browser, _tools
+from tests.support.modes_util import OVS_TRUNK
 from tests.support.netcheck import ping_ok, status_json, wait_active
 from tests.support.webutil import PORT, WebServer
 
@@ -128,3 +131,30 @@ def test_up_refused_without_a_probe_target(topo):
                          timeout=5)
     for slave in status_json(topo)["slaves"]:
         assert slave["path"]["target"] == topo.peer_ip() and slave["path"]["state"] == "in service", slave
+
+
+@pytest.mark.topology(**OVS_TRUNK)
+def test_trunked_members_each_judged_by_their_own_probes(topo):
+    """balance-xor into a switch that trunks the members: the switch picks
+    the member a reply comes back on, so a reply counts for the member whose
+    probe MAC it is addressed to; a member that loses everything it sends
+    is taken out and the flows move to the other one. (Userspace OVS reads
+    its ports with AF_PACKET, ahead of their tc ingress: the loss is put on
+    eth0's own egress, which the bond's sends pass.)"""
+    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=balance-xor",
+                         "miimon=100", f"arp_ip_target={topo.peer_ip()}", "path_monitor=on",
+                         f"path_monitor_interval={INTERVAL_MS}", f"path_monitor_window={WINDOW}",
+                         f"path_monitor_loss={LOSS}", f"path_monitor_recover={RECOVER}", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
+    assert topo.wait_for(lambda: all(s["path"]["probes"] >= 30 for s in status_json(topo)["slaves"]), timeout=6)
+    for slave in status_json(topo)["slaves"]:
+        assert slave["path"]["state"] == "in service" and slave["path"]["loss_pct"] <= 5.0, slave
+    randomdrop.attach(topo.host, topo.member(0), 1000, directions=("egress",))
+    try:
+        assert topo.wait_for(lambda: path(topo, 0)["state"] == "out of service", timeout=4), path(topo, 0)
+        st = status_json(topo)
+        assert st["slaves"][0]["mii_status"] == "down" and st["slaves"][1]["path"]["state"] == "in service"
+        assert ping_ok(topo, count=3)
+    finally:
+        randomdrop.detach(topo.host, topo.member(0))

@@ -103,7 +103,7 @@ class ControlListeners:
                 self._arp.saw_reply(member.name, parsed.sender_ip, parsed.target_ip, ours,
                                     member is self.active, now)
             if self._path is not None:      # [path monitor]
-                self._path.saw_arp(member, parsed, now)
+                self._path.saw_arp(parsed, now)
             if isinstance(self.runner, Alb):
                 self.runner.rlb.arp_recv(parsed.op, parsed.sender_mac, parsed.sender_ip, parsed.target_ip)
 

@@ -66,6 +66,7 @@ class PathProbe:
                                opts.path_monitor_loss, opts.path_monitor_rtt, opts.path_monitor_recover)
         self.frames: dict[int, bytes] = {}      # ifindex -> its probe, built once
         self.macs: dict[int, bytes] = {}
+        self.owners: dict[bytes, int] = {}      # probe MAC -> ifindex of the member that sends from it
         self.task: asyncio.Task | None = None
 
     @classmethod
@@ -92,12 +93,13 @@ class PathProbe:
     def add(self, member) -> None:
         self.judge.add(member.ifindex)
         mac = self.macs[member.ifindex] = probe_mac(member.perm_hwaddr)
+        self.owners[mac] = member.ifindex
         self.frames[member.ifindex] = build_arp_probe(mac, "0.0.0.0", self.target)
 
     def remove(self, member) -> None:
         self.judge.remove(member.ifindex)
         self.frames.pop(member.ifindex, None)
-        self.macs.pop(member.ifindex, None)
+        self.owners.pop(self.macs.pop(member.ifindex, b""), None)
         member.path_ok = True
 
     def listen(self, member) -> None:
@@ -110,9 +112,14 @@ class PathProbe:
             + (6).to_bytes(2, "little") + mac + bytes(2)
         member.listener.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
 
-    def saw_arp(self, member, arp, now: float) -> None:
-        if arp.op == ARPOP_REPLY and arp.sender_ip == self.target_ip and arp.eth_dst == self.macs.get(member.ifindex):
-            self.judge.replied(member.ifindex, now)
+    def saw_arp(self, arp, now: float) -> None:
+        """A reply counts for the member whose probe MAC it is sent to,
+        whichever member it arrives on: a switch that trunks the members
+        (802.3ad, a static LAG) picks the way back itself."""
+        if arp.op == ARPOP_REPLY and arp.sender_ip == self.target_ip:
+            owner = self.owners.get(arp.eth_dst)
+            if owner is not None:
+                self.judge.replied(owner, now)
 
     async def _run(self) -> None:
         while True:
