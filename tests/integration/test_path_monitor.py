@@ -22,14 +22,19 @@ def path(topo, i):
     return status_json(topo)["slaves"][i]["path"]
 
 
-def test_lossy_member_taken_out_and_back(topo):
-    _tools()
-    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=active-backup",
+def up_probing(topo, mode):
+    """The bond up with the path monitor on the test's short interval and window."""
+    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, f"mode={mode}",
                          "miimon=100", f"arp_ip_target={topo.peer_ip()}", "path_monitor=on",
                          f"path_monitor_interval={INTERVAL_MS}", f"path_monitor_window={WINDOW}",
                          f"path_monitor_loss={LOSS}", f"path_monitor_recover={RECOVER}", check=False)
     assert proc.returncode == 0, proc.stderr
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
+
+
+def test_lossy_member_taken_out_and_back(topo):
+    _tools()
+    up_probing(topo, "active-backup")
     wait_active(topo, "eth0")
     # Both members get answers on their own path, the backup too.
     assert topo.wait_for(lambda: all(s["path"]["probes"] >= 20 for s in status_json(topo)["slaves"]), timeout=5)
@@ -141,12 +146,7 @@ def test_trunked_members_each_judged_by_their_own_probes(topo):
     is taken out and the flows move to the other one. (Userspace OVS reads
     its ports with AF_PACKET, ahead of their tc ingress: the loss is put on
     eth0's own egress, which the bond's sends pass.)"""
-    proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "mode=balance-xor",
-                         "miimon=100", f"arp_ip_target={topo.peer_ip()}", "path_monitor=on",
-                         f"path_monitor_interval={INTERVAL_MS}", f"path_monitor_window={WINDOW}",
-                         f"path_monitor_loss={LOSS}", f"path_monitor_recover={RECOVER}", check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
+    up_probing(topo, "balance-xor")
     assert topo.wait_for(lambda: all(s["path"]["probes"] >= 30 for s in status_json(topo)["slaves"]), timeout=6)
     for slave in status_json(topo)["slaves"]:
         assert slave["path"]["state"] == "in service" and slave["path"]["loss_pct"] <= 5.0, slave
