@@ -22,10 +22,10 @@ def path(topo, i):
     return status_json(topo)["slaves"][i]["path"]
 
 
-def up_probing(topo, mode):
+def up_probing(topo, mode, target=None):
     """The bond up with the path monitor on the test's short interval and window."""
     proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, f"mode={mode}",
-                         "miimon=100", f"arp_ip_target={topo.peer_ip()}", "path_monitor=on",
+                         "miimon=100", target or f"arp_ip_target={topo.peer_ip()}", "path_monitor=on",
                          f"path_monitor_interval={INTERVAL_MS}", f"path_monitor_window={WINDOW}",
                          f"path_monitor_loss={LOSS}", f"path_monitor_recover={RECOVER}", check=False)
     assert proc.returncode == 0, proc.stderr
@@ -126,7 +126,7 @@ def test_up_refused_without_a_probe_target(topo):
     proc = topo.softbond("set", "bond0", "path_monitor", "on", check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == ("softbond: bond0: path_monitor=on needs a probe target: set arp_ip_target "
-                                   "(or give the bond an IPv4 default gateway)")
+                                   "or ns_ip6_target (or give the bond an IPv4 default gateway)")
     st = status_json(topo)
     assert st["options"]["path_monitor"] == 0 and all(s["path"] is None for s in st["slaves"])
     # With a default route through the bond, its gateway is the probe target.
@@ -158,3 +158,21 @@ def test_trunked_members_each_judged_by_their_own_probes(topo):
         assert ping_ok(topo, count=3)
     finally:
         randomdrop.detach(topo.host, topo.member(0))
+
+
+def test_ipv6_target_probed_with_neighbour_solicitations(topo):
+    """ns_ip6_target only: each member solicits the target from its probe
+    MAC's link-local address; the NA comes back to that MAC."""
+    topo.exec(topo.peer(), ["ip", "addr", "add", "fd00:100::1/64", "dev", "peer0", "nodad"])
+    up_probing(topo, "active-backup", target="ns_ip6_target=fd00:100::1")
+    assert topo.wait_for(lambda: all(s["path"]["probes"] >= 20 for s in status_json(topo)["slaves"]), timeout=6)
+    for slave in status_json(topo)["slaves"]:
+        assert slave["path"]["target"] == "fd00:100::1", slave
+        assert slave["path"]["state"] == "in service" and slave["path"]["loss_pct"] <= 5.0, slave
+    randomdrop.attach(topo.switch_ns, topo.switch_port(0), 1000, directions=("egress",))
+    try:
+        assert topo.wait_for(lambda: path(topo, 0)["state"] == "out of service", timeout=4), path(topo, 0)
+        wait_active(topo, "eth1", timeout=2)
+        assert status_json(topo)["slaves"][1]["path"]["state"] == "in service"
+    finally:
+        randomdrop.detach(topo.switch_ns, topo.switch_port(0))

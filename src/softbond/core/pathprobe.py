@@ -5,7 +5,9 @@ picked out of the ARP listener the ARP monitor already reads
 
 A probe is an RFC 5227 ARP probe (sender IP 0.0.0.0, so the target's
 neighbour cache learns nothing) from a MAC made up per member (its
-permanent MAC with a local-bit twist), as `softbond doctor`'s probe does:
+permanent MAC with a local-bit twist), as `softbond doctor`'s probe does;
+to an IPv6 target (ns_ip6_target) a neighbour solicitation from that MAC's
+own link-local address, which is not the bond's either. Either way:
 the switch learns that MAC on the member's port, so the reply comes back on
 the same path, and the bond's own MAC never moves in the switch's table
 whichever member probes. The member's NIC is told to accept that MAC
@@ -19,6 +21,7 @@ is no longer usable, and the bond reselects and publishes.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 
@@ -26,6 +29,7 @@ from .errors import BondError
 from ..kernel.packet import PACKET_ADD_MEMBERSHIP, SOL_PACKET
 from ..monitors.path import PathJudge
 from ..wire.arp import ARPOP_REPLY, build_arp_probe, ip4_bytes
+from ..wire.ndisc import build_ns, ip6_bytes
 from ..wire.ethernet import mac_to_bytes
 
 PACKET_MR_UNICAST = 3
@@ -39,11 +43,28 @@ def probe_mac(perm_hwaddr: str) -> bytes:
     return bytes(mac)
 
 
+def link_local(mac: bytes) -> str:
+    """fe80:: and the EUI-64 of `mac` (RFC 4291): the probe MAC's own address."""
+    eui = bytes([mac[0] ^ 0x02]) + mac[1:3] + b"\xff\xfe" + mac[3:6]
+    return str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + eui))
+
+
+def probe_target(bond) -> str | None:
+    """The first arp_ip_target, else the first ns_ip6_target, else the
+    bond's IPv4 default gateway (read now, once)."""
+    opts = bond.opts
+    if opts.arp_ip_target:
+        return opts.arp_ip_target[0]
+    if opts.ns_ip6_target:
+        return opts.ns_ip6_target[0]
+    return bond.links.default_gateway(bond.name)
+
+
 def check_target(bond, opts, *, starting: bool) -> None:
     """Refuse path_monitor=on without anything to probe: at `up`, before
     anything is touched (the configured gateway counts, and inherit's
     routes, which only exist later); live, the bond's routes as they are."""
-    if not opts.path_monitor or opts.arp_ip_target:
+    if not opts.path_monitor or opts.arp_ip_target or opts.ns_ip6_target:
         return
     if starting:
         found = bool(bond.config.gateway) or bool(opts.inherit)
@@ -51,7 +72,7 @@ def check_target(bond, opts, *, starting: bool) -> None:
         found = bond.links.default_gateway(bond.name) is not None
     if not found:
         raise BondError(f"{bond.name}: path_monitor=on needs a probe target: set arp_ip_target "
-                        "(or give the bond an IPv4 default gateway)")
+                        "or ns_ip6_target (or give the bond an IPv4 default gateway)")
 
 
 class PathProbe:
@@ -61,7 +82,8 @@ class PathProbe:
         opts = bond.opts
         self.bond = bond
         self.target = target
-        self.target_ip = ip4_bytes(target)
+        self.v6 = ":" in target
+        self.target_ip = ip6_bytes(target) if self.v6 else ip4_bytes(target)
         self.judge = PathJudge(opts.path_monitor_interval / 1000, opts.path_monitor_window,
                                opts.path_monitor_loss, opts.path_monitor_rtt, opts.path_monitor_recover)
         self.frames: dict[int, bytes] = {}      # ifindex -> its probe, built once
@@ -74,10 +96,10 @@ class PathProbe:
         if not bond.opts.path_monitor:
             return None
         # The gateway is read once, here: a route changed later takes a restart (any path_monitor_* set).
-        target = bond.opts.arp_ip_target[0] if bond.opts.arp_ip_target else bond.links.default_gateway(bond.name)
+        target = probe_target(bond)
         if target is None:
-            bond._event("warning", "path_monitor: no arp_ip_target and no IPv4 default gateway: not probing",
-                        level=logging.WARNING)
+            bond._event("warning", "path_monitor: no arp_ip_target, ns_ip6_target or IPv4 default gateway: "
+                        "not probing", level=logging.WARNING)
             return None
         probe = cls(bond, target)
         for member in bond.members:
@@ -94,7 +116,8 @@ class PathProbe:
         self.judge.add(member.ifindex)
         mac = self.macs[member.ifindex] = probe_mac(member.perm_hwaddr)
         self.owners[mac] = member.ifindex
-        self.frames[member.ifindex] = build_arp_probe(mac, "0.0.0.0", self.target)
+        self.frames[member.ifindex] = (build_ns(mac, link_local(mac), self.target) if self.v6
+                                       else build_arp_probe(mac, "0.0.0.0", self.target))
 
     def remove(self, member) -> None:
         self.judge.remove(member.ifindex)
@@ -117,9 +140,17 @@ class PathProbe:
         whichever member it arrives on: a switch that trunks the members
         (802.3ad, a static LAG) picks the way back itself."""
         if arp.op == ARPOP_REPLY and arp.sender_ip == self.target_ip:
-            owner = self.owners.get(arp.eth_dst)
-            if owner is not None:
-                self.judge.replied(owner, now)
+            self._replied(arp.eth_dst, now)
+
+    def saw_na(self, na, now: float) -> None:
+        """An NA from the IPv6 target, sent to a probe MAC (as saw_arp)."""
+        if na.target == self.target_ip:
+            self._replied(na.eth_dst, now)
+
+    def _replied(self, probe_mac: bytes, now: float) -> None:
+        owner = self.owners.get(probe_mac)
+        if owner is not None:
+            self.judge.replied(owner, now)
 
     async def _run(self) -> None:
         while True:
