@@ -4,7 +4,7 @@ a real browser (headless Chromium driven by Playwright) while traffic runs
 and a member fails, and /metrics scraped over HTTP.
 
 The web server runs in the topology's host namespace, where the bonds are.
-So does the browser (tests/support/browser.py drives it from there).
+So does the browser: a small driver process (tests/support/browser.py).
 """
 import json
 import os
@@ -15,11 +15,11 @@ import time
 
 import pytest
 
-from softbond.faces.lacpview import lacp_summary
-from tests.support.browser import Browser, require_browser
 from tests.support.netcheck import ping_ok, status_json, wait_active
 from tests.support.webutil import PORT, http, metric_samples
 from tests.support.webutil import web as web  # the fixture: `softbond web` servers in the host namespace
+from tests.support.browser import Browser, require_browser as _tools
+from softbond.faces.lacpview import lacp_summary
 
 ADDR = "192.168.100.199/24"
 COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
@@ -102,7 +102,7 @@ def _iperf(topo, seconds, rate):
 
 
 def test_dashboard_in_a_real_browser(topo, web, tmp_path):
-    require_browser()
+    _tools()
     up(topo, "mode=active-backup", "miimon=100")
     web()  # read-only: no token
     browser = Browser(topo)
@@ -177,7 +177,7 @@ def test_dashboard_in_a_real_browser(topo, web, tmp_path):
 
 
 def test_dashboard_actions_work_with_the_token(topo, web, tmp_path):
-    require_browser()
+    _tools()
     up(topo, "mode=active-backup", "miimon=100")
     token_file = tmp_path / "token"
     token_file.write_text("correct horse battery staple\n")
@@ -294,7 +294,7 @@ def _lacp_views_agree(topo, browser, word):
 def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
     """Issue 15 in real Chromium at 1400x900 and 800x600, an 802.3ad bond
     against Open vSwitch's LACP: screenshots in the artefact directory."""
-    require_browser()
+    _tools()
     up(topo, "mode=802.3ad", "miimon=100", "lacp_rate=fast")
     assert topo.wait_for(lambda: all(s["ad"] and s["ad"]["mux_state"] == "COLLECTING_DISTRIBUTING"
                                      for s in status_json(topo)["slaves"]), timeout=10)

@@ -1,11 +1,9 @@
-"""Headless Chromium driven by Playwright, inside a topology's namespace.
-
-This file doubles as the browser driver (`python3 browser.py
-browser-driver`), started with `ip netns exec` and fed one JSON command per
-line, so that a test keeps its own steps (cut a cable, run iperf3) between
-the browser's. The driver part imports nothing from the tests: it runs as a
-script.
-"""
+"""A real browser for the dashboard tests: headless Chromium driven by
+Playwright, run inside the topology's host namespace (where `softbond web`
+listens) as a small driver process fed one JSON command per line, so that a
+test keeps its own steps (cut a cable, run iperf3) between the browser's.
+This file is that driver too (`python3 browser.py browser-driver`): the part
+above the guard imports only the standard library and Playwright."""
 import json
 import os
 import select
@@ -13,14 +11,10 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
-
-# ------------------------------------------------------- browser driver
 def browser_driver() -> int:
     """Runs inside the namespace: JSON commands on stdin, replies on stdout."""
     from playwright.sync_api import sync_playwright
@@ -82,7 +76,9 @@ if __name__ == "__main__" and sys.argv[1:] == ["browser-driver"]:
     sys.exit(browser_driver())
 
 
-# ------------------------------------------------------------ the test side
+import pytest  # noqa: E402
+
+
 class Browser:
     def __init__(self, topo):
         self.proc = topo.popen(topo.host, [sys.executable, os.path.abspath(__file__), "browser-driver"],
@@ -120,14 +116,13 @@ class Browser:
 
 
 def require_browser():
-    """Fails the test (never skips it) when Chromium or Playwright is missing."""
+    """Fails (never skips) the test when the browser is missing."""
     missing = [what for what, ok in (("chromium", os.path.exists(CHROMIUM)),
-                                     ("playwright", has_module("playwright"))) if not ok]
+                                     ("playwright", _has_module("playwright"))) if not ok]
     if missing:
         pytest.fail(f"the dashboard test needs {', '.join(missing)}: run scripts/setup.sh --test", pytrace=False)
 
 
-def has_module(name):
-    """Importable here, without importing it."""
+def _has_module(name):
     import importlib.util
     return importlib.util.find_spec(name) is not None
