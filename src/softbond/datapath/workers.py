@@ -39,7 +39,7 @@ import sys
 from dataclasses import dataclass, field
 
 from . import inprocess as datapath
-from .inprocess import Snapshot, counting_send, forward, rx_segments_slot, tx_segments_slot
+from .inprocess import Snapshot, counting_send, forward, rx_proto_slot, rx_segments_slot
 from .abi import BUCKETS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR
 from ..modes.alb import alb_bucket
 from ..modes.base import RX_DROP, VNET
@@ -51,11 +51,11 @@ SOL_PACKET = 263
 PACKET_FANOUT = 18
 PACKET_FANOUT_HASH = 0
 
-# Counters: one page per worker, u64 slots: datapath's (the loop's C_* and
-# the members' extra wire segments), then the buckets.
-COUNTER_STRIDE = 4096
+# Counters: whole pages per worker, u64 slots: datapath's (the loop's C_*,
+# the members' extra wire segments and protocol counters), then the buckets.
 C_BUCKETS = datapath.COUNTER_SLOTS
 COUNTER_SLOTS = C_BUCKETS + BUCKETS
+COUNTER_STRIDE = -(-COUNTER_SLOTS * 8 // mmap.PAGESIZE) * mmap.PAGESIZE
 
 _ETHERTYPE = VNET + 12
 _SRC_MAC = slice(VNET + 6, VNET + 12)
@@ -79,8 +79,7 @@ class Plan:
     macs: dict[int, bytes] = field(hash=False)      # ifindex -> MAC, every member
     arp_slowpath: bool = False
     busy_poll_ns: int = 0
-    # ifindex -> datapath member slot, for members whose NIC counts a
-    # super-frame once (bonddev.counts_super_frames_once)
+    # ifindex -> datapath member slot (segment and protocol counters)
     segment_slots: dict[int, int] = field(default_factory=dict, hash=False)
 
 
@@ -232,12 +231,12 @@ class Worker:
                     self.socks[ifindex] = sock
                     self.epoll.register(sock.fileno(), select.EPOLLIN)
         slots = plan.segment_slots
-        # Members without a slot have NICs that count segments themselves.
-        sends = {ifindex: counting_send(sock.send, self.counters, tx_segments_slot(slots[ifindex]))
-                 if ifindex in slots else sock.send for ifindex, sock in self.socks.items()}
+        sends = {ifindex: counting_send(sock.send, self.counters, slots.get(ifindex))
+                 for ifindex, sock in self.socks.items()}
         to_daemon = self.arp.send if self.arp is not None else (lambda frame: False)
         receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
-                                   plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)))
+                                   plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)),
+                                   rx_proto_slot(slots.get(ifindex)))
                    for ifindex, sock in self.socks.items()}
         self.snapshot = Snapshot(transmit=compile_transmit(plan, sends, self.counters, to_daemon),
                                  receive=receive, bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)

@@ -80,6 +80,22 @@
 #define RX_NOT_OWN 2
 #define RX_UNICAST_OWN_MAC 3
 
+/* protocol classes (wire/protoclass.py, datapath_abi.py PC_*) */
+#define PC_ARP 0
+#define PC_LACP 1
+#define PC_IPV4_TCP 2
+#define PC_IPV4_UDP 3
+#define PC_IPV4_ICMP 4
+#define PC_IPV4_OTHER 5
+#define PC_IPV6_TCP 6
+#define PC_IPV6_UDP 7
+#define PC_IPV6_ICMP 8
+#define PC_IPV6_OTHER 9
+#define PC_OTHER 10
+#define SB_PROTO_CLASSES 11
+#define SB_PROTO_RX 0
+#define SB_PROTO_TX 1
+
 /* sb_config.flags */
 #define SB_F_DYNAMIC 1       /* tlb/alb: the bucket table is in use */
 #define SB_F_ARP_SLOWPATH 2  /* alb: outgoing ARP goes to the hidden peer */
@@ -123,7 +139,11 @@ struct sb_stats {
 	 * a virtual member NIC counts a super-frame once */
 	__u64 tx_gso_extra;
 	__u64 rx_gso_extra;
+	/* per direction (SB_PROTO_RX, SB_PROTO_TX) and class (PC_*): packets,
+	 * bytes as on the wire (datapath_abi.proto_index) */
+	__u64 proto[44];
 };
+_Static_assert(sizeof(((struct sb_stats *)0)->proto) == 2 * SB_PROTO_CLASSES * 2 * 8, "sb_stats.proto");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -787,11 +807,95 @@ static __always_inline struct sb_config *current_config(__u32 *bank)
 	return bpf_map_lookup_elem(&sb_config, bank);
 }
 
+/* ------------------------------------------------------ protocol classes */
+
+/* classify() in wire/protoclass.py: the class of the frame's (inner, through
+ * up to two in-band VLAN tags) type; *hdr gets where a TCP or UDP payload
+ * starts, for the bytes of GSO segments (0: not TCP/UDP). */
+static __always_inline __u32 proto_class(struct __sk_buff *skb, __u32 *hdr)
+{
+	__u8 b[10];
+	__u32 type, off = 12, i, l4;
+
+	*hdr = 0;
+	if (bpf_skb_load_bytes(skb, off, b, 2))
+		return PC_OTHER;
+	type = be16(b);
+	for (i = 0; i < 2 && (type == ETH_P_8021Q || type == ETH_P_8021AD); i++) {
+		off += 4;
+		if (bpf_skb_load_bytes(skb, off, b, 2))
+			return PC_OTHER;
+		type = be16(b);
+	}
+	off += 2;
+	if (type == ETH_P_IP) {
+		if (bpf_skb_load_bytes(skb, off, b, 10))
+			return PC_IPV4_OTHER;
+		l4 = off + (b[0] & 0xF) * 4;
+		if (b[9] == IPPROTO_ICMP)
+			return PC_IPV4_ICMP;
+		if (b[9] == IPPROTO_UDP) {
+			*hdr = l4 + 8;
+			return PC_IPV4_UDP;
+		}
+		if (b[9] != IPPROTO_TCP)
+			return PC_IPV4_OTHER;
+		*hdr = l4 + 12;      /* the data offset's byte; tcp_header_end() reads it */
+		return PC_IPV4_TCP;
+	}
+	if (type == ETH_P_IPV6) {
+		if (bpf_skb_load_bytes(skb, off, b, 7))
+			return PC_IPV6_OTHER;
+		if (b[6] == IPPROTO_ICMPV6)
+			return PC_IPV6_ICMP;
+		if (b[6] == IPPROTO_UDP) {
+			*hdr = off + 48;
+			return PC_IPV6_UDP;
+		}
+		if (b[6] != IPPROTO_TCP)
+			return PC_IPV6_OTHER;
+		*hdr = off + 52;
+		return PC_IPV6_TCP;
+	}
+	if (type == ETH_P_ARP)
+		return PC_ARP;
+	if (type == 0x8809)
+		return PC_LACP;
+	return PC_OTHER;
+}
+
+/* A frame counted by class: gso_segs packets (one for a plain frame) and
+ * the bytes they are on the wire, each segment repeating the headers (and
+ * an offloaded VLAN tag) - gso_wire_bytes() in wire/vnet.py. */
+static __always_inline void count_proto(struct sb_stats *st, struct __sk_buff *skb, __u32 dir)
+{
+	__u32 hdr, segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	__u32 c = proto_class(skb, &hdr), i;
+	__u32 tag = skb->vlan_present ? 4 : 0;
+	__u64 bytes = skb->len + tag;
+	__u8 doff;
+
+	if (segs > 1 && hdr) {
+		if (c == PC_IPV4_TCP || c == PC_IPV6_TCP) {
+			if (bpf_skb_load_bytes(skb, hdr, &doff, 1))
+				doff = 0x50;
+			hdr = hdr - 12 + (doff >> 4) * 4;
+		}
+		bytes += (__u64)(segs - 1) * (hdr + tag);
+	}
+	i = (dir * SB_PROTO_CLASSES + c) * 2;
+	if (i > 2 * SB_PROTO_CLASSES * 2 - 2)
+		return;
+	st->proto[i] += segs;
+	st->proto[i + 1] += bytes;
+}
+
 static __always_inline void count_tx(__u32 ifindex, struct __sk_buff *skb)
 {
 	struct sb_stats *st = bpf_map_lookup_elem(&sb_stats, &ifindex);
 
 	if (st) {
+		count_proto(st, skb, SB_PROTO_TX);
 		st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
 		st->tx_bytes += skb->len;
 		if (skb->gso_segs > 1)
@@ -979,6 +1083,9 @@ int sb_ingress(struct __sk_buff *skb)
 
 	if (bpf_skb_load_bytes(skb, 0, eth, 14))
 		return TC_ACT_SHOT;
+	st = bpf_map_lookup_elem(&sb_stats, &ifindex);
+	if (st)
+		count_proto(st, skb, SB_PROTO_RX);
 	/* LACP and other slow protocols: the control plane's listeners (taps,
 	 * fed before tc) consumed them already. TC_ACT_OK would hand them to a
 	 * stack with no handler for 0x8809, which counts each as a receive drop
@@ -986,7 +1093,6 @@ int sb_ingress(struct __sk_buff *skb)
 	 * (rx_drops) nor of the NIC. */
 	if (eth[12] == 0x88 && eth[13] == 0x09)
 		return TC_ACT_SHOT;
-	st = bpf_map_lookup_elem(&sb_stats, &ifindex);
 	rx = bpf_map_lookup_elem(&sb_rx, &ifindex);
 	cfg = current_config(&bank);
 	if (!rx || !cfg || !cfg->bond_ifindex)
