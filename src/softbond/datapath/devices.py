@@ -100,6 +100,22 @@ def protocol_counters(block: list[int] | None) -> dict | None:
     return protocols(block) if block is not None else None
 
 
+def protocol_totals(per_member) -> dict | None:
+    """The bond's protocol counters: its members' summed (None: none counted)."""
+    total = None
+    for counted in per_member:
+        if counted is None:
+            continue
+        if total is None:
+            total = {d: {c: dict(v) for c, v in classes.items()} for d, classes in counted.items()}
+            continue
+        for d, classes in counted.items():
+            for c, v in classes.items():
+                total[d][c]["packets"] += v["packets"]
+                total[d][c]["bytes"] += v["bytes"]
+    return total
+
+
 def choose(name: str, datapath: str, *, mac: str | None,
            workers: int = 1) -> tuple["PythonDevice | WorkersDevice | EbpfDevice", str | None]:
     """The device for `datapath` (auto|ebpf|python), and a one-line notice

@@ -50,6 +50,9 @@ from ..wire.xmit_hash import hash_function
 SOL_PACKET = 263
 PACKET_FANOUT = 18
 PACKET_FANOUT_HASH = 0
+# The group's hook ignores the socket's PACKET_IGNORE_OUTGOING: without this
+# flag (Linux 6.6+) every worker reads back each frame the members send.
+PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000
 
 # Counters: whole pages per worker, u64 slots: datapath's (the loop's C_*,
 # the members' extra wire segments and protocol counters), then the buckets.
@@ -249,7 +252,11 @@ class Worker:
         except OSError:
             return None          # the member went away; the next plan drops it
         try:
-            sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex) | PACKET_FANOUT_HASH << 16)
+            try:
+                sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex)
+                                | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_IGNORE_OUTGOING) << 16)
+            except OSError:     # an older kernel: read back and counted as received
+                sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex) | PACKET_FANOUT_HASH << 16)
             sock.setblocking(False)
         except OSError:
             sock.close()

@@ -101,6 +101,11 @@ class BondCollector:
         partner_state = g("softbond_member_lacp_partner_port_state",
                           "802.3ad partner port state bits of the member.", labels=ml)
         aggregator = g("softbond_member_lacp_aggregator_id", "802.3ad aggregator the member is in.", labels=ml)
+        proto_labels = ["master", "member", "direction", "protocol"]
+        proto_packets = c("softbond_protocol_packets", "Packets on the member's wire by protocol class (GSO "
+                          "segments counted); the bond's are the sum over its members.", labels=proto_labels)
+        proto_bytes = c("softbond_protocol_bytes", "Bytes on the member's wire by protocol class.",
+                        labels=proto_labels)
         partner_info = g("softbond_member_lacp_partner_info", "802.3ad partner of the member (always 1).",
                          labels=["bond", "member", "partner_system_mac", "partner_oper_key"])
 
@@ -135,6 +140,10 @@ class BondCollector:
                 is_active.add_metric(labels, 1 if m["name"] == st.get("active_slave") else 0)
                 if m.get("speed_mbps"):
                     speed.add_metric(labels, _num(m["speed_mbps"]) * 1e6)
+                for direction, classes in (m.get("protocols") or {}).items():
+                    for proto, counts in classes.items():
+                        proto_packets.add_metric(labels + [direction, proto], _num(counts.get("packets")))
+                        proto_bytes.add_metric(labels + [direction, proto], _num(counts.get("bytes")))
                 ad = m.get("ad")
                 if not ad:
                     continue
@@ -174,6 +183,8 @@ class BondCollector:
         yield failures
         yield is_active
         yield speed
+        yield proto_packets
+        yield proto_bytes
         yield from (lacp[k] for k in sorted(lacp))
         yield actor_state
         yield partner_state
