@@ -105,3 +105,20 @@ def test_protocol_counters_match_tcpdump_on_the_members_wire(topo, tmp_path):
     assert not mismatched
     total = status_direct(topo)["protocols"]
     assert total["rx"]["ipv4_icmp"]["packets"] >= after["rx"]["ipv4_icmp"]["packets"] >= 5
+
+
+def test_protocol_counters_off_leaves_the_python_paths_uncounted(topo):
+    """protocol_counters=off, set live: the Python paths stop classifying
+    (their `protocols` turn null) and traffic still flows; eBPF counts on."""
+    up(topo, "active-backup")
+    topo.softbond("set", "bond0", "protocol_counters", "off")
+    topo.exec(topo.host, ["ping", "-c", "3", "-i", "0.05", topo.peer_ip()], timeout=10)
+    status = status_direct(topo)
+    counted = [slave["protocols"] for slave in status["slaves"]]
+    if topo.datapath == "ebpf":
+        assert all(c is not None for c in counted) and status["protocols"]["tx"]["ipv4_icmp"]["packets"] >= 3
+    else:
+        assert counted == [None, None] and status["protocols"] is None
+    topo.softbond("set", "bond0", "protocol_counters", "on")
+    topo.exec(topo.host, ["ping", "-c", "3", "-i", "0.05", topo.peer_ip()], timeout=10)
+    assert status_direct(topo)["protocols"]["tx"]["ipv4_icmp"]["packets"] >= 3

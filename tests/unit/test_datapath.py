@@ -268,3 +268,12 @@ def test_frames_further_apart_than_the_window_are_waited_for_asleep():
 
 def test_the_loop_counters_in_status_and_openapi_agree():
     assert [name for name, _ in datapath.LOOP_COUNTERS] == list(LOOP_COUNTERS)
+
+
+def test_protocol_counters_off_counts_segments_only():
+    counters = [0] * datapath.COUNTER_SLOTS
+    sent = []
+    send = datapath.counting_send(sent.append, counters, 5, protocols=False)
+    for f in (gso_frame(44), frame(PEER, BOND)):
+        send(memoryview(f))
+    assert len(sent) == 2 and counters[datapath.tx_segments_slot(5)] == 43 and sum(counters) == 43

@@ -89,10 +89,14 @@ class MemberSocket(socket.socket):
     segments."""
 
 
-def counted_socket(sock: socket.socket, counters, member_slot: int | None) -> MemberSocket:
+def counted_socket(sock: socket.socket, counters, member_slot: int | None, protocols: bool) -> MemberSocket:
     counted = MemberSocket(fileno=sock.detach())
-    counted.send = datapath.counting_send(super(MemberSocket, counted).send, counters, member_slot)
+    count_sends(counted, counters, member_slot, protocols)
     return counted
+
+
+def count_sends(sock: MemberSocket, counters, member_slot: int | None, protocols: bool) -> None:
+    sock.send = datapath.counting_send(super(MemberSocket, sock).send, counters, member_slot, protocols)
 
 
 def protocol_counters(block: list[int] | None) -> dict | None:
@@ -148,6 +152,7 @@ class PythonDevice:
         self.datapath = DataPath(self.tap_fd)
         self.segments = datapath.SegmentSlots(self.datapath.counters.__getitem__)
         self._watched: set[int] = set()
+        self._protocols = True       # protocol_counters as last published
 
     def start(self) -> None:
         self.datapath.start()
@@ -164,7 +169,7 @@ class PythonDevice:
     def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
         """The member's socket and its control-frame sender."""
         sock = counted_socket(packet.open_data_socket(name, ifindex), self.datapath.counters,
-                              self.segments.assign(ifindex))
+                              self.segments.assign(ifindex), self._protocols)
         send = super(MemberSocket, sock).send
 
         def send_control(frame: bytes) -> None:
@@ -182,13 +187,19 @@ class PythonDevice:
         return wire_counters(name, nic, self.segments.extra(ifindex))
 
     def protocol_counters(self, ifindex: int) -> dict | None:
-        return protocol_counters(self.segments.protocols(ifindex))
+        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         slots = self.segments.slots()
+        if bool(runner.opts.protocol_counters) != self._protocols:
+            # Before the runner's transmit is built: it takes each member's send.
+            self._protocols = bool(runner.opts.protocol_counters)
+            for m in members:
+                if isinstance(m.sock, MemberSocket):
+                    count_sends(m.sock, self.datapath.counters, slots.get(m.ifindex), self._protocols)
         receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes,
                                      datapath.rx_segments_slot(slots.get(m.ifindex)),
-                                     datapath.rx_proto_slot(slots.get(m.ifindex)))
+                                     datapath.rx_proto_slot(slots.get(m.ifindex)) if self._protocols else -1)
                    for m in members}
         self.datapath.publish(Snapshot(transmit=runner.transmit(usable, active, bond_mac),
                                        receive=receive, bond_mac=bond_mac,
@@ -338,6 +349,7 @@ class WorkersDevice:
         self._plan: bytes | None = None
         self._behind: set[int] = set()      # workers whose control socket was full
         self._bucket_seen = [0] * BUCKETS
+        self._protocols = True       # protocol_counters as last published
 
     # -- workers --------------------------------------------------------------
     def start(self) -> None:
@@ -420,9 +432,10 @@ class WorkersDevice:
         return wire_counters(name, nic, self.segments.extra(ifindex))
 
     def protocol_counters(self, ifindex: int) -> dict | None:
-        return protocol_counters(self.segments.protocols(ifindex))
+        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
+        self._protocols = bool(runner.opts.protocol_counters)
         plan = workers.plan_for(runner, members, usable, active, bond_mac, self.segments.slots())
         self._plan = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
         for i in range(self.count):

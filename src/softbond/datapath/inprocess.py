@@ -103,9 +103,11 @@ def count_frame(counters, at: int, frame, n: int) -> int:
     return 0
 
 
-def counting_send(send: Callable, counters, member_slot: int | None) -> Callable:
-    """`send` that counts what it sent by protocol class, and a GSO
-    super-frame's extra wire segments in the member's segments slot."""
+def counting_send(send: Callable, counters, member_slot: int | None, protocols: bool = True) -> Callable:
+    """`send` that counts a GSO super-frame's extra wire segments in the
+    member's segments slot and, with `protocols`, what it sent by protocol
+    class (protocol_counters=off: gso_type, byte 1 of the virtio-net header,
+    is the one byte read for any other frame)."""
     segments_slot, at = tx_segments_slot(member_slot), tx_proto_slot(member_slot)
 
     def send_counted(frame):
@@ -114,7 +116,13 @@ def counting_send(send: Callable, counters, member_slot: int | None) -> Callable
         if extra:
             counters[segments_slot] += extra
         return sent
-    return send_counted
+
+    def send_segments_counted(frame):
+        if frame[1]:
+            counters[segments_slot] += gso_segments(frame, len(frame)) - 1
+        return send(frame)
+    return send_counted if protocols else send_segments_counted
+
 
 # The busy-poll window grows from this when a wait ends early enough to have
 # been caught by polling (KVM's halt_poll_ns_grow_start, 10 us).
@@ -139,7 +147,7 @@ class Snapshot:
       floods), or alb's "unicast only, frames to the member's MAC go up as
       the bond's"; the counters' slot for the member's received extra wire
       segments (rx_segments_slot) and the first of its received protocol
-      counters (rx_proto_slot).
+      counters (rx_proto_slot; -1: protocol_counters=off).
     bond_mac: the bond device's MAC, for the last two policies.
     busy_poll_ns: the longest the loop polls before sleeping; 0 never.
     """
@@ -255,7 +263,10 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) 
                     break
                 except OSError:
                     break
-                segments += count_frame(counters, proto_at, buf, n)
+                if proto_at >= 0:
+                    segments += count_frame(counters, proto_at, buf, n)
+                elif buf[1]:    # a GSO super-frame: more than one frame on the wire
+                    segments += gso_segments(buf, n) - 1
                 if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
                     dropped += 1
                     continue

@@ -84,6 +84,7 @@ class Plan:
     busy_poll_ns: int = 0
     # ifindex -> datapath member slot (segment and protocol counters)
     segment_slots: dict[int, int] = field(default_factory=dict, hash=False)
+    protocol_counters: bool = True
 
 
 def plan_for(runner, members, usable, active, bond_mac: bytes,
@@ -100,7 +101,8 @@ def plan_for(runner, members, usable, active, bond_mac: bytes,
         buckets=runner.ebpf_buckets(tx), bond_mac=bond_mac,
         names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
         arp_slowpath=runner.opts.mode == MODE_ALB,
-        busy_poll_ns=runner.opts.datapath_busy_poll * 1000, segment_slots=segment_slots or {})
+        busy_poll_ns=runner.opts.datapath_busy_poll * 1000, segment_slots=segment_slots or {},
+        protocol_counters=bool(runner.opts.protocol_counters))
 
 
 def fanout_id(ifindex: int) -> int:
@@ -234,12 +236,13 @@ class Worker:
                     self.socks[ifindex] = sock
                     self.epoll.register(sock.fileno(), select.EPOLLIN)
         slots = plan.segment_slots
-        sends = {ifindex: counting_send(sock.send, self.counters, slots.get(ifindex))
+        counting = plan.protocol_counters
+        sends = {ifindex: counting_send(sock.send, self.counters, slots.get(ifindex), counting)
                  for ifindex, sock in self.socks.items()}
         to_daemon = self.arp.send if self.arp is not None else (lambda frame: False)
         receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
                                    plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)),
-                                   rx_proto_slot(slots.get(ifindex)))
+                                   rx_proto_slot(slots.get(ifindex)) if counting else -1)
                    for ifindex, sock in self.socks.items()}
         self.snapshot = Snapshot(transmit=compile_transmit(plan, sends, self.counters, to_daemon),
                                  receive=receive, bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)
