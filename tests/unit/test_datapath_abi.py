@@ -135,7 +135,7 @@ def test_bond_bpf_c_matches_datapath_abi(tmp_path):
      "#define RX_BROADCAST_ONLY"),
     (("\t__s32 active_slot;", "\t__u32 active_slot;"), "struct sb_config"),
     (("\t__u64 rx_gso_extra;\n", "\t__u64 rx_gso_extra;\n\t__u64 tx_errors;\n"), "sizeof(struct sb_stats)"),
-    (("#define PC_IPV6_ICMP 8", "#define PC_IPV6_ICMP 9"), "#define PC_IPV6_ICMP"),
+    (("#define PC_LACP 1", "#define PC_LACP 12"), "#define PC_LACP"),
     (("__uint(max_entries, 2 * SB_MAX_MEMBERS);", "__uint(max_entries, SB_MAX_MEMBERS);"), "map sb_members"),
     ((re.compile(r"\bsb_rr\b"), "sb_rr_cursor"), "maps:"),       # the map and its uses
 ])

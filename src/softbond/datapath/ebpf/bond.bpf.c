@@ -809,13 +809,34 @@ static __always_inline struct sb_config *current_config(__u32 *bank)
 
 /* ------------------------------------------------------ protocol classes */
 
+/* An IPv4 or IPv6 packet's class by its protocol (first next header) byte:
+ * `tcp` is the family's PC_*_TCP, then come UDP, ICMP and other, in order.
+ * *hdr gets where the payload starts after a UDP header, or (TCP) the byte
+ * holding the TCP header's length. */
+_Static_assert(PC_IPV4_UDP == PC_IPV4_TCP + 1 && PC_IPV4_ICMP == PC_IPV4_TCP + 2 && PC_IPV4_OTHER == PC_IPV4_TCP + 3
+	       && PC_IPV6_UDP == PC_IPV6_TCP + 1 && PC_IPV6_ICMP == PC_IPV6_TCP + 2 && PC_IPV6_OTHER == PC_IPV6_TCP + 3,
+	       "ip_class() counts on the classes' order");
+static __always_inline __u32 ip_class(__u8 proto, __u8 icmp, __u32 l4, __u32 *hdr, __u32 tcp)
+{
+	if (proto == icmp)
+		return tcp + 2;
+	if (proto == IPPROTO_UDP) {
+		*hdr = l4 + 8;
+		return tcp + 1;
+	}
+	if (proto != IPPROTO_TCP)
+		return tcp + 3;
+	*hdr = l4 + 12;
+	return tcp;
+}
+
 /* classify() in wire/protoclass.py: the class of the frame's (inner, through
  * up to two in-band VLAN tags) type; *hdr gets where a TCP or UDP payload
  * starts, for the bytes of GSO segments (0: not TCP/UDP). */
 static __always_inline __u32 proto_class(struct __sk_buff *skb, __u32 *hdr)
 {
 	__u8 b[10];
-	__u32 type, off = 12, l4;
+	__u32 type, off = 12;
 
 	*hdr = 0;
 	if (bpf_skb_load_bytes(skb, off, b, 2))
@@ -838,31 +859,12 @@ static __always_inline __u32 proto_class(struct __sk_buff *skb, __u32 *hdr)
 	if (type == ETH_P_IP) {
 		if (bpf_skb_load_bytes(skb, off, b, 10))
 			return PC_IPV4_OTHER;
-		l4 = off + (b[0] & 0xF) * 4;
-		if (b[9] == IPPROTO_ICMP)
-			return PC_IPV4_ICMP;
-		if (b[9] == IPPROTO_UDP) {
-			*hdr = l4 + 8;
-			return PC_IPV4_UDP;
-		}
-		if (b[9] != IPPROTO_TCP)
-			return PC_IPV4_OTHER;
-		*hdr = l4 + 12;      /* the data offset's byte; tcp_header_end() reads it */
-		return PC_IPV4_TCP;
+		return ip_class(b[9], IPPROTO_ICMP, off + (b[0] & 0xF) * 4, hdr, PC_IPV4_TCP);
 	}
 	if (type == ETH_P_IPV6) {
 		if (bpf_skb_load_bytes(skb, off, b, 7))
 			return PC_IPV6_OTHER;
-		if (b[6] == IPPROTO_ICMPV6)
-			return PC_IPV6_ICMP;
-		if (b[6] == IPPROTO_UDP) {
-			*hdr = off + 48;
-			return PC_IPV6_UDP;
-		}
-		if (b[6] != IPPROTO_TCP)
-			return PC_IPV6_OTHER;
-		*hdr = off + 52;
-		return PC_IPV6_TCP;
+		return ip_class(b[6], IPPROTO_ICMPV6, off + 40, hdr, PC_IPV6_TCP);
 	}
 	if (type == ETH_P_ARP)
 		return PC_ARP;
