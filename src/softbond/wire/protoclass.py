@@ -27,7 +27,7 @@ MAX_TAGS = 2
 
 # The class by IP protocol number (IPv4) and first next header (IPv6): one
 # tuple index on the hot path instead of a chain of comparisons.
-_BY_IPV4_PROTO = tuple({6: PC_IPV4_TCP, 17: PC_IPV4_UDP, 1: PC_IPV4_ICMP}.get(p, PC_IPV4_OTHER) for p in range(256))
+BY_IPV4_PROTO = tuple({6: PC_IPV4_TCP, 17: PC_IPV4_UDP, 1: PC_IPV4_ICMP}.get(p, PC_IPV4_OTHER) for p in range(256))
 _BY_IPV6_NEXT = tuple({6: PC_IPV6_TCP, 17: PC_IPV6_UDP, 58: PC_IPV6_ICMP}.get(p, PC_IPV6_OTHER) for p in range(256))
 
 
@@ -38,7 +38,7 @@ def classify(frame, n: int, offset: int = VNET_HDR_LEN) -> int:
     if n > at + 11:                     # untagged IPv4 first: the common case, fewest reads
         high = frame[at]
         if high == 0x08 and frame[at + 1] == 0x00:
-            return _BY_IPV4_PROTO[frame[at + 11]]      # 9 into the IPv4 header
+            return BY_IPV4_PROTO[frame[at + 11]]      # 9 into the IPv4 header
         if high == 0x86 and frame[at + 1] == 0xDD:
             return _BY_IPV6_NEXT[frame[at + 8]]        # 6 into the IPv6 header
     return _classify_rest(frame, n, at)
@@ -57,7 +57,7 @@ def _classify_rest(frame, n: int, at: int) -> int:
         kind = frame[at] << 8 | frame[at + 1]
         tags += 1
     if kind == ETH_P_IP:
-        return _BY_IPV4_PROTO[frame[at + 11]] if n > at + 11 else PC_IPV4_OTHER
+        return BY_IPV4_PROTO[frame[at + 11]] if n > at + 11 else PC_IPV4_OTHER
     if kind == ETH_P_IPV6:
         return _BY_IPV6_NEXT[frame[at + 8]] if n > at + 8 else PC_IPV6_OTHER
     if kind == ETH_P_ARP:
