@@ -4,7 +4,10 @@ counting, alternating in one invocation, on every data path.
 
     sudo python3 bench/protocost.py --without /path/to/a/tree/without [--runs N] [--seconds S]
     python3 bench/protocost.py --per-frame
+    sudo python3 bench/protocost.py --without /path/to/a/tree/without --ebpf-per-frame
 
+--ebpf-per-frame times sb_egress on a 64-byte UDP frame in the kernel
+(BPF_PROG_TEST_RUN, each tree's own object and maps) with and without.
 --per-frame measures, without traffic, what the Python paths add per frame:
 count_frame (classify and count a 64-byte UDP frame and a 1448-byte TCP
 one) against the one-byte test protocol_counters=off leaves, best of 7.
@@ -66,10 +69,46 @@ def per_frame() -> None:
               f"{on_ns - off_ns:.0f} ns a frame more; load average {loadavg()}")
 
 
+# Run with the tree's own PYTHONPATH: its bond.bpf.c, its map layouts.
+EBPF_PROBE = """
+import struct, sys
+from softbond.datapath.ebpf import EbpfSnapshot, build, libbpf, loader
+from softbond.datapath.ebpf.state import BondMaps
+obj, _ = loader.load(build.object_path())
+maps = BondMaps(obj.maps)
+maps.initialize(999, bytes.fromhex("02bb00000001"))
+mac = bytes.fromhex("02aa00000001")
+maps.set_rx(1001, 1, 0, mac)
+maps.publish(EbpfSnapshot(mode=1, xmit_hash_policy=0, packets_per_slave=1, tx_members=((1001, mac),),
+                          active=1001, rx_policy={1001: 1}, buckets=None, bond_mac=bytes.fromhex("02bb00000001")),
+             bond_ifindex=999)
+frame = bytes.fromhex("02cc0000000102bb00000001") + b"\\x08\\x00" + bytes.fromhex(
+    "4500002e0000400040110000c0a864c7c0a86401") + bytes.fromhex("d4311451001a0000") + bytes(18)
+best = min(libbpf.test_run(obj.progs["sb_egress"], frame, bytes(192), repeat=int(sys.argv[1]))[2]
+           for _ in range(7))
+print(best)
+obj.close()
+"""
+
+
+def ebpf_per_frame(trees: dict, repeat: int = 200_000) -> None:
+    import subprocess
+    for run in range(3):
+        out = {}
+        for variant, tree in trees.items():
+            proc = subprocess.run([sys.executable, "-c", EBPF_PROBE, str(repeat)], capture_output=True, text=True,
+                                  env=dict(os.environ, PYTHONPATH=tree), check=True)
+            out[variant] = int(proc.stdout.split()[-1])
+        print(f"sb_egress, 64-byte UDP, active-backup (BPF_PROG_TEST_RUN, best of 7 x {repeat}): "
+              + ", ".join(f"{v} {ns} ns" for v, ns in out.items()) + f"; load average {loadavg()}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--without", help="src/ of a softbond tree without protocol counting")
     parser.add_argument("--per-frame", action="store_true", help="only the per-frame cost in Python")
+    parser.add_argument("--ebpf-per-frame", action="store_true",
+                        help="only sb_egress's time a frame with and without (BPF_PROG_TEST_RUN; needs --without)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--pps", type=int, default=400000)
@@ -79,7 +118,10 @@ def main() -> int:
         return 0
     if not args.without:
         parser.error("--without is needed (or --per-frame)")
-    trees = {"without": os.path.abspath(args.without), "with": os.path.join(HERE, "..", "src")}
+    trees = {"without": os.path.abspath(args.without), "with": os.path.abspath(os.path.join(HERE, "..", "src"))}
+    if args.ebpf_per_frame:
+        ebpf_per_frame(trees)
+        return 0
     results = {p: {v: [] for v in trees} for p in PATHS}
     print(f"# commit {commit()}, load average before {loadavg()}", flush=True)
     for run in range(args.runs):

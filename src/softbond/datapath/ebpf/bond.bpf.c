@@ -835,10 +835,20 @@ static __always_inline __u32 ip_class(__u8 proto, __u8 icmp, __u32 l4, __u32 *hd
  * starts, for the bytes of GSO segments (0: not TCP/UDP). */
 static __always_inline __u32 proto_class(struct __sk_buff *skb, __u32 *hdr)
 {
+	__u8 *data = (__u8 *)(long)skb->data, *data_end = (__u8 *)(long)skb->data_end;
 	__u8 b[10];
 	__u32 type, off = 12;
 
 	*hdr = 0;
+	/* untagged IPv4 and IPv6 from the linear data: no helper calls (a
+	 * bpf_skb_load_bytes() each cost as much as the rest) */
+	if (data + 14 + 10 <= data_end) {
+		type = be16(&data[12]);
+		if (type == ETH_P_IP)
+			return ip_class(data[14 + 9], IPPROTO_ICMP, 14 + (data[14] & 0xF) * 4, hdr, PC_IPV4_TCP);
+		if (type == ETH_P_IPV6)
+			return ip_class(data[14 + 6], IPPROTO_ICMPV6, 14 + 40, hdr, PC_IPV6_TCP);
+	}
 	if (bpf_skb_load_bytes(skb, off, b, 2))
 		return PC_OTHER;
 	type = be16(b);
