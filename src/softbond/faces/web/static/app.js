@@ -315,7 +315,8 @@
     const tbody = el("tbody");
     const table = el("table", { class: "members-table" },
       el("thead", {}, el("tr", {}, ...["Member", "State", "MII", "Speed", "Failures", "Path loss · RTT", "Now in / out",
-        "Bytes in / out", "Drops in / out", "LACP partner, states", ""].map((h) => el("th", { text: h })))),
+        "Bytes in / out", "Drops in / out", "LACP partner, states", ""].map((h) => el("th", {
+        text: h, class: h.startsWith("Path") ? "path" : "" })))),
       tbody);
     const input = el("input", { type: "text", placeholder: "interface", "data-role": "enslave-iface" });
     const enslaveBtn = el("button", { type: "button", text: "Enslave", "data-action": "enslave" });
@@ -342,6 +343,9 @@
     rec.status = status;
     const members = (status.slaves || []).map((s) => s.name);
     rec.hasPath = (status.slaves || []).some((s) => s.path);
+    // The path column only where the path monitor runs: the table must fit
+    // its card at 800x600 without it.
+    rec.el.section.classList.toggle("has-path", rec.hasPath);
     const key = members.join(",") + (rec.hasPath ? " path" : "");
     rec.members = members;
     samplePath(rec, status);
