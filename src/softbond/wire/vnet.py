@@ -115,7 +115,7 @@ def gso_segments(frame: Frame, n: int) -> int:
     return -(-payload // gso_size) if payload > gso_size else 1
 
 
-def gso_headers_end(frame, n: int) -> int:
+def gso_headers_end(frame: Frame, n: int) -> int:
     """Where a GSO super-frame's payload starts (from the start of the
     virtio-net header): after the L4 header, csum_start (relative to the
     Ethernet header; GSO frames always carry a partial checksum) plus the
@@ -133,7 +133,7 @@ def gso_headers_end(frame, n: int) -> int:
     return VNET_HDR_LEN + (frame[_HDRLEN_LO] | frame[_HDRLEN_HI] << 8)
 
 
-def gso_wire_bytes(frame, n: int, segments: int) -> int:
+def gso_wire_bytes(frame: Frame, n: int, segments: int) -> int:
     """The bytes the `n`-byte frame (virtio-net header first) is on the wire
     as `segments` frames (gso_segments): its Ethernet bytes plus the headers
     each segment beyond the first repeats."""
