@@ -90,6 +90,11 @@ class AdSelect(OptionEnum):             # BOND_AD_STABLE, _BANDWIDTH, _COUNT
     COUNT = 2, "count"
 
 
+class LacpFallback(OptionEnum):         # softbond's own (the kernel has no LACP fallback)
+    OFF = 0, "off"
+    ACTIVE_BACKUP = 1, "active-backup"
+
+
 BOND_MODE_ROUNDROBIN = BondMode.ROUNDROBIN
 BOND_MODE_ACTIVEBACKUP = BondMode.ACTIVEBACKUP
 BOND_MODE_XOR = BondMode.XOR
@@ -263,6 +268,13 @@ SPECS: tuple[OptionSpec, ...] = (
           "node_exporter's textfile collector (empty: none)"),
     _spec("inherit", "bool", 0, "the bond takes over its first member's addresses, routes, MTU and MAC "
           "(softbond down gives them back)", values=_ONOFF, runtime="up"),
+    _spec("lacp_fallback", "enum", 0, "802.3ad with no LACPDU on any member for lacp_fallback_timeout: run as "
+          "active-backup over the members with link (min_links aside) until a partner speaks; off: as the "
+          "kernel, one member as an individual link", values=LacpFallback.pairs(),
+          unsupported=only(BOND_MODE_8023AD)),
+    _spec("lacp_fallback_timeout", "int", 90, "seconds without a LACPDU before lacp_fallback starts (the "
+          "kernel's slow-rate partner timeout, Arista's default)", min=0, max=3600,
+          unsupported=only(BOND_MODE_8023AD)),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -309,6 +321,8 @@ class BondOptions:
     datapath_busy_poll: int = 200   # microseconds
     metrics_textfile: str = ""      # a directory; "" writes no textfile
     inherit: int = 0
+    lacp_fallback: int = 0          # LacpFallback
+    lacp_fallback_timeout: int = 90  # seconds
 
     @property
     def num_grat_arp(self) -> int:
