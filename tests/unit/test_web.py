@@ -411,3 +411,16 @@ def test_metrics_say_which_bonds_are_managed():
     assert _value(fams, "softbond_bonds") == 1
     with pytest.raises(AssertionError):
         _value(fams, "node_bonding_slaves", master="bond1")
+
+
+def test_metrics_lacp_fallback_per_8023ad_bond():
+    fake = Fake()
+    fake.statuses[1]["ad_info"] = {"lacp_fallback": {"mode": "active-backup", "timeout": 90, "active": False,
+                                                     "member": None, "silent_for": 3.0}}
+    fams = _families(metrics.render(fake.source).decode())
+    assert _value(fams, "softbond_lacp_fallback", master="bond1") == 0
+    with pytest.raises(AssertionError):     # not 802.3ad: no series
+        _value(fams, "softbond_lacp_fallback", master="bond0")
+    fake.statuses[1]["ad_info"]["lacp_fallback"].update(active=True, member="eth2")
+    fams = _families(metrics.render(fake.source).decode())
+    assert _value(fams, "softbond_lacp_fallback", master="bond1") == 1
