@@ -79,8 +79,10 @@ class LacpSystem:
         self.min_links = min_links
         self.user_port_key = user_port_key
         self.bond_name = bond_name
-        self._fallback = Fallback(fallback, fallback_timeout)
+        self.fallback = fallback
+        self.fallback_timeout = fallback_timeout
         self._validate()
+        self._fallback = Fallback(fallback, fallback_timeout)
 
     def _validate(self) -> None:
         if not 0 <= self.system_priority <= 0xFFFF:
@@ -95,22 +97,6 @@ class LacpSystem:
             raise ValueError(f"fallback must be one of {', '.join(FALLBACK_MODES)}")
         if self.fallback_timeout < 0:
             raise ValueError("fallback_timeout must be >= 0")
-
-    @property
-    def fallback(self) -> str:
-        return self._fallback.mode
-
-    @fallback.setter
-    def fallback(self, mode: str) -> None:
-        self._fallback.mode = mode
-
-    @property
-    def fallback_timeout(self) -> float:
-        return self._fallback.timeout
-
-    @fallback_timeout.setter
-    def fallback_timeout(self, seconds: float) -> None:
-        self._fallback.timeout = seconds
 
     # -- configuration -----------------------------------------------------
 
@@ -156,6 +142,7 @@ class LacpSystem:
                 port.request_ntt()
         if self.ad_select != old["ad_select"]:
             self._reselect_active()
+        self._fallback.mode, self._fallback.timeout = self.fallback, self.fallback_timeout
         self._update_fallback(self._now)
         self._dirty = True
 
