@@ -26,10 +26,10 @@ from ..wire.lacpdu import (
     LACP_ACTIVITY, MARKER_RESPONSE, Lacpdu, MarkerPdu, PduError,
     UnknownSubtype, build_lacpdu, build_marker, parse_slow,
 )
+from .fallback import MODES as FALLBACK_MODES, Fallback
 from .params import (
     CURRENT, DEFAULTED_STATE, DETACHED, LACP_DISABLED, NO_PERIODIC, SPEED_KEY_MASK,
 )
-from .fallback import MODES as FALLBACK_MODES, Fallback
 from .port import Port
 from .selection import Aggregator, enabled_ports, port_selection, select_active, split_reason
 
@@ -434,10 +434,6 @@ class LacpSystem:
         enabled as ``distributing`` says; min_links does not matter)."""
         port = self._ports.get(name)
         return port is not None and port in self._enabled()
-
-    @property
-    def fallback_engaged(self) -> bool:
-        return self._fallback.engaged
 
     def carrier(self) -> bool:
         """Bond carrier: at least max(min_links, 1) distributing ports."""
