@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from softbond.config.options import OptionError, change_option
 from softbond.config.registry import BondOptions
+from softbond.faces import options_table
 from softbond.lacp import LacpSystem
 from softbond.modes.ieee8023ad import Ieee8023ad
 from tests.support.lacpnet import Net, mac, mux
@@ -182,3 +184,23 @@ def test_the_802_3ad_runner_takes_both_options_and_their_changes():
     assert (runner.system.fallback, runner.system.fallback_timeout) == ("active-backup", 7)
     runner.configure(BondOptions(mode=4))
     assert (runner.system.fallback, runner.system.fallback_timeout) == ("off", 90)
+
+
+@pytest.mark.parametrize("mode,name,value,error", [
+    (1, "lacp_fallback", "active-backup",
+     "bond0: option lacp_fallback: mode dependency failed, not supported in mode active-backup(1)"),
+    (4, "lacp_fallback", "static", "bond0: option lacp_fallback: invalid value (static): valid values: off, "
+                                   "active-backup"),
+    (4, "lacp_fallback_timeout", "3601", "bond0: option lacp_fallback_timeout: allowed values 0 - 3600"),
+])
+def test_the_options_are_checked_like_the_kernels(mode, name, value, error):
+    with pytest.raises(OptionError) as refused:
+        change_option("bond0", BondOptions(mode=mode), name, value)
+    assert str(refused.value) == error
+
+
+def test_the_options_are_set_live_and_listed():
+    opts, warnings = change_option("bond0", BondOptions(mode=4), "lacp_fallback", "active-backup")
+    assert (opts.lacp_fallback, warnings) == (1, [])
+    assert change_option("bond0", opts, "lacp_fallback_timeout", "0")[0].lacp_fallback_timeout == 0
+    assert "lacp_fallback_timeout  90 " in options_table.table()
