@@ -364,6 +364,17 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
         browser("wait", js=f"document.querySelector('{bond} .lacp-status').dataset.lacpStatus === "
                            "'configured (no partner)'", timeout=10000)
         _lacp_views_agree(topo, browser, "configured (no partner)")
+        # lacp_fallback, set live, starts at once (timeout 0, no partner is
+        # current): the page, top's line and /metrics say so
+        topo.softbond("set", "bond0", "lacp_fallback_timeout", "0")
+        topo.softbond("set", "bond0", "lacp_fallback", "active-backup")
+        browser("wait", js=f"document.querySelector('{bond} .lacp-status').dataset.lacpFallback === 'active'",
+                timeout=10000)
+        lacp = browser("eval", js=f"document.querySelector('{bond} .lacp-status').textContent")
+        assert "LACP fallback: active-backup (no LACPDU for " in lacp and "eth0 active" in lacp, lacp
+        assert "; LACP fallback: active-backup (no LACPDU for " in lacp_summary(status_json(topo))
+        metrics = _samples(http(topo, "/metrics")[2])
+        assert metrics[("softbond_lacp_fallback", (("master", "bond0"),))] == 1
         assert browser("errors") == []
     finally:
         browser.close()

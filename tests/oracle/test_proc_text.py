@@ -9,12 +9,10 @@ import pytest
 from .compare import snapshots
 from .scenarios import SCENARIOS
 
-# Behaviour differences issue 19 lists, left to the engineers who own that
-# code: strict, so the test turns red the day softbond matches the kernel.
-KNOWN = {
-    "802.3ad-no-partner": "802.3ad with no LACP partner: the kernel keeps the bond up on one port as an "
-                          "individual link (partner port state 0); softbond is down (port state 2)",
-}
+# Known behaviour differences, as scenario -> reason: strict xfails, so the
+# test turns red the day softbond matches the kernel. None left (issue 19's
+# 802.3ad with no partner matches since softbond runs an individual link).
+KNOWN: dict[str, str] = {}
 
 
 # Compared in test_behaviour.py instead.

@@ -340,3 +340,16 @@ def test_metrics_path_monitor_series_only_where_it_runs():
         _value(fams, "softbond_member_path_rtt_seconds", bond="bond0", member="eth1")
     with pytest.raises(AssertionError):     # bond1 runs no path monitor
         _value(fams, "softbond_member_path_in_service", bond="bond1", member="eth2")
+
+
+def test_metrics_lacp_fallback_per_8023ad_bond():
+    fake = Fake()
+    fake.statuses[1]["ad_info"] = {"lacp_fallback": {"mode": "active-backup", "timeout": 90, "active": False,
+                                                     "member": None, "silent_for": 3.0}}
+    fams = _families(metrics.render(fake.source).decode())
+    assert _value(fams, "softbond_lacp_fallback", master="bond1") == 0
+    with pytest.raises(AssertionError):     # not 802.3ad: no series
+        _value(fams, "softbond_lacp_fallback", master="bond0")
+    fake.statuses[1]["ad_info"]["lacp_fallback"].update(active=True, member="eth2")
+    fams = _families(metrics.render(fake.source).decode())
+    assert _value(fams, "softbond_lacp_fallback", master="bond1") == 1

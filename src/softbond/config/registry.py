@@ -95,6 +95,11 @@ class AdSelect(OptionEnum):             # BOND_AD_STABLE, _BANDWIDTH, _COUNT
     COUNT = 2, "count"
 
 
+class LacpFallback(OptionEnum):         # softbond's own (the kernel has no LACP fallback)
+    OFF = 0, "off"
+    ACTIVE_BACKUP = 1, "active-backup"
+
+
 BOND_MODE_ROUNDROBIN = BondMode.ROUNDROBIN
 BOND_MODE_ACTIVEBACKUP = BondMode.ACTIVEBACKUP
 BOND_MODE_XOR = BondMode.XOR
@@ -290,6 +295,13 @@ SPECS: tuple[OptionSpec, ...] = (
           values=(("off", 0), ("maxval", 1000)), min=0, max=1000, effect=EFFECT_MONITORS),
     _spec("path_monitor_recover", "int", 25, "path monitor: consecutive answered probes that bring a member "
           "back", values=(("minval", 1), ("maxval", 10000)), min=1, max=10000, effect=EFFECT_MONITORS),
+    _spec("lacp_fallback", "enum", 0, "802.3ad with no LACPDU on any member for lacp_fallback_timeout: run as "
+          "active-backup over the members with link (min_links aside) until a partner speaks; off: as the "
+          "kernel, one member as an individual link", values=LacpFallback.pairs(),
+          unsupported=only(BOND_MODE_8023AD)),
+    _spec("lacp_fallback_timeout", "int", 90, "seconds without a LACPDU before lacp_fallback starts (the "
+          "kernel's slow-rate partner timeout, Arista's default)", min=0, max=3600,
+          unsupported=only(BOND_MODE_8023AD)),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -343,6 +355,8 @@ class BondOptions:
     path_monitor_loss: int = 10        # % of the window
     path_monitor_rtt: int = 0          # multiple of the best member's median RTT (0: off)
     path_monitor_recover: int = 25     # consecutive answered probes
+    lacp_fallback: int = 0          # LacpFallback
+    lacp_fallback_timeout: int = 90  # seconds
 
     @property
     def num_grat_arp(self) -> int:
