@@ -373,7 +373,7 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
         lacp = browser("eval", js=f"document.querySelector('{bond} .lacp-status').textContent")
         assert "LACP fallback: active-backup (no LACPDU for " in lacp and "eth0 active" in lacp, lacp
         assert "; LACP fallback: active-backup (no LACPDU for " in lacp_summary(status_json(topo))
-        metrics = _samples(http(topo, "/metrics")[2])
+        metrics = metric_samples(http(topo, "/metrics")[2])
         assert metrics[("softbond_lacp_fallback", (("master", "bond0"),))] == 1
         assert browser("errors") == []
     finally:

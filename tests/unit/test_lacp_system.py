@@ -744,3 +744,31 @@ def test_receive_never_raises(frame):
     info = a.port_info("eth0")
     assert info["rx_state"] in ("CURRENT", "EXPIRED", "DEFAULTED", "PORT_DISABLED",
                                 "LACP_DISABLED")
+
+
+def test_a_partner_that_answers_at_start_up_sees_no_carrier_flap():
+    """The individual link waits for DEFAULTED (the 3 s short timeout), as
+    the kernel holds its first aggregator selection 8 s: a partner whose
+    first LACPDU arrives 1 s after enslave must find the bond's carrier
+    down until the LAG distributes, never up on one port, down, then up
+    again on the LAG."""
+    net = Net()
+    a, b = net.system(1), net.system(2)
+    net.add(a, "eth0")
+    net.add(a, "eth1")
+    net.add(b, "p0")
+    net.add(b, "p1")
+    net.cut |= {(id(a), "eth0"), (id(a), "eth1")}     # the partner is silent for its first second
+    history = []
+    for _ in range(10):
+        net.step()
+        history.append(a.carrier())
+    net.cable(a, "eth0", b, "p0")
+    net.cable(a, "eth1", b, "p1")
+    net.cut.clear()
+    for _ in range(60):
+        net.step()
+        history.append(a.carrier())
+    assert history[-1] and a.distributing() == ("eth0", "eth1")
+    ups = sum(1 for before, now in zip([False] + history, history) if now and not before)
+    assert ups == 1, history

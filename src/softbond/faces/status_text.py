@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, TypedDict
+from typing import Any, Mapping, TypedDict
 
 from ..config.registry import MODE_DESCRIPTIONS, AdSelect, BondMode, FailOverMac, PrimaryReselect, XmitHashPolicy
 
@@ -471,7 +471,7 @@ def lacp_status(status: BondStatus) -> str:
     return NO_PARTNER
 
 
-def lacp_fallback(status: BondStatus) -> dict | None:
+def lacp_fallback(status: BondStatus | Mapping[str, Any]) -> dict | None:
     """The bond's LACP fallback (ad_info's lacp_fallback) while it runs,
     else None."""
     fallback = (status.get("ad_info") or {}).get("lacp_fallback") or {}

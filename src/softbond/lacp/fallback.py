@@ -86,7 +86,7 @@ class Fallback:
                 return ("member", self.member, old)
         return None
 
-    def info(self, now: float) -> dict:
+    def info(self, now: float) -> dict[str, object]:
         """What status shows: mode, timeout, whether engaged, the member,
         and the seconds without a LACPDU (None before any member had a
         link)."""

@@ -12,7 +12,11 @@ which (stable, bandwidth, count).
 The active aggregator's ports pass frames (``enabled_ports``): with a
 partner, those in COLLECTING_DISTRIBUTING; without one (no partner ever
 answered, or its information timed out: an individual link), every port
-with link up at once, as the kernel's ad_agg_selection_logic enables them.
+with link up whose receive machine is DEFAULTED, as the kernel's
+ad_agg_selection_logic enables them. The kernel holds its first
+aggregator selection 8 s for the same reason this waits for DEFAULTED
+(the 3 s short timeout): a partner that answers at start-up must not see
+the bond's carrier go up on one port, down, and up again on the LAG.
 A partner-less aggregator holds one port, so such a bond runs over one
 member and fails over when that member loses its link.
 
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 from ..config.registry import AdSelect
 from .params import (
-    AGGREGATE_WAIT_TIME, CURRENT, DETACHED, DUPLEX_KEY_MASK, SPEED_KEY_MASK,
+    AGGREGATE_WAIT_TIME, CURRENT, DEFAULTED_STATE, DETACHED, DUPLEX_KEY_MASK, SPEED_KEY_MASK,
     SPEED_OF_CODE, USER_KEY_MASK, ZERO_MAC,
 )
 from .port import Port
@@ -187,7 +191,7 @@ def enabled_ports(active: Aggregator | None) -> list[Port]:
         return []
     if active.has_partner:
         return [p for p in active.ports if p.collecting_distributing]
-    return [p for p in active.ports if p.link_up]
+    return [p for p in active.ports if p.link_up and p.rx_state == DEFAULTED_STATE]
 
 
 def split_reason(port: Port, other: Aggregator) -> tuple[str, str] | None:

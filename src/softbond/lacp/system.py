@@ -396,6 +396,8 @@ class LacpSystem:
         self._dirty = True
         what, new, old = change
         if what == "start":
+            # (a start needs a heard_at and a member: fallback.update says so)
+            assert self._fallback.heard_at is not None and new is not None
             self._event(None, f"No 802.3ad response from the link partner for"
                         f" {now - self._fallback.heard_at:.0f} s: LACP fallback to active-backup,"
                         f" {new.name} carries the traffic")
