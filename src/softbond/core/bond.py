@@ -38,8 +38,6 @@ from .limits import DeviceLimits
 from .live import LiveOptions
 from .membership import Member, Membership
 from ..modes import make_runner
-from ..modes.alb import Alb
-from ..modes.ieee8023ad import Ieee8023ad
 from ..monitors.arp import ArpJudge
 from ..kernel import links as linkops
 from ..kernel import netlink
@@ -193,7 +191,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         """alb's ARP rewriting stays in the daemon: the eBPF programs or the
         data path workers hand the bond's outgoing ARP to this socket (the
         in-process Python path runs the rlb in its transmit call)."""
-        sock = self.device.arp_socket() if isinstance(self.runner, Alb) else None
+        sock = self.device.arp_socket() if "bond-arp" in self.runner.listens_for else None
         if sock is not None:
             self._bond_arp = sock
             self.loop.add_reader(sock.fileno(), self._on_bond_arp)
@@ -303,16 +301,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 log.log(level, "%s", text)
 
     # ---------------------------------------------------------------- status
-    def _lacp_running(self) -> bool:
-        return isinstance(self.runner, Ieee8023ad) and self.runner.system is not None
-
     def _port_info(self, member: Member) -> dict | None:
-        if not self._lacp_running():
-            return None
-        try:
-            return self.runner.system.port_info(member.name)
-        except KeyError:
-            return None
+        """The member's 802.3ad port (startup.py waits on it), or None."""
+        return self.runner.member_status(member.name)
 
     def _slave_state(self, member: Member) -> str:
         """sysfs slave state: only active-backup has backups; in the load
@@ -320,9 +311,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         active."""
         if self.opts.mode == BOND_MODE_ACTIVEBACKUP:
             return "active" if member is self.active else "backup"
-        if self._lacp_running():
-            return "active" if self.runner.system.collecting(member.name) else "backup"
-        return "active"
+        collecting = self.runner.member_collecting(member.name)
+        return "backup" if collecting is False else "active"
 
     def _member_counters(self, m: Member) -> dict:
         nic = linkops.counters(m.name)
@@ -375,9 +365,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             "member_packets": bonddev.WIRE_PACKETS,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
-            "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,
-            "alb_clients": self.runner.rlb.to_json() if isinstance(self.runner, Alb) else None,
+            "ad_info": None,
+            "alb_clients": None,
             "events": list(self.events)[-20:],
         }
+        status.update(self.runner.status())   # the keys above keep their places
         status["lacp_status"] = lacp_status(status)   # negotiated | configured (no partner) | ...
         return status

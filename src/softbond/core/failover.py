@@ -15,7 +15,7 @@ import time
 from ..config.options import BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB
 from .membership import FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE, Member
 from ..modes.active_backup import choose_active
-from ..modes.alb import Alb, learning_frame
+from ..modes.alb import learning_frame
 from ..monitors import link as linkmon
 from ..kernel import links as linkops
 from ..kernel import mcast
@@ -104,8 +104,7 @@ class Failover:
         if holder is not None:
             self._set_member_mac(holder, previous)
         moved = [m for m in (new, holder) if m is not None]
-        if isinstance(self.runner, Alb):
-            self.runner.rlb.member_changed_mac(*moved)
+        self.runner.macs_moved(*moved)
         for member in moved:
             for _ in range(2):
                 self._send_control(member, learning_frame(member.mac_bytes))

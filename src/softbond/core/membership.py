@@ -19,7 +19,6 @@ from ..datapath.devices import is_peer_name
 from ..config.registry import FailOverMac
 from ..config.names import validate_ifname
 from .errors import BondError
-from ..modes.ieee8023ad import Ieee8023ad
 from ..monitors import link as linkmon
 from ..kernel import links as linkops
 from ..wire.ethernet import mac_to_bytes
@@ -120,8 +119,7 @@ class Membership:
         if self._arp is not None:
             self._arp.add(name, time.monotonic())
         self._open_listeners(member)
-        if isinstance(self.runner, Ieee8023ad):
-            self.runner.start(mac_to_bytes(self.mac))
+        self.runner.start(mac_to_bytes(self.mac))
         self.runner.add_member(member, time.monotonic())
         # bond_enslave: the primary, once enslaved, takes over whatever
         # primary_reselect says (bond->force_primary).
@@ -296,7 +294,7 @@ class Membership:
         LACP port - follows. Its sockets and programs hold its ifindex."""
         self._event("rename", f"renamed to {new_name}", member)
         now = time.monotonic()
-        lacp = isinstance(self.runner, Ieee8023ad)
+        lacp = self.runner.ports_keyed_by_name
         if lacp:       # the port is keyed by name; down for the rename anyway
             self.runner.remove_member(member, now)
         if self._arp is not None:
