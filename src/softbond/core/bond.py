@@ -5,6 +5,9 @@ Everything here runs on the control plane's asyncio loop. The data path
 (datapath.DataPath) only ever sees immutable Snapshots published by
 `_publish`.
 
+The decisions (active member, updelay/downdelay, carrier, the ARP/NS
+verdicts, the mode runner's output) are the pure core's (decide.BondCore),
+which the bond holds as `self.core` and whose actions `_run` carries out.
 The Bond class is assembled from parts, one concern per module:
 members.py (enslaving, releasing, member MACs), health.py (link and ARP/NS
 monitoring), listeners.py (control-plane packet listeners), failover.py
@@ -29,6 +32,7 @@ from ..config.model import BondConfig
 from ..config.options import BOND_MODE_ACTIVEBACKUP, MODE_NAMES, BondOptions, options_to_json
 from ..datapath import devices as bonddev
 from ..faces import metrics_textfile
+from .decide import BondCore, Log, MoveMac, NotifyPeers, Publish, ResendIgmp, SendControl, SetCarrier, WakeAt
 from .errors import BondError
 from .failover import Failover
 from .health import LinkHealth
@@ -59,14 +63,14 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
     def __init__(self, config: BondConfig, links: linkops.Links) -> None:
         self.name = config.name
         self.config = config
-        self.opts: BondOptions = config.options
-        self.runner = make_runner(self.opts)
-        self.runner.bond_name = self.name
+        runner = make_runner(config.options)
+        runner.bond_name = self.name
+        # The decisions (active member, link delays, carrier, the runner's
+        # output) and the state they decide on: opts, runner, members,
+        # active, carrier and failovers below are the core's.
+        self.core = BondCore(config.options, runner)
         self._runner_task: asyncio.Task | None = None
         self.links = links
-        self.members: list[Member] = []
-        self.active: Member | None = None
-        self.carrier = False
         self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
         self.ifindex = 0                 # the bond device's
         self.mtu = 0                     # the bond device's, as last seen (limits.py)
@@ -76,8 +80,6 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self._held_logs: list[tuple[int, str]] | None = None
         # Warnings raised while `softbond set` applies an option (see live.py).
         self._set_warnings: list[str] | None = None
-        self._force_primary = False      # see Failover._reselect
-        self.failovers = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
         self._bond_arp: socket.socket | None = None
@@ -94,6 +96,37 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
         self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
+
+    # ------------------------------------------------- the core's state
+    opts: BondOptions = property(lambda self: self.core.opts, lambda self, v: setattr(self.core, "opts", v))
+    runner = property(lambda self: self.core.runner, lambda self, v: setattr(self.core, "runner", v))
+    active: Member | None = property(lambda self: self.core.active, lambda self, v: setattr(self.core, "active", v))
+    members: list[Member] = property(lambda self: self.core.members)
+    carrier: bool = property(lambda self: self.core.carrier)
+    failovers: int = property(lambda self: self.core.failovers)
+
+    def _run(self, actions: list) -> None:
+        """Carry out the core's actions, in the order it gave them."""
+        for action in actions:
+            kind = type(action)
+            if kind is Publish:
+                self._publish()
+            elif kind is SendControl:
+                self._send_control(action.member, action.frame)
+            elif kind is Log:
+                self._event(action.kind, action.message, action.member, level=action.level)
+            elif kind is SetCarrier:
+                self._set_carrier(action.on)
+            elif kind is NotifyPeers:
+                self._schedule_peer_notify(action.member)
+            elif kind is ResendIgmp:
+                self._schedule_igmp_resend(action.member)
+            elif kind is MoveMac:
+                self._move_mac(action.old, action.new)
+            elif kind is WakeAt:
+                self._wake_at(action.member, action.when)
+            else:
+                raise TypeError(f"unknown action {action!r}")
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
@@ -216,7 +249,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         while True:
             await asyncio.sleep(runner.tick_interval)
             now = time.monotonic()
-            self._runner_output(runner.tick(now, list(self.members)))
+            self._run(self.core.runner_tick(now))
             if self.device is not None and self.device.tick(runner, now):
                 self._publish()
 
@@ -239,18 +272,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 self._publish()
 
     def _runner_output(self, frames) -> None:
-        runner = self.runner
-        for member, frame in frames:
-            if member in self.members:
-                self._send_control(member, frame)
-        for name, message in runner.drain_events():
-            member = next((m for m in self.members if m.name == name), None)
-            self._event("lacp", message, member, level=logging.WARNING if "No 802.3ad" in message
-                        or "different" in message or "illegal" in message else logging.INFO)
-        if runner.dirty:
-            runner.dirty = False
-            self._publish()
-            self._update_carrier()
+        self._run(self.core.runner_output(frames))
 
     def _send_control(self, member: Member, frame: bytes) -> None:
         try:

@@ -3,7 +3,8 @@ handling of fail_over_mac (or tlb/alb's MAC swap), the bond's carrier, and
 the gratuitous ARP / unsolicited NA that tell the peers where the bond's
 MAC now lives.
 
-`Failover` is one part of `bond.Bond` (mixed in).
+`Failover` is one part of `bond.Bond` (mixed in): what is chosen, and when,
+is the pure core's (decide.BondCore); this carries out its actions.
 """
 from __future__ import annotations
 
@@ -12,11 +13,8 @@ import ipaddress
 import logging
 import time
 
-from ..config.options import BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB
-from .membership import FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE, Member
-from ..modes.active_backup import choose_active
+from .membership import FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW, Member
 from ..modes.alb import learning_frame
-from ..monitors import link as linkmon
 from ..kernel import links as linkops
 from ..kernel import mcast
 from ..wire import arp as wire_arp
@@ -33,63 +31,19 @@ class Failover:
     """Active member selection, fail_over_mac, carrier and peer notification."""
 
     def _uses_primary(self) -> bool:
-        return self.opts.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
+        return self.core.uses_primary()
 
     def _reselect(self, force_primary: bool = False) -> None:
-        """bond_select_active_slave. `force_primary` (the primary was just
-        named, or enslaved) holds until the primary is up to take over,
-        whatever primary_reselect says - the kernel's bond->force_primary."""
-        if not self.runner.uses_active:
-            self._publish()
-            self._update_carrier()
-            return
-        primary = next((m for m in self.members if m.name == self.opts.primary), None)
-        self._force_primary = self._force_primary or force_primary
-        force = self._force_primary and primary is not None and primary.up
-        if force:
-            self._force_primary = False
-        new = choose_active(self.members, self.active, primary, self.opts.primary_reselect, force)
-        if new is None:
-            back = [m for m in self.members if m.link.state == linkmon.BACK]
-            if back:
-                new = min(back, key=lambda m: m.link.deadline)
-                early = new.link.promote_early(time.monotonic())
-                self._event("link", f"making interface the new active one {early} ms earlier", new)
-                self._change_active(new, announce=False)
-                return
-        if new is not self.active:
-            self._change_active(new)
-        else:
-            self._update_carrier()
+        self._run(self.core.reselect(time.monotonic(), force_primary))
 
     def _change_active(self, new: Member | None, announce: bool = True) -> None:
-        old = self.active
-        self.active = new
-        # When the MACs stay where they are (no tlb/alb swap, fail_over_mac
-        # none) the data path switches and the switch hears the gratuitous
-        # ARP before anything else is done: the event log alone costs a few
-        # hundred microseconds of the failover. Otherwise the MACs move first.
-        fast = new is None or (not self.runner.unique_macs and self.opts.fail_over_mac == FAIL_OVER_MAC_NONE)
-        if fast:
-            self._publish()
-            if new is not None:
-                self._schedule_peer_notify(new)
-        if new is not None:
-            if announce:
-                self._event("failover" if old is not None else "active", "making interface the new active one", new)
-            if self.runner.unique_macs:
-                self._move_bond_mac(old, new)
-            else:
-                self._apply_fail_over_mac(old, new)
-            if old is not None:
-                self.failovers += 1
-        if not fast:
-            self._publish()
-        self._update_carrier()
-        if new is not None and not fast and not self.runner.unique_macs:
-            self._schedule_peer_notify(new)
-        if new is not None:
-            self._schedule_igmp_resend(new)
+        self._run(self.core.change_active(new, announce))
+
+    def _move_mac(self, old: Member | None, new: Member) -> None:
+        if self.runner.unique_macs:
+            self._move_bond_mac(old, new)
+        else:
+            self._apply_fail_over_mac(old, new)
 
     def _move_bond_mac(self, old: Member | None, new: Member) -> None:
         """tlb/alb (bond_alb_handle_active_change): the active member carries
@@ -128,20 +82,10 @@ class Failover:
             self._event("warning", f"fail_over_mac: {exc}", new, level=logging.WARNING)
 
     def _update_carrier(self) -> None:
-        carrier = self.runner.carrier([m for m in self.members if m.up], self.active)
-        if carrier == self.carrier:
-            return
-        self._set_carrier(carrier)
-        if carrier:
-            if self.runner.uses_active:
-                self._event("carrier", "active interface up!")
-            else:
-                self._event("carrier", "link status up")
-        else:
-            self._event("carrier", "now running without any active interface!", level=logging.ERROR)
+        self._run(self.core.update_carrier())
 
     def _set_carrier(self, on: bool) -> None:
-        self.carrier = on
+        self.core.carrier = on
         if self.device is not None:
             self.device.set_carrier(on)
 

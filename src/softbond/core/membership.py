@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..kernel import rundir as runtime
 from ..datapath.devices import is_peer_name
@@ -44,7 +44,6 @@ class Member:
     speed: int = 0
     duplex: int = 0
     prio: int = 0
-    arp_ok: bool = True
     listener: socket.socket | None = None
     ns_listener: socket.socket | None = None
     mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
@@ -58,6 +57,8 @@ class Member:
     moved_to: tuple[int, int] | None = None
     mac_seen: bytes = b""         # its MAC in the last link message
     control_send_errors: int = 0  # control frames (GARP, LACPDU...) its socket refused
+    # The health judges (decide.BondCore.verdict) holding it down: "arp".
+    judged_down: set[str] = field(default_factory=set)
 
     @property
     def lacp_mac(self) -> bytes:
@@ -253,10 +254,7 @@ class Membership:
         was_active = member is self.active
         self.members.remove(member)
         self._listen_to_links()
-        if was_active:
-            self.active = None
-        self.runner.remove_member(member, time.monotonic())
-        self._publish()
+        self._run(self.core.member_left(member, time.monotonic()))
         if self.device is not None:
             self.device.close_member(member.sock, member.ifindex)
         if self._arp is not None:
