@@ -39,6 +39,7 @@ from .health import LinkHealth
 from .inherit import Inheritance
 from .listeners import ControlListeners
 from .limits import DeviceLimits
+from .notify import PeerNotifier
 from .live import LiveOptions
 from .membership import Member, Membership
 from ..modes import make_runner
@@ -56,7 +57,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, LiveOptions, Inheritance):
+class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
@@ -73,8 +74,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self.links = links
         self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
         self.ifindex = 0                 # the bond device's
-        self.mtu = 0                     # the bond device's, as last seen (limits.py)
-        self.gso_limits = (0, 0)         # the bond device's gso_max_size, gso_max_segs
+        self.limits = DeviceLimits(self.name, links, self.core.members, lambda: self.device, self._event)
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         # Log lines held back while a link event is handled (see _logs_after).
         self._held_logs: list[tuple[int, str]] | None = None
@@ -90,8 +90,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self._arp_rotation = 0
         self._ours_v4: set[bytes] = set()
         self._ours_v6: set[bytes] = set()
-        self._notify_task: asyncio.Task | None = None
-        self._igmp_task: asyncio.Task | None = None
+        self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
+                                     self._send_control)
         self._workers_task: asyncio.Task | None = None
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
@@ -104,6 +104,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
     members: list[Member] = property(lambda self: self.core.members)
     carrier: bool = property(lambda self: self.core.carrier)
     failovers: int = property(lambda self: self.core.failovers)
+    mtu: int = property(lambda self: self.limits.mtu)               # the bond device's, as last seen
+    gso_limits = property(lambda self: self.limits.gso_limits)      # its gso_max_size, gso_max_segs
 
     def _run(self, actions: list) -> None:
         """Carry out the core's actions, in the order it gave them."""
@@ -118,9 +120,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             elif kind is SetCarrier:
                 self._set_carrier(action.on)
             elif kind is NotifyPeers:
-                self._schedule_peer_notify(action.member)
+                self.notifier.notify(action.member)
             elif kind is ResendIgmp:
-                self._schedule_igmp_resend(action.member)
+                self.notifier.resend_igmp(action.member)
             elif kind is MoveMac:
                 self._move_mac(action.old, action.new)
             elif kind is WakeAt:
@@ -130,7 +132,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
-        self.loop = asyncio.get_running_loop()
+        self.loop = self.notifier.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
@@ -147,10 +149,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         if self.mac:
             self.links.set_mac(self.name, self.mac)
         self.ifindex = self.links.index(self.name)
-        self.mtu = int(linkops.sysfs(self.name, "mtu") or 0)
-        self.gso_limits = self.links.gso_limits(self.name)
+        self.limits.read()
         try:
-            self._apply_configured_mtu()
+            self.limits.apply_configured_mtu(self.config.mtu)
         except linkops.LinkError as exc:
             raise BondError(f"{self.name}: {exc}") from None
         self._set_carrier(False)
@@ -181,8 +182,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         if self._stopped:
             return
         self._stopped = True
-        for task in (self._miimon_task, self._arp_task, self._notify_task, self._igmp_task, self._runner_task,
-                     self._workers_task):
+        self.notifier.stop()
+        for task in (self._miimon_task, self._arp_task, self._runner_task, self._workers_task):
             if task:
                 task.cancel()
         if self._nl is not None and self.loop is not None:

@@ -50,7 +50,7 @@ class LinkHealth:
             latest[event.ifindex] = event
         for event in latest.values():
             if event.ifindex == self.ifindex:
-                self._bond_link_changed(event)
+                self.limits.bond_link_changed(event)
                 continue
             member = next((m for m in self.members if m.ifindex == event.ifindex), None)
             if member is None:
@@ -68,7 +68,7 @@ class LinkHealth:
                 if event.address:
                     self._follow_mac(member, event.address)
                 self._observe(member, event.admin_up and event.carrier, now)
-                self._member_link_changed(member, event)
+                self.limits.member_link_changed(member, event)
 
     def _observe(self, member: Member, carrier: bool, now: float) -> None:
         if carrier and not member.carrier:    # the links port's reads; the decision is the core's

@@ -134,7 +134,7 @@ class LiveOptions:
             # without one, do it here: alb told peers other members' MACs.
             first_up = next((m for m in self.members if m.up), None)
             if first_up is not None:
-                self._notify_round(first_up)
+                self.notifier.notify_round(first_up)
 
     def _retire_runner(self) -> None:
         """Leaving 802.3ad: every port sends its last LACPDU (no longer

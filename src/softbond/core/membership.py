@@ -116,7 +116,7 @@ class Membership:
             runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
             raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
         self.members.append(member)
-        self._sync_gso_limits()
+        self.limits.sync_gso_limits()
         if self._arp is not None:
             self._arp.add(name, time.monotonic())
         self._open_listeners(member)
@@ -283,7 +283,7 @@ class Membership:
             self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
         if not self._stopped:
-            self._sync_gso_limits()
+            self.limits.sync_gso_limits()
 
     def _follow_rename(self, member: Member, new_name: str) -> None:
         """A member renamed under the bond (the kernel allows it, with the
