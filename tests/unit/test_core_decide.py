@@ -141,6 +141,16 @@ def test_an_arp_verdict_takes_a_member_down_like_a_lost_carrier():
     assert m["eth0"].up and core.active is m["eth1"]
 
 
+def test_a_member_held_down_by_two_judges_returns_when_both_let_it_go():
+    core, m = make_bond(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, arp_interval=100,
+                        arp_ip_target=("10.0.0.1",))
+    core.verdict(m["eth0"], "arp", False, now=1.0)
+    core.verdict(m["eth0"], "path", False, now=1.5)
+    assert core.verdict(m["eth0"], "arp", True, now=2.0) == [] and not m["eth0"].up
+    core.verdict(m["eth0"], "path", True, now=2.5)
+    assert m["eth0"].up and m["eth0"].judged_down == set()
+
+
 def test_a_mode_without_an_active_member_publishes_on_every_settled_change():
     core, m = make_bond(["eth0", "eth1"], mode=BOND_MODE_ROUNDROBIN, miimon=100)
     assert core.active is None and core.carrier

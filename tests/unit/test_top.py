@@ -345,3 +345,11 @@ def test_the_newest_events_show_and_a_bigger_terminal_fills_with_them():
             assert "event number 39" in events[-1] and all("bond0:" in line for line in events), lines
             assert len(events) >= 20
     asyncio.run(go())
+
+
+def test_path_monitor_line_under_a_member():
+    from softbond.faces.top import path_member_line
+    text = path_member_line({"state": "out of service", "loss_pct": 31.5, "rtt_ms": 0.123, "probes": 40,
+                             "taken_out": 2, "reason": "lost 13 of the last 40 probes", "target": "10.0.0.1"}).plain
+    assert text == "  path out of service  loss 31.5%  rtt 0.12 ms  40 probes  out 2x"
+    assert "rtt -" in path_member_line({"state": "in service", "loss_pct": 100.0, "rtt_ms": None}).plain

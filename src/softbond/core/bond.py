@@ -38,6 +38,7 @@ from .failover import Failover
 from .health import LinkHealth
 from .inherit import Inheritance
 from .listeners import ControlListeners
+from .pathprobe import PathProbe, check_target as check_path_target
 from .limits import DeviceLimits
 from .notify import PeerNotifier
 from .live import LiveOptions
@@ -88,6 +89,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         self._arp_task: asyncio.Task | None = None
         self._arp: ArpJudge | None = None
         self._arp_rotation = 0
+        self._path: PathProbe | None = None   # [path monitor] path_monitor=on
         self._ours_v4: set[bytes] = set()
         self._ours_v6: set[bytes] = set()
         self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
@@ -134,6 +136,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
     async def start(self) -> None:
         self.loop = self.notifier.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
+        check_path_target(self, self.opts, starting=True)     # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
         if self.opts.inherit:
@@ -186,6 +189,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         for task in (self._miimon_task, self._arp_task, self._runner_task, self._workers_task):
             if task:
                 task.cancel()
+        if self._path is not None:      # [path monitor]
+            self._path.stop()
         if self._nl is not None and self.loop is not None:
             self.loop.remove_reader(self._nl.fileno())
             self._nl.close()
@@ -365,6 +370,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
                 "counters": self._member_counters(m),
                 "control_send_errors": m.control_send_errors,
                 "ad": self._port_info(m),
+                "path": self._path.status(m) if self._path is not None else None,   # [path monitor]
             })
         status = {
             "bond": self.name,

@@ -11,7 +11,9 @@ logs). Unit tests drive it with a fake clock (tests/unit/test_core_decide.py).
 
 A new per-member health judge (beside carrier and the ARP/NS monitor) gives
 its verdicts to `verdict(member, judge, ok, now)`: a member any judge holds
-down is down for the link state machine, as a lost carrier is.
+down (`member.judged_down`) is down for the link state machine, as a lost
+carrier is. The path monitor (pathprobe.py) sets Member.path_ok, judge
+"path", and has the bond observe the member again: the same thing.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ import time
 
 from .membership import Member
 from ..monitors.arp import ArpJudge, probe_frames
+from .pathprobe import PathProbe
 from ..kernel import links as linkops
 from ..kernel import netlink
 from ..wire.ethernet import mac_to_bytes
@@ -102,6 +103,12 @@ class LinkHealth:
             self._close_listeners(member)
             member.judged_down.discard("arp")
         self._arp = None
+        if self._path is not None:      # [path monitor]
+            self._path.stop()
+        for member in (m for m in self.members if not m.path_ok):
+            member.path_ok = True
+            self._observe(member, member.carrier, time.monotonic())
+        self._path = PathProbe.start(self)
         if self.opts.miimon > 0:
             self._miimon_task = self.loop.create_task(self._miimon(self.opts.miimon / 1000))
         if self.opts.arp_interval > 0 and (self.opts.arp_ip_target or self.opts.ns_ip6_target):

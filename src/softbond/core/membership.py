@@ -61,6 +61,18 @@ class Member:
     judged_down: set[str] = field(default_factory=set)
 
     @property
+    def path_ok(self) -> bool:
+        """The path monitor's verdict (core/pathprobe.py), one of the judges."""
+        return "path" not in self.judged_down
+
+    @path_ok.setter
+    def path_ok(self, ok: bool) -> None:
+        if ok:
+            self.judged_down.discard("path")
+        else:
+            self.judged_down.add("path")
+
+    @property
     def lacp_mac(self) -> bytes:
         """LACPDUs leave with the member's permanent MAC, as the kernel's do."""
         return mac_to_bytes(self.perm_hwaddr)
@@ -119,6 +131,8 @@ class Membership:
         self.limits.sync_gso_limits()
         if self._arp is not None:
             self._arp.add(name, time.monotonic())
+        if self._path is not None:      # [path monitor]
+            self._path.add(member)
         self._open_listeners(member)
         self.runner.start(mac_to_bytes(self.mac))
         self.runner.add_member(member, time.monotonic())
@@ -259,6 +273,8 @@ class Membership:
             self.device.close_member(member.sock, member.ifindex)
         if self._arp is not None:
             self._arp.remove(member.name)
+        if self._path is not None:      # [path monitor]
+            self._path.remove(member)
         self._close_listeners(member)
         sock = member.sock
         # The data threads may still hold the previous snapshot for a moment.

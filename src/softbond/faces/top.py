@@ -379,7 +379,22 @@ class TopApp(App):
             ad = slave.get("ad")
             if ad:
                 parts.append(_lacp_member_line(ad))
+            if slave.get("path"):
+                parts.append(path_member_line(slave["path"]))
         return Group(*parts)
+
+
+def path_member_line(path: dict) -> Text:
+    """path_monitor=on: the member's path quality over the window."""
+    line = Text("  path ", style="magenta")
+    state = str(path.get("state", "?"))
+    line.append(state, style="bold" if state == "in service" else "bold red")
+    line.append(f"  loss {path.get('loss_pct', 0)}%")
+    rtt = path.get("rtt_ms")
+    line.append(f"  rtt {f'{rtt:.2f} ms' if rtt is not None else '-'}")
+    line.append(f"  {path.get('probes', 0)} probes  out {path.get('taken_out', 0)}x", style="dim")
+    line.no_wrap, line.overflow = True, "ellipsis"
+    return line
 
 
 def _lacp_member_line(ad: dict) -> Text:

@@ -130,7 +130,11 @@ def _document(version: str) -> dict:
                                                       "description": "control frames (GARP, ARP probes, LACPDUs) "
                                                                      "the member's socket refused"},
                               "ad": {"type": "object", "nullable": True,
-                                     "description": "802.3ad details (actor, partner, counters), or null"}}},
+                                     "description": "802.3ad details (actor, partner, counters), or null"},
+                              "path": {"type": "object", "nullable": True,
+                                       "description": "path_monitor=on: state (in service, out of service), "
+                                                      "loss_pct, rtt_ms, probes, taken_out, reason, target; "
+                                                      "else null"}}},
                 "Event": {"type": "object", "properties": {
                     "time": {"type": "number"}, "kind": {"type": "string"},
                     "slave": {"type": "string", "nullable": True}, "message": {"type": "string"}}},

@@ -186,10 +186,42 @@
       ];
       pending.push([{ kind: "member", member: name, index: i, box: c.box, now: c.now }, c.plotBox, series, "member"]);
     });
+    if (rec.hasPath) pending.push(pathChart(rec, below));
     for (const [p, plotBox, series, group] of pending) {
       Object.assign(p, makePlot(plotBox, series, rec, group));
       rec.plots.push(p);
     }
+  }
+
+  // path_monitor=on: each member's probe loss over the window, one line per
+  // member in its colour, sampled with every status the stream brings
+  function pathChart(rec, container) {
+    const c = chartBox("chart-path", { "data-latest": "" }, "Path loss (path monitor, % of the window)");
+    container.append(c.box);
+    const series = rec.members.map((name) => ({
+      label: name, stroke: memberColor(rec, name), width: 1.5, points: { show: false },
+      value: (u, v) => (v == null ? "–" : v.toFixed(1) + "%"),
+    }));
+    return [{ kind: "path", box: c.box, now: c.now }, c.plotBox, series, "path"];
+  }
+
+  function samplePath(rec, status) {
+    if (!rec.hasPath) return;
+    rec.path.t.push(Date.now() / 1000);
+    for (const s of status.slaves || []) {
+      if (!rec.path.loss[s.name]) rec.path.loss[s.name] = Array(rec.path.t.length - 1).fill(null);
+      rec.path.loss[s.name].push(s.path ? s.path.loss_pct : null);
+    }
+    const extra = rec.path.t.length - HISTORY;
+    if (extra > 0) {
+      rec.path.t.splice(0, extra);
+      for (const m of Object.keys(rec.path.loss)) rec.path.loss[m].splice(0, extra);
+    }
+  }
+
+  function pathText(path) {
+    const rtt = path.rtt_ms == null ? "–" : path.rtt_ms.toFixed(2) + " ms";
+    return `${path.loss_pct}% · ${rtt}`;
   }
 
   function seriesMax(arrays) {
@@ -219,9 +251,16 @@
     rec.yMax = {
       bond: niceMax(Math.max(floor, seriesMax([stacked.rx[0] || [], stacked.tx[0] || []]))),
       member: niceMax(Math.max(floor, seriesMax(rec.raw.rx.concat(rec.raw.tx)))),
+      path: niceMax(Math.max(10, seriesMax(Object.values(rec.path.loss)))),
     };
     for (const p of rec.plots) {
-      if (p.kind === "bond") {
+      if (p.kind === "path") {
+        const lines = rec.members.map((m) => rec.path.loss[m] || []);
+        p.plot.setData([rec.path.t.slice()].concat(lines));
+        const worst = seriesMax(lines.map((l) => l.slice(-1)));
+        p.box.dataset.latest = rec.path.t.length ? String(worst) : "";
+        p.now.textContent = rec.path.t.length ? `worst ${worst.toFixed(1)}%` : "";
+      } else if (p.kind === "bond") {
         p.plot.setData([times].concat(stacked[p.dir]));
         const total = times.length ? rec.bond.map((v) => conv(v, p.dir))[times.length - 1] : null;
         p.box.dataset.latest = total == null ? "" : String(total);
@@ -249,7 +288,7 @@
     const memberCharts = el("div", { class: "charts members" });
     const tbody = el("tbody");
     const table = el("table", { class: "members-table" },
-      el("thead", {}, el("tr", {}, ...["Member", "State", "MII", "Speed", "Failures", "Now in / out",
+      el("thead", {}, el("tr", {}, ...["Member", "State", "MII", "Speed", "Failures", "Path loss · RTT", "Now in / out",
         "Bytes in / out", "Drops in / out", "LACP partner, states", ""].map((h) => el("th", { text: h })))),
       tbody);
     const input = el("input", { type: "text", placeholder: "interface", "data-role": "enslave-iface" });
@@ -266,7 +305,8 @@
         el("div", {}, el("h3", { text: "Events" }), events)));
     $("#bonds").append(section);
     const rec = { name, status: null, t: [], bond: [], series: {}, members: [], membersKey: "", plots: [],
-      raw: { rx: [], tx: [] }, events: [], colors: new Map(), yMax: { bond: 1, member: 1 },
+      raw: { rx: [], tx: [] }, events: [], colors: new Map(), yMax: { bond: 1, member: 1, path: 10 },
+      hasPath: false, path: { t: [], loss: {} },
       el: { section, facts, lacp, lacpLegend, bondCharts, memberCharts, tbody, optBody, events } };
     bonds.set(name, rec);
     return rec;
@@ -275,8 +315,10 @@
   function setStatus(rec, status) {
     rec.status = status;
     const members = (status.slaves || []).map((s) => s.name);
-    const key = members.join(",");
+    rec.hasPath = (status.slaves || []).some((s) => s.path);
+    const key = members.join(",") + (rec.hasPath ? " path" : "");
     rec.members = members;
+    samplePath(rec, status);
     const s = rec.el.section;
     s.dataset.active = status.active_slave || "";
     s.dataset.mode = status.mode || "";
@@ -396,6 +438,9 @@
         el("td", {}, el("span", { class: miiClass(s.mii_status), text: s.mii_status || "?" })),
         el("td", { class: "num", text: speedText(s.speed_mbps) }),
         el("td", { class: "num", text: String(s.link_failure_count || 0) }),
+        el("td", { class: "path", "data-path-state": s.path ? s.path.state : "",
+          title: s.path ? s.path.reason || s.path.state : "path_monitor is off" },
+        s.path ? pathText(s.path) : "–"),
         inOutCell(fmt(conv(last, "rx")), fmt(conv(last, "tx"))),
         inOutCell(bytesText(c.rx_bytes || 0), bytesText(c.tx_bytes || 0)),
         inOutCell(String(c.rx_dropped || 0), String(c.tx_dropped || 0)),
