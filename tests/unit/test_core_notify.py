@@ -24,35 +24,38 @@ def notifier(sent, active, **options):
                         lambda member, frame: sent.append((member, frame)))
 
 
-def test_rounds_go_out_from_the_active_member_first_at_once():
-    sent, active = [], ["eth0"]
+def rounds(active, then=None, wait=0.2, **options):
+    """The frames sent when eth0 becomes active and `wait` seconds pass;
+    `then` runs right after the first round (before any await)."""
+    sent = []
 
     async def run():
-        n = notifier(sent, active, num_peer_notif=3, peer_notif_delay=1)
+        n = notifier(sent, active, **options)
         n.loop = asyncio.get_running_loop()
         n.notify("eth0")
-        assert len(sent) == 2          # the first round (one GARP, one NA) before any await
-        await asyncio.sleep(0.2)
+        if then:
+            then(sent)
+        await asyncio.sleep(wait)
         n.stop()
 
     asyncio.run(run())
+    return sent
+
+
+def test_rounds_go_out_from_the_active_member_first_at_once():
+    first = []
+    sent = rounds(["eth0"], then=lambda sent: first.append(len(sent)), num_peer_notif=3, peer_notif_delay=1)
+    assert first == [2]          # the first round (one GARP, one NA) before any await
     assert [member for member, _ in sent] == ["eth0"] * 6
     garps = [wire_arp.parse_arp(frame) for _, frame in sent if frame[12:14] == b"\x08\x06"]
     assert len(garps) == 3 and all(g.sender_ip == g.target_ip == bytes([10, 1, 0, 1]) for g in garps)
 
 
 def test_a_new_active_member_ends_the_old_ones_rounds():
-    sent, active = [], ["eth0"]
-
-    async def run():
-        n = notifier(sent, active, num_peer_notif=5, peer_notif_delay=50)
-        n.loop = asyncio.get_running_loop()
-        n.notify("eth0")
-        active[0] = "eth1"                # another member took over before the next round
-        await asyncio.sleep(0.12)
-        n.stop()
-
-    asyncio.run(run())
+    active = ["eth0"]
+    # another member takes over before the next round
+    sent = rounds(active, then=lambda sent: active.__setitem__(0, "eth1"), wait=0.12,
+                  num_peer_notif=5, peer_notif_delay=50)
     assert [member for member, _ in sent] == ["eth0", "eth0"]
 
 
