@@ -136,6 +136,18 @@ def test_dashboard_in_a_real_browser(topo, web, tmp_path):
             charted.append(float(browser("eval", js=f"document.querySelector('{bond} .chart-bond-tx')"
                                                     ".dataset.latest") or 0))
             time.sleep(1.0)
+        # the bond charts by protocol (g or the Bond switch): the stream is TCP over IPv4
+        browser("click", selector='#details button[data-detail="protocols"]')
+        browser("wait", js=f"document.querySelector('{bond} .chart-bond-tx').dataset.detail === 'protocols' && "
+                           f"Number(document.querySelector('{bond} .chart-bond-tx').dataset.latest) > 0", timeout=3000)
+        by_protocol = float(browser("eval", js=f"document.querySelector('{bond} .chart-bond-tx').dataset.latest"))
+        bands = next(c for c in browser("eval", js="window.softbondDashboard.describeCharts()")
+                     if c["kind"] == "bond" and c["dir"] == "tx")
+        assert bands["detail"] == "protocols" and {"ipv4_tcp", "arp", "other"} <= {s["label"] for s in bands["series"]}
+        print(f"by protocol: {by_protocol:.2f} Mbit/s out")
+        assert abs(by_protocol - statistics.median(charted)) <= 0.25 * statistics.median(charted)
+        browser("eval", js="document.dispatchEvent(new KeyboardEvent('keydown', {key: 'g'}))")
+        assert browser("eval", js=f"document.querySelector('{bond} .chart-bond-tx').dataset.detail") == "members"
         out, _ = client.communicate(timeout=30)
         data = json.loads(out)
         assert "error" not in data, data["error"]
@@ -394,6 +406,10 @@ def test_metrics_scraped_over_http(topo, web):
                                      ("mode_id", "1"), ("version", st["softbond_version"])))] == 1
     rx0 = m[("softbond_member_rx_bytes_total", (("bond", "bond0"), ("member", "eth0")))]
     assert rx0 > 0  # the pings of up() came back in through eth0
+    echo = (("direction", "rx"), ("master", "bond0"), ("member", "eth0"), ("protocol", "ipv4_icmp"))
+    assert m[("softbond_protocol_packets_total", echo)] >= 1
+    assert m[("softbond_protocol_bytes_total", echo)] >= 98 * m[("softbond_protocol_packets_total", echo)]
+    assert len([k for k in m if k[0] == "softbond_protocol_packets_total"]) == 2 * 2 * 11   # members x rx/tx x classes
 
     topo.cut(0)
     wait_active(topo, "eth1", timeout=2)

@@ -259,6 +259,9 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("datapath_busy_poll", "int", 200, "microseconds the Python data path polls before sleeping while "
           "frames arrive that close together (adaptive, like KVM halt polling; 0: always sleep)",
           values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
+    _spec("protocol_counters", "bool", 1, "the Python data paths count traffic by protocol class (status "
+          "protocols, /metrics softbond_protocol_*); off saves them classifying each frame (the eBPF "
+          "path counts in any case)", values=_ONOFF),
     _spec("metrics_textfile", "path", "", "directory where the bond's process keeps softbond-BOND.prom for "
           "node_exporter's textfile collector (empty: none)"),
     _spec("inherit", "bool", 0, "the bond takes over its first member's addresses, routes, MTU and MAC "
@@ -321,6 +324,7 @@ class BondOptions:
     datapath: str = "auto"
     datapath_workers: int = 1
     datapath_busy_poll: int = 200   # microseconds
+    protocol_counters: int = 1
     metrics_textfile: str = ""      # a directory; "" writes no textfile
     inherit: int = 0
     path_monitor: int = 0

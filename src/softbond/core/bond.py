@@ -368,6 +368,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
                 "counters": self._member_counters(m),
+                "protocols": self.device.protocol_counters(m.ifindex) if self.device else None,
                 "control_send_errors": m.control_send_errors,
                 "ad": self._port_info(m),
                 "path": self._path.status(m) if self._path is not None else None,   # [path monitor]
@@ -394,6 +395,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             "member_packets": bonddev.WIRE_PACKETS,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
+            "protocols": bonddev.protocol_totals(s["protocols"] for s in slaves),
             "ad_info": None,
             "alb_clients": None,
             "events": list(self.events)[-20:],
