@@ -18,12 +18,9 @@ class Recorder(LinkHealth):
         self.ifindex = 100      # the bond device
         self.seen, self.released, self.warnings = [], [], []
         self.bond_events, self.member_events = [], []
-
-    def _bond_link_changed(self, event):
-        self.bond_events.append(event.ifname)
-
-    def _member_link_changed(self, member, event):
-        self.member_events.append(member.name)
+        self.limits = types.SimpleNamespace(       # the bond's limits.DeviceLimits
+            bond_link_changed=lambda event: self.bond_events.append(event.ifname),
+            member_link_changed=lambda member, event: self.member_events.append(member.name))
 
     def _observe(self, member, carrier, now):
         self.seen.append((member.name, carrier))

@@ -5,6 +5,9 @@ Everything here runs on the control plane's asyncio loop. The data path
 (datapath.DataPath) only ever sees immutable Snapshots published by
 `_publish`.
 
+The decisions (active member, updelay/downdelay, carrier, the ARP/NS
+verdicts, the mode runner's output) are the pure core's (decide.BondCore),
+which the bond holds as `self.core` and whose actions `_run` carries out.
 The Bond class is assembled from parts, one concern per module:
 members.py (enslaving, releasing, member MACs), health.py (link and ARP/NS
 monitoring), listeners.py (control-plane packet listeners), failover.py
@@ -29,6 +32,7 @@ from ..config.model import BondConfig
 from ..config.options import BOND_MODE_ACTIVEBACKUP, MODE_NAMES, BondOptions, options_to_json
 from ..datapath import devices as bonddev
 from ..faces import metrics_textfile
+from .decide import BondCore, Log, MoveMac, NotifyPeers, Publish, ResendIgmp, SendControl, SetCarrier, WakeAt
 from .errors import BondError
 from .failover import Failover
 from .health import LinkHealth
@@ -36,11 +40,10 @@ from .inherit import Inheritance
 from .listeners import ControlListeners
 from .pathprobe import PathProbe, check_target as check_path_target
 from .limits import DeviceLimits
+from .notify import PeerNotifier
 from .live import LiveOptions
 from .membership import Member, Membership
 from ..modes import make_runner
-from ..modes.alb import Alb
-from ..modes.ieee8023ad import Ieee8023ad
 from ..monitors.arp import ArpJudge
 from ..kernel import links as linkops
 from ..kernel import netlink
@@ -55,32 +58,29 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, LiveOptions, Inheritance):
+class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
     def __init__(self, config: BondConfig, links: linkops.Links) -> None:
         self.name = config.name
         self.config = config
-        self.opts: BondOptions = config.options
-        self.runner = make_runner(self.opts)
-        self.runner.bond_name = self.name
+        runner = make_runner(config.options)
+        runner.bond_name = self.name
+        # The decisions (active member, link delays, carrier, the runner's
+        # output) and the state they decide on: opts, runner, members,
+        # active, carrier and failovers below are the core's.
+        self.core = BondCore(config.options, runner)
         self._runner_task: asyncio.Task | None = None
         self.links = links
-        self.members: list[Member] = []
-        self.active: Member | None = None
-        self.carrier = False
         self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
         self.ifindex = 0                 # the bond device's
-        self.mtu = 0                     # the bond device's, as last seen (limits.py)
-        self.gso_limits = (0, 0)         # the bond device's gso_max_size, gso_max_segs
+        self.limits = DeviceLimits(self.name, links, self.core.members, lambda: self.device, self._event)
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         # Log lines held back while a link event is handled (see _logs_after).
         self._held_logs: list[tuple[int, str]] | None = None
         # Warnings raised while `softbond set` applies an option (see live.py).
         self._set_warnings: list[str] | None = None
-        self._force_primary = False      # see Failover._reselect
-        self.failovers = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
         self._bond_arp: socket.socket | None = None
@@ -92,16 +92,49 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self._path: PathProbe | None = None   # [path monitor] path_monitor=on
         self._ours_v4: set[bytes] = set()
         self._ours_v6: set[bytes] = set()
-        self._notify_task: asyncio.Task | None = None
-        self._igmp_task: asyncio.Task | None = None
+        self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
+                                     self._send_control)
         self._workers_task: asyncio.Task | None = None
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
         self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
 
+    # ------------------------------------------------- the core's state
+    opts: BondOptions = property(lambda self: self.core.opts, lambda self, v: setattr(self.core, "opts", v))
+    runner = property(lambda self: self.core.runner, lambda self, v: setattr(self.core, "runner", v))
+    active: Member | None = property(lambda self: self.core.active, lambda self, v: setattr(self.core, "active", v))
+    members: list[Member] = property(lambda self: self.core.members)
+    carrier: bool = property(lambda self: self.core.carrier)
+    failovers: int = property(lambda self: self.core.failovers)
+    mtu: int = property(lambda self: self.limits.mtu)               # the bond device's, as last seen
+    gso_limits = property(lambda self: self.limits.gso_limits)      # its gso_max_size, gso_max_segs
+
+    def _run(self, actions: list) -> None:
+        """Carry out the core's actions, in the order it gave them."""
+        for action in actions:
+            kind = type(action)
+            if kind is Publish:
+                self._publish()
+            elif kind is SendControl:
+                self._send_control(action.member, action.frame)
+            elif kind is Log:
+                self._event(action.kind, action.message, action.member, level=action.level)
+            elif kind is SetCarrier:
+                self._set_carrier(action.on)
+            elif kind is NotifyPeers:
+                self.notifier.notify(action.member)
+            elif kind is ResendIgmp:
+                self.notifier.resend_igmp(action.member)
+            elif kind is MoveMac:
+                self._move_mac(action.old, action.new)
+            elif kind is WakeAt:
+                self._wake_at(action.member, action.when)
+            else:
+                raise TypeError(f"unknown action {action!r}")
+
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
-        self.loop = asyncio.get_running_loop()
+        self.loop = self.notifier.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
         check_path_target(self, self.opts, starting=True)     # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
@@ -119,10 +152,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         if self.mac:
             self.links.set_mac(self.name, self.mac)
         self.ifindex = self.links.index(self.name)
-        self.mtu = int(linkops.sysfs(self.name, "mtu") or 0)
-        self.gso_limits = self.links.gso_limits(self.name)
+        self.limits.read()
         try:
-            self._apply_configured_mtu()
+            self.limits.apply_configured_mtu(self.config.mtu)
         except linkops.LinkError as exc:
             raise BondError(f"{self.name}: {exc}") from None
         self._set_carrier(False)
@@ -153,8 +185,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         if self._stopped:
             return
         self._stopped = True
-        for task in (self._miimon_task, self._arp_task, self._notify_task, self._igmp_task, self._runner_task,
-                     self._workers_task):
+        self.notifier.stop()
+        for task in (self._miimon_task, self._arp_task, self._runner_task, self._workers_task):
             if task:
                 task.cancel()
         if self._path is not None:      # [path monitor]
@@ -198,7 +230,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         """alb's ARP rewriting stays in the daemon: the eBPF programs or the
         data path workers hand the bond's outgoing ARP to this socket (the
         in-process Python path runs the rlb in its transmit call)."""
-        sock = self.device.arp_socket() if isinstance(self.runner, Alb) else None
+        sock = self.device.arp_socket() if "bond-arp" in self.runner.listens_for else None
         if sock is not None:
             self._bond_arp = sock
             self.loop.add_reader(sock.fileno(), self._on_bond_arp)
@@ -223,7 +255,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         while True:
             await asyncio.sleep(runner.tick_interval)
             now = time.monotonic()
-            self._runner_output(runner.tick(now, list(self.members)))
+            self._run(self.core.runner_tick(now))
             if self.device is not None and self.device.tick(runner, now):
                 self._publish()
 
@@ -246,18 +278,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 self._publish()
 
     def _runner_output(self, frames) -> None:
-        runner = self.runner
-        for member, frame in frames:
-            if member in self.members:
-                self._send_control(member, frame)
-        for name, message in runner.drain_events():
-            member = next((m for m in self.members if m.name == name), None)
-            self._event("lacp", message, member, level=logging.WARNING if "No 802.3ad" in message
-                        or "different" in message or "illegal" in message else logging.INFO)
-        if runner.dirty:
-            runner.dirty = False
-            self._publish()
-            self._update_carrier()
+        self._run(self.core.runner_output(frames))
 
     def _send_control(self, member: Member, frame: bytes) -> None:
         try:
@@ -308,16 +329,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 log.log(level, "%s", text)
 
     # ---------------------------------------------------------------- status
-    def _lacp_running(self) -> bool:
-        return isinstance(self.runner, Ieee8023ad) and self.runner.system is not None
-
     def _port_info(self, member: Member) -> dict | None:
-        if not self._lacp_running():
-            return None
-        try:
-            return self.runner.system.port_info(member.name)
-        except KeyError:
-            return None
+        """The member's 802.3ad port (startup.py waits on it), or None."""
+        return self.runner.member_status(member.name)
 
     def _slave_state(self, member: Member) -> str:
         """sysfs slave state: only active-backup has backups; in the load
@@ -325,9 +339,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         active."""
         if self.opts.mode == BOND_MODE_ACTIVEBACKUP:
             return "active" if member is self.active else "backup"
-        if self._lacp_running():
-            return "active" if self.runner.system.collecting(member.name) else "backup"
-        return "active"
+        collecting = self.runner.member_collecting(member.name)
+        return "backup" if collecting is False else "active"
 
     def _member_counters(self, m: Member) -> dict:
         nic = linkops.counters(m.name)
@@ -383,9 +396,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
             "protocols": bonddev.protocol_totals(s["protocols"] for s in slaves),
-            "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,
-            "alb_clients": self.runner.rlb.to_json() if isinstance(self.runner, Alb) else None,
+            "ad_info": None,
+            "alb_clients": None,
             "events": list(self.events)[-20:],
         }
+        status.update(self.runner.status())   # the keys above keep their places
         status["lacp_status"] = lacp_status(status)   # negotiated | configured (no partner) | ...
         return status

@@ -2,7 +2,8 @@
 reachability from the ARP/NS monitor, fed through each member's link state
 machine (monitors.link) into the mode runner and active selection.
 
-`LinkHealth` is one part of `bond.Bond` (mixed in).
+`LinkHealth` is one part of `bond.Bond` (mixed in): it reads the links and
+hands what it saw to the pure core (decide.BondCore), which decides.
 """
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ import socket
 import time
 
 from .membership import Member
-from ..modes.active_backup import link_change_reselects
-from ..monitors import link as linkmon
 from ..monitors.arp import ArpJudge, probe_frames
 from .pathprobe import PathProbe
 from ..kernel import links as linkops
@@ -52,7 +51,7 @@ class LinkHealth:
             latest[event.ifindex] = event
         for event in latest.values():
             if event.ifindex == self.ifindex:
-                self._bond_link_changed(event)
+                self.limits.bond_link_changed(event)
                 continue
             member = next((m for m in self.members if m.ifindex == event.ifindex), None)
             if member is None:
@@ -70,50 +69,21 @@ class LinkHealth:
                 if event.address:
                     self._follow_mac(member, event.address)
                 self._observe(member, event.admin_up and event.carrier, now)
-                self._member_link_changed(member, event)
+                self.limits.member_link_changed(member, event)
 
     def _observe(self, member: Member, carrier: bool, now: float) -> None:
-        if carrier != member.carrier:
-            member.carrier = carrier
-            if carrier:
-                speed, duplex = linkops.speed_duplex(member.name)
-                member.speed, member.duplex = speed or 0, 1 if duplex == "full" else 0
-        role = ("active " if member is self.active else "backup ") if self._uses_primary() else ""
-        # [path monitor] a member whose path loses too much is down, as one without carrier.
-        change = member.link.observe(carrier and member.arp_ok and member.path_ok, now, self.opts.updelay / 1000,
-                                     self.opts.downdelay / 1000, role)
-        self._apply(member, change)
+        if carrier and not member.carrier:    # the links port's reads; the decision is the core's
+            speed, duplex = linkops.speed_duplex(member.name)
+            member.speed, member.duplex = speed or 0, 1 if duplex == "full" else 0
+        self._run(self.core.observe(member, carrier, now))
 
-    def _apply(self, member: Member, change: linkmon.Change | None) -> None:
-        if change is None:
-            return
-        message = change.message
-        if message == "link status definitely up":
-            speed = f"{member.speed} Mbps" if member.speed else "Unknown"
-            message += f", {speed} {'full' if member.duplex else 'half'} duplex"
-        self._event("link", message, member,
-                    level=logging.INFO if member.link.state != linkmon.DOWN else logging.WARNING)
-        if member.link.state in (linkmon.FAIL, linkmon.BACK):
-            self.loop.call_at(self.loop.time() + (member.link.deadline - time.monotonic()) + 0.0005,
-                              self._expire, member)
-        if change.settled:
-            self.runner.link_changed(member, time.monotonic())
-            if self._link_change_reselects(member):
-                self._reselect()
-            else:
-                self._update_carrier()
-            self._publish()
-
-    def _link_change_reselects(self, member: Member) -> bool:
-        if not self.runner.uses_active:
-            return True
-        primary = next((m for m in self.members if m.name == self.opts.primary), None)
-        return link_change_reselects(member, member.link.state == linkmon.UP, self.active, primary)
+    def _wake_at(self, member: Member, when: float) -> None:
+        """A running updelay/downdelay ends at `when` (time.monotonic())."""
+        self.loop.call_at(self.loop.time() + (when - time.monotonic()) + 0.0005, self._expire, member)
 
     def _expire(self, member: Member) -> None:
-        if member in self.members:
-            with self._logs_after():
-                self._apply(member, member.link.expire(time.monotonic()))
+        with self._logs_after():
+            self._run(self.core.expire(member, time.monotonic()))
 
     async def _miimon(self, interval: float) -> None:
         """The miimon poll: a safety net under the netlink events."""
@@ -131,7 +101,7 @@ class LinkHealth:
         self._miimon_task = self._arp_task = None
         for member in self.members:
             self._close_listeners(member)
-            member.arp_ok = True
+            member.judged_down.discard("arp")
         self._arp = None
         if self._path is not None:      # [path monitor]
             self._path.stop()
@@ -168,10 +138,7 @@ class LinkHealth:
         for member in list(self.members):
             active = member is self.active
             judge.saw_counters(member.name, linkops.counters(member.name)["rx_packets"], active, now)
-            alive = judge.alive(member.name, active, now)
-            if alive != member.arp_ok:
-                member.arp_ok = alive
-                self._observe(member, member.carrier, now)
+            self._run(self.core.verdict(member, "arp", judge.alive(member.name, active, now), now))
         prober = self.active
         if prober is None:
             candidates = [m for m in self.members if m.carrier]

@@ -17,11 +17,15 @@ kernel's bond keeps them:
   recomputes only on a slave's NETDEV_FEAT_CHANGE. Without link events
   (SOFTBOND_LINK_EVENTS=0, a benchmarking switch) neither is followed live.
 
-`DeviceLimits` is one part of `bond.Bond` (mixed in).
+`DeviceLimits` is an object of its own: it owns the bond device's MTU and
+GSO limits (`mtu`, `gso_limits`) and needs the bond's name, its links, its
+members (read only), its device (through a getter: a data path switch
+replaces it) and its event log.
 """
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from ..kernel import links as linkops
 from ..kernel import netlink
@@ -36,15 +40,33 @@ GSO_MAX_SEGS = 65535
 class DeviceLimits:
     """MTU propagation to the members and the bond device's GSO limits."""
 
-    def _apply_configured_mtu(self) -> None:
+    def __init__(self, name: str, links, members: list, device: Callable[[], object], event: Callable) -> None:
+        self.name = name
+        self.links = links
+        self.members = members
+        self._device = device
+        self._event = event
+        self.mtu = 0                 # the bond device's, as last seen
+        self.gso_limits = (0, 0)     # the bond device's gso_max_size, gso_max_segs
+
+    @property
+    def device(self):
+        return self._device()
+
+    def read(self) -> None:
+        """The bond device's limits as they are (at start)."""
+        self.mtu = int(linkops.sysfs(self.name, "mtu") or 0)
+        self.gso_limits = self.links.gso_limits(self.name)
+
+    def apply_configured_mtu(self, mtu: int | None) -> None:
         """The configured MTU, set on the device before any member joins
         (each then takes it at enslave)."""
-        if self.config.mtu is not None and self.config.mtu != self.mtu:
-            self.links.set_mtu(self.name, self.config.mtu)
-            self.device.follow_mtu(self.config.mtu)
-            self.mtu = self.config.mtu
+        if mtu is not None and mtu != self.mtu:
+            self.links.set_mtu(self.name, mtu)
+            self.device.follow_mtu(mtu)
+            self.mtu = mtu
 
-    def _bond_link_changed(self, event: netlink.LinkEvent) -> None:
+    def bond_link_changed(self, event: netlink.LinkEvent) -> None:
         if event.mtu and event.mtu != self.mtu and not event.deleted:
             self._follow_mtu(event.mtu)
 
@@ -68,11 +90,11 @@ class DeviceLimits:
         self.mtu = new
         self._event("mtu", f"MTU changed from {old} to {new} on the bond and its slaves")
 
-    def _member_link_changed(self, member, event: netlink.LinkEvent) -> None:
+    def member_link_changed(self, member, event: netlink.LinkEvent) -> None:
         limits = (event.gso_max_size or member.gso_max_size, event.gso_max_segs or member.gso_max_segs)
         if limits != (member.gso_max_size, member.gso_max_segs):
             member.gso_max_size, member.gso_max_segs = limits
-            self._sync_gso_limits()
+            self.sync_gso_limits()
         if event.mtu and self.mtu and event.mtu != self.mtu and event.mtu != member.mtu_seen:
             # bonding leaves a slave whose MTU was changed under it alone; so
             # do we, but say so once per change, since frames of the bond's
@@ -82,7 +104,7 @@ class DeviceLimits:
         if event.mtu:
             member.mtu_seen = event.mtu
 
-    def _sync_gso_limits(self) -> None:
+    def sync_gso_limits(self) -> None:
         size = min([GSO_MAX_SIZE] + [m.gso_max_size for m in self.members if m.gso_max_size])
         segs = min([GSO_MAX_SEGS] + [m.gso_max_segs for m in self.members if m.gso_max_segs])
         if (size, segs) == self.gso_limits:

@@ -12,8 +12,6 @@ import logging
 import time
 
 from .membership import Member
-from ..modes.alb import Alb
-from ..modes.ieee8023ad import Ieee8023ad
 from ..kernel import packet
 from ..wire import arp as wire_arp
 from ..wire import ndisc as wire_ndisc
@@ -38,7 +36,7 @@ class ControlListeners:
             except OSError:
                 return
             buf = bytearray(VNET_NONE + frame)
-            member = runner.rlb.arp_xmit(memoryview(buf), time.monotonic())
+            member = runner.bond_arp_member(memoryview(buf), time.monotonic())
             if member is None or member is self.active or member not in self.members:
                 member = self.active
             elif member is not self.active:
@@ -57,18 +55,17 @@ class ControlListeners:
                 frame = member.slow_listener.recv(2048)
             except OSError:
                 break
-            if isinstance(runner, Ieee8023ad):
-                self._runner_output(runner.receive(member, frame, time.monotonic()))
+            self._runner_output(runner.receive_control(member, frame, time.monotonic()))
 
     def _open_listeners(self, member: Member) -> None:
         try:
-            if (self._arp is not None and self.opts.arp_ip_target) or isinstance(self.runner, Alb) \
+            if (self._arp is not None and self.opts.arp_ip_target) or "arp" in self.runner.listens_for \
                     or self._path is not None:
                 member.listener = packet.open_listener(member.name, ETH_P_ARP)
                 self.loop.add_reader(member.listener.fileno(), self._on_arp, member)
                 if self._path is not None:      # [path monitor] replies come to the member's probe MAC
                     self._path.listen(member)
-            if isinstance(self.runner, Ieee8023ad) and member.slow_listener is None:
+            if "lacp" in self.runner.listens_for and member.slow_listener is None:
                 member.slow_listener = packet.open_listener(member.name, ETH_P_SLOW)
                 self.loop.add_reader(member.slow_listener.fileno(), self._on_slow, member)
             if (self._arp is not None and self.opts.ns_ip6_target) or (self._path is not None and self._path.v6):
@@ -104,8 +101,7 @@ class ControlListeners:
                                     member is self.active, now)
             if self._path is not None:      # [path monitor]
                 self._path.saw_arp(parsed, now)
-            if isinstance(self.runner, Alb):
-                self.runner.rlb.arp_recv(parsed.op, parsed.sender_mac, parsed.sender_ip, parsed.target_ip)
+            self.runner.arp_seen(member, parsed.op, parsed.sender_mac, parsed.sender_ip, parsed.target_ip)
 
     def _on_na(self, member: Member) -> None:
         ours = self._ours_v6

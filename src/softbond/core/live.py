@@ -24,7 +24,6 @@ from .errors import BondError
 from .pathprobe import check_target as check_path_target
 from .membership import FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE
 from ..modes import make_runner
-from ..modes.ieee8023ad import Ieee8023ad
 from ..wire.ethernet import mac_to_bytes
 
 
@@ -124,7 +123,7 @@ class LiveOptions:
         self.runner.bond_name = self.name
         self.active = None
         self._place_member_macs()
-        if isinstance(self.runner, Ieee8023ad) and self.members:   # else the first enslave starts it
+        if self.members:   # else the first enslave starts it
             self.runner.start(mac_to_bytes(self.mac))
         now = time.monotonic()
         for member in self.members:
@@ -138,22 +137,14 @@ class LiveOptions:
             # without one, do it here: alb told peers other members' MACs.
             first_up = next((m for m in self.members if m.up), None)
             if first_up is not None:
-                self._notify_round(first_up)
+                self.notifier.notify_round(first_up)
 
     def _retire_runner(self) -> None:
         """Leaving 802.3ad: every port sends its last LACPDU (no longer
         aggregating), so the partner stops using the links now rather than
         at its LACP timeout (3 or 90 s)."""
-        runner = self.runner
-        if not isinstance(runner, Ieee8023ad) or runner.system is None:
-            return
-        now = time.monotonic()
-        for member in self.members:
-            runner.system.remove_port(member.name, now)
-        by_name = {m.name: m for m in self.members}
-        for name, frame in runner.system.tick(now):
-            if name in by_name:
-                self._send_control(by_name[name], frame)
+        for member, frame in self.runner.stop(list(self.members), time.monotonic()):
+            self._send_control(member, frame)
 
     def _place_member_macs(self) -> None:
         """Each member's MAC as _attach would set it under the new runner:

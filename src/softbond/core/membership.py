@@ -12,14 +12,13 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..kernel import rundir as runtime
 from ..datapath.devices import is_peer_name
 from ..config.registry import FailOverMac
 from ..config.names import validate_ifname
 from .errors import BondError
-from ..modes.ieee8023ad import Ieee8023ad
 from ..monitors import link as linkmon
 from ..kernel import links as linkops
 from ..wire.ethernet import mac_to_bytes
@@ -45,8 +44,6 @@ class Member:
     speed: int = 0
     duplex: int = 0
     prio: int = 0
-    arp_ok: bool = True
-    path_ok: bool = True          # the path monitor's verdict (core/pathprobe.py)
     listener: socket.socket | None = None
     ns_listener: socket.socket | None = None
     mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
@@ -60,6 +57,20 @@ class Member:
     moved_to: tuple[int, int] | None = None
     mac_seen: bytes = b""         # its MAC in the last link message
     control_send_errors: int = 0  # control frames (GARP, LACPDU...) its socket refused
+    # The health judges (decide.BondCore.verdict) holding it down: "arp".
+    judged_down: set[str] = field(default_factory=set)
+
+    @property
+    def path_ok(self) -> bool:
+        """The path monitor's verdict (core/pathprobe.py), one of the judges."""
+        return "path" not in self.judged_down
+
+    @path_ok.setter
+    def path_ok(self, ok: bool) -> None:
+        if ok:
+            self.judged_down.discard("path")
+        else:
+            self.judged_down.add("path")
 
     @property
     def lacp_mac(self) -> bytes:
@@ -117,14 +128,13 @@ class Membership:
             runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
             raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
         self.members.append(member)
-        self._sync_gso_limits()
+        self.limits.sync_gso_limits()
         if self._arp is not None:
             self._arp.add(name, time.monotonic())
         if self._path is not None:      # [path monitor]
             self._path.add(member)
         self._open_listeners(member)
-        if isinstance(self.runner, Ieee8023ad):
-            self.runner.start(mac_to_bytes(self.mac))
+        self.runner.start(mac_to_bytes(self.mac))
         self.runner.add_member(member, time.monotonic())
         # bond_enslave: the primary, once enslaved, takes over whatever
         # primary_reselect says (bond->force_primary).
@@ -258,10 +268,7 @@ class Membership:
         was_active = member is self.active
         self.members.remove(member)
         self._listen_to_links()
-        if was_active:
-            self.active = None
-        self.runner.remove_member(member, time.monotonic())
-        self._publish()
+        self._run(self.core.member_left(member, time.monotonic()))
         if self.device is not None:
             self.device.close_member(member.sock, member.ifindex)
         if self._arp is not None:
@@ -292,7 +299,7 @@ class Membership:
             self._event("warning", f"could not fully restore: {exc}", member, level=logging.WARNING)
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
         if not self._stopped:
-            self._sync_gso_limits()
+            self.limits.sync_gso_limits()
 
     def _follow_rename(self, member: Member, new_name: str) -> None:
         """A member renamed under the bond (the kernel allows it, with the
@@ -301,7 +308,7 @@ class Membership:
         LACP port - follows. Its sockets and programs hold its ifindex."""
         self._event("rename", f"renamed to {new_name}", member)
         now = time.monotonic()
-        lacp = isinstance(self.runner, Ieee8023ad)
+        lacp = self.runner.ports_keyed_by_name
         if lacp:       # the port is keyed by name; down for the rename anyway
             self.runner.remove_member(member, now)
         if self._arp is not None:

@@ -338,3 +338,18 @@ class Alb(Tlb):
             self._next_learning = now + max(1, self.opts.lp_interval)
             out.extend((m, learning_frame(m.mac_bytes)) for m in members if m.up)
         return out
+
+    # -- runner hooks (base.Runner) ----------------------------------------------
+    listens_for = frozenset({"arp", "bond-arp"})
+
+    def arp_seen(self, member, op, sender_mac, sender_ip, target_ip):
+        self.rlb.arp_recv(op, sender_mac, sender_ip, target_ip)
+
+    def bond_arp_member(self, frame, now):
+        return self.rlb.arp_xmit(frame, now)
+
+    def macs_moved(self, *members):
+        self.rlb.member_changed_mac(*members)
+
+    def status(self):
+        return {"alb_clients": self.rlb.to_json()}

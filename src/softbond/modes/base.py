@@ -94,3 +94,48 @@ class Runner:
     def drain_events(self) -> list[tuple[str | None, str]]:
         """(member name or None, message) for the bond's log."""
         return []
+
+    # Runner hooks, as teamd's runner ops: what the bond asks of a mode
+    # instead of asking which mode it is.
+    #: control frames the bond opens listeners for: "lacp" (slow protocols
+    #: on each member), "arp" (ARP on each member), "bond-arp" (the ARP the
+    #: bond itself sends, handed over by the eBPF programs or the workers)
+    listens_for: frozenset[str] = frozenset()
+    #: per-member protocol state is keyed by the member's name (a renamed
+    #: member is removed and added again)
+    ports_keyed_by_name = False
+
+    def start(self, bond_mac: bytes) -> None:
+        """The bond has its MAC and a first member."""
+
+    def stop(self, members: Sequence[Port], now: float) -> list[tuple[Port, bytes]]:
+        """The runner is leaving (a mode switch): the last frames to send."""
+        return []
+
+    def receive_control(self, member: Port, frame: bytes, now: float) -> list[tuple[Port, bytes]]:
+        """A frame from a "lacp" listener; returns frames to send."""
+        return []
+
+    def arp_seen(self, member: Port, op: int, sender_mac: bytes, sender_ip: bytes, target_ip: bytes) -> None:
+        """An ARP frame from an "arp" listener."""
+
+    def bond_arp_member(self, frame, now: float) -> Port | None:
+        """The member an ARP frame the bond sent leaves by ("bond-arp"),
+        or None for the active one."""
+        return None
+
+    def macs_moved(self, *members: Port) -> None:
+        """These members' MACs were swapped (tlb/alb's active change)."""
+
+    def status(self) -> dict:
+        """The runner's block of the bond's status (keys of status --json)."""
+        return {}
+
+    def member_status(self, name: str) -> dict | None:
+        """A member's protocol state (status --json "ad"), or None."""
+        return None
+
+    def member_collecting(self, name: str) -> bool | None:
+        """Whether a member takes frames in, when the protocol decides it
+        (802.3ad); None: the mode's usual rule."""
+        return None

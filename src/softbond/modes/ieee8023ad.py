@@ -116,3 +116,32 @@ class Ieee8023ad(Runner):
 
     def carrier(self, usable, active):
         return self.system is not None and self.system.carrier()
+
+    # -- runner hooks (base.Runner) ----------------------------------------------
+    listens_for = frozenset({"lacp"})
+    ports_keyed_by_name = True
+
+    def stop(self, members, now):
+        """Every port sends its last LACPDU (no longer aggregating), so the
+        partner stops using the links now rather than at its LACP timeout."""
+        if self.system is None:
+            return []
+        for member in members:
+            self.system.remove_port(member.name, now)
+        by_name = {m.name: m for m in members}
+        return [(by_name[name], frame) for name, frame in self.system.tick(now) if name in by_name]
+
+    def receive_control(self, member, frame, now):
+        return self.receive(member, frame, now)
+
+    def status(self):
+        return {"ad_info": self.system.ad_info()} if self.system is not None else {}
+
+    def member_status(self, name):
+        try:
+            return self.system.port_info(name) if self.system is not None else None
+        except KeyError:
+            return None
+
+    def member_collecting(self, name):
+        return self.system.collecting(name) if self.system is not None else None
