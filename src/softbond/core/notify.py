@@ -56,7 +56,7 @@ class PeerNotifier:
         if count <= 0:
             return
         self.notify_round(member)
-        if count > 1:
+        if count > 1 and self.loop is not None:    # (None: not started, as in unit tests)
             gap = (opts.peer_notif_delay or opts.miimon or opts.arp_interval or 0) / 1000
             self._notify_task = self.loop.create_task(self._peer_notify(member, count - 1, gap))
 
