@@ -138,18 +138,19 @@ def next_window(window_ns: int, blocked_ns: int, max_ns: int) -> int:
     return min(max_ns, max(window_ns * 2, POLL_GROW_START_NS))
 
 
-def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) -> None:
+def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
+            clock: Callable[[], int] = time.monotonic_ns) -> None:
     """Move frames between the TAP and the members until `other(fd)`, called
     for a ready fd that is neither (a wake pipe, a control socket), returns
     False. `source.snapshot` is read at every wakeup; `counters` is indexed
     by C_*; the TAP (non-blocking) and the member sockets (read with
-    MSG_DONTWAIT) must be registered in `epoll` for EPOLLIN."""
+    MSG_DONTWAIT) must be registered in `epoll` for EPOLLIN. `clock` (ns)
+    times the busy polling (tests drive it)."""
     buf = bytearray(FRAME_BUFFER)
     view = memoryview(buf)
     bufs = [buf]
     readv, write = os.readv, os.write
     wait = epoll.poll
-    clock = time.monotonic_ns
     window = 0          # how long to poll before sleeping (next_window)
     polling_until = 0   # while nonzero: polling, until this clock value
     polled = 0          # the window polled in vain before the coming sleep
