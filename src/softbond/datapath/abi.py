@@ -15,7 +15,7 @@ import struct
 from ..config.registry import BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST, BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR
 from ..wire.xmit_hash import ENCAP23, ENCAP34, LAYER2, LAYER23, LAYER34, VLAN_SRCMAC
 
-# Modes: MODE_* in bond.bpf.c; sb_config.mode, Plan.mode, EbpfSnapshot.mode.
+# Modes: MODE_* in bond.bpf.c; sb_config.mode, ForwardingPlan.mode.
 MODE_RR = BOND_MODE_ROUNDROBIN
 MODE_AB = BOND_MODE_ACTIVEBACKUP
 MODE_XOR = BOND_MODE_XOR

@@ -33,7 +33,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .abi import MAX_MEMBERS, RX_DELIVER, RX_DROP, RX_NOT_OWN
+from .abi import BUCKETS, MAX_MEMBERS, RX_DELIVER, RX_DROP, RX_NOT_OWN
+from .plan import ForwardingPlan, compile_transmit
 from ..modes.base import VNET
 from ..wire.vnet import gso_segments
 
@@ -90,7 +91,7 @@ LOAD_SPAN_NS = 20_000_000
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the data path needs to know, decided by the mode's runner.
+    """What a Python loop runs: a ForwardingPlan compiled (compile_snapshot).
 
     transmit: called with each frame read from the bond device (the frame
       includes the virtio-net header); None drops everything (no usable
@@ -108,6 +109,22 @@ class Snapshot:
     receive: dict[int, tuple[Callable, int, bytes, int]] = field(default_factory=dict)
     bond_mac: bytes = bytes(6)
     busy_poll_ns: int = 0
+
+
+def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], counters, bucket_bytes,
+                     to_daemon) -> Snapshot:
+    """What a Python loop runs for `plan`, over its member sockets `socks`
+    (ifindex -> socket; the in-process loop's are the members' data
+    sockets, a worker's its fanout sockets). `slots`: ifindex -> the
+    member's segment counter slot, for members whose NIC counts a
+    super-frame once (the others need no counting, and cost nothing)."""
+    sends = {ifindex: counting_send(sock.send, counters, tx_segments_slot(slots[ifindex]))
+             if ifindex in slots else sock.send for ifindex, sock in socks.items()}
+    receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
+                               plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)))
+               for ifindex, sock in socks.items()}
+    return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon), receive=receive,
+                    bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)
 
 
 def accept(buf: bytearray, n: int, policy: int, own_mac: bytes, bond_mac: bytes) -> bool:
@@ -253,6 +270,7 @@ class DataPath:
         self.tap_fd = tap_fd
         self.snapshot = Snapshot()
         self.counters = [0] * COUNTER_SLOTS           # C_*
+        self.bucket_bytes = [0] * BUCKETS             # tlb/alb: bytes each bucket carried
         self._epoll = select.epoll()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)
@@ -308,6 +326,22 @@ class DataPath:
         self._epoll.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
+
+
+class BucketBytes:
+    """Bytes per tlb/alb bucket since the previous call, from the running
+    totals `totals()` returns (the counters are never reset: a reset would
+    race the loops adding to them)."""
+
+    def __init__(self, totals: Callable[[], list[int]]) -> None:
+        self._totals = totals
+        self._seen = [0] * BUCKETS
+
+    def __call__(self) -> list[int]:
+        totals = self._totals()
+        delta = [max(0, t - s) for t, s in zip(totals, self._seen)]
+        self._seen = totals
+        return delta
 
 
 class SegmentSlots:
