@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from .abi import BUCKETS, MAX_MEMBERS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR, POL_L2, POL_VLAN_SRCMAC
 from ..modes.alb import alb_bucket
 from ..modes.base import VNET
-from ..modes.tlb import tlb_bucket
+from ..modes.tlb import tlb_hash
 from ..wire.xmit_hash import hash_function
 
 _ETHERTYPE = VNET + 12
@@ -185,9 +185,12 @@ def _round_robin(slot_sends, per_slave: int):
 
 
 def _balanced(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes, to_daemon):
-    """tlb and alb: balanced buckets by their member (the source MAC
-    becomes that member's, except on the active one), the rest by the
-    active member; alb's ARP to the daemon."""
+    """tlb and alb (bond.bpf.c's send_balanced): balanced buckets by their
+    placed member, else by xmit_hash % count, the source MAC becoming that
+    member's except on the active one; the rest by the active member;
+    alb's ARP to the daemon. Two closures, not one with a mode test: tlb
+    hashes each frame once for both its bucket and an unplaced bucket's
+    member, alb's bucket is a cheaper XOR and hashes only unplaced ones."""
     count = len(slot_sends)
     if active_send is None:             # send_active: no active member, the first one
         if not count:
@@ -200,13 +203,31 @@ def _balanced(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes, to_da
     active_slot = plan.active_slot
     dynamic = plan.buckets is not None
     placed = tuple(plan.buckets) if dynamic else (-1,) * BUCKETS
-    bucket_of = tlb_bucket(plan.xmit_hash_policy) if plan.mode == MODE_TLB else alb_bucket
+
+    if plan.mode == MODE_TLB:
+        balanced_hash = tlb_hash(plan.xmit_hash_policy)
+
+        def transmit(frame):
+            h = balanced_hash(frame)
+            if h is None:
+                return active_send(frame)
+            bucket = h & 0xFF
+            slot = placed[bucket]
+            if slot < 0 or slot >= count:
+                slot = h % count
+            if dynamic:
+                bucket_bytes[bucket] += len(frame) - VNET
+            if slot != active_slot:
+                frame[_SRC_MAC] = macs[slot]
+            return slot_sends[slot](frame)
+        return transmit
+
     policy_hash = hash_function(plan.xmit_hash_policy)
 
     def transmit(frame):
-        if arp_slowpath and frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
+        if frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
             return to_daemon(frame[VNET:])
-        bucket = bucket_of(frame) if count > 1 else None
+        bucket = alb_bucket(frame) if count > 1 else None
         if bucket is None:
             return active_send(frame)
         slot = placed[bucket]

@@ -48,19 +48,31 @@ def is_nd(frame) -> bool:
     return len(frame) > _ICMPV6_TYPE and frame[_IPV6_NEXT] == 58 and frame[_ICMPV6_TYPE] in _ND_TYPES
 
 
-def tlb_bucket(policy: int):
-    """Bucket function for balance-tlb: the bond's xmit hash, low 8 bits;
-    None for frames that are not balanced.  Like every bucket function it
-    takes the frame as the data path has it, virtio-net header first."""
+def tlb_hash(policy: int):
+    """The bond's xmit hash of a frame balance-tlb balances (its low 8 bits
+    are the frame's bucket, the whole hash places an unplaced bucket, as
+    bond.bpf.c uses one hash for both); None for frames that are not
+    balanced. It takes the frame as the data path has it, virtio-net
+    header first."""
     xmit_hash = hash_function(policy)
 
-    def bucket(frame):
+    def balanced_hash(frame):
         if frame[VNET] & 1:
             return None
         kind = frame[_ETHERTYPE] << 8 | frame[_ETHERTYPE + 1]
         if kind == 0x0800 or (kind == 0x86DD and not is_nd(frame)):
-            return xmit_hash(frame, VNET) & 0xFF
+            return xmit_hash(frame, VNET)
         return None
+    return balanced_hash
+
+
+def tlb_bucket(policy: int):
+    """Bucket function for balance-tlb: tlb_hash's low 8 bits, or None."""
+    balanced_hash = tlb_hash(policy)
+
+    def bucket(frame):
+        h = balanced_hash(frame)
+        return None if h is None else h & 0xFF
     return bucket
 
 
