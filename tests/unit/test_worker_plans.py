@@ -80,6 +80,25 @@ def test_round_robin_rotates_and_sends_igmp_by_the_first(pps):
         assert choice(worker, ports, f) == want
 
 
+def test_round_robin_goes_on_where_it_was_across_plans():
+    """A new plan (a member came back) continues the rotation, as the
+    kernel's rr_tx_counter and bond.bpf.c's sb_rr do, instead of starting
+    again at the first member."""
+    import itertools
+    from softbond.datapath.plan import compile_transmit
+    ports = fake_ports(3)
+    r = runner(0)
+    rotation = itertools.count()
+    f = frames()[1]
+    got = []
+    for usable in (ports, ports[:2], ports):
+        plan = plan_of(r, ports, None, BOND_MAC, usable)
+        tx = compile_transmit(plan, {p.ifindex: p.send for p in ports}, [0] * 256, None, rotation)
+        got += [choice(tx, ports, f)[0][0] for _ in range(2)]
+    # frames 0..5 of one rotation, over the members usable at each
+    assert got == [1001, 1002, 1001, 1002, 1002, 1003]
+
+
 def test_round_robin_random_uses_every_member():
     ports = fake_ports(3)
     for tx, _ in both_paths(plan_of(runner(0, packets_per_slave=0), ports, None, BOND_MAC), ports):

@@ -163,7 +163,7 @@ class PythonDevice:
         plan = build_plan(runner, members, usable, active, bond_mac)
         socks = {ifindex: sock for ifindex, sock in self._socks.items() if ifindex in plan.names}
         snapshot = compile_snapshot(plan, socks, self.segments.slots(), self.datapath.counters,
-                                    self.datapath.bucket_bytes, self._to_daemon)
+                                    self.datapath.bucket_bytes, self._to_daemon, self.datapath.rotation)
         self.datapath.publish(snapshot)
         for fd in snapshot.receive:
             if fd not in self._watched:

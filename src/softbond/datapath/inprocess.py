@@ -25,6 +25,7 @@ traffic never spins a core and an idle bond costs nothing.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import select
 import socket
@@ -112,18 +113,19 @@ class Snapshot:
 
 
 def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], counters, bucket_bytes,
-                     to_daemon) -> Snapshot:
+                     to_daemon, rotation) -> Snapshot:
     """What a Python loop runs for `plan`, over its member sockets `socks`
     (ifindex -> socket; the in-process loop's are the members' data
     sockets, a worker's its fanout sockets). `slots`: ifindex -> the
     member's segment counter slot, for members whose NIC counts a
-    super-frame once (the others need no counting, and cost nothing)."""
+    super-frame once (the others need no counting, and cost nothing).
+    The rest as compile_transmit takes it."""
     sends = {ifindex: counting_send(sock.send, counters, tx_segments_slot(slots[ifindex]))
              if ifindex in slots else sock.send for ifindex, sock in socks.items()}
     receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
                                plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)))
                for ifindex, sock in socks.items()}
-    return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon), receive=receive,
+    return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon, rotation), receive=receive,
                     bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)
 
 
@@ -271,6 +273,7 @@ class DataPath:
         self.snapshot = Snapshot()
         self.counters = [0] * COUNTER_SLOTS           # C_*
         self.bucket_bytes = [0] * BUCKETS             # tlb/alb: bytes each bucket carried
+        self.rotation = itertools.count()             # balance-rr's frame counter, across plans
         self._epoll = select.epoll()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)

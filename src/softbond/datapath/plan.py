@@ -104,16 +104,20 @@ def _drop(frame):
     return False
 
 
-def compile_transmit(plan: ForwardingPlan, sends: dict, bucket_bytes, to_daemon):
+def compile_transmit(plan: ForwardingPlan, sends: dict, bucket_bytes, to_daemon, rotation=None):
     """The transmit callable for `plan`, as bond.bpf.c's sb_egress decides:
     frame (memoryview with the virtio-net header) -> sent on a member, or
     dropped (returns False); None when the plan drops every frame (no
-    member to send by: the loops then count nothing out). `sends`: ifindex -> send callable; a member
-    without one (its socket not open yet) drops what would leave by it.
-    `bucket_bytes`: 256 counters (a list or a memoryview) the tlb/alb
-    buckets' bytes are added to; `to_daemon(frame without the header)`:
-    alb's outgoing ARP. Everything is looked up here, once per plan: the
-    callable returned only indexes tuples and calls."""
+    member to send by: the loops then count nothing out).
+    `sends`: ifindex -> send callable; a member without one (its socket
+    not open yet) drops what would leave by it. `bucket_bytes`: 256
+    counters (a list or a memoryview) the tlb/alb buckets' bytes are added
+    to; `to_daemon(frame without the header)`: alb's outgoing ARP;
+    `rotation`: balance-rr's frame counter (an itertools.count), kept by
+    the loop across plans so that a new plan does not restart the rotation
+    at the first member (the kernel's rr_tx_counter, bond.bpf.c's sb_rr).
+    Everything is looked up here, once per plan: the callable returned only
+    indexes tuples and calls."""
     def send_of(ifindex):
         send = sends.get(ifindex)
         return send if send is not None else _drop
@@ -128,10 +132,10 @@ def compile_transmit(plan: ForwardingPlan, sends: dict, bucket_bytes, to_daemon)
         return _balanced(plan, slot_sends, active_send, bucket_bytes, to_daemon)
     if not count:
         return None
-    if count == 1 and mode != MODE_BCAST:
+    if count == 1:
         return slot_sends[0]
     if mode == MODE_RR:
-        return _round_robin(slot_sends, plan.packets_per_slave)
+        return _round_robin(slot_sends, plan.packets_per_slave, itertools.count() if rotation is None else rotation)
     if mode in (MODE_XOR, MODE_8023AD):
         policy_hash = hash_function(plan.xmit_hash_policy)
 
@@ -155,7 +159,7 @@ def is_igmp(frame) -> bool:
             and frame[_IGMP_PROTO] == 2)
 
 
-def _round_robin(slot_sends, per_slave: int):
+def _round_robin(slot_sends, per_slave: int, counter):
     """bond_xmit_roundrobin: packets_per_slave frames per member in turn
     (0: a random member per frame); IGMP leaves by the first member, as
     the kernel's leaves by one port."""
@@ -167,8 +171,6 @@ def _round_robin(slot_sends, per_slave: int):
         def pick():
             return randbelow(count)
     else:
-        counter = itertools.count()
-
         def pick():
             return (next(counter) // per_slave) % count
     if per_slave == 1:

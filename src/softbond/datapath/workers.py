@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import itertools
 import mmap
 import os
 import pickle
@@ -77,6 +78,7 @@ class Worker:
         self.plan: ForwardingPlan | None = None
         self.socks: dict[int, socket.socket] = {}      # ifindex -> fanout member socket
         self.snapshot = Snapshot()                     # what datapath.forward reads
+        self.rotation = itertools.count()              # balance-rr's frame counter, across plans
         self.epoll = select.epoll()
         self.epoll.register(tap_fd, select.EPOLLIN)
         self.epoll.register(control.fileno(), select.EPOLLIN)
@@ -95,7 +97,7 @@ class Worker:
                     self.epoll.register(sock.fileno(), select.EPOLLIN)
         to_daemon = self.arp.send if self.arp is not None else (lambda frame: False)
         self.snapshot = compile_snapshot(plan, self.socks, slots, self.counters, self.counters[C_BUCKETS:],
-                                         to_daemon)
+                                         to_daemon, self.rotation)
         self.plan = plan
 
     @staticmethod
