@@ -190,9 +190,10 @@ def _balanced(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes, to_da
     """tlb and alb (bond.bpf.c's send_balanced): balanced buckets by their
     placed member, else by xmit_hash % count, the source MAC becoming that
     member's except on the active one; the rest by the active member;
-    alb's ARP to the daemon. Two closures, not one with a mode test: tlb
-    hashes each frame once for both its bucket and an unplaced bucket's
-    member, alb's bucket is a cheaper XOR and hashes only unplaced ones."""
+    alb's ARP to the daemon. tlb's key is the xmit hash itself (its low
+    byte the bucket, the whole of it the member of an unplaced bucket: one
+    hash per frame); alb's is its bucket, a cheaper XOR, and only frames
+    of unplaced buckets are hashed."""
     count = len(slot_sends)
     if active_send is None:             # send_active: no active member, the first one
         if not count:
@@ -205,39 +206,29 @@ def _balanced(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes, to_da
     active_slot = plan.active_slot
     dynamic = plan.buckets is not None
     placed = tuple(plan.buckets) if dynamic else (-1,) * BUCKETS
-
-    if plan.mode == MODE_TLB:
-        balanced_hash = tlb_hash(plan.xmit_hash_policy)
-
-        def transmit(frame):
-            h = balanced_hash(frame)
-            if h is None:
-                return active_send(frame)
-            bucket = h & 0xFF
-            slot = placed[bucket]
-            if slot < 0 or slot >= count:
-                slot = h % count
-            if dynamic:
-                bucket_bytes[bucket] += len(frame) - VNET
-            if slot != active_slot:
-                frame[_SRC_MAC] = macs[slot]
-            return slot_sends[slot](frame)
-        return transmit
-
+    key_is_hash = plan.mode == MODE_TLB
+    key_of = tlb_hash(plan.xmit_hash_policy) if key_is_hash else alb_bucket
+    if count <= 1:
+        key_of = _unbalanced
     policy_hash = hash_function(plan.xmit_hash_policy)
 
     def transmit(frame):
-        if frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
+        if arp_slowpath and frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
             return to_daemon(frame[VNET:])
-        bucket = alb_bucket(frame) if count > 1 else None
-        if bucket is None:
+        key = key_of(frame)
+        if key is None:
             return active_send(frame)
+        bucket = key & 0xFF
         slot = placed[bucket]
         if slot < 0 or slot >= count:
-            slot = policy_hash(frame, VNET) % count
+            slot = (key if key_is_hash else policy_hash(frame, VNET)) % count
         if dynamic:
             bucket_bytes[bucket] += len(frame) - VNET
         if slot != active_slot:
             frame[_SRC_MAC] = macs[slot]
         return slot_sends[slot](frame)
     return transmit
+
+
+def _unbalanced(frame):
+    return None
