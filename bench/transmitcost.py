@@ -10,7 +10,8 @@ decision alone: the frame's hash, bucket, rotation, source-MAC rewrite. A
 tree from before datapath/plan.py existed is driven through its runners'
 transmit(); a newer one through build_plan + compile_transmit. tlb and
 alb are measured in their steady state: the frames went through once and
-(with the plan) the first measurement placed their buckets. --compare
+the first rebalance placed their buckets by load (on both sides, so that
+both rewrite the source MAC of the frames off the active member). --compare
 runs each tree in its own process, ROUNDS times alternately, so a loaded
 machine weighs on both alike; it prints the median ns per frame and the
 ratio NEW / OLD.
@@ -65,6 +66,14 @@ def transmit_for(mode: int, frames: list[memoryview]):
         transmit = runner.transmit(members, active, bytes(6))   # before the plan
         for frame in frames:
             transmit(frame)                                     # its table places at the first frame
+        if getattr(runner, "table", None) is not None:
+            # Its first rebalance (alb's first tick only starts the clock):
+            # the buckets are placed again by measured load, not all on
+            # the first member as before any history.
+            for now in (1e6, 2e6)[:1 if mode == 5 else 2]:
+                runner.tick(now, members)
+            for frame in frames:
+                transmit(frame)
         return transmit
     counts = [0] * 256
 

@@ -199,36 +199,38 @@ def _balanced(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes, to_da
         if not count:
             return None
         active_send = slot_sends[0]
-    arp_slowpath = plan.arp_slowpath
-    if count <= 1 and not arp_slowpath:
-        return active_send
+    balanced = _balanced_by_bucket(plan, slot_sends, active_send, bucket_bytes) if count > 1 else active_send
+    if not plan.arp_slowpath:
+        return balanced
+
+    def transmit(frame):
+        if frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
+            return to_daemon(frame[VNET:])
+        return balanced(frame)
+    return transmit
+
+
+def _balanced_by_bucket(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes):
+    count = len(slot_sends)
     macs = tuple(mac for _, mac in plan.tx_members)
     active_slot = plan.active_slot
-    dynamic = plan.buckets is not None
-    placed = tuple(plan.buckets) if dynamic else (-1,) * BUCKETS
+    # An index past the members would raise in the loop: checked here, once.
+    placed = tuple(b if b < count else -1 for b in plan.buckets) if plan.buckets is not None else (-1,) * BUCKETS
     key_is_hash = plan.mode == MODE_TLB
     key_of = tlb_hash(plan.xmit_hash_policy) if key_is_hash else alb_bucket
-    if count <= 1:
-        key_of = _unbalanced
     policy_hash = hash_function(plan.xmit_hash_policy)
 
     def transmit(frame):
-        if arp_slowpath and frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
-            return to_daemon(frame[VNET:])
         key = key_of(frame)
         if key is None:
             return active_send(frame)
         bucket = key & 0xFF
         slot = placed[bucket]
-        if slot < 0 or slot >= count:
+        if slot < 0:
             slot = (key if key_is_hash else policy_hash(frame, VNET)) % count
-        if dynamic:
-            bucket_bytes[bucket] += len(frame) - VNET
+        # counted without a table too (nobody reads it then): a test less per frame
+        bucket_bytes[bucket] += len(frame) - VNET
         if slot != active_slot:
             frame[_SRC_MAC] = macs[slot]
         return slot_sends[slot](frame)
     return transmit
-
-
-def _unbalanced(frame):
-    return None
