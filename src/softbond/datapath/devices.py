@@ -25,7 +25,7 @@ import sys
 
 from . import inprocess as datapath, workers
 from .inprocess import BucketBytes, DataPath, compile_snapshot
-from .abi import BUCKETS
+from .abi import BUCKETS, protocols
 from .plan import build_plan
 from ..kernel import packet, tap
 
@@ -83,6 +83,27 @@ def wire_counters(name: str, nic: dict, extra: tuple[int, int]) -> dict:
     return out
 
 
+def protocol_counters(block: list[int] | None) -> dict | None:
+    """A member's protocol counters as status JSON (None: not counted)."""
+    return protocols(block) if block is not None else None
+
+
+def protocol_totals(per_member) -> dict | None:
+    """The bond's protocol counters: its members' summed (None: none counted)."""
+    total = None
+    for counted in per_member:
+        if counted is None:
+            continue
+        if total is None:
+            total = {d: {c: dict(v) for c, v in classes.items()} for d, classes in counted.items()}
+            continue
+        for d, classes in counted.items():
+            for c, v in classes.items():
+                total[d][c]["packets"] += v["packets"]
+                total[d][c]["bytes"] += v["bytes"]
+    return total
+
+
 def choose(name: str, datapath: str, *, mac: str | None,
            workers: int = 1) -> tuple["PythonDevice | WorkersDevice | EbpfDevice", str | None]:
     """The device for `datapath` (auto|ebpf|python), and a one-line notice
@@ -122,6 +143,7 @@ class PythonDevice:
         self._arp_rx, self._arp_tx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._arp_rx.setblocking(False)
         self._arp_tx.setblocking(False)
+        self._protocols = True       # protocol_counters as last published
 
     def start(self) -> None:
         self.datapath.start()
@@ -139,9 +161,7 @@ class PythonDevice:
         """The member's socket and its control-frame sender."""
         sock = packet.open_data_socket(name, ifindex)
         send = sock.send
-        # A NIC that counts segments itself needs no counting: no per-frame cost.
-        if counts_super_frames_once(name):
-            self.segments.assign(ifindex)
+        self.segments.assign(ifindex)
         self._socks[ifindex] = sock
 
         def send_control(frame: bytes) -> None:
@@ -159,8 +179,12 @@ class PythonDevice:
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         return wire_counters(name, nic, self.segments.extra(ifindex))
 
+    def protocol_counters(self, ifindex: int) -> dict | None:
+        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
+
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         plan = build_plan(runner, members, usable, active, bond_mac)
+        self._protocols = plan.protocol_counters
         socks = {ifindex: sock for ifindex, sock in self._socks.items() if ifindex in plan.names}
         snapshot = compile_snapshot(plan, socks, self.segments.slots(), self.datapath.counters,
                                     self.datapath.bucket_bytes, self._to_daemon, self.datapath.rotation)
@@ -250,6 +274,12 @@ class EbpfDevice:
             stats = {}
         return wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
 
+    def protocol_counters(self, ifindex: int) -> dict | None:
+        try:
+            return protocol_counters(self.dev.maps.protocol_block(ifindex))
+        except (OSError, KeyError):
+            return None
+
     def rx_dropped(self, members) -> int:
         total = 0
         for m in members:
@@ -308,6 +338,7 @@ class WorkersDevice:
         self._behind: set[int] = set()      # workers whose control socket was full
         self.bucket_bytes = BucketBytes(
             lambda: [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(BUCKETS)])
+        self._protocols = True       # protocol_counters as last published
 
     # -- workers --------------------------------------------------------------
     def start(self) -> None:
@@ -379,8 +410,7 @@ class WorkersDevice:
         # Send-only (protocol 0): the workers' fanout sockets take the data.
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
         sock.bind((name, 0))
-        if counts_super_frames_once(name):    # else the NIC counts segments: the workers need not
-            self.segments.assign(ifindex)
+        self.segments.assign(ifindex)
         return sock, sock.send
 
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
@@ -390,8 +420,12 @@ class WorkersDevice:
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         return wire_counters(name, nic, self.segments.extra(ifindex))
 
+    def protocol_counters(self, ifindex: int) -> dict | None:
+        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
+
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         plan = build_plan(runner, members, usable, active, bond_mac)
+        self._protocols = plan.protocol_counters
         self._plan = pickle.dumps((plan, self.segments.slots()), protocol=pickle.HIGHEST_PROTOCOL)
         for i in range(self.count):
             self._send(i, self._plan)

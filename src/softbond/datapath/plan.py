@@ -54,6 +54,7 @@ class ForwardingPlan:
     names: dict[int, str] = field(default_factory=dict, hash=False)   # ifindex -> name, every member
     macs: dict[int, bytes] = field(default_factory=dict, hash=False)  # ifindex -> MAC, every member
     busy_poll_ns: int = 0                           # the Python loops' datapath_busy_poll
+    protocol_counters: bool = True                  # the Python loops count by protocol (eBPF always does)
 
     @property
     def arp_slowpath(self) -> bool:
@@ -95,7 +96,8 @@ def build_plan(runner, members, usable, active, bond_mac: bytes) -> ForwardingPl
         rx_policy={m.ifindex: runner.rx_policy(m, active) for m in members},
         buckets=runner.placement(tx), bond_mac=bond_mac,
         names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
-        busy_poll_ns=runner.opts.datapath_busy_poll * 1000)
+        busy_poll_ns=runner.opts.datapath_busy_poll * 1000,
+        protocol_counters=bool(runner.opts.protocol_counters))
 
 
 # -- the forwarding decision, compiled for the Python paths ---------------------

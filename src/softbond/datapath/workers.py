@@ -47,12 +47,15 @@ from ..kernel import packet
 SOL_PACKET = 263
 PACKET_FANOUT = 18
 PACKET_FANOUT_HASH = 0
+# The group's hook ignores the socket's PACKET_IGNORE_OUTGOING: without this
+# flag (Linux 6.6+) every worker reads back each frame the members send.
+PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000
 
-# Counters: one page per worker, u64 slots: datapath's (the loop's C_* and
-# the members' extra wire segments), then the buckets.
-COUNTER_STRIDE = 4096
+# Counters: whole pages per worker, u64 slots: datapath's (the loop's C_*,
+# the members' extra wire segments and protocol counters), then the buckets.
 C_BUCKETS = datapath.COUNTER_SLOTS
 COUNTER_SLOTS = C_BUCKETS + BUCKETS
+COUNTER_STRIDE = -(-COUNTER_SLOTS * 8 // mmap.PAGESIZE) * mmap.PAGESIZE
 
 
 def fanout_id(ifindex: int) -> int:
@@ -107,7 +110,11 @@ class Worker:
         except OSError:
             return None          # the member went away; the next plan drops it
         try:
-            sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex) | PACKET_FANOUT_HASH << 16)
+            try:
+                sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex)
+                                | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_IGNORE_OUTGOING) << 16)
+            except OSError:     # an older kernel: read back and counted as received
+                sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex) | PACKET_FANOUT_HASH << 16)
             sock.setblocking(False)
         except OSError:
             sock.close()
