@@ -29,7 +29,7 @@ def start_warnings(bond) -> list[str]:
 
 async def lacp_warning(bond, wait: float = LACP_WAIT) -> str | None:
     """None once a partner answered on some member, else (after `wait`
-    seconds) the line that tells the operator that no traffic will pass."""
+    seconds) the line that tells the operator how traffic passes meanwhile."""
     if bond.opts.mode != BOND_MODE_8023AD:
         return None
     loop = asyncio.get_running_loop()
@@ -45,9 +45,21 @@ async def lacp_warning(bond, wait: float = LACP_WAIT) -> str | None:
         await asyncio.sleep(POLL)
     ports = ", ".join(slave["name"] for slave in status["slaves"])
     warning = (f"{bond.name}: no LACP partner answered on {ports} within {wait:g} s: is the switch port "
-               "configured for LACP? (traffic will not pass until one does)")
+               f"configured for LACP? ({_meanwhile(bond)} until one does)")
     log.warning("%s", warning)
     return warning
+
+
+def _meanwhile(bond) -> str:
+    """How frames pass while no partner answers, as the kernel's 802.3ad
+    does: over one member as an individual link (min_links may forbid it)."""
+    carrying = bond.runner.system.distributing()
+    if carrying:
+        return f"traffic passes over {carrying[0]} alone, as an individual link,"
+    if bond.opts.lacp_fallback:
+        return (f"traffic will not pass before lacp_fallback starts, {bond.opts.lacp_fallback_timeout} s "
+                "without a LACPDU, or")
+    return "traffic will not pass"
 
 
 async def warnings(bond) -> list[str]:

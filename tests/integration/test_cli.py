@@ -13,7 +13,7 @@ from softbond.lab.netns import SOFTBOND
 
 ADDR = "192.168.100.199/24"
 NO_PARTNER = ("bond0: no LACP partner answered on eth0, eth1 within 3 s: is the switch port configured "
-              "for LACP? (traffic will not pass until one does)\n")
+              "for LACP? (traffic passes over eth0 alone, as an individual link, until one does)\n")
 
 
 def options(topo, bond="bond0"):
@@ -92,14 +92,17 @@ def up_8023ad(topo):
 
 def test_8023ad_without_a_partner_says_so_at_up_and_in_status(topo):
     """A Linux bridge speaks no LACP: `up` still succeeds (the switch may
-    be configured later) but says that no traffic will pass."""
+    be configured later) and says how traffic passes meanwhile: over one
+    member, as the kernel's 802.3ad does (issue 19)."""
     proc = up_8023ad(topo)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == NO_PARTNER
     assert proc.stdout == "bond0: up\n"
     text = topo.softbond("status", "bond0").stdout
+    assert "\nMII Status: up\n" in text
     assert text.endswith("\n\nLACP status: configured (no partner)\n")
     assert status_json(topo)["lacp_status"] == "configured (no partner)"
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
 
 
 @pytest.mark.topology(switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")

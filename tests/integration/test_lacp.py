@@ -80,7 +80,10 @@ def test_passive_against_passive_never_forms_and_says_why(topo):
     up_8023ad(topo, "lacp_rate=fast", "lacp_active=off")
     time.sleep(4)
     st = status_json(topo)
-    assert st["mii_status"] == "down" and distributing(topo) == []
+    # No aggregation; the bond is up over eth0 alone, an individual link, as
+    # the kernel's is (issue 19; Open vSwitch, passive too, forwards nothing).
+    assert distributing(topo) == [] and st["mii_status"] == "up"
+    assert [s["state"] for s in st["slaves"]] == ["active", "backup"]
     messages = [e["message"] for e in st["events"]]
     assert any("No 802.3ad response from the link partner" in m for m in messages), messages
 

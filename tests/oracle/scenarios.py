@@ -73,8 +73,8 @@ SCENARIOS: dict[str, Scenario] = {
     # down and flaps them, softbond keeps them up on carrier.
     "ab-arp_interval-no-target": Scenario(AB, steps=(("set", "arp_interval", "100"), ("sleep", 3.0),
                                                      ("snap-now",))),
-    # Known behaviour difference (issue 19): the kernel keeps the bond up on
-    # one port as an individual link; tests/oracle marks it xfail(strict).
+    # No LACP partner (issue 19): the bond is up on one port as an
+    # individual link, in the kernel and in softbond.
     "802.3ad-no-partner": Scenario("mode=802.3ad miimon=100", wait=4.0),
 }
 

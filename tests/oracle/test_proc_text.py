@@ -6,15 +6,13 @@ import difflib
 
 import pytest
 
-from .masking import mask
+from .compare import snapshots
 from .scenarios import SCENARIOS
 
-# Behaviour differences issue 19 lists, left to the engineers who own that
-# code: strict, so the test turns red the day softbond matches the kernel.
-KNOWN = {
-    "802.3ad-no-partner": "802.3ad with no LACP partner: the kernel keeps the bond up on one port as an "
-                          "individual link (partner port state 0); softbond is down (port state 2)",
-}
+# Known behaviour differences, as scenario -> reason: strict xfails, so the
+# test turns red the day softbond matches the kernel. None left (issue 19's
+# 802.3ad with no partner matches since softbond runs an individual link).
+KNOWN: dict[str, str] = {}
 
 
 # Compared in test_behaviour.py instead.
@@ -27,13 +25,6 @@ def _params():
             continue
         marks = [pytest.mark.xfail(strict=True, reason=KNOWN[name])] if name in KNOWN else []
         yield pytest.param(name, marks=marks, id=name)
-
-
-def snapshots(side: dict, name: str, who: str) -> list[str]:
-    result = side[name]
-    if "error" in result:
-        pytest.fail(f"{who} could not build {name}: {result['error']}", pytrace=False)
-    return [mask(text, SCENARIOS[name].opts) for text in result["snaps"]]
 
 
 @pytest.mark.parametrize("name", _params())

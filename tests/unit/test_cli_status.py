@@ -29,3 +29,13 @@ def test_lacp_status(mode, slaves, summary):
     status = {"mode": mode, "slaves": slaves}
     assert lacp_status(status) == summary
     assert lacp_line(status) == ("" if mode != "802.3ad" else f"\nLACP status: {summary}\n")
+
+
+def test_lacp_fallback_line_follows_the_status_line_only_while_it_runs():
+    def status(active):
+        fallback = {"mode": "active-backup", "timeout": 90, "active": active,
+                    "member": "eth0" if active else None, "silent_for": 95.4}
+        return {"mode": "802.3ad", "slaves": [port("DEFAULTED")], "ad_info": {"lacp_fallback": fallback}}
+    assert lacp_line(status(True)) == ("\nLACP status: configured (no partner)\n"
+                                       "LACP fallback: active-backup (no LACPDU for 95 s)\n")
+    assert lacp_line(status(False)) == "\nLACP status: configured (no partner)\n"

@@ -10,103 +10,9 @@ from softbond.wire.lacpdu import (
     AGGREGATION, COLLECTING, DISTRIBUTING, LACP_ACTIVITY, LACP_TIMEOUT, SYNCHRONIZATION,
     LacpInfo, Lacpdu, MarkerPdu, build_lacpdu, build_marker, parse_slow,
 )
+from tests.support.lacpnet import Net, mac, mux, pair
 
 FULL = LACP_ACTIVITY | LACP_TIMEOUT | AGGREGATION | SYNCHRONIZATION | COLLECTING | DISTRIBUTING
-
-
-def mac(n: int) -> bytes:
-    return bytes([2, 0, 0, 0, n >> 8, n & 0xFF])
-
-
-class Net:
-    """Systems joined by in-memory cables.  Each step ticks every system at
-    the current time and delivers what they send (the receiver is ticked
-    again right after each receive, as the bond does)."""
-
-    def __init__(self, dt: float = 0.1):
-        self.t = 0.0
-        self.dt = dt
-        self.systems: list[LacpSystem] = []
-        self.peer: dict[tuple[int, str], tuple[LacpSystem, str]] = {}
-        self.cut: set[tuple[int, str]] = set()  # (id(receiver), port): frames dropped
-        self.sent: list[tuple[float, LacpSystem, str, bytes]] = []
-        self._next_port: dict[int, int] = {}
-
-    def system(self, n: int, **kw) -> LacpSystem:
-        s = LacpSystem(system_mac=mac(n), **kw)
-        self.systems.append(s)
-        return s
-
-    def add(self, s: LacpSystem, port: str, speed: int = 1000, full: bool = True,
-            up: bool = True) -> None:
-        number = self._next_port.get(id(s), 0) + 1
-        self._next_port[id(s)] = number
-        s.add_port(port, port_number=number, mac=mac(0x100 * number + len(self.systems)),
-                   speed_mbps=speed, full_duplex=full, link_up=up, now=self.t)
-
-    def cable(self, a: LacpSystem, pa: str, b: LacpSystem, pb: str, speed: int = 1000,
-              full: bool = True) -> None:
-        for s, p in ((a, pa), (b, pb)):
-            if p not in s._ports:
-                self.add(s, p, speed, full)
-        self.peer[(id(a), pa)] = (b, pb)
-        self.peer[(id(b), pb)] = (a, pa)
-
-    def _deliver(self, s: LacpSystem, frames) -> list:
-        more = []
-        for port, frame in frames:
-            self.sent.append((self.t, s, port, frame))
-            dst = self.peer.get((id(s), port))
-            if dst is None:
-                continue
-            rs, rp = dst
-            if (id(rs), rp) in self.cut:
-                continue
-            rs.receive(rp, frame, self.t)
-            more.append((rs, rs.tick(self.t)))
-        return more
-
-    def step(self) -> None:
-        queue = [(s, s.tick(self.t)) for s in self.systems]
-        while queue:
-            s, frames = queue.pop(0)
-            queue.extend(self._deliver(s, frames))
-        self.t = round(self.t + self.dt, 6)
-
-    def run(self, seconds: float) -> None:
-        end = self.t + seconds
-        while self.t < end - 1e-9:
-            self.step()
-
-    def run_until(self, cond, limit: float) -> float:
-        start = self.t
-        while not cond():
-            if self.t - start > limit:
-                raise AssertionError(f"condition not met within {limit} s")
-            self.step()
-        return self.t - start
-
-    def silence(self, s: LacpSystem, port: str) -> None:
-        """Drop every frame arriving at (s, port)."""
-        self.cut.add((id(s), port))
-
-    def restore(self, s: LacpSystem, port: str) -> None:
-        self.cut.discard((id(s), port))
-
-    def lacpdus(self, s: LacpSystem, port: str, since: float = 0.0) -> list[float]:
-        return [t for t, x, p, f in self.sent
-                if x is s and p == port and t >= since and f[14] == 1]
-
-
-def mux(s: LacpSystem, port: str) -> str:
-    return s.port_info(port)["mux_state"]
-
-
-def pair(**kw):
-    net = Net()
-    a = net.system(1, **kw.get("a", kw.get("both", {})))
-    b = net.system(2, **kw.get("b", kw.get("both", {})))
-    return net, a, b
 
 
 # -- forming -----------------------------------------------------------------
@@ -129,6 +35,8 @@ def test_fast_rate_forms_within_3_seconds():
             assert info["actor"]["port_key"] == 9  # 1 Gb/s full duplex
             assert s.collecting(port)
     info = a.ad_info()
+    assert info.pop("lacp_fallback") == {"mode": "off", "timeout": 90.0, "active": False, "member": None,
+                                         "silent_for": 0.0}   # a LACPDU has just arrived
     assert info == {
         "lacp_active": 1, "lacp_rate": 1, "min_links": 0, "ad_select": 0,
         "system_priority": 65535, "system_mac": "02:00:00:00:00:01",
@@ -169,8 +77,12 @@ def test_passive_against_passive_never_forms():
     net, a, b = pair(both={"lacp_active": False, "lacp_fast": True})
     net.cable(a, "eth0", b, "eth0")
     net.run(30)
-    assert not a.distributing() and not b.distributing()
-    assert not a.carrier()
+    # No aggregation; each end runs its port as an individual link, as the
+    # kernel does when no partner answers.
+    for s in (a, b):
+        assert mux(s, "eth0") != "COLLECTING_DISTRIBUTING"
+        assert s.port_info("eth0")["partner"]["system_mac"] == "00:00:00:00:00:00"
+        assert s.distributing() == ("eth0",) and s.carrier()
     assert net.lacpdus(a, "eth0") == [] and net.lacpdus(b, "eth0") == []
     assert a.port_info("eth0")["periodic_state"] == "NO_PERIODIC"
 
@@ -203,14 +115,16 @@ def test_partner_silent_expires_then_defaults_and_rejoins():
     info = a.port_info("eth0")
     assert info["actor"]["port_state"] & 0x40  # Defaulted bit
     assert info["partner"]["system_mac"] == "00:00:00:00:00:00"
-    net.run(3)
-    assert a.distributing() == ()
+    # Defaulted, the port is an individual link: it carries the traffic
+    # (the kernel's ad_agg_selection_logic enables it) without LACP.
+    assert a.distributing() == ("eth0",) and a.carrier() and a.collecting("eth0")
+    assert mux(a, "eth0") != "COLLECTING_DISTRIBUTING"
     assert (None, NO_RESPONSE_MSG) in a.drain_events()
     # The partner comes back.
     net.restore(a, "eth0")
     net.restore(b, "eth0")
-    net.run_until(lambda: a.distributing() and b.distributing(), 4.0)
-    assert a.port_info("eth0")["rx_state"] == "CURRENT"
+    net.run_until(lambda: mux(a, "eth0") == mux(b, "eth0") == "COLLECTING_DISTRIBUTING", 4.0)
+    assert a.port_info("eth0")["rx_state"] == "CURRENT" and a.distributing() == ("eth0",)
 
 
 def test_one_way_silence_also_leaves_distributing():
@@ -350,6 +264,71 @@ def test_half_duplex_port_is_individual_and_warned():
     assert any(p == "eth1" and "half duplex" in m for p, m in a.drain_events())
 
 
+# -- no partner: the kernel's individual link (issue 19) ----------------------------
+
+def lonely(**kw):
+    """One system, two ports, no cable answers: nothing but our own LACPDUs."""
+    net = Net()
+    a = net.system(1, **kw)
+    net.add(a, "eth0")
+    net.add(a, "eth1")
+    return net, a
+
+
+def test_no_partner_runs_one_port_as_an_individual_link_like_the_kernel():
+    """What the kernel oracle showed for 802.3ad with no partner: bond up,
+    eth0's aggregator active with eth0 alone in it, actor states 77 and 69
+    (only the active one in sync), partner states 0; the bond passes
+    traffic through eth0 and only eth0."""
+    net, a = lonely()
+    net.run(5)
+    assert a.carrier() and a.distributing() == ("eth0",)
+    assert a.collecting("eth0") and not a.collecting("eth1")
+    eth0, eth1 = a.port_info("eth0"), a.port_info("eth1")
+    assert eth0["rx_state"] == eth1["rx_state"] == "DEFAULTED"
+    assert (eth0["actor"]["port_state"], eth1["actor"]["port_state"]) == (77, 69)
+    assert eth0["partner"]["port_state"] == eth1["partner"]["port_state"] == 0
+    assert eth0["aggregator_id"] != eth1["aggregator_id"]
+    agg = a.ad_info()["active_aggregator"]
+    assert agg == {"id": eth0["aggregator_id"], "num_ports": 1, "actor_key": 9, "partner_key": 1,
+                   "partner_mac": "00:00:00:00:00:00"}
+    assert mux(a, "eth0") == "ATTACHED"       # no LACP: never collecting/distributing in LACPDUs
+    assert (None, NO_RESPONSE_MSG) in a.drain_events()
+
+
+def test_individual_link_moves_only_when_its_port_loses_the_link():
+    net, a = lonely()
+    net.run(5)
+    a.set_link("eth0", up=False, speed_mbps=0, full_duplex=False, now=net.t)
+    assert a.distributing() == ("eth1",) and a.carrier()     # at once, before any tick
+    net.run(3)
+    a.set_link("eth0", up=True, speed_mbps=1000, full_duplex=True, now=net.t)
+    net.run(3)
+    assert a.distributing() == ("eth1",)                     # ad_select=stable: no way back
+    a.set_link("eth1", up=False, speed_mbps=0, full_duplex=False, now=net.t)
+    a.set_link("eth0", up=False, speed_mbps=0, full_duplex=False, now=net.t)
+    assert a.distributing() == () and not a.carrier()
+
+
+def test_individual_link_is_held_down_by_min_links():
+    net, a = lonely(min_links=2)
+    net.run(5)
+    assert a.distributing() == () and not a.carrier()
+    assert a.collecting("eth0") and not a.collecting("eth1")   # as the kernel: enabled, no carrier
+
+
+def test_a_partner_on_one_member_only_takes_the_traffic_from_the_individual_link():
+    net, a, b = pair(both={"lacp_fast": True})
+    net.add(a, "eth0")                   # no partner here
+    net.cable(a, "eth1", b, "eth0")
+    net.run_until(lambda: a.distributing() == ("eth1",), 3.5)
+    assert mux(a, "eth1") == "COLLECTING_DISTRIBUTING"
+    assert a.collecting("eth1") and not a.collecting("eth0")
+    assert a.ad_info()["active_aggregator"]["partner_mac"] == "02:00:00:00:00:02"
+    net.run(10)
+    assert a.distributing() == ("eth1",)
+
+
 # -- carrier and min_links -------------------------------------------------------
 
 def test_min_links_gates_carrier():
@@ -382,7 +361,10 @@ def test_loopback_is_refused():
     a = net.system(1, lacp_fast=True)
     net.cable(a, "eth0", a, "eth1")  # a cable from the bond to itself
     net.run(8)
-    assert a.distributing() == ()
+    # Never an aggregation: two partner-less ports, one of them (the first)
+    # an individual link, as in the kernel.
+    assert a.distributing() == ("eth0",)
+    assert a.port_info("eth0")["aggregator_id"] != a.port_info("eth1")["aggregator_id"]
     for port in ("eth0", "eth1"):
         info = a.port_info(port)
         assert info["counters"]["lacpdu_illegal_rx"] > 0
@@ -402,7 +384,7 @@ def test_loopback_with_another_priority_is_refused():
     net.cable(a, "eth0", twin, "eth0")
     net.run(8)
     for s in (a, twin):
-        assert s.distributing() == ()
+        assert mux(s, "eth0") != "COLLECTING_DISTRIBUTING"   # an individual link, no partner
         info = s.port_info("eth0")
         assert info["counters"]["lacpdu_illegal_rx"] > 0
         assert info["counters"]["lacpdu_rx"] == 0

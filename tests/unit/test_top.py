@@ -116,6 +116,11 @@ def test_port_state_letters_and_lacp_summary():
     assert lacp_summary({"lacp_status": "configured (no partner)",
                          "ad_info": {"lacp_active": "off", "active_aggregator": None}}) == (
         "configured (no partner): lacp_active=off, waiting for a partner to speak first")
+    fallback = {"mode": "active-backup", "timeout": 90, "active": True, "member": "eth1", "silent_for": 91.2}
+    assert lacp_summary({"lacp_status": "configured (no partner)",
+                         "ad_info": {"lacp_active": "on", "lacp_rate": 1, "lacp_fallback": fallback}}) == (
+        "configured (no partner): sending LACPDUs at the fast rate, none answered; "
+        "LACP fallback: active-backup (no LACPDU for 91 s), eth1 active")
 
 
 def test_layout_at_80x24_and_unit_key():

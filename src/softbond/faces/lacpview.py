@@ -9,7 +9,7 @@ active port reads "ATGSCD.." and one with no partner "ATG...F.".
 """
 from __future__ import annotations
 
-from .status_text import _truthy
+from .status_text import _truthy, lacp_fallback, lacp_fallback_text
 
 PORT_STATE_LETTERS = "ATGSCDFE"
 PORT_STATE_WORDS = ("Activity", "Timeout", "Aggregation", "Synchronization", "Collecting",
@@ -46,7 +46,8 @@ def lacp_summary(status: dict) -> str | None:
     """One line on the bond's LACP, led by the status JSON's lacp_status
     (the daemon's one definition: status.lacp_status), e.g. "negotiated:
     partner ... key 9, aggregator 1 with 2 port(s), 2/2 members
-    distributing, rate fast"; None where lacp_status is off (not 802.3ad)."""
+    distributing, rate fast", and the LACP fallback while it runs; None where
+    lacp_status is off (not 802.3ad)."""
     state = status.get("lacp_status")
     if state in (None, "off"):
         return None
@@ -63,5 +64,10 @@ def lacp_summary(status: dict) -> str | None:
                 f"{agg.get('id', '?')} with {agg.get('num_ports', '?')} port(s), "
                 f"{busy}/{members} members distributing, rate {rate}")
     if _truthy(lacp_active):
-        return f"{state}: sending LACPDUs at the {rate} rate, none answered"
-    return f"{state}: lacp_active=off, waiting for a partner to speak first"
+        summary = f"{state}: sending LACPDUs at the {rate} rate, none answered"
+    else:
+        summary = f"{state}: lacp_active=off, waiting for a partner to speak first"
+    fallback = lacp_fallback(status)
+    if fallback:
+        summary += f"; LACP fallback: {lacp_fallback_text(fallback)}, {fallback.get('member') or 'no member'} active"
+    return summary

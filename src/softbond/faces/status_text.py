@@ -461,8 +461,8 @@ def lacp_status(status: BondStatus) -> str:
     dashboard): "negotiated" while a partner's information is current on
     some member (its receive machine CURRENT: not EXPIRED, which a port
     also passes through on its way up, nor DEFAULTED), "configured (no
-    partner)" when none is (an 802.3ad bond passes no traffic like that),
-    "off" for the other modes."""
+    partner)" when none is (the bond then runs over one member, as an
+    individual link or in LACP fallback), "off" for the other modes."""
     if mode_id_of(status) != _MODE_8023AD:
         return "off"
     ports = [slave.get("ad") or {} for slave in status.get("slaves") or []]
@@ -471,9 +471,26 @@ def lacp_status(status: BondStatus) -> str:
     return NO_PARTNER
 
 
+def lacp_fallback(status: BondStatus) -> dict | None:
+    """The bond's LACP fallback (ad_info's lacp_fallback) while it runs,
+    else None."""
+    fallback = (status.get("ad_info") or {}).get("lacp_fallback") or {}
+    return fallback if fallback.get("active") else None
+
+
+def lacp_fallback_text(fallback: dict) -> str:
+    """ "active-backup (no LACPDU for 95 s)" """
+    return f"{fallback.get('mode')} (no LACPDU for {_int(fallback.get('silent_for'))} s)"
+
+
 def lacp_line(status: BondStatus) -> str:
-    """The line `softbond status` adds below an 802.3ad bond's kernel text."""
-    return f"\nLACP status: {lacp_status(status)}\n" if mode_id_of(status) == _MODE_8023AD else ""
+    """The lines `softbond status` adds below an 802.3ad bond's kernel text:
+    the LACP status, and the LACP fallback while it runs."""
+    if mode_id_of(status) != _MODE_8023AD:
+        return ""
+    fallback = lacp_fallback(status)
+    more = f"LACP fallback: {lacp_fallback_text(fallback)}\n" if fallback else ""
+    return f"\nLACP status: {lacp_status(status)}\n{more}"
 
 
 def path_block(status: BondStatus) -> str:

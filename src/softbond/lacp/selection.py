@@ -9,6 +9,13 @@ key, that has a partner and is not individual; otherwise it takes the
 first free aggregator.  Only one aggregator is active; ad_select decides
 which (stable, bandwidth, count).
 
+The active aggregator's ports pass frames (``enabled_ports``): with a
+partner, those in COLLECTING_DISTRIBUTING; without one (no partner ever
+answered, or its information timed out: an individual link), every port
+with link up at once, as the kernel's ad_agg_selection_logic enables them.
+A partner-less aggregator holds one port, so such a bond runs over one
+member and fails over when that member loses its link.
+
 Protection against a partner that keeps changing its identity: once a port
 has joined an aggregator with a live partner, it joins another one at most
 once per Aggregate_Wait_Time (2 s); each held re-selection is counted in
@@ -171,6 +178,16 @@ def select_active(aggregators: list[Aggregator], ad_select: int) -> Aggregator |
     if best is not None:
         best.is_active = True
     return best
+
+
+def enabled_ports(active: Aggregator | None) -> list[Port]:
+    """The ports frames pass through (the kernel's __enable_port): see the
+    module docstring."""
+    if active is None:
+        return []
+    if active.has_partner:
+        return [p for p in active.ports if p.collecting_distributing]
+    return [p for p in active.ports if p.link_up]
 
 
 def split_reason(port: Port, other: Aggregator) -> tuple[str, str] | None:

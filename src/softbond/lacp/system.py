@@ -9,25 +9,30 @@ for its own carrier, and ``ad_info``/``port_info`` for status output.
 Per tick, each port runs, in the kernel's order: receive, periodic,
 selection, mux, transmit, churn (bond_3ad_state_machine_handler).
 
-Unlike the kernel, an aggregator whose partner never answered does not
-carry traffic (no "individual fallback"): a port distributes only in
-COLLECTING_DISTRIBUTING, and carrier needs max(min_links, 1) such ports.
+As in the kernel, an active aggregator whose partner never answered
+carries traffic over its one port, an individual link (selection.py,
+``enabled_ports``), and carrier needs max(min_links, 1) enabled ports.
+With lacp_fallback=active-backup (fallback.py; softbond's own option) a
+bond that has heard no LACPDU for lacp_fallback_timeout seconds runs as
+active-backup instead, min_links aside.
 The kernel's 8 s initial aggregator-selection delay is not applied.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from ..wire.lacpdu import (
     LACP_ACTIVITY, MARKER_RESPONSE, Lacpdu, MarkerPdu, PduError,
     UnknownSubtype, build_lacpdu, build_marker, parse_slow,
 )
+from .fallback import MODES as FALLBACK_MODES, Fallback
 from .params import (
     CURRENT, DEFAULTED_STATE, DETACHED, LACP_DISABLED, NO_PERIODIC, SPEED_KEY_MASK,
 )
 from .port import Port
-from .selection import Aggregator, port_selection, select_active, split_reason
+from .selection import Aggregator, enabled_ports, port_selection, select_active, split_reason
 
 NO_RESPONSE_MSG = "No 802.3ad response from the link partner for any adapters in the bond"
 LOOPBACK_MSG = ("An illegal loopback occurred on slave; check the configuration to verify"
@@ -35,7 +40,7 @@ LOOPBACK_MSG = ("An illegal loopback occurred on slave; check the configuration 
 MAX_EVENTS = 256
 
 _OPTIONS = ("system_mac", "system_priority", "lacp_fast", "lacp_active", "ad_select",
-            "min_links", "user_port_key", "bond_name")
+            "min_links", "user_port_key", "bond_name", "fallback", "fallback_timeout")
 # Kernel option names accepted by configure() too.
 _ALIASES = {"lacp_rate": "lacp_fast", "ad_actor_sys_prio": "system_priority",
             "ad_user_port_key": "user_port_key"}
@@ -45,8 +50,8 @@ def _mac_text(mac: bytes) -> str:
     return ":".join(f"{b:02x}" for b in mac)
 
 
-def _check_mac(mac, what: str) -> bytes:
-    mac = bytes(mac)
+def _check_mac(value: bytes | bytearray | memoryview, what: str) -> bytes:
+    mac = bytes(value)
     if len(mac) != 6:
         raise ValueError(f"{what} must be 6 bytes")
     return mac
@@ -57,12 +62,13 @@ class LacpSystem:
 
     def __init__(self, *, system_mac: bytes, system_priority: int = 65535,
                  lacp_fast: bool = False, lacp_active: bool = True, ad_select: int = 0,
-                 min_links: int = 0, user_port_key: int = 0, bond_name: str = "bond0"):
+                 min_links: int = 0, user_port_key: int = 0, bond_name: str = "bond0",
+                 fallback: str = "off", fallback_timeout: float = 90.0):
         self._ports: dict[str, Port] = {}
         self._next_agg_id = 0
         self._events: deque[tuple[str | None, str]] = deque(maxlen=MAX_EVENTS)
         self._outbox: list[tuple[str, bytes]] = []
-        self._active_ident: tuple | None = None
+        self._active_ident: tuple[int, bytes, int] | None = None   # (id, partner system, key)
         self._no_response = False
         self._now = 0.0
         self._dirty = False  # something changed since the last tick
@@ -74,7 +80,10 @@ class LacpSystem:
         self.min_links = min_links
         self.user_port_key = user_port_key
         self.bond_name = bond_name
+        self.fallback = fallback
+        self.fallback_timeout = fallback_timeout
         self._validate()
+        self._fallback = Fallback(fallback, fallback_timeout)
 
     def _validate(self) -> None:
         if not 0 <= self.system_priority <= 0xFFFF:
@@ -85,10 +94,14 @@ class LacpSystem:
             raise ValueError("user_port_key must be 0..1023")
         if self.min_links < 0:
             raise ValueError("min_links must be >= 0")
+        if self.fallback not in FALLBACK_MODES:
+            raise ValueError(f"fallback must be one of {', '.join(FALLBACK_MODES)}")
+        if self.fallback_timeout < 0:
+            raise ValueError("fallback_timeout must be >= 0")
 
     # -- configuration -----------------------------------------------------
 
-    def configure(self, **options) -> None:
+    def configure(self, **options: Any) -> None:
         """Change options live; the keywords are those of __init__ (and the
         kernel names lacp_rate, ad_actor_sys_prio, ad_user_port_key)."""
         options = {_ALIASES.get(name, name): value for name, value in options.items()}
@@ -130,6 +143,8 @@ class LacpSystem:
                 port.request_ntt()
         if self.ad_select != old["ad_select"]:
             self._reselect_active()
+        self._fallback.mode, self._fallback.timeout = self.fallback, self.fallback_timeout
+        self._update_fallback(self._now)
         self._dirty = True
 
     # -- members -----------------------------------------------------------
@@ -182,6 +197,7 @@ class LacpSystem:
                     other.aggregator = None
                 own.clear()
         self._reselect_active()
+        self._update_fallback(now)
 
     def set_link(self, name: str, *, up: bool, speed_mbps: int, full_duplex: bool,
                  now: float) -> None:
@@ -200,6 +216,7 @@ class LacpSystem:
         if port.link_up and port.actor_oper_key and not (port.actor_oper_key & SPEED_KEY_MASK):
             self._event(name, f"speed changed to 0 on port {port.number}")
         self._reselect_active()
+        self._update_fallback(now)
 
     # -- receive -----------------------------------------------------------
 
@@ -239,6 +256,10 @@ class LacpSystem:
                 self._event(port.name, LOOPBACK_MSG)
             return
         port.counters["lacpdu_rx"] += 1
+        lasted = self._fallback.heard(now)
+        if lasted is not None:
+            self._event(port.name, f"LACPDU received: LACP fallback to active-backup ends after"
+                        f" {lasted:.0f} s, back to 802.3ad")
         if port.begin:  # not initialised yet: the kernel drops it in INITIALIZE
             return
         port.rx_machine(pdu, now)
@@ -292,6 +313,7 @@ class LacpSystem:
             if (port.rx_state, port.mux_state) != before:
                 self._dirty = True  # other ports may react on the next tick
         self._check_no_response()
+        self._update_fallback(now)
         return out
 
     def next_deadline(self) -> float | None:
@@ -302,6 +324,9 @@ class LacpSystem:
             return self._now
         times = [t for t in (p.next_deadline(self._now) for p in self._ports.values())
                  if t is not None]
+        fallback = self._fallback.deadline()
+        if fallback is not None:
+            times.append(max(fallback, self._now))
         return min(times) if times else None
 
     # -- selection glue ----------------------------------------------------
@@ -364,22 +389,52 @@ class LacpSystem:
                 return port.own_aggregator
         return None
 
+    def _update_fallback(self, now: float) -> None:
+        change = self._fallback.update(list(self._ports.values()), now)
+        if change is None:
+            return
+        self._dirty = True
+        what, new, old = change
+        if what == "start":
+            self._event(None, f"No 802.3ad response from the link partner for"
+                        f" {now - self._fallback.heard_at:.0f} s: LACP fallback to active-backup,"
+                        f" {new.name} carries the traffic")
+        elif what == "member" and new is not None:
+            gone = f" ({old.name} has no link)" if old is not None else ""
+            self._event(new.name, f"LACP fallback: now the active member{gone}")
+        elif what == "member":
+            self._event(None, "LACP fallback: no member has a link")
+        else:
+            self._event(None, "lacp_fallback=off: LACP fallback to active-backup ends, back to 802.3ad")
+
     def _event(self, port: str | None, message: str) -> None:
         self._events.append((port, message))
 
     # -- queries -----------------------------------------------------------
 
+    def _enabled(self) -> list[Port]:
+        """The ports frames pass through, both ways: the fallback's member
+        while it runs, else the active aggregator's enabled ports."""
+        if self._fallback.engaged:
+            member = self._fallback.member
+            return [member] if member is not None else []
+        return enabled_ports(self._active())
+
     def distributing(self) -> tuple[str, ...]:
-        """Ports of the active aggregator in COLLECTING_DISTRIBUTING with
-        link up, in add order; empty below max(min_links, 1)."""
-        names = tuple(p.name for p in self._ports.values() if p.collecting_distributing)
+        """Ports that transmit, in add order: those of the active aggregator
+        in COLLECTING_DISTRIBUTING with link up, or its one individual link
+        (no partner); empty below max(min_links, 1). In LACP fallback, its
+        one member (min_links aside)."""
+        names = tuple(p.name for p in self._enabled())
+        if self._fallback.engaged:
+            return names
         return names if len(names) >= max(self.min_links, 1) else ()
 
     def collecting(self, name: str) -> bool:
         """Frames received on *name* may be delivered up (the port is
-        collecting in the active aggregator; min_links does not matter)."""
+        enabled as ``distributing`` says; min_links does not matter)."""
         port = self._ports.get(name)
-        return port is not None and port.collecting_distributing
+        return port is not None and port in self._enabled()
 
     def carrier(self) -> bool:
         """Bond carrier: at least max(min_links, 1) distributing ports."""
@@ -392,7 +447,7 @@ class LacpSystem:
         self._events.clear()
         return events
 
-    def ad_info(self) -> dict:
+    def ad_info(self) -> dict[str, Any]:
         """The /proc "802.3ad info" section of the bond."""
         active = self._active()
         agg = None
@@ -403,9 +458,10 @@ class LacpSystem:
         return {"lacp_active": int(self.lacp_active), "lacp_rate": int(self.lacp_fast),
                 "min_links": self.min_links, "ad_select": self.ad_select,
                 "system_priority": self.system_priority,
-                "system_mac": _mac_text(self.system_mac), "active_aggregator": agg}
+                "system_mac": _mac_text(self.system_mac), "active_aggregator": agg,
+                "lacp_fallback": self._fallback.info(self._now)}
 
-    def port_info(self, name: str) -> dict:
+    def port_info(self, name: str) -> dict[str, Any]:
         """Per-port status (the /proc slave record's 802.3ad part, plus
         machine states and counters).  KeyError for an unknown port."""
         port = self._ports[name]

@@ -8,6 +8,7 @@ AD_TIMER_INTERVAL), sends what it asks to send, and turns its verdicts
 """
 from __future__ import annotations
 
+from ..config.registry import LacpFallback
 from ..lacp import LacpSystem
 from .base import RX_DROP, RX_NOT_OWN, Runner
 
@@ -17,7 +18,8 @@ TICK = 0.1
 def _system_options(opts) -> dict:
     return dict(system_priority=opts.ad_actor_sys_prio, lacp_fast=bool(opts.lacp_rate),
                 lacp_active=bool(opts.lacp_active), ad_select=opts.ad_select,
-                min_links=opts.min_links, user_port_key=opts.ad_user_port_key)
+                min_links=opts.min_links, user_port_key=opts.ad_user_port_key,
+                fallback=LacpFallback(opts.lacp_fallback).label, fallback_timeout=opts.lacp_fallback_timeout)
 
 
 class Ieee8023ad(Runner):

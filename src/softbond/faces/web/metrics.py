@@ -86,6 +86,8 @@ class BondCollector:
                          labels=["bond", "how"])
         fallback = g("softbond_datapath_fallback", "1 when datapath=auto runs the Python data path because the "
                      "eBPF one cannot run here, else 0.", labels=["bond"])
+        lacp_fallback = g("softbond_lacp_fallback", "802.3ad: 1 while lacp_fallback runs the bond as "
+                          "active-backup (no LACPDU for lacp_fallback_timeout), else 0.", labels=["master"])
         bonds = g("softbond_bonds", "Number of bonds answering in this network namespace.")
         bonds.add_metric([], len(statuses))
         ml = ["bond", "member"]
@@ -130,6 +132,9 @@ class BondCollector:
             inactive.add_metric([name], _num(st.get("rx_dropped_inactive")))
             configured = (st.get("options") or {}).get("datapath")
             fallback.add_metric([name], 1 if configured == "auto" and st.get("datapath") == "python" else 0)
+            ad_info = st.get("ad_info")
+            if ad_info:
+                lacp_fallback.add_metric([name], 1 if (ad_info.get("lacp_fallback") or {}).get("active") else 0)
             loop = st.get("datapath_loop")
             if loop:        # the Python path (eBPF: null)
                 loop_frames.add_metric([name, "out"], _num(loop.get("frames_out")))
@@ -192,6 +197,7 @@ class BondCollector:
         yield loop_frames
         yield loop_wakeups
         yield fallback
+        yield lacp_fallback
         yield from counters.values()
         yield link
         yield carrier

@@ -176,14 +176,25 @@ def _document(version: str) -> dict:
                                        "wire segments (nic_*_packets: the NIC's own count)"},
                     "slaves": {"type": "array", "items": {"$ref": "#/components/schemas/Slave"}},
                     "protocols": dict(protocols, description="the sum of the slaves' protocols"),
-                    "ad_info": {"type": "object", "nullable": True},
+                    "ad_info": {"type": "object", "nullable": True, "properties": {
+                        "lacp_fallback": {
+                            "type": "object",
+                            "description": "lacp_fallback: its mode and timeout, whether it runs now, the "
+                                           "member that carries the traffic, seconds without a LACPDU "
+                                           "(null before any member had a link)",
+                            "properties": {"mode": {"type": "string", "enum": ["off", "active-backup"]},
+                                           "timeout": {"type": "number"}, "active": {"type": "boolean"},
+                                           "member": {"type": "string", "nullable": True},
+                                           "silent_for": {"type": "number", "nullable": True}}}}},
                     "lacp_status": {
                         "type": "string", "enum": ["negotiated", "configured (no partner)", "off"],
                         "description": "the bond's LACP, as ovs-appctl bond/show words it: negotiated while a "
                                        "partner's information is current on some member (its receive machine "
-                                       "CURRENT), configured (no partner) when none is (802.3ad passes no "
-                                       "traffic then), off outside 802.3ad; softbond top, the dashboard and "
-                                       "`softbond status` all show this one value"},
+                                       "CURRENT), configured (no partner) when none is (802.3ad then runs over "
+                                       "one member, as an individual link or, with lacp_fallback, as "
+                                       "active-backup: ad_info.lacp_fallback says which), off outside "
+                                       "802.3ad; softbond top, the dashboard and `softbond status` all show "
+                                       "this one value"},
                     "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}},
             },
         },

@@ -413,7 +413,13 @@
     const parts = [`lacp_status: ${state}`, `${distributing.length}/${slaves.length} members distributing`];
     if (state === "negotiated" && agg.partner_mac) parts.push(`partner ${agg.partner_mac}`);
     if (agg.id != null) parts.push(`aggregator ${agg.id}`);
-    return { state, text: parts.join(" · ") };
+    // softbond's lacp_fallback while it runs, as `softbond status` words it
+    const fb = (status.ad_info || {}).lacp_fallback || {};
+    if (fb.active) {
+      parts.push(`LACP fallback: ${fb.mode} (no LACPDU for ${Math.floor(fb.silent_for || 0)} s), ` +
+                 `${fb.member || "no member"} active`);
+    }
+    return { state, fallback: Boolean(fb.active), text: parts.join(" · ") };
   }
 
   function renderLacpStatus(rec) {
@@ -421,6 +427,7 @@
     const p = rec.el.lacp;
     p.hidden = rec.el.lacpLegend.hidden = st.state === "off";
     p.dataset.lacpStatus = st.state;
+    p.dataset.lacpFallback = st.fallback ? "active" : "";
     p.textContent = st.text;
   }
 
