@@ -72,7 +72,11 @@ def per_frame() -> None:
 # Run with the tree's own PYTHONPATH: its bond.bpf.c, its map layouts.
 EBPF_PROBE = """
 import struct, sys
-from softbond.datapath.ebpf import EbpfSnapshot, build, libbpf, loader
+from softbond.datapath.ebpf import build, libbpf, loader
+try:
+    from softbond.datapath.plan import ForwardingPlan as EbpfSnapshot
+except ImportError:      # a tree from before the forwarding plan
+    from softbond.datapath.ebpf import EbpfSnapshot
 from softbond.datapath.ebpf.state import BondMaps
 obj, _ = loader.load(build.object_path())
 maps = BondMaps(obj.maps)

@@ -41,7 +41,7 @@ from softbond.config.errors import ConfigError  # noqa: E402
 from softbond.config.ifcfg import load_ifcfg  # noqa: E402
 from softbond.config.loader import load_config, merge_configs  # noqa: E402
 from softbond.lacp import LacpSystem  # noqa: E402
-from softbond.modes.balance_rr import _is_igmp  # noqa: E402
+from softbond.datapath.plan import is_igmp as _is_igmp  # noqa: E402
 from softbond.kernel import netlink  # noqa: E402
 from softbond.kernel.links import LinkError  # noqa: E402
 from softbond.faces.web.limits import Limits  # noqa: E402
@@ -310,7 +310,7 @@ def fuzz_ndisc(data: bytes) -> None:
 
 def fuzz_igmp(data: bytes) -> None:
     """igmp.py builds reports and has no parser; what touches outside bytes
-    is the IGMP classification of frames (balance-rr's _is_igmp, on frames
+    is the IGMP classification of frames (balance-rr's is_igmp, on frames
     with the virtio header) and the checksum.  Both never raise.  The
     builders, given fuzzed addresses, raise only ValueError, and what they
     build is IPv4 with a valid header checksum."""

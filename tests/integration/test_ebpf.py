@@ -27,7 +27,8 @@ RX_DROP, RX_DELIVER, RX_NOT_OWN, RX_UNICAST_OWN_MAC = range(4)
 DRIVER = r'''
 import json, os, select, socket, sys, traceback
 from pyroute2 import IPRoute
-from softbond.datapath.ebpf import EbpfBond, EbpfSnapshot, libbpf
+from softbond.datapath.ebpf import EbpfBond, libbpf
+from softbond.datapath.plan import ForwardingPlan
 
 ipr = IPRoute()
 bond = None
@@ -51,8 +52,8 @@ def handle(cmd):
         members = tuple(link(n) for n in cmd["members"])
         active = link(cmd["active"])[0] if cmd.get("active") else 0
         rx = {link(n)[0]: p for n, p in cmd["rx"].items()}
-        bond.publish(EbpfSnapshot(cmd["mode"], cmd.get("policy", 0), cmd.get("pps", 1), members, active, rx,
-                                  None, bytes.fromhex(cmd["bond_mac"])))
+        bond.publish(ForwardingPlan(cmd["mode"], cmd.get("policy", 0), cmd.get("pps", 1), members, active, rx,
+                                    None, bytes.fromhex(cmd["bond_mac"])))
         return None
     if op == "carrier":
         bond.set_carrier(cmd["on"])

@@ -164,9 +164,9 @@ MEMBERS = ((1001, bytes.fromhex("02aa00000001")), (1002, bytes.fromhex("02aa0000
 
 
 def snapshot(mode, policy=0, members=MEMBERS, active=0, buckets=None, pps=1, rx=None):
-    from softbond.datapath.ebpf import EbpfSnapshot
-    return EbpfSnapshot(mode=mode, xmit_hash_policy=policy, packets_per_slave=pps, tx_members=tuple(members),
-                        active=active, rx_policy=rx or {}, buckets=buckets, bond_mac=b"\x02\xbb\0\0\0\x01")
+    from softbond.datapath.plan import ForwardingPlan
+    return ForwardingPlan(mode=mode, xmit_hash_policy=policy, packets_per_slave=pps, tx_members=tuple(members),
+                          active=active, rx_policy=rx or {}, buckets=buckets, bond_mac=b"\x02\xbb\0\0\0\x01")
 
 
 def sent_by(obj, maps, frame, members=MEMBERS):

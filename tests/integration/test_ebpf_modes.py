@@ -1,8 +1,10 @@
-"""The eBPF programs make the same per-frame decisions as the Python
-runners (modes/): the same member, the same bytes on the wire, the same
-receive policy. Each frame goes through the runner with fake ports and
-through sb_egress / sb_ingress with BPF_PROG_TEST_RUN; the maps are
-written with the same `publish` the bond uses. Needs root, as every integration test.
+"""The eBPF programs make the same per-frame decisions as the Python data
+paths from the same ForwardingPlan (datapath/plan.py): the same member,
+the same bytes on the wire, the same receive policy. Each frame goes
+through the plan compiled as the in-process loop and a worker compile it
+(fake ports) and through sb_egress / sb_ingress with BPF_PROG_TEST_RUN;
+the maps are written with the same `publish` the bond uses. Needs root,
+as every integration test.
 """
 import os
 from dataclasses import replace
@@ -16,6 +18,7 @@ from softbond.wire import xmit_hash as xh
 
 from tests.support.bpfrun import TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, kernel_refuses, run
 from tests.support.fakeport import FakePort  # shared with the unit tests of the runners
+from tests.support.planpaths import choice, inprocess_transmit, plan_of, worker_transmit
 from tests.support.framegen import ether, frames, ipv4, ipv6, tcp, udp
 
 # BPF_PROG_TEST_RUN needs root: these live with the integration tests, which
@@ -46,19 +49,15 @@ def bpf():
 
 
 def snap(mode, ports, *, policy=0, active=None, buckets=None, pps=1, rx=None):
-    from softbond.datapath.ebpf import EbpfSnapshot
-    return EbpfSnapshot(mode=mode, xmit_hash_policy=policy, packets_per_slave=pps,
-                        tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports),
-                        active=active.ifindex if active else 0, rx_policy=rx or {}, buckets=buckets,
-                        bond_mac=BOND_MAC)
+    from softbond.datapath.plan import ForwardingPlan
+    return ForwardingPlan(mode=mode, xmit_hash_policy=policy, packets_per_slave=pps,
+                          tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports),
+                          active=active.ifindex if active else 0, rx_policy=rx or {}, buckets=buckets,
+                          bond_mac=BOND_MAC)
 
 
 def python_choice(transmit, ports, frame):
-    for p in ports:
-        p.sent.clear()
-    if transmit is not None:
-        transmit(memoryview(bytearray(VNET + frame)))
-    out = [(p.ifindex, f[10:]) for p in ports for f in p.sent]
+    out = choice(transmit, ports, frame)
     assert len(out) <= 1
     return out[0] if out else (None, None)
 
@@ -106,15 +105,16 @@ def test_round_robin_matches_the_runner(bpf, pps):
     try:
         obj, maps = bpf
         ports = fake_ports(3)
-        maps.publish(snap(0, ports, pps=pps), bond_ifindex=BOND_IFINDEX)
-        tx = runner(0, packets_per_slave=pps).transmit(ports, None, BOND_MAC)
+        plan = plan_of(runner(0, packets_per_slave=pps), ports, None, BOND_MAC)
+        maps.publish(plan, bond_ifindex=BOND_IFINDEX)
+        tx, _ = inprocess_transmit(plan, ports)
         igmp = ether(0x0800, ipv4("10.0.0.1", "224.0.0.22", 2, bytes(8)))
         seq_py, seq_bpf = [], []
         for i in range(30):
             f = igmp if i % 7 == 3 else ether(0x0800, ipv4("10.0.0.1", "10.0.0.2", 17, udp(i, 9)))
             seq_py.append(python_choice(tx, ports, f)[0])
             seq_bpf.append(bpf_choice(bpf, ports, f)[0])
-        # Fresh maps: the counter starts at 0 like the runner's.
+        # Fresh maps: the counter starts at 0 like the compiled plan's.
         assert seq_bpf == seq_py
         assert all(seq_bpf[i] == ports[0].ifindex for i in range(30) if i % 7 == 3)
         assert set(seq_bpf) == {p.ifindex for p in ports}
@@ -146,14 +146,14 @@ def test_broadcast_redirects_to_the_last_member(bpf):
 
 @pytest.mark.parametrize("policy", [xh.LAYER2, xh.LAYER23, xh.LAYER34], ids=lambda p: xh.POLICY_NAMES[p])
 @pytest.mark.parametrize("mode", [5, 6], ids=["tlb", "alb"])
-def test_static_balancing_matches_the_runner(bpf, mode, policy):
+def test_static_balancing_matches_the_python_paths(bpf, mode, policy):
     """tlb_dynamic_lb=0: member and the rewritten source MAC, frame by frame."""
     obj, maps = bpf
     ports = fake_ports(3)
     active = ports[1]
-    maps.publish(snap(mode, ports, policy=policy, active=active), bond_ifindex=BOND_IFINDEX)
-    r = runner(mode, xmit_hash_policy=policy, tlb_dynamic_lb=0)
-    tx = r.transmit(ports, active, BOND_MAC)
+    plan = plan_of(runner(mode, xmit_hash_policy=policy, tlb_dynamic_lb=0), ports, active, BOND_MAC)
+    maps.publish(plan, bond_ifindex=BOND_IFINDEX)
+    tx, _ = inprocess_transmit(plan, ports)
     checked = 0
     for f in cases():
         if mode == 6 and f[12:14] == b"\x08\x06":
@@ -165,28 +165,55 @@ def test_static_balancing_matches_the_runner(bpf, mode, policy):
     assert checked > 300
 
 
-@pytest.mark.parametrize("mode", [5, 6], ids=["tlb", "alb"])
-def test_dynamic_buckets_follow_the_load_table(bpf, mode):
-    """tlb_dynamic_lb=1: the runner's LoadTable places buckets; published,
-    the program sends each bucket where the table says and counts its bytes."""
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def three_paths_agree(bpf, plan, ports, fs):
+    """Each frame leaves by the same member with the same bytes on the
+    eBPF program, the in-process compiled plan and a worker's; returns the
+    bytes each bucket carried (the same on all three)."""
     obj, maps = bpf
+    maps.publish(plan, bond_ifindex=BOND_IFINDEX)
+    maps.bucket_bytes()                              # from here on
+    inproc, in_buckets = inprocess_transmit(plan, ports)
+    worker, w_buckets = worker_transmit(plan, ports)
+    for f in fs:
+        want = bpf_choice(bpf, ports, f)
+        assert python_choice(inproc, ports, f) == want, f.hex()
+        assert python_choice(worker, ports, f) == want, f.hex()
+    measured = maps.bucket_bytes()
+    assert measured == list(in_buckets) == list(w_buckets)
+    return measured
+
+
+@pytest.mark.parametrize("mode", [5, 6], ids=["tlb", "alb"])
+def test_one_tlb_rule_on_all_three_paths(bpf, mode):
+    """tlb_dynamic_lb=1, the placement rule of modes/tlb.py: from the first
+    plan, buckets hash % count; at the first measurement, 10 s after it
+    (the same tick on every path), the buckets the program counted are
+    placed by least load; the next plan sends each bucket there, frame by
+    frame the same on the three paths."""
     ports = fake_ports(3)
     active = ports[0]
     r = runner(mode, xmit_hash_policy=xh.LAYER34, tlb_dynamic_lb=1)
-    tx = r.transmit(ports, active, BOND_MAC)
+    r.clock = Clock(500.0)
     fs = [f for f in cases(seed=13, step=1) if not (mode == 6 and f[12:14] == b"\x08\x06")]
-    for f in fs:                                  # first pass: the table places the buckets
-        python_choice(tx, ports, f)
-    table = r.table
-    table.tx_bytes[:] = [0] * 256
-    maps.publish(snap(mode, ports, policy=xh.LAYER34, active=active, buckets=tuple(table.member_of)),
-                 bond_ifindex=BOND_IFINDEX)
-    maps.bucket_bytes()
-    for f in fs:
-        assert bpf_choice(bpf, ports, f) == python_choice(tx, ports, f), f.hex()
-    assert maps.bucket_bytes() == table.tx_bytes
-    assert maps.bucket_bytes() == [0] * 256       # since the last call
-    assert sum(table.tx_bytes) > 0
+    plan = plan_of(r, ports, active, BOND_MAC)
+    assert plan.buckets == (-1,) * 256
+    measured = three_paths_agree(bpf, plan, ports, fs)
+    assert sum(measured) > 0
+    # The first measurement is due at the first tick 10 s after the first
+    # plan (it was at the second, 20 s, on eBPF before the paths shared one rule).
+    assert r.rebalance(lambda: measured, 500.0 + 10.0)
+    plan = plan_of(r, ports, active, BOND_MAC)
+    assert plan.buckets != (-1,) * 256
+    assert {plan.buckets[b] for b in range(256) if measured[b]} == {0, 1, 2}
+    assert three_paths_agree(bpf, plan, ports, fs) == measured
 
 
 def test_unplaced_bucket_uses_hash_modulo_count(bpf):
@@ -268,7 +295,7 @@ def test_slow_protocols_end_here_uncounted_and_unknown_members_drop(bpf):
 # -- publishing ---------------------------------------------------------------------------
 
 def test_publish_flips_banks_and_validates(bpf):
-    from softbond.datapath.ebpf import EbpfSnapshot
+    from softbond.datapath.plan import ForwardingPlan
     obj, maps = bpf
     ports = fake_ports(2)
     b0 = maps.bank()
@@ -281,7 +308,7 @@ def test_publish_flips_banks_and_validates(bpf):
     assert maps.bank() == b0
     assert maps.config()["active_slot"] == 0
     with pytest.raises(ValueError):
-        maps.publish(EbpfSnapshot(9, 0, 1, (), 0, {}, None, BOND_MAC), bond_ifindex=BOND_IFINDEX)
+        maps.publish(ForwardingPlan(9, 0, 1, (), 0, {}, None, BOND_MAC), bond_ifindex=BOND_IFINDEX)
     with pytest.raises(ValueError):
         maps.publish(snap(5, ports, buckets=(2,) * 256), bond_ifindex=BOND_IFINDEX)
     with pytest.raises(ValueError):

@@ -1,7 +1,6 @@
 """The data path's loop on socketpairs: no root, no TAP, the same code."""
 import select
 import socket
-import threading
 import time
 
 from softbond.datapath import inprocess as datapath
@@ -181,89 +180,97 @@ def test_a_sleep_longer_than_the_maximum_stops_polling_and_zero_never_polls():
     assert next_window(80 * US, 1 * US, 0) == 0                       # datapath_busy_poll set to 0 live
 
 
-class CountingEpoll:
-    """The real epoll; counts the waits that did not sleep and what they found."""
+class SimulatedTime:
+    """The busy-poll tests' world on a simulated clock (ns): frames arrive
+    in the TAP at set times, a wait that sleeps jumps the clock to the next
+    arrival, a poll costs POLL_COST_NS, moving a frame `work_ns`. The loop
+    runs on the test's thread: what it decides depends on these times only,
+    never on how loaded the machine is."""
+    POLL_COST_NS = 1 * US
 
-    def __init__(self):
-        self.epoll = select.epoll()
+    def __init__(self, tap_kernel, tap_fd, stop_fd, arrivals, work_ns):
+        self.tap_kernel, self.tap_fd, self.stop_fd = tap_kernel, tap_fd, stop_fd
+        self.arrivals = list(arrivals)
+        self.work_ns = work_ns
+        self.now = 0
+        self.sent = 0
+        self.moved = []
         self.polls = self.caught = self.sleeps = 0
 
-    def register(self, fd, events):
-        self.epoll.register(fd, events)
+    def clock(self):
+        return self.now
+
+    def _arrive(self):
+        while self.sent < len(self.arrivals) and self.arrivals[self.sent] <= self.now:
+            self.tap_kernel.send(VNET + self.sent.to_bytes(4, "big"))
+            self.sent += 1
+        return [(self.tap_fd, select.EPOLLIN)]
 
     def poll(self, timeout=-1):
-        ready = self.epoll.poll(timeout)
+        pending = self.sent < len(self.arrivals)
         if timeout == 0:
             self.polls += 1
-            self.caught += bool(ready)
-        else:
-            self.sleeps += 1
-        return ready
+            if pending and self.arrivals[self.sent] <= self.now:
+                self.caught += 1
+                return self._arrive()
+            self.now += self.POLL_COST_NS
+            return []
+        self.sleeps += 1
+        if not pending:
+            return [(self.stop_fd, select.EPOLLIN)]
+        self.now = max(self.now, self.arrivals[self.sent])
+        return self._arrive()
+
+    def transmit(self, view):
+        self.now += self.work_ns
+        self.moved.append(bytes(view[10:14]))
 
 
-def run_stream(busy_poll_us, gap_s, work_s, frames=150):
-    """`frames` frames into the TAP end, `gap_s` apart; moving each one takes
-    `work_s` of the loop's time (as a 64 KB frame's copies and the stack
-    behind a member's send do). Returns the epoll's counts and the loop's."""
+def run_stream(busy_poll_us, gap_us, work_us, frames=150):
+    """`frames` frames into the TAP end, `gap_us` apart; moving each one takes
+    `work_us` of the loop's time (as a 64 KB frame's copies and the stack
+    behind a member's send do). Returns the simulation with its counts."""
     tap_ours, tap_kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-    stop_ours, stop_theirs = socket.socketpair()
     tap_ours.setblocking(False)
-    moved = []
-
-    def transmit(view):
-        end = time.perf_counter() + work_s
-        while time.perf_counter() < end:
-            pass
-        moved.append(bytes(view[10:14]))
-
+    stop_fd = -1
+    world = SimulatedTime(tap_kernel, tap_ours.fileno(), stop_fd, [i * gap_us * US for i in range(frames)],
+                          work_us * US)
     source = type("Source", (), {})()
-    source.snapshot = Snapshot(transmit=transmit, busy_poll_ns=busy_poll_us * US)
-    epoll = CountingEpoll()
-    epoll.register(tap_ours.fileno(), select.EPOLLIN)
-    epoll.register(stop_ours.fileno(), select.EPOLLIN)
-    counters = [0] * len(datapath.LOOP_COUNTERS)
-    loop = threading.Thread(target=forward, args=(source, tap_ours.fileno(), epoll, counters, lambda fd: False))
-    loop.start()
+    source.snapshot = Snapshot(transmit=world.transmit, busy_poll_ns=busy_poll_us * US)
+    counters = [0] * datapath.COUNTER_SLOTS
     try:
-        for i in range(frames):
-            tap_kernel.send(VNET + i.to_bytes(4, "big"))
-            time.sleep(gap_s)
-        deadline = time.monotonic() + 5
-        while len(moved) < frames and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert moved == [i.to_bytes(4, "big") for i in range(frames)]
+        forward(source, tap_ours.fileno(), world, counters, lambda fd: False, clock=world.clock)
     finally:
-        stop_theirs.send(b"x")
-        loop.join(5)
-        for s in (tap_ours, tap_kernel, stop_ours, stop_theirs):
-            s.close()
-    assert not loop.is_alive()
+        tap_ours.close()
+        tap_kernel.close()
+    assert world.moved == [i.to_bytes(4, "big") for i in range(frames)]
     assert counters[datapath.C_FRAMES_OUT] == frames
-    assert counters[datapath.C_SLEPT] == epoll.sleeps and counters[datapath.C_POLLED] == epoll.caught
-    return epoll
+    assert counters[datapath.C_SLEPT] == world.sleeps and counters[datapath.C_POLLED] == world.caught
+    return world
 
 
 def test_frames_close_together_that_keep_the_loop_busy_are_caught_by_polling():
-    # Each frame takes 0.4 ms of work and the next comes about 0.5 ms after
-    # the last: the loop sleeps about 0.1 ms between them, within the window.
+    # Each frame takes 0.4 ms of work and the next comes 0.5 ms after the
+    # last: the loop would sleep 0.1 ms between them, within the window.
     # The loop's load builds up over its first tens of milliseconds.
-    epoll = run_stream(busy_poll_us=2000, gap_s=0.0005, work_s=0.0004, frames=300)
-    print(f"polls {epoll.polls}, caught {epoll.caught}, sleeps {epoll.sleeps}")
-    assert epoll.caught > 300 // 2, "most frames should have been found by polling"
+    world = run_stream(busy_poll_us=2000, gap_us=500, work_us=400, frames=300)
+    print(f"polls {world.polls}, caught {world.caught}, sleeps {world.sleeps}")
+    assert world.caught > 300 // 2, "most frames should have been found by polling"
 
 
 def test_no_polling_when_switched_off_or_when_the_loop_is_mostly_idle():
-    busy_but_off = run_stream(busy_poll_us=0, gap_s=0.0005, work_s=0.0004)
-    light = run_stream(busy_poll_us=2000, gap_s=0.0005, work_s=0)
+    busy_but_off = run_stream(busy_poll_us=0, gap_us=500, work_us=400)
+    light = run_stream(busy_poll_us=2000, gap_us=500, work_us=0)
     assert (busy_but_off.polls, light.polls) == (0, 0)
+    assert busy_but_off.sleeps == light.sleeps == 150 + 1      # one per frame, one to stop
 
 
 def test_frames_further_apart_than_the_window_are_waited_for_asleep():
-    # Busy enough to poll (2 ms of work every 4 ms or more), but the loop
-    # then sleeps about 2 ms, longer than the 1 ms window: polling through
-    # it would burn the window for nothing.
-    sparse = run_stream(busy_poll_us=1000, gap_s=0.004, work_s=0.002, frames=40)
-    assert sparse.polls == 0 and sparse.sleeps >= 40
+    # Busy enough to poll (2 ms of work every 4 ms), but the loop then
+    # sleeps 2 ms, longer than the 1 ms window: polling through it would
+    # burn the window for nothing.
+    sparse = run_stream(busy_poll_us=1000, gap_us=4000, work_us=2000, frames=40)
+    assert sparse.polls == 0 and sparse.sleeps == 40 + 1
 
 
 def test_the_loop_counters_in_status_and_openapi_agree():

@@ -1,5 +1,8 @@
-"""The mode runners: which member sends each frame, what each member's
-frames do on the way up. Frames carry the 10-byte virtio-net header."""
+"""The mode runners' decisions, as the data paths forward them: which
+member sends each frame (the runner's plan compiled as the in-process
+loop does; tests/unit/test_worker_plans.py holds the paths to each
+other), what each member's frames do on the way up, alb's client table.
+Frames carry the 10-byte virtio-net header."""
 from dataclasses import replace
 
 import pytest
@@ -15,6 +18,7 @@ from softbond.wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp, parse_arp
 from softbond.wire.xmit_hash import xmit_slave_index
 
 from tests.support.fakeport import FakePort  # shared with the eBPF comparisons
+from tests.support.planpaths import inprocess_transmit, plan_of
 
 VNET = bytes(10)
 BOND_MAC = bytes.fromhex("020000000001")
@@ -22,7 +26,7 @@ PEER_MAC = bytes.fromhex("0200000000aa")
 
 
 def ports(n=2):
-    return [FakePort(f"eth{i}", bytes.fromhex(f"02000000010{i}")) for i in range(n)]
+    return [FakePort(f"eth{i}", bytes.fromhex(f"02000000010{i}"), 1 + i) for i in range(n)]
 
 
 def runner(mode, **opts):
@@ -38,6 +42,22 @@ def ipv4_frame(src_port=1000, dst_port=80, dst_ip=b"\xc0\xa8\x64\x01", proto=6, 
     return bytearray(VNET + dst_mac + BOND_MAC + b"\x08\x00" + bytes(ip) + l4)
 
 
+def transmit_of(r, members, active, usable=None):
+    """The runner's plan for these members, compiled as the in-process loop
+    compiles it; alb's ARP goes to the daemon, modelled as
+    core/listeners._on_bond_arp handles it: the rlb picks the member."""
+    def to_daemon(frame):
+        buf = bytearray(VNET + bytes(frame))
+        member = r.rlb.arp_xmit(memoryview(buf), r.clock())
+        if member is None or member is active:
+            member = active
+        else:
+            buf[16:22] = member.mac_bytes
+        member.send(buf)
+    transmit, r.bucket_counts = inprocess_transmit(plan_of(r, members, active, BOND_MAC, usable), members, to_daemon)
+    return transmit
+
+
 def send_all(transmit, frames):
     for f in frames:
         transmit(memoryview(f))
@@ -47,7 +67,7 @@ def send_all(transmit, frames):
 
 def test_rr_rotates_one_frame_per_member():
     members = ports(3)
-    tx = runner(0).transmit(members, None, BOND_MAC)
+    tx = transmit_of(runner(0), members, None)
     send_all(tx, [ipv4_frame(src_port=i) for i in range(9)])
     assert [len(m.sent) for m in members] == [3, 3, 3]
     assert members[0].sent[0] != members[1].sent[0]
@@ -55,19 +75,19 @@ def test_rr_rotates_one_frame_per_member():
 
 def test_rr_packets_per_slave_and_random():
     members = ports(2)
-    tx = runner(0, packets_per_slave=3).transmit(members, None, BOND_MAC)
+    tx = transmit_of(runner(0, packets_per_slave=3), members, None)
     send_all(tx, [ipv4_frame(src_port=i) for i in range(6)])
     ports_of = [int.from_bytes(f[10 + 34:10 + 36], "big") for f in members[0].sent]
     assert ports_of == [0, 1, 2] and len(members[1].sent) == 3
     members = ports(2)
-    tx = runner(0, packets_per_slave=0).transmit(members, None, BOND_MAC)
+    tx = transmit_of(runner(0, packets_per_slave=0), members, None)
     send_all(tx, [ipv4_frame() for _ in range(400)])
     assert all(100 < len(m.sent) < 300 for m in members)
 
 
 def test_rr_sends_igmp_by_one_member_and_handles_tiny_frames():
     members = ports(2)
-    tx = runner(0).transmit(members, None, BOND_MAC)
+    tx = transmit_of(runner(0), members, None)
     send_all(tx, [ipv4_frame(proto=2) for _ in range(4)])
     assert [len(m.sent) for m in members] == [4, 0]
     tx(memoryview(bytearray(VNET + b"\x01" * 14)))   # no IP header at all: still sent
@@ -76,9 +96,9 @@ def test_rr_sends_igmp_by_one_member_and_handles_tiny_frames():
 
 def test_no_usable_member_drops_and_one_member_is_direct():
     for mode in (0, 2, 3):
-        assert runner(mode).transmit([], None, BOND_MAC) is None
+        assert transmit_of(runner(mode), [], None) is None
     one = ports(1)
-    assert runner(0).transmit(one, None, BOND_MAC) == one[0].send
+    assert transmit_of(runner(0), one, None) == one[0].send
 
 
 # -- balance-xor ---------------------------------------------------------------
@@ -86,7 +106,7 @@ def test_no_usable_member_drops_and_one_member_is_direct():
 @pytest.mark.parametrize("policy", range(6))
 def test_xor_uses_the_kernel_hash_and_keeps_flows_on_one_member(policy):
     members = ports(3)
-    tx = runner(2, xmit_hash_policy=policy).transmit(members, None, BOND_MAC)
+    tx = transmit_of(runner(2, xmit_hash_policy=policy), members, None)
     frames = [ipv4_frame(src_port=1000 + i, dst_ip=bytes([10, 0, 0, i])) for i in range(40)]
     for f in frames:
         for _ in range(3):
@@ -106,7 +126,7 @@ def test_broadcast_sends_every_frame_on_every_member_even_if_one_fails():
     def broken(frame):
         raise OSError("member going away")
     members[1].send = broken
-    tx = runner(3).transmit(members, None, BOND_MAC)
+    tx = transmit_of(runner(3), members, None)
     send_all(tx, [ipv4_frame(src_port=i) for i in range(5)])
     assert len(members[0].sent) == len(members[2].sent) == 5
 
@@ -133,27 +153,18 @@ def test_load_table_places_new_buckets_on_the_least_loaded_member():
     assert placed.count(0) > placed.count(1)     # ten times the speed, most of the load
 
 
-def test_load_table_rebalance_remembers_load_and_forgets_placement():
-    table = LoadTable([100 << 20, 100 << 20])
-    table.assign(7)
-    table.tx_bytes[7] = 10_000_000
-    table.rebalance()
-    assert table.member_of[7] == -1 and table.history[7] == 1 + 1_000_000 and table.tx_bytes[7] == 0
-    assert table.load == [0, 0]
-
-
 def test_tlb_balances_unicast_ip_and_rewrites_the_source_mac():
     members = ports(2)
     r = runner(5, xmit_hash_policy=1)
-    tx = r.transmit(members, members[0], BOND_MAC)
+    tx = transmit_of(r, members, members[0])
     # Two flows: after a rebalance with measured load they land on two members.
     flows = [ipv4_frame(src_port=1000), ipv4_frame(src_port=1001)]
     for f in flows:
         tx(memoryview(bytearray(f)))
-    for bucket, n in enumerate(r.table.tx_bytes):
-        if n:
-            r.table.tx_bytes[bucket] = 50_000_000
-    r.tick(0.0, members)
+    measured = [50_000_000 if n else 0 for n in r.bucket_counts]
+    assert sum(1 for n in measured if n) == 2
+    assert r.rebalance(lambda: measured, r.clock() + 10)
+    tx = transmit_of(r, members, members[0])
     for m in members:
         m.sent.clear()
     for f in flows:
@@ -165,7 +176,7 @@ def test_tlb_balances_unicast_ip_and_rewrites_the_source_mac():
 
 def test_tlb_sends_broadcast_arp_and_nd_by_the_active_member():
     members = ports(2)
-    tx = runner(5).transmit(members, members[1], BOND_MAC)
+    tx = transmit_of(runner(5), members, members[1])
     arp = build_arp(ARPOP_REQUEST, BOND_MAC, "192.168.100.199", bytes(6), "192.168.100.1")
     nd = bytearray(VNET + b"\x33\x33\x00\x00\x00\x01" + BOND_MAC + b"\x86\xdd" + bytes(6) + b"\x3a" + bytes(33)
                    + b"\x87" + bytes(8))
@@ -185,22 +196,8 @@ def assert_placed_by_hash(tx, members):
 
 def test_tlb_static_uses_hash_modulo_count():
     members = ports(2)
-    assert_placed_by_hash(runner(5, tlb_dynamic_lb=0, xmit_hash_policy=1).transmit(members, members[0], BOND_MAC),
+    assert_placed_by_hash(transmit_of(runner(5, tlb_dynamic_lb=0, xmit_hash_policy=1), members, members[0]),
                           members)
-
-
-@pytest.mark.parametrize("mode", [5, 6])
-def test_tlb_dynamic_lb_turned_off_live_places_by_hash_at_the_next_snapshot(mode):
-    """`softbond set bond0 tlb_dynamic_lb 0` (IFDOWN in the kernel) only
-    reconfigures the runner; the next transmit it builds hashes."""
-    members = ports(2)
-    tlb = runner(mode, xmit_hash_policy=1)
-    tlb.transmit(members, members[0], BOND_MAC)
-    assert tlb.table is not None and tlb.ebpf_buckets(members) is not None
-    tlb.configure(replace(tlb.opts, tlb_dynamic_lb=0))
-    tx = tlb.transmit(members, members[0], BOND_MAC)
-    assert tlb.table is None and tlb.ebpf_buckets(members) is None
-    assert_placed_by_hash(tx, members)
 
 
 # -- balance-alb ---------------------------------------------------------------
@@ -219,7 +216,7 @@ def test_alb_bucket_is_the_xor_of_the_destination_address():
 def test_alb_replies_to_clients_round_robin_with_member_macs():
     members = ports(2)
     r = runner(6)
-    tx = r.transmit(members, members[0], BOND_MAC)
+    tx = transmit_of(r, members, members[0])
     for i in (1, 2, 3, 4):
         tx(memoryview(arp_frame(ARPOP_REPLY, "192.168.100.199", f"192.168.100.{i}",
                                 bytes.fromhex(f"0200000000b{i}"))))
@@ -237,7 +234,7 @@ def alb_on_clock(start):
     r = runner(6)
     now = [start]
     r.clock = lambda: now[0]
-    return members, r, now, r.transmit(members, members[0], BOND_MAC)
+    return members, r, now, transmit_of(r, members, members[0])
 
 
 def test_alb_request_then_reply_updates_clients_after_the_delay():
@@ -262,14 +259,14 @@ def test_alb_request_then_reply_updates_clients_after_the_delay():
 def test_alb_moves_clients_off_a_failed_member_and_rebalances_on_return():
     members = ports(2)
     r = runner(6)
-    tx = r.transmit(members, members[0], BOND_MAC)
+    tx = transmit_of(r, members, members[0])
     for i in range(1, 5):
         tx(memoryview(arp_frame(ARPOP_REPLY, "192.168.100.199", f"192.168.100.{i}",
                                 bytes.fromhex(f"0200000000d{i}"))))
-    r.transmit([members[0]], members[0], BOND_MAC)           # eth1 failed
+    plan_of(r, members, members[0], BOND_MAC, [members[0]])           # eth1 failed
     assert {c["slave"] for c in r.rlb.to_json()} == {"eth0"}
     assert r.rlb.rx_ntt
-    r.transmit(members, members[0], BOND_MAC)                # eth1 is back
+    transmit_of(r, members, members[0])                # eth1 is back
     assert {c["slave"] for c in r.rlb.to_json()} == {"eth0", "eth1"}
 
 
@@ -283,7 +280,7 @@ def _spoofed_replies(tx, count):
 def test_alb_client_table_holds_at_most_its_256_slots():
     members = ports(2)
     r = runner(6)
-    tx = r.transmit(members, members[0], BOND_MAC)
+    tx = transmit_of(r, members, members[0])
     _spoofed_replies(tx, 10_000)
     clients = r.rlb.to_json()
     assert len(clients) == TABLE_SIZE
@@ -298,7 +295,7 @@ def test_alb_failover_tells_each_client_a_bounded_number_of_times_a_budget_per_t
     r.rlb.updates(100.0)
     while r.rlb.rx_ntt:                     # the replies' own rounds
         r.rlb.updates(100.0)
-    r.transmit([members[0]], members[0], BOND_MAC)        # eth1 failed
+    plan_of(r, members, members[0], BOND_MAC, [members[0]])        # eth1 failed
     per_tick = []
     while r.rlb.rx_ntt:
         per_tick.append(len(r.rlb.updates(101.0)))
@@ -323,7 +320,7 @@ def test_alb_clients_no_arp_refreshed_age_out():
 def test_alb_learning_frames_every_lp_interval():
     members = ports(2)
     r = runner(6, lp_interval=1)
-    r.transmit(members, members[0], BOND_MAC)
+    transmit_of(r, members, members[0])
     first = r.tick(10.0, members)
     assert sorted(f for _, f in first) == sorted(learning_frame(m.mac_bytes) for m in members)
     assert r.tick(10.5, members) == []
@@ -333,6 +330,6 @@ def test_alb_learning_frames_every_lp_interval():
 
 def test_alb_non_arp_traffic_uses_tlb_and_arp_garbage_goes_to_the_active():
     members = ports(2)
-    tx = runner(6).transmit(members, members[0], BOND_MAC)
+    tx = transmit_of(runner(6), members, members[0])
     tx(memoryview(bytearray(VNET + BOND_MAC + PEER_MAC + b"\x08\x06" + b"\x00" * 10)))   # truncated ARP
     assert len(members[0].sent) == 1

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from softbond.modes.balance_xor import hashed_transmit
+from softbond.datapath.abi import MODE_TLB, MODE_XOR
+from softbond.datapath.plan import ForwardingPlan, compile_transmit
 from softbond.modes.base import VNET
-from softbond.modes.tlb import LoadTable, balanced_transmit, tlb_bucket
+from softbond.modes.tlb import tlb_bucket
 from softbond.wire import xmit_hash as xh
 
 POLICIES = sorted(xh.POLICY_NAMES)
@@ -199,7 +200,7 @@ def test_any_frame_hashes_the_same_behind_any_prefix(frame, junk, vlan_accel, li
     check(frame, junk, vlan_accel=vlan_accel, little=little)
 
 
-# -- the runners hash the frame in place -------------------------------------------
+# -- the data paths hash the frame in place ----------------------------------------
 
 class _Port:
     def __init__(self, name: str, mac: bytes):
@@ -215,6 +216,14 @@ def _ports(count: int) -> list[_Port]:
     return [_Port(f"eth{i}", bytes([2, 0, 0, 0, 1, i])) for i in range(count)]
 
 
+def _compiled(mode: int, policy: int, ports: list[_Port], buckets=None):
+    """(transmit, bucket byte counts) of a plan over `ports`, the first active."""
+    plan = ForwardingPlan(mode, policy, 1, tuple((i + 1, p.mac_bytes) for i, p in enumerate(ports)), 1, {},
+                          buckets, bytes(6))
+    counts = [0] * 256
+    return compile_transmit(plan, {i + 1: p.send for i, p in enumerate(ports)}, counts, lambda f: False), counts
+
+
 def _unicast_frames() -> list[bytes]:
     return [FRAMES[name] for name in ("tcp4", "udp4", "tcp4-vlan", "tcp6", "icmp4-echo",
                                       "tcp4-later-fragment")] + [
@@ -225,7 +234,7 @@ def _unicast_frames() -> list[bytes]:
 @pytest.mark.parametrize("policy", POLICIES)
 def test_xor_sends_each_frame_by_the_hash_of_its_ethernet_frame(policy):
     ports = _ports(3)
-    transmit = hashed_transmit(ports, policy)
+    transmit, _ = _compiled(MODE_XOR, policy, ports)
     fn = xh.hash_function(policy)
     for frame in _unicast_frames():
         before = [len(p.sent) for p in ports]
@@ -246,7 +255,7 @@ def test_tlb_buckets_and_static_placement_use_the_ethernet_frame(policy):
     for frame in frames:
         assert bucket(memoryview(bytearray(bytes(VNET) + frame))) == fn(frame) & 0xFF
     ports = _ports(3)
-    transmit = balanced_transmit(ports, ports[0], bucket, None, fn)
+    transmit, _ = _compiled(MODE_TLB, policy, ports)
     for frame in frames:
         transmit(memoryview(bytearray(bytes(VNET) + frame)))
         index = fn(frame) % 3
@@ -254,9 +263,10 @@ def test_tlb_buckets_and_static_placement_use_the_ethernet_frame(policy):
         assert sent[VNET + 12:] == frame[12:]
         # Off the active member, the source MAC is the member's own.
         assert sent[VNET + 6:VNET + 12] == (frame[6:12] if index == 0 else ports[index].mac_bytes)
-    # With a load table the bucket (low byte of the hash) decides.
-    table = LoadTable([1 << 20] * 3)
-    transmit = balanced_transmit(ports, ports[0], bucket, table, fn)
+    # With a bucket table the bucket (low byte of the hash) is counted and decides.
+    transmit, counts = _compiled(MODE_TLB, policy, ports, tuple(b % 3 for b in range(256)))
     for frame in frames:
+        before = counts[fn(frame) & 0xFF]
         transmit(memoryview(bytearray(bytes(VNET) + frame)))
-        assert table.member_of[fn(frame) & 0xFF] >= 0
+        assert counts[fn(frame) & 0xFF] == before + len(frame)
+        assert ports[(fn(frame) & 0xFF) % 3].sent[-1][VNET + 12:] == frame[12:]

@@ -16,7 +16,7 @@ from ..config.registry import BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MOD
 from ..wire.protoclass import PC_ARP, PC_IPV4_ICMP, PC_IPV4_OTHER, PC_IPV4_TCP, PC_IPV4_UDP, PC_IPV6_ICMP, PC_IPV6_OTHER, PC_IPV6_TCP, PC_IPV6_UDP, PC_LACP, PC_OTHER, PROTO_CLASSES  # noqa: F401  (PC_*: bond.bpf.c's, checked here)
 from ..wire.xmit_hash import ENCAP23, ENCAP34, LAYER2, LAYER23, LAYER34, VLAN_SRCMAC
 
-# Modes: MODE_* in bond.bpf.c; sb_config.mode, Plan.mode, EbpfSnapshot.mode.
+# Modes: MODE_* in bond.bpf.c; sb_config.mode, ForwardingPlan.mode.
 MODE_RR = BOND_MODE_ROUNDROBIN
 MODE_AB = BOND_MODE_ACTIVEBACKUP
 MODE_XOR = BOND_MODE_XOR

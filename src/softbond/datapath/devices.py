@@ -1,17 +1,16 @@
 """The bond device and the data path behind it, in two kinds:
 
 - PythonDevice: a persistent TAP, member AF_PACKET sockets with virtio-net
-  headers, and datapath.DataPath's thread running the runner's
-  transmit callable.
+  headers, and datapath.DataPath's thread running the compiled plan.
 - WorkersDevice (datapath_workers=N > 1): the same TAP with N queues and N
-  worker processes (workers.py) forwarding from a published Plan.
+  worker processes (workers.py) compiling the same plan.
 - EbpfDevice: a veth pair whose peer (sbp + a hash of the bond's name,
   see peer_name) the bond keeps to itself (ebpf/), tc programs
-  moving every frame in the kernel; the runner's decisions are written
-  into BPF maps. Members get a send-only socket for control frames.
+  moving every frame in the kernel; the plan is written into BPF maps. Members get a send-only socket for control frames.
 
-Both take the same calls from the bond, so the modes, monitors and LACP
-run unchanged on either; `kind` is what `softbond status` reports.
+All take the same calls from the bond, so the modes, monitors and LACP
+run unchanged on any; each `publish` forwards from one plan.build_plan
+(plan.py); `kind` is what `softbond status` reports.
 """
 from __future__ import annotations
 
@@ -25,8 +24,9 @@ import subprocess
 import sys
 
 from . import inprocess as datapath, workers
-from .inprocess import DataPath, Snapshot
+from .inprocess import BucketBytes, DataPath, compile_snapshot
 from .abi import BUCKETS, protocols
+from .plan import build_plan
 from ..kernel import packet, tap
 
 TUNSETCARRIER = 0x400454E2
@@ -83,22 +83,6 @@ def wire_counters(name: str, nic: dict, extra: tuple[int, int]) -> dict:
     return out
 
 
-class MemberSocket(socket.socket):
-    """A member's data socket whose send (what the runners call per frame)
-    also counts the frame by protocol and a GSO super-frame's extra wire
-    segments."""
-
-
-def counted_socket(sock: socket.socket, counters, member_slot: int | None, protocols: bool) -> MemberSocket:
-    counted = MemberSocket(fileno=sock.detach())
-    count_sends(counted, counters, member_slot, protocols)
-    return counted
-
-
-def count_sends(sock: MemberSocket, counters, member_slot: int | None, protocols: bool) -> None:
-    sock.send = datapath.counting_send(super(MemberSocket, sock).send, counters, member_slot, protocols)
-
-
 def protocol_counters(block: list[int] | None) -> dict | None:
     """A member's protocol counters as status JSON (None: not counted)."""
     return protocols(block) if block is not None else None
@@ -151,7 +135,14 @@ class PythonDevice:
         self.tap_fd = tap.open_tap(name)
         self.datapath = DataPath(self.tap_fd)
         self.segments = datapath.SegmentSlots(self.datapath.counters.__getitem__)
+        self.bucket_bytes = BucketBytes(lambda: list(self.datapath.bucket_bytes))
+        self._socks: dict[int, socket.socket] = {}     # ifindex -> member data socket
         self._watched: set[int] = set()
+        # alb's outgoing ARP, from the loop to the daemon's rlb (as on the
+        # other paths: the loop never takes the rlb's lock)
+        self._arp_rx, self._arp_tx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._arp_rx.setblocking(False)
+        self._arp_tx.setblocking(False)
         self._protocols = True       # protocol_counters as last published
 
     def start(self) -> None:
@@ -168,9 +159,10 @@ class PythonDevice:
 
     def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
         """The member's socket and its control-frame sender."""
-        sock = counted_socket(packet.open_data_socket(name, ifindex), self.datapath.counters,
-                              self.segments.assign(ifindex), self._protocols)
-        send = super(MemberSocket, sock).send
+        sock = packet.open_data_socket(name, ifindex)
+        send = sock.send
+        self.segments.assign(ifindex)
+        self._socks[ifindex] = sock
 
         def send_control(frame: bytes) -> None:
             send(VNET_NONE + frame)
@@ -178,6 +170,7 @@ class PythonDevice:
 
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
         self.segments.release(ifindex)
+        self._socks.pop(ifindex, None)
         fd = sock.fileno()
         if fd in self._watched:
             self.datapath.unwatch(fd)
@@ -190,33 +183,34 @@ class PythonDevice:
         return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
-        slots = self.segments.slots()
-        if bool(runner.opts.protocol_counters) != self._protocols:
-            # Before the runner's transmit is built: it takes each member's send.
-            self._protocols = bool(runner.opts.protocol_counters)
-            for m in members:
-                if isinstance(m.sock, MemberSocket):
-                    count_sends(m.sock, self.datapath.counters, slots.get(m.ifindex), self._protocols)
-        receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes,
-                                     datapath.rx_segments_slot(slots.get(m.ifindex)),
-                                     datapath.rx_proto_slot(slots.get(m.ifindex)) if self._protocols else -1)
-                   for m in members}
-        self.datapath.publish(Snapshot(transmit=runner.transmit(usable, active, bond_mac),
-                                       receive=receive, bond_mac=bond_mac,
-                                       busy_poll_ns=runner.opts.datapath_busy_poll * 1000))
-        for fd in receive:
+        plan = build_plan(runner, members, usable, active, bond_mac)
+        self._protocols = plan.protocol_counters
+        socks = {ifindex: sock for ifindex, sock in self._socks.items() if ifindex in plan.names}
+        snapshot = compile_snapshot(plan, socks, self.segments.slots(), self.datapath.counters,
+                                    self.datapath.bucket_bytes, self._to_daemon, self.datapath.rotation)
+        self.datapath.publish(snapshot)
+        for fd in snapshot.receive:
             if fd not in self._watched:
                 self.datapath.watch(fd)
                 self._watched.add(fd)
+
+    def _to_daemon(self, frame) -> bool:
+        try:
+            self._arp_tx.send(frame)
+            return True
+        except OSError:
+            return False     # the daemon is behind: ARP is retried by whoever asked
 
     def rx_dropped(self, members) -> int:
         return self.datapath.rx_dropped
 
     def tick(self, runner, now: float) -> bool:
-        return False
+        """tlb/alb: the buckets' measured bytes feed the runner's
+        rebalance; True asks for a republish."""
+        return runner.rebalance(self.bucket_bytes, now)
 
     def arp_socket(self) -> socket.socket | None:
-        return None          # alb's ARP goes through the runner's transmit here
+        return self._arp_rx
 
     def workers(self) -> list[dict] | None:
         return None          # no worker processes: frames move in this one
@@ -230,6 +224,8 @@ class PythonDevice:
 
     def close(self) -> None:
         self.datapath.stop()
+        self._arp_rx.close()
+        self._arp_tx.close()
         os.close(self.tap_fd)
         tap.destroy_tap(self.name)
 
@@ -269,15 +265,7 @@ class EbpfDevice:
             pass
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
-        from .ebpf import EbpfSnapshot
-        tx = runner.tx_members(usable, active)
-        self.dev.publish(EbpfSnapshot(
-            mode=runner.opts.mode, xmit_hash_policy=runner.opts.xmit_hash_policy,
-            packets_per_slave=runner.opts.packets_per_slave,
-            tx_members=tuple((m.ifindex, m.mac_bytes) for m in tx),
-            active=active.ifindex if active is not None else 0,
-            rx_policy={m.ifindex: runner.rx_policy(m, active) for m in members},
-            buckets=runner.ebpf_buckets(tx), bond_mac=bond_mac))
+        self.dev.publish(build_plan(runner, members, usable, active, bond_mac))
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         try:
@@ -304,7 +292,7 @@ class EbpfDevice:
     def tick(self, runner, now: float) -> bool:
         """tlb/alb on eBPF: the buckets' measured bytes feed the runner's
         rebalance; True asks for a republish."""
-        return runner.ebpf_rebalance(self.dev.bucket_bytes, now)
+        return runner.rebalance(self.dev.bucket_bytes, now)
 
     def arp_socket(self) -> socket.socket | None:
         return self.dev.arp_socket()
@@ -348,7 +336,8 @@ class WorkersDevice:
         self._procs: list[subprocess.Popen | None] = [None] * count
         self._plan: bytes | None = None
         self._behind: set[int] = set()      # workers whose control socket was full
-        self._bucket_seen = [0] * BUCKETS
+        self.bucket_bytes = BucketBytes(
+            lambda: [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(BUCKETS)])
         self._protocols = True       # protocol_counters as last published
 
     # -- workers --------------------------------------------------------------
@@ -435,9 +424,9 @@ class WorkersDevice:
         return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
-        self._protocols = bool(runner.opts.protocol_counters)
-        plan = workers.plan_for(runner, members, usable, active, bond_mac, self.segments.slots())
-        self._plan = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+        plan = build_plan(runner, members, usable, active, bond_mac)
+        self._protocols = plan.protocol_counters
+        self._plan = pickle.dumps((plan, self.segments.slots()), protocol=pickle.HIGHEST_PROTOCOL)
         for i in range(self.count):
             self._send(i, self._plan)
 
@@ -453,15 +442,8 @@ class WorkersDevice:
         """The forwarding loops' counters, summed over the workers."""
         return {name: sum(c[i] for c in self._counters) for name, i in datapath.LOOP_COUNTERS}
 
-    def bucket_bytes(self) -> list[int]:
-        """Bytes per bucket since the previous call, summed over workers."""
-        totals = [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(BUCKETS)]
-        delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
-        self._bucket_seen = totals
-        return delta
-
     def tick(self, runner, now: float) -> bool:
-        return runner.ebpf_rebalance(self.bucket_bytes, now)
+        return runner.rebalance(self.bucket_bytes, now)
 
     def arp_socket(self) -> socket.socket | None:
         return self._arp_rx

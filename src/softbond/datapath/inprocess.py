@@ -25,6 +25,7 @@ traffic never spins a core and an idle bond costs nothing.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import select
 import socket
@@ -33,7 +34,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .abi import MAX_MEMBERS, PROTO_BLOCK, PROTO_RX, PROTO_TX, RX_DELIVER, RX_DROP, RX_NOT_OWN, proto_index
+from .abi import BUCKETS, MAX_MEMBERS, PROTO_BLOCK, PROTO_RX, PROTO_TX, RX_DELIVER, RX_DROP, RX_NOT_OWN, proto_index
+from .plan import ForwardingPlan, compile_transmit
 from ..modes.base import VNET
 from ..wire.protoclass import BY_IPV4_PROTO, classify
 from ..wire.vnet import gso_segments, gso_wire_bytes
@@ -141,7 +143,7 @@ LOAD_SPAN_NS = 20_000_000
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the data path needs to know, decided by the mode's runner.
+    """What a Python loop runs: a ForwardingPlan compiled (compile_snapshot).
 
     transmit: called with each frame read from the bond device (the frame
       includes the virtio-net header); None drops everything (no usable
@@ -161,6 +163,24 @@ class Snapshot:
     receive: dict[int, tuple[Callable, int, bytes, int, int]] = field(default_factory=dict)
     bond_mac: bytes = bytes(6)
     busy_poll_ns: int = 0
+
+
+def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], counters, bucket_bytes,
+                     to_daemon, rotation) -> Snapshot:
+    """What a Python loop runs for `plan`, over its member sockets `socks`
+    (ifindex -> socket; the in-process loop's are the members' data
+    sockets, a worker's its fanout sockets). `slots`: ifindex -> the
+    member's counter slot (segments and, with plan.protocol_counters,
+    protocols). The rest as compile_transmit takes it."""
+    counting = plan.protocol_counters
+    sends = {ifindex: counting_send(sock.send, counters, slots.get(ifindex), counting)
+             for ifindex, sock in socks.items()}
+    receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
+                               plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)),
+                               rx_proto_slot(slots.get(ifindex)) if counting else -1)
+               for ifindex, sock in socks.items()}
+    return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon, rotation), receive=receive,
+                    bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)
 
 
 def accept(buf: bytearray, n: int, policy: int, own_mac: bytes, bond_mac: bytes) -> bool:
@@ -191,18 +211,19 @@ def next_window(window_ns: int, blocked_ns: int, max_ns: int) -> int:
     return min(max_ns, max(window_ns * 2, POLL_GROW_START_NS))
 
 
-def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) -> None:
+def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
+            clock: Callable[[], int] = time.monotonic_ns) -> None:
     """Move frames between the TAP and the members until `other(fd)`, called
     for a ready fd that is neither (a wake pipe, a control socket), returns
     False. `source.snapshot` is read at every wakeup; `counters` is indexed
     by C_*; the TAP (non-blocking) and the member sockets (read with
-    MSG_DONTWAIT) must be registered in `epoll` for EPOLLIN."""
+    MSG_DONTWAIT) must be registered in `epoll` for EPOLLIN. `clock` (ns)
+    times the busy polling (tests drive it)."""
     buf = bytearray(FRAME_BUFFER)
     view = memoryview(buf)
     bufs = [buf]
     readv, write = os.readv, os.write
     wait = epoll.poll
-    clock = time.monotonic_ns
     window = 0          # how long to poll before sleeping (next_window)
     polling_until = 0   # while nonzero: polling, until this clock value
     polled = 0          # the window polled in vain before the coming sleep
@@ -307,6 +328,8 @@ class DataPath:
         self.tap_fd = tap_fd
         self.snapshot = Snapshot()
         self.counters = [0] * COUNTER_SLOTS           # C_*
+        self.bucket_bytes = [0] * BUCKETS             # tlb/alb: bytes each bucket carried
+        self.rotation = itertools.count()             # balance-rr's frame counter, across plans
         self._epoll = select.epoll()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)
@@ -362,6 +385,22 @@ class DataPath:
         self._epoll.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
+
+
+class BucketBytes:
+    """Bytes per tlb/alb bucket since the previous call, from the running
+    totals `totals()` returns (the counters are never reset: a reset would
+    race the loops adding to them)."""
+
+    def __init__(self, totals: Callable[[], list[int]]) -> None:
+        self._totals = totals
+        self._seen = [0] * BUCKETS
+
+    def __call__(self) -> list[int]:
+        totals = self._totals()
+        delta = [max(0, t - s) for t, s in zip(totals, self._seen)]
+        self._seen = totals
+        return delta
 
 
 class SegmentSlots:

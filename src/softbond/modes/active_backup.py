@@ -72,9 +72,6 @@ def link_change_reselects(member: Candidate, up: bool, active: Candidate | None,
 class ActiveBackup(Runner):
     uses_active = True
 
-    def transmit(self, usable, active, bond_mac):
-        return active.send if active is not None else None
-
     def tx_members(self, usable, active):
         return [active] if active is not None else []
 

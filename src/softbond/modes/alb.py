@@ -31,9 +31,8 @@ import time
 from dataclasses import dataclass
 
 from ..wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp
-from ..wire.xmit_hash import hash_function
 from .base import RX_DELIVER, RX_UNICAST_OWN_MAC, VNET
-from .tlb import REBALANCE_INTERVAL, LoadTable, Tlb, balanced_transmit, is_nd
+from .tlb import Tlb, is_nd
 
 TICK = 0.1                 # ALB_TIMER_TICKS_PER_SEC = 10
 UPDATE_DELAY = 2.0         # RLB_UPDATE_DELAY
@@ -47,7 +46,6 @@ EXPIRY_INTERVAL = 10.0     # how often the table is swept for CLIENT_TTL
 
 _ETHERTYPE = VNET + 12
 _ARP = VNET + 14
-_SRC_MAC = slice(VNET + 6, VNET + 12)
 _IPV4_PROTO = VNET + 14 + 9
 _IPV4_DST = slice(VNET + 14 + 16, VNET + 14 + 20)
 _IPV6_SRC = slice(VNET + 14 + 8, VNET + 14 + 24)
@@ -285,33 +283,8 @@ class Alb(Tlb):
     def __init__(self, opts) -> None:
         super().__init__(opts)
         self.rlb = ReceiveBalancer()
-        self._next_rebalance = 0.0
         self._next_learning = 0.0
         self._next_expiry = 0.0
-        self.clock = time.monotonic
-
-    def transmit(self, usable, active, bond_mac):
-        clock = self.clock
-        history = self.table.history if self.table is not None else None
-        usable = list(usable)
-        self.table = LoadTable([(m.speed or 10) << 20 for m in usable], history) if self.opts.tlb_dynamic_lb else None
-        self.rlb.set_members(usable, active, clock())
-        inner = balanced_transmit(usable, active, alb_bucket, self.table, hash_function(self.opts.xmit_hash_policy))
-        if inner is None:
-            return None
-        active_send = active.send if active is not None else usable[0].send if usable else None
-        arp_xmit = self.rlb.arp_xmit
-        active_port = active
-
-        def transmit(frame):
-            if frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
-                member = arp_xmit(frame, clock())
-                if member is None or member is active_port:
-                    return active_send(frame)
-                frame[_SRC_MAC] = member.mac_bytes
-                return member.send(frame)
-            return inner(frame)
-        return transmit
 
     def tx_members(self, usable, active):
         self.rlb.set_members(list(usable), active, self.clock())
@@ -326,10 +299,6 @@ class Alb(Tlb):
         return RX_UNICAST_OWN_MAC
 
     def tick(self, now, members):
-        if now >= self._next_rebalance:
-            if self._next_rebalance and self.table is not None:
-                self.table.rebalance()
-            self._next_rebalance = now + REBALANCE_INTERVAL
         if now >= self._next_expiry:
             self._next_expiry = now + EXPIRY_INTERVAL
             self.rlb.expire(now)

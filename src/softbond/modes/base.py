@@ -1,15 +1,16 @@
 """What every mode ("runner") provides, and the receive policies the data
 path understands.
 
-A runner turns the control plane's view of the members into two things the
-data path runs: one transmit callable for frames coming down from the bond
-device, and a receive policy per member. The runner is consulted only when
-something changes (a member comes or goes, the active member changes, a
-rebalance); the callables it returns run per frame and are kept free of
-logging, allocation and attribute lookups beyond what the frame needs.
+A runner only decides: which members frames may leave by, where tlb/alb
+buckets go, and a receive policy per member. datapath/plan.build_plan
+turns its decisions into one ForwardingPlan that all three data paths
+forward from (the Python paths compile it, the eBPF path writes it into
+its maps). The runner is consulted only when something changes (a member
+comes or goes, the active member changes, a rebalance); nothing of it runs
+per frame.
 
-Frames handed to a transmit callable carry the 10-byte virtio-net header
-first; the Ethernet header starts at VNET (offset 10).
+Frames in the data paths carry the 10-byte virtio-net header first; the
+Ethernet header starts at VNET (offset 10).
 """
 from __future__ import annotations
 
@@ -21,13 +22,11 @@ from ..datapath.abi import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC  
 
 VNET = 10
 
-Transmit = Callable[[memoryview], object]
-
 
 class Port(Protocol):
     """What a runner may know of a member."""
     name: str
-    send: Callable                 # socket.send of the member's data socket
+    ifindex: int
     mac_bytes: bytes               # current MAC
     speed: int                     # Mbps, 0 unknown
     up: bool
@@ -47,21 +46,22 @@ class Runner:
     def configure(self, opts) -> None:
         self.opts = opts
 
-    def transmit(self, usable: Sequence[Port], active: Port | None, bond_mac: bytes) -> Transmit | None:
-        raise NotImplementedError
-
     def rx_policy(self, member: Port, active: Port | None) -> int:
         return RX_NOT_OWN
 
-    # The eBPF data path runs the same decisions from maps: the members
-    # frames may leave by, and (tlb/alb) the bucket placement.
+    # The decisions a ForwardingPlan carries: the members frames may leave
+    # by (in order: rr rotates and xor hashes over them), and for tlb/alb
+    # the bucket placement, renewed by `rebalance` from the bytes each
+    # bucket carried (read_bucket_bytes(): 256 counts since the last call).
     def tx_members(self, usable: Sequence[Port], active: Port | None) -> list[Port]:
         return list(usable)
 
-    def ebpf_buckets(self, tx: Sequence[Port]) -> tuple[int, ...] | None:
+    def placement(self, tx: Sequence[Port]) -> tuple[int, ...] | None:
+        """256 indices into `tx` (-1: xmit_hash % count), or None: no table."""
         return None
 
-    def ebpf_rebalance(self, read_bucket_bytes, now: float) -> bool:
+    def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float) -> bool:
+        """True when the placement changed and a new plan is due."""
         return False
 
     def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from ..config.registry import LacpFallback
 from ..lacp import LacpSystem
-from .balance_xor import hashed_transmit
 from .base import RX_DROP, RX_NOT_OWN, Runner
 
 TICK = 0.1
@@ -100,9 +99,6 @@ class Ieee8023ad(Runner):
         return self.system.drain_events() if self.system is not None else []
 
     # -- forwarding ------------------------------------------------------------
-    def transmit(self, usable, active, bond_mac):
-        return hashed_transmit(self.tx_members(usable, active), self.opts.xmit_hash_policy)
-
     def tx_members(self, usable, active):
         if self.system is None:
             return []

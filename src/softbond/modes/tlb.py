@@ -4,19 +4,33 @@ the active member.
 The kernel's transmit load balancing (bond_alb.c, tlb_* functions):
 - only unicast IPv4/IPv6 is balanced (not neighbour discovery); the rest,
   and everything multicast, leaves by the active member;
-- a 256-entry table maps hash buckets to members. A bucket gets a member at
-  its first frame: the least loaded one, i.e. the largest gap between link
-  capacity `speed << 20` and load `load << 3` (tlb_get_least_loaded_slave);
-- every 10 s each bucket's load history becomes the bytes it sent per second
-  and every bucket is unassigned, so flows are placed again by measured load
-  (BOND_TLB_REBALANCE_INTERVAL);
+- a 256-entry table maps hash buckets to members, placed by load: the
+  member with the largest gap between link capacity `speed << 20` and
+  load `load << 3` (tlb_get_least_loaded_slave);
+- every 10 s (BOND_TLB_REBALANCE_INTERVAL) each bucket's bytes become its
+  load history and the buckets are placed again by it;
 - a frame leaving by a member other than the active one takes that member's
   MAC as source, so the switch never sees the bond MAC on two ports;
 - tlb_dynamic_lb=0: usable[hash % count], no shuffling, no reordering.
 The bucket is bond_xmit_hash() & 0xFF in tlb, and a XOR of the destination
 IP's bytes in alb (_simple_hash).
+
+One placement rule for all three data paths (they forward from one
+datapath/plan.ForwardingPlan): a bucket leaves by `xmit_hash % count`
+until the first measurement, 10 s after the bond's first plan; from then
+on every bucket that carried bytes in the last interval is placed by the
+kernel's least-loaded rule from what it carried (heaviest first), and one
+that carried nothing hashes. The kernel places a bucket at its first frame
+instead (with equal links and no history yet, members in turn by first
+use), which needs the data path to write the table and the members' loads
+per new flow: per-CPU races in the eBPF programs and a table shared by the
+worker processes. After the first interval the two rules differ only in
+the order buckets are placed in, and in buckets new since the last
+measurement (hashed here, least-loaded at first frame in the kernel).
 """
 from __future__ import annotations
+
+import time
 
 from ..wire.xmit_hash import hash_function
 from ..datapath.abi import BUCKETS
@@ -24,7 +38,6 @@ from .base import RX_DELIVER, RX_DROP, VNET, Runner
 
 REBALANCE_INTERVAL = 10.0
 _ETHERTYPE = VNET + 12
-_SRC_MAC = slice(VNET + 6, VNET + 12)
 _IPV6_NEXT = VNET + 14 + 6
 _ICMPV6_TYPE = VNET + 14 + 40
 _ND_TYPES = (133, 134, 135, 136, 137)
@@ -35,31 +48,42 @@ def is_nd(frame) -> bool:
     return len(frame) > _ICMPV6_TYPE and frame[_IPV6_NEXT] == 58 and frame[_ICMPV6_TYPE] in _ND_TYPES
 
 
-def tlb_bucket(policy: int):
-    """Bucket function for balance-tlb: the bond's xmit hash, low 8 bits;
-    None for frames that are not balanced.  Like every bucket function it
-    takes the frame as the data path has it, virtio-net header first."""
+def tlb_hash(policy: int):
+    """The bond's xmit hash of a frame balance-tlb balances (its low 8 bits
+    are the frame's bucket, the whole hash places an unplaced bucket, as
+    bond.bpf.c uses one hash for both); None for frames that are not
+    balanced. It takes the frame as the data path has it, virtio-net
+    header first."""
     xmit_hash = hash_function(policy)
 
-    def bucket(frame):
+    def balanced_hash(frame):
         if frame[VNET] & 1:
             return None
         kind = frame[_ETHERTYPE] << 8 | frame[_ETHERTYPE + 1]
         if kind == 0x0800 or (kind == 0x86DD and not is_nd(frame)):
-            return xmit_hash(frame, VNET) & 0xFF
+            return xmit_hash(frame, VNET)
         return None
+    return balanced_hash
+
+
+def tlb_bucket(policy: int):
+    """Bucket function for balance-tlb: tlb_hash's low 8 bits, or None."""
+    balanced_hash = tlb_hash(policy)
+
+    def bucket(frame):
+        h = balanced_hash(frame)
+        return None if h is None else h & 0xFF
     return bucket
 
 
 class LoadTable:
-    """tx_hashtbl: which member each bucket uses and what it has carried."""
+    """tlb_get_least_loaded_slave over the members' capacities, with each
+    bucket's load history (bytes/s in the last interval)."""
 
-    def __init__(self, capacities: list[int], history: list[int] | None = None) -> None:
-        self.capacity = capacities                  # speed << 20, per usable member
+    def __init__(self, capacities: list[int], history: list[int]) -> None:
+        self.capacity = capacities                  # speed << 20, per member
         self.load = [0] * len(capacities)           # bytes/s assigned, per member
-        self.member_of = [-1] * BUCKETS
-        self.tx_bytes = [0] * BUCKETS
-        self.history = list(history) if history else [0] * BUCKETS
+        self.history = history
 
     def assign(self, bucket: int) -> int:
         """tlb_choose_channel for a bucket with no member yet."""
@@ -70,58 +94,19 @@ class LoadTable:
             if best_gap is None or gap > best_gap:
                 best, best_gap = i, gap
         load[best] += self.history[bucket]
-        self.member_of[bucket] = best
         return best
 
-    def rebalance(self) -> None:
-        """Every 10 s: remember what each bucket carried, then forget the
-        placement so the next frame of each flow is placed by load."""
-        tx = self.tx_bytes
-        self.history = [1 + b // int(REBALANCE_INTERVAL) for b in tx]
-        self.tx_bytes[:] = [0] * BUCKETS
-        self.load[:] = [0] * len(self.load)
-        self.member_of[:] = [-1] * BUCKETS
 
-
-def balanced_transmit(usable, active, bucket_of, table: LoadTable | None, policy_hash):
-    """The transmit callable shared by tlb and alb.
-
-    bucket_of(frame) -> 0..255 or None (not balanced: active member).
-    With a table (tlb_dynamic_lb=1) buckets are placed by load; without it
-    the member is usable[policy_hash(frame, VNET) % count] (policy_hash is an
-    xmit_hash function: it takes the offset of the Ethernet header)."""
-    if active is None and not usable:
-        return None
-    sends = tuple(m.send for m in usable)
-    macs = tuple(m.mac_bytes for m in usable)
-    count = len(sends)
-    active_send = active.send if active is not None else (sends[0] if sends else None)
-    active_index = usable.index(active) if active in usable else -1
-    if count <= 1:
-        return active_send
-    if table is not None:
-        member_of, tx_bytes, assign = table.member_of, table.tx_bytes, table.assign
-
-        def transmit(frame):
-            bucket = bucket_of(frame)
-            if bucket is None:
-                return active_send(frame)
-            index = member_of[bucket]
-            if index < 0:
-                index = assign(bucket)
-            tx_bytes[bucket] += len(frame) - VNET
-            if index != active_index:
-                frame[_SRC_MAC] = macs[index]
-            return sends[index](frame)
-    else:
-        def transmit(frame):
-            if bucket_of(frame) is None:
-                return active_send(frame)
-            index = policy_hash(frame, VNET) % count
-            if index != active_index:
-                frame[_SRC_MAC] = macs[index]
-            return sends[index](frame)
-    return transmit
+def place_by_load(speeds: list[int], sent: list[int]) -> tuple[int, ...]:
+    """The bucket table after an interval in which bucket b carried
+    sent[b] bytes: each bucket that carried any on the least loaded member,
+    heaviest first; the others -1 (xmit_hash % count)."""
+    table = LoadTable([(speed or 10) << 20 for speed in speeds],
+                      [1 + b // int(REBALANCE_INTERVAL) for b in sent])
+    placement = [-1] * BUCKETS
+    for bucket in sorted((b for b in range(BUCKETS) if sent[b]), key=lambda b: -sent[b]):
+        placement[bucket] = table.assign(bucket)
+    return tuple(placement)
 
 
 class Tlb(Runner):
@@ -131,49 +116,35 @@ class Tlb(Runner):
 
     def __init__(self, opts) -> None:
         super().__init__(opts)
-        self.table: LoadTable | None = None
+        self.clock = time.monotonic
+        self._tx: list = []
+        self._placed: tuple[int, ...] | None = None
+        self._next_rebalance = 0.0
 
-    def bucket_function(self):
-        return tlb_bucket(self.opts.xmit_hash_policy)
-
-    def transmit(self, usable, active, bond_mac):
-        history = self.table.history if self.table is not None else None
-        self.table = None
-        if self.opts.tlb_dynamic_lb:
-            self.table = LoadTable([(m.speed or 10) << 20 for m in usable], history)
-        return balanced_transmit(list(usable), active, self.bucket_function(), self.table,
-                                 hash_function(self.opts.xmit_hash_policy))
-
-    # -- the eBPF data path: buckets placed from measured bytes -------------
-    _ebpf_tx: list = []
-    _ebpf_placement: tuple[int, ...] | None = None
-    _ebpf_next: float = 0.0
-
-    def ebpf_buckets(self, tx):
-        """Placement for the BPF bucket map: -1 (hash % count) until the
-        first rebalance has measured the buckets, then by least load as
-        LoadTable.assign decides, heaviest buckets first."""
+    def placement(self, tx):
+        """-1 everywhere (hash % count) until the first rebalance has
+        measured the buckets, then by least load; a change of members
+        hashes again until the next measurement."""
         if not self.opts.tlb_dynamic_lb:
             return None
-        if [id(m) for m in tx] != [id(m) for m in self._ebpf_tx]:
-            self._ebpf_tx = list(tx)
-            self._ebpf_placement = None       # members changed: measure again
-        return self._ebpf_placement or (-1,) * BUCKETS
+        if not self._next_rebalance:
+            self._next_rebalance = self.clock() + REBALANCE_INTERVAL
+        if [id(m) for m in tx] != [id(m) for m in self._tx]:
+            self._tx = list(tx)
+            self._placed = None
+        return self._placed or (-1,) * BUCKETS
 
-    def ebpf_rebalance(self, read_bucket_bytes, now):
-        if not self.opts.tlb_dynamic_lb or now < self._ebpf_next:
+    def rebalance(self, read_bucket_bytes, now):
+        # The tick nearest the due time rebalances: the bond's ticks may
+        # have started a moment before the first plan was published.
+        if not self.opts.tlb_dynamic_lb or not self._next_rebalance \
+                or now + self.tick_interval / 2 < self._next_rebalance:
             return False
-        first = self._ebpf_next == 0.0
-        self._ebpf_next = now + REBALANCE_INTERVAL
+        self._next_rebalance = now + REBALANCE_INTERVAL
         sent = read_bucket_bytes()
-        if first or not self._ebpf_tx:
+        if not self._tx:
             return False
-        table = LoadTable([(m.speed or 10) << 20 for m in self._ebpf_tx],
-                          [1 + b // int(REBALANCE_INTERVAL) for b in sent])
-        placement = [-1] * BUCKETS
-        for bucket in sorted((b for b in range(BUCKETS) if sent[b]), key=lambda b: -sent[b]):
-            placement[bucket] = table.assign(bucket)
-        self._ebpf_placement = tuple(placement)
+        self._placed = place_by_load([m.speed for m in self._tx], sent)
         return True
 
     def rx_policy(self, member, active):
@@ -183,8 +154,3 @@ class Tlb(Runner):
 
     def carrier(self, usable, active):
         return active is not None
-
-    def tick(self, now, members):
-        if self.table is not None:
-            self.table.rebalance()
-        return []

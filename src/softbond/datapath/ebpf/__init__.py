@@ -4,7 +4,7 @@ move the frames, the Python control plane only writes BPF maps.
     ok, why = available()
     bond = EbpfBond("bond0", mac="02:...", mtu=1500)
     bond.attach_member("eth0", 3, mac)         # per member
-    bond.publish(EbpfSnapshot(...))            # whenever the runner's view changes
+    bond.publish(plan.build_plan(...))         # whenever the runner's view changes
     bond.set_carrier(True)
     bond.close(keep=True)                      # daemon restart: forwarding goes on
 
@@ -18,9 +18,8 @@ import os
 from ..devices import is_peer_name, legacy_peer_name, peer_name
 from ..abi import BUCKETS, MAX_MEMBERS
 from .device import EbpfBond
-from .state import EbpfSnapshot
 
-__all__ = ["available", "EbpfBond", "EbpfSnapshot", "peer_name", "legacy_peer_name", "is_peer_name", "BUCKETS",
+__all__ = ["available", "EbpfBond", "peer_name", "legacy_peer_name", "is_peer_name", "BUCKETS",
            "MAX_MEMBERS"]
 
 _available: tuple[bool, str] | None = None

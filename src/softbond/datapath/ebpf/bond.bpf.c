@@ -972,7 +972,7 @@ static __always_inline int send_active(struct __sk_buff *skb, struct sb_config *
 	return drop_tx(cfg);
 }
 
-/* balanced_transmit() in modes/tlb.py */
+/* _balanced() in datapath/plan.py */
 static __always_inline int send_balanced(struct __sk_buff *skb, struct sb_config *cfg, __u32 bank,
 					 int bucket, __u32 hash)
 {

@@ -31,7 +31,8 @@ from ...kernel.links import IPRouteThread, LinkError
 from ...kernel.isolate import FILTER_PRIO
 from . import build, libbpf, loader
 from ..abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
-from .state import BondMaps, EbpfSnapshot
+from .state import BondMaps
+from ..plan import ForwardingPlan
 
 CLSACT_INGRESS = 0xFFFFFFF2     # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
 CLSACT_EGRESS = 0xFFFFFFF3      # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
@@ -290,7 +291,7 @@ class EbpfBond:
         self.maps.drop_stats(ifindex)
         self.members.pop(ifindex, None)
 
-    def publish(self, snap: EbpfSnapshot) -> None:
+    def publish(self, snap: ForwardingPlan) -> None:
         self.maps.publish(snap, bond_ifindex=self.ifindex, arp_slowpath=self._arp_sock is not None)
 
     def member_counters(self, ifindex: int) -> dict:
@@ -302,7 +303,7 @@ class EbpfBond:
     def arp_socket(self) -> socket.socket | None:
         """alb: outgoing ARP frames of the bond, as sent by its stack, for the
         rlb code to rewrite and send on the member it chooses. Opening it
-        turns the ARP slow path on (for alb snapshots); before that, and
+        turns the ARP slow path on (for alb plans); before that, and
         after close(keep=True), ARP leaves by the active member."""
         if self._arp_sock is None:
             self._arp_sock = packet.open_listener(self.peer, ETH_P_ARP)

@@ -1,5 +1,5 @@
-"""The maps of bond.bpf.c as Python sees them: layouts, the snapshot the
-control plane publishes, and reading the counters back.
+"""The maps of bond.bpf.c as Python sees them: the bond's ForwardingPlan
+(datapath/plan.py) written into them, and the counters read back.
 
 Everything one frame's member choice depends on sits in one of two banks
 (sb_config[bank], sb_members[bank * MAX_MEMBERS ...], sb_buckets[bank *
@@ -13,44 +13,14 @@ both members at once.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
-from ..abi import BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, MAX_MEMBERS, MEMBER, MODE_ALB, MODE_RR, POL_L2, POL_VLAN_SRCMAC, RX, RX_DROP, STAT_NAMES, STATS
+from ..abi import BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, MAX_MEMBERS, MEMBER, RX, RX_DROP, STAT_NAMES, STATS
+from ..plan import ForwardingPlan
 from . import libbpf
 
 U32 = struct.Struct("=I")
 S32 = struct.Struct("=i")
 U64 = struct.Struct("=Q")
-
-
-@dataclass(frozen=True)
-class EbpfSnapshot:
-    """What the data path does, as one value. Indices in `buckets` refer to
-    `tx_members`."""
-    mode: int
-    xmit_hash_policy: int
-    packets_per_slave: int
-    tx_members: tuple[tuple[int, bytes], ...]    # usable members (ifindex, mac) in order
-    active: int                                  # ifindex or 0
-    rx_policy: dict[int, int] = field(hash=False)  # ifindex -> modes.base RX_*
-    buckets: tuple[int, ...] | None              # 256 entries: index into tx_members or -1; None: static
-    bond_mac: bytes
-
-    def validate(self) -> None:
-        if not MODE_RR <= self.mode <= MODE_ALB:
-            raise ValueError(f"unknown bond mode {self.mode}")
-        if not POL_L2 <= self.xmit_hash_policy <= POL_VLAN_SRCMAC:
-            raise ValueError(f"unknown xmit_hash_policy {self.xmit_hash_policy}")
-        if len(self.tx_members) > MAX_MEMBERS:
-            raise ValueError(f"at most {MAX_MEMBERS} members in the eBPF data path")
-        if len(self.bond_mac) != 6 or any(len(m) != 6 for _, m in self.tx_members):
-            raise ValueError("MAC addresses are 6 bytes")
-        if self.buckets is not None:
-            if len(self.buckets) != BUCKETS:
-                raise ValueError(f"buckets needs {BUCKETS} entries")
-            n = len(self.tx_members)
-            if any(not -1 <= b < n for b in self.buckets):
-                raise ValueError("bucket entries are indices into tx_members or -1")
 
 
 class BondMaps:
@@ -168,7 +138,9 @@ class BondMaps:
         self._rx.pop(ifindex, None)
 
     # -- publish -----------------------------------------------------------------
-    def publish(self, snap: EbpfSnapshot, *, bond_ifindex: int, arp_slowpath: bool = False) -> None:
+    def publish(self, snap: ForwardingPlan, *, bond_ifindex: int, arp_slowpath: bool = False) -> None:
+        """Write `snap`; `arp_slowpath`: the daemon reads the hidden peer's
+        ARP, so an alb plan may send ARP there."""
         snap.validate()
         members = snap.tx_members
         count = len(members)
@@ -197,9 +169,9 @@ class BondMaps:
         if snap.buckets is not None:
             flags |= F_DYNAMIC
             self._write_buckets(bank, snap.buckets)
-        if arp_slowpath and snap.mode == MODE_ALB:
+        if arp_slowpath and snap.arp_slowpath:
             flags |= F_ARP_SLOWPATH
-        active_slot = next((i for i, (ifindex, _) in enumerate(members) if ifindex == snap.active), -1)
+        active_slot = snap.active_slot
         self.generation += 1
         self._write_config(bank, mode=snap.mode, policy=snap.xmit_hash_policy, pps=snap.packets_per_slave,
                            count=count, active=snap.active, active_slot=active_slot, flags=flags,

@@ -1,0 +1,238 @@
+"""One forwarding plan for the three data paths.
+
+The mode's runner decides (which members transmit, where tlb/alb buckets
+go, each member's receive policy); `build_plan` turns those decisions into
+one immutable `ForwardingPlan`, and every data path forwards from it:
+
+- the in-process loop (inprocess.py) and the worker processes (workers.py)
+  compile it with `compile_transmit` into the callable run per frame;
+- the eBPF path (ebpf/state.py) writes it into bond.bpf.c's maps, whose
+  sb_egress makes the same decisions in the kernel.
+
+So a frame leaves by the same member whichever path carries it
+(tests/unit/test_worker_plans.py and tests/integration/test_ebpf_modes.py
+hold the three to that, frame by frame).
+
+tlb/alb place buckets by one rule on every path: `xmit_hash % count` until
+the first measurement, then every REBALANCE_INTERVAL by measured load
+(modes/tlb.py says why this rule and how it differs from the kernel's).
+What each bucket carried is counted by the path (`bucket_bytes` here, the
+programs' sb_bucket_bytes) and read back by the control plane, which
+publishes a new plan. alb's outgoing ARP leaves the data path on every
+path: to the daemon, whose rlb picks the member and sends it.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, field
+
+from .abi import BUCKETS, MAX_MEMBERS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR, POL_L2, POL_VLAN_SRCMAC
+from ..modes.alb import alb_bucket
+from ..modes.base import VNET
+from ..modes.tlb import tlb_hash
+from ..wire.xmit_hash import hash_function
+
+_ETHERTYPE = VNET + 12
+_SRC_MAC = slice(VNET + 6, VNET + 12)
+_IGMP_PROTO = VNET + 14 + 9
+
+
+@dataclass(frozen=True)
+class ForwardingPlan:
+    """Everything a data path needs to move frames, as one value.
+    `buckets` (tlb/alb with tlb_dynamic_lb=1) index into `tx_members`;
+    -1: `xmit_hash % count`; None: no bucket table (static placement)."""
+    mode: int
+    xmit_hash_policy: int
+    packets_per_slave: int
+    tx_members: tuple[tuple[int, bytes], ...]       # (ifindex, mac) frames may leave by, in order
+    active: int                                     # ifindex or 0
+    rx_policy: dict[int, int] = field(hash=False)   # ifindex -> abi RX_*, every member
+    buckets: tuple[int, ...] | None
+    bond_mac: bytes
+    names: dict[int, str] = field(default_factory=dict, hash=False)   # ifindex -> name, every member
+    macs: dict[int, bytes] = field(default_factory=dict, hash=False)  # ifindex -> MAC, every member
+    busy_poll_ns: int = 0                           # the Python loops' datapath_busy_poll
+    protocol_counters: bool = True                  # the Python loops count by protocol (eBPF always does)
+
+    @property
+    def arp_slowpath(self) -> bool:
+        """alb: outgoing ARP leaves the data path for the daemon's rlb
+        (bond.bpf.c's SB_F_ARP_SLOWPATH, once the daemon reads it)."""
+        return self.mode == MODE_ALB
+
+    @property
+    def active_slot(self) -> int:
+        """The active member's index in tx_members, or -1."""
+        return next((i for i, (ifindex, _) in enumerate(self.tx_members) if ifindex == self.active), -1)
+
+    def validate(self) -> None:
+        """What the eBPF maps can hold (the Python paths hold anything)."""
+        if not MODE_RR <= self.mode <= MODE_ALB:
+            raise ValueError(f"unknown bond mode {self.mode}")
+        if not POL_L2 <= self.xmit_hash_policy <= POL_VLAN_SRCMAC:
+            raise ValueError(f"unknown xmit_hash_policy {self.xmit_hash_policy}")
+        if len(self.tx_members) > MAX_MEMBERS:
+            raise ValueError(f"at most {MAX_MEMBERS} members in the eBPF data path")
+        if len(self.bond_mac) != 6 or any(len(m) != 6 for _, m in self.tx_members):
+            raise ValueError("MAC addresses are 6 bytes")
+        if self.buckets is not None:
+            if len(self.buckets) != BUCKETS:
+                raise ValueError(f"buckets needs {BUCKETS} entries")
+            n = len(self.tx_members)
+            if any(not -1 <= b < n for b in self.buckets):
+                raise ValueError("bucket entries are indices into tx_members or -1")
+
+
+def build_plan(runner, members, usable, active, bond_mac: bytes) -> ForwardingPlan:
+    """The runner's decisions for the current members, as a plan."""
+    tx = runner.tx_members(usable, active)
+    return ForwardingPlan(
+        mode=runner.opts.mode, xmit_hash_policy=runner.opts.xmit_hash_policy,
+        packets_per_slave=runner.opts.packets_per_slave,
+        tx_members=tuple((m.ifindex, m.mac_bytes) for m in tx),
+        active=active.ifindex if active is not None else 0,
+        rx_policy={m.ifindex: runner.rx_policy(m, active) for m in members},
+        buckets=runner.placement(tx), bond_mac=bond_mac,
+        names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
+        busy_poll_ns=runner.opts.datapath_busy_poll * 1000,
+        protocol_counters=bool(runner.opts.protocol_counters))
+
+
+# -- the forwarding decision, compiled for the Python paths ---------------------
+
+def _drop(frame):
+    return False
+
+
+def compile_transmit(plan: ForwardingPlan, sends: dict, bucket_bytes, to_daemon, rotation=None):
+    """The transmit callable for `plan`, as bond.bpf.c's sb_egress decides:
+    frame (memoryview with the virtio-net header) -> sent on a member, or
+    dropped (returns False); None when the plan drops every frame (no
+    member to send by: the loops then count nothing out).
+    `sends`: ifindex -> send callable; a member without one (its socket
+    not open yet) drops what would leave by it. `bucket_bytes`: 256
+    counters (a list or a memoryview) the tlb/alb buckets' bytes are added
+    to; `to_daemon(frame without the header)`: alb's outgoing ARP;
+    `rotation`: balance-rr's frame counter (an itertools.count), kept by
+    the loop across plans so that a new plan does not restart the rotation
+    at the first member (the kernel's rr_tx_counter, bond.bpf.c's sb_rr).
+    Everything is looked up here, once per plan: the callable returned only
+    indexes tuples and calls."""
+    def send_of(ifindex):
+        send = sends.get(ifindex)
+        return send if send is not None else _drop
+
+    mode = plan.mode
+    active_send = send_of(plan.active) if plan.active else None
+    if mode == MODE_AB:
+        return active_send
+    slot_sends = tuple(send_of(ifindex) for ifindex, _ in plan.tx_members)
+    count = len(slot_sends)
+    if mode in (MODE_TLB, MODE_ALB):
+        return _balanced(plan, slot_sends, active_send, bucket_bytes, to_daemon)
+    if not count:
+        return None
+    if count == 1:
+        return slot_sends[0]
+    if mode == MODE_RR:
+        return _round_robin(slot_sends, plan.packets_per_slave, itertools.count() if rotation is None else rotation)
+    if mode in (MODE_XOR, MODE_8023AD):
+        policy_hash = hash_function(plan.xmit_hash_policy)
+
+        def transmit(frame):
+            return slot_sends[policy_hash(frame, VNET) % count](frame)
+        return transmit
+    if mode == MODE_BCAST:
+        def transmit(frame):
+            for send in slot_sends:
+                try:
+                    send(frame)
+                except OSError:
+                    pass      # one member failing must not starve the others
+        return transmit
+    raise ValueError(f"unknown bond mode {mode}")
+
+
+def is_igmp(frame) -> bool:
+    """An untagged IPv4 IGMP frame (virtio-net header first)."""
+    return (len(frame) > _IGMP_PROTO and frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0
+            and frame[_IGMP_PROTO] == 2)
+
+
+def _round_robin(slot_sends, per_slave: int, counter):
+    """bond_xmit_roundrobin: packets_per_slave frames per member in turn
+    (0: a random member per frame); IGMP leaves by the first member, as
+    the kernel's leaves by one port."""
+    count = len(slot_sends)
+    first = slot_sends[0]
+    if per_slave == 0:
+        randbelow = random.Random().randrange
+
+        def pick():
+            return randbelow(count)
+    else:
+        def pick():
+            return (next(counter) // per_slave) % count
+    if per_slave == 1:
+        def transmit(frame):
+            if is_igmp(frame):
+                return first(frame)
+            return slot_sends[next(counter) % count](frame)
+    else:
+        def transmit(frame):
+            if is_igmp(frame):
+                return first(frame)
+            return slot_sends[pick()](frame)
+    return transmit
+
+
+def _balanced(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes, to_daemon):
+    """tlb and alb (bond.bpf.c's send_balanced): balanced buckets by their
+    placed member, else by xmit_hash % count, the source MAC becoming that
+    member's except on the active one; the rest by the active member;
+    alb's ARP to the daemon. tlb's key is the xmit hash itself (its low
+    byte the bucket, the whole of it the member of an unplaced bucket: one
+    hash per frame); alb's is its bucket, a cheaper XOR, and only frames
+    of unplaced buckets are hashed."""
+    count = len(slot_sends)
+    if active_send is None:             # send_active: no active member, the first one
+        if not count:
+            return None
+        active_send = slot_sends[0]
+    balanced = _balanced_by_bucket(plan, slot_sends, active_send, bucket_bytes) if count > 1 else active_send
+    if not plan.arp_slowpath:
+        return balanced
+
+    def transmit(frame):
+        if frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
+            return to_daemon(frame[VNET:])
+        return balanced(frame)
+    return transmit
+
+
+def _balanced_by_bucket(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes):
+    count = len(slot_sends)
+    macs = tuple(mac for _, mac in plan.tx_members)
+    active_slot = plan.active_slot
+    # An index past the members would raise in the loop: checked here, once.
+    placed = tuple(b if b < count else -1 for b in plan.buckets) if plan.buckets is not None else (-1,) * BUCKETS
+    key_is_hash = plan.mode == MODE_TLB
+    key_of = tlb_hash(plan.xmit_hash_policy) if key_is_hash else alb_bucket
+    policy_hash = hash_function(plan.xmit_hash_policy)
+
+    def transmit(frame):
+        key = key_of(frame)
+        if key is None:
+            return active_send(frame)
+        bucket = key & 0xFF
+        slot = placed[bucket]
+        if slot < 0:
+            slot = (key if key_is_hash else policy_hash(frame, VNET)) % count
+        # counted without a table too (nobody reads it then): a test less per frame
+        bucket_bytes[bucket] += len(frame) - VNET
+        if slot != active_slot:
+            frame[_SRC_MAC] = macs[slot]
+        return slot_sends[slot](frame)
+    return transmit
