@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import option_cases  # noqa: E402
 import scenarios  # noqa: E402
+import xmit_choice  # noqa: E402
 from scenarios import sh  # noqa: E402
 
 # `ip link ... type bond` spells a few options differently from sysfs.
@@ -65,6 +66,14 @@ def one(item):
         return name, {"error": f"{type(e).__name__}: {e}"}
 
 
+def xmit_case(item):
+    index, policy = item
+    try:
+        return policy, {"choice": xmit_choice.run(KernelBond(), f"x{index}", policy)}
+    except Exception as e:  # noqa: BLE001 - reported to the host test, which fails on it
+        return policy, {"error": f"{type(e).__name__}: {e}"}
+
+
 def module_case(opts: str) -> dict:
     """Loads bonding with opts as module parameters (after max_bonds=1: Debian's
     modprobe.d sets 0); the module must be unloaded before and after."""
@@ -112,9 +121,11 @@ def main() -> None:
     # the scenarios' namespaces, the sysfs cases stay in this one.
     with ThreadPoolExecutor(1) as alone, ThreadPoolExecutor(PARALLEL) as pool:
         sysfs = alone.submit(sysfs_cases)
+        xmit = pool.map(xmit_case, enumerate(xmit_choice.POLICIES))
         results = dict(pool.map(one, enumerate(scenarios.SCENARIOS.items())))
+        xmit = dict(xmit)
         sysfs = sysfs.result()
-    print(f"scenarios and sysfs cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
+    print(f"scenarios, transmit choice and sysfs cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
     sh("modprobe", "-r", "bonding")
     start = time.monotonic()
     sh("dmesg", "-C")
@@ -122,7 +133,7 @@ def main() -> None:
     print(f"module parameters: {time.monotonic() - start:.1f} s", file=sys.stderr)
     with open(sys.argv[1] + ".tmp", "w") as f:
         json.dump({"kernel": os.uname().release, "scenarios": results, "module_parameters": modules,
-                   "sysfs": sysfs}, f, indent=1)
+                   "sysfs": sysfs, "xmit": xmit}, f, indent=1)
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 
 
