@@ -69,23 +69,28 @@ def sysfs_case(ns: str, case: tuple[str, str, str]) -> dict:
 XMIT_DATAPATHS = ("python", "ebpf")
 
 
+def prefix() -> str:
+    """This session's namespaces' and TAPs' prefix: concurrent runs never collide."""
+    return f"sbo{os.getpid() % 100000}"
+
+
 def run_all(names: list[str]) -> dict[str, dict]:
     """Every scenario in names, the transmit choice of each policy on each
     data path, then every module-parameter and sysfs case."""
-    prefix = f"sbo{os.getpid() % 100000}"
+    ns = prefix()
 
     def xmit(item):
         index, (datapath, policy) = item
         try:       # this host's kernel has no 8021q: VLAN flows go in-band
             return f"{datapath} {policy}", {"choice": xmit_choice.run(
-                Softbond(datapath), f"{prefix}-x{index}", policy, vlan_devices=False)}
+                Softbond(datapath), f"{ns}-x{index}", policy, vlan_devices=False)}
         except Exception as e:  # noqa: BLE001 - the comparing test fails on it
             return f"{datapath} {policy}", {"error": f"{type(e).__name__}: {e}"}
 
     def one(item):
         index, name = item
         try:
-            return name, {"snaps": scenarios.run(Softbond(), f"{prefix}-{index}", scenarios.SCENARIOS[name])}
+            return name, {"snaps": scenarios.run(Softbond(), f"{ns}-{index}", scenarios.SCENARIOS[name])}
         except Exception as e:  # noqa: BLE001 - the comparing test fails on it
             return name, {"error": f"{type(e).__name__}: {e}"}
 
@@ -94,7 +99,7 @@ def run_all(names: list[str]) -> dict[str, dict]:
         results["xmit"] = dict(pool.map(xmit, enumerate(
             (datapath, policy) for datapath in XMIT_DATAPATHS for policy in xmit_choice.POLICIES)))
         results["module_parameters"] = dict(zip(MODULE_CASES, pool.map(
-            lambda item: module_case(f"{prefix}-m{item[0]}", item[1]), enumerate(MODULE_CASES))))
+            lambda item: module_case(f"{ns}-m{item[0]}", item[1]), enumerate(MODULE_CASES))))
         results["sysfs"] = dict(zip(map(sysfs_key, SYSFS_CASES), pool.map(
-            lambda item: sysfs_case(f"{prefix}-s{item[0]}", item[1]), enumerate(SYSFS_CASES))))
+            lambda item: sysfs_case(f"{ns}-s{item[0]}", item[1]), enumerate(SYSFS_CASES))))
     return results

@@ -16,11 +16,11 @@ import sys
 import time
 
 try:
-    from .scenarios import Backend, ip_batch, sh
-    from .xmit_flows import VLANS
+    from .scenarios import Backend, ip_batch, join_netns, sh, teardown
+    from .xmit_flows import VLANS, send_and_see
 except ImportError:       # in the guest this directory is on sys.path, not a package
-    from scenarios import Backend, ip_batch, sh  # type: ignore[no-redef]
-    from xmit_flows import VLANS  # type: ignore[no-redef]
+    from scenarios import Backend, ip_batch, join_netns, sh, teardown  # type: ignore[no-redef]
+    from xmit_flows import VLANS, send_and_see  # type: ignore[no-redef]
 
 POLICIES = ("layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4", "vlan+srcmac")
 MEMBERS = 3
@@ -37,9 +37,12 @@ def opts(policy: str) -> str:
     return f"mode=balance-xor miimon=100 xmit_hash_policy={policy}"
 
 
-def run(backend: Backend, ns: str, policy: str, vlan_devices: bool = True) -> dict[str, list[str]]:
+def run(backend: Backend, ns: str, policy: str, vlan_devices: bool = True,
+        in_thread: bool = False) -> dict[str, list[str]]:
     """Flow name -> the members (eth0...) that carried it. vlan_devices
-    False: the kernel here has no 8021q (see xmit_flows.send_and_see)."""
+    False: the kernel here has no 8021q (see xmit_flows.send_and_see).
+    in_thread: the calling thread joins ns and sends itself (no Python to
+    start: the guest); otherwise xmit_flows.py runs under ip netns exec."""
     sh("ip", "netns", "add", ns)
     try:
         lines = []
@@ -55,12 +58,12 @@ def run(backend: Backend, ns: str, policy: str, vlan_devices: bool = True) -> di
             if time.monotonic() - start > READY_CAP:
                 raise RuntimeError(f"{policy}: not every member up after {READY_CAP:.0f} s")
             time.sleep(0.2)
-        out = sh("ip", "netns", "exec", ns, sys.executable, FLOWS_SCRIPT, str(MEMBERS),
-                 *([] if vlan_devices else ["--vlan-in-band"])).stdout
-        return {flow: ["eth" + far[1:] for far in ends] for flow, ends in json.loads(out).items()}
+        if in_thread:
+            join_netns(ns)
+            seen = send_and_see(MEMBERS, vlan_devices)
+        else:
+            seen = json.loads(sh("ip", "netns", "exec", ns, sys.executable, FLOWS_SCRIPT, str(MEMBERS),
+                                 *([] if vlan_devices else ["--vlan-in-band"])).stdout)
+        return {flow: ["eth" + far[1:] for far in ends] for flow, ends in seen.items()}
     finally:
-        try:
-            backend.destroy(ns, "bond0")
-        except Exception:   # noqa: BLE001 - the namespace goes below either way
-            pass
-        sh("ip", "netns", "del", ns, check=False)
+        teardown(backend, ns)
