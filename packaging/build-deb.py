@@ -77,6 +77,10 @@ def lay_out(wheel: str, tree: str) -> str:
     if not os.path.exists(os.path.join(tree, SITE, "softbond/datapath/ebpf/bond.bpf.o")):
         raise SystemExit("build-deb: the wheel has no BPF object (build it with clang and libbpf-dev)")
     _install(os.path.join(HERE, "softbond"), os.path.join(tree, "usr/bin/softbond"), 0o755)
+    # The CNI plugin: on PATH, and where Debian's containernetworking-plugins keep theirs.
+    _install(os.path.join(HERE, "softbond-cni"), os.path.join(tree, "usr/bin/softbond-cni"), 0o755)
+    os.makedirs(os.path.join(tree, "usr/lib/cni"), exist_ok=True)
+    os.symlink("../../bin/softbond-cni", os.path.join(tree, "usr/lib/cni/softbond-cni"))
     _install(os.path.join(tree, SITE, "softbond/faces/systemd/softbond@.service"),
              os.path.join(tree, "lib/systemd/system/softbond@.service"), 0o644)
     _install(os.path.join(HERE, "copyright"), os.path.join(tree, "usr/share/doc/softbond/copyright"), 0o644)

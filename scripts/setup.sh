@@ -18,6 +18,8 @@ if [ "${1:-}" = "--test" ]; then
               prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter zsh:zsh; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
+  # softbond-cni's tests chain it with the reference CNI plugins (host-local, macvlan in /usr/lib/cni).
+  [ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins)
   # ifenslave's script is what reads the bond-* options; the ifupdown reader's test reads it.
   [ -e /etc/network/if-pre-up.d/ifenslave ] || need+=(ifenslave)
   # test_deb installs the .deb with dpkg -i: its Depends must be here already.

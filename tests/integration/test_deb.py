@@ -21,7 +21,8 @@ SOFTBOND = "/usr/bin/softbond"
 INSTALLED = ("/usr/bin/softbond", "/lib/systemd/system/softbond@.service", "/usr/share/man/man8/softbond.8.gz",
              "/usr/share/man/man5/softbond.toml.5.gz", "/usr/share/bash-completion/completions/softbond",
              "/usr/share/zsh/vendor-completions/_softbond",
-             "/usr/lib/python3/dist-packages/softbond/datapath/ebpf/bond.bpf.o")
+             "/usr/lib/python3/dist-packages/softbond/datapath/ebpf/bond.bpf.o",
+             "/usr/bin/softbond-cni", "/usr/lib/cni/softbond-cni")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,9 @@ def test_deb_installs_runs_and_purges(topo, tmp_path, wheel):
         env = {"PATH": path_without_compilers(str(tmp_path / "bin")), "LANG": "C.UTF-8", "HOME": str(tmp_path)}
         version = subprocess.run([SOFTBOND, "--version"], capture_output=True, text=True, env=env)
         assert version.stdout.startswith("softbond "), version.stderr
+        cni = subprocess.run(["/usr/lib/cni/softbond-cni"], input='{"cniVersion": "1.0.0"}', capture_output=True,
+                             text=True, env={**env, "CNI_COMMAND": "VERSION"})
+        assert json.loads(cni.stdout)["cniVersion"] == "1.0.0", cni.stderr
 
         units = tmp_path / "units"
         units.mkdir()

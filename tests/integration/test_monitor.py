@@ -4,134 +4,26 @@ a real browser (headless Chromium driven by Playwright) while traffic runs
 and a member fails, and /metrics scraped over HTTP.
 
 The web server runs in the topology's host namespace, where the bonds are.
-So does the browser: this file doubles as a small browser driver
-(`python3 test_monitor.py browser-driver`), started with `ip netns exec` and
-fed one JSON command per line, so that the test keeps its own steps (cut a
-cable, run iperf3) between the browser's.
+So does the browser: a small driver process (tests/support/browser.py).
 """
 import json
 import os
-import select
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+import pytest
+
+from tests.support.netcheck import ping_ok, status_json, wait_active
+from tests.support.webutil import PORT, WebServer, http
+from tests.support.browser import Browser, require_browser as _tools
+from prometheus_client.parser import text_string_to_metric_families
+from softbond.faces.lacpview import lacp_summary
+
 ADDR = "192.168.100.199/24"
 COUNTERS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
 SWAP = {"rx_bytes": "tx_bytes", "tx_bytes": "rx_bytes", "rx_packets": "tx_packets", "tx_packets": "rx_packets"}
-
-
-# ------------------------------------------------------- browser driver
-def browser_driver() -> int:
-    """Runs inside the namespace: JSON commands on stdin, replies on stdout."""
-    from playwright.sync_api import sync_playwright
-
-    def reply(**kw):
-        sys.stdout.write(json.dumps(kw) + "\n")
-        sys.stdout.flush()
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text)
-                if msg.type == "error" and "Content Security Policy" in msg.text else None)
-        reply(ok=True, value="ready")
-        for line in sys.stdin:
-            cmd = json.loads(line)
-            op = cmd["op"]
-            try:
-                start = time.monotonic()
-                value = None
-                if op == "goto":
-                    page.goto(cmd["url"], wait_until="load")
-                elif op == "eval":
-                    value = page.evaluate(cmd["js"])
-                elif op == "wait":
-                    # as a function: a bare expression would be eval()ed in the
-                    # page, which its Content-Security-Policy (rightly) forbids
-                    page.wait_for_function(f"() => ({cmd['js']})", timeout=cmd.get("timeout", 5000), polling=50)
-                    value = time.monotonic() - start
-                elif op == "click":
-                    page.click(cmd["selector"], timeout=cmd.get("timeout", 5000))
-                elif op == "fill":
-                    page.fill(cmd["selector"], cmd["value"])
-                elif op == "viewport":
-                    page.set_viewport_size({"width": cmd["width"], "height": cmd["height"]})
-                elif op == "block":  # requests to this URL pattern fail until "unblock"
-                    page.route(cmd["url"], lambda route: route.abort())
-                elif op == "unblock":
-                    page.unroute(cmd["url"])
-                elif op == "screenshot":
-                    page.screenshot(path=cmd["path"], full_page=True)
-                elif op == "errors":
-                    value = errors
-                elif op == "quit":
-                    reply(ok=True)
-                    break
-                else:
-                    raise ValueError(f"unknown op {op}")
-                reply(ok=True, value=value)
-            except Exception as exc:  # reported to the test, which fails with it
-                reply(ok=False, error=f"{type(exc).__name__}: {exc}")
-        browser.close()
-    return 0
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["browser-driver"]:
-    sys.exit(browser_driver())
-
-
-# ------------------------------------------------------------ the tests
-import pytest  # noqa: E402
-
-from tests.support.netcheck import ping_ok, status_json, wait_active  # noqa: E402
-from tests.support.webutil import PORT, WebServer, http  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-from softbond.faces.lacpview import lacp_summary  # noqa: E402
-
-
-class Browser:
-    def __init__(self, topo):
-        self.proc = topo.popen(topo.host, [sys.executable, os.path.abspath(__file__), "browser-driver"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, bufsize=1)
-        first = self._read(60)
-        assert first.get("value") == "ready", first
-
-    def _read(self, timeout=30):
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            self.proc.kill()
-            raise AssertionError(f"browser driver gave no answer in {timeout} s: {self.proc.stderr.read()[-3000:]}")
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.kill()
-            raise AssertionError(f"browser driver died: {self.proc.stderr.read()[-3000:]}")
-        return json.loads(line)
-
-    def __call__(self, op, **kw):
-        self.proc.stdin.write(json.dumps({"op": op, **kw}) + "\n")
-        self.proc.stdin.flush()
-        answer = self._read(30 + kw.get("timeout", 0) / 1000)
-        assert answer["ok"], f"{op} {kw}: {answer.get('error')}"
-        return answer.get("value")
-
-    def close(self):
-        if self.proc.poll() is None:
-            try:
-                self("quit")
-                self.proc.wait(timeout=10)
-            except Exception:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def up(topo, *options, slaves="eth0,eth1"):
@@ -162,18 +54,6 @@ def switch_counters(topo):
     for i in range(topo.members):
         out[topo.member(i)] = dict(zip(COUNTERS, values[i * len(COUNTERS):(i + 1) * len(COUNTERS)]))
     return out
-
-
-def _tools():
-    missing = [what for what, ok in (("chromium", os.path.exists(CHROMIUM)),
-                                     ("playwright", _has_module("playwright"))) if not ok]
-    if missing:
-        pytest.fail(f"the dashboard test needs {', '.join(missing)}: run scripts/setup.sh --test", pytrace=False)
-
-
-def _has_module(name):
-    import importlib.util
-    return importlib.util.find_spec(name) is not None
 
 
 # -------------------------------------------------------------------- (1)
@@ -256,6 +136,18 @@ def test_dashboard_in_a_real_browser(topo, web, tmp_path):
             charted.append(float(browser("eval", js=f"document.querySelector('{bond} .chart-bond-tx')"
                                                     ".dataset.latest") or 0))
             time.sleep(1.0)
+        # the bond charts by protocol (g or the Bond switch): the stream is TCP over IPv4
+        browser("click", selector='#details button[data-detail="protocols"]')
+        browser("wait", js=f"document.querySelector('{bond} .chart-bond-tx').dataset.detail === 'protocols' && "
+                           f"Number(document.querySelector('{bond} .chart-bond-tx').dataset.latest) > 0", timeout=3000)
+        by_protocol = float(browser("eval", js=f"document.querySelector('{bond} .chart-bond-tx').dataset.latest"))
+        bands = next(c for c in browser("eval", js="window.softbondDashboard.describeCharts()")
+                     if c["kind"] == "bond" and c["dir"] == "tx")
+        assert bands["detail"] == "protocols" and {"ipv4_tcp", "arp", "other"} <= {s["label"] for s in bands["series"]}
+        print(f"by protocol: {by_protocol:.2f} Mbit/s out")
+        assert abs(by_protocol - statistics.median(charted)) <= 0.25 * statistics.median(charted)
+        browser("eval", js="document.dispatchEvent(new KeyboardEvent('keydown', {key: 'g'}))")
+        assert browser("eval", js=f"document.querySelector('{bond} .chart-bond-tx').dataset.detail") == "members"
         out, _ = client.communicate(timeout=30)
         data = json.loads(out)
         assert "error" not in data, data["error"]
@@ -514,6 +406,10 @@ def test_metrics_scraped_over_http(topo, web):
                                      ("mode_id", "1"), ("version", st["softbond_version"])))] == 1
     rx0 = m[("softbond_member_rx_bytes_total", (("bond", "bond0"), ("member", "eth0")))]
     assert rx0 > 0  # the pings of up() came back in through eth0
+    echo = (("direction", "rx"), ("master", "bond0"), ("member", "eth0"), ("protocol", "ipv4_icmp"))
+    assert m[("softbond_protocol_packets_total", echo)] >= 1
+    assert m[("softbond_protocol_bytes_total", echo)] >= 98 * m[("softbond_protocol_packets_total", echo)]
+    assert len([k for k in m if k[0] == "softbond_protocol_packets_total"]) == 2 * 2 * 11   # members x rx/tx x classes
 
     topo.cut(0)
     wait_active(topo, "eth1", timeout=2)

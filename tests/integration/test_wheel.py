@@ -46,6 +46,9 @@ def test_wheel_in_fresh_venv_without_clang_runs_ebpf(topo, tmp_path, wheel):
     assert where.stdout.strip().startswith(venv + "/lib/"), where.stdout   # the wheel's, not a cache's
 
     softbond = f"{venv}/bin/softbond"
+    cni = subprocess.run([f"{venv}/bin/softbond-cni"], input='{"cniVersion": "1.0.0"}', capture_output=True,
+                         text=True, env={**env, "CNI_COMMAND": "VERSION"})     # the console script
+    assert json.loads(cni.stdout)["cniVersion"] == "1.0.0", cni.stderr
     up = topo.exec(topo.host, [softbond, *BOND_UP], env=env, check=False)
     assert up.returncode == 0, up.stderr
     status = json.loads(topo.exec(topo.host, [softbond, "status", "bond0", "--json"], env=env).stdout)

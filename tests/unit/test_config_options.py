@@ -598,7 +598,9 @@ def test_options_to_json_defaults():
         "num_grat_arp": 1, "num_unsol_na": 1, "peer_notif_delay": 0, "all_slaves_active": 0,
         "resend_igmp": 1, "lp_interval": 1, "packets_per_slave": 1, "tlb_dynamic_lb": 1,
         "max_bonds": 1, "coupled_control": 1, "datapath": "auto", "datapath_workers": 1,
-        "datapath_busy_poll": 200, "metrics_textfile": "", "inherit": 0}
+        "datapath_busy_poll": 200, "protocol_counters": 1, "metrics_textfile": "", "inherit": 0,
+        "path_monitor": 0, "path_monitor_interval": 200, "path_monitor_window": 50, "path_monitor_loss": 10,
+        "path_monitor_rtt": 0, "path_monitor_recover": 25}
     assert set(options_to_json(BondOptions())) == set(OPTIONS)
 
 

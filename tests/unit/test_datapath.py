@@ -5,6 +5,8 @@ import threading
 import time
 
 from softbond.datapath import inprocess as datapath
+from softbond.datapath.abi import PROTO_BLOCK, PROTO_RX, PROTO_TX, proto_index
+from softbond.wire.protoclass import PC_IPV4_OTHER, PC_IPV4_TCP
 from softbond.datapath.inprocess import POLL_GROW_START_NS, DataPath, Snapshot, forward, next_window
 from softbond.faces.web.openapi import LOOP_COUNTERS
 from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
@@ -28,7 +30,8 @@ def run_ingress(policy, frames, counters=None):
     member_ours.setblocking(False)
     path = DataPath(tap_ours.fileno())
     slot = datapath.rx_segments_slot(3)
-    path.publish(Snapshot(receive={member_ours.fileno(): (member_ours.recv_into, policy, MEMBER, slot)},
+    path.publish(Snapshot(receive={member_ours.fileno(): (member_ours.recv_into, policy, MEMBER, slot,
+                                                          datapath.rx_proto_slot(3))},
                           bond_mac=BOND))
     path.watch(member_ours.fileno())
     path.start()
@@ -43,6 +46,7 @@ def run_ingress(policy, frames, counters=None):
             pass
         if counters is not None:
             counters.append(path.counters[slot])
+            counters.append(path.counters[datapath.proto_block(3):datapath.proto_block(4)])
         return got, path.rx_dropped
     finally:
         path.stop()
@@ -62,28 +66,40 @@ def gso_frame(segments, dst=BOND, src=PEER):
     header = bytes([1, 1]) + (54).to_bytes(2, "little") + (1448).to_bytes(2, "little") + \
         (34).to_bytes(2, "little") + (16).to_bytes(2, "little")
     tcp = bytes(12) + b"\x50" + bytes(7)
-    return header + dst + src + b"\x08\x00" + bytes(20) + tcp + bytes(1448 * segments)
+    ip = bytes([0x45]) + bytes(8) + b"\x06" + bytes(10)
+    return header + dst + src + b"\x08\x00" + ip + tcp + bytes(1448 * segments)
 
 
 def test_received_super_frames_count_their_extra_wire_segments_delivered_or_dropped():
     frames = [gso_frame(10), frame(BOND, PEER), gso_frame(3)]
     counted = []
     assert run_ingress(RX_DELIVER, frames, counted) == (frames, 0)
-    assert counted == [9 + 2]
+    assert counted[0] == 9 + 2
     counted = []
     assert run_ingress(RX_DROP, frames, counted) == ([], 3)
-    assert counted == [11]          # the member NIC counted them as received all the same
+    assert counted[0] == 11         # the member NIC counted them as received all the same
+    # by protocol: 13 TCP segments (each 54 header bytes + 1448), one IPv4 frame of another protocol
+    block = counted[1]
+    tcp = proto_index(PROTO_RX, PC_IPV4_TCP)
+    assert block[tcp:tcp + 2] == [13, 13 * (54 + 1448)]
+    other = proto_index(PROTO_RX, PC_IPV4_OTHER)
+    assert block[other:other + 2] == [1, 14 + 50]
+    assert sum(block) == 13 + 13 * (54 + 1448) + 1 + 64
 
 
 def test_counting_send_counts_extra_segments_and_sends_the_frame_unchanged():
     counters = [0] * datapath.COUNTER_SLOTS
     sent = []
-    send = datapath.counting_send(sent.append, counters, datapath.tx_segments_slot(5))
+    send = datapath.counting_send(sent.append, counters, 5)
     for f in (gso_frame(44), frame(PEER, BOND), gso_frame(1)):
         send(memoryview(f))
     assert [bytes(f) for f in sent] == [gso_frame(44), frame(PEER, BOND), gso_frame(1)]
     assert counters[datapath.tx_segments_slot(5)] == 43
-    assert sum(counters) == 43
+    block = counters[datapath.proto_block(5):datapath.proto_block(6)]
+    tcp, other = proto_index(PROTO_TX, PC_IPV4_TCP), proto_index(PROTO_TX, PC_IPV4_OTHER)
+    assert block[tcp:tcp + 2] == [45, 45 * (54 + 1448)]
+    assert block[other:other + 2] == [1, 64]
+    assert sum(counters) == 43 + sum(block[tcp:tcp + 2]) + 65
 
 
 def test_segment_slots_are_reused_from_where_the_last_member_left_them():
@@ -94,9 +110,13 @@ def test_segment_slots_are_reused_from_where_the_last_member_left_them():
     counters[datapath.rx_segments_slot(a)] += 7
     counters[datapath.tx_segments_slot(b)] += 5
     assert slots.extra(11) == (7, 0) and slots.extra(12) == (0, 5)
+    counters[datapath.tx_proto_slot(a) + 2] += 3
     slots.release(11)
-    assert slots.extra(11) == (0, 0)
+    assert slots.extra(11) == (0, 0) and slots.protocols(11) is None
     assert slots.assign(13) == 0 and slots.extra(13) == (0, 0)     # starts from the slot's 7
+    assert slots.protocols(13) == [0] * PROTO_BLOCK
+    counters[datapath.tx_proto_slot(a) + 2] += 1
+    assert slots.protocols(13)[proto_index(PROTO_TX, 1)] == 1 and sum(slots.protocols(13)) == 1
     more = [slots.assign(100 + i) for i in range(datapath.MAX_MEMBERS)]     # 2 already taken
     assert more[-3:] == [datapath.MAX_MEMBERS - 1, None, None]
     assert slots.extra(100 + datapath.MAX_MEMBERS - 1) == (0, 0)            # past the slots: uncounted
@@ -248,3 +268,12 @@ def test_frames_further_apart_than_the_window_are_waited_for_asleep():
 
 def test_the_loop_counters_in_status_and_openapi_agree():
     assert [name for name, _ in datapath.LOOP_COUNTERS] == list(LOOP_COUNTERS)
+
+
+def test_protocol_counters_off_counts_segments_only():
+    counters = [0] * datapath.COUNTER_SLOTS
+    sent = []
+    send = datapath.counting_send(sent.append, counters, 5, protocols=False)
+    for f in (gso_frame(44), frame(PEER, BOND)):
+        send(memoryview(f))
+    assert len(sent) == 2 and counters[datapath.tx_segments_slot(5)] == 43 and sum(counters) == 43

@@ -20,8 +20,8 @@ from softbond.datapath import abi
 BPF_SOURCE = Path(abi.__file__).parent / "ebpf" / "bond.bpf.c"
 
 # The #defines the Python side mirrors, by C name -> datapath_abi name.
-_ABI_DEFINE = re.compile(r"^#define ((?:MODE|POL|RX|SB_F)_\w+|SB_MAX_MEMBERS|SB_BUCKETS)\b", re.M)
-_ABI_ATTRIBUTE = re.compile(r"^(?:(?:MODE|POL|RX|F)_\w+|MAX_MEMBERS|BUCKETS)$")
+_ABI_DEFINE = re.compile(r"^#define ((?:MODE|POL|RX|SB_F|PC|SB_PROTO)_\w+|SB_MAX_MEMBERS|SB_BUCKETS)\b", re.M)
+_ABI_ATTRIBUTE = re.compile(r"^(?:(?:MODE|POL|RX|F|PC|PROTO)_(?!CLASSES$|DIRECTIONS$|BLOCK$)\w+|MAX_MEMBERS|BUCKETS)$")
 _STRUCT = re.compile(r"^struct (sb_\w+) \{(.*?)^\};", re.M | re.S)
 _FIELD = re.compile(r"^\s*__([us])(8|16|32|64) (\w+)(?:\[(\d+)\])?;", re.M)
 _MAP = re.compile(r"^\} (\w+) SEC\(\"\.maps\"\);", re.M)
@@ -43,7 +43,9 @@ MAPS = {
 
 
 def c_name(attribute: str) -> str:
-    return attribute if attribute.startswith(("MODE_", "POL_", "RX_")) else "SB_" + attribute
+    if attribute == "PROTO_CLASS_COUNT":
+        return "SB_PROTO_CLASSES"
+    return attribute if attribute.startswith(("MODE_", "POL_", "RX_", "PC_")) else "SB_" + attribute
 
 
 def python_fields(layout: struct.Struct) -> list[tuple[int, int, bool]]:
@@ -61,14 +63,16 @@ def python_fields(layout: struct.Struct) -> list[tuple[int, int, bool]]:
 
 def probe(source: Path, workdir: Path) -> tuple[dict[str, int], dict[str, list[tuple[str, bool]]], list[str]]:
     """What the compiler makes of `source`: values by name, the structs'
-    fields (name, signed) in order, the program names."""
+    fields (name, signed, elements or 0) in order, the program names."""
     text = source.read_text()
-    structs = {name: [(field, sign == "s") for sign, _, field, _ in _FIELD.findall(body)]
+    # An array of bytes is one field ("6s"), of wider integers one per element ("44Q").
+    structs = {name: [(field, sign == "s", int(length or 0) if bits != "8" else 0)
+                      for sign, bits, field, length in _FIELD.findall(body)]
                for name, body in _STRUCT.findall(text)}
     lines = [f'V("{name}", {name});' for name in _ABI_DEFINE.findall(text)]
     for name, fields in structs.items():
         lines.append(f'V("sizeof {name}", sizeof(struct {name}));')
-        for field, _ in fields:
+        for field, _, _ in fields:
             lines.append(f'V("{name}.{field}", offsetof(struct {name}, {field}));')
             lines.append(f'V("sizeof {name}.{field}", sizeof(((struct {name} *)0)->{field}));')
     for name in _MAP.findall(text):
@@ -100,11 +104,13 @@ def mismatches(source: Path, workdir: Path) -> list[str]:
         fields = structs.get(name, [])
         if values.get(f"sizeof {name}") != layout.size:
             out.append(f"sizeof(struct {name}): C {values.get(f'sizeof {name}')}, Python {layout.size}")
-        c_fields = [(values[f"{name}.{f}"], values[f"sizeof {name}.{f}"], signed) for f, signed in fields]
+        c_fields = [(values[f"{name}.{f}"] + i * values[f"sizeof {name}.{f}"] // (length or 1),
+                     values[f"sizeof {name}.{f}"] // (length or 1), signed)
+                    for f, signed, length in fields for i in range(length or 1)]
         if c_fields != python_fields(layout):
             out.append(f"struct {name} (offset, size, signed): C {c_fields}, Python {python_fields(layout)}")
-    stat_fields = [f for f, _ in structs.get("sb_stats", [])]
-    if stat_fields != list(abi.STAT_NAMES):
+    stat_fields = [f for f, _, _ in structs.get("sb_stats", [])]
+    if stat_fields != [*abi.STAT_NAMES, "proto"]:
         out.append(f"struct sb_stats fields: C {stat_fields}, Python {list(abi.STAT_NAMES)}")
     c_maps = sorted(k[4:] for k in values if k.startswith("map "))
     if c_maps != sorted(abi.MAP_NAMES):
@@ -129,6 +135,7 @@ def test_bond_bpf_c_matches_datapath_abi(tmp_path):
      "#define RX_BROADCAST_ONLY"),
     (("\t__s32 active_slot;", "\t__u32 active_slot;"), "struct sb_config"),
     (("\t__u64 rx_gso_extra;\n", "\t__u64 rx_gso_extra;\n\t__u64 tx_errors;\n"), "sizeof(struct sb_stats)"),
+    (("#define PC_LACP 1", "#define PC_LACP 12"), "#define PC_LACP"),
     (("__uint(max_entries, 2 * SB_MAX_MEMBERS);", "__uint(max_entries, SB_MAX_MEMBERS);"), "map sb_members"),
     ((re.compile(r"\bsb_rr\b"), "sb_rr_cursor"), "maps:"),       # the map and its uses
 ])

@@ -607,3 +607,25 @@ def test_every_registry_value_printed_by_its_kernel_name(option, mode, line):
             assert line.format(name=name, number=number) in render_proc(s).splitlines()
     s = status(mode, [slave("eth0", 1)], active="eth0", primary="eth0", **{option: 99})
     assert "unknown" in render_proc(s)
+
+
+def test_path_block_follows_the_kernel_text_only_when_the_path_monitor_runs():
+    from softbond.faces.status_text import path_block
+    s = st_ab_miimon()
+    assert path_block(s) == ""
+    s["options"].update(path_monitor=1, path_monitor_interval=50, path_monitor_window=40, path_monitor_loss=25,
+                        path_monitor_rtt=0, path_monitor_recover=20)
+    s["slaves"][0]["path"] = {"state": "in service", "loss_pct": 0.0, "rtt_ms": 0.0812, "probes": 40,
+                              "taken_out": 0, "reason": "", "target": "192.168.100.1"}
+    s["slaves"][1]["path"] = {"state": "out of service", "loss_pct": 42.5, "rtt_ms": None, "probes": 40,
+                              "taken_out": 1, "reason": "lost 10 of the last 23 probes", "target": "192.168.100.1"}
+    assert path_block(s) == (
+        "\nPath monitor: target 192.168.100.1, probe every 50 ms, window 40 probes, out at 25% loss, "
+        "back after 20 answered\n"
+        "Path eth0: in service, loss 0.0% of 40 probes, RTT 0.081 ms, taken out 0 times\n"
+        "Path eth1: out of service (lost 10 of the last 23 probes), loss 42.5% of 40 probes, RTT none, "
+        "taken out 1 times\n")
+    s["options"]["path_monitor_rtt"] = 3
+    assert "out at 25% loss or 3x the best RTT," in path_block(s)
+    # The kernel's text is not touched by the path status.
+    assert render_proc(s) == render_proc(st_ab_miimon())

@@ -345,3 +345,56 @@ def test_the_newest_events_show_and_a_bigger_terminal_fills_with_them():
             assert "event number 39" in events[-1] and all("bond0:" in line for line in events), lines
             assert len(events) >= 20
     asyncio.run(go())
+
+
+class ProtocolSource(FakeSource):
+    """FakeSource with the bond's protocol counters: per second 1 MB out as
+    TCP (8 Mbit/s), 250 kB in as UDP (2 Mbit/s), one ARP each way."""
+
+    def __call__(self):
+        statuses = super().__call__()
+        n = self.n
+        classes = ("arp", "lacp", "ipv4_tcp", "ipv4_udp", "ipv4_icmp", "ipv4_other",
+                   "ipv6_tcp", "ipv6_udp", "ipv6_icmp", "ipv6_other", "other")
+        counts = {d: {c: {"packets": 0, "bytes": 0} for c in classes} for d in ("rx", "tx")}
+        counts["tx"]["ipv4_tcp"] = {"packets": 700 * n, "bytes": 1_000_000 * n}
+        counts["rx"]["ipv4_udp"] = {"packets": 200 * n, "bytes": 250_000 * n}
+        counts["rx"]["arp"] = counts["tx"]["arp"] = {"packets": n, "bytes": 42 * n}
+        statuses[0]["protocols"] = counts
+        return statuses
+
+
+def test_g_switches_the_bond_view_to_by_protocol_and_back():
+    source = ProtocolSource()
+
+    async def go():
+        app = TopApp(source, interval=3600)
+        async with app.run_test(size=(80, 24)) as pilot:
+            lines = await screen_after(app, pilot, 5)
+            assert "view: in/out" in "\n".join(lines) and "ipv4_tcp" not in "\n".join(lines)
+            await pilot.press("g")
+            await pilot.pause()
+            lines = screen_text(app)
+            assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+            assert "view: by protocol" in "\n".join(lines)
+            tcp = next(line for line in lines if "ipv4_tcp" in line)
+            assert "in 0.00 Mbit/s" in tcp and "out 8.00 Mbit/s" in tcp and "█" in tcp
+            udp = next(line for line in lines if "ipv4_udp" in line)
+            assert "in 2.00 Mbit/s" in udp and "out 0.00 Mbit/s" in udp and "█" not in udp
+            await pilot.press("u", "u")
+            await pilot.pause()
+            arp = next(line for line in screen_text(app) if " arp " in f" {line} ")
+            assert "in 1.0 pps" in arp and "out 1.0 pps" in arp
+            await pilot.press("g")
+            await pilot.pause()
+            text = "\n".join(screen_text(app))
+            assert "view: in/out" in text and "ipv4_tcp" not in text and "(all members)" in text
+    asyncio.run(go())
+
+
+def test_path_monitor_line_under_a_member():
+    from softbond.faces.top import path_member_line
+    text = path_member_line({"state": "out of service", "loss_pct": 31.5, "rtt_ms": 0.123, "probes": 40,
+                             "taken_out": 2, "reason": "lost 13 of the last 40 probes", "target": "10.0.0.1"}).plain
+    assert text == "  path out of service  loss 31.5%  rtt 0.12 ms  40 probes  out 2x"
+    assert "rtt -" in path_member_line({"state": "in service", "loss_pct": 100.0, "rtt_ms": None}).plain

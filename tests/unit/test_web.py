@@ -411,3 +411,21 @@ def test_metrics_say_which_bonds_are_managed():
     assert _value(fams, "softbond_bonds") == 1
     with pytest.raises(AssertionError):
         _value(fams, "node_bonding_slaves", master="bond1")
+
+
+def test_metrics_path_monitor_series_only_where_it_runs():
+    fake = Fake()
+    fake.statuses[0]["slaves"][0]["path"] = {"state": "in service", "loss_pct": 2.5, "rtt_ms": 0.25, "probes": 40,
+                                             "taken_out": 1, "reason": "", "target": "10.0.0.1"}
+    fake.statuses[0]["slaves"][1]["path"] = {"state": "out of service", "loss_pct": 40.0, "rtt_ms": None,
+                                             "probes": 40, "taken_out": 3, "reason": "lost 16", "target": "10.0.0.1"}
+    fams = _families(metrics.render(fake.source).decode())
+    assert _value(fams, "softbond_member_path_loss_ratio", bond="bond0", member="eth0") == 0.025
+    assert _value(fams, "softbond_member_path_rtt_seconds", bond="bond0", member="eth0") == 0.00025
+    assert _value(fams, "softbond_member_path_in_service", bond="bond0", member="eth0") == 1
+    assert _value(fams, "softbond_member_path_in_service", bond="bond0", member="eth1") == 0
+    assert _value(fams, "softbond_member_path_taken_out_total", bond="bond0", member="eth1") == 3
+    with pytest.raises(AssertionError):     # no answered probe: no RTT sample
+        _value(fams, "softbond_member_path_rtt_seconds", bond="bond0", member="eth1")
+    with pytest.raises(AssertionError):     # bond1 runs no path monitor
+        _value(fams, "softbond_member_path_in_service", bond="bond1", member="eth2")

@@ -259,10 +259,27 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("datapath_busy_poll", "int", 200, "microseconds the Python data path polls before sleeping while "
           "frames arrive that close together (adaptive, like KVM halt polling; 0: always sleep)",
           values=(("off", 0), ("maxval", 100000)), min=0, max=100000),
+    _spec("protocol_counters", "bool", 1, "the Python data paths count traffic by protocol class (status "
+          "protocols, /metrics softbond_protocol_*); off saves them classifying each frame (the eBPF "
+          "path counts in any case)", values=_ONOFF),
     _spec("metrics_textfile", "path", "", "directory where the bond's process keeps softbond-BOND.prom for "
           "node_exporter's textfile collector (empty: none)"),
     _spec("inherit", "bool", 0, "the bond takes over its first member's addresses, routes, MTU and MAC "
           "(softbond down gives them back)", values=_ONOFF, runtime="up"),
+    # The path monitor (gray failures): softbond's own, see monitors/path.py.
+    _spec("path_monitor", "bool", 0, "probe each member's own path to arp_ip_target (or the default gateway) "
+          "and take a member with too much loss or delay out of service", values=_ONOFF, effect=EFFECT_MONITORS),
+    _spec("path_monitor_interval", "int", 200, "path monitor: milliseconds between probes on each member",
+          values=(("minval", 10), ("maxval", 60000)), min=10, max=60000, effect=EFFECT_MONITORS),
+    _spec("path_monitor_window", "int", 50, "path monitor: probes over which loss and round-trip time are measured",
+          values=(("minval", 4), ("maxval", 10000)), min=4, max=10000, effect=EFFECT_MONITORS),
+    _spec("path_monitor_loss", "int", 10, "path monitor: loss, in % of the window, that takes a member out",
+          values=(("minval", 1), ("maxval", 100)), min=1, max=100, effect=EFFECT_MONITORS),
+    _spec("path_monitor_rtt", "int", 0, "path monitor: median round-trip time, as a multiple of the best "
+          "member's, that takes a member out (0: off)",
+          values=(("off", 0), ("maxval", 1000)), min=0, max=1000, effect=EFFECT_MONITORS),
+    _spec("path_monitor_recover", "int", 25, "path monitor: consecutive answered probes that bring a member "
+          "back", values=(("minval", 1), ("maxval", 10000)), min=1, max=10000, effect=EFFECT_MONITORS),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -307,8 +324,15 @@ class BondOptions:
     datapath: str = "auto"
     datapath_workers: int = 1
     datapath_busy_poll: int = 200   # microseconds
+    protocol_counters: int = 1
     metrics_textfile: str = ""      # a directory; "" writes no textfile
     inherit: int = 0
+    path_monitor: int = 0
+    path_monitor_interval: int = 200   # milliseconds
+    path_monitor_window: int = 50      # probes
+    path_monitor_loss: int = 10        # % of the window
+    path_monitor_rtt: int = 0          # multiple of the best member's median RTT (0: off)
+    path_monitor_recover: int = 25     # consecutive answered probes
 
     @property
     def num_grat_arp(self) -> int:

@@ -34,6 +34,7 @@ from .failover import Failover
 from .health import LinkHealth
 from .inherit import Inheritance
 from .listeners import ControlListeners
+from .pathprobe import PathProbe, check_target as check_path_target
 from .limits import DeviceLimits
 from .live import LiveOptions
 from .membership import Member, Membership
@@ -88,6 +89,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
         self._arp_task: asyncio.Task | None = None
         self._arp: ArpJudge | None = None
         self._arp_rotation = 0
+        self._path: PathProbe | None = None   # [path monitor] path_monitor=on
         self._ours_v4: set[bytes] = set()
         self._ours_v6: set[bytes] = set()
         self._notify_task: asyncio.Task | None = None
@@ -101,6 +103,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
+        check_path_target(self, self.opts, starting=True)     # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
         self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
         if self.opts.inherit:
@@ -154,6 +157,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                      self._workers_task):
             if task:
                 task.cancel()
+        if self._path is not None:      # [path monitor]
+            self._path.stop()
         if self._nl is not None and self.loop is not None:
             self.loop.remove_reader(self._nl.fileno())
             self._nl.close()
@@ -350,8 +355,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,
                 "counters": self._member_counters(m),
+                "protocols": self.device.protocol_counters(m.ifindex) if self.device else None,
                 "control_send_errors": m.control_send_errors,
                 "ad": self._port_info(m),
+                "path": self._path.status(m) if self._path is not None else None,   # [path monitor]
             })
         status = {
             "bond": self.name,
@@ -375,6 +382,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, DeviceLimits, Liv
             "member_packets": bonddev.WIRE_PACKETS,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
             "slaves": slaves,
+            "protocols": bonddev.protocol_totals(s["protocols"] for s in slaves),
             "ad_info": self.runner.system.ad_info() if self._lacp_running() else None,
             "alb_clients": self.runner.rlb.to_json() if isinstance(self.runner, Alb) else None,
             "events": list(self.events)[-20:],

@@ -16,6 +16,7 @@ from .membership import Member
 from ..modes.active_backup import link_change_reselects
 from ..monitors import link as linkmon
 from ..monitors.arp import ArpJudge, probe_frames
+from .pathprobe import PathProbe
 from ..kernel import links as linkops
 from ..kernel import netlink
 from ..wire.ethernet import mac_to_bytes
@@ -78,7 +79,8 @@ class LinkHealth:
                 speed, duplex = linkops.speed_duplex(member.name)
                 member.speed, member.duplex = speed or 0, 1 if duplex == "full" else 0
         role = ("active " if member is self.active else "backup ") if self._uses_primary() else ""
-        change = member.link.observe(carrier and member.arp_ok, now, self.opts.updelay / 1000,
+        # [path monitor] a member whose path loses too much is down, as one without carrier.
+        change = member.link.observe(carrier and member.arp_ok and member.path_ok, now, self.opts.updelay / 1000,
                                      self.opts.downdelay / 1000, role)
         self._apply(member, change)
 
@@ -131,6 +133,12 @@ class LinkHealth:
             self._close_listeners(member)
             member.arp_ok = True
         self._arp = None
+        if self._path is not None:      # [path monitor]
+            self._path.stop()
+        for member in (m for m in self.members if not m.path_ok):
+            member.path_ok = True
+            self._observe(member, member.carrier, time.monotonic())
+        self._path = PathProbe.start(self)
         if self.opts.miimon > 0:
             self._miimon_task = self.loop.create_task(self._miimon(self.opts.miimon / 1000))
         if self.opts.arp_interval > 0 and (self.opts.arp_ip_target or self.opts.ns_ip6_target):

@@ -62,13 +62,16 @@ class ControlListeners:
 
     def _open_listeners(self, member: Member) -> None:
         try:
-            if (self._arp is not None and self.opts.arp_ip_target) or isinstance(self.runner, Alb):
+            if (self._arp is not None and self.opts.arp_ip_target) or isinstance(self.runner, Alb) \
+                    or self._path is not None:
                 member.listener = packet.open_listener(member.name, ETH_P_ARP)
                 self.loop.add_reader(member.listener.fileno(), self._on_arp, member)
+                if self._path is not None:      # [path monitor] replies come to the member's probe MAC
+                    self._path.listen(member)
             if isinstance(self.runner, Ieee8023ad) and member.slow_listener is None:
                 member.slow_listener = packet.open_listener(member.name, ETH_P_SLOW)
                 self.loop.add_reader(member.slow_listener.fileno(), self._on_slow, member)
-            if self._arp is not None and self.opts.ns_ip6_target:
+            if (self._arp is not None and self.opts.ns_ip6_target) or (self._path is not None and self._path.v6):
                 member.ns_listener = packet.open_listener(member.name, ETH_P_IPV6)
                 self.loop.add_reader(member.ns_listener.fileno(), self._on_na, member)
         except OSError as exc:
@@ -99,6 +102,8 @@ class ControlListeners:
             if self._arp is not None:
                 self._arp.saw_reply(member.name, parsed.sender_ip, parsed.target_ip, ours,
                                     member is self.active, now)
+            if self._path is not None:      # [path monitor]
+                self._path.saw_arp(parsed, now)
             if isinstance(self.runner, Alb):
                 self.runner.rlb.arp_recv(parsed.op, parsed.sender_mac, parsed.sender_ip, parsed.target_ip)
 
@@ -113,6 +118,8 @@ class ControlListeners:
             except OSError:
                 return
             na = wire_ndisc.parse_na(frame)
+            if na is not None and self._path is not None:      # [path monitor]
+                self._path.saw_na(na, now)
             if na is not None and self._arp is not None:
                 # An NA answering our NS comes from the target itself.
                 self._arp.saw_reply(member.name, na.target, next(iter(ours), b""), ours,

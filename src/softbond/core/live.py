@@ -21,6 +21,7 @@ from ..kernel import proctitle
 from ..config.names import validate_ifname
 from ..config.options import BOND_MODE_ACTIVEBACKUP, EFFECT_DATAPATH, EFFECT_MONITORS, EFFECT_PRIOS, EFFECT_RESELECT, EFFECT_RUNNER, OPTIONS, BondOptions, change_option, option_to_text
 from .errors import BondError
+from .pathprobe import check_target as check_path_target
 from .membership import FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE
 from ..modes import make_runner
 from ..modes.ieee8023ad import Ieee8023ad
@@ -41,6 +42,8 @@ class LiveOptions:
         spec = OPTIONS[name.strip()]
         if spec.name == "prio":
             self._check_prios(new)
+        if spec.name.startswith("path_monitor"):   # [path monitor] refused without a probe target
+            check_path_target(self, new, starting=False)
         if spec.name == "metrics_textfile":
             metrics_textfile.check_dir(self.name, new.metrics_textfile)
         if spec.name == "primary" and new.primary:

@@ -46,6 +46,7 @@ class Member:
     duplex: int = 0
     prio: int = 0
     arp_ok: bool = True
+    path_ok: bool = True          # the path monitor's verdict (core/pathprobe.py)
     listener: socket.socket | None = None
     ns_listener: socket.socket | None = None
     mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
@@ -119,6 +120,8 @@ class Membership:
         self._sync_gso_limits()
         if self._arp is not None:
             self._arp.add(name, time.monotonic())
+        if self._path is not None:      # [path monitor]
+            self._path.add(member)
         self._open_listeners(member)
         if isinstance(self.runner, Ieee8023ad):
             self.runner.start(mac_to_bytes(self.mac))
@@ -263,6 +266,8 @@ class Membership:
             self.device.close_member(member.sock, member.ifindex)
         if self._arp is not None:
             self._arp.remove(member.name)
+        if self._path is not None:      # [path monitor]
+            self._path.remove(member)
         self._close_listeners(member)
         sock = member.sock
         # The data threads may still hold the previous snapshot for a moment.

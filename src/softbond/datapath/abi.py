@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 
 from ..config.registry import BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST, BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR
+from ..wire.protoclass import PC_ARP, PC_IPV4_ICMP, PC_IPV4_OTHER, PC_IPV4_TCP, PC_IPV4_UDP, PC_IPV6_ICMP, PC_IPV6_OTHER, PC_IPV6_TCP, PC_IPV6_UDP, PC_LACP, PC_OTHER, PROTO_CLASSES  # noqa: F401  (PC_*: bond.bpf.c's, checked here)
 from ..wire.xmit_hash import ENCAP23, ENCAP34, LAYER2, LAYER23, LAYER34, VLAN_SRCMAC
 
 # Modes: MODE_* in bond.bpf.c; sb_config.mode, Plan.mode, EbpfSnapshot.mode.
@@ -67,6 +68,28 @@ PROG_NAMES = ("sb_egress", "sb_ingress", "sb_peer", "sb_hash")
 CONFIG = struct.Struct("=IIIIIiII6sHII")       # struct sb_config
 MEMBER = struct.Struct("=I6sH")                # struct sb_member
 RX = struct.Struct("=II6sH")                   # struct sb_rx
-STATS = struct.Struct("=8Q")                   # struct sb_stats
 STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops",
-              "tx_gso_extra", "rx_gso_extra")  # struct sb_stats' fields in order
+              "tx_gso_extra", "rx_gso_extra")  # struct sb_stats' fields in order, then `proto`
+
+# Protocol classes (wire/protoclass.py): PC_* in bond.bpf.c. Each member
+# counts, per direction and class, packets then bytes: one block of
+# PROTO_BLOCK u64s, sb_stats.proto in the eBPF programs, a slice of the
+# loop's counters on the Python paths (inprocess.C_PROTO). The class names
+# are the fixed labels of status JSON and /metrics.
+PROTO_DIRECTIONS = ("rx", "tx")
+PROTO_RX, PROTO_TX = 0, 1
+PROTO_CLASS_COUNT = len(PROTO_CLASSES)
+PROTO_BLOCK = len(PROTO_DIRECTIONS) * PROTO_CLASS_COUNT * 2
+STATS = struct.Struct(f"=8Q{PROTO_BLOCK}Q")    # struct sb_stats
+
+
+def proto_index(direction: int, proto_class: int) -> int:
+    """The packets counter of `proto_class` in a member's block (bytes: + 1)."""
+    return (direction * PROTO_CLASS_COUNT + proto_class) * 2
+
+
+def protocols(block) -> dict:
+    """A member's block as status JSON: direction -> class -> packets, bytes."""
+    return {direction: {name: {"packets": block[proto_index(d, c)], "bytes": block[proto_index(d, c) + 1]}
+                        for c, name in enumerate(PROTO_CLASSES)}
+            for d, direction in enumerate(PROTO_DIRECTIONS)}

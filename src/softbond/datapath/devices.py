@@ -26,7 +26,7 @@ import sys
 
 from . import inprocess as datapath, workers
 from .inprocess import DataPath, Snapshot
-from .abi import BUCKETS
+from .abi import BUCKETS, protocols
 from ..kernel import packet, tap
 
 TUNSETCARRIER = 0x400454E2
@@ -85,13 +85,39 @@ def wire_counters(name: str, nic: dict, extra: tuple[int, int]) -> dict:
 
 class MemberSocket(socket.socket):
     """A member's data socket whose send (what the runners call per frame)
-    also counts a GSO super-frame's extra wire segments."""
+    also counts the frame by protocol and a GSO super-frame's extra wire
+    segments."""
 
 
-def counted_socket(sock: socket.socket, counters, slot: int) -> MemberSocket:
+def counted_socket(sock: socket.socket, counters, member_slot: int | None, protocols: bool) -> MemberSocket:
     counted = MemberSocket(fileno=sock.detach())
-    counted.send = datapath.counting_send(super(MemberSocket, counted).send, counters, slot)
+    count_sends(counted, counters, member_slot, protocols)
     return counted
+
+
+def count_sends(sock: MemberSocket, counters, member_slot: int | None, protocols: bool) -> None:
+    sock.send = datapath.counting_send(super(MemberSocket, sock).send, counters, member_slot, protocols)
+
+
+def protocol_counters(block: list[int] | None) -> dict | None:
+    """A member's protocol counters as status JSON (None: not counted)."""
+    return protocols(block) if block is not None else None
+
+
+def protocol_totals(per_member) -> dict | None:
+    """The bond's protocol counters: its members' summed (None: none counted)."""
+    total = None
+    for counted in per_member:
+        if counted is None:
+            continue
+        if total is None:
+            total = {d: {c: dict(v) for c, v in classes.items()} for d, classes in counted.items()}
+            continue
+        for d, classes in counted.items():
+            for c, v in classes.items():
+                total[d][c]["packets"] += v["packets"]
+                total[d][c]["bytes"] += v["bytes"]
+    return total
 
 
 def choose(name: str, datapath: str, *, mac: str | None,
@@ -126,6 +152,7 @@ class PythonDevice:
         self.datapath = DataPath(self.tap_fd)
         self.segments = datapath.SegmentSlots(self.datapath.counters.__getitem__)
         self._watched: set[int] = set()
+        self._protocols = True       # protocol_counters as last published
 
     def start(self) -> None:
         self.datapath.start()
@@ -141,13 +168,9 @@ class PythonDevice:
 
     def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
         """The member's socket and its control-frame sender."""
-        sock = packet.open_data_socket(name, ifindex)
-        send = sock.send
-        # A NIC that counts segments itself needs no counting: no per-frame cost.
-        slot = self.segments.assign(ifindex) if counts_super_frames_once(name) else None
-        if slot is not None:
-            sock = counted_socket(sock, self.datapath.counters, datapath.tx_segments_slot(slot))
-            send = super(MemberSocket, sock).send
+        sock = counted_socket(packet.open_data_socket(name, ifindex), self.datapath.counters,
+                              self.segments.assign(ifindex), self._protocols)
+        send = super(MemberSocket, sock).send
 
         def send_control(frame: bytes) -> None:
             send(VNET_NONE + frame)
@@ -163,10 +186,20 @@ class PythonDevice:
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         return wire_counters(name, nic, self.segments.extra(ifindex))
 
+    def protocol_counters(self, ifindex: int) -> dict | None:
+        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
+
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         slots = self.segments.slots()
+        if bool(runner.opts.protocol_counters) != self._protocols:
+            # Before the runner's transmit is built: it takes each member's send.
+            self._protocols = bool(runner.opts.protocol_counters)
+            for m in members:
+                if isinstance(m.sock, MemberSocket):
+                    count_sends(m.sock, self.datapath.counters, slots.get(m.ifindex), self._protocols)
         receive = {m.sock.fileno(): (m.sock.recv_into, runner.rx_policy(m, active), m.mac_bytes,
-                                     datapath.rx_segments_slot(slots.get(m.ifindex)))
+                                     datapath.rx_segments_slot(slots.get(m.ifindex)),
+                                     datapath.rx_proto_slot(slots.get(m.ifindex)) if self._protocols else -1)
                    for m in members}
         self.datapath.publish(Snapshot(transmit=runner.transmit(usable, active, bond_mac),
                                        receive=receive, bond_mac=bond_mac,
@@ -253,6 +286,12 @@ class EbpfDevice:
             stats = {}
         return wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
 
+    def protocol_counters(self, ifindex: int) -> dict | None:
+        try:
+            return protocol_counters(self.dev.maps.protocol_block(ifindex))
+        except (OSError, KeyError):
+            return None
+
     def rx_dropped(self, members) -> int:
         total = 0
         for m in members:
@@ -310,6 +349,7 @@ class WorkersDevice:
         self._plan: bytes | None = None
         self._behind: set[int] = set()      # workers whose control socket was full
         self._bucket_seen = [0] * BUCKETS
+        self._protocols = True       # protocol_counters as last published
 
     # -- workers --------------------------------------------------------------
     def start(self) -> None:
@@ -381,8 +421,7 @@ class WorkersDevice:
         # Send-only (protocol 0): the workers' fanout sockets take the data.
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
         sock.bind((name, 0))
-        if counts_super_frames_once(name):    # else the NIC counts segments: the workers need not
-            self.segments.assign(ifindex)
+        self.segments.assign(ifindex)
         return sock, sock.send
 
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
@@ -392,7 +431,11 @@ class WorkersDevice:
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         return wire_counters(name, nic, self.segments.extra(ifindex))
 
+    def protocol_counters(self, ifindex: int) -> dict | None:
+        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
+
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
+        self._protocols = bool(runner.opts.protocol_counters)
         plan = workers.plan_for(runner, members, usable, active, bond_mac, self.segments.slots())
         self._plan = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
         for i in range(self.count):

@@ -33,12 +33,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .abi import MAX_MEMBERS, RX_DELIVER, RX_DROP, RX_NOT_OWN
+from .abi import MAX_MEMBERS, PROTO_BLOCK, PROTO_RX, PROTO_TX, RX_DELIVER, RX_DROP, RX_NOT_OWN, proto_index
 from ..modes.base import VNET
-from ..wire.vnet import gso_segments
+from ..wire.protoclass import BY_IPV4_PROTO, classify
+from ..wire.vnet import gso_segments, gso_wire_bytes
 
 # Offsets in a received frame: the virtio-net header, then Ethernet.
 DST, SRC, ETH_END = VNET, VNET + 6, VNET + 12
+
+IPV4_PROTO = ETH_END + 2 + 9     # the IPv4 header's protocol byte
 
 # A 64 KB GSO super-frame plus the virtio-net header and slack.
 FRAME_BUFFER = 65536 + VNET + 256
@@ -58,7 +61,11 @@ LOOP_COUNTERS = (("frames_out", C_FRAMES_OUT), ("frames_in", C_FRAMES_IN), ("rx_
 # A member without a slot (none assigned yet) counts into C_UNASSIGNED.
 C_UNASSIGNED = 6
 C_SEGMENTS = 8
-COUNTER_SLOTS = C_SEGMENTS + 2 * MAX_MEMBERS
+# Then, per member slot and one more for members without one, the block of
+# protocol counters (abi.PROTO_BLOCK: per direction and class, packets and
+# bytes on the wire), laid out as the eBPF programs' sb_stats.proto.
+C_PROTO = C_SEGMENTS + 2 * MAX_MEMBERS
+COUNTER_SLOTS = C_PROTO + PROTO_BLOCK * (MAX_MEMBERS + 1)
 
 
 def rx_segments_slot(member_slot: int | None) -> int:
@@ -69,15 +76,59 @@ def tx_segments_slot(member_slot: int | None) -> int:
     return C_UNASSIGNED if member_slot is None else C_SEGMENTS + 2 * member_slot + 1
 
 
-def counting_send(send: Callable, counters, slot: int) -> Callable:
-    """`send` that adds a GSO super-frame's extra wire segments to
-    counters[slot] (gso_type, byte 1 of the virtio-net header, is zero for
-    every other frame: one byte read and no allocation per frame)."""
+def proto_block(member_slot: int | None) -> int:
+    """Where the member's protocol counters start."""
+    return C_PROTO + PROTO_BLOCK * (MAX_MEMBERS if member_slot is None else member_slot)
+
+
+def rx_proto_slot(member_slot: int | None) -> int:
+    return proto_block(member_slot) + proto_index(PROTO_RX, 0)
+
+
+def tx_proto_slot(member_slot: int | None) -> int:
+    return proto_block(member_slot) + proto_index(PROTO_TX, 0)
+
+
+def count_frame(counters, at: int, frame, n: int) -> int:
+    """Counts the `n`-byte frame (virtio-net header first) by protocol class
+    in the direction's counters from `at` (rx_proto_slot, tx_proto_slot):
+    packets and bytes as on the wire, a GSO super-frame as its segments.
+    Returns the segments beyond the first. Byte reads only: per frame."""
+    # untagged IPv4 inline (classify's first case): one call less a frame
+    if n > IPV4_PROTO and frame[ETH_END] == 0x08 and frame[ETH_END + 1] == 0x00:
+        i = at + 2 * BY_IPV4_PROTO[frame[IPV4_PROTO]]
+    else:
+        i = at + 2 * classify(frame, n)
+    if frame[1]:        # gso_type: nonzero only in a GSO super-frame
+        segments = gso_segments(frame, n)
+        counters[i] += segments
+        counters[i + 1] += gso_wire_bytes(frame, n, segments)
+        return segments - 1
+    counters[i] += 1
+    counters[i + 1] += n - VNET
+    return 0
+
+
+def counting_send(send: Callable, counters, member_slot: int | None, protocols: bool = True) -> Callable:
+    """`send` that counts a GSO super-frame's extra wire segments in the
+    member's segments slot and, with `protocols`, what it sent by protocol
+    class (protocol_counters=off: gso_type, byte 1 of the virtio-net header,
+    is the one byte read for any other frame)."""
+    segments_slot, at = tx_segments_slot(member_slot), tx_proto_slot(member_slot)
+
     def send_counted(frame):
+        sent = send(frame)
+        extra = count_frame(counters, at, frame, len(frame))
+        if extra:
+            counters[segments_slot] += extra
+        return sent
+
+    def send_segments_counted(frame):
         if frame[1]:
-            counters[slot] += gso_segments(frame, len(frame)) - 1
+            counters[segments_slot] += gso_segments(frame, len(frame)) - 1
         return send(frame)
-    return send_counted
+    return send_counted if protocols else send_segments_counted
+
 
 # The busy-poll window grows from this when a wait ends early enough to have
 # been caught by polling (KVM's halt_poll_ns_grow_start, 10 us).
@@ -95,17 +146,19 @@ class Snapshot:
     transmit: called with each frame read from the bond device (the frame
       includes the virtio-net header); None drops everything (no usable
       member).
-    receive: fd -> (recv_into, policy, member MAC, segments slot), policy
+    receive: fd -> (recv_into, policy, member MAC, segments slot, protocol
+      counters' slot), policy
       one of modes.base.RX_*: drop (the kernel's inactive slave), deliver,
       deliver unless sourced by the bond itself (a switch reflecting our
       floods), or alb's "unicast only, frames to the member's MAC go up as
       the bond's"; the counters' slot for the member's received extra wire
-      segments (rx_segments_slot).
+      segments (rx_segments_slot) and the first of its received protocol
+      counters (rx_proto_slot; -1: protocol_counters=off).
     bond_mac: the bond device's MAC, for the last two policies.
     busy_poll_ns: the longest the loop polls before sleeping; 0 never.
     """
     transmit: Callable[[memoryview], object] | None = None
-    receive: dict[int, tuple[Callable, int, bytes, int]] = field(default_factory=dict)
+    receive: dict[int, tuple[Callable, int, bytes, int, int]] = field(default_factory=dict)
     bond_mac: bytes = bytes(6)
     busy_poll_ns: int = 0
 
@@ -207,7 +260,7 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) 
                 if not other(fd):
                     return
                 continue    # or a member being released: unwatched shortly
-            recv_into, policy, own_mac, segments_slot = entry
+            recv_into, policy, own_mac, segments_slot, proto_at = entry
             delivered = dropped = segments = 0
             for _ in range(BATCH):
                 try:
@@ -216,7 +269,9 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool]) 
                     break
                 except OSError:
                     break
-                if buf[1]:      # a GSO super-frame: more than one frame on the wire
+                if proto_at >= 0:
+                    segments += count_frame(counters, proto_at, buf, n)
+                elif buf[1]:    # a GSO super-frame: more than one frame on the wire
                     segments += gso_segments(buf, n) - 1
                 if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
                     dropped += 1
@@ -310,15 +365,17 @@ class DataPath:
 
 
 class SegmentSlots:
-    """Which member counts its extra wire segments in which counter slots,
-    and from what value: a slot a departed member used is handed to the
-    next one, whose count starts from the slot's value then. `read(index)`
+    """Which member counts its extra wire segments and its protocol counters
+    in which counter slots, and from what value: a slot a departed member
+    used is handed to the next one, whose counts start from the slot's
+    values then. `read(index)`
     returns a counter's current value (summed over workers)."""
 
     def __init__(self, read: Callable[[int], int]) -> None:
         self._read = read
         self._slots: dict[int, int] = {}                # ifindex -> member slot
         self._base: dict[int, tuple[int, int]] = {}     # ifindex -> (rx, tx) at assignment
+        self._proto_base: dict[int, list[int]] = {}     # ifindex -> protocol counters at assignment
 
     def assign(self, ifindex: int) -> int | None:
         """The member's slot; None past MAX_MEMBERS members (those count
@@ -331,11 +388,17 @@ class SegmentSlots:
             return None
         self._slots[ifindex] = slot
         self._base[ifindex] = (self._read(rx_segments_slot(slot)), self._read(tx_segments_slot(slot)))
+        self._proto_base[ifindex] = self._read_block(slot)
         return slot
+
+    def _read_block(self, slot: int) -> list[int]:
+        first = proto_block(slot)
+        return [self._read(i) for i in range(first, first + PROTO_BLOCK)]
 
     def release(self, ifindex: int) -> None:
         self._slots.pop(ifindex, None)
         self._base.pop(ifindex, None)
+        self._proto_base.pop(ifindex, None)
 
     def slots(self) -> dict[int, int]:
         return dict(self._slots)
@@ -347,3 +410,11 @@ class SegmentSlots:
             return 0, 0
         rx, tx = self._base[ifindex]
         return self._read(rx_segments_slot(slot)) - rx, self._read(tx_segments_slot(slot)) - tx
+
+    def protocols(self, ifindex: int) -> list[int] | None:
+        """The member's protocol counters so far (abi.proto_index); None
+        without a slot."""
+        slot = self._slots.get(ifindex)
+        if slot is None:
+            return None
+        return [now - then for now, then in zip(self._read_block(slot), self._proto_base[ifindex])]

@@ -39,7 +39,7 @@ import sys
 from dataclasses import dataclass, field
 
 from . import inprocess as datapath
-from .inprocess import Snapshot, counting_send, forward, rx_segments_slot, tx_segments_slot
+from .inprocess import Snapshot, counting_send, forward, rx_proto_slot, rx_segments_slot
 from .abi import BUCKETS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR
 from ..modes.alb import alb_bucket
 from ..modes.base import RX_DROP, VNET
@@ -50,12 +50,15 @@ from ..wire.xmit_hash import hash_function
 SOL_PACKET = 263
 PACKET_FANOUT = 18
 PACKET_FANOUT_HASH = 0
+# The group's hook ignores the socket's PACKET_IGNORE_OUTGOING: without this
+# flag (Linux 6.6+) every worker reads back each frame the members send.
+PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000
 
-# Counters: one page per worker, u64 slots: datapath's (the loop's C_* and
-# the members' extra wire segments), then the buckets.
-COUNTER_STRIDE = 4096
+# Counters: whole pages per worker, u64 slots: datapath's (the loop's C_*,
+# the members' extra wire segments and protocol counters), then the buckets.
 C_BUCKETS = datapath.COUNTER_SLOTS
 COUNTER_SLOTS = C_BUCKETS + BUCKETS
+COUNTER_STRIDE = -(-COUNTER_SLOTS * 8 // mmap.PAGESIZE) * mmap.PAGESIZE
 
 _ETHERTYPE = VNET + 12
 _SRC_MAC = slice(VNET + 6, VNET + 12)
@@ -79,9 +82,9 @@ class Plan:
     macs: dict[int, bytes] = field(hash=False)      # ifindex -> MAC, every member
     arp_slowpath: bool = False
     busy_poll_ns: int = 0
-    # ifindex -> datapath member slot, for members whose NIC counts a
-    # super-frame once (bonddev.counts_super_frames_once)
+    # ifindex -> datapath member slot (segment and protocol counters)
     segment_slots: dict[int, int] = field(default_factory=dict, hash=False)
+    protocol_counters: bool = True
 
 
 def plan_for(runner, members, usable, active, bond_mac: bytes,
@@ -98,7 +101,8 @@ def plan_for(runner, members, usable, active, bond_mac: bytes,
         buckets=runner.ebpf_buckets(tx), bond_mac=bond_mac,
         names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
         arp_slowpath=runner.opts.mode == MODE_ALB,
-        busy_poll_ns=runner.opts.datapath_busy_poll * 1000, segment_slots=segment_slots or {})
+        busy_poll_ns=runner.opts.datapath_busy_poll * 1000, segment_slots=segment_slots or {},
+        protocol_counters=bool(runner.opts.protocol_counters))
 
 
 def fanout_id(ifindex: int) -> int:
@@ -232,12 +236,13 @@ class Worker:
                     self.socks[ifindex] = sock
                     self.epoll.register(sock.fileno(), select.EPOLLIN)
         slots = plan.segment_slots
-        # Members without a slot have NICs that count segments themselves.
-        sends = {ifindex: counting_send(sock.send, self.counters, tx_segments_slot(slots[ifindex]))
-                 if ifindex in slots else sock.send for ifindex, sock in self.socks.items()}
+        counting = plan.protocol_counters
+        sends = {ifindex: counting_send(sock.send, self.counters, slots.get(ifindex), counting)
+                 for ifindex, sock in self.socks.items()}
         to_daemon = self.arp.send if self.arp is not None else (lambda frame: False)
         receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
-                                   plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)))
+                                   plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)),
+                                   rx_proto_slot(slots.get(ifindex)) if counting else -1)
                    for ifindex, sock in self.socks.items()}
         self.snapshot = Snapshot(transmit=compile_transmit(plan, sends, self.counters, to_daemon),
                                  receive=receive, bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)
@@ -250,7 +255,11 @@ class Worker:
         except OSError:
             return None          # the member went away; the next plan drops it
         try:
-            sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex) | PACKET_FANOUT_HASH << 16)
+            try:
+                sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex)
+                                | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_IGNORE_OUTGOING) << 16)
+            except OSError:     # an older kernel: read back and counted as received
+                sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout_id(ifindex) | PACKET_FANOUT_HASH << 16)
             sock.setblocking(False)
         except OSError:
             sock.close()

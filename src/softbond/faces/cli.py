@@ -288,7 +288,8 @@ def cmd_status(args) -> int:
         return 0 if all(b.alive for b in known) or not args.bond else 1
     render = status_text.render_verbose if args.verbose else status_text.render_proc
     cap = os.geteuid() == 0
-    texts = [(b.name, render(s, cap_net_admin=cap) + status_text.lacp_line(s) if b.alive else s["reason"] + "\n")
+    texts = [(b.name, render(s, cap_net_admin=cap) + status_text.lacp_line(s)
+              + status_text.path_block(s) if b.alive else s["reason"] + "\n")
              for b, s in zip(known, statuses)]
     print(status_text.render_several(texts), end="")
     return 0 if all(b.alive for b in known) or not args.bond else 1

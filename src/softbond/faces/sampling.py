@@ -143,6 +143,21 @@ def member_rate(old: dict, new: dict, seconds: float) -> Rate:
     return Rate(per_s("rx_bytes"), per_s("tx_bytes"), per_s("rx_packets"), per_s("tx_packets"))
 
 
+def protocol_rates(old: dict | None, new: dict | None, seconds: float | None) -> dict[str, Rate]:
+    """The rate of each protocol class between two `protocols` of the
+    status JSON (the bond's or a member's) taken `seconds` apart."""
+    if not old or not new or not seconds or seconds <= 0:
+        return {}
+
+    def per_s(direction: str, name: str, key: str) -> float:
+        was = (old.get(direction) or {}).get(name) or {}
+        now = (new.get(direction) or {}).get(name) or {}
+        return counter_delta(int(was.get(key, 0) or 0), int(now.get(key, 0) or 0)) / seconds
+    return {name: Rate(per_s("rx", name, "bytes"), per_s("tx", name, "bytes"),
+                       per_s("rx", name, "packets"), per_s("tx", name, "packets"))
+            for name in new.get("rx") or {}}
+
+
 def totals(status: dict) -> dict:
     """The bond's counters: the sum of its members' counters."""
     out = {key: 0 for key in COUNTER_KEYS}
@@ -169,6 +184,8 @@ class BondView:
     history: collections.deque = field(default_factory=lambda: collections.deque(maxlen=HISTORY_SECONDS))
     member_history: dict = field(default_factory=dict)  # member -> deque[Point]
     events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=EVENT_HISTORY))
+    protocol_rates: dict = field(default_factory=dict)  # protocol class -> the bond's Rate
+    protocol_history: dict = field(default_factory=dict)  # protocol class -> deque[Point]
     # private: the previous sample
     fresh: list = field(default_factory=list)  # events new in the last sample
     _counters: dict = field(default_factory=dict)
@@ -182,6 +199,15 @@ class BondView:
         """History of one rate (the bond's when member is None) in `unit`."""
         points = self.history if member is None else self.member_history.get(member, ())
         return [p.rate.value(direction, unit) for p in points]
+
+    def _sample_protocols(self, status: dict, seconds: float | None, wall: float, history: int) -> None:
+        old = self.status.get("protocols") if self.status else None
+        self.protocol_rates = protocol_rates(old, status.get("protocols"), seconds)
+        for name, rate in self.protocol_rates.items():
+            hist = self.protocol_history.get(name)
+            if hist is None:
+                hist = self.protocol_history[name] = collections.deque(maxlen=history)
+            hist.append(Point(wall, rate))
 
 
 def _event_key(event: dict) -> tuple:
@@ -269,6 +295,7 @@ class BondMonitor:
             del view.member_history[name]  # released
         view.member_rates = rates
         view.rate = sum(rates.values(), ZERO)
+        view._sample_protocols(status, seconds, wall, self.history)
         view._counters = counters
         view._mono = mono
         view.status = status

@@ -68,6 +68,7 @@ class SlaveStatus(TypedDict, total=False):
     mtu_below_bond: bool
     counters: dict[str, int]
     control_send_errors: int
+    path: dict | None             # the path monitor: state, loss_pct, rtt_ms, probes, taken_out, reason, target
 
 
 class BondStatus(TypedDict, total=False):
@@ -473,6 +474,31 @@ def lacp_status(status: BondStatus) -> str:
 def lacp_line(status: BondStatus) -> str:
     """The line `softbond status` adds below an 802.3ad bond's kernel text."""
     return f"\nLACP status: {lacp_status(status)}\n" if mode_id_of(status) == _MODE_8023AD else ""
+
+
+def path_block(status: BondStatus) -> str:
+    """The lines `softbond status` adds below the kernel text when the path
+    monitor runs (path_monitor=on): its settings, then per member whether
+    it is in service, its loss over the window and median round-trip time."""
+    slaves = [s for s in status.get("slaves") or [] if s.get("path")]
+    if not slaves:
+        return ""
+    opts = status.get("options") or {}
+    rtt = _int(opts.get("path_monitor_rtt"))
+    lines = ["", f"Path monitor: target {slaves[0]['path'].get('target')}, "
+             f"probe every {_int(opts.get('path_monitor_interval'))} ms, "
+             f"window {_int(opts.get('path_monitor_window'))} probes, "
+             f"out at {_int(opts.get('path_monitor_loss'))}% loss"
+             + (f" or {rtt}x the best RTT" if rtt else "")
+             + f", back after {_int(opts.get('path_monitor_recover'))} answered"]
+    for slave in slaves:
+        path = slave["path"]
+        rtt_ms = path.get("rtt_ms")
+        why = f" ({path['reason']})" if path.get("reason") else ""
+        lines.append(f"Path {slave.get('name')}: {path.get('state')}{why}, loss {path.get('loss_pct')}% "
+                     f"of {path.get('probes')} probes, RTT {f'{rtt_ms:.3f} ms' if rtt_ms is not None else 'none'}, "
+                     f"taken out {path.get('taken_out')} times")
+    return "".join(line + "\n" for line in lines)
 
 
 def render_several(texts: list[tuple[str, str]]) -> str:

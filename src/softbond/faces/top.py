@@ -11,9 +11,10 @@ a trickle; a member whose link is down shows "down" and an empty graph.
 Failovers and link events scroll in as they happen, one line each (cut
 with "…"); `e` shows them in full. Fits an 80x24 terminal (over ssh too).
 
-Keys: u switches the unit (Mbit/s, Kbit/s, packets/s); n / p show the next
-or previous bond when several run and none was named; e the events in
-full; q quits.
+Keys: u switches the unit (Mbit/s, Kbit/s, packets/s); g the bond's view
+from in/out to by protocol (a row per protocol class: its in and out rates,
+and a graph of both together) and back; n / p show the next or previous
+bond when several run and none was named; e the events in full; q quits.
 """
 from __future__ import annotations
 
@@ -142,6 +143,11 @@ class EventsScreen(Screen):
             scroll.call_after_refresh(scroll.scroll_end, animate=False, immediate=True)
 
 
+# The by-protocol rows: the class name, then "in 10,000 Kbit/s" and "out ...".
+PROTO_LEFT = 10
+PROTO_RATE = 20
+
+
 class TopApp(App):
     """The live view. `source()` returns the status dicts to show (see
     softbond.faces.sampling); `bond` picks one of them (else every bond, cycled
@@ -161,6 +167,7 @@ class TopApp(App):
     """
     BINDINGS = [
         Binding("u", "unit", "Unit"),
+        Binding("g", "detail", "In/out or by protocol", show=False),     # the unit line names it: 80 columns
         Binding("n", "next_bond", "Next bond"),
         Binding("p", "prev_bond", "Prev bond"),
         Binding("e", "events", "Events in full"),
@@ -173,6 +180,7 @@ class TopApp(App):
         self.bond = bond
         self.interval = interval
         self.unit = UNITS[0]
+        self.by_protocol = False       # the bond's rows: in/out (False) or by protocol class
         self.monitor = BondMonitor()
         self.current: str | None = bond
         self.error: str | None = None
@@ -227,6 +235,10 @@ class TopApp(App):
         self.unit = next_unit(self.unit)
         self.render_view()
 
+    def action_detail(self) -> None:
+        self.by_protocol = not self.by_protocol
+        self.render_view()
+
     def _cycle(self, step: int) -> None:
         names = self.monitor.names()
         if not names:
@@ -279,6 +291,9 @@ class TopApp(App):
         text = Text("unit: ")
         text.append(self.unit, style="bold")
         text.append("  (u to switch)", style="dim")
+        text.append("   view: ")
+        text.append("by protocol" if self.by_protocol else "in/out", style="bold")
+        text.append("  (g)", style="dim")
         names = self.monitor.names()
         if len(names) > 1 and self.current in names:
             text.append(f"   bond {names.index(self.current) + 1}/{len(names)} (n/p)", style="dim")
@@ -336,7 +351,32 @@ class TopApp(App):
         text.no_wrap, text.overflow = True, "ellipsis"
         return text
 
+    def _protocol_rows(self, view: BondView, width: int) -> Table:
+        """The bond's rates by protocol class: in, out, and a graph of both
+        (one scale: the busiest class's peak)."""
+        graph = max(8, width - PROTO_LEFT - 2 * PROTO_RATE - 3)
+        table = Table.grid(padding=(0, 1))
+        table.add_column(width=PROTO_LEFT, no_wrap=True, overflow="ellipsis")
+        table.add_column(width=PROTO_RATE, no_wrap=True, justify="right")
+        table.add_column(width=PROTO_RATE, no_wrap=True, justify="right")
+        table.add_column(width=graph, no_wrap=True)
+        seconds = min(graph, HISTORY_SECONDS)
+        series = {name: [p.rate.value("rx", self.unit) + p.rate.value("tx", self.unit) for p in points]
+                  for name, points in view.protocol_history.items()}
+        top = max((max(v[-seconds:], default=0.0) for v in series.values()), default=0.0)
+        if not view.protocol_rates:
+            table.add_row(Text("by protocol", style="bold"), Text(""), Text(""),
+                          Text("no protocol counters yet", style="dim"))
+        for name, rate in view.protocol_rates.items():
+            table.add_row(Text(name, style="bold"),
+                          Text("in " + format_rate(rate.value("rx", self.unit), self.unit), style="green"),
+                          Text("out " + format_rate(rate.value("tx", self.unit), self.unit), style="blue"),
+                          Text(sparkline(series.get(name, []), graph, seconds=seconds, top=top)))
+        return table
+
     def _bond_rows(self, view: BondView, width: int) -> Group:
+        if self.by_protocol:
+            return Group(self._protocol_rows(view, width), self._totals(totals(view.status)))
         table, graph = self._grid(width)
         top = self._scale(view, graph)
         members = view.status.get("slaves", [])
@@ -379,7 +419,22 @@ class TopApp(App):
             ad = slave.get("ad")
             if ad:
                 parts.append(_lacp_member_line(ad))
+            if slave.get("path"):
+                parts.append(path_member_line(slave["path"]))
         return Group(*parts)
+
+
+def path_member_line(path: dict) -> Text:
+    """path_monitor=on: the member's path quality over the window."""
+    line = Text("  path ", style="magenta")
+    state = str(path.get("state", "?"))
+    line.append(state, style="bold" if state == "in service" else "bold red")
+    line.append(f"  loss {path.get('loss_pct', 0)}%")
+    rtt = path.get("rtt_ms")
+    line.append(f"  rtt {f'{rtt:.2f} ms' if rtt is not None else '-'}")
+    line.append(f"  {path.get('probes', 0)} probes  out {path.get('taken_out', 0)}x", style="dim")
+    line.no_wrap, line.overflow = True, "ellipsis"
+    return line
 
 
 def _lacp_member_line(ad: dict) -> Text:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
@@ -249,6 +250,15 @@ class Links:
                             gateway=gateway, oif=self._index(name))
         except NetlinkError as exc:
             raise LinkError(f"{name}: cannot add default route via {gateway}: {os.strerror(exc.code)}") from None
+
+    def default_gateway(self, name: str) -> str | None:
+        """The gateway of the IPv4 default route through `name`, if any
+        (the path monitor's probe target when no arp_ip_target is set)."""
+        index = self._index(name)
+        for route in self._ipr.get_default_routes(family=socket.AF_INET):
+            if route.get_attr("RTA_OIF") == index and route.get_attr("RTA_GATEWAY"):
+                return route.get_attr("RTA_GATEWAY")
+        return None
 
     def find(self, ifindex: int) -> tuple[str, str] | None:
         """The name and MAC of the interface with this ifindex, if any."""

@@ -104,26 +104,37 @@ def gso_segments(frame, n: int) -> int:
     first) is on the wire: a GSO super-frame becomes ceil(payload /
     gso_size) segments, each carrying the headers again (what the kernel
     computes as gso_segs); anything else is one. Single-byte reads only: the
-    data path calls this per frame and must not allocate.
-
-    The payload starts after the L4 header: csum_start (relative to the
-    Ethernet header; GSO frames always carry a partial checksum) plus the
-    TCP header's data offset, or the 8-byte UDP header. hdr_len is only a
-    hint of the linear part (virtio_net_hdr_from_skb), used when there is
-    no csum_start."""
+    data path calls this per frame and must not allocate."""
     gso_type = frame[1] & ~VIRTIO_NET_HDR_GSO_ECN
     gso_size = frame[_SIZE_LO] | frame[_SIZE_HI] << 8
     if gso_type == VIRTIO_NET_HDR_GSO_NONE or not gso_size:
         return 1
+    payload = n - gso_headers_end(frame, n)
+    return -(-payload // gso_size) if payload > gso_size else 1
+
+
+def gso_headers_end(frame, n: int) -> int:
+    """Where a GSO super-frame's payload starts (from the start of the
+    virtio-net header): after the L4 header, csum_start (relative to the
+    Ethernet header; GSO frames always carry a partial checksum) plus the
+    TCP header's data offset, or the 8-byte UDP header. hdr_len is only a
+    hint of the linear part (virtio_net_hdr_from_skb), used when there is
+    no csum_start; `n` when the headers are cut short."""
+    gso_type = frame[1] & ~VIRTIO_NET_HDR_GSO_ECN
     if frame[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM:
         l4 = VNET_HDR_LEN + (frame[_START_LO] | frame[_START_HI] << 8)
         if gso_type in (VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6):
             if l4 + 12 >= n:
-                return 1
-            headers = l4 + (frame[l4 + 12] >> 4) * 4
-        else:
-            headers = l4 + 8
-    else:
-        headers = VNET_HDR_LEN + (frame[_HDRLEN_LO] | frame[_HDRLEN_HI] << 8)
-    payload = n - headers
-    return -(-payload // gso_size) if payload > gso_size else 1
+                return n
+            return l4 + (frame[l4 + 12] >> 4) * 4
+        return l4 + 8
+    return VNET_HDR_LEN + (frame[_HDRLEN_LO] | frame[_HDRLEN_HI] << 8)
+
+
+def gso_wire_bytes(frame, n: int, segments: int) -> int:
+    """The bytes the `n`-byte frame (virtio-net header first) is on the wire
+    as `segments` frames (gso_segments): its Ethernet bytes plus the headers
+    each segment beyond the first repeats."""
+    if segments <= 1:
+        return n - VNET_HDR_LEN
+    return n - VNET_HDR_LEN + (segments - 1) * (min(gso_headers_end(frame, n), n) - VNET_HDR_LEN)

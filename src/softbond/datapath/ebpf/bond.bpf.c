@@ -80,6 +80,22 @@
 #define RX_NOT_OWN 2
 #define RX_UNICAST_OWN_MAC 3
 
+/* protocol classes (wire/protoclass.py, datapath_abi.py PC_*) */
+#define PC_ARP 0
+#define PC_LACP 1
+#define PC_IPV4_TCP 2
+#define PC_IPV4_UDP 3
+#define PC_IPV4_ICMP 4
+#define PC_IPV4_OTHER 5
+#define PC_IPV6_TCP 6
+#define PC_IPV6_UDP 7
+#define PC_IPV6_ICMP 8
+#define PC_IPV6_OTHER 9
+#define PC_OTHER 10
+#define SB_PROTO_CLASSES 11
+#define SB_PROTO_RX 0
+#define SB_PROTO_TX 1
+
 /* sb_config.flags */
 #define SB_F_DYNAMIC 1       /* tlb/alb: the bucket table is in use */
 #define SB_F_ARP_SLOWPATH 2  /* alb: outgoing ARP goes to the hidden peer */
@@ -123,7 +139,11 @@ struct sb_stats {
 	 * a virtual member NIC counts a super-frame once */
 	__u64 tx_gso_extra;
 	__u64 rx_gso_extra;
+	/* per direction (SB_PROTO_RX, SB_PROTO_TX) and class (PC_*): packets,
+	 * bytes as on the wire (datapath_abi.proto_index) */
+	__u64 proto[44];
 };
+_Static_assert(sizeof(((struct sb_stats *)0)->proto) == 2 * SB_PROTO_CLASSES * 2 * 8, "sb_stats.proto");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -787,16 +807,127 @@ static __always_inline struct sb_config *current_config(__u32 *bank)
 	return bpf_map_lookup_elem(&sb_config, bank);
 }
 
-static __always_inline void count_tx(__u32 ifindex, struct __sk_buff *skb)
+/* ------------------------------------------------------ protocol classes */
+
+/* An IPv4 or IPv6 packet's class by its protocol (first next header) byte:
+ * `tcp` is the family's PC_*_TCP, then come UDP, ICMP and other, in order.
+ * *hdr gets where the payload starts after a UDP header, or (TCP) the byte
+ * holding the TCP header's length. */
+_Static_assert(PC_IPV4_UDP == PC_IPV4_TCP + 1 && PC_IPV4_ICMP == PC_IPV4_TCP + 2 && PC_IPV4_OTHER == PC_IPV4_TCP + 3
+	       && PC_IPV6_UDP == PC_IPV6_TCP + 1 && PC_IPV6_ICMP == PC_IPV6_TCP + 2 && PC_IPV6_OTHER == PC_IPV6_TCP + 3,
+	       "ip_class() counts on the classes' order");
+static __always_inline __u32 ip_class(__u8 proto, __u8 icmp, __u32 l4, __u32 *hdr, __u32 tcp)
+{
+	if (proto == icmp)
+		return tcp + 2;
+	if (proto == IPPROTO_UDP) {
+		*hdr = l4 + 8;
+		return tcp + 1;
+	}
+	if (proto != IPPROTO_TCP)
+		return tcp + 3;
+	*hdr = l4 + 12;
+	return tcp;
+}
+
+/* classify() in wire/protoclass.py: the class of the frame's (inner, through
+ * up to two in-band VLAN tags) type; *hdr gets where a TCP or UDP payload
+ * starts, for the bytes of GSO segments (0: not TCP/UDP). */
+static __always_inline __u32 proto_class(struct __sk_buff *skb, __u32 *hdr)
+{
+	__u8 *data = (__u8 *)(long)skb->data, *data_end = (__u8 *)(long)skb->data_end;
+	__u8 b[10];
+	__u32 type, off = 12;
+
+	*hdr = 0;
+	/* untagged IPv4 and IPv6 from the linear data: no helper calls (a
+	 * bpf_skb_load_bytes() each cost as much as the rest) */
+	if (data + 14 + 10 <= data_end) {
+		type = be16(&data[12]);
+		if (type == ETH_P_IP)
+			return ip_class(data[14 + 9], IPPROTO_ICMP, 14 + (data[14] & 0xF) * 4, hdr, PC_IPV4_TCP);
+		if (type == ETH_P_IPV6)
+			return ip_class(data[14 + 6], IPPROTO_ICMPV6, 14 + 40, hdr, PC_IPV6_TCP);
+	}
+	if (bpf_skb_load_bytes(skb, off, b, 2))
+		return PC_OTHER;
+	type = be16(b);
+	/* two tags, unrolled (the verifier took the loop for an infinite one) */
+	if (type == ETH_P_8021Q || type == ETH_P_8021AD) {
+		if (bpf_skb_load_bytes(skb, 16, b, 2))
+			return PC_OTHER;
+		type = be16(b);
+		off = 16;
+		if (type == ETH_P_8021Q || type == ETH_P_8021AD) {
+			if (bpf_skb_load_bytes(skb, 20, b, 2))
+				return PC_OTHER;
+			type = be16(b);
+			off = 20;
+		}
+	}
+	off += 2;
+	if (type == ETH_P_IP) {
+		if (bpf_skb_load_bytes(skb, off, b, 10))
+			return PC_IPV4_OTHER;
+		return ip_class(b[9], IPPROTO_ICMP, off + (b[0] & 0xF) * 4, hdr, PC_IPV4_TCP);
+	}
+	if (type == ETH_P_IPV6) {
+		if (bpf_skb_load_bytes(skb, off, b, 7))
+			return PC_IPV6_OTHER;
+		return ip_class(b[6], IPPROTO_ICMPV6, off + 40, hdr, PC_IPV6_TCP);
+	}
+	if (type == ETH_P_ARP)
+		return PC_ARP;
+	if (type == 0x8809)
+		return PC_LACP;
+	return PC_OTHER;
+}
+
+/* A frame counted by class: gso_segs packets (one for a plain frame) and
+ * the bytes they are on the wire, each segment repeating the headers (and
+ * an offloaded VLAN tag) - gso_wire_bytes() in wire/vnet.py. */
+static __always_inline void count_proto(struct sb_stats *st, struct __sk_buff *skb, __u32 dir)
+{
+	__u32 hdr, segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	__u32 c = proto_class(skb, &hdr), i;
+	__u32 tag = skb->vlan_present ? 4 : 0;
+	__u64 bytes = skb->len + tag;
+	__u8 doff;
+
+	if (segs > 1 && hdr) {
+		if (c == PC_IPV4_TCP || c == PC_IPV6_TCP) {
+			if (bpf_skb_load_bytes(skb, hdr, &doff, 1))
+				doff = 0x50;
+			hdr = hdr - 12 + (doff >> 4) * 4;
+		}
+		bytes += (__u64)(segs - 1) * (hdr + tag);
+	}
+	i = (dir * SB_PROTO_CLASSES + c) * 2;
+	if (i > 2 * SB_PROTO_CLASSES * 2 - 2)
+		return;
+	st->proto[i] += segs;
+	st->proto[i + 1] += bytes;
+}
+
+/* A global function, verified once on its own: inlined into sb_egress's
+ * broadcast loop, the classification made the verifier see an infinite loop. */
+__attribute__((noinline)) int sb_count_tx(struct __sk_buff *skb, __u32 ifindex)
 {
 	struct sb_stats *st = bpf_map_lookup_elem(&sb_stats, &ifindex);
 
-	if (st) {
-		st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
-		st->tx_bytes += skb->len;
-		if (skb->gso_segs > 1)
-			st->tx_gso_extra += skb->gso_segs - 1;
-	}
+	if (!skb || !st)
+		return 0;
+	count_proto(st, skb, SB_PROTO_TX);
+	st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
+	st->tx_bytes += skb->len;
+	if (skb->gso_segs > 1)
+		st->tx_gso_extra += skb->gso_segs - 1;
+	return 0;
+}
+
+static __always_inline void count_tx(__u32 ifindex, struct __sk_buff *skb)
+{
+	sb_count_tx(skb, ifindex);
 }
 
 static __always_inline int drop_tx(struct sb_config *cfg)
@@ -979,6 +1110,9 @@ int sb_ingress(struct __sk_buff *skb)
 
 	if (bpf_skb_load_bytes(skb, 0, eth, 14))
 		return TC_ACT_SHOT;
+	st = bpf_map_lookup_elem(&sb_stats, &ifindex);
+	if (st)
+		count_proto(st, skb, SB_PROTO_RX);
 	/* LACP and other slow protocols: the control plane's listeners (taps,
 	 * fed before tc) consumed them already. TC_ACT_OK would hand them to a
 	 * stack with no handler for 0x8809, which counts each as a receive drop
@@ -986,7 +1120,6 @@ int sb_ingress(struct __sk_buff *skb)
 	 * (rx_drops) nor of the NIC. */
 	if (eth[12] == 0x88 && eth[13] == 0x09)
 		return TC_ACT_SHOT;
-	st = bpf_map_lookup_elem(&sb_stats, &ifindex);
 	rx = bpf_map_lookup_elem(&sb_rx, &ifindex);
 	cfg = current_config(&bank);
 	if (!rx || !cfg || !cfg->bond_ifindex)

@@ -233,13 +233,21 @@ class BondMaps:
                            bond_mac=c["bond_mac"], generation=c["generation"])
 
     # -- counters ----------------------------------------------------------------
-    def counters(self, ifindex: int) -> dict[str, int]:
+    def _stat_totals(self, ifindex: int) -> list[int]:
+        """struct sb_stats of the member, summed over the CPUs."""
         per_cpu = self._percpu("sb_stats", U32.pack(ifindex), STATS.size)
-        totals = [0] * len(STAT_NAMES)
+        totals = [0] * (STATS.size // 8)          # every field is a u64
         for raw in per_cpu or ():
             for i, v in enumerate(STATS.unpack(raw)):
                 totals[i] += v
-        return dict(zip(STAT_NAMES, totals))
+        return totals
+
+    def counters(self, ifindex: int) -> dict[str, int]:
+        return dict(zip(STAT_NAMES, self._stat_totals(ifindex)))
+
+    def protocol_block(self, ifindex: int) -> list[int]:
+        """sb_stats.proto of the member (abi.proto_index), summed over the CPUs."""
+        return self._stat_totals(ifindex)[len(STAT_NAMES):]
 
     def bucket_totals(self) -> list[int]:
         out = []

@@ -101,6 +101,19 @@ class BondCollector:
         partner_state = g("softbond_member_lacp_partner_port_state",
                           "802.3ad partner port state bits of the member.", labels=ml)
         aggregator = g("softbond_member_lacp_aggregator_id", "802.3ad aggregator the member is in.", labels=ml)
+        proto_labels = ["master", "member", "direction", "protocol"]
+        proto_packets = c("softbond_protocol_packets", "Packets on the member's wire by protocol class (GSO "
+                          "segments counted); the bond's are the sum over its members.", labels=proto_labels)
+        proto_bytes = c("softbond_protocol_bytes", "Bytes on the member's wire by protocol class.",
+                        labels=proto_labels)
+        path_loss = g("softbond_member_path_loss_ratio", "path_monitor: share of the window's probes lost on "
+                      "the member's path (0-1).", labels=ml)
+        path_rtt = g("softbond_member_path_rtt_seconds", "path_monitor: median round-trip time of the window's "
+                     "answered probes on the member's path.", labels=ml)
+        path_in = g("softbond_member_path_in_service", "path_monitor: 1 while the member's path is good enough "
+                    "to carry traffic, 0 while taken out.", labels=ml)
+        path_out = c("softbond_member_path_taken_out", "path_monitor: times the member was taken out of service.",
+                     labels=ml)
         partner_info = g("softbond_member_lacp_partner_info", "802.3ad partner of the member (always 1).",
                          labels=["bond", "member", "partner_system_mac", "partner_oper_key"])
 
@@ -135,6 +148,17 @@ class BondCollector:
                 is_active.add_metric(labels, 1 if m["name"] == st.get("active_slave") else 0)
                 if m.get("speed_mbps"):
                     speed.add_metric(labels, _num(m["speed_mbps"]) * 1e6)
+                for direction, classes in (m.get("protocols") or {}).items():
+                    for proto, counts in classes.items():
+                        proto_packets.add_metric(labels + [direction, proto], _num(counts.get("packets")))
+                        proto_bytes.add_metric(labels + [direction, proto], _num(counts.get("bytes")))
+                path = m.get("path")
+                if path:
+                    path_loss.add_metric(labels, _num(path.get("loss_pct")) / 100)
+                    if path.get("rtt_ms") is not None:
+                        path_rtt.add_metric(labels, _num(path["rtt_ms"]) / 1000)
+                    path_in.add_metric(labels, 1 if path.get("state") == "in service" else 0)
+                    path_out.add_metric(labels, _num(path.get("taken_out")))
                 ad = m.get("ad")
                 if not ad:
                     continue
@@ -174,6 +198,9 @@ class BondCollector:
         yield failures
         yield is_active
         yield speed
+        yield proto_packets
+        yield proto_bytes
+        yield from (path_loss, path_rtt, path_in, path_out)
         yield from (lacp[k] for k in sorted(lacp))
         yield actor_state
         yield partner_state

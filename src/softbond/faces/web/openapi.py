@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from ...datapath import inprocess as datapath
+from ...datapath.abi import PROTO_DIRECTIONS
+from ...wire.protoclass import PROTO_CLASSES
 
 _ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 # The forwarding loop's counters, all integers.
@@ -45,6 +47,12 @@ def _document(version: str) -> dict:
                 "properties": {k: {"type": "integer"} for k in
                                ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_dropped", "tx_dropped",
                                 "nic_rx_packets", "nic_tx_packets")}}
+    counted = {"type": "object", "properties": {"packets": {"type": "integer"}, "bytes": {"type": "integer"}}}
+    protocols = {"type": "object", "nullable": True,
+                 "description": "rx/tx -> protocol class (" + ", ".join(PROTO_CLASSES) + ") -> packets and "
+                                "bytes on the wire (GSO segments counted)",
+                 "properties": {d: {"type": "object", "properties": {c: counted for c in PROTO_CLASSES}}
+                                for d in PROTO_DIRECTIONS}}
     return {
         "openapi": "3.0.3",
         "info": {
@@ -129,8 +137,13 @@ def _document(version: str) -> dict:
                               "control_send_errors": {"type": "integer",
                                                       "description": "control frames (GARP, ARP probes, LACPDUs) "
                                                                      "the member's socket refused"},
+                              "protocols": protocols,
                               "ad": {"type": "object", "nullable": True,
-                                     "description": "802.3ad details (actor, partner, counters), or null"}}},
+                                     "description": "802.3ad details (actor, partner, counters), or null"},
+                              "path": {"type": "object", "nullable": True,
+                                       "description": "path_monitor=on: state (in service, out of service), "
+                                                      "loss_pct, rtt_ms, probes, taken_out, reason, target; "
+                                                      "else null"}}},
                 "Event": {"type": "object", "properties": {
                     "time": {"type": "number"}, "kind": {"type": "string"},
                     "slave": {"type": "string", "nullable": True}, "message": {"type": "string"}}},
@@ -162,6 +175,7 @@ def _document(version: str) -> dict:
                     "member_packets": {"type": "string", "description": "what the slaves' rx/tx_packets count: "
                                        "wire segments (nic_*_packets: the NIC's own count)"},
                     "slaves": {"type": "array", "items": {"$ref": "#/components/schemas/Slave"}},
+                    "protocols": dict(protocols, description="the sum of the slaves' protocols"),
                     "ad_info": {"type": "object", "nullable": True},
                     "lacp_status": {
                         "type": "string", "enum": ["negotiated", "configured (no partner)", "off"],

@@ -185,7 +185,8 @@ class WebState:
         if view.history:
             last = view.history[-1]
             point = {"t": last.time, "bond": _vec(last.rate),
-                     "members": {m: _vec(h[-1].rate) for m, h in view.member_history.items() if h}}
+                     "members": {m: _vec(h[-1].rate) for m, h in view.member_history.items() if h},
+                     "protocols": {c: _vec(r) for c, r in view.protocol_rates.items()}}
         return {"bond": name, "status": view.status, "point": point, "events": events}
 
     def full(self) -> dict:
@@ -195,10 +196,11 @@ class WebState:
         for name in self.monitor.names():
             view = self.monitor.bonds[name]
             members = {m: [_vec(p.rate) for p in h] for m, h in view.member_history.items()}
+            protocols = {c: [_vec(p.rate) for p in h] for c, h in view.protocol_history.items()}
             bonds.append({
                 "bond": name, "status": view.status,
                 "history": {"t": [p.time for p in view.history], "bond": [_vec(p.rate) for p in view.history],
-                            "members": members},
+                            "members": members, "protocols": protocols},
                 "events": list(view.events),
             })
         return {"seq": self.seq, "time": time.time(), "read_only": self.token is None,

@@ -10,6 +10,12 @@
   // out are told apart by line style (in solid, out dashed), never by colour.
   const COLORS = ["#2456c7", "#e07b00", "#17803d", "#9b3bb5", "#c0262d", "#0f8b8d", "#7a5c00", "#d63a8a"];
   const OUT_DASH = [6, 4];
+  // The protocol classes (wire/protoclass.py), each with its colour in the by-protocol charts.
+  const PROTOCOLS = ["arp", "lacp", "ipv4_tcp", "ipv4_udp", "ipv4_icmp", "ipv4_other",
+    "ipv6_tcp", "ipv6_udp", "ipv6_icmp", "ipv6_other", "other"];
+  const PROTOCOL_COLORS = ["#7a5c00", "#9b3bb5", "#2456c7", "#e07b00", "#c0262d", "#6b7280",
+    "#0f8b8d", "#17803d", "#d63a8a", "#94a3b8", "#1f2937"];
+  const DETAILS = ["members", "protocols"];
   const MAX_EVENTS = 200;
   // The smallest y scale per unit: an idle bond's few frames stay near zero
   // instead of filling the chart.
@@ -28,6 +34,8 @@
 
   let unit = localStorage.getItem("softbond.unit");
   if (!UNITS.includes(unit)) unit = "Mbit/s";
+  let detail = localStorage.getItem("softbond.detail");
+  if (!DETAILS.includes(detail)) detail = "members";
   const bonds = new Map();  // name -> bond record
 
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -68,6 +76,15 @@
     for (const b of document.querySelectorAll("#units button")) b.setAttribute("aria-pressed", String(b.dataset.unit === u));
     document.body.dataset.unit = u;
     for (const rec of bonds.values()) redraw(rec);
+  }
+
+  // The bond charts: stacked by member (in/out) or by protocol class.
+  function setDetail(d) {
+    detail = d;
+    localStorage.setItem("softbond.detail", d);
+    for (const b of document.querySelectorAll("#details button")) b.setAttribute("aria-pressed", String(b.dataset.detail === d));
+    document.body.dataset.detail = d;
+    for (const rec of bonds.values()) { buildCharts(rec); redraw(rec); }
   }
 
   // --------------------------------------------------------- messages
@@ -159,18 +176,21 @@
     const pending = [];
     // Stacked bond charts: series i plots the sum of members 0..i; drawn
     // from the largest sum down so that each band shows in its member's colour.
+    // By protocol the same, one band per protocol class.
+    const byProtocol = detail === "protocols";
+    const layers = byProtocol ? PROTOCOLS : members;
     for (const dir of ["rx", "tx"]) {
-      const c = chartBox(`chart-bond-${dir}`, { "data-dir": dir, "data-latest": "" },
-        dir === "rx" ? "In (stacked by member)" : "Out (stacked by member)");
+      const c = chartBox(`chart-bond-${dir}`, { "data-dir": dir, "data-latest": "", "data-detail": detail },
+        (dir === "rx" ? "In" : "Out") + (byProtocol ? " (stacked by protocol)" : " (stacked by member)"));
       top.append(c.box);
       const series = [];
-      for (let i = members.length - 1; i >= 0; i--) {
-        const color = memberColor(rec, members[i]);
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const color = byProtocol ? PROTOCOL_COLORS[i] : memberColor(rec, layers[i]);
         const idx = i;
         series.push({
-          label: members[i], stroke: color, fill: tint(color, 0.55), width: 1, points: { show: false },
+          label: layers[i], stroke: color, fill: tint(color, 0.55), width: 1, points: { show: false },
           dash: dir === "tx" ? OUT_DASH : undefined,
-          value: (u, v, sidx, didx) => (didx == null ? "–" : fmt(rec.raw[dir][idx][didx])),
+          value: (u, v, sidx, didx) => (didx == null ? "–" : fmt(rec.layers[dir][idx][didx])),
         });
       }
       pending.push([{ kind: "bond", dir, box: c.box, now: c.now }, c.plotBox, series, "bond"]);
@@ -186,10 +206,42 @@
       ];
       pending.push([{ kind: "member", member: name, index: i, box: c.box, now: c.now }, c.plotBox, series, "member"]);
     });
+    if (rec.hasPath) pending.push(pathChart(rec, below));
     for (const [p, plotBox, series, group] of pending) {
       Object.assign(p, makePlot(plotBox, series, rec, group));
       rec.plots.push(p);
     }
+  }
+
+  // path_monitor=on: each member's probe loss over the window, one line per
+  // member in its colour, sampled with every status the stream brings
+  function pathChart(rec, container) {
+    const c = chartBox("chart-path", { "data-latest": "" }, "Path loss (path monitor, % of the window)");
+    container.append(c.box);
+    const series = rec.members.map((name) => ({
+      label: name, stroke: memberColor(rec, name), width: 1.5, points: { show: false },
+      value: (u, v) => (v == null ? "–" : v.toFixed(1) + "%"),
+    }));
+    return [{ kind: "path", box: c.box, now: c.now }, c.plotBox, series, "path"];
+  }
+
+  function samplePath(rec, status) {
+    if (!rec.hasPath) return;
+    rec.path.t.push(Date.now() / 1000);
+    for (const s of status.slaves || []) {
+      if (!rec.path.loss[s.name]) rec.path.loss[s.name] = Array(rec.path.t.length - 1).fill(null);
+      rec.path.loss[s.name].push(s.path ? s.path.loss_pct : null);
+    }
+    const extra = rec.path.t.length - HISTORY;
+    if (extra > 0) {
+      rec.path.t.splice(0, extra);
+      for (const m of Object.keys(rec.path.loss)) rec.path.loss[m].splice(0, extra);
+    }
+  }
+
+  function pathText(path) {
+    const rtt = path.rtt_ms == null ? "–" : path.rtt_ms.toFixed(2) + " ms";
+    return `${path.loss_pct}% · ${rtt}`;
   }
 
   function seriesMax(arrays) {
@@ -204,9 +256,14 @@
     for (const dir of ["rx", "tx"]) {
       rec.raw[dir] = rec.members.map((m) => (rec.series[m] || []).map((v) => conv(v, dir)));
     }
+    // the bond charts' layers: the members', or the protocol classes' rates
+    rec.layers = detail === "protocols"
+      ? { rx: PROTOCOLS.map((c) => (rec.proto[c] || []).map((v) => conv(v, "rx"))),
+        tx: PROTOCOLS.map((c) => (rec.proto[c] || []).map((v) => conv(v, "tx"))) }
+      : rec.raw;
     const stacked = {};
     for (const dir of ["rx", "tx"]) {
-      const raw = rec.raw[dir];
+      const raw = rec.layers[dir];
       const sums = [];
       let acc = times.map(() => 0);
       for (let i = 0; i < raw.length; i++) {
@@ -219,11 +276,19 @@
     rec.yMax = {
       bond: niceMax(Math.max(floor, seriesMax([stacked.rx[0] || [], stacked.tx[0] || []]))),
       member: niceMax(Math.max(floor, seriesMax(rec.raw.rx.concat(rec.raw.tx)))),
+      path: niceMax(Math.max(10, seriesMax(Object.values(rec.path.loss)))),
     };
     for (const p of rec.plots) {
-      if (p.kind === "bond") {
+      if (p.kind === "path") {
+        const lines = rec.members.map((m) => rec.path.loss[m] || []);
+        p.plot.setData([rec.path.t.slice()].concat(lines));
+        const worst = seriesMax(lines.map((l) => l.slice(-1)));
+        p.box.dataset.latest = rec.path.t.length ? String(worst) : "";
+        p.now.textContent = rec.path.t.length ? `worst ${worst.toFixed(1)}%` : "";
+      } else if (p.kind === "bond") {
         p.plot.setData([times].concat(stacked[p.dir]));
-        const total = times.length ? rec.bond.map((v) => conv(v, p.dir))[times.length - 1] : null;
+        const total = !times.length ? null : detail === "protocols" ? (stacked[p.dir][0] || [])[times.length - 1]
+          : conv(rec.bond[times.length - 1], p.dir);
         p.box.dataset.latest = total == null ? "" : String(total);
         p.box.dataset.unit = unit;
         p.now.textContent = total == null ? "" : fmt(total);
@@ -249,8 +314,9 @@
     const memberCharts = el("div", { class: "charts members" });
     const tbody = el("tbody");
     const table = el("table", { class: "members-table" },
-      el("thead", {}, el("tr", {}, ...["Member", "State", "MII", "Speed", "Failures", "Now in / out",
-        "Bytes in / out", "Drops in / out", "LACP partner, states", ""].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, ...["Member", "State", "MII", "Speed", "Failures", "Path loss · RTT", "Now in / out",
+        "Bytes in / out", "Drops in / out", "LACP partner, states", ""].map((h) => el("th", {
+        text: h, class: h.startsWith("Path") ? "path" : "" })))),
       tbody);
     const input = el("input", { type: "text", placeholder: "interface", "data-role": "enslave-iface" });
     const enslaveBtn = el("button", { type: "button", text: "Enslave", "data-action": "enslave" });
@@ -265,8 +331,9 @@
         el("div", {}, el("h3", { text: "Configuration" }), el("div", { class: "options" }, el("table", {}, optBody))),
         el("div", {}, el("h3", { text: "Events" }), events)));
     $("#bonds").append(section);
-    const rec = { name, status: null, t: [], bond: [], series: {}, members: [], membersKey: "", plots: [],
-      raw: { rx: [], tx: [] }, events: [], colors: new Map(), yMax: { bond: 1, member: 1 },
+    const rec = { name, status: null, t: [], bond: [], series: {}, proto: {}, members: [], membersKey: "", plots: [],
+      raw: { rx: [], tx: [] }, layers: { rx: [], tx: [] }, events: [], colors: new Map(),
+      yMax: { bond: 1, member: 1, path: 10 }, hasPath: false, path: { t: [], loss: {} },
       el: { section, facts, lacp, lacpLegend, bondCharts, memberCharts, tbody, optBody, events } };
     bonds.set(name, rec);
     return rec;
@@ -275,8 +342,13 @@
   function setStatus(rec, status) {
     rec.status = status;
     const members = (status.slaves || []).map((s) => s.name);
-    const key = members.join(",");
+    rec.hasPath = (status.slaves || []).some((s) => s.path);
+    // The path column only where the path monitor runs: the table must fit
+    // its card at 800x600 without it.
+    rec.el.section.classList.toggle("has-path", rec.hasPath);
+    const key = members.join(",") + (rec.hasPath ? " path" : "");
     rec.members = members;
+    samplePath(rec, status);
     const s = rec.el.section;
     s.dataset.active = status.active_slave || "";
     s.dataset.mode = status.mode || "";
@@ -396,6 +468,9 @@
         el("td", {}, el("span", { class: miiClass(s.mii_status), text: s.mii_status || "?" })),
         el("td", { class: "num", text: speedText(s.speed_mbps) }),
         el("td", { class: "num", text: String(s.link_failure_count || 0) }),
+        el("td", { class: "path", "data-path-state": s.path ? s.path.state : "",
+          title: s.path ? s.path.reason || s.path.state : "path_monitor is off" },
+        s.path ? pathText(s.path) : "–"),
         inOutCell(fmt(conv(last, "rx")), fmt(conv(last, "tx"))),
         inOutCell(bytesText(c.rx_bytes || 0), bytesText(c.tx_bytes || 0)),
         inOutCell(String(c.rx_dropped || 0), String(c.tx_dropped || 0)),
@@ -424,6 +499,7 @@
       rec.t.splice(0, extra);
       rec.bond.splice(0, extra);
       for (const m of Object.keys(rec.series)) rec.series[m].splice(0, Math.max(0, rec.series[m].length - rec.t.length));
+      for (const c of Object.keys(rec.proto)) rec.proto[c].splice(0, Math.max(0, rec.proto[c].length - rec.t.length));
     }
   }
 
@@ -462,6 +538,10 @@
         // a member enslaved later has a shorter history: align at the end
         rec.series[m] = Array(Math.max(0, rec.t.length - vecs.length)).fill(null).concat(vecs);
       }
+      rec.proto = {};
+      for (const [c, vecs] of Object.entries(h.protocols || {})) {
+        rec.proto[c] = Array(Math.max(0, rec.t.length - vecs.length)).fill(null).concat(vecs.slice(-rec.t.length));
+      }
       setStatus(rec, b.status);
       rec.events = [];
       addEvents(rec, b.events);
@@ -485,6 +565,10 @@
           rec.series[m].push(b.point.members[m] || null);
         }
         for (const m of Object.keys(rec.series)) if (!rec.members.includes(m)) delete rec.series[m];
+        for (const c of PROTOCOLS) {
+          if (!rec.proto[c]) rec.proto[c] = Array(rec.t.length - 1).fill(null);
+          rec.proto[c].push((b.point.protocols || {})[c] || null);
+        }
         trim(rec);
       }
       if (b.events && b.events.length) addEvents(rec, b.events);
@@ -529,7 +613,7 @@
           const w = ctx.measureText(String(text)).width;
           return { text: String(text), left: x - w / 2, right: x + w / 2 };
         });
-        out.push({ bond: rec.name, kind: p.kind, dir: p.dir || null, member: p.member || null,
+        out.push({ bond: rec.name, kind: p.kind, dir: p.dir || null, member: p.member || null, detail,
           card: rect(p.box), section: rect(rec.el.section), root: rect(u.root), canvas: rect(u.ctx.canvas),
           labels, series: u.series.slice(1).map((s) => ({ label: s.label, stroke: s._stroke || s.stroke,
             dash: s.dash || null })), yMax: u.scales.y.max });
@@ -571,8 +655,11 @@
 
   function init() {
     for (const b of document.querySelectorAll("#units button")) b.addEventListener("click", () => setUnit(b.dataset.unit));
+    for (const b of document.querySelectorAll("#details button")) b.addEventListener("click", () => setDetail(b.dataset.detail));
     document.addEventListener("keydown", (ev) => {
-      if (ev.key === "u" && !(ev.target instanceof HTMLInputElement)) setUnit(UNITS[(UNITS.indexOf(unit) + 1) % UNITS.length]);
+      if (ev.target instanceof HTMLInputElement) return;
+      if (ev.key === "u") setUnit(UNITS[(UNITS.indexOf(unit) + 1) % UNITS.length]);
+      if (ev.key === "g") setDetail(DETAILS[(DETAILS.indexOf(detail) + 1) % DETAILS.length]);
     });
     const form = $("#token-form");
     form.addEventListener("submit", (ev) => {
@@ -582,6 +669,7 @@
       message("token set for this tab", true);
     });
     setUnit(unit);
+    setDetail(detail);
     load();
   }
 
