@@ -7,18 +7,28 @@ demo:
 	scripts/setup.sh
 	softbond demo
 
+# Lint, then the unit tests, then the suites that need root: the first
+# failure stops it (what .ci/run runs).
 test:
 	scripts/setup.sh --test
-	$(PYTHON) -m ruff check src tests bench fuzz
-	$(PYTHON) -m pytest -q -ra tests/unit
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
 	$(PYTHON) -m pytest -q -ra tests/integration
 	$(PYTHON) -m pytest -q -ra tests/oracle
 
+# ruff: the checks that find bugs (pyproject.toml [tool.ruff.lint]); mypy:
+# types, strict on the packages pyproject.toml [tool.mypy] lists.
+# `ruff format --check` is not enforced yet: it would reformat most of the
+# tree (35 of the 39 files even in config/, wire/, lacp/, monitors/), which
+# collides with every branch in flight; reformat in one commit when the
+# tree is quiet, then add it here.
 lint:
 	$(PYTHON) -m ruff check src tests bench fuzz
+	$(PYTHON) -m mypy
 
+# Needs no root: a test here that would skips and says why.
 unit:
-	$(PYTHON) -m pytest -q tests/unit
+	$(PYTHON) -m pytest -q -ra tests/unit
 
 integration:
 	$(PYTHON) -m pytest -q -ra tests/integration

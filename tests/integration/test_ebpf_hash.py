@@ -8,19 +8,13 @@ without it; `make test` runs as root).
 """
 import ipaddress
 import random
-import struct
 
 import pytest
 
 from softbond.wire import xmit_hash as xh
-
 # BPF_PROG_TEST_RUN needs root: these live with the integration tests, which
 # fail (never skip) without it.
-
-TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT = 0, 2, 7
-SKB_CTX = 192                 # sizeof(struct __sk_buff)
-MARK_OFFSET = 8
-
+from tests.support.bpfrun import TC_ACT_REDIRECT, kernel_refuses, run
 from tests.support.framegen import encap_frames, encap_fuzz_frames, ether, frames, gre, ipv4, ipv6, tcp, udp
 
 
@@ -39,21 +33,6 @@ def bpf():
     maps.initialize(999, b"\x02\xbb\0\0\0\x01")
     yield obj, maps
     obj.close()
-
-
-def kernel_refuses(frame):
-    """BPF_PROG_TEST_RUN rejects (EINVAL) untagged IPv4/IPv6 frames whose IP
-    header is truncated; the stack would not hand such a frame to tc
-    either."""
-    etype = frame[12] << 8 | frame[13]
-    return (etype == 0x0800 and len(frame) < 34) or (etype == 0x86DD and len(frame) < 54)
-
-
-def run(obj, prog, frame, mark=0):
-    from softbond.datapath.ebpf import libbpf
-    ctx = bytearray(SKB_CTX)
-    struct.pack_into("=I", ctx, MARK_OFFSET, mark)
-    return libbpf.test_run(obj.progs[prog], frame, bytes(ctx))
 
 
 EXPECTED = {

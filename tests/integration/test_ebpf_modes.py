@@ -14,9 +14,9 @@ from softbond.modes import make_runner
 from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
 from softbond.wire import xmit_hash as xh
 
+from tests.support.bpfrun import TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, kernel_refuses, run
 from tests.support.fakeport import FakePort  # shared with the unit tests of the runners
 from tests.support.framegen import ether, frames, ipv4, ipv6, tcp, udp
-from test_ebpf_hash import TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, kernel_refuses, run  # same directory
 
 # BPF_PROG_TEST_RUN needs root: these live with the integration tests, which
 # fail (never skip) without it.

@@ -16,9 +16,9 @@ import time
 import pytest
 
 from tests.support.netcheck import ping_ok, status_json, wait_active
-from tests.support.webutil import PORT, WebServer, http
+from tests.support.webutil import PORT, http, metric_samples
+from tests.support.webutil import web as web  # the fixture: `softbond web` servers in the host namespace
 from tests.support.browser import Browser, require_browser as _tools
-from prometheus_client.parser import text_string_to_metric_families
 from softbond.faces.lacpview import lacp_summary
 
 ADDR = "192.168.100.199/24"
@@ -30,19 +30,6 @@ def up(topo, *options, slaves="eth0,eth1"):
     proc = topo.softbond("up", "bond0", "--slaves", slaves, "--address", ADDR, *options, check=False)
     assert proc.returncode == 0, proc.stderr
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
-
-
-@pytest.fixture
-def web(topo):
-    servers = []
-
-    def start(*args):
-        server = WebServer(topo, *args)
-        servers.append(server)
-        return server
-    yield start
-    for server in servers:
-        server.close()
 
 
 def switch_counters(topo):
@@ -383,20 +370,12 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
 
 
 # -------------------------------------------------------------------- (3)
-def _samples(text):
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
 def test_metrics_scraped_over_http(topo, web):
     up(topo, "mode=active-backup", "miimon=100")
     web()
     status, headers, text = http(topo, "/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
-    m = _samples(text)
+    m = metric_samples(text)
     assert m[("node_bonding_slaves", (("master", "bond0"),))] == 2
     assert m[("node_bonding_active", (("master", "bond0"),))] == 2
     assert m[("softbond_member_active", (("bond", "bond0"), ("member", "eth0")))] == 1
@@ -416,7 +395,7 @@ def test_metrics_scraped_over_http(topo, web):
     st = status_json(topo)
     # /metrics serves the web server's last sample (one a second)
     def after_the_cut():
-        m = _samples(http(topo, "/metrics")[2])
+        m = metric_samples(http(topo, "/metrics")[2])
         return m if m[("node_bonding_active", (("master", "bond0"),))] == 1 else None
     m = topo.wait_for(after_the_cut, timeout=3, interval=0.2)
     assert m, "/metrics did not show the cut within 3 s"

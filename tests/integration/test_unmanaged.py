@@ -7,9 +7,10 @@ import signal
 
 import pytest
 
+from tests.support.browser import Browser, require_browser
 from tests.support.netcheck import status_json
-from test_monitor import PORT, Browser, _samples, _tools, http
-from test_monitor import web as web  # the fixture: a server in the topology's host namespace
+from tests.support.webutil import PORT, http, metric_samples
+from tests.support.webutil import web as web  # the fixture: `softbond web` servers in the host namespace
 
 REASON = {"ebpf": "bond0: process not running; forwarding continues unmanaged (eBPF); run `softbond up` to adopt it",
           "python": "bond1: process not running; forwarding stopped (python); run `softbond up` to adopt it"}
@@ -27,7 +28,7 @@ def kill(topo, bond):
 
 @pytest.mark.topology(members=4)
 def test_dead_bonds_are_reported_everywhere(topo, web):
-    _tools()
+    require_browser()
     topo.softbond(*UP0)
     topo.softbond(*UP1)
     pid0 = kill(topo, "bond0")
@@ -36,7 +37,7 @@ def test_dead_bonds_are_reported_everywhere(topo, web):
     proc = topo.softbond("status", "bond0", check=False)
     assert proc.returncode == 1 and proc.stdout.strip() == REASON["ebpf"], (proc.stdout, proc.stderr)
     web()
-    m = _samples(http(topo, "/metrics")[2])
+    m = metric_samples(http(topo, "/metrics")[2])
     assert m[("softbond_bond_managed", (("master", "bond0"),))] == 0
     assert m[("softbond_bond_managed", (("master", "bond1"),))] == 1
     browser = Browser(topo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .test_proc_text import snapshots
+from .compare import snapshots
 
 FAILURES = re.compile(r"^Link Failure Count: (\d+)$", re.M)
 MEMBER_MII = re.compile(r"^Slave Interface: \S+\nMII Status: (\S+)", re.M)

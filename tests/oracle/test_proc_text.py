@@ -6,7 +6,7 @@ import difflib
 
 import pytest
 
-from .masking import mask
+from .compare import snapshots
 from .scenarios import SCENARIOS
 
 # Behaviour differences issue 19 lists, left to the engineers who own that
@@ -27,13 +27,6 @@ def _params():
             continue
         marks = [pytest.mark.xfail(strict=True, reason=KNOWN[name])] if name in KNOWN else []
         yield pytest.param(name, marks=marks, id=name)
-
-
-def snapshots(side: dict, name: str, who: str) -> list[str]:
-    result = side[name]
-    if "error" in result:
-        pytest.fail(f"{who} could not build {name}: {result['error']}", pytrace=False)
-    return [mask(text, SCENARIOS[name].opts) for text in result["snaps"]]
 
 
 @pytest.mark.parametrize("name", _params())

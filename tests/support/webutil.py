@@ -4,6 +4,9 @@ import json
 import subprocess
 import sys
 
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
 PORT = 8470  # the default; every topology has its own loopback
 
 
@@ -76,3 +79,27 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.communicate()
+
+
+@pytest.fixture
+def web(topo):
+    """start(*args): a `softbond web` server in the topology's host namespace,
+    closed after the test."""
+    servers = []
+
+    def start(*args):
+        server = WebServer(topo, *args)
+        servers.append(server)
+        return server
+    yield start
+    for server in servers:
+        server.close()
+
+
+def metric_samples(text):
+    """{(sample name, sorted label pairs): value} of a /metrics text."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out

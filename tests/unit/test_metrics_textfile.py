@@ -15,7 +15,7 @@ from softbond.config.loader import merge_configs
 from softbond.config.options import OptionError, build_options, change_option
 from tests.support.configfiles import load_toml
 from softbond.core.errors import BondError
-from test_web import bond_status, fake_statuses, slave
+from tests.support.webfake import bond_status, fake_statuses, slave
 
 NODE_EXPORTER = Path(__file__).resolve().parents[1] / "data" / "node_exporter_bonding" / "metrics.txt"
 

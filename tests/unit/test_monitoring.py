@@ -13,7 +13,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from softbond.faces.web import metrics
-from test_web import fake_statuses
+from tests.support.webfake import fake_statuses
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "monitoring" / "prometheus" / "softbond-rules.yml"

@@ -10,7 +10,7 @@ import logging
 import socket
 
 import aiohttp
-from test_web import TOKEN, Fake, _client, same_origin
+from tests.support.webfake import TOKEN, Fake, same_origin, start_client
 
 from softbond.faces.web.limits import Limits, OneLineFormatter, RateLimiter, RepeatFilter
 from softbond.faces.web.server import STATE, TOKEN_HEADER, create_app, serve
@@ -36,7 +36,7 @@ class CountingFake(Fake):
 
 def run_with(test, fake, **kw):
     async def go():
-        client = await _client(fake, **kw)
+        client = await start_client(fake, **kw)
         try:
             await test(client)
         finally:

@@ -5,8 +5,10 @@ softbond meaning, and build the BondConfig through build_bond_config().
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TypeVar
 
 from .errors import ConfigError
 from .model import BondConfig, build_bond_config, parse_cidr, parse_ip, parse_mac, parse_mtu
@@ -17,13 +19,14 @@ _TRUE = {"1", "yes", "y", "true", "t", "on"}
 _FALSE = {"0", "no", "n", "false", "f", "off"}
 # systemd's time units (parse_time() in src/basic/time-util.c), in microseconds;
 # its months and years are left out: no bonding interval reaches them.
-_USEC = {"ns": Fraction(1, 1000), "nsec": Fraction(1, 1000),
+_USEC: dict[str, int | Fraction] = {"ns": Fraction(1, 1000), "nsec": Fraction(1, 1000),
          "us": 1, "usec": 1, "µs": 1, "μs": 1, "ms": 1000, "msec": 1000,
          "s": 10**6, "sec": 10**6, "second": 10**6, "seconds": 10**6,
          "m": 60 * 10**6, "min": 60 * 10**6, "minute": 60 * 10**6, "minutes": 60 * 10**6,
          "h": 3600 * 10**6, "hr": 3600 * 10**6, "hour": 3600 * 10**6, "hours": 3600 * 10**6,
          "d": 86400 * 10**6, "day": 86400 * 10**6, "days": 86400 * 10**6,
          "w": 604800 * 10**6, "week": 604800 * 10**6, "weeks": 604800 * 10**6}
+_Checked = TypeVar("_Checked")
 _SPAN_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zµμ]*)", re.ASCII)
 
 
@@ -51,7 +54,7 @@ def line_with_text(text: str, line: int) -> int:
 def timespan_ms(text: str, unit: str = "s") -> int:
     """A systemd time span ("100ms", "1s", "1min 30s"; a bare number is in
     `unit`) in whole milliseconds; ValueError otherwise."""
-    total, pos, text = 0, 0, str(text).strip()
+    total, pos, text = Fraction(0), 0, str(text).strip()
     if not text:
         raise ValueError("empty time span")
     while pos < len(text):
@@ -115,7 +118,7 @@ class BondDraft:
     def fail(self, where: str, message: str) -> ConfigError:
         return ConfigError(f"{where}: {self.name}: {message}")
 
-    def checked(self, check, text: object, where: str):
+    def checked(self, check: Callable[[object], _Checked], text: object, where: str) -> _Checked:
         try:
             return check(text)
         except (ValueError, ConfigError) as exc:

@@ -4,6 +4,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
+from typing import overload
 
 from .errors import ConfigError
 from .model import BondConfig, build_bond_config, parse_cidr, parse_ip, parse_mac, parse_mtu
@@ -21,6 +22,11 @@ _UNSUPPORTED_SHELL = set(";&|<>()`")
 class IfcfgFile:
     path: str
     values: dict[str, tuple[str, int]] = field(default_factory=dict)  # KEY -> (value, line)
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str) -> str: ...
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.values[key][0] if key in self.values else default
@@ -165,10 +171,11 @@ def _bond(name: str, record: IfcfgFile, slaves: list[str]) -> BondConfig:
             hwaddr = parse_mac(hwaddr, hwaddr_key)
         except ValueError as exc:
             raise record.error(hwaddr_key, str(exc)) from None
-    mtu = record.get("MTU") or None
-    if mtu is not None:
+    mtu_text = record.get("MTU") or None
+    mtu = None
+    if mtu_text is not None:
         try:
-            mtu = parse_mtu(mtu)
+            mtu = parse_mtu(mtu_text)
         except ValueError as exc:
             raise record.error("MTU", str(exc).replace("mtu ", "MTU=", 1)) from None
     return build_bond_config(
@@ -177,12 +184,12 @@ def _bond(name: str, record: IfcfgFile, slaves: list[str]) -> BondConfig:
         source=record.path, final=False, where=record.path, source_warnings=notes)
 
 
-def _option_pairs(name: str, record: IfcfgFile) -> list:
+def _option_pairs(name: str, record: IfcfgFile) -> list[tuple[str, str, str]]:
     if "BONDING_OPTS" not in record.values:
         return []
     where = record.where("BONDING_OPTS")
     pairs = []
-    for item in record.get("BONDING_OPTS").split():
+    for item in record.get("BONDING_OPTS", "").split():
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f'{where}: {name}: BONDING_OPTS item "{item}" is not '
@@ -227,11 +234,11 @@ def _addresses(name: str, record: IfcfgFile, notes: list[str]) -> list[str]:
         prefix = None
         if record.get(mask_key):
             try:
-                prefix = _prefix_from_mask(record.get(mask_key))
+                prefix = _prefix_from_mask(record.get(mask_key, ""))
             except ValueError as exc:
                 raise record.error(mask_key, str(exc)) from None
         if record.get(prefix_key):
-            text = record.get(prefix_key)
+            text = record.get(prefix_key, "")
             if not re.fullmatch(r"[0-9]{1,2}", text, re.ASCII) or int(text) > 32:
                 raise record.error(prefix_key, f"{prefix_key}={text}: expected 0 to 32")
             if prefix is not None and prefix != int(text):
@@ -265,7 +272,7 @@ def _ipv6_addresses(name: str, record: IfcfgFile, ipv4: list[str], notes: list[s
         return []
     addresses: list[str] = []
     for key in keys:
-        for item in record.get(key).split():
+        for item in record.get(key, "").split():
             address, _, prefix = item.partition("/")
             try:
                 if ":" not in address:

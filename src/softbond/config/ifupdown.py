@@ -10,6 +10,7 @@ import glob
 import ipaddress
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
@@ -92,7 +93,7 @@ def read_interfaces(path: str, into: Interfaces | None = None, depth: int = 0) -
     return result
 
 
-def _logical_lines(text: str):
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """(number of the first line, line) with comments dropped and \\ continuations joined."""
     pending, start = "", 0
     for number, line in numbered_lines(text):
@@ -213,7 +214,7 @@ def _slaves(draft: BondDraft, value: str, where: str) -> None:
         draft.member(member, where)
 
 
-def _static(draft: BondDraft, stanza: Stanza, values: dict) -> None:
+def _static(draft: BondDraft, stanza: Stanza, values: dict[str, tuple[str, str]]) -> None:
     if "address" not in values:
         raise ConfigError(f"{stanza.where()}: iface {stanza.iface} {stanza.family} static "
                           "without an address")

@@ -2,6 +2,7 @@
 
 import os
 import tomllib
+from typing import Any
 
 from .formats import reader_by_content, reader_by_name
 from .ifcfg import load_ifcfg
@@ -58,7 +59,7 @@ def merge_configs(configs: list[BondConfig]) -> list[BondConfig]:
 
 
 def _merge(name: str, group: list[BondConfig]) -> BondConfig:
-    def last(attr: str):
+    def last(attr: str) -> Any:
         values = [getattr(c, attr) for c in group if getattr(c, attr)]
         return values[-1] if values else getattr(group[0], attr)
 

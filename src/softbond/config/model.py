@@ -2,6 +2,7 @@
 
 import ipaddress
 from collections.abc import Iterable
+from typing import NoReturn
 from dataclasses import dataclass, field
 
 from .errors import ConfigError, at
@@ -131,7 +132,7 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
     `module`: option_pairs are module parameters, as `softbond up OPT=VAL`
     takes them (the kernel resets some values that sysfs refuses).
     """
-    def fail(message: str):
+    def fail(message: str) -> NoReturn:
         raise ConfigError(at(where, message))
 
     try:

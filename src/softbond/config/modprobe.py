@@ -1,6 +1,7 @@
 """modprobe.conf / modprobe.d: `alias bondN bonding` and `options bonding|bondN ...`."""
 
 import re
+from collections.abc import Iterator
 
 from .errors import ConfigError
 from .model import BondConfig, build_bond_config
@@ -18,7 +19,7 @@ def _module(name: str) -> str:
     return name.replace("-", "_")
 
 
-def _logical_lines(text: str):
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """Join backslash continuations; each line keeps the number where it starts."""
     pending, start = "", 0
     for number, line in numbered_lines(text):
@@ -58,9 +59,13 @@ def _params(text: str, where: str) -> list[tuple[str, str, str]]:
     return pairs
 
 
+# An `options MODULE ...` line: (module, where, its (name, value, where) pairs).
+_OptionsLine = tuple[str, str, list[tuple[str, str, str]]]
+
+
 def parse_modprobe(text: str, path: str) -> list[BondConfig]:
     aliases: dict[str, str] = {}  # bond name -> where
-    option_lines: list[tuple[str, str, list]] = []  # (module, where, pairs)
+    option_lines: list[_OptionsLine] = []
     for number, line in _logical_lines(text):
         words = line.split()
         if not words or words[0].startswith("#"):
@@ -82,7 +87,7 @@ def parse_modprobe(text: str, path: str) -> list[BondConfig]:
     return _bonds(path, aliases, option_lines)
 
 
-def _bonds(path: str, aliases: dict[str, str], option_lines: list) -> list[BondConfig]:
+def _bonds(path: str, aliases: dict[str, str], option_lines: list[_OptionsLine]) -> list[BondConfig]:
     module_pairs = [p for module, _, pairs in option_lines
                     if _module(module) == "bonding" for p in pairs]
     own = [(module, where, pairs) for module, where, pairs in option_lines
@@ -96,7 +101,7 @@ def _bonds(path: str, aliases: dict[str, str], option_lines: list) -> list[BondC
                           f"most {MAX_BONDS_LIMIT} bonds")
     created = [f"bond{i}" for i in range(max_bonds)]
     names = created + [name for name in aliases if name not in created]
-    per_bond: dict[str, list] = {name: [] for name in names}
+    per_bond: dict[str, list[tuple[str, str, str]]] = {name: [] for name in names}
     for module, where, pairs in own:
         if module in per_bond:
             per_bond[module] += pairs

@@ -8,6 +8,7 @@ as netplan writes them into the networkd files it generates.
 
 import bisect
 import os
+from typing import Any, cast
 
 import yaml
 
@@ -51,10 +52,10 @@ _ZERO_UNSET = {"min-links", "gratuitous-arp", "gratuitious-arp", "packets-per-me
 _QUIET = {"renderer", "optional", "link-local", "critical", "accept-ra", "ipv6-privacy"}
 
 
-class _Map(dict):
+class _Map(dict[Any, Any]):
     """A YAML mapping that remembers the line of each key (and its own)."""
     line = 0
-    lines: dict
+    lines: dict[object, int]
 
 
 class _Loader(yaml.SafeLoader):
@@ -63,12 +64,12 @@ class _Loader(yaml.SafeLoader):
         self.name = path
         self.newlines = [i for i, char in enumerate(text) if char == "\n"]
 
-    def line_of(self, mark) -> int:
+    def line_of(self, mark: yaml.Mark) -> int:
         """The mark's line as every softbond reader counts them, at \\n only
         (YAML also ends one at \\r, NEL and the Unicode line separators)."""
         return bisect.bisect_left(self.newlines, mark.index) + 1
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Map:
         result = _Map()
         result.line, result.lines = self.line_of(node.start_mark), {}
         for key_node, value_node in node.value:
@@ -83,8 +84,11 @@ class _Loader(yaml.SafeLoader):
         return result
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map",
-                        lambda loader, node: loader.construct_mapping(node))
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 
 
 def parse_yaml(text: str, path: str) -> object:
@@ -133,7 +137,13 @@ class _File:
             return _Map()
         if not isinstance(value, dict):
             raise ConfigError(f"{self.where(mapping, key)}: {keypath}: expected a mapping")
-        return value
+        return cast(_Map, value)    # _Loader builds every mapping as one
+
+
+# A device's definition: the file, the mapping that holds it (for lines), its value.
+_Definition = tuple[_File, _Map, Any]
+# network.ethernets of every file, by id.
+_Ethernets = dict[str, _Definition]
 
 
 def load_netplan(path: str) -> list[BondConfig]:
@@ -143,8 +153,8 @@ def load_netplan(path: str) -> list[BondConfig]:
     its members and addresses are added, its parameters win.
     """
     files = [_File(p) for p in (directory_files(path, ".yaml") if os.path.isdir(path) else [path])]
-    ethernets: dict[str, tuple[_File, _Map, dict]] = {}
-    bonds: dict[str, list[tuple[_File, _Map, dict]]] = {}
+    ethernets: _Ethernets = {}
+    bonds: dict[str, list[_Definition]] = {}
     for file in files:
         if file.data is None:
             continue
@@ -166,7 +176,7 @@ def load_netplan(path: str) -> list[BondConfig]:
     return [_bond(name, definitions, ethernets).build() for name, definitions in bonds.items()]
 
 
-def _member_name(ident: str, where: str, bond: BondDraft, ethernets: dict) -> str:
+def _member_name(ident: str, where: str, bond: BondDraft, ethernets: _Ethernets) -> str:
     if ident not in ethernets:
         raise ConfigError(f"{where}: {bond.name}: interface {ident!r} is not defined "
                           "under network.ethernets")
@@ -188,14 +198,14 @@ def _member_name(ident: str, where: str, bond: BondDraft, ethernets: dict) -> st
     return name
 
 
-def _member_settings(draft: BondDraft, ident: str, ethernets: dict) -> None:
+def _member_settings(draft: BondDraft, ident: str, ethernets: _Ethernets) -> None:
     file, _, device = ethernets[ident]
     for key, value in device.items():
         if key not in ("match", "set-name") and not (key in ("dhcp4", "dhcp6") and value is False):
             draft.member_setting(file.where(device, key), ident, f"network.ethernets.{ident}.{key}")
 
 
-def _bond(name: str, definitions: list, ethernets: dict) -> BondDraft:
+def _bond(name: str, definitions: list[_Definition], ethernets: _Ethernets) -> BondDraft:
     file, bonds, _ = definitions[0]
     draft = BondDraft(str(name), file.where(bonds, name), file.path)
     for file, bonds, bond in definitions:
@@ -203,7 +213,7 @@ def _bond(name: str, definitions: list, ethernets: dict) -> BondDraft:
     return draft
 
 
-def _amend(draft: BondDraft, file: _File, bonds: _Map, bond: object, ethernets: dict) -> None:
+def _amend(draft: BondDraft, file: _File, bonds: _Map, bond: object, ethernets: _Ethernets) -> None:
     """Add one file's definition of the bond to the draft."""
     name = draft.name
     keypath = f"network.bonds.{name}"
@@ -247,7 +257,7 @@ def _amend(draft: BondDraft, file: _File, bonds: _Map, bond: object, ethernets: 
 
 
 def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: object,
-               ethernets: dict) -> None:
+               ethernets: _Ethernets) -> None:
     where = file.where(params, param)
     keypath = f"network.bonds.{draft.name}.parameters.{param}"
     if param not in PARAMETERS:
@@ -268,11 +278,12 @@ def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: obj
     try:
         if form in ("ms", "s"):
             text = str(raw).strip()
-            value: object = timespan_ms(text, form)
+            ms = timespan_ms(text, form)
             if form == "s":
-                if value % 1000:
+                if ms % 1000:
                     raise ValueError(f"{text!r}: the kernel counts whole seconds")
-                value //= 1000
+                ms //= 1000
+            value: object = ms
         elif form == "bool":
             if not isinstance(raw, bool):
                 raise ValueError(f"{raw!r}: expected true or false")

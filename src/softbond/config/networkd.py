@@ -11,7 +11,7 @@ import os
 
 from .errors import ConfigError
 from .foreign import BondDraft, boolean, directory_files, timespan_ms
-from .inifile import Entry, IniFile, read_ini
+from .inifile import Entry, IniFile, Section, read_ini
 from .model import BondConfig
 
 # [Bond] key -> (kernel option, how the value is written).  "ms"/"s" are
@@ -134,11 +134,12 @@ def _bond_option(netdev: IniFile, draft: BondDraft, entry: Entry) -> None:
     option, form = BOND_KEYS[entry.key]
     try:
         if form in ("ms", "s"):
-            value: object = timespan_ms(entry.value, "s")
+            ms = timespan_ms(entry.value, "s")
             if form == "s":
-                if value % 1000:
+                if ms % 1000:
                     raise ValueError(f"{entry.value!r}: the kernel counts whole seconds")
-                value //= 1000
+                ms //= 1000
+            value: object = ms
         elif form == "bool":
             value = int(boolean(entry.value))
         else:
@@ -184,6 +185,7 @@ def _add_members(network: IniFile, draft: BondDraft, names: list[str],
                  name_entry: Entry | None, owners: dict[str, IniFile]) -> None:
     where = network.where(name_entry)
     section = network.section("Network")
+    assert section is not None      # _bond_entry() found Bond= in it
     if not names:
         raise network.error(section.last("Bond"), "Bond= in a file without [Match] Name=: "
                                                   "softbond needs the member's name")
@@ -244,7 +246,7 @@ def _bond_network(network: IniFile, draft: BondDraft) -> None:
             _route(network, draft, section)
 
 
-def _route(network: IniFile, draft: BondDraft, section) -> None:
+def _route(network: IniFile, draft: BondDraft, section: Section) -> None:
     destination = section.value("Destination", "")
     gateway = section.last("Gateway")
     if destination in ("", "0.0.0.0/0", "::/0") and gateway is not None:

@@ -8,10 +8,11 @@ with `port-type=bond` (`slave-type=`).  nm-settings-keyfile(5) has the format.
 
 import os
 import re
+from collections.abc import Iterable
 
 from .errors import ConfigError
 from .foreign import BondDraft, boolean, directory_files
-from .inifile import IniFile, Section, read_ini
+from .inifile import Entry, IniFile, Section, read_ini
 from .model import BondConfig
 
 # Keys read without a warning: they identify the connection or say what
@@ -58,7 +59,7 @@ def load_nmkeyfile(path: str) -> list[BondConfig]:
         if draft.name in drafts:
             raise ConfigError(f"{draft.where}: {draft.name} is already defined in "
                               f"{drafts[draft.name][0].source}")
-        handles = {draft.name} | {connection.value(k) for k in ("uuid", "id") if connection.value(k)}
+        handles = {draft.name} | {h for h in (connection.value("uuid"), connection.value("id")) if h}
         drafts[draft.name] = (draft, handles)
     for port_path in all_paths:
         _port(files[port_path], drafts.values())
@@ -110,17 +111,17 @@ def _bond(keyfile: IniFile, connection: Section) -> BondDraft:
     # Addresses softbond would have to ask a server for; IPv6 "auto" is the
     # kernel's own SLAAC on the bond device, so it is no loss.
     for family, dynamic in (("ipv4", ("auto", "link-local", "shared")), ("ipv6", ("dhcp", "shared"))):
-        section = keyfile.section(family)
-        method = section.last("method") if section else None
+        family_section = keyfile.section(family)
+        method = family_section.last("method") if family_section else None
         shown = method.value if method else ("auto" if family == "ipv4" else "")
         if shown in dynamic:
-            draft.warn(keyfile.where(method or section or connection),
+            draft.warn(keyfile.where(method or family_section or connection),
                        f"{family}.method={shown} ignored: softbond sets static addresses only "
                        "(method=manual)")
     return draft
 
 
-def _address(keyfile: IniFile, draft: BondDraft, family: str, entry) -> None:
+def _address(keyfile: IniFile, draft: BondDraft, family: str, entry: Entry) -> None:
     """address1=ADDRESS[/PLEN][,GATEWAY], where "/", ";" and "," are one
     separator to NetworkManager's reader (read_one_ip_address_or_route())."""
     where = keyfile.where(entry)
@@ -142,14 +143,14 @@ def _address(keyfile: IniFile, draft: BondDraft, family: str, entry) -> None:
         draft.gateway(rest[0], where)
 
 
-def _flag(keyfile: IniFile, draft: BondDraft, entry) -> bool:
+def _flag(keyfile: IniFile, draft: BondDraft, entry: Entry) -> bool:
     try:
         return boolean(entry.value)
     except ValueError as exc:
         raise ConfigError(f"{keyfile.where(entry)}: {draft.name}: {entry.key}={exc}") from None
 
 
-def _port(keyfile: IniFile, drafts) -> None:
+def _port(keyfile: IniFile, drafts: Iterable[tuple[BondDraft, set[str]]]) -> None:
     connection = keyfile.section("connection")
     if connection is None:
         return
@@ -167,7 +168,8 @@ def _port(keyfile: IniFile, drafts) -> None:
                           f"{connection.value('id') or keyfile.path} has no interface-name=: "
                           "softbond needs the member's interface name")
     draft.member(name, where)
-    if connection.value("autoconnect") and not _flag(keyfile, draft, connection.last("autoconnect")):
+    autoconnect = connection.last("autoconnect")
+    if autoconnect is not None and autoconnect.value and not _flag(keyfile, draft, autoconnect):
         draft.warn(where, f"{name}: autoconnect=false ignored: softbond enslaves every member")
     for section in keyfile.sections:
         for entry in section.entries:

@@ -5,15 +5,24 @@ The option table itself is in registry.py; this module is the public face.
 
 from collections.abc import Iterable
 from dataclasses import asdict, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from .errors import ConfigError, at
-from .registry import (  # noqa: F401  (re-exported)
-    ALL_MODES, BOND_DEFAULT_MIIMON, BOND_MAX_ARP_TARGETS, BOND_MAX_NS_TARGETS,
-    BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST,
-    BOND_MODE_ROUNDROBIN, BOND_MODE_TLB, BOND_MODE_XOR, DATAPATHS, EFFECT_CONFIGURE, EFFECT_DATAPATH,
-    EFFECT_MONITORS, EFFECT_PRIOS, EFFECT_RESELECT, EFFECT_RUNNER, IFDOWN, INT_MAX, MODE_NAMES,
-    NO_ARP_MODES, NOSLAVES, OPTIONS, SPECS, BondOptions, OptionSpec, unknown_option)
+from .errors import ConfigError as ConfigError  # re-exported: OptionError is one
+from .errors import at
+# Re-exported ("X as X" says so to mypy): the rest of softbond imports
+# the option table's names from here.
+from .registry import (
+    ALL_MODES as ALL_MODES, BOND_DEFAULT_MIIMON as BOND_DEFAULT_MIIMON,
+    BOND_MAX_ARP_TARGETS as BOND_MAX_ARP_TARGETS, BOND_MAX_NS_TARGETS as BOND_MAX_NS_TARGETS,
+    BOND_MODE_8023AD as BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP as BOND_MODE_ACTIVEBACKUP,
+    BOND_MODE_ALB as BOND_MODE_ALB, BOND_MODE_BROADCAST as BOND_MODE_BROADCAST,
+    BOND_MODE_ROUNDROBIN as BOND_MODE_ROUNDROBIN, BOND_MODE_TLB as BOND_MODE_TLB,
+    BOND_MODE_XOR as BOND_MODE_XOR, DATAPATHS as DATAPATHS, EFFECT_CONFIGURE as EFFECT_CONFIGURE,
+    EFFECT_DATAPATH as EFFECT_DATAPATH, EFFECT_MONITORS as EFFECT_MONITORS, EFFECT_PRIOS as EFFECT_PRIOS,
+    EFFECT_RESELECT as EFFECT_RESELECT, EFFECT_RUNNER as EFFECT_RUNNER, IFDOWN as IFDOWN, INT_MAX as INT_MAX,
+    MODE_NAMES as MODE_NAMES, NO_ARP_MODES as NO_ARP_MODES, OptionFields as OptionFields, NOSLAVES as NOSLAVES, OPTIONS as OPTIONS,
+    SPECS as SPECS, BondOptions as BondOptions, OptionSpec as OptionSpec, unknown_option as unknown_option,
+)
 from .rules import (BAD_ARP_TARGET, MODULE_RESETS, DelayRefused, ModuleRefused, live_effects, mode_label,
                     module_ignores, module_rules)
 from .values import Invalid, integer_of, parse_prios, parse_scalar, parse_targets
@@ -37,7 +46,7 @@ def lookup(bond: str, name: object, where: str | None = None) -> OptionSpec:
     return spec
 
 
-def _parse(bond: str, spec: OptionSpec, raw: object, current: object, *,
+def _parse(bond: str, spec: OptionSpec, raw: object, current: Any, *,
            strict: bool, where: str | None = None, module: bool = False) -> tuple[object, list[str]]:
     """One value; warnings come without the "bond0: " prefix. `module`: a
     module parameter, which the kernel resets where sysfs refuses it."""
@@ -70,7 +79,7 @@ class ParsedPairs(NamedTuple):
     Treat it as immutable; parse_pairs() copies before it changes anything.
     """
     pairs: tuple[Pair, ...]      # every pair parsed so far, start's included
-    values: dict[str, object]    # BondOptions fields
+    values: OptionFields         # BondOptions fields
     given: dict[str, "str | None"]  # option name -> where, in order of last occurrence
     warnings: tuple[str, ...]    # without the "bond0: " prefix
     module: bool = False         # module parameters (`softbond up OPT=VAL`), not sysfs writes
@@ -128,7 +137,7 @@ def finish_options(bond: str, parsed: ParsedPairs, *,
                    final: bool = True) -> tuple[BondOptions, list[str]]:
     """The rest of build_options(): mode dependencies and the kernel's rules
     on parsed pairs.  `parsed` is not changed."""
-    values = dict(parsed.values)
+    values: OptionFields = dict(parsed.values)
     given = parsed.given
     warnings = list(parsed.warnings)
     mode = values["mode"]
@@ -192,7 +201,7 @@ def change_option(bond: str, current: BondOptions, name: str,
     return replace(current, **values), [f"{bond}: {w}" for w in warnings]
 
 
-def option_to_json(name: str, value: object) -> object:
+def option_to_json(name: str, value: Any) -> object:
     """JSON form: enums by kernel name, lists as lists, everything else as is."""
     spec = OPTIONS[name]
     if spec.kind == "enum":
@@ -204,11 +213,11 @@ def option_to_json(name: str, value: object) -> object:
     return value
 
 
-def options_to_json(opts: BondOptions) -> dict:
+def options_to_json(opts: BondOptions) -> dict[str, object]:
     return {spec.name: option_to_json(spec.name, opts.get(spec.name)) for spec in SPECS}
 
 
-def option_to_text(name: str, value: object) -> str:
+def option_to_text(name: str, value: Any) -> str:
     """sysfs form: "active-backup 1" for enums, space-separated lists."""
     spec = OPTIONS[name]
     if spec.kind == "enum":

@@ -3,8 +3,10 @@
 Values, ranges, flags and unsupported modes follow drivers/net/bonding/bond_options.c.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from enum import IntEnum
+from typing import Any, Self
 
 INT_MAX = 2**31 - 1
 
@@ -14,7 +16,9 @@ class OptionEnum(IntEnum):
     (its bond_opt_value string), defined here once: the option table, the
     status text and the code that acts on a value all use these."""
 
-    def __new__(cls, number: int, label: str):
+    label: str      # set by __new__, one per member
+
+    def __new__(cls, number: int, label: str) -> Self:
         member = int.__new__(cls, number)
         member._value_ = number
         member.label = label
@@ -26,7 +30,7 @@ class OptionEnum(IntEnum):
         return tuple((m.label, m.value) for m in cls)
 
     @classmethod
-    def from_label(cls, label: str):
+    def from_label(cls, label: str) -> Self | None:
         """The member the kernel calls *label*, or None."""
         return next((m for m in cls if m.label == label), None)
 
@@ -37,7 +41,8 @@ class OptionEnum(IntEnum):
         if value is None:
             return default
         if isinstance(value, int):          # bool too: True is 1
-            return cls(int(value)).label if int(value) in cls._value2member_map_ else "unknown"
+            member = cls._value2member_map_.get(int(value))
+            return member.label if isinstance(member, OptionEnum) else "unknown"
         return str(value)
 
 
@@ -52,7 +57,7 @@ class BondMode(OptionEnum):             # BOND_MODE_* in <net/bonding.h>
 
 
 # bond_mode_name() in bond_main.c: how /proc and the kernel's messages name a mode.
-MODE_DESCRIPTIONS = {
+MODE_DESCRIPTIONS: dict[int, str] = {
     BondMode.ROUNDROBIN: "load balancing (round-robin)",
     BondMode.ACTIVEBACKUP: "fault-tolerance (active-backup)",
     BondMode.XOR: "load balancing (xor)",
@@ -98,7 +103,12 @@ BOND_MODE_8023AD = BondMode.MODE_8023AD
 BOND_MODE_TLB = BondMode.TLB
 BOND_MODE_ALB = BondMode.ALB
 
-MODE_NAMES = {m.value: m.label for m in BondMode}
+# BondOptions fields by name, as the parsers and the kernel's rules pass
+# them around: each value's type follows its option's kind (int, str, a
+# tuple of targets, a tuple of (member, prio)), which no type says per key.
+OptionFields = dict[str, Any]
+
+MODE_NAMES: dict[int, str] = {m.value: m.label for m in BondMode}
 ALL_MODES = frozenset(MODE_NAMES)
 # Modes that cannot run the ARP monitor (the kernel's BOND_NO_USES_ARP).
 NO_ARP_MODES = frozenset({BOND_MODE_8023AD, BOND_MODE_TLB, BOND_MODE_ALB})
@@ -163,7 +173,7 @@ _ONOFF = (("off", 0), ("on", 1))
 _PEER_NOTIF = (("off", 0), ("maxval", 255), ("default", 1))
 
 
-def _spec(name, kind, default, desc, **kw) -> OptionSpec:
+def _spec(name: str, kind: str, default: object, desc: str, **kw: Any) -> OptionSpec:
     return OptionSpec(name, kind, default, desc, **kw)
 
 
@@ -346,7 +356,7 @@ class BondOptions:
     def mode_name(self) -> str:
         return MODE_NAMES[self.mode]
 
-    def get(self, name: str):
+    def get(self, name: str) -> Any:
         """Value of an option by its option name (num_grat_arp works too)."""
         return getattr(self, OPTIONS[name].attr)
 
@@ -362,7 +372,7 @@ def _check_table() -> None:
 _check_table()
 
 
-def did_you_mean(word: object, choices) -> str:
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """"did you mean miimon?" when `word` is a near miss of one of
     `choices`, else "": the hint after an unknown option or value."""
     import difflib      # only on an error: not on every CLI start

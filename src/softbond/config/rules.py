@@ -7,7 +7,7 @@ texts without the "bond0: " prefix.
 """
 
 from .registry import (BOND_DEFAULT_MIIMON, BOND_MODE_ALB, INT_MAX, MODE_DESCRIPTIONS, MODE_NAMES,
-                       NO_ARP_MODES, OPTIONS)
+                       NO_ARP_MODES, OPTIONS, OptionFields)
 
 _DELAYS = ("updelay", "downdelay", "peer_notif_delay")
 _DELAY_WORDS = {"updelay": "up delay", "downdelay": "down delay",
@@ -36,7 +36,7 @@ MODULE_RESETS = {
 BAD_ARP_TARGET = "Warning: bad arp_ip_target module parameter ({}), ARP monitoring will not be performed"
 
 
-def module_ignores(name: str, v: dict, mode: int) -> str | None:
+def module_ignores(name: str, v: OptionFields, mode: int) -> str | None:
     """A module parameter the kernel ignores (with a message) in a mode that
     does not use it, where sysfs refuses it; None if the kernel refuses it too."""
     if name == "lacp_rate":
@@ -52,7 +52,7 @@ class ModuleRefused(Exception):
     """A set of module parameters the kernel refuses to load with."""
 
 
-def module_rules(v: dict, given: set[str], *, mode_known: bool, module: bool = False,
+def module_rules(v: OptionFields, given: set[str], *, mode_known: bool, module: bool = False,
                  bad_arp_target: bool = False) -> list[str]:
     """`module`: the values are module parameters (`softbond up OPT=VAL`),
     which the kernel checks more strictly than config files' sysfs writes."""
@@ -108,7 +108,7 @@ class DelayRefused(Exception):
     """The kernel's -EPERM for delays while MII monitoring is off."""
 
 
-def live_effects(v: dict, old: dict, name: str) -> list[str]:
+def live_effects(v: OptionFields, old: OptionFields, name: str) -> list[str]:
     """Side effects of setting option `name` live; `v` already holds the new value."""
     warns: list[str] = []
     if name == "mode":
@@ -151,7 +151,7 @@ def live_effects(v: dict, old: dict, name: str) -> list[str]:
     return warns
 
 
-def _rescale_delays(v: dict, old_miimon: int) -> list[str]:
+def _rescale_delays(v: OptionFields, old_miimon: int) -> list[str]:
     # The kernel stores delays as multiples of miimon, so they follow a new miimon.
     new = v["miimon"]
     warns: list[str] = []
@@ -169,7 +169,7 @@ def _rescale_delays(v: dict, old_miimon: int) -> list[str]:
     return warns
 
 
-def _round_to_miimon(v: dict, name: str, miimon: int) -> list[str]:
+def _round_to_miimon(v: OptionFields, name: str, miimon: int) -> list[str]:
     """Delays are whole miimon ticks in the kernel: round down, and say so."""
     if not v[name] % miimon:
         return []

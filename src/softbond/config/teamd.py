@@ -6,6 +6,8 @@ path, and each one mapped only approximately says so.
 """
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from .errors import ConfigError
 from .foreign import BondDraft, line_with_text
@@ -27,7 +29,7 @@ def key_lines(text: str) -> dict[str, int]:
     """The line of each key path ("runner.name", "link_watch[1]") in valid
     JSON text, and of the top-level object ("").  json reports no positions."""
     lines: dict[str, int] = {}
-    stack: list[list] = []      # [kind "{" or "[", path, key or index, awaiting a key/value]
+    stack: list[list[Any]] = []      # [kind "{" or "[", path, key or index, awaiting a key/value]
     index, line = 0, 1
     while index < len(text):
         char = text[index]
@@ -65,11 +67,15 @@ def key_lines(text: str) -> dict[str, int]:
     return lines
 
 
-def _child(frame: list) -> str:
+def _child(frame: list[Any]) -> str:
     kind, path, key, _ = frame
     if kind == "[":
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else str(key)
+
+
+# A JSON object as json.loads gives it.
+_Object = dict[str, Any]
 
 
 class _Reader:
@@ -92,18 +98,18 @@ class _Reader:
     def option(self, name: str, value: object, keypath: str) -> None:
         self.draft.option(name, value, self.at(keypath))
 
-    def table(self, value: object, keypath: str) -> dict:
+    def table(self, value: object, keypath: str) -> _Object:
         if not isinstance(value, dict):
             raise self.fail(keypath, "expected an object")
         return value
 
-    def text(self, table: dict, key: str, default: str, keypath: str) -> str:
+    def text(self, table: _Object, key: str, default: str, keypath: str) -> str:
         value = table.get(key, default)
         if not isinstance(value, str):
             raise self.fail(keypath, f"{json.dumps(value)[:40]}: expected a string")
         return value
 
-    def rest(self, table: dict, keypath: str, known: set[str]) -> None:
+    def rest(self, table: _Object, keypath: str, known: set[str]) -> None:
         for key in table:
             if key not in known:
                 self.warn(f"{keypath}.{key}" if keypath else key,
@@ -142,7 +148,7 @@ def parse_teamd(text: str, path: str) -> list[BondConfig]:
     return [reader.draft.build()]
 
 
-def _runner(reader: _Reader, runner: dict) -> str:
+def _runner(reader: _Reader, runner: _Object) -> str:
     name = reader.text(runner, "name", "roundrobin", "runner.name")
     if name not in RUNNER_MODES:
         raise reader.fail("runner.name", f"{name!r}: not a teamd runner "
@@ -166,11 +172,12 @@ def _runner(reader: _Reader, runner: dict) -> str:
             "tx_hash", ["eth", "ipv4", "ipv6"])), "runner.tx_hash")
     if name == "lacp":
         known |= {"active", "fast_rate", "sys_prio", "min_ports", "agg_select_policy"}
-        for key, option, convert in (
-                ("active", "lacp_active", lambda v: "on" if v is True else "off" if v is False else v),
-                ("fast_rate", "lacp_rate", lambda v: "fast" if v is True else "slow" if v is False else v),
-                ("sys_prio", "ad_actor_sys_prio", lambda v: v),
-                ("min_ports", "min_links", lambda v: v)):
+        conversions: tuple[tuple[str, str, Callable[[object], object]], ...] = (
+            ("active", "lacp_active", lambda v: "on" if v is True else "off" if v is False else v),
+            ("fast_rate", "lacp_rate", lambda v: "fast" if v is True else "slow" if v is False else v),
+            ("sys_prio", "ad_actor_sys_prio", lambda v: v),
+            ("min_ports", "min_links", lambda v: v))
+        for key, option, convert in conversions:
             if key in runner:
                 reader.option(option, convert(runner[key]), f"runner.{key}")
         policy = reader.text(runner, "agg_select_policy", "lacp_prio", "runner.agg_select_policy")
@@ -219,7 +226,7 @@ def _link_watch(reader: _Reader, watch: object, keypath: str) -> None:
         reader.warn(f"{keypath}.name", f"{name!r} ignored: no bonding link monitor like it")
 
 
-def _ping(reader: _Reader, watch: dict, keypath: str, name: str) -> None:
+def _ping(reader: _Reader, watch: _Object, keypath: str, name: str) -> None:
     reader.option("arp_interval", watch.get("interval", 0), f"{keypath}.interval")
     if "target_host" not in watch:
         raise reader.fail(f"{keypath}.target_host", f"{name} without a target_host")
@@ -239,7 +246,7 @@ def _ping(reader: _Reader, watch: dict, keypath: str, name: str) -> None:
                                  "validate_active", "validate_inactive"})
 
 
-def _ports(reader: _Reader, ports: dict, mode: str) -> None:
+def _ports(reader: _Reader, ports: _Object, mode: str) -> None:
     for port, settings in ports.items():
         keypath = f"ports.{port}"
         reader.draft.member(port, reader.at(keypath))

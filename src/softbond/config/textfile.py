@@ -1,5 +1,7 @@
 """Reading configuration text, shared by the parsers."""
 
+from collections.abc import Iterator
+
 from .errors import ConfigError
 
 
@@ -16,7 +18,7 @@ def read_text(path: str) -> str:
                           f"offset {exc.start})") from None
 
 
-def numbered_lines(text: str):
+def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
     """(line number, line) pairs; only \\n ends a line, as in the shell and modprobe."""
     for number, line in enumerate(text.split("\n"), 1):
         yield number, line.removesuffix("\r")

@@ -15,11 +15,12 @@ scanning the text (see _Positions).
 import json
 import re
 import tomllib
+from typing import Any
 
 from .errors import ConfigError
 from .model import (BondConfig, build_bond_config, check_slaves, parse_cidr, parse_gateway6,
                     parse_ip, parse_mac, parse_mtu)
-from .options import OPTIONS, SharedPairs, build_options
+from .options import OPTIONS, Pair, SharedPairs, build_options
 from .registry import unknown_option
 from .textfile import numbered_lines
 from .modprobe import MAX_BONDS_LIMIT
@@ -94,8 +95,8 @@ def parse_toml(text: str, path: str) -> list[BondConfig]:
     except RecursionError:  # tomllib recurses once per nesting level
         raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     pos = _Positions(path, text)
-    defaults: list = []
-    tables: dict[str, dict] = {}
+    defaults: list[Pair] = []
+    tables: dict[str, dict[str, Any]] = {}
     for key, value in data.items():
         if key == "max_bonds":
             defaults.append((key, value, pos.where("", key)))
@@ -118,10 +119,10 @@ def parse_toml(text: str, path: str) -> list[BondConfig]:
     return [_bond(name, tables.get(name, {}), shared, pos) for name in names]
 
 
-def _defaults(value: object, pos: _Positions) -> list:
+def _defaults(value: object, pos: _Positions) -> list[Pair]:
     if not isinstance(value, dict):
         raise ConfigError(f"{pos.where('', 'bonding')}: bonding must be a table of options")
-    pairs = []
+    pairs: list[Pair] = []
     for key, raw in value.items():
         where = pos.where("bonding", key)
         if key in _BOND_KEYS:
@@ -133,7 +134,7 @@ def _defaults(value: object, pos: _Positions) -> list:
     return pairs
 
 
-def _bond(name: str, table: dict, defaults: SharedPairs, pos: _Positions) -> BondConfig:
+def _bond(name: str, table: dict[str, Any], defaults: SharedPairs, pos: _Positions) -> BondConfig:
     def where(key: str | None = None) -> str:
         return pos.where(name, key)
 

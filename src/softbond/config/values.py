@@ -88,6 +88,7 @@ def parse_scalar(spec: OptionSpec, raw: object) -> object:
             if named is None:
                 raise invalid(spec, raw)
             return named
+        assert spec.min is not None and spec.max is not None, spec.name   # every int option has bounds
         if not spec.min <= number <= spec.max:
             raise Invalid(f"option {spec.name}: allowed values {spec.min} - {spec.max}")
         return number

@@ -56,8 +56,8 @@ class PortParams:
 
     __slots__ = ("system_priority", "system", "key", "port_priority", "port", "state")
 
-    def __init__(self, system_priority=0xFFFF, system=ZERO_MAC, key=1,
-                 port_priority=0xFF, port=1, state=0):
+    def __init__(self, system_priority: int = 0xFFFF, system: bytes = ZERO_MAC, key: int = 1,
+                 port_priority: int = 0xFF, port: int = 1, state: int = 0):
         # Defaults are the kernel's partner_admin (ad_initialize_port).
         self.system_priority = system_priority
         self.system = system
@@ -66,7 +66,7 @@ class PortParams:
         self.port = port
         self.state = state
 
-    def copy_from(self, other) -> None:
+    def copy_from(self, other: PortParams | LacpInfo) -> None:
         self.system_priority = other.system_priority
         self.system = other.system
         self.key = other.key
@@ -74,7 +74,7 @@ class PortParams:
         self.port = other.port
         self.state = other.state
 
-    def same_identity(self, info) -> bool:
+    def same_identity(self, info: PortParams | LacpInfo) -> bool:
         """The fields update_Selected compares.
 
         The standard (and the kernel) also compare the Aggregation bit. We

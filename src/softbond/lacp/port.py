@@ -24,6 +24,7 @@ Differences from the kernel, on purpose:
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 from ..wire.lacpdu import (
     AGGREGATION, COLLECTING, DEFAULTED, DISTRIBUTING, EXPIRED, LACP_ACTIVITY,
@@ -39,6 +40,12 @@ from .params import (
     PortParams, speed_code,
 )
 
+if TYPE_CHECKING:     # selection.py imports this module
+    from .selection import Aggregator
+
+# The receive machine's state after current_while expires in each state.
+_RX_TIMED_OUT: dict[str | None, str | None] = {CURRENT: EXPIRED_STATE, EXPIRED_STATE: DEFAULTED_STATE}
+
 
 class Port:
     """One aggregation port and its state machines."""
@@ -46,7 +53,7 @@ class Port:
     def __init__(self, name: str, number: int, mac: bytes, *, system: bytes,
                  system_priority: int, user_port_key: int, lacp_fast: bool,
                  lacp_active: bool, speed_mbps: int, full_duplex: bool,
-                 link_up: bool, own_aggregator):
+                 link_up: bool, own_aggregator: Aggregator):
         self.name = name
         self.number = number
         self.mac = mac
@@ -54,7 +61,7 @@ class Port:
         self.full_duplex = full_duplex
         self.link_up = link_up  # the kernel's port->is_enabled
         self.own_aggregator = own_aggregator  # the one created with this port
-        self.aggregator = None  # the one it is attached to (Selection Logic)
+        self.aggregator: Aggregator | None = None  # the one it is attached to (Selection Logic)
 
         # Actor.
         self.actor_system = system
@@ -99,7 +106,7 @@ class Port:
         self.tx_times: deque[float] = deque(maxlen=MAX_TX_IN_SECOND)
         self.tx_held = False
         self.marker_times: deque[float] = deque(maxlen=MAX_MARKER_TX_IN_SECOND)
-        self.marker_out: deque = deque(maxlen=MAX_MARKER_TX_IN_SECOND)
+        self.marker_out: deque[bytes] = deque(maxlen=MAX_MARKER_TX_IN_SECOND)
 
         # Selection bookkeeping (see selection.py).
         self.joined_at: float | None = None
@@ -183,6 +190,7 @@ class Port:
 
     def rx_machine(self, pdu: Lacpdu | None, now: float) -> None:
         last = self.rx_state
+        state: str | None
         if self.begin:
             state = INITIALIZE
             self.churned = True
@@ -194,7 +202,7 @@ class Port:
             state = CURRENT
         elif self.current_while is not None and now >= self.current_while:
             self.current_while = None
-            state = {CURRENT: EXPIRED_STATE, EXPIRED_STATE: DEFAULTED_STATE}.get(last, last)
+            state = _RX_TIMED_OUT.get(last, last)
         elif last == PORT_DISABLED:
             state = EXPIRED_STATE if self.lacp_enabled else LACP_DISABLED
         else:
@@ -205,7 +213,7 @@ class Port:
         if state != last or (pdu is not None and state == CURRENT):
             self._rx_enter(state, pdu, now, last)
 
-    def _rx_enter(self, state: str, pdu: Lacpdu | None, now: float, last) -> None:
+    def _rx_enter(self, state: str | None, pdu: Lacpdu | None, now: float, last: str | None) -> None:
         self.rx_state = state
         if state == INITIALIZE:
             self.lacp_enabled = bool(self.actor_oper_key & DUPLEX_KEY_MASK)
@@ -270,7 +278,7 @@ class Port:
              and (p.state & AGGREGATION) == (self.actor_state & AGGREGATION))
             or not (pdu.actor.state & AGGREGATION))
 
-    def _update_selected(self, pdu: Lacpdu, last) -> None:
+    def _update_selected(self, pdu: Lacpdu, last: str | None) -> None:
         if not self.partner.same_identity(pdu.actor):
             if last == CURRENT:
                 self.counters["partner_changes"] += 1
@@ -294,6 +302,7 @@ class Port:
 
     def periodic_machine(self, now: float) -> None:
         last = self.periodic_state
+        state: str | None
         partner_fast = bool(self.partner.state & LACP_TIMEOUT)
         if (self.begin or not self.lacp_enabled or not self.link_up
                 or not (self.actor_state & LACP_ACTIVITY or self.partner.state & LACP_ACTIVITY)):

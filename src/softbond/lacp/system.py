@@ -18,6 +18,7 @@ The kernel's 8 s initial aggregator-selection delay is not applied.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from ..wire.lacpdu import (
     LACP_ACTIVITY, MARKER_RESPONSE, Lacpdu, MarkerPdu, PduError,
@@ -45,8 +46,8 @@ def _mac_text(mac: bytes) -> str:
     return ":".join(f"{b:02x}" for b in mac)
 
 
-def _check_mac(mac, what: str) -> bytes:
-    mac = bytes(mac)
+def _check_mac(value: bytes | bytearray | memoryview, what: str) -> bytes:
+    mac = bytes(value)
     if len(mac) != 6:
         raise ValueError(f"{what} must be 6 bytes")
     return mac
@@ -62,7 +63,7 @@ class LacpSystem:
         self._next_agg_id = 0
         self._events: deque[tuple[str | None, str]] = deque(maxlen=MAX_EVENTS)
         self._outbox: list[tuple[str, bytes]] = []
-        self._active_ident: tuple | None = None
+        self._active_ident: tuple[int, bytes, int] | None = None   # (id, partner system, key)
         self._no_response = False
         self._now = 0.0
         self._dirty = False  # something changed since the last tick
@@ -88,7 +89,7 @@ class LacpSystem:
 
     # -- configuration -----------------------------------------------------
 
-    def configure(self, **options) -> None:
+    def configure(self, **options: Any) -> None:
         """Change options live; the keywords are those of __init__ (and the
         kernel names lacp_rate, ad_actor_sys_prio, ad_user_port_key)."""
         options = {_ALIASES.get(name, name): value for name, value in options.items()}
@@ -392,7 +393,7 @@ class LacpSystem:
         self._events.clear()
         return events
 
-    def ad_info(self) -> dict:
+    def ad_info(self) -> dict[str, Any]:
         """The /proc "802.3ad info" section of the bond."""
         active = self._active()
         agg = None
@@ -405,7 +406,7 @@ class LacpSystem:
                 "system_priority": self.system_priority,
                 "system_mac": _mac_text(self.system_mac), "active_aggregator": agg}
 
-    def port_info(self, name: str) -> dict:
+    def port_info(self, name: str) -> dict[str, Any]:
         """Per-port status (the /proc slave record's 802.3ad part, plus
         machine states and counters).  KeyError for an unknown port."""
         port = self._ports[name]

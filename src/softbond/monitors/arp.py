@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..wire import arp as wire_arp
 from ..wire import ndisc as wire_ndisc
@@ -110,7 +111,10 @@ def probe_frames(mac: bytes, sources_v4: list[str], targets_v4: list[str],
     return frames
 
 
-def _source_for(target: str, sources: list[str], default):
+_Default = TypeVar("_Default")
+
+
+def _source_for(target: str, sources: list[str], default: _Default) -> str | _Default:
     addr = ipaddress.ip_address(target)
     for cidr in sources:
         iface = ipaddress.ip_interface(cidr)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 REPLY_TIMEOUT_MIN = 0.25    # seconds: a busy event loop must not turn a late reply into a loss
@@ -30,8 +31,8 @@ RTT_FLOOR = 0.001           # seconds: microsecond RTTs of a quiet LAN are not "
 class PathRecord:
     """One member's probes: judged outcomes (RTT in seconds, None = lost),
     the send times still waiting for a reply, and its service state."""
-    outcomes: deque
-    pending: deque = field(default_factory=deque)
+    outcomes: deque[float | None]
+    pending: deque[float] = field(default_factory=deque)
     in_service: bool = True
     clean_run: int = 0          # consecutive answered (and fast enough) probes
     taken_out: int = 0          # times taken out of service
@@ -131,8 +132,8 @@ class PathJudge:
         return best is not None and rtt > self.rtt_multiple * max(best, RTT_FLOOR)
 
     def _best_rtt(self) -> float | None:
-        medians = [_median(r.outcomes) for r in self.records.values() if r.in_service]
-        medians = [m for m in medians if m is not None]
+        medians = [m for m in (_median(r.outcomes) for r in self.records.values() if r.in_service)
+                   if m is not None]
         return min(medians) if medians else None
 
     def quality(self, key: object) -> PathQuality | None:
@@ -153,7 +154,7 @@ class PathJudge:
         return math.ceil(self.loss_pct * self.window / 100) * self.interval + self.timeout + self.interval
 
 
-def _median(outcomes) -> float | None:
+def _median(outcomes: Iterable[float | None]) -> float | None:
     answered = sorted(rtt for rtt in outcomes if rtt is not None)
     if not answered:
         return None

@@ -16,6 +16,7 @@ from .ethernet import (
     ETH_P_ARP,
     ETH_P_IP,
     ZERO_MAC,
+    Frame,
     eth_header,
     l3_info,
     pad,
@@ -42,7 +43,11 @@ class Arp(NamedTuple):
     vlan: int | None  # VID of the outermost tag, None when untagged
 
 
-def ip4_bytes(ip: str | bytes | bytearray | memoryview | ipaddress.IPv4Address) -> bytes:
+# What ip4_bytes accepts: the forms configuration and callers hold addresses in.
+IPv4Like = str | bytes | bytearray | memoryview | ipaddress.IPv4Address
+
+
+def ip4_bytes(ip: IPv4Like) -> bytes:
     """Dotted quad (or 4 raw bytes, or IPv4Address) -> 4 bytes.
 
     Strict on purpose (``ipaddress`` rejects ``'10.1'`` which
@@ -59,7 +64,7 @@ def ip4_bytes(ip: str | bytes | bytearray | memoryview | ipaddress.IPv4Address) 
     raise ValueError(f"not an IPv4 address: {ip!r}")
 
 
-def _mac6(mac, what: str) -> bytes:
+def _mac6(mac: Frame, what: str) -> bytes:
     b = bytes(mac)
     if len(b) != 6:
         raise ValueError(f"{what} must be 6 bytes, got {len(b)}")
@@ -69,9 +74,9 @@ def _mac6(mac, what: str) -> bytes:
 def build_arp(
     op: int,
     sender_mac: bytes,
-    sender_ip,
+    sender_ip: IPv4Like,
     target_mac: bytes,
-    target_ip,
+    target_ip: IPv4Like,
     *,
     eth_src: bytes | None = None,
     eth_dst: bytes | None = None,
@@ -96,7 +101,7 @@ def build_arp(
     return pad(eth_header(dst, src, ETH_P_ARP, vlan) + body)
 
 
-def build_gratuitous_arp(mac: bytes, ip, vlan: int | None = None) -> bytes:
+def build_gratuitous_arp(mac: bytes, ip: IPv4Like, vlan: int | None = None) -> bytes:
     """Broadcast ARP request with sender IP == target IP.
 
     This is what the kernel emits on failover: bonding raises
@@ -107,7 +112,7 @@ def build_gratuitous_arp(mac: bytes, ip, vlan: int | None = None) -> bytes:
     return build_arp(ARPOP_REQUEST, mac, ip, ZERO_MAC, ip, vlan=vlan)
 
 
-def build_arp_probe(mac: bytes, src_ip, target_ip, vlan: int | None = None) -> bytes:
+def build_arp_probe(mac: bytes, src_ip: IPv4Like, target_ip: IPv4Like, vlan: int | None = None) -> bytes:
     """ARP monitor probe, as bond_arp_send() builds it.
 
     ``arp_create(ARPOP_REQUEST, ETH_P_ARP, target, dev, src, NULL,
@@ -119,7 +124,7 @@ def build_arp_probe(mac: bytes, src_ip, target_ip, vlan: int | None = None) -> b
     return build_arp(ARPOP_REQUEST, mac, src_ip, ZERO_MAC, target_ip, vlan=vlan)
 
 
-def parse_arp(frame) -> Arp | None:
+def parse_arp(frame: Frame) -> Arp | None:
     """Parse an Ethernet/IPv4 ARP frame (optionally VLAN tagged).
 
     Returns None for anything else: other ethertypes, htype != 1,

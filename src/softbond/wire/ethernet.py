@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
+
+# What the readers here and in the other wire modules take as a frame.
+Frame = bytes | bytearray | memoryview
 
 # Ethertypes (names as in <linux/if_ether.h>).
 ETH_P_IP = 0x0800
@@ -42,8 +46,9 @@ BROADCAST_MAC = b"\xff" * 6
 ZERO_MAC = bytes(6)
 SLOW_PROTOCOLS_MAC = bytes.fromhex("0180c2000002")
 
-_BE16 = struct.Struct("!H").unpack_from
-_BE16x2 = struct.Struct("!HH").unpack_from
+# unpack_from is typed as returning tuple[Any, ...]: these say what the format gives.
+_BE16: Callable[[Frame, int], tuple[int]] = struct.Struct("!H").unpack_from
+_BE16x2: Callable[[Frame, int], tuple[int, int]] = struct.Struct("!HH").unpack_from
 _ETH_HDR = struct.Struct("!6s6sH")
 _VLAN_TAG = struct.Struct("!HH")
 
@@ -83,7 +88,7 @@ def is_broadcast(mac: bytes | bytearray | memoryview) -> bool:
     return bytes(mac) == BROADCAST_MAC
 
 
-def l3_info(frame) -> tuple[int, int, int]:
+def l3_info(frame: Frame) -> tuple[int, int, int]:
     """Return ``(ethertype, l3_offset, vlan_id)`` for an Ethernet frame.
 
     Up to two VLAN tags (802.1Q or 802.1ad, in any order) are skipped;

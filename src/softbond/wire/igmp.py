@@ -14,8 +14,9 @@ DF, TTL 1 and a Router Alert option (RFC 2113), hence IHL 6.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 
-from .arp import ip4_bytes
+from .arp import IPv4Like, ip4_bytes
 from .ethernet import ETH_P_IP, eth_header, pad
 
 IGMPV2_HOST_MEMBERSHIP_REPORT = 0x16
@@ -34,13 +35,13 @@ def inet_checksum(data: bytes) -> int:
     """RFC 1071 Internet checksum (value to store in the field)."""
     if len(data) & 1:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
 
 
-def ip_mcast_mac(group) -> bytes:
+def ip_mcast_mac(group: IPv4Like) -> bytes:
     """RFC 1112 mapping: 01:00:5e + low 23 bits of the group."""
     g = ip4_bytes(group)
     return bytes((0x01, 0x00, 0x5E, g[1] & 0x7F, g[2], g[3]))
@@ -55,7 +56,7 @@ def _ip_packet(src: bytes, dst: bytes, payload: bytes, ident: int) -> bytes:
     return bytes(hdr) + payload
 
 
-def build_igmpv2_report(mac: bytes, src_ip, group, vlan: int | None = None, *, ident: int = 0) -> bytes:
+def build_igmpv2_report(mac: bytes, src_ip: IPv4Like, group: IPv4Like, vlan: int | None = None, *, ident: int = 0) -> bytes:
     """IGMPv2 membership report for ``group``, sent to the group itself."""
     g = ip4_bytes(group)
     igmp = bytearray(struct.pack("!BBH4s", IGMPV2_HOST_MEMBERSHIP_REPORT, 0, 0, g))
@@ -66,8 +67,8 @@ def build_igmpv2_report(mac: bytes, src_ip, group, vlan: int | None = None, *, i
 
 def build_igmpv3_report(
     mac: bytes,
-    src_ip,
-    groups,
+    src_ip: IPv4Like,
+    groups: str | bytes | bytearray | memoryview | Iterable[IPv4Like],
     vlan: int | None = None,
     *,
     record_type: int = IGMPV3_MODE_IS_EXCLUDE,

@@ -149,7 +149,7 @@ def state_names(state: int) -> list[str]:
 # Parsing
 # ---------------------------------------------------------------------------
 
-def _as_bytes_view(frame) -> memoryview:
+def _as_bytes_view(frame: object) -> memoryview:
     if isinstance(frame, memoryview):
         if frame.format == "B" and frame.ndim == 1 and frame.c_contiguous:
             return frame
@@ -162,7 +162,7 @@ def _as_bytes_view(frame) -> memoryview:
     raise PduError("not a byte buffer")
 
 
-def _info(buf, off: int, tlv: int, what: str) -> LacpInfo:
+def _info(buf: memoryview, off: int, tlv: int, what: str) -> LacpInfo:
     kind, length, prio, system, key, pprio, port, state = _INFO.unpack_from(buf, off)
     if kind != tlv:
         raise PduError(f"bad TLV type 0x{kind:02x} at offset {off - ETH_HLEN}")
@@ -171,7 +171,7 @@ def _info(buf, off: int, tlv: int, what: str) -> LacpInfo:
     return LacpInfo(prio, system, key, pprio, port, state)
 
 
-def _skip_extra_tlvs(buf, off: int, end: int) -> None:
+def _skip_extra_tlvs(buf: memoryview, off: int, end: int) -> None:
     """Version 2+ LACPDUs: walk the TLVs after the collector TLV up to the
     terminator.  Every TLV must fit and be at least 2 octets long."""
     while off + 2 <= end:
@@ -186,7 +186,7 @@ def _skip_extra_tlvs(buf, off: int, end: int) -> None:
     raise PduError("terminator missing")
 
 
-def _parse_lacp(buf, version: int) -> Lacpdu:
+def _parse_lacp(buf: memoryview, version: int) -> Lacpdu:
     actor = _info(buf, ETH_HLEN + 2, _TLV_ACTOR, "actor")
     partner = _info(buf, ETH_HLEN + 22, _TLV_PARTNER, "partner")
     kind, length, max_delay = _COLLECTOR.unpack_from(buf, ETH_HLEN + 42)
@@ -205,7 +205,7 @@ def _parse_lacp(buf, version: int) -> Lacpdu:
     return Lacpdu(actor, partner, max_delay)
 
 
-def _parse_marker(buf) -> MarkerPdu:
+def _parse_marker(buf: memoryview) -> MarkerPdu:
     (_dst, _src, _typ, _subtype, _version, kind, length, port, system, tid,
      term, term_len) = _MARKER.unpack_from(buf, 0)
     if kind not in (MARKER_INFORMATION, MARKER_RESPONSE):
@@ -260,14 +260,14 @@ def _parse(buf: memoryview) -> Lacpdu | MarkerPdu:
 # Building
 # ---------------------------------------------------------------------------
 
-def _check_mac(value, what: str) -> bytes:
-    value = bytes(value)
-    if len(value) != 6:
-        raise ValueError(f"{what} must be 6 bytes, got {len(value)}")
-    return value
+def _check_mac(value: bytes | bytearray | memoryview, what: str) -> bytes:
+    mac = bytes(value)
+    if len(mac) != 6:
+        raise ValueError(f"{what} must be 6 bytes, got {len(mac)}")
+    return mac
 
 
-def _info_fields(info: LacpInfo, tlv: int) -> tuple:
+def _info_fields(info: LacpInfo, tlv: int) -> tuple[int, int, int, bytes, int, int, int, int]:
     return (tlv, _INFO_LEN, info.system_priority, _check_mac(info.system, "system"),
             info.key, info.port_priority, info.port, info.state)
 

@@ -9,9 +9,10 @@ the device's link-local address (:: while it has none, as mld_newpack).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 
 from .ethernet import ETH_P_IPV6, eth_header, pad
-from .ndisc import icmpv6_checksum, ip6_bytes, ip6_mcast_mac
+from .ndisc import IPv6Like, icmpv6_checksum, ip6_bytes, ip6_mcast_mac
 
 ICMPV6_MLD2_REPORT = 143
 MLD2_MODE_IS_EXCLUDE = 2
@@ -24,7 +25,7 @@ _HOP_BY_HOP_RA = bytes((IPPROTO_ICMPV6, 0, 5, 2, 0, 0, 1, 0))
 _IP6_HDR = struct.Struct("!IHBB16s16s")
 
 
-def build_mldv2_report(mac: bytes, src_ip6, groups, vlan: int | None = None) -> bytes:
+def build_mldv2_report(mac: bytes, src_ip6: IPv6Like, groups: Iterable[IPv6Like], vlan: int | None = None) -> bytes:
     """One MLDv2 report for `groups` (addresses; one record each)."""
     src = ip6_bytes(src_ip6)
     records = b"".join(struct.pack("!BBH", MLD2_MODE_IS_EXCLUDE, 0, 0) + ip6_bytes(g) for g in groups)
@@ -38,7 +39,7 @@ def build_mldv2_report(mac: bytes, src_ip6, groups, vlan: int | None = None) -> 
 ICMPV6_MGM_REPORT = 131
 
 
-def build_mldv1_report(mac: bytes, src_ip6, group, vlan: int | None = None) -> bytes:
+def build_mldv1_report(mac: bytes, src_ip6: IPv6Like, group: IPv6Like, vlan: int | None = None) -> bytes:
     """MLDv1 report (RFC 2710) for one group, sent to the group itself."""
     src, dst = ip6_bytes(src_ip6), ip6_bytes(group)
     icmp = bytearray(struct.pack("!BBHHH16s", ICMPV6_MGM_REPORT, 0, 0, 0, 0, dst))

@@ -20,7 +20,7 @@ import ipaddress
 import struct
 from typing import NamedTuple
 
-from .ethernet import ETH_HLEN, ETH_P_IPV6, eth_header, l3_info, pad
+from .ethernet import ETH_HLEN, ETH_P_IPV6, Frame, eth_header, l3_info, pad
 
 IPPROTO_ICMPV6 = 58
 ICMPV6_NS = 135
@@ -68,7 +68,11 @@ class Ns(NamedTuple):
     vlan: int | None
 
 
-def ip6_bytes(ip) -> bytes:
+# What ip6_bytes accepts: the forms configuration and callers hold addresses in.
+IPv6Like = str | bytes | bytearray | memoryview | ipaddress.IPv6Address
+
+
+def ip6_bytes(ip: IPv6Like) -> bytes:
     """IPv6 text (or 16 raw bytes, or IPv6Address) -> 16 bytes; ValueError otherwise."""
     if isinstance(ip, str):
         return ipaddress.IPv6Address(ip.strip()).packed
@@ -81,13 +85,13 @@ def ip6_bytes(ip) -> bytes:
     raise ValueError(f"not an IPv6 address: {ip!r}")
 
 
-def solicited_node(ip6) -> bytes:
+def solicited_node(ip6: IPv6Like) -> bytes:
     """ff02::1:ffXX:XXXX for the low 24 bits of ``ip6``."""
     a = ip6_bytes(ip6)
     return bytes.fromhex("ff0200000000000000000001ff") + a[13:]
 
 
-def ip6_mcast_mac(ip6) -> bytes:
+def ip6_mcast_mac(ip6: IPv6Like) -> bytes:
     """RFC 2464 mapping: 33:33 followed by the low 32 bits of the group."""
     return b"\x33\x33" + ip6_bytes(ip6)[12:]
 
@@ -98,19 +102,19 @@ def _csum_fold(total: int) -> int:
     return total
 
 
-def ones_complement_sum(data, start: int = 0, end: int | None = None) -> int:
+def ones_complement_sum(data: Frame, start: int = 0, end: int | None = None) -> int:
     """16-bit one's complement sum (not inverted) of ``data[start:end]``."""
     if end is None:
         end = len(data)
     length = end - start
     words = length // 2
-    total = sum(struct.unpack_from(f"!{words}H", data, start)) if words else 0
+    total: int = sum(struct.unpack_from(f"!{words}H", data, start)) if words else 0
     if length & 1:
         total += data[end - 1] << 8
     return _csum_fold(total)
 
 
-def icmpv6_checksum(src: bytes, dst: bytes, icmp, start: int = 0, end: int | None = None) -> int:
+def icmpv6_checksum(src: bytes, dst: bytes, icmp: Frame, start: int = 0, end: int | None = None) -> int:
     """RFC 4443 checksum over the pseudo-header and ``icmp[start:end]``.
 
     Returns the value to store in the checksum field (computed with that
@@ -125,13 +129,13 @@ def icmpv6_checksum(src: bytes, dst: bytes, icmp, start: int = 0, end: int | Non
     return (~_csum_fold(total)) & 0xFFFF
 
 
-def _build_nd(eth_dst: bytes, eth_src: bytes, src: bytes, dst: bytes, icmp: bytearray, vlan) -> bytes:
+def _build_nd(eth_dst: bytes, eth_src: bytes, src: bytes, dst: bytes, icmp: bytearray, vlan: int | None) -> bytes:
     struct.pack_into("!H", icmp, 2, icmpv6_checksum(src, dst, icmp))
     ip6 = _IP6_HDR.pack(0x60000000, len(icmp), IPPROTO_ICMPV6, 255, src, dst)
     return pad(eth_header(eth_dst, eth_src, ETH_P_IPV6, vlan) + ip6 + bytes(icmp))
 
 
-def build_unsolicited_na(mac: bytes, ip6, vlan: int | None = None, *, router: bool = False) -> bytes:
+def build_unsolicited_na(mac: bytes, ip6: IPv6Like, vlan: int | None = None, *, router: bool = False) -> bytes:
     """Unsolicited NA for ``ip6`` to all-nodes, as ndisc_send_unsol_na() sends.
 
     IPv6 source is the advertised address itself, hop limit 255, flags
@@ -149,7 +153,7 @@ def build_unsolicited_na(mac: bytes, ip6, vlan: int | None = None, *, router: bo
     return _build_nd(ip6_mcast_mac(ALL_NODES), mac, target, ALL_NODES, icmp, vlan)
 
 
-def build_ns(mac: bytes, src_ip6, target_ip6, vlan: int | None = None) -> bytes:
+def build_ns(mac: bytes, src_ip6: IPv6Like, target_ip6: IPv6Like, vlan: int | None = None) -> bytes:
     """NS for ``target_ip6`` as bond_ns_send()/ndisc_ns_create() build it.
 
     Sent to the target's solicited-node group (Ethernet 33:33:ff:xx:xx:xx)
@@ -169,7 +173,9 @@ def build_ns(mac: bytes, src_ip6, target_ip6, vlan: int | None = None) -> bytes:
     return _build_nd(ip6_mcast_mac(dst), mac, src, dst, icmp, vlan)
 
 
-def _nd_common(frame, want_type: int, verify_checksum: bool):
+def _nd_common(
+    frame: Frame, want_type: int, verify_checksum: bool
+) -> tuple[int, int, bytes, bytes, int | None] | None:
     """Shared IPv6/ICMPv6 checks; returns (off, end, src, dst, vlan) or None.
 
     ``off`` is the ICMPv6 message offset and ``end`` its end per the IPv6
@@ -194,7 +200,7 @@ def _nd_common(frame, want_type: int, verify_checksum: bool):
     return off, end, src, dst, (vid if l3 > ETH_HLEN else None)
 
 
-def _lladdr_option(frame, start: int, end: int, want: int):
+def _lladdr_option(frame: Frame, start: int, end: int, want: int) -> tuple[bool, bytes | None]:
     """Walk ND options; return (ok, lladdr-or-None) for option type ``want``.
 
     ok is False for malformed options (zero length, overrunning the
@@ -221,7 +227,7 @@ def _is_multicast6(addr: bytes) -> bool:
     return addr[0] == 0xFF
 
 
-def parse_na(frame, *, verify_checksum: bool = True) -> Na | None:
+def parse_na(frame: Frame, *, verify_checksum: bool = True) -> Na | None:
     """Parse a Neighbour Advertisement; None if invalid per RFC 4861 7.1.2.
 
     Never raises."""
@@ -243,7 +249,7 @@ def parse_na(frame, *, verify_checksum: bool = True) -> Na | None:
     )
 
 
-def parse_ns(frame, *, verify_checksum: bool = True) -> Ns | None:
+def parse_ns(frame: Frame, *, verify_checksum: bool = True) -> Ns | None:
     """Parse a Neighbour Solicitation; None if invalid per RFC 4861 7.1.1.
 
     Never raises."""

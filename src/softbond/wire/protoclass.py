@@ -13,6 +13,7 @@ comparisons only, nothing allocated.
 """
 from __future__ import annotations
 
+from .ethernet import Frame
 from .vnet import VNET_HDR_LEN
 
 PROTO_CLASSES = ("arp", "lacp", "ipv4_tcp", "ipv4_udp", "ipv4_icmp", "ipv4_other",
@@ -31,7 +32,7 @@ BY_IPV4_PROTO = tuple({6: PC_IPV4_TCP, 17: PC_IPV4_UDP, 1: PC_IPV4_ICMP}.get(p, 
 _BY_IPV6_NEXT = tuple({6: PC_IPV6_TCP, 17: PC_IPV6_UDP, 58: PC_IPV6_ICMP}.get(p, PC_IPV6_OTHER) for p in range(256))
 
 
-def classify(frame, n: int, offset: int = VNET_HDR_LEN) -> int:
+def classify(frame: Frame, n: int, offset: int = VNET_HDR_LEN) -> int:
     """The class (PC_*) of the `n`-byte frame in `frame` whose Ethernet
     header starts at `offset` (after the virtio-net header by default)."""
     at = offset + 12                    # the ethertype
@@ -44,7 +45,7 @@ def classify(frame, n: int, offset: int = VNET_HDR_LEN) -> int:
     return _classify_rest(frame, n, at)
 
 
-def _classify_rest(frame, n: int, at: int) -> int:
+def _classify_rest(frame: Frame, n: int, at: int) -> int:
     """classify() for what the fast path leaves: short, tagged, not IP."""
     if n < at + 2:
         return PC_OTHER

@@ -16,6 +16,8 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
+from .ethernet import Frame
+
 VNET_HDR_LEN = 10
 VNET_HDR_MRG_LEN = 12  # virtio_net_hdr_mrg_rxbuf (TUNSETVNETHDRSZ 12): + num_buffers u16
 
@@ -59,7 +61,7 @@ class VnetHdr(NamedTuple):
         return (self.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE
 
 
-def parse_vnet(buf, offset: int = 0) -> VnetHdr | None:
+def parse_vnet(buf: Frame, offset: int = 0) -> VnetHdr | None:
     """Decode the 10-byte header at ``offset``; None if ``buf`` is too short.
 
     Never raises on short input; values are returned as found (validation
@@ -81,7 +83,7 @@ def build_vnet(
     return _VNET.pack(flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
 
 
-def split_vnet(buf, hdr_len: int = VNET_HDR_LEN):
+def split_vnet(buf: Frame, hdr_len: int = VNET_HDR_LEN) -> tuple[VnetHdr | None, memoryview]:
     """``(VnetHdr | None, memoryview of the frame after the header)``.
 
     The frame view aliases ``buf`` (no copy).  With a short buffer the
@@ -99,7 +101,7 @@ _START_LO, _START_HI = (6, 7) if _LITTLE else (7, 6)
 _HDRLEN_LO, _HDRLEN_HI = (2, 3) if _LITTLE else (3, 2)
 
 
-def gso_segments(frame, n: int) -> int:
+def gso_segments(frame: Frame, n: int) -> int:
     """How many frames the `n`-byte frame in `frame` (virtio-net header
     first) is on the wire: a GSO super-frame becomes ceil(payload /
     gso_size) segments, each carrying the headers again (what the kernel
@@ -113,7 +115,7 @@ def gso_segments(frame, n: int) -> int:
     return -(-payload // gso_size) if payload > gso_size else 1
 
 
-def gso_headers_end(frame, n: int) -> int:
+def gso_headers_end(frame: Frame, n: int) -> int:
     """Where a GSO super-frame's payload starts (from the start of the
     virtio-net header): after the L4 header, csum_start (relative to the
     Ethernet header; GSO frames always carry a partial checksum) plus the
@@ -131,7 +133,7 @@ def gso_headers_end(frame, n: int) -> int:
     return VNET_HDR_LEN + (frame[_HDRLEN_LO] | frame[_HDRLEN_HI] << 8)
 
 
-def gso_wire_bytes(frame, n: int, segments: int) -> int:
+def gso_wire_bytes(frame: Frame, n: int, segments: int) -> int:
     """The bytes the `n`-byte frame (virtio-net header first) is on the wire
     as `segments` frames (gso_segments): its Ethernet bytes plus the headers
     each segment beyond the first repeats."""

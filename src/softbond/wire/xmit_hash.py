@@ -96,7 +96,7 @@ from __future__ import annotations
 
 import struct
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from ..config.registry import XmitHashPolicy
 from .ethernet import (
@@ -116,6 +116,7 @@ from .ethernet import (
     ETH_P_RARP,
     ETH_P_TEB,
     ETH_P_TIPC,
+    Frame,
 )
 
 # xmit_hash_policy values (BOND_XMIT_POLICY_* in <net/bonding.h>), as plain
@@ -157,25 +158,33 @@ _ICMPV6_ERR = frozenset((1, 2, 3, 4))  # icmpv6_is_err()
 
 _MAX_FLOW_DISSECT_HDRS = 15
 
+# unpack_from is typed as returning tuple[Any, ...]; the annotations say
+# what each format gives (no runtime cost: they are never evaluated).
+_Int1 = Callable[[Frame, int], tuple[int]]
+_Int2 = Callable[[Frame, int], tuple[int, int]]
+_Ints = Callable[[Frame, int], tuple[int, ...]]
+
 # dst_mac[5], src_mac[5], ethertype: all bond_eth_hash() reads.
-_ETH = struct.Struct("!5xB5xBH").unpack_from
+_ETH: Callable[[Frame, int], tuple[int, int, int]] = struct.Struct("!5xB5xBH").unpack_from
 # src_mac as u8+u16 (OUI) and u8+u16 (NIC part), then the ethertype.
-_SRCMAC = struct.Struct("!BHBHH").unpack_from
-_BE16 = struct.Struct("!H").unpack_from
-_BE16x2 = struct.Struct("!HH").unpack_from
+_SRCMAC: Callable[[Frame, int], tuple[int, int, int, int, int]] = struct.Struct("!BHBHH").unpack_from
+_BE16: _Int1 = struct.Struct("!H").unpack_from
+_BE16x2: _Int2 = struct.Struct("!HH").unpack_from
 # Indexed by the ``little`` flag: [big-endian, little-endian].
-_U32 = (struct.Struct(">I").unpack_from, struct.Struct("<I").unpack_from)
-_U32x2 = (struct.Struct(">II").unpack_from, struct.Struct("<II").unpack_from)
-_U32x8 = (struct.Struct(">8I").unpack_from, struct.Struct("<8I").unpack_from)
+_U32: tuple[_Int1, _Int1] = (struct.Struct(">I").unpack_from, struct.Struct("<I").unpack_from)
+_U32x2: tuple[_Int2, _Int2] = (struct.Struct(">II").unpack_from, struct.Struct("<II").unpack_from)
+_U32x8: tuple[_Ints, _Ints] = (struct.Struct(">8I").unpack_from, struct.Struct("<8I").unpack_from)
 
 _NO_ICMP = (0, 0, 0)
+# What a flow dissection gives the hash: (saddr, daddr, ports, icmp key).
+_FlowKeys = tuple[int, int, int, tuple[int, int, int]]
 
 
 # --------------------------------------------------------------------------
 # small pieces shared by the policies
 
 
-def _ports(buf, n: int, thoff: int, ip_proto: int, little: bool) -> int:
+def _ports(buf: Frame, n: int, thoff: int, ip_proto: int, little: bool) -> int:
     """__skb_flow_get_ports(): native u32 of the port word, 0 if absent."""
     if ip_proto in _PORTS_AT_0:
         off = thoff
@@ -188,7 +197,7 @@ def _ports(buf, n: int, thoff: int, ip_proto: int, little: bool) -> int:
     return _U32[little](buf, off)[0]
 
 
-def _icmp_key(buf, n: int, thoff: int) -> tuple[int, int, int]:
+def _icmp_key(buf: Frame, n: int, thoff: int) -> tuple[int, int, int]:
     """skb_flow_get_icmp_tci(): (type, code, id); id 0 = "no id field".
 
     Reads a whole struct icmphdr (8 bytes); shorter -> key left zero."""
@@ -222,7 +231,9 @@ def _fold(h: int, saddr: int, daddr: int) -> int:
 # layer2+3 / layer3+4: bond_flow_ip() + bond_flow_dissect()
 
 
-def _flow_ip(buf, n, l2_proto, nhoff, ip_proto, l34, little):
+def _flow_ip(
+    buf: Frame, n: int, l2_proto: int, nhoff: int, ip_proto: int, l34: bool, little: bool
+) -> tuple[int, int, int, int, int] | None:
     """bond_flow_ip(): None when it returns false, else
     (saddr, daddr, ports, nhoff, ip_proto)."""
     if l2_proto == ETH_P_IP:
@@ -248,7 +259,9 @@ def _flow_ip(buf, n, l2_proto, nhoff, ip_proto, l34, little):
     return saddr, daddr, ports, nhoff, ip_proto
 
 
-def _bond_flow(buf, n, l2_proto, nhoff, l34, little):
+def _bond_flow(
+    buf: Frame, n: int, l2_proto: int, nhoff: int, l34: bool, little: bool
+) -> _FlowKeys | None:
     """bond_flow_dissect() for layer2+3/layer3+4: None (-> layer2
     fallback) or (saddr, daddr, ports, icmp_key)."""
     r = _flow_ip(buf, n, l2_proto, nhoff, -1, l34, little)
@@ -282,7 +295,7 @@ def _bond_flow(buf, n, l2_proto, nhoff, l34, little):
 # behind k bytes of anything hashes at offset=k exactly as it does alone.
 
 
-def hash_layer2(frame, offset: int = 0, *, vlan_accel: bool = True,
+def hash_layer2(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
                 little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer2 (``little`` is accepted for a uniform
     signature; this policy is byte-order independent)."""
@@ -295,7 +308,7 @@ def hash_layer2(frame, offset: int = 0, *, vlan_accel: bool = True,
     return dst5 ^ src5 ^ proto
 
 
-def hash_layer23(frame, offset: int = 0, *, vlan_accel: bool = True,
+def hash_layer23(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
                  little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer2+3."""
     n = len(frame)
@@ -313,7 +326,7 @@ def hash_layer23(frame, offset: int = 0, *, vlan_accel: bool = True,
     return _fold(eth, f[0], f[1])
 
 
-def hash_layer34(frame, offset: int = 0, *, vlan_accel: bool = True,
+def hash_layer34(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
                  little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer3+4."""
     n = len(frame)
@@ -332,7 +345,7 @@ def hash_layer34(frame, offset: int = 0, *, vlan_accel: bool = True,
     return _fold(h, saddr, daddr) >> 1
 
 
-def hash_vlan_srcmac(frame, offset: int = 0, *, vlan_accel: bool = True,
+def hash_vlan_srcmac(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
                      little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=vlan+srcmac: TCI ^ OUI ^ NIC-specific part."""
     n = len(frame)
@@ -354,7 +367,7 @@ def hash_vlan_srcmac(frame, offset: int = 0, *, vlan_accel: bool = True,
 # tunnels are followed.
 
 
-def _gre(buf, n, nhoff):
+def _gre(buf: Frame, n: int, nhoff: int) -> tuple[str, int, int]:
     """__skb_flow_dissect_gre(): ("bad"|"good"|"again", proto, nhoff)."""
     if nhoff + 4 > n:
         return "bad", 0, nhoff
@@ -395,7 +408,7 @@ def _gre(buf, n, nhoff):
     return "again", proto, nhoff + off
 
 
-def _dissect(buf, n, proto, nhoff, little):
+def _dissect(buf: Frame, n: int, proto: int, nhoff: int, little: bool) -> _FlowKeys | None:
     """Flow dissection for the encap policies.
 
     Returns None when __skb_flow_dissect() returns false (-> layer2
@@ -536,7 +549,7 @@ def _dissect(buf, n, proto, nhoff, little):
         # continue with proto_again
 
 
-def hash_encap23(frame, offset: int = 0, *, vlan_accel: bool = True,
+def hash_encap23(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
                  little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=encap2+3."""
     n = len(frame)
@@ -554,7 +567,7 @@ def hash_encap23(frame, offset: int = 0, *, vlan_accel: bool = True,
     return _fold(eth, f[0], f[1])
 
 
-def hash_encap34(frame, offset: int = 0, *, vlan_accel: bool = True,
+def hash_encap34(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
                  little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=encap3+4 (assuming the skb has no L4 hash)."""
     n = len(frame)
@@ -606,7 +619,7 @@ def hash_function(policy: int | str) -> Callable[..., int]:
     return _BY_POLICY[policy_value(policy)]
 
 
-def xmit_hash(frame, policy: int | str, *, offset: int = 0, vlan_accel: bool = True,
+def xmit_hash(frame: Frame, policy: int | str, *, offset: int = 0, vlan_accel: bool = True,
               little: bool = NATIVE_LITTLE) -> int:
     """bond_xmit_hash(): a u32 (0 <= h < 2**32).  Never raises on frame
     contents; raises ValueError for an unknown policy."""
@@ -614,7 +627,7 @@ def xmit_hash(frame, policy: int | str, *, offset: int = 0, vlan_accel: bool = T
 
 
 def xmit_slave_index(
-    frame, policy: int | str, count: int, *, offset: int = 0, vlan_accel: bool = True,
+    frame: Frame, policy: int | str, count: int, *, offset: int = 0, vlan_accel: bool = True,
     little: bool = NATIVE_LITTLE
 ) -> int:
     """Index into the usable-member array: ``xmit_hash(...) % count``.
