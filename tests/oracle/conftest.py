@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from . import softbond_side, vm
+from . import lacp_host, lacp_peers, softbond_side, vm
 from .scenarios import SCENARIOS
 
 HERE = Path(__file__).resolve().parent
@@ -28,9 +29,10 @@ def pytest_collection_modifyitems(items):
 
 
 class OracleRun:
-    def __init__(self, kernel: dict, softbond: dict, seconds: float):
+    def __init__(self, kernel: dict, softbond: dict, lacp: dict, seconds: float):
         self.kernel = kernel
         self.softbond = softbond
+        self.lacp = lacp            # lacp_host.run(): both sides' views of each LACP peer case
         self.seconds = seconds
 
 
@@ -62,13 +64,19 @@ def oracle() -> OracleRun:
             unavailable = None
         if unavailable:
             pytest.fail(f"kernel oracle: {unavailable}", pytrace=False)
-        qemu = vm.start(share_path, console)
+        prefix = softbond_side.prefix()
+        taps = tuple(zip(lacp_host.tap_names(prefix), map(lacp_peers.nic_mac, range(lacp_peers.nic_count()))))
+        qemu = vm.start(share_path, console, taps)
         try:
+            # The LACP peer cases first, alone on both sides (their timings
+            # mean something only on a quiet guest), then everything else.
+            lacp = lacp_host.run(share_path, prefix, qemu)
+            if qemu.poll() is not None and "oracle-init: running" not in console.read_text(errors="replace"):
+                shutil.rmtree(share_path / "lacp", ignore_errors=True)
+                qemu = vm.start(share_path, console, taps)     # the kernel died booting: once more
+                lacp = lacp_host.run(share_path, prefix, qemu)
             softbond = softbond_side.run_all(list(SCENARIOS))
             _wait(qemu)
-            if not out.exists() and "oracle-init: running" not in console.read_text(errors="replace"):
-                qemu = vm.start(share_path, console)     # the kernel died booting: once more
-                _wait(qemu)
         finally:                                         # interrupted: no QEMU left behind
             if qemu.poll() is None:
                 qemu.kill()
@@ -81,10 +89,10 @@ def oracle() -> OracleRun:
                         f"console:\n{console}\nguest:\n{guest}", pytrace=False)
         kernel = json.loads(out.read_text())
         timings = (share_path / "guest.log").read_text(errors="replace").strip().replace("\n", "; ")
-    run = OracleRun(kernel, softbond, time.monotonic() - start)
+    run = OracleRun(kernel, softbond, lacp, time.monotonic() - start)
     if os.environ.get("SOFTBOND_ORACLE_DUMP"):      # both sides' raw results, to read a difference
-        Path(os.environ["SOFTBOND_ORACLE_DUMP"]).write_text(json.dumps({"kernel": kernel, "softbond": softbond},
-                                                                        indent=1))
+        Path(os.environ["SOFTBOND_ORACLE_DUMP"]).write_text(json.dumps(
+            {"kernel": kernel, "softbond": softbond, "lacp": lacp}, indent=1))
     print(f"\nkernel oracle: {kernel['kernel']} booted and compared in {run.seconds:.0f} s "
           f"(guest: {timings})", file=sys.stderr)
     return run

@@ -5,7 +5,6 @@ Usage (guest): python3 guest_kernel.py OUT.json
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import sys
@@ -13,15 +12,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lacp_peers  # noqa: E402
 import option_cases  # noqa: E402
 import scenarios  # noqa: E402
+import xmit_choice  # noqa: E402
 from scenarios import sh  # noqa: E402
 
 # `ip link ... type bond` spells a few options differently from sysfs.
 IP_LINK_NAMES = {"peer_notif_delay": "peer_notify_delay"}
 PARALLEL = 6
-CLONE_NEWNET = 0x40000000
-LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 class KernelBond(scenarios.Backend):
@@ -42,14 +41,7 @@ class KernelBond(scenarios.Backend):
         sh("ip", "netns", "exec", ns, "sh", "-c", f"echo {value} > /sys/class/net/{bond}/bonding/{name}")
 
     def status(self, ns, bond):
-        # Read in-process: this thread joins ns (an exec per read is slow
-        # under emulation), and /proc/thread-self/net is this thread's view.
-        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-        try:
-            if LIBC.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), f"setns {ns}")
-        finally:
-            os.close(fd)
+        scenarios.join_netns(ns)      # /proc/thread-self/net is this thread's view
         with open(f"/proc/thread-self/net/bonding/{bond}") as f:
             return f.read()
 
@@ -63,6 +55,14 @@ def one(item):
         return name, {"snaps": scenarios.run(KernelBond(), f"k{index}", sc)}
     except Exception as e:  # noqa: BLE001 - reported to the host test, which fails on it
         return name, {"error": f"{type(e).__name__}: {e}"}
+
+
+def xmit_case(item):
+    index, policy = item
+    try:
+        return policy, {"choice": xmit_choice.run(KernelBond(), f"x{index}", policy, in_thread=True)}
+    except Exception as e:  # noqa: BLE001 - reported to the host test, which fails on it
+        return policy, {"error": f"{type(e).__name__}: {e}"}
 
 
 def module_case(opts: str) -> dict:
@@ -108,13 +108,20 @@ def sysfs_cases() -> dict:
 def main() -> None:
     sh("modprobe", "bonding", "max_bonds=0")
     start = time.monotonic()
+    # The LACP peer cases first and alone: the host runs its side and says done.
+    lacp_peers.guest_start("/oracle").join()
+    lacp_peers.guest_stop()
+    print(f"LACP peer cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
+    start = time.monotonic()
     # The sysfs cases get a thread of their own: the scenarios' threads join
     # the scenarios' namespaces, the sysfs cases stay in this one.
     with ThreadPoolExecutor(1) as alone, ThreadPoolExecutor(PARALLEL) as pool:
         sysfs = alone.submit(sysfs_cases)
+        xmit = pool.map(xmit_case, enumerate(xmit_choice.POLICIES))
         results = dict(pool.map(one, enumerate(scenarios.SCENARIOS.items())))
+        xmit = dict(xmit)
         sysfs = sysfs.result()
-    print(f"scenarios and sysfs cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
+    print(f"scenarios, transmit choice and sysfs cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
     sh("modprobe", "-r", "bonding")
     start = time.monotonic()
     sh("dmesg", "-C")
@@ -122,7 +129,7 @@ def main() -> None:
     print(f"module parameters: {time.monotonic() - start:.1f} s", file=sys.stderr)
     with open(sys.argv[1] + ".tmp", "w") as f:
         json.dump({"kernel": os.uname().release, "scenarios": results, "module_parameters": modules,
-                   "sysfs": sysfs}, f, indent=1)
+                   "sysfs": sysfs, "xmit": xmit}, f, indent=1)
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 
 

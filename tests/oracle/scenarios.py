@@ -12,6 +12,8 @@ This file runs in the guest too (the host's Python over 9p): stdlib only.
 """
 from __future__ import annotations
 
+import ctypes
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -84,6 +86,21 @@ def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def join_netns(ns: str) -> None:
+    """Moves the calling thread (only it) into namespace ns: reading
+    /proc/thread-self/net or opening sockets there then costs no exec, which
+    is slow under emulation."""
+    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+    try:
+        if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns {ns}")
+    finally:
+        os.close(fd)
 
 
 def options(opts: str) -> list[tuple[str, str]]:
@@ -171,9 +188,14 @@ def run(backend: Backend, ns: str, sc: Scenario) -> list[str]:
                 snaps.append(backend.status(ns, "bond0"))
         return snaps
     finally:
-        for bond in ("bond0", "bondp"):
-            try:
-                backend.destroy(ns, bond)
-            except Exception:   # noqa: BLE001 - the namespace goes below either way
-                pass
-        sh("ip", "netns", "del", ns, check=False)
+        teardown(backend, ns, ("bond0", "bondp"))
+
+
+def teardown(backend: Backend, ns: str, bonds: tuple[str, ...] = ("bond0",)) -> None:
+    """Takes the bonds down (softbond restores its members) and removes ns."""
+    for bond in bonds:
+        try:
+            backend.destroy(ns, bond)
+        except Exception:   # noqa: BLE001 - the namespace goes below either way
+            pass
+    sh("ip", "netns", "del", ns, check=False)

@@ -6,7 +6,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from . import scenarios
+from . import scenarios, xmit_choice
 from .option_cases import MODULE_CASES, SYSFS_CASES, sysfs_key
 from .scenarios import sh
 
@@ -15,12 +15,15 @@ PARALLEL = 4
 
 
 class Softbond(scenarios.Backend):
+    def __init__(self, datapath: str = "python"):
+        self.datapath = datapath
+
     def _run(self, ns, *args):
         return sh("ip", "netns", "exec", ns, *SOFTBOND, *args)
 
     def create(self, ns, bond, opts, members, address):
         where = ["--address", address] if address else []
-        self._run(ns, "up", bond, "--slaves", ",".join(members), *where, *opts.split(), "datapath=python")
+        self._run(ns, "up", bond, "--slaves", ",".join(members), *where, *opts.split(), f"datapath={self.datapath}")
 
     def release(self, ns, bond, member):
         self._run(ns, "release", bond, member)
@@ -62,21 +65,41 @@ def sysfs_case(ns: str, case: tuple[str, str, str]) -> dict:
         sh("ip", "netns", "del", ns, check=False)
 
 
+# The data paths the transmit choice is compared on (test_xmit_choice.py).
+XMIT_DATAPATHS = ("python", "ebpf")
+
+
+def prefix() -> str:
+    """This session's namespaces' and TAPs' prefix: concurrent runs never collide."""
+    return f"sbo{os.getpid() % 100000}"
+
+
 def run_all(names: list[str]) -> dict[str, dict]:
-    """Every scenario in names, then every module-parameter and sysfs case."""
-    prefix = f"sbo{os.getpid() % 100000}"
+    """Every scenario in names, the transmit choice of each policy on each
+    data path, then every module-parameter and sysfs case."""
+    ns = prefix()
+
+    def xmit(item):
+        index, (datapath, policy) = item
+        try:       # this host's kernel has no 8021q: VLAN flows go in-band
+            return f"{datapath} {policy}", {"choice": xmit_choice.run(
+                Softbond(datapath), f"{ns}-x{index}", policy, vlan_devices=False)}
+        except Exception as e:  # noqa: BLE001 - the comparing test fails on it
+            return f"{datapath} {policy}", {"error": f"{type(e).__name__}: {e}"}
 
     def one(item):
         index, name = item
         try:
-            return name, {"snaps": scenarios.run(Softbond(), f"{prefix}-{index}", scenarios.SCENARIOS[name])}
+            return name, {"snaps": scenarios.run(Softbond(), f"{ns}-{index}", scenarios.SCENARIOS[name])}
         except Exception as e:  # noqa: BLE001 - the comparing test fails on it
             return name, {"error": f"{type(e).__name__}: {e}"}
 
     with ThreadPoolExecutor(PARALLEL) as pool:
         results = {"scenarios": dict(pool.map(one, enumerate(names)))}
+        results["xmit"] = dict(pool.map(xmit, enumerate(
+            (datapath, policy) for datapath in XMIT_DATAPATHS for policy in xmit_choice.POLICIES)))
         results["module_parameters"] = dict(zip(MODULE_CASES, pool.map(
-            lambda item: module_case(f"{prefix}-m{item[0]}", item[1]), enumerate(MODULE_CASES))))
+            lambda item: module_case(f"{ns}-m{item[0]}", item[1]), enumerate(MODULE_CASES))))
         results["sysfs"] = dict(zip(map(sysfs_key, SYSFS_CASES), pool.map(
-            lambda item: sysfs_case(f"{prefix}-s{item[0]}", item[1]), enumerate(SYSFS_CASES))))
+            lambda item: sysfs_case(f"{ns}-s{item[0]}", item[1]), enumerate(SYSFS_CASES))))
     return results

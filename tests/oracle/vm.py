@@ -145,9 +145,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def start(share: Path, console: Path) -> subprocess.Popen:
+def start(share: Path, console: Path, taps: tuple[tuple[str, str], ...] = ()) -> subprocess.Popen:
     """Boots the guest, which runs share/run.sh as root in a copy of the host's
-    root (share is /oracle there) and powers off. Returns the running QEMU."""
+    root (share is /oracle there) and powers off. Returns the running QEMU.
+    taps: (host TAP name, guest MAC) of virtio NICs to give the guest, with a
+    speed and duplex (without them the kernel's 802.3ad sends no LACPDU)."""
     check_tools()
     release = kernel_release()
     argv = [QEMU, "-machine", "pc", "-bios", QBOOT, "-accel", "tcg,thread=multi", "-cpu", "max",
@@ -159,4 +161,7 @@ def start(share: Path, console: Path) -> subprocess.Popen:
             "-append", "console=ttyS0 panic=-1 loglevel=4 no_timer_check",
             "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
             "-virtfs", f"local,path={share},mount_tag=results,security_model=none,multidevs=remap"]
+    for j, (tap, mac) in enumerate(taps):
+        argv += ["-netdev", f"tap,id=n{j},ifname={tap},script=no,downscript=no",
+                 "-device", f"virtio-net-pci,netdev=n{j},mac={mac},speed=10000,duplex=full"]
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
