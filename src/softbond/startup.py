@@ -20,6 +20,7 @@ from .faces.status_text import NO_PARTNER, lacp_status
 # partner in fast or slow mode answers a changed partner at once too.
 LACP_WAIT = 3.0
 POLL = 0.05
+DEFAULTED_SETTLE = 1.0   # s: how long past LACP_WAIT the individual link may take to start
 log = logging.getLogger("softbond")
 
 
@@ -42,6 +43,11 @@ async def lacp_warning(bond, wait: float = LACP_WAIT) -> str | None:
             return None
         if loop.time() >= deadline:
             break
+        await asyncio.sleep(POLL)
+    # The individual link starts when the ports' partner information times
+    # out (DEFAULTED), 3 s after enslave: about now. Say what will be so.
+    settle = loop.time() + DEFAULTED_SETTLE
+    while not bond.runner.system.distributing() and loop.time() < settle:
         await asyncio.sleep(POLL)
     ports = ", ".join(slave["name"] for slave in status["slaves"])
     warning = (f"{bond.name}: no LACP partner answered on {ports} within {wait:g} s: is the switch port "

@@ -127,8 +127,14 @@ def rotate_log(path: str, fds=(1, 2), max_bytes: int = LOG_MAX_BYTES) -> bool:
 
 
 def remove_tree(path: str) -> None:
-    """Remove a run directory of plain files (never following a link)."""
-    for name in os.listdir(path):
+    """Remove a run directory of plain files (never following a link).
+    Two `up`s may collect the same stale directory at once: one that finds
+    it gone already has nothing to do."""
+    try:
+        names = os.listdir(path)
+    except FileNotFoundError:
+        return
+    for name in names:
         try:
             os.unlink(os.path.join(path, name))
         except (IsADirectoryError, PermissionError, FileNotFoundError):
