@@ -3,6 +3,7 @@ members' frames go up, and the mode's periodic work."""
 from __future__ import annotations
 
 from ..config.registry import (
+    BondOptions,
     BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST, BOND_MODE_ROUNDROBIN, BOND_MODE_TLB,
     BOND_MODE_XOR,
 )
@@ -26,5 +27,5 @@ RUNNERS: dict[int, type[Runner]] = {
 }
 
 
-def make_runner(opts) -> Runner:
+def make_runner(opts: BondOptions) -> Runner:
     return RUNNERS[opts.mode](opts)

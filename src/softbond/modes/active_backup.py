@@ -12,25 +12,31 @@ see `link_change_reselects`.
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Protocol, Sequence, TypeVar
 
 from ..config.registry import PrimaryReselect
-from .base import RX_DELIVER, RX_DROP, Runner
+from .base import RX_DELIVER, RX_DROP, Port, Runner
 
 RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE = PrimaryReselect
 
 
 class Candidate(Protocol):
     name: str
-    up: bool            # link state UP (delays settled)
     speed: int          # Mbps, 0 unknown
     duplex: int         # 1 full, 0 half/unknown
     prio: int
 
+    @property
+    def up(self) -> bool:
+        """Link state UP (delays settled)."""
 
-def choose_active(members: Sequence[Candidate], current: Candidate | None,
-                  primary: Candidate | None, reselect: int,
-                  force_primary: bool = False) -> Candidate | None:
+
+#: the members as the caller has them: what it passes in comes back
+C = TypeVar("C", bound=Candidate)
+
+
+def choose_active(members: Sequence[C], current: C | None, primary: C | None, reselect: int,
+                  force_primary: bool = False) -> C | None:
     """bond_choose_primary_or_current; bond_find_best_slave's fallback to
     the first member up never finds one this has not already weighed."""
     current_up = current is not None and current.up
@@ -46,7 +52,7 @@ def choose_active(members: Sequence[Candidate], current: Candidate | None,
         return primary
     else:
         candidate = primary
-    if not current_up:
+    if current is None or not current_up:      # (None: for the type checker)
         return candidate
     if reselect == RESELECT_ALWAYS:
         return candidate
@@ -72,13 +78,13 @@ def link_change_reselects(member: Candidate, up: bool, active: Candidate | None,
 class ActiveBackup(Runner):
     uses_active = True
 
-    def tx_members(self, usable, active):
+    def tx_members(self, usable: Sequence[Port], active: Port | None) -> list[Port]:
         return [active] if active is not None else []
 
-    def rx_policy(self, member, active):
+    def rx_policy(self, member: Port, active: Port | None) -> int:
         # Frames on a backup are dropped, as on the kernel's inactive slaves,
         # unless all_slaves_active asks for them.
         return RX_DELIVER if member is active or self.opts.all_slaves_active else RX_DROP
 
-    def carrier(self, usable, active):
+    def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:
         return active is not None

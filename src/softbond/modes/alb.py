@@ -29,9 +29,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, Sequence
 
+from ..config.registry import BondOptions
 from ..wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp
-from .base import RX_DELIVER, RX_UNICAST_OWN_MAC, VNET
+from .base import RX_DELIVER, RX_UNICAST_OWN_MAC, VNET, Frame, Port, WritableFrame
 from .tlb import Tlb, is_nd
 
 TICK = 0.1                 # ALB_TIMER_TICKS_PER_SEC = 10
@@ -54,7 +56,7 @@ _BROADCAST = b"\xff" * 6
 _ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
 
 
-def alb_bucket(frame):
+def alb_bucket(frame: Frame) -> int | None:
     """The bucket for alb's transmit balancing (bond_xmit_alb_slave_get):
     XOR of the destination IP's bytes; None when not balanced. Reads single
     bytes, so a unicast frame costs no slice objects."""
@@ -89,7 +91,7 @@ class Client:
     ip: bytes                 # the client's address
     our_ip: bytes             # our address it talks to
     mac: bytes | None         # None until an ARP reply tells us
-    member: object = None     # the Port it sends to
+    member: Port | None = None  # the member it sends to
     ntt: bool = False         # needs to be told its member's MAC
     seen: float = 0.0         # when an ARP last refreshed it (monotonic)
 
@@ -106,8 +108,8 @@ class ReceiveBalancer:
     def __init__(self) -> None:
         self.slots: list[Client | None] = [None] * TABLE_SIZE
         self.lock = threading.Lock()
-        self.usable: list = []
-        self.active = None
+        self.usable: list[Port] = []
+        self.active: Port | None = None
         self._next = 0
         self.update_at = 0.0       # no client update before this time
         self.retries = 0           # extra rounds after a member change
@@ -118,7 +120,7 @@ class ReceiveBalancer:
         return [c for c in self.slots if c is not None]
 
     # -- members ------------------------------------------------------------
-    def set_members(self, usable: list, active, now: float) -> None:
+    def set_members(self, usable: list[Port], active: Port | None, now: float) -> None:
         with self.lock:
             old = set(map(id, self.usable))
             self.usable = list(usable)
@@ -129,7 +131,7 @@ class ReceiveBalancer:
             elif old - new:
                 self._clear_gone(now)         # a member left or failed
 
-    def _next_member(self):
+    def _next_member(self) -> Port | None:
         if not self.usable:
             return None
         self._next = (self._next + 1) % len(self.usable)
@@ -157,7 +159,7 @@ class ReceiveBalancer:
         self.retries = UPDATE_RETRY
         self._cursor = 0
 
-    def member_changed_mac(self, *members) -> None:
+    def member_changed_mac(self, *members: Port) -> None:
         """After a MAC swap (failover) the clients of both members are told
         their member's new MAC."""
         with self.lock:
@@ -167,10 +169,10 @@ class ReceiveBalancer:
             self._new_round()
 
     # -- outgoing ARP (egress thread) ------------------------------------------
-    def arp_xmit(self, frame, now: float):
+    def arp_xmit(self, frame: WritableFrame, now: float) -> Port | None:
         """rlb_arp_xmit: pick the member for an ARP we send, rewriting the
         sender MAC of replies. Returns the member (None: use the active)."""
-        if len(frame) < _ARP + 28 or frame[_ARP:_ARP + 6] != b"\x00\x01\x08\x00\x06\x04":
+        if len(frame) < _ARP + 28 or bytes(frame[_ARP:_ARP + 6]) != b"\x00\x01\x08\x00\x06\x04":
             return None
         op = frame[_ARP + 7]
         sender_ip = bytes(frame[_ARP + 14:_ARP + 18])
@@ -189,7 +191,7 @@ class ReceiveBalancer:
                         client.ntt = self.rx_ntt = True
         return member
 
-    def _choose(self, our_ip: bytes, client_ip: bytes, client_mac: bytes | None, now: float):
+    def _choose(self, our_ip: bytes, client_ip: bytes, client_mac: bytes | None, now: float) -> Port | None:
         """rlb_choose_channel: the client's slot, taken over by a new client."""
         index = slot_of(client_ip)
         client = self.slots[index]
@@ -232,7 +234,7 @@ class ReceiveBalancer:
                 if client is not None and now - client.seen > CLIENT_TTL:
                     self.slots[i] = None
 
-    def updates(self, now: float) -> list[tuple[object, bytes]]:
+    def updates(self, now: float) -> list[tuple[Port, bytes]]:
         """rlb_update_rx_clients: ARP_BURST unicast replies per client that
         needs telling, each naming the client's member's MAC; at most
         UPDATE_BUDGET clients a call, the round going on from there next
@@ -241,7 +243,7 @@ class ReceiveBalancer:
         with self.lock:
             if not self.rx_ntt or now < self.update_at:
                 return []
-            out = []
+            out: list[tuple[Port, bytes]] = []
             budget = UPDATE_BUDGET
             slots = self.slots
             while self._cursor < TABLE_SIZE and budget:
@@ -264,11 +266,11 @@ class ReceiveBalancer:
                     self.rx_ntt = False
             return out
 
-    def to_json(self) -> list[dict]:
+    def to_json(self) -> list[dict[str, str | None]]:
         with self.lock:
             return [{"client": ".".join(map(str, c.ip)), "ip": ".".join(map(str, c.our_ip)),
                      "mac": c.mac.hex(":") if c.mac else None,
-                     "slave": getattr(c.member, "name", None)} for c in self.clients()]
+                     "slave": c.member.name if c.member is not None else None} for c in self.clients()]
 
 
 def learning_frame(mac: bytes) -> bytes:
@@ -280,17 +282,17 @@ def learning_frame(mac: bytes) -> bytes:
 class Alb(Tlb):
     tick_interval = TICK
 
-    def __init__(self, opts) -> None:
+    def __init__(self, opts: BondOptions) -> None:
         super().__init__(opts)
         self.rlb = ReceiveBalancer()
         self._next_learning = 0.0
         self._next_expiry = 0.0
 
-    def tx_members(self, usable, active):
+    def tx_members(self, usable: Sequence[Port], active: Port | None) -> list[Port]:
         self.rlb.set_members(list(usable), active, self.clock())
         return list(usable)
 
-    def rx_policy(self, member, active):
+    def rx_policy(self, member: Port, active: Port | None) -> int:
         # Clients send unicast to the member they were given; broadcast and
         # multicast are taken from the active member only, so nothing comes
         # up twice (bond_should_deliver_exact_match).
@@ -298,7 +300,7 @@ class Alb(Tlb):
             return RX_DELIVER
         return RX_UNICAST_OWN_MAC
 
-    def tick(self, now, members):
+    def tick(self, now: float, members: Sequence[Port]) -> list[tuple[Port, bytes]]:
         if now >= self._next_expiry:
             self._next_expiry = now + EXPIRY_INTERVAL
             self.rlb.expire(now)
@@ -311,14 +313,14 @@ class Alb(Tlb):
     # -- runner hooks (base.Runner) ----------------------------------------------
     listens_for = frozenset({"arp", "bond-arp"})
 
-    def arp_seen(self, member, op, sender_mac, sender_ip, target_ip):
+    def arp_seen(self, member: Port, op: int, sender_mac: bytes, sender_ip: bytes, target_ip: bytes) -> None:
         self.rlb.arp_recv(op, sender_mac, sender_ip, target_ip)
 
-    def bond_arp_member(self, frame, now):
+    def bond_arp_member(self, frame: WritableFrame, now: float) -> Port | None:
         return self.rlb.arp_xmit(frame, now)
 
-    def macs_moved(self, *members):
+    def macs_moved(self, *members: Port) -> None:
         self.rlb.member_changed_mac(*members)
 
-    def status(self):
+    def status(self) -> dict[str, Any]:
         return {"alb_clients": self.rlb.to_json()}

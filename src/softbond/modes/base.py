@@ -14,13 +14,20 @@ Ethernet header starts at VNET (offset 10).
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence, TypeAlias
 
+from ..config.registry import BondOptions
 # The receive policies a runner returns per member (datapath_abi.py says
-# what each does); the runners import them from here.
-from ..datapath.abi import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC  # noqa: F401
+# what each does); the runners import them from here (re-exported).
+from ..datapath.abi import RX_DELIVER as RX_DELIVER, RX_DROP as RX_DROP
+from ..datapath.abi import RX_NOT_OWN as RX_NOT_OWN, RX_UNICAST_OWN_MAC as RX_UNICAST_OWN_MAC
 
 VNET = 10
+
+#: a frame as the data paths hand it over, virtio-net header first
+Frame: TypeAlias = bytes | bytearray | memoryview
+#: one the runner may rewrite in place (alb's ARP replies)
+WritableFrame: TypeAlias = bytearray | memoryview
 
 
 class Port(Protocol):
@@ -29,7 +36,15 @@ class Port(Protocol):
     ifindex: int
     mac_bytes: bytes               # current MAC
     speed: int                     # Mbps, 0 unknown
-    up: bool
+    duplex: int                    # 1 full, 0 half/unknown
+
+    @property
+    def up(self) -> bool:
+        """Its link counts as up (delays settled)."""
+
+    @property
+    def lacp_mac(self) -> bytes:
+        """The MAC its LACPDUs leave with (the permanent one)."""
 
 
 class Runner:
@@ -40,10 +55,10 @@ class Runner:
     #: members keep distinct MACs; the active one carries the bond's (tlb, alb)
     unique_macs = False
 
-    def __init__(self, opts) -> None:
+    def __init__(self, opts: BondOptions) -> None:
         self.opts = opts
 
-    def configure(self, opts) -> None:
+    def configure(self, opts: BondOptions) -> None:
         self.opts = opts
 
     def rx_policy(self, member: Port, active: Port | None) -> int:
@@ -119,7 +134,7 @@ class Runner:
     def arp_seen(self, member: Port, op: int, sender_mac: bytes, sender_ip: bytes, target_ip: bytes) -> None:
         """An ARP frame from an "arp" listener."""
 
-    def bond_arp_member(self, frame, now: float) -> Port | None:
+    def bond_arp_member(self, frame: WritableFrame, now: float) -> Port | None:
         """The member an ARP frame the bond sent leaves by ("bond-arp"),
         or None for the active one."""
         return None
@@ -127,11 +142,12 @@ class Runner:
     def macs_moved(self, *members: Port) -> None:
         """These members' MACs were swapped (tlb/alb's active change)."""
 
-    def status(self) -> dict:
+    # status --json blocks are JSON objects: values of any JSON type
+    def status(self) -> dict[str, Any]:
         """The runner's block of the bond's status (keys of status --json)."""
         return {}
 
-    def member_status(self, name: str) -> dict | None:
+    def member_status(self, name: str) -> dict[str, Any] | None:
         """A member's protocol state (status --json "ad"), or None."""
         return None
 

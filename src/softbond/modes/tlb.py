@@ -31,10 +31,12 @@ measurement (hashed here, least-loaded at first frame in the kernel).
 from __future__ import annotations
 
 import time
+from typing import Callable, Sequence
 
 from ..wire.xmit_hash import hash_function
+from ..config.registry import BondOptions
 from ..datapath.abi import BUCKETS
-from .base import RX_DELIVER, RX_DROP, VNET, Runner
+from .base import RX_DELIVER, RX_DROP, VNET, Frame, Port, Runner
 
 REBALANCE_INTERVAL = 10.0
 _ETHERTYPE = VNET + 12
@@ -43,12 +45,12 @@ _ICMPV6_TYPE = VNET + 14 + 40
 _ND_TYPES = (133, 134, 135, 136, 137)
 
 
-def is_nd(frame) -> bool:
+def is_nd(frame: Frame) -> bool:
     """IPv6 neighbour discovery (alb_determine_nd): never balanced."""
     return len(frame) > _ICMPV6_TYPE and frame[_IPV6_NEXT] == 58 and frame[_ICMPV6_TYPE] in _ND_TYPES
 
 
-def tlb_hash(policy: int):
+def tlb_hash(policy: int) -> Callable[[Frame], int | None]:
     """The bond's xmit hash of a frame balance-tlb balances (its low 8 bits
     are the frame's bucket, the whole hash places an unplaced bucket, as
     bond.bpf.c uses one hash for both); None for frames that are not
@@ -56,7 +58,7 @@ def tlb_hash(policy: int):
     header first."""
     xmit_hash = hash_function(policy)
 
-    def balanced_hash(frame):
+    def balanced_hash(frame: Frame) -> int | None:
         if frame[VNET] & 1:
             return None
         kind = frame[_ETHERTYPE] << 8 | frame[_ETHERTYPE + 1]
@@ -66,11 +68,11 @@ def tlb_hash(policy: int):
     return balanced_hash
 
 
-def tlb_bucket(policy: int):
+def tlb_bucket(policy: int) -> Callable[[Frame], int | None]:
     """Bucket function for balance-tlb: tlb_hash's low 8 bits, or None."""
     balanced_hash = tlb_hash(policy)
 
-    def bucket(frame):
+    def bucket(frame: Frame) -> int | None:
         h = balanced_hash(frame)
         return None if h is None else h & 0xFF
     return bucket
@@ -114,14 +116,14 @@ class Tlb(Runner):
     unique_macs = True
     tick_interval = REBALANCE_INTERVAL
 
-    def __init__(self, opts) -> None:
+    def __init__(self, opts: BondOptions) -> None:
         super().__init__(opts)
         self.clock = time.monotonic
-        self._tx: list = []
+        self._tx: list[Port] = []
         self._placed: tuple[int, ...] | None = None
         self._next_rebalance = 0.0
 
-    def placement(self, tx):
+    def placement(self, tx: Sequence[Port]) -> tuple[int, ...] | None:
         """-1 everywhere (hash % count) until the first rebalance has
         measured the buckets, then by least load; a change of members
         hashes again until the next measurement."""
@@ -134,7 +136,7 @@ class Tlb(Runner):
             self._placed = None
         return self._placed or (-1,) * BUCKETS
 
-    def rebalance(self, read_bucket_bytes, now):
+    def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float) -> bool:
         # The tick nearest the due time rebalances: the bond's ticks may
         # have started a moment before the first plan was published.
         if not self.opts.tlb_dynamic_lb or not self._next_rebalance \
@@ -147,10 +149,10 @@ class Tlb(Runner):
         self._placed = place_by_load([m.speed for m in self._tx], sent)
         return True
 
-    def rx_policy(self, member, active):
+    def rx_policy(self, member: Port, active: Port | None) -> int:
         # The active member carries the bond's MAC and receives everything;
         # the others receive nothing (bond_should_deliver_exact_match).
         return RX_DELIVER if member is active or self.opts.all_slaves_active else RX_DROP
 
-    def carrier(self, usable, active):
+    def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:
         return active is not None
