@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, TypeAlias
 
 from ..config.options import BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_TLB
-from ..config.registry import FailOverMac
+from ..config.registry import BondOptions, FailOverMac
 from ..modes.active_backup import choose_active, link_change_reselects
 from ..monitors import link as linkmon
+
+if TYPE_CHECKING:      # membership imports the data path; the core needs only the type
+    from ..modes.base import Port, Runner
+    from .membership import Member
 
 
 FAIL_OVER_MAC_NONE = FailOverMac.NONE
@@ -43,25 +48,25 @@ class SetCarrier:
 @dataclass(frozen=True)
 class NotifyPeers:
     """Gratuitous ARP / unsolicited NA rounds from the new active member."""
-    member: object
+    member: Member
 
 
 @dataclass(frozen=True)
 class ResendIgmp:
     """The joined multicast groups, reported again from the new active member."""
-    member: object
+    member: Member
 
 
 @dataclass(frozen=True)
 class MoveMac:
     """The active member changed: tlb/alb swap MACs, fail_over_mac moves them."""
-    old: object
-    new: object
+    old: Member | None
+    new: Member
 
 
 @dataclass(frozen=True)
 class SendControl:
-    member: object
+    member: Member
     frame: bytes
 
 
@@ -69,15 +74,19 @@ class SendControl:
 class Log:
     kind: str
     message: str
-    member: object = None
+    member: Member | None = None
     level: int = logging.INFO
 
 
 @dataclass(frozen=True)
 class WakeAt:
     """Call `expire(member, when)` at `when`: a delay ends then."""
-    member: object
+    member: Member
     when: float
+
+
+#: what BondCore returns, for bond.py to execute in order
+Action: TypeAlias = Publish | SetCarrier | NotifyPeers | ResendIgmp | MoveMac | SendControl | Log | WakeAt
 
 
 # ------------------------------------------------------------------ core
@@ -86,11 +95,11 @@ class BondCore:
     bond, and the rules that change them. `members` is the bond's own list
     (membership adds and removes; the core only reads it)."""
 
-    def __init__(self, opts, runner) -> None:
+    def __init__(self, opts: BondOptions, runner: Runner) -> None:
         self.opts = opts
         self.runner = runner
-        self.members: list = []
-        self.active = None
+        self.members: list[Member] = []
+        self.active: Member | None = None
         self.carrier = False
         self.failovers = 0
         self._force_primary = False    # the kernel's bond->force_primary, see reselect
@@ -98,11 +107,11 @@ class BondCore:
     def uses_primary(self) -> bool:
         return self.opts.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
 
-    def _primary(self):
+    def _primary(self) -> Member | None:
         return next((m for m in self.members if m.name == self.opts.primary), None)
 
     # ------------------------------------------------------ link health
-    def observe(self, member, carrier: bool, now: float) -> list:
+    def observe(self, member: Member, carrier: bool, now: float) -> list[Action]:
         """A carrier reading (netlink event, miimon poll) of a member, whose
         speed and duplex the caller has already refreshed."""
         member.carrier = carrier
@@ -111,7 +120,7 @@ class BondCore:
                                      self.opts.downdelay / 1000, role)
         return self._apply(member, change, now)
 
-    def verdict(self, member, judge: str, ok: bool, now: float) -> list:
+    def verdict(self, member: Member, judge: str, ok: bool, now: float) -> list[Action]:
         """A health judge's verdict on a member ("arp": the ARP/NS monitor);
         only a change is fed to the link state machine."""
         if ok == (judge not in member.judged_down):
@@ -122,20 +131,20 @@ class BondCore:
             member.judged_down.add(judge)
         return self.observe(member, member.carrier, now)
 
-    def expire(self, member, now: float) -> list:
+    def expire(self, member: Member, now: float) -> list[Action]:
         """A delay's time came (see WakeAt)."""
         if member not in self.members:
             return []
         return self._apply(member, member.link.expire(now), now)
 
-    def _apply(self, member, change: linkmon.Change | None, now: float) -> list:
+    def _apply(self, member: Member, change: linkmon.Change | None, now: float) -> list[Action]:
         if change is None:
             return []
         message = change.message
         if message == "link status definitely up":
             speed = f"{member.speed} Mbps" if member.speed else "Unknown"
             message += f", {speed} {'full' if member.duplex else 'half'} duplex"
-        out: list = [Log("link", message, member,
+        out: list[Action] = [Log("link", message, member,
                          logging.INFO if member.link.state != linkmon.DOWN else logging.WARNING)]
         if member.link.state in (linkmon.FAIL, linkmon.BACK):
             out.append(WakeAt(member, member.link.deadline))
@@ -148,13 +157,13 @@ class BondCore:
             out.append(Publish())
         return out
 
-    def _link_change_reselects(self, member) -> bool:
+    def _link_change_reselects(self, member: Member) -> bool:
         if not self.runner.uses_active:
             return True
         return link_change_reselects(member, member.link.state == linkmon.UP, self.active, self._primary())
 
     # ------------------------------------------------------- the active
-    def reselect(self, now: float, force_primary: bool = False) -> list:
+    def reselect(self, now: float, force_primary: bool = False) -> list[Action]:
         """bond_select_active_slave. `force_primary` (the primary was just
         named, or enslaved) holds until the primary is up to take over,
         whatever primary_reselect says."""
@@ -177,7 +186,7 @@ class BondCore:
             return self.change_active(new)
         return self.update_carrier()
 
-    def change_active(self, new, announce: bool = True) -> list:
+    def change_active(self, new: Member | None, announce: bool = True) -> list[Action]:
         old = self.active
         self.active = new
         # When the MACs stay where they are (no tlb/alb swap, fail_over_mac
@@ -185,7 +194,7 @@ class BondCore:
         # ARP before anything else is done: the event log alone costs a few
         # hundred microseconds of the failover. Otherwise the MACs move first.
         fast = new is None or (not self.runner.unique_macs and self.opts.fail_over_mac == FAIL_OVER_MAC_NONE)
-        out: list = []
+        out: list[Action] = []
         if fast:
             out.append(Publish())
             if new is not None:
@@ -206,7 +215,7 @@ class BondCore:
             out.append(ResendIgmp(new))
         return out
 
-    def member_left(self, member, now: float) -> list:
+    def member_left(self, member: Member, now: float) -> list[Action]:
         """A member is being released (already out of `members`)."""
         if member is self.active:
             self.active = None
@@ -214,7 +223,7 @@ class BondCore:
         return [Publish()]
 
     # ---------------------------------------------------------- carrier
-    def update_carrier(self) -> list:
+    def update_carrier(self) -> list[Action]:
         carrier = self.runner.carrier([m for m in self.members if m.up], self.active)
         if carrier == self.carrier:
             return []
@@ -226,14 +235,14 @@ class BondCore:
                                       else "link status up")]
 
     # ------------------------------------------------------- the runner
-    def runner_tick(self, now: float) -> list:
+    def runner_tick(self, now: float) -> list[Action]:
         """The mode's periodic work (tlb, alb, the 802.3ad machines)."""
         return self.runner_output(self.runner.tick(now, list(self.members)))
 
-    def runner_output(self, frames) -> list:
+    def runner_output(self, frames: Iterable[tuple[Port, bytes]]) -> list[Action]:
         """What the runner asks for after a tick or a received frame: frames
         to send, log lines, and (when what forwards changed) a new snapshot."""
-        out: list = [SendControl(member, frame) for member, frame in frames if member in self.members]
+        out: list[Action] = [SendControl(member, frame) for member, frame in frames if member in self.members]
         for name, message in self.runner.drain_events():
             member = next((m for m in self.members if m.name == name), None)
             warn = "No 802.3ad" in message or "different" in message or "illegal" in message

@@ -13,24 +13,34 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from ..kernel import mcast
 from ..wire import arp as wire_arp
 from ..wire import igmp as wire_igmp
 from ..wire import mld as wire_mld
 from ..wire import ndisc as wire_ndisc
+from ..config.registry import BondOptions
 from ..wire.ethernet import mac_to_bytes
+
+if TYPE_CHECKING:      # membership imports the data path; this needs only the type
+    from .membership import Member
 
 IGMP_RESEND_INTERVAL = 0.2     # seconds between resend_igmp rounds (HZ/5)
 MLD2_RECORDS = 64              # 20-byte records: a report stays below a 1500-byte MTU
 
 
+class Addresses(Protocol):
+    """What the notifier reads of kernel/links.Links: the bond's addresses."""
+
+    def addresses(self, name: str, *, scope_global_only: bool = True) -> list[str]: ...
+
+
 class PeerNotifier:
     """GARP/NA rounds and IGMP/MLD reports from the active member."""
 
-    def __init__(self, name: str, links, opts: Callable, mac: Callable[[], str], active: Callable,
-                 send: Callable[[object, bytes], None]) -> None:
+    def __init__(self, name: str, links: Addresses, opts: Callable[[], BondOptions], mac: Callable[[], str],
+                 active: Callable[[], Member | None], send: Callable[[Member, bytes], None]) -> None:
         self.name = name
         self.links = links
         self._opts = opts
@@ -38,15 +48,15 @@ class PeerNotifier:
         self._active = active
         self._send = send
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._notify_task: asyncio.Task | None = None
-        self._igmp_task: asyncio.Task | None = None
+        self._notify_task: asyncio.Task[None] | None = None
+        self._igmp_task: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
         for task in (self._notify_task, self._igmp_task):
             if task:
                 task.cancel()
 
-    def notify(self, member) -> None:
+    def notify(self, member: Member) -> None:
         """The first round goes out now, the rest from a task."""
         if self._notify_task:
             self._notify_task.cancel()
@@ -60,7 +70,7 @@ class PeerNotifier:
             gap = (opts.peer_notif_delay or opts.miimon or opts.arp_interval or 0) / 1000
             self._notify_task = self.loop.create_task(self._peer_notify(member, count - 1, gap))
 
-    def resend_igmp(self, member) -> None:
+    def resend_igmp(self, member: Member) -> None:
         """resend_igmp: the joined groups reported by the new active member,
         at once and then every 200 ms, resend_igmp times in all (the
         kernel's mcast_work, HZ/5)."""
@@ -71,7 +81,7 @@ class PeerNotifier:
         if count > 0 and self.loop is not None:
             self._igmp_task = self.loop.create_task(self._igmp_resend(member, count))
 
-    async def _igmp_resend(self, member, count: int) -> None:
+    async def _igmp_resend(self, member: Member, count: int) -> None:
         for i in range(count):
             if member is not self._active():
                 return
@@ -103,7 +113,7 @@ class PeerNotifier:
                            for k in range(0, len(groups6), MLD2_RECORDS)]
         return frames
 
-    async def _peer_notify(self, member, count: int, gap: float) -> None:
+    async def _peer_notify(self, member: Member, count: int, gap: float) -> None:
         """Gratuitous ARP and unsolicited NA so the switch and the peers learn
         at once where our MAC now lives (num_grat_arp / num_unsol_na)."""
         for _ in range(count):
@@ -112,7 +122,7 @@ class PeerNotifier:
                 return
             self.notify_round(member)
 
-    def notify_round(self, member) -> None:
+    def notify_round(self, member: Member) -> None:
         mac = mac_to_bytes(self._mac())
         for cidr in self.links.addresses(self.name, scope_global_only=False):
             ip = ipaddress.ip_interface(cidr).ip
