@@ -26,16 +26,24 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping, Sequence, TypeAlias
 
 from .abi import BUCKETS, MAX_MEMBERS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR, POL_L2, POL_VLAN_SRCMAC
 from ..modes.alb import alb_bucket
-from ..modes.base import VNET
+from ..modes.base import VNET, Port, Runner
 from ..modes.tlb import tlb_hash
 from ..wire.xmit_hash import hash_function
 
 _ETHERTYPE = VNET + 12
 _SRC_MAC = slice(VNET + 6, VNET + 12)
 _IGMP_PROTO = VNET + 14 + 9
+
+#: a member's send, and the transmit compiled from a plan: a frame (a
+#: memoryview, virtio-net header first) -> what the send returned (False:
+#: dropped)
+Send: TypeAlias = Callable[[memoryview], object]
+#: the 256 tlb/alb bucket byte counters (a list, or a memoryview of shared memory)
+BucketBytes: TypeAlias = list[int] | memoryview
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,8 @@ class ForwardingPlan:
                 raise ValueError("bucket entries are indices into tx_members or -1")
 
 
-def build_plan(runner, members, usable, active, bond_mac: bytes) -> ForwardingPlan:
+def build_plan(runner: Runner, members: Sequence[Port], usable: Sequence[Port], active: Port | None,
+               bond_mac: bytes) -> ForwardingPlan:
     """The runner's decisions for the current members, as a plan."""
     tx = runner.tx_members(usable, active)
     return ForwardingPlan(
@@ -102,11 +111,12 @@ def build_plan(runner, members, usable, active, bond_mac: bytes) -> ForwardingPl
 
 # -- the forwarding decision, compiled for the Python paths ---------------------
 
-def _drop(frame):
+def _drop(frame: memoryview) -> bool:
     return False
 
 
-def compile_transmit(plan: ForwardingPlan, sends: dict, bucket_bytes, to_daemon, rotation=None):
+def compile_transmit(plan: ForwardingPlan, sends: Mapping[int, Send], bucket_bytes: BucketBytes, to_daemon: Send,
+                     rotation: Iterator[int] | None = None) -> Send | None:
     """The transmit callable for `plan`, as bond.bpf.c's sb_egress decides:
     frame (memoryview with the virtio-net header) -> sent on a member, or
     dropped (returns False); None when the plan drops every frame (no
@@ -120,7 +130,7 @@ def compile_transmit(plan: ForwardingPlan, sends: dict, bucket_bytes, to_daemon,
     at the first member (the kernel's rr_tx_counter, bond.bpf.c's sb_rr).
     Everything is looked up here, once per plan: the callable returned only
     indexes tuples and calls."""
-    def send_of(ifindex):
+    def send_of(ifindex: int) -> Send:
         send = sends.get(ifindex)
         return send if send is not None else _drop
 
@@ -141,27 +151,28 @@ def compile_transmit(plan: ForwardingPlan, sends: dict, bucket_bytes, to_daemon,
     if mode in (MODE_XOR, MODE_8023AD):
         policy_hash = hash_function(plan.xmit_hash_policy)
 
-        def transmit(frame):
+        def transmit(frame: memoryview) -> object:
             return slot_sends[policy_hash(frame, VNET) % count](frame)
         return transmit
     if mode == MODE_BCAST:
-        def transmit(frame):
+        def transmit(frame: memoryview) -> object:
             for send in slot_sends:
                 try:
                     send(frame)
                 except OSError:
                     pass      # one member failing must not starve the others
+            return None
         return transmit
     raise ValueError(f"unknown bond mode {mode}")
 
 
-def is_igmp(frame) -> bool:
+def is_igmp(frame: memoryview) -> bool:
     """An untagged IPv4 IGMP frame (virtio-net header first)."""
     return (len(frame) > _IGMP_PROTO and frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0
             and frame[_IGMP_PROTO] == 2)
 
 
-def _round_robin(slot_sends, per_slave: int, counter):
+def _round_robin(slot_sends: tuple[Send, ...], per_slave: int, counter: Iterator[int]) -> Send:
     """bond_xmit_roundrobin: packets_per_slave frames per member in turn
     (0: a random member per frame); IGMP leaves by the first member, as
     the kernel's leaves by one port."""
@@ -170,25 +181,26 @@ def _round_robin(slot_sends, per_slave: int, counter):
     if per_slave == 0:
         randbelow = random.Random().randrange
 
-        def pick():
+        def pick() -> int:
             return randbelow(count)
     else:
-        def pick():
+        def pick() -> int:
             return (next(counter) // per_slave) % count
     if per_slave == 1:
-        def transmit(frame):
+        def transmit(frame: memoryview) -> object:
             if is_igmp(frame):
                 return first(frame)
             return slot_sends[next(counter) % count](frame)
     else:
-        def transmit(frame):
+        def transmit(frame: memoryview) -> object:
             if is_igmp(frame):
                 return first(frame)
             return slot_sends[pick()](frame)
     return transmit
 
 
-def _balanced(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes, to_daemon):
+def _balanced(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: Send | None, bucket_bytes: BucketBytes,
+              to_daemon: Send) -> Send | None:
     """tlb and alb (bond.bpf.c's send_balanced): balanced buckets by their
     placed member, else by xmit_hash % count, the source MAC becoming that
     member's except on the active one; the rest by the active member;
@@ -205,14 +217,15 @@ def _balanced(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes, to_da
     if not plan.arp_slowpath:
         return balanced
 
-    def transmit(frame):
+    def transmit(frame: memoryview) -> object:
         if frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
             return to_daemon(frame[VNET:])
         return balanced(frame)
     return transmit
 
 
-def _balanced_by_bucket(plan: ForwardingPlan, slot_sends, active_send, bucket_bytes):
+def _balanced_by_bucket(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: Send,
+                        bucket_bytes: BucketBytes) -> Send:
     count = len(slot_sends)
     macs = tuple(mac for _, mac in plan.tx_members)
     active_slot = plan.active_slot
@@ -222,7 +235,7 @@ def _balanced_by_bucket(plan: ForwardingPlan, slot_sends, active_send, bucket_by
     key_of = tlb_hash(plan.xmit_hash_policy) if key_is_hash else alb_bucket
     policy_hash = hash_function(plan.xmit_hash_policy)
 
-    def transmit(frame):
+    def transmit(frame: memoryview) -> object:
         key = key_of(frame)
         if key is None:
             return active_send(frame)
