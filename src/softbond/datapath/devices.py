@@ -126,7 +126,22 @@ def python_device(name: str, workers: int) -> "PythonDevice | WorkersDevice":
     return WorkersDevice(name, workers) if workers > 1 else PythonDevice(name)
 
 
-class PythonDevice:
+class SegmentCounted:
+    """The Python paths' member counters: the NIC's own plus the segments
+    and protocol classes the forwarding loop counted (`segments`, a
+    SegmentSlots; `_protocols`, protocol_counters as last published)."""
+
+    segments: datapath.SegmentSlots
+    _protocols: bool
+
+    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
+        return wire_counters(name, nic, self.segments.extra(ifindex))
+
+    def protocol_counters(self, ifindex: int) -> dict | None:
+        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
+
+
+class PythonDevice(SegmentCounted):
     kind = "python"
 
     def __init__(self, name: str) -> None:
@@ -175,12 +190,6 @@ class PythonDevice:
         if fd in self._watched:
             self.datapath.unwatch(fd)
             self._watched.discard(fd)
-
-    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
-        return wire_counters(name, nic, self.segments.extra(ifindex))
-
-    def protocol_counters(self, ifindex: int) -> dict | None:
-        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         plan = build_plan(runner, members, usable, active, bond_mac)
@@ -310,7 +319,7 @@ class EbpfDevice:
         self.dev.close(keep=False)
 
 
-class WorkersDevice:
+class WorkersDevice(SegmentCounted):
     """The Python data path in `count` worker processes (workers.py): a
     multi-queue TAP, one queue per worker, members read through one
     PACKET_FANOUT group each. The daemon keeps the queue fds, so a worker
@@ -416,12 +425,6 @@ class WorkersDevice:
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
         # the next plan leaves the member out; the workers close their sockets
         self.segments.release(ifindex)
-
-    def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
-        return wire_counters(name, nic, self.segments.extra(ifindex))
-
-    def protocol_counters(self, ifindex: int) -> dict | None:
-        return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         plan = build_plan(runner, members, usable, active, bond_mac)
