@@ -121,7 +121,7 @@ def test_planned_operations_lose_no_pings(topo):
 
 def test_systemd_unit_verifies(tmp_path):
     from softbond import __file__ as package
-    unit = os.path.join(os.path.dirname(package), "systemd", "softbond@.service")
+    unit = os.path.join(os.path.dirname(package), "faces", "systemd", "softbond@.service")
     text = open(unit).read()
     assert "Restart=always" in text and "Type=notify" in text and "RestartSec=100ms" in text
     # systemd-analyze checks that ExecStart exists: point it at this install.
