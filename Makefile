@@ -13,8 +13,8 @@ test:
 	scripts/setup.sh --test
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
-	$(PYTHON) -m pytest -q -ra tests/integration
-	$(PYTHON) -m pytest -q -ra tests/oracle
+	$(PYTHON) -m pytest -q -ra --durations=15 tests/integration
+	$(PYTHON) -m pytest -q -ra --durations=5 tests/oracle
 
 # ruff: the checks that find bugs (pyproject.toml [tool.ruff.lint]); mypy:
 # types, strict on the packages pyproject.toml [tool.mypy] lists.
@@ -31,11 +31,11 @@ unit:
 	$(PYTHON) -m pytest -q -ra tests/unit
 
 integration:
-	$(PYTHON) -m pytest -q -ra tests/integration
+	$(PYTHON) -m pytest -q -ra --durations=15 tests/integration
 
 # The differential tests against the kernel's bonding driver in QEMU (one boot).
 oracle:
-	$(PYTHON) -m pytest -q -ra tests/oracle
+	$(PYTHON) -m pytest -q -ra --durations=5 tests/oracle
 
 bench:
 	scripts/setup.sh --test

@@ -49,8 +49,8 @@ def test_make_test_lints_then_runs_the_unit_tests_before_the_suites_that_need_ro
     dry = subprocess.run(["make", "-n", "--no-print-directory", "test", "PYTHON=python3"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60, check=True).stdout.split("\n")
     steps = ["scripts/setup.sh --test", "python3 -m ruff check", "python3 -m mypy",
-             "python3 -m pytest -q -ra tests/unit", "python3 -m pytest -q -ra tests/integration",
-             "python3 -m pytest -q -ra tests/oracle"]
+             "python3 -m pytest -q -ra tests/unit", "python3 -m pytest -q -ra --durations=15 tests/integration",
+             "python3 -m pytest -q -ra --durations=5 tests/oracle"]
     found = [next((i for i, line in enumerate(dry) if line.startswith(step)), None) for step in steps]
     assert None not in found, dict(zip(steps, found))
     assert found == sorted(found), dry
