@@ -15,6 +15,7 @@ from .softbond_side import Softbond
 
 READY_CAP = 300.0        # boot and the guest's setup, on a loaded host
 FORM_CAP = 90.0         # a passive softbond waits for the kernel's slow periodic LACPDU (30 s)
+SETTLE_CAP = 5.0          # s: both views' port states mirror each other (a LACPDU or two at fast rate)
 NEVER_FORMS_WAIT = 8.0   # both passive: long enough for fast LACP to have formed twice over
 CUT_CAP = 20.0
 
@@ -80,6 +81,10 @@ def one(share: Path, taps: list[str], prefix: str, index: int, name: str) -> dic
         if case.forms:
             took = _poll(lambda: formed(ports), FORM_CAP)
             out["formed_s"] = None if took is None else round(took + up_took, 2)
+            # The guest writes its /proc text on its own clock and softbond's
+            # status is read live: two snapshots a LACPDU apart can show one
+            # side's C/D bits before the other's. Compare once they settle.
+            _poll(lambda: lp.states_mirror(*views(), out["members"]), SETTLE_CAP)
         else:
             time.sleep(NEVER_FORMS_WAIT)
         out["kernel"], out["softbond"] = views()

@@ -105,6 +105,16 @@ def members(text: str) -> dict[str, dict]:
     return out
 
 
+def states_mirror(kernel: str, ours: str, pairs: list[list[str]]) -> bool:
+    """Each softbond port's actor and partner states are the kernel port's
+    partner and actor states (pairs: softbond's TAP, the guest NIC's MAC)."""
+    by_mac = {m["mac"]: m for m in members(kernel).values()}
+    mine = members(ours)
+    return all(tap in mine and mac in by_mac
+               and (mine[tap]["actor"], mine[tap]["partner"]) == (by_mac[mac]["partner"], by_mac[mac]["actor"])
+               for tap, mac in pairs)
+
+
 def active_aggregator_id(text: str) -> str | None:
     found = re.search(r"^Active Aggregator Info:\n\tAggregator ID: (\d+)$", text, re.M)
     return found.group(1) if found else None
