@@ -1015,6 +1015,14 @@ int sb_egress(struct __sk_buff *skb)
 	cfg = current_config(&bank);
 	if (!cfg)
 		return TC_ACT_SHOT;
+	if (skb->len < 14)
+		return drop_tx(cfg);
+	/* active-backup, the common case, reads nothing of the frame */
+	if (cfg->mode == MODE_AB) {
+		if (!cfg->active_ifindex)
+			return drop_tx(cfg);
+		return send_ifindex(skb, cfg->active_ifindex);
+	}
 	if (parse_l2(skb, &l))
 		return drop_tx(cfg);
 	count = cfg->count;
@@ -1022,11 +1030,6 @@ int sb_egress(struct __sk_buff *skb)
 		count = SB_MAX_MEMBERS;
 
 	switch (cfg->mode) {
-	case MODE_AB:
-		if (!cfg->active_ifindex)
-			return drop_tx(cfg);
-		return send_ifindex(skb, cfg->active_ifindex);
-
 	case MODE_RR:
 		if (!count)
 			return drop_tx(cfg);
@@ -1106,9 +1109,13 @@ int sb_ingress(struct __sk_buff *skb)
 	struct sb_config *cfg;
 	struct sb_stats *st;
 	struct sb_rx *rx;
+	__u8 *data = (__u8 *)(long)skb->data, *data_end = (__u8 *)(long)skb->data_end;
 	__u8 eth[14];
 
-	if (bpf_skb_load_bytes(skb, 0, eth, 14))
+	/* the header from the linear data when it is there: a helper call less */
+	if (data + 14 <= data_end)
+		__builtin_memcpy(eth, data, 14);
+	else if (bpf_skb_load_bytes(skb, 0, eth, 14))
 		return TC_ACT_SHOT;
 	st = bpf_map_lookup_elem(&sb_stats, &ifindex);
 	if (st)
