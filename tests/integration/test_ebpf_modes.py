@@ -335,8 +335,7 @@ def test_cached_view_matches_the_kernel_maps(bpf):
     instead of reading it back before every publish; a second BondMaps over
     the same maps, with nothing cached, must read the very same state from
     the kernel, and a new one adopts it (a daemon restart)."""
-    from softbond.datapath.ebpf import libbpf
-    from softbond.datapath.ebpf.state import STATS, BondMaps, U32
+    from softbond.datapath.ebpf.state import BondMaps
     obj, maps = bpf
     ports = fake_ports(3)
     for p in ports:
@@ -344,6 +343,7 @@ def test_cached_view_matches_the_kernel_maps(bpf):
     maps.publish(snap(1, ports, active=ports[0], rx={1001: RX_DELIVER}), bond_ifindex=BOND_IFINDEX)
     maps.publish(snap(1, ports[1:2], active=ports[1], rx={1002: RX_DELIVER}), bond_ifindex=BOND_IFINDEX)
     maps.del_rx(1003)
+    maps.drop_stats(1003)
     fresh = BondMaps(obj.maps)
     assert fresh.bank() == maps.bank()
     assert fresh.rx_entries() == maps.rx_entries()
@@ -351,12 +351,10 @@ def test_cached_view_matches_the_kernel_maps(bpf):
     assert fresh.rx_entries()[1002][0] == RX_DELIVER and fresh.rx_entries()[1001][0] == RX_DROP
     assert fresh.members() == [(ports[1].ifindex, ports[1].mac_bytes)]
     assert fresh.config()["active_ifindex"] == ports[1].ifindex
-    for p in ports[:2]:
-        assert libbpf.lookup(obj.maps["sb_stats"], U32.pack(p.ifindex), STATS.size * maps.ncpu) is not None
-    maps.drop_stats(ports[0].ifindex)
-    assert libbpf.lookup(obj.maps["sb_stats"], U32.pack(ports[0].ifindex), STATS.size * maps.ncpu) is None
-    maps.ensure_stats(ports[0].ifindex)          # forgotten by the cache, so written again
-    assert libbpf.lookup(obj.maps["sb_stats"], U32.pack(ports[0].ifindex), STATS.size * maps.ncpu) is not None
+    # The counter slots come back from the maps (sb_rx, sb_config): the dropped member's is gone.
+    assert fresh.slots() == maps.slots()
+    assert sorted(maps.slots()) == [BOND_IFINDEX, 1001, 1002] and 0 not in maps.slots().values()
+    assert len(set(maps.slots().values())) == 3
     # The adopter publishes from what it read: the flip goes to the other bank.
     before = fresh.bank()
     fresh.publish(snap(1, ports[:2], active=ports[0], rx={1001: RX_DELIVER, 1002: RX_DROP}),
@@ -365,3 +363,33 @@ def test_cached_view_matches_the_kernel_maps(bpf):
     assert check.bank() == before ^ 1
     assert check.members() == [(p.ifindex, p.mac_bytes) for p in ports[:2]]
     assert check.rx_entries()[1001][0] == RX_DELIVER and check.rx_entries()[1002][0] == RX_DROP
+
+
+def test_counters_sit_in_slots_the_maps_carry(bpf):
+    """sb_stats is an array: a member's frames count in the slot its sb_rx
+    and sb_members entries name, the bond's drops in sb_config's; a new
+    BondMaps over the same maps (a daemon restart) reads the same counters,
+    and a slot given out again starts from zero."""
+    from softbond.datapath.ebpf.state import BondMaps
+    obj, maps = bpf
+    member = FakePort("lo", bytes.fromhex("02aa00000009"), LO)
+    other = fake_ports(1)[0]
+    maps.set_rx(LO, RX_DELIVER, 0, member.mac_bytes)
+    maps.set_rx(other.ifindex, RX_DROP, 0, other.mac_bytes)
+    maps.publish(snap(1, [member, other], active=member, rx={LO: RX_DELIVER}), bond_ifindex=BOND_IFINDEX)
+    frame = ether(0x0800, ipv4("10.0.0.1", "10.0.0.2", 17, udp(1, 2)), dst=BOND_MAC)
+    assert run(obj, "sb_ingress", frame)[0] == TC_ACT_REDIRECT
+    assert run(obj, "sb_egress", frame)[0] == TC_ACT_REDIRECT
+    maps.publish(snap(1, [member, other], active=None, rx={LO: RX_DELIVER}), bond_ifindex=BOND_IFINDEX)
+    assert run(obj, "sb_egress", frame)[0] == TC_ACT_SHOT
+    want = {"rx_packets": 1, "tx_packets": 1}
+    for view in (maps, BondMaps(obj.maps)):
+        assert {k: view.counters(LO)[k] for k in want} == want
+        assert view.counters(BOND_IFINDEX)["tx_drops"] == 1
+        assert view.counters(other.ifindex)["tx_packets"] == 0
+    slot = maps.stat_slot(LO)
+    maps.del_rx(LO)
+    maps.drop_stats(LO)
+    assert maps.stat_slot(LO) == 0 and maps.counters(LO)["rx_packets"] == 0
+    maps.set_rx(LO, RX_DELIVER, 0, member.mac_bytes)
+    assert maps.stat_slot(LO) == slot and maps.counters(LO)["rx_packets"] == 0

@@ -20,8 +20,8 @@ from softbond.datapath import abi
 BPF_SOURCE = Path(abi.__file__).parent / "ebpf" / "bond.bpf.c"
 
 # The #defines the Python side mirrors, by C name -> datapath_abi name.
-_ABI_DEFINE = re.compile(r"^#define ((?:MODE|POL|RX|SB_F|PC|SB_PROTO)_\w+|SB_MAX_MEMBERS|SB_BUCKETS)\b", re.M)
-_ABI_ATTRIBUTE = re.compile(r"^(?:(?:MODE|POL|RX|F|PC|PROTO)_(?!CLASSES$|DIRECTIONS$|BLOCK$)\w+|MAX_MEMBERS|BUCKETS)$")
+_ABI_DEFINE = re.compile(r"^#define ((?:MODE|POL|RX|SB_F|PC|SB_PROTO)_\w+|SB_MAX_MEMBERS|SB_BUCKETS|SB_STAT_SLOTS)\b", re.M)
+_ABI_ATTRIBUTE = re.compile(r"^(?:(?:MODE|POL|RX|F|PC|PROTO)_(?!CLASSES$|DIRECTIONS$|BLOCK$)\w+|MAX_MEMBERS|BUCKETS|STAT_SLOTS)$")
 _STRUCT = re.compile(r"^struct (sb_\w+) \{(.*?)^\};", re.M | re.S)
 _FIELD = re.compile(r"^\s*__([us])(8|16|32|64) (\w+)(?:\[(\d+)\])?;", re.M)
 _MAP = re.compile(r"^\} (\w+) SEC\(\"\.maps\"\);", re.M)
@@ -38,7 +38,7 @@ MAPS = {
     "sb_bucket_bytes": (abi.BUCKETS, 4, 8),
     "sb_rr": (1, 4, 4),
     "sb_rx": (None, 4, abi.RX.size),          # keyed by ifindex: any size
-    "sb_stats": (None, 4, abi.STATS.size),
+    "sb_stats": (abi.STAT_SLOTS, 4, abi.STATS.size),
 }
 
 

@@ -47,6 +47,10 @@ RX_UNICAST_OWN_MAC = 3   # alb non-active member: unicast only; frames to the
 # Python paths keep per-member counter slots for MAX_MEMBERS members.
 MAX_MEMBERS = 32
 BUCKETS = 256
+# SB_STAT_SLOTS: sb_stats is an array; the control plane gives the bond and
+# each member a slot (written into sb_config, sb_members and sb_rx), slot 0
+# takes what is no one's and is never read.
+STAT_SLOTS = 512
 # sb_config, sb_members and sb_buckets hold two banks (publish fills the
 # one not in use, then flips sb_bank[0]).
 BANKS = 2

@@ -9,12 +9,18 @@ the new one, never a mix. Receive policies are per member (sb_rx, keyed by
 ifindex): policies that let more through are written before the flip,
 those that let less through after it, so a failover never drops frames on
 both members at once.
+
+Counters (sb_stats) sit in an array, one slot per member and one for the
+bond, so that a frame looks them up by index rather than hashing an
+ifindex. The slots are only ever written into the maps (sb_rx, sb_members,
+sb_config), which is where adopted maps give them back.
 """
 from __future__ import annotations
 
 import struct
 
-from ..abi import BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, MAX_MEMBERS, MEMBER, RX, RX_DROP, STAT_NAMES, STATS
+from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, MAX_MEMBERS, MEMBER, RX, RX_DROP, STAT_NAMES, STAT_SLOTS,
+                   STATS)
 from ..plan import ForwardingPlan
 from . import libbpf
 
@@ -40,7 +46,8 @@ class BondMaps:
         self.generation = 0
         self._bank: int | None = None
         self._rx: dict[int, tuple[int, int, bytes]] | None = None
-        self._stats: set[int] = set()
+        self._slots: dict[int, int] | None = None     # ifindex -> sb_stats slot
+        self._rx_slots: dict[int, int] = {}             # the slots sb_rx held when first read
 
     # -- raw access -------------------------------------------------------------
     def _percpu(self, name: str, key: bytes, size: int) -> list[bytes] | None:
@@ -65,7 +72,14 @@ class BondMaps:
         raw = libbpf.lookup(self.fd["sb_config"], U32.pack(bank), CONFIG.size)
         v = CONFIG.unpack(raw)
         return {"mode": v[0], "policy": v[1], "packets_per_slave": v[2], "count": v[3], "active_ifindex": v[4],
-                "active_slot": v[5], "flags": v[6], "bond_ifindex": v[7], "bond_mac": v[8], "generation": v[10]}
+                "active_slot": v[5], "flags": v[6], "bond_ifindex": v[7], "bond_mac": v[8], "generation": v[10],
+                "bond_stat": v[9], "active_stat": v[11]}
+
+    def _config_fields(self, c: dict) -> dict:
+        """config()'s dict as _write_config's keywords."""
+        return dict(mode=c["mode"], policy=c["policy"], pps=c["packets_per_slave"], count=c["count"],
+                    active=c["active_ifindex"], active_slot=c["active_slot"], flags=c["flags"],
+                    bond_ifindex=c["bond_ifindex"], bond_mac=c["bond_mac"], generation=c["generation"])
 
     def members(self, bank: int | None = None) -> list[tuple[int, bytes]]:
         bank = self.bank() if bank is None else bank
@@ -80,56 +94,75 @@ class BondMaps:
     def _write_config(self, bank: int, *, mode=0, policy=0, pps=1, count=0, active=0, active_slot=-1, flags=0,
                       bond_ifindex=0, bond_mac=b"\0" * 6, generation=0) -> None:
         libbpf.update(self.fd["sb_config"], U32.pack(bank),
-                      CONFIG.pack(mode, policy, pps, count, active, active_slot, flags, bond_ifindex, bond_mac, 0,
-                                  generation, 0))
+                      CONFIG.pack(mode, policy, pps, count, active, active_slot, flags, bond_ifindex, bond_mac,
+                                  self.stat_slot(bond_ifindex), generation, self.stat_slot(active)))
 
     def initialize(self, bond_ifindex: int, bond_mac: bytes) -> None:
         """A fresh bond: no member, everything the bond sends is dropped."""
+        self._slots = {}
+        self.ensure_stats(bond_ifindex)
         for bank in (0, 1):
             self._write_config(bank, bond_ifindex=bond_ifindex, bond_mac=bond_mac)
         self._set_bank(0)
-        self.ensure_stats(bond_ifindex)
 
     def set_bond(self, bond_ifindex: int) -> None:
         """Adopted maps: make sure they point at this bond device."""
+        self.ensure_stats(bond_ifindex)
         for bank in (0, 1):
             c = self.config(bank)
             if c["bond_ifindex"] != bond_ifindex:
-                self._write_config(bank, mode=c["mode"], policy=c["policy"], pps=c["packets_per_slave"],
-                                   count=c["count"], active=c["active_ifindex"], active_slot=c["active_slot"],
-                                   flags=c["flags"], bond_ifindex=bond_ifindex, bond_mac=c["bond_mac"],
-                                   generation=c["generation"])
-        self.ensure_stats(bond_ifindex)
+                self._write_config(bank, **dict(self._config_fields(c), bond_ifindex=bond_ifindex))
+
+    def slots(self) -> dict[int, int]:
+        """ifindex -> sb_stats slot of the bond and its members, read back
+        from the maps once (adopted maps hold the previous daemon's)."""
+        if self._slots is None:
+            self.rx_entries()
+            c = self.config()
+            slots = {ifindex: slot for ifindex, slot in self._rx_slots.items() if slot}
+            if c["bond_ifindex"] and c["bond_stat"]:
+                slots[c["bond_ifindex"]] = c["bond_stat"]
+            self._slots = slots
+        return self._slots
+
+    def stat_slot(self, ifindex: int) -> int:
+        """The slot of `ifindex`, 0 (no one's) when it has none."""
+        return self.slots().get(ifindex, 0) if ifindex else 0
 
     def ensure_stats(self, ifindex: int) -> None:
-        if ifindex in self._stats:
+        """A zeroed slot for `ifindex` unless it has one."""
+        slots = self.slots()
+        if ifindex in slots:
             return
-        try:
-            libbpf.update(self.fd["sb_stats"], U32.pack(ifindex), b"\0" * (STATS.size * self.ncpu),
-                          libbpf.BPF_NOEXIST)
-        except FileExistsError:
-            pass
-        self._stats.add(ifindex)
+        used = set(slots.values())
+        slot = next((s for s in range(1, STAT_SLOTS) if s not in used), None)
+        if slot is None:
+            raise OSError(f"all {STAT_SLOTS - 1} counter slots of the eBPF data path are in use")
+        libbpf.update(self.fd["sb_stats"], U32.pack(slot), b"\0" * (STATS.size * self.ncpu))
+        slots[ifindex] = slot
 
     def drop_stats(self, ifindex: int) -> None:
-        self._stats.discard(ifindex)
-        libbpf.delete(self.fd["sb_stats"], U32.pack(ifindex))
+        """Free the slot (zeroed when it is given out again)."""
+        self.slots().pop(ifindex, None)
 
     # -- receive side -------------------------------------------------------------
     def rx_entries(self) -> dict[int, tuple[int, int, bytes]]:
         if self._rx is None:
-            rx = {}
+            rx, self._rx_slots = {}, {}
             for key in libbpf.keys(self.fd["sb_rx"], 4):
                 raw = libbpf.lookup(self.fd["sb_rx"], key, RX.size)
                 if raw is not None:
-                    policy, flags, mac, _ = RX.unpack(raw)
+                    policy, flags, mac, slot = RX.unpack(raw)
                     rx[U32.unpack(key)[0]] = (policy, flags, mac)
+                    self._rx_slots[U32.unpack(key)[0]] = slot
             self._rx = rx
         return dict(self._rx)
 
     def set_rx(self, ifindex: int, policy: int, flags: int, mac: bytes) -> None:
+        """The member's receive entry, which carries its counter slot to sb_ingress."""
         self.rx_entries()
-        libbpf.update(self.fd["sb_rx"], U32.pack(ifindex), RX.pack(policy, flags, mac, 0))
+        self.ensure_stats(ifindex)
+        libbpf.update(self.fd["sb_rx"], U32.pack(ifindex), RX.pack(policy, flags, mac, self.stat_slot(ifindex)))
         self._rx[ifindex] = (policy, flags, mac)
 
     def del_rx(self, ifindex: int) -> None:
@@ -164,7 +197,8 @@ class BondMaps:
         bank = self.bank() ^ 1
         # Only the slots below count: the program never reads past it.
         if count:
-            self._write_array("sb_members", bank * MAX_MEMBERS, [MEMBER.pack(i, mac, 0) for i, mac in members])
+            self._write_array("sb_members", bank * MAX_MEMBERS,
+                              [MEMBER.pack(i, mac, self.stat_slot(i)) for i, mac in members])
         flags = 0
         if snap.buckets is not None:
             flags |= F_DYNAMIC
@@ -199,15 +233,13 @@ class BondMaps:
         entry: copied whole, the other fields unchanged)."""
         bank = self.bank()
         c = self.config(bank)
-        self._write_config(bank, mode=c["mode"], policy=c["policy"], pps=c["packets_per_slave"], count=c["count"],
-                           active=c["active_ifindex"], active_slot=c["active_slot"],
-                           flags=(c["flags"] | set_) & ~clear, bond_ifindex=c["bond_ifindex"],
-                           bond_mac=c["bond_mac"], generation=c["generation"])
+        self._write_config(bank, **dict(self._config_fields(c), flags=(c["flags"] | set_) & ~clear))
 
     # -- counters ----------------------------------------------------------------
     def _stat_totals(self, ifindex: int) -> list[int]:
         """struct sb_stats of the member, summed over the CPUs."""
-        per_cpu = self._percpu("sb_stats", U32.pack(ifindex), STATS.size)
+        slot = self.stat_slot(ifindex)
+        per_cpu = self._percpu("sb_stats", U32.pack(slot), STATS.size) if slot else None
         totals = [0] * (STATS.size // 8)          # every field is a u64
         for raw in per_cpu or ():
             for i, v in enumerate(STATS.unpack(raw)):
