@@ -4,6 +4,8 @@ format are control.METHODS).
 """
 from __future__ import annotations
 
+from . import asyncio_without_tls  # noqa: F401 - before anything imports asyncio
+
 import asyncio
 import errno
 import json
