@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -146,6 +147,10 @@ def _spawn(config: BondConfig, args) -> None:
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
+    # The bonds one `up` forks share its pages copy-on-write; the collector
+    # would write to every object it visits (its header), so what exists now
+    # is put out of its reach.
+    gc.freeze()
     pid = os.fork()
     if pid == 0:
         _bond_process(config, daemon, read_fd, write_fd, log_fd)
