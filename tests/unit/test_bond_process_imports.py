@@ -2,14 +2,15 @@
 imports costs every bond its memory, so the heavy ones it does not use stay
 out: pyroute2 (19.7 MiB: softbond speaks rtnetlink itself, kernel/rtnl.py),
 the config readers `up` did not need (yaml, tomllib), asyncio's TLS (ssl) and
-OpenSSL's libcrypto (_hashlib, 3.6 MiB).
+OpenSSL's libcrypto (_hashlib, 3.6 MiB), and 802.3ad's LACP unless the bond runs it.
 A fresh interpreter per check: the test process has imported them all."""
 import os
 import subprocess
 import sys
 
 SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
-HEAVY = ("pyroute2", "yaml", "tomllib", "ssl", "_hashlib", "decimal", "softbond.config.netplan", "softbond.config.loader")
+HEAVY = ("pyroute2", "yaml", "tomllib", "ssl", "_hashlib", "decimal", "softbond.config.netplan", "softbond.config.loader",
+         "softbond.modes.ieee8023ad")
 
 
 def loaded_after(statement: str) -> list[str]:
