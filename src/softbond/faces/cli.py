@@ -129,9 +129,9 @@ def _spawn(config: BondConfig, args) -> None:
     """Start the bond's own process and wait until it is up (or failed).
 
     The bond process is forked from this one once the daemon's modules are
-    imported: a fresh interpreter would import them all again (pyroute2 and
-    asyncio alone are a fifth of a second of every `softbond up`, and 802.3ad
-    counts from `up` to distributing). Nothing here has started a thread."""
+    imported: a fresh interpreter would import them all again (time that
+    802.3ad counts from `up` to distributing). Nothing here has started a
+    thread."""
     from .. import daemon
 
     runtime.collect_garbage()

@@ -10,6 +10,7 @@ with the kernel's errno.
 """
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import threading
@@ -62,7 +63,7 @@ class NetlinkError(OSError):
     """The kernel refused a request; `code` (and errno) is its errno."""
 
     def __init__(self, code: int, what: str = "") -> None:
-        super().__init__(code, what or "netlink request refused")
+        super().__init__(code, what or os.strerror(code))
         self.code = code
 
 
