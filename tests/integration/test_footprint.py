@@ -12,13 +12,9 @@ from tests.support.netcheck import ping_ok, status_json
 
 def memory(pid: int) -> dict[str, int]:
     """Rss and Pss of one process, kB."""
-    out = {}
     with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("Rss", "Pss"):
-                out[key] = int(rest.split()[0])
-    return out
+        fields = dict(line.split(":", 1) for line in f)
+    return {key: int(fields[key].split()[0]) for key in ("Rss", "Pss")}
 
 
 @pytest.mark.topology(members=2)
