@@ -27,7 +27,9 @@ def refused(call):
 rtnl.add_veth("rt0", "rt0p")
 a, b = rtnl.link(name="rt0"), rtnl.link(name="rt0p")
 out["made"] = [a.name, a.kind, a.link == b.index, b.link == a.index, a.link_netnsid, a.min_mtu, a.max_mtu]
-out["missing"] = [rtnl.link(name="nope") is None, rtnl.link(name="x" * 16) is None, rtnl.link(index=9999) is None]
+os.system("ip link property add dev rt0 altname rt0alt")
+out["missing"] = [rtnl.link(name="nope") is None, rtnl.link(name="x" * 16) is None, rtnl.link(index=9999) is None,
+                  rtnl.link(name="rt0alt") is None]
 rtnl.set_link(a.index, up=True, promisc=True, mac="02:00:00:00:0a:01", mtu=1400, gso_max_size=32768,
               gso_max_segs=100)
 rtnl.set_link(b.index, up=True)
@@ -92,7 +94,7 @@ def in_ns(ns, argv):
 def test_rtnl_requests_as_iproute2_sees_them(netns):
     out = json.loads(in_ns(netns, [sys.executable, "-c", SCRIPT]))
     assert out["made"] == ["rt0", "veth", True, True, None, 68, 65535]
-    assert out["missing"] == [True, True, True]
+    assert out["missing"] == [True, True, True, True]     # an altname is not a name
     assert out["set"] == ["02:00:00:00:0a:01", 1400, 32768, 100, True]
     assert out["refused"] == ["EINVAL", "ENODEV", "EEXIST", "EEXIST", "EEXIST"]
     assert out["addresses"] == [["10.7.0.2", 24, "10.7.0.255"], ["fd00:7::2", 64, None]]

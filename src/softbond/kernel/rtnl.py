@@ -309,7 +309,9 @@ class Rtnl:
             if exc.code in (19, 2):      # ENODEV, ENOENT
                 return None
             raise
-        return _link(found[0]) if found else None
+        link = _link(found[0]) if found else None
+        # The kernel also finds a device by an alternative name; softbond knows interfaces by their name.
+        return link if link is None or name is None or link.name == name else None
 
     def links(self) -> list[Link]:
         return [_link(body) for body in self._dump(RTM_GETLINK, _ifinfo())]
