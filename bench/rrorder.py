@@ -10,9 +10,10 @@ the receiver's goodput over the run after its first 2 s, its ratio to the
 baseline, the senders' TCP retransmits (iperf3 JSON), and, in the rr
 cases, what a short capture shows (tcpdump -tt -c, a few seconds in):
 
-- run: how many consecutive segments of one flow (in sequence order) left
-  by the same member, mean and max, from captures on both members
-  (after their tbf, so MSS segments);
+- run: how many consecutive packets of one flow (in sequence order) left
+  by the same member, mean and max, from captures on both members after
+  their tbf (a frame above the tbf's burst shows as its segments, a
+  smaller one as one packet);
 - frame: the mean TCP payload per frame the bond handed to a member (on
   the Python path a capture on the TAP, where the stack's GSO super-frames
   show whole; the eBPF path redirects at the bond's tc egress, before
@@ -223,17 +224,19 @@ def main() -> int:
     print(f"Command: `sudo python3 bench/rrorder.py --rates {args.rates} --runs {args.runs} --seconds "
           f"{args.seconds}` (commit {commit()}, load average after {loadavg()})\n")
     print("| R Mbit/s | mode | data path | Mbit/s (median, min-max) | / one member (median, min-max) "
-          "| TCP retransmits (median, min-max) | same-member run, segments (mean / max) "
+          "| TCP retransmits (median, min-max) | tbf drops eth0 / eth1 | same-member run (mean / max) "
           "| payload per frame to a member, bytes | late at the peer |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
 
     for (rate, mode, path), rs in rows.items():
         runs = [r for r in rs if r.get("run_mean") is not None]
         run_text = (f"{statistics.median(r['run_mean'] for r in runs):.1f} / {max(r['run_max'] for r in runs)}"
                     if runs else "-")
+        tbf_text = " / ".join(fmt([r["drops"][f"tbf {dev}"] for r in rs if "drops" in r], ".0f")
+                              for dev in ("eth0", "eth1")) if any("drops" in r for r in rs) else "-"
         print(f"| {rate} | {mode} | {path} | {fmt([r['mbit'] for r in rs], '.0f')} "
               f"| {fmt([r['ratio'] for r in rs], '.2f')} | {fmt([r['retransmits'] for r in rs], '.0f')} "
-              f"| {run_text} | {fmt([r.get('frame_bytes') for r in rs], '.0f')} "
+              f"| {tbf_text} | {run_text} | {fmt([r.get('frame_bytes') for r in rs], '.0f')} "
               f"| {fmt([r.get('late') for r in rs], '.1%')} |")
     return 0
 
