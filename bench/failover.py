@@ -126,17 +126,15 @@ def summary(samples: list[dict]) -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = sorted({(s["path"], s["failover"], s["load"], s["direction"]) for s in samples})
     for key in keys:
-        path, failover, load, direction = key
         group = [s for s in samples if (s["path"], s["failover"], s["load"], s["direction"]) == key]
         # No hole (nothing lost): the switch-over was complete before a
         # datagram missed it, counted as 0.
         first = [0.0 if not s["lost"] else s["through_after_carrier_ms"] for s in group]
-        rows.append(f"| {path} | {failover} | {load} | {direction} | {len(group)} | {cell(first)} | "
-                    f"{cell([s['lost'] for s in group], '.0f')} | "
-                    f"{cell([s['steps'].get('thread_heard', s['steps'].get('heard')) for s in group])} | "
-                    f"{cell([s['steps'].get('flipped') for s in group])} | "
-                    f"{cell([s['steps'].get('published') for s in group])} | "
-                    f"{group[0]['loadavg']} .. {group[-1]['loadavg']} |")
+        steps = [[s["steps"].get(k) for s in group] for k in ("flipped", "published")]
+        heard = [s["steps"].get("thread_heard", s["steps"].get("heard")) for s in group]
+        cells = [*key, str(len(group)), cell(first), cell([s["lost"] for s in group], ".0f"), cell(heard),
+                 *map(cell, steps), f"{group[0]['loadavg']} .. {group[-1]['loadavg']}"]
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
