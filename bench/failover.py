@@ -19,11 +19,14 @@ message was read (`heard`), when the carrier thread switched banks
 (`flipped`) and when the loop wrote the new plan (`published`), on the
 same clock as the datagrams' send times.
 
-Load "busy": one iperf3 TCP stream through the bond (bond -> peer, paced
-to IPERF_RATE so that it loads the machine without filling the queues the
-10 kHz stream shares: a hole from congestion would be counted as the
-failover's) for the whole phase, and a Python busy loop pinned (taskset)
-to the last CPU.
+The variants' bonds are up side by side and cut in turn, so each sees the
+same load from the rest of the machine.
+
+Load "busy": one iperf3 TCP stream through each bond (bond -> peer, paced
+to IPERF_MBIT shared by the bonds, so that it loads the machine without
+filling the queues the 10 kHz stream shares: a hole from congestion would
+be counted as the failover's) for the whole phase, and a Python busy loop
+pinned (taskset) to the last CPU.
 """
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ from benchutil import commit, loadavg           # noqa: E402
 from datapath import Setup, datapaths, failover_once, log, status  # noqa: E402
 from ktrace import CarrierEvents                 # noqa: E402
 
-IPERF_RATE = "300M"
+IPERF_MBIT = 300            # shared by the bonds of a phase
 HOG = [sys.executable, "-c", "while True: pass"]
 
 
@@ -55,18 +58,21 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 class Load:
-    """iperf3 through the bond and a CPU hog on the last CPU, until close()."""
+    """A CPU hog on the last CPU and an iperf3 stream through each bond,
+    until close()."""
 
-    def __init__(self, setup: Setup, seconds: int) -> None:
-        topo = setup.topo
+    def __init__(self, setups: list[Setup], seconds: int) -> None:
         cpu = str(os.cpu_count() - 1)
         self.procs = [subprocess.Popen(["taskset", "-c", cpu, *HOG])]
-        self.procs.append(topo.popen(topo.peer(), ["iperf3", "-s", "-1", "-p", "5299"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(0.3)
-        self.procs.append(topo.popen(topo.host, ["iperf3", "-c", topo.peer_ip(), "-p", "5299", "-t", str(seconds),
-                                                     "-b", IPERF_RATE],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        rate = f"{IPERF_MBIT // len(setups)}M"
+        for setup in setups:
+            topo = setup.topo
+            self.procs.append(topo.popen(topo.peer(), ["iperf3", "-s", "-1", "-p", "5299"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(0.3)
+            self.procs.append(topo.popen(topo.host, ["iperf3", "-c", topo.peer_ip(), "-p", "5299",
+                                                     "-t", str(seconds), "-b", rate],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def close(self) -> None:
         for p in self.procs:
@@ -88,29 +94,36 @@ def stamps(setup: Setup, cut: dict, carrier_ms: float | None) -> dict:
     return out
 
 
-def phase(path: str, failover: str, load: str, cuts: int, carriers: CarrierEvents, seconds: float) -> list[dict]:
-    os.environ["SOFTBOND_FAST_FAILOVER"] = "1" if failover == "thread" else "0"
-    setup = Setup(path, "2 members, 1 bond", 2, 1, f"f{path[0]}{failover[0]}{load[0]}")
+def phase(variants: list[tuple[str, str]], load: str, cuts: int, carriers: CarrierEvents,
+          seconds: float) -> list[dict]:
+    """Every (data path, failover by) variant's bond up at once, their cuts
+    taken in turn: each sees the same load from the rest of the machine."""
+    setups = []
     background = None
     try:
+        for path, failover in variants:
+            os.environ["SOFTBOND_FAST_FAILOVER"] = "1" if failover == "thread" else "0"
+            setups.append(Setup(path, "2 members, 1 bond", 2, 1, f"f{path[0]}{failover[0]}{load[0]}"))
         if load == "busy":
-            # Long enough for every cut of the phase (about 2 s each).
-            background = Load(setup, int(cuts * 2 * 3 + 30))
+            # Long enough for every cut of the phase (about 3 s each).
+            background = Load(setups, int(cuts * 2 * len(setups) * 4 + 30))
             time.sleep(1)
         samples = []
         for n in range(cuts):
             for direction in ("out", "in"):
-                x = failover_once(setup, direction, seconds=seconds, cut_at=seconds / 2, carriers=carriers)
-                x.update(path=path, failover=failover, load=load, direction=direction, loadavg=loadavg(),
-                         steps=stamps(setup, x["cut"], x["carrier_ms"]))
-                samples.append(x)
-                log(f"{path} {failover} {load} {direction} #{n + 1}: lost {x['lost']}, first through "
-                    f"{x['through_after_carrier_ms']} ms after carrier, steps {x['steps']}")
+                for (path, failover), setup in zip(variants, setups):
+                    x = failover_once(setup, direction, seconds=seconds, cut_at=seconds / 2, carriers=carriers)
+                    x.update(path=path, failover=failover, load=load, direction=direction, loadavg=loadavg(),
+                             steps=stamps(setup, x["cut"], x["carrier_ms"]))
+                    samples.append(x)
+                    log(f"{path} {failover} {load} {direction} #{n + 1}: lost {x['lost']}, first through "
+                        f"{x['through_after_carrier_ms']} ms after carrier, steps {x['steps']}")
         return samples
     finally:
         if background:
             background.close()
-        setup.close()
+        for setup in setups:
+            setup.close()
 
 
 def summary(samples: list[dict]) -> str:
@@ -157,9 +170,9 @@ def main() -> int:
     samples: list[dict] = []
     try:
         for load in args.load.split(","):
-            for path in paths:
-                for failover in (("loop", "thread") if path == "ebpf" else ("loop",)):
-                    samples += phase(path, failover, load, args.cuts, carriers, args.seconds)
+            variants = [(path, failover) for path in paths
+                        for failover in (("loop", "thread") if path == "ebpf" else ("loop",))]
+            samples += phase(variants, load, args.cuts, carriers, args.seconds)
     finally:
         carriers.close()
     print(f"commit {rev}, {time.strftime('%Y-%m-%d %H:%M')}, {args.cuts} cut(s) per row, "
