@@ -4,7 +4,7 @@ and without background load; p50, p99 and max of the first datagram
 through after the kernel's carrier stamp, and of the frames lost.
 
     sudo flock /tmp/softbond-bench.lock python3 bench/failover.py [--cuts 100]
-        [--datapath both|python|ebpf] [--load none,busy] [--json FILE]
+        [--datapath both|python|ebpf] [--load none,busy] [--json FILE] [--report FILE]
 
 eBPF runs twice per load, in the same invocation: "loop" is the control
 plane's loop alone (SOFTBOND_FAST_FAILOVER=0, the baseline), "thread" adds
@@ -135,8 +135,9 @@ def summary(samples: list[dict]) -> str:
 
     rows = ["| data path | failover by | load | direction | cuts | first datagram after carrier, ms (p50 / p99 / max) | "
             "frames lost at 10 kHz (p50 / p99 / max) | bond heard netlink, ms (p50 / p99 / max) | "
-            "carrier thread flipped, ms (p50 / p99 / max) | loop wrote the plan, ms (p50 / p99 / max) | load average |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "carrier thread flipped, ms (p50 / p99 / max) | loop wrote the plan, ms (p50 / p99 / max) | "
+            "the bond's own part: data path switched after the message was read, ms (p50 / p99 / max) | load average |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = sorted({(s["path"], s["failover"], s["load"], s["direction"]) for s in samples})
     for key in keys:
         group = [s for s in samples if (s["path"], s["failover"], s["load"], s["direction"]) == key]
@@ -145,8 +146,11 @@ def summary(samples: list[dict]) -> str:
         first = [0.0 if not s["lost"] else s["through_after_carrier_ms"] for s in group]
         steps = [[s["steps"].get(k) for s in group] for k in ("flipped", "published")]
         heard = [s["steps"].get("thread_heard", s["steps"].get("heard")) for s in group]
+        # The data path switched: the thread's flip, else the loop's publish.
+        switched = [f if f is not None else p for f, p in zip(*steps)]
+        own = [w - h for h, w in zip(heard, switched) if h is not None and w is not None]
         cells = [*key, str(len(group)), cell(first), cell([s["lost"] for s in group], ".0f"), cell(heard),
-                 *map(cell, steps), f"{group[0]['loadavg']} .. {group[-1]['loadavg']}"]
+                 *map(cell, steps), cell(own), f"{group[0]['loadavg']} .. {group[-1]['loadavg']}"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -158,7 +162,12 @@ def main() -> int:
     parser.add_argument("--load", default="none,busy", help="comma-separated: none, busy (default both)")
     parser.add_argument("--seconds", type=float, default=1.0, help="stream length per cut, cut halfway (default 1)")
     parser.add_argument("--json", help="also write every sample to this file")
+    parser.add_argument("--report", metavar="JSON", help="measure nothing: the table of an earlier --json file")
     args = parser.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            print(summary(json.load(f)["samples"]))
+        return 0
     # The bonds run this tree's softbond, whatever is installed.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.join(HERE, "..", "src"),
                                                              os.environ.get("PYTHONPATH")]))
