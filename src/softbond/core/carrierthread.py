@@ -30,9 +30,11 @@ import select
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config.options import BOND_MODE_ACTIVEBACKUP
+from ..datapath.devices import EbpfDevice
 from ..datapath.plan import build_plan
 from ..kernel import links as linkops
 from ..kernel import netlink
@@ -42,6 +44,9 @@ from ..wire.ethernet import mac_to_bytes
 from .membership import FAIL_OVER_MAC_NONE, Member
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from ..datapath.ebpf.state import BondMaps
     from .bond import Bond
 
 log = logging.getLogger("softbond")
@@ -52,9 +57,11 @@ FIFO_PRIORITY = 10
 SWITCH_INTERVAL = 0.0005
 
 
-class _View(NamedTuple):
+@dataclass
+class _View:
     """A member as choose_active weighs it, with `up` as it would be."""
     member: Member
+    name: str
     up: bool
     prio: int
     speed: int
@@ -76,9 +83,9 @@ def next_active(bond: "Bond") -> tuple[Member, Member] | None:
         return None
     if any(m.link.state in (linkmon.FAIL, linkmon.BACK) for m in bond.members):
         return None
-    views = [_View(m, m.up and m is not active, m.prio, m.speed, m.duplex) for m in bond.members]
+    views = [_View(m, m.name, m.up and m is not active, m.prio, m.speed, m.duplex) for m in bond.members]
     current = next(v for v in views if v.member is active)
-    primary = next((v for v in views if v.member.name == opts.primary), None)
+    primary = next((v for v in views if v.name == opts.primary), None)
     chosen = choose_active(views, current, primary, opts.primary_reselect)
     return (active, chosen.member) if chosen is not None else None
 
@@ -86,8 +93,9 @@ def next_active(bond: "Bond") -> tuple[Member, Member] | None:
 class CarrierThread:
     """One per bond with the eBPF data path; `rearm` after every publish."""
 
-    def __init__(self, bond: "Bond") -> None:
+    def __init__(self, bond: "Bond", loop: "asyncio.AbstractEventLoop") -> None:
         self.bond = bond
+        self.loop = loop
         self.flips = 0
         # The last flip: the member it made active and wall-clock stamps
         # (heard, flipped), for the failover event bench/failover.py reads.
@@ -97,14 +105,14 @@ class CarrierThread:
         self._sock.setblocking(False)
         self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         self._rearm_pending = False
-        self._maps = None
+        self._maps: "BondMaps | None" = None
         self._thread = threading.Thread(target=self._watch, name=f"{bond.name}-carrier", daemon=True)
 
     @classmethod
     def start_for(cls, bond: "Bond") -> "CarrierThread | None":
-        if not enabled() or bond.device is None or bond.device.kind != "ebpf":
+        if not enabled() or not isinstance(bond.device, EbpfDevice) or bond.loop is None:
             return None
-        thread = cls(bond)
+        thread = cls(bond, bond.loop)
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         thread._thread.start()
         return thread
@@ -122,18 +130,18 @@ class CarrierThread:
     def schedule_rearm(self) -> None:
         """After a publish: arm again once the current handler is done (the
         gratuitous ARPs that follow a failover's publish go first)."""
-        if not self._rearm_pending and self.bond.loop is not None:
+        if not self._rearm_pending:
             self._rearm_pending = True
-            self.bond.loop.call_soon(self.rearm)
+            self.loop.call_soon(self.rearm)
 
     def rearm(self) -> None:
         self._rearm_pending = False
         bond, device = self.bond, self.bond.device
-        maps = device.dev.maps if device is not None and device.kind == "ebpf" else None
+        maps = device.dev.maps if isinstance(device, EbpfDevice) else None
         if maps is not self._maps and self._maps is not None:
             self._maps.disarm()
         self._maps = maps
-        if maps is None:
+        if maps is None or not isinstance(device, EbpfDevice):
             return
         netlink.set_link_filter(self._sock, [m.ifindex for m in bond.members])
         pair = next_active(bond)
@@ -189,4 +197,4 @@ class CarrierThread:
                 if maps is not None and maps.fire(event.ifindex):
                     self.flips += 1
                     self.last = (new, {"heard": heard, "flipped": time.time()})
-                    self.bond.loop.call_soon_threadsafe(self._flipped, event.ifindex)
+                    self.loop.call_soon_threadsafe(self._flipped, event.ifindex)
