@@ -75,7 +75,7 @@ def test_the_thread_flips_first_and_the_core_publishes_the_same(request):
             assert "flipped" in event.get("stamps", {}), event
             assert event["slave"] == now_active
             assert event["stamps"]["flipped"] <= event["time"]
-            assert topo.wait_for(lambda: agreed(topo), timeout=2)
+            assert topo.wait_for(lambda: agreed(topo), timeout=5)
             assert live_config(topo)["active_ifindex"] == ifindex(topo, now_active)
             assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
 
@@ -89,7 +89,7 @@ def test_carrier_loss_during_a_flip_and_flap_storms_leave_no_split_brain(request
         topo.cut(0)
         topo.cut(1)
         assert topo.wait_for(lambda: status_json(topo)["active_slave"] is None, timeout=5)
-        assert topo.wait_for(lambda: live_config(topo)["active_ifindex"] == 0, timeout=2), live_config(topo)
+        assert topo.wait_for(lambda: live_config(topo)["active_ifindex"] == 0, timeout=5), live_config(topo)
         topo.plug(1)
         assert topo.wait_for(lambda: status_json(topo)["active_slave"] == "eth1", timeout=5)
         topo.plug(0)
@@ -99,7 +99,7 @@ def test_carrier_loss_during_a_flip_and_flap_storms_leave_no_split_brain(request
             topo.cut(n % 2)
             topo.plug(n % 2)
         assert topo.wait_for(lambda: all(s["mii_status"] == "up" for s in status_json(topo)["slaves"]), timeout=5)
-        assert topo.wait_for(lambda: agreed(topo), timeout=2), (status_json(topo)["active_slave"], live_config(topo))
+        assert topo.wait_for(lambda: agreed(topo), timeout=5), (status_json(topo)["active_slave"], live_config(topo))
         assert topo.wait_for(lambda: ping_ok(topo), timeout=5)
         # And the thread is armed again afterwards: the next cut flips.
         active = status_json(topo)["active_slave"]
@@ -108,4 +108,4 @@ def test_carrier_loss_during_a_flip_and_flap_storms_leave_no_split_brain(request
         other = "eth1" if active == "eth0" else "eth0"
         assert topo.wait_for(lambda: status_json(topo)["active_slave"] == other, timeout=5)
         assert "flipped" in failover_after(topo, since).get("stamps", {})
-        assert topo.wait_for(lambda: agreed(topo), timeout=2)
+        assert topo.wait_for(lambda: agreed(topo), timeout=5)
