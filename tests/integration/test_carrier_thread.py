@@ -95,7 +95,7 @@ def test_carrier_loss_during_a_flip_and_flap_storms_leave_no_split_brain(request
         topo.plug(0)
         assert topo.wait_for(lambda: all(s["mii_status"] == "up" for s in status_json(topo)["slaves"]), timeout=5)
         # A flap storm on both members, no pause between changes.
-        for n in range(20):
+        for n in range(40):
             topo.cut(n % 2)
             topo.plug(n % 2)
         assert topo.wait_for(lambda: all(s["mii_status"] == "up" for s in status_json(topo)["slaves"]), timeout=5)

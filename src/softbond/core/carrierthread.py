@@ -164,15 +164,19 @@ class CarrierThread:
 
     def _flipped(self, ifindex: int) -> None:
         """The loop learns of the flip: the core observes the carrier now
-        (its own netlink message may still be queued) and decides."""
+        (its own netlink message may still be queued) and decides, and its
+        plan is published whatever it decided. The loss may be over by now
+        (a flap: the loop's batch then holds only the link's return, and
+        the core sees no change), and the maps must not keep the thread's
+        choice when the core's differs."""
         bond = self.bond
         member = next((m for m in bond.members if m.ifindex == ifindex), None)
-        if member is None:
-            return
         bond.stamps = {}
         try:
             with bond._logs_after():
-                bond._observe(member, linkops.carrier(member.name), time.monotonic())
+                if member is not None:
+                    bond._observe(member, linkops.carrier(member.name), time.monotonic())
+                bond._publish()
         finally:
             bond.stamps = None
 
