@@ -17,14 +17,15 @@ SRC = os.path.dirname(os.path.dirname(os.path.abspath(softbond.__file__)))
 # egress (the daemon's pinned maps live in its own mount namespace).
 LIVE_CONFIG = """
 import json
-from pyroute2 import IPRoute
 from softbond.datapath.ebpf import loader
-from softbond.datapath.ebpf.device import CLSACT_EGRESS, TCA_BPF_ID, _nla_u32
+from softbond.datapath.ebpf.device import CLSACT_EGRESS
 from softbond.datapath.ebpf.state import BondMaps
-with IPRoute() as ipr:
-    index = ipr.link_lookup(ifname="bond0")[0]
-    ours = [f for f in ipr.get_filters(index=index, parent=CLSACT_EGRESS) if f.get_attr("TCA_OPTIONS")]
-    prog_id = _nla_u32(ours[0].get_attr("TCA_OPTIONS"), TCA_BPF_ID)
+from softbond.kernel.isolate import FILTER_PRIO
+from softbond.kernel.rtnl import Rtnl
+rtnl = Rtnl()
+index = rtnl.link(name="bond0").index
+prog_id = next(p for prio, p in rtnl.bpf_filters(index, CLSACT_EGRESS) if prio == FILTER_PRIO)
+rtnl.close()
 fds = loader.maps_of_program(prog_id)
 print(json.dumps(BondMaps(fds).config(), default=lambda b: b.hex()))
 loader.close_fds(fds)
