@@ -71,7 +71,8 @@ def test_lost_messages_make_every_member_read_as_it_is_now(monkeypatch):
 
 
 def fake_bond():
-    return types.SimpleNamespace(name="bond0", events=collections.deque(), _held_logs=None)
+    return types.SimpleNamespace(name="bond0", events=collections.deque(), _held_logs=None, stamps=None,
+                                 _carrier_thread=None)
 
 
 def test_held_log_lines_follow_the_event_records_in_order(caplog):

@@ -33,6 +33,7 @@ from ..config.options import BOND_MODE_ACTIVEBACKUP, MODE_NAMES, BondOptions, op
 from ..datapath import devices as bonddev
 from ..faces import metrics_textfile
 from .decide import BondCore, Log, MoveMac, NotifyPeers, Publish, ResendIgmp, SendControl, SetCarrier, WakeAt
+from .carrierthread import CarrierThread
 from .errors import BondError
 from .failover import Failover
 from .health import LinkHealth
@@ -85,6 +86,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
         self._bond_arp: socket.socket | None = None
         self._nl: socket.socket | None = None
+        self._carrier_thread: CarrierThread | None = None   # eBPF active-backup's fast failover
         self._miimon_task: asyncio.Task | None = None
         self._arp_task: asyncio.Task | None = None
         self._arp: ArpJudge | None = None
@@ -98,6 +100,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         self._stopped = False
         self._adopted: dict[str, linkops.LinkState] = {}
         self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
+        # Wall-clock stamps of the link event being handled ("heard": its
+        # netlink message read, "published": the plan written), carried in
+        # its failover event so bench/failover.py can split the time.
+        self.stamps: dict[str, float] | None = None
 
     # ------------------------------------------------- the core's state
     opts: BondOptions = property(lambda self: self.core.opts, lambda self, v: setattr(self.core, "opts", v))
@@ -169,6 +175,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             self._nl = netlink.open_link_monitor()
             self._listen_to_links()
             self.loop.add_reader(self._nl.fileno(), self._on_netlink)
+            self._carrier_thread = CarrierThread.start_for(self)
         if self.opts.inherit:
             self._take_over()
         for name in self.config.slaves:
@@ -191,6 +198,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
                 task.cancel()
         if self._path is not None:      # [path monitor]
             self._path.stop()
+        if self._carrier_thread is not None:
+            self._carrier_thread.stop()
+            self._carrier_thread = None
         if self._nl is not None and self.loop is not None:
             self.loop.remove_reader(self._nl.fileno())
             self._nl.close()
@@ -294,6 +304,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         # leaves the link up: see Runner.path_takes_link_down)
         self.device.publish(self.runner, self.members, [m for m in self.members if m.up and m.path_ok], self.active,
                             mac_to_bytes(self.mac) if self.mac else bytes(6))
+        if self.stamps is not None:
+            self.stamps["published"] = time.time()
+        if self._carrier_thread is not None:
+            self._carrier_thread.schedule_rearm()
 
     # ---------------------------------------------------------------- events
     def _event(self, kind: str, message: str, member: Member | None = None, *,
@@ -304,8 +318,12 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             text = f"{self.name}: {message}"
         else:
             text = message
-        self.events.append({"time": time.time(), "kind": kind, "slave": member.name if member else None,
-                            "message": text})
+        record = {"time": time.time(), "kind": kind, "slave": member.name if member else None, "message": text}
+        if kind == "failover":
+            stamps = {**(self.stamps or {}), **(self._carrier_thread.stamps_for(member) if self._carrier_thread else {})}
+            if stamps:
+                record["stamps"] = stamps
+        self.events.append(record)
         if kind == "warning" and self._set_warnings is not None:
             self._set_warnings.append(text)
         if self._held_logs is not None:

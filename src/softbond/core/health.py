@@ -32,8 +32,12 @@ class LinkHealth:
             netlink.set_link_filter(self._nl, [self.ifindex] + [m.ifindex for m in self.members] + list(extra))
 
     def _on_netlink(self) -> None:
-        with self._logs_after():
-            self._handle_link_events(netlink.read_link_events(self._nl), time.monotonic())
+        self.stamps = {"heard": time.time()}    # [failtail] bench/failover.py's split of the failover
+        try:
+            with self._logs_after():
+                self._handle_link_events(netlink.read_link_events(self._nl), time.monotonic())
+        finally:
+            self.stamps = None                  # [failtail]
 
     def _handle_link_events(self, events: list[netlink.LinkEvent], now: float) -> None:
         """A batch of link messages, the last one per interface: a message

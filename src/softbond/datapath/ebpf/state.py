@@ -18,6 +18,7 @@ sb_config), which is where adopted maps give them back.
 from __future__ import annotations
 
 import struct
+import threading
 
 from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, MAX_MEMBERS, MEMBER, RX, RX_DROP, STAT_NAMES, STAT_SLOTS,
                    STATS)
@@ -48,6 +49,10 @@ class BondMaps:
         self._rx: dict[int, tuple[int, int, bytes]] | None = None
         self._slots: dict[int, int] | None = None     # ifindex -> sb_stats slot
         self._rx_slots: dict[int, int] = {}             # the slots sb_rx held when first read
+        # The carrier thread's fire() and the loop's publish/arm write the
+        # banks and sb_rx: one at a time, so the bank cache stays true.
+        self.lock = threading.Lock()
+        self._armed: tuple[int, int, list] | None = None     # (trigger ifindex, bank, rx entries to open)
 
     # -- raw access -------------------------------------------------------------
     def _percpu(self, name: str, key: bytes, size: int) -> list[bytes] | None:
@@ -173,30 +178,39 @@ class BondMaps:
     # -- publish -----------------------------------------------------------------
     def publish(self, snap: ForwardingPlan, *, bond_ifindex: int, arp_slowpath: bool = False) -> None:
         """Write `snap`; `arp_slowpath`: the daemon reads the hidden peer's
-        ARP, so an alb plan may send ARP there."""
+        ARP, so an alb plan may send ARP there. Disarms a plan `arm` left."""
         snap.validate()
+        with self.lock:
+            self._armed = None
+            opening, closing = self._rx_changes(snap)
+            for entry in opening:
+                self.set_rx(*entry)
+            bank = self.bank() ^ 1
+            self._write_bank(bank, snap, bond_ifindex, arp_slowpath)
+            self._set_bank(bank)
+            for entry in closing:
+                self.set_rx(*entry)
+
+    def _rx_changes(self, snap: ForwardingPlan) -> tuple[list[tuple[int, int, int, bytes]], list]:
+        """The receive entries `snap` changes: (those that let more through,
+        those that let less through)."""
+        macs = dict(snap.tx_members)
+        opening, closing = [], []
+        for ifindex, (old_policy, flags, old_mac) in self.rx_entries().items():
+            policy = snap.rx_policy.get(ifindex, RX_DROP)
+            mac = macs.get(ifindex, old_mac)
+            if (policy, mac) != (old_policy, old_mac):
+                (closing if policy == RX_DROP else opening).append((ifindex, policy, flags, mac))
+        return opening, closing
+
+    def _write_bank(self, bank: int, snap: ForwardingPlan, bond_ifindex: int, arp_slowpath: bool) -> None:
         members = snap.tx_members
-        count = len(members)
         for ifindex, _ in members:
             self.ensure_stats(ifindex)
         if snap.active:
             self.ensure_stats(snap.active)
-        macs = {ifindex: mac for ifindex, mac in members}
-        current = self.rx_entries()
-        later = []
-        for ifindex, (old_policy, flags, old_mac) in current.items():
-            policy = snap.rx_policy.get(ifindex, RX_DROP)
-            mac = macs.get(ifindex, old_mac)
-            if (policy, mac) == (old_policy, old_mac):
-                continue
-            if policy == RX_DROP:
-                later.append((ifindex, policy, flags, mac))
-            else:
-                self.set_rx(ifindex, policy, flags, mac)
-
-        bank = self.bank() ^ 1
         # Only the slots below count: the program never reads past it.
-        if count:
+        if members:
             self._write_array("sb_members", bank * MAX_MEMBERS,
                               [MEMBER.pack(i, mac, self.stat_slot(i)) for i, mac in members])
         flags = 0
@@ -205,14 +219,41 @@ class BondMaps:
             self._write_buckets(bank, snap.buckets)
         if arp_slowpath and snap.arp_slowpath:
             flags |= F_ARP_SLOWPATH
-        active_slot = snap.active_slot
         self.generation += 1
         self._write_config(bank, mode=snap.mode, policy=snap.xmit_hash_policy, pps=snap.packets_per_slave,
-                           count=count, active=snap.active, active_slot=active_slot, flags=flags,
+                           count=len(members), active=snap.active, active_slot=snap.active_slot, flags=flags,
                            bond_ifindex=bond_ifindex, bond_mac=snap.bond_mac, generation=self.generation)
-        self._set_bank(bank)
-        for entry in later:
-            self.set_rx(*entry)
+
+    # -- [failtail] a failover written ahead, switched to by the carrier thread -----
+    def arm(self, trigger: int, snap: ForwardingPlan, *, bond_ifindex: int) -> None:
+        """Write `snap` into the bank not in use, for `fire(trigger)` to
+        switch to: what the control plane will publish when member
+        `trigger` loses its carrier (core/carrierthread.py), written while
+        nothing is failing so the failover itself is one store and the
+        receive entries it opens."""
+        snap.validate()
+        with self.lock:
+            bank = self.bank() ^ 1
+            self._write_bank(bank, snap, bond_ifindex, False)
+            self._armed = (trigger, bank, self._rx_changes(snap)[0])
+
+    def disarm(self) -> None:
+        with self.lock:
+            self._armed = None
+
+    def fire(self, ifindex: int) -> bool:
+        """Member `ifindex` lost its carrier: switch to the bank armed for
+        it, if any (once). The control plane publishes its own decision
+        next, which leaves the maps as they are now when the two agree."""
+        with self.lock:
+            armed = self._armed
+            if armed is None or armed[0] != ifindex:
+                return False
+            self._armed = None
+            for entry in armed[2]:
+                self.set_rx(*entry)
+            self._set_bank(armed[1])
+            return True
 
     def _write_buckets(self, bank: int, buckets) -> None:
         self._write_array("sb_buckets", bank * BUCKETS, [S32.pack(b) for b in buckets])
