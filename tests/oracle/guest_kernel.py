@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import failover  # noqa: E402
 import lacp_peers  # noqa: E402
 import option_cases  # noqa: E402
 import scenarios  # noqa: E402
@@ -124,12 +125,24 @@ def main() -> None:
     print(f"scenarios, transmit choice and sysfs cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
     sh("modprobe", "-r", "bonding")
     start = time.monotonic()
+    try:
+        failovers = failover.Run()     # softbond's slow start overlaps the module cases
+    except Exception as e:  # noqa: BLE001 - reported to the host test, which fails on it
+        failovers, sequences = None, {"error": f"{type(e).__name__}: {e}"}
     sh("dmesg", "-C")
     modules = {opts: module_case(opts) for opts in option_cases.MODULE_CASES}
     print(f"module parameters: {time.monotonic() - start:.1f} s", file=sys.stderr)
+    start = time.monotonic()
+    sh("modprobe", "bonding", "max_bonds=0")
+    if failovers is not None:
+        try:
+            sequences = failovers.finish()
+        except Exception as e:  # noqa: BLE001 - reported to the host test, which fails on it
+            sequences = {"error": f"{type(e).__name__}: {e}"}
+    print(f"failover sequences: {time.monotonic() - start:.1f} s", file=sys.stderr)
     with open(sys.argv[1] + ".tmp", "w") as f:
         json.dump({"kernel": os.uname().release, "scenarios": results, "module_parameters": modules,
-                   "sysfs": sysfs, "xmit": xmit}, f, indent=1)
+                   "sysfs": sysfs, "xmit": xmit, "failover": sequences}, f, indent=1)
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 
 
