@@ -14,16 +14,17 @@ What each side records: the kernel, its /proc text's "Currently Active
 Slave" polled every POLL s; softbond, its own event log (the "active" and
 "failover" events and their times), read once a sequence is over.
 
-This file runs in the guest (the host's Python over 9p): stdlib only.
+This file runs in the guest (the host's Python over 9p): stdlib only, but
+for softbond's control client.
 """
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -130,7 +131,8 @@ class KernelSide:
 
 class SoftbondSide:
     """softbond's bond, started by its own CLI; then spoken to over its
-    control socket directly (its path names the namespace's inode)."""
+    control socket by softbond's client from this thread (the socket's path
+    names the namespace's inode: this process is in another namespace)."""
     name = "softbond"
 
     def __init__(self, ns: str):
@@ -148,21 +150,10 @@ class SoftbondSide:
             raise RuntimeError(f"softbond up: {out.strip()}")
 
     def call(self, payload: dict) -> dict:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(30)
-            s.connect(self.socket)
-            deadline = time.clock_gettime(time.CLOCK_BOOTTIME) + 30
-            s.sendall(json.dumps({**payload, "deadline": deadline}).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    break
-                data += chunk
-        reply = json.loads(data)
-        if not reply.get("ok"):
-            raise RuntimeError(f"softbond {payload}: {reply.get('error')}")
-        return reply
+        if TREE_SRC not in sys.path:     # softbond's own client (its imports cost a second here, once)
+            sys.path.insert(0, TREE_SRC)
+        from softbond.control import request_at
+        return request_at(self.socket, payload, bond="bond0")
 
     def set(self, name: str, value: str) -> None:
         self.call({"cmd": "set", "option": name, "value": value})
