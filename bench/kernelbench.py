@@ -14,13 +14,15 @@ gap is the receiver's longest time without a datagram (bench/udpgap.py).
 The kernel bond's gap is taken at miimon=100 and miimon=1 (it has no
 carrier events: it polls); softbond reacts to the carrier event.
 
-  python3 bench/kernelbench.py [SECONDS]       (host: boots the guest, prints the table)
-  python3 bench/kernelbench.py --guest OUT.json SECONDS   (in the guest)
+  python3 bench/kernelbench.py [SECONDS [RUNS]]   (host: boots the guest, prints the table;
+                                                    defaults 3 s, 3 runs: about 8 minutes)
+  python3 bench/kernelbench.py --guest OUT.json SECONDS RUNS   (in the guest)
 """
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,63 +140,82 @@ def measure(setup: str, seconds: float) -> dict:
     return out
 
 
-def guest(path: str, seconds: float) -> None:
+def guest(path: str, seconds: float, runs: int) -> None:
     for module in ("tun", "cls_bpf", "sch_ingress", "veth", "bridge"):
         sh("modprobe", module)
     if not os.path.ismount("/sys/fs/bpf"):
         sh("mount", "-t", "bpf", "bpf", "/sys/fs/bpf")
-    results = {"release": os.uname().release, "cpus": os.cpu_count(), "seconds": seconds}
-    for setup in SETUPS:
-        start = time.monotonic()
-        try:
-            results[setup] = measure(setup, seconds)
-        except Exception as e:  # noqa: BLE001 - the host prints it in the table
-            results[setup] = {"error": f"{type(e).__name__}: {e}"}
-        print(f"{setup}: {time.monotonic() - start:.0f} s", file=sys.stderr)
+    results: dict = {"release": os.uname().release, "cpus": os.cpu_count(), "seconds": seconds,
+                     "runs": {setup: [] for setup in SETUPS}}
+    for run in range(runs):          # setups interleaved: a slow spell of the host hits all of them
+        for setup in SETUPS:
+            start = time.monotonic()
+            try:
+                results["runs"][setup].append(measure(setup, seconds))
+            except Exception as e:  # noqa: BLE001 - the host prints it in the table
+                results["runs"][setup].append({"error": f"{type(e).__name__}: {e}"})
+            print(f"run {run + 1} {setup}: {time.monotonic() - start:.0f} s", file=sys.stderr)
     Path(path).write_text(json.dumps(results, indent=1))
 
 
 COLUMNS = (("tcp1_gbit", "1 TCP stream Gbit/s", ".3f"), ("tcp8_gbit", "8 TCP streams Gbit/s", ".3f"),
-           ("udp64_kpps", "64 B UDP kpps", ".1f"), ("cpu_s_per_gbit", "CPU s per Gbit (1 stream)", ".2f"))
+           ("udp64_kpps", "64 B UDP kpps", ".1f"), ("cpu_s_per_gbit", "guest CPU s per Gbit (1 stream)", ".2f"))
 
 
-def gap(result: dict) -> str:
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float], spec: str) -> str:
+    """median (min-max), or the value alone for one run."""
+    if len(values) == 1:
+        return f"{values[0]:{spec}}"
+    return f"{median(values):{spec}} ({min(values):{spec}}-{max(values):{spec}})"
+
+
+def gap(results: list[dict]) -> str:
     """The longest silence at the receiver, and the largest run of lost
-    datagrams as ms of the rate the sender reached (under emulation a
+    datagrams as ms at the rate the sender reached (under emulation a
     Python sender falls short of 10 kHz)."""
-    hole = result["hole"]["missing"] if result["hole"] else 0
-    return (f"{result['max_gap_ms']:.1f} ms; {hole} lost in a row = {hole / result['rate'] * 1000:.1f} ms "
-            f"at {result['rate']}/s, {result['lost']} lost in all")
+    silence = [r["max_gap_ms"] for r in results]
+    hole = [(r["hole"]["missing"] if r["hole"] else 0) / r["rate"] * 1000 for r in results]
+    lost = [r["lost"] for r in results]
+    rate = [r["rate"] for r in results]
+    return (f"{spread(silence, '.1f')} ms; hole {spread(hole, '.1f')} ms; lost in all {spread(lost, '.0f')} "
+            f"at {spread(rate, '.0f')}/s")
 
 
 def table(results: dict) -> str:
-    base = results["veth"]
-    rows = ["| setup | " + " | ".join(title for _, title, _ in COLUMNS) + " | failover: longest silence; largest hole |",
-            "|---" * (len(COLUMNS) + 2) + "|"]
+    runs = results["runs"]
+    rows = ["| setup | " + " | ".join(f"{title} | ratio to veth" for _, title, _ in COLUMNS)
+            + " | failover: longest silence; largest hole; lost in all |",
+            "|---" * (2 * len(COLUMNS) + 2) + "|"]
+    base = runs["veth"]
     for setup in SETUPS:
-        r = results[setup]
-        if "error" in r:
-            rows.append(f"| {setup} | {r['error']} |")
+        errors = [r["error"] for r in runs[setup] if "error" in r]
+        if errors:
+            rows.append(f"| {setup} | {errors[0]} |")
             continue
         cells = []
         for key, _, spec in COLUMNS:
-            ratio = f" ({r[key] / base[key]:.2f}x)" if key in base and base[key] else ""
-            cells.append(f"{r[key]:{spec}}{ratio}")
-        gaps = [gap(r[k]) + label for k, label in
+            values = [r[key] for r in runs[setup]]
+            ratios = [r[key] / b[key] for r, b in zip(runs[setup], base) if "error" not in b]
+            cells += [spread(values, spec), spread(ratios, ".2f") if ratios else "-"]
+        gaps = [gap([r[k] for r in runs[setup]]) + label for k, label in
                 (("gap_ms", " (miimon=100)" if setup == "kernel" else ""), ("gap_ms_miimon1", " (miimon=1)"))
-                if k in r]
-        rows.append(f"| {setup} | " + " | ".join(cells) + f" | {'; '.join(gaps) or 'n/a'} |")
+                if k in runs[setup][0]]
+        rows.append(f"| {setup} | " + " | ".join(cells) + f" | {'<br>'.join(gaps) or 'n/a'} |")
     return "\n".join(rows)
 
 
-def host(seconds: float) -> int:
+def host(seconds: float, runs: int) -> int:
     sys.path.insert(0, str(TREE))
     from tests.oracle import vm
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="softbond-kbench-") as share:
         share_path = Path(share)
         (share_path / "run.sh").write_text(f"modprobe bonding max_bonds=0\n"
-                                          f"exec {PY} {HERE / 'kernelbench.py'} --guest /oracle/out.json {seconds}\n")
+                                          f"exec {PY} {HERE / 'kernelbench.py'} --guest /oracle/out.json {seconds} {runs}\n")
         qemu = vm.start(share_path, share_path / "console.log")
         qemu.wait(timeout=1800)
         out = share_path / "out.json"
@@ -204,7 +225,7 @@ def host(seconds: float) -> int:
             return 1
         results = json.loads(out.read_text())
         guest_log = (share_path / "guest.log").read_text(errors="replace").strip().replace("\n", "; ")
-    print(f"kernel {results['release']} under TCG, {results['cpus']} vCPUs, {seconds:g} s per run, one run each; "
+    print(f"kernel {results['release']} under TCG, {results['cpus']} vCPUs, {seconds:g} s per measurement, {runs} runs (median, min-max); "
           f"host load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after; guest: {guest_log}")
     print(table(results))
     print(json.dumps(results))
@@ -213,6 +234,6 @@ def host(seconds: float) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--guest"]:
-        guest(sys.argv[2], float(sys.argv[3]))
+        guest(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
     else:
-        sys.exit(host(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0))
+        sys.exit(host(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0, int(sys.argv[2]) if len(sys.argv) > 2 else 3))

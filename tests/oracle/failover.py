@@ -221,35 +221,53 @@ def side_thread(side, sequences: dict[str, Sequence], barrier: threading.Barrier
 
 
 class Run:
-    """Both sides through every sequence. Made before the module-parameter
-    cases (softbond's slow start overlaps them; its bond does not use the
-    bonding module they load and unload); finish() once bonding is loaded."""
+    """Both sides through every sequence. Made before the scenarios, so
+    softbond's slow start runs beside them; started() before the module
+    cases (their `dmesg -c` must not read this start's link messages);
+    finish() once bonding is loaded again. A failure at any point is kept
+    and finish() returns it as {"error": TEXT} (the host test fails on it)."""
 
     def __init__(self, prefix: str = "fo"):
-        sh("modprobe", "tun")        # softbond's Python data path; no udev loads it here
         self.namespaces = {"kernel": f"{prefix}-k", "softbond": f"{prefix}-s"}
+        self.sides: list = []
+        self.error: str | None = None
+        self._guarded(self._start)
+
+    def _guarded(self, call) -> None:
+        if self.error is None:
+            try:
+                call()
+            except Exception as e:  # noqa: BLE001 - reported to the host test, which fails on it
+                self.error = f"{type(e).__name__}: {e}"
+
+    def _start(self) -> None:
+        sh("modprobe", "tun")        # softbond's Python data path; no udev loads it here
         for ns in self.namespaces.values():
             build(ns)
-        self.sides: list = []
         self.sides.append(SoftbondSide(self.namespaces["softbond"]))
+
+    def started(self) -> None:
+        self._guarded(lambda: self.sides[0].started())
+
+    def _sequences(self) -> dict:
+        self.sides.append(KernelSide(self.namespaces["kernel"]))
+        barrier = threading.Barrier(2)
+        results: dict[str, dict] = {side.name: {} for side in self.sides}
+        threads = [threading.Thread(target=side_thread, args=(side, SEQUENCES, barrier, results[side.name]))
+                   for side in self.sides]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
 
     def finish(self) -> dict:
         """{"kernel": {SEQ: result}, "softbond": {SEQ: result}}; a side that
         failed has {"error": TEXT} instead."""
-        try:
-            self.sides.append(KernelSide(self.namespaces["kernel"]))
-            self.sides[0].started()
-            barrier = threading.Barrier(2)
-            results: dict[str, dict] = {side.name: {} for side in self.sides}
-            threads = [threading.Thread(target=side_thread, args=(side, SEQUENCES, barrier, results[side.name]))
-                       for side in self.sides]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            return results
-        finally:
-            for side in self.sides:
-                side.destroy()
-            for ns in self.namespaces.values():
-                sh("ip", "netns", "del", ns, check=False)
+        results: dict = {}
+        self._guarded(lambda: results.update(self._sequences()))
+        for side in self.sides:
+            side.destroy()
+        for ns in self.namespaces.values():
+            sh("ip", "netns", "del", ns, check=False)
+        return {"error": self.error} if self.error else results
