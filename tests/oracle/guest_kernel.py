@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import failover  # noqa: E402
 import lacp_peers  # noqa: E402
 import option_cases  # noqa: E402
 import scenarios  # noqa: E402
@@ -113,6 +114,7 @@ def main() -> None:
     lacp_peers.guest_stop()
     print(f"LACP peer cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
     start = time.monotonic()
+    failovers = failover.Run()       # softbond's slow start runs beside the scenarios
     # The sysfs cases get a thread of their own: the scenarios' threads join
     # the scenarios' namespaces, the sysfs cases stay in this one.
     with ThreadPoolExecutor(1) as alone, ThreadPoolExecutor(PARALLEL) as pool:
@@ -121,15 +123,20 @@ def main() -> None:
         results = dict(pool.map(one, enumerate(scenarios.SCENARIOS.items())))
         xmit = dict(xmit)
         sysfs = sysfs.result()
+    failovers.started()
     print(f"scenarios, transmit choice and sysfs cases: {time.monotonic() - start:.1f} s", file=sys.stderr)
     sh("modprobe", "-r", "bonding")
     start = time.monotonic()
     sh("dmesg", "-C")
     modules = {opts: module_case(opts) for opts in option_cases.MODULE_CASES}
     print(f"module parameters: {time.monotonic() - start:.1f} s", file=sys.stderr)
+    start = time.monotonic()
+    sh("modprobe", "bonding", "max_bonds=0")
+    sequences = failovers.finish()
+    print(f"failover sequences: {time.monotonic() - start:.1f} s", file=sys.stderr)
     with open(sys.argv[1] + ".tmp", "w") as f:
         json.dump({"kernel": os.uname().release, "scenarios": results, "module_parameters": modules,
-                   "sysfs": sysfs, "xmit": xmit}, f, indent=1)
+                   "sysfs": sysfs, "xmit": xmit, "failover": sequences}, f, indent=1)
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 
 
