@@ -7,6 +7,7 @@ returned 0."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 
@@ -14,6 +15,7 @@ from .config.errors import ConfigError
 from .config.registry import BOND_MODE_8023AD
 from .core.errors import BondError
 from .kernel.links import LinkError
+from .kernel.tap import TapError
 from .faces.status_text import NO_PARTNER, lacp_status
 
 # How long `up` waits for a first LACPDU: our ports speak at once and a
@@ -81,6 +83,10 @@ def failure(bond: str, exc: Exception) -> str:
     text = str(exc)
     if isinstance(exc, (BondError, LinkError, ConfigError)) and text:
         return text if text.startswith(f"{bond}:") else f"{bond}: {text}"
+    if isinstance(exc, TapError) and exc.strerror:
+        # names the device file; a kernel without the tun module loaded has none
+        hint = " (load the tun module: modprobe tun)" if exc.errno == errno.ENOENT and "/dev/net/tun" in exc.strerror else ""
+        return f"{bond}: {exc.strerror}{hint}"
     code = getattr(exc, "code", None) or getattr(exc, "errno", None)
     reason = os.strerror(code) if isinstance(code, int) and code > 0 else type(exc).__name__
     return f"{bond}: cannot start: {reason}"

@@ -7,6 +7,7 @@ from softbond.config.errors import ConfigError
 from softbond.core.errors import BondError
 from softbond.kernel.links import LinkError
 from softbond.kernel.rtnl import NetlinkError
+from softbond.kernel.tap import TapError
 from softbond.startup import failure
 
 
@@ -18,6 +19,11 @@ from softbond.startup import failure
     (BondError("bond0: cannot enslave eth9: no such interface"), "bond0: cannot enslave eth9: no such interface"),
     (LinkError("eth0: cannot set MTU 9000: Invalid argument"), "bond0: eth0: cannot set MTU 9000: Invalid argument"),
     (ConfigError("bond0: mtu 10: out of range (68-65535)"), "bond0: mtu 10: out of range (68-65535)"),
+    # a guest without the tun module: the file is named, and the fix
+    (TapError(2, "cannot open /dev/net/tun: No such file or directory"),
+     "bond0: cannot open /dev/net/tun: No such file or directory (load the tun module: modprobe tun)"),
+    (TapError(16, "sbp0123: cannot set up TAP device: Device or resource busy"),
+     "bond0: sbp0123: cannot set up TAP device: Device or resource busy"),
 ])
 def test_a_failed_start_is_one_line_naming_the_bond(exc, line):
     assert str(NetlinkError(17)) == "[Errno 17] File exists"    # pyroute2's said "(17, 'File exists')"
