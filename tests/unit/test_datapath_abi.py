@@ -27,7 +27,8 @@ _FIELD = re.compile(r"^\s*__([us])(8|16|32|64) (\w+)(?:\[(\d+)\])?;", re.M)
 _MAP = re.compile(r"^\} (\w+) SEC\(\"\.maps\"\);", re.M)
 _PROG = re.compile(r"SEC\(\"tc\"\)\s*int (\w+)\(")
 
-STRUCTS = {"sb_config": abi.CONFIG, "sb_member": abi.MEMBER, "sb_rx": abi.RX, "sb_stats": abi.STATS}
+STRUCTS = {"sb_config": abi.CONFIG, "sb_member": abi.MEMBER, "sb_rx": abi.RX, "sb_stats": abi.STATS,
+           "sb_flowlet": abi.FLOWLET}
 # What the control plane indexes and writes into each map: (entries, key
 # size, value size).
 MAPS = {
@@ -39,6 +40,8 @@ MAPS = {
     "sb_rr": (1, 4, 4),
     "sb_rx": (None, 4, abi.RX.size),          # keyed by ifindex: any size
     "sb_stats": (None, 4, abi.STATS.size),
+    "sb_flowlet": (abi.BUCKETS, 4, abi.FLOWLET.size),
+    "sb_flowlet_moves": (1, 4, 8),
 }
 
 
