@@ -365,3 +365,66 @@ def test_cached_view_matches_the_kernel_maps(bpf):
     assert check.bank() == before ^ 1
     assert check.members() == [(p.ifindex, p.mac_bytes) for p in ports[:2]]
     assert check.rx_entries()[1001][0] == RX_DELIVER and check.rx_entries()[1002][0] == RX_DROP
+
+
+# -- xmit_balance=flowlet -----------------------------------------------------------
+
+FLOWLET_GAP_US = 150_000      # far above the time the three paths take per frame, even on a loaded machine
+
+
+def flowlet_paths_agree(bpf, plan, ports, states, fs):
+    """Frame by frame the same member on the program and the two Python
+    paths (each with its FlowletState, kept across plans as the loops
+    keep theirs); returns the members used, in order."""
+    obj, maps = bpf
+    maps.publish(plan, bond_ifindex=BOND_IFINDEX)
+    inproc, _ = inprocess_transmit(plan, ports, flowlet=states[0])
+    worker, _ = worker_transmit(plan, ports, flowlet=states[1])
+    used = []
+    for f in fs:
+        want = bpf_choice(bpf, ports, f)
+        assert python_choice(inproc, ports, f) == want, f.hex()
+        assert python_choice(worker, ports, f) == want, f.hex()
+        used.append(want[0])
+    return used
+
+
+@pytest.mark.parametrize("mode", [2, 4, 5], ids=["xor", "802.3ad", "tlb"])
+def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
+    """Two flows the kernel hash puts on member 0 of 2: the first plan
+    sends both there (the kernel's placement) on every path; after the
+    runner's measurement wants one bucket on member 1, the frames that
+    follow without a pause stay on member 0, and after a pause longer than
+    flowlet_gap the bucket moves, at the same frame on the three paths,
+    each counting one move. Real time (the program reads
+    bpf_ktime_get_ns): bursts are back to back, the pause is twice the gap."""
+    import time
+    from softbond.datapath import workers
+    from softbond.datapath.plan import FlowletState
+    from tests.support.planpaths import worker_counters
+    from tests.unit.test_flowlet import two_flows_on_member_0
+
+    obj, maps = bpf
+    ports = fake_ports(2)
+    r = runner(mode, xmit_hash_policy=xh.LAYER34, xmit_balance=1, flowlet_gap=FLOWLET_GAP_US)
+    r.flowlet.clock = Clock(500.0)
+    plan = plan_of(r, ports, ports[0], BOND_MAC)
+    if mode == 4:                 # no LACP partner here: the plan as 802.3ad's distributing members give it
+        plan = replace(plan, tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports), buckets=r.placement(ports))
+    states = (FlowletState(), FlowletState(worker_counters(), workers.C_FLOWLET_MOVES))
+    a, b = two_flows_on_member_0()
+    burst = [a, b, a, a, b, a]
+    maps.publish(plan, bond_ifindex=BOND_IFINDEX)
+    maps.bucket_bytes()
+    assert set(flowlet_paths_agree(bpf, plan, ports, states, burst)) == {ports[0].ifindex}
+    assert r.rebalance(maps.bucket_bytes, 500.0 + r.flowlet.interval)
+    wanted = r.placement(ports)     # what build_plan asks of it (tx: every port here)
+    moved = xh.hash_layer34(a) & 0xFF
+    assert wanted[moved] == 1 and wanted[xh.hash_layer34(b) & 0xFF] == -1     # a carried more
+    plan = replace(plan, buckets=wanted)
+    assert set(flowlet_paths_agree(bpf, plan, ports, states, burst)) == {ports[0].ifindex}
+    assert maps.flowlet_moves() == 0
+    time.sleep(2 * FLOWLET_GAP_US / 1e6)
+    used = flowlet_paths_agree(bpf, plan, ports, states, burst)
+    assert used == [ports[1].ifindex if f is a else ports[0].ifindex for f in burst]
+    assert maps.flowlet_moves() == states[0].moves[0] == states[1].moves[workers.C_FLOWLET_MOVES] == 1

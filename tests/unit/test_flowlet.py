@@ -89,7 +89,7 @@ def test_a_bucket_moves_only_after_a_pause_longer_than_the_gap(mode):
     a, b = two_flows_on_member_0()
     plan = xor_plan(runner, ports)
     if mode == 4:                 # no LACP partner here: the plan as 802.3ad's distributing members give it
-        plan = replace(plan, mode=4, tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports))
+        plan = replace(plan, tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports), buckets=runner.placement(ports))
     assert plan.flowlet_gap_ns == GAP_US * 1000 and plan.buckets == (-1,) * BUCKETS
     state = FlowletState()
     state.clock = clock = NsClock()
