@@ -33,7 +33,7 @@ by the kernel's member.
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 from ..config.registry import BondOptions, XmitBalance
 from ..datapath.abi import BUCKETS
@@ -47,6 +47,19 @@ IMBALANCE = 0.1
 
 def flowlet_on(opts: BondOptions) -> bool:
     return opts.xmit_balance == XmitBalance.FLOWLET
+
+
+class MovesCounted(Protocol):
+    def flowlet_moves(self) -> int: ...
+
+
+def flowlet_status(opts: BondOptions, device: MovesCounted | None) -> dict[str, int] | None:
+    """status --json "flowlet" (None with xmit_balance=hash); `moves`: the
+    buckets the data path moved after a pause."""
+    if not flowlet_on(opts):
+        return None
+    return {"gap_us": opts.flowlet_gap, "interval_ms": opts.flowlet_interval,
+            "moves": device.flowlet_moves() if device is not None else 0}
 
 
 def member_loads(placement: Sequence[int], sent: Sequence[int], count: int) -> list[int]:

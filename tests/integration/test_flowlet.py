@@ -1,0 +1,43 @@
+"""xmit_balance=flowlet end to end: two members shaped to RATE behind a
+Linux bridge, two TCP flows whose client ports the kernel's layer3+4 hash
+puts on the same member. Static balance-xor leaves them sharing one member
+(about R together); with flowlet balancing one bucket moves to the idle
+member at a pause and the two flows add up."""
+import pytest
+
+from softbond.wire.xmit_hash import hash_layer34
+from tests.support.framegen import ether, ipv4, tcp
+from tests.support.modes_util import ADDR, RATE, Flows, mean, shape_all, up
+from tests.support.netcheck import status_json
+
+# on the eBPF path, the in-process Python loop and the worker processes
+ALL_DATAPATHS = True
+SECONDS = 10
+
+
+def ports_on_one_member(peer_ip: str, first: int = 22000) -> int:
+    """A client port p such that p and p + 1 (iperf3 -P 2 --cport p) hash
+    to the same member of 2 in different buckets."""
+    bond_ip = ADDR.split("/")[0]
+    for p in range(first, first + 1000):
+        h0, h1 = (hash_layer34(ether(0x0800, ipv4(bond_ip, peer_ip, 6, tcp(q, 5201)))) for q in (p, p + 1))
+        if h0 % 2 == h1 % 2 and h0 & 0xFF != h1 & 0xFF:
+            return p
+    raise AssertionError("no port pair")
+
+
+@pytest.mark.topology(peers=1)
+def test_two_flows_on_one_member_are_split_at_a_pause(topo):
+    up(topo, "balance-xor", "xmit_hash_policy=layer3+4", "xmit_balance=flowlet")
+    shape_all(topo)
+    cport = ports_on_one_member(topo.peer_ip(0))
+    flows = Flows(topo, SECONDS, streams=2, cport=cport)
+    rates = flows.per_second()
+    st = status_json(topo)
+    aggregate = mean(rates[4:])
+    out = {s["name"]: s["counters"]["tx_bytes"] for s in st["slaves"]}
+    print(f"flowlet: {aggregate:.0f} Mbit/s over seconds 4-{SECONDS} (R={RATE}), per second {rates}, "
+          f"moves {st['flowlet']['moves']}, bytes out {out}")
+    assert st["flowlet"]["moves"] >= 1
+    assert min(out.values()) > 0.25 * max(out.values()), out
+    assert aggregate > 1.5 * RATE, rates
