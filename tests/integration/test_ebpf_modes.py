@@ -19,7 +19,7 @@ from softbond.wire import xmit_hash as xh
 from tests.support.bpfrun import TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, kernel_refuses, run
 from tests.support.fakeport import FakePort  # shared with the unit tests of the runners
 from tests.support.planpaths import choice, inprocess_transmit, plan_of, worker_transmit
-from tests.support.framegen import ether, frames, ipv4, ipv6, tcp, udp
+from tests.support.framegen import ether, frames, ipv4, ipv6, ports_sharing_a_member, tcp, udp
 
 # BPF_PROG_TEST_RUN needs root: these live with the integration tests, which
 # fail (never skip) without it.
@@ -402,7 +402,6 @@ def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
     from softbond.datapath import workers
     from softbond.datapath.plan import FlowletState
     from tests.support.planpaths import worker_counters
-    from tests.unit.test_flowlet import two_flows_on_member_0
 
     obj, maps = bpf
     ports = fake_ports(2)
@@ -412,7 +411,8 @@ def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
     if mode == 4:                 # no LACP partner here: the plan as 802.3ad's distributing members give it
         plan = replace(plan, tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports), buckets=r.placement(ports))
     states = (FlowletState(), FlowletState(worker_counters(), workers.C_FLOWLET_MOVES))
-    a, b = two_flows_on_member_0()
+    p = ports_sharing_a_member("10.0.0.1", "10.0.0.2", 5201, member=0)
+    a, b = (ether(0x0800, ipv4("10.0.0.1", "10.0.0.2", 6, tcp(q, 5201))) for q in (p, p + 1))
     burst = [a, b, a, a, b, a]
     maps.publish(plan, bond_ifindex=BOND_IFINDEX)
     maps.bucket_bytes()

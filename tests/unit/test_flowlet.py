@@ -18,7 +18,7 @@ from softbond.modes.flowlet import IMBALANCE, member_loads, place
 from softbond.wire import xmit_hash as xh
 
 from tests.support.fakeport import FakePort
-from tests.support.framegen import ether, ipv4, tcp
+from tests.support.framegen import ether, ipv4, ports_sharing_a_member, tcp
 from tests.support.planpaths import choice, inprocess_transmit, plan_of
 
 BOND_MAC = bytes.fromhex("02bb00000001")
@@ -70,15 +70,8 @@ def flow(sport: int) -> bytes:
 
 def two_flows_on_member_0() -> tuple[bytes, bytes]:
     """Two layer3+4 flows the kernel hash puts on member 0 of 2, in different buckets."""
-    found: dict[int, bytes] = {}
-    for sport in range(1024, 4096):
-        f = flow(sport)
-        h = xh.hash_layer34(f)
-        if h % 2 == 0 and h & 0xFF not in found:
-            found[h & 0xFF] = f
-        if len(found) == 2:
-            return tuple(found.values())  # type: ignore[return-value]
-    raise AssertionError("no two flows")
+    p = ports_sharing_a_member("10.0.0.1", "10.0.0.2", 5201, member=0)
+    return flow(p), flow(p + 1)
 
 
 @pytest.mark.parametrize("mode", [2, 4, 5], ids=["xor", "802.3ad", "tlb"])

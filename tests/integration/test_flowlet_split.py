@@ -5,8 +5,7 @@ puts on the same member. Static balance-xor leaves them sharing one member
 member at a pause and the two flows add up."""
 import pytest
 
-from softbond.wire.xmit_hash import hash_layer34
-from tests.support.framegen import ether, ipv4, tcp
+from tests.support.framegen import ports_sharing_a_member
 from tests.support.modes_util import ADDR, RATE, Flows, mean, shape_all, up
 from tests.support.netcheck import status_json
 
@@ -15,22 +14,11 @@ ALL_DATAPATHS = True
 SECONDS = 10
 
 
-def ports_on_one_member(peer_ip: str, first: int = 22000) -> int:
-    """A client port p such that p and p + 1 (iperf3 -P 2 --cport p) hash
-    to the same member of 2 in different buckets."""
-    bond_ip = ADDR.split("/")[0]
-    for p in range(first, first + 1000):
-        h0, h1 = (hash_layer34(ether(0x0800, ipv4(bond_ip, peer_ip, 6, tcp(q, 5201)))) for q in (p, p + 1))
-        if h0 % 2 == h1 % 2 and h0 & 0xFF != h1 & 0xFF:
-            return p
-    raise AssertionError("no port pair")
-
-
 @pytest.mark.topology(peers=1)
 def test_two_flows_on_one_member_are_split_at_a_pause(topo):
     up(topo, "balance-xor", "xmit_hash_policy=layer3+4", "xmit_balance=flowlet")
     shape_all(topo)
-    cport = ports_on_one_member(topo.peer_ip(0))
+    cport = ports_sharing_a_member(ADDR.split("/")[0], topo.peer_ip(0), 5201, first=22000)
     flows = Flows(topo, SECONDS, streams=2, cport=cport)
     rates = flows.per_second()
     st = status_json(topo)
