@@ -1,7 +1,7 @@
 """Flowlet balancing (xmit_balance=flowlet) against the kernel's placements,
 in one invocation:
 
-    sudo python3 bench/flowlet.py [--seconds 15] [--runs 1] [--datapath ebpf|python]
+    sudo python3 bench/flowlet.py [--seconds 15] [--runs 1] [--datapath ebpf|python] [--gap US,US]
 
 Two members shaped to R = 100 Mbit/s (tbf, Topology.shape). Traffic from
 the bond to one peer: 2 elephant TCP flows (iperf3 -P 2) whose client ports
@@ -106,10 +106,17 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--datapath", default="ebpf", choices=("ebpf", "python"))
     ap.add_argument("--only", help="comma-separated case names")
+    ap.add_argument("--gap", help="comma-separated flowlet_gap values (us): each flowlet case once per value "
+                    "(default: the option's default)")
     args = ap.parse_args()
     cases = [c for c in CASES if not args.only or c[0] in args.only.split(",")]
+    if args.gap:
+        cases = [(f"{name} gap {gap} us" if "flowlet" in name else name, switch,
+                  options + ((f"flowlet_gap={gap}",) if "flowlet" in name else ()))
+                 for name, switch, options in cases for gap in args.gap.split(",")
+                 if "flowlet" in name or gap == args.gap.split(",")[0]]
     print(f"commit {commit()}, load average before: {loadavg()}; R = {RATE} Mbit/s per member, "
-          f"{args.seconds} s per run, {args.runs} run(s), datapath={args.datapath}")
+          f"{args.seconds} s per run, {args.runs} run(s), datapath={args.datapath}", flush=True)
     print("| case | aggregate Mbit/s (x R) | elephants Mbit/s | Jain | elephant retransmits | mice retransmits "
           "| reord_seen | moves | load avg |")
     print("|---|---|---|---|---|---|---|---|---|")
