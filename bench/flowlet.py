@@ -90,6 +90,9 @@ def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, da
         for s in servers:
             s.wait(timeout=10)
         status = json.loads(softbond(topo, "status", "bond0", "--json"))
+    for which, r in zip(("elephants", "mice"), results):
+        if "error" in r or "server_output_json" not in r:
+            raise RuntimeError(f"{name}: iperf3 ({which}): {r.get('error') or 'no server output'}")
     per_second = [sum(r["server_output_json"]["intervals"][i]["sum"]["bits_per_second"] for r in results) / 1e6
                   for i in range(2, min(len(r["server_output_json"]["intervals"]) for r in results))]
     eleph = results[0]["end"]["streams"]
