@@ -132,3 +132,21 @@ def test_hash_balancing_publishes_no_table():
     ports = [FakePort(f"eth{i}", bytes.fromhex(f"02aa0000000{i}"), 1001 + i) for i in range(2)]
     plan = xor_plan(make_runner(replace(BondOptions(), mode=2)), ports)
     assert plan.buckets is None and plan.flowlet_gap_ns == 0
+
+
+def test_status_text_and_metrics_show_the_moves():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from softbond.faces.status_text import render_verbose
+    from softbond.faces.web import metrics
+    from tests.support.webfake import Fake, bond_status
+
+    st = bond_status()
+    assert "Flowlet" not in render_verbose(st)
+    st["flowlet"] = {"gap_us": 2000, "interval_ms": 200, "moves": 7}
+    assert "\nFlowlet balancing: gap 2000 us, measured every 200 ms, 7 bucket moves\n" in render_verbose(st)
+    fake = Fake()
+    fake.statuses[0]["flowlet"] = {"gap_us": 2000, "interval_ms": 200, "moves": 7}
+    samples = [s for f in text_string_to_metric_families(metrics.render(fake.source).decode())
+               for s in f.samples if s.name == "softbond_flowlet_moves_total"]
+    assert [(s.labels, s.value) for s in samples] == [({"bond": fake.statuses[0]["bond"]}, 7.0)]
