@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tests.support.netcheck import ping_ok
+from softbond.datapath import abi
 from softbond.datapath.ebpf import peer_name
 from softbond.lab.netns import ip, run
 
@@ -267,7 +268,7 @@ def test_ebpf_bond_end_to_end(topo, bpffs, plain_veth):
         drv.exit()
         assert not run(["ip", "netns", "pids", host]).stdout.split(), "a process is left in the namespace"
         pins = sorted(os.listdir(first["pin_dir"]))
-        assert len(pins) == 8, pins
+        assert pins == sorted(abi.MAP_NAMES), pins
         ip("-n", host, "neigh", "flush", "dev", "bond0")    # ARP now leaves by the active member
         assert topo.wait_for(lambda: ping_ok(topo), timeout=5), "no forwarding without the process"
         alone = iperf(topo, host, topo.peer(0), topo.peer_ip(), seconds=2)

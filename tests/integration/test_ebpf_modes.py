@@ -19,7 +19,7 @@ from softbond.wire import xmit_hash as xh
 from tests.support.bpfrun import TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, kernel_refuses, run
 from tests.support.fakeport import FakePort  # shared with the unit tests of the runners
 from tests.support.planpaths import choice, inprocess_transmit, plan_of, worker_transmit
-from tests.support.framegen import ether, frames, ipv4, ipv6, tcp, udp
+from tests.support.framegen import ether, frames, ipv4, ipv6, ports_sharing_a_member, tcp, udp
 
 # BPF_PROG_TEST_RUN needs root: these live with the integration tests, which
 # fail (never skip) without it.
@@ -393,3 +393,66 @@ def test_counters_sit_in_slots_the_maps_carry(bpf):
     assert maps.stat_slot(LO) == 0 and maps.counters(LO)["rx_packets"] == 0
     maps.set_rx(LO, RX_DELIVER, 0, member.mac_bytes)
     assert maps.stat_slot(LO) == slot and maps.counters(LO)["rx_packets"] == 0
+
+
+# -- xmit_balance=flowlet -----------------------------------------------------------
+
+FLOWLET_GAP_US = 150_000      # far above the time the three paths take per frame, even on a loaded machine
+
+
+def flowlet_paths_agree(bpf, plan, ports, states, fs):
+    """Frame by frame the same member on the program and the two Python
+    paths (each with its FlowletState, kept across plans as the loops
+    keep theirs); returns the members used, in order."""
+    obj, maps = bpf
+    maps.publish(plan, bond_ifindex=BOND_IFINDEX)
+    inproc, _ = inprocess_transmit(plan, ports, flowlet=states[0])
+    worker, _ = worker_transmit(plan, ports, flowlet=states[1])
+    used = []
+    for f in fs:
+        want = bpf_choice(bpf, ports, f)
+        assert python_choice(inproc, ports, f) == want, f.hex()
+        assert python_choice(worker, ports, f) == want, f.hex()
+        used.append(want[0])
+    return used
+
+
+@pytest.mark.parametrize("mode", [2, 4, 5], ids=["xor", "802.3ad", "tlb"])
+def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
+    """Two flows the kernel hash puts on member 0 of 2: the first plan
+    sends both there (the kernel's placement) on every path; after the
+    runner's measurement wants one bucket on member 1, the frames that
+    follow without a pause stay on member 0, and after a pause longer than
+    flowlet_gap the bucket moves, at the same frame on the three paths,
+    each counting one move. Real time (the program reads
+    bpf_ktime_get_ns): bursts are back to back, the pause is twice the gap."""
+    import time
+    from softbond.datapath import workers
+    from softbond.datapath.plan import FlowletState
+    from tests.support.planpaths import worker_counters
+
+    obj, maps = bpf
+    ports = fake_ports(2)
+    r = runner(mode, xmit_hash_policy=xh.LAYER34, xmit_balance=1, flowlet_gap=FLOWLET_GAP_US)
+    r.flowlet.clock = Clock(500.0)
+    plan = plan_of(r, ports, ports[0], BOND_MAC)
+    if mode == 4:                 # no LACP partner here: the plan as 802.3ad's distributing members give it
+        plan = replace(plan, tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports), buckets=r.placement(ports))
+    states = (FlowletState(), FlowletState(worker_counters(), workers.C_FLOWLET_MOVES))
+    p = ports_sharing_a_member("10.0.0.1", "10.0.0.2", 5201, member=0)
+    a, b = (ether(0x0800, ipv4("10.0.0.1", "10.0.0.2", 6, tcp(q, 5201))) for q in (p, p + 1))
+    burst = [a, b, a, a, b, a]
+    maps.publish(plan, bond_ifindex=BOND_IFINDEX)
+    maps.bucket_bytes()
+    assert set(flowlet_paths_agree(bpf, plan, ports, states, burst)) == {ports[0].ifindex}
+    assert r.rebalance(maps.bucket_bytes, 500.0 + r.flowlet.interval)
+    wanted = r.placement(ports)     # what build_plan asks of it (tx: every port here)
+    moved = xh.hash_layer34(a) & 0xFF
+    assert wanted[moved] == 1 and wanted[xh.hash_layer34(b) & 0xFF] == -1     # a carried more
+    plan = replace(plan, buckets=wanted)
+    assert set(flowlet_paths_agree(bpf, plan, ports, states, burst)) == {ports[0].ifindex}
+    assert maps.flowlet_moves() == 0
+    time.sleep(2 * FLOWLET_GAP_US / 1e6)
+    used = flowlet_paths_agree(bpf, plan, ports, states, burst)
+    assert used == [ports[1].ifindex if f is a else ports[0].ifindex for f in burst]
+    assert maps.flowlet_moves() == states[0].moves[0] == states[1].moves[workers.C_FLOWLET_MOVES] == 1

@@ -52,8 +52,10 @@ def oracle() -> OracleRun:
     with tempfile.TemporaryDirectory(prefix="softbond-oracle-") as share:
         share_path = Path(share)
         out = share_path / "kernel.json"
-        # The guest runs the host's /usr/bin/python3 (stdlib only) on this tree's files.
-        (share_path / "run.sh").write_text(f"exec /usr/bin/python3 {HERE / 'guest_kernel.py'} /oracle/kernel.json\n")
+        # The guest runs the host's /usr/bin/python3 (stdlib only) on this tree's files;
+        # failover.py imports this tree's softbond (its control client).
+        (share_path / "run.sh").write_text(f"PYTHONPATH={HERE.parent.parent / 'src'} exec /usr/bin/python3 "
+                                           f"{HERE / 'guest_kernel.py'} /oracle/kernel.json\n")
         console = share_path / "console.log"
         try:
             vm.kernel_release()

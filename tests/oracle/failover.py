@@ -24,7 +24,6 @@ import os
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -150,8 +149,7 @@ class SoftbondSide:
             raise RuntimeError(f"softbond up: {out.strip()}")
 
     def call(self, payload: dict) -> dict:
-        if TREE_SRC not in sys.path:     # softbond's own client (its imports cost a second here, once)
-            sys.path.insert(0, TREE_SRC)
+        # softbond's own client, from this tree (run.sh's PYTHONPATH; its imports cost a second here, once)
         from softbond.control import request_at
         return request_at(self.socket, payload, bond="bond0")
 

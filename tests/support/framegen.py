@@ -458,3 +458,18 @@ def encap_fuzz_frames(seed=1, count=4000):
             out.append(ether(0x86DD, ipv6("2001:db8::2", "2001:db8::3", rnd.choice((0, 43, 44, 60)), body),
                              tags=tags))
     return out
+
+
+def ports_sharing_a_member(src, dst, dport, *, first=1024, members=2, member=None):
+    """A TCP source port p such that the flows from p and p + 1 (iperf3
+    -P 2 --cport p) to `dst`:`dport` take the same member of `members`
+    (that one, when `member` is given) under the layer3+4 hash (hash %
+    members), in different tlb/flowlet buckets (hash & 0xFF): two flows
+    the kernel puts on one member."""
+    from softbond.wire.xmit_hash import hash_layer34
+    for p in range(first, first + 4096):
+        h0, h1 = (hash_layer34(ether(0x0800, ipv4(src, dst, 6, tcp(q, dport)))) for q in (p, p + 1))
+        want = h0 % members if member is None else member
+        if h0 % members == h1 % members == want and h0 & 0xFF != h1 & 0xFF:
+            return p
+    raise AssertionError(f"no two ports from {first} share a member")

@@ -20,18 +20,27 @@ def plan_of(runner, ports, active, bond_mac, usable=None):
     return build_plan(runner, ports, ports if usable is None else usable, active, bond_mac)
 
 
-def inprocess_transmit(plan, ports, to_daemon=None):
-    """(transmit, bucket byte counters) as the in-process loop compiles `plan`."""
+def inprocess_transmit(plan, ports, to_daemon=None, flowlet=None):
+    """(transmit, bucket byte counters) as the in-process loop compiles
+    `plan`; `flowlet`: the loop's FlowletState (kept across plans)."""
     buckets = [0] * BUCKETS
-    return compile_transmit(plan, {p.ifindex: p.send for p in ports}, buckets, to_daemon or _nowhere), buckets
+    return compile_transmit(plan, {p.ifindex: p.send for p in ports}, buckets, to_daemon or _nowhere,
+                            flowlet=flowlet), buckets
 
 
-def worker_transmit(plan, ports, to_daemon=None):
-    """(transmit, bucket byte counters) as a worker compiles `plan`."""
+def worker_counters():
+    """A worker's counters, in memory as the shared mapping holds them."""
+    return memoryview(bytearray(8 * workers.COUNTER_SLOTS)).cast("Q")
+
+
+def worker_transmit(plan, ports, to_daemon=None, flowlet=None):
+    """(transmit, bucket byte counters) as a worker compiles `plan`;
+    `flowlet`: a FlowletState over worker_counters() (kept across plans)."""
     plan = pickle.loads(pickle.dumps(plan))          # as it travels to a worker
-    counters = memoryview(bytearray(8 * workers.COUNTER_SLOTS)).cast("Q")
-    buckets = counters[workers.C_BUCKETS:]
-    return compile_transmit(plan, {p.ifindex: p.send for p in ports}, buckets, to_daemon or _nowhere), buckets
+    counters = flowlet.moves if flowlet is not None else worker_counters()
+    buckets = counters[workers.C_BUCKETS:workers.C_BUCKETS + BUCKETS]
+    return compile_transmit(plan, {p.ifindex: p.send for p in ports}, buckets, to_daemon or _nowhere,
+                            flowlet=flowlet), buckets
 
 
 def _nowhere(frame):

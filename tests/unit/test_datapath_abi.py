@@ -27,7 +27,8 @@ _FIELD = re.compile(r"^\s*__([us])(8|16|32|64) (\w+)(?:\[(\d+)\])?;", re.M)
 _MAP = re.compile(r"^\} (\w+) SEC\(\"\.maps\"\);", re.M)
 _PROG = re.compile(r"SEC\(\"tc\"\)\s*int (\w+)\(")
 
-STRUCTS = {"sb_config": abi.CONFIG, "sb_member": abi.MEMBER, "sb_rx": abi.RX, "sb_stats": abi.STATS}
+STRUCTS = {"sb_config": abi.CONFIG, "sb_member": abi.MEMBER, "sb_rx": abi.RX, "sb_stats": abi.STATS,
+           "sb_flowlet": abi.FLOWLET}
 # What the control plane indexes and writes into each map: (entries, key
 # size, value size).
 MAPS = {
@@ -39,6 +40,8 @@ MAPS = {
     "sb_rr": (1, 4, 4),
     "sb_rx": (None, 4, abi.RX.size),          # keyed by ifindex: any size
     "sb_stats": (abi.STAT_SLOTS, 4, abi.STATS.size),
+    "sb_flowlet": (abi.BUCKETS, 4, abi.FLOWLET.size),
+    "sb_flow_moves": (1, 4, 8),
 }
 
 
@@ -149,3 +152,10 @@ def test_a_change_on_the_c_side_alone_is_reported(tmp_path, change, reported):
     changed.write_text(text)
     found = mismatches(changed, tmp_path)
     assert any(line.startswith(reported) for line in found), found
+
+
+def test_map_names_fit_the_kernels_object_names():
+    """The kernel keeps 15 characters of a map's name (BPF_OBJ_NAME_LEN 16):
+    a restarted daemon without pins finds the maps by name through the
+    attached program, so a longer name is never found (sb_flowlet_moves was)."""
+    assert [n for n in abi.MAP_NAMES if len(n) > 15] == []

@@ -95,6 +95,11 @@ class AdSelect(OptionEnum):             # BOND_AD_STABLE, _BANDWIDTH, _COUNT
     COUNT = 2, "count"
 
 
+class XmitBalance(OptionEnum):          # softbond's own: how xor, 802.3ad and tlb place flows
+    HASH = 0, "hash"
+    FLOWLET = 1, "flowlet"
+
+
 class LacpFallback(OptionEnum):         # softbond's own (the kernel has no LACP fallback)
     OFF = 0, "off"
     ACTIVE_BACKUP = 1, "active-backup"
@@ -184,6 +189,7 @@ def _spec(name: str, kind: str, default: object, desc: str, **kw: Any) -> Option
 
 _NOT_ARP = NO_ARP_MODES
 _PRIMARY_MODES = (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
+_FLOWLET_MODES = (BOND_MODE_XOR, BOND_MODE_8023AD, BOND_MODE_TLB)
 
 SPECS: tuple[OptionSpec, ...] = (
     _spec("mode", "enum", BOND_MODE_ROUNDROBIN, "bonding policy",
@@ -302,6 +308,17 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("lacp_fallback_timeout", "int", 90, "seconds without a LACPDU before lacp_fallback starts (the "
           "kernel's slow-rate partner timeout, Arista's default)", min=0, max=3600,
           unsupported=only(BOND_MODE_8023AD)),
+    # Flowlet balancing: softbond's own, see modes/flowlet.py.
+    _spec("xmit_balance", "enum", 0, "how balance-xor, 802.3ad and balance-tlb place flows: hash (the kernel's "
+          "xmit_hash_policy placement, tlb's 10 s rebalance) or flowlet (start from the hash, move a bucket of "
+          "flows to the least loaded member only after it was idle flowlet_gap)", values=XmitBalance.pairs(),
+          unsupported=only(*_FLOWLET_MODES), effect=EFFECT_RUNNER),
+    _spec("flowlet_gap", "int", 2000, "flowlet balancing: microseconds a bucket of flows must be idle before it "
+          "may move to another member (above the members' queueing delay difference, so nothing is reordered)",
+          values=(("minval", 1), ("maxval", 10000000)), min=1, max=10000000, unsupported=only(*_FLOWLET_MODES)),
+    _spec("flowlet_interval", "int", 200, "flowlet balancing: milliseconds between load measurements (each may "
+          "ask buckets to move)", values=(("minval", 10), ("maxval", 60000)), min=10, max=60000,
+          unsupported=only(*_FLOWLET_MODES)),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -357,6 +374,9 @@ class BondOptions:
     path_monitor_recover: int = 25     # consecutive answered probes
     lacp_fallback: int = 0          # LacpFallback
     lacp_fallback_timeout: int = 90  # seconds
+    xmit_balance: int = 0           # XmitBalance
+    flowlet_gap: int = 2000         # microseconds
+    flowlet_interval: int = 200     # milliseconds
 
     @property
     def num_grat_arp(self) -> int:

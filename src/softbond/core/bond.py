@@ -45,6 +45,7 @@ from .notify import PeerNotifier
 from .live import LiveOptions
 from .membership import Member, Membership
 from ..modes import make_runner
+from ..modes.flowlet import flowlet_status
 from ..monitors.arp import ArpJudge
 from ..kernel import links as linkops
 from ..kernel import netlink
@@ -405,6 +406,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             "datapath": self.device.kind if self.device else None,
             "datapath_workers": self.device.workers() if self.device else None,
             "datapath_loop": self.device.loop() if self.device else None,
+            "flowlet": flowlet_status(self.opts, self.device),
             "pid": os.getpid(),
             "hwaddr": self.mac,
             "mtu": self.mtu,

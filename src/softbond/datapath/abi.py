@@ -58,6 +58,9 @@ BANKS = 2
 # sb_config.flags: SB_F_* in bond.bpf.c.
 F_DYNAMIC = 1            # tlb/alb: the bucket table is in use
 F_ARP_SLOWPATH = 2       # alb: outgoing ARP goes to the hidden peer
+F_FLOWLET = 4            # xor/802.3ad/tlb, xmit_balance=flowlet: the bucket table
+                         # is where buckets are wanted, moved at a pause of
+                         # sb_config.flowlet_gap_us (sb_flowlet)
 
 # sb_rx.flags: control plane only (bond.bpf.c never reads them): what
 # attach_member found, so that any later process can undo it.
@@ -65,11 +68,13 @@ RXF_HAD_FILTER = 1       # a filter (isolate's drop) sat at our prio before
 RXF_MADE_CLSACT = 2      # we added the clsact qdisc
 
 # The objects of bond.bpf.c: its maps (SEC(".maps")) and programs (SEC("tc")).
-MAP_NAMES = ("sb_bank", "sb_config", "sb_members", "sb_buckets", "sb_bucket_bytes", "sb_rr", "sb_rx", "sb_stats")
+MAP_NAMES = ("sb_bank", "sb_config", "sb_members", "sb_buckets", "sb_bucket_bytes", "sb_rr", "sb_rx", "sb_stats",
+             "sb_flowlet", "sb_flow_moves")
 PROG_NAMES = ("sb_egress", "sb_ingress", "sb_peer", "sb_hash")
 
 # Map value layouts, field for field as the structs in bond.bpf.c.
-CONFIG = struct.Struct("=IIIIIiII6sHII")       # struct sb_config
+CONFIG = struct.Struct("=IIIIIiII6sHIII")      # struct sb_config
+FLOWLET = struct.Struct("=QiI")                # struct sb_flowlet
 MEMBER = struct.Struct("=I6sH")                # struct sb_member
 RX = struct.Struct("=II6sH")                   # struct sb_rx
 STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops",

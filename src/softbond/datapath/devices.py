@@ -196,7 +196,8 @@ class PythonDevice(SegmentCounted):
         self._protocols = plan.protocol_counters
         socks = {ifindex: sock for ifindex, sock in self._socks.items() if ifindex in plan.names}
         snapshot = compile_snapshot(plan, socks, self.segments.slots(), self.datapath.counters,
-                                    self.datapath.bucket_bytes, self._to_daemon, self.datapath.rotation)
+                                    self.datapath.bucket_bytes, self._to_daemon, self.datapath.rotation,
+                                    self.datapath.flowlet)
         self.datapath.publish(snapshot)
         for fd in snapshot.receive:
             if fd not in self._watched:
@@ -217,6 +218,10 @@ class PythonDevice(SegmentCounted):
         """tlb/alb: the buckets' measured bytes feed the runner's
         rebalance; True asks for a republish."""
         return runner.rebalance(self.bucket_bytes, now)
+
+    def flowlet_moves(self) -> int:
+        """Buckets xmit_balance=flowlet moved after a pause, since the data path started."""
+        return self.datapath.flowlet.moves[0]
 
     def arp_socket(self) -> socket.socket | None:
         return self._arp_rx
@@ -302,6 +307,10 @@ class EbpfDevice:
         """tlb/alb on eBPF: the buckets' measured bytes feed the runner's
         rebalance; True asks for a republish."""
         return runner.rebalance(self.dev.bucket_bytes, now)
+
+    def flowlet_moves(self) -> int:
+        """Buckets xmit_balance=flowlet moved after a pause, since the data path started."""
+        return self.dev.maps.flowlet_moves()
 
     def arp_socket(self) -> socket.socket | None:
         return self.dev.arp_socket()
@@ -447,6 +456,10 @@ class WorkersDevice(SegmentCounted):
 
     def tick(self, runner, now: float) -> bool:
         return runner.rebalance(self.bucket_bytes, now)
+
+    def flowlet_moves(self) -> int:
+        """Buckets xmit_balance=flowlet moved after a pause, since the data path started."""
+        return sum(c[workers.C_FLOWLET_MOVES] for c in self._counters)
 
     def arp_socket(self) -> socket.socket | None:
         return self._arp_rx

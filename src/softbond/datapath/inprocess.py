@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .abi import BUCKETS, MAX_MEMBERS, PROTO_BLOCK, PROTO_RX, PROTO_TX, RX_DELIVER, RX_DROP, RX_NOT_OWN, proto_index
-from .plan import ForwardingPlan, compile_transmit
+from .plan import FlowletState, ForwardingPlan, compile_transmit
 from ..modes.base import VNET
 from ..wire.protoclass import BY_IPV4_PROTO, classify
 from ..wire.vnet import gso_segments, gso_wire_bytes
@@ -166,7 +166,7 @@ class Snapshot:
 
 
 def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], counters, bucket_bytes,
-                     to_daemon, rotation) -> Snapshot:
+                     to_daemon, rotation, flowlet: FlowletState | None = None) -> Snapshot:
     """What a Python loop runs for `plan`, over its member sockets `socks`
     (ifindex -> socket; the in-process loop's are the members' data
     sockets, a worker's its fanout sockets). `slots`: ifindex -> the
@@ -179,7 +179,7 @@ def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], c
                                plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)),
                                rx_proto_slot(slots.get(ifindex)) if counting else -1)
                for ifindex, sock in socks.items()}
-    return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon, rotation), receive=receive,
+    return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon, rotation, flowlet), receive=receive,
                     bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)
 
 
@@ -330,6 +330,7 @@ class DataPath:
         self.counters = [0] * COUNTER_SLOTS           # C_*
         self.bucket_bytes = [0] * BUCKETS             # tlb/alb: bytes each bucket carried
         self.rotation = itertools.count()             # balance-rr's frame counter, across plans
+        self.flowlet = FlowletState()                 # xmit_balance=flowlet's buckets, across plans
         self._epoll = select.epoll()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)

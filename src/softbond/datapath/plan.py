@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence, TypeAlias
 
 from .abi import BUCKETS, MAX_MEMBERS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR, POL_L2, POL_VLAN_SRCMAC
 from ..modes.alb import alb_bucket
 from ..modes.base import VNET, Port, Runner
+from ..modes.flowlet import flowlet_on
 from ..modes.tlb import tlb_hash
 from ..wire.xmit_hash import hash_function
 
@@ -63,6 +65,10 @@ class ForwardingPlan:
     macs: dict[int, bytes] = field(default_factory=dict, hash=False)  # ifindex -> MAC, every member
     busy_poll_ns: int = 0                           # the Python loops' datapath_busy_poll
     protocol_counters: bool = True                  # the Python loops count by protocol (eBPF always does)
+    # xmit_balance=flowlet (xor, 802.3ad, tlb): `buckets` is where each
+    # bucket is wanted, and a bucket moves there only once idle this long
+    # (FlowletState, bond.bpf.c's flowlet_slot); 0: buckets apply at once
+    flowlet_gap_ns: int = 0
 
     @property
     def arp_slowpath(self) -> bool:
@@ -106,7 +112,41 @@ def build_plan(runner: Runner, members: Sequence[Port], usable: Sequence[Port], 
         buckets=runner.placement(tx), bond_mac=bond_mac,
         names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
         busy_poll_ns=runner.opts.datapath_busy_poll * 1000,
-        protocol_counters=bool(runner.opts.protocol_counters))
+        protocol_counters=bool(runner.opts.protocol_counters),
+        flowlet_gap_ns=runner.opts.flowlet_gap * 1000 if flowlet_on(runner.opts) else 0)
+
+
+class FlowletState:
+    """What a Python loop remembers per bucket for flowlet balancing, across
+    plans (as bond.bpf.c's sb_flowlet): the member slot the bucket uses now
+    (-1: xmit_hash % count) and when its last frame left (time.monotonic_ns,
+    the programs' bpf_ktime_get_ns). `moves[at]` counts the buckets that
+    changed member after a pause (a list, or a worker's shared counters).
+    Each worker keeps its own: the TAP's queue choice keeps a flow on one."""
+
+    def __init__(self, moves: list[int] | memoryview | None = None, at: int = 0) -> None:
+        self.current = [-1] * BUCKETS
+        self.last_seen = [0] * BUCKETS
+        self.moves = moves if moves is not None else [0]
+        self.at = at
+        self.clock = time.monotonic_ns
+
+    def committer(self, wanted: Sequence[int], gap_ns: int) -> Callable[[int], int]:
+        """bucket -> its slot now (-1: hash), moving it to `wanted[bucket]`
+        when its last frame is older than `gap_ns`. One clock read and a few
+        list stores per frame, nothing allocated."""
+        current, last_seen, moves, at, clock = self.current, self.last_seen, self.moves, self.at, self.clock
+
+        def slot_of(bucket: int) -> int:
+            now = clock()
+            last = last_seen[bucket]
+            if current[bucket] != wanted[bucket] and now - last > gap_ns:
+                current[bucket] = wanted[bucket]
+                if last:            # a bucket's first frame is no move
+                    moves[at] += 1
+            last_seen[bucket] = now
+            return current[bucket]
+        return slot_of
 
 
 # -- the forwarding decision, compiled for the Python paths ---------------------
@@ -116,7 +156,7 @@ def _drop(frame: memoryview) -> bool:
 
 
 def compile_transmit(plan: ForwardingPlan, sends: Mapping[int, Send], bucket_bytes: BucketBytes, to_daemon: Send,
-                     rotation: Iterator[int] | None = None) -> Send | None:
+                     rotation: Iterator[int] | None = None, flowlet: FlowletState | None = None) -> Send | None:
     """The transmit callable for `plan`, as bond.bpf.c's sb_egress decides:
     frame (memoryview with the virtio-net header) -> sent on a member, or
     dropped (returns False); None when the plan drops every frame (no
@@ -127,7 +167,9 @@ def compile_transmit(plan: ForwardingPlan, sends: Mapping[int, Send], bucket_byt
     to; `to_daemon(frame without the header)`: alb's outgoing ARP;
     `rotation`: balance-rr's frame counter (an itertools.count), kept by
     the loop across plans so that a new plan does not restart the rotation
-    at the first member (the kernel's rr_tx_counter, bond.bpf.c's sb_rr).
+    at the first member (the kernel's rr_tx_counter, bond.bpf.c's sb_rr);
+    `flowlet`: the loop's FlowletState, kept across plans likewise (a
+    fresh one when None).
     Everything is looked up here, once per plan: the callable returned only
     indexes tuples and calls."""
     def send_of(ifindex: int) -> Send:
@@ -140,14 +182,18 @@ def compile_transmit(plan: ForwardingPlan, sends: Mapping[int, Send], bucket_byt
         return active_send
     slot_sends = tuple(send_of(ifindex) for ifindex, _ in plan.tx_members)
     count = len(slot_sends)
+    if plan.flowlet_gap_ns and flowlet is None:
+        flowlet = FlowletState()
     if mode in (MODE_TLB, MODE_ALB):
-        return _balanced(plan, slot_sends, active_send, bucket_bytes, to_daemon)
+        return _balanced(plan, slot_sends, active_send, bucket_bytes, to_daemon, flowlet)
     if not count:
         return None
     if count == 1:
         return slot_sends[0]
     if mode == MODE_RR:
         return _round_robin(slot_sends, plan.packets_per_slave, itertools.count() if rotation is None else rotation)
+    if mode in (MODE_XOR, MODE_8023AD) and plan.flowlet_gap_ns and plan.buckets is not None and flowlet:
+        return _hashed_flowlets(plan, slot_sends, bucket_bytes, flowlet)
     if mode in (MODE_XOR, MODE_8023AD):
         policy_hash = hash_function(plan.xmit_hash_policy)
 
@@ -199,8 +245,32 @@ def _round_robin(slot_sends: tuple[Send, ...], per_slave: int, counter: Iterator
     return transmit
 
 
+def _hashed_flowlets(plan: ForwardingPlan, slot_sends: tuple[Send, ...], bucket_bytes: BucketBytes,
+                     flowlet: FlowletState) -> Send:
+    """xor and 802.3ad with xmit_balance=flowlet (bond.bpf.c's
+    send_flowlet): the bucket (hash & 0xFF) by its committed slot, else
+    the kernel's hash % count."""
+    count = len(slot_sends)
+    policy_hash = hash_function(plan.xmit_hash_policy)
+    slot_of = flowlet.committer(_wanted(plan, count), plan.flowlet_gap_ns)
+
+    def transmit(frame: memoryview) -> object:
+        key = policy_hash(frame, VNET)
+        bucket = key & 0xFF
+        bucket_bytes[bucket] += len(frame) - VNET
+        slot = slot_of(bucket)
+        return slot_sends[slot if 0 <= slot < count else key % count](frame)
+    return transmit
+
+
+def _wanted(plan: ForwardingPlan, count: int) -> tuple[int, ...]:
+    """The plan's bucket table, an index past the members -1 (it would
+    raise in the loop: checked here, once per plan)."""
+    return tuple(b if b < count else -1 for b in plan.buckets) if plan.buckets is not None else (-1,) * BUCKETS
+
+
 def _balanced(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: Send | None, bucket_bytes: BucketBytes,
-              to_daemon: Send) -> Send | None:
+              to_daemon: Send, flowlet: FlowletState | None = None) -> Send | None:
     """tlb and alb (bond.bpf.c's send_balanced): balanced buckets by their
     placed member, else by xmit_hash % count, the source MAC becoming that
     member's except on the active one; the rest by the active member;
@@ -213,7 +283,7 @@ def _balanced(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: S
         if not count:
             return None
         active_send = slot_sends[0]
-    balanced = _balanced_by_bucket(plan, slot_sends, active_send, bucket_bytes) if count > 1 else active_send
+    balanced = _balanced_by_bucket(plan, slot_sends, active_send, bucket_bytes, flowlet) if count > 1 else active_send
     if not plan.arp_slowpath:
         return balanced
 
@@ -225,12 +295,13 @@ def _balanced(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: S
 
 
 def _balanced_by_bucket(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: Send,
-                        bucket_bytes: BucketBytes) -> Send:
+                        bucket_bytes: BucketBytes, flowlet: FlowletState | None) -> Send:
     count = len(slot_sends)
     macs = tuple(mac for _, mac in plan.tx_members)
     active_slot = plan.active_slot
-    # An index past the members would raise in the loop: checked here, once.
-    placed = tuple(b if b < count else -1 for b in plan.buckets) if plan.buckets is not None else (-1,) * BUCKETS
+    placed = _wanted(plan, count)
+    # flowlet: a bucket takes its placed slot only after a pause
+    slot_of = flowlet.committer(placed, plan.flowlet_gap_ns) if plan.flowlet_gap_ns and flowlet else None
     key_is_hash = plan.mode == MODE_TLB
     key_of = tlb_hash(plan.xmit_hash_policy) if key_is_hash else alb_bucket
     policy_hash = hash_function(plan.xmit_hash_policy)
@@ -240,8 +311,8 @@ def _balanced_by_bucket(plan: ForwardingPlan, slot_sends: tuple[Send, ...], acti
         if key is None:
             return active_send(frame)
         bucket = key & 0xFF
-        slot = placed[bucket]
-        if slot < 0:
+        slot = placed[bucket] if slot_of is None else slot_of(bucket)
+        if not 0 <= slot < count:
             slot = (key if key_is_hash else policy_hash(frame, VNET)) % count
         # counted without a table too (nobody reads it then): a test less per frame
         bucket_bytes[bucket] += len(frame) - VNET

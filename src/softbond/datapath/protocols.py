@@ -52,6 +52,10 @@ class Device(Protocol):
         rebalance; True asks for a republish."""
         ...
 
+    def flowlet_moves(self) -> int:
+        """Buckets xmit_balance=flowlet moved after a pause (status, /metrics)."""
+        ...
+
     def arp_socket(self) -> socket.socket | None:
         """Where alb's outgoing ARP comes out of the data path, or None."""
         ...

@@ -41,7 +41,7 @@ import sys
 from . import inprocess as datapath
 from .inprocess import Snapshot, compile_snapshot, forward
 from .abi import BUCKETS
-from .plan import ForwardingPlan
+from .plan import FlowletState, ForwardingPlan
 from ..kernel import packet
 
 SOL_PACKET = 263
@@ -52,9 +52,11 @@ PACKET_FANOUT_HASH = 0
 PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000
 
 # Counters: whole pages per worker, u64 slots: datapath's (the loop's C_*,
-# the members' extra wire segments and protocol counters), then the buckets.
+# the members' extra wire segments and protocol counters), then the buckets,
+# then the buckets xmit_balance=flowlet moved.
 C_BUCKETS = datapath.COUNTER_SLOTS
-COUNTER_SLOTS = C_BUCKETS + BUCKETS
+C_FLOWLET_MOVES = C_BUCKETS + BUCKETS
+COUNTER_SLOTS = C_FLOWLET_MOVES + 1
 COUNTER_STRIDE = -(-COUNTER_SLOTS * 8 // mmap.PAGESIZE) * mmap.PAGESIZE
 
 
@@ -82,6 +84,7 @@ class Worker:
         self.socks: dict[int, socket.socket] = {}      # ifindex -> fanout member socket
         self.snapshot = Snapshot()                     # what datapath.forward reads
         self.rotation = itertools.count()              # balance-rr's frame counter, across plans
+        self.flowlet = FlowletState(counters, C_FLOWLET_MOVES)   # xmit_balance=flowlet's buckets, across plans
         self.epoll = select.epoll()
         self.epoll.register(tap_fd, select.EPOLLIN)
         self.epoll.register(control.fileno(), select.EPOLLIN)
@@ -99,8 +102,9 @@ class Worker:
                     self.socks[ifindex] = sock
                     self.epoll.register(sock.fileno(), select.EPOLLIN)
         to_daemon = self.arp.send if self.arp is not None else (lambda frame: False)
-        self.snapshot = compile_snapshot(plan, self.socks, slots, self.counters, self.counters[C_BUCKETS:],
-                                         to_daemon, self.rotation)
+        self.snapshot = compile_snapshot(plan, self.socks, slots, self.counters,
+                                         self.counters[C_BUCKETS:C_FLOWLET_MOVES], to_daemon, self.rotation,
+                                         self.flowlet)
         self.plan = plan
 
     @staticmethod

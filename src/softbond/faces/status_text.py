@@ -87,6 +87,7 @@ class BondStatus(TypedDict, total=False):
     datapath: str | None
     datapath_workers: list | None
     datapath_loop: dict | None
+    flowlet: dict | None          # xmit_balance=flowlet: gap_us, interval_ms, moves
     ad_info: AdInfo | None
     slaves: list[SlaveStatus]
 
@@ -549,6 +550,10 @@ def render_verbose(status: BondStatus, *, cap_net_admin: bool = True) -> str:
         lines.append(f"Datapath loop: {_int(loop.get('frames_out'))} frames out, {_int(loop.get('frames_in'))} in, "
                      f"{_int(loop.get('rx_dropped'))} dropped, {_int(loop.get('tx_errors'))} send errors; "
                      f"{_int(loop.get('slept'))} wakeups from sleep, {_int(loop.get('polled'))} by busy polling")
+    flowlet = status.get("flowlet")
+    if flowlet:
+        lines.append(f"Flowlet balancing: gap {_int(flowlet.get('gap_us'))} us, measured every "
+                     f"{_int(flowlet.get('interval_ms'))} ms, {_int(flowlet.get('moves'))} bucket moves")
     lines.append(f"HW addr: {format_mac(status.get('hwaddr')) if status.get('hwaddr') else 'None'}")
     addresses = _as_list(status.get("addresses"))
     lines.append("Addresses:" + ("".join(" " + str(a) for a in addresses) if addresses else " None"))

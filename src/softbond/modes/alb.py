@@ -280,7 +280,7 @@ def learning_frame(mac: bytes) -> bytes:
 
 
 class Alb(Tlb):
-    tick_interval = TICK
+    hash_tick_interval: float = TICK
 
     def __init__(self, opts: BondOptions) -> None:
         super().__init__(opts)

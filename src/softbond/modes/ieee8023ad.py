@@ -5,6 +5,8 @@ The protocol itself (lacp/) is an object without I/O; this runner feeds it
 member events, received LACPDUs and a 100 ms tick (the kernel's
 AD_TIMER_INTERVAL), sends what it asks to send, and turns its verdicts
 (distributing, collecting, carrier) into the forwarding snapshot.
+xmit_balance=flowlet moves flows between the distributing members at
+their pauses (modes/flowlet.py).
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Any, Sequence
 
 from ..config.registry import BondOptions, LacpFallback
 from ..lacp import LacpSystem
-from .base import RX_DROP, RX_NOT_OWN, Port, Runner
+from .base import RX_DROP, RX_NOT_OWN, Port
+from .flowlet import FlowletRunner
 
 TICK = 0.1
 
@@ -25,8 +28,8 @@ def _system_options(opts: BondOptions) -> dict[str, Any]:
                 fallback_timeout=opts.lacp_fallback_timeout)
 
 
-class Ieee8023ad(Runner):
-    tick_interval = TICK
+class Ieee8023ad(FlowletRunner):
+    hash_tick_interval: float = TICK
 
     def __init__(self, opts: BondOptions, bond_name: str = "bond0") -> None:
         super().__init__(opts)

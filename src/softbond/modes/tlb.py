@@ -36,7 +36,8 @@ from typing import Callable, Sequence
 from ..wire.xmit_hash import hash_function
 from ..config.registry import BondOptions
 from ..datapath.abi import BUCKETS
-from .base import RX_DELIVER, RX_DROP, VNET, Frame, Port, Runner
+from .base import RX_DELIVER, RX_DROP, VNET, Frame, Port
+from .flowlet import FlowletRunner, flowlet_on
 
 REBALANCE_INTERVAL = 10.0
 _ETHERTYPE = VNET + 12
@@ -111,10 +112,12 @@ def place_by_load(speeds: list[int], sent: list[int]) -> tuple[int, ...]:
     return tuple(placement)
 
 
-class Tlb(Runner):
+class Tlb(FlowletRunner):
+    """xmit_balance=flowlet replaces the 10 s rebalance by modes/flowlet.py's
+    (tlb_dynamic_lb aside: asking for flowlet asks for moves)."""
     uses_active = True
     unique_macs = True
-    tick_interval = REBALANCE_INTERVAL
+    hash_tick_interval: float = REBALANCE_INTERVAL
 
     def __init__(self, opts: BondOptions) -> None:
         super().__init__(opts)
@@ -127,6 +130,8 @@ class Tlb(Runner):
         """-1 everywhere (hash % count) until the first rebalance has
         measured the buckets, then by least load; a change of members
         hashes again until the next measurement."""
+        if flowlet_on(self.opts):
+            return self.flowlet.placement(tx)
         if not self.opts.tlb_dynamic_lb:
             return None
         if not self._next_rebalance:
@@ -139,8 +144,10 @@ class Tlb(Runner):
     def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float) -> bool:
         # The tick nearest the due time rebalances: the bond's ticks may
         # have started a moment before the first plan was published.
+        if flowlet_on(self.opts):
+            return self.flowlet.rebalance(read_bucket_bytes, now)
         if not self.opts.tlb_dynamic_lb or not self._next_rebalance \
-                or now + self.tick_interval / 2 < self._next_rebalance:
+                or now + self.hash_tick_interval / 2 < self._next_rebalance:
             return False
         self._next_rebalance = now + REBALANCE_INTERVAL
         sent = read_bucket_bytes()

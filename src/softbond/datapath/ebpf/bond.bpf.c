@@ -101,6 +101,7 @@
 /* sb_config.flags */
 #define SB_F_DYNAMIC 1       /* tlb/alb: the bucket table is in use */
 #define SB_F_ARP_SLOWPATH 2  /* alb: outgoing ARP goes to the hidden peer */
+#define SB_F_FLOWLET 4       /* xmit_balance=flowlet: buckets move at a pause (flowlet_slot) */
 
 struct sb_config {
 	__u32 mode;
@@ -115,6 +116,7 @@ struct sb_config {
 	__u16 bond_stat;        /* the bond's sb_stats slot (its tx_drops) */
 	__u32 generation;
 	__u32 active_stat;      /* the active member's sb_stats slot */
+	__u32 flowlet_gap_us;   /* SB_F_FLOWLET: a bucket idle this long may move */
 };
 
 struct sb_member {
@@ -972,13 +974,78 @@ static __always_inline int send_active(struct __sk_buff *skb, struct sb_config *
 	return drop_tx(cfg);
 }
 
+/* ------------------------------------------------------ flowlet balancing */
+
+/* xmit_balance=flowlet (modes/flowlet.py; plan.FlowletState is the Python
+ * side): per bucket, the slot it uses now (-1: hash % count) and when its
+ * last frame left. Not banked: it is the data path's own state, and a slot
+ * past the bank's members is read as -1. CPUs race on an entry at worst
+ * by committing the same wanted slot twice. */
+struct sb_flowlet {
+	__u64 last_ns;
+	__s32 slot;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SB_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct sb_flowlet);
+} sb_flowlet SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sb_flow_moves SEC(".maps");
+
+/* FlowletState.committer: the bucket's slot now, moved to `wanted` when its
+ * last frame is older than the gap (a bucket's first frame counts no move). */
+static __always_inline __s32 flowlet_slot(__u32 bucket, __s32 wanted, __u32 gap_us)
+{
+	__u32 key = bucket & 0xFF, zero = 0;
+	struct sb_flowlet *f = bpf_map_lookup_elem(&sb_flowlet, &key);
+	__u64 now = bpf_ktime_get_ns(), *moves;
+
+	if (!f)
+		return wanted;
+	if (f->slot != wanted && now - f->last_ns > (__u64)gap_us * 1000) {
+		f->slot = wanted;
+		moves = bpf_map_lookup_elem(&sb_flow_moves, &zero);
+		if (moves && f->last_ns)
+			*moves += 1;
+	}
+	f->last_ns = now;
+	return f->slot;
+}
+
+/* _hashed_flowlets() in datapath/plan.py: xor and 802.3ad by the bucket's
+ * committed slot, else the kernel's hash % count. */
+static __always_inline int send_flowlet(struct __sk_buff *skb, struct sb_config *cfg, __u32 bank, __u32 hash)
+{
+	__u32 key = bank * SB_BUCKETS + (hash & 0xFF);
+	__s32 *placed = bpf_map_lookup_elem(&sb_buckets, &key), slot;
+	__u64 *bytes;
+
+	key = hash & 0xFF;
+	bytes = bpf_map_lookup_elem(&sb_bucket_bytes, &key);
+	if (bytes)
+		*bytes += skb->len;
+	slot = flowlet_slot(hash, placed ? *placed : -1, cfg->flowlet_gap_us);
+	if (slot < 0 || (__u32)slot >= cfg->count)
+		return send_slot(skb, cfg, bank, hash % cfg->count);
+	return send_slot(skb, cfg, bank, slot);
+}
+
 /* _balanced() in datapath/plan.py */
 static __always_inline int send_balanced(struct __sk_buff *skb, struct sb_config *cfg, __u32 bank,
 					 int bucket, __u32 hash)
 {
 	struct sb_member *m;
 	__u32 slot, key;
-	__s32 *placed;
+	__s32 *placed, wanted;
 	__u64 *bytes;
 
 	if (bucket < 0)
@@ -987,8 +1054,11 @@ static __always_inline int send_balanced(struct __sk_buff *skb, struct sb_config
 	if (cfg->flags & SB_F_DYNAMIC) {
 		key = bank * SB_BUCKETS + (bucket & 0xFF);
 		placed = bpf_map_lookup_elem(&sb_buckets, &key);
-		if (placed && *placed >= 0 && (__u32)*placed < cfg->count)
-			slot = *placed;
+		wanted = placed ? *placed : -1;
+		if (cfg->flags & SB_F_FLOWLET)
+			wanted = flowlet_slot(bucket, wanted, cfg->flowlet_gap_us);
+		if (wanted >= 0 && (__u32)wanted < cfg->count)
+			slot = wanted;
 		key = bucket & 0xFF;
 		bytes = bpf_map_lookup_elem(&sb_bucket_bytes, &key);
 		if (bytes)
@@ -1060,6 +1130,8 @@ int sb_egress(struct __sk_buff *skb)
 			return drop_tx(cfg);
 		if (count == 1)
 			return send_slot(skb, cfg, bank, 0);
+		if (cfg->flags & SB_F_FLOWLET)
+			return send_flowlet(skb, cfg, bank, xmit_hash(skb, &l, cfg->policy));
 		return send_slot(skb, cfg, bank, xmit_hash(skb, &l, cfg->policy) % count);
 
 	case MODE_BCAST:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import struct
 import threading
 
-from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, MAX_MEMBERS, MEMBER, RX, RX_DROP, STAT_NAMES, STAT_SLOTS,
-                   STATS)
+from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, F_FLOWLET, MAX_MEMBERS, MEMBER, RX, RX_DROP,
+                   STAT_NAMES, STAT_SLOTS, STATS)
 from ..plan import ForwardingPlan
 from . import libbpf
 
@@ -78,13 +78,14 @@ class BondMaps:
         v = CONFIG.unpack(raw)
         return {"mode": v[0], "policy": v[1], "packets_per_slave": v[2], "count": v[3], "active_ifindex": v[4],
                 "active_slot": v[5], "flags": v[6], "bond_ifindex": v[7], "bond_mac": v[8], "generation": v[10],
-                "bond_stat": v[9], "active_stat": v[11]}
+                "bond_stat": v[9], "active_stat": v[11], "flowlet_gap_us": v[12]}
 
     def _config_fields(self, c: dict) -> dict:
         """config()'s dict as _write_config's keywords."""
         return dict(mode=c["mode"], policy=c["policy"], pps=c["packets_per_slave"], count=c["count"],
                     active=c["active_ifindex"], active_slot=c["active_slot"], flags=c["flags"],
-                    bond_ifindex=c["bond_ifindex"], bond_mac=c["bond_mac"], generation=c["generation"])
+                    bond_ifindex=c["bond_ifindex"], bond_mac=c["bond_mac"], generation=c["generation"],
+                    flowlet_gap_us=c["flowlet_gap_us"])
 
     def members(self, bank: int | None = None) -> list[tuple[int, bytes]]:
         bank = self.bank() if bank is None else bank
@@ -97,10 +98,10 @@ class BondMaps:
         return out
 
     def _write_config(self, bank: int, *, mode=0, policy=0, pps=1, count=0, active=0, active_slot=-1, flags=0,
-                      bond_ifindex=0, bond_mac=b"\0" * 6, generation=0) -> None:
+                      bond_ifindex=0, bond_mac=b"\0" * 6, generation=0, flowlet_gap_us=0) -> None:
         libbpf.update(self.fd["sb_config"], U32.pack(bank),
                       CONFIG.pack(mode, policy, pps, count, active, active_slot, flags, bond_ifindex, bond_mac,
-                                  self.stat_slot(bond_ifindex), generation, self.stat_slot(active)))
+                                  self.stat_slot(bond_ifindex), generation, self.stat_slot(active), flowlet_gap_us))
 
     def initialize(self, bond_ifindex: int, bond_mac: bytes) -> None:
         """A fresh bond: no member, everything the bond sends is dropped."""
@@ -219,10 +220,13 @@ class BondMaps:
             self._write_buckets(bank, snap.buckets)
         if arp_slowpath and snap.arp_slowpath:
             flags |= F_ARP_SLOWPATH
+        if snap.flowlet_gap_ns and snap.buckets is not None:
+            flags |= F_FLOWLET
         self.generation += 1
         self._write_config(bank, mode=snap.mode, policy=snap.xmit_hash_policy, pps=snap.packets_per_slave,
                            count=len(members), active=snap.active, active_slot=snap.active_slot, flags=flags,
-                           bond_ifindex=bond_ifindex, bond_mac=snap.bond_mac, generation=self.generation)
+                           bond_ifindex=bond_ifindex, bond_mac=snap.bond_mac, generation=self.generation,
+                           flowlet_gap_us=snap.flowlet_gap_ns // 1000)
 
     # -- [failtail] a failover written ahead, switched to by the carrier thread -----
     def arm(self, trigger: int, snap: ForwardingPlan, *, bond_ifindex: int) -> None:
@@ -309,6 +313,10 @@ class BondMaps:
         delta = [max(0, t - s) for t, s in zip(totals, self._bucket_seen)]
         self._bucket_seen = totals
         return delta
+
+    def flowlet_moves(self) -> int:
+        """sb_flow_moves summed over the CPUs."""
+        return sum(U64.unpack(v)[0] for v in self._percpu("sb_flow_moves", U32.pack(0), 8) or ())
 
     def prime_bucket_bytes(self) -> None:
         self._bucket_seen = self.bucket_totals()

@@ -88,6 +88,8 @@ class BondCollector:
                      "eBPF one cannot run here, else 0.", labels=["bond"])
         lacp_fallback = g("softbond_lacp_fallback", "802.3ad: 1 while lacp_fallback runs the bond as "
                           "active-backup (no LACPDU for lacp_fallback_timeout), else 0.", labels=["master"])
+        flowlet_moves = c("softbond_flowlet_moves", "xmit_balance=flowlet: buckets of flows moved to another "
+                          "member after a pause longer than flowlet_gap.", labels=["bond"])
         bonds = g("softbond_bonds", "Number of bonds answering in this network namespace.")
         bonds.add_metric([], len(statuses))
         ml = ["bond", "member"]
@@ -135,6 +137,8 @@ class BondCollector:
             ad_info = st.get("ad_info")
             if ad_info:
                 lacp_fallback.add_metric([name], 1 if (ad_info.get("lacp_fallback") or {}).get("active") else 0)
+            if st.get("flowlet"):
+                flowlet_moves.add_metric([name], _num(st["flowlet"].get("moves")))
             loop = st.get("datapath_loop")
             if loop:        # the Python path (eBPF: null)
                 loop_frames.add_metric([name, "out"], _num(loop.get("frames_out")))
@@ -198,6 +202,7 @@ class BondCollector:
         yield loop_wakeups
         yield fallback
         yield lacp_fallback
+        yield flowlet_moves
         yield from counters.values()
         yield link
         yield carrier
