@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import time
+from typing import Any, Callable, Optional
 
 from .. import __version__
 from ..kernel import rundir as runtime
@@ -38,6 +39,7 @@ from .failover import Failover
 from .health import LinkHealth
 from .inherit import Inheritance
 from .listeners import ControlListeners
+from .ports import Clock, LinksPort, MonotonicClock
 from .pathprobe import PathProbe, check_target as check_path_target
 from .limits import DeviceLimits
 from .notify import PeerNotifier
@@ -46,13 +48,15 @@ from .membership import Member, Membership
 from ..modes import make_runner
 from ..monitors.arp import ArpJudge
 from ..kernel import links as linkops
-from ..kernel import netlink
 from ..faces.status_text import lacp_status
 from ..wire.ethernet import mac_to_bytes
 
 __all__ = ["Bond", "BondError", "Member"]   # daemon, fuzz and tests import these from here
 
 log = logging.getLogger("softbond")
+
+#: devices.choose's signature: (bond, datapath, mac=, workers=) -> (device, notice or None)
+MakeDevice = Callable[..., tuple[Any, Optional[str]]]
 
 EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
@@ -62,7 +66,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
-    def __init__(self, config: BondConfig, links: linkops.Links) -> None:
+    def __init__(self, config: BondConfig, links: LinksPort, clock: Clock | None = None,
+                 make_device: MakeDevice = bonddev.choose) -> None:
         self.name = config.name
         self.config = config
         runner = make_runner(config.options)
@@ -73,6 +78,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         self.core = BondCore(config.options, runner)
         self._runner_task: asyncio.Task | None = None
         self.links = links
+        self.clock = clock or MonotonicClock()
+        self._make_device = make_device       # devices.choose, or a test's fake data path
         self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
         self.ifindex = 0                 # the bond device's
         self.limits = DeviceLimits(self.name, links, self.core.members, lambda: self.device, self._event)
@@ -142,8 +149,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         if self.opts.inherit:
             self._prepare_inherit()
         try:
-            self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,
-                                                 workers=self.opts.datapath_workers)
+            self.device, notice = self._make_device(self.name, self.opts.datapath, mac=self.mac,
+                                                    workers=self.opts.datapath_workers)
         except RuntimeError as exc:
             raise BondError(str(exc)) from None
         if notice:
@@ -166,9 +173,10 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         # SOFTBOND_LINK_EVENTS=0 leaves only the miimon poll (benchmarks
         # compare the two detection paths with it).
         if os.environ.get("SOFTBOND_LINK_EVENTS", "1") != "0":
-            self._nl = netlink.open_link_monitor()
-            self._listen_to_links()
-            self.loop.add_reader(self._nl.fileno(), self._on_netlink)
+            self._nl = self.links.open_link_monitor()
+            if self._nl is not None:
+                self._listen_to_links()
+                self.loop.add_reader(self._nl.fileno(), self._on_netlink)
         if self.opts.inherit:
             self._take_over()
         for name in self.config.slaves:
@@ -253,8 +261,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         """The mode's periodic work: tlb rebalancing, alb learning frames and
         client updates, the 802.3ad state machines."""
         while True:
-            await asyncio.sleep(runner.tick_interval)
-            now = time.monotonic()
+            await self.clock.sleep(runner.tick_interval)
+            now = self.clock.now()
             self._run(self.core.runner_tick(now))
             if self.device is not None and self.device.tick(runner, now):
                 self._publish()
@@ -272,7 +280,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         """datapath_workers > 1: a worker process that died is replaced on
         its TAP queue at once (its share of the flows waits meanwhile)."""
         while True:
-            await asyncio.sleep(WORKER_CHECK_INTERVAL)
+            await self.clock.sleep(WORKER_CHECK_INTERVAL)
             for message in self.device.check_workers():
                 self._event("warning", f"{self.name}: {message}", level=logging.WARNING, prefix=False)
                 self._publish()
@@ -343,14 +351,14 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         return "backup" if collecting is False else "active"
 
     def _member_counters(self, m: Member) -> dict:
-        nic = linkops.counters(m.name)
+        nic = self.links.counters(m.name)
         return self.device.member_counters(m.name, m.ifindex, nic) if self.device else nic
 
     def status(self) -> dict:
         slaves = []
         for m in self.members:
-            speed, duplex = linkops.speed_duplex(m.name)
-            mtu = int(linkops.sysfs(m.name, "mtu") or 0)
+            speed, duplex = self.links.speed_duplex(m.name)
+            mtu = int(self.links.sysfs(m.name, "mtu") or 0)
             slaves.append({
                 "name": m.name,
                 "mii_status": m.link.state,
@@ -363,7 +371,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
                 "state": self._slave_state(m),
                 # As they are now, whoever changed them: the kernel
                 # leaves a slave's MAC and MTU to the admin once enslaved.
-                "hwaddr": linkops.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
+                "hwaddr": self.links.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
                 "mtu": mtu,
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,

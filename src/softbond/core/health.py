@@ -7,16 +7,13 @@ hands what it saw to the pure core (decide.BondCore), which decides.
 """
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import socket
-import time
 
 from .membership import Member
 from ..monitors.arp import ArpJudge, probe_frames
 from .pathprobe import PathProbe
-from ..kernel import links as linkops
 from ..kernel import netlink
 from ..wire.ethernet import mac_to_bytes
 
@@ -29,11 +26,11 @@ class LinkHealth:
         a member being enslaved) only: the kernel drops the rest before they
         wake us."""
         if self._nl is not None:
-            netlink.set_link_filter(self._nl, [self.ifindex] + [m.ifindex for m in self.members] + list(extra))
+            self.links.set_link_filter(self._nl, [self.ifindex] + [m.ifindex for m in self.members] + list(extra))
 
     def _on_netlink(self) -> None:
         with self._logs_after():
-            self._handle_link_events(netlink.read_link_events(self._nl), time.monotonic())
+            self._handle_link_events(self.links.read_link_events(self._nl), self.clock.now())
 
     def _handle_link_events(self, events: list[netlink.LinkEvent], now: float) -> None:
         """A batch of link messages, the last one per interface: a message
@@ -45,7 +42,7 @@ class LinkHealth:
         for event in events:
             if event.ifindex == 0:  # events were lost: look at every member
                 for member in list(self.members):
-                    self._observe(member, linkops.carrier(member.name), now)
+                    self._observe(member, self.links.carrier(member.name), now)
                 latest.clear()
                 continue
             latest[event.ifindex] = event
@@ -73,26 +70,29 @@ class LinkHealth:
 
     def _observe(self, member: Member, carrier: bool, now: float) -> None:
         if carrier and not member.carrier:    # the links port's reads; the decision is the core's
-            speed, duplex = linkops.speed_duplex(member.name)
+            speed, duplex = self.links.speed_duplex(member.name)
             member.speed, member.duplex = speed or 0, 1 if duplex == "full" else 0
         self._run(self.core.observe(member, carrier, now))
 
     def _wake_at(self, member: Member, when: float) -> None:
-        """A running updelay/downdelay ends at `when` (time.monotonic())."""
-        self.loop.call_at(self.loop.time() + (when - time.monotonic()) + 0.0005, self._expire, member)
+        """A running updelay/downdelay ends at `when` (self.clock.now())."""
+        self.clock.call_at(when + 0.0005, self._expire, member)
 
     def _expire(self, member: Member) -> None:
         with self._logs_after():
-            self._run(self.core.expire(member, time.monotonic()))
+            self._run(self.core.expire(member, self.clock.now()))
 
     async def _miimon(self, interval: float) -> None:
         """The miimon poll: a safety net under the netlink events."""
         while True:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            with self._logs_after():
-                for member in list(self.members):
-                    self._observe(member, linkops.carrier(member.name), now)
+            await self.clock.sleep(interval)
+            self._poll_carriers(self.clock.now())
+
+    def _poll_carriers(self, now: float) -> None:
+        """One miimon look at every member's carrier."""
+        with self._logs_after():
+            for member in list(self.members):
+                self._observe(member, self.links.carrier(member.name), now)
 
     def _restart_monitors(self) -> None:
         for task in (self._miimon_task, self._arp_task):
@@ -107,12 +107,12 @@ class LinkHealth:
             self._path.stop()
         for member in (m for m in self.members if not m.path_ok):
             member.path_ok = True
-            self._observe(member, member.carrier, time.monotonic())
+            self._observe(member, member.carrier, self.clock.now())
         self._path = PathProbe.start(self)
         if self.opts.miimon > 0:
             self._miimon_task = self.loop.create_task(self._miimon(self.opts.miimon / 1000))
         if self.opts.arp_interval > 0 and (self.opts.arp_ip_target or self.opts.ns_ip6_target):
-            now = time.monotonic()
+            now = self.clock.now()
             targets = [socket.inet_aton(t) for t in self.opts.arp_ip_target]
             targets += [socket.inet_pton(socket.AF_INET6, t) for t in self.opts.ns_ip6_target]
             self._arp = ArpJudge(self.opts.arp_interval / 1000, self.opts.arp_missed_max,
@@ -126,8 +126,8 @@ class LinkHealth:
     async def _arp_monitor(self) -> None:
         interval = self.opts.arp_interval / 1000
         while True:
-            self._arp_tick(time.monotonic())
-            await asyncio.sleep(interval)
+            self._arp_tick(self.clock.now())
+            await self.clock.sleep(interval)
 
     def _arp_tick(self, now: float) -> None:
         # Our addresses, refreshed once per interval rather than per frame:
@@ -137,7 +137,7 @@ class LinkHealth:
         judge = self._arp
         for member in list(self.members):
             active = member is self.active
-            judge.saw_counters(member.name, linkops.counters(member.name)["rx_packets"], active, now)
+            judge.saw_counters(member.name, self.links.counters(member.name)["rx_packets"], active, now)
             self._run(self.core.verdict(member, "arp", judge.alive(member.name, active, now), now))
         prober = self.active
         if prober is None:

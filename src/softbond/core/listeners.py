@@ -9,10 +9,8 @@ frames: a flood must not starve the event loop.
 from __future__ import annotations
 
 import logging
-import time
 
 from .membership import Member
-from ..kernel import packet
 from ..wire import arp as wire_arp
 from ..wire import ndisc as wire_ndisc
 
@@ -36,7 +34,7 @@ class ControlListeners:
             except OSError:
                 return
             buf = bytearray(VNET_NONE + frame)
-            member = runner.bond_arp_member(memoryview(buf), time.monotonic())
+            member = runner.bond_arp_member(memoryview(buf), self.clock.now())
             if member is None or member is self.active or member not in self.members:
                 member = self.active
             elif member is not self.active:
@@ -55,21 +53,21 @@ class ControlListeners:
                 frame = member.slow_listener.recv(2048)
             except OSError:
                 break
-            self._runner_output(runner.receive_control(member, frame, time.monotonic()))
+            self._runner_output(runner.receive_control(member, frame, self.clock.now()))
 
     def _open_listeners(self, member: Member) -> None:
         try:
             if (self._arp is not None and self.opts.arp_ip_target) or "arp" in self.runner.listens_for \
                     or self._path is not None:
-                member.listener = packet.open_listener(member.name, ETH_P_ARP)
+                member.listener = self.links.open_listener(member.name, ETH_P_ARP)
                 self.loop.add_reader(member.listener.fileno(), self._on_arp, member)
                 if self._path is not None:      # [path monitor] replies come to the member's probe MAC
                     self._path.listen(member)
             if "lacp" in self.runner.listens_for and member.slow_listener is None:
-                member.slow_listener = packet.open_listener(member.name, ETH_P_SLOW)
+                member.slow_listener = self.links.open_listener(member.name, ETH_P_SLOW)
                 self.loop.add_reader(member.slow_listener.fileno(), self._on_slow, member)
             if (self._arp is not None and self.opts.ns_ip6_target) or (self._path is not None and self._path.v6):
-                member.ns_listener = packet.open_listener(member.name, ETH_P_IPV6)
+                member.ns_listener = self.links.open_listener(member.name, ETH_P_IPV6)
                 self.loop.add_reader(member.ns_listener.fileno(), self._on_na, member)
         except OSError as exc:
             self._event("warning", f"cannot listen for ARP/NS replies: {exc}", member, level=logging.WARNING)
@@ -84,7 +82,7 @@ class ControlListeners:
 
     def _on_arp(self, member: Member) -> None:
         ours = self._ours_v4
-        now = time.monotonic()
+        now = self.clock.now()
         # At most a batch per wakeup: an ARP flood must not starve the loop.
         for _ in range(LISTENER_BATCH):
             if member.listener is None:
@@ -105,7 +103,7 @@ class ControlListeners:
 
     def _on_na(self, member: Member) -> None:
         ours = self._ours_v6
-        now = time.monotonic()
+        now = self.clock.now()
         for _ in range(LISTENER_BATCH):
             if member.ns_listener is None:
                 return

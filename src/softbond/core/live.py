@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 
-from ..datapath import devices as bonddev
 from ..faces import metrics_textfile
 from ..kernel import proctitle
 from ..config.names import validate_ifname
@@ -125,7 +123,7 @@ class LiveOptions:
         self._place_member_macs()
         if self.members:   # else the first enslave starts it
             self.runner.start(mac_to_bytes(self.mac))
-        now = time.monotonic()
+        now = self.clock.now()
         for member in self.members:
             self.runner.add_member(member, now)
         self._open_bond_arp()
@@ -143,7 +141,7 @@ class LiveOptions:
         """Leaving 802.3ad: every port sends its last LACPDU (no longer
         aggregating), so the partner stops using the links now rather than
         at its LACP timeout (3 or 90 s)."""
-        for member, frame in self.runner.stop(list(self.members), time.monotonic()):
+        for member, frame in self.runner.stop(list(self.members), self.clock.now()):
             self._send_control(member, frame)
 
     def _place_member_macs(self) -> None:
@@ -179,7 +177,7 @@ class LiveOptions:
             self.device.close_member(member.sock, member.ifindex)
             member.sock.close()
         self.device.close()
-        self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac, workers=workers)
+        self.device, notice = self._make_device(self.name, datapath, mac=self.mac, workers=workers)
         # A new device is a new ifindex: the link monitor's filter and the
         # bond's own link events (MTU, GSO limits) must follow it.
         self.ifindex = self.links.index(self.name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from dataclasses import dataclass, field
 
 from ..kernel import rundir as runtime
@@ -130,12 +129,12 @@ class Membership:
         self.members.append(member)
         self.limits.sync_gso_limits()
         if self._arp is not None:
-            self._arp.add(name, time.monotonic())
+            self._arp.add(name, self.clock.now())
         if self._path is not None:      # [path monitor]
             self._path.add(member)
         self._open_listeners(member)
         self.runner.start(mac_to_bytes(self.mac))
-        self.runner.add_member(member, time.monotonic())
+        self.runner.add_member(member, self.clock.now())
         # bond_enslave: the primary, once enslaved, takes over whatever
         # primary_reselect says (bond->force_primary).
         self._reselect(force_primary=name == self.opts.primary)
@@ -162,7 +161,7 @@ class Membership:
             raise BondError(f"{self.name}: cannot enslave {name}: it is already a slave of {owner}")
         if self.links.master(name):
             raise BondError(f"{self.name}: cannot enslave {name}: it already has a master device")
-        if linkops.sysfs(name, "type") != "1":
+        if self.links.sysfs(name, "type") != "1":
             raise BondError(f"{self.name}: cannot enslave {name}: not an Ethernet interface")
         if name == "lo":
             raise BondError(f"{self.name}: cannot enslave {name}: loopback")
@@ -180,7 +179,7 @@ class Membership:
         """The MTU a member takes at enslave: the bond device's, or before
         the device exists the configured one (else what is left of the
         device, else 1500)."""
-        return self.mtu or self.config.mtu or int(linkops.sysfs(self.name, "mtu") or 1500)
+        return self.mtu or self.config.mtu or int(self.links.sysfs(self.name, "mtu") or 1500)
 
     def _is_softbond_device(self, name: str) -> bool:
         """A bond's device or hidden peer, of any bond in this namespace (a
@@ -197,13 +196,13 @@ class Membership:
 
     def _attach(self, name: str, original: linkops.LinkState) -> Member:
         links = self.links
-        linkops.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
+        self.links.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
         if self.mac is None:
             self.mac = original.mac
             links.set_mac(self.name, self.mac)
         # Compare with the member as it is now, not as first found: a member
         # adopted after a crash is already set up and must not be reset.
-        mac = current_mac = linkops.sysfs(name, "address") or original.mac
+        mac = current_mac = self.links.sysfs(name, "address") or original.mac
         fom = self.opts.fail_over_mac
         if self.runner.unique_macs:
             mac = self._unique_mac_for(original)
@@ -215,7 +214,7 @@ class Membership:
                 links.set_mac(name, self.mac)
                 mac = self.mac
         bond_mtu = self._mtu_to_give()
-        if int(linkops.sysfs(name, "mtu") or original.mtu) != bond_mtu:
+        if int(self.links.sysfs(name, "mtu") or original.mtu) != bond_mtu:
             links.set_mtu(name, bond_mtu)
         gso_max_size, gso_max_segs = links.gso_limits(name)
         links.set_up(name, True)
@@ -223,8 +222,8 @@ class Membership:
         if warning:
             log.warning("%s: (slave %s): %s", self.name, name, warning)
         sock, send_control = self.device.open_member(name, original.ifindex, mac_to_bytes(mac))
-        carrier = linkops.carrier(name)
-        speed, duplex = linkops.speed_duplex(name)
+        carrier = self.links.carrier(name)
+        speed, duplex = self.links.speed_duplex(name)
         return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
                       link=linkmon.LinkState(carrier), carrier=carrier, send_control=send_control,
                       prio=dict(self.opts.prio).get(name, 0),
@@ -268,7 +267,7 @@ class Membership:
         was_active = member is self.active
         self.members.remove(member)
         self._listen_to_links()
-        self._run(self.core.member_left(member, time.monotonic()))
+        self._run(self.core.member_left(member, self.clock.now()))
         if self.device is not None:
             self.device.close_member(member.sock, member.ifindex)
         if self._arp is not None:
@@ -292,7 +291,7 @@ class Membership:
             self._free_perm_mac(member)
         try:
             if member.moved_to is not None:
-                linkops.restore_moved(member.original, *member.moved_to)
+                self.links.restore_moved(member.original, *member.moved_to)
             else:
                 self.links.restore(member.original)
         except linkops.LinkError as exc:
@@ -307,7 +306,7 @@ class Membership:
         finds it by name - sysfs reads, the /proc text, the ARP monitor, the
         LACP port - follows. Its sockets and programs hold its ifindex."""
         self._event("rename", f"renamed to {new_name}", member)
-        now = time.monotonic()
+        now = self.clock.now()
         lacp = self.runner.ports_keyed_by_name
         if lacp:       # the port is keyed by name; down for the rename anyway
             self.runner.remove_member(member, now)
