@@ -46,7 +46,6 @@ from .notify import PeerNotifier
 from .live import LiveOptions
 from .membership import Member, Membership
 from ..modes import make_runner
-from ..monitors.arp import ArpJudge
 from ..kernel import links as linkops
 from ..faces.status_text import lacp_status
 from ..wire.ethernet import mac_to_bytes
@@ -62,7 +61,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inheritance):
+class Bond(Membership, ControlListeners, Failover, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
@@ -91,14 +90,9 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
         self._bond_arp: socket.socket | None = None
-        self._nl: socket.socket | None = None
-        self._miimon_task: asyncio.Task | None = None
-        self._arp_task: asyncio.Task | None = None
-        self._arp: ArpJudge | None = None
-        self._arp_rotation = 0
+        self.health = LinkHealth(self.name, lambda: self.ifindex, links, self.clock, self.core, self._run,
+                                 self._logs_after, lambda: self.mac, self._send_control)
         self._path: PathProbe | None = None   # [path monitor] path_monitor=on
-        self._ours_v4: set[bytes] = set()
-        self._ours_v6: set[bytes] = set()
         self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
                                      self._send_control)
         self._workers_task: asyncio.Task | None = None
@@ -135,13 +129,13 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             elif kind is MoveMac:
                 self._move_mac(action.old, action.new)
             elif kind is WakeAt:
-                self._wake_at(action.member, action.when)
+                self.health.wake_at(action.member, action.when)
             else:
                 raise TypeError(f"unknown action {action!r}")
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
-        self.loop = self.notifier.loop = asyncio.get_running_loop()
+        self.loop = self.notifier.loop = self.health.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
         check_path_target(self, self.opts, starting=True)     # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
@@ -173,10 +167,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         # SOFTBOND_LINK_EVENTS=0 leaves only the miimon poll (benchmarks
         # compare the two detection paths with it).
         if os.environ.get("SOFTBOND_LINK_EVENTS", "1") != "0":
-            self._nl = self.links.open_link_monitor()
-            if self._nl is not None:
-                self._listen_to_links()
-                self.loop.add_reader(self._nl.fileno(), self._on_netlink)
+            self.health.open_link_monitor(self._handle_link_events)
         if self.opts.inherit:
             self._take_over()
         for name in self.config.slaves:
@@ -194,15 +185,12 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             return
         self._stopped = True
         self.notifier.stop()
-        for task in (self._miimon_task, self._arp_task, self._runner_task, self._workers_task):
+        self.health.stop()
+        for task in (self._runner_task, self._workers_task):
             if task:
                 task.cancel()
         if self._path is not None:      # [path monitor]
             self._path.stop()
-        if self._nl is not None and self.loop is not None:
-            self.loop.remove_reader(self._nl.fileno())
-            self._nl.close()
-            self._nl = None
         if self._bond_arp is not None:
             self.loop.remove_reader(self._bond_arp.fileno())
         for member in self._release_order():
@@ -248,6 +236,22 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         if self._bond_arp is not None:
             self.loop.remove_reader(self._bond_arp.fileno())
             self._bond_arp = None
+
+    def _restart_monitors(self) -> None:
+        """The link monitors and the members' listeners as the options say
+        now (at start, and after `softbond set` changed them)."""
+        self.health.stop_monitors()
+        for member in self.members:
+            self._close_listeners(member)
+        if self._path is not None:      # [path monitor]
+            self._path.stop()
+        for member in (m for m in self.members if not m.path_ok):
+            member.path_ok = True
+            self.health.observe(member, member.carrier, self.clock.now())
+        self._path = PathProbe.start(self)
+        self.health.start_monitors(self.opts)
+        for member in self.members:
+            self._open_listeners(member)
 
     # ------------------------------------------------------------ mode runner
     def _start_runner_tick(self) -> None:

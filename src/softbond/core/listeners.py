@@ -57,7 +57,7 @@ class ControlListeners:
 
     def _open_listeners(self, member: Member) -> None:
         try:
-            if (self._arp is not None and self.opts.arp_ip_target) or "arp" in self.runner.listens_for \
+            if (self.health.arp is not None and self.opts.arp_ip_target) or "arp" in self.runner.listens_for \
                     or self._path is not None:
                 member.listener = self.links.open_listener(member.name, ETH_P_ARP)
                 self.loop.add_reader(member.listener.fileno(), self._on_arp, member)
@@ -66,7 +66,7 @@ class ControlListeners:
             if "lacp" in self.runner.listens_for and member.slow_listener is None:
                 member.slow_listener = self.links.open_listener(member.name, ETH_P_SLOW)
                 self.loop.add_reader(member.slow_listener.fileno(), self._on_slow, member)
-            if (self._arp is not None and self.opts.ns_ip6_target) or (self._path is not None and self._path.v6):
+            if (self.health.arp is not None and self.opts.ns_ip6_target) or (self._path is not None and self._path.v6):
                 member.ns_listener = self.links.open_listener(member.name, ETH_P_IPV6)
                 self.loop.add_reader(member.ns_listener.fileno(), self._on_na, member)
         except OSError as exc:
@@ -81,7 +81,7 @@ class ControlListeners:
                 setattr(member, attr, None)
 
     def _on_arp(self, member: Member) -> None:
-        ours = self._ours_v4
+        ours = self.health.ours_v4
         now = self.clock.now()
         # At most a batch per wakeup: an ARP flood must not starve the loop.
         for _ in range(LISTENER_BATCH):
@@ -94,15 +94,15 @@ class ControlListeners:
             parsed = wire_arp.parse_arp(frame)
             if parsed is None:
                 continue
-            if self._arp is not None:
-                self._arp.saw_reply(member.name, parsed.sender_ip, parsed.target_ip, ours,
+            if self.health.arp is not None:
+                self.health.arp.saw_reply(member.name, parsed.sender_ip, parsed.target_ip, ours,
                                     member is self.active, now)
             if self._path is not None:      # [path monitor]
                 self._path.saw_arp(parsed, now)
             self.runner.arp_seen(member, parsed.op, parsed.sender_mac, parsed.sender_ip, parsed.target_ip)
 
     def _on_na(self, member: Member) -> None:
-        ours = self._ours_v6
+        ours = self.health.ours_v6
         now = self.clock.now()
         for _ in range(LISTENER_BATCH):
             if member.ns_listener is None:
@@ -114,7 +114,7 @@ class ControlListeners:
             na = wire_ndisc.parse_na(frame)
             if na is not None and self._path is not None:      # [path monitor]
                 self._path.saw_na(na, now)
-            if na is not None and self._arp is not None:
+            if na is not None and self.health.arp is not None:
                 # An NA answering our NS comes from the target itself.
-                self._arp.saw_reply(member.name, na.target, next(iter(ours), b""), ours,
+                self.health.arp.saw_reply(member.name, na.target, next(iter(ours), b""), ours,
                                     member is self.active, now)

@@ -181,7 +181,7 @@ class LiveOptions:
         # A new device is a new ifindex: the link monitor's filter and the
         # bond's own link events (MTU, GSO limits) must follow it.
         self.ifindex = self.links.index(self.name)
-        self._listen_to_links()
+        self.health.listen_to_links()
         if notice:
             self._event("warning", notice, level=logging.WARNING, prefix=False)
         if self.mac:

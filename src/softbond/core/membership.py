@@ -4,7 +4,10 @@ it back as it was on release, and the per-member MACs of tlb/alb.
 
 `Membership` is one part of `bond.Bond` (mixed in): it works on the bond's
 members, links, runner, options, device and MAC, and reaches the other
-parts (listeners, monitors, active selection) through self.
+parts (listeners, active selection) through self and link health through
+`self.health` (health.LinkHealth). The link messages about members come
+here (`_handle_link_events`): a member removed, renamed or given another
+MAC is followed, its carrier handed to link health.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from ..config.names import validate_ifname
 from .errors import BondError
 from ..monitors import link as linkmon
 from ..kernel import links as linkops
+from ..kernel.netlink import LinkEvent
 from ..wire.ethernet import mac_to_bytes
 
 log = logging.getLogger("softbond")
@@ -115,7 +119,7 @@ class Membership:
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + [original],
                             inherited=self.inherited)
         # Hear its link messages before its carrier is first read.
-        self._listen_to_links(original.ifindex)
+        self.health.listen_to_links(original.ifindex)
         try:
             member = self._attach(name, original)
         except Exception as exc:
@@ -123,13 +127,13 @@ class Membership:
                 self.links.restore(original)
             except linkops.LinkError:   # gone or busy: the attach error below says what failed
                 pass
-            self._listen_to_links()
+            self.health.listen_to_links()
             runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
             raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
         self.members.append(member)
         self.limits.sync_gso_limits()
-        if self._arp is not None:
-            self._arp.add(name, self.clock.now())
+        if self.health.arp is not None:
+            self.health.arp.add(name, self.clock.now())
         if self._path is not None:      # [path monitor]
             self._path.add(member)
         self._open_listeners(member)
@@ -266,12 +270,12 @@ class Membership:
     def _detach(self, member: Member, *, log_it: bool) -> None:
         was_active = member is self.active
         self.members.remove(member)
-        self._listen_to_links()
+        self.health.listen_to_links()
         self._run(self.core.member_left(member, self.clock.now()))
         if self.device is not None:
             self.device.close_member(member.sock, member.ifindex)
-        if self._arp is not None:
-            self._arp.remove(member.name)
+        if self.health.arp is not None:
+            self.health.arp.remove(member.name)
         if self._path is not None:      # [path monitor]
             self._path.remove(member)
         self._close_listeners(member)
@@ -300,6 +304,44 @@ class Membership:
         if not self._stopped:
             self.limits.sync_gso_limits()
 
+    def _handle_link_events(self, events: list[LinkEvent], now: float) -> None:
+        """A batch of link messages, the last one per interface: a message
+        can be stale (a later one in the batch says otherwise), and the last
+        says how the link is now, as of when the kernel sent it. Its flags
+        are the carrier as miimon polls it (IFF_LOWER_UP of an admin-up
+        link), so no sysfs read stands between the event and the failover.
+        The carrier goes to link health; a member removed, renamed or given
+        another MAC is followed here; MTU and GSO limits by the limits."""
+        latest: dict[int, LinkEvent] = {}
+        for event in events:
+            if event.ifindex == 0:  # events were lost: look at every member
+                for member in list(self.members):
+                    self.health.observe(member, self.links.carrier(member.name), now)
+                latest.clear()
+                continue
+            latest[event.ifindex] = event
+        for event in latest.values():
+            if event.ifindex == self.ifindex:
+                self.limits.bond_link_changed(event)
+                continue
+            member = next((m for m in self.members if m.ifindex == event.ifindex), None)
+            if member is None:
+                continue
+            if event.deleted:
+                moved = event.new_netnsid >= 0     # the kernel releases a slave leaving the namespace
+                if moved:
+                    member.moved_to = (event.new_netnsid, event.new_ifindex)
+                self._event("warning", "moved to another network namespace, releasing it" if moved
+                            else "interface was removed, releasing it", member, level=logging.WARNING)
+                self.release(member.name)
+            else:
+                if event.ifname and event.ifname != member.name:
+                    self._follow_rename(member, event.ifname)
+                if event.address:
+                    self._follow_mac(member, event.address)
+                self.health.observe(member, event.admin_up and event.carrier, now)
+                self.limits.member_link_changed(member, event)
+
     def _follow_rename(self, member: Member, new_name: str) -> None:
         """A member renamed under the bond (the kernel allows it, with the
         link down as for any rename) stays a member under its new name: what
@@ -310,11 +352,11 @@ class Membership:
         lacp = self.runner.ports_keyed_by_name
         if lacp:       # the port is keyed by name; down for the rename anyway
             self.runner.remove_member(member, now)
-        if self._arp is not None:
-            self._arp.remove(member.name)
+        if self.health.arp is not None:
+            self.health.arp.remove(member.name)
         member.name = new_name
-        if self._arp is not None:
-            self._arp.add(new_name, now)
+        if self.health.arp is not None:
+            self.health.arp.add(new_name, now)
         if lacp:
             self.runner.add_member(member, now)
         self._publish()

@@ -15,7 +15,7 @@ whichever member probes. The member's NIC is told to accept that MAC
 
 A member without carrier is not probed: the link monitors have it, and it
 starts with a clean window when its carrier returns. A verdict goes the way
-a lost carrier goes (member.path_ok into health.py's _observe): the member
+a lost carrier goes (member.path_ok into health.py's observe): the member
 is no longer usable, and the bond reselects and publishes.
 """
 from __future__ import annotations
@@ -173,7 +173,7 @@ class PathProbe:
                 bond._event("path", f"path monitor: {quality.reason}, taking it out of service", member,
                             level=logging.WARNING)
             member.path_ok = in_service
-            bond._observe(member, member.carrier, now)     # as a lost carrier: usable no more, reselect
+            bond.health.observe(member, member.carrier, now)     # as a lost carrier: usable no more, reselect
         for member in bond.members:
             if not member.carrier:
                 if self.judge.quality(member.ifindex).probes:
