@@ -30,6 +30,7 @@ class FakeLink:
     admin_up: bool = False
     cable: bool = True          # carrier, once admin-up
     speed: int = 1000
+    rx_packets: int = 0         # what the ARP monitor reads when it does not validate
 
     @property
     def carrier(self) -> bool:
@@ -140,7 +141,9 @@ class FakeLinks:
         return self.links[name].speed, "full"
 
     def counters(self, name: str) -> dict[str, int]:
-        return dict.fromkeys(("rx_bytes", "rx_packets", "tx_bytes", "tx_packets", "rx_dropped", "tx_dropped"), 0)
+        out = dict.fromkeys(("rx_bytes", "tx_bytes", "tx_packets", "rx_dropped", "tx_dropped"), 0)
+        out["rx_packets"] = self.links[name].rx_packets
+        return out
 
     def set_disable_ipv6(self, name: str, value: str | None) -> None:
         pass

@@ -13,8 +13,9 @@ from softbond.config.model import BondConfig
 from softbond.config.options import BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP
 from softbond.config.registry import BondOptions
 from softbond.core.bond import Bond
-from softbond.core.listeners import ETH_P_SLOW
+from softbond.core.listeners import ETH_P_ARP, ETH_P_SLOW
 from softbond.kernel import rundir
+from softbond.wire.arp import parse_arp
 from softbond.modes.active_backup import RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE
 from tests.support.fakelinks import FakeClock, FakeDataPath, FakeLinks, Plan
 from tests.support.lacppartner import Partner
@@ -139,6 +140,24 @@ def test_primary_reselect_when_the_primary_comes_back(rig, reselect, primary_spe
     r.clock.advance(0.01)
     assert r.plan == Plan("eth1" if comes_back else "eth0", ("eth0", "eth1", "eth2"))
     assert r.bond.failovers - before == (2 if comes_back else 1)
+
+
+def test_the_arp_monitor_takes_down_a_member_that_hears_nothing(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, arp_interval=100, arp_ip_target=("10.0.0.1",))
+    assert r.plan.active == "eth0" and ("eth0", ETH_P_ARP) in r.links.listeners
+    for _ in range(5):                      # both hear traffic
+        for name in ("eth0", "eth1"):
+            r.links.links[name].rx_packets += 1
+        r.clock.advance(0.1)
+    assert r.plan.active == "eth0"
+    probes = [frame for name, frame in r.device.sent if name == "eth0"]
+    assert probes and all(parse_arp(frame).target_ip == bytes([10, 0, 0, 1]) for frame in probes)
+    for _ in range(5):                      # eth0 hears nothing more; its carrier stays
+        r.links.links["eth1"].rx_packets += 1
+        r.clock.advance(0.1)
+    assert r.plan == Plan("eth1", ("eth1",)) and r.links.carrier("eth0")
+    assert [e["message"] for e in r.bond.events if e["slave"] == "eth0"][-1] == \
+        "bond0: (slave eth0): link status definitely down, disabling slave"
 
 
 def exchange(r, partner, seconds, dt=0.1):

@@ -23,7 +23,6 @@ import collections
 import contextlib
 import logging
 import os
-import socket
 import time
 from typing import Any, Callable, Optional
 
@@ -61,7 +60,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, ControlListeners, Failover, LiveOptions, Inheritance):
+class Bond(Membership, Failover, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__."""
 
@@ -89,10 +88,11 @@ class Bond(Membership, ControlListeners, Failover, LiveOptions, Inheritance):
         self._set_warnings: list[str] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
-        self._bond_arp: socket.socket | None = None
         self.health = LinkHealth(self.name, lambda: self.ifindex, links, self.clock, self.core, self._run,
                                  self._logs_after, lambda: self.mac, self._send_control)
         self._path: PathProbe | None = None   # [path monitor] path_monitor=on
+        self.listeners = ControlListeners(links, self.clock, self.core, self.health, lambda: self._path,
+                                          self._send_control, self._runner_output, self._event)
         self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
                                      self._send_control)
         self._workers_task: asyncio.Task | None = None
@@ -135,7 +135,7 @@ class Bond(Membership, ControlListeners, Failover, LiveOptions, Inheritance):
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
-        self.loop = self.notifier.loop = self.health.loop = asyncio.get_running_loop()
+        self.loop = self.notifier.loop = self.health.loop = self.listeners.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
         check_path_target(self, self.opts, starting=True)     # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
@@ -163,7 +163,7 @@ class Bond(Membership, ControlListeners, Failover, LiveOptions, Inheritance):
         for cidr in self.config.addresses:
             self.links.add_address(self.name, cidr)
         self.device.start()
-        self._open_bond_arp()
+        self.listeners.open_bond_arp(self.device)
         # SOFTBOND_LINK_EVENTS=0 leaves only the miimon poll (benchmarks
         # compare the two detection paths with it).
         if os.environ.get("SOFTBOND_LINK_EVENTS", "1") != "0":
@@ -191,8 +191,7 @@ class Bond(Membership, ControlListeners, Failover, LiveOptions, Inheritance):
                 task.cancel()
         if self._path is not None:      # [path monitor]
             self._path.stop()
-        if self._bond_arp is not None:
-            self.loop.remove_reader(self._bond_arp.fileno())
+        self.listeners.close_bond_arp()
         for member in self._release_order():
             self._detach(member, log_it=False)
         self._give_back()
@@ -222,27 +221,12 @@ class Bond(Membership, ControlListeners, Failover, LiveOptions, Inheritance):
             if gateway:
                 self.links.add_default_route(self.name, gateway)
 
-    def _open_bond_arp(self) -> None:
-        """alb's ARP rewriting stays in the daemon: the eBPF programs or the
-        data path workers hand the bond's outgoing ARP to this socket (the
-        in-process Python path runs the rlb in its transmit call)."""
-        sock = self.device.arp_socket() if "bond-arp" in self.runner.listens_for else None
-        if sock is not None:
-            self._bond_arp = sock
-            self.loop.add_reader(sock.fileno(), self._on_bond_arp)
-
-    def _close_bond_arp(self) -> None:
-        """Stop reading the bond's ARP (the device owns the socket)."""
-        if self._bond_arp is not None:
-            self.loop.remove_reader(self._bond_arp.fileno())
-            self._bond_arp = None
-
     def _restart_monitors(self) -> None:
         """The link monitors and the members' listeners as the options say
         now (at start, and after `softbond set` changed them)."""
         self.health.stop_monitors()
         for member in self.members:
-            self._close_listeners(member)
+            self.listeners.close(member)
         if self._path is not None:      # [path monitor]
             self._path.stop()
         for member in (m for m in self.members if not m.path_ok):
@@ -251,7 +235,7 @@ class Bond(Membership, ControlListeners, Failover, LiveOptions, Inheritance):
         self._path = PathProbe.start(self)
         self.health.start_monitors(self.opts)
         for member in self.members:
-            self._open_listeners(member)
+            self.listeners.open(member)
 
     # ------------------------------------------------------------ mode runner
     def _start_runner_tick(self) -> None:

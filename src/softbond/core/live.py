@@ -114,7 +114,7 @@ class LiveOptions:
         takes every member as enslaving would give it one, and the active
         member is chosen afresh. Members, addresses and the bond device stay;
         the data path switches at the next snapshot."""
-        self._close_bond_arp()
+        self.listeners.close_bond_arp()
         self._retire_runner()
         self.opts = new
         self.runner = make_runner(new)
@@ -126,7 +126,7 @@ class LiveOptions:
         now = self.clock.now()
         for member in self.members:
             self.runner.add_member(member, now)
-        self._open_bond_arp()
+        self.listeners.open_bond_arp(self.device)
         self._start_runner_tick()
         self._restart_monitors()       # the mode may have changed miimon or arp_interval; and the listeners
         self._reselect()
@@ -172,7 +172,7 @@ class LiveOptions:
             if not ok:
                 raise BondError(f"{self.name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
         addresses = self.links.addresses(self.name)
-        self._close_bond_arp()
+        self.listeners.close_bond_arp()
         for member in self.members:
             self.device.close_member(member.sock, member.ifindex)
             member.sock.close()
@@ -196,7 +196,7 @@ class LiveOptions:
         for member in self.members:
             member.sock, member.send_control = self.device.open_member(member.name, member.ifindex,
                                                                        member.mac_bytes)
-        self._open_bond_arp()
+        self.listeners.open_bond_arp(self.device)
         self._start_worker_watch()
         proctitle.set_bond_title(self.name, self.device.kind)     # ps showed the old path
         self._event("option", f"data path switched to {self.device.kind}"

@@ -36,7 +36,7 @@ SOCKET_CLOSE_GRACE = 0.2
 @dataclass
 class Member:
     """A bonded interface: its state before enslaving (restored on release),
-    its data-path socket, link state machine and control-plane listeners."""
+    its data-path socket and link state machine."""
 
     name: str
     ifindex: int
@@ -47,10 +47,7 @@ class Member:
     speed: int = 0
     duplex: int = 0
     prio: int = 0
-    listener: socket.socket | None = None
-    ns_listener: socket.socket | None = None
     mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
-    slow_listener: socket.socket | None = None   # 802.3ad: LACPDUs and Markers
     send_control: object = None   # sends one Ethernet frame (GARP, LACPDU...) on this member
     gso_max_size: int = 0         # the member's GSO limits (0: unknown); see limits.py
     gso_max_segs: int = 0
@@ -136,7 +133,7 @@ class Membership:
             self.health.arp.add(name, self.clock.now())
         if self._path is not None:      # [path monitor]
             self._path.add(member)
-        self._open_listeners(member)
+        self.listeners.open(member)
         self.runner.start(mac_to_bytes(self.mac))
         self.runner.add_member(member, self.clock.now())
         # bond_enslave: the primary, once enslaved, takes over whatever
@@ -278,7 +275,7 @@ class Membership:
             self.health.arp.remove(member.name)
         if self._path is not None:      # [path monitor]
             self._path.remove(member)
-        self._close_listeners(member)
+        self.listeners.close(member)
         sock = member.sock
         # The data threads may still hold the previous snapshot for a moment.
         if self.loop is not None and not self._stopped:

@@ -125,15 +125,15 @@ class PathProbe:
         self.owners.pop(self.macs.pop(member.ifindex, b""), None)
         member.path_ok = True
 
-    def listen(self, member) -> None:
+    def listen(self, member, listener) -> None:
         """The member's NIC accepts frames to its probe MAC for as long as
         its ARP listener is open."""
         mac = self.macs.get(member.ifindex)
-        if member.listener is None or mac is None:
+        if mac is None:
             return
         mreq = member.ifindex.to_bytes(4, "little") + PACKET_MR_UNICAST.to_bytes(2, "little") \
             + (6).to_bytes(2, "little") + mac + bytes(2)
-        member.listener.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+        listener.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
 
     def saw_arp(self, arp, now: float) -> None:
         """A reply counts for the member whose probe MAC it is sent to,
