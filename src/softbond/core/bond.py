@@ -8,13 +8,20 @@ Everything here runs on the control plane's asyncio loop. The data path
 The decisions (active member, updelay/downdelay, carrier, the ARP/NS
 verdicts, the mode runner's output) are the pure core's (decide.BondCore),
 which the bond holds as `self.core` and whose actions `_run` carries out.
-The Bond class is assembled from parts, one concern per module:
-members.py (enslaving, releasing, member MACs), health.py (link and ARP/NS
-monitoring), listeners.py (control-plane packet listeners), failover.py
-(active member, carrier, peer notification) and live.py (`softbond set`:
-options, the mode and the data path changed live). This module keeps the
-lifecycle, the rest of the public API, the mode runner's glue, publishing,
-events and status.
+What the bond needs of the machine comes through ports (ports.py): the
+links, the clock and the data path factory, which a unit test replaces
+(tests/unit/test_whole_bond.py).
+
+The bond composes objects that own their state and take what they need in
+their constructors: `health` (health.LinkHealth: link messages, miimon, the
+ARP/NS monitor), `listeners` (listeners.ControlListeners: the members'
+control-plane sockets), `notifier` (notify.PeerNotifier: GARP/NA rounds,
+IGMP resend) and `limits` (limits.DeviceLimits: MTU, GSO). Still mixed in
+(methods on the bond, reaching its state through self): membership.py
+(enslaving, releasing, member MACs, link messages about members),
+failover.py (MAC moves, carrier), live.py (`softbond set`) and inherit.py
+(`up --inherit`). This module keeps the lifecycle, the rest of the public
+API, the mode runner's glue, publishing, events and status.
 """
 from __future__ import annotations
 
@@ -62,7 +69,8 @@ WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 class Bond(Membership, Failover, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
-    their own: every attribute is set here, in __init__."""
+    their own: every attribute is set here, in __init__, the composed
+    objects' state in them."""
 
     def __init__(self, config: BondConfig, links: LinksPort, clock: Clock | None = None,
                  make_device: MakeDevice = bonddev.choose) -> None:
