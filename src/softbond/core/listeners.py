@@ -82,7 +82,7 @@ class ControlListeners:
                     path.listen(member, socks.arp)
             if "lacp" in runner.listens_for and socks.slow is None:
                 socks.slow = self.links.open_listener(member.name, ETH_P_SLOW)
-                self.loop.add_reader(socks.slow.fileno(), self._on_slow, member, socks.slow)
+                self.loop.add_reader(socks.slow.fileno(), self._on_slow, member, socks)
             if (arp is not None and opts.ns_ip6_target) or (path is not None and path.v6):
                 socks.ns = self.links.open_listener(member.name, ETH_P_IPV6)
                 self.loop.add_reader(socks.ns.fileno(), self._on_na, member, socks.ns)
@@ -98,6 +98,7 @@ class ControlListeners:
                 assert self.loop is not None
                 self.loop.remove_reader(sock.fileno())
                 sock.close()
+        socks.arp = socks.ns = socks.slow = None      # a reader still in its batch stops
 
     def _on_arp(self, member: Member, sock: socket.socket) -> None:
         ours = self.health.ours_v4
@@ -136,12 +137,13 @@ class ControlListeners:
                 arp.saw_reply(member.name, na.target, next(iter(ours), b""), ours,
                               member is self.core.active, now)
 
-    def _on_slow(self, member: Member, sock: socket.socket) -> None:
+    def _on_slow(self, member: Member, socks: MemberSockets) -> None:
         """LACPDUs and Marker PDUs from a member, for the 802.3ad runner. The
         protocol object counts, rate-limits and refuses bad frames itself."""
         for _ in range(LISTENER_BATCH):   # a flood must not starve the event loop
-            if self._sockets.get(member.ifindex, MemberSockets()).slow is not sock:
-                return      # closed by what the last frame set off
+            sock = socks.slow
+            if sock is None:      # closed by what the last frame set off
+                return
             try:
                 frame = sock.recv(2048)
             except OSError:
