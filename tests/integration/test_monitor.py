@@ -18,7 +18,7 @@ import pytest
 from tests.support.netcheck import ping_ok, status_json, wait_active
 from tests.support.webutil import PORT, http, metric_samples
 from tests.support.webutil import web as web  # the fixture: `softbond web` servers in the host namespace
-from tests.support.browser import Browser, require_browser as _tools
+from tests.support.browser import Browser, artifacts_dir, assert_member_table_fits, require_browser as _tools
 from softbond.faces.lacpview import lacp_summary
 
 ADDR = "192.168.100.199/24"
@@ -167,7 +167,7 @@ def test_dashboard_in_a_real_browser(topo, web, tmp_path):
         browser("screenshot", path=str(screenshot))
         assert screenshot.stat().st_size > 10_000
         # also where a person (or CI) looks for it
-        kept = os.path.join(_artifacts(), "dashboard.png")
+        kept = os.path.join(artifacts_dir(), "dashboard.png")
         shutil.copy(screenshot, kept)
         print(f"screenshot: {screenshot} (and {kept})")
 
@@ -235,14 +235,6 @@ def test_dashboard_actions_work_with_the_token(topo, web, tmp_path):
         browser.close()
 
 
-def _artifacts():
-    """Where screenshots go for a person (or CI) to look at (git-ignored)."""
-    path = os.environ.get("SOFTBOND_ARTIFACTS") or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-artifacts")
-    os.makedirs(path, exist_ok=True)
-    return os.path.abspath(path)
-
-
 def _rgb(color):
     """'#2456c7' or 'rgb(36, 86, 199)' -> (36, 86, 199)."""
     if color.startswith("#"):
@@ -253,7 +245,7 @@ def _rgb(color):
 def _check_layout(browser, size):
     """Every chart inside its card, its card inside the bond's section, the
     time labels one line each and apart, one colour per member everywhere."""
-    charts = browser("eval", js="window.softbondDashboard.describeCharts()")
+    charts = [c for c in browser("eval", js="window.softbondDashboard.describeCharts()") if c["kind"] != "path"]
     assert len(charts) == 4, charts  # in and out stacked, one per member
     for c in charts:
         what = (size, c["kind"], c["dir"] or c["member"])
@@ -270,17 +262,7 @@ def _check_layout(browser, size):
         assert c["yMax"] >= 1, (what, c["yMax"])  # the 1 Mbit/s floor: idle stays small
     members = [c for c in charts if c["kind"] == "member"]
     assert len({c["yMax"] for c in members}) == 1, members  # one scale per card
-    # the member table fits its card: nothing cut off nor scrolled out of
-    # sight, also with the action buttons a token shows
-    for read_only in ("true", "false"):
-        table = browser("eval", js="(() => { const s = document.querySelector('[data-bond=\"bond0\"]'); "
-                                   f"const was = document.body.dataset.readOnly; document.body.dataset.readOnly = "
-                                   f"'{read_only}'; const w = s.querySelector('.table-wrap'); "
-                                   "const r = (e) => e.getBoundingClientRect(); "
-                                   "const out = {card: r(s).right, table: r(w.querySelector('table')).right, "
-                                   "scroll: w.scrollWidth, width: w.clientWidth}; "
-                                   "document.body.dataset.readOnly = was; return out; })()")
-        assert table["table"] <= table["card"] and table["scroll"] <= table["width"], (size, read_only, table)
+    assert_member_table_fits(browser, "bond0", size)
     swatches = browser("eval", js="Object.fromEntries([...document.querySelectorAll('[data-bond=\"bond0\"] "
                                   "tr[data-member]')].map(tr => [tr.dataset.member, "
                                   "getComputedStyle(tr.querySelector('.swatch')).backgroundColor]))")
@@ -307,7 +289,9 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
     """Issue 15 in real Chromium at 1400x900 and 800x600, an 802.3ad bond
     against Open vSwitch's LACP: screenshots in the artefact directory."""
     _tools()
-    up(topo, "mode=802.3ad", "miimon=100", "lacp_rate=fast")
+    # the path monitor on too: its column and the LACP column both in the
+    # member table, the widest it gets
+    up(topo, "mode=802.3ad", "miimon=100", "lacp_rate=fast", f"arp_ip_target={topo.peer_ip()}", "path_monitor=on")
     assert topo.wait_for(lambda: all(s["ad"] and s["ad"]["mux_state"] == "COLLECTING_DISTRIBUTING"
                                      for s in status_json(topo)["slaves"]), timeout=10)
     web()  # read-only
@@ -348,7 +332,7 @@ def test_dashboard_layout_first_paint_colours_and_lacp(topo, web):
         browser("goto", url=f"http://127.0.0.1:{PORT}/")
         browser("wait", js="document.getElementById('conn').dataset.state === 'live' && "
                            "Number(document.body.dataset.seq || 0) >= 3", timeout=10000)
-        artifacts = _artifacts()
+        artifacts = artifacts_dir()
         for width, height in ((1400, 900), (800, 600)):
             browser("viewport", width=width, height=height)
             seq = int(browser("eval", js="document.body.dataset.seq"))

@@ -3,13 +3,14 @@ random loss injected on one member's switch port (a tc BPF program,
 lab/randomdrop.bpf.c) takes that member out of service once the loss
 crosses the threshold, traffic moves to the other member, and the member
 comes back once the loss stops."""
+import os
 import time
 
 import pytest
 
 from softbond.lab import randomdrop
 from softbond.monitors.path import PathJudge
-from tests.support.browser import Browser, require_browser as _tools
+from tests.support.browser import Browser, artifacts_dir, assert_member_table_fits, require_browser as _tools
 from tests.support.modes_util import OVS_TRUNK
 from tests.support.netcheck import ping_ok, status_json, wait_active
 from tests.support.webutil import PORT, WebServer
@@ -22,12 +23,12 @@ def path(topo, i):
     return status_json(topo)["slaves"][i]["path"]
 
 
-def up_probing(topo, mode, target=None):
+def up_probing(topo, mode, target=None, *extra):
     """The bond up with the path monitor on the test's short interval and window."""
     proc = topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, f"mode={mode}",
                          "miimon=100", target or f"arp_ip_target={topo.peer_ip()}", "path_monitor=on",
                          f"path_monitor_interval={INTERVAL_MS}", f"path_monitor_window={WINDOW}",
-                         f"path_monitor_loss={LOSS}", f"path_monitor_recover={RECOVER}", check=False)
+                         f"path_monitor_loss={LOSS}", f"path_monitor_recover={RECOVER}", *extra, check=False)
     assert proc.returncode == 0, proc.stderr
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
 
@@ -89,11 +90,21 @@ def test_lossy_member_taken_out_and_back(topo):
         eth0_row = f"{bond} tr[data-member=\"eth0\"] td.path"
         browser("wait", js=f"document.querySelector('{eth0_row}').dataset.pathState === 'out of service'",
                 timeout=5000)
-        assert "% · " in browser("eval", js=f"document.querySelector('{eth0_row}').textContent")
+        loss = browser("eval", js=f"document.querySelector('{eth0_row} [data-part=loss]').textContent")
+        assert loss.endswith("%") and float(loss[:-1]) >= LOSS, loss
+        assert browser("eval", js=f"document.querySelector('{eth0_row} [data-part=rtt]').textContent").endswith(" ms")
         assert float(browser("eval", js=f"document.querySelector('{bond} .chart-path').dataset.latest")) >= LOSS
         charts = browser("eval", js="window.softbondDashboard.describeCharts()")
         path_chart = next(c for c in charts if c["kind"] == "path")
         assert [s["label"] for s in path_chart["series"]] == ["eth0", "eth1"]
+        # The path column must fit the member table at both window sizes.
+        for width, height in ((1400, 900), (800, 600)):
+            browser("viewport", width=width, height=height)
+            seq = int(browser("eval", js="document.body.dataset.seq"))
+            browser("wait", js=f"Number(document.body.dataset.seq) >= {seq + 1}", timeout=5000)
+            assert browser("eval", js=f"document.querySelector('{eth0_row}').offsetParent !== null")
+            assert_member_table_fits(browser, "bond0", f"{width}x{height}")
+            browser("screenshot", path=os.path.join(artifacts_dir(), f"dashboard-path-{width}x{height}.png"))
         assert browser("errors") == []
     finally:
         randomdrop.detach(sw, topo.switch_port(0))
@@ -158,6 +169,39 @@ def test_trunked_members_each_judged_by_their_own_probes(topo):
         assert ping_ok(topo, count=3)
     finally:
         randomdrop.detach(topo.host, topo.member(0))
+
+
+@pytest.mark.topology(switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")
+def test_8023ad_lossy_port_leaves_distribution_and_lacp_keeps_it(topo):
+    """802.3ad against Open vSwitch's LACP: probes wait for LACP to make a
+    port collecting (before, every probe sent during negotiation was lost,
+    both ports were taken out, which stopped their LACPDUs: the bond never
+    came up). A lossy port leaves our distribution only: its link and LACP
+    stay up, it is still probed, and it comes back when the loss stops."""
+    up_probing(topo, "802.3ad", None, "lacp_rate=fast")
+
+    def mux(i):
+        return status_json(topo)["slaves"][i]["ad"]["mux_state"]
+    assert topo.wait_for(lambda: all(s["path"]["probes"] >= 30 for s in status_json(topo)["slaves"]), timeout=8)
+    for slave in status_json(topo)["slaves"]:
+        assert slave["path"]["state"] == "in service" and slave["mii_status"] == "up", slave
+        assert slave["ad"]["mux_state"] == "COLLECTING_DISTRIBUTING", slave
+    # Half of what eth0 sends is lost (userspace OVS reads ahead of tc ingress, so on our egress).
+    randomdrop.attach(topo.host, topo.member(0), 500, directions=("egress",))
+    try:
+        assert topo.wait_for(lambda: path(topo, 0)["state"] == "out of service", timeout=4), path(topo, 0)
+        assert status_json(topo)["slaves"][0]["mii_status"] == "up"      # the link stays, for LACP
+        # Our transmit leaves eth0: 200 pings go out on eth1.
+        before = [s["counters"]["tx_packets"] for s in status_json(topo)["slaves"]]
+        topo.exec(topo.host, ["ping", "-q", "-c", "200", "-i", "0.005", "-W", "1", topo.peer_ip()], check=False)
+        after = [s["counters"]["tx_packets"] for s in status_json(topo)["slaves"]]
+        sent = [a - b for a, b in zip(after, before)]
+        assert sent[1] >= 200 and sent[0] < 100, sent          # eth0: its probes and LACPDUs only
+    finally:
+        randomdrop.detach(topo.host, topo.member(0))
+    assert topo.wait_for(lambda: path(topo, 0)["state"] == "in service", timeout=RECOVER * INTERVAL_MS / 1000 + 4)
+    assert topo.wait_for(lambda: mux(0) == "COLLECTING_DISTRIBUTING", timeout=5), mux(0)
+    assert ping_ok(topo, count=3)
 
 
 def test_ipv6_target_probed_with_neighbour_solicitations(topo):

@@ -72,6 +72,7 @@ def browser_driver() -> int:
     return 0
 
 
+
 if __name__ == "__main__" and sys.argv[1:] == ["browser-driver"]:
     sys.exit(browser_driver())
 
@@ -126,3 +127,25 @@ def require_browser():
 def _has_module(name):
     import importlib.util
     return importlib.util.find_spec(name) is not None
+
+
+def artifacts_dir() -> str:
+    """Where screenshots go for a person (or CI) to look at (git-ignored)."""
+    path = os.environ.get("SOFTBOND_ARTIFACTS") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-artifacts")
+    os.makedirs(path, exist_ok=True)
+    return os.path.abspath(path)
+
+
+def assert_member_table_fits(browser, bond: str, size: str) -> None:
+    """The member table fits its card: nothing cut off nor scrolled out of
+    sight, read-only and with the action buttons a token shows."""
+    for read_only in ("true", "false"):
+        table = browser("eval", js=f"(() => {{ const s = document.querySelector('[data-bond=\"{bond}\"]'); "
+                                   f"const was = document.body.dataset.readOnly; document.body.dataset.readOnly = "
+                                   f"'{read_only}'; const w = s.querySelector('.table-wrap'); "
+                                   "const r = (e) => e.getBoundingClientRect(); "
+                                   "const out = {card: r(s).right, table: r(w.querySelector('table')).right, "
+                                   "scroll: w.scrollWidth, width: w.clientWidth}; "
+                                   "document.body.dataset.readOnly = was; return out; })()")
+        assert table["table"] <= table["card"] and table["scroll"] <= table["width"], (size, read_only, table)

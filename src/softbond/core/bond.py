@@ -294,7 +294,9 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
     def _publish(self) -> None:
         if self.device is None:
             return
-        self.device.publish(self.runner, self.members, [m for m in self.members if m.up], self.active,
+        # usable: up, and not taken out by the path monitor (which in 802.3ad
+        # leaves the link up: see Runner.path_takes_link_down)
+        self.device.publish(self.runner, self.members, [m for m in self.members if m.up and m.path_ok], self.active,
                             mac_to_bytes(self.mac) if self.mac else bytes(6))
 
     # ---------------------------------------------------------------- events

@@ -116,7 +116,8 @@ class BondCore:
         speed and duplex the caller has already refreshed."""
         member.carrier = carrier
         role = ("active " if member is self.active else "backup ") if self.uses_primary() else ""
-        change = member.link.observe(carrier and not member.judged_down, now, self.opts.updelay / 1000,
+        held = member.judged_down if self.runner.path_takes_link_down else member.judged_down - {"path"}
+        change = member.link.observe(carrier and not held, now, self.opts.updelay / 1000,
                                      self.opts.downdelay / 1000, role)
         return self._apply(member, change, now)
 

@@ -174,8 +174,13 @@ class PathProbe:
                             level=logging.WARNING)
             member.path_ok = in_service
             bond.health.observe(member, member.carrier, now)     # as a lost carrier: usable no more, reselect
+            if not bond.runner.path_takes_link_down:
+                bond._publish()                             # 802.3ad: out of (or back into) distribution only
         for member in bond.members:
-            if not member.carrier:
+            # Not probed: a member without carrier (the link monitors have
+            # it), and an 802.3ad port LACP has not made collecting (the
+            # partner drops what it sends); either starts with a clean window.
+            if not member.carrier or bond.runner.member_collecting(member.name) is False:
                 if self.judge.quality(member.ifindex).probes:
                     self.judge.add(member.ifindex)          # a clean start when the carrier returns
                 if not member.path_ok:

@@ -54,6 +54,9 @@ class Runner:
     uses_active = False
     #: members keep distinct MACs; the active one carries the bond's (tlb, alb)
     unique_macs = False
+    #: the path monitor's verdict takes a member's link down, as a lost
+    #: carrier does (False: 802.3ad, where LACP must keep running on it)
+    path_takes_link_down = True
 
     def __init__(self, opts: BondOptions) -> None:
         self.opts = opts

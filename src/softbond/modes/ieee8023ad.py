@@ -125,6 +125,12 @@ class Ieee8023ad(Runner):
 
     # -- runner hooks (base.Runner) ----------------------------------------------
     listens_for = frozenset({"lacp"})
+    # A port the path monitor takes out leaves our distribution only: its
+    # link stays up for LACP, so the partner keeps the aggregate, the port
+    # keeps being probed, and it comes back when its path is clean again.
+    # (Taking its link down stopped its LACPDUs: the partner dropped the
+    # port, the probes went unanswered, and it never came back.)
+    path_takes_link_down = False
     ports_keyed_by_name = True
 
     def stop(self, members: Sequence[Port], now: float) -> list[tuple[Port, bytes]]:

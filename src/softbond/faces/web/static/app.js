@@ -239,9 +239,12 @@
     }
   }
 
-  function pathText(path) {
+  // loss above RTT, as in/out: one line each keeps the column narrow
+  // enough for the member table to fit its card at 800x600
+  function pathLines(path) {
     const rtt = path.rtt_ms == null ? "–" : path.rtt_ms.toFixed(2) + " ms";
-    return `${path.loss_pct}% · ${rtt}`;
+    return [el("span", { "data-part": "loss", text: `${path.loss_pct}%` }),
+      el("span", { "data-part": "rtt", text: rtt })];
   }
 
   function seriesMax(arrays) {
@@ -316,7 +319,7 @@
     const table = el("table", { class: "members-table" },
       el("thead", {}, el("tr", {}, ...["Member", "State", "MII", "Speed", "Failures", "Path loss · RTT", "Now in / out",
         "Bytes in / out", "Drops in / out", "LACP partner, states", ""].map((h) => el("th", {
-        text: h, class: h.startsWith("Path") ? "path" : "" })))),
+        text: h, class: h.startsWith("Path") ? "path" : h.startsWith("LACP") ? "lacp" : "" })))),
       tbody);
     const input = el("input", { type: "text", placeholder: "interface", "data-role": "enslave-iface" });
     const enslaveBtn = el("button", { type: "button", text: "Enslave", "data-action": "enslave" });
@@ -343,9 +346,10 @@
     rec.status = status;
     const members = (status.slaves || []).map((s) => s.name);
     rec.hasPath = (status.slaves || []).some((s) => s.path);
-    // The path column only where the path monitor runs: the table must fit
-    // its card at 800x600 without it.
+    // The path column only where the path monitor runs, the LACP column
+    // only in 802.3ad: the member table must fit its card at 800x600.
     rec.el.section.classList.toggle("has-path", rec.hasPath);
+    rec.el.section.classList.toggle("has-lacp", (status.slaves || []).some((s) => s.ad));
     const key = members.join(",") + (rec.hasPath ? " path" : "");
     rec.members = members;
     samplePath(rec, status);
@@ -463,8 +467,11 @@
       const c = s.counters || {};
       const lacp = s.ad ? [el("span", { class: "lacp-partner", text: (s.ad.partner || {}).system_mac || "–" }),
         lacpCell("actor", (s.ad.actor || {}).port_state), lacpCell("partner", (s.ad.partner || {}).port_state)] : ["–"];
-      const makeActive = el("button", { type: "button", text: "Make active", "data-action": "set-active" });
-      makeActive.addEventListener("click", () => act(rec.name, "set-active", { iface: s.name }));
+      // "Make active" only where the mode has an active member (the kernel
+      // refuses active_slave elsewhere)
+      const makeActive = ACTIVE_SLAVE_MODES.includes(st.mode)
+        ? el("button", { type: "button", text: "Make active", "data-action": "set-active" }) : null;
+      if (makeActive) makeActive.addEventListener("click", () => act(rec.name, "set-active", { iface: s.name }));
       const release = el("button", { type: "button", text: "Release", "data-action": "release" });
       release.addEventListener("click", () => act(rec.name, "release", { ifaces: [s.name] }));
       const swatch = el("span", { class: "swatch" });
@@ -477,12 +484,12 @@
         el("td", { class: "num", text: String(s.link_failure_count || 0) }),
         el("td", { class: "path", "data-path-state": s.path ? s.path.state : "",
           title: s.path ? s.path.reason || s.path.state : "path_monitor is off" },
-        s.path ? pathText(s.path) : "–"),
+        ...(s.path ? pathLines(s.path) : ["–"])),
         inOutCell(fmt(conv(last, "rx")), fmt(conv(last, "tx"))),
         inOutCell(bytesText(c.rx_bytes || 0), bytesText(c.tx_bytes || 0)),
         inOutCell(String(c.rx_dropped || 0), String(c.tx_dropped || 0)),
         el("td", { class: "lacp" }, ...lacp),
-        el("td", { class: "actions" }, makeActive, " ", release));
+        el("td", { class: "actions" }, makeActive, makeActive ? " " : null, release));
     });
     rec.el.tbody.replaceChildren(...rows);
   }
