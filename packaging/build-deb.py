@@ -6,7 +6,7 @@ them and writes the control files.
 
     python3 packaging/build-deb.py [--wheel WHEEL] [--out DIR]
 
-Dependencies come from Debian (python3-pyroute2, python3-aiohttp,
+Dependencies come from Debian (python3-aiohttp,
 python3-prometheus-client, libbpf1); textual is not among them (Debian's is
 far too old), so `softbond top` says what to install instead.
 """

@@ -4,7 +4,10 @@ format are control.METHODS).
 """
 from __future__ import annotations
 
+from . import asyncio_without_tls  # noqa: F401 - before anything imports asyncio
+
 import asyncio
+import ctypes
 import errno
 import json
 import logging
@@ -282,6 +285,7 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
     warnings = await startup.warnings(bond) if ready_fd is not None else []
     _report(ready_fd, "".join(f"warn {w}\n" for w in warnings) + "ok")
     sd_notify("READY=1")
+    _give_back_free_memory()
     textfile = TextfileWriter(bond)     # metrics_textfile=DIR (none: the task only looks)
     textfile.start()
     await stop.wait()
@@ -294,6 +298,16 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
     await server.close()
     links.close()
     return 0
+
+
+def _give_back_free_memory() -> None:
+    """What the start freed (the CLI's and the config's leftovers, import
+    scratch) goes back to the kernel: glibc keeps freed heap for reuse, and
+    an idle bond would carry it for its life (0.8 MiB of RSS measured)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc
+        pass
 
 
 def _report(fd: int | None, message: str) -> None:

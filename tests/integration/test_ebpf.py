@@ -322,9 +322,9 @@ def test_peer_name_fits():
 
 HANDOVER = r'''
 import json, subprocess
-from pyroute2 import IPRoute
 from softbond.datapath.ebpf import EbpfBond
 from softbond.kernel import isolate
+from softbond.kernel.rtnl import Rtnl
 
 def filters(dev):
     out = subprocess.run(["tc", "filter", "show", "dev", dev, "ingress"], capture_output=True, text=True).stdout
@@ -333,12 +333,12 @@ def filters(dev):
 def qdiscs(dev):
     return "clsact" in subprocess.run(["tc", "qdisc", "show", "dev", dev], capture_output=True, text=True).stdout
 
-ipr = IPRoute()
+rtnl = Rtnl()
 steps = {}
-idx = ipr.link_lookup(ifname="eth0")[0]
-idx1 = ipr.link_lookup(ifname="eth1")[0]
+idx = rtnl.link(name="eth0").index
+idx1 = rtnl.link(name="eth1").index
 mac = bytes(6)
-assert isolate.apply(ipr, "eth0", idx, False) is None
+assert isolate.apply(rtnl, "eth0", idx, False) is None
 steps["isolated"] = filters("eth0")
 bond = EbpfBond("bond0")
 bond.attach_member("eth0", idx, mac)
@@ -347,10 +347,10 @@ steps["attached"] = (filters("eth0"), filters("eth1"))
 bond.detach_member(idx)
 bond.detach_member(idx1)
 steps["detached"] = (filters("eth0"), filters("eth1"), qdiscs("eth1"))
-isolate.undo(ipr, "eth0", idx, False, {})
+isolate.undo(rtnl, "eth0", idx, False, {})
 steps["restored"] = (filters("eth0"), qdiscs("eth0"))
 bond.close()
-ipr.link("add", ifname="bond0", kind="bridge")
+subprocess.run(["ip", "link", "add", "bond0", "type", "bridge"], check=True)
 try:
     EbpfBond("bond0")
     steps["foreign"] = "adopted"

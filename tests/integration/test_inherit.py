@@ -304,9 +304,9 @@ def test_a_failed_move_puts_everything_back(topo):
               ("route", "add", "default", "via", "192.168.100.1"),
               ("link", "add", "dum0", "type", "veth", "peer", "name", "dum1"))
     before = snapshot(topo)
-    script = ("import sys\nfrom pyroute2 import IPRoute\nfrom softbond.kernel import addrmove\n"
-              "ipr = IPRoute(); src, dst = (ipr.link_lookup(ifname=n)[0] for n in ('eth0', 'dum0'))\n"
-              "record = addrmove.capture(ipr, src, 'eth0')\n"
+    script = ("import sys\nfrom softbond.kernel import addrmove\nfrom softbond.kernel.rtnl import Rtnl\n"
+              "rtnl = Rtnl(); src, dst = (rtnl.link(name=n).index for n in ('eth0', 'dum0'))\n"
+              "record = addrmove.capture(rtnl, src, 'eth0')\n"
               "try:\n    addrmove.move(record, ('eth0', src), ('dum0', dst))\n"
               "except addrmove.MoveError as exc:\n    print(exc)\nelse:\n    sys.exit('moved onto a down device')\n")
     out = topo.exec(topo.host, [sys.executable, "-c", script]).stdout.strip()

@@ -2,11 +2,11 @@
 a refusal in its own words, prefixed by the bond once; anything else by
 its errno's text or its class, never a raw "(17, 'File exists')"."""
 import pytest
-from pyroute2.netlink.exceptions import NetlinkError
 
 from softbond.config.errors import ConfigError
 from softbond.core.errors import BondError
 from softbond.kernel.links import LinkError
+from softbond.kernel.rtnl import NetlinkError
 from softbond.startup import failure
 
 
@@ -20,5 +20,5 @@ from softbond.startup import failure
     (ConfigError("bond0: mtu 10: out of range (68-65535)"), "bond0: mtu 10: out of range (68-65535)"),
 ])
 def test_a_failed_start_is_one_line_naming_the_bond(exc, line):
-    assert str(NetlinkError(17)) == "(17, 'File exists')"    # what reached the terminal before
+    assert str(NetlinkError(17)) == "[Errno 17] File exists"    # pyroute2's said "(17, 'File exists')"
     assert failure("bond0", exc) == line

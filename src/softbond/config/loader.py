@@ -1,16 +1,14 @@
 """Pick the right reader for a path, and combine bonds read from several sources."""
 
 import os
-import tomllib
 from typing import Any
 
 from .formats import reader_by_content, reader_by_name
-from .ifcfg import load_ifcfg
 from .model import BondConfig, build_bond_config
-from .modprobe import parse_modprobe
 from .options import SharedPairs
 from .textfile import read_text
-from .toml_config import parse_toml
+
+# The readers are imported by the path that needs them (see formats._reader).
 
 
 def load_config(path: str) -> list[BondConfig]:
@@ -24,17 +22,21 @@ def load_config(path: str) -> list[BondConfig]:
     if reader is not None:
         return reader(path)
     if os.path.isdir(path):
+        from .ifcfg import load_ifcfg
         return load_ifcfg(path)
     text = read_text(path)
     if path.endswith(".toml") or _looks_like_toml(text):
+        from .toml_config import parse_toml
         return parse_toml(text, path)
     reader = reader_by_content(text)
     if reader is not None:
         return reader(path)
+    from .modprobe import parse_modprobe
     return parse_modprobe(text, path)
 
 
 def _looks_like_toml(text: str) -> bool:
+    import tomllib
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError):

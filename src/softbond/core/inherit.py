@@ -56,8 +56,7 @@ class Inheritance:
         move the addresses and routes onto the bond."""
         name = self._inherit_source()
         original = self._adopted[name]
-        # Read through the daemon's netlink thread (pyroute2 will not run on the event loop's).
-        record = addrmove.capture(self.links._ipr, original.ifindex, name)
+        record = addrmove.capture(self.links.rtnl, original.ifindex, name)
         runtime.write_state(self.name, os.getpid(), [original], inherited=record)
         self.inherited = record
         try:

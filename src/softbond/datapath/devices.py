@@ -15,7 +15,6 @@ run unchanged on any; each `publish` forwards from one plan.build_plan
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import mmap
 import os
 import pickle
@@ -23,6 +22,7 @@ import socket
 import subprocess
 import sys
 
+from .sha256 import sha256
 from . import inprocess as datapath, workers
 from .inprocess import BucketBytes, DataPath, compile_snapshot
 from .abi import BUCKETS, protocols
@@ -39,7 +39,7 @@ def peer_name(bond: str) -> str:
     whole bond name (15 characters), so any two bond names get different
     peers (a prefix of the name did not: nubond0123456 and nubond0123457
     shared one)."""
-    return PEER_PREFIX + hashlib.sha256(bond.encode()).hexdigest()[:12]
+    return PEER_PREFIX + sha256(bond.encode()).hexdigest()[:12]
 
 
 def legacy_peer_name(bond: str) -> str:

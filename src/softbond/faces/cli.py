@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -128,9 +129,9 @@ def _spawn(config: BondConfig, args) -> None:
     """Start the bond's own process and wait until it is up (or failed).
 
     The bond process is forked from this one once the daemon's modules are
-    imported: a fresh interpreter would import them all again (pyroute2 and
-    asyncio alone are a fifth of a second of every `softbond up`, and 802.3ad
-    counts from `up` to distributing). Nothing here has started a thread."""
+    imported: a fresh interpreter would import them all again (time that
+    802.3ad counts from `up` to distributing). Nothing here has started a
+    thread."""
     from .. import daemon
 
     runtime.collect_garbage()
@@ -146,6 +147,10 @@ def _spawn(config: BondConfig, args) -> None:
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
+    # The bonds one `up` forks share its pages copy-on-write; the collector
+    # would write to every object it visits (its header), so what exists now
+    # is put out of its reach.
+    gc.freeze()
     pid = os.fork()
     if pid == 0:
         _bond_process(config, daemon, read_fd, write_fd, log_fd)

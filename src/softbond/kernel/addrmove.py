@@ -32,16 +32,14 @@ import socket
 import struct
 import time
 
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
-from pyroute2.netlink.rtnl.rtmsg import rtmsg
-
+from . import rtnl
 from .links import sysfs
+from .rtnl import Rtnl
 
 RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE = 20, 21, 24, 25
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 1, 4, 0x100, 0x200, 0x400
+NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400
 NLMSG_ERROR = 2
 SOL_NETLINK, NETLINK_CAP_ACK = 270, 10
-RTA_EXPIRES = 23
 RTNH_F_ONLINK = 4
 IFA_F_NODAD = 0x02
 # Flags a request may carry: nodad, homeaddress, managetempaddr,
@@ -58,39 +56,32 @@ class MoveError(Exception):
     pass
 
 
-def capture(ipr, ifindex: int, name: str) -> dict:
-    """What the member has that the bond takes: a JSON-able record.
-    `ipr`: a pyroute2 IPRoute (or the daemon's IPRouteThread)."""
+def capture(rtnl: Rtnl, ifindex: int, name: str) -> dict:
+    """What the member has that the bond takes: a JSON-able record."""
     addresses = []
-    for msg in ipr.get_addr(index=ifindex):
-        family, scope = msg["family"], msg["scope"]
+    for addr in rtnl.addresses(ifindex):
+        family, scope = addr["family"], addr["scope"]
         if family == socket.AF_INET6 and scope == 253:      # link-local: the interface's own
             continue
-        cache = msg.get_attr("IFA_CACHEINFO") or {}
         addresses.append({
-            "family": family, "prefixlen": msg["prefixlen"], "scope": scope,
-            "flags": msg.get_attr("IFA_FLAGS") or msg["flags"],
-            "address": msg.get_attr("IFA_ADDRESS"), "local": msg.get_attr("IFA_LOCAL"),
-            "broadcast": msg.get_attr("IFA_BROADCAST"), "label": msg.get_attr("IFA_LABEL"),
-            "valid": cache.get("ifa_valid", LIFETIME_FOREVER),
-            "preferred": cache.get("ifa_preferred", LIFETIME_FOREVER),
-            "metric": msg.get_attr("IFA_RT_PRIORITY"), "proto": msg.get_attr("IFA_PROTO"),
+            "family": family, "prefixlen": addr["prefixlen"], "scope": scope, "flags": addr["flags"],
+            "address": addr["address"], "local": addr["local"], "broadcast": addr["broadcast"],
+            "label": addr["label"],
+            "valid": LIFETIME_FOREVER if addr["valid"] is None else addr["valid"],
+            "preferred": LIFETIME_FOREVER if addr["preferred"] is None else addr["preferred"],
+            "metric": addr["metric"], "proto": addr["proto"],
         })
     routes = []
     for family in (socket.AF_INET, socket.AF_INET6):
-        for msg in ipr.get_routes(family=family, table=None):
-            if msg.get_attr("RTA_OIF") != ifindex or msg["proto"] not in MOVED_PROTOS:
+        for route in rtnl.routes(family):
+            if route["oif"] != ifindex or route["proto"] not in MOVED_PROTOS:
                 continue
-            metrics = msg.get_attr("RTA_METRICS")
-            expires = (msg.get_attr("RTA_CACHEINFO") or {}).get("rta_expires", 0)
+            expires = route["expires_ticks"]
             routes.append({
-                **{key: msg[key] for key in ("family", "dst_len", "src_len", "tos", "proto", "scope", "type")},
-                "flags": msg["flags"] & RTNH_F_ONLINK,
-                "table": msg.get_attr("RTA_TABLE") or msg["table"],
-                "dst": msg.get_attr("RTA_DST"), "src": msg.get_attr("RTA_SRC"),
-                "gateway": msg.get_attr("RTA_GATEWAY"), "prefsrc": msg.get_attr("RTA_PREFSRC"),
-                "priority": msg.get_attr("RTA_PRIORITY"), "pref": msg.get_attr("RTA_PREF"),
-                "metrics": [list(pair) for pair in metrics["attrs"]] if metrics else [],
+                **{key: route[key] for key in ("family", "dst_len", "src_len", "tos", "proto", "scope", "type",
+                                               "table", "dst", "src", "gateway", "prefsrc", "priority", "pref",
+                                               "metrics")},
+                "flags": route["flags"] & RTNH_F_ONLINK,
                 "expires": (expires + USER_HZ - 1) // USER_HZ if expires else 0,
             })
     return {"from": name, "ifindex": ifindex, "mtu": int(sysfs(name, "mtu") or 0), "addresses": addresses,
@@ -100,59 +91,12 @@ def capture(ipr, ifindex: int, name: str) -> dict:
 # --------------------------------------------------------------- messages
 def _addr_msg(kind: int, flags: int, ifindex: int, addr: dict, *, label: str | None,
               extra_ifa_flags: int = 0) -> bytes:
-    msg = ifaddrmsg()
-    ifa_flags = (addr["flags"] & IFA_F_SETTABLE) | extra_ifa_flags
-    msg["family"], msg["prefixlen"], msg["scope"], msg["index"] = (addr["family"], addr["prefixlen"],
-                                                                   addr["scope"], ifindex)
-    msg["flags"] = ifa_flags & 0xFF
-    attrs = [("IFA_ADDRESS", addr["address"])]
-    if addr["local"]:
-        attrs.append(("IFA_LOCAL", addr["local"]))
-    if kind == RTM_NEWADDR:
-        if addr["broadcast"]:
-            attrs.append(("IFA_BROADCAST", addr["broadcast"]))
-        if label:
-            attrs.append(("IFA_LABEL", label))
-        attrs.append(("IFA_FLAGS", ifa_flags))
-        attrs.append(("IFA_CACHEINFO", {"ifa_preferred": addr["preferred"], "ifa_valid": addr["valid"],
-                                        "cstamp": 0, "tstamp": 0}))
-        if addr["metric"]:
-            attrs.append(("IFA_RT_PRIORITY", addr["metric"]))
-        if addr.get("proto"):        # who made it (ip address add ... proto N)
-            attrs.append(("IFA_PROTO", addr["proto"]))
-    msg["attrs"] = attrs
-    return _encode(msg, kind, flags)
+    return rtnl.address_message(kind, flags, ifindex, addr, ifa_flags=(addr["flags"] & IFA_F_SETTABLE) | extra_ifa_flags,
+                                label=label, full=kind == RTM_NEWADDR)
 
 
 def _route_msg(kind: int, flags: int, ifindex: int, route: dict) -> bytes:
-    msg = rtmsg()
-    for key in ("family", "dst_len", "src_len", "tos", "proto", "scope", "type", "flags"):
-        msg[key] = route[key]
-    msg["table"] = route["table"] if route["table"] < 256 else 252   # RT_TABLE_COMPAT: RTA_TABLE says
-    attrs = [("RTA_TABLE", route["table"]), ("RTA_OIF", ifindex)]
-    for key, nla in (("dst", "RTA_DST"), ("src", "RTA_SRC"), ("gateway", "RTA_GATEWAY"),
-                     ("prefsrc", "RTA_PREFSRC"), ("priority", "RTA_PRIORITY"), ("pref", "RTA_PREF")):
-        if route[key] is not None:
-            attrs.append((nla, route[key]))
-    if route["metrics"] and kind == RTM_NEWROUTE:
-        attrs.append(("RTA_METRICS", {"attrs": [tuple(pair) for pair in route["metrics"]]}))
-    msg["attrs"] = attrs
-    data = _encode(msg, kind, flags)
-    if route["expires"] and kind == RTM_NEWROUTE:   # pyroute2 encodes RTA_EXPIRES as text
-        data = _with_u32_attr(data, RTA_EXPIRES, route["expires"])
-    return data
-
-
-def _encode(msg, kind: int, flags: int) -> bytes:
-    msg["header"]["type"] = kind
-    msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | flags
-    msg.encode()
-    return bytes(msg.data[:msg["header"]["length"]])
-
-
-def _with_u32_attr(data: bytes, nla_type: int, value: int) -> bytes:
-    data = data + struct.pack("=HHI", 8, nla_type, value)
-    return struct.pack("=I", len(data)) + data[4:]
+    return rtnl.route_message(kind, flags, ifindex, route, full=kind == RTM_NEWROUTE)
 
 
 # ------------------------------------------------------------------ moves

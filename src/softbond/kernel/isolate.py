@@ -18,6 +18,10 @@ import ctypes
 import ctypes.util
 import os
 import struct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .rtnl import Rtnl
 
 BPF_PROG_LOAD = 5
 BPF_PROG_TYPE_SCHED_CLS = 3
@@ -58,22 +62,21 @@ def sysctl(path: str, value: str | None = None) -> str | None:
     return value
 
 
-def apply(ipr, name: str, ifindex: int, had_clsact: bool) -> str | None:
+def apply(rtnl: Rtnl, name: str, ifindex: int, had_clsact: bool) -> str | None:
     """Attach the drop filter; returns a warning when only the fallback worked."""
     try:
         fd = load_drop_program()
         try:
             try:
-                ipr.tc("add", "clsact", ifindex)
-            except Exception:  # noqa: BLE001 - already there (ours, adopted, or the user's)
+                rtnl.add_clsact(ifindex)
+            except OSError:     # already there (ours, adopted, or the user's)
                 pass
             try:
                 # A member adopted after a crash still has our filter.
-                ipr.tc("del-filter", "bpf", ifindex, ":1", parent=CLSACT_PARENT, prio=FILTER_PRIO)
-            except Exception:  # noqa: BLE001 - none there: the normal case
+                rtnl.del_filter(ifindex, CLSACT_PARENT, FILTER_PRIO)
+            except OSError:     # none there: the normal case
                 pass
-            ipr.tc("add-filter", "bpf", ifindex, ":1", fd=fd, name="softbond_drop",
-                   parent=CLSACT_PARENT, prio=FILTER_PRIO, direct_action=True)
+            rtnl.set_bpf_filter(ifindex, CLSACT_PARENT, FILTER_PRIO, fd, "softbond_drop", replace=False)
             return None
         finally:
             os.close(fd)
@@ -84,15 +87,15 @@ def apply(ipr, name: str, ifindex: int, had_clsact: bool) -> str | None:
                 "some traffic may reach the bond twice")
 
 
-def undo(ipr, name: str, ifindex: int, had_clsact: bool, sysctls: dict[str, str | None]) -> None:
+def undo(rtnl: Rtnl, name: str, ifindex: int, had_clsact: bool, sysctls: dict[str, str | None]) -> None:
     """Remove what `apply` did (also after a crash: it only needs the
     recorded original state)."""
     try:
         if not had_clsact:
-            ipr.tc("del", "clsact", ifindex)
+            rtnl.del_clsact(ifindex)
         else:
-            ipr.tc("del-filter", "bpf", ifindex, ":1", parent=CLSACT_PARENT, prio=FILTER_PRIO)
-    except Exception:  # noqa: BLE001 - nothing attached, or the member is gone
+            rtnl.del_filter(ifindex, CLSACT_PARENT, FILTER_PRIO)
+    except OSError:     # nothing attached, or the member is gone
         pass
     for key, value in sysctls.items():
         if value is not None:

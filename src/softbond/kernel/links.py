@@ -9,13 +9,10 @@ import errno
 import ipaddress
 import os
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
-from pyroute2 import IPRoute
-
 from . import isolate, nsid
-from pyroute2.netlink.exceptions import NetlinkError
+from .rtnl import Link, NetlinkError, Rtnl
 
 IFF_UP = 0x1
 IFF_PROMISC = 0x100
@@ -103,118 +100,87 @@ def set_disable_ipv6(name: str, value: str | None) -> None:
         pass
 
 
-class IPRouteThread:
-    """pyroute2's synchronous IPRoute runs its own asyncio loop and refuses
-    to work inside a thread whose loop is running (the daemon's). So it
-    lives in a thread of its own; calls block the caller briefly, like the
-    syscalls they are."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="softbond-netlink")
-        self._ipr = self._pool.submit(IPRoute).result()
-
-    def __getattr__(self, name):
-        method = getattr(self._ipr, name)
-
-        def call(*args, **kwargs):
-            return self._pool.submit(method, *args, **kwargs).result()
-        return call
-
-    def close(self) -> None:
-        self._pool.submit(self._ipr.close).result()
-        self._pool.shutdown()
-
-
 class Links:
-    """A thin, error-translating wrapper over pyroute2 for one namespace."""
+    """Reading and changing this namespace's interfaces, errors as LinkError."""
 
     def __init__(self) -> None:
-        self._ipr = IPRouteThread()
+        self.rtnl = Rtnl()
 
     def close(self) -> None:
-        self._ipr.close()
+        self.rtnl.close()
 
-    def _index(self, name: str) -> int:
-        found = self._ipr.link_lookup(ifname=name)
-        if not found:
+    def _link(self, name: str) -> Link:
+        link = self.rtnl.link(name=name)
+        if link is None:
             raise LinkError(f"{name}: no such interface")
-        return found[0]
+        return link
 
     def exists(self, name: str) -> bool:
-        return bool(self._ipr.link_lookup(ifname=name))
+        return self.rtnl.link(name=name) is not None
 
     def index(self, name: str) -> int:
-        return self._index(name)
-
-    def _link(self, name: str):
-        return self._ipr.get_links(self._index(name))[0]
+        return self._link(name).index
 
     def snapshot(self, name: str) -> LinkState:
         link = self._link(name)
         return LinkState(
             name=name,
-            ifindex=link["index"],
-            mac=link.get_attr("IFLA_ADDRESS"),
-            mtu=link.get_attr("IFLA_MTU"),
-            admin_up=bool(link["flags"] & IFF_UP),
-            promisc=bool(link["flags"] & IFF_PROMISC),
+            ifindex=link.index,
+            mac=link.mac or "",
+            mtu=link.mtu,
+            admin_up=bool(link.flags & IFF_UP),
+            promisc=bool(link.flags & IFF_PROMISC),
             disable_ipv6=_read_disable_ipv6(name),
-            had_clsact=self._has_clsact(link["index"]),
+            had_clsact=self._has_clsact(link.index),
             arp_ignore=isolate.sysctl(f"/proc/sys/net/ipv4/conf/{name}/arp_ignore"),
             rp_filter=isolate.sysctl(f"/proc/sys/net/ipv4/conf/{name}/rp_filter"),
         )
 
     def _has_clsact(self, ifindex: int) -> bool:
-        return any(q.get_attr("TCA_KIND") in ("clsact", "ingress") for q in self._ipr.get_qdiscs(index=ifindex))
+        return any(kind in ("clsact", "ingress") for kind in self.rtnl.qdisc_kinds(ifindex))
 
     def isolate(self, state: LinkState) -> str | None:
         """Keep the kernel stack off a member; returns a warning if degraded."""
-        return isolate.apply(self._ipr, state.name, state.ifindex, state.had_clsact)
+        return isolate.apply(self.rtnl, state.name, state.ifindex, state.had_clsact)
 
     def kind(self, name: str) -> str | None:
-        info = self._link(name).get_attr("IFLA_LINKINFO")
-        return info.get_attr("IFLA_INFO_KIND") if info else None
+        return self._link(name).kind
 
     def veth_peer(self, name: str) -> str | None:
         """The name of a veth's other end when it is in this namespace too."""
         link = self._link(name)
-        peer_index = link.get_attr("IFLA_LINK")
-        info = link.get_attr("IFLA_LINKINFO")
-        if not info or info.get_attr("IFLA_INFO_KIND") != "veth" or not peer_index \
-                or link.get_attr("IFLA_LINK_NETNSID") is not None:
+        if link.kind != "veth" or not link.link or link.link_netnsid is not None:
             return None
-        try:
-            return self._ipr.get_links(peer_index)[0].get_attr("IFLA_IFNAME")
-        except (NetlinkError, IndexError):
-            return None
+        peer = self.rtnl.link(index=link.link)
+        return peer.name if peer is not None else None
 
     def mtu_range(self, name: str) -> tuple[int, int]:
         """The MTUs the device takes (min_mtu, max_mtu; 0: no limit given)."""
         link = self._link(name)
-        return link.get_attr("IFLA_MIN_MTU") or 0, link.get_attr("IFLA_MAX_MTU") or 0
+        return link.min_mtu, link.max_mtu
 
     def master(self, name: str) -> int | None:
-        return self._link(name).get_attr("IFLA_MASTER")
+        return self._link(name).master
 
     def addresses(self, name: str, *, scope_global_only: bool = True) -> list[str]:
         out = []
-        for addr in self._ipr.get_addr(index=self._index(name)):
+        for addr in self.rtnl.addresses(self.index(name)):
             if scope_global_only and addr["scope"] != 0:
                 continue
-            out.append(f"{addr.get_attr('IFA_ADDRESS')}/{addr['prefixlen']}")
+            out.append(f"{addr['address']}/{addr['prefixlen']}")
         return out
 
     def _set(self, name: str, what: str, **kwargs) -> None:
         try:
-            self._ipr.link("set", index=self._index(name), **kwargs)
+            self.rtnl.set_link(self.index(name), **kwargs)
         except NetlinkError as exc:
             raise LinkError(f"{name}: cannot set {what}: {os.strerror(exc.code)}") from None
 
     def set_up(self, name: str, up: bool = True) -> None:
-        self._set(name, "state", state="up" if up else "down")
+        self._set(name, "state", up=up)
 
     def set_mac(self, name: str, mac: str) -> None:
-        self._set(name, "MAC address", address=mac)
+        self._set(name, "MAC address", mac=mac)
 
     def set_mtu(self, name: str, mtu: int) -> None:
         self._set(name, f"MTU {mtu}", mtu=mtu)
@@ -223,59 +189,56 @@ class Links:
         """(gso_max_size, gso_max_segs): the largest GSO frame the device
         takes, which TCP sizes its super-frames by."""
         link = self._link(name)
-        return link.get_attr("IFLA_GSO_MAX_SIZE") or 0, link.get_attr("IFLA_GSO_MAX_SEGS") or 0
+        return link.gso_max_size, link.gso_max_segs
 
     def set_gso_limits(self, name: str, size: int, segs: int) -> None:
         self._set(name, "GSO limits", gso_max_size=size, gso_max_segs=segs)
 
     def set_promisc(self, name: str, on: bool) -> None:
-        # pyroute2 takes the flag through flags/mask.
-        self._set(name, "promiscuity", flags=IFF_PROMISC if on else 0, mask=IFF_PROMISC)
+        self._set(name, "promiscuity", promisc=on)
 
     def add_address(self, name: str, cidr: str) -> None:
         iface = ipaddress.ip_interface(cidr)
-        kwargs = {}
+        broadcast = None
         if iface.version == 4 and iface.network.prefixlen < 31:
-            kwargs["broadcast"] = str(iface.network.broadcast_address)
+            broadcast = str(iface.network.broadcast_address)
         try:
-            self._ipr.addr("add", index=self._index(name), address=str(iface.ip),
-                           prefixlen=iface.network.prefixlen, **kwargs)
+            self.rtnl.add_address(self.index(name), str(iface.ip), iface.network.prefixlen, broadcast)
         except NetlinkError as exc:
             if exc.code != errno.EEXIST:
                 raise LinkError(f"{name}: cannot add address {cidr}: {os.strerror(exc.code)}") from None
 
     def add_default_route(self, name: str, gateway: str) -> None:
         try:
-            self._ipr.route("replace", dst="default" if ":" not in gateway else "::/0",
-                            gateway=gateway, oif=self._index(name))
-        except NetlinkError as exc:
-            raise LinkError(f"{name}: cannot add default route via {gateway}: {os.strerror(exc.code)}") from None
+            self.rtnl.replace_default_route(self.index(name), gateway)
+        except (NetlinkError, ValueError) as exc:
+            reason = os.strerror(exc.code) if isinstance(exc, NetlinkError) else "not an IP address"
+            raise LinkError(f"{name}: cannot add default route via {gateway}: {reason}") from None
 
     def default_gateway(self, name: str) -> str | None:
         """The gateway of the IPv4 default route through `name`, if any
         (the path monitor's probe target when no arp_ip_target is set)."""
-        index = self._index(name)
-        for route in self._ipr.get_default_routes(family=socket.AF_INET):
-            if route.get_attr("RTA_OIF") == index and route.get_attr("RTA_GATEWAY"):
-                return route.get_attr("RTA_GATEWAY")
+        index = self.index(name)
+        for route in self.rtnl.routes(socket.AF_INET):
+            if route["dst_len"] == 0 and route["oif"] == index and route["gateway"]:
+                return route["gateway"]
         return None
 
     def find(self, ifindex: int) -> tuple[str, str] | None:
         """The name and MAC of the interface with this ifindex, if any."""
-        try:
-            link = self._ipr.get_links(ifindex)[0]
-        except (NetlinkError, IndexError):
+        link = self.rtnl.link(index=ifindex)
+        if link is None:
             return None
-        return link.get_attr("IFLA_IFNAME"), (link.get_attr("IFLA_ADDRESS") or "").lower()
+        return link.name, (link.mac or "").lower()
 
     def has_our_filter(self, ifindex: int) -> bool:
         """softbond's ingress filter (the isolate drop or the eBPF path's) is
         on it: only a member softbond enslaved has one."""
         try:
-            filters = self._ipr.get_filters(index=ifindex, parent=isolate.CLSACT_PARENT)
+            filters = self.rtnl.bpf_filters(ifindex, isolate.CLSACT_PARENT)
         except NetlinkError:
             return False
-        return any((f["info"] >> 16) == isolate.FILTER_PRIO for f in filters)
+        return any(prio == isolate.FILTER_PRIO for prio, _ in filters)
 
     def restore(self, state: LinkState, *, leave_down: bool = False) -> None:
         """Put a member back as it was; best effort per attribute. The
@@ -288,7 +251,7 @@ class Links:
             return
         name = found[0]
         errors = []
-        isolate.undo(self._ipr, name, state.ifindex, state.had_clsact,
+        isolate.undo(self.rtnl, name, state.ifindex, state.had_clsact,
                      {"arp_ignore": state.arp_ignore, "rp_filter": state.rp_filter})
         for what, action in (
             ("down", lambda: self.set_up(name, False)),

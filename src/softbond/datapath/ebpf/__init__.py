@@ -54,8 +54,4 @@ def _probe() -> tuple[bool, str]:
     except OSError as exc:
         return False, f"cannot load {os.path.basename(path)}: {exc}"
     obj.close()
-    try:
-        import pyroute2  # noqa: F401
-    except ImportError:
-        return False, "pyroute2 missing"
     return True, ""

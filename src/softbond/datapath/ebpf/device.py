@@ -19,15 +19,13 @@ state, and the next EbpfBond for the same name adopts the device, the maps
 """
 from __future__ import annotations
 
-import errno
 import os
 import socket
 
-from pyroute2.netlink.exceptions import NetlinkError
-
 from ..devices import legacy_peer_name, peer_name
 from ...kernel import isolate, packet
-from ...kernel.links import IPRouteThread, LinkError
+from ...kernel.links import LinkError
+from ...kernel.rtnl import Link, NetlinkError, Rtnl
 from ...kernel.isolate import FILTER_PRIO
 from . import build, libbpf, loader
 from ..abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
@@ -36,24 +34,7 @@ from ..plan import ForwardingPlan
 
 CLSACT_INGRESS = 0xFFFFFFF2     # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
 CLSACT_EGRESS = 0xFFFFFFF3      # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
-TCA_BPF_ID = 11
 ETH_P_ARP = 0x0806
-
-
-def _nla_u32(nla, kind: int) -> int | None:
-    """A u32 attribute pyroute2 does not decode (TCA_BPF_ID), read from the
-    raw message."""
-    data, off = nla.data, nla.offset
-    end = off + int.from_bytes(data[off:off + 2], "little")
-    p = off + 4
-    while p + 4 <= end:
-        length = int.from_bytes(data[p:p + 2], "little")
-        if length < 4:
-            return None
-        if int.from_bytes(data[p + 2:p + 4], "little") & 0x3FFF == kind and length >= 8:
-            return int.from_bytes(data[p + 4:p + 8], "little")
-        p += (length + 3) & ~3
-    return None
 
 
 def _mac_bytes(mac: str | bytes) -> bytes:
@@ -68,8 +49,7 @@ class EbpfBond:
             raise ValueError(f"bad bond name {bond!r}")
         self.bond = bond
         self.peer = peer_name(bond)
-        # pyroute2's sync API refuses to run inside the daemon's event loop.
-        self.ipr = IPRouteThread()
+        self.rtnl = Rtnl()
         self.obj = None
         self.members: dict[int, str] = {}
         self._arp_sock: socket.socket | None = None
@@ -104,43 +84,38 @@ class EbpfBond:
                 self.obj.close()
             if created:
                 self._del_link(self.bond)
-            self.ipr.close()
+            self.rtnl.close()
             raise
 
     # -- device ----------------------------------------------------------------------
-    def _link(self, **kw):
-        try:
-            links = self.ipr.link("get", **kw)
-        except NetlinkError as exc:
-            if exc.code in (errno.ENODEV, errno.ENOENT):
-                return None
-            raise
-        return links[0] if links else None
+    def _link(self, **kw) -> Link | None:
+        return self.rtnl.link(**kw)
 
     def _address(self, ifindex: int) -> bytes:
-        return _mac_bytes(self._link(index=ifindex).get_attr("IFLA_ADDRESS"))
+        link = self._link(index=ifindex)
+        return _mac_bytes(link.mac or "") if link is not None else bytes(6)
 
     def _device(self, mac: str | None, mtu: int) -> tuple[int, int, bool]:
-        link = self._link(ifname=self.bond)
+        link = self._link(name=self.bond)
         created = False
         if link is None:
-            if self._link(ifname=self.peer) is not None:
+            if self._link(name=self.peer) is not None:
                 raise RuntimeError(f"{self.bond}: cannot create the bond device: its hidden peer's name "
                                    f"{self.peer} is taken by another interface")
-            self.ipr.link("add", ifname=self.bond, kind="veth", peer=self.peer)
+            self.rtnl.add_veth(self.bond, self.peer)
             created = True
-            link = self._link(ifname=self.bond)
-        info = link.get_attr("IFLA_LINKINFO")
-        kind = info.get_attr("IFLA_INFO_KIND") if info else None
+            link = self._link(name=self.bond)
+            if link is None:
+                raise RuntimeError(f"{self.bond}: the bond device went away as it was made")
         # A device left by a crash is adopted with its peer under either naming.
-        peer = self._link(index=link.get_attr("IFLA_LINK")) if link.get_attr("IFLA_LINK") else None
-        peer_ifname = peer.get_attr("IFLA_IFNAME") if peer is not None else None
-        if kind != "veth" or link.get_attr("IFLA_LINK_NETNSID") is not None \
+        peer = self._link(index=link.link) if link.link else None
+        peer_ifname = peer.name if peer is not None else None
+        if link.kind != "veth" or link.link_netnsid is not None or peer is None \
                 or peer_ifname not in (self.peer, legacy_peer_name(self.bond)):
             raise RuntimeError(f"{self.bond} exists but is not a softbond eBPF bond device "
                                f"(a veth whose peer {self.peer} is in the same namespace)")
         self.peer = peer_ifname
-        ifindex, peer_ifindex = link["index"], peer["index"]
+        ifindex, peer_ifindex = link.index, peer.index
         try:
             # The hidden peer must never talk by itself (router solicitations,
             # DAD, MLD): no IPv6 on it.
@@ -149,51 +124,48 @@ class EbpfBond:
         except OSError:
             pass
         if created:
-            self.ipr.link("set", index=peer_ifindex, state="down")
-        if mtu and link.get_attr("IFLA_MTU") != mtu:
-            self.ipr.link("set", index=peer_ifindex, mtu=mtu)
-            self.ipr.link("set", index=ifindex, mtu=mtu)
-        if mac is not None and _mac_bytes(mac) != _mac_bytes(link.get_attr("IFLA_ADDRESS")):
-            self.ipr.link("set", index=ifindex, address=_mac_bytes(mac).hex(":"))
+            self.rtnl.set_link(peer_ifindex, up=False)
+        if mtu and link.mtu != mtu:
+            self.rtnl.set_link(peer_ifindex, mtu=mtu)
+            self.rtnl.set_link(ifindex, mtu=mtu)
+        if mac is not None and _mac_bytes(mac) != _mac_bytes(link.mac or ""):
+            self.rtnl.set_link(ifindex, mac=_mac_bytes(mac).hex(":"))
         return ifindex, peer_ifindex, created
 
     def set_peer_mtu(self, mtu: int) -> None:
         try:
-            self.ipr.link("set", index=self.peer_ifindex, mtu=mtu)
+            self.rtnl.set_link(self.peer_ifindex, mtu=mtu)
         except NetlinkError as exc:
             raise LinkError(f"{self.peer}: cannot set MTU {mtu}: {os.strerror(exc.code)}") from None
 
     def _del_link(self, name: str) -> None:
-        link = self._link(ifname=name)
+        link = self._link(name=name)
         if link is not None:
             try:
-                self.ipr.link("del", index=link["index"])
+                self.rtnl.del_link(link.index)
             except NetlinkError:
                 pass
 
     # -- tc --------------------------------------------------------------------------
     def _has_clsact(self, ifindex: int) -> bool:
-        return any(q.get_attr("TCA_KIND") in ("clsact", "ingress") for q in self.ipr.get_qdiscs(index=ifindex))
+        return any(kind in ("clsact", "ingress") for kind in self.rtnl.qdisc_kinds(ifindex))
 
-    def _our_filter(self, ifindex: int, parent: int):
+    def _our_filter(self, ifindex: int, parent: int) -> tuple[int, int | None] | None:
+        """(prio, program id) of our filter there, if there is one."""
         try:
-            filters = self.ipr.get_filters(index=ifindex, parent=parent)
+            filters = self.rtnl.bpf_filters(ifindex, parent)
         except NetlinkError:
             return None
-        for f in filters:
-            if (f["info"] >> 16) == FILTER_PRIO and f.get_attr("TCA_OPTIONS"):
-                return f
-        return None
+        return next((f for f in filters if f[0] == FILTER_PRIO), None)
 
     def _attach(self, ifindex: int, parent: int, prog: str) -> bool:
         """Put `prog` at our prio (replacing what is there); True when the
         clsact qdisc had to be added."""
         made = False
         if not self._has_clsact(ifindex):
-            self.ipr.tc("add", "clsact", ifindex)
+            self.rtnl.add_clsact(ifindex)
             made = True
-        self.ipr.tc("replace-filter", "bpf", ifindex, ":1", fd=self.obj.progs[prog], name=prog, parent=parent,
-                    prio=FILTER_PRIO, direct_action=True)
+        self.rtnl.set_bpf_filter(ifindex, parent, FILTER_PRIO, self.obj.progs[prog], prog, replace=True)
         return made
 
     def _existing_maps(self) -> dict[str, int] | None:
@@ -211,7 +183,7 @@ class EbpfBond:
 
     def _filter_maps(self, ifindex: int, parent: int) -> dict[str, int] | None:
         f = self._our_filter(ifindex, parent)
-        prog_id = _nla_u32(f.get_attr("TCA_OPTIONS"), TCA_BPF_ID) if f is not None else None
+        prog_id = f[1] if f is not None else None
         return loader.maps_of_program(prog_id) if prog_id else None
 
     def _maps_from_filter(self) -> dict[str, int] | None:
@@ -223,8 +195,8 @@ class EbpfBond:
             loader.close_fds(fds)
             return None
         config_id = libbpf.map_info(fds["sb_config"])["id"]
-        for link in self.ipr.get_links():
-            index = link["index"]
+        for link in self.rtnl.links():
+            index = link.index
             if index in (self.ifindex, self.peer_ifindex):
                 continue
             more = self._filter_maps(index, CLSACT_INGRESS)
@@ -243,13 +215,13 @@ class EbpfBond:
                 self.maps.del_rx(ifindex)
                 self.maps.drop_stats(ifindex)
                 continue
-            self.members[ifindex] = link.get_attr("IFLA_IFNAME")
+            self.members[ifindex] = link.name
             if self._our_filter(ifindex, CLSACT_INGRESS) is not None:
                 self._attach(ifindex, CLSACT_INGRESS, "sb_ingress")
 
     # -- API ---------------------------------------------------------------------------
     def set_carrier(self, on: bool) -> None:
-        self.ipr.link("set", index=self.peer_ifindex, state="up" if on else "down")
+        self.rtnl.set_link(self.peer_ifindex, up=on)
 
     def attach_member(self, ifname: str, ifindex: int, mac: bytes) -> None:
         entry = self.maps.rx_entries().get(ifindex)
@@ -277,14 +249,14 @@ class EbpfBond:
                 if flags & RXF_HAD_FILTER:
                     fd = isolate.load_drop_program()
                     try:
-                        self.ipr.tc("replace-filter", "bpf", ifindex, ":1", fd=fd, name="softbond_drop",
-                                    parent=CLSACT_INGRESS, prio=FILTER_PRIO, direct_action=True)
+                        self.rtnl.set_bpf_filter(ifindex, CLSACT_INGRESS, FILTER_PRIO, fd, "softbond_drop",
+                                                 replace=True)
                     finally:
                         os.close(fd)
                 elif flags & RXF_MADE_CLSACT:
-                    self.ipr.tc("del", "clsact", ifindex)
+                    self.rtnl.del_clsact(ifindex)
                 else:
-                    self.ipr.tc("del-filter", "bpf", ifindex, ":1", parent=CLSACT_INGRESS, prio=FILTER_PRIO)
+                    self.rtnl.del_filter(ifindex, CLSACT_INGRESS, FILTER_PRIO)
             except NetlinkError:
                 pass
         self.maps.del_rx(ifindex)
@@ -329,7 +301,7 @@ class EbpfBond:
                 self._arp_sock = None
             self.obj.close()
             self.obj = None
-            self.ipr.close()
+            self.rtnl.close()
 
     def __enter__(self) -> "EbpfBond":
         return self
