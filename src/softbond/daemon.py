@@ -25,7 +25,8 @@ from .faces.metrics_textfile import TextfileWriter
 from .core.bond import Bond, BondError
 from .config.model import BondConfig
 from .control import ControlError, method_of
-from .kernel.links import LinkError, Links
+from .kernel.links import LinkError
+from .core.ports import KernelLinks
 
 log = logging.getLogger("softbond")
 MAX_REQUEST = 64 * 1024
@@ -264,7 +265,7 @@ async def serve(config: BondConfig, ready_fd: int | None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
-    links = Links()
+    links = KernelLinks()
     bond = Bond(config, links)
     server = ControlServer(bond, stop)
     try:

@@ -8,10 +8,11 @@ from softbond.config.options import BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BO
 from softbond.config.registry import BondOptions
 from softbond.core.decide import (BondCore, Log, MoveMac, NotifyPeers, Publish, ResendIgmp, SendControl,
                                   SetCarrier, WakeAt)
-from softbond.lacp import NO_RESPONSE_MSG, LacpSystem
+from softbond.lacp import NO_RESPONSE_MSG
 from softbond.modes import make_runner
 from softbond.modes.active_backup import RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE
 from tests.support.fakemember import FakeMember
+from tests.support.lacppartner import Partner
 
 BOND_MAC = bytes.fromhex("020000000001")
 
@@ -171,17 +172,6 @@ def test_the_active_member_leaving_publishes_and_the_bond_chooses_again():
 
 # -- 802.3ad: the runner's output through the core --------------------------------
 
-class Partner:
-    """A LACP partner (the switch) on some of the bond's members."""
-
-    def __init__(self, names):
-        self.lacp = LacpSystem(system_mac=bytes.fromhex("020000000099"), lacp_fast=True)
-        for i, name in enumerate(names):
-            self.lacp.add_port(name, port_number=i + 1, mac=bytes([2, 0, 0, 0, 9, i + 1]), speed_mbps=1000,
-                               full_duplex=True, link_up=True, now=0.0)
-        self.listening = True
-
-
 def run_lacp(core, members, partner, start, seconds, dt=0.1):
     """Ticks both sides every dt from `start`; frames cross at once."""
     actions = []
@@ -193,7 +183,7 @@ def run_lacp(core, members, partner, start, seconds, dt=0.1):
                 out += core.runner_output(core.runner.receive_control(members[name], frame, t))
         actions += out
         for action in out:
-            if isinstance(action, SendControl) and partner.listening and action.member.name in partner.lacp._ports:
+            if isinstance(action, SendControl) and partner.listening and partner.faces(action.member.name):
                 partner.lacp.receive(action.member.name, action.frame, t)
         t = round(t + dt, 6)
     return actions

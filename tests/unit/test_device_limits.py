@@ -2,7 +2,6 @@
 with the links reduced to a table of interfaces that can refuse a value."""
 import types
 
-import pytest
 
 from softbond.core import limits
 from softbond.core.limits import DeviceLimits
@@ -26,6 +25,9 @@ class FakeLinks:
     def set_gso_limits(self, name, size, segs):
         self.gso[name] = (size, segs)
 
+    def sysfs(self, name, attr):
+        return str(self.mtu[name]) if attr == "mtu" else None
+
 
 class Device:
     def __init__(self):
@@ -47,16 +49,8 @@ def FakeBond(links, members, mtu=1500):
     return bond
 
 
-@pytest.fixture
-def sysfs_mtu(monkeypatch):
-    def install(links):
-        monkeypatch.setattr(linkops, "sysfs", lambda name, attr: str(links.mtu[name]))
-    return install
-
-
-def test_the_members_follow_the_bonds_mtu(sysfs_mtu):
+def test_the_members_follow_the_bonds_mtu():
     links = FakeLinks({"bond0": 9000, "eth0": 1500, "eth1": 1500})
-    sysfs_mtu(links)
     bond = FakeBond(links, [("eth0", 65536, 65535), ("eth1", 65536, 65535)])
     bond.bond_link_changed(LinkEvent(10, "bond0", False, True, True, 9000))
     assert (links.mtu, bond.mtu, bond.device.mtu) == ({"bond0": 9000, "eth0": 9000, "eth1": 9000}, 9000, 9000)
@@ -66,9 +60,8 @@ def test_the_members_follow_the_bonds_mtu(sysfs_mtu):
     assert links.calls == [] and len(bond.events) == 1
 
 
-def test_a_member_refusing_the_mtu_puts_everything_back(sysfs_mtu):
+def test_a_member_refusing_the_mtu_puts_everything_back():
     links = FakeLinks({"bond0": 9000, "eth0": 1500, "mv0": 1500}, refuse={("mv0", 9000)})
-    sysfs_mtu(links)
     bond = FakeBond(links, [("eth0", 65536, 65535), ("mv0", 65536, 65535)])
     bond.bond_link_changed(LinkEvent(10, "bond0", False, True, True, 9000))
     assert links.mtu == {"bond0": 1500, "eth0": 1500, "mv0": 1500}
@@ -77,9 +70,8 @@ def test_a_member_refusing_the_mtu_puts_everything_back(sysfs_mtu):
                                              "Invalid argument; it stays 1500")]
 
 
-def test_gso_limits_are_the_smallest_members(sysfs_mtu):
+def test_gso_limits_are_the_smallest_members():
     links = FakeLinks({"bond0": 1500, "eth0": 1500, "eth1": 1500})
-    sysfs_mtu(links)
     bond = FakeBond(links, [("eth0", 65536, 65535), ("eth1", 16384, 8)])
     bond.sync_gso_limits()
     assert links.gso == {"bond0": (16384, 8)} and bond.gso_limits == (16384, 8)
@@ -94,18 +86,16 @@ def test_gso_limits_are_the_smallest_members(sysfs_mtu):
     assert links.gso["bond0"] == (limits.GSO_MAX_SIZE, limits.GSO_MAX_SEGS)
 
 
-def test_big_tcp_members_are_held_to_the_64k_buffers(sysfs_mtu):
+def test_big_tcp_members_are_held_to_the_64k_buffers():
     links = FakeLinks({"bond0": 1500, "eth0": 1500})
-    sysfs_mtu(links)
     bond = FakeBond(links, [("eth0", 65536, 65535)])
     bond.gso_limits = (0, 0)
     bond.member_link_changed(bond.members[0], LinkEvent(1, "eth0", False, True, True, 1500, 196608, 65535))
     assert links.gso["bond0"] == (limits.GSO_MAX_SIZE, limits.GSO_MAX_SEGS)
 
 
-def test_a_member_mtu_changed_underneath_is_reported_once(sysfs_mtu):
+def test_a_member_mtu_changed_underneath_is_reported_once():
     links = FakeLinks({"bond0": 1500, "eth0": 1500})
-    sysfs_mtu(links)
     bond = FakeBond(links, [("eth0", 65536, 65535)])
     for _ in range(2):
         bond.member_link_changed(bond.members[0], LinkEvent(1, "eth0", False, True, True, 1400, 65536, 65535))

@@ -1,19 +1,19 @@
-"""How a bond takes rtnetlink link messages (health.LinkHealth) and holds
+"""How a bond takes rtnetlink link messages (membership.Membership hands
+the carriers to health.LinkHealth) and holds
 its log lines back while it handles them (bond.Bond._logs_after)."""
 import collections
 import logging
 import types
 
 from softbond.core import bond as bondmod
-from softbond.core.health import LinkHealth
-from softbond.kernel import links as linkops
+from softbond.core.membership import Membership
 from softbond.kernel.netlink import LinkEvent
 
 
-class Recorder(LinkHealth):
-    """LinkHealth with the bond around it reduced to what it calls."""
+class Recorder(Membership):
+    """Membership with the bond around it reduced to what it calls."""
 
-    def __init__(self, names):
+    def __init__(self, names, carriers=()):
         self.members = [types.SimpleNamespace(name=n, ifindex=i + 1) for i, n in enumerate(names)]
         self.ifindex = 100      # the bond device
         self.seen, self.released, self.warnings = [], [], []
@@ -21,9 +21,9 @@ class Recorder(LinkHealth):
         self.limits = types.SimpleNamespace(       # the bond's limits.DeviceLimits
             bond_link_changed=lambda event: self.bond_events.append(event.ifname),
             member_link_changed=lambda member, event: self.member_events.append(member.name))
-
-    def _observe(self, member, carrier, now):
-        self.seen.append((member.name, carrier))
+        self.health = types.SimpleNamespace(           # the bond's health.LinkHealth
+            observe=lambda member, carrier, now: self.seen.append((member.name, carrier)))
+        self.links = types.SimpleNamespace(carrier=lambda name: name in carriers)   # the links port
 
     def _event(self, kind, message, member=None, **kw):
         self.warnings.append((kind, message, member.name))
@@ -33,9 +33,9 @@ class Recorder(LinkHealth):
         self.members = [m for m in self.members if m.name != name]
 
 
-def test_the_last_message_per_member_decides_and_its_flags_are_the_carrier(monkeypatch):
-    monkeypatch.setattr(linkops, "carrier", lambda name: (_ for _ in ()).throw(AssertionError("sysfs read")))
+def test_the_last_message_per_member_decides_and_its_flags_are_the_carrier():
     bond = Recorder(["eth0", "eth1", "eth2"])
+    bond.links = None       # no sysfs read
     bond._handle_link_events([
         LinkEvent(1, "eth0", False, True, False),     # stale: a later message says up again
         LinkEvent(2, "eth1", False, True, True),
@@ -61,9 +61,8 @@ def test_a_removed_member_is_released_once():
     assert bond.warnings == [("warning", "interface was removed, releasing it", "eth1")]
 
 
-def test_lost_messages_make_every_member_read_as_it_is_now(monkeypatch):
-    monkeypatch.setattr(linkops, "carrier", lambda name: name == "eth1")
-    bond = Recorder(["eth0", "eth1"])
+def test_lost_messages_make_every_member_read_as_it_is_now():
+    bond = Recorder(["eth0", "eth1"], carriers=["eth1"])
     # ENOBUFS ends a batch with the marker: what came before it is superseded.
     bond._handle_link_events([LinkEvent(1, "eth0", False, True, True), LinkEvent(0, "", False, False, False)],
                              now=1.0)

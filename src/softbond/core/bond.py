@@ -8,13 +8,20 @@ Everything here runs on the control plane's asyncio loop. The data path
 The decisions (active member, updelay/downdelay, carrier, the ARP/NS
 verdicts, the mode runner's output) are the pure core's (decide.BondCore),
 which the bond holds as `self.core` and whose actions `_run` carries out.
-The Bond class is assembled from parts, one concern per module:
-members.py (enslaving, releasing, member MACs), health.py (link and ARP/NS
-monitoring), listeners.py (control-plane packet listeners), failover.py
-(active member, carrier, peer notification) and live.py (`softbond set`:
-options, the mode and the data path changed live). This module keeps the
-lifecycle, the rest of the public API, the mode runner's glue, publishing,
-events and status.
+What the bond needs of the machine comes through ports (ports.py): the
+links, the clock and the data path factory, which a unit test replaces
+(tests/unit/test_whole_bond.py).
+
+The bond composes objects that own their state and take what they need in
+their constructors: `health` (health.LinkHealth: link messages, miimon, the
+ARP/NS monitor), `listeners` (listeners.ControlListeners: the members'
+control-plane sockets), `notifier` (notify.PeerNotifier: GARP/NA rounds,
+IGMP resend) and `limits` (limits.DeviceLimits: MTU, GSO). Still mixed in
+(methods on the bond, reaching its state through self): membership.py
+(enslaving, releasing, member MACs, link messages about members),
+failover.py (MAC moves, carrier), live.py (`softbond set`) and inherit.py
+(`up --inherit`). This module keeps the lifecycle, the rest of the public
+API, the mode runner's glue, publishing, events and status.
 """
 from __future__ import annotations
 
@@ -23,8 +30,8 @@ import collections
 import contextlib
 import logging
 import os
-import socket
 import time
+from typing import Any, Callable, Optional
 
 from .. import __version__
 from ..kernel import rundir as runtime
@@ -39,6 +46,7 @@ from .failover import Failover
 from .health import LinkHealth
 from .inherit import Inheritance
 from .listeners import ControlListeners
+from .ports import Clock, LinksPort, MonotonicClock
 from .pathprobe import PathProbe, check_target as check_path_target
 from .limits import DeviceLimits
 from .notify import PeerNotifier
@@ -46,9 +54,7 @@ from .live import LiveOptions
 from .membership import Member, Membership
 from ..modes import make_runner
 from ..modes.flowlet import flowlet_status
-from ..monitors.arp import ArpJudge
 from ..kernel import links as linkops
-from ..kernel import netlink
 from ..faces.status_text import lacp_status
 from ..wire.ethernet import mac_to_bytes
 
@@ -56,15 +62,20 @@ __all__ = ["Bond", "BondError", "Member"]   # daemon, fuzz and tests import thes
 
 log = logging.getLogger("softbond")
 
+#: devices.choose's signature: (bond, datapath, mac=, workers=) -> (device, notice or None)
+MakeDevice = Callable[..., tuple[Any, Optional[str]]]
+
 EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inheritance):
+class Bond(Membership, Failover, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
-    their own: every attribute is set here, in __init__."""
+    their own: every attribute is set here, in __init__, the composed
+    objects' state in them."""
 
-    def __init__(self, config: BondConfig, links: linkops.Links) -> None:
+    def __init__(self, config: BondConfig, links: LinksPort, clock: Clock | None = None,
+                 make_device: MakeDevice = bonddev.choose) -> None:
         self.name = config.name
         self.config = config
         runner = make_runner(config.options)
@@ -75,6 +86,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         self.core = BondCore(config.options, runner)
         self._runner_task: asyncio.Task | None = None
         self.links = links
+        self.clock = clock or MonotonicClock()
+        self._make_device = make_device       # devices.choose, or a test's fake data path
         self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
         self.ifindex = 0                 # the bond device's
         self.limits = DeviceLimits(self.name, links, self.core.members, lambda: self.device, self._event)
@@ -85,16 +98,12 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         self._set_warnings: list[str] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
-        self._bond_arp: socket.socket | None = None
-        self._nl: socket.socket | None = None
+        self.health = LinkHealth(self.name, lambda: self.ifindex, links, self.clock, self.core, self._run,
+                                 self._logs_after, lambda: self.mac, self._send_control)
         self._carrier_thread: CarrierThread | None = None   # eBPF active-backup's fast failover
-        self._miimon_task: asyncio.Task | None = None
-        self._arp_task: asyncio.Task | None = None
-        self._arp: ArpJudge | None = None
-        self._arp_rotation = 0
         self._path: PathProbe | None = None   # [path monitor] path_monitor=on
-        self._ours_v4: set[bytes] = set()
-        self._ours_v6: set[bytes] = set()
+        self.listeners = ControlListeners(links, self.clock, self.core, self.health, lambda: self._path,
+                                          self._send_control, self._runner_output, self._event)
         self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
                                      self._send_control)
         self._workers_task: asyncio.Task | None = None
@@ -135,13 +144,13 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             elif kind is MoveMac:
                 self._move_mac(action.old, action.new)
             elif kind is WakeAt:
-                self._wake_at(action.member, action.when)
+                self.health.wake_at(action.member, action.when)
             else:
                 raise TypeError(f"unknown action {action!r}")
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
-        self.loop = self.notifier.loop = asyncio.get_running_loop()
+        self.loop = self.notifier.loop = self.health.loop = self.listeners.loop = asyncio.get_running_loop()
         self.check_enslaveable(self.config.slaves)
         check_path_target(self, self.opts, starting=True)     # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
@@ -149,8 +158,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         if self.opts.inherit:
             self._prepare_inherit()
         try:
-            self.device, notice = bonddev.choose(self.name, self.opts.datapath, mac=self.mac,
-                                                 workers=self.opts.datapath_workers)
+            self.device, notice = self._make_device(self.name, self.opts.datapath, mac=self.mac,
+                                                    workers=self.opts.datapath_workers)
         except RuntimeError as exc:
             raise BondError(str(exc)) from None
         if notice:
@@ -169,13 +178,11 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         for cidr in self.config.addresses:
             self.links.add_address(self.name, cidr)
         self.device.start()
-        self._open_bond_arp()
+        self.listeners.open_bond_arp(self.device)
         # SOFTBOND_LINK_EVENTS=0 leaves only the miimon poll (benchmarks
         # compare the two detection paths with it).
         if os.environ.get("SOFTBOND_LINK_EVENTS", "1") != "0":
-            self._nl = netlink.open_link_monitor()
-            self._listen_to_links()
-            self.loop.add_reader(self._nl.fileno(), self._on_netlink)
+            self.health.open_link_monitor(self._on_link_events)
             self._carrier_thread = CarrierThread.start_for(self)
         if self.opts.inherit:
             self._take_over()
@@ -194,7 +201,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             return
         self._stopped = True
         self.notifier.stop()
-        for task in (self._miimon_task, self._arp_task, self._runner_task, self._workers_task):
+        self.health.stop()
+        for task in (self._runner_task, self._workers_task):
             if task:
                 task.cancel()
         if self._path is not None:      # [path monitor]
@@ -202,12 +210,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         if self._carrier_thread is not None:
             self._carrier_thread.stop()
             self._carrier_thread = None
-        if self._nl is not None and self.loop is not None:
-            self.loop.remove_reader(self._nl.fileno())
-            self._nl.close()
-            self._nl = None
-        if self._bond_arp is not None:
-            self.loop.remove_reader(self._bond_arp.fileno())
+        self.listeners.close_bond_arp()
         for member in self._release_order():
             self._detach(member, log_it=False)
         self._give_back()
@@ -237,20 +240,21 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             if gateway:
                 self.links.add_default_route(self.name, gateway)
 
-    def _open_bond_arp(self) -> None:
-        """alb's ARP rewriting stays in the daemon: the eBPF programs or the
-        data path workers hand the bond's outgoing ARP to this socket (the
-        in-process Python path runs the rlb in its transmit call)."""
-        sock = self.device.arp_socket() if "bond-arp" in self.runner.listens_for else None
-        if sock is not None:
-            self._bond_arp = sock
-            self.loop.add_reader(sock.fileno(), self._on_bond_arp)
-
-    def _close_bond_arp(self) -> None:
-        """Stop reading the bond's ARP (the device owns the socket)."""
-        if self._bond_arp is not None:
-            self.loop.remove_reader(self._bond_arp.fileno())
-            self._bond_arp = None
+    def _restart_monitors(self) -> None:
+        """The link monitors and the members' listeners as the options say
+        now (at start, and after `softbond set` changed them)."""
+        self.health.stop_monitors()
+        for member in self.members:
+            self.listeners.close(member)
+        if self._path is not None:      # [path monitor]
+            self._path.stop()
+        for member in (m for m in self.members if not m.path_ok):
+            member.path_ok = True
+            self.health.observe(member, member.carrier, self.clock.now())
+        self._path = PathProbe.start(self)
+        self.health.start_monitors(self.opts)
+        for member in self.members:
+            self.listeners.open(member)
 
     # ------------------------------------------------------------ mode runner
     def _start_runner_tick(self) -> None:
@@ -264,8 +268,8 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         """The mode's periodic work: tlb rebalancing, alb learning frames and
         client updates, the 802.3ad state machines."""
         while True:
-            await asyncio.sleep(runner.tick_interval)
-            now = time.monotonic()
+            await self.clock.sleep(runner.tick_interval)
+            now = self.clock.now()
             self._run(self.core.runner_tick(now))
             if self.device is not None and self.device.tick(runner, now):
                 self._publish()
@@ -283,7 +287,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         """datapath_workers > 1: a worker process that died is replaced on
         its TAP queue at once (its share of the flows waits meanwhile)."""
         while True:
-            await asyncio.sleep(WORKER_CHECK_INTERVAL)
+            await self.clock.sleep(WORKER_CHECK_INTERVAL)
             for message in self.device.check_workers():
                 self._event("warning", f"{self.name}: {message}", level=logging.WARNING, prefix=False)
                 self._publish()
@@ -298,6 +302,16 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
             member.control_send_errors += 1
 
     # --------------------------------------------------------------- publish
+    def _on_link_events(self, events: list, now: float) -> None:
+        """Link messages, as health's monitor read them, stamped for
+        bench/failover.py's split of a failover ("heard": when they were
+        read; the failover event carries the stamps)."""
+        self.stamps = {"heard": time.time()}
+        try:
+            self._handle_link_events(events, now)
+        finally:
+            self.stamps = None
+
     def _publish(self) -> None:
         if self.device is None:
             return
@@ -364,14 +378,14 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
         return "backup" if collecting is False else "active"
 
     def _member_counters(self, m: Member) -> dict:
-        nic = linkops.counters(m.name)
+        nic = self.links.counters(m.name)
         return self.device.member_counters(m.name, m.ifindex, nic) if self.device else nic
 
     def status(self) -> dict:
         slaves = []
         for m in self.members:
-            speed, duplex = linkops.speed_duplex(m.name)
-            mtu = int(linkops.sysfs(m.name, "mtu") or 0)
+            speed, duplex = self.links.speed_duplex(m.name)
+            mtu = int(self.links.sysfs(m.name, "mtu") or 0)
             slaves.append({
                 "name": m.name,
                 "mii_status": m.link.state,
@@ -384,7 +398,7 @@ class Bond(Membership, LinkHealth, ControlListeners, Failover, LiveOptions, Inhe
                 "state": self._slave_state(m),
                 # As they are now, whoever changed them: the kernel
                 # leaves a slave's MAC and MTU to the admin once enslaved.
-                "hwaddr": linkops.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
+                "hwaddr": self.links.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
                 "mtu": mtu,
                 "mtu_below_bond": 0 < mtu < self.mtu,
                 "carrier": m.carrier,

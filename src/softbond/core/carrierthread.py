@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 from ..config.options import BOND_MODE_ACTIVEBACKUP
 from ..datapath.devices import EbpfDevice
 from ..datapath.plan import build_plan
-from ..kernel import links as linkops
 from ..kernel import netlink
 from ..modes.active_backup import choose_active
 from ..monitors import link as linkmon
@@ -175,7 +174,7 @@ class CarrierThread:
         try:
             with bond._logs_after():
                 if member is not None:
-                    bond._observe(member, linkops.carrier(member.name), time.monotonic())
+                    bond.health.observe(member, bond.links.carrier(member.name), bond.clock.now())
                 bond._publish()
         finally:
             bond.stamps = None

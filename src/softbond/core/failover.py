@@ -8,7 +8,6 @@ is the pure core's (decide.BondCore); this carries out its actions.
 from __future__ import annotations
 
 import logging
-import time
 
 from .membership import FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW, Member
 from ..modes.alb import learning_frame
@@ -23,7 +22,7 @@ class Failover:
         return self.core.uses_primary()
 
     def _reselect(self, force_primary: bool = False) -> None:
-        self._run(self.core.reselect(time.monotonic(), force_primary))
+        self._run(self.core.reselect(self.clock.now(), force_primary))
 
     def _change_active(self, new: Member | None, announce: bool = True) -> None:
         self._run(self.core.change_active(new, announce))
@@ -56,12 +55,12 @@ class Failover:
         fom = self.opts.fail_over_mac
         try:
             if fom == FAIL_OVER_MAC_ACTIVE:
-                current = linkops.sysfs(new.name, "address")
+                current = self.links.sysfs(new.name, "address")
                 if current and current != self.mac:
                     self.mac = current
                     self.links.set_mac(self.name, current)
             elif fom == FAIL_OVER_MAC_FOLLOW and old is not None and old in self.members:
-                new_mac = linkops.sysfs(new.name, "address")
+                new_mac = self.links.sysfs(new.name, "address")
                 self.links.set_mac(new.name, self.mac)
                 if new_mac and new_mac != self.mac:
                     self.links.set_mac(old.name, new_mac)

@@ -1,149 +1,165 @@
-"""Member health: carrier from netlink link events and the miimon poll, and
-reachability from the ARP/NS monitor, fed through each member's link state
-machine (monitors.link) into the mode runner and active selection.
+"""Member health: carrier from netlink link messages and the miimon poll,
+and reachability from the ARP/NS monitor, fed through each member's link
+state machine (monitors.link) into the mode runner and active selection.
 
-`LinkHealth` is one part of `bond.Bond` (mixed in): it reads the links and
-hands what it saw to the pure core (decide.BondCore), which decides.
+`LinkHealth` owns the link monitors: the socket link messages come on, the
+miimon task, the ARP/NS judge with its task, and the bond's own addresses
+that replies are judged against. It reads carriers through the links port
+(core/ports.py), stamps them with the clock, and hands them to the pure core
+(decide.BondCore); the core's actions go back to the bond through `run`.
+What else a link message says (a member renamed, removed, its MAC or MTU
+changed; the bond device's own) is the bond's: `on_links` gets every batch.
 """
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import logging
 import socket
-import time
+from typing import TYPE_CHECKING, Callable, ContextManager
 
-from .membership import Member
+from ..config.registry import BondOptions
+from ..kernel.netlink import LinkEvent
 from ..monitors.arp import ArpJudge, probe_frames
-from .pathprobe import PathProbe
-from ..kernel import links as linkops
-from ..kernel import netlink
 from ..wire.ethernet import mac_to_bytes
+from .decide import Action, BondCore
+from .ports import Clock, LinksPort
+
+if TYPE_CHECKING:      # membership imports the data path; health needs only the type
+    from .membership import Member
 
 
 class LinkHealth:
-    """The link monitors (netlink, miimon, ARP/NS) and their state machines."""
+    """The link monitors (netlink, miimon, ARP/NS) of one bond.
 
-    def _listen_to_links(self, *extra: int) -> None:
+    Needs: the bond's name and device ifindex (a getter: a data path switch
+    makes a new device), the links port, the clock, the core (whose members
+    it watches), `run` for the core's actions, `hold_logs` (the bond's
+    _logs_after), and the bond's MAC and control-frame sender for ARP/NS
+    probes. The bond sets `loop` at start."""
+
+    def __init__(self, name: str, ifindex: Callable[[], int], links: LinksPort, clock: Clock, core: BondCore,
+                 run: Callable[[list[Action]], None], hold_logs: Callable[[], ContextManager[None]],
+                 mac: Callable[[], str | None], send: Callable[[Member, bytes], None]) -> None:
+        self.name = name
+        self._ifindex = ifindex
+        self.links = links
+        self.clock = clock
+        self.core = core
+        self.members = core.members
+        self._run = run
+        self._hold_logs = hold_logs
+        self._mac = mac
+        self._send = send
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._monitor: socket.socket | None = None          # link messages
+        self._on_links: Callable[[list[LinkEvent], float], None] | None = None
+        self._miimon_task: asyncio.Task[None] | None = None
+        self._arp_task: asyncio.Task[None] | None = None
+        self.arp: ArpJudge | None = None                     # the ARP/NS monitor's judge, when it runs
+        self._arp_rotation = 0
+        # The bond's addresses, refreshed every ARP interval (see _arp_tick).
+        self.ours_v4: set[bytes] = set()
+        self.ours_v6: set[bytes] = set()
+
+    # ------------------------------------------------------- link messages
+    def open_link_monitor(self, on_links: Callable[[list[LinkEvent], float], None]) -> None:
+        assert self.loop is not None
+        self._on_links = on_links
+        self._monitor = self.links.open_link_monitor()
+        if self._monitor is not None:
+            self.listen_to_links()
+            self.loop.add_reader(self._monitor.fileno(), self._on_netlink)
+
+    def listen_to_links(self, *extra: int) -> None:
         """Link messages about the bond device and the members (and `extra`,
         a member being enslaved) only: the kernel drops the rest before they
         wake us."""
-        if self._nl is not None:
-            netlink.set_link_filter(self._nl, [self.ifindex] + [m.ifindex for m in self.members] + list(extra))
+        if self._monitor is not None:
+            self.links.set_link_filter(self._monitor, [self._ifindex()] + [m.ifindex for m in self.members]
+                                       + list(extra))
 
     def _on_netlink(self) -> None:
-        self.stamps = {"heard": time.time()}    # [failtail] bench/failover.py's split of the failover
-        try:
-            with self._logs_after():
-                self._handle_link_events(netlink.read_link_events(self._nl), time.monotonic())
-        finally:
-            self.stamps = None                  # [failtail]
+        assert self._monitor is not None and self._on_links is not None
+        with self._hold_logs():
+            self._on_links(self.links.read_link_events(self._monitor), self.clock.now())
 
-    def _handle_link_events(self, events: list[netlink.LinkEvent], now: float) -> None:
-        """A batch of link messages, the last one per interface: a message
-        can be stale (a later one in the batch says otherwise), and the last
-        says how the link is now, as of when the kernel sent it. Its flags
-        are the carrier as miimon polls it (IFF_LOWER_UP of an admin-up
-        link), so no sysfs read stands between the event and the failover."""
-        latest: dict[int, netlink.LinkEvent] = {}
-        for event in events:
-            if event.ifindex == 0:  # events were lost: look at every member
-                for member in list(self.members):
-                    self._observe(member, linkops.carrier(member.name), now)
-                latest.clear()
-                continue
-            latest[event.ifindex] = event
-        for event in latest.values():
-            if event.ifindex == self.ifindex:
-                self.limits.bond_link_changed(event)
-                continue
-            member = next((m for m in self.members if m.ifindex == event.ifindex), None)
-            if member is None:
-                continue
-            if event.deleted:
-                moved = event.new_netnsid >= 0     # the kernel releases a slave leaving the namespace
-                if moved:
-                    member.moved_to = (event.new_netnsid, event.new_ifindex)
-                self._event("warning", "moved to another network namespace, releasing it" if moved
-                            else "interface was removed, releasing it", member, level=logging.WARNING)
-                self.release(member.name)
-            else:
-                if event.ifname and event.ifname != member.name:
-                    self._follow_rename(member, event.ifname)
-                if event.address:
-                    self._follow_mac(member, event.address)
-                self._observe(member, event.admin_up and event.carrier, now)
-                self.limits.member_link_changed(member, event)
+    def stop(self) -> None:
+        for task in (self._miimon_task, self._arp_task):
+            if task:
+                task.cancel()
+        if self._monitor is not None and self.loop is not None:
+            self.loop.remove_reader(self._monitor.fileno())
+            self._monitor.close()
+            self._monitor = None
 
-    def _observe(self, member: Member, carrier: bool, now: float) -> None:
+    # ------------------------------------------------------------ carrier
+    def observe(self, member: Member, carrier: bool, now: float) -> None:
         if carrier and not member.carrier:    # the links port's reads; the decision is the core's
-            speed, duplex = linkops.speed_duplex(member.name)
+            speed, duplex = self.links.speed_duplex(member.name)
             member.speed, member.duplex = speed or 0, 1 if duplex == "full" else 0
         self._run(self.core.observe(member, carrier, now))
 
-    def _wake_at(self, member: Member, when: float) -> None:
-        """A running updelay/downdelay ends at `when` (time.monotonic())."""
-        self.loop.call_at(self.loop.time() + (when - time.monotonic()) + 0.0005, self._expire, member)
+    def poll_carriers(self, now: float) -> None:
+        """Every member's carrier as it is now (a miimon look)."""
+        with self._hold_logs():
+            for member in list(self.members):
+                self.observe(member, self.links.carrier(member.name), now)
+
+    def wake_at(self, member: Member, when: float) -> None:
+        """A running updelay/downdelay ends at `when` (the clock's time)."""
+        self.clock.call_at(when + 0.0005, self._expire, member)
 
     def _expire(self, member: Member) -> None:
-        with self._logs_after():
-            self._run(self.core.expire(member, time.monotonic()))
+        with self._hold_logs():
+            self._run(self.core.expire(member, self.clock.now()))
 
     async def _miimon(self, interval: float) -> None:
-        """The miimon poll: a safety net under the netlink events."""
+        """The miimon poll: a safety net under the link messages."""
         while True:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            with self._logs_after():
-                for member in list(self.members):
-                    self._observe(member, linkops.carrier(member.name), now)
+            await self.clock.sleep(interval)
+            self.poll_carriers(self.clock.now())
 
-    def _restart_monitors(self) -> None:
+    # ------------------------------------------------------- the monitors
+    def stop_monitors(self) -> None:
+        """The miimon and ARP/NS monitors stop; the ARP verdicts are lifted."""
         for task in (self._miimon_task, self._arp_task):
             if task:
                 task.cancel()
         self._miimon_task = self._arp_task = None
         for member in self.members:
-            self._close_listeners(member)
             member.judged_down.discard("arp")
-        self._arp = None
-        if self._path is not None:      # [path monitor]
-            self._path.stop()
-        for member in (m for m in self.members if not m.path_ok):
-            member.path_ok = True
-            self._observe(member, member.carrier, time.monotonic())
-        self._path = PathProbe.start(self)
-        if self.opts.miimon > 0:
-            self._miimon_task = self.loop.create_task(self._miimon(self.opts.miimon / 1000))
-        if self.opts.arp_interval > 0 and (self.opts.arp_ip_target or self.opts.ns_ip6_target):
-            now = time.monotonic()
-            targets = [socket.inet_aton(t) for t in self.opts.arp_ip_target]
-            targets += [socket.inet_pton(socket.AF_INET6, t) for t in self.opts.ns_ip6_target]
-            self._arp = ArpJudge(self.opts.arp_interval / 1000, self.opts.arp_missed_max,
-                                 self.opts.arp_validate, bool(self.opts.arp_all_targets), targets)
+        self.arp = None
+
+    def start_monitors(self, opts: BondOptions) -> None:
+        """miimon and the ARP/NS monitor as the options say."""
+        assert self.loop is not None
+        if opts.miimon > 0:
+            self._miimon_task = self.loop.create_task(self._miimon(opts.miimon / 1000))
+        if opts.arp_interval > 0 and (opts.arp_ip_target or opts.ns_ip6_target):
+            now = self.clock.now()
+            targets = [socket.inet_aton(t) for t in opts.arp_ip_target]
+            targets += [socket.inet_pton(socket.AF_INET6, t) for t in opts.ns_ip6_target]
+            self.arp = ArpJudge(opts.arp_interval / 1000, opts.arp_missed_max,
+                                opts.arp_validate, bool(opts.arp_all_targets), targets)
             for member in self.members:
-                self._arp.add(member.name, now)
-            self._arp_task = self.loop.create_task(self._arp_monitor())
-        for member in self.members:
-            self._open_listeners(member)
+                self.arp.add(member.name, now)
+            self._arp_task = self.loop.create_task(self._arp_monitor(self.arp, opts.arp_interval / 1000))
 
-    async def _arp_monitor(self) -> None:
-        interval = self.opts.arp_interval / 1000
+    async def _arp_monitor(self, judge: ArpJudge, interval: float) -> None:
         while True:
-            self._arp_tick(time.monotonic())
-            await asyncio.sleep(interval)
+            self._arp_tick(judge, self.clock.now())
+            await self.clock.sleep(interval)
 
-    def _arp_tick(self, now: float) -> None:
+    def _arp_tick(self, judge: ArpJudge, now: float) -> None:
         # Our addresses, refreshed once per interval rather than per frame:
         # a flood of ARP must not turn into a flood of netlink dumps.
-        self._ours_v4 = self._our_ips(socket.AF_INET)
-        self._ours_v6 = self._our_ips(socket.AF_INET6)
-        judge = self._arp
+        self.ours_v4 = self._our_ips(socket.AF_INET)
+        self.ours_v6 = self._our_ips(socket.AF_INET6)
         for member in list(self.members):
-            active = member is self.active
-            judge.saw_counters(member.name, linkops.counters(member.name)["rx_packets"], active, now)
+            active = member is self.core.active
+            judge.saw_counters(member.name, self.links.counters(member.name)["rx_packets"], active, now)
             self._run(self.core.verdict(member, "arp", judge.alive(member.name, active, now), now))
-        prober = self.active
+        prober = self.core.active
         if prober is None:
             candidates = [m for m in self.members if m.carrier]
             if candidates:
@@ -151,11 +167,12 @@ class LinkHealth:
                 self._arp_rotation += 1
         if prober is None:
             return
+        opts = self.core.opts
         v4 = [c for c in self.links.addresses(self.name) if ":" not in c]
         v6 = [c for c in self.links.addresses(self.name, scope_global_only=False) if ":" in c]
-        for frame in probe_frames(mac_to_bytes(self.mac), v4, list(self.opts.arp_ip_target),
-                                  v6, list(self.opts.ns_ip6_target)):
-            self._send_control(prober, frame)
+        for frame in probe_frames(mac_to_bytes(self._mac() or bytes(6)), v4, list(opts.arp_ip_target),
+                                  v6, list(opts.ns_ip6_target)):
+            self._send(prober, frame)
 
     def _our_ips(self, family: int) -> set[bytes]:
         out = set()

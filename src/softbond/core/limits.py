@@ -55,7 +55,7 @@ class DeviceLimits:
 
     def read(self) -> None:
         """The bond device's limits as they are (at start)."""
-        self.mtu = int(linkops.sysfs(self.name, "mtu") or 0)
+        self.mtu = int(self.links.sysfs(self.name, "mtu") or 0)
         self.gso_limits = self.links.gso_limits(self.name)
 
     def apply_configured_mtu(self, mtu: int | None) -> None:
@@ -75,7 +75,7 @@ class DeviceLimits:
         changed = []
         try:
             for member in self.members:
-                if int(linkops.sysfs(member.name, "mtu") or 0) != new:
+                if int(self.links.sysfs(member.name, "mtu") or 0) != new:
                     self.links.set_mtu(member.name, new)
                     changed.append(member)
             self.device.follow_mtu(new)

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 
-from ..datapath import devices as bonddev
 from ..faces import metrics_textfile
 from ..kernel import proctitle
 from ..config.names import validate_ifname
@@ -116,7 +114,7 @@ class LiveOptions:
         takes every member as enslaving would give it one, and the active
         member is chosen afresh. Members, addresses and the bond device stay;
         the data path switches at the next snapshot."""
-        self._close_bond_arp()
+        self.listeners.close_bond_arp()
         self._retire_runner()
         self.opts = new
         self.runner = make_runner(new)
@@ -125,10 +123,10 @@ class LiveOptions:
         self._place_member_macs()
         if self.members:   # else the first enslave starts it
             self.runner.start(mac_to_bytes(self.mac))
-        now = time.monotonic()
+        now = self.clock.now()
         for member in self.members:
             self.runner.add_member(member, now)
-        self._open_bond_arp()
+        self.listeners.open_bond_arp(self.device)
         self._start_runner_tick()
         self._restart_monitors()       # the mode may have changed miimon or arp_interval; and the listeners
         self._reselect()
@@ -143,7 +141,7 @@ class LiveOptions:
         """Leaving 802.3ad: every port sends its last LACPDU (no longer
         aggregating), so the partner stops using the links now rather than
         at its LACP timeout (3 or 90 s)."""
-        for member, frame in self.runner.stop(list(self.members), time.monotonic()):
+        for member, frame in self.runner.stop(list(self.members), self.clock.now()):
             self._send_control(member, frame)
 
     def _place_member_macs(self) -> None:
@@ -174,16 +172,16 @@ class LiveOptions:
             if not ok:
                 raise BondError(f"{self.name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
         addresses = self.links.addresses(self.name)
-        self._close_bond_arp()
+        self.listeners.close_bond_arp()
         for member in self.members:
             self.device.close_member(member.sock, member.ifindex)
             member.sock.close()
         self.device.close()
-        self.device, notice = bonddev.choose(self.name, datapath, mac=self.mac, workers=workers)
+        self.device, notice = self._make_device(self.name, datapath, mac=self.mac, workers=workers)
         # A new device is a new ifindex: the link monitor's filter and the
         # bond's own link events (MTU, GSO limits) must follow it.
         self.ifindex = self.links.index(self.name)
-        self._listen_to_links()
+        self.health.listen_to_links()
         if notice:
             self._event("warning", notice, level=logging.WARNING, prefix=False)
         if self.mac:
@@ -198,7 +196,7 @@ class LiveOptions:
         for member in self.members:
             member.sock, member.send_control = self.device.open_member(member.name, member.ifindex,
                                                                        member.mac_bytes)
-        self._open_bond_arp()
+        self.listeners.open_bond_arp(self.device)
         self._start_worker_watch()
         proctitle.set_bond_title(self.name, self.device.kind)     # ps showed the old path
         self._event("option", f"data path switched to {self.device.kind}"

@@ -4,14 +4,16 @@ it back as it was on release, and the per-member MACs of tlb/alb.
 
 `Membership` is one part of `bond.Bond` (mixed in): it works on the bond's
 members, links, runner, options, device and MAC, and reaches the other
-parts (listeners, monitors, active selection) through self.
+parts (listeners, active selection) through self and link health through
+`self.health` (health.LinkHealth). The link messages about members come
+here (`_handle_link_events`): a member removed, renamed or given another
+MAC is followed, its carrier handed to link health.
 """
 from __future__ import annotations
 
 import logging
 import os
 import socket
-import time
 from dataclasses import dataclass, field
 
 from ..kernel import rundir as runtime
@@ -21,6 +23,7 @@ from ..config.names import validate_ifname
 from .errors import BondError
 from ..monitors import link as linkmon
 from ..kernel import links as linkops
+from ..kernel.netlink import LinkEvent
 from ..wire.ethernet import mac_to_bytes
 
 log = logging.getLogger("softbond")
@@ -33,7 +36,7 @@ SOCKET_CLOSE_GRACE = 0.2
 @dataclass
 class Member:
     """A bonded interface: its state before enslaving (restored on release),
-    its data-path socket, link state machine and control-plane listeners."""
+    its data-path socket and link state machine."""
 
     name: str
     ifindex: int
@@ -44,10 +47,7 @@ class Member:
     speed: int = 0
     duplex: int = 0
     prio: int = 0
-    listener: socket.socket | None = None
-    ns_listener: socket.socket | None = None
     mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
-    slow_listener: socket.socket | None = None   # 802.3ad: LACPDUs and Markers
     send_control: object = None   # sends one Ethernet frame (GARP, LACPDU...) on this member
     gso_max_size: int = 0         # the member's GSO limits (0: unknown); see limits.py
     gso_max_segs: int = 0
@@ -116,7 +116,7 @@ class Membership:
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + [original],
                             inherited=self.inherited)
         # Hear its link messages before its carrier is first read.
-        self._listen_to_links(original.ifindex)
+        self.health.listen_to_links(original.ifindex)
         try:
             member = self._attach(name, original)
         except Exception as exc:
@@ -124,18 +124,18 @@ class Membership:
                 self.links.restore(original)
             except linkops.LinkError:   # gone or busy: the attach error below says what failed
                 pass
-            self._listen_to_links()
+            self.health.listen_to_links()
             runtime.write_state(self.name, os.getpid(), [m.original for m in self.members], inherited=self.inherited)
             raise BondError(f"{self.name}: cannot enslave {name}: {exc}") from None
         self.members.append(member)
         self.limits.sync_gso_limits()
-        if self._arp is not None:
-            self._arp.add(name, time.monotonic())
+        if self.health.arp is not None:
+            self.health.arp.add(name, self.clock.now())
         if self._path is not None:      # [path monitor]
             self._path.add(member)
-        self._open_listeners(member)
+        self.listeners.open(member)
         self.runner.start(mac_to_bytes(self.mac))
-        self.runner.add_member(member, time.monotonic())
+        self.runner.add_member(member, self.clock.now())
         # bond_enslave: the primary, once enslaved, takes over whatever
         # primary_reselect says (bond->force_primary).
         self._reselect(force_primary=name == self.opts.primary)
@@ -162,7 +162,7 @@ class Membership:
             raise BondError(f"{self.name}: cannot enslave {name}: it is already a slave of {owner}")
         if self.links.master(name):
             raise BondError(f"{self.name}: cannot enslave {name}: it already has a master device")
-        if linkops.sysfs(name, "type") != "1":
+        if self.links.sysfs(name, "type") != "1":
             raise BondError(f"{self.name}: cannot enslave {name}: not an Ethernet interface")
         if name == "lo":
             raise BondError(f"{self.name}: cannot enslave {name}: loopback")
@@ -180,7 +180,7 @@ class Membership:
         """The MTU a member takes at enslave: the bond device's, or before
         the device exists the configured one (else what is left of the
         device, else 1500)."""
-        return self.mtu or self.config.mtu or int(linkops.sysfs(self.name, "mtu") or 1500)
+        return self.mtu or self.config.mtu or int(self.links.sysfs(self.name, "mtu") or 1500)
 
     def _is_softbond_device(self, name: str) -> bool:
         """A bond's device or hidden peer, of any bond in this namespace (a
@@ -197,13 +197,13 @@ class Membership:
 
     def _attach(self, name: str, original: linkops.LinkState) -> Member:
         links = self.links
-        linkops.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
+        self.links.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
         if self.mac is None:
             self.mac = original.mac
             links.set_mac(self.name, self.mac)
         # Compare with the member as it is now, not as first found: a member
         # adopted after a crash is already set up and must not be reset.
-        mac = current_mac = linkops.sysfs(name, "address") or original.mac
+        mac = current_mac = self.links.sysfs(name, "address") or original.mac
         fom = self.opts.fail_over_mac
         if self.runner.unique_macs:
             mac = self._unique_mac_for(original)
@@ -215,7 +215,7 @@ class Membership:
                 links.set_mac(name, self.mac)
                 mac = self.mac
         bond_mtu = self._mtu_to_give()
-        if int(linkops.sysfs(name, "mtu") or original.mtu) != bond_mtu:
+        if int(self.links.sysfs(name, "mtu") or original.mtu) != bond_mtu:
             links.set_mtu(name, bond_mtu)
         gso_max_size, gso_max_segs = links.gso_limits(name)
         links.set_up(name, True)
@@ -223,8 +223,8 @@ class Membership:
         if warning:
             log.warning("%s: (slave %s): %s", self.name, name, warning)
         sock, send_control = self.device.open_member(name, original.ifindex, mac_to_bytes(mac))
-        carrier = linkops.carrier(name)
-        speed, duplex = linkops.speed_duplex(name)
+        carrier = self.links.carrier(name)
+        speed, duplex = self.links.speed_duplex(name)
         return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
                       link=linkmon.LinkState(carrier), carrier=carrier, send_control=send_control,
                       prio=dict(self.opts.prio).get(name, 0),
@@ -267,15 +267,15 @@ class Membership:
     def _detach(self, member: Member, *, log_it: bool) -> None:
         was_active = member is self.active
         self.members.remove(member)
-        self._listen_to_links()
-        self._run(self.core.member_left(member, time.monotonic()))
+        self.health.listen_to_links()
+        self._run(self.core.member_left(member, self.clock.now()))
         if self.device is not None:
             self.device.close_member(member.sock, member.ifindex)
-        if self._arp is not None:
-            self._arp.remove(member.name)
+        if self.health.arp is not None:
+            self.health.arp.remove(member.name)
         if self._path is not None:      # [path monitor]
             self._path.remove(member)
-        self._close_listeners(member)
+        self.listeners.close(member)
         sock = member.sock
         # The data threads may still hold the previous snapshot for a moment.
         if self.loop is not None and not self._stopped:
@@ -292,7 +292,7 @@ class Membership:
             self._free_perm_mac(member)
         try:
             if member.moved_to is not None:
-                linkops.restore_moved(member.original, *member.moved_to)
+                self.links.restore_moved(member.original, *member.moved_to)
             else:
                 self.links.restore(member.original)
         except linkops.LinkError as exc:
@@ -301,21 +301,59 @@ class Membership:
         if not self._stopped:
             self.limits.sync_gso_limits()
 
+    def _handle_link_events(self, events: list[LinkEvent], now: float) -> None:
+        """A batch of link messages, the last one per interface: a message
+        can be stale (a later one in the batch says otherwise), and the last
+        says how the link is now, as of when the kernel sent it. Its flags
+        are the carrier as miimon polls it (IFF_LOWER_UP of an admin-up
+        link), so no sysfs read stands between the event and the failover.
+        The carrier goes to link health; a member removed, renamed or given
+        another MAC is followed here; MTU and GSO limits by the limits."""
+        latest: dict[int, LinkEvent] = {}
+        for event in events:
+            if event.ifindex == 0:  # events were lost: look at every member
+                for member in list(self.members):
+                    self.health.observe(member, self.links.carrier(member.name), now)
+                latest.clear()
+                continue
+            latest[event.ifindex] = event
+        for event in latest.values():
+            if event.ifindex == self.ifindex:
+                self.limits.bond_link_changed(event)
+                continue
+            member = next((m for m in self.members if m.ifindex == event.ifindex), None)
+            if member is None:
+                continue
+            if event.deleted:
+                moved = event.new_netnsid >= 0     # the kernel releases a slave leaving the namespace
+                if moved:
+                    member.moved_to = (event.new_netnsid, event.new_ifindex)
+                self._event("warning", "moved to another network namespace, releasing it" if moved
+                            else "interface was removed, releasing it", member, level=logging.WARNING)
+                self.release(member.name)
+            else:
+                if event.ifname and event.ifname != member.name:
+                    self._follow_rename(member, event.ifname)
+                if event.address:
+                    self._follow_mac(member, event.address)
+                self.health.observe(member, event.admin_up and event.carrier, now)
+                self.limits.member_link_changed(member, event)
+
     def _follow_rename(self, member: Member, new_name: str) -> None:
         """A member renamed under the bond (the kernel allows it, with the
         link down as for any rename) stays a member under its new name: what
         finds it by name - sysfs reads, the /proc text, the ARP monitor, the
         LACP port - follows. Its sockets and programs hold its ifindex."""
         self._event("rename", f"renamed to {new_name}", member)
-        now = time.monotonic()
+        now = self.clock.now()
         lacp = self.runner.ports_keyed_by_name
         if lacp:       # the port is keyed by name; down for the rename anyway
             self.runner.remove_member(member, now)
-        if self._arp is not None:
-            self._arp.remove(member.name)
+        if self.health.arp is not None:
+            self.health.arp.remove(member.name)
         member.name = new_name
-        if self._arp is not None:
-            self._arp.add(new_name, now)
+        if self.health.arp is not None:
+            self.health.arp.add(new_name, now)
         if lacp:
             self.runner.add_member(member, now)
         self._publish()

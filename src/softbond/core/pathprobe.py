@@ -15,7 +15,7 @@ whichever member probes. The member's NIC is told to accept that MAC
 
 A member without carrier is not probed: the link monitors have it, and it
 starts with a clean window when its carrier returns. A verdict goes the way
-a lost carrier goes (member.path_ok into health.py's _observe): the member
+a lost carrier goes (member.path_ok into health.py's observe): the member
 is no longer usable, and the bond reselects and publishes.
 """
 from __future__ import annotations
@@ -125,15 +125,15 @@ class PathProbe:
         self.owners.pop(self.macs.pop(member.ifindex, b""), None)
         member.path_ok = True
 
-    def listen(self, member) -> None:
+    def listen(self, member, listener) -> None:
         """The member's NIC accepts frames to its probe MAC for as long as
         its ARP listener is open."""
         mac = self.macs.get(member.ifindex)
-        if member.listener is None or mac is None:
+        if mac is None:
             return
         mreq = member.ifindex.to_bytes(4, "little") + PACKET_MR_UNICAST.to_bytes(2, "little") \
             + (6).to_bytes(2, "little") + mac + bytes(2)
-        member.listener.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+        listener.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
 
     def saw_arp(self, arp, now: float) -> None:
         """A reply counts for the member whose probe MAC it is sent to,
@@ -173,7 +173,7 @@ class PathProbe:
                 bond._event("path", f"path monitor: {quality.reason}, taking it out of service", member,
                             level=logging.WARNING)
             member.path_ok = in_service
-            bond._observe(member, member.carrier, now)     # as a lost carrier: usable no more, reselect
+            bond.health.observe(member, member.carrier, now)     # as a lost carrier: usable no more, reselect
             if not bond.runner.path_takes_link_down:
                 bond._publish()                             # 802.3ad: out of (or back into) distribution only
         for member in bond.members:

@@ -1,0 +1,193 @@
+"""A whole core.bond.Bond - membership, link health, failover, listeners,
+the mode runner, publishing - built on fake links, a fake data path and a
+fake clock (tests/support/fakelinks.py): no root, no namespaces, no sleeps.
+The bond runs on its own asyncio loop; its miimon, ARP and runner tasks
+sleep on the fake clock, link messages reach it through the links port's
+monitor socket, and the test reads what it published."""
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from softbond.config.model import BondConfig
+from softbond.config.options import BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP
+from softbond.config.registry import BondOptions
+from softbond.core.bond import Bond
+from softbond.core.listeners import ETH_P_ARP, ETH_P_SLOW
+from softbond.kernel import rundir
+from softbond.wire.arp import parse_arp
+from softbond.modes.active_backup import RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE
+from tests.support.fakelinks import FakeClock, FakeDataPath, FakeLinks, Plan
+from tests.support.lacppartner import Partner
+
+
+class Rig:
+    """bond0 over fake members, started."""
+
+    def __init__(self, members, **options):
+        self.loop = asyncio.new_event_loop()
+        self.links = FakeLinks(*members)
+        self.clock = FakeClock(self.loop)
+        self.datapath = FakeDataPath(self.links)
+        config = BondConfig(name="bond0", slaves=tuple(members), options=replace(BondOptions(), **options),
+                            addresses=(), hwaddr=None, gateway=None, onboot=False, source="test", warnings=())
+        self.bond = Bond(config, self.links, self.clock, make_device=self.datapath)
+        self.loop.run_until_complete(self.bond.start())
+        self.clock.settle()
+
+    @property
+    def device(self):
+        return self.datapath.device
+
+    @property
+    def plan(self) -> Plan:
+        return self.device.plans[-1]
+
+    def close(self):
+        if self.loop.is_closed():
+            return
+        self.loop.run_until_complete(self.bond.stop())
+        self.clock.settle()
+        self.links.close()
+        self.loop.close()
+
+
+@pytest.fixture
+def rig(tmp_path, monkeypatch):
+    monkeypatch.setattr(rundir, "RUN_ROOT", str(tmp_path / "run"))   # the bond's state record
+    made = []
+
+    def make(members, **options):
+        made.append(Rig(members, **options))
+        return made[-1]
+    yield make
+    for r in made:
+        r.close()
+
+
+def messages(bond):
+    return [e["message"] for e in bond.events]
+
+
+def test_carrier_loss_fails_over_and_publishes_the_other_member_active(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100)
+    assert r.plan == Plan("eth0", ("eth0", "eth1")) and r.device.carrier[-1] is True
+    assert r.links.links["eth1"].mac == r.links.links["bond0"].mac      # fail_over_mac=none: the bond's MAC
+    r.links.pull("eth0")
+    r.clock.settle()                      # the link message is read; no time passes
+    assert r.plan == Plan("eth1", ("eth1",))
+    assert r.bond.failovers == 1 and r.device.carrier[-1] is True
+    status = r.bond.status()
+    assert status["active_slave"] == "eth1" and [s["mii_status"] for s in status["slaves"]] == ["down", "up"]
+    assert "bond0: (slave eth1): making interface the new active one" in messages(r.bond)
+    # The bond is stopped: every member is put back as it was.
+    r.close()
+    assert not r.links.links["eth0"].admin_up and r.links.links["eth0"].mac == "02:00:00:00:00:02"
+
+
+def test_without_link_messages_the_miimon_poll_finds_the_loss_on_the_clock(rig, monkeypatch):
+    monkeypatch.setenv("SOFTBOND_LINK_EVENTS", "0")
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100)
+    r.links.pull("eth0")
+    r.clock.advance(0.05)
+    assert r.plan.active == "eth0"          # not polled yet
+    r.clock.advance(0.06)
+    assert r.plan == Plan("eth1", ("eth1",))
+
+
+def test_downdelay_and_updelay_run_on_the_clock(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100, downdelay=200, updelay=300)
+    published = len(r.device.plans)
+    r.links.pull("eth0")
+    r.clock.advance(0.15)
+    assert len(r.device.plans) == published and r.bond.active.name == "eth0"    # held for downdelay
+    r.clock.advance(0.06)
+    assert r.plan == Plan("eth1", ("eth1",))
+    r.links.plug("eth0")
+    r.clock.advance(0.25)
+    assert r.plan == Plan("eth1", ("eth1",))                                     # held for updelay
+    r.clock.advance(0.06)
+    assert r.plan == Plan("eth1", ("eth0", "eth1"))
+    assert any("link status up for interface, enabling it in 300 ms" in m for m in messages(r.bond))
+
+
+def test_a_blip_shorter_than_downdelay_changes_nothing(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100, downdelay=200)
+    published = len(r.device.plans)
+    r.links.pull("eth0")
+    r.clock.advance(0.1)
+    r.links.plug("eth0")
+    r.clock.advance(1.0)
+    assert len(r.device.plans) == published and r.bond.failovers == 0
+
+
+@pytest.mark.parametrize("reselect, primary_speed, comes_back", [
+    (RESELECT_ALWAYS, 1000, True),
+    (RESELECT_BETTER, 1000, False),       # no better than the active one: stays
+    (RESELECT_BETTER, 10000, True),
+    (RESELECT_FAILURE, 10000, False),
+])
+def test_primary_reselect_when_the_primary_comes_back(rig, reselect, primary_speed, comes_back):
+    r = rig(["eth0", "eth1", "eth2"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100, primary="eth1",
+            primary_reselect=reselect)
+    assert r.plan.active == "eth1"
+    before = r.bond.failovers      # the primary took over from eth0 when enslaved
+    r.links.pull("eth1")
+    r.clock.settle()
+    assert r.plan.active == "eth0"
+    r.links.links["eth1"].speed = primary_speed      # read again when its carrier returns
+    r.links.plug("eth1")
+    r.clock.advance(0.01)
+    assert r.plan == Plan("eth1" if comes_back else "eth0", ("eth0", "eth1", "eth2"))
+    assert r.bond.failovers - before == (2 if comes_back else 1)
+
+
+def test_the_arp_monitor_takes_down_a_member_that_hears_nothing(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, arp_interval=100, arp_ip_target=("10.0.0.1",))
+    assert r.plan.active == "eth0" and ("eth0", ETH_P_ARP) in r.links.listeners
+    for _ in range(5):                      # both hear traffic
+        for name in ("eth0", "eth1"):
+            r.links.links[name].rx_packets += 1
+        r.clock.advance(0.1)
+    assert r.plan.active == "eth0"
+    probes = [frame for name, frame in r.device.sent if name == "eth0"]
+    assert probes and all(parse_arp(frame).target_ip == bytes([10, 0, 0, 1]) for frame in probes)
+    for _ in range(5):                      # eth0 hears nothing more; its carrier stays
+        r.links.links["eth1"].rx_packets += 1
+        r.clock.advance(0.1)
+    assert r.plan == Plan("eth1", ("eth1",)) and r.links.carrier("eth0")
+    assert [e["message"] for e in r.bond.events if e["slave"] == "eth0"][-1] == \
+        "bond0: (slave eth0): link status definitely down, disabling slave"
+
+
+def exchange(r, partner, seconds, dt=0.1):
+    """LACPDUs both ways every dt: the bond's go out through the data
+    path's control sender, the partner's come in on the member's listener."""
+    for _ in range(round(seconds / dt)):
+        r.clock.advance(dt)
+        now = r.clock.now()
+        for name, frame in r.device.sent:
+            if partner.listening and partner.faces(name):
+                partner.lacp.receive(name, frame, now)
+        r.device.sent.clear()
+        for name, frame in partner.lacp.tick(now):
+            if partner.listening:
+                r.links.listeners[(name, ETH_P_SLOW)].send(frame)
+        r.clock.settle()
+
+
+def test_lacp_negotiates_churns_a_lonely_member_and_loses_a_silent_partner(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_8023AD, miimon=100, lacp_rate=1)
+    partner = Partner(["eth0"], now=r.clock.now())       # eth1 faces nobody
+    assert r.device.carrier[-1] is False
+    exchange(r, partner, 3.0)
+    assert r.device.carrier[-1] is True and r.plan.usable == ("eth0", "eth1")
+    assert r.bond.runner.system.distributing() == ("eth0",)
+    exchange(r, partner, 60.0)
+    lonely = r.bond.status()["slaves"][1]["ad"]
+    assert (lonely["actor_churn_state"], lonely["partner_churn_state"]) == ("churned", "churned")
+    assert r.bond.runner.member_collecting("eth1") is False
+    partner.listening = False
+    exchange(r, partner, 4.0)
+    assert r.device.carrier[-1] is False and r.bond.runner.system.distributing() == ()
+    assert "bond0: now running without any active interface!" in messages(r.bond)
