@@ -224,13 +224,13 @@ class Topology:
     def plug(self, i: int) -> None:
         ip("-n", self.switch_ns, "link", "set", self.switch_port(i), "up")
 
+    # softbond's own rtnetlink (pyroute2 is only a test dependency): the
+    # drop program on the port's tc egress (clsact's egress parent).
     _SILENCE = (
-        "from pyroute2 import IPRoute; import os; from softbond.kernel import isolate\n"
-        "ipr = IPRoute(); idx = ipr.link_lookup(ifname={port!r})[0]\n"
-        "try:\n    ipr.tc('add', 'clsact', idx)\nexcept Exception:\n    pass\n"
-        "fd = isolate.load_drop_program()\n"
-        "ipr.tc('add-filter', 'bpf', idx, ':1', fd=fd, name='silence', parent=0xFFFFFFF3, prio=1,"
-        " direct_action=True)\n"
+        "from softbond.kernel import isolate\nfrom softbond.kernel.rtnl import Rtnl\n"
+        "rtnl = Rtnl(); idx = rtnl.link(name={port!r}).index\n"
+        "try:\n    rtnl.add_clsact(idx)\nexcept OSError:\n    pass\n"
+        "rtnl.set_bpf_filter(idx, 0xFFFFFFF3, 1, isolate.load_drop_program(), 'silence', replace=False)\n"
     )
 
     def silence(self, i: int) -> None:
