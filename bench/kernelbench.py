@@ -236,4 +236,9 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--guest"]:
         guest(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
     else:
-        sys.exit(host(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0, int(sys.argv[2]) if len(sys.argv) > 2 else 3))
+        try:
+            seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+            runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+        except ValueError:
+            sys.exit(__doc__.split("\n\n")[-1].rstrip())      # the usage lines
+        sys.exit(host(seconds, runs))
