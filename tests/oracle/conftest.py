@@ -48,14 +48,18 @@ def _wait(qemu: subprocess.Popen) -> None:
 def oracle() -> OracleRun:
     if os.geteuid() != 0:
         pytest.fail("the kernel oracle needs root (namespaces on the host)", pytrace=False)
+    if any(HERE.is_relative_to(d) for d in ("/tmp", "/run")):
+        # the guest mounts its own tmpfs there (vm.INIT): it would not see this tree
+        pytest.fail(f"the kernel oracle cannot run a tree under /tmp or /run (this one: {HERE.parent.parent}): "
+                    "the guest mounts its own /tmp and /run; use a checkout elsewhere", pytrace=False)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="softbond-oracle-") as share:
         share_path = Path(share)
         out = share_path / "kernel.json"
         # The guest runs the host's /usr/bin/python3 (stdlib only) on this tree's files;
         # failover.py imports this tree's softbond (its control client).
-        (share_path / "run.sh").write_text(f"PYTHONPATH={HERE.parent.parent / 'src'} exec /usr/bin/python3 "
-                                           f"{HERE / 'guest_kernel.py'} /oracle/kernel.json\n")
+        (share_path / "run.sh").write_text(f"export PYTHONPATH={HERE.parent.parent / 'src'}\n"
+                                           f"exec /usr/bin/python3 {HERE / 'guest_kernel.py'} /oracle/kernel.json\n")
         console = share_path / "console.log"
         try:
             vm.kernel_release()
