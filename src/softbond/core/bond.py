@@ -312,13 +312,20 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
         finally:
             self.stamps = None
 
+    def usable(self, failing: Member | None = None) -> list[Member]:
+        """The members a plan may send by: up, and not taken out by the path
+        monitor (which in 802.3ad leaves the link up: see
+        Runner.path_takes_link_down); `failing` left out (the carrier
+        thread's plan for after its failure)."""
+        return [m for m in self.members if m.up and m.path_ok and m is not failing]
+
+    def mac_bytes(self) -> bytes:
+        return mac_to_bytes(self.mac) if self.mac else bytes(6)
+
     def _publish(self) -> None:
         if self.device is None:
             return
-        # usable: up, and not taken out by the path monitor (which in 802.3ad
-        # leaves the link up: see Runner.path_takes_link_down)
-        self.device.publish(self.runner, self.members, [m for m in self.members if m.up and m.path_ok], self.active,
-                            mac_to_bytes(self.mac) if self.mac else bytes(6))
+        self.device.publish(self.runner, self.members, self.usable(), self.active, self.mac_bytes())
         if self.stamps is not None:
             self.stamps["published"] = time.time()
         if self._carrier_thread is not None:

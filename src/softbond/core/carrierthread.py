@@ -39,7 +39,6 @@ from ..datapath.plan import build_plan
 from ..kernel import netlink
 from ..modes.active_backup import choose_active
 from ..monitors import link as linkmon
-from ..wire.ethernet import mac_to_bytes
 from .membership import FAIL_OVER_MAC_NONE, Member
 
 if TYPE_CHECKING:
@@ -148,8 +147,7 @@ class CarrierThread:
             maps.disarm()
             return
         failing, new = pair
-        usable = [m for m in bond.members if m.up and m is not failing]
-        plan = build_plan(bond.runner, bond.members, usable, new, mac_to_bytes(bond.mac) if bond.mac else bytes(6))
+        plan = build_plan(bond.runner, bond.members, bond.usable(failing), new, bond.mac_bytes())
         self._armed_new = new.ifindex
         maps.arm(failing.ifindex, plan, bond_ifindex=device.dev.ifindex)
 
