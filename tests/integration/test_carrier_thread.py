@@ -71,7 +71,8 @@ def test_the_thread_flips_first_and_the_core_publishes_the_same(request):
             topo.cut(cut)
             assert topo.wait_for(lambda: status_json(topo)["active_slave"] == now_active, timeout=5)
             event = failover_after(topo, since)
-            # "flipped": the carrier thread switched the bank; the failover
+            # "flipped": the armed bank was selected by whichever of the
+            # carrier thread and the loop heard the loss first; the failover
             # the core then logged is the same member.
             assert "flipped" in event.get("stamps", {}), event
             assert event["slave"] == now_active

@@ -307,6 +307,8 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
         bench/failover.py's split of a failover ("heard": when they were
         read; the failover event carries the stamps)."""
         self.stamps = {"heard": time.time()}
+        if self._carrier_thread is not None:
+            self._carrier_thread.fire_first(events)
         try:
             self._handle_link_events(events, now)
         finally:

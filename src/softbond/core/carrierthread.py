@@ -18,6 +18,12 @@ whose core observes the carrier loss, decides the same member, publishes
 the same plan and sends the gratuitous ARPs as it always did. Whatever
 it decides is what the data path ends up with (its publish disarms first).
 
+The loop hears the same message on its own socket, and on two busy cores
+it can take the GIL first. So the loop, too, selects the armed bank before
+it weighs the loss (`fire_first`): the bank is selected by whichever hears
+first, never skipped because the other was quicker, and the failover
+event says which one it was ("thread_heard" only when it was the thread).
+
 Armed only when the core's decision is certain to follow at once: mode
 active-backup, downdelay 0, fail_over_mac none, no member inside an
 updelay or downdelay, an active member and another one up.
@@ -94,7 +100,8 @@ class CarrierThread:
     def __init__(self, bond: "Bond", loop: "asyncio.AbstractEventLoop") -> None:
         self.bond = bond
         self.loop = loop
-        self.flips = 0
+        self.flips = 0                     # by the thread
+        self.loop_flips = 0                # by the loop, which heard first
         # The last flip: the member it made active and wall-clock stamps
         # (heard, flipped), for the failover event bench/failover.py reads.
         self.last: tuple[int, dict[str, float]] = (0, {})
@@ -157,7 +164,22 @@ class CarrierThread:
         ifindex, stamps = self.last
         if not stamps or member is None or ifindex != member.ifindex or time.time() - stamps["flipped"] > 1:
             return {}
-        return {"thread_heard": stamps["heard"], "flipped": stamps["flipped"]}
+        return dict(stamps)
+
+    def fire_first(self, events: list[netlink.LinkEvent]) -> None:
+        """On the loop, before it handles these messages: a loss of the
+        armed member selects the armed bank here if the thread has not yet."""
+        maps, new = self._maps, self._armed_new
+        if maps is None:
+            return
+        for event in events:
+            if self._is_loss(event) and maps.fire(event.ifindex):
+                self.loop_flips += 1
+                self.last = (new, {"flipped": time.time()})
+
+    @staticmethod
+    def _is_loss(event: netlink.LinkEvent) -> bool:
+        return event.ifindex != 0 and (event.deleted or not event.admin_up or not event.carrier)
 
     def _flipped(self, ifindex: int) -> None:
         """The loop learns of the flip: the core observes the carrier now
@@ -192,10 +214,10 @@ class CarrierThread:
                 return
             heard = time.time()
             for event in netlink.read_link_events(self._sock):
-                if event.ifindex == 0 or (event.admin_up and event.carrier and not event.deleted):
+                if not self._is_loss(event):
                     continue
                 maps, new = self._maps, self._armed_new
                 if maps is not None and maps.fire(event.ifindex):
                     self.flips += 1
-                    self.last = (new, {"heard": heard, "flipped": time.time()})
+                    self.last = (new, {"thread_heard": heard, "flipped": time.time()})
                     self.loop.call_soon_threadsafe(self._flipped, event.ifindex)
