@@ -281,10 +281,12 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
     readv, write = os.readv, os.write
     wait = epoll.poll
     # A frame read from the TAP whose member's send buffer was full: its
-    # length (0: none), the send that must take it and that socket's fd.
+    # length, the send that must take it (None: no frame held) and that
+    # socket's fd.
     # While one is held the TAP is not read (the excess waits in its queue,
     # before the alternation) and the member's fd is watched for room.
-    held, held_send, held_fd = 0, None, -1
+    held, held_fd = 0, -1
+    held_send: Callable[[memoryview], object] | None = None
     window = 0          # how long to poll before sleeping (next_window)
     polling_until = 0   # while nonzero: polling, until this clock value
     polled = 0          # the window polled in vain before the coming sleep
@@ -294,7 +296,7 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
     last = clock()
     while True:
         try:
-            if held:
+            if held_send is not None:
                 ready = wait(HELD_RECHECK_S)
                 began = clock()
             elif polling_until:
@@ -317,21 +319,21 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
             return      # the epoll was closed under us: stopping
         snapshot = source.snapshot
         receive, bond_mac = snapshot.receive, snapshot.bond_mac
-        if held:
+        if held_send is not None:
             try:
                 held_send(out_view[:held])
                 counters[C_FRAMES_OUT] += 1
-                held = 0
+                held_send = None
             except BlockingIOError:
                 pass            # still full: wait on
             except OSError:
                 counters[C_TX_ERRORS] += 1      # the member went away
-                held = 0
-            if not held:
+                held_send = None
+            if held_send is None:
                 resume(epoll, tap_fd, held_fd)
         for fd, _events in ready:
             if fd == tap_fd:
-                if held:
+                if held_send is not None:
                     continue    # readiness reported before the hold began
                 transmit = snapshot.transmit
                 sent = errors = 0
