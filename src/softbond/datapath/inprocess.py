@@ -51,10 +51,11 @@ FRAME_BUFFER = 65536 + VNET + 256
 MSG_DONTWAIT = socket.MSG_DONTWAIT
 BATCH = 64                   # frames per socket per wakeup: one busy fd cannot starve the others
 # balance-rr's member send buffer (size_send_buffers; the kernel doubles it
-# for its own accounting, so a member holds about 32 KB not yet on the wire:
-# 2.6 ms at 100 Mbit/s). bench/RESULTS.md (issue 22.2) has the sizes tried:
-# larger ones let the members' queues drift apart again.
-RR_SEND_BUFFER = 16 * 1024
+# for its own accounting, so a member holds about 16 KB not yet on the wire,
+# and one frame more: 1.3 ms at 100 Mbit/s). bench/RESULTS.md (issue 22.2)
+# has the sizes tried: larger ones let the members' queues drift apart
+# again, and TCP retransmits what arrives out of order.
+RR_SEND_BUFFER = 8 * 1024
 # While a frame waits for a full member: how long the loop sleeps before it
 # tries again without the member's EPOLLOUT (a member socket closed under
 # it by a new plan never signals).
