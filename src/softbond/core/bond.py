@@ -261,6 +261,7 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
         if self._runner_task:
             self._runner_task.cancel()
         self._runner_task = None
+        self.runner.read_queues = self.links.root_queues   # flowlet: the gap follows the members' qdiscs
         if self.runner.tick_interval and self.loop is not None:
             self._runner_task = self.loop.create_task(self._runner_tick(self.runner))
 
@@ -429,7 +430,7 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
             "datapath": self.device.kind if self.device else None,
             "datapath_workers": self.device.workers() if self.device else None,
             "datapath_loop": self.device.loop() if self.device else None,
-            "flowlet": flowlet_status(self.opts, self.device),
+            "flowlet": flowlet_status(self.opts, self.device, self.runner),
             "pid": os.getpid(),
             "hwaddr": self.mac,
             "mtu": self.mtu,

@@ -14,7 +14,7 @@ Ethernet header starts at VNET (offset 10).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence, TypeAlias
+from typing import Any, Callable, Mapping, Protocol, Sequence, TypeAlias
 
 from ..config.registry import BondOptions
 # The receive policies a runner returns per member (datapath_abi.py says
@@ -81,6 +81,11 @@ class Runner:
     def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float) -> bool:
         """True when the placement changed and a new plan is due."""
         return False
+
+    #: the members' root qdiscs, ifindex -> (bytes sent, bytes queued), as
+    #: the bond reads them (LinksPort.root_queues): xmit_balance=flowlet's
+    #: gap follows the queues (modes/flowlet.py). None: not read.
+    read_queues: Callable[[], Mapping[int, tuple[int, int]]] | None = None
 
     def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:
         """bond_set_carrier(): up while any member is usable (min_links is
