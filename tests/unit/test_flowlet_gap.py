@@ -14,7 +14,8 @@ from softbond.config.registry import BondOptions
 from softbond.datapath.abi import BUCKETS
 from softbond.datapath.plan import FlowletState
 from softbond.modes import make_runner
-from softbond.modes.flowlet import STALLED_DELAY_US, flowlet_status, queue_delays_us, queue_gap_us
+from softbond.modes.flowlet import (MOVE_HOLD, QUEUE_READINGS, STALLED_DELAY_US, flowlet_status, place,
+                                    queue_delays_us, queue_gap_us)
 
 from softbond.wire import xmit_hash as xh
 
@@ -37,8 +38,11 @@ def test_a_members_delay_is_its_queue_over_the_rate_it_sent_at():
     # bytes queued but none sent (stalled, or no earlier reading): unknown, as long as allowed
     assert queue_delays_us({}, after, 0.2, [1001]) == [STALLED_DELAY_US]
     assert queue_delays_us(before, {1001: (1_000_000, 1500)}, 0.2, [1001]) == [STALLED_DELAY_US]
-    assert queue_gap_us([20_000, 0, 5_000]) == 20_000
-    assert queue_gap_us([7_000]) == 0
+    assert queue_gap_us([[20_000, 0, 5_000]]) == 20_000
+    assert queue_gap_us([[7_000]]) == 0 and queue_gap_us([]) == 0
+    # over a few readings: one member's longest against another's shortest
+    assert queue_gap_us([[20_000, 0], [0, 15_000]]) == 20_000
+    assert queue_gap_us([[10_000, 0], [12_000, 3_000]]) == 12_000
 
 
 class Qdiscs:
@@ -85,14 +89,19 @@ def test_the_gap_rises_with_the_queue_difference_at_once_and_falls_slowly():
     qdiscs.delay_us[1001] = 18_000
     assert tick(runner, qdiscs, now + 0.4)                            # a new plan is due
     assert gap_ns(runner) == 20_000_000
-    qdiscs.delay_us[1002] = 4_000                                     # 14 ms: within a quarter, kept
-    assert not tick(runner, qdiscs, now + 0.6) and gap_ns(runner) == 20_000_000
-    qdiscs.delay_us[1002] = 9_000                                     # 9 ms: below, follows
-    assert tick(runner, qdiscs, now + 0.8) and gap_ns(runner) == 11_000_000
+    # eth1 fills to 9 ms: while a reading of it empty is among the last
+    # QUEUE_READINGS, a move towards it may still meet an empty queue
+    qdiscs.delay_us[1002] = 9_000
+    for n in range(QUEUE_READINGS - 1):
+        assert not tick(runner, qdiscs, now + 0.6 + 0.2 * n) and gap_ns(runner) == 20_000_000
+    now += 0.2 * QUEUE_READINGS
+    assert tick(runner, qdiscs, now + 0.4) and gap_ns(runner) == 11_000_000     # 9 ms: a quarter below, follows
+    qdiscs.delay_us[1002] = 30_000                                    # eth1 the longer now: eth1 -> eth0 needs 12
+    assert tick(runner, qdiscs, now + 0.6) and gap_ns(runner) == 14_000_000
     qdiscs.refuse = True                                              # an unreadable qdisc keeps the gap
-    assert not tick(runner, qdiscs, now + 1.0) and gap_ns(runner) == 11_000_000
+    assert not tick(runner, qdiscs, now + 0.8) and gap_ns(runner) == 14_000_000
     assert flowlet_status(runner.opts, None, runner) == {
-        "gap_us": 2000, "interval_ms": 200, "moves": 0, "gap_auto": 1, "gap_now_us": 11_000}
+        "gap_us": 2000, "interval_ms": 200, "moves": 0, "gap_auto": 1, "gap_now_us": 14_000}
 
 
 def test_with_flowlet_gap_auto_off_the_gap_is_flowlet_gap_alone():
@@ -101,7 +110,7 @@ def test_with_flowlet_gap_auto_off_the_gap_is_flowlet_gap_alone():
     opts, _ = change_option("bond0", replace(BondOptions(), mode=5, xmit_balance=1), "flowlet_gap_auto", "off")
     runner = runner_on(qdiscs, mode=5, flowlet_gap_auto=opts.flowlet_gap_auto, flowlet_gap=3000)
     now = runner.flowlet.clock()
-    for n in range(1, 4):
+    for n in range(1, QUEUE_READINGS + 2):         # past the first reading (no rate yet: stalled)
         assert not tick(runner, qdiscs, now + 0.2 * n)
     assert gap_ns(runner) == 3_000_000
     # turned on live (`softbond set` republishes): the queues as last read count at once
@@ -148,3 +157,24 @@ def test_status_says_the_gap_now():
     st["flowlet"] = {"gap_us": 2000, "interval_ms": 200, "moves": 3, "gap_auto": 1, "gap_now_us": 14500}
     assert ("\nFlowlet balancing: gap 2000 us (now 14500 us with the queues), measured every 200 ms, "
             "3 bucket moves\n") in render_verbose(st)
+
+
+def test_a_moved_bucket_stays_where_it_went_for_a_while():
+    """Hysteresis: the bucket just moved is not moved again for MOVE_HOLD
+    intervals, though the loads would ask for it; afterwards it may."""
+    load = [0] * BUCKETS
+    load[2], load[4], load[7] = 1000, 900, 10          # 2 and 4 on eth0 (the hash's low bit)
+    assert place((-1,) * BUCKETS, load, 2, held={2})[4] == 1      # 2 held: the next heaviest goes
+    qdiscs = Qdiscs()
+    runner = runner_on(qdiscs)
+    now = runner.flowlet.clock()
+    assert tick(runner, qdiscs, now + 0.2, sent=load)
+    assert runner.placement(PORTS)[2] == 1                        # the heaviest that narrows it
+    swapped = [0] * BUCKETS
+    # now eth1 (2 and 3) is the busier by far, and only 2 would narrow it
+    swapped[2], swapped[3], swapped[4] = 1000, 2000, 1000
+    for n in range(2, MOVE_HOLD + 1):
+        tick(runner, qdiscs, now + 0.2 * n, sent=swapped)
+        assert runner.placement(PORTS)[2] == 1, n                 # held
+    assert tick(runner, qdiscs, now + 0.2 * (MOVE_HOLD + 1), sent=swapped)
+    assert runner.placement(PORTS)[2] == 0                        # back, once the hold is over

@@ -36,16 +36,26 @@ must pause longer than delay(A) - delay(B) or its first frames on B
 overtake its last ones still queued on A. Every flowlet_interval the
 control plane reads each member's root qdisc (bytes queued, bytes sent:
 one rtnetlink dump, nothing on the data path), takes queued / rate sent
-as its delay, and publishes flowlet_gap + (largest - smallest delay) as
-the plan's gap: one figure for every move, the one the worst pair needs.
-flowlet_gap stays as the floor for what no qdisc shows (rings, the links,
-the switch). The gap rises at once and falls only when the need is a
-quarter below it: a gap too short reorders, one a little long only waits.
+as its delay. A reading is one moment of a queue that TCP fills and
+drains many times an interval, so each member counts with the largest
+delay of its last QUEUE_READINGS readings as a source and the smallest as
+a destination; the plan's gap is flowlet_gap plus the largest such
+difference between two members: one figure for every move, the one the
+worst pair needs. flowlet_gap stays as the floor for what no qdisc shows
+(rings, the links, the switch). The gap rises at once and falls only when
+the need is a quarter below it: a gap too short reorders, one a little
+long only waits.
+
+A bucket wanted on a member stays wanted there for MOVE_HOLD intervals
+(hysteresis): the loads of the buckets left behind move every interval,
+and without it the same bucket went back and forth, each move one more
+chance of reordering.
 """
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping, Protocol, Sequence
+from collections import deque
+from typing import Callable, Collection, Mapping, Protocol, Sequence
 
 from ..config.registry import BondOptions, XmitBalance
 from ..datapath.abi import BUCKETS
@@ -59,6 +69,12 @@ IMBALANCE = 0.1
 #: the delay of a member whose qdisc holds bytes but sent none in an
 #: interval (or was replaced): unknown, so long that nothing leaves it
 STALLED_DELAY_US = 1_000_000
+
+#: the readings of each member's queue the gap covers (1 s at the default interval)
+QUEUE_READINGS = 5
+
+#: intervals a moved bucket stays wanted where it went (2 s at the default)
+MOVE_HOLD = 10
 
 #: ifindex -> (bytes sent, bytes queued now) of its root qdisc (Rtnl.root_queues)
 QueueStats = Mapping[int, tuple[int, int]]
@@ -101,15 +117,21 @@ def queue_delays_us(before: QueueStats, after: QueueStats, elapsed: float, ifind
             delays.append(0)
             continue
         rate = (sent - before.get(ifindex, (sent, 0))[0]) / elapsed if elapsed > 0 else 0.0
-        delays.append(min(STALLED_DELAY_US, int(queued * 1_000_000 / rate)) if rate > 0 else STALLED_DELAY_US)
+        delays.append(min(STALLED_DELAY_US, round(queued * 1_000_000 / rate)) if rate > 0 else STALLED_DELAY_US)
     return delays
 
 
-def queue_gap_us(delays: Sequence[int]) -> int:
-    """What the queues add to the gap: the largest delay difference
-    between two members (a move from the longest queue to the shortest
+def queue_gap_us(readings: Sequence[Sequence[int]]) -> int:
+    """What the queues add to the gap, from a few readings of every
+    member's delay: the largest difference between one member's longest
+    and another's shortest (a move from the longest queue to the shortest
     waits for its frames there to leave first)."""
-    return max(delays) - min(delays) if len(delays) > 1 else 0
+    if not readings or len(readings[0]) < 2:
+        return 0
+    members = range(len(readings[0]))
+    longest = [max(r[m] for r in readings) for m in members]
+    shortest = [min(r[m] for r in readings) for m in members]
+    return max(0, max(longest[a] - shortest[b] for a in members for b in members if a != b))
 
 
 def member_loads(placement: Sequence[int], sent: Sequence[int], count: int) -> list[int]:
@@ -123,12 +145,14 @@ def member_loads(placement: Sequence[int], sent: Sequence[int], count: int) -> l
     return loads
 
 
-def place(placement: Sequence[int], sent: Sequence[int], count: int) -> tuple[int, ...]:
+def place(placement: Sequence[int], sent: Sequence[int], count: int,
+          held: Collection[int] = ()) -> tuple[int, ...]:
     """The wanted placement after an interval in which bucket b carried
     sent[b] bytes: while the busiest member carries more than IMBALANCE of
     the total above the least loaded one, its heaviest bucket smaller than
     that difference moves there (moving a bucket as large as the
-    difference or larger would only swap the two members' roles)."""
+    difference or larger would only swap the two members' roles). The
+    buckets in `held` moved lately and stay."""
     table = list(placement)
     if count < 2:
         return tuple(table)
@@ -140,7 +164,7 @@ def place(placement: Sequence[int], sent: Sequence[int], count: int) -> tuple[in
         surplus = loads[busiest] - loads[least]
         if surplus <= IMBALANCE * total:
             break
-        on_busiest = [b for b in range(BUCKETS) if sent[b] and sent[b] < surplus
+        on_busiest = [b for b in range(BUCKETS) if sent[b] and sent[b] < surplus and b not in held
                       and (table[b] if 0 <= table[b] < count else b % count) == busiest]
         if not on_busiest:
             break
@@ -164,7 +188,9 @@ class FlowletBalancer:
         self._next = 0.0
         self._queues: QueueStats = {}      # the last read of the members' qdiscs
         self._queues_at = 0.0
+        self._delays: deque[list[int]] = deque(maxlen=QUEUE_READINGS)   # per reading, µs per member
         self._queue_gap = 0                 # µs the queues add to flowlet_gap, as published
+        self._moved: dict[int, float] = {}  # bucket -> when it was last wanted elsewhere
 
     @property
     def interval(self) -> float:
@@ -183,9 +209,9 @@ class FlowletBalancer:
             queues = read_queues()
         except OSError:
             return False
-        delays = queue_delays_us(self._queues, queues, now - self._queues_at, self._ifindexes)
+        self._delays.append(queue_delays_us(self._queues, queues, now - self._queues_at, self._ifindexes))
         self._queues, self._queues_at = queues, now
-        need = queue_gap_us(delays)
+        need = queue_gap_us(self._delays)
         if need > self._queue_gap or 4 * need < 3 * self._queue_gap:
             self._queue_gap = need
             return bool(self.opts.flowlet_gap_auto)
@@ -200,6 +226,8 @@ class FlowletBalancer:
             self._tx = [id(m) for m in tx]
             self._ifindexes = [m.ifindex for m in tx]
             self._wanted = (-1,) * BUCKETS
+            self._delays.clear()
+            self._moved.clear()
         return self._wanted
 
     def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float,
@@ -209,9 +237,13 @@ class FlowletBalancer:
         self._next = now + self.interval
         gap_changed = read_queues is not None and self.follow_queues(read_queues, now)
         sent = read_bucket_bytes()
-        wanted = place(self._wanted, sent, len(self._tx))
+        hold = MOVE_HOLD * self.interval
+        held = {b for b, when in self._moved.items() if now - when < hold}
+        wanted = place(self._wanted, sent, len(self._tx), held)
         if wanted == self._wanted:
             return gap_changed
+        self._moved = {b: now for b in range(BUCKETS) if wanted[b] != self._wanted[b]} | \
+            {b: self._moved[b] for b in held}
         self._wanted = wanted
         return True
 
