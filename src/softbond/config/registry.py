@@ -314,7 +314,7 @@ SPECS: tuple[OptionSpec, ...] = (
           "flows to the least loaded member only after it was idle flowlet_gap)", values=XmitBalance.pairs(),
           unsupported=only(*_FLOWLET_MODES), effect=EFFECT_RUNNER),
     _spec("flowlet_gap", "int", 2000, "flowlet balancing: microseconds a bucket of flows must be idle before it "
-          "may move to another member (above the members' queueing delay difference, so nothing is reordered)",
+          "may move to another member (with flowlet_gap_auto=on, plus the members' measured queueing delay difference)",
           values=(("minval", 1), ("maxval", 10000000)), min=1, max=10000000, unsupported=only(*_FLOWLET_MODES)),
     _spec("flowlet_interval", "int", 200, "flowlet balancing: milliseconds between load measurements (each may "
           "ask buckets to move)", values=(("minval", 10), ("maxval", 60000)), min=10, max=60000,
