@@ -47,6 +47,10 @@ class Port(Protocol):
         """The MAC its LACPDUs leave with (the permanent one)."""
 
 
+def _nothing() -> None:
+    """A runner's `wake` until a bond runs it."""
+
+
 class Runner:
     """Default behaviour: every usable member is equal (rr, xor, broadcast)."""
 
@@ -60,6 +64,10 @@ class Runner:
 
     def __init__(self, opts: BondOptions) -> None:
         self.opts = opts
+        #: set by the bond: its tick loop asks `next_tick` again at once
+        #: (called when the runner's next due time may have moved earlier
+        #: outside tick(): a member added, a link change, a received PDU)
+        self.wake: Callable[[], None] = _nothing
 
     def configure(self, opts: BondOptions) -> None:
         self.opts = opts
@@ -99,6 +107,12 @@ class Runner:
 
     def tick(self, now: float, members: Sequence[Port]) -> list[tuple[Port, bytes]]:
         return []
+
+    def next_tick(self, last: float) -> float:
+        """When the bond runs tick() next, `last` being when it last did:
+        every tick_interval, unless the runner knows its own timers."""
+        assert self.tick_interval is not None
+        return last + self.tick_interval
 
     # Member lifecycle, for runners with per-member protocol state (802.3ad).
     # `dirty` asks the bond to republish the forwarding snapshot and re-check
