@@ -327,6 +327,21 @@ def _report(fd: int | None, message: str) -> None:
 GIL_SWITCH_INTERVAL = 0.0001
 
 
+def preload(config: BondConfig) -> None:
+    """Import, in the process that forks the bond, the modules its data path
+    will import: the bonds one `up` forks then share them copy-on-write
+    instead of importing a copy each (bench/RESULTS.md "Footprint"). Only
+    the path asked for (auto: eBPF), since the first bond's RSS counts all
+    the parent imported; the probe and the loading stay in the bond."""
+    datapath = config.options.datapath
+    if datapath in ("auto", "ebpf"):
+        from .datapath import ebpf  # noqa: F401
+    elif config.options.datapath_workers > 1:
+        from .datapath import workers  # noqa: F401
+    else:
+        from .datapath import inprocess  # noqa: F401
+
+
 def run(config: BondConfig, ready_fd: int | None = None) -> int:
     setup_logging(config.name)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
