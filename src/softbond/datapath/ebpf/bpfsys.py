@@ -52,8 +52,20 @@ def _addr(buf) -> int:
     return ctypes.addressof(buf) if buf is not None else 0
 
 
-def _elem(cmd: int, fd: int, key, value, flags: int, what: str) -> int:
-    return bpf(cmd, ctypes.create_string_buffer(_ELEM.pack(fd, _addr(key), _addr(value), flags), _ELEM.size), what)
+def _buf(data: bytes) -> ctypes.Array:
+    return ctypes.create_string_buffer(data, len(data))
+
+
+def _elem(cmd: int, fd: int, key, value, flags: int, what: str, *, absent_ok: bool = False) -> bool:
+    """One map element command; False when the key is not there (ENOENT)
+    and absent_ok."""
+    try:
+        bpf(cmd, _buf(_ELEM.pack(fd, _addr(key), _addr(value), flags)), what)
+    except OSError as exc:
+        if absent_ok and exc.errno == errno.ENOENT:
+            return False
+        raise
+    return True
 
 
 def num_cpus() -> int:
@@ -71,60 +83,40 @@ def num_cpus() -> int:
 # -- maps ---------------------------------------------------------------------
 
 def update(fd: int, key: bytes, value: bytes, flags: int = BPF_ANY) -> None:
-    _elem(_UPDATE_ELEM, fd, ctypes.create_string_buffer(key, len(key)),
-          ctypes.create_string_buffer(value, len(value)), flags, "bpf_map_update_elem")
+    _elem(_UPDATE_ELEM, fd, _buf(key), _buf(value), flags, "bpf_map_update_elem")
 
 
 def lookup(fd: int, key: bytes, size: int) -> bytes | None:
     buf = ctypes.create_string_buffer(size)
-    try:
-        _elem(_LOOKUP_ELEM, fd, ctypes.create_string_buffer(key, len(key)), buf, 0, "bpf_map_lookup_elem")
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise
-    return buf.raw
+    return buf.raw if _elem(_LOOKUP_ELEM, fd, _buf(key), buf, 0, "bpf_map_lookup_elem", absent_ok=True) else None
 
 
 def delete(fd: int, key: bytes) -> bool:
-    try:
-        _elem(_DELETE_ELEM, fd, ctypes.create_string_buffer(key, len(key)), None, 0, "bpf_map_delete_elem")
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return False
-        raise
-    return True
+    return _elem(_DELETE_ELEM, fd, _buf(key), None, 0, "bpf_map_delete_elem", absent_ok=True)
 
 
 def keys(fd: int, key_size: int) -> list[bytes]:
     out: list[bytes] = []
     prev = None
     nxt = ctypes.create_string_buffer(key_size)
-    while True:
-        try:
-            _elem(_GET_NEXT_KEY, fd, prev, nxt, 0, "bpf_map_get_next_key")
-        except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                return out
-            raise
+    while _elem(_GET_NEXT_KEY, fd, prev, nxt, 0, "bpf_map_get_next_key", absent_ok=True):
         out.append(nxt.raw)
-        prev = ctypes.create_string_buffer(nxt.raw, key_size)
+        prev = _buf(nxt.raw)
         if len(out) > 1 << 20:
-            return out
+            break
+    return out
 
 
 def update_batch(fd: int, keys_blob: bytes, values_blob: bytes, count: int) -> None:
-    k = ctypes.create_string_buffer(keys_blob, len(keys_blob))
-    v = ctypes.create_string_buffer(values_blob, len(values_blob))
-    attr = ctypes.create_string_buffer(_BATCH.pack(0, 0, _addr(k), _addr(v), count, fd, 0, 0), _BATCH.size)
-    bpf(_MAP_UPDATE_BATCH, attr, "bpf_map_update_batch")
+    k, v = _buf(keys_blob), _buf(values_blob)
+    bpf(_MAP_UPDATE_BATCH, _buf(_BATCH.pack(0, 0, _addr(k), _addr(v), count, fd, 0, 0)), "bpf_map_update_batch")
 
 
 # -- objects ------------------------------------------------------------------
 
 def _obj(cmd: int, path: str, fd: int, what: str) -> int:
     name = ctypes.create_string_buffer(path.encode())
-    return bpf(cmd, ctypes.create_string_buffer(_OBJ.pack(_addr(name), fd, 0), _OBJ.size), what)
+    return bpf(cmd, _buf(_OBJ.pack(_addr(name), fd, 0)), what)
 
 
 def obj_pin(fd: int, path: str) -> None:
@@ -136,8 +128,7 @@ def obj_get(path: str) -> int:
 
 
 def _info(fd: int, buf) -> bytes:
-    attr = ctypes.create_string_buffer(_INFO.pack(fd, len(buf), _addr(buf)), _INFO.size)
-    bpf(_OBJ_GET_INFO_BY_FD, attr, "bpf_obj_get_info_by_fd")
+    bpf(_OBJ_GET_INFO_BY_FD, _buf(_INFO.pack(fd, len(buf), _addr(buf))), "bpf_obj_get_info_by_fd")
     return buf.raw
 
 
@@ -162,7 +153,7 @@ def prog_info(fd: int) -> dict:
 
 
 def _by_id(cmd: int, ident: int, what: str) -> int:
-    return bpf(cmd, ctypes.create_string_buffer(_BY_ID.pack(ident, 0, 0), _BY_ID.size), what)
+    return bpf(cmd, _buf(_BY_ID.pack(ident, 0, 0)), what)
 
 
 def prog_fd_by_id(ident: int) -> int:
