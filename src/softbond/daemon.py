@@ -329,13 +329,21 @@ GIL_SWITCH_INTERVAL = 0.0001
 
 def preload(config: BondConfig) -> None:
     """Import, in the process that forks the bond, the modules its data path
-    will import: the bonds one `up` forks then share them copy-on-write
-    instead of importing a copy each (bench/RESULTS.md "Footprint"). Only
-    the path asked for (auto: eBPF), since the first bond's RSS counts all
-    the parent imported; the probe and the loading stay in the bond."""
+    will import, and ask once whether eBPF can run: the bonds one `up`
+    forks then share them copy-on-write instead of each importing its own
+    copy (bench/RESULTS.md "Footprint"). Only the path asked for (auto:
+    eBPF), since the first bond's RSS counts all the parent imported; the
+    loading of the bond's own object stays in the bond."""
     datapath = config.options.datapath
     if datapath in ("auto", "ebpf"):
-        from .datapath import ebpf  # noqa: F401
+        from .datapath import ebpf
+        try:
+            # Cached, so the bonds forked after this do not each load the
+            # object once more to ask (libbpf's churn in a child dirtied
+            # 0.2 MiB of the heap pages it shares).
+            ebpf.available()
+        except Exception:   # the bond asks again, and reports it in its own words
+            pass
     elif config.options.datapath_workers > 1:
         from .datapath import workers  # noqa: F401
     else:
