@@ -281,7 +281,7 @@ class EbpfDevice:
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
         try:
             self.dev.detach_member(ifindex)
-        except OSError:
+        except OSError:     # the member is gone already, and its filters with it
             pass
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
@@ -430,7 +430,7 @@ class WorkersDevice(SegmentCounted):
         try:
             fcntl.ioctl(self.tap_fd, TUNSETCARRIER, (1 if on else 0).to_bytes(4, "little"))
         except OSError:
-            pass
+            pass  # kernels before 5.0: the TAP keeps its carrier
 
     def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
         # Send-only (protocol 0): the workers' fanout sockets take the data.
@@ -513,7 +513,7 @@ def remove_leftover(name: str, *, keep_tap: bool = False, keep_ebpf: bool = Fals
         if not keep_tap:
             try:
                 tap.destroy_tap(name)
-            except OSError:
+            except OSError:     # removed meanwhile (its owner exited): what was wanted
                 pass
         return
     peers = (peer_name(name), legacy_peer_name(name))   # a crash of an older softbond left the second

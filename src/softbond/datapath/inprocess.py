@@ -485,7 +485,7 @@ class DataPath:
         if fd == self._wake_r:
             try:
                 os.read(fd, 64)
-            except OSError:
+            except OSError:     # drained already (EAGAIN): the wakeup did its job
                 pass
         return self._running
 

@@ -121,7 +121,7 @@ class EbpfBond:
             # DAD, MLD): no IPv6 on it.
             with open(f"/proc/sys/net/ipv6/conf/{self.peer}/disable_ipv6", "w") as f:
                 f.write("1")
-        except OSError:
+        except OSError:     # IPv6 is not in this kernel (no such file): nothing to silence
             pass
         if created:
             self.rtnl.set_link(peer_ifindex, up=False)

@@ -181,7 +181,7 @@ def unpin(directory: str | None) -> None:
     for name in os.listdir(directory):
         try:
             os.unlink(os.path.join(directory, name))
-        except OSError:
+        except OSError:     # unpinned meanwhile by another stop of the same bond
             pass
     for d in (directory, os.path.dirname(directory)):
         try:
