@@ -69,7 +69,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, Failover, LiveOptions, Inheritance):
+class Bond(Membership, LiveOptions, Inheritance):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__, the composed
     objects' state in them."""
@@ -104,6 +104,8 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
         self._path: PathProbe | None = None   # [path monitor] path_monitor=on
         self.listeners = ControlListeners(links, self.clock, self.core, self.health, lambda: self._path,
                                           self._send_control, self._runner_output, self._event)
+        self.failover = Failover(self.name, links, self.clock, self.core, self._run, lambda: self.device,
+                                 lambda: self.mac, self._take_mac, self._send_control, self._event)
         self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
                                      self._send_control)
         self._workers_task: asyncio.Task | None = None
@@ -136,13 +138,13 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
             elif kind is Log:
                 self._event(action.kind, action.message, action.member, level=action.level)
             elif kind is SetCarrier:
-                self._set_carrier(action.on)
+                self.failover.set_carrier(action.on)
             elif kind is NotifyPeers:
                 self.notifier.notify(action.member)
             elif kind is ResendIgmp:
                 self.notifier.resend_igmp(action.member)
             elif kind is MoveMac:
-                self._move_mac(action.old, action.new)
+                self.failover.move_mac(action.old, action.new)
             elif kind is WakeAt:
                 self.health.wake_at(action.member, action.when)
             else:
@@ -173,7 +175,7 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
             self.limits.apply_configured_mtu(self.config.mtu)
         except linkops.LinkError as exc:
             raise BondError(f"{self.name}: {exc}") from None
-        self._set_carrier(False)
+        self.failover.set_carrier(False)
         self.links.set_up(self.name, True)
         for cidr in self.config.addresses:
             self.links.add_address(self.name, cidr)
@@ -224,15 +226,21 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
     # ------------------------------------------------------------ public API
     def set_active(self, name: str) -> None:
         """ifenslave -c / sysfs active_slave: force a member active."""
-        if not self._uses_primary():
+        if not self.core.uses_primary():
             raise BondError(f"{self.name}: option active_slave: mode dependency failed, not supported in mode "
                             f"{MODE_NAMES[self.opts.mode]}({self.opts.mode})")
         member = self._member(name)
         if not member.up:
             raise BondError(f"{self.name}: (slave {name}): Setting {name} as active slave failed: link is not up")
         if member is not self.active:
-            self._change_active(member)
+            self.failover.change_active(member)
             self._publish()
+
+    def _take_mac(self, mac: str) -> None:
+        """The bond device takes `mac` (its first member's, or with
+        fail_over_mac=active the new active member's)."""
+        self.mac = mac
+        self.links.set_mac(self.name, mac)
 
     def _add_default_routes(self) -> None:
         """One default route per address family, through the bond."""

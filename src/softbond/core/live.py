@@ -20,7 +20,7 @@ from ..config.names import validate_ifname
 from ..config.options import BOND_MODE_ACTIVEBACKUP, EFFECT_DATAPATH, EFFECT_MONITORS, EFFECT_PRIOS, EFFECT_RESELECT, EFFECT_RUNNER, OPTIONS, BondOptions, change_option, option_to_text
 from .errors import BondError
 from .pathprobe import check_target as check_path_target
-from .membership import FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE
+from .failover import FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE
 from ..modes import make_runner
 from ..wire.ethernet import mac_to_bytes
 
@@ -68,7 +68,7 @@ class LiveOptions:
             if spec.effect == EFFECT_MONITORS:
                 self._restart_monitors()
             elif spec.effect == EFFECT_RESELECT:
-                self._reselect(force_primary=(spec.name == "primary"))
+                self.failover.reselect(force_primary=(spec.name == "primary"))
             elif spec.effect == EFFECT_PRIOS:
                 self._apply_prios()
             self._publish()
@@ -106,7 +106,7 @@ class LiveOptions:
                 self._event("warning", "prio updated, but will not affect failover re-selection as primary "
                             "slave have been set", member, level=logging.WARNING)
         else:
-            self._reselect()
+            self.failover.reselect()
 
     # ---------------------------------------------------------------- mode
     def _switch_runner(self, new: BondOptions) -> None:
@@ -129,7 +129,7 @@ class LiveOptions:
         self.listeners.open_bond_arp(self.device)
         self._start_runner_tick()
         self._restart_monitors()       # the mode may have changed miimon or arp_interval; and the listeners
-        self._reselect()
+        self.failover.reselect()
         if not self.runner.uses_active:
             # A new active member announces the bond's MAC (_change_active);
             # without one, do it here: alb told peers other members' MACs.
@@ -159,7 +159,7 @@ class LiveOptions:
             else:
                 mac = member.perm_hwaddr
             if mac_to_bytes(mac) != member.mac_bytes:
-                self._set_member_mac(member, mac_to_bytes(mac))
+                self.failover.set_member_mac(member, mac_to_bytes(mac))
 
     # ----------------------------------------------------------- data path
     def _switch_datapath(self, datapath: str, workers: int) -> None:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 from ..kernel import rundir as runtime
 from ..datapath.devices import is_peer_name
-from ..config.registry import FailOverMac
 from ..config.names import validate_ifname
 from .errors import BondError
+from .failover import FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE
 from ..monitors import link as linkmon
 from ..kernel import links as linkops
 from ..kernel.netlink import LinkEvent
@@ -28,8 +28,6 @@ from ..wire.ethernet import mac_to_bytes
 
 log = logging.getLogger("softbond")
 
-# Values of the fail_over_mac option: none, active, follow.
-FAIL_OVER_MAC_NONE, FAIL_OVER_MAC_ACTIVE, FAIL_OVER_MAC_FOLLOW = FailOverMac
 SOCKET_CLOSE_GRACE = 0.2
 
 
@@ -138,7 +136,7 @@ class Membership:
         self.runner.add_member(member, self.clock.now())
         # bond_enslave: the primary, once enslaved, takes over whatever
         # primary_reselect says (bond->force_primary).
-        self._reselect(force_primary=name == self.opts.primary)
+        self.failover.reselect(force_primary=name == self.opts.primary)
         state = "an active" if member is self.active else "a backup"
         link = "an up" if member.link.state != linkmon.DOWN else "a down"
         self._event("enslave", f"Enslaving as {state} interface with {link} link", member)
@@ -199,8 +197,7 @@ class Membership:
         links = self.links
         self.links.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
         if self.mac is None:
-            self.mac = original.mac
-            links.set_mac(self.name, self.mac)
+            self._take_mac(original.mac)
         # Compare with the member as it is now, not as first found: a member
         # adopted after a crash is already set up and must not be reset.
         mac = current_mac = self.links.sysfs(name, "address") or original.mac
@@ -261,7 +258,7 @@ class Membership:
         member = self._member(name)
         self._detach(member, log_it=True)
         if member is self.active or self.active is None:
-            self._reselect()
+            self.failover.reselect()
         self._publish()
 
     def _detach(self, member: Member, *, log_it: bool) -> None:
@@ -376,14 +373,7 @@ class Membership:
         perm = mac_to_bytes(leaving.perm_hwaddr)
         for other in self.members:
             if other.mac_bytes == perm and leaving.mac_bytes != perm:
-                self._set_member_mac(other, leaving.mac_bytes)
-
-    def _set_member_mac(self, member: Member, mac: bytes) -> None:
-        try:
-            self.links.set_mac(member.name, mac.hex(":"))
-            member.mac_bytes = mac
-        except linkops.LinkError as exc:
-            self._event("warning", f"cannot set MAC address: {exc}", member, level=logging.WARNING)
+                self.failover.set_member_mac(other, leaving.mac_bytes)
 
     def _member(self, name: str) -> Member:
         for member in self.members:
