@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -69,7 +70,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(Membership, LiveOptions, Inheritance):
+class Bond(LiveOptions):
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__, the composed
     objects' state in them."""
@@ -106,12 +107,18 @@ class Bond(Membership, LiveOptions, Inheritance):
                                           self._send_control, self._runner_output, self._event)
         self.failover = Failover(self.name, links, self.clock, self.core, self._run, lambda: self.device,
                                  lambda: self.mac, self._take_mac, self._send_control, self._event)
+        self.inheritance = Inheritance(self.name, links, lambda: self.opts, config.slaves, lambda: self.ifindex,
+                                       self.core.members, self._event)
+        self.membership = Membership(self.name, lambda: self.config, links, self.clock, self.core, self.health,
+                                     self.limits, self.listeners, self.failover, self.inheritance,
+                                     path=lambda: self._path, device=lambda: self.device, mac=lambda: self.mac,
+                                     ifindex=lambda: self.ifindex, stopping=lambda: self._stopped,
+                                     take_mac=self._take_mac, run=self._run, event=self._event,
+                                     publish=self._publish)
         self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
                                      self._send_control)
         self._workers_task: asyncio.Task | None = None
         self._stopped = False
-        self._adopted: dict[str, linkops.LinkState] = {}
-        self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
         # Wall-clock stamps of the link event being handled ("heard": its
         # netlink message read, "published": the plan written), carried in
         # its failover event so bench/failover.py can split the time.
@@ -152,13 +159,18 @@ class Bond(Membership, LiveOptions, Inheritance):
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
-        self.loop = self.notifier.loop = self.health.loop = self.listeners.loop = asyncio.get_running_loop()
-        self.check_enslaveable(self.config.slaves)
+        self.loop = asyncio.get_running_loop()
+        self.notifier.loop = self.health.loop = self.listeners.loop = self.membership.loop = self.loop
+        self.membership.check_enslaveable(self.config.slaves)
         check_path_target(self, self.opts, starting=True)     # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
-        self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
-        if self.opts.inherit:
-            self._prepare_inherit()
+        self.membership.adopted.update(runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves))
+        if self.opts.inherit:       # the first member's MAC and MTU shape the device
+            source = self.inheritance.prepare(self.membership.adopted)
+            if self.mac is None:
+                self.mac = source.mac.lower()
+            if self.config.mtu is None:
+                self.config = dataclasses.replace(self.config, mtu=source.mtu)
         try:
             self.device, notice = self._make_device(self.name, self.opts.datapath, mac=self.mac,
                                                     workers=self.opts.datapath_workers)
@@ -187,9 +199,9 @@ class Bond(Membership, LiveOptions, Inheritance):
             self.health.open_link_monitor(self._on_link_events)
             self._carrier_thread = CarrierThread.start_for(self)
         if self.opts.inherit:
-            self._take_over()
+            self.inheritance.take_over()
         for name in self.config.slaves:
-            self._enslave_checked(name)     # checked, all of them, before anything was touched
+            self.membership.enslave_checked(name)     # checked, all of them, before anything was touched
         self._add_default_routes()
         self._restart_monitors()
         self._start_runner_tick()
@@ -213,9 +225,9 @@ class Bond(Membership, LiveOptions, Inheritance):
             self._carrier_thread.stop()
             self._carrier_thread = None
         self.listeners.close_bond_arp()
-        for member in self._release_order():
-            self._detach(member, log_it=False)
-        self._give_back()
+        for member in self.inheritance.release_order():
+            self.membership.detach(member, log_it=False)
+        self.inheritance.give_back()
         if self.device is not None:
             self.device.close()
             # Only a bond that got as far as its device wrote the record: a
@@ -229,12 +241,26 @@ class Bond(Membership, LiveOptions, Inheritance):
         if not self.core.uses_primary():
             raise BondError(f"{self.name}: option active_slave: mode dependency failed, not supported in mode "
                             f"{MODE_NAMES[self.opts.mode]}({self.opts.mode})")
-        member = self._member(name)
+        member = self.membership.member(name)
         if not member.up:
             raise BondError(f"{self.name}: (slave {name}): Setting {name} as active slave failed: link is not up")
         if member is not self.active:
             self.failover.change_active(member)
             self._publish()
+
+    # The control socket's requests (daemon.ControlServer; fuzz/harnesses.py
+    # fakes the same five): checked first, all of them, then carried out.
+    def check_enslaveable(self, names: list[str]) -> None:
+        self.membership.check_enslaveable(names)
+
+    def enslave(self, name: str) -> None:
+        self.membership.enslave(name)
+
+    def check_releasable(self, names: list[str]) -> None:
+        self.membership.check_releasable(names)
+
+    def release(self, name: str) -> None:
+        self.membership.release(name)
 
     def _take_mac(self, mac: str) -> None:
         """The bond device takes `mac` (its first member's, or with
@@ -318,7 +344,7 @@ class Bond(Membership, LiveOptions, Inheritance):
         if self._carrier_thread is not None:
             self._carrier_thread.fire_first(events)
         try:
-            self._handle_link_events(events, now)
+            self.membership.handle_link_events(events, now)
         finally:
             self.stamps = None
 

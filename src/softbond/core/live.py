@@ -152,7 +152,7 @@ class LiveOptions:
         fom = self.opts.fail_over_mac
         for i, member in enumerate(self.members):
             if self.runner.unique_macs:
-                mac = self._unique_mac_for(member.original, self.members[:i])
+                mac = self.membership.unique_mac_for(member.original, self.members[:i])
             elif (fom == FAIL_OVER_MAC_NONE or self.opts.mode != BOND_MODE_ACTIVEBACKUP
                   or (fom == FAIL_OVER_MAC_FOLLOW and i == 0)):
                 mac = self.mac
@@ -188,7 +188,7 @@ class LiveOptions:
             self.links.set_mac(self.name, self.mac)
         self.device.set_carrier(self.carrier)
         self.links.set_up(self.name, True)
-        self._carry_inherited()      # up --inherit: addresses with their flags, and routes
+        self.inheritance.carry_over()      # up --inherit: addresses with their flags, and routes
         for cidr in addresses:
             self.links.add_address(self.name, cidr)
         self._add_default_routes()
