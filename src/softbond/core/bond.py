@@ -70,7 +70,7 @@ EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
-class Bond(LiveOptions):
+class Bond:
     """A bond and its members. The parts it is mixed from hold no state of
     their own: every attribute is set here, in __init__, the composed
     objects' state in them."""
@@ -95,7 +95,7 @@ class Bond(LiveOptions):
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         # Log lines held back while a link event is handled (see _logs_after).
         self._held_logs: list[tuple[int, str]] | None = None
-        # Warnings raised while `softbond set` applies an option (see live.py).
+        # Warnings raised while `softbond set` applies an option (warnings_collected).
         self._set_warnings: list[str] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
@@ -115,6 +115,7 @@ class Bond(LiveOptions):
                                      ifindex=lambda: self.ifindex, stopping=lambda: self._stopped,
                                      take_mac=self._take_mac, run=self._run, event=self._event,
                                      publish=self._publish)
+        self.live = LiveOptions(self)
         self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
                                      self._send_control)
         self._workers_task: asyncio.Task | None = None
@@ -249,7 +250,7 @@ class Bond(LiveOptions):
             self._publish()
 
     # The control socket's requests (daemon.ControlServer; fuzz/harnesses.py
-    # fakes the same five): checked first, all of them, then carried out.
+    # fakes the same API): members checked first, all of them, then changed.
     def check_enslaveable(self, names: list[str]) -> None:
         self.membership.check_enslaveable(names)
 
@@ -261,6 +262,9 @@ class Bond(LiveOptions):
 
     def release(self, name: str) -> None:
         self.membership.release(name)
+
+    def set_option(self, name: str, value: str) -> list[str]:
+        return self.live.set_option(name, value)
 
     def _take_mac(self, mac: str) -> None:
         """The bond device takes `mac` (its first member's, or with
@@ -388,6 +392,16 @@ class Bond(LiveOptions):
             self._held_logs.append((level, text))
         else:
             log.log(level, "%s", text)
+
+    @contextlib.contextmanager
+    def warnings_collected(self):
+        """The warning events logged meanwhile (`softbond set` replies with
+        them; the CLI prints them on stderr)."""
+        self._set_warnings = collected = []
+        try:
+            yield collected
+        finally:
+            self._set_warnings = None
 
     @contextlib.contextmanager
     def _logs_after(self):
