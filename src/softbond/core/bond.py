@@ -32,7 +32,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from .. import __version__
 from ..kernel import rundir as runtime
@@ -394,7 +394,7 @@ class Bond:
             log.log(level, "%s", text)
 
     @contextlib.contextmanager
-    def warnings_collected(self):
+    def warnings_collected(self) -> Iterator[list[str]]:
         """The warning events logged meanwhile (`softbond set` replies with
         them; the CLI prints them on stderr)."""
         self._set_warnings = collected = []

@@ -133,7 +133,7 @@ class Inheritance:
                             f"softbond down {self.name} gives them back")
 
 
-def recover_inherited(bond: str, links: linkops.Links, original: linkops.LinkState, record: dict,
+def recover_inherited(bond: str, links: linkops.Links, original: linkops.LinkState, record: dict[str, Any],
                       member: str) -> None:
     """Crash recovery of the member the bond took addresses from: restored
     and given back what the dead daemon moved onto the bond (from the bond

@@ -121,10 +121,11 @@ class LiveOptions:
         self.bond.active = None
         self._place_member_macs()
         if self.bond.members:   # else the first enslave starts it
-            self.bond.runner.start(mac_to_bytes(self.bond.mac))
+            self.bond.runner.start(self.bond.mac_bytes())
         now = self.bond.clock.now()
         for member in self.bond.members:
             self.bond.runner.add_member(member, now)
+        assert self.bond.device is not None, "set on a bond that has not started"
         self.bond.listeners.open_bond_arp(self.bond.device)
         self.bond._start_runner_tick()
         self.bond._restart_monitors()       # the mode may have changed miimon or arp_interval; and the listeners
@@ -151,14 +152,14 @@ class LiveOptions:
         fom = self.bond.opts.fail_over_mac
         for i, member in enumerate(self.bond.members):
             if self.bond.runner.unique_macs:
-                mac = self.bond.membership.unique_mac_for(member.original, self.bond.members[:i])
+                mac = mac_to_bytes(self.bond.membership.unique_mac_for(member.original, self.bond.members[:i]))
             elif (fom == FAIL_OVER_MAC_NONE or self.bond.opts.mode != BOND_MODE_ACTIVEBACKUP
                   or (fom == FAIL_OVER_MAC_FOLLOW and i == 0)):
-                mac = self.bond.mac
+                mac = self.bond.mac_bytes()
             else:
-                mac = member.perm_hwaddr
-            if mac_to_bytes(mac) != member.mac_bytes:
-                self.bond.failover.set_member_mac(member, mac_to_bytes(mac))
+                mac = mac_to_bytes(member.perm_hwaddr)
+            if mac != member.mac_bytes:
+                self.bond.failover.set_member_mac(member, mac)
 
     # ----------------------------------------------------------- data path
     def _switch_datapath(self, datapath: str, workers: int) -> None:
@@ -171,12 +172,15 @@ class LiveOptions:
             if not ok:
                 raise BondError(f"{self.bond.name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
         addresses = self.bond.links.addresses(self.bond.name)
+        old = self.bond.device
+        assert old is not None, "set on a bond that has not started"
         self.bond.listeners.close_bond_arp()
         for member in self.bond.members:
-            self.bond.device.close_member(member.sock, member.ifindex)
+            old.close_member(member.sock, member.ifindex)
             member.sock.close()
-        self.bond.device.close()
-        self.bond.device, notice = self.bond._make_device(self.bond.name, datapath, mac=self.bond.mac, workers=workers)
+        old.close()
+        self.bond.device, notice = self.bond._make_device(self.bond.name, datapath, mac=self.bond.mac,
+                                                          workers=workers)
         # A new device is a new ifindex: the link monitor's filter and the
         # bond's own link events (MTU, GSO limits) must follow it.
         self.bond.ifindex = self.bond.links.index(self.bond.name)
@@ -194,7 +198,7 @@ class LiveOptions:
         self.bond.device.start()
         for member in self.bond.members:
             member.sock, member.send_control = self.bond.device.open_member(member.name, member.ifindex,
-                                                                       member.mac_bytes)
+                                                                            member.mac_bytes)
         self.bond.listeners.open_bond_arp(self.bond.device)
         self.bond._start_worker_watch()
         proctitle.set_bond_title(self.bond.name, self.bond.device.kind)     # ps showed the old path

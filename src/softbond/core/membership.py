@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..kernel import rundir as runtime
 from ..datapath.devices import is_peer_name
@@ -88,7 +88,7 @@ class Member:
         return mac_to_bytes(self.perm_hwaddr)
 
     @property
-    def send(self):
+    def send(self) -> Callable[[bytes], int]:
         return self.sock.send
 
     @property
@@ -145,6 +145,14 @@ class Membership:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.adopted: dict[str, linkops.LinkState] = {}
 
+    def _bond_mac(self) -> str:
+        """The bond's MAC, which it has (configured, inherited or its first
+        member's) before any member is attached."""
+        mac = self._mac()
+        if mac is None:
+            raise BondError(f"{self.name}: the bond has no MAC address yet")
+        return mac
+
     def _record(self, *joining: linkops.LinkState) -> None:
         """The state file: every member's original (and one about to join:
         a crash from here on is repaired by the next `softbond up`), and
@@ -152,7 +160,7 @@ class Membership:
         runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + list(joining),
                             inherited=self.inheritance.record)
 
-    def check_enslaveable(self, names) -> None:
+    def check_enslaveable(self, names: Iterable[str]) -> None:
         """Every member of a starting bond, checked before anything is
         touched: a refused `up` changes no link (it used to fail on the
         second member after resetting the first)."""
@@ -193,7 +201,7 @@ class Membership:
         if path is not None:      # [path monitor]
             path.add(member)
         self.listeners.open(member)
-        self.core.runner.start(mac_to_bytes(self._mac()))
+        self.core.runner.start(mac_to_bytes(self._bond_mac()))
         self.core.runner.add_member(member, self.clock.now())
         # bond_enslave: the primary, once enslaved, takes over whatever
         # primary_reselect says (bond->force_primary).
@@ -259,6 +267,7 @@ class Membership:
         self.links.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
         if self._mac() is None:
             self._take_mac(original.mac)
+        bond_mac = self._bond_mac()
         # Compare with the member as it is now, not as first found: a member
         # adopted after a crash is already set up and must not be reset.
         mac = current_mac = self.links.sysfs(name, "address") or original.mac
@@ -268,10 +277,10 @@ class Membership:
             if mac != current_mac:
                 links.set_mac(name, mac)
         elif fom == FAIL_OVER_MAC_NONE or (fom == FAIL_OVER_MAC_FOLLOW and not self.members):
-            if current_mac != self._mac():
+            if current_mac != bond_mac:
                 links.set_up(name, False)
-                links.set_mac(name, self._mac())
-                mac = self._mac()
+                links.set_mac(name, bond_mac)
+                mac = bond_mac
         bond_mtu = self._mtu_to_give()
         if int(self.links.sysfs(name, "mtu") or original.mtu) != bond_mtu:
             links.set_mtu(name, bond_mtu)
@@ -297,9 +306,10 @@ class Membership:
         `placed`: the members whose MACs count (default all; a mode switch
         places them one by one)."""
         placed = self.members if placed is None else placed
+        bond_mac = self._bond_mac()
         if not placed:
-            return self._mac()
-        in_use = {m.mac_bytes for m in placed} | {mac_to_bytes(self._mac())}
+            return bond_mac
+        in_use = {m.mac_bytes for m in placed} | {mac_to_bytes(bond_mac)}
         if mac_to_bytes(original.mac) not in in_use:
             return original.mac
         for perm in [m.perm_hwaddr for m in placed]:
@@ -309,7 +319,7 @@ class Membership:
         spare[0] = (spare[0] & 0xFC) | 0x02
         return ":".join(f"{b:02x}" for b in spare)
 
-    def check_releasable(self, names) -> None:
+    def check_releasable(self, names: Iterable[str]) -> None:
         """Every member a release names is one, before any is released."""
         for name in names:
             self.member(name)
@@ -372,8 +382,8 @@ class Membership:
         latest: dict[int, LinkEvent] = {}
         for event in events:
             if event.ifindex == 0:  # events were lost: look at every member
-                for member in list(self.members):
-                    self.health.observe(member, self.links.carrier(member.name), now)
+                for each in list(self.members):
+                    self.health.observe(each, self.links.carrier(each.name), now)
                 latest.clear()
                 continue
             latest[event.ifindex] = event
@@ -423,10 +433,11 @@ class Membership:
         changed behind the bond's back is left as the admin set it (the
         kernel's bond does not set it back either) but is said, once per
         change: frames the switch sends to the bond's MAC may not reach it."""
-        if self.core.opts.fail_over_mac != FAIL_OVER_MAC_NONE or self.core.runner.unique_macs or not self._mac():
+        bond_mac = self._mac()
+        if self.core.opts.fail_over_mac != FAIL_OVER_MAC_NONE or self.core.runner.unique_macs or not bond_mac:
             return
-        if address != member.mac_seen and address != mac_to_bytes(self._mac()):
-            self._event("warning", f"MAC address changed to {address.hex(':')}, not {self.name}'s {self._mac()}",
+        if address != member.mac_seen and address != mac_to_bytes(bond_mac):
+            self._event("warning", f"MAC address changed to {address.hex(':')}, not {self.name}'s {bond_mac}",
                         member, level=logging.WARNING)
         member.mac_seen = address
 
