@@ -13,15 +13,17 @@ links, the clock and the data path factory, which a unit test replaces
 (tests/unit/test_whole_bond.py).
 
 The bond composes objects that own their state and take what they need in
-their constructors: `health` (health.LinkHealth: link messages, miimon, the
-ARP/NS monitor), `listeners` (listeners.ControlListeners: the members'
-control-plane sockets), `notifier` (notify.PeerNotifier: GARP/NA rounds,
-IGMP resend) and `limits` (limits.DeviceLimits: MTU, GSO). Still mixed in
-(methods on the bond, reaching its state through self): membership.py
-(enslaving, releasing, member MACs, link messages about members),
-failover.py (MAC moves, carrier), live.py (`softbond set`) and inherit.py
-(`up --inherit`). This module keeps the lifecycle, the rest of the public
-API, the mode runner's glue, publishing, events and status.
+their constructors: `membership` (membership.Membership: enslaving,
+releasing, member MACs, link messages about members), `failover`
+(failover.Failover: reselect, MAC moves, carrier), `health`
+(health.LinkHealth: link messages, miimon, the ARP/NS monitor),
+`listeners` (listeners.ControlListeners: the members' control-plane
+sockets), `notifier` (notify.PeerNotifier: GARP/NA rounds, IGMP resend),
+`limits` (limits.DeviceLimits: MTU, GSO) and `inheritance`
+(inherit.Inheritance: `up --inherit`). `live` (live.LiveOptions:
+`softbond set`) is given the bond: it replaces the bond's options, runner
+and device. This module keeps the lifecycle, the control socket's API, the
+mode runner's glue, publishing, events and status.
 """
 from __future__ import annotations
 
@@ -71,9 +73,8 @@ WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
 
 
 class Bond:
-    """A bond and its members. The parts it is mixed from hold no state of
-    their own: every attribute is set here, in __init__, the composed
-    objects' state in them."""
+    """A bond and its members, composed of parts that own their state (see
+    the module's docstring); what is the bond's own is set here."""
 
     def __init__(self, config: BondConfig, links: LinksPort, clock: Clock | None = None,
                  make_device: MakeDevice = bonddev.choose) -> None:
