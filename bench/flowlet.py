@@ -1,7 +1,7 @@
 """Flowlet balancing (xmit_balance=flowlet) against the kernel's placements,
 in one invocation:
 
-    sudo python3 bench/flowlet.py [--seconds 15] [--runs 1] [--datapath ebpf|python] [--gap US,US]
+    sudo python3 bench/flowlet.py [--seconds 15] [--runs 1] [--datapath ebpf|python] [--gap US,auto]
 
 Two members shaped to R = 100 Mbit/s (tbf, Topology.shape). Traffic from
 the bond to one peer: 2 elephant TCP flows (iperf3 -P 2) whose client ports
@@ -105,21 +105,30 @@ def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, da
             "reord_seen": reord, "moves": (status.get("flowlet") or {}).get("moves")}
 
 
+def gap_name(gap: str) -> str:
+    return "gap auto (follows the queues)" if gap == "auto" else f"gap {gap} us fixed"
+
+
+def gap_options(gap: str) -> tuple[str, ...]:
+    return ("flowlet_gap_auto=on",) if gap == "auto" else ("flowlet_gap_auto=off", f"flowlet_gap={gap}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--datapath", default="ebpf", choices=("ebpf", "python"))
     ap.add_argument("--only", help="comma-separated case names")
-    ap.add_argument("--gap", help="comma-separated flowlet_gap values (us): each flowlet case once per value "
-                    "(default: the option's default)")
+    ap.add_argument("--gap", help="comma-separated gaps: a number of us is a fixed flowlet_gap "
+                    "(flowlet_gap_auto=off), auto the default gap that follows the queues; each flowlet case "
+                    "once per gap (default: the options' defaults)")
     args = ap.parse_args()
     cases = [c for c in CASES if not args.only or c[0] in args.only.split(",")]
     if args.gap:
-        cases = [(f"{name} gap {gap} us" if "flowlet" in name else name, switch,
-                  options + ((f"flowlet_gap={gap}",) if "flowlet" in name else ()))
-                 for name, switch, options in cases for gap in args.gap.split(",")
-                 if "flowlet" in name or gap == args.gap.split(",")[0]]
+        gaps = args.gap.split(",")
+        cases = [(f"{name} {gap_name(gap)}" if "flowlet" in name else name, switch,
+                  options + (gap_options(gap) if "flowlet" in name else ()))
+                 for name, switch, options in cases for gap in gaps if "flowlet" in name or gap == gaps[0]]
     print(f"commit {commit()}, load average before: {loadavg()}; R = {RATE} Mbit/s per member, "
           f"{args.seconds} s per run, {args.runs} run(s), datapath={args.datapath}", flush=True)
     print("| case | aggregate Mbit/s (x R) | elephants Mbit/s | Jain | elephant retransmits | mice retransmits "

@@ -88,8 +88,9 @@ def sd_notify(message: str) -> None:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
             s.sendto(message.encode(), path)
-    except OSError:
-        pass
+    except OSError as exc:
+        # systemd will time the unit out (Type=notify): say why in its journal
+        log.warning("cannot tell systemd %r at %s: %s", message, path.lstrip("\0"), exc.strerror or exc)
 
 
 class ControlServer:
@@ -316,7 +317,7 @@ def _report(fd: int | None, message: str) -> None:
     try:
         os.write(fd, message.encode() + b"\n")
         os.close(fd)
-    except OSError:
+    except OSError:     # the `up` that waits for this line is gone (killed): nobody to tell
         pass
 
 

@@ -73,6 +73,9 @@ class FakeLinks:
     def exists(self, name: str) -> bool:
         return name in self.links
 
+    def root_queues(self) -> dict[int, tuple[int, int]]:
+        return {}                 # fake interfaces have no qdiscs
+
     def index(self, name: str) -> int:
         return self.links[name].ifindex
 

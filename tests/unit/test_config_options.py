@@ -601,7 +601,8 @@ def test_options_to_json_defaults():
         "datapath_busy_poll": 200, "protocol_counters": 1, "metrics_textfile": "", "inherit": 0,
         "path_monitor": 0, "path_monitor_interval": 200, "path_monitor_window": 50, "path_monitor_loss": 10,
         "path_monitor_rtt": 0, "path_monitor_recover": 25, "lacp_fallback": "off", "lacp_fallback_timeout": 90,
-        "xmit_balance": "hash", "flowlet_gap": 2000, "flowlet_interval": 200}
+        "xmit_balance": "hash", "flowlet_gap": 2000, "flowlet_interval": 200,
+        "flowlet_gap_auto": 1}
     assert set(options_to_json(BondOptions())) == set(OPTIONS)
 
 

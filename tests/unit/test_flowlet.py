@@ -14,7 +14,8 @@ from softbond.config.registry import BondOptions
 from softbond.datapath.abi import BUCKETS
 from softbond.datapath.plan import FlowletState
 from softbond.modes import make_runner
-from softbond.modes.flowlet import IMBALANCE, member_loads, place
+from softbond.modes.flowlet import (IMBALANCE, MOVE_HOLD, QUEUE_READINGS, STALLED_DELAY_US, flowlet_status,
+                                    member_loads, place, queue_delays_us, queue_gap_us)
 from softbond.wire import xmit_hash as xh
 
 from tests.support.fakeport import FakePort
@@ -150,3 +151,166 @@ def test_status_text_and_metrics_show_the_moves():
     samples = [s for f in text_string_to_metric_families(metrics.render(fake.source).decode())
                for s in f.samples if s.name == "softbond_flowlet_moves_total"]
     assert [(s.labels, s.value) for s in samples] == [({"bond": fake.statuses[0]["bond"]}, 7.0)]
+
+
+# -- flowlet_gap_auto: the gap a bucket must pause before it moves follows
+# the members' queues. A move from member A to B can reorder only while A
+# still holds frames B would overtake, so the plan's gap is flowlet_gap plus
+# the largest delay difference between two members, each member's delay
+# being its root qdisc's queued bytes over the rate it sent at. Fake qdisc
+# readings; the real qdiscs: tests/integration/test_flowlet_queues.py.
+
+RATE = 12_500_000            # bytes/s: 100 Mbit/s
+PORTS = [FakePort(f"eth{i}", bytes.fromhex(f"02aa0000000{i}"), 1001 + i) for i in range(2)]
+
+
+def test_a_members_delay_is_its_queue_over_the_rate_it_sent_at():
+    before = {1001: (1_000_000, 0), 1002: (5_000_000, 0)}
+    # 0.2 s: eth0 sent 2.5 MB (100 Mbit/s) and holds 250 kB (20 ms); eth1 holds nothing
+    after = {1001: (3_500_000, 250_000), 1002: (5_100_000, 0)}
+    assert queue_delays_us(before, after, 0.2, [1001, 1002]) == [20_000, 0]
+    # no root qdisc reported (veth's noqueue) or none left: no delay
+    assert queue_delays_us(before, {}, 0.2, [1001, 1002]) == [0, 0]
+    # bytes queued but none sent (stalled, or no earlier reading): unknown, as long as allowed
+    assert queue_delays_us({}, after, 0.2, [1001]) == [STALLED_DELAY_US]
+    assert queue_delays_us(before, {1001: (1_000_000, 1500)}, 0.2, [1001]) == [STALLED_DELAY_US]
+    assert queue_gap_us([[20_000, 0, 5_000]]) == 20_000
+    assert queue_gap_us([[7_000]]) == 0 and queue_gap_us([]) == 0
+    # over a few readings: one member's longest against another's shortest
+    assert queue_gap_us([[20_000, 0], [0, 15_000]]) == 20_000
+    assert queue_gap_us([[10_000, 0], [12_000, 3_000]]) == 12_000
+
+
+class Qdiscs:
+    """The members' root qdiscs as Rtnl.root_queues reports them: each
+    sends at RATE while it holds a queue (of `delay_us` worth)."""
+
+    def __init__(self) -> None:
+        self.sent = {p.ifindex: 0 for p in PORTS}
+        self.delay_us = {p.ifindex: 0 for p in PORTS}
+        self.refuse = False
+
+    def advance(self, seconds: float) -> None:
+        for ifindex in self.sent:
+            self.sent[ifindex] += int(RATE * seconds)
+
+    def __call__(self) -> dict[int, tuple[int, int]]:
+        if self.refuse:
+            raise OSError(105, "No buffer space available")
+        return {i: (self.sent[i], self.delay_us[i] * RATE // 1_000_000) for i in self.sent}
+
+
+def runner_on(qdiscs: Qdiscs, mode: int = 2, **opts):
+    runner = make_runner(replace(BondOptions(), mode=mode, xmit_balance=1, xmit_hash_policy=xh.LAYER34, **opts))
+    runner.read_queues = qdiscs
+    plan_of(runner, PORTS, None, BOND_MAC)          # the first plan starts the balancer
+    return runner
+
+
+def tick(runner, qdiscs: Qdiscs, now: float, sent=None) -> bool:
+    qdiscs.advance(0.2)
+    return runner.rebalance(lambda: list(sent or [0] * BUCKETS), now)
+
+
+def gap_ns(runner) -> int:
+    return plan_of(runner, PORTS, None, BOND_MAC).flowlet_gap_ns
+
+
+def test_the_gap_rises_with_the_queue_difference_at_once_and_falls_slowly():
+    qdiscs = Qdiscs()
+    runner = runner_on(qdiscs, flowlet_gap=2000)
+    now = runner.flowlet.clock()
+    assert gap_ns(runner) == 2_000_000
+    assert not tick(runner, qdiscs, now + 0.2)                        # no queues: flowlet_gap alone
+    qdiscs.delay_us[1001] = 18_000
+    assert tick(runner, qdiscs, now + 0.4)                            # a new plan is due
+    assert gap_ns(runner) == 20_000_000
+    # eth1 fills to 9 ms: while a reading of it empty is among the last
+    # QUEUE_READINGS, a move towards it may still meet an empty queue
+    qdiscs.delay_us[1002] = 9_000
+    for n in range(QUEUE_READINGS - 1):
+        assert not tick(runner, qdiscs, now + 0.6 + 0.2 * n) and gap_ns(runner) == 20_000_000
+    now += 0.2 * QUEUE_READINGS
+    assert tick(runner, qdiscs, now + 0.4) and gap_ns(runner) == 11_000_000     # 9 ms: a quarter below, follows
+    qdiscs.delay_us[1002] = 30_000                                    # eth1 the longer now: eth1 -> eth0 needs 12
+    assert tick(runner, qdiscs, now + 0.6) and gap_ns(runner) == 14_000_000
+    qdiscs.refuse = True                                              # an unreadable qdisc keeps the gap
+    assert not tick(runner, qdiscs, now + 0.8) and gap_ns(runner) == 14_000_000
+    assert flowlet_status(runner.opts, None, runner) == {
+        "gap_us": 2000, "interval_ms": 200, "moves": 0, "gap_auto": 1, "gap_now_us": 14_000}
+
+
+def test_with_flowlet_gap_auto_off_the_gap_is_flowlet_gap_alone():
+    qdiscs = Qdiscs()
+    qdiscs.delay_us[1001] = 18_000
+    opts, _ = change_option("bond0", replace(BondOptions(), mode=5, xmit_balance=1), "flowlet_gap_auto", "off")
+    runner = runner_on(qdiscs, mode=5, flowlet_gap_auto=opts.flowlet_gap_auto, flowlet_gap=3000)
+    now = runner.flowlet.clock()
+    for n in range(1, QUEUE_READINGS + 2):         # past the first reading (no rate yet: stalled)
+        assert not tick(runner, qdiscs, now + 0.2 * n)
+    assert gap_ns(runner) == 3_000_000
+    # turned on live (`softbond set` republishes): the queues as last read count at once
+    runner.configure(replace(runner.opts, flowlet_gap_auto=1))
+    assert gap_ns(runner) == 21_000_000
+
+
+def test_a_bucket_leaves_the_full_queue_only_after_that_queue_drained():
+    """The data path applies the plan's gap: the bucket that the balancer
+    wants off member 0 (18 ms queued) stays there through a pause of the
+    fixed flowlet_gap and moves after one longer than the difference."""
+    qdiscs = Qdiscs()
+    runner = runner_on(qdiscs, flowlet_gap=2000)
+    a, b = two_flows_on_member_0()
+    state = FlowletState()
+    state.clock = clock = NsClock()
+    tx, buckets = inprocess_transmit(plan_of(runner, PORTS, None, BOND_MAC), PORTS, flowlet=state)
+
+    def member(frame: bytes, after_ns: int = 100_000) -> int:
+        clock.now += after_ns
+        return choice(tx, PORTS, frame)[0][0]
+    for _ in range(10):
+        assert member(a) == member(b) == PORTS[0].ifindex
+    now = runner.flowlet.clock()
+    assert not tick(runner, qdiscs, now + 0.2)                        # the first reading: rates from here on
+    qdiscs.delay_us[1001] = 18_000
+    assert tick(runner, qdiscs, now + 0.4, sent=buckets)
+    plan = plan_of(runner, PORTS, None, BOND_MAC)
+    mover = next(f for f in (a, b) if plan.buckets[xh.hash_layer34(f) & 0xFF] == 1)
+    assert plan.flowlet_gap_ns == 20_000_000
+    tx, _ = inprocess_transmit(plan, PORTS, flowlet=state)
+    assert member(mover, after_ns=5_000_000) == PORTS[0].ifindex     # longer than flowlet_gap: not enough
+    assert member(mover, after_ns=19_000_000) == PORTS[0].ifindex
+    assert member(mover, after_ns=20_000_001) == PORTS[1].ifindex
+    assert state.moves == [1]
+
+
+
+def test_status_says_the_gap_now():
+    from softbond.faces.status_text import render_verbose
+    from tests.support.webfake import bond_status
+
+    st = bond_status()
+    st["flowlet"] = {"gap_us": 2000, "interval_ms": 200, "moves": 3, "gap_auto": 1, "gap_now_us": 14500}
+    assert ("\nFlowlet balancing: gap 2000 us (now 14500 us with the queues), measured every 200 ms, "
+            "3 bucket moves\n") in render_verbose(st)
+
+
+def test_a_moved_bucket_stays_where_it_went_for_a_while():
+    """Hysteresis: the bucket just moved is not moved again for MOVE_HOLD
+    intervals, though the loads would ask for it; afterwards it may."""
+    load = [0] * BUCKETS
+    load[2], load[4], load[7] = 1000, 900, 10          # 2 and 4 on eth0 (the hash's low bit)
+    assert place((-1,) * BUCKETS, load, 2, held={2})[4] == 1      # 2 held: the next heaviest goes
+    qdiscs = Qdiscs()
+    runner = runner_on(qdiscs)
+    now = runner.flowlet.clock()
+    assert tick(runner, qdiscs, now + 0.2, sent=load)
+    assert runner.placement(PORTS)[2] == 1                        # the heaviest that narrows it
+    swapped = [0] * BUCKETS
+    # now eth1 (2 and 3) is the busier by far, and only 2 would narrow it
+    swapped[2], swapped[3], swapped[4] = 1000, 2000, 1000
+    for n in range(2, MOVE_HOLD + 1):
+        tick(runner, qdiscs, now + 0.2 * n, sent=swapped)
+        assert runner.placement(PORTS)[2] == 1, n                 # held
+    assert tick(runner, qdiscs, now + 0.2 * (MOVE_HOLD + 1), sent=swapped)
+    assert runner.placement(PORTS)[2] == 0                        # back, once the hold is over

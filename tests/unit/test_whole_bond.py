@@ -193,6 +193,46 @@ def test_lacp_negotiates_churns_a_lonely_member_and_loses_a_silent_partner(rig):
     assert "bond0: now running without any active interface!" in messages(r.bond)
 
 
+def count_ticks(runner):
+    ticks = []
+    tick = runner.tick
+
+    def counted(now, members):
+        ticks.append(now)
+        return tick(now, members)
+    runner.tick = counted
+    return ticks
+
+
+@pytest.mark.parametrize("lacp_rate", [0, 1])
+def test_an_idle_8023ad_bond_runs_lacp_when_its_timers_are_due_not_every_100_ms(rig, lacp_rate):
+    """The runner tick sleeps until LACP's next timer (as Open vSwitch
+    schedules from lacp_wait()), not the kernel's fixed 100 ms ad tick; a
+    link change still reaches the machines at once, and the partner keeps
+    hearing its periodic LACPDUs."""
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_8023AD, miimon=100, lacp_rate=lacp_rate)
+    partner = Partner(["eth0", "eth1"], now=r.clock.now())
+    exchange(r, partner, 5.0)
+    assert r.bond.runner.system.distributing() == ("eth0", "eth1")
+    ticks = count_ticks(r.bond.runner)
+    heard = []
+    receive = partner.lacp.receive
+    partner.lacp.receive = lambda name, frame, now: (heard.append((name, now)), receive(name, frame, now))
+    exchange(r, partner, 30.0)
+    assert r.bond.runner.system.distributing() == ("eth0", "eth1")
+    # The partner (fast) asks for a LACPDU a second; at most one tick a
+    # second otherwise (the longest sleep): 300 at the fixed 100 ms tick.
+    assert len(ticks) <= 70, len(ticks)
+    for name in ("eth0", "eth1"):
+        times = [t for n, t in heard if n == name]
+        assert len(times) >= 25 and max(b - a for a, b in zip(times, times[1:])) <= 1.5, (name, times)
+    # A pulled cable reaches LACP within a few ms, not at the next 100 ms tick.
+    r.links.pull("eth0")
+    r.clock.settle()
+    r.clock.advance(0.02)
+    assert r.bond.runner.system.distributing() == ("eth1",)
+
+
 def test_release_puts_the_member_back_and_a_new_member_joins_as_a_backup(rig):
     r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100)
     bond_mac = r.links.links["bond0"].mac

@@ -314,11 +314,15 @@ SPECS: tuple[OptionSpec, ...] = (
           "flows to the least loaded member only after it was idle flowlet_gap)", values=XmitBalance.pairs(),
           unsupported=only(*_FLOWLET_MODES), effect=EFFECT_RUNNER),
     _spec("flowlet_gap", "int", 2000, "flowlet balancing: microseconds a bucket of flows must be idle before it "
-          "may move to another member (above the members' queueing delay difference, so nothing is reordered)",
+          "may move to another member (with flowlet_gap_auto=on, plus the members' measured queueing delay difference)",
           values=(("minval", 1), ("maxval", 10000000)), min=1, max=10000000, unsupported=only(*_FLOWLET_MODES)),
     _spec("flowlet_interval", "int", 200, "flowlet balancing: milliseconds between load measurements (each may "
           "ask buckets to move)", values=(("minval", 10), ("maxval", 60000)), min=10, max=60000,
           unsupported=only(*_FLOWLET_MODES)),
+    _spec("flowlet_gap_auto", "bool", 1, "flowlet balancing: on: the gap is flowlet_gap plus the largest "
+          "difference in queueing delay between the members' qdiscs (bytes queued over the rate sent, read every "
+          "flowlet_interval), so a moved flow cannot overtake its frames still queued; off: flowlet_gap alone",
+          values=_ONOFF, unsupported=only(*_FLOWLET_MODES)),
 )
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
@@ -377,6 +381,7 @@ class BondOptions:
     xmit_balance: int = 0           # XmitBalance
     flowlet_gap: int = 2000         # microseconds
     flowlet_interval: int = 200     # milliseconds
+    flowlet_gap_auto: int = 1       # the gap follows the members' qdisc delays
 
     @property
     def num_grat_arp(self) -> int:

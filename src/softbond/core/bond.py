@@ -31,6 +31,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import time
@@ -70,6 +71,11 @@ MakeDevice = Callable[..., tuple[Any, Optional[str]]]
 
 EVENT_HISTORY = 500
 WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
+
+
+def _resolve(future: "asyncio.Future[bool]", value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 class Bond:
@@ -300,15 +306,24 @@ class Bond:
         if self._runner_task:
             self._runner_task.cancel()
         self._runner_task = None
+        self.runner.read_queues = self.links.root_queues   # flowlet: the gap follows the members' qdiscs
         if self.runner.tick_interval and self.loop is not None:
             self._runner_task = self.loop.create_task(self._runner_tick(self.runner))
 
     async def _runner_tick(self, runner) -> None:
         """The mode's periodic work: tlb rebalancing, alb learning frames and
-        client updates, the 802.3ad state machines."""
+        client updates, the 802.3ad state machines; run when the runner
+        says it is due (next_tick), asked again whenever it calls wake."""
+        last = self.clock.now()
         while True:
-            await self.clock.sleep(runner.tick_interval)
-            now = self.clock.now()
+            due = runner.next_tick(last)
+            if self.clock.now() < due:
+                woken = self.loop.create_future()
+                runner.wake = functools.partial(_resolve, woken, True)
+                self.clock.call_at(due, _resolve, woken, False)
+                if await woken:
+                    continue        # a timer may have moved earlier: ask again
+            now = last = self.clock.now()
             self._run(self.core.runner_tick(now))
             if self.device is not None and self.device.tick(runner, now):
                 self._publish()
@@ -478,7 +493,7 @@ class Bond:
             "datapath": self.device.kind if self.device else None,
             "datapath_workers": self.device.workers() if self.device else None,
             "datapath_loop": self.device.loop() if self.device else None,
-            "flowlet": flowlet_status(self.opts, self.device),
+            "flowlet": flowlet_status(self.opts, self.device, self.runner),
             "pid": os.getpid(),
             "hwaddr": self.mac,
             "mtu": self.mtu,

@@ -32,7 +32,7 @@ from typing import Callable, Iterator, Mapping, Sequence, TypeAlias
 from .abi import BUCKETS, MAX_MEMBERS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR, POL_L2, POL_VLAN_SRCMAC
 from ..modes.alb import alb_bucket
 from ..modes.base import VNET, Port, Runner
-from ..modes.flowlet import flowlet_on
+from ..modes.flowlet import flowlet_gap_us, flowlet_on
 from ..modes.tlb import tlb_hash
 from ..wire.xmit_hash import hash_function
 
@@ -113,7 +113,7 @@ def build_plan(runner: Runner, members: Sequence[Port], usable: Sequence[Port], 
         names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
         busy_poll_ns=runner.opts.datapath_busy_poll * 1000,
         protocol_counters=bool(runner.opts.protocol_counters),
-        flowlet_gap_ns=runner.opts.flowlet_gap * 1000 if flowlet_on(runner.opts) else 0)
+        flowlet_gap_ns=flowlet_gap_us(runner) * 1000 if flowlet_on(runner.opts) else 0)
 
 
 class FlowletState:

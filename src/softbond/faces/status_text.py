@@ -552,7 +552,8 @@ def render_verbose(status: BondStatus, *, cap_net_admin: bool = True) -> str:
                      f"{_int(loop.get('slept'))} wakeups from sleep, {_int(loop.get('polled'))} by busy polling")
     flowlet = status.get("flowlet")
     if flowlet:
-        lines.append(f"Flowlet balancing: gap {_int(flowlet.get('gap_us'))} us, measured every "
+        now = f" (now {_int(flowlet.get('gap_now_us'))} us with the queues)" if flowlet.get("gap_auto") else ""
+        lines.append(f"Flowlet balancing: gap {_int(flowlet.get('gap_us'))} us{now}, measured every "
                      f"{_int(flowlet.get('interval_ms'))} ms, {_int(flowlet.get('moves'))} bucket moves")
     lines.append(f"HW addr: {format_mac(status.get('hwaddr')) if status.get('hwaddr') else 'None'}")
     addresses = _as_list(status.get("addresses"))

@@ -118,6 +118,10 @@ class Links:
     def exists(self, name: str) -> bool:
         return self.rtnl.link(name=name) is not None
 
+    def root_queues(self) -> dict[int, tuple[int, int]]:
+        """ifindex -> (bytes sent, bytes queued) of every root qdisc."""
+        return self.rtnl.root_queues()
+
     def index(self, name: str) -> int:
         return self._link(name).index
 

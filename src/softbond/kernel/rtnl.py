@@ -42,7 +42,8 @@ RTAX_NAMES = ("RTAX_UNSPEC", "RTAX_LOCK", "RTAX_MTU", "RTAX_WINDOW", "RTAX_RTT",
               "RTAX_CWND", "RTAX_ADVMSS", "RTAX_REORDERING", "RTAX_HOPLIMIT", "RTAX_INITCWND", "RTAX_FEATURES",
               "RTAX_RTO_MIN", "RTAX_INITRWND", "RTAX_QUICKACK", "RTAX_CC_ALGO", "RTAX_FASTOPEN_NO_COOKIE")
 RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 3, 0, 1
-TCA_KIND, TCA_OPTIONS = 1, 2
+TCA_KIND, TCA_OPTIONS, TCA_STATS = 1, 2, 3
+TC_H_ROOT = 0xFFFFFFFF
 TCA_BPF_FD, TCA_BPF_NAME, TCA_BPF_FLAGS, TCA_BPF_ID = 6, 7, 8, 11
 TCA_BPF_FLAG_ACT_DIRECT = 1
 TC_H_CLSACT, CLSACT_HANDLE = 0xFFFFFFF1, 0xFFFF0000
@@ -57,6 +58,7 @@ _IFADDRMSG = struct.Struct("=BBBBi")
 _RTMSG = struct.Struct("=BBBBBBBBI")
 _TCMSG = struct.Struct("=BxxxiIII")
 _U8, _U32, _S32 = struct.Struct("=B"), struct.Struct("=I"), struct.Struct("=i")
+_TC_STATS = struct.Struct("=QIIIIIII")       # struct tc_stats: bytes, packets, ..., qlen, backlog
 
 
 class NetlinkError(OSError):
@@ -369,6 +371,18 @@ class Rtnl:
             if _TCMSG.unpack_from(body)[1] == index:
                 kinds.append(_str(parse_attrs(body, _TCMSG.size, len(body)), TCA_KIND) or "")
         return kinds
+
+    def root_queues(self) -> dict[int, tuple[int, int]]:
+        """ifindex -> (bytes sent, bytes queued now) of each interface's
+        root qdisc, from one dump (TCA_STATS; noqueue devices have none)."""
+        out = {}
+        for body in self._dump(RTM_GETQDISC, _tc(0, 0, 0, 0)):
+            _family, ifindex, _handle, parent, _info = _TCMSG.unpack_from(body)
+            stats = parse_attrs(body, _TCMSG.size, len(body)).get(TCA_STATS)
+            if parent == TC_H_ROOT and stats is not None and len(stats) >= _TC_STATS.size:
+                sent, *_, backlog = _TC_STATS.unpack_from(stats)
+                out[ifindex] = (sent, backlog)
+        return out
 
     def add_clsact(self, index: int) -> None:
         self._do(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, _tc(index, CLSACT_HANDLE, TC_H_CLSACT, 0)

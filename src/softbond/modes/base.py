@@ -14,7 +14,7 @@ Ethernet header starts at VNET (offset 10).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence, TypeAlias
+from typing import Any, Callable, Mapping, Protocol, Sequence, TypeAlias
 
 from ..config.registry import BondOptions
 # The receive policies a runner returns per member (datapath_abi.py says
@@ -47,6 +47,10 @@ class Port(Protocol):
         """The MAC its LACPDUs leave with (the permanent one)."""
 
 
+def _nothing() -> None:
+    """A runner's `wake` until a bond runs it."""
+
+
 class Runner:
     """Default behaviour: every usable member is equal (rr, xor, broadcast)."""
 
@@ -60,6 +64,10 @@ class Runner:
 
     def __init__(self, opts: BondOptions) -> None:
         self.opts = opts
+        #: set by the bond: its tick loop asks `next_tick` again at once
+        #: (called when the runner's next due time may have moved earlier
+        #: outside tick(): a member added, a link change, a received PDU)
+        self.wake: Callable[[], None] = _nothing
 
     def configure(self, opts: BondOptions) -> None:
         self.opts = opts
@@ -82,6 +90,11 @@ class Runner:
         """True when the placement changed and a new plan is due."""
         return False
 
+    #: the members' root qdiscs, ifindex -> (bytes sent, bytes queued), as
+    #: the bond reads them (LinksPort.root_queues): xmit_balance=flowlet's
+    #: gap follows the queues (modes/flowlet.py). None: not read.
+    read_queues: Callable[[], Mapping[int, tuple[int, int]]] | None = None
+
     def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:
         """bond_set_carrier(): up while any member is usable (min_links is
         honoured by 802.3ad only, as in the kernel)."""
@@ -94,6 +107,12 @@ class Runner:
 
     def tick(self, now: float, members: Sequence[Port]) -> list[tuple[Port, bytes]]:
         return []
+
+    def next_tick(self, last: float) -> float:
+        """When the bond runs tick() next, `last` being when it last did:
+        every tick_interval, unless the runner knows its own timers."""
+        assert self.tick_interval is not None
+        return last + self.tick_interval
 
     # Member lifecycle, for runners with per-member protocol state (802.3ad).
     # `dirty` asks the bond to republish the forwarding snapshot and re-check

@@ -29,11 +29,33 @@ gap counts on its new member. Unplaced buckets count on `bucket % count`,
 which is their member exactly for 2 and 4 members (the hash's low bits);
 with other counts the load estimate is approximate, the frames still leave
 by the kernel's member.
+
+The gap follows the queues (flowlet_gap_auto=on): a frame waits in its
+member's qdisc before it leaves, so a bucket moving from member A to B
+must pause longer than delay(A) - delay(B) or its first frames on B
+overtake its last ones still queued on A. Every flowlet_interval the
+control plane reads each member's root qdisc (bytes queued, bytes sent:
+one rtnetlink dump, nothing on the data path), takes queued / rate sent
+as its delay. A reading is one moment of a queue that TCP fills and
+drains many times an interval, so each member counts with the largest
+delay of its last QUEUE_READINGS readings as a source and the smallest as
+a destination; the plan's gap is flowlet_gap plus the largest such
+difference between two members: one figure for every move, the one the
+worst pair needs. flowlet_gap stays as the floor for what no qdisc shows
+(rings, the links, the switch). The gap rises at once and falls only when
+the need is a quarter below it: a gap too short reorders, one a little
+long only waits.
+
+A bucket wanted on a member stays wanted there for MOVE_HOLD intervals
+(hysteresis): the loads of the buckets left behind move every interval,
+and without it the same bucket went back and forth, each move one more
+chance of reordering.
 """
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol, Sequence
+from collections import deque
+from typing import Callable, Collection, Mapping, Protocol, Sequence
 
 from ..config.registry import BondOptions, XmitBalance
 from ..datapath.abi import BUCKETS
@@ -44,6 +66,20 @@ from .base import Port, Runner
 #: flow's path change; small imbalances are not worth it)
 IMBALANCE = 0.1
 
+#: the delay of a member whose qdisc holds bytes but sent none in an
+#: interval (or was replaced): unknown, so long that nothing leaves it
+STALLED_DELAY_US = 1_000_000
+
+#: the readings of each member's queue the gap covers (1 s at the default interval)
+QUEUE_READINGS = 5
+
+#: intervals a moved bucket stays wanted where it went (2 s at the default)
+MOVE_HOLD = 10
+
+#: ifindex -> (bytes sent, bytes queued now) of its root qdisc (Rtnl.root_queues)
+QueueStats = Mapping[int, tuple[int, int]]
+ReadQueues = Callable[[], QueueStats]
+
 
 def flowlet_on(opts: BondOptions) -> bool:
     return opts.xmit_balance == XmitBalance.FLOWLET
@@ -53,13 +89,49 @@ class MovesCounted(Protocol):
     def flowlet_moves(self) -> int: ...
 
 
-def flowlet_status(opts: BondOptions, device: MovesCounted | None) -> dict[str, int] | None:
+def flowlet_status(opts: BondOptions, device: MovesCounted | None, runner: Runner | None = None) -> dict[str, int] | None:
     """status --json "flowlet" (None with xmit_balance=hash); `moves`: the
-    buckets the data path moved after a pause."""
+    buckets the data path moved after a pause; `gap_now_us`: the gap the
+    data path applies now (flowlet_gap plus the queues' difference)."""
     if not flowlet_on(opts):
         return None
     return {"gap_us": opts.flowlet_gap, "interval_ms": opts.flowlet_interval,
-            "moves": device.flowlet_moves() if device is not None else 0}
+            "moves": device.flowlet_moves() if device is not None else 0, "gap_auto": opts.flowlet_gap_auto,
+            "gap_now_us": flowlet_gap_us(runner) if runner is not None else opts.flowlet_gap}
+
+
+def flowlet_gap_us(runner: Runner) -> int:
+    """The gap the runner's plan carries: its balancer's (the queues'
+    difference included), else flowlet_gap."""
+    return runner.flowlet.gap_us if isinstance(runner, FlowletRunner) else runner.opts.flowlet_gap
+
+
+def queue_delays_us(before: QueueStats, after: QueueStats, elapsed: float, ifindexes: Sequence[int]) -> list[int]:
+    """Each member's queueing delay in µs: the bytes its root qdisc holds
+    now over the rate it sent at in the `elapsed` seconds since `before`
+    (0: nothing queued, or no qdisc at all, as veth's noqueue)."""
+    delays = []
+    for ifindex in ifindexes:
+        sent, queued = after.get(ifindex, (0, 0))
+        if not queued:
+            delays.append(0)
+            continue
+        rate = (sent - before.get(ifindex, (sent, 0))[0]) / elapsed if elapsed > 0 else 0.0
+        delays.append(min(STALLED_DELAY_US, round(queued * 1_000_000 / rate)) if rate > 0 else STALLED_DELAY_US)
+    return delays
+
+
+def queue_gap_us(readings: Sequence[Sequence[int]]) -> int:
+    """What the queues add to the gap, from a few readings of every
+    member's delay: the largest difference between one member's longest
+    and another's shortest (a move from the longest queue to the shortest
+    waits for its frames there to leave first)."""
+    if not readings or len(readings[0]) < 2:
+        return 0
+    members = range(len(readings[0]))
+    longest = [max(r[m] for r in readings) for m in members]
+    shortest = [min(r[m] for r in readings) for m in members]
+    return max(0, max(longest[a] - shortest[b] for a in members for b in members if a != b))
 
 
 def member_loads(placement: Sequence[int], sent: Sequence[int], count: int) -> list[int]:
@@ -73,12 +145,14 @@ def member_loads(placement: Sequence[int], sent: Sequence[int], count: int) -> l
     return loads
 
 
-def place(placement: Sequence[int], sent: Sequence[int], count: int) -> tuple[int, ...]:
+def place(placement: Sequence[int], sent: Sequence[int], count: int,
+          held: Collection[int] = ()) -> tuple[int, ...]:
     """The wanted placement after an interval in which bucket b carried
     sent[b] bytes: while the busiest member carries more than IMBALANCE of
     the total above the least loaded one, its heaviest bucket smaller than
     that difference moves there (moving a bucket as large as the
-    difference or larger would only swap the two members' roles)."""
+    difference or larger would only swap the two members' roles). The
+    buckets in `held` moved lately and stay."""
     table = list(placement)
     if count < 2:
         return tuple(table)
@@ -90,7 +164,7 @@ def place(placement: Sequence[int], sent: Sequence[int], count: int) -> tuple[in
         surplus = loads[busiest] - loads[least]
         if surplus <= IMBALANCE * total:
             break
-        on_busiest = [b for b in range(BUCKETS) if sent[b] and sent[b] < surplus
+        on_busiest = [b for b in range(BUCKETS) if sent[b] and sent[b] < surplus and b not in held
                       and (table[b] if 0 <= table[b] < count else b % count) == busiest]
         if not on_busiest:
             break
@@ -109,12 +183,39 @@ class FlowletBalancer:
         self.opts = opts
         self.clock = time.monotonic
         self._tx: list[int] = []
+        self._ifindexes: list[int] = []
         self._wanted: tuple[int, ...] = (-1,) * BUCKETS
         self._next = 0.0
+        self._queues: QueueStats = {}      # the last read of the members' qdiscs
+        self._queues_at = 0.0
+        self._delays: deque[list[int]] = deque(maxlen=QUEUE_READINGS)   # per reading, µs per member
+        self._queue_gap = 0                 # µs the queues add to flowlet_gap, as published
+        self._moved: dict[int, float] = {}  # bucket -> when it was last wanted elsewhere
 
     @property
     def interval(self) -> float:
         return self.opts.flowlet_interval / 1000
+
+    @property
+    def gap_us(self) -> int:
+        """The pause a bucket needs before it moves, as the plan carries it."""
+        return self.opts.flowlet_gap + (self._queue_gap if self.opts.flowlet_gap_auto else 0)
+
+    def follow_queues(self, read_queues: ReadQueues, now: float) -> bool:
+        """Read the members' qdiscs; True when the gap changed (rises at
+        once, falls only when the need is a quarter below it). A read the
+        kernel refuses keeps the gap as it is."""
+        try:
+            queues = read_queues()
+        except OSError:
+            return False
+        self._delays.append(queue_delays_us(self._queues, queues, now - self._queues_at, self._ifindexes))
+        self._queues, self._queues_at = queues, now
+        need = queue_gap_us(self._delays)
+        if need > self._queue_gap or 4 * need < 3 * self._queue_gap:
+            self._queue_gap = need
+            return bool(self.opts.flowlet_gap_auto)
+        return False
 
     def placement(self, tx: Sequence[Port]) -> tuple[int, ...]:
         """The wanted table; a change of members starts from the hash again
@@ -123,17 +224,26 @@ class FlowletBalancer:
             self._next = self.clock() + self.interval
         if [id(m) for m in tx] != self._tx:
             self._tx = [id(m) for m in tx]
+            self._ifindexes = [m.ifindex for m in tx]
             self._wanted = (-1,) * BUCKETS
+            self._delays.clear()
+            self._moved.clear()
         return self._wanted
 
-    def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float) -> bool:
+    def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float,
+                  read_queues: ReadQueues | None = None) -> bool:
         if not self._next or now + self.interval / 2 < self._next:
             return False
         self._next = now + self.interval
+        gap_changed = read_queues is not None and self.follow_queues(read_queues, now)
         sent = read_bucket_bytes()
-        wanted = place(self._wanted, sent, len(self._tx))
+        hold = MOVE_HOLD * self.interval
+        held = {b for b, when in self._moved.items() if now - when < hold}
+        wanted = place(self._wanted, sent, len(self._tx), held)
         if wanted == self._wanted:
-            return False
+            return gap_changed
+        self._moved = {b: now for b in range(BUCKETS) if wanted[b] != self._wanted[b]} | \
+            {b: self._moved[b] for b in held}
         self._wanted = wanted
         return True
 
@@ -169,4 +279,4 @@ class FlowletRunner(Runner):
         return self.flowlet.placement(tx) if flowlet_on(self.opts) else None
 
     def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float) -> bool:
-        return flowlet_on(self.opts) and self.flowlet.rebalance(read_bucket_bytes, now)
+        return flowlet_on(self.opts) and self.flowlet.rebalance(read_bucket_bytes, now, self.read_queues)

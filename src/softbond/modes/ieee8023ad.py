@@ -15,9 +15,17 @@ from typing import Any, Sequence
 from ..config.registry import BondOptions, LacpFallback
 from ..lacp import LacpSystem
 from .base import RX_DROP, RX_NOT_OWN, Port
-from .flowlet import FlowletRunner
+from .flowlet import FlowletRunner, flowlet_on
 
 TICK = 0.1
+# The bond's tick loop wakes when LACP's next timer is due (the system's
+# next_deadline, as Open vSwitch schedules from lacp_wait()), not every
+# TICK as the kernel's ad timer does: an idle 802.3ad bond runs its machines
+# about once a second (fast) or once in LONGEST (slow), not ten times.
+# SOONEST keeps a machine that stays busy from spinning the loop;
+# LONGEST bounds the sleep whatever the timers say.
+SOONEST = 0.005
+LONGEST = 1.0
 
 
 def _system_options(opts: BondOptions) -> dict[str, Any]:
@@ -64,6 +72,7 @@ class Ieee8023ad(FlowletRunner):
             # ad_actor_system too: set live, the ports speak as the new system.
             self.system.configure(system_mac=self._system_mac(self._bond_mac), **_system_options(opts))
             self.dirty = True
+        self.wake()
 
     # -- members -------------------------------------------------------------
     def add_member(self, member: Port, now: float) -> None:
@@ -76,6 +85,7 @@ class Ieee8023ad(FlowletRunner):
                              speed_mbps=member.speed, full_duplex=bool(member.duplex),
                              link_up=member.up, now=now)
         self.dirty = True
+        self.wake()
 
     def remove_member(self, member: Port, now: float) -> None:
         self._by_name.pop(member.name, None)
@@ -83,19 +93,29 @@ class Ieee8023ad(FlowletRunner):
         if self.system is not None:
             self.system.remove_port(member.name, now)
         self.dirty = True
+        self.wake()
 
     def link_changed(self, member: Port, now: float) -> None:
         self._running().set_link(member.name, up=member.up, speed_mbps=member.speed,
                              full_duplex=bool(member.duplex), now=now)
         self.dirty = True
+        self.wake()
 
     def receive(self, member: Port, frame: bytes, now: float) -> list[tuple[Port, bytes]]:
         self._running().receive(member.name, frame, now)
-        return self._run(now)
+        out = self._run(now)
+        self.wake()          # the partner may have asked for fast periodic PDUs: a timer moved
+        return out
 
     # -- periodic --------------------------------------------------------------
     def tick(self, now: float, members: Sequence[Port]) -> list[tuple[Port, bytes]]:
         return self._run(now)
+
+    def next_tick(self, last: float) -> float:
+        latest = last + (self.flowlet.interval if flowlet_on(self.opts) else LONGEST)
+        deadline = self.system.next_deadline() if self.system is not None else None
+        due = latest if deadline is None else min(deadline, latest)
+        return max(due, last + SOONEST)
 
     def _run(self, now: float) -> list[tuple[Port, bytes]]:
         if self.system is None:
