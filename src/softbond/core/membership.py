@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..kernel import rundir as runtime
 from ..datapath.devices import is_peer_name
@@ -29,6 +29,7 @@ from ..wire.ethernet import mac_to_bytes
 
 if TYPE_CHECKING:      # the parts import Member from here
     from ..config.model import BondConfig
+    from ..datapath.protocols import Device
     from .decide import Action, BondCore
     from .failover import Failover
     from .health import LinkHealth
@@ -118,7 +119,7 @@ class Membership:
     def __init__(self, name: str, config: Callable[[], BondConfig], links: LinksPort, clock: Clock,
                  core: BondCore, health: LinkHealth, limits: DeviceLimits, listeners: ControlListeners,
                  failover: Failover, inheritance: Inheritance, *,
-                 path: Callable[[], PathProbe | None], device: Callable[[], Any], mac: Callable[[], str | None],
+                 path: Callable[[], PathProbe | None], device: Callable[[], Device | None], mac: Callable[[], str | None],
                  ifindex: Callable[[], int], stopping: Callable[[], bool], take_mac: Callable[[str], None],
                  run: Callable[[list[Action]], None], event: Callable[..., None],
                  publish: Callable[[], None]) -> None:
@@ -264,6 +265,8 @@ class Membership:
 
     def _attach(self, name: str, original: linkops.LinkState) -> Member:
         links = self.links
+        device = self._device()
+        assert device is not None, "enslaving before the bond's device exists"
         self.links.set_disable_ipv6(name, "1")  # a port needs no addresses or DAD of its own
         if self._mac() is None:
             self._take_mac(original.mac)
@@ -289,7 +292,7 @@ class Membership:
         warning = links.isolate(original)
         if warning:
             log.warning("%s: (slave %s): %s", self.name, name, warning)
-        sock, send_control = self._device().open_member(name, original.ifindex, mac_to_bytes(mac))
+        sock, send_control = device.open_member(name, original.ifindex, mac_to_bytes(mac))
         carrier = self.links.carrier(name)
         speed, duplex = self.links.speed_duplex(name)
         return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
