@@ -328,6 +328,29 @@ def _report(fd: int | None, message: str) -> None:
 GIL_SWITCH_INTERVAL = 0.0001
 
 
+def preload(config: BondConfig) -> None:
+    """Import, in the process that forks the bond, the modules its data path
+    will import, and ask once whether eBPF can run: the bonds one `up`
+    forks then share them copy-on-write instead of each importing its own
+    copy (bench/RESULTS.md "Footprint"). Only the path asked for (auto:
+    eBPF), since the first bond's RSS counts all the parent imported; the
+    loading of the bond's own object stays in the bond."""
+    datapath = config.options.datapath
+    if datapath in ("auto", "ebpf"):
+        from .datapath import ebpf
+        try:
+            # Cached, so the bonds forked after this do not each load the
+            # object once more to ask (libbpf's churn in a child dirtied
+            # 0.2 MiB of the heap pages it shares).
+            ebpf.available()
+        except Exception:   # the bond asks again, and reports it in its own words
+            pass
+    elif config.options.datapath_workers > 1:
+        from .datapath import workers  # noqa: F401
+    else:
+        from .datapath import inprocess  # noqa: F401
+
+
 def run(config: BondConfig, ready_fd: int | None = None) -> int:
     setup_logging(config.name)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)

@@ -16,7 +16,7 @@ from .config.registry import BOND_MODE_8023AD
 from .core.errors import BondError
 from .kernel.links import LinkError
 from .kernel.tap import TapError
-from .faces.status_text import NO_PARTNER, lacp_status
+from .faces.status_mode import NO_PARTNER, lacp_status
 
 # How long `up` waits for a first LACPDU: our ports speak at once and a
 # partner in fast or slow mode answers a changed partner at once too.

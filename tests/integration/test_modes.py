@@ -48,10 +48,11 @@ def test_static_trunk_modes_add_up_and_survive_a_member(topo, mode, options):
         rates = flows.per_second()     # the TCP flows survive the cut: iperf3 reports no error
     finally:
         timer.cancel()
-    # Known shortfall: balance-rr on the pure-Python path reaches 1.75-1.9 R
-    # (TCP reordering costs more there than on eBPF, where a full member
-    # queue pushes back on the sender in the same call); bench/RESULTS.md
-    # has the figures. Every other case must reach 1.8 R.
+    # balance-rr on the Python path: 1.87-1.91 R in bench/rrorder.py since
+    # a full member holds the loop (issue 22.2), but a loop starved of CPU
+    # refills its members late (1.27 R once, beside a parallel test run),
+    # so under CI load its floor stays lower; bench/RESULTS.md has the
+    # figures. Every other case must reach 1.8 R.
     floor = 1.7 if (mode == "balance-rr" and topo.datapath in ("python", "workers")) else 1.8
     check_aggregate_then_one_member(topo, rates, (2, 7), (10, 14), floor=floor)
     st = status_json(topo)

@@ -89,7 +89,7 @@ def test_received_super_frames_count_their_extra_wire_segments_delivered_or_drop
 def test_counting_send_counts_extra_segments_and_sends_the_frame_unchanged():
     counters = [0] * datapath.COUNTER_SLOTS
     sent = []
-    send = datapath.counting_send(sent.append, counters, 5)
+    send = datapath.counting_send(lambda f, flags: sent.append(f), counters, 5)
     for f in (gso_frame(44), frame(PEER, BOND), gso_frame(1)):
         send(memoryview(f))
     assert [bytes(f) for f in sent] == [gso_frame(44), frame(PEER, BOND), gso_frame(1)]
@@ -280,7 +280,7 @@ def test_the_loop_counters_in_status_and_openapi_agree():
 def test_protocol_counters_off_counts_segments_only():
     counters = [0] * datapath.COUNTER_SLOTS
     sent = []
-    send = datapath.counting_send(sent.append, counters, 5, protocols=False)
+    send = datapath.counting_send(lambda f, flags: sent.append(f), counters, 5, protocols=False)
     for f in (gso_frame(44), frame(PEER, BOND)):
         send(memoryview(f))
     assert len(sent) == 2 and counters[datapath.tx_segments_slot(5)] == 43 and sum(counters) == 43

@@ -59,7 +59,7 @@ from .membership import Member, Membership
 from ..modes import make_runner
 from ..modes.flowlet import flowlet_status
 from ..kernel import links as linkops
-from ..faces.status_text import lacp_status
+from ..faces.status_mode import lacp_status
 from ..wire.ethernet import mac_to_bytes
 
 __all__ = ["Bond", "BondError", "Member"]   # daemon, fuzz and tests import these from here

@@ -21,10 +21,9 @@ import pickle
 import socket
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from .sha256 import sha256
-from . import inprocess as datapath, workers
-from .inprocess import BucketBytes, DataPath, compile_snapshot
 from .abi import BUCKETS, protocols
 from .plan import build_plan
 from ..kernel import packet, tap
@@ -32,6 +31,11 @@ from ..kernel import packet, tap
 TUNSETCARRIER = 0x400454E2
 VNET_NONE = bytes(10)
 PEER_PREFIX = "sbp"
+
+# The Python data path (inprocess.py, workers.py) is imported by its devices
+# when they are made: an eBPF bond never imports it (issue 19, footprint).
+if TYPE_CHECKING:
+    from .inprocess import SegmentSlots
 
 
 def peer_name(bond: str) -> str:
@@ -131,7 +135,7 @@ class SegmentCounted:
     and protocol classes the forwarding loop counted (`segments`, a
     SegmentSlots; `_protocols`, protocol_counters as last published)."""
 
-    segments: datapath.SegmentSlots
+    segments: SegmentSlots
     _protocols: bool
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
@@ -148,8 +152,9 @@ class PythonDevice(SegmentCounted):
         self.name = name
         remove_leftover(name, keep_tap=True, multi_queue=False)
         self.tap_fd = tap.open_tap(name)
+        from .inprocess import BucketBytes, DataPath, SegmentSlots
         self.datapath = DataPath(self.tap_fd)
-        self.segments = datapath.SegmentSlots(self.datapath.counters.__getitem__)
+        self.segments = SegmentSlots(self.datapath.counters.__getitem__)
         self.bucket_bytes = BucketBytes(lambda: list(self.datapath.bucket_bytes))
         self._socks: dict[int, socket.socket] = {}     # ifindex -> member data socket
         self._watched: set[int] = set()
@@ -195,6 +200,7 @@ class PythonDevice(SegmentCounted):
         plan = build_plan(runner, members, usable, active, bond_mac)
         self._protocols = plan.protocol_counters
         socks = {ifindex: sock for ifindex, sock in self._socks.items() if ifindex in plan.names}
+        from .inprocess import compile_snapshot
         snapshot = compile_snapshot(plan, socks, self.segments.slots(), self.datapath.counters,
                                     self.datapath.bucket_bytes, self._to_daemon, self.datapath.rotation,
                                     self.datapath.flowlet)
@@ -337,6 +343,8 @@ class WorkersDevice(SegmentCounted):
     kind = "python"
 
     def __init__(self, name: str, count: int) -> None:
+        from . import workers
+        from .inprocess import BucketBytes, SegmentSlots
         self.name = name
         self.count = count
         remove_leftover(name, keep_tap=True, multi_queue=True)
@@ -346,7 +354,7 @@ class WorkersDevice(SegmentCounted):
         os.ftruncate(self._mem_fd, workers.COUNTER_STRIDE * count)
         self._mem = mmap.mmap(self._mem_fd, workers.COUNTER_STRIDE * count)
         self._counters = [workers.counter_view(self._mem, i) for i in range(count)]
-        self.segments = datapath.SegmentSlots(lambda index: sum(c[index] for c in self._counters))
+        self.segments = SegmentSlots(lambda index: sum(c[index] for c in self._counters))
         # alb's outgoing ARP, from every worker to the daemon's rlb
         self._arp_rx, self._arp_tx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._arp_rx.setblocking(False)
@@ -443,23 +451,27 @@ class WorkersDevice(SegmentCounted):
             self._send(i, self._plan)
 
     def rx_dropped(self, members) -> int:
-        return sum(c[datapath.C_RX_DROPPED] for c in self._counters)
+        from .inprocess import C_RX_DROPPED
+        return sum(c[C_RX_DROPPED] for c in self._counters)
 
     def workers(self) -> list[dict]:
         """Per worker process: its pid and counters (status JSON)."""
-        return [{"pid": p.pid if p else None, **{name: c[i] for name, i in datapath.LOOP_COUNTERS}}
+        from .inprocess import LOOP_COUNTERS
+        return [{"pid": p.pid if p else None, **{name: c[i] for name, i in LOOP_COUNTERS}}
                 for p, c in zip(self._procs, self._counters)]
 
     def loop(self) -> dict[str, int]:
         """The forwarding loops' counters, summed over the workers."""
-        return {name: sum(c[i] for c in self._counters) for name, i in datapath.LOOP_COUNTERS}
+        from .inprocess import LOOP_COUNTERS
+        return {name: sum(c[i] for c in self._counters) for name, i in LOOP_COUNTERS}
 
     def tick(self, runner, now: float) -> bool:
         return runner.rebalance(self.bucket_bytes, now)
 
     def flowlet_moves(self) -> int:
         """Buckets xmit_balance=flowlet moved after a pause, since the data path started."""
-        return sum(c[workers.C_FLOWLET_MOVES] for c in self._counters)
+        from .workers import C_FLOWLET_MOVES
+        return sum(c[C_FLOWLET_MOVES] for c in self._counters)
 
     def arp_socket(self) -> socket.socket | None:
         return self._arp_rx

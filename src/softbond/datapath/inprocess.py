@@ -34,8 +34,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .abi import BUCKETS, MAX_MEMBERS, PROTO_BLOCK, PROTO_RX, PROTO_TX, RX_DELIVER, RX_DROP, RX_NOT_OWN, proto_index
+from .abi import BUCKETS, MAX_MEMBERS, MODE_RR, PROTO_BLOCK, PROTO_RX, PROTO_TX, RX_DELIVER, RX_DROP, RX_NOT_OWN, proto_index
 from .plan import FlowletState, ForwardingPlan, compile_transmit
+from ..kernel import packet
 from ..modes.base import VNET
 from ..wire.protoclass import BY_IPV4_PROTO, classify
 from ..wire.vnet import gso_segments, gso_wire_bytes
@@ -49,6 +50,16 @@ IPV4_PROTO = ETH_END + 2 + 9     # the IPv4 header's protocol byte
 FRAME_BUFFER = 65536 + VNET + 256
 MSG_DONTWAIT = socket.MSG_DONTWAIT
 BATCH = 64                   # frames per socket per wakeup: one busy fd cannot starve the others
+# balance-rr's member send buffer (size_send_buffers; the kernel doubles it
+# for its own accounting, so a member holds about 16 KB not yet on the wire,
+# and one frame more: 1.3 ms at 100 Mbit/s). bench/RESULTS.md (issue 22.2)
+# has the sizes tried: larger ones let the members' queues drift apart
+# again, and TCP retransmits what arrives out of order.
+RR_SEND_BUFFER = 8 * 1024
+# While a frame waits for a full member: how long the loop sleeps before it
+# tries again without the member's EPOLLOUT (a member socket closed under
+# it by a new plan never signals).
+HELD_RECHECK_S = 0.01
 
 # Counters kept by the loop, by index (the worker processes keep the same
 # slots in shared memory). C_SLEPT: wakeups from a sleep in epoll_wait;
@@ -111,24 +122,40 @@ def count_frame(counters, at: int, frame, n: int) -> int:
     return 0
 
 
-def counting_send(send: Callable, counters, member_slot: int | None, protocols: bool = True) -> Callable:
-    """`send` that counts a GSO super-frame's extra wire segments in the
-    member's segments slot and, with `protocols`, what it sent by protocol
-    class (protocol_counters=off: gso_type, byte 1 of the virtio-net header,
-    is the one byte read for any other frame)."""
+def counting_send(send: Callable, counters, member_slot: int | None, protocols: bool = True,
+                  full: list | None = None, fd: int = -1) -> Callable:
+    """`send` (a member socket's: called with MSG_DONTWAIT) that counts a
+    GSO super-frame's extra wire segments in the member's segments slot
+    and, with `protocols`, what it sent by protocol class
+    (protocol_counters=off: gso_type, byte 1 of the virtio-net header, is
+    the one byte read for any other frame). When the member's send buffer
+    is full it raises BlockingIOError and leaves in `full[0]` itself and
+    the socket's `fd`, for `forward` to hold the frame until the member
+    has room (Snapshot.full)."""
     segments_slot, at = tx_segments_slot(member_slot), tx_proto_slot(member_slot)
+    if full is None:
+        full = [None]
 
     def send_counted(frame):
-        sent = send(frame)
+        try:
+            sent = send(frame, MSG_DONTWAIT)
+        except BlockingIOError:
+            full[0] = (send_counted, fd)
+            raise
         extra = count_frame(counters, at, frame, len(frame))
         if extra:
             counters[segments_slot] += extra
         return sent
 
     def send_segments_counted(frame):
+        try:
+            sent = send(frame, MSG_DONTWAIT)
+        except BlockingIOError:
+            full[0] = (send_segments_counted, fd)
+            raise
         if frame[1]:
             counters[segments_slot] += gso_segments(frame, len(frame)) - 1
-        return send(frame)
+        return sent
     return send_counted if protocols else send_segments_counted
 
 
@@ -158,11 +185,15 @@ class Snapshot:
       counters (rx_proto_slot; -1: protocol_counters=off).
     bond_mac: the bond device's MAC, for the last two policies.
     busy_poll_ns: the longest the loop polls before sleeping; 0 never.
+    full: [None], or [(send, fd)] after a member send found the member's
+      send buffer full: `forward` holds that frame, stops reading the TAP
+      and sends it by the same `send` once the socket `fd` has room.
     """
     transmit: Callable[[memoryview], object] | None = None
     receive: dict[int, tuple[Callable, int, bytes, int, int]] = field(default_factory=dict)
     bond_mac: bytes = bytes(6)
     busy_poll_ns: int = 0
+    full: list = field(default_factory=lambda: [None])
 
 
 def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], counters, bucket_bytes,
@@ -173,14 +204,38 @@ def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], c
     member's counter slot (segments and, with plan.protocol_counters,
     protocols). The rest as compile_transmit takes it."""
     counting = plan.protocol_counters
-    sends = {ifindex: counting_send(sock.send, counters, slots.get(ifindex), counting)
+    full: list = [None]
+    size_send_buffers(plan, socks.values())
+    sends = {ifindex: counting_send(sock.send, counters, slots.get(ifindex), counting, full, sock.fileno())
              for ifindex, sock in socks.items()}
     receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
                                plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)),
                                rx_proto_slot(slots.get(ifindex)) if counting else -1)
                for ifindex, sock in socks.items()}
     return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon, rotation, flowlet), receive=receive,
-                    bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns)
+                    bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns, full=full)
+
+
+def size_send_buffers(plan: ForwardingPlan, socks) -> None:
+    """balance-rr over more than one member: each member socket may hold
+    RR_SEND_BUFFER bytes of frames not yet sent on the wire; every other
+    mode the usual packet.BUFFER_BYTES.
+
+    Why: the TAP frees each frame the stack hands it (tun_net_xmit orphans
+    the skb), so TCP Small Queues never see the members' queues, and those
+    run full. rr alternates frames, not bytes: with frames of 1.5 to 64 KB
+    two full queues drift apart by up to a queue's delay, and one flow's
+    frames arrive out of order (bench/RESULTS.md, issue 22.2). With a
+    small buffer the member send fails while the member is behind,
+    `forward` holds the frame and stops reading the TAP, and the excess
+    waits in the one queue before the alternation, as TSQ keeps it on the
+    eBPF path."""
+    size = RR_SEND_BUFFER if plan.mode == MODE_RR and len(plan.tx_members) > 1 else packet.BUFFER_BYTES
+    for sock in socks:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, packet.SO_SNDBUFFORCE, size)
+        except OSError:
+            pass     # without CAP_NET_ADMIN: the default buffer, no backpressure
 
 
 def accept(buf: bytearray, n: int, policy: int, own_mac: bytes, bond_mac: bytes) -> bool:
@@ -219,11 +274,20 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
     by C_*; the TAP (non-blocking) and the member sockets (read with
     MSG_DONTWAIT) must be registered in `epoll` for EPOLLIN. `clock` (ns)
     times the busy polling (tests drive it)."""
-    buf = bytearray(FRAME_BUFFER)
+    buf = bytearray(FRAME_BUFFER)        # frames from the members
     view = memoryview(buf)
-    bufs = [buf]
+    out = bytearray(FRAME_BUFFER)        # frames from the TAP: one may be held
+    out_view = memoryview(out)
+    outs = [out]
     readv, write = os.readv, os.write
     wait = epoll.poll
+    # A frame read from the TAP whose member's send buffer was full: its
+    # length, the send that must take it (None: no frame held) and that
+    # socket's fd.
+    # While one is held the TAP is not read (the excess waits in its queue,
+    # before the alternation) and the member's fd is watched for room.
+    held, held_fd = 0, -1
+    held_send: Callable[[memoryview], object] | None = None
     window = 0          # how long to poll before sleeping (next_window)
     polling_until = 0   # while nonzero: polling, until this clock value
     polled = 0          # the window polled in vain before the coming sleep
@@ -233,7 +297,10 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
     last = clock()
     while True:
         try:
-            if polling_until:
+            if held_send is not None:
+                ready = wait(HELD_RECHECK_S)
+                began = clock()
+            elif polling_until:
                 ready = wait(0)
                 if not ready:
                     if clock() < polling_until:
@@ -253,13 +320,27 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
             return      # the epoll was closed under us: stopping
         snapshot = source.snapshot
         receive, bond_mac = snapshot.receive, snapshot.bond_mac
+        if held_send is not None:
+            try:
+                held_send(out_view[:held])
+                counters[C_FRAMES_OUT] += 1
+                held_send = None
+            except BlockingIOError:
+                pass            # still full: wait on
+            except OSError:
+                counters[C_TX_ERRORS] += 1      # the member went away
+                held_send = None
+            if held_send is None:
+                resume(epoll, tap_fd, held_fd)
         for fd, _events in ready:
             if fd == tap_fd:
+                if held_send is not None:
+                    continue    # readiness reported before the hold began
                 transmit = snapshot.transmit
                 sent = errors = 0
                 for _ in range(BATCH):
                     try:
-                        n = readv(tap_fd, bufs)
+                        n = readv(tap_fd, outs)
                     except BlockingIOError:
                         break
                     except OSError:
@@ -268,8 +349,16 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
                     if transmit is None:
                         continue
                     try:
-                        transmit(view[:n])
+                        transmit(out_view[:n])
                         sent += 1
+                    except BlockingIOError:
+                        full = snapshot.full
+                        if full[0] is None:
+                            errors += 1
+                            continue
+                        held, (held_send, held_fd), full[0] = n, full[0], None
+                        hold(epoll, tap_fd, held_fd)
+                        break
                     except OSError:
                         errors += 1
                 counters[C_FRAMES_OUT] += sent
@@ -319,6 +408,28 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
             worked >>= 1
             elapsed >>= 1
         polling_until = now + window if window and worked * BUSY_SHARE >= elapsed else 0
+
+
+def hold(epoll, tap_fd: int, member_fd: int) -> None:
+    """A frame waits for room on `member_fd`: stop reading the TAP, watch
+    the member for room."""
+    try:
+        epoll.modify(tap_fd, 0)
+        epoll.modify(member_fd, select.EPOLLIN | select.EPOLLOUT)
+    except OSError:
+        pass        # the member's socket is gone: the next retry drops the frame
+
+
+def resume(epoll, tap_fd: int, member_fd: int) -> None:
+    """The held frame is gone: read the TAP again, the member only for input."""
+    try:
+        epoll.modify(tap_fd, select.EPOLLIN)
+    except OSError:
+        pass        # the epoll is closed: the loop stops at its next wait
+    try:
+        epoll.modify(member_fd, select.EPOLLIN)
+    except OSError:
+        pass        # closed and unwatched meanwhile
 
 
 class DataPath:

@@ -10,7 +10,7 @@ import sys
 import time
 
 from .. import __version__
-from . import cli_help, status_text
+from . import cli_help
 from ..kernel import hostnet, runfiles, rundir as runtime
 from ..config.model import BondConfig, ConfigError, build_bond_config
 from ..config.names import validate_ifname
@@ -134,6 +134,7 @@ def _spawn(config: BondConfig, args) -> None:
     thread."""
     from .. import daemon
 
+    daemon.preload(config)
     runtime.collect_garbage()
     # Exactly one `up` of a bond wins, before anything is touched: the lock
     # is inherited by the bond process and held until it dies.
@@ -291,6 +292,7 @@ def cmd_status(args) -> int:
         payload = statuses[0] if args.bond else statuses
         print(json.dumps(payload, indent=2))
         return 0 if all(b.alive for b in known) or not args.bond else 1
+    from . import status_text       # not in `up`, whose bonds are forked from it
     render = status_text.render_verbose if args.verbose else status_text.render_proc
     cap = os.geteuid() == 0
     texts = [(b.name, render(s, cap_net_admin=cap) + status_text.lacp_line(s)

@@ -18,6 +18,7 @@ import ipaddress
 import re
 from typing import Any, Mapping, TypedDict
 
+from .status_mode import NO_PARTNER, lacp_status, mode_id_of  # noqa: F401 (the bond imports them from status_mode)
 from ..config.registry import MODE_DESCRIPTIONS, AdSelect, BondMode, FailOverMac, PrimaryReselect, XmitHashPolicy
 
 __all__ = [
@@ -220,24 +221,6 @@ def _int(value: Any, default: int = 0) -> int:
     if isinstance(value, bool):
         return int(value)
     return int(value)
-
-
-def mode_id_of(status: BondStatus) -> int:
-    """The BOND_MODE_* number of a status dict (-1 if unknown)."""
-    mode_id = status.get("mode_id")
-    if isinstance(mode_id, int) and not isinstance(mode_id, bool):
-        return mode_id
-    mode = status.get("mode")
-    if mode is None:
-        mode = (status.get("options") or {}).get("mode")
-    if isinstance(mode, int) and not isinstance(mode, bool):
-        return mode
-    if isinstance(mode, str):
-        if BondMode.from_label(mode) is not None:
-            return BondMode.from_label(mode).value
-        if mode.isdigit():
-            return int(mode)
-    return -1
 
 
 def _opt(status: BondStatus, name: str) -> Any:
@@ -452,24 +435,6 @@ def render_proc(status: BondStatus, *, cap_net_admin: bool = True) -> str:
     for slave in status.get("slaves") or []:
         lines.extend(_slave(status, slave, cap_net_admin))
     return _header(status) + "".join(line + "\n" for line in lines)
-
-
-NO_PARTNER = "configured (no partner)"
-
-
-def lacp_status(status: BondStatus) -> str:
-    """softbond's LACP summary, as ovs-appctl bond/show words it (and the
-    dashboard): "negotiated" while a partner's information is current on
-    some member (its receive machine CURRENT: not EXPIRED, which a port
-    also passes through on its way up, nor DEFAULTED), "configured (no
-    partner)" when none is (the bond then runs over one member, as an
-    individual link or in LACP fallback), "off" for the other modes."""
-    if mode_id_of(status) != _MODE_8023AD:
-        return "off"
-    ports = [slave.get("ad") or {} for slave in status.get("slaves") or []]
-    if any(port.get("rx_state") == "CURRENT" for port in ports):
-        return "negotiated"
-    return NO_PARTNER
 
 
 def lacp_fallback(status: BondStatus | Mapping[str, Any]) -> dict | None:

@@ -27,7 +27,7 @@ from ...kernel import isolate, packet
 from ...kernel.links import LinkError
 from ...kernel.rtnl import Link, NetlinkError, Rtnl
 from ...kernel.isolate import FILTER_PRIO
-from . import build, libbpf, loader
+from . import bpfsys, build, loader
 from ..abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
 from .state import BondMaps
 from ..plan import ForwardingPlan
@@ -173,7 +173,7 @@ class EbpfBond:
         other ones (then those: they are what forwards now)."""
         live = self._maps_from_filter()
         pinned = loader.pinned_maps(self.pin_dir)
-        if live and pinned and libbpf.map_info(live["sb_config"])["id"] != libbpf.map_info(pinned["sb_config"])["id"]:
+        if live and pinned and bpfsys.map_info(live["sb_config"])["id"] != bpfsys.map_info(pinned["sb_config"])["id"]:
             loader.close_fds(pinned)
             pinned = None
         if pinned:
@@ -194,14 +194,14 @@ class EbpfBond:
         if not fds or "sb_config" not in fds:
             loader.close_fds(fds)
             return None
-        config_id = libbpf.map_info(fds["sb_config"])["id"]
+        config_id = bpfsys.map_info(fds["sb_config"])["id"]
         for link in self.rtnl.links():
             index = link.index
             if index in (self.ifindex, self.peer_ifindex):
                 continue
             more = self._filter_maps(index, CLSACT_INGRESS)
             if more and "sb_rx" in more and "sb_config" in more \
-                    and libbpf.map_info(more["sb_config"])["id"] == config_id:
+                    and bpfsys.map_info(more["sb_config"])["id"] == config_id:
                 fds["sb_rx"] = more.pop("sb_rx")
                 loader.close_fds(more)
                 break

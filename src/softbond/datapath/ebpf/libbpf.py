@@ -1,4 +1,8 @@
-"""The few libbpf (libbpf1, the system library) calls softbond needs, via ctypes.
+"""The few libbpf (libbpf1, the system library) calls softbond needs, via ctypes:
+opening and loading bond.bpf.o, and BPF_PROG_TEST_RUN for the tests and
+benches. The map and object calls a running bond makes are bpf(2) calls
+in bpfsys.py (re-exported here), so that the bond can unload() libbpf
+once its object is loaded.
 
 libbpf >= 1.0 semantics: functions returning int return a negative errno on
 failure; functions returning a pointer return NULL and set errno. Every
@@ -6,12 +10,14 @@ wrapper here raises OSError instead.
 """
 from __future__ import annotations
 
+import _ctypes
 import ctypes
 import ctypes.util
 import errno
 import os
 
-BPF_ANY, BPF_NOEXIST, BPF_EXIST = 0, 1, 2
+from .bpfsys import (BPF_ANY, BPF_EXIST, BPF_NOEXIST, delete, keys, lookup, map_fd_by_id,  # noqa: F401
+                     map_info, num_cpus, obj_get, obj_pin, prog_fd_by_id, prog_info, update, update_batch)
 
 BPF_MAP_TYPE_HASH = 1
 BPF_MAP_TYPE_ARRAY = 2
@@ -49,7 +55,6 @@ class TestRunOpts(ctypes.Structure):
 _PROTOS = {
     # name: (restype, argtypes)
     "libbpf_set_print": (ctypes.c_void_p, [ctypes.c_void_p]),
-    "libbpf_num_possible_cpus": (ctypes.c_int, []),
     "bpf_object__open_file": (ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_void_p]),
     "bpf_object__load": (ctypes.c_int, [ctypes.c_void_p]),
     "bpf_object__close": (None, [ctypes.c_void_p]),
@@ -62,17 +67,6 @@ _PROTOS = {
     "bpf_map__key_size": (ctypes.c_uint32, [ctypes.c_void_p]),
     "bpf_map__value_size": (ctypes.c_uint32, [ctypes.c_void_p]),
     "bpf_map__max_entries": (ctypes.c_uint32, [ctypes.c_void_p]),
-    "bpf_map_update_elem": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64]),
-    "bpf_map_lookup_elem": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]),
-    "bpf_map_delete_elem": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p]),
-    "bpf_map_get_next_key": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]),
-    "bpf_map_update_batch": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
-                                            ctypes.POINTER(ctypes.c_uint32), ctypes.c_void_p]),
-    "bpf_obj_pin": (ctypes.c_int, [ctypes.c_int, ctypes.c_char_p]),
-    "bpf_obj_get": (ctypes.c_int, [ctypes.c_char_p]),
-    "bpf_obj_get_info_by_fd": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32)]),
-    "bpf_prog_get_fd_by_id": (ctypes.c_int, [ctypes.c_uint32]),
-    "bpf_map_get_fd_by_id": (ctypes.c_int, [ctypes.c_uint32]),
     "bpf_prog_test_run_opts": (ctypes.c_int, [ctypes.c_int, ctypes.POINTER(TestRunOpts)]),
 }
 
@@ -111,6 +105,17 @@ def lib() -> ctypes.CDLL:
     raise OSError(errno.ENOENT, _lib_error)
 
 
+def unload() -> None:
+    """dlclose libbpf (and so libelf and libz, which only it uses): a
+    loaded bond has no use for them. lib() loads it again if asked; no
+    function pointer taken from it may be kept past this."""
+    global _lib
+    if _lib is None:
+        return
+    handle, _lib = _lib._handle, None
+    _ctypes.dlclose(handle)
+
+
 def check(ret: int, what: str) -> int:
     if ret < 0:
         err = -ret if ret != -1 else (ctypes.get_errno() or errno.EINVAL)
@@ -123,97 +128,6 @@ def check_ptr(ptr, what: str):
         err = ctypes.get_errno() or errno.EINVAL
         raise OSError(err, f"{what}: {os.strerror(err)}")
     return ptr
-
-
-def num_cpus() -> int:
-    return check(lib().libbpf_num_possible_cpus(), "libbpf_num_possible_cpus")
-
-
-# -- maps ---------------------------------------------------------------------
-
-def update(fd: int, key: bytes, value: bytes, flags: int = BPF_ANY) -> None:
-    check(lib().bpf_map_update_elem(fd, key, value, flags), "bpf_map_update_elem")
-
-
-def lookup(fd: int, key: bytes, size: int) -> bytes | None:
-    buf = ctypes.create_string_buffer(size)
-    ret = lib().bpf_map_lookup_elem(fd, key, buf)
-    if ret == -errno.ENOENT:
-        return None
-    check(ret, "bpf_map_lookup_elem")
-    return buf.raw
-
-
-def delete(fd: int, key: bytes) -> bool:
-    ret = lib().bpf_map_delete_elem(fd, key)
-    if ret == -errno.ENOENT:
-        return False
-    check(ret, "bpf_map_delete_elem")
-    return True
-
-
-def keys(fd: int, key_size: int) -> list[bytes]:
-    out = []
-    prev = None
-    nxt = ctypes.create_string_buffer(key_size)
-    while True:
-        ret = lib().bpf_map_get_next_key(fd, prev, nxt)
-        if ret == -errno.ENOENT:
-            return out
-        check(ret, "bpf_map_get_next_key")
-        out.append(nxt.raw)
-        prev = ctypes.create_string_buffer(nxt.raw, key_size)
-        if len(out) > 1 << 20:
-            return out
-
-
-def update_batch(fd: int, keys_blob: bytes, values_blob: bytes, count: int) -> None:
-    n = ctypes.c_uint32(count)
-    check(lib().bpf_map_update_batch(fd, keys_blob, values_blob, ctypes.byref(n), None), "bpf_map_update_batch")
-
-
-# -- objects ------------------------------------------------------------------
-
-def obj_pin(fd: int, path: str) -> None:
-    check(lib().bpf_obj_pin(fd, path.encode()), f"bpf_obj_pin {path}")
-
-
-def obj_get(path: str) -> int:
-    return check(lib().bpf_obj_get(path.encode()), f"bpf_obj_get {path}")
-
-
-def _info(fd: int, buf) -> bytes:
-    n = ctypes.c_uint32(len(buf))
-    check(lib().bpf_obj_get_info_by_fd(fd, buf, ctypes.byref(n)), "bpf_obj_get_info_by_fd")
-    return buf.raw
-
-
-def map_info(fd: int) -> dict:
-    """struct bpf_map_info: type, id, key_size, value_size, max_entries, map_flags, name."""
-    raw = _info(fd, ctypes.create_string_buffer(128))
-    t, ident, ks, vs, me, flags = (int.from_bytes(raw[i:i + 4], "little") for i in range(0, 24, 4))
-    return {"type": t, "id": ident, "key_size": ks, "value_size": vs, "max_entries": me, "flags": flags,
-            "name": raw[24:40].split(b"\0", 1)[0].decode(errors="replace")}
-
-
-def prog_info(fd: int) -> dict:
-    """struct bpf_prog_info: id, name and the ids of the maps it uses."""
-    ids = (ctypes.c_uint32 * 64)()
-    buf = ctypes.create_string_buffer(256)
-    ctypes.memmove(ctypes.addressof(buf) + 52, (ctypes.c_uint32 * 1)(64), 4)            # nr_map_ids
-    ctypes.memmove(ctypes.addressof(buf) + 56, (ctypes.c_uint64 * 1)(ctypes.addressof(ids)), 8)  # map_ids
-    raw = _info(fd, buf)
-    nr = int.from_bytes(raw[52:56], "little")
-    return {"id": int.from_bytes(raw[4:8], "little"), "map_ids": list(ids[:min(nr, 64)]),
-            "name": raw[64:80].split(b"\0", 1)[0].decode(errors="replace")}
-
-
-def prog_fd_by_id(ident: int) -> int:
-    return check(lib().bpf_prog_get_fd_by_id(ident), f"bpf_prog_get_fd_by_id {ident}")
-
-
-def map_fd_by_id(ident: int) -> int:
-    return check(lib().bpf_map_get_fd_by_id(ident), f"bpf_map_get_fd_by_id {ident}")
 
 
 def test_run(prog_fd: int, data: bytes, ctx: bytes | None = None, repeat: int = 1) -> tuple[int, bytes, int]:

@@ -18,60 +18,71 @@ import ctypes.util
 import os
 
 from ..abi import MAP_NAMES, PROG_NAMES
-from . import libbpf
+from . import bpfsys, libbpf
 
 PIN_BASES = ("/sys/fs/bpf", "/run/softbond/bpf")
 MOUNT_AT = "/run/softbond/bpf"
 
 
 class BpfObject:
-    """bpf_object__open_file -> (reuse maps) -> bpf_object__load."""
+    """bpf_object__open_file -> (reuse maps) -> bpf_object__load. Once
+    loaded it keeps only fds of its own for the maps and programs (what
+    the bond needs) and frees libbpf's object: the ELF, BTF and
+    instructions libbpf holds are of no use to a running bond."""
 
     def __init__(self, path: str) -> None:
-        self.lib = libbpf.lib()
         self.path = path
-        self.obj = libbpf.check_ptr(self.lib.bpf_object__open_file(path.encode(), None), f"open {path}")
+        self.obj = libbpf.check_ptr(libbpf.lib().bpf_object__open_file(path.encode(), None), f"open {path}")
         self.loaded = False
         self.maps: dict[str, int] = {}
         self.progs: dict[str, int] = {}
 
     def _map(self, name: str):
-        return libbpf.check_ptr(self.lib.bpf_object__find_map_by_name(self.obj, name.encode()), f"map {name}")
+        return libbpf.check_ptr(libbpf.lib().bpf_object__find_map_by_name(self.obj, name.encode()), f"map {name}")
 
     def definition(self, name: str) -> tuple[int, int, int, int]:
-        m = self._map(name)
-        return (self.lib.bpf_map__type(m), self.lib.bpf_map__key_size(m), self.lib.bpf_map__value_size(m),
-                self.lib.bpf_map__max_entries(m))
+        m, lib = self._map(name), libbpf.lib()
+        return (lib.bpf_map__type(m), lib.bpf_map__key_size(m), lib.bpf_map__value_size(m),
+                lib.bpf_map__max_entries(m))
 
     def compatible(self, name: str, fd: int) -> bool:
         try:
-            info = libbpf.map_info(fd)
+            info = bpfsys.map_info(fd)
         except OSError:
             return False
         return (info["type"], info["key_size"], info["value_size"], info["max_entries"]) == self.definition(name)
 
     def reuse(self, fds: dict[str, int]) -> None:
         for name, fd in fds.items():
-            libbpf.check(self.lib.bpf_map__reuse_fd(self._map(name), fd), f"reuse map {name}")
+            libbpf.check(libbpf.lib().bpf_map__reuse_fd(self._map(name), fd), f"reuse map {name}")
 
     def load(self) -> None:
-        libbpf.check(self.lib.bpf_object__load(self.obj), f"load {os.path.basename(self.path)}")
+        lib = libbpf.lib()
+        libbpf.check(lib.bpf_object__load(self.obj), f"load {os.path.basename(self.path)}")
         self.loaded = True
-        for name in MAP_NAMES:
-            self.maps[name] = libbpf.check(self.lib.bpf_map__fd(self._map(name)), f"fd of map {name}")
-        for name in PROG_NAMES:
-            prog = libbpf.check_ptr(self.lib.bpf_object__find_program_by_name(self.obj, name.encode()),
-                                    f"program {name}")
-            self.progs[name] = libbpf.check(self.lib.bpf_program__fd(prog), f"fd of program {name}")
+        try:
+            for name in MAP_NAMES:
+                self.maps[name] = os.dup(libbpf.check(lib.bpf_map__fd(self._map(name)), f"fd of map {name}"))
+            for name in PROG_NAMES:
+                prog = libbpf.check_ptr(lib.bpf_object__find_program_by_name(self.obj, name.encode()),
+                                        f"program {name}")
+                self.progs[name] = os.dup(libbpf.check(lib.bpf_program__fd(prog), f"fd of program {name}"))
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self.obj:
+            libbpf.lib().bpf_object__close(self.obj)
+            self.obj = None
 
     def close(self) -> None:
         """Closes the object's fds; maps and programs live on while a filter
         or a pin holds them."""
-        if self.obj:
-            self.lib.bpf_object__close(self.obj)
-            self.obj = None
-            self.maps.clear()
-            self.progs.clear()
+        self._release()
+        close_fds(self.maps)
+        close_fds(self.progs)
+        self.maps.clear()
+        self.progs.clear()
 
 
 # Maps only the member programs use: when no member program is attached
@@ -98,6 +109,7 @@ def load(path: str, reuse: dict[str, int] | None = None) -> tuple[BpfObject, boo
     finally:
         for fd in (reuse or {}).values():
             os.close(fd)
+        libbpf.unload()         # the maps and programs are fds now: see bpfsys.py
 
 
 # -- pins ------------------------------------------------------------------------
@@ -144,7 +156,7 @@ def pinned_maps(directory: str | None) -> dict[str, int] | None:
     fds: dict[str, int] = {}
     try:
         for name in MAP_NAMES:
-            fds[name] = libbpf.obj_get(os.path.join(directory, name))
+            fds[name] = bpfsys.obj_get(os.path.join(directory, name))
     except OSError:
         for fd in fds.values():
             os.close(fd)
@@ -160,7 +172,7 @@ def pin_maps(directory: str, fds: dict[str, int]) -> None:
             os.unlink(path)
         except FileNotFoundError:
             pass
-        libbpf.obj_pin(fd, path)
+        bpfsys.obj_pin(fd, path)
 
 
 def unpin(directory: str | None) -> None:
@@ -182,20 +194,20 @@ def maps_of_program(prog_id: int) -> dict[str, int] | None:
     """fds of the maps used by the program `prog_id`, by map name (None
     when the program is gone). The caller closes them."""
     try:
-        pfd = libbpf.prog_fd_by_id(prog_id)
+        pfd = bpfsys.prog_fd_by_id(prog_id)
     except OSError:
         return None
     try:
-        ids = libbpf.prog_info(pfd)["map_ids"]
+        ids = bpfsys.prog_info(pfd)["map_ids"]
     finally:
         os.close(pfd)
     fds: dict[str, int] = {}
     for ident in ids:
         try:
-            fd = libbpf.map_fd_by_id(ident)
+            fd = bpfsys.map_fd_by_id(ident)
         except OSError:
             continue
-        name = libbpf.map_info(fd)["name"]
+        name = bpfsys.map_info(fd)["name"]
         if name in MAP_NAMES and name not in fds:
             fds[name] = fd
         else:

@@ -23,7 +23,7 @@ import threading
 from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, F_FLOWLET, MAX_MEMBERS, MEMBER, RX, RX_DROP,
                    STAT_NAMES, STAT_SLOTS, STATS)
 from ..plan import ForwardingPlan
-from . import libbpf
+from . import bpfsys
 
 U32 = struct.Struct("=I")
 S32 = struct.Struct("=i")
@@ -42,7 +42,7 @@ class BondMaps:
 
     def __init__(self, fds: dict[str, int]) -> None:
         self.fd = dict(fds)
-        self.ncpu = libbpf.num_cpus()
+        self.ncpu = bpfsys.num_cpus()
         self._bucket_seen = [0] * BUCKETS
         self.generation = 0
         self._bank: int | None = None
@@ -57,24 +57,24 @@ class BondMaps:
     # -- raw access -------------------------------------------------------------
     def _percpu(self, name: str, key: bytes, size: int) -> list[bytes] | None:
         stride = (size + 7) & ~7
-        raw = libbpf.lookup(self.fd[name], key, stride * self.ncpu)
+        raw = bpfsys.lookup(self.fd[name], key, stride * self.ncpu)
         if raw is None:
             return None
         return [raw[i * stride:i * stride + size] for i in range(self.ncpu)]
 
     def bank(self) -> int:
         if self._bank is None:
-            raw = libbpf.lookup(self.fd["sb_bank"], U32.pack(0), 4)
+            raw = bpfsys.lookup(self.fd["sb_bank"], U32.pack(0), 4)
             self._bank = U32.unpack(raw)[0] & 1 if raw else 0
         return self._bank
 
     def _set_bank(self, bank: int) -> None:
-        libbpf.update(self.fd["sb_bank"], U32.pack(0), U32.pack(bank))
+        bpfsys.update(self.fd["sb_bank"], U32.pack(0), U32.pack(bank))
         self._bank = bank
 
     def config(self, bank: int | None = None) -> dict:
         bank = self.bank() if bank is None else bank
-        raw = libbpf.lookup(self.fd["sb_config"], U32.pack(bank), CONFIG.size)
+        raw = bpfsys.lookup(self.fd["sb_config"], U32.pack(bank), CONFIG.size)
         v = CONFIG.unpack(raw)
         return {"mode": v[0], "policy": v[1], "packets_per_slave": v[2], "count": v[3], "active_ifindex": v[4],
                 "active_slot": v[5], "flags": v[6], "bond_ifindex": v[7], "bond_mac": v[8], "generation": v[10],
@@ -92,14 +92,14 @@ class BondMaps:
         count = self.config(bank)["count"]
         out = []
         for i in range(min(count, MAX_MEMBERS)):
-            ifindex, mac, _ = MEMBER.unpack(libbpf.lookup(self.fd["sb_members"], U32.pack(bank * MAX_MEMBERS + i),
+            ifindex, mac, _ = MEMBER.unpack(bpfsys.lookup(self.fd["sb_members"], U32.pack(bank * MAX_MEMBERS + i),
                                                           MEMBER.size))
             out.append((ifindex, mac))
         return out
 
     def _write_config(self, bank: int, *, mode=0, policy=0, pps=1, count=0, active=0, active_slot=-1, flags=0,
                       bond_ifindex=0, bond_mac=b"\0" * 6, generation=0, flowlet_gap_us=0) -> None:
-        libbpf.update(self.fd["sb_config"], U32.pack(bank),
+        bpfsys.update(self.fd["sb_config"], U32.pack(bank),
                       CONFIG.pack(mode, policy, pps, count, active, active_slot, flags, bond_ifindex, bond_mac,
                                   self.stat_slot(bond_ifindex), generation, self.stat_slot(active), flowlet_gap_us))
 
@@ -144,7 +144,7 @@ class BondMaps:
         slot = next((s for s in range(1, STAT_SLOTS) if s not in used), None)
         if slot is None:
             raise OSError(f"all {STAT_SLOTS - 1} counter slots of the eBPF data path are in use")
-        libbpf.update(self.fd["sb_stats"], U32.pack(slot), b"\0" * (STATS.size * self.ncpu))
+        bpfsys.update(self.fd["sb_stats"], U32.pack(slot), b"\0" * (STATS.size * self.ncpu))
         slots[ifindex] = slot
 
     def drop_stats(self, ifindex: int) -> None:
@@ -155,8 +155,8 @@ class BondMaps:
     def rx_entries(self) -> dict[int, tuple[int, int, bytes]]:
         if self._rx is None:
             rx, self._rx_slots = {}, {}
-            for key in libbpf.keys(self.fd["sb_rx"], 4):
-                raw = libbpf.lookup(self.fd["sb_rx"], key, RX.size)
+            for key in bpfsys.keys(self.fd["sb_rx"], 4):
+                raw = bpfsys.lookup(self.fd["sb_rx"], key, RX.size)
                 if raw is not None:
                     policy, flags, mac, slot = RX.unpack(raw)
                     rx[U32.unpack(key)[0]] = (policy, flags, mac)
@@ -168,12 +168,12 @@ class BondMaps:
         """The member's receive entry, which carries its counter slot to sb_ingress."""
         self.rx_entries()
         self.ensure_stats(ifindex)
-        libbpf.update(self.fd["sb_rx"], U32.pack(ifindex), RX.pack(policy, flags, mac, self.stat_slot(ifindex)))
+        bpfsys.update(self.fd["sb_rx"], U32.pack(ifindex), RX.pack(policy, flags, mac, self.stat_slot(ifindex)))
         self._rx[ifindex] = (policy, flags, mac)
 
     def del_rx(self, ifindex: int) -> None:
         self.rx_entries()
-        libbpf.delete(self.fd["sb_rx"], U32.pack(ifindex))
+        bpfsys.delete(self.fd["sb_rx"], U32.pack(ifindex))
         self._rx.pop(ifindex, None)
 
     # -- publish -----------------------------------------------------------------
@@ -268,10 +268,10 @@ class BondMaps:
         fd = self.fd[name]
         keys = b"".join(U32.pack(base + i) for i in range(len(values)))
         try:
-            libbpf.update_batch(fd, keys, b"".join(values), len(values))
+            bpfsys.update_batch(fd, keys, b"".join(values), len(values))
         except OSError:
             for i, value in enumerate(values):
-                libbpf.update(fd, U32.pack(base + i), value)
+                bpfsys.update(fd, U32.pack(base + i), value)
 
     def set_flags(self, set_: int = 0, clear: int = 0) -> None:
         """Change the current bank's flags in place (a u32 in one config
