@@ -10,32 +10,41 @@ from softbond.core.membership import Membership
 from softbond.kernel.netlink import LinkEvent
 
 
-class Recorder(Membership):
-    """Membership with the bond around it reduced to what it calls."""
+class Recorder:
+    """A Membership given only what handling link messages calls: the
+    core's members, the limits, link health, the links port and the
+    bond's events; `release` recorded."""
 
     def __init__(self, names, carriers=()):
-        self.members = [types.SimpleNamespace(name=n, ifindex=i + 1) for i, n in enumerate(names)]
-        self.ifindex = 100      # the bond device
         self.seen, self.released, self.warnings = [], [], []
         self.bond_events, self.member_events = [], []
-        self.limits = types.SimpleNamespace(       # the bond's limits.DeviceLimits
+        core = types.SimpleNamespace(members=[types.SimpleNamespace(name=n, ifindex=i + 1)
+                                              for i, n in enumerate(names)])
+        limits = types.SimpleNamespace(       # the bond's limits.DeviceLimits
             bond_link_changed=lambda event: self.bond_events.append(event.ifname),
             member_link_changed=lambda member, event: self.member_events.append(member.name))
-        self.health = types.SimpleNamespace(           # the bond's health.LinkHealth
+        health = types.SimpleNamespace(           # the bond's health.LinkHealth
             observe=lambda member, carrier, now: self.seen.append((member.name, carrier)))
-        self.links = types.SimpleNamespace(carrier=lambda name: name in carriers)   # the links port
-
-    def _event(self, kind, message, member=None, **kw):
-        self.warnings.append((kind, message, member.name))
+        links = types.SimpleNamespace(carrier=lambda name: name in carriers)   # the links port
+        self.membership = Membership(
+            "bond0", None, links, None, core, health, limits, None, None, None,
+            path=None, device=None, mac=None, ifindex=lambda: 100, stopping=None, take_mac=None, run=None,
+            event=lambda kind, message, member=None, **kw: self.warnings.append((kind, message, member.name)),
+            publish=None)
+        self.membership.release = self.release
 
     def release(self, name):
         self.released.append(name)
-        self.members = [m for m in self.members if m.name != name]
+        members = self.membership.members
+        members[:] = [m for m in members if m.name != name]
+
+    def _handle_link_events(self, events, now):
+        self.membership.handle_link_events(events, now)
 
 
 def test_the_last_message_per_member_decides_and_its_flags_are_the_carrier():
     bond = Recorder(["eth0", "eth1", "eth2"])
-    bond.links = None       # no sysfs read
+    bond.membership.links = None       # no sysfs read
     bond._handle_link_events([
         LinkEvent(1, "eth0", False, True, False),     # stale: a later message says up again
         LinkEvent(2, "eth1", False, True, True),

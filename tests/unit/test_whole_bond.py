@@ -12,7 +12,7 @@ import pytest
 from softbond.config.model import BondConfig
 from softbond.config.options import BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP
 from softbond.config.registry import BondOptions
-from softbond.core.bond import Bond
+from softbond.core.bond import Bond, BondError
 from softbond.core.listeners import ETH_P_ARP, ETH_P_SLOW
 from softbond.kernel import rundir
 from softbond.wire.arp import parse_arp
@@ -231,3 +231,46 @@ def test_an_idle_8023ad_bond_runs_lacp_when_its_timers_are_due_not_every_100_ms(
     r.clock.settle()
     r.clock.advance(0.02)
     assert r.bond.runner.system.distributing() == ("eth1",)
+
+
+def test_release_puts_the_member_back_and_a_new_member_joins_as_a_backup(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100)
+    bond_mac = r.links.links["bond0"].mac
+    r.bond.release("eth0")
+    assert r.plan == Plan("eth1", ("eth1",))
+    assert r.links.links["eth0"].mac == "02:00:00:00:00:02" and not r.links.links["eth0"].admin_up
+    # eth0's permanent MAC is still the bond's: said, as the kernel does.
+    assert any("the permanent HWaddr of slave - 02:00:00:00:00:02 - is still in use" in m for m in messages(r.bond))
+    r.links.add("eth2")
+    r.bond.check_enslaveable(["eth2"])
+    r.bond.enslave("eth2")
+    assert r.plan == Plan("eth1", ("eth1", "eth2")) and r.links.links["eth2"].mac == bond_mac
+    assert "bond0: (slave eth2): Enslaving as a backup interface with an up link" in messages(r.bond)
+    assert [m["name"] for m in rundir.read_state("bond0")["members"]] == ["eth1", "eth2"]
+
+
+def test_refused_requests_change_nothing(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100)
+    plans, opts = len(r.device.plans), r.bond.opts
+    for request, why in [(lambda: r.bond.check_enslaveable(["eth1"]), "eth1 is already a slave of bond0"),
+                         (lambda: r.bond.check_enslaveable(["eth9"]), "cannot enslave eth9: no such interface"),
+                         (lambda: r.bond.check_releasable(["eth9"]), "eth9 is not a slave of bond0"),
+                         (lambda: r.bond.set_option("primary", "a b"), "bond0: option primary:")]:
+        with pytest.raises(BondError, match=why):
+            request()
+    assert len(r.device.plans) == plans and r.bond.opts == opts and [m.name for m in r.bond.members] == ["eth0", "eth1"]
+
+
+def test_set_primary_and_mode_live_take_the_members_over(rig):
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_ACTIVEBACKUP, miimon=100)
+    bond_mac = r.links.links["bond0"].mac
+    r.bond.set_option("primary", "eth1")
+    assert r.plan.active == "eth1" and r.bond.failovers == 1
+    # tlb: every member its own MAC, the active one the bond's.
+    r.bond.set_option("mode", "balance-tlb")
+    assert r.bond.status()["mode"] == "balance-tlb"
+    macs = {name: r.links.links[name].mac for name in ("eth0", "eth1")}
+    assert macs[r.bond.active.name] == bond_mac and len(set(macs.values())) == 2
+    r.links.pull(r.bond.active.name)
+    r.clock.settle()
+    assert r.links.links[r.bond.active.name].mac == bond_mac       # the MAC moved with the active member

@@ -13,26 +13,29 @@ links, the clock and the data path factory, which a unit test replaces
 (tests/unit/test_whole_bond.py).
 
 The bond composes objects that own their state and take what they need in
-their constructors: `health` (health.LinkHealth: link messages, miimon, the
-ARP/NS monitor), `listeners` (listeners.ControlListeners: the members'
-control-plane sockets), `notifier` (notify.PeerNotifier: GARP/NA rounds,
-IGMP resend) and `limits` (limits.DeviceLimits: MTU, GSO). Still mixed in
-(methods on the bond, reaching its state through self): membership.py
-(enslaving, releasing, member MACs, link messages about members),
-failover.py (MAC moves, carrier), live.py (`softbond set`) and inherit.py
-(`up --inherit`). This module keeps the lifecycle, the rest of the public
-API, the mode runner's glue, publishing, events and status.
+their constructors: `membership` (membership.Membership: enslaving,
+releasing, member MACs, link messages about members), `failover`
+(failover.Failover: reselect, MAC moves, carrier), `health`
+(health.LinkHealth: link messages, miimon, the ARP/NS monitor),
+`listeners` (listeners.ControlListeners: the members' control-plane
+sockets), `notifier` (notify.PeerNotifier: GARP/NA rounds, IGMP resend),
+`limits` (limits.DeviceLimits: MTU, GSO) and `inheritance`
+(inherit.Inheritance: `up --inherit`). `live` (live.LiveOptions:
+`softbond set`) is given the bond: it replaces the bond's options, runner
+and device. This module keeps the lifecycle, the control socket's API, the
+mode runner's glue, publishing, events and status.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from .. import __version__
 from ..kernel import rundir as runtime
@@ -75,10 +78,9 @@ def _resolve(future: "asyncio.Future[bool]", value: bool) -> None:
         future.set_result(value)
 
 
-class Bond(Membership, Failover, LiveOptions, Inheritance):
-    """A bond and its members. The parts it is mixed from hold no state of
-    their own: every attribute is set here, in __init__, the composed
-    objects' state in them."""
+class Bond:
+    """A bond and its members, composed of parts that own their state (see
+    the module's docstring); what is the bond's own is set here."""
 
     def __init__(self, config: BondConfig, links: LinksPort, clock: Clock | None = None,
                  make_device: MakeDevice = bonddev.choose) -> None:
@@ -100,7 +102,7 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         # Log lines held back while a link event is handled (see _logs_after).
         self._held_logs: list[tuple[int, str]] | None = None
-        # Warnings raised while `softbond set` applies an option (see live.py).
+        # Warnings raised while `softbond set` applies an option (warnings_collected).
         self._set_warnings: list[str] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
@@ -110,12 +112,21 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
         self._path: PathProbe | None = None   # [path monitor] path_monitor=on
         self.listeners = ControlListeners(links, self.clock, self.core, self.health, lambda: self._path,
                                           self._send_control, self._runner_output, self._event)
+        self.failover = Failover(self.name, links, self.clock, self.core, self._run, lambda: self.device,
+                                 lambda: self.mac, self._take_mac, self._send_control, self._event)
+        self.inheritance = Inheritance(self.name, links, lambda: self.opts, config.slaves, lambda: self.ifindex,
+                                       self.core.members, self._event)
+        self.membership = Membership(self.name, lambda: self.config, links, self.clock, self.core, self.health,
+                                     self.limits, self.listeners, self.failover, self.inheritance,
+                                     path=lambda: self._path, device=lambda: self.device, mac=lambda: self.mac,
+                                     ifindex=lambda: self.ifindex, stopping=lambda: self._stopped,
+                                     take_mac=self._take_mac, run=self._run, event=self._event,
+                                     publish=self._publish)
+        self.live = LiveOptions(self)
         self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
                                      self._send_control)
         self._workers_task: asyncio.Task | None = None
         self._stopped = False
-        self._adopted: dict[str, linkops.LinkState] = {}
-        self.inherited: dict | None = None   # what the bond took from its first member (inherit.py)
         # Wall-clock stamps of the link event being handled ("heard": its
         # netlink message read, "published": the plan written), carried in
         # its failover event so bench/failover.py can split the time.
@@ -142,13 +153,13 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
             elif kind is Log:
                 self._event(action.kind, action.message, action.member, level=action.level)
             elif kind is SetCarrier:
-                self._set_carrier(action.on)
+                self.failover.set_carrier(action.on)
             elif kind is NotifyPeers:
                 self.notifier.notify(action.member)
             elif kind is ResendIgmp:
                 self.notifier.resend_igmp(action.member)
             elif kind is MoveMac:
-                self._move_mac(action.old, action.new)
+                self.failover.move_mac(action.old, action.new)
             elif kind is WakeAt:
                 self.health.wake_at(action.member, action.when)
             else:
@@ -156,13 +167,18 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
 
     # ------------------------------------------------------------------ life
     async def start(self) -> None:
-        self.loop = self.notifier.loop = self.health.loop = self.listeners.loop = asyncio.get_running_loop()
-        self.check_enslaveable(self.config.slaves)
+        self.loop = asyncio.get_running_loop()
+        self.notifier.loop = self.health.loop = self.listeners.loop = self.membership.loop = self.loop
+        self.membership.check_enslaveable(self.config.slaves)
         check_path_target(self, self.opts, starting=True)     # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
-        self._adopted = runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves)
-        if self.opts.inherit:
-            self._prepare_inherit()
+        self.membership.adopted.update(runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves))
+        if self.opts.inherit:       # the first member's MAC and MTU shape the device
+            source = self.inheritance.prepare(self.membership.adopted)
+            if self.mac is None:
+                self.mac = source.mac.lower()
+            if self.config.mtu is None:
+                self.config = dataclasses.replace(self.config, mtu=source.mtu)
         try:
             self.device, notice = self._make_device(self.name, self.opts.datapath, mac=self.mac,
                                                     workers=self.opts.datapath_workers)
@@ -179,7 +195,7 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
             self.limits.apply_configured_mtu(self.config.mtu)
         except linkops.LinkError as exc:
             raise BondError(f"{self.name}: {exc}") from None
-        self._set_carrier(False)
+        self.failover.set_carrier(False)
         self.links.set_up(self.name, True)
         for cidr in self.config.addresses:
             self.links.add_address(self.name, cidr)
@@ -191,9 +207,9 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
             self.health.open_link_monitor(self._on_link_events)
             self._carrier_thread = CarrierThread.start_for(self)
         if self.opts.inherit:
-            self._take_over()
+            self.inheritance.take_over()
         for name in self.config.slaves:
-            self._enslave_checked(name)     # checked, all of them, before anything was touched
+            self.membership.enslave_checked(name)     # checked, all of them, before anything was touched
         self._add_default_routes()
         self._restart_monitors()
         self._start_runner_tick()
@@ -217,9 +233,9 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
             self._carrier_thread.stop()
             self._carrier_thread = None
         self.listeners.close_bond_arp()
-        for member in self._release_order():
-            self._detach(member, log_it=False)
-        self._give_back()
+        for member in self.inheritance.release_order():
+            self.membership.detach(member, log_it=False)
+        self.inheritance.give_back()
         if self.device is not None:
             self.device.close()
             # Only a bond that got as far as its device wrote the record: a
@@ -230,15 +246,38 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
     # ------------------------------------------------------------ public API
     def set_active(self, name: str) -> None:
         """ifenslave -c / sysfs active_slave: force a member active."""
-        if not self._uses_primary():
+        if not self.core.uses_primary():
             raise BondError(f"{self.name}: option active_slave: mode dependency failed, not supported in mode "
                             f"{MODE_NAMES[self.opts.mode]}({self.opts.mode})")
-        member = self._member(name)
+        member = self.membership.member(name)
         if not member.up:
             raise BondError(f"{self.name}: (slave {name}): Setting {name} as active slave failed: link is not up")
         if member is not self.active:
-            self._change_active(member)
+            self.failover.change_active(member)
             self._publish()
+
+    # The control socket's requests (daemon.ControlServer; fuzz/harnesses.py
+    # fakes the same API): members checked first, all of them, then changed.
+    def check_enslaveable(self, names: list[str]) -> None:
+        self.membership.check_enslaveable(names)
+
+    def enslave(self, name: str) -> None:
+        self.membership.enslave(name)
+
+    def check_releasable(self, names: list[str]) -> None:
+        self.membership.check_releasable(names)
+
+    def release(self, name: str) -> None:
+        self.membership.release(name)
+
+    def set_option(self, name: str, value: str) -> list[str]:
+        return self.live.set_option(name, value)
+
+    def _take_mac(self, mac: str) -> None:
+        """The bond device takes `mac` (its first member's, or with
+        fail_over_mac=active the new active member's)."""
+        self.mac = mac
+        self.links.set_mac(self.name, mac)
 
     def _add_default_routes(self) -> None:
         """One default route per address family, through the bond."""
@@ -325,7 +364,7 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
         if self._carrier_thread is not None:
             self._carrier_thread.fire_first(events)
         try:
-            self._handle_link_events(events, now)
+            self.membership.handle_link_events(events, now)
         finally:
             self.stamps = None
 
@@ -369,6 +408,16 @@ class Bond(Membership, Failover, LiveOptions, Inheritance):
             self._held_logs.append((level, text))
         else:
             log.log(level, "%s", text)
+
+    @contextlib.contextmanager
+    def warnings_collected(self) -> Iterator[list[str]]:
+        """The warning events logged meanwhile (`softbond set` replies with
+        them; the CLI prints them on stderr)."""
+        self._set_warnings = collected = []
+        try:
+            yield collected
+        finally:
+            self._set_warnings = None
 
     @contextlib.contextmanager
     def _logs_after(self):

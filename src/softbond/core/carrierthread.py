@@ -45,7 +45,8 @@ from ..datapath.plan import build_plan
 from ..kernel import netlink
 from ..modes.active_backup import choose_active
 from ..monitors import link as linkmon
-from .membership import FAIL_OVER_MAC_NONE, Member
+from .failover import FAIL_OVER_MAC_NONE
+from .membership import Member
 
 if TYPE_CHECKING:
     import asyncio

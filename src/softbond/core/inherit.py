@@ -10,74 +10,95 @@ forwarding starts. A failure after the move gives everything back (the
 daemon stops the bond); a crash is repaired by the next `up` or `down`
 from the record (recover_inherited).
 
-`Inheritance` is one part of `bond.Bond` (mixed in); its one attribute,
-`inherited` (the record of what moved, None when nothing did), is set in
-Bond.__init__.
+`Inheritance` is the bond's object for it; its state is `record` (what
+moved, None when nothing did), which the state file written on every
+enslave and release carries too (membership.Membership reads it).
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..kernel import rundir as runtime
 from .errors import BondError
 from ..kernel import addrmove
 from ..kernel import links as linkops
+from ..config.registry import BondOptions
+
+if TYPE_CHECKING:      # membership imports the data path; inherit needs only the type
+    from .membership import Member
 
 log = logging.getLogger("softbond")
 
 
 class Inheritance:
-    """Taking over the first member's addresses, and giving them back."""
+    """Taking over the first member's addresses, and giving them back.
 
-    def _inherit_source(self) -> str | None:
+    Owns `record`: what moved (addrmove.capture's record), None when
+    nothing did. Needs: the bond's name, the links port, its options (a
+    getter: `softbond set` replaces them), the members named at `up`, the
+    bond device's ifindex (a getter: a data path switch makes a new
+    device), the core's members list and `event` for the bond's events."""
+
+    def __init__(self, name: str, links: linkops.Links, opts: Callable[[], BondOptions], slaves: tuple[str, ...],
+                 ifindex: Callable[[], int], members: list[Member], event: Callable[..., None]) -> None:
+        self.name = name
+        self.links = links
+        self._opts = opts
+        self._slaves = slaves
+        self._ifindex = ifindex
+        self._members = members
+        self._event = event
+        self.record: dict[str, Any] | None = None
+        self._source_state: linkops.LinkState | None = None    # the source as prepare() found it
+
+    def source(self) -> str | None:
         """The member whose addresses the bond takes (up-front checks let it
         have addresses), or None."""
-        if self.opts.inherit and self.config.slaves:
-            return self.config.slaves[0]
+        if self._opts().inherit and self._slaves:
+            return self._slaves[0]
         return None
 
-    def _prepare_inherit(self) -> None:
-        """Before the bond device exists: the first member's MAC and MTU
-        shape it."""
-        name = self._inherit_source()
+    def prepare(self, adopted: dict[str, linkops.LinkState]) -> linkops.LinkState:
+        """Before the bond device exists: the first member as it is (or as
+        a crashed run recorded it, in `adopted`), whose MAC and MTU shape
+        the device. Enslaving finds the same snapshot in `adopted`."""
+        name = self.source()
         if name is None:
             raise BondError(f"{self.name}: option inherit: needs members (--slaves) to inherit from")
-        original = self._adopted.get(name) or self.links.snapshot(name)
-        self._adopted[name] = original       # enslaving uses the same snapshot
-        if self.mac is None:
-            self.mac = original.mac.lower()
-        if self.config.mtu is None:
-            self.config = dataclasses.replace(self.config, mtu=original.mtu)
+        original = adopted.get(name) or self.links.snapshot(name)
+        adopted[name] = original
+        self._source_state = original
+        return original
 
-    def _take_over(self) -> None:
+    def take_over(self) -> None:
         """The bond is ready: read what the member has now, record it, then
         move the addresses and routes onto the bond."""
-        name = self._inherit_source()
-        original = self._adopted[name]
+        name, original = self.source(), self._source_state
+        assert name is not None and original is not None, "take_over() before prepare()"
         record = addrmove.capture(self.links.rtnl, original.ifindex, name)
         runtime.write_state(self.name, os.getpid(), [original], inherited=record)
-        self.inherited = record
+        self.record = record
         try:
-            took = addrmove.move(record, (name, original.ifindex), (self.name, self.ifindex))
+            took = addrmove.move(record, (name, original.ifindex), (self.name, self._ifindex()))
         except addrmove.MoveError as exc:
-            self.inherited = None            # put back already
+            self.record = None            # put back already
             runtime.write_state(self.name, os.getpid(), [])
             raise BondError(f"{self.name}: inherit from {name}: {exc}; nothing was moved") from None
         self._event("inherit", f"took over {len(record['addresses'])} addresses and {len(record['routes'])} routes "
                     f"from {name} in one batch ({took * 1e3:.2f} ms)")
 
-    def _release_order(self) -> list:
+    def release_order(self) -> list[Member]:
         """The members in the order a stopping bond releases them: the one
         it took addresses from last, right before they go back to it (the
         time its peers get no answer is the time from its release to then)."""
-        record = self.inherited
-        return sorted(self.members, key=lambda m: record is not None and m.ifindex == record["ifindex"])
+        record = self.record
+        return sorted(self._members, key=lambda m: record is not None and m.ifindex == record["ifindex"])
 
-    def _give_back(self) -> None:
+    def give_back(self) -> None:
         """On stop, once the member is restored: everything moved goes back."""
-        record, self.inherited = self.inherited, None
+        record, self.record = self.record, None
         if record is None:
             return
         found = self.links.find(record["ifindex"])
@@ -92,11 +113,11 @@ class Inheritance:
             return
         self._event("inherit", f"gave {found[0]} back its addresses and routes ({took * 1e3:.2f} ms)")
 
-    def _carry_inherited(self) -> None:
+    def carry_over(self) -> None:
         """The bond device was just rebuilt (a data path switch): what it
         had taken goes onto the new one as it was, before the plain
         re-adding of its addresses (which then finds them there)."""
-        record = self.inherited
+        record = self.record
         if record is None:
             return
         try:
@@ -105,14 +126,14 @@ class Inheritance:
             self._event("warning", f"the rebuilt device lost what it took from {record['from']}: {exc}",
                         level=logging.WARNING)
 
-    def _check_inherited_release(self, name: str) -> None:
-        record = self.inherited
-        if record is not None and any(m.name == name and m.ifindex == record["ifindex"] for m in self.members):
+    def check_release(self, name: str) -> None:
+        record = self.record
+        if record is not None and any(m.name == name and m.ifindex == record["ifindex"] for m in self._members):
             raise BondError(f"{self.name}: cannot release {name}: the bond holds its addresses (inherit); "
                             f"softbond down {self.name} gives them back")
 
 
-def recover_inherited(bond: str, links: linkops.Links, original: linkops.LinkState, record: dict,
+def recover_inherited(bond: str, links: linkops.Links, original: linkops.LinkState, record: dict[str, Any],
                       member: str) -> None:
     """Crash recovery of the member the bond took addresses from: restored
     and given back what the dead daemon moved onto the bond (from the bond
