@@ -8,15 +8,33 @@ The names below are imported from their modules when first used: importing
 one submodule (the bond process needs config.model and config.names) must
 not import every reader.
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-_WHERE = {"ConfigError": "errors", "load_config": "loader", "merge_configs": "loader",
-          "BondConfig": "model", "build_bond_config": "model", "validate_ifname": "names",
-          **{name: "options" for name in ("MODE_NAMES", "BondOptions", "OptionError", "build_options",
-                                          "change_option", "option_to_json", "option_to_text", "options_to_json")}}
+_WHERE = {
+    "ConfigError": "errors",
+    "load_config": "loader",
+    "merge_configs": "loader",
+    "BondConfig": "model",
+    "build_bond_config": "model",
+    "validate_ifname": "names",
+    **{
+        name: "options"
+        for name in (
+            "MODE_NAMES",
+            "BondOptions",
+            "OptionError",
+            "build_options",
+            "change_option",
+            "option_to_json",
+            "option_to_text",
+            "options_to_json",
+        )
+    },
+}
 
 __all__ = sorted(_WHERE)
 

@@ -40,9 +40,14 @@ def _value(value: object) -> str:
 
 def _bond_lines(config: BondConfig) -> list[str]:
     lines = [f"[{_key(config.name)}]"]
-    fields = (("slaves", list(config.slaves)), ("addresses", list(config.addresses)),
-              ("gateway", config.gateway), ("gateway6", config.gateway6),
-              ("hwaddr", config.hwaddr), ("mtu", config.mtu))
+    fields = (
+        ("slaves", list(config.slaves)),
+        ("addresses", list(config.addresses)),
+        ("gateway", config.gateway),
+        ("gateway6", config.gateway6),
+        ("hwaddr", config.hwaddr),
+        ("mtu", config.mtu),
+    )
     lines += [f"{key} = {_value(value)}" for key, value in fields if value]
     if not config.onboot:
         lines.append("onboot = false")

@@ -19,13 +19,34 @@ _TRUE = {"1", "yes", "y", "true", "t", "on"}
 _FALSE = {"0", "no", "n", "false", "f", "off"}
 # systemd's time units (parse_time() in src/basic/time-util.c), in microseconds;
 # its months and years are left out: no bonding interval reaches them.
-_USEC: dict[str, int | Fraction] = {"ns": Fraction(1, 1000), "nsec": Fraction(1, 1000),
-         "us": 1, "usec": 1, "µs": 1, "μs": 1, "ms": 1000, "msec": 1000,
-         "s": 10**6, "sec": 10**6, "second": 10**6, "seconds": 10**6,
-         "m": 60 * 10**6, "min": 60 * 10**6, "minute": 60 * 10**6, "minutes": 60 * 10**6,
-         "h": 3600 * 10**6, "hr": 3600 * 10**6, "hour": 3600 * 10**6, "hours": 3600 * 10**6,
-         "d": 86400 * 10**6, "day": 86400 * 10**6, "days": 86400 * 10**6,
-         "w": 604800 * 10**6, "week": 604800 * 10**6, "weeks": 604800 * 10**6}
+_USEC: dict[str, int | Fraction] = {
+    "ns": Fraction(1, 1000),
+    "nsec": Fraction(1, 1000),
+    "us": 1,
+    "usec": 1,
+    "µs": 1,
+    "μs": 1,
+    "ms": 1000,
+    "msec": 1000,
+    "s": 10**6,
+    "sec": 10**6,
+    "second": 10**6,
+    "seconds": 10**6,
+    "m": 60 * 10**6,
+    "min": 60 * 10**6,
+    "minute": 60 * 10**6,
+    "minutes": 60 * 10**6,
+    "h": 3600 * 10**6,
+    "hr": 3600 * 10**6,
+    "hour": 3600 * 10**6,
+    "hours": 3600 * 10**6,
+    "d": 86400 * 10**6,
+    "day": 86400 * 10**6,
+    "days": 86400 * 10**6,
+    "w": 604800 * 10**6,
+    "week": 604800 * 10**6,
+    "weeks": 604800 * 10**6,
+}
 _Checked = TypeVar("_Checked")
 _SPAN_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zµμ]*)", re.ASCII)
 
@@ -64,7 +85,7 @@ def timespan_ms(text: str, unit: str = "s") -> int:
         suffix = part.group(2) or unit
         if suffix not in _USEC:
             raise ValueError(f"{text!r}: unknown time unit {suffix!r}")
-        total += Fraction(part.group(1)) * _USEC[suffix]    # exact, however long
+        total += Fraction(part.group(1)) * _USEC[suffix]  # exact, however long
         pos = part.end()
     if (total / 1000).denominator != 1:
         raise ValueError(f"{text!r}: bonding counts whole milliseconds")
@@ -92,12 +113,13 @@ def default_gateways(gateways: list[str]) -> tuple[str | None, str | None]:
 @dataclass
 class BondDraft:
     """One bond as a reader finds it, before validation."""
+
     name: str
-    where: str                      # file:line of the bond's definition
-    source: str                     # the file, as BondConfig.source
+    where: str  # file:line of the bond's definition
+    source: str  # the file, as BondConfig.source
     slaves: list[str] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
-    pairs: list[Pair] = field(default_factory=list)   # kernel option names
+    pairs: list[Pair] = field(default_factory=list)  # kernel option names
     gateways: list[str] = field(default_factory=list)
     hwaddr: str | None = None
     mtu: object = None
@@ -151,7 +173,17 @@ class BondDraft:
     def build(self) -> BondConfig:
         gateway, gateway6 = default_gateways(self.gateways)
         return build_bond_config(
-            self.name, slaves=self.slaves, addresses=self.addresses, option_pairs=self.pairs,
-            hwaddr=self.hwaddr, gateway=gateway, gateway6=gateway6, mtu=self.mtu,
-            onboot=self.onboot, source=self.source, final=False, where=self.where,
-            source_warnings=self.notes)
+            self.name,
+            slaves=self.slaves,
+            addresses=self.addresses,
+            option_pairs=self.pairs,
+            hwaddr=self.hwaddr,
+            gateway=gateway,
+            gateway6=gateway6,
+            mtu=self.mtu,
+            onboot=self.onboot,
+            source=self.source,
+            final=False,
+            where=self.where,
+            source_warnings=self.notes,
+        )

@@ -20,24 +20,33 @@ def _reader(module: str) -> Reader:
     the bond process `up` forks keeps every module `up` imported, so each
     reader it did not need would cost every bond its memory (netplan's yaml
     alone 1.3 MiB)."""
+
     def read(path: str) -> list[BondConfig]:
         load: Reader = getattr(importlib.import_module(f".{module}", __package__), f"load_{module}")
         return load(path)
+
     return read
 
 
 load_ifupdown, load_netplan, load_networkd, load_nmkeyfile, load_teamd = (
-    _reader(m) for m in ("ifupdown", "netplan", "networkd", "nmkeyfile", "teamd"))
+    _reader(m) for m in ("ifupdown", "netplan", "networkd", "nmkeyfile", "teamd")
+)
 
-_BY_EXTENSION: tuple[tuple[str, Reader], ...] = ((".yaml", load_netplan), (".yml", load_netplan), (".netdev", load_networkd),
-                 (".network", load_networkd), (".nmconnection", load_nmkeyfile),
-                 (".json", load_teamd))
-_BY_CONTENT: tuple[tuple[re.Pattern[str], Reader], ...] = ((re.compile(r"^\s*network\s*:", re.M), load_netplan),
-               (re.compile(r"^\s*\[NetDev\]", re.M), load_networkd),
-               (re.compile(r"^\s*\[connection\]", re.M), load_nmkeyfile),
-               (re.compile(r"^\s*(?:iface|auto|allow-[a-z]+|source|source-directory)\s+[^\s=]",
-                           re.M), load_ifupdown),
-               (re.compile(r"\A\s*\{"), load_teamd))
+_BY_EXTENSION: tuple[tuple[str, Reader], ...] = (
+    (".yaml", load_netplan),
+    (".yml", load_netplan),
+    (".netdev", load_networkd),
+    (".network", load_networkd),
+    (".nmconnection", load_nmkeyfile),
+    (".json", load_teamd),
+)
+_BY_CONTENT: tuple[tuple[re.Pattern[str], Reader], ...] = (
+    (re.compile(r"^\s*network\s*:", re.M), load_netplan),
+    (re.compile(r"^\s*\[NetDev\]", re.M), load_networkd),
+    (re.compile(r"^\s*\[connection\]", re.M), load_nmkeyfile),
+    (re.compile(r"^\s*(?:iface|auto|allow-[a-z]+|source|source-directory)\s+[^\s=]", re.M), load_ifupdown),
+    (re.compile(r"\A\s*\{"), load_teamd),
+)
 
 
 def reader_by_name(path: str) -> Reader | None:
@@ -47,12 +56,12 @@ def reader_by_name(path: str) -> Reader | None:
         try:
             names = os.listdir(path)
         except OSError:
-            return None         # the ifcfg reader reports it
+            return None  # the ifcfg reader reports it
         if any(n.startswith("ifcfg-") for n in names):
             return None
         if os.path.isfile(os.path.join(path, "interfaces")):
             return lambda _: load_ifupdown(os.path.join(path, "interfaces"))
-        for suffix, reader in _BY_EXTENSION[:-1]:    # teamd is one file per team
+        for suffix, reader in _BY_EXTENSION[:-1]:  # teamd is one file per team
             if any(n.endswith(suffix) for n in names):
                 return reader
         return None

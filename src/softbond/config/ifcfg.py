@@ -61,7 +61,7 @@ def shell_value(text: str) -> str:
             end = text.find("'", i + 1)
             if end < 0:
                 raise ValueError("unterminated ' quote")
-            out.append(text[i + 1:end])
+            out.append(text[i + 1 : end])
             i = end + 1
         elif c == '"':
             i += 1
@@ -104,7 +104,7 @@ def read_ifcfg(path: str) -> IfcfgFile:
 
 
 def _device(record: IfcfgFile) -> str:
-    name = record.get("DEVICE") or os.path.basename(record.path)[len("ifcfg-"):]
+    name = record.get("DEVICE") or os.path.basename(record.path)[len("ifcfg-") :]
     problem = ifname_problem(name)
     if problem:
         raise record.error("DEVICE", f'device name "{name}": {problem}')
@@ -112,8 +112,11 @@ def _device(record: IfcfgFile) -> str:
 
 
 def _is_bond(record: IfcfgFile) -> bool:
-    return ("BONDING_OPTS" in record.values or record.flag("BONDING_MASTER", False)
-            or (record.get("TYPE") or "").lower() == "bond")
+    return (
+        "BONDING_OPTS" in record.values
+        or record.flag("BONDING_MASTER", False)
+        or (record.get("TYPE") or "").lower() == "bond"
+    )
 
 
 def load_ifcfg(path: str) -> list[BondConfig]:
@@ -129,41 +132,42 @@ def load_ifcfg(path: str) -> list[BondConfig]:
         record = read_ifcfg(os.path.join(path, name))
         device = _device(record)
         if device in records:
-            raise record.error("DEVICE", f"{device} is already defined in "
-                                         f"{records[device].path}")
+            raise record.error("DEVICE", f"{device} is already defined in {records[device].path}")
         records[device] = record
     members: dict[str, list[str]] = {}
     for device, record in records.items():
         master = record.get("MASTER")
         if master and record.flag("SLAVE", False):
             if master not in records:
-                raise record.error("MASTER", f"MASTER={master}: no ifcfg file defines "
-                                             f"{master}")
+                raise record.error("MASTER", f"MASTER={master}: no ifcfg file defines {master}")
             if master == device:  # else build_bond_config refuses it with no line
                 raise record.error("MASTER", f"{device}: a bond cannot be its own member")
             members.setdefault(master, []).append(device)
-    return [_bond(device, record, members.get(device, []))
-            for device, record in records.items()
-            if device in members or _is_bond(record)]
+    return [
+        _bond(device, record, members.get(device, []))
+        for device, record in records.items()
+        if device in members or _is_bond(record)
+    ]
 
 
 def _bond(name: str, record: IfcfgFile, slaves: list[str]) -> BondConfig:
     bootproto = (record.get("BOOTPROTO") or "none").lower()
     if bootproto in ("dhcp", "bootp"):
-        raise record.error("BOOTPROTO", f"BOOTPROTO={bootproto} is not supported: softbond "
-                                        "sets static addresses only (use BOOTPROTO=none "
-                                        "with IPADDR)")
+        raise record.error(
+            "BOOTPROTO",
+            f"BOOTPROTO={bootproto} is not supported: softbond "
+            "sets static addresses only (use BOOTPROTO=none "
+            "with IPADDR)",
+        )
     if bootproto not in ("none", "static"):
-        raise record.error("BOOTPROTO", f"BOOTPROTO={bootproto}: expected none, static, "
-                                        "dhcp or bootp")
+        raise record.error("BOOTPROTO", f"BOOTPROTO={bootproto}: expected none, static, dhcp or bootp")
     for key in ("USERCTL", "PEERDNS"):
         record.flag(key, True)
     notes: list[str] = []
     addresses = _addresses(name, record, notes)
     addresses += _ipv6_addresses(name, record, addresses, notes)
     gateway = _gateway(name, record, "GATEWAY", addresses, notes)
-    gateway6 = (_gateway(name, record, "IPV6_DEFAULTGW", addresses, notes)
-                if record.flag("IPV6INIT", False) else None)
+    gateway6 = _gateway(name, record, "IPV6_DEFAULTGW", addresses, notes) if record.flag("IPV6INIT", False) else None
     hwaddr_key = "MACADDR" if "MACADDR" in record.values else "HWADDR"
     hwaddr = record.get(hwaddr_key) or None
     if hwaddr is not None:
@@ -179,9 +183,20 @@ def _bond(name: str, record: IfcfgFile, slaves: list[str]) -> BondConfig:
         except ValueError as exc:
             raise record.error("MTU", str(exc).replace("mtu ", "MTU=", 1)) from None
     return build_bond_config(
-        name, slaves=slaves, addresses=addresses, option_pairs=_option_pairs(name, record),
-        hwaddr=hwaddr, gateway=gateway, gateway6=gateway6, mtu=mtu, onboot=record.flag("ONBOOT", True),
-        source=record.path, final=False, where=record.path, source_warnings=notes)
+        name,
+        slaves=slaves,
+        addresses=addresses,
+        option_pairs=_option_pairs(name, record),
+        hwaddr=hwaddr,
+        gateway=gateway,
+        gateway6=gateway6,
+        mtu=mtu,
+        onboot=record.flag("ONBOOT", True),
+        source=record.path,
+        final=False,
+        where=record.path,
+        source_warnings=notes,
+    )
 
 
 def _option_pairs(name: str, record: IfcfgFile) -> list[tuple[str, str, str]]:
@@ -192,8 +207,7 @@ def _option_pairs(name: str, record: IfcfgFile) -> list[tuple[str, str, str]]:
     for item in record.get("BONDING_OPTS", "").split():
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f'{where}: {name}: BONDING_OPTS item "{item}" is not '
-                              "name=value")
+            raise ConfigError(f'{where}: {name}: BONDING_OPTS item "{item}" is not name=value')
         pairs.append((key, value, where))
     return pairs
 
@@ -215,13 +229,13 @@ def _classful(ip: str) -> int | None:
 
 
 def _addresses(name: str, record: IfcfgFile, notes: list[str]) -> list[str]:
-    suffixes = sorted((m.group(1) for key in record.values
-                       if (m := re.fullmatch(r"IPADDR([0-9]*)", key, re.ASCII))),
-                      key=lambda s: -1 if s == "" else int(s))
+    suffixes = sorted(
+        (m.group(1) for key in record.values if (m := re.fullmatch(r"IPADDR([0-9]*)", key, re.ASCII))),
+        key=lambda s: -1 if s == "" else int(s),
+    )
     addresses = []
     for suffix in suffixes:
-        ip_key, prefix_key, mask_key = (f"IPADDR{suffix}", f"PREFIX{suffix}",
-                                        f"NETMASK{suffix}")
+        ip_key, prefix_key, mask_key = (f"IPADDR{suffix}", f"PREFIX{suffix}", f"NETMASK{suffix}")
         ip = record.get(ip_key)
         if not ip:
             continue
@@ -242,15 +256,15 @@ def _addresses(name: str, record: IfcfgFile, notes: list[str]) -> list[str]:
             if not re.fullmatch(r"[0-9]{1,2}", text, re.ASCII) or int(text) > 32:
                 raise record.error(prefix_key, f"{prefix_key}={text}: expected 0 to 32")
             if prefix is not None and prefix != int(text):
-                raise record.error(prefix_key, f"{prefix_key}={text} disagrees with "
-                                               f"{mask_key}={record.get(mask_key)}")
+                raise record.error(prefix_key, f"{prefix_key}={text} disagrees with {mask_key}={record.get(mask_key)}")
             prefix = int(text)
         if prefix is None:
             prefix = _classful(ip)
             if prefix is None:
                 raise record.error(ip_key, f"{ip_key}={ip}: no NETMASK or PREFIX given")
-            notes.append(f"{record.where(ip_key)}: {name}: Warning: no NETMASK or PREFIX "
-                         f"for {ip}, using the classful /{prefix}")
+            notes.append(
+                f"{record.where(ip_key)}: {name}: Warning: no NETMASK or PREFIX for {ip}, using the classful /{prefix}"
+            )
         try:
             cidr = parse_cidr(f"{ip}/{prefix}")
         except ValueError as exc:
@@ -303,18 +317,16 @@ def _check_network(record: IfcfgFile, cidr: str | None) -> None:
         except ValueError:
             raise record.error(key, f"{key}={given}: not an IPv4 address") from None
         if not ok:
-            raise record.error(key, f"{key}={given} does not match IPADDR/NETMASK {cidr} "
-                                    f"(expected {key}={expected})")
+            raise record.error(key, f"{key}={given} does not match IPADDR/NETMASK {cidr} (expected {key}={expected})")
 
 
-def _gateway(name: str, record: IfcfgFile, key: str, addresses: list[str],
-             notes: list[str]) -> str | None:
+def _gateway(name: str, record: IfcfgFile, key: str, addresses: list[str], notes: list[str]) -> str | None:
     """GATEWAY (ifup-eth) or IPV6_DEFAULTGW (ifup-ipv6, read only with
     IPV6INIT=yes): a default route each, as the two scripts set them."""
     gateway = record.get(key)
     if not gateway:
         return None
-    gateway = gateway.partition("%")[0]        # "addr%bond0": the device is the bond anyway
+    gateway = gateway.partition("%")[0]  # "addr%bond0": the device is the bond anyway
     try:
         gateway = parse_ip(gateway, key)
         if key == "IPV6_DEFAULTGW" and ":" not in gateway:
@@ -324,6 +336,7 @@ def _gateway(name: str, record: IfcfgFile, key: str, addresses: list[str],
     networks = [ipaddress.ip_interface(a).network for a in addresses]
     ip = ipaddress.ip_address(gateway)
     if not ip.is_link_local and not any(ip in net for net in networks):
-        notes.append(f"{record.where(key)}: {name}: Warning: {key} {gateway} is not "
-                     "in any subnet of the bond's addresses")
+        notes.append(
+            f"{record.where(key)}: {name}: Warning: {key} {gateway} is not in any subnet of the bond's addresses"
+        )
     return gateway

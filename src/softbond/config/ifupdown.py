@@ -15,23 +15,38 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError
 from .foreign import BondDraft
-from .ifcfg import _classful as classful_prefix   # the same rule ifcfg's scripts apply
+from .ifcfg import _classful as classful_prefix  # the same rule ifcfg's scripts apply
 from .model import BondConfig, parse_ip
 from .textfile import numbered_lines, read_text
 
 # Kernel options ifenslave's if-pre-up.d script writes to sysfs.
-IFENSLAVE_OPTIONS = ("use_carrier", "num_grat_arp", "num_unsol_na", "arp_ip_target",
-                     "arp_interval", "miimon", "downdelay", "updelay", "ad_select", "mode",
-                     "xmit_hash_policy", "tlb_dynamic_lb", "packets_per_slave",
-                     "arp_validate", "lacp_rate", "primary_reselect", "fail_over_mac")
+IFENSLAVE_OPTIONS = (
+    "use_carrier",
+    "num_grat_arp",
+    "num_unsol_na",
+    "arp_ip_target",
+    "arp_interval",
+    "miimon",
+    "downdelay",
+    "updelay",
+    "ad_select",
+    "mode",
+    "xmit_hash_policy",
+    "tlb_dynamic_lb",
+    "packets_per_slave",
+    "arp_validate",
+    "lacp_rate",
+    "primary_reselect",
+    "fail_over_mac",
+)
 # Read by ifenslave, but about the running bond rather than its configuration.
-_IFENSLAVE_RUNTIME = {"bond-active-slave": "softbond picks the active member (softbond "
-                                           "set-active changes it)",
-                      "bond-queue-id": "softbond has no transmit queue mapping",
-                      "bond-give-a-chance": "softbond does not wait for a member at start"}
-_STANZA_WORDS = ("iface", "mapping", "auto", "source", "source-directory", "rename",
-                 "no-auto-down", "no-scripts")
-_QUIET = {"pre-up", "up", "post-up", "down", "pre-down", "post-down"}   # warned as a group
+_IFENSLAVE_RUNTIME = {
+    "bond-active-slave": "softbond picks the active member (softbond set-active changes it)",
+    "bond-queue-id": "softbond has no transmit queue mapping",
+    "bond-give-a-chance": "softbond does not wait for a member at start",
+}
+_STANZA_WORDS = ("iface", "mapping", "auto", "source", "source-directory", "rename", "no-auto-down", "no-scripts")
+_QUIET = {"pre-up", "up", "post-up", "down", "pre-down", "post-down"}  # warned as a group
 _SOURCE_DIRECTORY_NAME = re.compile(r"[a-zA-Z0-9_-]+", re.ASCII)
 
 
@@ -76,20 +91,22 @@ def read_interfaces(path: str, into: Interfaces | None = None, depth: int = 0) -
                     raise ConfigError(f"{path}:{number}: expected iface NAME FAMILY METHOD")
                 stanza = Stanza(words[1], words[2], words[3], path, number)
                 result.stanzas.append(stanza)
-            elif keyword in ("auto", "allow-auto", "allow-hotplug"):   # what boot brings up
+            elif keyword in ("auto", "allow-auto", "allow-hotplug"):  # what boot brings up
                 result.auto.update(words[1:])
             elif keyword in ("source", "source-directory"):
                 _source(path, number, keyword, line.split(None, 1)[1:], result, depth)
             elif keyword == "mapping":
-                stanza = Stanza("", "", "mapping", path, number)   # its lines are not options
+                stanza = Stanza("", "", "mapping", path, number)  # its lines are not options
         elif stanza is None:
             raise ConfigError(f"{path}:{number}: option {keyword!r} outside an iface stanza")
         elif stanza.method != "mapping":
             key = option_key(keyword)
             if any(option_key(k) == key for k, _, _ in stanza.options):
-                raise ConfigError(f"{path}:{number}: {stanza.iface}: {keyword} given twice "
-                                  "in one stanza (ifupdown would pass both lines as one value)")
-            stanza.options.append((keyword, line[len(keyword):].strip(), number))
+                raise ConfigError(
+                    f"{path}:{number}: {stanza.iface}: {keyword} given twice "
+                    "in one stanza (ifupdown would pass both lines as one value)"
+                )
+            stanza.options.append((keyword, line[len(keyword) :].strip(), number))
     return result
 
 
@@ -108,13 +125,11 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
             yield first, full.strip()
 
 
-def _source(path: str, number: int, keyword: str, rest: list[str], result: Interfaces,
-            depth: int) -> None:
+def _source(path: str, number: int, keyword: str, rest: list[str], result: Interfaces, depth: int) -> None:
     if not rest:
         raise ConfigError(f"{path}:{number}: {keyword} needs a path")
     if depth >= 10:
-        raise ConfigError(f"{path}:{number}: {keyword} nested too deeply (a file sourcing "
-                          "itself?)")
+        raise ConfigError(f"{path}:{number}: {keyword} nested too deeply (a file sourcing itself?)")
     target = rest[0].strip()
     if not os.path.isabs(target):
         target = os.path.join(os.path.dirname(path) or ".", target)
@@ -122,11 +137,9 @@ def _source(path: str, number: int, keyword: str, rest: list[str], result: Inter
         files = sorted(glob.glob(target))
     else:
         try:
-            files = [os.path.join(target, n) for n in sorted(os.listdir(target))
-                     if _SOURCE_DIRECTORY_NAME.fullmatch(n)]
+            files = [os.path.join(target, n) for n in sorted(os.listdir(target)) if _SOURCE_DIRECTORY_NAME.fullmatch(n)]
         except OSError as exc:
-            raise ConfigError(f"{path}:{number}: {keyword} {rest[0]}: "
-                              f"{exc.strerror or exc}") from None
+            raise ConfigError(f"{path}:{number}: {keyword} {rest[0]}: {exc.strerror or exc}") from None
     for file in files:
         read_interfaces(file, result, depth + 1)
 
@@ -135,7 +148,7 @@ def load_ifupdown(path: str) -> list[BondConfig]:
     """Every bond an interfaces(5) file defines (bond-slaves or bond-mode, as
     ifenslave decides, or named by a member's bond-master)."""
     interfaces = read_interfaces(path)
-    masters: dict[str, list[tuple[str, str]]] = {}   # bond -> [(member, where)]
+    masters: dict[str, list[tuple[str, str]]] = {}  # bond -> [(member, where)]
     for stanza in interfaces.stanzas:
         for key, value, line in stanza.options:
             if option_key(key) == "bond-master":
@@ -143,25 +156,23 @@ def load_ifupdown(path: str) -> list[BondConfig]:
     names: list[str] = []
     for stanza in interfaces.stanzas:
         keys = {option_key(k) for k, _, _ in stanza.options}
-        if stanza.iface not in names and (keys & {"bond-slaves", "slaves", "bond-mode"}
-                                          or stanza.iface in masters):
+        if stanza.iface not in names and (keys & {"bond-slaves", "slaves", "bond-mode"} or stanza.iface in masters):
             names.append(stanza.iface)
     for bond, members in masters.items():
         if bond not in names:
-            raise ConfigError(f"{members[0][1]}: bond-master {bond}: no iface stanza "
-                              f"for {bond}")
+            raise ConfigError(f"{members[0][1]}: bond-master {bond}: no iface stanza for {bond}")
     return [_bond(name, interfaces, masters.get(name, [])).build() for name in names]
 
 
 def _bond(name: str, interfaces: Interfaces, masters: list[tuple[str, str]]) -> BondDraft:
     stanzas = interfaces.of(name)
-    draft = BondDraft(name, stanzas[0].where(), stanzas[0].path,
-                      onboot=name in interfaces.auto)
+    draft = BondDraft(name, stanzas[0].where(), stanzas[0].path, onboot=name in interfaces.auto)
     primaries: tuple[list[str], str] | None = None
     for stanza in stanzas:
         if stanza.method == "dhcp":
-            draft.warn(stanza.where(), f"iface {name} {stanza.family} dhcp ignored: "
-                                       "softbond sets static addresses only")
+            draft.warn(
+                stanza.where(), f"iface {name} {stanza.family} dhcp ignored: softbond sets static addresses only"
+            )
         values = {option_key(k): (v, stanza.where(line)) for k, v, line in stanza.options}
         for key, value, line in stanza.options:
             where, key = stanza.where(line), option_key(key)
@@ -176,16 +187,18 @@ def _bond(name: str, interfaces: Interfaces, masters: list[tuple[str, str]]) -> 
             elif key.startswith("bond-"):
                 draft.warn(where, f"{key} ignored: Debian's ifenslave does not read it either")
             elif key in ("address", "netmask", "gateway"):
-                if stanza.method != "static":   # ifupdown reads them for static only
-                    draft.warn(where, f"{key} ignored: iface {name} {stanza.family} "
-                                      f"{stanza.method} is not static")
+                if stanza.method != "static":  # ifupdown reads them for static only
+                    draft.warn(where, f"{key} ignored: iface {name} {stanza.family} {stanza.method} is not static")
             elif key == "mtu":
                 draft.set_mtu(value, where)
             elif key == "hwaddress":
                 draft.set_hwaddr(value.split()[-1] if value else value, where)
             else:
-                draft.warn(where, f"{key} ignored: softbond has no equivalent"
-                                  + (" (it runs no hook commands)" if key in _QUIET else ""))
+                draft.warn(
+                    where,
+                    f"{key} ignored: softbond has no equivalent"
+                    + (" (it runs no hook commands)" if key in _QUIET else ""),
+                )
         if stanza.method == "static":
             _static(draft, stanza, values)
     for member, where in masters:
@@ -196,11 +209,13 @@ def _bond(name: str, interfaces: Interfaces, masters: list[tuple[str, str]]) -> 
             for key, _, line in stanza.options:
                 if option_key(key) != "bond-master":
                     draft.member_setting(stanza.where(line), member, key)
-    if primaries is not None:   # ifenslave: the first one that is a member
+    if primaries is not None:  # ifenslave: the first one that is a member
         chosen = next((p for p in primaries[0] if p in draft.slaves), None)
         if chosen is None:
-            draft.warn(primaries[1], f"bond-primary {' '.join(primaries[0])}: none of them "
-                                     "is a member, ignored as ifenslave does")
+            draft.warn(
+                primaries[1],
+                f"bond-primary {' '.join(primaries[0])}: none of them is a member, ignored as ifenslave does",
+            )
         else:
             draft.option("primary", chosen, primaries[1])
     return draft
@@ -208,30 +223,25 @@ def _bond(name: str, interfaces: Interfaces, masters: list[tuple[str, str]]) -> 
 
 def _slaves(draft: BondDraft, value: str, where: str) -> None:
     if value == "all":
-        raise ConfigError(f"{where}: {draft.name}: bond-slaves all: softbond needs the "
-                          "members' names")
+        raise ConfigError(f"{where}: {draft.name}: bond-slaves all: softbond needs the members' names")
     for member in value.split() if value != "none" else []:
         draft.member(member, where)
 
 
 def _static(draft: BondDraft, stanza: Stanza, values: dict[str, tuple[str, str]]) -> None:
     if "address" not in values:
-        raise ConfigError(f"{stanza.where()}: iface {stanza.iface} {stanza.family} static "
-                          "without an address")
+        raise ConfigError(f"{stanza.where()}: iface {stanza.iface} {stanza.family} static without an address")
     address, where = values["address"]
     if "/" not in address:
         # Without a netmask ifupdown takes the class's for IPv4 and gives ip
         # a bare IPv6 address (a /128), as ifquery shows.
         ip = draft.checked(parse_ip, address, where)
-        default = (str(classful_prefix(ip) or 32) if stanza.family == "inet" and ":" not in ip
-                   else "128")
+        default = str(classful_prefix(ip) or 32) if stanza.family == "inet" and ":" not in ip else "128"
         netmask = values.get("netmask", (default, where))[0]
         try:
-            prefix = (ipaddress.ip_network(f"0.0.0.0/{netmask}").prefixlen
-                      if "." in netmask else int(netmask))
+            prefix = ipaddress.ip_network(f"0.0.0.0/{netmask}").prefixlen if "." in netmask else int(netmask)
         except ValueError:
-            raise ConfigError(f"{values['netmask'][1]}: {draft.name}: netmask {netmask}: "
-                              "not a netmask") from None
+            raise ConfigError(f"{values['netmask'][1]}: {draft.name}: netmask {netmask}: not a netmask") from None
         address = f"{address}/{prefix}"
     draft.address(address, where)
     if "gateway" in values:

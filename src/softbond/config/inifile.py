@@ -76,13 +76,10 @@ def read_ini(path: str, comments: str = "#", aliases: dict[str, str] | None = No
             continue
         entry = _ENTRY.fullmatch(stripped)
         if not entry:
-            raise ConfigError(f"{path}:{number}: expected [Section] or Key=Value, "
-                              f"got {stripped[:60]!r}")
+            raise ConfigError(f"{path}:{number}: expected [Section] or Key=Value, got {stripped[:60]!r}")
         if not sections:
-            raise ConfigError(f"{path}:{number}: {entry.group(1)}= comes before any "
-                              "[Section] header")
+            raise ConfigError(f"{path}:{number}: {entry.group(1)}= comes before any [Section] header")
         if stripped.endswith("\\"):
-            raise ConfigError(f"{path}:{number}: {entry.group(1)}=: line continuation "
-                              "is not supported")
+            raise ConfigError(f"{path}:{number}: {entry.group(1)}=: line continuation is not supported")
         sections[-1].entries.append(Entry(entry.group(1), entry.group(2).strip(), number))
     return IniFile(path, sections)

@@ -23,20 +23,24 @@ def load_config(path: str) -> list[BondConfig]:
         return reader(path)
     if os.path.isdir(path):
         from .ifcfg import load_ifcfg
+
         return load_ifcfg(path)
     text = read_text(path)
     if path.endswith(".toml") or _looks_like_toml(text):
         from .toml_config import parse_toml
+
         return parse_toml(text, path)
     reader = reader_by_content(text)
     if reader is not None:
         return reader(path)
     from .modprobe import parse_modprobe
+
     return parse_modprobe(text, path)
 
 
 def _looks_like_toml(text: str) -> bool:
     import tomllib
+
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError):
@@ -67,11 +71,17 @@ def _merge(name: str, group: list[BondConfig]) -> BondConfig:
 
     first = group[0]
     return build_bond_config(
-        name, slaves=last("slaves"), addresses=last("addresses"),
+        name,
+        slaves=last("slaves"),
+        addresses=last("addresses"),
         shared=SharedPairs(first.option_pairs, first.parsed),
         option_pairs=[pair for c in group[1:] for pair in c.option_pairs],
-        hwaddr=last("hwaddr"), gateway=last("gateway"), gateway6=last("gateway6"),
-        mtu=last("mtu"), onboot=all(c.onboot for c in group),
+        hwaddr=last("hwaddr"),
+        gateway=last("gateway"),
+        gateway6=last("gateway6"),
+        mtu=last("mtu"),
+        onboot=all(c.onboot for c in group),
         source=", ".join(dict.fromkeys(c.source for c in group)),
         source_warnings=list(dict.fromkeys(w for c in group for w in c.source_warnings)),
-        implicit=all(c.implicit for c in group))
+        implicit=all(c.implicit for c in group),
+    )

@@ -10,8 +10,16 @@ from .names import validate_ifname
 from .options import BondOptions, Pair, ParsedPairs, SharedPairs, finish_options, parse_pairs
 from .values import MAC_RE
 
-__all__ = ["BondConfig", "ConfigError", "build_bond_config", "check_slaves", "parse_cidr",
-           "parse_ip", "parse_mac", "parse_mtu"]
+__all__ = [
+    "BondConfig",
+    "ConfigError",
+    "build_bond_config",
+    "check_slaves",
+    "parse_cidr",
+    "parse_ip",
+    "parse_mac",
+    "parse_mtu",
+]
 
 # What a TAP or veth bond device accepts (ETH_MIN_MTU, ETH_MAX_MTU): the
 # bounds `ip link set bond0 mtu N` has on the kernel's bond.
@@ -25,7 +33,7 @@ class BondConfig:
     options: BondOptions
     addresses: tuple[str, ...]  # CIDR strings, e.g. "192.168.100.199/24"
     hwaddr: str | None
-    gateway: str | None         # the default route's gateway (IPv4, or IPv6 given alone)
+    gateway: str | None  # the default route's gateway (IPv4, or IPv6 given alone)
     onboot: bool
     source: str
     warnings: tuple[str, ...]
@@ -49,10 +57,9 @@ class BondConfig:
 
 
 def parse_cidr(text: object) -> str:
-    """"192.168.100.199/24" -> the same, normalised; ValueError with a reason."""
+    """ "192.168.100.199/24" -> the same, normalised; ValueError with a reason."""
     if not isinstance(text, str) or "/" not in text:
-        raise ValueError(f"address {text!s}: expected address/prefix, "
-                         "e.g. 192.168.100.199/24")
+        raise ValueError(f"address {text!s}: expected address/prefix, e.g. 192.168.100.199/24")
     try:
         iface = ipaddress.ip_interface(text.strip())
     except ValueError:
@@ -81,9 +88,10 @@ def parse_gateway6(text: object) -> str:
 def parse_mtu(text: object) -> int:
     """An MTU in bytes, 68-65535, from a number or its decimal text."""
     value = text.strip() if isinstance(text, str) else text
-    if isinstance(value, bool) or not (isinstance(value, int) or
-                                       (isinstance(value, str) and value.isascii() and value.isdigit())):
-        shown = str(text).lower() if isinstance(text, bool) else text   # TOML's spelling
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
+    ):
+        shown = str(text).lower() if isinstance(text, bool) else text  # TOML's spelling
         raise ValueError(f"mtu {shown!s}: not a number of bytes")
     mtu = int(value)
     if not MIN_MTU <= mtu <= MAX_MTU:
@@ -114,15 +122,25 @@ def check_slaves(name: str, slaves: Iterable[str]) -> list[str]:
     return members
 
 
-def build_bond_config(name: str, *, slaves: Iterable[str] = (),
-                      addresses: Iterable[str] = (), option_pairs: Iterable[Pair] = (),
-                      hwaddr: str | None = None, gateway: str | None = None,
-                      gateway6: str | None = None, mtu: object = None,
-                      onboot: bool = True, source: str = "command line",
-                      final: bool = True, where: str | None = None,
-                      source_warnings: Iterable[str] = (),
-                      shared: SharedPairs | None = None, implicit: bool = False,
-                      module: bool = False) -> BondConfig:
+def build_bond_config(
+    name: str,
+    *,
+    slaves: Iterable[str] = (),
+    addresses: Iterable[str] = (),
+    option_pairs: Iterable[Pair] = (),
+    hwaddr: str | None = None,
+    gateway: str | None = None,
+    gateway6: str | None = None,
+    mtu: object = None,
+    onboot: bool = True,
+    source: str = "command line",
+    final: bool = True,
+    where: str | None = None,
+    source_warnings: Iterable[str] = (),
+    shared: SharedPairs | None = None,
+    implicit: bool = False,
+    module: bool = False,
+) -> BondConfig:
     """Validate everything about one bond; raises ConfigError (OptionError is one).
 
     `where` prefixes errors that concern the bond as a whole; option errors
@@ -132,6 +150,7 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
     `module`: option_pairs are module parameters, as `softbond up OPT=VAL`
     takes them (the kernel resets some values that sysfs refuses).
     """
+
     def fail(message: str) -> NoReturn:
         raise ConfigError(at(where, message))
 
@@ -155,14 +174,25 @@ def build_bond_config(name: str, *, slaves: Iterable[str] = (),
             raise ValueError(f"gateway {gw} and gateway6 {gw6}: two IPv6 default gateways")
     except ValueError as exc:
         fail(f"{name}: {exc}")
-    parsed = parse_pairs(name, option_pairs,
-                         shared.parsed(name) if shared is not None else None, module=module)
+    parsed = parse_pairs(name, option_pairs, shared.parsed(name) if shared is not None else None, module=module)
     options, warnings = finish_options(name, parsed, final=final)
     warnings = list(source_warnings) + warnings
     if final and options.primary and members and options.primary not in members:
-        warnings.append(f"{name}: Warning: primary {options.primary} is not a member of "
-                        f"{name} ({', '.join(members)})")
-    return BondConfig(name=name, slaves=tuple(members), options=options,
-                      addresses=tuple(cidrs), hwaddr=mac, gateway=gw, gateway6=gw6, mtu=mtu_bytes, onboot=onboot,
-                      source=source, warnings=tuple(warnings), option_pairs=parsed.pairs,
-                      source_warnings=tuple(source_warnings), parsed=parsed, implicit=implicit)
+        warnings.append(f"{name}: Warning: primary {options.primary} is not a member of {name} ({', '.join(members)})")
+    return BondConfig(
+        name=name,
+        slaves=tuple(members),
+        options=options,
+        addresses=tuple(cidrs),
+        hwaddr=mac,
+        gateway=gw,
+        gateway6=gw6,
+        mtu=mtu_bytes,
+        onboot=onboot,
+        source=source,
+        warnings=tuple(warnings),
+        option_pairs=parsed.pairs,
+        source_warnings=tuple(source_warnings),
+        parsed=parsed,
+        implicit=implicit,
+    )

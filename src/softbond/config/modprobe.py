@@ -88,17 +88,16 @@ def parse_modprobe(text: str, path: str) -> list[BondConfig]:
 
 
 def _bonds(path: str, aliases: dict[str, str], option_lines: list[_OptionsLine]) -> list[BondConfig]:
-    module_pairs = [p for module, _, pairs in option_lines
-                    if _module(module) == "bonding" for p in pairs]
-    own = [(module, where, pairs) for module, where, pairs in option_lines
-           if _module(module) != "bonding"]
+    module_pairs = [p for module, _, pairs in option_lines if _module(module) == "bonding" for p in pairs]
+    own = [(module, where, pairs) for module, where, pairs in option_lines if _module(module) != "bonding"]
     if not (aliases or module_pairs or any(_BOND_NAME.fullmatch(m) for m, _, _ in own)):
         return []  # the bonding module is not configured here at all
     max_pairs = [p for p in module_pairs if p[0] == "max_bonds"]
     max_bonds = build_options("bonding", max_pairs, final=False)[0].max_bonds
     if max_bonds > MAX_BONDS_LIMIT:
-        raise ConfigError(f"{max_pairs[-1][2]}: max_bonds={max_bonds}: softbond creates at "
-                          f"most {MAX_BONDS_LIMIT} bonds")
+        raise ConfigError(
+            f"{max_pairs[-1][2]}: max_bonds={max_bonds}: softbond creates at most {MAX_BONDS_LIMIT} bonds"
+        )
     created = [f"bond{i}" for i in range(max_bonds)]
     names = created + [name for name in aliases if name not in created]
     per_bond: dict[str, list[tuple[str, str, str]]] = {name: [] for name in names}
@@ -106,15 +105,31 @@ def _bonds(path: str, aliases: dict[str, str], option_lines: list[_OptionsLine])
         if module in per_bond:
             per_bond[module] += pairs
         elif _BOND_NAME.fullmatch(module):
-            raise ConfigError(f"{where}: options {module}: {module} is neither an alias of "
-                              f"bonding nor created by max_bonds ({max_bonds})")
+            raise ConfigError(
+                f"{where}: options {module}: {module} is neither an alias of "
+                f"bonding nor created by max_bonds ({max_bonds})"
+            )
     # `options bonding` applies to every bond: parsed once, not per bond.
     shared = SharedPairs(module_pairs)
     unnamed = {name for name in created if name not in aliases and not per_bond[name]}
-    notices = {name: [f"{max_pairs[-1][2]}: {name}: Warning: created by max_bonds={max_bonds} "
-                      "(no alias or options line names it)"] if max_pairs else [] for name in unnamed}
-    return [build_bond_config(name, option_pairs=per_bond[name], shared=shared, source=path,
-                              final=False, where=aliases.get(name, path),
-                              source_warnings=notices.get(name, ()),
-                              implicit=name in unnamed and not max_pairs)
-            for name in names]
+    notices = {
+        name: [
+            f"{max_pairs[-1][2]}: {name}: Warning: created by max_bonds={max_bonds} (no alias or options line names it)"
+        ]
+        if max_pairs
+        else []
+        for name in unnamed
+    }
+    return [
+        build_bond_config(
+            name,
+            option_pairs=per_bond[name],
+            shared=shared,
+            source=path,
+            final=False,
+            where=aliases.get(name, path),
+            source_warnings=notices.get(name, ()),
+            implicit=name in unnamed and not max_pairs,
+        )
+        for name in names
+    ]

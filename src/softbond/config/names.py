@@ -36,7 +36,6 @@ def validate_ifname(name: object, what: str = "interface") -> str:
 def _quote(name: object) -> str:
     if isinstance(name, str):
         # Show control characters escaped, so an error never prints a raw tab or NUL.
-        shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                        for c in name)
+        shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
         return f'"{shown}"'
     return repr(name)

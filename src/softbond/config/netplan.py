@@ -36,7 +36,7 @@ PARAMETERS = {
     "down-delay": ("downdelay", "ms"),
     "fail-over-mac-policy": ("fail_over_mac", "text"),
     "gratuitous-arp": ("num_grat_arp", "text"),
-    "gratuitious-arp": ("num_grat_arp", "text"),   # netplan keeps the old misspelling
+    "gratuitious-arp": ("num_grat_arp", "text"),  # netplan keeps the old misspelling
     "packets-per-member": ("packets_per_slave", "text"),
     "packets-per-slave": ("packets_per_slave", "text"),
     "primary-reselect-policy": ("primary_reselect", "text"),
@@ -46,14 +46,21 @@ PARAMETERS = {
 }
 # Numbers netplan keeps in an unsigned field where 0 means "not set": it
 # writes nothing for 0, so the kernel's default applies (netplan 0.106).
-_ZERO_UNSET = {"min-links", "gratuitous-arp", "gratuitious-arp", "packets-per-member",
-               "packets-per-slave", "resend-igmp"}
+_ZERO_UNSET = {
+    "min-links",
+    "gratuitous-arp",
+    "gratuitious-arp",
+    "packets-per-member",
+    "packets-per-slave",
+    "resend-igmp",
+}
 # Bond keys with no softbond meaning that change nothing on a static bond.
 _QUIET = {"renderer", "optional", "link-local", "critical", "accept-ra", "ipv6-privacy"}
 
 
 class _Map(dict[Any, Any]):
     """A YAML mapping that remembers the line of each key (and its own)."""
+
     line = 0
     lines: dict[object, int]
 
@@ -101,12 +108,11 @@ def parse_yaml(text: str, path: str) -> object:
         mark = exc.problem_mark or exc.context_mark
         line = line_with_text(text, loader.line_of(mark)) if mark and loader else last
         raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem or exc}") from None
-    except yaml.reader.ReaderError as exc:   # a character YAML does not allow
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line = text.count("\n", 0, exc.position) + 1
         char = exc.character
         shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
-        raise ConfigError(f"{path}:{line}: invalid YAML: character {shown} is not "
-                          "allowed") from None
+        raise ConfigError(f"{path}:{line}: invalid YAML: character {shown} is not allowed") from None
     # Where these gave up is not known: the end, as TOML's reader says.
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}:{last}: invalid YAML: {exc}") from None
@@ -123,8 +129,14 @@ class _File:
         text = read_text(path)
         self.data = parse_yaml(text, path)
         # where the document starts: what names a file whose top is no mapping
-        self.first_line = next((number for number, line in enumerate(text.split("\n"), 1)
-                                if line.strip() and not line.lstrip().startswith("#")), 1)
+        self.first_line = next(
+            (
+                number
+                for number, line in enumerate(text.split("\n"), 1)
+                if line.strip() and not line.lstrip().startswith("#")
+            ),
+            1,
+        )
 
     def where(self, mapping: object, key: object = None) -> str:
         lines = getattr(mapping, "lines", {})
@@ -137,7 +149,7 @@ class _File:
             return _Map()
         if not isinstance(value, dict):
             raise ConfigError(f"{self.where(mapping, key)}: {keypath}: expected a mapping")
-        return cast(_Map, value)    # _Loader builds every mapping as one
+        return cast(_Map, value)  # _Loader builds every mapping as one
 
 
 # A device's definition: the file, the mapping that holds it (for lines), its value.
@@ -160,41 +172,40 @@ def load_netplan(path: str) -> list[BondConfig]:
             continue
         network = file.table(file.data, "network", "network")
         if not isinstance(file.data, dict) or "network" not in file.data:
-            raise ConfigError(f"{file.where(file.data)}: not a netplan file (no network: "
-                              "mapping at the top)")
+            raise ConfigError(f"{file.where(file.data)}: not a netplan file (no network: mapping at the top)")
         devices = file.table(network, "ethernets", "network.ethernets")
         for name, device in devices.items():
             if name in ethernets:
-                raise ConfigError(f"{file.where(devices, name)}: network.ethernets.{name}: "
-                                  f"already defined in {ethernets[name][0].path} (softbond "
-                                  "reads each member from one file)")
+                raise ConfigError(
+                    f"{file.where(devices, name)}: network.ethernets.{name}: "
+                    f"already defined in {ethernets[name][0].path} (softbond "
+                    "reads each member from one file)"
+                )
             ethernets[name] = (file, devices, device if device is not None else _Map())
         devices = file.table(network, "bonds", "network.bonds")
         for name, device in devices.items():
-            bonds.setdefault(name, []).append(
-                (file, devices, device if device is not None else _Map()))
+            bonds.setdefault(name, []).append((file, devices, device if device is not None else _Map()))
     return [_bond(name, definitions, ethernets).build() for name, definitions in bonds.items()]
 
 
 def _member_name(ident: str, where: str, bond: BondDraft, ethernets: _Ethernets) -> str:
     if ident not in ethernets:
-        raise ConfigError(f"{where}: {bond.name}: interface {ident!r} is not defined "
-                          "under network.ethernets")
+        raise ConfigError(f"{where}: {bond.name}: interface {ident!r} is not defined under network.ethernets")
     file, devices, device = ethernets[ident]
     if not isinstance(device, dict):
-        raise ConfigError(f"{file.where(devices, ident)}: network.ethernets.{ident}: "
-                          "expected a mapping")
+        raise ConfigError(f"{file.where(devices, ident)}: network.ethernets.{ident}: expected a mapping")
     if device.get("set-name"):
-        return str(_scalar(device["set-name"], file.where(device, "set-name"),
-                           f"network.ethernets.{ident}.set-name"))
+        return str(_scalar(device["set-name"], file.where(device, "set-name"), f"network.ethernets.{ident}.set-name"))
     match = file.table(device, "match", f"network.ethernets.{ident}.match")
     if not match:
         return ident
     name = match.get("name")
     if not isinstance(name, str) or any(c in name for c in "*?["):
-        raise ConfigError(f"{file.where(device, 'match')}: network.ethernets.{ident}.match: "
-                          "softbond needs the member's interface name (match by an exact "
-                          "name, or give set-name)")
+        raise ConfigError(
+            f"{file.where(device, 'match')}: network.ethernets.{ident}.match: "
+            "softbond needs the member's interface name (match by an exact "
+            "name, or give set-name)"
+        )
     return name
 
 
@@ -235,10 +246,13 @@ def _amend(draft: BondDraft, file: _File, bonds: _Map, bond: object, ethernets: 
                 _parameter(file, draft, params, param, raw, ethernets)
         elif key == "addresses":
             for address in value if isinstance(value, list) else [value]:
-                if isinstance(address, dict):   # {"192.0.2.5/24": {label: ..., lifetime: ...}}
+                if isinstance(address, dict):  # {"192.0.2.5/24": {label: ..., lifetime: ...}}
                     if any(address.values()):
-                        draft.warn(where, f"{keypath}.addresses: options of {next(iter(address))} "
-                                          "ignored: softbond has no equivalent")
+                        draft.warn(
+                            where,
+                            f"{keypath}.addresses: options of {next(iter(address))} "
+                            "ignored: softbond has no equivalent",
+                        )
                     address = next(iter(address), None)
                 draft.address(_scalar(address, where, f"{keypath}.addresses"), where)
         elif key in ("gateway4", "gateway6"):
@@ -256,8 +270,7 @@ def _amend(draft: BondDraft, file: _File, bonds: _Map, bond: object, ethernets: 
             draft.warn(where, f"{keypath}.{key} ignored: softbond has no equivalent")
 
 
-def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: object,
-               ethernets: _Ethernets) -> None:
+def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: object, ethernets: _Ethernets) -> None:
     where = file.where(params, param)
     keypath = f"network.bonds.{draft.name}.parameters.{param}"
     if param not in PARAMETERS:
@@ -266,14 +279,15 @@ def _parameter(file: _File, draft: BondDraft, params: _Map, param: str, raw: obj
     option, form = PARAMETERS[param]
     items = raw if form == "list" and isinstance(raw, list) else [raw]
     if not all(isinstance(item, (str, int, float, bool)) for item in items):
-        raise ConfigError(f"{where}: {keypath}: expected " +
-                          ("a list of addresses" if form == "list" else "a single value"))
+        raise ConfigError(
+            f"{where}: {keypath}: expected " + ("a list of addresses" if form == "list" else "a single value")
+        )
     if option == "primary" and any(pair[0] == "primary" for pair in draft.pairs):
-        raise ConfigError(f"{where}: {keypath}: {draft.name} already has a primary member "
-                          "(netplan refuses a second one too)")
+        raise ConfigError(
+            f"{where}: {keypath}: {draft.name} already has a primary member (netplan refuses a second one too)"
+        )
     if param in _ZERO_UNSET and str(raw).strip() == "0":
-        draft.warn(where, f"{keypath}: 0 ignored: netplan leaves it unset, so the "
-                          f"kernel's default {option} applies")
+        draft.warn(where, f"{keypath}: 0 ignored: netplan leaves it unset, so the kernel's default {option} applies")
         return
     try:
         if form in ("ms", "s"):
@@ -315,13 +329,11 @@ def _routes(file: _File, draft: BondDraft, routes: object, where: str) -> None:
     for route in routes:
         at = file.where(route) if isinstance(route, dict) else where
         if not isinstance(route, dict):
-            raise ConfigError(f"{at}: network.bonds.{draft.name}.routes: expected a "
-                              "mapping with to: and via:")
+            raise ConfigError(f"{at}: network.bonds.{draft.name}.routes: expected a mapping with to: and via:")
         keypath = f"network.bonds.{draft.name}.routes"
         to = _scalar(route.get("to"), file.where(route, "to"), f"{keypath}.to")
         if str(to) in ("default", "0.0.0.0/0", "::/0") and "via" in route:
-            draft.gateway(_scalar(route["via"], file.where(route, "via"), f"{keypath}.via"),
-                          file.where(route, "via"))
+            draft.gateway(_scalar(route["via"], file.where(route, "via"), f"{keypath}.via"), file.where(route, "via"))
             extra = sorted(set(route) - {"to", "via"})
             if extra:
                 draft.warn(at, f"route to {to}: {', '.join(map(str, extra))} ignored")

@@ -47,8 +47,16 @@ BOND_KEYS = {
 # Keys that say nothing softbond acts on (descriptions, link-local and
 # carrier handling the kernel does by itself on the bond device): read
 # without a warning.  Anything else not understood is warned about.
-_QUIET = {"Description", "Kind", "Name", "LinkLocalAddressing", "ConfigureWithoutCarrier",
-          "IPv6AcceptRA", "IgnoreCarrierLoss", "RequiredForOnline"}
+_QUIET = {
+    "Description",
+    "Kind",
+    "Name",
+    "LinkLocalAddressing",
+    "ConfigureWithoutCarrier",
+    "IPv6AcceptRA",
+    "IgnoreCarrierLoss",
+    "RequiredForOnline",
+}
 
 _MEMBER_KEYS = {"Bond", "PrimarySlave", "ActiveSlave"}
 
@@ -71,8 +79,7 @@ def load_networkd(path: str) -> list[BondConfig]:
         if draft is None:
             continue
         if draft.name in drafts:
-            raise ConfigError(f"{draft.where}: {draft.name} is already defined in "
-                              f"{drafts[draft.name].source}")
+            raise ConfigError(f"{draft.where}: {draft.name} is already defined in {drafts[draft.name].source}")
         drafts[draft.name] = draft
     files = [read_ini(network_path, comments="#;") for network_path in networks]
     owners = _first_matches(files, drafts)
@@ -85,10 +92,12 @@ def _first_matches(files: list[IniFile], drafts: dict[str, BondDraft]) -> dict[s
     """Link name -> the .network file networkd gives it: the first, in name
     order, whose [Match] Name= patterns match (networkd applies one per link).
     The links are the bonds and every member a Bond= file names."""
-    links = list(drafts) + [name for network in files if _bond_entry(network)
-                            for name in _match_names(network)[0]]
-    return {link: next(network for network in files if _matches(network, link))
-            for link in links if any(_matches(network, link) for network in files)}
+    links = list(drafts) + [name for network in files if _bond_entry(network) for name in _match_names(network)[0]]
+    return {
+        link: next(network for network in files if _matches(network, link))
+        for link in links
+        if any(_matches(network, link) for network in files)
+    }
 
 
 def _matches(network: IniFile, link: str) -> bool:
@@ -128,8 +137,7 @@ def _bond_netdev(netdev: IniFile) -> BondDraft | None:
 def _bond_option(netdev: IniFile, draft: BondDraft, entry: Entry) -> None:
     where = netdev.where(entry)
     if entry.key not in BOND_KEYS:
-        draft.warn(where, f"[Bond] {entry.key}= ignored: not a systemd.netdev bond option "
-                          "softbond knows")
+        draft.warn(where, f"[Bond] {entry.key}= ignored: not a systemd.netdev bond option softbond knows")
         return
     option, form = BOND_KEYS[entry.key]
     try:
@@ -147,10 +155,10 @@ def _bond_option(netdev: IniFile, draft: BondDraft, entry: Entry) -> None:
     except ValueError as exc:
         raise ConfigError(f"{where}: {draft.name}: {entry.key}={exc}") from None
     if form == "list":
-        if not entry.value:     # an empty value resets the list, as systemd reads it
+        if not entry.value:  # an empty value resets the list, as systemd reads it
             draft.pairs = [p for p in draft.pairs if p[0] != option]
             return
-        value = " ".join(f"+{item}" for item in entry.value.split())   # each line adds
+        value = " ".join(f"+{item}" for item in entry.value.split())  # each line adds
     draft.option(option, value, where)
 
 
@@ -160,42 +168,49 @@ def _match_names(network: IniFile) -> tuple[list[str], Entry | None]:
     return (entry.value.split() if entry else []), entry
 
 
-def _apply_network(network: IniFile, drafts: dict[str, BondDraft],
-                   owners: dict[str, IniFile]) -> None:
+def _apply_network(network: IniFile, drafts: dict[str, BondDraft], owners: dict[str, IniFile]) -> None:
     names, name_entry = _match_names(network)
     bond_entry = _bond_entry(network)
     if bond_entry is not None:
         draft = drafts.get(bond_entry.value)
         if draft is None:
-            raise network.error(bond_entry, f"Bond={bond_entry.value}: no .netdev defines "
-                                            f"a bond {bond_entry.value}")
+            raise network.error(bond_entry, f"Bond={bond_entry.value}: no .netdev defines a bond {bond_entry.value}")
         _add_members(network, draft, names, name_entry, owners)
         return
     for draft in drafts.values():
         if owners.get(draft.name) is network:
             _bond_network(network, draft)
         elif _matches(network, draft.name):
-            draft.warn(network.where(name_entry), f"{network.path} ignored: "
-                                                  f"{owners[draft.name].path} matches "
-                                                  f"{draft.name} first, and networkd applies one "
-                                                  ".network file per link")
+            draft.warn(
+                network.where(name_entry),
+                f"{network.path} ignored: "
+                f"{owners[draft.name].path} matches "
+                f"{draft.name} first, and networkd applies one "
+                ".network file per link",
+            )
 
 
-def _add_members(network: IniFile, draft: BondDraft, names: list[str],
-                 name_entry: Entry | None, owners: dict[str, IniFile]) -> None:
+def _add_members(
+    network: IniFile, draft: BondDraft, names: list[str], name_entry: Entry | None, owners: dict[str, IniFile]
+) -> None:
     where = network.where(name_entry)
     section = network.section("Network")
-    assert section is not None      # _bond_entry() found Bond= in it
+    assert section is not None  # _bond_entry() found Bond= in it
     if not names:
-        raise network.error(section.last("Bond"), "Bond= in a file without [Match] Name=: "
-                                                  "softbond needs the member's name")
+        raise network.error(
+            section.last("Bond"), "Bond= in a file without [Match] Name=: softbond needs the member's name"
+        )
     for name in names:
         if any(c in name for c in "*?[") or name.startswith("!"):
-            raise ConfigError(f"{where}: {draft.name}: member pattern {name!r}: softbond "
-                              "needs interface names, not patterns")
+            raise ConfigError(
+                f"{where}: {draft.name}: member pattern {name!r}: softbond needs interface names, not patterns"
+            )
         if owners[name] is not network:
-            draft.warn(where, f"{name}: Bond={draft.name} ignored: {owners[name].path} matches "
-                              f"{name} first, and networkd applies one .network file per link")
+            draft.warn(
+                where,
+                f"{name}: Bond={draft.name} ignored: {owners[name].path} matches "
+                f"{name} first, and networkd applies one .network file per link",
+            )
             continue
         draft.member(name, where)
         primary = section.last("PrimarySlave")
@@ -203,14 +218,16 @@ def _add_members(network: IniFile, draft: BondDraft, names: list[str],
             draft.option("primary", name, network.where(primary))
         active = section.last("ActiveSlave")
         if active is not None and _flag(network, draft, active):
-            draft.warn(network.where(active), f"ActiveSlave= ignored: softbond picks the "
-                                              f"active member (softbond set-active "
-                                              f"{draft.name} {name} changes it)")
+            draft.warn(
+                network.where(active),
+                f"ActiveSlave= ignored: softbond picks the "
+                f"active member (softbond set-active "
+                f"{draft.name} {name} changes it)",
+            )
     for other in network.sections:
         for entry in other.entries:
             if other.name != "Match" and entry.key not in _MEMBER_KEYS | _QUIET:
-                draft.member_setting(network.where(entry), " ".join(names),
-                                     f"[{other.name}] {entry.key}=")
+                draft.member_setting(network.where(entry), " ".join(names), f"[{other.name}] {entry.key}=")
 
 
 def _flag(network: IniFile, draft: BondDraft, entry: Entry) -> bool:
@@ -231,8 +248,7 @@ def _bond_network(network: IniFile, draft: BondDraft) -> None:
             elif key == "Network.Gateway":
                 draft.gateway(entry.value, where)
             elif key == "Network.DHCP" and entry.value.lower() != "no":
-                draft.warn(where, f"DHCP={entry.value} ignored: softbond sets static "
-                                  "addresses only")
+                draft.warn(where, f"DHCP={entry.value} ignored: softbond sets static addresses only")
             elif key == "Link.MTUBytes":
                 draft.set_mtu(entry.value, where)
             elif key == "Link.MACAddress":
@@ -240,8 +256,7 @@ def _bond_network(network: IniFile, draft: BondDraft) -> None:
             elif section.name == "Route":
                 continue
             elif entry.key not in _QUIET and section.name != "Match":
-                draft.warn(where, f"[{section.name}] {entry.key}= ignored: softbond has "
-                                  "no equivalent")
+                draft.warn(where, f"[{section.name}] {entry.key}= ignored: softbond has no equivalent")
         if section.name == "Route":
             _route(network, draft, section)
 
@@ -252,6 +267,4 @@ def _route(network: IniFile, draft: BondDraft, section: Section) -> None:
     if destination in ("", "0.0.0.0/0", "::/0") and gateway is not None:
         draft.gateway(gateway.value, network.where(gateway))
         return
-    draft.warn(network.where(section), f"[Route] to {destination or '?'} ignored: softbond "
-                                       "sets the default route only")
-
+    draft.warn(network.where(section), f"[Route] to {destination or '?'} ignored: softbond sets the default route only")

@@ -9,22 +9,50 @@ from typing import Any, NamedTuple
 
 from .errors import ConfigError as ConfigError  # re-exported: OptionError is one
 from .errors import at
+
 # Re-exported ("X as X" says so to mypy): the rest of softbond imports
 # the option table's names from here.
 from .registry import (
-    ALL_MODES as ALL_MODES, BOND_DEFAULT_MIIMON as BOND_DEFAULT_MIIMON,
-    BOND_MAX_ARP_TARGETS as BOND_MAX_ARP_TARGETS, BOND_MAX_NS_TARGETS as BOND_MAX_NS_TARGETS,
-    BOND_MODE_8023AD as BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP as BOND_MODE_ACTIVEBACKUP,
-    BOND_MODE_ALB as BOND_MODE_ALB, BOND_MODE_BROADCAST as BOND_MODE_BROADCAST,
-    BOND_MODE_ROUNDROBIN as BOND_MODE_ROUNDROBIN, BOND_MODE_TLB as BOND_MODE_TLB,
-    BOND_MODE_XOR as BOND_MODE_XOR, DATAPATHS as DATAPATHS, EFFECT_CONFIGURE as EFFECT_CONFIGURE,
-    EFFECT_DATAPATH as EFFECT_DATAPATH, EFFECT_MONITORS as EFFECT_MONITORS, EFFECT_PRIOS as EFFECT_PRIOS,
-    EFFECT_RESELECT as EFFECT_RESELECT, EFFECT_RUNNER as EFFECT_RUNNER, IFDOWN as IFDOWN, INT_MAX as INT_MAX,
-    MODE_NAMES as MODE_NAMES, NO_ARP_MODES as NO_ARP_MODES, OptionFields as OptionFields, NOSLAVES as NOSLAVES, OPTIONS as OPTIONS,
-    SPECS as SPECS, BondOptions as BondOptions, OptionSpec as OptionSpec, unknown_option as unknown_option,
+    ALL_MODES as ALL_MODES,
+    BOND_DEFAULT_MIIMON as BOND_DEFAULT_MIIMON,
+    BOND_MAX_ARP_TARGETS as BOND_MAX_ARP_TARGETS,
+    BOND_MAX_NS_TARGETS as BOND_MAX_NS_TARGETS,
+    BOND_MODE_8023AD as BOND_MODE_8023AD,
+    BOND_MODE_ACTIVEBACKUP as BOND_MODE_ACTIVEBACKUP,
+    BOND_MODE_ALB as BOND_MODE_ALB,
+    BOND_MODE_BROADCAST as BOND_MODE_BROADCAST,
+    BOND_MODE_ROUNDROBIN as BOND_MODE_ROUNDROBIN,
+    BOND_MODE_TLB as BOND_MODE_TLB,
+    BOND_MODE_XOR as BOND_MODE_XOR,
+    DATAPATHS as DATAPATHS,
+    EFFECT_CONFIGURE as EFFECT_CONFIGURE,
+    EFFECT_DATAPATH as EFFECT_DATAPATH,
+    EFFECT_MONITORS as EFFECT_MONITORS,
+    EFFECT_PRIOS as EFFECT_PRIOS,
+    EFFECT_RESELECT as EFFECT_RESELECT,
+    EFFECT_RUNNER as EFFECT_RUNNER,
+    IFDOWN as IFDOWN,
+    INT_MAX as INT_MAX,
+    MODE_NAMES as MODE_NAMES,
+    NO_ARP_MODES as NO_ARP_MODES,
+    OptionFields as OptionFields,
+    NOSLAVES as NOSLAVES,
+    OPTIONS as OPTIONS,
+    SPECS as SPECS,
+    BondOptions as BondOptions,
+    OptionSpec as OptionSpec,
+    unknown_option as unknown_option,
 )
-from .rules import (BAD_ARP_TARGET, MODULE_RESETS, DelayRefused, ModuleRefused, live_effects, mode_label,
-                    module_ignores, module_rules)
+from .rules import (
+    BAD_ARP_TARGET,
+    MODULE_RESETS,
+    DelayRefused,
+    ModuleRefused,
+    live_effects,
+    mode_label,
+    module_ignores,
+    module_rules,
+)
 from .values import Invalid, integer_of, parse_prios, parse_scalar, parse_targets
 
 Pair = tuple[str, object, "str | None"]
@@ -46,8 +74,16 @@ def lookup(bond: str, name: object, where: str | None = None) -> OptionSpec:
     return spec
 
 
-def _parse(bond: str, spec: OptionSpec, raw: object, current: Any, *,
-           strict: bool, where: str | None = None, module: bool = False) -> tuple[object, list[str]]:
+def _parse(
+    bond: str,
+    spec: OptionSpec,
+    raw: object,
+    current: Any,
+    *,
+    strict: bool,
+    where: str | None = None,
+    module: bool = False,
+) -> tuple[object, list[str]]:
     """One value; warnings come without the "bond0: " prefix. `module`: a
     module parameter, which the kernel resets where sysfs refuses it."""
     try:
@@ -65,8 +101,9 @@ def _parse(bond: str, spec: OptionSpec, raw: object, current: Any, *,
 
 
 def _dependency_failed(bond: str, name: str, mode: int, where: str | None) -> OptionError:
-    return OptionError(at(where, f"{bond}: option {name}: mode dependency failed, not "
-                                 f"supported in mode {mode_label(mode)}"), name)
+    return OptionError(
+        at(where, f"{bond}: option {name}: mode dependency failed, not supported in mode {mode_label(mode)}"), name
+    )
 
 
 class ParsedPairs(NamedTuple):
@@ -78,18 +115,20 @@ class ParsedPairs(NamedTuple):
     once and each bond goes on from there: see parse_pairs(start=...).
     Treat it as immutable; parse_pairs() copies before it changes anything.
     """
-    pairs: tuple[Pair, ...]      # every pair parsed so far, start's included
-    values: OptionFields         # BondOptions fields
+
+    pairs: tuple[Pair, ...]  # every pair parsed so far, start's included
+    values: OptionFields  # BondOptions fields
     given: dict[str, "str | None"]  # option name -> where, in order of last occurrence
-    warnings: tuple[str, ...]    # without the "bond0: " prefix
-    module: bool = False         # module parameters (`softbond up OPT=VAL`), not sysfs writes
+    warnings: tuple[str, ...]  # without the "bond0: " prefix
+    module: bool = False  # module parameters (`softbond up OPT=VAL`), not sysfs writes
 
 
 _NOTHING_PARSED = ParsedPairs((), _DEFAULTS, {}, ())
 
 
-def parse_pairs(bond: str, pairs: Iterable[Pair],
-                start: ParsedPairs | None = None, *, module: bool = False) -> ParsedPairs:
+def parse_pairs(
+    bond: str, pairs: Iterable[Pair], start: ParsedPairs | None = None, *, module: bool = False
+) -> ParsedPairs:
     """Parse pairs after those of `start` (default: none, all values at their
     defaults).  Later pairs win.  `bond` only names the bond in errors.
     `module`: the pairs are module parameters (bond_check_params() rules)."""
@@ -102,8 +141,7 @@ def parse_pairs(bond: str, pairs: Iterable[Pair],
     warnings = list(start.warnings)
     for name, raw, where in pairs:
         spec = lookup(bond, name, where)
-        values[spec.attr], warns = _parse(bond, spec, raw, values[spec.attr],
-                                          strict=False, where=where, module=module)
+        values[spec.attr], warns = _parse(bond, spec, raw, values[spec.attr], strict=False, where=where, module=module)
         warnings += warns
         given.pop(spec.name, None)  # keep the order of the last occurrence
         given[spec.name] = where
@@ -133,8 +171,7 @@ class SharedPairs:
         return self._parsed
 
 
-def finish_options(bond: str, parsed: ParsedPairs, *,
-                   final: bool = True) -> tuple[BondOptions, list[str]]:
+def finish_options(bond: str, parsed: ParsedPairs, *, final: bool = True) -> tuple[BondOptions, list[str]]:
     """The rest of build_options(): mode dependencies and the kernel's rules
     on parsed pairs.  `parsed` is not changed."""
     values: OptionFields = dict(parsed.values)
@@ -144,8 +181,7 @@ def finish_options(bond: str, parsed: ParsedPairs, *,
     mode_known = final or "mode" in given
     if mode_known:
         if "mode" not in given:
-            warnings.append(f"no mode was configured: using the kernel default, "
-                            f"{MODE_NAMES[mode]} ({mode})")
+            warnings.append(f"no mode was configured: using the kernel default, {MODE_NAMES[mode]} ({mode})")
         for name, where in given.items():
             if mode in OPTIONS[name].unsupported:
                 ignored = module_ignores(name, values, mode) if parsed.module else None
@@ -154,15 +190,15 @@ def finish_options(bond: str, parsed: ParsedPairs, *,
                 warnings.append(ignored)
     bad_target = parsed.module and any(w.startswith(BAD_ARP_TARGET.split("(")[0]) for w in warnings)
     try:
-        warnings += module_rules(values, set(given), mode_known=mode_known, module=parsed.module,
-                                 bad_arp_target=bad_target)
+        warnings += module_rules(
+            values, set(given), mode_known=mode_known, module=parsed.module, bad_arp_target=bad_target
+        )
     except ModuleRefused as exc:
         raise OptionError(f"{bond}: {exc}") from None
     return BondOptions(**values), [f"{bond}: {w}" for w in warnings]
 
 
-def build_options(bond: str, pairs: Iterable[Pair], *,
-                  final: bool = True) -> tuple[BondOptions, list[str]]:
+def build_options(bond: str, pairs: Iterable[Pair], *, final: bool = True) -> tuple[BondOptions, list[str]]:
     """Validate (name, raw value, where) pairs into BondOptions plus warnings.
 
     Later pairs win.  Mode dependencies are checked against the final mode, so
@@ -173,8 +209,7 @@ def build_options(bond: str, pairs: Iterable[Pair], *,
     return finish_options(bond, parse_pairs(bond, pairs), final=final)
 
 
-def change_option(bond: str, current: BondOptions, name: str,
-                  raw: object) -> tuple[BondOptions, list[str]]:
+def change_option(bond: str, current: BondOptions, name: str, raw: object) -> tuple[BondOptions, list[str]]:
     """Change one option on a live bond, as writing its sysfs file would.
 
     The kernel refuses its NOSLAVES and IFDOWN options (mode, fail_over_mac,
@@ -184,11 +219,14 @@ def change_option(bond: str, current: BondOptions, name: str,
     """
     spec = lookup(bond, name)
     if spec.runtime == "never":
-        raise OptionError(f"{bond}: option {spec.name}: module-level option, only set when "
-                          "the bonds are created", spec.name)
+        raise OptionError(
+            f"{bond}: option {spec.name}: module-level option, only set when the bonds are created", spec.name
+        )
     if spec.runtime == "up":
-        raise OptionError(f"{bond}: option {spec.name}: acted on at up and down only "
-                          f"(softbond down {bond}, then up with it)", spec.name)
+        raise OptionError(
+            f"{bond}: option {spec.name}: acted on at up and down only (softbond down {bond}, then up with it)",
+            spec.name,
+        )
     if current.mode in spec.unsupported:
         raise _dependency_failed(bond, spec.name, current.mode, None)
     old = asdict(current)

@@ -16,7 +16,7 @@ class OptionEnum(IntEnum):
     (its bond_opt_value string), defined here once: the option table, the
     status text and the code that acts on a value all use these."""
 
-    label: str      # set by __new__, one per member
+    label: str  # set by __new__, one per member
 
     def __new__(cls, number: int, label: str) -> Self:
         member = int.__new__(cls, number)
@@ -40,13 +40,13 @@ class OptionEnum(IntEnum):
         a number out of range: "unknown", as the kernel's tables print)."""
         if value is None:
             return default
-        if isinstance(value, int):          # bool too: True is 1
+        if isinstance(value, int):  # bool too: True is 1
             member = cls._value2member_map_.get(int(value))
             return member.label if isinstance(member, OptionEnum) else "unknown"
         return str(value)
 
 
-class BondMode(OptionEnum):             # BOND_MODE_* in <net/bonding.h>
+class BondMode(OptionEnum):  # BOND_MODE_* in <net/bonding.h>
     ROUNDROBIN = 0, "balance-rr"
     ACTIVEBACKUP = 1, "active-backup"
     XOR = 2, "balance-xor"
@@ -68,7 +68,7 @@ MODE_DESCRIPTIONS: dict[int, str] = {
 }
 
 
-class XmitHashPolicy(OptionEnum):       # BOND_XMIT_POLICY_*
+class XmitHashPolicy(OptionEnum):  # BOND_XMIT_POLICY_*
     LAYER2 = 0, "layer2"
     LAYER34 = 1, "layer3+4"
     LAYER23 = 2, "layer2+3"
@@ -77,30 +77,30 @@ class XmitHashPolicy(OptionEnum):       # BOND_XMIT_POLICY_*
     VLAN_SRCMAC = 5, "vlan+srcmac"
 
 
-class FailOverMac(OptionEnum):          # BOND_FOM_*
+class FailOverMac(OptionEnum):  # BOND_FOM_*
     NONE = 0, "none"
     ACTIVE = 1, "active"
     FOLLOW = 2, "follow"
 
 
-class PrimaryReselect(OptionEnum):      # BOND_PRI_RESELECT_*
+class PrimaryReselect(OptionEnum):  # BOND_PRI_RESELECT_*
     ALWAYS = 0, "always"
     BETTER = 1, "better"
     FAILURE = 2, "failure"
 
 
-class AdSelect(OptionEnum):             # BOND_AD_STABLE, _BANDWIDTH, _COUNT
+class AdSelect(OptionEnum):  # BOND_AD_STABLE, _BANDWIDTH, _COUNT
     STABLE = 0, "stable"
     BANDWIDTH = 1, "bandwidth"
     COUNT = 2, "count"
 
 
-class XmitBalance(OptionEnum):          # softbond's own: how xor, 802.3ad and tlb place flows
+class XmitBalance(OptionEnum):  # softbond's own: how xor, 802.3ad and tlb place flows
     HASH = 0, "hash"
     FLOWLET = 1, "flowlet"
 
 
-class LacpFallback(OptionEnum):         # softbond's own (the kernel has no LACP fallback)
+class LacpFallback(OptionEnum):  # softbond's own (the kernel has no LACP fallback)
     OFF = 0, "off"
     ACTIVE_BACKUP = 1, "active-backup"
 
@@ -135,12 +135,12 @@ IFDOWN = "IFDOWN"
 # What a running bond does after `softbond set` changes an option (OptionSpec.effect).
 # The kernel needs the bond down or without slaves for its NOSLAVES and IFDOWN
 # options; softbond applies every one of them live.
-EFFECT_CONFIGURE = "configure"   # the runner takes the new values; the data path is republished
-EFFECT_MONITORS = "monitors"     # the link monitors (miimon, ARP/NS) start over
-EFFECT_RESELECT = "reselect"     # the active member is chosen again
-EFFECT_PRIOS = "prios"           # the members' prios change, then reselect
-EFFECT_RUNNER = "runner"         # a new mode runner takes every member (MACs, listeners, LACP)
-EFFECT_DATAPATH = "datapath"     # the bond device is rebuilt on another data path
+EFFECT_CONFIGURE = "configure"  # the runner takes the new values; the data path is republished
+EFFECT_MONITORS = "monitors"  # the link monitors (miimon, ARP/NS) start over
+EFFECT_RESELECT = "reselect"  # the active member is chosen again
+EFFECT_PRIOS = "prios"  # the members' prios change, then reselect
+EFFECT_RUNNER = "runner"  # a new mode runner takes every member (MACs, listeners, LACP)
+EFFECT_DATAPATH = "datapath"  # the bond device is rebuilt on another data path
 
 
 def only(*modes: int) -> frozenset[int]:
@@ -164,7 +164,7 @@ class OptionSpec:
     # "always": live changes allowed; "never": module-level, fixed once the bonds exist;
     # "up": acted on when the bond comes up (and goes down), so not changed live.
     runtime: str = "always"
-    effect: str = EFFECT_CONFIGURE   # how a running bond applies a change
+    effect: str = EFFECT_CONFIGURE  # how a running bond applies a change
     field: str = ""
 
     @property
@@ -191,6 +191,8 @@ _NOT_ARP = NO_ARP_MODES
 _PRIMARY_MODES = (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
 _FLOWLET_MODES = (BOND_MODE_XOR, BOND_MODE_8023AD, BOND_MODE_TLB)
 
+# One option a line or two, as the kernel's bond_opts table: kept as written.
+# fmt: off
 SPECS: tuple[OptionSpec, ...] = (
     _spec("mode", "enum", BOND_MODE_ROUNDROBIN, "bonding policy",
           values=BondMode.pairs(),
@@ -324,6 +326,7 @@ SPECS: tuple[OptionSpec, ...] = (
           "flowlet_interval), so a moved flow cannot overtake its frames still queued; off: flowlet_gap alone",
           values=_ONOFF, unsupported=only(*_FLOWLET_MODES)),
 )
+# fmt: on
 
 OPTIONS: dict[str, OptionSpec] = {s.name: s for s in SPECS}
 
@@ -344,7 +347,7 @@ class BondOptions:
     arp_missed_max: int = 2
     ns_ip6_target: tuple[str, ...] = ()
     primary: str = ""
-    prio: tuple[tuple[str, int], ...] = ()   # (member, prio): the kernel's per-slave prio
+    prio: tuple[tuple[str, int], ...] = ()  # (member, prio): the kernel's per-slave prio
     primary_reselect: int = 0
     fail_over_mac: int = 0
     xmit_hash_policy: int = 0
@@ -366,22 +369,22 @@ class BondOptions:
     coupled_control: int = 1
     datapath: str = "auto"
     datapath_workers: int = 1
-    datapath_busy_poll: int = 200   # microseconds
+    datapath_busy_poll: int = 200  # microseconds
     protocol_counters: int = 1
-    metrics_textfile: str = ""      # a directory; "" writes no textfile
+    metrics_textfile: str = ""  # a directory; "" writes no textfile
     inherit: int = 0
     path_monitor: int = 0
-    path_monitor_interval: int = 200   # milliseconds
-    path_monitor_window: int = 50      # probes
-    path_monitor_loss: int = 10        # % of the window
-    path_monitor_rtt: int = 0          # multiple of the best member's median RTT (0: off)
-    path_monitor_recover: int = 25     # consecutive answered probes
-    lacp_fallback: int = 0          # LacpFallback
+    path_monitor_interval: int = 200  # milliseconds
+    path_monitor_window: int = 50  # probes
+    path_monitor_loss: int = 10  # % of the window
+    path_monitor_rtt: int = 0  # multiple of the best member's median RTT (0: off)
+    path_monitor_recover: int = 25  # consecutive answered probes
+    lacp_fallback: int = 0  # LacpFallback
     lacp_fallback_timeout: int = 90  # seconds
-    xmit_balance: int = 0           # XmitBalance
-    flowlet_gap: int = 2000         # microseconds
-    flowlet_interval: int = 200     # milliseconds
-    flowlet_gap_auto: int = 1       # the gap follows the members' qdisc delays
+    xmit_balance: int = 0  # XmitBalance
+    flowlet_gap: int = 2000  # microseconds
+    flowlet_interval: int = 200  # milliseconds
+    flowlet_gap_auto: int = 1  # the gap follows the members' qdisc delays
 
     @property
     def num_grat_arp(self) -> int:
@@ -412,9 +415,10 @@ _check_table()
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
-    """"did you mean miimon?" when `word` is a near miss of one of
+    """ "did you mean miimon?" when `word` is a near miss of one of
     `choices`, else "": the hint after an unknown option or value."""
-    import difflib      # only on an error: not on every CLI start
+    import difflib  # only on an error: not on every CLI start
+
     if not isinstance(word, str) or not word.strip():
         return ""
     close = difflib.get_close_matches(word.strip().lower(), list(choices), n=1, cutoff=0.6)
@@ -422,7 +426,7 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
 
 
 def unknown_option(name: object) -> str:
-    """"option X: unknown option" with the nearest option name, if any."""
+    """ "option X: unknown option" with the nearest option name, if any."""
     return f"option {name}: unknown option ({did_you_mean(name, OPTIONS) or 'softbond options lists them'})"
 
 
@@ -436,7 +440,11 @@ def accepted_values(spec: OptionSpec) -> str:
     if spec.kind == "int":
         named = f" ({', '.join(names)})" if names else ""
         return f"{spec.min}-{spec.max}{named}"
-    return {"ipv4list": "IPv4 addresses; +ADDR adds, -ADDR removes",
-            "ipv6list": "IPv6 addresses; +ADDR adds, -ADDR removes",
-            "priolist": "IFACE:PRIO items", "ifname": "an interface name",
-            "mac": "a MAC address", "path": "an absolute directory path (empty: off)"}.get(spec.kind, "")
+    return {
+        "ipv4list": "IPv4 addresses; +ADDR adds, -ADDR removes",
+        "ipv6list": "IPv6 addresses; +ADDR adds, -ADDR removes",
+        "priolist": "IFACE:PRIO items",
+        "ifname": "an interface name",
+        "mac": "a MAC address",
+        "path": "an absolute directory path (empty: off)",
+    }.get(spec.kind, "")

@@ -6,12 +6,19 @@ bond_options.c.  Both work on a dict of BondOptions fields and return warning
 texts without the "bond0: " prefix.
 """
 
-from .registry import (BOND_DEFAULT_MIIMON, BOND_MODE_ALB, INT_MAX, MODE_DESCRIPTIONS, MODE_NAMES,
-                       NO_ARP_MODES, OPTIONS, OptionFields)
+from .registry import (
+    BOND_DEFAULT_MIIMON,
+    BOND_MODE_ALB,
+    INT_MAX,
+    MODE_DESCRIPTIONS,
+    MODE_NAMES,
+    NO_ARP_MODES,
+    OPTIONS,
+    OptionFields,
+)
 
 _DELAYS = ("updelay", "downdelay", "peer_notif_delay")
-_DELAY_WORDS = {"updelay": "up delay", "downdelay": "down delay",
-                "peer_notif_delay": "peer notification delay"}
+_DELAY_WORDS = {"updelay": "up delay", "downdelay": "down delay", "peer_notif_delay": "peer notification delay"}
 
 
 def mode_label(mode: int) -> str:
@@ -52,45 +59,55 @@ class ModuleRefused(Exception):
     """A set of module parameters the kernel refuses to load with."""
 
 
-def module_rules(v: OptionFields, given: set[str], *, mode_known: bool, module: bool = False,
-                 bad_arp_target: bool = False) -> list[str]:
+def module_rules(
+    v: OptionFields, given: set[str], *, mode_known: bool, module: bool = False, bad_arp_target: bool = False
+) -> list[str]:
     """`module`: the values are module parameters (`softbond up OPT=VAL`),
     which the kernel checks more strictly than config files' sysfs writes."""
     warns: list[str] = []
     if bad_arp_target:
         v["arp_interval"] = 0
     if mode_known and v["mode"] in NO_ARP_MODES and not v["miimon"]:
-        warns += ["Warning: miimon must be specified, otherwise bonding will not detect "
-                  "link failure, speed and duplex which are essential for 802.3ad operation",
-                  "Forcing miimon to 100msec"]
+        warns += [
+            "Warning: miimon must be specified, otherwise bonding will not detect "
+            "link failure, speed and duplex which are essential for 802.3ad operation",
+            "Forcing miimon to 100msec",
+        ]
         v["miimon"] = BOND_DEFAULT_MIIMON
     miimon = v["miimon"]
     if not miimon:
         if v["updelay"] or v["downdelay"]:
-            warns.append(f"Warning: miimon not set and updelay ({v['updelay']}) or downdelay "
-                         f"({v['downdelay']}) is set; updelay and downdelay have no effect "
-                         "unless miimon is set")
+            warns.append(
+                f"Warning: miimon not set and updelay ({v['updelay']}) or downdelay "
+                f"({v['downdelay']}) is set; updelay and downdelay have no effect "
+                "unless miimon is set"
+            )
     else:
         if v["arp_interval"]:
-            warns.append(f"Warning: miimon ({miimon}) and arp_interval ({v['arp_interval']}) "
-                         "can't be used simultaneously, disabling ARP monitoring")
+            warns.append(
+                f"Warning: miimon ({miimon}) and arp_interval ({v['arp_interval']}) "
+                "can't be used simultaneously, disabling ARP monitoring"
+            )
             v["arp_interval"] = 0
         for name in _DELAYS:
             if v[name] % miimon:
                 rounded = v[name] // miimon * miimon
-                warns.append(f"Warning: {name} ({v[name]}) is not a multiple of miimon "
-                             f"({miimon}), {name} rounded to {rounded} ms")
+                warns.append(
+                    f"Warning: {name} ({v[name]}) is not a multiple of miimon "
+                    f"({miimon}), {name} rounded to {rounded} ms"
+                )
                 v[name] = rounded
     if v["arp_interval"] and not (v["arp_ip_target"] or v["ns_ip6_target"]):
-        warns.append(f"Warning: arp_interval module parameter ({v['arp_interval']}) specified without "
-                     "providing an arp_ip_target parameter, arp_interval was reset to 0")
+        warns.append(
+            f"Warning: arp_interval module parameter ({v['arp_interval']}) specified without "
+            "providing an arp_ip_target parameter, arp_interval was reset to 0"
+        )
         v["arp_interval"] = 0
     if v["arp_validate"] and not v["arp_interval"]:
         if module:
             raise ModuleRefused("arp_validate requires arp_interval")
         # sysfs takes it (initscripts, NetworkManager write it so); miimon taking over clears it.
-        warns.append("Warning: arp_validate requires arp_interval, arp_validate was reset "
-                     "to none")
+        warns.append("Warning: arp_validate requires arp_interval, arp_validate was reset to none")
         v["arp_validate"] = 0
     if mode_known:
         for name in sorted(given):
@@ -99,8 +116,9 @@ def module_rules(v: OptionFields, given: set[str], *, mode_known: bool, module: 
                 warns.append(f"Warning: {name} has no effect in mode {mode_label(v['mode'])}")
     if not v["miimon"] and not v["arp_interval"]:
         # Softbond never runs without link monitoring, unlike the kernel.
-        warns.append("Warning: miimon and arp_interval are both 0; softbond watches "
-                     "carrier through netlink link events")
+        warns.append(
+            "Warning: miimon and arp_interval are both 0; softbond watches carrier through netlink link events"
+        )
     return warns
 
 
@@ -115,8 +133,7 @@ def live_effects(v: OptionFields, old: OptionFields, name: str) -> list[str]:
         mode = v["mode"]
         if mode in NO_ARP_MODES:
             if v["arp_interval"]:
-                warns.append(f"{MODE_NAMES[mode]} mode is incompatible with arp monitoring, "
-                             "start mii monitoring")
+                warns.append(f"{MODE_NAMES[mode]} mode is incompatible with arp monitoring, start mii monitoring")
                 v["arp_interval"] = 0
             if not v["miimon"]:
                 v["miimon"] = BOND_DEFAULT_MIIMON
@@ -127,23 +144,19 @@ def live_effects(v: OptionFields, old: OptionFields, name: str) -> list[str]:
     elif name == "miimon":
         warns += _rescale_delays(v, old["miimon"])
         if v["miimon"] and v["arp_interval"]:
-            warns.append("MII monitoring cannot be used with ARP monitoring - "
-                         "disabling ARP monitoring...")
+            warns.append("MII monitoring cannot be used with ARP monitoring - disabling ARP monitoring...")
             v["arp_interval"] = 0
             v["arp_validate"] = 0
     elif name == "arp_interval" and v["arp_interval"]:
         if v["miimon"]:
-            warns.append("ARP monitoring cannot be used with MII monitoring. "
-                         "Disabling MII monitoring")
+            warns.append("ARP monitoring cannot be used with MII monitoring. Disabling MII monitoring")
             v["miimon"] = 0
         if not (v["arp_ip_target"] or v["ns_ip6_target"]):
-            warns.append("ARP monitoring has been set up, but no ARP targets have been "
-                         "specified")
+            warns.append("ARP monitoring has been set up, but no ARP targets have been specified")
     elif name in _DELAYS:
         miimon = v["miimon"]
         if not miimon:
-            raise DelayRefused(f"Unable to set {_DELAY_WORDS[name]} as MII monitoring "
-                               "is disabled")
+            raise DelayRefused(f"Unable to set {_DELAY_WORDS[name]} as MII monitoring is disabled")
         warns.extend(_round_to_miimon(v, name, miimon))
     elif name == "arp_ip_target":
         if old["arp_ip_target"] and not v["arp_ip_target"] and v["arp_interval"]:
@@ -162,8 +175,7 @@ def _rescale_delays(v: OptionFields, old_miimon: int) -> list[str]:
             continue
         if old_miimon:
             v[name] = v[name] // old_miimon * new
-            warns.append(f"Note: Updating {name} (to {v[name]}) since it is a multiple of "
-                         "the miimon value")
+            warns.append(f"Note: Updating {name} (to {v[name]}) since it is a multiple of the miimon value")
         else:
             warns.extend(_round_to_miimon(v, name, new))
     return warns
@@ -174,7 +186,6 @@ def _round_to_miimon(v: OptionFields, name: str, miimon: int) -> list[str]:
     if not v[name] % miimon:
         return []
     rounded = v[name] // miimon * miimon
-    message = (f"{_DELAY_WORDS[name]} ({v[name]}) is not a multiple of miimon "
-               f"({miimon}), value rounded to {rounded} ms")
+    message = f"{_DELAY_WORDS[name]} ({v[name]}) is not a multiple of miimon ({miimon}), value rounded to {rounded} ms"
     v[name] = rounded
     return [message]

@@ -14,12 +14,16 @@ from .foreign import BondDraft, line_with_text
 from .model import BondConfig
 from .textfile import read_text
 
-RUNNER_MODES = {"roundrobin": "balance-rr", "random": "balance-rr",
-                "activebackup": "active-backup", "loadbalance": "balance-xor",
-                "lacp": "802.3ad", "broadcast": "broadcast"}
+RUNNER_MODES = {
+    "roundrobin": "balance-rr",
+    "random": "balance-rr",
+    "activebackup": "active-backup",
+    "loadbalance": "balance-xor",
+    "lacp": "802.3ad",
+    "broadcast": "broadcast",
+}
 _HWADDR_POLICY = {"same_all": "none", "by_active": "active", "only_active": "follow"}
-_AGG_SELECT = {"lacp_prio": "stable", "lacp_prio_stable": "stable", "bandwidth": "bandwidth",
-               "count": "count"}
+_AGG_SELECT = {"lacp_prio": "stable", "lacp_prio_stable": "stable", "bandwidth": "bandwidth", "count": "count"}
 _L4 = {"tcp", "udp", "sctp", "l4"}
 _L3 = {"ipv4", "ipv6", "ip", "l3"}
 _PRIO_MODES = {"active-backup", "balance-tlb", "balance-alb"}
@@ -29,7 +33,7 @@ def key_lines(text: str) -> dict[str, int]:
     """The line of each key path ("runner.name", "link_watch[1]") in valid
     JSON text, and of the top-level object ("").  json reports no positions."""
     lines: dict[str, int] = {}
-    stack: list[list[Any]] = []      # [kind "{" or "[", path, key or index, awaiting a key/value]
+    stack: list[list[Any]] = []  # [kind "{" or "[", path, key or index, awaiting a key/value]
     index, line = 0, 1
     while index < len(text):
         char = text[index]
@@ -41,7 +45,7 @@ def key_lines(text: str) -> dict[str, int]:
             while text[end] != '"':
                 end += 2 if text[end] == "\\" else 1
             if top is not None and top[0] == "{" and top[3]:
-                top[2], top[3] = json.loads(text[index:end + 1]), False
+                top[2], top[3] = json.loads(text[index : end + 1]), False
                 lines.setdefault(_child(top), line)
             elif top is not None and top[0] == "[" and top[3]:
                 top[3] = False
@@ -112,26 +116,26 @@ class _Reader:
     def rest(self, table: _Object, keypath: str, known: set[str]) -> None:
         for key in table:
             if key not in known:
-                self.warn(f"{keypath}.{key}" if keypath else key,
-                          "ignored: no bonding equivalent")
+                self.warn(f"{keypath}.{key}" if keypath else key, "ignored: no bonding equivalent")
 
 
 def parse_teamd(text: str, path: str) -> list[BondConfig]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{line_with_text(text, exc.lineno)}: invalid JSON: "
-                          f"{exc.msg}") from None
-    except RecursionError:      # where it gave up is not known: the end, as TOML's reader says
-        raise ConfigError(f"{path}:{line_with_text(text, text.count(chr(10)) + 1)}: invalid "
-                          "JSON: nested too deeply") from None
+        raise ConfigError(f"{path}:{line_with_text(text, exc.lineno)}: invalid JSON: {exc.msg}") from None
+    except RecursionError:  # where it gave up is not known: the end, as TOML's reader says
+        raise ConfigError(
+            f"{path}:{line_with_text(text, text.count(chr(10)) + 1)}: invalid JSON: nested too deeply"
+        ) from None
     lines = key_lines(text)
     where = f"{path}:{lines.get('device', lines[''])}: device"
     if not isinstance(data, dict) or not isinstance(data.get("device"), str):
-        raise ConfigError(f"{where}: a teamd config names its device (\"device\": \"team0\")")
+        raise ConfigError(f'{where}: a teamd config names its device ("device": "team0")')
     reader = _Reader(path, BondDraft(data["device"], where, path), lines)
-    reader.rest(data, "", {"device", "runner", "link_watch", "ports", "hwaddr",
-                           "notify_peers", "mcast_rejoin", "debug_level"})
+    reader.rest(
+        data, "", {"device", "runner", "link_watch", "ports", "hwaddr", "notify_peers", "mcast_rejoin", "debug_level"}
+    )
     if "hwaddr" in data:
         reader.draft.set_hwaddr(data["hwaddr"], reader.at("hwaddr"))
     mode = _runner(reader, reader.table(data.get("runner", {"name": "roundrobin"}), "runner"))
@@ -151,39 +155,39 @@ def parse_teamd(text: str, path: str) -> list[BondConfig]:
 def _runner(reader: _Reader, runner: _Object) -> str:
     name = reader.text(runner, "name", "roundrobin", "runner.name")
     if name not in RUNNER_MODES:
-        raise reader.fail("runner.name", f"{name!r}: not a teamd runner "
-                                         f"({', '.join(RUNNER_MODES)})")
+        raise reader.fail("runner.name", f"{name!r}: not a teamd runner ({', '.join(RUNNER_MODES)})")
     mode = RUNNER_MODES[name]
     reader.option("mode", mode, "runner.name")
     if name == "random":
-        reader.warn("runner.name", "random: the nearest bonding mode is balance-rr "
-                                   "(ports in turn, not at random)")
+        reader.warn("runner.name", "random: the nearest bonding mode is balance-rr (ports in turn, not at random)")
     known = {"name"}
     if name == "activebackup":
         known.add("hwaddr_policy")
         policy = reader.text(runner, "hwaddr_policy", "same_all", "runner.hwaddr_policy")
         if policy not in _HWADDR_POLICY:
-            raise reader.fail("runner.hwaddr_policy", f"{policy!r}: expected one of "
-                                                      f"{', '.join(_HWADDR_POLICY)}")
+            raise reader.fail("runner.hwaddr_policy", f"{policy!r}: expected one of {', '.join(_HWADDR_POLICY)}")
         reader.option("fail_over_mac", _HWADDR_POLICY[policy], "runner.hwaddr_policy")
     if name in ("loadbalance", "lacp"):
         known.add("tx_hash")
-        reader.option("xmit_hash_policy", _tx_hash(reader, runner.get(
-            "tx_hash", ["eth", "ipv4", "ipv6"])), "runner.tx_hash")
+        reader.option(
+            "xmit_hash_policy", _tx_hash(reader, runner.get("tx_hash", ["eth", "ipv4", "ipv6"])), "runner.tx_hash"
+        )
     if name == "lacp":
         known |= {"active", "fast_rate", "sys_prio", "min_ports", "agg_select_policy"}
         conversions: tuple[tuple[str, str, Callable[[object], object]], ...] = (
             ("active", "lacp_active", lambda v: "on" if v is True else "off" if v is False else v),
             ("fast_rate", "lacp_rate", lambda v: "fast" if v is True else "slow" if v is False else v),
             ("sys_prio", "ad_actor_sys_prio", lambda v: v),
-            ("min_ports", "min_links", lambda v: v))
+            ("min_ports", "min_links", lambda v: v),
+        )
         for key, option, convert in conversions:
             if key in runner:
                 reader.option(option, convert(runner[key]), f"runner.{key}")
         policy = reader.text(runner, "agg_select_policy", "lacp_prio", "runner.agg_select_policy")
         if policy not in _AGG_SELECT:
-            reader.warn("runner.agg_select_policy", f"{policy!r} ignored: no bonding "
-                                                    "equivalent (ad_select stays stable)")
+            reader.warn(
+                "runner.agg_select_policy", f"{policy!r} ignored: no bonding equivalent (ad_select stays stable)"
+            )
         else:
             reader.option("ad_select", _AGG_SELECT[policy], "runner.agg_select_policy")
     reader.rest(runner, "runner", known)
@@ -194,20 +198,18 @@ def _tx_hash(reader: _Reader, fields: object) -> str:
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
         raise reader.fail("runner.tx_hash", "expected a list of header names")
     given = set(fields)
-    policy = ("layer3+4" if given & _L4 else "layer2+3" if given & _L3 else "layer2")
+    policy = "layer3+4" if given & _L4 else "layer2+3" if given & _L3 else "layer2"
     hashed = {"layer3+4": _L3 | _L4, "layer2+3": {"eth"} | _L3, "layer2": {"eth"}}[policy]
     left = sorted(given - hashed)
     if left:
-        reader.warn("runner.tx_hash", f"{', '.join(left)} not hashed: the nearest bonding "
-                                      f"policy is {policy}")
+        reader.warn("runner.tx_hash", f"{', '.join(left)} not hashed: the nearest bonding policy is {policy}")
     return policy
 
 
 def _link_watch(reader: _Reader, watch: object, keypath: str) -> None:
     watches = watch if isinstance(watch, list) else [watch]
     for index in range(1, len(watches)):
-        reader.warn(f"{keypath}[{index}]", "ignored: a bond runs one link monitor (the "
-                                           "first one given)")
+        reader.warn(f"{keypath}[{index}]", "ignored: a bond runs one link monitor (the first one given)")
     if not watches:
         return
     if isinstance(watch, list):
@@ -215,7 +217,7 @@ def _link_watch(reader: _Reader, watch: object, keypath: str) -> None:
     first = reader.table(watches[0], keypath)
     name = first.get("name")
     if name == "ethtool":
-        reader.option("miimon", 100, f"{keypath}.name")   # ethtool watches carrier events
+        reader.option("miimon", 100, f"{keypath}.name")  # ethtool watches carrier events
         for key, option in (("delay_up", "updelay"), ("delay_down", "downdelay")):
             if key in first:
                 reader.option(option, first[key], f"{keypath}.{key}")
@@ -234,16 +236,19 @@ def _ping(reader: _Reader, watch: _Object, keypath: str, name: str) -> None:
     reader.option(target, watch["target_host"], f"{keypath}.target_host")
     missed = watch.get("missed_max", 3)
     if missed == 0:
-        reader.warn(f"{keypath}.missed_max", "0 ignored: the kernel's arp_missed_max is "
-                                             "at least 1")
+        reader.warn(f"{keypath}.missed_max", "0 ignored: the kernel's arp_missed_max is at least 1")
     else:
         reader.option("arp_missed_max", missed, f"{keypath}.missed_max")
     active, inactive = watch.get("validate_active"), watch.get("validate_inactive")
     if active or inactive:
-        reader.option("arp_validate", "all" if active and inactive else
-                      "active" if active else "backup", f"{keypath}.validate_active")
-    reader.rest(watch, keypath, {"name", "interval", "target_host", "missed_max",
-                                 "validate_active", "validate_inactive"})
+        reader.option(
+            "arp_validate",
+            "all" if active and inactive else "active" if active else "backup",
+            f"{keypath}.validate_active",
+        )
+    reader.rest(
+        watch, keypath, {"name", "interval", "target_host", "missed_max", "validate_active", "validate_inactive"}
+    )
 
 
 def _ports(reader: _Reader, ports: _Object, mode: str) -> None:
@@ -258,8 +263,10 @@ def _ports(reader: _Reader, ports: _Object, mode: str) -> None:
                 reader.warn(f"{keypath}.prio", f"ignored: {mode} has no member priority")
         if settings.get("sticky") is True:
             reader.option("primary_reselect", "failure", f"{keypath}.sticky")
-            reader.warn(f"{keypath}.sticky", "mapped to primary_reselect=failure, which "
-                                             "holds for every member, not this one alone")
+            reader.warn(
+                f"{keypath}.sticky",
+                "mapped to primary_reselect=failure, which holds for every member, not this one alone",
+            )
         reader.rest(settings, keypath, {"prio", "sticky"})
 
 

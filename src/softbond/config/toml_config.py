@@ -18,8 +18,16 @@ import tomllib
 from typing import Any
 
 from .errors import ConfigError
-from .model import (BondConfig, build_bond_config, check_slaves, parse_cidr, parse_gateway6,
-                    parse_ip, parse_mac, parse_mtu)
+from .model import (
+    BondConfig,
+    build_bond_config,
+    check_slaves,
+    parse_cidr,
+    parse_gateway6,
+    parse_ip,
+    parse_mac,
+    parse_mtu,
+)
 from .options import OPTIONS, Pair, SharedPairs, build_options
 from .registry import unknown_option
 from .textfile import numbered_lines
@@ -74,8 +82,9 @@ class _Positions:
             self.lines.setdefault((".".join(parts[:i]), parts[i]), number)
 
     def where(self, table: str, key: str | None = None) -> str:
-        number = (self.lines.get((table, key)) or self.lines.get((table, None))
-                  or self.lines.get(("", table)))  # last: inline table, bond0 = { ... }
+        number = (
+            self.lines.get((table, key)) or self.lines.get((table, None)) or self.lines.get(("", table))
+        )  # last: inline table, bond0 = { ... }
         return f"{self.path}:{number}" if number else self.path
 
 
@@ -86,11 +95,9 @@ def parse_toml(text: str, path: str) -> list[BondConfig]:
         message = str(exc)
         match = re.search(r" \(at line (\d+), column \d+\)$", message)
         if match:
-            raise ConfigError(f"{path}:{match.group(1)}: invalid TOML: "
-                              f"{message[:match.start()]}") from None
+            raise ConfigError(f"{path}:{match.group(1)}: invalid TOML: {message[: match.start()]}") from None
         if message.endswith(" (at end of document)"):  # name the last line that has text
-            raise ConfigError(f"{path}:{len(text.rstrip().split(chr(10)))}: invalid TOML: "
-                              f"{message}") from None
+            raise ConfigError(f"{path}:{len(text.rstrip().split(chr(10)))}: invalid TOML: {message}") from None
         raise ConfigError(f"{path}: invalid TOML: {message}") from None
     except RecursionError:  # tomllib recurses once per nesting level
         raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
@@ -105,15 +112,17 @@ def parse_toml(text: str, path: str) -> list[BondConfig]:
         elif isinstance(value, dict):
             tables[key] = value
         else:
-            raise ConfigError(f"{pos.where('', key)}: unknown top-level key {key!r} "
-                              "(options go in [bonding] or in a bond's table)")
+            raise ConfigError(
+                f"{pos.where('', key)}: unknown top-level key {key!r} (options go in [bonding] or in a bond's table)"
+            )
     names = list(tables)
     max_pairs = [p for p in defaults if p[0] == "max_bonds"]
     if max_pairs:
         count = build_options("bonding", max_pairs, final=False)[0].max_bonds
         if count > MAX_BONDS_LIMIT:
-            raise ConfigError(f"{max_pairs[-1][2]}: max_bonds={count}: softbond creates at "
-                              f"most {MAX_BONDS_LIMIT} bonds")
+            raise ConfigError(
+                f"{max_pairs[-1][2]}: max_bonds={count}: softbond creates at most {MAX_BONDS_LIMIT} bonds"
+            )
         names = [f"bond{i}" for i in range(count) if f"bond{i}" not in tables] + names
     shared = SharedPairs(defaults)  # [bonding] applies to every bond: parsed once
     return [_bond(name, tables.get(name, {}), shared, pos) for name in names]
@@ -126,8 +135,7 @@ def _defaults(value: object, pos: _Positions) -> list[Pair]:
     for key, raw in value.items():
         where = pos.where("bonding", key)
         if key in _BOND_KEYS:
-            raise ConfigError(f"{where}: [bonding] holds options for every bond; {key} "
-                              "belongs in a bond's own table")
+            raise ConfigError(f"{where}: [bonding] holds options for every bond; {key} belongs in a bond's own table")
         if key not in OPTIONS:
             raise ConfigError(f"{where}: bonding: {unknown_option(key)}")
         pairs.append((key, raw, where))
@@ -148,15 +156,12 @@ def _bond(name: str, table: dict[str, Any], defaults: SharedPairs, pos: _Positio
     if isinstance(slaves, str):
         slaves = [s for s in re.split(r"[,\s]+", slaves) if s]
     if not isinstance(slaves, list) or not all(isinstance(s, str) for s in slaves):
-        raise ConfigError(f"{where('slaves')}: {name}: slaves must be a list of "
-                          "interface names")
+        raise ConfigError(f"{where('slaves')}: {name}: slaves must be a list of interface names")
     if "address" in table and "addresses" in table:
-        raise ConfigError(f"{where('addresses')}: {name}: give address or addresses, "
-                          "not both")
+        raise ConfigError(f"{where('addresses')}: {name}: give address or addresses, not both")
     addresses = table.get("addresses", [text("address")] if "address" in table else [])
     if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
-        raise ConfigError(f"{where('addresses')}: {name}: addresses must be a list of "
-                          "address/prefix strings")
+        raise ConfigError(f"{where('addresses')}: {name}: addresses must be a list of address/prefix strings")
     onboot = table.get("onboot", True)
     if not isinstance(onboot, bool):
         raise ConfigError(f"{where('onboot')}: {name}: onboot must be true or false")
@@ -164,20 +169,32 @@ def _bond(name: str, table: dict[str, Any], defaults: SharedPairs, pos: _Positio
     hwaddr, gateway, gateway6 = text("hwaddr"), text("gateway"), text("gateway6")
     mtu = table.get("mtu")
     # Check the non-option fields here so errors carry the line of their key.
-    checks = (("slaves", lambda: check_slaves(name, slaves)),
-              ("addresses" if "addresses" in table else "address",
-               lambda: [parse_cidr(a) for a in addresses]),
-              ("hwaddr", lambda: hwaddr is None or parse_mac(hwaddr)),
-              ("gateway", lambda: gateway is None or parse_ip(gateway)),
-              ("gateway6", lambda: gateway6 is None or parse_gateway6(gateway6)),
-              ("mtu", lambda: mtu is None or parse_mtu(mtu)))
+    checks = (
+        ("slaves", lambda: check_slaves(name, slaves)),
+        ("addresses" if "addresses" in table else "address", lambda: [parse_cidr(a) for a in addresses]),
+        ("hwaddr", lambda: hwaddr is None or parse_mac(hwaddr)),
+        ("gateway", lambda: gateway is None or parse_ip(gateway)),
+        ("gateway6", lambda: gateway6 is None or parse_gateway6(gateway6)),
+        ("mtu", lambda: mtu is None or parse_mtu(mtu)),
+    )
     for key, check in checks:
         try:
             check()
         except (ConfigError, ValueError) as exc:
             detail = str(exc) if isinstance(exc, ConfigError) else f"{name}: {exc}"
             raise ConfigError(f"{where(key)}: {detail}") from None
-    return build_bond_config(name, slaves=slaves, addresses=addresses, option_pairs=pairs,
-                             shared=defaults, hwaddr=hwaddr, gateway=gateway, gateway6=gateway6,
-                             mtu=mtu, onboot=onboot,
-                             source=pos.path, final=False, where=where())
+    return build_bond_config(
+        name,
+        slaves=slaves,
+        addresses=addresses,
+        option_pairs=pairs,
+        shared=defaults,
+        hwaddr=hwaddr,
+        gateway=gateway,
+        gateway6=gateway6,
+        mtu=mtu,
+        onboot=onboot,
+        source=pos.path,
+        final=False,
+        where=where(),
+    )

@@ -10,8 +10,7 @@ import ipaddress
 import re
 
 from .names import ifname_problem
-from .registry import (BOND_MAX_ARP_TARGETS, BOND_MAX_NS_TARGETS, DATAPATHS,
-                       OptionSpec, accepted_values, did_you_mean)
+from .registry import BOND_MAX_ARP_TARGETS, BOND_MAX_NS_TARGETS, DATAPATHS, OptionSpec, accepted_values, did_you_mean
 
 
 class Invalid(Exception):
@@ -24,7 +23,8 @@ _NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 MAC_RE = re.compile(r"[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}", re.ASCII | re.I)
 _USE_CARRIER_GONE = (
     "use_carrier=0 (MII/ethtool ioctl link checks) was removed from the kernel in 2025; "
-    "only use_carrier=1 (carrier state) is supported")
+    "only use_carrier=1 (carrier state) is supported"
+)
 
 
 def show(raw: object) -> str:
@@ -88,7 +88,7 @@ def parse_scalar(spec: OptionSpec, raw: object) -> object:
             if named is None:
                 raise invalid(spec, raw)
             return named
-        assert spec.min is not None and spec.max is not None, spec.name   # every int option has bounds
+        assert spec.min is not None and spec.max is not None, spec.name  # every int option has bounds
         if not spec.min <= number <= spec.max:
             raise Invalid(f"option {spec.name}: allowed values {spec.min} - {spec.max}")
         return number
@@ -139,18 +139,18 @@ def _parse_path(spec: OptionSpec, raw: object) -> str:
         raise invalid(spec, raw)
     path = raw.strip()
     if path and (not path.startswith("/") or any(c in path for c in "\0\n")):
-        shown = raw.encode("unicode_escape").decode()      # one line, even around a newline
+        shown = raw.encode("unicode_escape").decode()  # one line, even around a newline
         raise Invalid(f"option {spec.name}: invalid value ({shown}): {accepted_values(spec)} expected")
     return path
 
 
 # --- per-member priorities (prio) ----------------------------------------------
 
-PRIO_MIN, PRIO_MAX = -2 ** 31, 2 ** 31 - 1     # the kernel's slave->prio is an s32
+PRIO_MIN, PRIO_MAX = -(2**31), 2**31 - 1  # the kernel's slave->prio is an s32
 
 
 def _prio_items(spec: OptionSpec, raw: object) -> list[tuple[str, object]]:
-    if isinstance(raw, dict):                     # TOML: prio = { eth1 = 10 }
+    if isinstance(raw, dict):  # TOML: prio = { eth1 = 10 }
         return list(raw.items())
     if isinstance(raw, str):
         parts = [item for item in re.split(r"[,\s]+", raw) if item]
@@ -167,8 +167,7 @@ def _prio_items(spec: OptionSpec, raw: object) -> list[tuple[str, object]]:
     return items
 
 
-def parse_prios(spec: OptionSpec, raw: object,
-                current: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+def parse_prios(spec: OptionSpec, raw: object, current: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
     """IFACE:PRIO items (comma- or space-separated, a list of them, or a
     TOML table); each sets that member's prio and leaves the others' as
     they were, like `ip link set IFACE type bond_slave prio PRIO`."""
@@ -185,13 +184,13 @@ def parse_prios(spec: OptionSpec, raw: object,
         except ValueError:
             raise Invalid(f"option {spec.name}: invalid value ({name}:{value}): the prio is an integer") from None
         if not PRIO_MIN <= number <= PRIO_MAX:
-            raise Invalid(f"option {spec.name}: invalid value ({name}:{value}): allowed values "
-                          f"{PRIO_MIN} - {PRIO_MAX}")
+            raise Invalid(f"option {spec.name}: invalid value ({name}:{value}): allowed values {PRIO_MIN} - {PRIO_MAX}")
         prios[name] = number
     return tuple(prios.items())
 
 
 # --- address lists (arp_ip_target, ns_ip6_target) --------------------------------
+
 
 def _target_items(spec: OptionSpec, raw: object) -> list[str]:
     if isinstance(raw, str):
@@ -215,8 +214,7 @@ def _address(spec: OptionSpec, text: str, adding: bool) -> str:
         else:  # the kernel's bond_is_ip_target_ok(): no 0.0.0.0/8, no limited broadcast
             unusable = addr.packed[0] == 0 or int(addr) == 0xFFFFFFFF
         if unusable:
-            raise Invalid(f"option {spec.name}: invalid {_label(spec)} target {addr} "
-                          "specified for addition")
+            raise Invalid(f"option {spec.name}: invalid {_label(spec)} target {addr} specified for addition")
     return str(addr)
 
 
@@ -224,8 +222,9 @@ def _label(spec: OptionSpec) -> str:
     return "NS" if spec.kind == "ipv6list" else "ARP"
 
 
-def parse_targets(spec: OptionSpec, raw: object, current: tuple[str, ...], *,
-                  strict: bool, bad_target: str | None = None) -> tuple[tuple[str, ...], list[str]]:
+def parse_targets(
+    spec: OptionSpec, raw: object, current: tuple[str, ...], *, strict: bool, bad_target: str | None = None
+) -> tuple[tuple[str, ...], list[str]]:
     """Apply a target list value; returns (new list, warnings without bond prefix).
 
     A plain list replaces the current one; "+addr" adds and "-addr" removes, as
@@ -235,8 +234,7 @@ def parse_targets(spec: OptionSpec, raw: object, current: tuple[str, ...], *,
     this warning ({} is the address) instead of refused.
     """
     items = _target_items(spec, raw)
-    label, limit = _label(spec), (BOND_MAX_NS_TARGETS if spec.kind == "ipv6list"
-                                  else BOND_MAX_ARP_TARGETS)
+    label, limit = _label(spec), (BOND_MAX_NS_TARGETS if spec.kind == "ipv6list" else BOND_MAX_ARP_TARGETS)
     replace = all(item[0] not in "+-" for item in items)
     targets = [] if replace else list(current)
     warnings: list[str] = []
@@ -251,16 +249,14 @@ def parse_targets(spec: OptionSpec, raw: object, current: tuple[str, ...], *,
             continue
         if op == "-":
             if addr not in targets:
-                raise Invalid(f"option {spec.name}: unable to remove nonexistent "
-                              f"{label} target {addr}")
+                raise Invalid(f"option {spec.name}: unable to remove nonexistent {label} target {addr}")
             targets.remove(addr)
         elif addr in targets:
             if strict:
                 raise Invalid(f"option {spec.name}: {label} target {addr} is already present")
             warnings.append(f"Warning: duplicate address {addr} in {spec.name}, skipping")
         elif len(targets) >= limit:
-            raise Invalid(f"option {spec.name}: {label} target table is full "
-                          f"(at most {limit} targets)")
+            raise Invalid(f"option {spec.name}: {label} target table is full (at most {limit} targets)")
         else:
             targets.append(addr)
     return tuple(targets), warnings

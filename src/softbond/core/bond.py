@@ -25,6 +25,7 @@ sockets), `notifier` (notify.PeerNotifier: GARP/NA rounds, IGMP resend),
 and device. This module keeps the lifecycle, the control socket's API, the
 mode runner's glue, publishing, events and status.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,7 +63,7 @@ from ..kernel import links as linkops
 from ..faces.status_mode import lacp_status
 from ..wire.ethernet import mac_to_bytes
 
-__all__ = ["Bond", "BondError", "Member"]   # daemon, fuzz and tests import these from here
+__all__ = ["Bond", "BondError", "Member"]  # daemon, fuzz and tests import these from here
 
 log = logging.getLogger("softbond")
 
@@ -70,7 +71,7 @@ log = logging.getLogger("softbond")
 MakeDevice = Callable[..., tuple[Any, Optional[str]]]
 
 EVENT_HISTORY = 500
-WORKER_CHECK_INTERVAL = 0.2   # seconds between looks at the data path workers
+WORKER_CHECK_INTERVAL = 0.2  # seconds between looks at the data path workers
 
 
 def _resolve(future: "asyncio.Future[bool]", value: bool) -> None:
@@ -82,8 +83,9 @@ class Bond:
     """A bond and its members, composed of parts that own their state (see
     the module's docstring); what is the bond's own is set here."""
 
-    def __init__(self, config: BondConfig, links: LinksPort, clock: Clock | None = None,
-                 make_device: MakeDevice = bonddev.choose) -> None:
+    def __init__(
+        self, config: BondConfig, links: LinksPort, clock: Clock | None = None, make_device: MakeDevice = bonddev.choose
+    ) -> None:
         self.name = config.name
         self.config = config
         runner = make_runner(config.options)
@@ -95,9 +97,9 @@ class Bond:
         self._runner_task: asyncio.Task | None = None
         self.links = links
         self.clock = clock or MonotonicClock()
-        self._make_device = make_device       # devices.choose, or a test's fake data path
+        self._make_device = make_device  # devices.choose, or a test's fake data path
         self.mac: str | None = config.hwaddr.lower() if config.hwaddr else None
-        self.ifindex = 0                 # the bond device's
+        self.ifindex = 0  # the bond device's
         self.limits = DeviceLimits(self.name, links, self.core.members, lambda: self.device, self._event)
         self.events: collections.deque = collections.deque(maxlen=EVENT_HISTORY)
         # Log lines held back while a link event is handled (see _logs_after).
@@ -106,25 +108,69 @@ class Bond:
         self._set_warnings: list[str] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.device: bonddev.PythonDevice | bonddev.EbpfDevice | None = None
-        self.health = LinkHealth(self.name, lambda: self.ifindex, links, self.clock, self.core, self._run,
-                                 self._logs_after, lambda: self.mac, self._send_control)
-        self._carrier_thread: CarrierThread | None = None   # eBPF active-backup's fast failover
-        self._path: PathProbe | None = None   # [path monitor] path_monitor=on
-        self.listeners = ControlListeners(links, self.clock, self.core, self.health, lambda: self._path,
-                                          self._send_control, self._runner_output, self._event)
-        self.failover = Failover(self.name, links, self.clock, self.core, self._run, lambda: self.device,
-                                 lambda: self.mac, self._take_mac, self._send_control, self._event)
-        self.inheritance = Inheritance(self.name, links, lambda: self.opts, config.slaves, lambda: self.ifindex,
-                                       self.core.members, self._event)
-        self.membership = Membership(self.name, lambda: self.config, links, self.clock, self.core, self.health,
-                                     self.limits, self.listeners, self.failover, self.inheritance,
-                                     path=lambda: self._path, device=lambda: self.device, mac=lambda: self.mac,
-                                     ifindex=lambda: self.ifindex, stopping=lambda: self._stopped,
-                                     take_mac=self._take_mac, run=self._run, event=self._event,
-                                     publish=self._publish)
+        self.health = LinkHealth(
+            self.name,
+            lambda: self.ifindex,
+            links,
+            self.clock,
+            self.core,
+            self._run,
+            self._logs_after,
+            lambda: self.mac,
+            self._send_control,
+        )
+        self._carrier_thread: CarrierThread | None = None  # eBPF active-backup's fast failover
+        self._path: PathProbe | None = None  # [path monitor] path_monitor=on
+        self.listeners = ControlListeners(
+            links,
+            self.clock,
+            self.core,
+            self.health,
+            lambda: self._path,
+            self._send_control,
+            self._runner_output,
+            self._event,
+        )
+        self.failover = Failover(
+            self.name,
+            links,
+            self.clock,
+            self.core,
+            self._run,
+            lambda: self.device,
+            lambda: self.mac,
+            self._take_mac,
+            self._send_control,
+            self._event,
+        )
+        self.inheritance = Inheritance(
+            self.name, links, lambda: self.opts, config.slaves, lambda: self.ifindex, self.core.members, self._event
+        )
+        self.membership = Membership(
+            self.name,
+            lambda: self.config,
+            links,
+            self.clock,
+            self.core,
+            self.health,
+            self.limits,
+            self.listeners,
+            self.failover,
+            self.inheritance,
+            path=lambda: self._path,
+            device=lambda: self.device,
+            mac=lambda: self.mac,
+            ifindex=lambda: self.ifindex,
+            stopping=lambda: self._stopped,
+            take_mac=self._take_mac,
+            run=self._run,
+            event=self._event,
+            publish=self._publish,
+        )
         self.live = LiveOptions(self)
-        self.notifier = PeerNotifier(self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active,
-                                     self._send_control)
+        self.notifier = PeerNotifier(
+            self.name, links, lambda: self.opts, lambda: self.mac, lambda: self.active, self._send_control
+        )
         self._workers_task: asyncio.Task | None = None
         self._stopped = False
         # Wall-clock stamps of the link event being handled ("heard": its
@@ -139,8 +185,8 @@ class Bond:
     members: list[Member] = property(lambda self: self.core.members)
     carrier: bool = property(lambda self: self.core.carrier)
     failovers: int = property(lambda self: self.core.failovers)
-    mtu: int = property(lambda self: self.limits.mtu)               # the bond device's, as last seen
-    gso_limits = property(lambda self: self.limits.gso_limits)      # its gso_max_size, gso_max_segs
+    mtu: int = property(lambda self: self.limits.mtu)  # the bond device's, as last seen
+    gso_limits = property(lambda self: self.limits.gso_limits)  # its gso_max_size, gso_max_segs
 
     def _run(self, actions: list) -> None:
         """Carry out the core's actions, in the order it gave them."""
@@ -170,18 +216,19 @@ class Bond:
         self.loop = asyncio.get_running_loop()
         self.notifier.loop = self.health.loop = self.listeners.loop = self.membership.loop = self.loop
         self.membership.check_enslaveable(self.config.slaves)
-        check_path_target(self, self.opts, starting=True)     # [path monitor]
+        check_path_target(self, self.opts, starting=True)  # [path monitor]
         metrics_textfile.check_dir(self.name, self.opts.metrics_textfile)
         self.membership.adopted.update(runtime.recover_leftovers(self.name, self.links, adopt=self.config.slaves))
-        if self.opts.inherit:       # the first member's MAC and MTU shape the device
+        if self.opts.inherit:  # the first member's MAC and MTU shape the device
             source = self.inheritance.prepare(self.membership.adopted)
             if self.mac is None:
                 self.mac = source.mac.lower()
             if self.config.mtu is None:
                 self.config = dataclasses.replace(self.config, mtu=source.mtu)
         try:
-            self.device, notice = self._make_device(self.name, self.opts.datapath, mac=self.mac,
-                                                    workers=self.opts.datapath_workers)
+            self.device, notice = self._make_device(
+                self.name, self.opts.datapath, mac=self.mac, workers=self.opts.datapath_workers
+            )
         except RuntimeError as exc:
             raise BondError(str(exc)) from None
         if notice:
@@ -209,7 +256,7 @@ class Bond:
         if self.opts.inherit:
             self.inheritance.take_over()
         for name in self.config.slaves:
-            self.membership.enslave_checked(name)     # checked, all of them, before anything was touched
+            self.membership.enslave_checked(name)  # checked, all of them, before anything was touched
         self._add_default_routes()
         self._restart_monitors()
         self._start_runner_tick()
@@ -227,7 +274,7 @@ class Bond:
         for task in (self._runner_task, self._workers_task):
             if task:
                 task.cancel()
-        if self._path is not None:      # [path monitor]
+        if self._path is not None:  # [path monitor]
             self._path.stop()
         if self._carrier_thread is not None:
             self._carrier_thread.stop()
@@ -247,8 +294,10 @@ class Bond:
     def set_active(self, name: str) -> None:
         """ifenslave -c / sysfs active_slave: force a member active."""
         if not self.core.uses_primary():
-            raise BondError(f"{self.name}: option active_slave: mode dependency failed, not supported in mode "
-                            f"{MODE_NAMES[self.opts.mode]}({self.opts.mode})")
+            raise BondError(
+                f"{self.name}: option active_slave: mode dependency failed, not supported in mode "
+                f"{MODE_NAMES[self.opts.mode]}({self.opts.mode})"
+            )
         member = self.membership.member(name)
         if not member.up:
             raise BondError(f"{self.name}: (slave {name}): Setting {name} as active slave failed: link is not up")
@@ -291,7 +340,7 @@ class Bond:
         self.health.stop_monitors()
         for member in self.members:
             self.listeners.close(member)
-        if self._path is not None:      # [path monitor]
+        if self._path is not None:  # [path monitor]
             self._path.stop()
         for member in (m for m in self.members if not m.path_ok):
             member.path_ok = True
@@ -306,7 +355,7 @@ class Bond:
         if self._runner_task:
             self._runner_task.cancel()
         self._runner_task = None
-        self.runner.read_queues = self.links.root_queues   # flowlet: the gap follows the members' qdiscs
+        self.runner.read_queues = self.links.root_queues  # flowlet: the gap follows the members' qdiscs
         if self.runner.tick_interval and self.loop is not None:
             self._runner_task = self.loop.create_task(self._runner_tick(self.runner))
 
@@ -322,7 +371,7 @@ class Bond:
                 runner.wake = functools.partial(_resolve, woken, True)
                 self.clock.call_at(due, _resolve, woken, False)
                 if await woken:
-                    continue        # a timer may have moved earlier: ask again
+                    continue  # a timer may have moved earlier: ask again
             now = last = self.clock.now()
             self._run(self.core.runner_tick(now))
             if self.device is not None and self.device.tick(runner, now):
@@ -352,7 +401,7 @@ class Bond:
     def _send_control(self, member: Member, frame: bytes) -> None:
         try:
             member.send_control(frame)
-        except OSError:     # a full or vanished member socket: the frame is lost, counted
+        except OSError:  # a full or vanished member socket: the frame is lost, counted
             member.control_send_errors += 1
 
     # --------------------------------------------------------------- publish
@@ -388,8 +437,9 @@ class Bond:
             self._carrier_thread.schedule_rearm()
 
     # ---------------------------------------------------------------- events
-    def _event(self, kind: str, message: str, member: Member | None = None, *,
-               level: int = logging.INFO, prefix: bool = True) -> None:
+    def _event(
+        self, kind: str, message: str, member: Member | None = None, *, level: int = logging.INFO, prefix: bool = True
+    ) -> None:
         if member is not None:
             text = f"{self.name}: (slave {member.name}): {message}"
         elif prefix:
@@ -398,7 +448,10 @@ class Bond:
             text = message
         record = {"time": time.time(), "kind": kind, "slave": member.name if member else None, "message": text}
         if kind == "failover":
-            stamps = {**(self.stamps or {}), **(self._carrier_thread.stamps_for(member) if self._carrier_thread else {})}
+            stamps = {
+                **(self.stamps or {}),
+                **(self._carrier_thread.stamps_for(member) if self._carrier_thread else {}),
+            }
             if stamps:
                 record["stamps"] = stamps
         self.events.append(record)
@@ -425,7 +478,7 @@ class Bond:
         log call (formatting, the handler's write) costs about 0.1 ms, and
         the failover it reports should not wait for it. The event records
         are kept in order at once; the lines follow in the same order."""
-        if self._held_logs is not None:       # nested: the outer one flushes
+        if self._held_logs is not None:  # nested: the outer one flushes
             yield
             return
         self._held_logs = []
@@ -459,28 +512,30 @@ class Bond:
         for m in self.members:
             speed, duplex = self.links.speed_duplex(m.name)
             mtu = int(self.links.sysfs(m.name, "mtu") or 0)
-            slaves.append({
-                "name": m.name,
-                "mii_status": m.link.state,
-                "speed_mbps": speed,
-                "duplex": duplex,
-                "link_failure_count": m.link.failures,
-                "perm_hwaddr": m.perm_hwaddr,
-                "queue_id": 0,
-                "prio": m.prio,
-                "state": self._slave_state(m),
-                # As they are now, whoever changed them: the kernel
-                # leaves a slave's MAC and MTU to the admin once enslaved.
-                "hwaddr": self.links.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
-                "mtu": mtu,
-                "mtu_below_bond": 0 < mtu < self.mtu,
-                "carrier": m.carrier,
-                "counters": self._member_counters(m),
-                "protocols": self.device.protocol_counters(m.ifindex) if self.device else None,
-                "control_send_errors": m.control_send_errors,
-                "ad": self._port_info(m),
-                "path": self._path.status(m) if self._path is not None else None,   # [path monitor]
-            })
+            slaves.append(
+                {
+                    "name": m.name,
+                    "mii_status": m.link.state,
+                    "speed_mbps": speed,
+                    "duplex": duplex,
+                    "link_failure_count": m.link.failures,
+                    "perm_hwaddr": m.perm_hwaddr,
+                    "queue_id": 0,
+                    "prio": m.prio,
+                    "state": self._slave_state(m),
+                    # As they are now, whoever changed them: the kernel
+                    # leaves a slave's MAC and MTU to the admin once enslaved.
+                    "hwaddr": self.links.sysfs(m.name, "address") or m.mac_bytes.hex(":"),
+                    "mtu": mtu,
+                    "mtu_below_bond": 0 < mtu < self.mtu,
+                    "carrier": m.carrier,
+                    "counters": self._member_counters(m),
+                    "protocols": self.device.protocol_counters(m.ifindex) if self.device else None,
+                    "control_send_errors": m.control_send_errors,
+                    "ad": self._port_info(m),
+                    "path": self._path.status(m) if self._path is not None else None,  # [path monitor]
+                }
+            )
         status = {
             "bond": self.name,
             "softbond_version": __version__,
@@ -509,6 +564,6 @@ class Bond:
             "alb_clients": None,
             "events": list(self.events)[-20:],
         }
-        status.update(self.runner.status())   # the keys above keep their places
-        status["lacp_status"] = lacp_status(status)   # negotiated | configured (no partner) | ...
+        status.update(self.runner.status())  # the keys above keep their places
+        status["lacp_status"] = lacp_status(status)  # negotiated | configured (no partner) | ...
         return status

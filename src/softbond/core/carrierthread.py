@@ -28,6 +28,7 @@ Armed only when the core's decision is certain to follow at once: mode
 active-backup, downdelay 0, fail_over_mac none, no member inside an
 updelay or downdelay, an active member and another one up.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,6 +66,7 @@ SWITCH_INTERVAL = 0.0005
 @dataclass
 class _View:
     """A member as choose_active weighs it, with `up` as it would be."""
+
     member: Member
     name: str
     up: bool
@@ -83,8 +85,13 @@ def next_active(bond: "Bond") -> tuple[Member, Member] | None:
     """(the active member, the one the core makes active when it loses its
     carrier), or None when that is not certain or there is none."""
     opts, active = bond.opts, bond.active
-    if (opts.mode != BOND_MODE_ACTIVEBACKUP or opts.downdelay or opts.fail_over_mac != FAIL_OVER_MAC_NONE
-            or active is None or not active.up):
+    if (
+        opts.mode != BOND_MODE_ACTIVEBACKUP
+        or opts.downdelay
+        or opts.fail_over_mac != FAIL_OVER_MAC_NONE
+        or active is None
+        or not active.up
+    ):
         return None
     if any(m.link.state in (linkmon.FAIL, linkmon.BACK) for m in bond.members):
         return None
@@ -101,12 +108,12 @@ class CarrierThread:
     def __init__(self, bond: "Bond", loop: "asyncio.AbstractEventLoop") -> None:
         self.bond = bond
         self.loop = loop
-        self.flips = 0                     # by the thread
-        self.loop_flips = 0                # by the loop, which heard first
+        self.flips = 0  # by the thread
+        self.loop_flips = 0  # by the loop, which heard first
         # The last flip: the member it made active and wall-clock stamps
         # (heard, flipped), for the failover event bench/failover.py reads.
         self.last: tuple[int, dict[str, float]] = (0, {})
-        self._armed_new = 0                # the member the armed bank makes active
+        self._armed_new = 0  # the member the armed bank makes active
         self._sock = netlink.open_link_monitor()
         self._sock.setblocking(False)
         self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)

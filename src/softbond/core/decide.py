@@ -15,6 +15,7 @@ down (`member.judged_down`) is down for the link state machine, as a lost
 carrier is. The path monitor (pathprobe.py) sets Member.path_ok, judge
 "path", and has the bond observe the member again: the same thing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ from ..config.registry import BondOptions, FailOverMac
 from ..modes.active_backup import choose_active, link_change_reselects
 from ..monitors import link as linkmon
 
-if TYPE_CHECKING:      # membership imports the data path; the core needs only the type
+if TYPE_CHECKING:  # membership imports the data path; the core needs only the type
     from ..modes.base import Port, Runner
     from .membership import Member
 
@@ -48,18 +49,21 @@ class SetCarrier:
 @dataclass(frozen=True)
 class NotifyPeers:
     """Gratuitous ARP / unsolicited NA rounds from the new active member."""
+
     member: Member
 
 
 @dataclass(frozen=True)
 class ResendIgmp:
     """The joined multicast groups, reported again from the new active member."""
+
     member: Member
 
 
 @dataclass(frozen=True)
 class MoveMac:
     """The active member changed: tlb/alb swap MACs, fail_over_mac moves them."""
+
     old: Member | None
     new: Member
 
@@ -81,6 +85,7 @@ class Log:
 @dataclass(frozen=True)
 class WakeAt:
     """Call `expire(member, when)` at `when`: a delay ends then."""
+
     member: Member
     when: float
 
@@ -102,7 +107,7 @@ class BondCore:
         self.active: Member | None = None
         self.carrier = False
         self.failovers = 0
-        self._force_primary = False    # the kernel's bond->force_primary, see reselect
+        self._force_primary = False  # the kernel's bond->force_primary, see reselect
 
     def uses_primary(self) -> bool:
         return self.opts.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
@@ -117,8 +122,9 @@ class BondCore:
         member.carrier = carrier
         role = ("active " if member is self.active else "backup ") if self.uses_primary() else ""
         held = member.judged_down if self.runner.path_takes_link_down else member.judged_down - {"path"}
-        change = member.link.observe(carrier and not held, now, self.opts.updelay / 1000,
-                                     self.opts.downdelay / 1000, role)
+        change = member.link.observe(
+            carrier and not held, now, self.opts.updelay / 1000, self.opts.downdelay / 1000, role
+        )
         return self._apply(member, change, now)
 
     def verdict(self, member: Member, judge: str, ok: bool, now: float) -> list[Action]:
@@ -145,8 +151,9 @@ class BondCore:
         if message == "link status definitely up":
             speed = f"{member.speed} Mbps" if member.speed else "Unknown"
             message += f", {speed} {'full' if member.duplex else 'half'} duplex"
-        out: list[Action] = [Log("link", message, member,
-                         logging.INFO if member.link.state != linkmon.DOWN else logging.WARNING)]
+        out: list[Action] = [
+            Log("link", message, member, logging.INFO if member.link.state != linkmon.DOWN else logging.WARNING)
+        ]
         if member.link.state in (linkmon.FAIL, linkmon.BACK):
             out.append(WakeAt(member, member.link.deadline))
         if change.settled:
@@ -178,11 +185,12 @@ class BondCore:
         new = choose_active(self.members, self.active, primary, self.opts.primary_reselect, force)
         if new is None:
             back = [m for m in self.members if m.link.state == linkmon.BACK]
-            if back:      # none up: the kernel takes a going-back member at once
+            if back:  # none up: the kernel takes a going-back member at once
                 new = min(back, key=lambda m: m.link.deadline)
                 early = new.link.promote_early(now)
-                return ([Log("link", f"making interface the new active one {early} ms earlier", new)]
-                        + self.change_active(new, announce=False))
+                return [
+                    Log("link", f"making interface the new active one {early} ms earlier", new)
+                ] + self.change_active(new, announce=False)
         if new is not self.active:
             return self.change_active(new)
         return self.update_carrier()
@@ -202,8 +210,7 @@ class BondCore:
                 out.append(NotifyPeers(new))
         if new is not None:
             if announce:
-                out.append(Log("failover" if old is not None else "active",
-                               "making interface the new active one", new))
+                out.append(Log("failover" if old is not None else "active", "making interface the new active one", new))
             out.append(MoveMac(old, new))
             if old is not None:
                 self.failovers += 1
@@ -230,10 +237,11 @@ class BondCore:
             return []
         self.carrier = carrier
         if not carrier:
-            return [SetCarrier(False), Log("carrier", "now running without any active interface!",
-                                           level=logging.ERROR)]
-        return [SetCarrier(True), Log("carrier", "active interface up!" if self.runner.uses_active
-                                      else "link status up")]
+            return [SetCarrier(False), Log("carrier", "now running without any active interface!", level=logging.ERROR)]
+        return [
+            SetCarrier(True),
+            Log("carrier", "active interface up!" if self.runner.uses_active else "link status up"),
+        ]
 
     # ------------------------------------------------------- the runner
     def runner_tick(self, now: float) -> list[Action]:

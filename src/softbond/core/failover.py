@@ -5,6 +5,7 @@ What is chosen, and when, is the pure core's (decide.BondCore); `Failover`
 asks it and carries out the MAC moves and the carrier its actions name
 (the bond's `run` hands them back here).
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,7 @@ from ..wire.ethernet import mac_to_bytes
 from .decide import Action, BondCore
 from .ports import Clock, LinksPort
 
-if TYPE_CHECKING:      # membership imports the data path; failover needs only the type
+if TYPE_CHECKING:  # membership imports the data path; failover needs only the type
     from .membership import Member
 
 # Values of the fail_over_mac option: none, active, follow.
@@ -39,10 +40,19 @@ class Failover:
     another MAC: fail_over_mac=active), `send` for control frames and
     `event` for the bond's events."""
 
-    def __init__(self, name: str, links: LinksPort, clock: Clock, core: BondCore,
-                 run: Callable[[list[Action]], None], device: Callable[[], Carrier | None],
-                 mac: Callable[[], str | None], take_mac: Callable[[str], None],
-                 send: Callable[[Member, bytes], None], event: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        links: LinksPort,
+        clock: Clock,
+        core: BondCore,
+        run: Callable[[list[Action]], None],
+        device: Callable[[], Carrier | None],
+        mac: Callable[[], str | None],
+        take_mac: Callable[[str], None],
+        send: Callable[[Member, bytes], None],
+        event: Callable[..., None],
+    ) -> None:
         self.name = name
         self.links = links
         self.clock = clock
@@ -71,7 +81,7 @@ class Failover:
         the bond's MAC. The member holding it swaps MACs with the new one,
         then both send learning frames so the switch moves them at once."""
         mac = self._mac()
-        if mac is None or new.mac_bytes == mac_to_bytes(mac):   # None: no member has been enslaved
+        if mac is None or new.mac_bytes == mac_to_bytes(mac):  # None: no member has been enslaved
             return
         bond_mac = mac_to_bytes(mac)
         holder = next((m for m in self.core.members if m.mac_bytes == bond_mac and m is not new), None)
@@ -88,7 +98,7 @@ class Failover:
     def _apply_fail_over_mac(self, old: Member | None, new: Member) -> None:
         fom = self.core.opts.fail_over_mac
         mac = self._mac()
-        if mac is None:       # no member has been enslaved
+        if mac is None:  # no member has been enslaved
             return
         try:
             if fom == FAIL_OVER_MAC_ACTIVE:

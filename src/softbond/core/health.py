@@ -10,6 +10,7 @@ that replies are judged against. It reads carriers through the links port
 What else a link message says (a member renamed, removed, its MAC or MTU
 changed; the bond device's own) is the bond's: `on_links` gets every batch.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +25,7 @@ from ..wire.ethernet import mac_to_bytes
 from .decide import Action, BondCore
 from .ports import Clock, LinksPort
 
-if TYPE_CHECKING:      # membership imports the data path; health needs only the type
+if TYPE_CHECKING:  # membership imports the data path; health needs only the type
     from .membership import Member
 
 
@@ -37,9 +38,18 @@ class LinkHealth:
     _logs_after), and the bond's MAC and control-frame sender for ARP/NS
     probes. The bond sets `loop` at start."""
 
-    def __init__(self, name: str, ifindex: Callable[[], int], links: LinksPort, clock: Clock, core: BondCore,
-                 run: Callable[[list[Action]], None], hold_logs: Callable[[], ContextManager[None]],
-                 mac: Callable[[], str | None], send: Callable[[Member, bytes], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        ifindex: Callable[[], int],
+        links: LinksPort,
+        clock: Clock,
+        core: BondCore,
+        run: Callable[[list[Action]], None],
+        hold_logs: Callable[[], ContextManager[None]],
+        mac: Callable[[], str | None],
+        send: Callable[[Member, bytes], None],
+    ) -> None:
         self.name = name
         self._ifindex = ifindex
         self.links = links
@@ -51,11 +61,11 @@ class LinkHealth:
         self._mac = mac
         self._send = send
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._monitor: socket.socket | None = None          # link messages
+        self._monitor: socket.socket | None = None  # link messages
         self._on_links: Callable[[list[LinkEvent], float], None] | None = None
         self._miimon_task: asyncio.Task[None] | None = None
         self._arp_task: asyncio.Task[None] | None = None
-        self.arp: ArpJudge | None = None                     # the ARP/NS monitor's judge, when it runs
+        self.arp: ArpJudge | None = None  # the ARP/NS monitor's judge, when it runs
         self._arp_rotation = 0
         # The bond's addresses, refreshed every ARP interval (see _arp_tick).
         self.ours_v4: set[bytes] = set()
@@ -75,8 +85,9 @@ class LinkHealth:
         a member being enslaved) only: the kernel drops the rest before they
         wake us."""
         if self._monitor is not None:
-            self.links.set_link_filter(self._monitor, [self._ifindex()] + [m.ifindex for m in self.members]
-                                       + list(extra))
+            self.links.set_link_filter(
+                self._monitor, [self._ifindex()] + [m.ifindex for m in self.members] + list(extra)
+            )
 
     def _on_netlink(self) -> None:
         assert self._monitor is not None and self._on_links is not None
@@ -94,7 +105,7 @@ class LinkHealth:
 
     # ------------------------------------------------------------ carrier
     def observe(self, member: Member, carrier: bool, now: float) -> None:
-        if carrier and not member.carrier:    # the links port's reads; the decision is the core's
+        if carrier and not member.carrier:  # the links port's reads; the decision is the core's
             speed, duplex = self.links.speed_duplex(member.name)
             member.speed, member.duplex = speed or 0, 1 if duplex == "full" else 0
         self._run(self.core.observe(member, carrier, now))
@@ -139,8 +150,9 @@ class LinkHealth:
             now = self.clock.now()
             targets = [socket.inet_aton(t) for t in opts.arp_ip_target]
             targets += [socket.inet_pton(socket.AF_INET6, t) for t in opts.ns_ip6_target]
-            self.arp = ArpJudge(opts.arp_interval / 1000, opts.arp_missed_max,
-                                opts.arp_validate, bool(opts.arp_all_targets), targets)
+            self.arp = ArpJudge(
+                opts.arp_interval / 1000, opts.arp_missed_max, opts.arp_validate, bool(opts.arp_all_targets), targets
+            )
             for member in self.members:
                 self.arp.add(member.name, now)
             self._arp_task = self.loop.create_task(self._arp_monitor(self.arp, opts.arp_interval / 1000))
@@ -170,8 +182,9 @@ class LinkHealth:
         opts = self.core.opts
         v4 = [c for c in self.links.addresses(self.name) if ":" not in c]
         v6 = [c for c in self.links.addresses(self.name, scope_global_only=False) if ":" in c]
-        for frame in probe_frames(mac_to_bytes(self._mac() or bytes(6)), v4, list(opts.arp_ip_target),
-                                  v6, list(opts.ns_ip6_target)):
+        for frame in probe_frames(
+            mac_to_bytes(self._mac() or bytes(6)), v4, list(opts.arp_ip_target), v6, list(opts.ns_ip6_target)
+        ):
             self._send(prober, frame)
 
     def _our_ips(self, family: int) -> set[bytes]:

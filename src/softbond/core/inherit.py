@@ -14,6 +14,7 @@ from the record (recover_inherited).
 moved, None when nothing did), which the state file written on every
 enslave and release carries too (membership.Membership reads it).
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ from ..kernel import addrmove
 from ..kernel import links as linkops
 from ..config.registry import BondOptions
 
-if TYPE_CHECKING:      # membership imports the data path; inherit needs only the type
+if TYPE_CHECKING:  # membership imports the data path; inherit needs only the type
     from .membership import Member
 
 log = logging.getLogger("softbond")
@@ -41,8 +42,16 @@ class Inheritance:
     bond device's ifindex (a getter: a data path switch makes a new
     device), the core's members list and `event` for the bond's events."""
 
-    def __init__(self, name: str, links: linkops.Links, opts: Callable[[], BondOptions], slaves: tuple[str, ...],
-                 ifindex: Callable[[], int], members: list[Member], event: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        links: linkops.Links,
+        opts: Callable[[], BondOptions],
+        slaves: tuple[str, ...],
+        ifindex: Callable[[], int],
+        members: list[Member],
+        event: Callable[..., None],
+    ) -> None:
         self.name = name
         self.links = links
         self._opts = opts
@@ -51,7 +60,7 @@ class Inheritance:
         self._members = members
         self._event = event
         self.record: dict[str, Any] | None = None
-        self._source_state: linkops.LinkState | None = None    # the source as prepare() found it
+        self._source_state: linkops.LinkState | None = None  # the source as prepare() found it
 
     def source(self) -> str | None:
         """The member whose addresses the bond takes (up-front checks let it
@@ -83,11 +92,14 @@ class Inheritance:
         try:
             took = addrmove.move(record, (name, original.ifindex), (self.name, self._ifindex()))
         except addrmove.MoveError as exc:
-            self.record = None            # put back already
+            self.record = None  # put back already
             runtime.write_state(self.name, os.getpid(), [])
             raise BondError(f"{self.name}: inherit from {name}: {exc}; nothing was moved") from None
-        self._event("inherit", f"took over {len(record['addresses'])} addresses and {len(record['routes'])} routes "
-                    f"from {name} in one batch ({took * 1e3:.2f} ms)")
+        self._event(
+            "inherit",
+            f"took over {len(record['addresses'])} addresses and {len(record['routes'])} routes "
+            f"from {name} in one batch ({took * 1e3:.2f} ms)",
+        )
 
     def release_order(self) -> list[Member]:
         """The members in the order a stopping bond releases them: the one
@@ -103,8 +115,9 @@ class Inheritance:
             return
         found = self.links.find(record["ifindex"])
         if found is None:
-            self._event("warning", f"{record['from']} is gone: its addresses are dropped with the bond",
-                        level=logging.WARNING)
+            self._event(
+                "warning", f"{record['from']} is gone: its addresses are dropped with the bond", level=logging.WARNING
+            )
             return
         try:
             took = addrmove.move(record, (self.name, self.links.index(self.name)), (found[0], record["ifindex"]))
@@ -123,18 +136,22 @@ class Inheritance:
         try:
             addrmove.move(record, (self.name, 0), (self.name, self.links.index(self.name)))
         except (addrmove.MoveError, linkops.LinkError) as exc:
-            self._event("warning", f"the rebuilt device lost what it took from {record['from']}: {exc}",
-                        level=logging.WARNING)
+            self._event(
+                "warning", f"the rebuilt device lost what it took from {record['from']}: {exc}", level=logging.WARNING
+            )
 
     def check_release(self, name: str) -> None:
         record = self.record
         if record is not None and any(m.name == name and m.ifindex == record["ifindex"] for m in self._members):
-            raise BondError(f"{self.name}: cannot release {name}: the bond holds its addresses (inherit); "
-                            f"softbond down {self.name} gives them back")
+            raise BondError(
+                f"{self.name}: cannot release {name}: the bond holds its addresses (inherit); "
+                f"softbond down {self.name} gives them back"
+            )
 
 
-def recover_inherited(bond: str, links: linkops.Links, original: linkops.LinkState, record: dict[str, Any],
-                      member: str) -> None:
+def recover_inherited(
+    bond: str, links: linkops.Links, original: linkops.LinkState, record: dict[str, Any], member: str
+) -> None:
     """Crash recovery of the member the bond took addresses from: restored
     and given back what the dead daemon moved onto the bond (from the bond
     device if it is still there). A member that still holds them died

@@ -22,6 +22,7 @@ GSO limits (`mtu`, `gso_limits`) and needs the bond's name, its links, its
 members (read only), its device (through a getter: a data path switch
 replaces it) and its event log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,8 @@ class DeviceLimits:
         self.members = members
         self._device = device
         self._event = event
-        self.mtu = 0                 # the bond device's, as last seen
-        self.gso_limits = (0, 0)     # the bond device's gso_max_size, gso_max_segs
+        self.mtu = 0  # the bond device's, as last seen
+        self.gso_limits = (0, 0)  # the bond device's gso_max_size, gso_max_segs
 
     @property
     def device(self):
@@ -84,8 +85,7 @@ class DeviceLimits:
                 self._try(lambda: self.links.set_mtu(member.name, old))
             self._try(lambda: self.device.follow_mtu(old))
             self._try(lambda: self.links.set_mtu(self.name, old))
-            self._event("warning", f"cannot change the MTU to {new}: {exc}; it stays {old}",
-                        level=logging.WARNING)
+            self._event("warning", f"cannot change the MTU to {new}: {exc}; it stays {old}", level=logging.WARNING)
             return
         self.mtu = new
         self._event("mtu", f"MTU changed from {old} to {new} on the bond and its slaves")
@@ -99,8 +99,9 @@ class DeviceLimits:
             # bonding leaves a slave whose MTU was changed under it alone; so
             # do we, but say so once per change, since frames of the bond's
             # size will not pass it.
-            self._event("warning", f"MTU {event.mtu} differs from {self.name}'s {self.mtu}", member,
-                        level=logging.WARNING)
+            self._event(
+                "warning", f"MTU {event.mtu} differs from {self.name}'s {self.mtu}", member, level=logging.WARNING
+            )
         if event.mtu:
             member.mtu_seen = event.mtu
 
@@ -112,8 +113,7 @@ class DeviceLimits:
         try:
             self.links.set_gso_limits(self.name, size, segs)
         except linkops.LinkError as exc:
-            self._event("warning", f"cannot set gso_max_size {size} gso_max_segs {segs}: {exc}",
-                        level=logging.WARNING)
+            self._event("warning", f"cannot set gso_max_size {size} gso_max_segs {segs}: {exc}", level=logging.WARNING)
             return
         self.gso_limits = (size, segs)
 

@@ -11,6 +11,7 @@ ARP/NS judge and the bond's addresses), a getter for the path probe, the
 sender of control frames, the handler of the runner's output and the event
 log. The bond sets `loop` at start.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +26,7 @@ from .decide import BondCore
 from .health import LinkHealth
 from .ports import Clock, LinksPort
 
-if TYPE_CHECKING:      # membership imports the data path; this needs only the types
+if TYPE_CHECKING:  # membership imports the data path; this needs only the types
     from ..datapath.protocols import Device
     from ..modes.base import Port
     from .membership import Member
@@ -33,25 +34,32 @@ if TYPE_CHECKING:      # membership imports the data path; this needs only the t
 
 ETH_P_ARP = 0x0806
 ETH_P_SLOW = 0x8809
-LISTENER_BATCH = 64   # frames a control-plane listener reads per wakeup
+LISTENER_BATCH = 64  # frames a control-plane listener reads per wakeup
 ETH_P_IPV6 = 0x86DD
 VNET_NONE = bytes(10)
 
 
 @dataclass
 class MemberSockets:
-    arp: socket.socket | None = None      # ARP replies
-    ns: socket.socket | None = None       # IPv6: neighbour advertisements
-    slow: socket.socket | None = None     # 802.3ad: LACPDUs and Markers
+    arp: socket.socket | None = None  # ARP replies
+    ns: socket.socket | None = None  # IPv6: neighbour advertisements
+    slow: socket.socket | None = None  # 802.3ad: LACPDUs and Markers
 
 
 class ControlListeners:
     """Opening and closing the members' listeners, and reading them."""
 
-    def __init__(self, links: LinksPort, clock: Clock, core: BondCore, health: LinkHealth,
-                 path: Callable[[], PathProbe | None], send: Callable[[Member, bytes], None],
-                 runner_output: Callable[[Iterable[tuple[Port, bytes]]], None],
-                 event: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        links: LinksPort,
+        clock: Clock,
+        core: BondCore,
+        health: LinkHealth,
+        path: Callable[[], PathProbe | None],
+        send: Callable[[Member, bytes], None],
+        runner_output: Callable[[Iterable[tuple[Port, bytes]]], None],
+        event: Callable[..., None],
+    ) -> None:
         self.links = links
         self.clock = clock
         self.core = core
@@ -78,7 +86,7 @@ class ControlListeners:
             if (arp is not None and opts.arp_ip_target) or "arp" in runner.listens_for or path is not None:
                 socks.arp = self.links.open_listener(member.name, ETH_P_ARP)
                 self.loop.add_reader(socks.arp.fileno(), self._on_arp, member, socks.arp)
-                if path is not None:      # [path monitor] replies come to the member's probe MAC
+                if path is not None:  # [path monitor] replies come to the member's probe MAC
                     path.listen(member, socks.arp)
             if "lacp" in runner.listens_for and socks.slow is None:
                 socks.slow = self.links.open_listener(member.name, ETH_P_SLOW)
@@ -98,7 +106,7 @@ class ControlListeners:
                 assert self.loop is not None
                 self.loop.remove_reader(sock.fileno())
                 sock.close()
-        socks.arp = socks.ns = socks.slow = None      # a reader still in its batch stops
+        socks.arp = socks.ns = socks.slow = None  # a reader still in its batch stops
 
     def _on_arp(self, member: Member, sock: socket.socket) -> None:
         ours = self.health.ours_v4
@@ -114,9 +122,8 @@ class ControlListeners:
             if parsed is None:
                 continue
             if arp is not None:
-                arp.saw_reply(member.name, parsed.sender_ip, parsed.target_ip, ours,
-                              member is self.core.active, now)
-            if path is not None:      # [path monitor]
+                arp.saw_reply(member.name, parsed.sender_ip, parsed.target_ip, ours, member is self.core.active, now)
+            if path is not None:  # [path monitor]
                 path.saw_arp(parsed, now)
             runner.arp_seen(member, parsed.op, parsed.sender_mac, parsed.sender_ip, parsed.target_ip)
 
@@ -130,19 +137,18 @@ class ControlListeners:
             except OSError:
                 return
             na = wire_ndisc.parse_na(frame)
-            if na is not None and path is not None:      # [path monitor]
+            if na is not None and path is not None:  # [path monitor]
                 path.saw_na(na, now)
             if na is not None and arp is not None:
                 # An NA answering our NS comes from the target itself.
-                arp.saw_reply(member.name, na.target, next(iter(ours), b""), ours,
-                              member is self.core.active, now)
+                arp.saw_reply(member.name, na.target, next(iter(ours), b""), ours, member is self.core.active, now)
 
     def _on_slow(self, member: Member, socks: MemberSockets) -> None:
         """LACPDUs and Marker PDUs from a member, for the 802.3ad runner. The
         protocol object counts, rate-limits and refuses bad frames itself."""
-        for _ in range(LISTENER_BATCH):   # a flood must not starve the event loop
+        for _ in range(LISTENER_BATCH):  # a flood must not starve the event loop
             sock = socks.slow
-            if sock is None:      # closed by what the last frame set off
+            if sock is None:  # closed by what the last frame set off
                 return
             try:
                 frame = sock.recv(2048)

@@ -9,6 +9,7 @@ registry's OptionSpec.effect says what each option needs.
 
 `LiveOptions` is the bond's object for it (`bond.live`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,18 @@ from typing import TYPE_CHECKING
 from ..faces import metrics_textfile
 from ..kernel import proctitle
 from ..config.names import validate_ifname
-from ..config.options import BOND_MODE_ACTIVEBACKUP, EFFECT_DATAPATH, EFFECT_MONITORS, EFFECT_PRIOS, EFFECT_RESELECT, EFFECT_RUNNER, OPTIONS, BondOptions, change_option, option_to_text
+from ..config.options import (
+    BOND_MODE_ACTIVEBACKUP,
+    EFFECT_DATAPATH,
+    EFFECT_MONITORS,
+    EFFECT_PRIOS,
+    EFFECT_RESELECT,
+    EFFECT_RUNNER,
+    OPTIONS,
+    BondOptions,
+    change_option,
+    option_to_text,
+)
 from .errors import BondError
 from .pathprobe import check_target as check_path_target
 from .failover import FAIL_OVER_MAC_FOLLOW, FAIL_OVER_MAC_NONE
@@ -48,7 +60,7 @@ class LiveOptions:
         spec = OPTIONS[name.strip()]
         if spec.name == "prio":
             self._check_prios(new)
-        if spec.name.startswith("path_monitor"):   # [path monitor] refused without a probe target
+        if spec.name.startswith("path_monitor"):  # [path monitor] refused without a probe target
             check_path_target(self.bond, new, starting=False)
         if spec.name == "metrics_textfile":
             metrics_textfile.check_dir(self.bond.name, new.metrics_textfile)
@@ -102,8 +114,12 @@ class LiveOptions:
             return
         if any(m.name == self.bond.opts.primary for m in self.bond.members):
             for member in changed:
-                self.bond._event("warning", "prio updated, but will not affect failover re-selection as primary "
-                            "slave have been set", member, level=logging.WARNING)
+                self.bond._event(
+                    "warning",
+                    "prio updated, but will not affect failover re-selection as primary slave have been set",
+                    member,
+                    level=logging.WARNING,
+                )
         else:
             self.bond.failover.reselect()
 
@@ -120,7 +136,7 @@ class LiveOptions:
         self.bond.runner.bond_name = self.bond.name
         self.bond.active = None
         self._place_member_macs()
-        if self.bond.members:   # else the first enslave starts it
+        if self.bond.members:  # else the first enslave starts it
             self.bond.runner.start(self.bond.mac_bytes())
         now = self.bond.clock.now()
         for member in self.bond.members:
@@ -128,7 +144,7 @@ class LiveOptions:
         assert self.bond.device is not None, "set on a bond that has not started"
         self.bond.listeners.open_bond_arp(self.bond.device)
         self.bond._start_runner_tick()
-        self.bond._restart_monitors()       # the mode may have changed miimon or arp_interval; and the listeners
+        self.bond._restart_monitors()  # the mode may have changed miimon or arp_interval; and the listeners
         self.bond.failover.reselect()
         if not self.bond.runner.uses_active:
             # A new active member announces the bond's MAC (_change_active);
@@ -153,8 +169,11 @@ class LiveOptions:
         for i, member in enumerate(self.bond.members):
             if self.bond.runner.unique_macs:
                 mac = mac_to_bytes(self.bond.membership.unique_mac_for(member.original, self.bond.members[:i]))
-            elif (fom == FAIL_OVER_MAC_NONE or self.bond.opts.mode != BOND_MODE_ACTIVEBACKUP
-                  or (fom == FAIL_OVER_MAC_FOLLOW and i == 0)):
+            elif (
+                fom == FAIL_OVER_MAC_NONE
+                or self.bond.opts.mode != BOND_MODE_ACTIVEBACKUP
+                or (fom == FAIL_OVER_MAC_FOLLOW and i == 0)
+            ):
                 mac = self.bond.mac_bytes()
             else:
                 mac = mac_to_bytes(member.perm_hwaddr)
@@ -166,8 +185,9 @@ class LiveOptions:
         """Rebuild the bond device on another data path, keeping members,
         addresses and the gateway; traffic pauses for the rebuild (about
         0.1-0.5 s)."""
-        if datapath == "ebpf":   # refuse before tearing anything down
+        if datapath == "ebpf":  # refuse before tearing anything down
             from ..datapath import ebpf
+
             ok, why = ebpf.available()
             if not ok:
                 raise BondError(f"{self.bond.name}: datapath=ebpf: the eBPF data path cannot run here: {why}")
@@ -179,8 +199,7 @@ class LiveOptions:
             old.close_member(member.sock, member.ifindex)
             member.sock.close()
         old.close()
-        self.bond.device, notice = self.bond._make_device(self.bond.name, datapath, mac=self.bond.mac,
-                                                          workers=workers)
+        self.bond.device, notice = self.bond._make_device(self.bond.name, datapath, mac=self.bond.mac, workers=workers)
         # A new device is a new ifindex: the link monitor's filter and the
         # bond's own link events (MTU, GSO limits) must follow it.
         self.bond.ifindex = self.bond.links.index(self.bond.name)
@@ -191,17 +210,21 @@ class LiveOptions:
             self.bond.links.set_mac(self.bond.name, self.bond.mac)
         self.bond.device.set_carrier(self.bond.carrier)
         self.bond.links.set_up(self.bond.name, True)
-        self.bond.inheritance.carry_over()      # up --inherit: addresses with their flags, and routes
+        self.bond.inheritance.carry_over()  # up --inherit: addresses with their flags, and routes
         for cidr in addresses:
             self.bond.links.add_address(self.bond.name, cidr)
         self.bond._add_default_routes()
         self.bond.device.start()
         for member in self.bond.members:
-            member.sock, member.send_control = self.bond.device.open_member(member.name, member.ifindex,
-                                                                            member.mac_bytes)
+            member.sock, member.send_control = self.bond.device.open_member(
+                member.name, member.ifindex, member.mac_bytes
+            )
         self.bond.listeners.open_bond_arp(self.bond.device)
         self.bond._start_worker_watch()
-        proctitle.set_bond_title(self.bond.name, self.bond.device.kind)     # ps showed the old path
-        self.bond._event("option", f"data path switched to {self.bond.device.kind}"
-                              + (f" with {workers} workers" if self.bond.device.workers() else ""))
+        proctitle.set_bond_title(self.bond.name, self.bond.device.kind)  # ps showed the old path
+        self.bond._event(
+            "option",
+            f"data path switched to {self.bond.device.kind}"
+            + (f" with {workers} workers" if self.bond.device.workers() else ""),
+        )
         self.bond._publish()

@@ -8,6 +8,7 @@ failover, inheritance) in its constructor. The link messages about members
 come here (`handle_link_events`): a member removed, renamed or given
 another MAC is followed, its carrier handed to link health.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,7 @@ from ..kernel import links as linkops
 from ..kernel.netlink import LinkEvent
 from ..wire.ethernet import mac_to_bytes
 
-if TYPE_CHECKING:      # the parts import Member from here
+if TYPE_CHECKING:  # the parts import Member from here
     from ..config.model import BondConfig
     from ..datapath.protocols import Device
     from .decide import Action, BondCore
@@ -58,15 +59,15 @@ class Member:
     speed: int = 0
     duplex: int = 0
     prio: int = 0
-    mac_bytes: bytes = bytes(6)   # current MAC (tlb/alb give members their own)
-    send_control: object = None   # sends one Ethernet frame (GARP, LACPDU...) on this member
-    gso_max_size: int = 0         # the member's GSO limits (0: unknown); see limits.py
+    mac_bytes: bytes = bytes(6)  # current MAC (tlb/alb give members their own)
+    send_control: object = None  # sends one Ethernet frame (GARP, LACPDU...) on this member
+    gso_max_size: int = 0  # the member's GSO limits (0: unknown); see limits.py
     gso_max_segs: int = 0
-    mtu_seen: int = 0             # its MTU in the last link message
+    mtu_seen: int = 0  # its MTU in the last link message
     # Set when it moved to another namespace (where it is restored): that
     # namespace's id as seen from here, and its ifindex there.
     moved_to: tuple[int, int] | None = None
-    mac_seen: bytes = b""         # its MAC in the last link message
+    mac_seen: bytes = b""  # its MAC in the last link message
     control_send_errors: int = 0  # control frames (GARP, LACPDU...) its socket refused
     # The health judges (decide.BondCore.verdict) holding it down: "arp".
     judged_down: set[str] = field(default_factory=set)
@@ -116,13 +117,29 @@ class Membership:
     `run`, `event` and `publish` of the bond. The bond sets `loop` at start.
     """
 
-    def __init__(self, name: str, config: Callable[[], BondConfig], links: LinksPort, clock: Clock,
-                 core: BondCore, health: LinkHealth, limits: DeviceLimits, listeners: ControlListeners,
-                 failover: Failover, inheritance: Inheritance, *,
-                 path: Callable[[], PathProbe | None], device: Callable[[], Device | None], mac: Callable[[], str | None],
-                 ifindex: Callable[[], int], stopping: Callable[[], bool], take_mac: Callable[[str], None],
-                 run: Callable[[list[Action]], None], event: Callable[..., None],
-                 publish: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: Callable[[], BondConfig],
+        links: LinksPort,
+        clock: Clock,
+        core: BondCore,
+        health: LinkHealth,
+        limits: DeviceLimits,
+        listeners: ControlListeners,
+        failover: Failover,
+        inheritance: Inheritance,
+        *,
+        path: Callable[[], PathProbe | None],
+        device: Callable[[], Device | None],
+        mac: Callable[[], str | None],
+        ifindex: Callable[[], int],
+        stopping: Callable[[], bool],
+        take_mac: Callable[[str], None],
+        run: Callable[[list[Action]], None],
+        event: Callable[..., None],
+        publish: Callable[[], None],
+    ) -> None:
         self.name = name
         self._config = config
         self.links = links
@@ -158,8 +175,12 @@ class Membership:
         """The state file: every member's original (and one about to join:
         a crash from here on is repaired by the next `softbond up`), and
         what the bond inherited."""
-        runtime.write_state(self.name, os.getpid(), [m.original for m in self.members] + list(joining),
-                            inherited=self.inheritance.record)
+        runtime.write_state(
+            self.name,
+            os.getpid(),
+            [m.original for m in self.members] + list(joining),
+            inherited=self.inheritance.record,
+        )
 
     def check_enslaveable(self, names: Iterable[str]) -> None:
         """Every member of a starting bond, checked before anything is
@@ -189,7 +210,7 @@ class Membership:
         except Exception as exc:
             try:
                 self.links.restore(original)
-            except linkops.LinkError:   # gone or busy: the attach error below says what failed
+            except linkops.LinkError:  # gone or busy: the attach error below says what failed
                 pass
             self.health.listen_to_links()
             self._record()
@@ -199,7 +220,7 @@ class Membership:
         if self.health.arp is not None:
             self.health.arp.add(name, self.clock.now())
         path = self._path()
-        if path is not None:      # [path monitor]
+        if path is not None:  # [path monitor]
             path.add(member)
         self.listeners.open(member)
         self.core.runner.start(mac_to_bytes(self._bond_mac()))
@@ -236,13 +257,16 @@ class Membership:
             raise BondError(f"{self.name}: cannot enslave {name}: loopback")
         addrs = self.links.addresses(name)
         if addrs and name != self.inheritance.source():
-            raise BondError(f"{self.name}: cannot enslave {name}: it has address {addrs[0]}; "
-                            "remove its addresses first (the bond holds the IP)")
+            raise BondError(
+                f"{self.name}: cannot enslave {name}: it has address {addrs[0]}; "
+                "remove its addresses first (the bond holds the IP)"
+            )
         mtu = self._mtu_to_give()
         low, high = self.links.mtu_range(name)
         if mtu < low or (high and mtu > high):
-            raise BondError(f"{self.name}: cannot enslave {name}: it cannot take the bond's MTU {mtu} "
-                            f"(its range is {low}-{high})")
+            raise BondError(
+                f"{self.name}: cannot enslave {name}: it cannot take the bond's MTU {mtu} (its range is {low}-{high})"
+            )
 
     def _mtu_to_give(self) -> int:
         """The MTU a member takes at enslave: the bond device's, or before
@@ -255,6 +279,7 @@ class Membership:
         peer made active would swallow every frame, and its release would
         strip the bond's programs). A peer is known by its bond, or by its
         name when its bond's record is gone."""
+
         def is_bond(ifname: str) -> bool:
             return ifname in runtime.running_bonds() or runtime.read_state(ifname) is not None
 
@@ -295,11 +320,22 @@ class Membership:
         sock, send_control = device.open_member(name, original.ifindex, mac_to_bytes(mac))
         carrier = self.links.carrier(name)
         speed, duplex = self.links.speed_duplex(name)
-        return Member(name=name, ifindex=original.ifindex, original=original, sock=sock,
-                      link=linkmon.LinkState(carrier), carrier=carrier, send_control=send_control,
-                      prio=dict(self.core.opts.prio).get(name, 0),
-                      speed=speed or 0, duplex=1 if duplex == "full" else 0, mac_bytes=mac_to_bytes(mac),
-                      gso_max_size=gso_max_size, gso_max_segs=gso_max_segs, mtu_seen=bond_mtu)
+        return Member(
+            name=name,
+            ifindex=original.ifindex,
+            original=original,
+            sock=sock,
+            link=linkmon.LinkState(carrier),
+            carrier=carrier,
+            send_control=send_control,
+            prio=dict(self.core.opts.prio).get(name, 0),
+            speed=speed or 0,
+            duplex=1 if duplex == "full" else 0,
+            mac_bytes=mac_to_bytes(mac),
+            gso_max_size=gso_max_size,
+            gso_max_segs=gso_max_segs,
+            mtu_seen=bond_mtu,
+        )
 
     def unique_mac_for(self, original: linkops.LinkState, placed: list[Member] | None = None) -> str:
         """tlb/alb keep one MAC per member (alb_handle_addr_collision_on_attach):
@@ -346,7 +382,7 @@ class Membership:
         if self.health.arp is not None:
             self.health.arp.remove(member.name)
         path = self._path()
-        if path is not None:      # [path monitor]
+        if path is not None:  # [path monitor]
             path.remove(member)
         self.listeners.close(member)
         sock = member.sock
@@ -358,9 +394,13 @@ class Membership:
         if log_it:
             self._event("release", f"Releasing {'active' if was_active else 'backup'} interface", member)
             if self._mac() == member.perm_hwaddr and self.members:
-                self._event("warning", f"the permanent HWaddr of slave - {member.perm_hwaddr} - is still in use "
-                            f"by bond - set the HWaddr of slave to a different address to avoid conflicts",
-                            member, level=logging.WARNING)
+                self._event(
+                    "warning",
+                    f"the permanent HWaddr of slave - {member.perm_hwaddr} - is still in use "
+                    f"by bond - set the HWaddr of slave to a different address to avoid conflicts",
+                    member,
+                    level=logging.WARNING,
+                )
         if self.core.runner.unique_macs:
             self._free_perm_mac(member)
         try:
@@ -398,11 +438,17 @@ class Membership:
             if member is None:
                 continue
             if event.deleted:
-                moved = event.new_netnsid >= 0     # the kernel releases a slave leaving the namespace
+                moved = event.new_netnsid >= 0  # the kernel releases a slave leaving the namespace
                 if moved:
                     member.moved_to = (event.new_netnsid, event.new_ifindex)
-                self._event("warning", "moved to another network namespace, releasing it" if moved
-                            else "interface was removed, releasing it", member, level=logging.WARNING)
+                self._event(
+                    "warning",
+                    "moved to another network namespace, releasing it"
+                    if moved
+                    else "interface was removed, releasing it",
+                    member,
+                    level=logging.WARNING,
+                )
                 self.release(member.name)
             else:
                 if event.ifname and event.ifname != member.name:
@@ -420,7 +466,7 @@ class Membership:
         self._event("rename", f"renamed to {new_name}", member)
         now = self.clock.now()
         lacp = self.core.runner.ports_keyed_by_name
-        if lacp:       # the port is keyed by name; down for the rename anyway
+        if lacp:  # the port is keyed by name; down for the rename anyway
             self.core.runner.remove_member(member, now)
         if self.health.arp is not None:
             self.health.arp.remove(member.name)
@@ -440,8 +486,12 @@ class Membership:
         if self.core.opts.fail_over_mac != FAIL_OVER_MAC_NONE or self.core.runner.unique_macs or not bond_mac:
             return
         if address != member.mac_seen and address != mac_to_bytes(bond_mac):
-            self._event("warning", f"MAC address changed to {address.hex(':')}, not {self.name}'s {bond_mac}",
-                        member, level=logging.WARNING)
+            self._event(
+                "warning",
+                f"MAC address changed to {address.hex(':')}, not {self.name}'s {bond_mac}",
+                member,
+                level=logging.WARNING,
+            )
         member.mac_seen = address
 
     def _free_perm_mac(self, leaving: Member) -> None:

@@ -9,6 +9,7 @@ bond's MAC and the active member (a round stops when another member took
 over), and a way to send a control frame on a member. The bond sets `loop`
 at start.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,11 +24,11 @@ from ..wire import ndisc as wire_ndisc
 from ..config.registry import BondOptions
 from ..wire.ethernet import mac_to_bytes
 
-if TYPE_CHECKING:      # membership imports the data path; this needs only the type
+if TYPE_CHECKING:  # membership imports the data path; this needs only the type
     from .membership import Member
 
-IGMP_RESEND_INTERVAL = 0.2     # seconds between resend_igmp rounds (HZ/5)
-MLD2_RECORDS = 64              # 20-byte records: a report stays below a 1500-byte MTU
+IGMP_RESEND_INTERVAL = 0.2  # seconds between resend_igmp rounds (HZ/5)
+MLD2_RECORDS = 64  # 20-byte records: a report stays below a 1500-byte MTU
 
 
 class Addresses(Protocol):
@@ -39,8 +40,15 @@ class Addresses(Protocol):
 class PeerNotifier:
     """GARP/NA rounds and IGMP/MLD reports from the active member."""
 
-    def __init__(self, name: str, links: Addresses, opts: Callable[[], BondOptions], mac: Callable[[], str],
-                 active: Callable[[], Member | None], send: Callable[[Member, bytes], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        links: Addresses,
+        opts: Callable[[], BondOptions],
+        mac: Callable[[], str],
+        active: Callable[[], Member | None],
+        send: Callable[[Member, bytes], None],
+    ) -> None:
         self.name = name
         self.links = links
         self._opts = opts
@@ -66,7 +74,7 @@ class PeerNotifier:
         if count <= 0:
             return
         self.notify_round(member)
-        if count > 1 and self.loop is not None:    # (None: not started, as in unit tests)
+        if count > 1 and self.loop is not None:  # (None: not started, as in unit tests)
             gap = (opts.peer_notif_delay or opts.miimon or opts.arp_interval or 0) / 1000
             self._notify_task = self.loop.create_task(self._peer_notify(member, count - 1, gap))
 
@@ -109,8 +117,10 @@ class PeerNotifier:
             if mcast.mld_version(self.name) == 1:
                 frames += [wire_mld.build_mldv1_report(mac, src6, g) for g in groups6]
             else:
-                frames += [wire_mld.build_mldv2_report(mac, src6, groups6[k:k + MLD2_RECORDS])
-                           for k in range(0, len(groups6), MLD2_RECORDS)]
+                frames += [
+                    wire_mld.build_mldv2_report(mac, src6, groups6[k : k + MLD2_RECORDS])
+                    for k in range(0, len(groups6), MLD2_RECORDS)
+                ]
         return frames
 
     async def _peer_notify(self, member: Member, count: int, gap: float) -> None:

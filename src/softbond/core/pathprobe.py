@@ -18,6 +18,7 @@ starts with a clean window when its carrier returns. A verdict goes the way
 a lost carrier goes (member.path_ok into health.py's observe): the member
 is no longer usable, and the bond reselects and publishes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,10 @@ def check_target(bond, opts, *, starting: bool) -> None:
     else:
         found = bond.links.default_gateway(bond.name) is not None
     if not found:
-        raise BondError(f"{bond.name}: path_monitor=on needs a probe target: set arp_ip_target "
-                        "or ns_ip6_target (or give the bond an IPv4 default gateway)")
+        raise BondError(
+            f"{bond.name}: path_monitor=on needs a probe target: set arp_ip_target "
+            "or ns_ip6_target (or give the bond an IPv4 default gateway)"
+        )
 
 
 class PathProbe:
@@ -84,11 +87,16 @@ class PathProbe:
         self.target = target
         self.v6 = ":" in target
         self.target_ip = ip6_bytes(target) if self.v6 else ip4_bytes(target)
-        self.judge = PathJudge(opts.path_monitor_interval / 1000, opts.path_monitor_window,
-                               opts.path_monitor_loss, opts.path_monitor_rtt, opts.path_monitor_recover)
-        self.frames: dict[int, bytes] = {}      # ifindex -> its probe, built once
+        self.judge = PathJudge(
+            opts.path_monitor_interval / 1000,
+            opts.path_monitor_window,
+            opts.path_monitor_loss,
+            opts.path_monitor_rtt,
+            opts.path_monitor_recover,
+        )
+        self.frames: dict[int, bytes] = {}  # ifindex -> its probe, built once
         self.macs: dict[int, bytes] = {}
-        self.owners: dict[bytes, int] = {}      # probe MAC -> ifindex of the member that sends from it
+        self.owners: dict[bytes, int] = {}  # probe MAC -> ifindex of the member that sends from it
         self.task: asyncio.Task | None = None
 
     @classmethod
@@ -98,8 +106,11 @@ class PathProbe:
         # The gateway is read once, here: a route changed later takes a restart (any path_monitor_* set).
         target = probe_target(bond)
         if target is None:
-            bond._event("warning", "path_monitor: no arp_ip_target, ns_ip6_target or IPv4 default gateway: "
-                        "not probing", level=logging.WARNING)
+            bond._event(
+                "warning",
+                "path_monitor: no arp_ip_target, ns_ip6_target or IPv4 default gateway: not probing",
+                level=logging.WARNING,
+            )
             return None
         probe = cls(bond, target)
         for member in bond.members:
@@ -116,8 +127,9 @@ class PathProbe:
         self.judge.add(member.ifindex)
         mac = self.macs[member.ifindex] = probe_mac(member.perm_hwaddr)
         self.owners[mac] = member.ifindex
-        self.frames[member.ifindex] = (build_ns(mac, link_local(mac), self.target) if self.v6
-                                       else build_arp_probe(mac, "0.0.0.0", self.target))
+        self.frames[member.ifindex] = (
+            build_ns(mac, link_local(mac), self.target) if self.v6 else build_arp_probe(mac, "0.0.0.0", self.target)
+        )
 
     def remove(self, member) -> None:
         self.judge.remove(member.ifindex)
@@ -131,8 +143,13 @@ class PathProbe:
         mac = self.macs.get(member.ifindex)
         if mac is None:
             return
-        mreq = member.ifindex.to_bytes(4, "little") + PACKET_MR_UNICAST.to_bytes(2, "little") \
-            + (6).to_bytes(2, "little") + mac + bytes(2)
+        mreq = (
+            member.ifindex.to_bytes(4, "little")
+            + PACKET_MR_UNICAST.to_bytes(2, "little")
+            + (6).to_bytes(2, "little")
+            + mac
+            + bytes(2)
+        )
         listener.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
 
     def saw_arp(self, arp, now: float) -> None:
@@ -167,22 +184,24 @@ class PathProbe:
                 continue
             quality = self.judge.quality(ifindex)
             if in_service:
-                bond._event("path", f"path monitor: {self.judge.recover} probes answered in a row, "
-                            "back in service", member)
+                bond._event(
+                    "path", f"path monitor: {self.judge.recover} probes answered in a row, back in service", member
+                )
             else:
-                bond._event("path", f"path monitor: {quality.reason}, taking it out of service", member,
-                            level=logging.WARNING)
+                bond._event(
+                    "path", f"path monitor: {quality.reason}, taking it out of service", member, level=logging.WARNING
+                )
             member.path_ok = in_service
-            bond.health.observe(member, member.carrier, now)     # as a lost carrier: usable no more, reselect
+            bond.health.observe(member, member.carrier, now)  # as a lost carrier: usable no more, reselect
             if not bond.runner.path_takes_link_down:
-                bond._publish()                             # 802.3ad: out of (or back into) distribution only
+                bond._publish()  # 802.3ad: out of (or back into) distribution only
         for member in bond.members:
             # Not probed: a member without carrier (the link monitors have
             # it), and an 802.3ad port LACP has not made collecting (the
             # partner drops what it sends); either starts with a clean window.
             if not member.carrier or bond.runner.member_collecting(member.name) is False:
                 if self.judge.quality(member.ifindex).probes:
-                    self.judge.add(member.ifindex)          # a clean start when the carrier returns
+                    self.judge.add(member.ifindex)  # a clean start when the carrier returns
                 if not member.path_ok:
                     member.path_ok = True
                 continue
@@ -193,6 +212,12 @@ class PathProbe:
         quality = self.judge.quality(member.ifindex)
         if quality is None:
             return None
-        return {"state": "in service" if quality.in_service else "out of service",
-                "loss_pct": quality.loss_pct, "rtt_ms": quality.rtt_ms, "probes": quality.probes,
-                "taken_out": quality.taken_out, "reason": quality.reason, "target": self.target}
+        return {
+            "state": "in service" if quality.in_service else "out of service",
+            "loss_pct": quality.loss_pct,
+            "rtt_ms": quality.rtt_ms,
+            "probes": quality.probes,
+            "taken_out": quality.taken_out,
+            "reason": quality.reason,
+            "target": self.target,
+        }

@@ -11,6 +11,7 @@
 tests/support/fakelinks.py has the fakes that build a whole Bond in a unit
 test (tests/unit/test_whole_bond.py): no root, no namespaces, no sleeps.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -101,6 +102,7 @@ class MonotonicClock:
         loop.call_at(loop.time() + (when - time.monotonic()), callback, *args)
 
 
-if TYPE_CHECKING:      # mypy holds the real ports to their protocols
+if TYPE_CHECKING:  # mypy holds the real ports to their protocols
+
     def _conforming(links: KernelLinks, clock: MonotonicClock) -> tuple[LinksPort, Clock]:
         return links, clock

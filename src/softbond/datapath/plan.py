@@ -21,6 +21,7 @@ programs' sb_bucket_bytes) and read back by the control plane, which
 publishes a new plan. alb's outgoing ARP leaves the data path on every
 path: to the daemon, whose rlb picks the member and sends it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -29,7 +30,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence, TypeAlias
 
-from .abi import BUCKETS, MAX_MEMBERS, MODE_8023AD, MODE_AB, MODE_ALB, MODE_BCAST, MODE_RR, MODE_TLB, MODE_XOR, POL_L2, POL_VLAN_SRCMAC
+from .abi import (
+    BUCKETS,
+    MAX_MEMBERS,
+    MODE_8023AD,
+    MODE_AB,
+    MODE_ALB,
+    MODE_BCAST,
+    MODE_RR,
+    MODE_TLB,
+    MODE_XOR,
+    POL_L2,
+    POL_VLAN_SRCMAC,
+)
 from ..modes.alb import alb_bucket
 from ..modes.base import VNET, Port, Runner
 from ..modes.flowlet import flowlet_gap_us, flowlet_on
@@ -53,18 +66,19 @@ class ForwardingPlan:
     """Everything a data path needs to move frames, as one value.
     `buckets` (tlb/alb with tlb_dynamic_lb=1) index into `tx_members`;
     -1: `xmit_hash % count`; None: no bucket table (static placement)."""
+
     mode: int
     xmit_hash_policy: int
     packets_per_slave: int
-    tx_members: tuple[tuple[int, bytes], ...]       # (ifindex, mac) frames may leave by, in order
-    active: int                                     # ifindex or 0
-    rx_policy: dict[int, int] = field(hash=False)   # ifindex -> abi RX_*, every member
+    tx_members: tuple[tuple[int, bytes], ...]  # (ifindex, mac) frames may leave by, in order
+    active: int  # ifindex or 0
+    rx_policy: dict[int, int] = field(hash=False)  # ifindex -> abi RX_*, every member
     buckets: tuple[int, ...] | None
     bond_mac: bytes
-    names: dict[int, str] = field(default_factory=dict, hash=False)   # ifindex -> name, every member
+    names: dict[int, str] = field(default_factory=dict, hash=False)  # ifindex -> name, every member
     macs: dict[int, bytes] = field(default_factory=dict, hash=False)  # ifindex -> MAC, every member
-    busy_poll_ns: int = 0                           # the Python loops' datapath_busy_poll
-    protocol_counters: bool = True                  # the Python loops count by protocol (eBPF always does)
+    busy_poll_ns: int = 0  # the Python loops' datapath_busy_poll
+    protocol_counters: bool = True  # the Python loops count by protocol (eBPF always does)
     # xmit_balance=flowlet (xor, 802.3ad, tlb): `buckets` is where each
     # bucket is wanted, and a bucket moves there only once idle this long
     # (FlowletState, bond.bpf.c's flowlet_slot); 0: buckets apply at once
@@ -99,21 +113,26 @@ class ForwardingPlan:
                 raise ValueError("bucket entries are indices into tx_members or -1")
 
 
-def build_plan(runner: Runner, members: Sequence[Port], usable: Sequence[Port], active: Port | None,
-               bond_mac: bytes) -> ForwardingPlan:
+def build_plan(
+    runner: Runner, members: Sequence[Port], usable: Sequence[Port], active: Port | None, bond_mac: bytes
+) -> ForwardingPlan:
     """The runner's decisions for the current members, as a plan."""
     tx = runner.tx_members(usable, active)
     return ForwardingPlan(
-        mode=runner.opts.mode, xmit_hash_policy=runner.opts.xmit_hash_policy,
+        mode=runner.opts.mode,
+        xmit_hash_policy=runner.opts.xmit_hash_policy,
         packets_per_slave=runner.opts.packets_per_slave,
         tx_members=tuple((m.ifindex, m.mac_bytes) for m in tx),
         active=active.ifindex if active is not None else 0,
         rx_policy={m.ifindex: runner.rx_policy(m, active) for m in members},
-        buckets=runner.placement(tx), bond_mac=bond_mac,
-        names={m.ifindex: m.name for m in members}, macs={m.ifindex: m.mac_bytes for m in members},
+        buckets=runner.placement(tx),
+        bond_mac=bond_mac,
+        names={m.ifindex: m.name for m in members},
+        macs={m.ifindex: m.mac_bytes for m in members},
         busy_poll_ns=runner.opts.datapath_busy_poll * 1000,
         protocol_counters=bool(runner.opts.protocol_counters),
-        flowlet_gap_ns=flowlet_gap_us(runner) * 1000 if flowlet_on(runner.opts) else 0)
+        flowlet_gap_ns=flowlet_gap_us(runner) * 1000 if flowlet_on(runner.opts) else 0,
+    )
 
 
 class FlowletState:
@@ -142,21 +161,29 @@ class FlowletState:
             last = last_seen[bucket]
             if current[bucket] != wanted[bucket] and now - last > gap_ns:
                 current[bucket] = wanted[bucket]
-                if last:            # a bucket's first frame is no move
+                if last:  # a bucket's first frame is no move
                     moves[at] += 1
             last_seen[bucket] = now
             return current[bucket]
+
         return slot_of
 
 
 # -- the forwarding decision, compiled for the Python paths ---------------------
 
+
 def _drop(frame: memoryview) -> bool:
     return False
 
 
-def compile_transmit(plan: ForwardingPlan, sends: Mapping[int, Send], bucket_bytes: BucketBytes, to_daemon: Send,
-                     rotation: Iterator[int] | None = None, flowlet: FlowletState | None = None) -> Send | None:
+def compile_transmit(
+    plan: ForwardingPlan,
+    sends: Mapping[int, Send],
+    bucket_bytes: BucketBytes,
+    to_daemon: Send,
+    rotation: Iterator[int] | None = None,
+    flowlet: FlowletState | None = None,
+) -> Send | None:
     """The transmit callable for `plan`, as bond.bpf.c's sb_egress decides:
     frame (memoryview with the virtio-net header) -> sent on a member, or
     dropped (returns False); None when the plan drops every frame (no
@@ -172,6 +199,7 @@ def compile_transmit(plan: ForwardingPlan, sends: Mapping[int, Send], bucket_byt
     fresh one when None).
     Everything is looked up here, once per plan: the callable returned only
     indexes tuples and calls."""
+
     def send_of(ifindex: int) -> Send:
         send = sends.get(ifindex)
         return send if send is not None else _drop
@@ -199,23 +227,30 @@ def compile_transmit(plan: ForwardingPlan, sends: Mapping[int, Send], bucket_byt
 
         def transmit(frame: memoryview) -> object:
             return slot_sends[policy_hash(frame, VNET) % count](frame)
+
         return transmit
     if mode == MODE_BCAST:
+
         def transmit(frame: memoryview) -> object:
             for send in slot_sends:
                 try:
                     send(frame)
                 except OSError:
-                    pass      # one member failing must not starve the others
+                    pass  # one member failing must not starve the others
             return None
+
         return transmit
     raise ValueError(f"unknown bond mode {mode}")
 
 
 def is_igmp(frame: memoryview) -> bool:
     """An untagged IPv4 IGMP frame (virtio-net header first)."""
-    return (len(frame) > _IGMP_PROTO and frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0
-            and frame[_IGMP_PROTO] == 2)
+    return (
+        len(frame) > _IGMP_PROTO
+        and frame[_ETHERTYPE] == 0x08
+        and frame[_ETHERTYPE + 1] == 0
+        and frame[_IGMP_PROTO] == 2
+    )
 
 
 def _round_robin(slot_sends: tuple[Send, ...], per_slave: int, counter: Iterator[int]) -> Send:
@@ -230,23 +265,29 @@ def _round_robin(slot_sends: tuple[Send, ...], per_slave: int, counter: Iterator
         def pick() -> int:
             return randbelow(count)
     else:
+
         def pick() -> int:
             return (next(counter) // per_slave) % count
+
     if per_slave == 1:
+
         def transmit(frame: memoryview) -> object:
             if is_igmp(frame):
                 return first(frame)
             return slot_sends[next(counter) % count](frame)
     else:
+
         def transmit(frame: memoryview) -> object:
             if is_igmp(frame):
                 return first(frame)
             return slot_sends[pick()](frame)
+
     return transmit
 
 
-def _hashed_flowlets(plan: ForwardingPlan, slot_sends: tuple[Send, ...], bucket_bytes: BucketBytes,
-                     flowlet: FlowletState) -> Send:
+def _hashed_flowlets(
+    plan: ForwardingPlan, slot_sends: tuple[Send, ...], bucket_bytes: BucketBytes, flowlet: FlowletState
+) -> Send:
     """xor and 802.3ad with xmit_balance=flowlet (bond.bpf.c's
     send_flowlet): the bucket (hash & 0xFF) by its committed slot, else
     the kernel's hash % count."""
@@ -260,6 +301,7 @@ def _hashed_flowlets(plan: ForwardingPlan, slot_sends: tuple[Send, ...], bucket_
         bucket_bytes[bucket] += len(frame) - VNET
         slot = slot_of(bucket)
         return slot_sends[slot if 0 <= slot < count else key % count](frame)
+
     return transmit
 
 
@@ -269,8 +311,14 @@ def _wanted(plan: ForwardingPlan, count: int) -> tuple[int, ...]:
     return tuple(b if b < count else -1 for b in plan.buckets) if plan.buckets is not None else (-1,) * BUCKETS
 
 
-def _balanced(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: Send | None, bucket_bytes: BucketBytes,
-              to_daemon: Send, flowlet: FlowletState | None = None) -> Send | None:
+def _balanced(
+    plan: ForwardingPlan,
+    slot_sends: tuple[Send, ...],
+    active_send: Send | None,
+    bucket_bytes: BucketBytes,
+    to_daemon: Send,
+    flowlet: FlowletState | None = None,
+) -> Send | None:
     """tlb and alb (bond.bpf.c's send_balanced): balanced buckets by their
     placed member, else by xmit_hash % count, the source MAC becoming that
     member's except on the active one; the rest by the active member;
@@ -279,7 +327,7 @@ def _balanced(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: S
     hash per frame); alb's is its bucket, a cheaper XOR, and only frames
     of unplaced buckets are hashed."""
     count = len(slot_sends)
-    if active_send is None:             # send_active: no active member, the first one
+    if active_send is None:  # send_active: no active member, the first one
         if not count:
             return None
         active_send = slot_sends[0]
@@ -291,11 +339,17 @@ def _balanced(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: S
         if frame[_ETHERTYPE] == 0x08 and frame[_ETHERTYPE + 1] == 0x06:
             return to_daemon(frame[VNET:])
         return balanced(frame)
+
     return transmit
 
 
-def _balanced_by_bucket(plan: ForwardingPlan, slot_sends: tuple[Send, ...], active_send: Send,
-                        bucket_bytes: BucketBytes, flowlet: FlowletState | None) -> Send:
+def _balanced_by_bucket(
+    plan: ForwardingPlan,
+    slot_sends: tuple[Send, ...],
+    active_send: Send,
+    bucket_bytes: BucketBytes,
+    flowlet: FlowletState | None,
+) -> Send:
     count = len(slot_sends)
     macs = tuple(mac for _, mac in plan.tx_members)
     active_slot = plan.active_slot
@@ -319,4 +373,5 @@ def _balanced_by_bucket(plan: ForwardingPlan, slot_sends: tuple[Send, ...], acti
         if slot != active_slot:
             frame[_SRC_MAC] = macs[slot]
         return slot_sends[slot](frame)
+
     return transmit

@@ -6,6 +6,7 @@ implements them. The mode's side of the same contract is modes/base.py's
 Runner, with the Port protocol for what a runner knows of a member.
 `_conforming` below has mypy hold the three devices to this protocol.
 """
+
 from __future__ import annotations
 
 import socket
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from ..modes.base import Port, Runner
 
-if TYPE_CHECKING:      # devices imports the data paths; the check needs only the types
+if TYPE_CHECKING:  # devices imports the data paths; the check needs only the types
     from .devices import EbpfDevice, PythonDevice, WorkersDevice
 
 
@@ -43,8 +44,9 @@ class Device(Protocol):
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
         """The member left: stop forwarding by it."""
 
-    def publish(self, runner: Runner, members: Sequence[Port], usable: Sequence[Port], active: Port | None,
-                bond_mac: bytes) -> None:
+    def publish(
+        self, runner: Runner, members: Sequence[Port], usable: Sequence[Port], active: Port | None, bond_mac: bytes
+    ) -> None:
         """A new forwarding plan from the runner's decisions (datapath/plan.py)."""
 
     def tick(self, runner: Runner, now: float) -> bool:
@@ -61,14 +63,11 @@ class Device(Protocol):
         ...
 
     # Counters and health for status --json (JSON objects: any JSON value).
-    def member_counters(self, name: str, ifindex: int, nic: dict[str, Any]) -> dict[str, Any]:
-        ...
+    def member_counters(self, name: str, ifindex: int, nic: dict[str, Any]) -> dict[str, Any]: ...
 
-    def protocol_counters(self, ifindex: int) -> dict[str, Any] | None:
-        ...
+    def protocol_counters(self, ifindex: int) -> dict[str, Any] | None: ...
 
-    def rx_dropped(self, members: Sequence[Port]) -> int:
-        ...
+    def rx_dropped(self, members: Sequence[Port]) -> int: ...
 
     def workers(self) -> list[dict[str, Any]] | None:
         """The worker processes' state, or None: frames move in the daemon
@@ -85,5 +84,6 @@ class Device(Protocol):
 
 
 if TYPE_CHECKING:
+
     def _conforming(python: PythonDevice, workers: WorkersDevice, ebpf: EbpfDevice) -> list[Device]:
         return [python, workers, ebpf]

@@ -33,9 +33,9 @@ class Fallback:
     def __init__(self, mode: str = OFF, timeout: float = 90.0):
         self.mode = mode
         self.timeout = timeout
-        self.heard_at: float | None = None   # last LACPDU, or when the silence began
+        self.heard_at: float | None = None  # last LACPDU, or when the silence began
         self.engaged_at: float | None = None
-        self.member: Port | None = None      # carries the traffic while engaged
+        self.member: Port | None = None  # carries the traffic while engaged
 
     @property
     def engaged(self) -> bool:
@@ -70,7 +70,7 @@ class Fallback:
         up = [p for p in ports if p.link_up]
         if not self.engaged:
             if not up:
-                self.heard_at = None           # the silence starts with a link
+                self.heard_at = None  # the silence starts with a link
                 return None
             if self.heard_at is None:
                 self.heard_at = now
@@ -91,9 +91,13 @@ class Fallback:
         and the seconds without a LACPDU (None before any member had a
         link)."""
         silent = None if self.heard_at is None else round(max(now - self.heard_at, 0.0), 1)
-        return {"mode": self.mode, "timeout": self.timeout, "active": self.engaged,
-                "member": self.member.name if self.member is not None else None,
-                "silent_for": silent}
+        return {
+            "mode": self.mode,
+            "timeout": self.timeout,
+            "active": self.engaged,
+            "member": self.member.name if self.member is not None else None,
+            "silent_for": silent,
+        }
 
 
 def _best(up: list[Port]) -> Port:

@@ -33,16 +33,37 @@ ZERO_MAC = bytes(6)
 # Port key layout (bond_3ad.c): bit 0 duplex, bits 1-5 speed code, 6-15 user key.
 DUPLEX_KEY_MASK, SPEED_KEY_MASK, USER_KEY_MASK = 0x1, 0x3E, 0xFFC0
 SPEED_CODES = {
-    10: 2, 100: 3, 1000: 4, 2500: 5, 5000: 6, 10000: 7, 14000: 8, 20000: 9,
-    25000: 10, 40000: 11, 50000: 12, 56000: 13, 100000: 14, 200000: 15,
-    400000: 16, 800000: 17,
+    10: 2,
+    100: 3,
+    1000: 4,
+    2500: 5,
+    5000: 6,
+    10000: 7,
+    14000: 8,
+    20000: 9,
+    25000: 10,
+    40000: 11,
+    50000: 12,
+    56000: 13,
+    100000: 14,
+    200000: 15,
+    400000: 16,
+    800000: 17,
 }
 SPEED_OF_CODE = {code: mbps for mbps, code in SPEED_CODES.items()}
 
 COUNTER_NAMES = (
-    "lacpdu_rx", "lacpdu_tx", "lacpdu_unknown_rx", "lacpdu_illegal_rx",
-    "marker_rx", "marker_tx", "marker_response_rx", "marker_response_tx",
-    "dropped_rate_limited", "partner_changes", "reselect_held",
+    "lacpdu_rx",
+    "lacpdu_tx",
+    "lacpdu_unknown_rx",
+    "lacpdu_illegal_rx",
+    "marker_rx",
+    "marker_tx",
+    "marker_response_rx",
+    "marker_response_tx",
+    "dropped_rate_limited",
+    "partner_changes",
+    "reselect_held",
 )
 
 
@@ -56,8 +77,15 @@ class PortParams:
 
     __slots__ = ("system_priority", "system", "key", "port_priority", "port", "state")
 
-    def __init__(self, system_priority: int = 0xFFFF, system: bytes = ZERO_MAC, key: int = 1,
-                 port_priority: int = 0xFF, port: int = 1, state: int = 0):
+    def __init__(
+        self,
+        system_priority: int = 0xFFFF,
+        system: bytes = ZERO_MAC,
+        key: int = 1,
+        port_priority: int = 0xFF,
+        port: int = 1,
+        state: int = 0,
+    ):
         # Defaults are the kernel's partner_admin (ad_initialize_port).
         self.system_priority = system_priority
         self.system = system
@@ -83,11 +111,13 @@ class PortParams:
         to gain, and Open vSwitch flips it whenever its bond gains or loses
         its second member, which would stall the surviving port exactly
         when it is needed."""
-        return (info.port == self.port and info.port_priority == self.port_priority
-                and info.system == self.system
-                and info.system_priority == self.system_priority
-                and info.key == self.key)
+        return (
+            info.port == self.port
+            and info.port_priority == self.port_priority
+            and info.system == self.system
+            and info.system_priority == self.system_priority
+            and info.key == self.key
+        )
 
     def as_info(self) -> LacpInfo:
-        return LacpInfo(self.system_priority, bytes(self.system), self.key,
-                        self.port_priority, self.port, self.state)
+        return LacpInfo(self.system_priority, bytes(self.system), self.key, self.port_priority, self.port, self.state)

@@ -27,20 +27,52 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ..wire.lacpdu import (
-    AGGREGATION, COLLECTING, DEFAULTED, DISTRIBUTING, EXPIRED, LACP_ACTIVITY,
-    LACP_TIMEOUT, SYNCHRONIZATION, LacpInfo, Lacpdu,
+    AGGREGATION,
+    COLLECTING,
+    DEFAULTED,
+    DISTRIBUTING,
+    EXPIRED,
+    LACP_ACTIVITY,
+    LACP_TIMEOUT,
+    SYNCHRONIZATION,
+    LacpInfo,
+    Lacpdu,
 )
 from .params import (
-    AGGREGATE_WAIT_TIME, ATTACHED, CHURN_DETECTION_TIME, CHURN_MONITOR, CHURNED,
-    COLLECTING_DISTRIBUTING, COUNTER_NAMES, CURRENT, DEFAULTED_STATE, DETACHED,
-    DUPLEX_KEY_MASK, EXPIRED_STATE, FAST_PERIODIC, FAST_PERIODIC_TIME, INITIALIZE,
-    LACP_DISABLED, LONG_TIMEOUT_TIME, MAX_MARKER_TX_IN_SECOND, MAX_TX_IN_SECOND,
-    NO_CHURN, NO_PERIODIC, PERIODIC_TX, PORT_DISABLED, SHORT_TIMEOUT_TIME,
-    SLOW_PERIODIC, SLOW_PERIODIC_TIME, SPEED_KEY_MASK, USER_KEY_MASK, WAITING,
-    PortParams, speed_code,
+    AGGREGATE_WAIT_TIME,
+    ATTACHED,
+    CHURN_DETECTION_TIME,
+    CHURN_MONITOR,
+    CHURNED,
+    COLLECTING_DISTRIBUTING,
+    COUNTER_NAMES,
+    CURRENT,
+    DEFAULTED_STATE,
+    DETACHED,
+    DUPLEX_KEY_MASK,
+    EXPIRED_STATE,
+    FAST_PERIODIC,
+    FAST_PERIODIC_TIME,
+    INITIALIZE,
+    LACP_DISABLED,
+    LONG_TIMEOUT_TIME,
+    MAX_MARKER_TX_IN_SECOND,
+    MAX_TX_IN_SECOND,
+    NO_CHURN,
+    NO_PERIODIC,
+    PERIODIC_TX,
+    PORT_DISABLED,
+    SHORT_TIMEOUT_TIME,
+    SLOW_PERIODIC,
+    SLOW_PERIODIC_TIME,
+    SPEED_KEY_MASK,
+    USER_KEY_MASK,
+    WAITING,
+    PortParams,
+    speed_code,
 )
 
-if TYPE_CHECKING:     # selection.py imports this module
+if TYPE_CHECKING:  # selection.py imports this module
     from .selection import Aggregator
 
 # The receive machine's state after current_while expires in each state.
@@ -50,10 +82,22 @@ _RX_TIMED_OUT: dict[str | None, str | None] = {CURRENT: EXPIRED_STATE, EXPIRED_S
 class Port:
     """One aggregation port and its state machines."""
 
-    def __init__(self, name: str, number: int, mac: bytes, *, system: bytes,
-                 system_priority: int, user_port_key: int, lacp_fast: bool,
-                 lacp_active: bool, speed_mbps: int, full_duplex: bool,
-                 link_up: bool, own_aggregator: Aggregator):
+    def __init__(
+        self,
+        name: str,
+        number: int,
+        mac: bytes,
+        *,
+        system: bytes,
+        system_priority: int,
+        user_port_key: int,
+        lacp_fast: bool,
+        lacp_active: bool,
+        speed_mbps: int,
+        full_duplex: bool,
+        link_up: bool,
+        own_aggregator: Aggregator,
+    ):
         self.name = name
         self.number = number
         self.mac = mac
@@ -145,8 +189,7 @@ class Port:
         else:
             self.partner_admin.state &= ~LACP_TIMEOUT
         if self.actor_state & DEFAULTED:
-            self.partner.state = (self.partner.state & ~LACP_TIMEOUT) | (
-                self.partner_admin.state & LACP_TIMEOUT)
+            self.partner.state = (self.partner.state & ~LACP_TIMEOUT) | (self.partner_admin.state & LACP_TIMEOUT)
 
     def set_actor(self, bit: int, on: bool) -> None:
         if on:
@@ -175,9 +218,14 @@ class Port:
 
     def lacpdu(self) -> Lacpdu:
         """__update_lacpdu_from_port."""
-        actor = LacpInfo(self.actor_system_priority, self.actor_system,
-                         self.actor_oper_key, self.actor_port_priority,
-                         self.number, self.actor_state)
+        actor = LacpInfo(
+            self.actor_system_priority,
+            self.actor_system,
+            self.actor_oper_key,
+            self.actor_port_priority,
+            self.number,
+            self.actor_state,
+        )
         return Lacpdu(actor, self.partner.as_info(), 0)
 
     def farewell(self) -> Lacpdu:
@@ -222,8 +270,7 @@ class Port:
             self.actor_state &= ~EXPIRED
             self._rx_enter(PORT_DISABLED, None, now, state)
             if self.link_up:  # the next step of the diagram, without a tick's wait
-                self._rx_enter(EXPIRED_STATE if self.lacp_enabled else LACP_DISABLED,
-                               None, now, PORT_DISABLED)
+                self._rx_enter(EXPIRED_STATE if self.lacp_enabled else LACP_DISABLED, None, now, PORT_DISABLED)
         elif state == PORT_DISABLED:
             self.matched = False
             self.partner.state &= ~SYNCHRONIZATION
@@ -271,12 +318,13 @@ class Port:
     def _choose_matched(self, pdu: Lacpdu) -> None:
         p = pdu.partner
         self.matched = (
-            (p.port == self.number and p.port_priority == self.actor_port_priority
-             and p.system == self.actor_system
-             and p.system_priority == self.actor_system_priority
-             and p.key == self.actor_oper_key
-             and (p.state & AGGREGATION) == (self.actor_state & AGGREGATION))
-            or not (pdu.actor.state & AGGREGATION))
+            p.port == self.number
+            and p.port_priority == self.actor_port_priority
+            and p.system == self.actor_system
+            and p.system_priority == self.actor_system_priority
+            and p.key == self.actor_oper_key
+            and (p.state & AGGREGATION) == (self.actor_state & AGGREGATION)
+        ) or not (pdu.actor.state & AGGREGATION)
 
     def _update_selected(self, pdu: Lacpdu, last: str | None) -> None:
         if not self.partner.same_identity(pdu.actor):
@@ -291,11 +339,14 @@ class Port:
     def _update_ntt(self, pdu: Lacpdu) -> None:
         p = pdu.partner
         mask = LACP_ACTIVITY | LACP_TIMEOUT | SYNCHRONIZATION | AGGREGATION
-        if (p.port != self.number or p.port_priority != self.actor_port_priority
-                or p.system != self.actor_system
-                or p.system_priority != self.actor_system_priority
-                or p.key != self.actor_oper_key
-                or (p.state & mask) != (self.actor_state & mask)):
+        if (
+            p.port != self.number
+            or p.port_priority != self.actor_port_priority
+            or p.system != self.actor_system
+            or p.system_priority != self.actor_system_priority
+            or p.key != self.actor_oper_key
+            or (p.state & mask) != (self.actor_state & mask)
+        ):
             self.request_ntt()
 
     # -- periodic transmission machine -------------------------------------
@@ -304,8 +355,12 @@ class Port:
         last = self.periodic_state
         state: str | None
         partner_fast = bool(self.partner.state & LACP_TIMEOUT)
-        if (self.begin or not self.lacp_enabled or not self.link_up
-                or not (self.actor_state & LACP_ACTIVITY or self.partner.state & LACP_ACTIVITY)):
+        if (
+            self.begin
+            or not self.lacp_enabled
+            or not self.link_up
+            or not (self.actor_state & LACP_ACTIVITY or self.partner.state & LACP_ACTIVITY)
+        ):
             state = NO_PERIODIC
         elif self.periodic_deadline is not None:
             if now >= self.periodic_deadline:
@@ -394,8 +449,13 @@ class Port:
                 self.request_ntt()
             return ATTACHED
         # COLLECTING_DISTRIBUTING
-        if (not self.selected or self.standby or not partner_sync
-                or not self.actor_state & SYNCHRONIZATION or not self._agg_active()):
+        if (
+            not self.selected
+            or self.standby
+            or not partner_sync
+            or not self.actor_state & SYNCHRONIZATION
+            or not self._agg_active()
+        ):
             return ATTACHED
         return state
 
@@ -418,8 +478,7 @@ class Port:
 
     @property
     def collecting_distributing(self) -> bool:
-        return (self.mux_state == COLLECTING_DISTRIBUTING and self.link_up
-                and self._agg_active())
+        return self.mux_state == COLLECTING_DISTRIBUTING and self.link_up and self._agg_active()
 
     # -- transmit machine --------------------------------------------------
 
@@ -429,8 +488,7 @@ class Port:
 
     def tx_machine(self, now: float) -> Lacpdu | None:
         """A LACPDU to send now, or None.  NTT stays set while held back."""
-        if (not self.ntt or not self.lacp_enabled or not self.link_up
-                or self.periodic_state in (None, NO_PERIODIC)):
+        if not self.ntt or not self.lacp_enabled or not self.link_up or self.periodic_state in (None, NO_PERIODIC):
             return None
         if self.tx_rate_limited(now):
             if not self.tx_held:
@@ -479,14 +537,18 @@ class Port:
 
     def tx_ready(self) -> bool:
         """NTT is pending and the transmit machine could send it now."""
-        return (self.ntt and not self.tx_held and self.lacp_enabled and self.link_up
-                and self.periodic_state not in (None, NO_PERIODIC))
+        return (
+            self.ntt
+            and not self.tx_held
+            and self.lacp_enabled
+            and self.link_up
+            and self.periodic_state not in (None, NO_PERIODIC)
+        )
 
     def next_deadline(self, now: float) -> float | None:
         """The nearest timer of this port after *now* (the last tick): any
         timer at or before it has fired already, or waits on another port."""
-        times = [self.current_while, self.periodic_deadline,
-                 self.actor_churn_deadline, self.partner_churn_deadline]
+        times = [self.current_while, self.periodic_deadline, self.actor_churn_deadline, self.partner_churn_deadline]
         if self.mux_state == WAITING:
             times.append(self.wait_while)
         if self.ntt and self.tx_held and self.tx_times:

@@ -30,8 +30,15 @@ from __future__ import annotations
 
 from ..config.registry import AdSelect
 from .params import (
-    AGGREGATE_WAIT_TIME, CURRENT, DEFAULTED_STATE, DETACHED, DUPLEX_KEY_MASK, SPEED_KEY_MASK,
-    SPEED_OF_CODE, USER_KEY_MASK, ZERO_MAC,
+    AGGREGATE_WAIT_TIME,
+    CURRENT,
+    DEFAULTED_STATE,
+    DETACHED,
+    DUPLEX_KEY_MASK,
+    SPEED_KEY_MASK,
+    SPEED_OF_CODE,
+    USER_KEY_MASK,
+    ZERO_MAC,
 )
 from .port import Port
 
@@ -39,8 +46,16 @@ AD_SELECT_STABLE, AD_SELECT_BANDWIDTH, AD_SELECT_COUNT = AdSelect
 
 
 class Aggregator:
-    __slots__ = ("id", "ports", "is_individual", "actor_key", "partner_system",
-                 "partner_system_priority", "partner_key", "is_active")
+    __slots__ = (
+        "id",
+        "ports",
+        "is_individual",
+        "actor_key",
+        "partner_system",
+        "partner_system_priority",
+        "partner_key",
+        "is_active",
+    )
 
     def __init__(self, agg_id: int):
         self.id = agg_id
@@ -91,12 +106,15 @@ class Aggregator:
 
     def matches(self, port: Port) -> bool:
         partner = port.partner
-        return (self.actor_key == port.actor_oper_key
-                and self.partner_system == partner.system
-                and self.partner_system_priority == partner.system_priority
-                and self.partner_key == partner.key
-                and self.has_partner and not self.is_individual
-                and not port.is_individual)
+        return (
+            self.actor_key == port.actor_oper_key
+            and self.partner_system == partner.system
+            and self.partner_system_priority == partner.system_priority
+            and self.partner_key == partner.key
+            and self.has_partner
+            and not self.is_individual
+            and not port.is_individual
+        )
 
 
 def _detach(port: Port) -> Aggregator | None:
@@ -118,8 +136,7 @@ def port_selection(port: Port, aggregators: list[Aggregator], now: float) -> boo
     if port.selected or port.mux_state not in (None, DETACHED):
         return False
     changed = _detach(port) is not None
-    if (port.joined_with_partner and port.joined_at is not None
-            and now < port.joined_at + AGGREGATE_WAIT_TIME):
+    if port.joined_with_partner and port.joined_at is not None and now < port.joined_at + AGGREGATE_WAIT_TIME:
         port.counters["reselect_held"] += 1
         return changed
     chosen = None
@@ -174,10 +191,14 @@ def select_active(aggregators: list[Aggregator], ad_select: int) -> Aggregator |
         agg.is_active = False
         if agg.active_ports:
             best = _better(best, agg, ad_select)
-    if (best is not None and ad_select == AD_SELECT_STABLE and active is not None
-            and active.active_ports
-            and (active.has_partner or not best.has_partner)
-            and not (not active.actor_key and best.actor_key)):
+    if (
+        best is not None
+        and ad_select == AD_SELECT_STABLE
+        and active is not None
+        and active.active_ports
+        and (active.has_partner or not best.has_partner)
+        and not (not active.actor_key and best.actor_key)
+    ):
         best = active
     if best is not None:
         best.is_active = True
@@ -213,15 +234,14 @@ def split_reason(port: Port, other: Aggregator) -> tuple[str, str] | None:
     if (mine ^ theirs) & USER_KEY_MASK:
         return "key", f"different port key {mine} (aggregator {other.id}: {theirs})"
     partner = port.partner
-    if (partner.system, partner.system_priority) != (other.partner_system,
-                                                    other.partner_system_priority):
+    if (partner.system, partner.system_priority) != (other.partner_system, other.partner_system_priority):
         return "partner system", (
             f"different partner system {partner.system_priority},{_mac(partner.system)}"
             f" (aggregator {other.id}: {other.partner_system_priority},"
-            f"{_mac(other.partner_system)})")
+            f"{_mac(other.partner_system)})"
+        )
     if partner.key != other.partner_key:
-        return "partner key", (f"different partner key {partner.key}"
-                               f" (aggregator {other.id}: {other.partner_key})")
+        return "partner key", (f"different partner key {partner.key} (aggregator {other.id}: {other.partner_key})")
     return None
 
 

@@ -24,26 +24,49 @@ from collections import deque
 from typing import Any
 
 from ..wire.lacpdu import (
-    LACP_ACTIVITY, MARKER_RESPONSE, Lacpdu, MarkerPdu, PduError,
-    UnknownSubtype, build_lacpdu, build_marker, parse_slow,
+    LACP_ACTIVITY,
+    MARKER_RESPONSE,
+    Lacpdu,
+    MarkerPdu,
+    PduError,
+    UnknownSubtype,
+    build_lacpdu,
+    build_marker,
+    parse_slow,
 )
 from .fallback import MODES as FALLBACK_MODES, Fallback
 from .params import (
-    CURRENT, DEFAULTED_STATE, DETACHED, LACP_DISABLED, NO_PERIODIC, SPEED_KEY_MASK,
+    CURRENT,
+    DEFAULTED_STATE,
+    DETACHED,
+    LACP_DISABLED,
+    NO_PERIODIC,
+    SPEED_KEY_MASK,
 )
 from .port import Port
 from .selection import Aggregator, enabled_ports, port_selection, select_active, split_reason
 
 NO_RESPONSE_MSG = "No 802.3ad response from the link partner for any adapters in the bond"
-LOOPBACK_MSG = ("An illegal loopback occurred on slave; check the configuration to verify"
-                " that all adapters are connected to 802.3ad compliant switch ports")
+LOOPBACK_MSG = (
+    "An illegal loopback occurred on slave; check the configuration to verify"
+    " that all adapters are connected to 802.3ad compliant switch ports"
+)
 MAX_EVENTS = 256
 
-_OPTIONS = ("system_mac", "system_priority", "lacp_fast", "lacp_active", "ad_select",
-            "min_links", "user_port_key", "bond_name", "fallback", "fallback_timeout")
+_OPTIONS = (
+    "system_mac",
+    "system_priority",
+    "lacp_fast",
+    "lacp_active",
+    "ad_select",
+    "min_links",
+    "user_port_key",
+    "bond_name",
+    "fallback",
+    "fallback_timeout",
+)
 # Kernel option names accepted by configure() too.
-_ALIASES = {"lacp_rate": "lacp_fast", "ad_actor_sys_prio": "system_priority",
-            "ad_user_port_key": "user_port_key"}
+_ALIASES = {"lacp_rate": "lacp_fast", "ad_actor_sys_prio": "system_priority", "ad_user_port_key": "user_port_key"}
 
 
 def _mac_text(mac: bytes) -> str:
@@ -60,15 +83,25 @@ def _check_mac(value: bytes | bytearray | memoryview, what: str) -> bytes:
 class LacpSystem:
     """The 802.3ad protocol state of one bond.  See the module docstring."""
 
-    def __init__(self, *, system_mac: bytes, system_priority: int = 65535,
-                 lacp_fast: bool = False, lacp_active: bool = True, ad_select: int = 0,
-                 min_links: int = 0, user_port_key: int = 0, bond_name: str = "bond0",
-                 fallback: str = "off", fallback_timeout: float = 90.0):
+    def __init__(
+        self,
+        *,
+        system_mac: bytes,
+        system_priority: int = 65535,
+        lacp_fast: bool = False,
+        lacp_active: bool = True,
+        ad_select: int = 0,
+        min_links: int = 0,
+        user_port_key: int = 0,
+        bond_name: str = "bond0",
+        fallback: str = "off",
+        fallback_timeout: float = 90.0,
+    ):
         self._ports: dict[str, Port] = {}
         self._next_agg_id = 0
         self._events: deque[tuple[str | None, str]] = deque(maxlen=MAX_EVENTS)
         self._outbox: list[tuple[str, bytes]] = []
-        self._active_ident: tuple[int, bytes, int] | None = None   # (id, partner system, key)
+        self._active_ident: tuple[int, bytes, int] | None = None  # (id, partner system, key)
         self._no_response = False
         self._now = 0.0
         self._dirty = False  # something changed since the last tick
@@ -124,8 +157,7 @@ class LacpSystem:
             raise
         for port in self._ports.values():
             changed = False
-            if (self.system_mac, self.system_priority) != (old["system_mac"],
-                                                           old["system_priority"]):
+            if (self.system_mac, self.system_priority) != (old["system_mac"], old["system_priority"]):
                 port.actor_system = self.system_mac
                 port.actor_system_priority = self.system_priority
                 changed = True
@@ -149,19 +181,28 @@ class LacpSystem:
 
     # -- members -----------------------------------------------------------
 
-    def add_port(self, name: str, *, port_number: int, mac: bytes, speed_mbps: int,
-                 full_duplex: bool, link_up: bool, now: float) -> None:
+    def add_port(
+        self, name: str, *, port_number: int, mac: bytes, speed_mbps: int, full_duplex: bool, link_up: bool, now: float
+    ) -> None:
         if name in self._ports:
             raise ValueError(f"port {name} already added")
         if not 1 <= port_number <= 0xFFFF:
             raise ValueError("port_number must be 1..65535")
         self._next_agg_id += 1
-        port = Port(name, port_number, _check_mac(mac, "mac"), system=self.system_mac,
-                    system_priority=self.system_priority,
-                    user_port_key=self.user_port_key, lacp_fast=self.lacp_fast,
-                    lacp_active=self.lacp_active, speed_mbps=speed_mbps,
-                    full_duplex=full_duplex, link_up=link_up,
-                    own_aggregator=Aggregator(self._next_agg_id))
+        port = Port(
+            name,
+            port_number,
+            _check_mac(mac, "mac"),
+            system=self.system_mac,
+            system_priority=self.system_priority,
+            user_port_key=self.user_port_key,
+            lacp_fast=self.lacp_fast,
+            lacp_active=self.lacp_active,
+            speed_mbps=speed_mbps,
+            full_duplex=full_duplex,
+            link_up=link_up,
+            own_aggregator=Aggregator(self._next_agg_id),
+        )
         self._ports[name] = port
         self._now = now
         self._dirty = True
@@ -175,8 +216,7 @@ class LacpSystem:
             return
         self._now = now
         self._dirty = True
-        if (port.link_up and port.lacp_enabled and not port.begin
-                and port.periodic_state not in (None, NO_PERIODIC)):
+        if port.link_up and port.lacp_enabled and not port.begin and port.periodic_state not in (None, NO_PERIODIC):
             self._outbox.append((name, build_lacpdu(port.mac, port.farewell())))
             port.counters["lacpdu_tx"] += 1
         agg = port.aggregator
@@ -187,8 +227,7 @@ class LacpSystem:
                 agg.clear()
         own = port.own_aggregator
         if own.ports:
-            free = next((p.own_aggregator for p in self._ports.values()
-                         if not p.own_aggregator.ports), None)
+            free = next((p.own_aggregator for p in self._ports.values() if not p.own_aggregator.ports), None)
             if free is not None:  # always, as every port brings an aggregator
                 free.take_over(own)
             else:
@@ -199,8 +238,7 @@ class LacpSystem:
         self._reselect_active()
         self._update_fallback(now)
 
-    def set_link(self, name: str, *, up: bool, speed_mbps: int, full_duplex: bool,
-                 now: float) -> None:
+    def set_link(self, name: str, *, up: bool, speed_mbps: int, full_duplex: bool, now: float) -> None:
         port = self._ports.get(name)
         if port is None:
             return
@@ -258,15 +296,19 @@ class LacpSystem:
         port.counters["lacpdu_rx"] += 1
         lasted = self._fallback.heard(now)
         if lasted is not None:
-            self._event(port.name, f"LACPDU received: LACP fallback to active-backup ends after"
-                        f" {lasted:.0f} s, back to 802.3ad")
+            self._event(
+                port.name, f"LACPDU received: LACP fallback to active-backup ends after {lasted:.0f} s, back to 802.3ad"
+            )
         if port.begin:  # not initialised yet: the kernel drops it in INITIALIZE
             return
         port.rx_machine(pdu, now)
         if port.counters["partner_changes"] and not port.flap_warned:
             port.flap_warned = True
-            self._event(port.name, "link partner changed its identity while current;"
-                        " re-selection limited to once per aggregate wait time (2 s)")
+            self._event(
+                port.name,
+                "link partner changed its identity while current;"
+                " re-selection limited to once per aggregate wait time (2 s)",
+            )
 
     def _receive_marker(self, port: Port, marker: MarkerPdu, now: float) -> None:
         if marker.kind == MARKER_RESPONSE:
@@ -319,11 +361,9 @@ class LacpSystem:
     def next_deadline(self) -> float | None:
         """The earliest time ``tick`` has work: the last known time when
         something is pending now, else the nearest timer, else None."""
-        if self._dirty or self._outbox or any(
-                p.begin or p.marker_out or p.tx_ready() for p in self._ports.values()):
+        if self._dirty or self._outbox or any(p.begin or p.marker_out or p.tx_ready() for p in self._ports.values()):
             return self._now
-        times = [t for t in (p.next_deadline(self._now) for p in self._ports.values())
-                 if t is not None]
+        times = [t for t in (p.next_deadline(self._now) for p in self._ports.values()) if t is not None]
         fallback = self._fallback.deadline()
         if fallback is not None:
             times.append(max(fallback, self._now))
@@ -355,8 +395,9 @@ class LacpSystem:
         category, text = reason
         if port.split_reason != category:
             port.split_reason = category
-            self._event(port.name, f"Warning: port {port.number} joined aggregator {agg.id},"
-                        f" not aggregator {other.id}: {text}")
+            self._event(
+                port.name, f"Warning: port {port.number} joined aggregator {agg.id}, not aggregator {other.id}: {text}"
+            )
 
     def _reselect_active(self) -> None:
         self._dirty = True  # ports earlier in this tick may react
@@ -367,18 +408,22 @@ class LacpSystem:
             if best is None:
                 self._event(None, f"bond {self.bond_name} has no active aggregator")
             else:
-                partner = (f"partner {_mac_text(best.partner_system)} key {best.partner_key}"
-                           if best.has_partner else "no partner")
+                partner = (
+                    f"partner {_mac_text(best.partner_system)} key {best.partner_key}"
+                    if best.has_partner
+                    else "no partner"
+                )
                 names = ", ".join(p.name for p in best.ports)
-                self._event(None, f"aggregator {best.id} is the active aggregator"
-                            f" ({partner}; ports {names})")
+                self._event(None, f"aggregator {best.id} is the active aggregator ({partner}; ports {names})")
         self._check_no_response()
 
     def _check_no_response(self) -> None:
         active = self._active()
-        silent = (active is not None and (active.is_individual or not active.has_partner)
-                  and any(p.rx_state in (DEFAULTED_STATE, LACP_DISABLED)
-                          for p in active.ports))
+        silent = (
+            active is not None
+            and (active.is_individual or not active.has_partner)
+            and any(p.rx_state in (DEFAULTED_STATE, LACP_DISABLED) for p in active.ports)
+        )
         if silent and not self._no_response:
             self._event(None, NO_RESPONSE_MSG)
         self._no_response = silent
@@ -398,9 +443,12 @@ class LacpSystem:
         if what == "start":
             # (a start needs a heard_at and a member: fallback.update says so)
             assert self._fallback.heard_at is not None and new is not None
-            self._event(None, f"No 802.3ad response from the link partner for"
-                        f" {now - self._fallback.heard_at:.0f} s: LACP fallback to active-backup,"
-                        f" {new.name} carries the traffic")
+            self._event(
+                None,
+                f"No 802.3ad response from the link partner for"
+                f" {now - self._fallback.heard_at:.0f} s: LACP fallback to active-backup,"
+                f" {new.name} carries the traffic",
+            )
         elif what == "member" and new is not None:
             gone = f" ({old.name} has no link)" if old is not None else ""
             self._event(new.name, f"LACP fallback: now the active member{gone}")
@@ -454,14 +502,23 @@ class LacpSystem:
         active = self._active()
         agg = None
         if active is not None:
-            agg = {"id": active.id, "num_ports": active.active_ports,
-                   "actor_key": active.actor_key, "partner_key": active.partner_key,
-                   "partner_mac": _mac_text(active.partner_system)}
-        return {"lacp_active": int(self.lacp_active), "lacp_rate": int(self.lacp_fast),
-                "min_links": self.min_links, "ad_select": self.ad_select,
-                "system_priority": self.system_priority,
-                "system_mac": _mac_text(self.system_mac), "active_aggregator": agg,
-                "lacp_fallback": self._fallback.info(self._now)}
+            agg = {
+                "id": active.id,
+                "num_ports": active.active_ports,
+                "actor_key": active.actor_key,
+                "partner_key": active.partner_key,
+                "partner_mac": _mac_text(active.partner_system),
+            }
+        return {
+            "lacp_active": int(self.lacp_active),
+            "lacp_rate": int(self.lacp_fast),
+            "min_links": self.min_links,
+            "ad_select": self.ad_select,
+            "system_priority": self.system_priority,
+            "system_mac": _mac_text(self.system_mac),
+            "active_aggregator": agg,
+            "lacp_fallback": self._fallback.info(self._now),
+        }
 
     def port_info(self, name: str) -> dict[str, Any]:
         """Per-port status (the /proc slave record's 802.3ad part, plus
@@ -474,16 +531,24 @@ class LacpSystem:
             "partner_churn_state": port.partner_churn_state,
             "actor_churned_count": port.actor_churned_count,
             "partner_churned_count": port.partner_churned_count,
-            "actor": {"system_priority": port.actor_system_priority,
-                      "system_mac": _mac_text(port.actor_system),
-                      "port_key": port.actor_oper_key,
-                      "port_priority": port.actor_port_priority,
-                      "port_number": port.number, "port_state": port.actor_state},
-            "partner": {"system_priority": partner.system_priority,
-                        "system_mac": _mac_text(partner.system), "oper_key": partner.key,
-                        "port_priority": partner.port_priority,
-                        "port_number": partner.port, "port_state": partner.state},
-            "rx_state": port.rx_state, "mux_state": port.mux_state,
+            "actor": {
+                "system_priority": port.actor_system_priority,
+                "system_mac": _mac_text(port.actor_system),
+                "port_key": port.actor_oper_key,
+                "port_priority": port.actor_port_priority,
+                "port_number": port.number,
+                "port_state": port.actor_state,
+            },
+            "partner": {
+                "system_priority": partner.system_priority,
+                "system_mac": _mac_text(partner.system),
+                "oper_key": partner.key,
+                "port_priority": partner.port_priority,
+                "port_number": partner.port,
+                "port_state": partner.state,
+            },
+            "rx_state": port.rx_state,
+            "mux_state": port.mux_state,
             "periodic_state": port.periodic_state,
             "current": port.rx_state == CURRENT,
             "counters": dict(port.counters),

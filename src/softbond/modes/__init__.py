@@ -1,10 +1,16 @@
 """One runner per bonding mode: which member sends each frame, which
 members' frames go up, and the mode's periodic work."""
+
 from __future__ import annotations
 
 from ..config.registry import (
     BondOptions,
-    BOND_MODE_8023AD, BOND_MODE_ACTIVEBACKUP, BOND_MODE_ALB, BOND_MODE_BROADCAST, BOND_MODE_ROUNDROBIN, BOND_MODE_TLB,
+    BOND_MODE_8023AD,
+    BOND_MODE_ACTIVEBACKUP,
+    BOND_MODE_ALB,
+    BOND_MODE_BROADCAST,
+    BOND_MODE_ROUNDROBIN,
+    BOND_MODE_TLB,
     BOND_MODE_XOR,
 )
 from .active_backup import ActiveBackup
@@ -30,5 +36,6 @@ def make_runner(opts: BondOptions) -> Runner:
         # Imported by the bonds that run it: LACP's state machines are the
         # largest mode (0.6 MiB of every other bond's memory).
         from .ieee8023ad import Ieee8023ad
+
         return Ieee8023ad(opts)
     return RUNNERS[opts.mode](opts)

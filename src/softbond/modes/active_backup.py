@@ -10,6 +10,7 @@ may then take a member whose updelay is still running).
 When to choose at all is the caller's business, as in bond_miimon_commit:
 see `link_change_reselects`.
 """
+
 from __future__ import annotations
 
 from typing import Protocol, Sequence, TypeVar
@@ -22,8 +23,8 @@ RESELECT_ALWAYS, RESELECT_BETTER, RESELECT_FAILURE = PrimaryReselect
 
 class Candidate(Protocol):
     name: str
-    speed: int          # Mbps, 0 unknown
-    duplex: int         # 1 full, 0 half/unknown
+    speed: int  # Mbps, 0 unknown
+    duplex: int  # 1 full, 0 half/unknown
     prio: int
 
     @property
@@ -35,8 +36,9 @@ class Candidate(Protocol):
 C = TypeVar("C", bound=Candidate)
 
 
-def choose_active(members: Sequence[C], current: C | None, primary: C | None, reselect: int,
-                  force_primary: bool = False) -> C | None:
+def choose_active(
+    members: Sequence[C], current: C | None, primary: C | None, reselect: int, force_primary: bool = False
+) -> C | None:
     """bond_choose_primary_or_current; bond_find_best_slave's fallback to
     the first member up never finds one this has not already weighed."""
     current_up = current is not None and current.up
@@ -52,7 +54,7 @@ def choose_active(members: Sequence[C], current: C | None, primary: C | None, re
         return primary
     else:
         candidate = primary
-    if current is None or not current_up:      # (None: for the type checker)
+    if current is None or not current_up:  # (None: for the type checker)
         return candidate
     if reselect == RESELECT_ALWAYS:
         return candidate
@@ -65,8 +67,7 @@ def choose_active(members: Sequence[C], current: C | None, primary: C | None, re
     return current  # RESELECT_FAILURE
 
 
-def link_change_reselects(member: Candidate, up: bool, active: Candidate | None,
-                          primary: Candidate | None) -> bool:
+def link_change_reselects(member: Candidate, up: bool, active: Candidate | None, primary: Candidate | None) -> bool:
     """bond_miimon_commit: a member whose link went down makes the bond
     choose again only if it was the active one; one whose link came up, if
     there is no active, it is the primary, or its prio beats the active's."""

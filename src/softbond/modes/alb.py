@@ -24,6 +24,7 @@ UPDATE_BUDGET clients a tick, so a failover sends at most
 is rare, so the egress thread may take the table's lock for it; bulk
 traffic never does.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,15 +37,15 @@ from ..wire.arp import ARPOP_REPLY, ARPOP_REQUEST, build_arp
 from .base import RX_DELIVER, RX_UNICAST_OWN_MAC, VNET, Frame, Port, WritableFrame
 from .tlb import Tlb, is_nd
 
-TICK = 0.1                 # ALB_TIMER_TICKS_PER_SEC = 10
-UPDATE_DELAY = 2.0         # RLB_UPDATE_DELAY
-ARP_BURST = 2              # RLB_ARP_BURST_SIZE
-UPDATE_RETRY = 3           # RLB_UPDATE_RETRY
+TICK = 0.1  # ALB_TIMER_TICKS_PER_SEC = 10
+UPDATE_DELAY = 2.0  # RLB_UPDATE_DELAY
+ARP_BURST = 2  # RLB_ARP_BURST_SIZE
+UPDATE_RETRY = 3  # RLB_UPDATE_RETRY
 LEARNING_ETHERTYPE = 0x9000  # ETH_P_LOOPBACK
-TABLE_SIZE = 256           # RLB_HASH_TABLE_SIZE
-CLIENT_TTL = 300.0         # seconds an entry lives without an ARP refreshing it
-UPDATE_BUDGET = 64         # clients told per tick (2 replies each)
-EXPIRY_INTERVAL = 10.0     # how often the table is swept for CLIENT_TTL
+TABLE_SIZE = 256  # RLB_HASH_TABLE_SIZE
+CLIENT_TTL = 300.0  # seconds an entry lives without an ARP refreshing it
+UPDATE_BUDGET = 64  # clients told per tick (2 replies each)
+EXPIRY_INTERVAL = 10.0  # how often the table is swept for CLIENT_TTL
 
 _ETHERTYPE = VNET + 12
 _ARP = VNET + 14
@@ -61,7 +62,7 @@ def alb_bucket(frame: Frame) -> int | None:
     XOR of the destination IP's bytes; None when not balanced. Reads single
     bytes, so a unicast frame costs no slice objects."""
     kind = frame[_ETHERTYPE] << 8 | frame[_ETHERTYPE + 1]
-    broadcast = frame[VNET] & 1 and frame[VNET:VNET + 6] == _BROADCAST
+    broadcast = frame[VNET] & 1 and frame[VNET : VNET + 6] == _BROADCAST
     if kind == 0x0800:
         o = _IPV4_DST.start
         if len(frame) < o + 4 or broadcast or frame[_IPV4_PROTO] == 2:
@@ -88,12 +89,13 @@ def alb_bucket(frame: Frame) -> int | None:
 @dataclass
 class Client:
     """One rx_hashtbl entry."""
-    ip: bytes                 # the client's address
-    our_ip: bytes             # our address it talks to
-    mac: bytes | None         # None until an ARP reply tells us
+
+    ip: bytes  # the client's address
+    our_ip: bytes  # our address it talks to
+    mac: bytes | None  # None until an ARP reply tells us
     member: Port | None = None  # the member it sends to
-    ntt: bool = False         # needs to be told its member's MAC
-    seen: float = 0.0         # when an ARP last refreshed it (monotonic)
+    ntt: bool = False  # needs to be told its member's MAC
+    seen: float = 0.0  # when an ARP last refreshed it (monotonic)
 
 
 def slot_of(ip: bytes) -> int:
@@ -111,10 +113,10 @@ class ReceiveBalancer:
         self.usable: list[Port] = []
         self.active: Port | None = None
         self._next = 0
-        self.update_at = 0.0       # no client update before this time
-        self.retries = 0           # extra rounds after a member change
+        self.update_at = 0.0  # no client update before this time
+        self.retries = 0  # extra rounds after a member change
         self.rx_ntt = False
-        self._cursor = 0           # the next slot a round of updates looks at
+        self._cursor = 0  # the next slot a round of updates looks at
 
     def clients(self) -> list[Client]:
         return [c for c in self.slots if c is not None]
@@ -127,9 +129,9 @@ class ReceiveBalancer:
             self.active = active
             new = set(map(id, self.usable))
             if new - old and old:
-                self._rebalance()             # a member joined or came back
+                self._rebalance()  # a member joined or came back
             elif old - new:
-                self._clear_gone(now)         # a member left or failed
+                self._clear_gone(now)  # a member left or failed
 
     def _next_member(self) -> Port | None:
         if not self.usable:
@@ -172,22 +174,26 @@ class ReceiveBalancer:
     def arp_xmit(self, frame: WritableFrame, now: float) -> Port | None:
         """rlb_arp_xmit: pick the member for an ARP we send, rewriting the
         sender MAC of replies. Returns the member (None: use the active)."""
-        if len(frame) < _ARP + 28 or bytes(frame[_ARP:_ARP + 6]) != b"\x00\x01\x08\x00\x06\x04":
+        if len(frame) < _ARP + 28 or bytes(frame[_ARP : _ARP + 6]) != b"\x00\x01\x08\x00\x06\x04":
             return None
         op = frame[_ARP + 7]
-        sender_ip = bytes(frame[_ARP + 14:_ARP + 18])
-        target_mac = bytes(frame[_ARP + 18:_ARP + 24])
-        target_ip = bytes(frame[_ARP + 24:_ARP + 28])
+        sender_ip = bytes(frame[_ARP + 14 : _ARP + 18])
+        target_mac = bytes(frame[_ARP + 18 : _ARP + 24])
+        target_ip = bytes(frame[_ARP + 24 : _ARP + 28])
         with self.lock:
             member = self._choose(sender_ip, target_ip, target_mac if op == ARPOP_REPLY else None, now)
             if op == ARPOP_REPLY and member is not None:
-                frame[_ARP + 8:_ARP + 14] = member.mac_bytes
+                frame[_ARP + 8 : _ARP + 14] = member.mac_bytes
             elif op == ARPOP_REQUEST:
                 self.update_at = now + UPDATE_DELAY
                 # The broadcast just taught every host the bond's MAC.
                 for client in self.clients():
-                    if (client.our_ip == sender_ip and client.mac and client.member is not None
-                            and client.member is not self.active):
+                    if (
+                        client.our_ip == sender_ip
+                        and client.mac
+                        and client.member is not None
+                        and client.member is not self.active
+                    ):
                         client.ntt = self.rx_ntt = True
         return member
 
@@ -195,8 +201,7 @@ class ReceiveBalancer:
         """rlb_choose_channel: the client's slot, taken over by a new client."""
         index = slot_of(client_ip)
         client = self.slots[index]
-        if (client is not None and client.ip == client_ip and client.our_ip == our_ip
-                and client.member in self.usable):
+        if client is not None and client.ip == client_ip and client.our_ip == our_ip and client.member in self.usable:
             if client_mac and client_mac != _BROADCAST and any(client_mac):
                 client.mac = client_mac
             client.seen = now
@@ -205,15 +210,15 @@ class ReceiveBalancer:
         if member is None:
             return None
         valid = client_mac if client_mac and client_mac != _BROADCAST and any(client_mac) else None
-        self.slots[index] = Client(ip=client_ip, our_ip=our_ip, mac=valid, member=member,
-                                   ntt=bool(valid), seen=now)
+        self.slots[index] = Client(ip=client_ip, our_ip=our_ip, mac=valid, member=member, ntt=bool(valid), seen=now)
         if valid:
             self.rx_ntt = True
         return member
 
     # -- incoming ARP (control plane) ----------------------------------------
-    def arp_recv(self, op: int, sender_mac: bytes, sender_ip: bytes, target_ip: bytes,
-                 now: float | None = None) -> None:
+    def arp_recv(
+        self, op: int, sender_mac: bytes, sender_ip: bytes, target_ip: bytes, now: float | None = None
+    ) -> None:
         """rlb_update_entry_from_arp: a reply refreshes the client's MAC."""
         if op != ARPOP_REPLY or len(sender_ip) != 4:
             return
@@ -253,12 +258,13 @@ class ReceiveBalancer:
                     continue
                 budget -= 1
                 mac = client.member.mac_bytes
-                frame = build_arp(ARPOP_REPLY, mac, client.our_ip, client.mac, client.ip,
-                                  eth_src=mac, eth_dst=client.mac)
+                frame = build_arp(
+                    ARPOP_REPLY, mac, client.our_ip, client.mac, client.ip, eth_src=mac, eth_dst=client.mac
+                )
                 out.extend((client.member, frame) for _ in range(ARP_BURST))
                 if self.retries == 0:
                     client.ntt = False
-            if self._cursor >= TABLE_SIZE:     # the round is over
+            if self._cursor >= TABLE_SIZE:  # the round is over
                 self._cursor = 0
                 if self.retries:
                     self.retries -= 1
@@ -268,9 +274,15 @@ class ReceiveBalancer:
 
     def to_json(self) -> list[dict[str, str | None]]:
         with self.lock:
-            return [{"client": ".".join(map(str, c.ip)), "ip": ".".join(map(str, c.our_ip)),
-                     "mac": c.mac.hex(":") if c.mac else None,
-                     "slave": c.member.name if c.member is not None else None} for c in self.clients()]
+            return [
+                {
+                    "client": ".".join(map(str, c.ip)),
+                    "ip": ".".join(map(str, c.our_ip)),
+                    "mac": c.mac.hex(":") if c.mac else None,
+                    "slave": c.member.name if c.member is not None else None,
+                }
+                for c in self.clients()
+            ]
 
 
 def learning_frame(mac: bytes) -> bytes:

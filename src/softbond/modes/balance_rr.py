@@ -8,6 +8,7 @@ control plane republishes without it. The rotation itself is the data
 path's (datapath/plan.compile_transmit, bond.bpf.c's sb_rr counter): the
 runner's decisions are the base runner's, every usable member equal.
 """
+
 from __future__ import annotations
 
 from .base import Runner

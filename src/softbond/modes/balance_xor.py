@@ -8,6 +8,7 @@ same way over its distributing members. The hash is the data path's
 xmit_balance=flowlet moves flows between members at their pauses
 (modes/flowlet.py).
 """
+
 from __future__ import annotations
 
 from .flowlet import FlowletRunner

@@ -12,11 +12,13 @@ per frame.
 Frames in the data paths carry the 10-byte virtio-net header first; the
 Ethernet header starts at VNET (offset 10).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Protocol, Sequence, TypeAlias
 
 from ..config.registry import BondOptions
+
 # The receive policies a runner returns per member (datapath_abi.py says
 # what each does); the runners import them from here (re-exported).
 from ..datapath.abi import RX_DELIVER as RX_DELIVER, RX_DROP as RX_DROP
@@ -32,11 +34,12 @@ WritableFrame: TypeAlias = bytearray | memoryview
 
 class Port(Protocol):
     """What a runner may know of a member."""
+
     name: str
     ifindex: int
-    mac_bytes: bytes               # current MAC
-    speed: int                     # Mbps, 0 unknown
-    duplex: int                    # 1 full, 0 half/unknown
+    mac_bytes: bytes  # current MAC
+    speed: int  # Mbps, 0 unknown
+    duplex: int  # 1 full, 0 half/unknown
 
     @property
     def up(self) -> bool:

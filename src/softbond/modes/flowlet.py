@@ -51,6 +51,7 @@ A bucket wanted on a member stays wanted there for MOVE_HOLD intervals
 and without it the same bucket went back and forth, each move one more
 chance of reordering.
 """
+
 from __future__ import annotations
 
 import time
@@ -89,15 +90,21 @@ class MovesCounted(Protocol):
     def flowlet_moves(self) -> int: ...
 
 
-def flowlet_status(opts: BondOptions, device: MovesCounted | None, runner: Runner | None = None) -> dict[str, int] | None:
+def flowlet_status(
+    opts: BondOptions, device: MovesCounted | None, runner: Runner | None = None
+) -> dict[str, int] | None:
     """status --json "flowlet" (None with xmit_balance=hash); `moves`: the
     buckets the data path moved after a pause; `gap_now_us`: the gap the
     data path applies now (flowlet_gap plus the queues' difference)."""
     if not flowlet_on(opts):
         return None
-    return {"gap_us": opts.flowlet_gap, "interval_ms": opts.flowlet_interval,
-            "moves": device.flowlet_moves() if device is not None else 0, "gap_auto": opts.flowlet_gap_auto,
-            "gap_now_us": flowlet_gap_us(runner) if runner is not None else opts.flowlet_gap}
+    return {
+        "gap_us": opts.flowlet_gap,
+        "interval_ms": opts.flowlet_interval,
+        "moves": device.flowlet_moves() if device is not None else 0,
+        "gap_auto": opts.flowlet_gap_auto,
+        "gap_now_us": flowlet_gap_us(runner) if runner is not None else opts.flowlet_gap,
+    }
 
 
 def flowlet_gap_us(runner: Runner) -> int:
@@ -145,8 +152,7 @@ def member_loads(placement: Sequence[int], sent: Sequence[int], count: int) -> l
     return loads
 
 
-def place(placement: Sequence[int], sent: Sequence[int], count: int,
-          held: Collection[int] = ()) -> tuple[int, ...]:
+def place(placement: Sequence[int], sent: Sequence[int], count: int, held: Collection[int] = ()) -> tuple[int, ...]:
     """The wanted placement after an interval in which bucket b carried
     sent[b] bytes: while the busiest member carries more than IMBALANCE of
     the total above the least loaded one, its heaviest bucket smaller than
@@ -164,8 +170,14 @@ def place(placement: Sequence[int], sent: Sequence[int], count: int,
         surplus = loads[busiest] - loads[least]
         if surplus <= IMBALANCE * total:
             break
-        on_busiest = [b for b in range(BUCKETS) if sent[b] and sent[b] < surplus and b not in held
-                      and (table[b] if 0 <= table[b] < count else b % count) == busiest]
+        on_busiest = [
+            b
+            for b in range(BUCKETS)
+            if sent[b]
+            and sent[b] < surplus
+            and b not in held
+            and (table[b] if 0 <= table[b] < count else b % count) == busiest
+        ]
         if not on_busiest:
             break
         bucket = max(on_busiest, key=sent.__getitem__)
@@ -186,10 +198,10 @@ class FlowletBalancer:
         self._ifindexes: list[int] = []
         self._wanted: tuple[int, ...] = (-1,) * BUCKETS
         self._next = 0.0
-        self._queues: QueueStats = {}      # the last read of the members' qdiscs
+        self._queues: QueueStats = {}  # the last read of the members' qdiscs
         self._queues_at = 0.0
-        self._delays: deque[list[int]] = deque(maxlen=QUEUE_READINGS)   # per reading, µs per member
-        self._queue_gap = 0                 # µs the queues add to flowlet_gap, as published
+        self._delays: deque[list[int]] = deque(maxlen=QUEUE_READINGS)  # per reading, µs per member
+        self._queue_gap = 0  # µs the queues add to flowlet_gap, as published
         self._moved: dict[int, float] = {}  # bucket -> when it was last wanted elsewhere
 
     @property
@@ -230,8 +242,9 @@ class FlowletBalancer:
             self._moved.clear()
         return self._wanted
 
-    def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float,
-                  read_queues: ReadQueues | None = None) -> bool:
+    def rebalance(
+        self, read_bucket_bytes: Callable[[], list[int]], now: float, read_queues: ReadQueues | None = None
+    ) -> bool:
         if not self._next or now + self.interval / 2 < self._next:
             return False
         self._next = now + self.interval
@@ -242,8 +255,9 @@ class FlowletBalancer:
         wanted = place(self._wanted, sent, len(self._tx), held)
         if wanted == self._wanted:
             return gap_changed
-        self._moved = {b: now for b in range(BUCKETS) if wanted[b] != self._wanted[b]} | \
-            {b: self._moved[b] for b in held}
+        self._moved = {b: now for b in range(BUCKETS) if wanted[b] != self._wanted[b]} | {
+            b: self._moved[b] for b in held
+        }
         self._wanted = wanted
         return True
 

@@ -8,6 +8,7 @@ AD_TIMER_INTERVAL), sends what it asks to send, and turns its verdicts
 xmit_balance=flowlet moves flows between the distributing members at
 their pauses (modes/flowlet.py).
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -29,11 +30,16 @@ LONGEST = 1.0
 
 
 def _system_options(opts: BondOptions) -> dict[str, Any]:
-    return dict(system_priority=opts.ad_actor_sys_prio, lacp_fast=bool(opts.lacp_rate),
-                lacp_active=bool(opts.lacp_active), ad_select=opts.ad_select,
-                min_links=opts.min_links, user_port_key=opts.ad_user_port_key,
-                fallback=LacpFallback(opts.lacp_fallback).label,  # type: ignore[call-arg]  # a lookup by value; mypy reads the two-argument __new__
-                fallback_timeout=opts.lacp_fallback_timeout)
+    return dict(
+        system_priority=opts.ad_actor_sys_prio,
+        lacp_fast=bool(opts.lacp_rate),
+        lacp_active=bool(opts.lacp_active),
+        ad_select=opts.ad_select,
+        min_links=opts.min_links,
+        user_port_key=opts.ad_user_port_key,
+        fallback=LacpFallback(opts.lacp_fallback).label,  # type: ignore[call-arg]  # a lookup by value; mypy reads the two-argument __new__
+        fallback_timeout=opts.lacp_fallback_timeout,
+    )
 
 
 class Ieee8023ad(FlowletRunner):
@@ -47,7 +53,7 @@ class Ieee8023ad(FlowletRunner):
         self._next_port = 0
         self._by_name: dict[str, Port] = {}
         self._last_forwarding: tuple[object, ...] = ()
-        self._bond_mac = bytes(6)     # the system MAC when ad_actor_system is all zeros
+        self._bond_mac = bytes(6)  # the system MAC when ad_actor_system is all zeros
 
     def _system_mac(self, bond_mac: bytes) -> bytes:
         configured = bytes(int(x, 16) for x in self.opts.ad_actor_system.split(":"))
@@ -56,8 +62,9 @@ class Ieee8023ad(FlowletRunner):
     def start(self, bond_mac: bytes) -> None:
         self._bond_mac = bond_mac
         if self.system is None:
-            self.system = LacpSystem(system_mac=self._system_mac(bond_mac), bond_name=self.bond_name,
-                                     **_system_options(self.opts))
+            self.system = LacpSystem(
+                system_mac=self._system_mac(bond_mac), bond_name=self.bond_name, **_system_options(self.opts)
+            )
 
     def _running(self) -> LacpSystem:
         """The protocol, which start() made (the bond starts the runner
@@ -81,9 +88,15 @@ class Ieee8023ad(FlowletRunner):
         self._next_port += 1
         self._port_numbers[member.name] = self._next_port
         self._by_name[member.name] = member
-        self._running().add_port(member.name, port_number=self._next_port, mac=member.lacp_mac,
-                             speed_mbps=member.speed, full_duplex=bool(member.duplex),
-                             link_up=member.up, now=now)
+        self._running().add_port(
+            member.name,
+            port_number=self._next_port,
+            mac=member.lacp_mac,
+            speed_mbps=member.speed,
+            full_duplex=bool(member.duplex),
+            link_up=member.up,
+            now=now,
+        )
         self.dirty = True
         self.wake()
 
@@ -96,15 +109,16 @@ class Ieee8023ad(FlowletRunner):
         self.wake()
 
     def link_changed(self, member: Port, now: float) -> None:
-        self._running().set_link(member.name, up=member.up, speed_mbps=member.speed,
-                             full_duplex=bool(member.duplex), now=now)
+        self._running().set_link(
+            member.name, up=member.up, speed_mbps=member.speed, full_duplex=bool(member.duplex), now=now
+        )
         self.dirty = True
         self.wake()
 
     def receive(self, member: Port, frame: bytes, now: float) -> list[tuple[Port, bytes]]:
         self._running().receive(member.name, frame, now)
         out = self._run(now)
-        self.wake()          # the partner may have asked for fast periodic PDUs: a timer moved
+        self.wake()  # the partner may have asked for fast periodic PDUs: a timer moved
         return out
 
     # -- periodic --------------------------------------------------------------
@@ -121,8 +135,11 @@ class Ieee8023ad(FlowletRunner):
         if self.system is None:
             return []
         out = [(self._by_name[name], frame) for name, frame in self.system.tick(now) if name in self._by_name]
-        forwarding = (self.system.distributing(), self.system.carrier(),
-                      tuple(n for n in self._by_name if self.system.collecting(n)))
+        forwarding = (
+            self.system.distributing(),
+            self.system.carrier(),
+            tuple(n for n in self._by_name if self.system.collecting(n)),
+        )
         if forwarding != self._last_forwarding:
             self._last_forwarding = forwarding
             self.dirty = True

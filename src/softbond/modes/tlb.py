@@ -28,6 +28,7 @@ worker processes. After the first interval the two rules differ only in
 the order buckets are placed in, and in buckets new since the last
 measurement (hashed here, least-loaded at first frame in the kernel).
 """
+
 from __future__ import annotations
 
 import time
@@ -66,6 +67,7 @@ def tlb_hash(policy: int) -> Callable[[Frame], int | None]:
         if kind == 0x0800 or (kind == 0x86DD and not is_nd(frame)):
             return xmit_hash(frame, VNET)
         return None
+
     return balanced_hash
 
 
@@ -76,6 +78,7 @@ def tlb_bucket(policy: int) -> Callable[[Frame], int | None]:
     def bucket(frame: Frame) -> int | None:
         h = balanced_hash(frame)
         return None if h is None else h & 0xFF
+
     return bucket
 
 
@@ -84,8 +87,8 @@ class LoadTable:
     bucket's load history (bytes/s in the last interval)."""
 
     def __init__(self, capacities: list[int], history: list[int]) -> None:
-        self.capacity = capacities                  # speed << 20, per member
-        self.load = [0] * len(capacities)           # bytes/s assigned, per member
+        self.capacity = capacities  # speed << 20, per member
+        self.load = [0] * len(capacities)  # bytes/s assigned, per member
         self.history = history
 
     def assign(self, bucket: int) -> int:
@@ -104,8 +107,7 @@ def place_by_load(speeds: list[int], sent: list[int]) -> tuple[int, ...]:
     """The bucket table after an interval in which bucket b carried
     sent[b] bytes: each bucket that carried any on the least loaded member,
     heaviest first; the others -1 (xmit_hash % count)."""
-    table = LoadTable([(speed or 10) << 20 for speed in speeds],
-                      [1 + b // int(REBALANCE_INTERVAL) for b in sent])
+    table = LoadTable([(speed or 10) << 20 for speed in speeds], [1 + b // int(REBALANCE_INTERVAL) for b in sent])
     placement = [-1] * BUCKETS
     for bucket in sorted((b for b in range(BUCKETS) if sent[b]), key=lambda b: -sent[b]):
         placement[bucket] = table.assign(bucket)
@@ -115,6 +117,7 @@ def place_by_load(speeds: list[int], sent: list[int]) -> tuple[int, ...]:
 class Tlb(FlowletRunner):
     """xmit_balance=flowlet replaces the 10 s rebalance by modes/flowlet.py's
     (tlb_dynamic_lb aside: asking for flowlet asks for moves)."""
+
     uses_active = True
     unique_macs = True
     hash_tick_interval: float = REBALANCE_INTERVAL
@@ -146,8 +149,11 @@ class Tlb(FlowletRunner):
         # have started a moment before the first plan was published.
         if flowlet_on(self.opts):
             return self.flowlet.rebalance(read_bucket_bytes, now, self.read_queues)
-        if not self.opts.tlb_dynamic_lb or not self._next_rebalance \
-                or now + self.hash_tick_interval / 2 < self._next_rebalance:
+        if (
+            not self.opts.tlb_dynamic_lb
+            or not self._next_rebalance
+            or now + self.hash_tick_interval / 2 < self._next_rebalance
+        ):
             return False
         self._next_rebalance = now + REBALANCE_INTERVAL
         sent = read_bucket_bytes()

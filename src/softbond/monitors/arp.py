@@ -9,6 +9,7 @@ gets a chance to prove itself without the switch seeing our MAC flap.
 Received-traffic evidence for unvalidated members comes from the kernel's
 own rx counters, so the data path does no per-frame bookkeeping for it.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -30,6 +31,7 @@ def validates(arp_validate: int, active: bool) -> bool:
 @dataclass
 class Evidence:
     """When a member last showed signs of life."""
+
     last_rx: float
     rx_packets: int = -1
     target_rx: dict[bytes, float] = field(default_factory=dict)
@@ -38,8 +40,9 @@ class Evidence:
 class ArpJudge:
     """Pure decision logic; the bond feeds it frames, counters and time."""
 
-    def __init__(self, interval: float, missed_max: int, validate: int, all_targets: bool,
-                 targets: list[bytes]) -> None:
+    def __init__(
+        self, interval: float, missed_max: int, validate: int, all_targets: bool, targets: list[bytes]
+    ) -> None:
         self.interval = interval
         self.missed_max = missed_max
         self.validate = validate
@@ -64,8 +67,9 @@ class ArpJudge:
                 ev.last_rx = now
         ev.rx_packets = rx_packets
 
-    def saw_reply(self, name: str, sender_ip: bytes, target_ip: bytes, ours: set[bytes],
-                  active: bool, now: float) -> None:
+    def saw_reply(
+        self, name: str, sender_ip: bytes, target_ip: bytes, ours: set[bytes], active: bool, now: float
+    ) -> None:
         """An ARP (or NA) frame: a reply from a target to us, or, as a backup
         sees it through the switch, our own request to a target."""
         ev = self.evidence.get(name)
@@ -95,15 +99,19 @@ class ArpJudge:
         return now - ev.last_rx <= window
 
 
-def probe_frames(mac: bytes, sources_v4: list[str], targets_v4: list[str],
-                 sources_v6: list[str], targets_v6: list[str]) -> list[bytes]:
+def probe_frames(
+    mac: bytes, sources_v4: list[str], targets_v4: list[str], sources_v6: list[str], targets_v6: list[str]
+) -> list[bytes]:
     """ARP requests / neighbour solicitations for every target, each from the
     bond address on the target's subnet when there is one (as the kernel
     picks the source by route)."""
     frames = []
     for target in targets_v4:
-        frames.append(wire_arp.build_arp(1, mac, _source_for(target, sources_v4, "0.0.0.0"),
-                                         bytes(6), target, eth_dst=b"\xff" * 6))
+        frames.append(
+            wire_arp.build_arp(
+                1, mac, _source_for(target, sources_v4, "0.0.0.0"), bytes(6), target, eth_dst=b"\xff" * 6
+            )
+        )
     for target in targets_v6:
         source = _source_for(target, sources_v6, None)
         if source is not None:

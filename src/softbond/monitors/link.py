@@ -3,19 +3,21 @@
 Pure logic: fed carrier observations and the time, it returns what happened
 so the bond can log and reselect. States are the kernel's BOND_LINK_*.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 UP = "up"
-FAIL = "going down"      # carrier lost, downdelay running
+FAIL = "going down"  # carrier lost, downdelay running
 DOWN = "down"
-BACK = "going back"      # carrier back, updelay running
+BACK = "going back"  # carrier back, updelay running
 
 
 @dataclass
 class Change:
     """A transition worth logging; `settled` ones need a reselect."""
+
     message: str
     settled: bool
 
@@ -23,8 +25,8 @@ class Change:
 class LinkState:
     def __init__(self, carrier: bool) -> None:
         self.state = UP if carrier else DOWN
-        self.deadline = 0.0         # when the running delay ends
-        self.since = 0.0            # when the delay started
+        self.deadline = 0.0  # when the running delay ends
+        self.since = 0.0  # when the delay started
         self.failures = 0
 
     @property
@@ -32,8 +34,7 @@ class LinkState:
         """Counts as up for transmitting: UP, and FAIL until downdelay ends."""
         return self.state in (UP, FAIL)
 
-    def observe(self, carrier: bool, now: float, updelay: float, downdelay: float,
-                role: str = "") -> Change | None:
+    def observe(self, carrier: bool, now: float, updelay: float, downdelay: float, role: str = "") -> Change | None:
         state = self.state
         if carrier:
             if state == FAIL:
@@ -49,7 +50,9 @@ class LinkState:
             if state == UP:
                 if downdelay > 0:
                     self.state, self.since, self.deadline = FAIL, now, now + downdelay
-                    return Change(f"link status down for {role}interface, disabling it in {int(downdelay * 1000)} ms", False)
+                    return Change(
+                        f"link status down for {role}interface, disabling it in {int(downdelay * 1000)} ms", False
+                    )
                 return self._go_down()
             if state == BACK:
                 self.state = DOWN

@@ -16,6 +16,7 @@ a member that loses everything is out after ceil(loss% x window) probes
 No I/O and no clock: the caller passes `now` and says what was sent and
 what came back. Members are keys (any hashable; the bond uses ifindexes).
 """
+
 from __future__ import annotations
 
 import math
@@ -23,29 +24,31 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-REPLY_TIMEOUT_MIN = 0.25    # seconds: a busy event loop must not turn a late reply into a loss
-RTT_FLOOR = 0.001           # seconds: microsecond RTTs of a quiet LAN are not "slow" at any multiple
+REPLY_TIMEOUT_MIN = 0.25  # seconds: a busy event loop must not turn a late reply into a loss
+RTT_FLOOR = 0.001  # seconds: microsecond RTTs of a quiet LAN are not "slow" at any multiple
 
 
 @dataclass
 class PathRecord:
     """One member's probes: judged outcomes (RTT in seconds, None = lost),
     the send times still waiting for a reply, and its service state."""
+
     outcomes: deque[float | None]
     pending: deque[float] = field(default_factory=deque)
     in_service: bool = True
-    clean_run: int = 0          # consecutive answered (and fast enough) probes
-    taken_out: int = 0          # times taken out of service
-    reason: str = ""            # why it is out, for status and the event log
+    clean_run: int = 0  # consecutive answered (and fast enough) probes
+    taken_out: int = 0  # times taken out of service
+    reason: str = ""  # why it is out, for status and the event log
 
 
 @dataclass(frozen=True)
 class PathQuality:
     """What status, top, web and /metrics show for a member."""
+
     in_service: bool
-    loss_pct: float             # of the judged probes in the window
-    rtt_ms: float | None        # median of the answered ones
-    probes: int                 # judged probes in the window
+    loss_pct: float  # of the judged probes in the window
+    rtt_ms: float | None  # median of the answered ones
+    probes: int  # judged probes in the window
     taken_out: int
     reason: str
 
@@ -109,7 +112,7 @@ class PathJudge:
             elif record.clean_run >= self.recover:
                 record.in_service = True
                 record.reason = ""
-                record.outcomes.clear()     # the old losses would take it out again at once
+                record.outcomes.clear()  # the old losses would take it out again at once
                 changes.append((key, True))
         return changes
 
@@ -121,8 +124,10 @@ class PathJudge:
             median = _median(record.outcomes)
             best = self._best_rtt()
             if median is not None and best is not None and median > self.rtt_multiple * max(best, RTT_FLOOR):
-                return (f"round-trip time {median * 1000:.2f} ms, more than {self.rtt_multiple} times "
-                        f"the best member's {best * 1000:.2f} ms")
+                return (
+                    f"round-trip time {median * 1000:.2f} ms, more than {self.rtt_multiple} times "
+                    f"the best member's {best * 1000:.2f} ms"
+                )
         return ""
 
     def _too_slow(self, rtt: float) -> bool:
@@ -132,8 +137,7 @@ class PathJudge:
         return best is not None and rtt > self.rtt_multiple * max(best, RTT_FLOOR)
 
     def _best_rtt(self) -> float | None:
-        medians = [m for m in (_median(r.outcomes) for r in self.records.values() if r.in_service)
-                   if m is not None]
+        medians = [m for m in (_median(r.outcomes) for r in self.records.values() if r.in_service) if m is not None]
         return min(medians) if medians else None
 
     def quality(self, key: object) -> PathQuality | None:
@@ -143,9 +147,14 @@ class PathJudge:
         judged = len(record.outcomes)
         lost = sum(1 for rtt in record.outcomes if rtt is None)
         median = _median(record.outcomes)
-        return PathQuality(in_service=record.in_service, loss_pct=round(100 * lost / judged, 1) if judged else 0.0,
-                           rtt_ms=round(median * 1000, 3) if median is not None else None, probes=judged,
-                           taken_out=record.taken_out, reason=record.reason)
+        return PathQuality(
+            in_service=record.in_service,
+            loss_pct=round(100 * lost / judged, 1) if judged else 0.0,
+            rtt_ms=round(median * 1000, 3) if median is not None else None,
+            probes=judged,
+            taken_out=record.taken_out,
+            reason=record.reason,
+        )
 
     def detection_bound(self) -> float:
         """Seconds from the start of total loss until the member is out:

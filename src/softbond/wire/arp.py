@@ -95,9 +95,7 @@ def build_arp(
         dst = BROADCAST_MAC if op == ARPOP_REQUEST else tha
     else:
         dst = _mac6(eth_dst, "eth_dst")
-    body = _ARP.pack(
-        ARPHRD_ETHER, ETH_P_IP, 6, 4, op, sha, ip4_bytes(sender_ip), tha, ip4_bytes(target_ip)
-    )
+    body = _ARP.pack(ARPHRD_ETHER, ETH_P_IP, 6, 4, op, sha, ip4_bytes(sender_ip), tha, ip4_bytes(target_ip))
     return pad(eth_header(dst, src, ETH_P_ARP, vlan) + body)
 
 

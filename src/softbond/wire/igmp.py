@@ -48,15 +48,15 @@ def ip_mcast_mac(group: IPv4Like) -> bytes:
 
 
 def _ip_packet(src: bytes, dst: bytes, payload: bytes, ident: int) -> bytes:
-    hdr = bytearray(
-        _IP_HDR.pack(0x46, 0xC0, 24 + len(payload), ident & 0xFFFF, 0x4000, 1, 2, 0, src, dst)
-    )
+    hdr = bytearray(_IP_HDR.pack(0x46, 0xC0, 24 + len(payload), ident & 0xFFFF, 0x4000, 1, 2, 0, src, dst))
     hdr += _ROUTER_ALERT
     struct.pack_into("!H", hdr, 10, inet_checksum(bytes(hdr)))
     return bytes(hdr) + payload
 
 
-def build_igmpv2_report(mac: bytes, src_ip: IPv4Like, group: IPv4Like, vlan: int | None = None, *, ident: int = 0) -> bytes:
+def build_igmpv2_report(
+    mac: bytes, src_ip: IPv4Like, group: IPv4Like, vlan: int | None = None, *, ident: int = 0
+) -> bytes:
     """IGMPv2 membership report for ``group``, sent to the group itself."""
     g = ip4_bytes(group)
     igmp = bytearray(struct.pack("!BBH4s", IGMPV2_HOST_MEMBERSHIP_REPORT, 0, 0, g))

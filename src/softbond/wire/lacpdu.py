@@ -74,8 +74,16 @@ DISTRIBUTING = 0x20
 DEFAULTED = 0x40
 EXPIRED = 0x80
 
-_STATE_NAMES = ("activity", "timeout", "aggregation", "synchronization",
-                "collecting", "distributing", "defaulted", "expired")
+_STATE_NAMES = (
+    "activity",
+    "timeout",
+    "aggregation",
+    "synchronization",
+    "collecting",
+    "distributing",
+    "defaulted",
+    "expired",
+)
 
 SUBTYPE_LACP = 0x01
 SUBTYPE_MARKER = 0x02
@@ -149,6 +157,7 @@ def state_names(state: int) -> list[str]:
 # Parsing
 # ---------------------------------------------------------------------------
 
+
 def _as_bytes_view(frame: object) -> memoryview:
     if isinstance(frame, memoryview):
         if frame.format == "B" and frame.ndim == 1 and frame.c_contiguous:
@@ -206,8 +215,9 @@ def _parse_lacp(buf: memoryview, version: int) -> Lacpdu:
 
 
 def _parse_marker(buf: memoryview) -> MarkerPdu:
-    (_dst, _src, _typ, _subtype, _version, kind, length, port, system, tid,
-     term, term_len) = _MARKER.unpack_from(buf, 0)
+    (_dst, _src, _typ, _subtype, _version, kind, length, port, system, tid, term, term_len) = _MARKER.unpack_from(
+        buf, 0
+    )
     if kind not in (MARKER_INFORMATION, MARKER_RESPONSE):
         raise PduError(f"bad TLV type 0x{kind:02x} at offset 2")
     if length != _MARKER_INFO_LEN:
@@ -260,6 +270,7 @@ def _parse(buf: memoryview) -> Lacpdu | MarkerPdu:
 # Building
 # ---------------------------------------------------------------------------
 
+
 def _check_mac(value: bytes | bytearray | memoryview, what: str) -> bytes:
     mac = bytes(value)
     if len(mac) != 6:
@@ -268,8 +279,16 @@ def _check_mac(value: bytes | bytearray | memoryview, what: str) -> bytes:
 
 
 def _info_fields(info: LacpInfo, tlv: int) -> tuple[int, int, int, bytes, int, int, int, int]:
-    return (tlv, _INFO_LEN, info.system_priority, _check_mac(info.system, "system"),
-            info.key, info.port_priority, info.port, info.state)
+    return (
+        tlv,
+        _INFO_LEN,
+        info.system_priority,
+        _check_mac(info.system, "system"),
+        info.key,
+        info.port_priority,
+        info.port,
+        info.state,
+    )
 
 
 def build_lacpdu(src_mac: bytes, pdu: Lacpdu) -> bytes:
@@ -277,12 +296,19 @@ def build_lacpdu(src_mac: bytes, pdu: Lacpdu) -> bytes:
     reserved fields zero."""
     try:
         return _LACPDU.pack(
-            SLOW_PROTOCOLS_MAC, _check_mac(src_mac, "src_mac"), ETH_P_SLOW,
-            SUBTYPE_LACP, 1,
+            SLOW_PROTOCOLS_MAC,
+            _check_mac(src_mac, "src_mac"),
+            ETH_P_SLOW,
+            SUBTYPE_LACP,
+            1,
             *_info_fields(pdu.actor, _TLV_ACTOR),
             *_info_fields(pdu.partner, _TLV_PARTNER),
-            _TLV_COLLECTOR, _COLLECTOR_LEN, pdu.collector_max_delay,
-            _TLV_TERMINATOR, 0)
+            _TLV_COLLECTOR,
+            _COLLECTOR_LEN,
+            pdu.collector_max_delay,
+            _TLV_TERMINATOR,
+            0,
+        )
     except struct.error as exc:
         raise ValueError(f"LACPDU field out of range: {exc}") from exc
 
@@ -294,9 +320,18 @@ def build_marker(src_mac: bytes, marker: MarkerPdu) -> bytes:
         raise ValueError(f"bad marker kind {marker.kind}")
     try:
         return _MARKER.pack(
-            SLOW_PROTOCOLS_MAC, _check_mac(src_mac, "src_mac"), ETH_P_SLOW,
-            SUBTYPE_MARKER, 1, marker.kind, _MARKER_INFO_LEN, marker.port,
-            _check_mac(marker.system, "system"), marker.transaction_id,
-            _TLV_TERMINATOR, 0)
+            SLOW_PROTOCOLS_MAC,
+            _check_mac(src_mac, "src_mac"),
+            ETH_P_SLOW,
+            SUBTYPE_MARKER,
+            1,
+            marker.kind,
+            _MARKER_INFO_LEN,
+            marker.port,
+            _check_mac(marker.system, "system"),
+            marker.transaction_id,
+            _TLV_TERMINATOR,
+            0,
+        )
     except struct.error as exc:
         raise ValueError(f"marker field out of range: {exc}") from exc

@@ -6,6 +6,7 @@ one report to ff02::16 with a MODE_IS_EXCLUDE record and no sources per
 group, hop limit 1, a hop-by-hop header carrying Router Alert (MLD), from
 the device's link-local address (:: while it has none, as mld_newpack).
 """
+
 from __future__ import annotations
 
 import struct

@@ -173,9 +173,7 @@ def build_ns(mac: bytes, src_ip6: IPv6Like, target_ip6: IPv6Like, vlan: int | No
     return _build_nd(ip6_mcast_mac(dst), mac, src, dst, icmp, vlan)
 
 
-def _nd_common(
-    frame: Frame, want_type: int, verify_checksum: bool
-) -> tuple[int, int, bytes, bytes, int | None] | None:
+def _nd_common(frame: Frame, want_type: int, verify_checksum: bool) -> tuple[int, int, bytes, bytes, int | None] | None:
     """Shared IPv6/ICMPv6 checks; returns (off, end, src, dst, vlan) or None.
 
     ``off`` is the ICMPv6 message offset and ``end`` its end per the IPv6
@@ -244,8 +242,16 @@ def parse_na(frame: Frame, *, verify_checksum: bool = True) -> Na | None:
         return None
     eth_dst, eth_src = _MACS.unpack_from(frame, 0)
     return Na(
-        src, dst, target, bool(flags & NA_ROUTER), solicited, bool(flags & NA_OVERRIDE),
-        tlla, eth_src, eth_dst, vlan,
+        src,
+        dst,
+        target,
+        bool(flags & NA_ROUTER),
+        solicited,
+        bool(flags & NA_OVERRIDE),
+        tlla,
+        eth_src,
+        eth_dst,
+        vlan,
     )
 
 

@@ -11,15 +11,38 @@ them either, and the eBPF program reads one byte as this does).
 `classify` is called per frame on the Python data paths: byte reads and
 comparisons only, nothing allocated.
 """
+
 from __future__ import annotations
 
 from .ethernet import Frame
 from .vnet import VNET_HDR_LEN
 
-PROTO_CLASSES = ("arp", "lacp", "ipv4_tcp", "ipv4_udp", "ipv4_icmp", "ipv4_other",
-                 "ipv6_tcp", "ipv6_udp", "ipv6_icmp", "ipv6_other", "other")
-(PC_ARP, PC_LACP, PC_IPV4_TCP, PC_IPV4_UDP, PC_IPV4_ICMP, PC_IPV4_OTHER,
- PC_IPV6_TCP, PC_IPV6_UDP, PC_IPV6_ICMP, PC_IPV6_OTHER, PC_OTHER) = range(len(PROTO_CLASSES))
+PROTO_CLASSES = (
+    "arp",
+    "lacp",
+    "ipv4_tcp",
+    "ipv4_udp",
+    "ipv4_icmp",
+    "ipv4_other",
+    "ipv6_tcp",
+    "ipv6_udp",
+    "ipv6_icmp",
+    "ipv6_other",
+    "other",
+)
+(
+    PC_ARP,
+    PC_LACP,
+    PC_IPV4_TCP,
+    PC_IPV4_UDP,
+    PC_IPV4_ICMP,
+    PC_IPV4_OTHER,
+    PC_IPV6_TCP,
+    PC_IPV6_UDP,
+    PC_IPV6_ICMP,
+    PC_IPV6_OTHER,
+    PC_OTHER,
+) = range(len(PROTO_CLASSES))
 
 ETH_P_IP, ETH_P_IPV6, ETH_P_ARP, ETH_P_SLOW = 0x0800, 0x86DD, 0x0806, 0x8809
 ETH_P_8021Q, ETH_P_8021AD = 0x8100, 0x88A8
@@ -35,13 +58,13 @@ _BY_IPV6_NEXT = tuple({6: PC_IPV6_TCP, 17: PC_IPV6_UDP, 58: PC_IPV6_ICMP}.get(p,
 def classify(frame: Frame, n: int, offset: int = VNET_HDR_LEN) -> int:
     """The class (PC_*) of the `n`-byte frame in `frame` whose Ethernet
     header starts at `offset` (after the virtio-net header by default)."""
-    at = offset + 12                    # the ethertype
-    if n > at + 11:                     # untagged IPv4 first: the common case, fewest reads
+    at = offset + 12  # the ethertype
+    if n > at + 11:  # untagged IPv4 first: the common case, fewest reads
         high = frame[at]
         if high == 0x08 and frame[at + 1] == 0x00:
-            return BY_IPV4_PROTO[frame[at + 11]]      # 9 into the IPv4 header
+            return BY_IPV4_PROTO[frame[at + 11]]  # 9 into the IPv4 header
         if high == 0x86 and frame[at + 1] == 0xDD:
-            return _BY_IPV6_NEXT[frame[at + 8]]        # 6 into the IPv6 header
+            return _BY_IPV6_NEXT[frame[at + 8]]  # 6 into the IPv6 header
     return _classify_rest(frame, n, at)
 
 

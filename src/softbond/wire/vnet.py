@@ -90,7 +90,7 @@ def split_vnet(buf: Frame, hdr_len: int = VNET_HDR_LEN) -> tuple[VnetHdr | None,
     header is None and the view is empty."""
     mv = memoryview(buf)
     if len(mv) < hdr_len or hdr_len < VNET_HDR_LEN:
-        return None, mv[len(mv):]
+        return None, mv[len(mv) :]
     return parse_vnet(mv), mv[hdr_len:]
 
 

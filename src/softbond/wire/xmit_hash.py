@@ -147,9 +147,7 @@ IPPROTO_UDPLITE = 136
 IPPROTO_MPLS = 137
 
 # proto_ports_offset() == 0: the 4 bytes at the L4 header start.
-_PORTS_AT_0 = frozenset(
-    (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_DCCP, IPPROTO_ESP, IPPROTO_SCTP, IPPROTO_UDPLITE)
-)
+_PORTS_AT_0 = frozenset((IPPROTO_TCP, IPPROTO_UDP, IPPROTO_DCCP, IPPROTO_ESP, IPPROTO_SCTP, IPPROTO_UDPLITE))
 # icmp_has_id(): echo/echo-reply/timestamp/timestamp-reply, v4 and v6 (the
 # kernel checks the type against both sets regardless of the IP version).
 _ICMP_HAS_ID = frozenset((8, 0, 13, 14, 128, 129))
@@ -259,9 +257,7 @@ def _flow_ip(
     return saddr, daddr, ports, nhoff, ip_proto
 
 
-def _bond_flow(
-    buf: Frame, n: int, l2_proto: int, nhoff: int, l34: bool, little: bool
-) -> _FlowKeys | None:
+def _bond_flow(buf: Frame, n: int, l2_proto: int, nhoff: int, l34: bool, little: bool) -> _FlowKeys | None:
     """bond_flow_dissect() for layer2+3/layer3+4: None (-> layer2
     fallback) or (saddr, daddr, ports, icmp_key)."""
     r = _flow_ip(buf, n, l2_proto, nhoff, -1, l34, little)
@@ -295,8 +291,7 @@ def _bond_flow(
 # behind k bytes of anything hashes at offset=k exactly as it does alone.
 
 
-def hash_layer2(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
-                little: bool = NATIVE_LITTLE) -> int:
+def hash_layer2(frame: Frame, offset: int = 0, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer2 (``little`` is accepted for a uniform
     signature; this policy is byte-order independent)."""
     n = len(frame)
@@ -308,8 +303,7 @@ def hash_layer2(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
     return dst5 ^ src5 ^ proto
 
 
-def hash_layer23(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
-                 little: bool = NATIVE_LITTLE) -> int:
+def hash_layer23(frame: Frame, offset: int = 0, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer2+3."""
     n = len(frame)
     if n < offset + 14:
@@ -326,8 +320,7 @@ def hash_layer23(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
     return _fold(eth, f[0], f[1])
 
 
-def hash_layer34(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
-                 little: bool = NATIVE_LITTLE) -> int:
+def hash_layer34(frame: Frame, offset: int = 0, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=layer3+4."""
     n = len(frame)
     if n < offset + 14:
@@ -345,8 +338,7 @@ def hash_layer34(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
     return _fold(h, saddr, daddr) >> 1
 
 
-def hash_vlan_srcmac(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
-                     little: bool = NATIVE_LITTLE) -> int:
+def hash_vlan_srcmac(frame: Frame, offset: int = 0, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=vlan+srcmac: TCI ^ OUI ^ NIC-specific part."""
     n = len(frame)
     if n < offset + 14:
@@ -549,8 +541,7 @@ def _dissect(buf: Frame, n: int, proto: int, nhoff: int, little: bool) -> _FlowK
         # continue with proto_again
 
 
-def hash_encap23(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
-                 little: bool = NATIVE_LITTLE) -> int:
+def hash_encap23(frame: Frame, offset: int = 0, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=encap2+3."""
     n = len(frame)
     if n < offset + 14:
@@ -567,8 +558,7 @@ def hash_encap23(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
     return _fold(eth, f[0], f[1])
 
 
-def hash_encap34(frame: Frame, offset: int = 0, *, vlan_accel: bool = True,
-                 little: bool = NATIVE_LITTLE) -> int:
+def hash_encap34(frame: Frame, offset: int = 0, *, vlan_accel: bool = True, little: bool = NATIVE_LITTLE) -> int:
     """xmit_hash_policy=encap3+4 (assuming the skb has no L4 hash)."""
     n = len(frame)
     if n < offset + 14:
@@ -619,16 +609,22 @@ def hash_function(policy: int | str) -> Callable[..., int]:
     return _BY_POLICY[policy_value(policy)]
 
 
-def xmit_hash(frame: Frame, policy: int | str, *, offset: int = 0, vlan_accel: bool = True,
-              little: bool = NATIVE_LITTLE) -> int:
+def xmit_hash(
+    frame: Frame, policy: int | str, *, offset: int = 0, vlan_accel: bool = True, little: bool = NATIVE_LITTLE
+) -> int:
     """bond_xmit_hash(): a u32 (0 <= h < 2**32).  Never raises on frame
     contents; raises ValueError for an unknown policy."""
     return _BY_POLICY[policy_value(policy)](frame, offset, vlan_accel=vlan_accel, little=little)
 
 
 def xmit_slave_index(
-    frame: Frame, policy: int | str, count: int, *, offset: int = 0, vlan_accel: bool = True,
-    little: bool = NATIVE_LITTLE
+    frame: Frame,
+    policy: int | str,
+    count: int,
+    *,
+    offset: int = 0,
+    vlan_accel: bool = True,
+    little: bool = NATIVE_LITTLE,
 ) -> int:
     """Index into the usable-member array: ``xmit_hash(...) % count``.
 
