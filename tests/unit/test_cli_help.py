@@ -118,3 +118,9 @@ def test_set_refuses_a_missing_or_doubled_value(words, message):
     with pytest.raises(cli.CliError) as err:
         cli.set_words(args.bond, args.option, args.value)
     assert str(err.value) == message
+
+
+def test_an_on_off_option_says_its_default_as_its_values_do():
+    proc = softbond("options", "path_monitor")
+    assert proc.returncode == 0
+    assert "values:   off, on\n" in proc.stdout and "default:  off\n" in proc.stdout

@@ -27,6 +27,8 @@ def modes_of(spec: OptionSpec) -> str:
 
 
 def default_of(spec: OptionSpec) -> str:
+    if spec.kind == "bool":     # said as the values line lists them (off, on), not 0/1
+        return next((label for label, number in spec.values if number == spec.default), str(spec.default))
     value = option_to_json(spec.name, spec.default)
     if isinstance(value, (list, tuple, dict)):
         return "(none)" if not value else str(value)
