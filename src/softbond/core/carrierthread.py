@@ -108,8 +108,6 @@ class CarrierThread:
     def __init__(self, bond: "Bond", loop: "asyncio.AbstractEventLoop") -> None:
         self.bond = bond
         self.loop = loop
-        self.flips = 0  # by the thread
-        self.loop_flips = 0  # by the loop, which heard first
         # The last flip: the member it made active and wall-clock stamps
         # (heard, flipped), for the failover event bench/failover.py reads.
         self.last: tuple[int, dict[str, float]] = (0, {})
@@ -177,17 +175,19 @@ class CarrierThread:
     def fire_first(self, events: list[netlink.LinkEvent]) -> None:
         """On the loop, before it handles these messages: a loss of the
         armed member selects the armed bank here if the thread has not yet."""
-        maps, new = self._maps, self._armed_new
-        if maps is None:
-            return
         for event in events:
-            if self._is_loss(event) and maps.fire(event.ifindex):
-                self.loop_flips += 1
-                self.last = (new, {"flipped": time.time()})
+            self._fire(event, {})
 
-    @staticmethod
-    def _is_loss(event: netlink.LinkEvent) -> bool:
-        return event.ifindex != 0 and (event.deleted or not event.admin_up or not event.carrier)
+    def _fire(self, event: netlink.LinkEvent, stamps: dict[str, float]) -> bool:
+        """A loss of the armed member selects the armed bank (once, whoever
+        asks first); `last` then holds `stamps` and when it flipped."""
+        if event.ifindex == 0 or (event.admin_up and event.carrier and not event.deleted):
+            return False
+        maps, new = self._maps, self._armed_new
+        if maps is None or not maps.fire(event.ifindex):
+            return False
+        self.last = (new, {**stamps, "flipped": time.time()})
+        return True
 
     def _flipped(self, ifindex: int) -> None:
         """The loop learns of the flip: the core observes the carrier now
@@ -222,10 +222,5 @@ class CarrierThread:
                 return
             heard = time.time()
             for event in netlink.read_link_events(self._sock):
-                if not self._is_loss(event):
-                    continue
-                maps, new = self._maps, self._armed_new
-                if maps is not None and maps.fire(event.ifindex):
-                    self.flips += 1
-                    self.last = (new, {"thread_heard": heard, "flipped": time.time()})
+                if self._fire(event, {"thread_heard": heard}):
                     self.loop.call_soon_threadsafe(self._flipped, event.ifindex)
