@@ -188,8 +188,8 @@ class EbpfBond:
 
     def _maps_from_filter(self) -> dict[str, int] | None:
         """The maps of the programs still attached: the bond's egress program
-        has all but sb_rx, a member's ingress program (any link in the
-        namespace whose program shares our sb_config) has that one."""
+        has all but sb_rx and sb_rx_slots, a member's ingress program (any
+        link in the namespace whose program shares our sb_config) has those."""
         fds = self._filter_maps(self.ifindex, CLSACT_EGRESS)
         if not fds or "sb_config" not in fds:
             loader.close_fds(fds)
@@ -202,7 +202,8 @@ class EbpfBond:
             more = self._filter_maps(index, CLSACT_INGRESS)
             if more and "sb_rx" in more and "sb_config" in more \
                     and bpfsys.map_info(more["sb_config"])["id"] == config_id:
-                fds["sb_rx"] = more.pop("sb_rx")
+                for name in loader.MEMBER_ONLY_MAPS & more.keys():
+                    fds[name] = more.pop(name)
                 loader.close_fds(more)
                 break
             loader.close_fds(more)

@@ -87,7 +87,7 @@ class BpfObject:
 
 # Maps only the member programs use: when no member program is attached
 # there is nothing in them worth keeping.
-MEMBER_ONLY_MAPS = frozenset({"sb_rx"})
+MEMBER_ONLY_MAPS = frozenset({"sb_rx", "sb_rx_slots"})
 
 
 def load(path: str, reuse: dict[str, int] | None = None) -> tuple[BpfObject, bool]:
