@@ -948,12 +948,12 @@ static __always_inline __u32 proto_class(struct __sk_buff *skb, __u32 *hdr)
 /* A frame counted by class: gso_segs packets (one for a plain frame) and
  * the bytes they are on the wire, each segment repeating the headers (and
  * an offloaded VLAN tag) - gso_wire_bytes() in wire/vnet.py. */
-static __always_inline void count_proto(struct sb_stats *st, struct __sk_buff *skb, __u32 dir)
+static __always_inline void count_proto(struct sb_stats *st, struct __sk_buff *skb, __u32 dir, __u32 segs, __u32 len)
 {
-	__u32 hdr, segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	__u32 hdr;
 	__u32 c = proto_class(skb, &hdr), i;
-	__u32 tag = skb->vlan_present ? 4 : 0;
-	__u64 bytes = skb->len + tag;
+	__u32 tag = SB_CTX_U32(skb, vlan_present) ? 4 : 0;
+	__u64 bytes = len + tag;
 	__u8 doff;
 
 	if (segs > 1 && hdr) {
@@ -973,17 +973,27 @@ static __always_inline void count_proto(struct sb_stats *st, struct __sk_buff *s
 
 /* A global function, verified once on its own: inlined into sb_egress's
  * broadcast loop, the classification made the verifier see an infinite loop. */
-__attribute__((noinline)) int sb_count_tx(struct __sk_buff *skb, __u32 stat)
+static __always_inline void count_tx(struct __sk_buff *skb, __u32 stat)
 {
 	struct sb_stats *st = bpf_map_lookup_elem(&sb_stats, &stat);
 
+	/* read once: a store to a map value is, to clang, a store that may
+	 * change *skb, and each read of gso_segs is several loads */
+	__u32 segs = skb ? skb->gso_segs : 0, len = skb ? skb->len : 0;
+
 	if (!skb || !st)
-		return 0;
-	count_proto(st, skb, SB_PROTO_TX);
-	st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
-	st->tx_bytes += skb->len;
-	if (skb->gso_segs > 1)
-		st->tx_gso_extra += skb->gso_segs - 1;
+		return;
+	segs = segs > 1 ? segs : 1;
+	count_proto(st, skb, SB_PROTO_TX, segs, len);
+	st->tx_packets += segs;
+	st->tx_bytes += len;
+	if (segs > 1)
+		st->tx_gso_extra += segs - 1;
+}
+
+__attribute__((noinline)) int sb_count_tx(struct __sk_buff *skb, __u32 stat)
+{
+	count_tx(skb, stat);
 	return 0;
 }
 
@@ -1006,7 +1016,7 @@ static __always_inline struct sb_member *member(__u32 bank, __u32 slot)
 
 static __always_inline int send_ifindex(struct __sk_buff *skb, __u32 ifindex, __u32 stat)
 {
-	sb_count_tx(skb, stat);
+	count_tx(skb, stat);    /* inlined: the broadcast loop alone needs the global one */
 	return bpf_redirect(ifindex, 0);
 }
 
@@ -1233,6 +1243,7 @@ SEC("tc")
 int sb_ingress(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ifindex, bank, stat, key = ifindex & (SB_RX_SLOTS - 1);
+	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1, len = skb->len;   /* read once, see count_tx() */
 	struct sb_config *cfg;
 	struct sb_stats *st;
 	struct sb_rx_slot *slot;
@@ -1253,7 +1264,7 @@ int sb_ingress(struct __sk_buff *skb)
 	stat = rx ? rx->stat : 0;
 	st = bpf_map_lookup_elem(&sb_stats, &stat);
 	if (st)
-		count_proto(st, skb, SB_PROTO_RX);
+		count_proto(st, skb, SB_PROTO_RX, segs, len);
 	/* LACP and other slow protocols: the control plane's listeners (taps,
 	 * fed before tc) consumed them already. TC_ACT_OK would hand them to a
 	 * stack with no handler for 0x8809, which counts each as a receive drop
@@ -1282,17 +1293,17 @@ int sb_ingress(struct __sk_buff *skb)
 		goto drop;
 	}
 	if (st) {
-		st->rx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
-		st->rx_bytes += skb->len;
-		if (skb->gso_segs > 1)
-			st->rx_gso_extra += skb->gso_segs - 1;
+		st->rx_packets += segs;
+		st->rx_bytes += len;
+		if (segs > 1)
+			st->rx_gso_extra += segs - 1;
 	}
 	return bpf_redirect(cfg->bond_ifindex, BPF_F_INGRESS);
 drop:
 	if (st) {
 		st->rx_drops += 1;
-		if (skb->gso_segs > 1)      /* the NIC counted it as received all the same */
-			st->rx_gso_extra += skb->gso_segs - 1;
+		if (segs > 1)      /* the NIC counted it as received all the same */
+			st->rx_gso_extra += segs - 1;
 	}
 	return TC_ACT_SHOT;
 }
