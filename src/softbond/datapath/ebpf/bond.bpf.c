@@ -754,8 +754,9 @@ static __always_inline __u32 hash_l2(struct l2 *l)
 
 static __always_inline __u32 xmit_hash(struct __sk_buff *skb, struct l2 *l, __u32 policy)
 {
-	struct flow f = {};
-	struct dis d = {};
+	/* not zeroed here: layer2 (most frames of a hashing bond) needs neither */
+	struct flow f;
+	struct dis d;
 	__u32 icmp, icmp_id;
 
 	switch (policy) {
@@ -771,6 +772,7 @@ static __always_inline __u32 xmit_hash(struct __sk_buff *skb, struct l2 *l, __u3
 		return fold(icmp_id ? icmp : f.ports, f.saddr, f.daddr) >> 1;
 	case POL_E23:
 	case POL_E34:
+		__builtin_memset(&d, 0, sizeof(d));
 		d.n = l->n;
 		d.proto = l->proto;
 		d.nhoff = l->nhoff;
