@@ -14,7 +14,8 @@ daemon runs the tree PYTHONPATH names, and so loads that tree's
 bond.bpf.c. Trees alternate within a round, rounds alternate their order.
 The statistics add the kernel's two clock reads to every run: sb_peer,
 which only drops (`floor`, timed with BPF_PROG_TEST_RUN under the same
-statistics), is what a program that does nothing costs. Prints ns a packet
+statistics, this tree's object: sb_peer is the same in every tree), is
+what a program that does nothing costs. Prints ns a packet
 per round as it goes, then a table: median (min-max) over the rounds.
 """
 from __future__ import annotations
@@ -50,7 +51,7 @@ MODES = {
 }
 LACP_PARTNER = dict(switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")
 
-# Runs the tree's own loader (PYTHONPATH) to time sb_peer: prints ns a run.
+# Times sb_peer under the statistics: prints ns a run.
 FLOOR_PROBE = """
 import os
 from softbond.datapath.ebpf import bpfsys, build, libbpf, loader
@@ -116,9 +117,9 @@ def measure(tree: str, mode: str, flood_bin: str, seconds: float, flows: int, ta
         topo.close()
 
 
-def floor(tree: str) -> float:
+def floor() -> float:
     proc = subprocess.run([sys.executable, "-c", FLOOR_PROBE], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=tree), check=True)
+                          env=dict(os.environ, PYTHONPATH=os.path.join(HERE, "..", "src")), check=True)
     return float(proc.stdout)
 
 
@@ -141,8 +142,9 @@ def main() -> int:
     stats_fd = bpfsys.enable_stats()
     try:
         for rnd in range(args.rounds):
+            floor_ns = floor()
             for name in (list(trees) if rnd % 2 == 0 else list(reversed(trees))):
-                raw.setdefault((name, "floor"), []).append(floor(trees[name]))
+                raw.setdefault((name, "floor"), []).append(floor_ns)
                 for mode in modes:
                     r = measure(trees[name], mode, flood_bin, args.seconds, args.flows, f"pc{rnd}")
                     for prog in ("egress", "ingress"):
