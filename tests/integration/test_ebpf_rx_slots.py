@@ -6,7 +6,7 @@ keeps the two equal; sb_ingress runs on the frame with BPF_PROG_TEST_RUN,
 which receives it on the loopback device (ifindex 1). Needs root."""
 import pytest
 
-from tests.support.bpfrun import TC_ACT_REDIRECT, TC_ACT_SHOT, run
+from tests.support.bpfrun import TC_ACT_REDIRECT, TC_ACT_SHOT, loaded_bond, run
 
 BOND_IFINDEX = 999
 BOND_MAC = bytes.fromhex("02bb00000001")
@@ -18,17 +18,8 @@ FRAME = (BOND_MAC + bytes.fromhex("02cc00000001") + b"\x08\x00"
 
 @pytest.fixture
 def bpf():
-    from softbond.datapath import ebpf
-    ok, why = ebpf.available()
-    if not ok:
-        pytest.fail(f"eBPF data path unavailable: {why}")
-    from softbond.datapath.ebpf import build, loader
-    from softbond.datapath.ebpf.state import BondMaps
-    obj, _ = loader.load(build.object_path())
-    maps = BondMaps(obj.maps)
-    maps.initialize(BOND_IFINDEX, BOND_MAC)
-    yield obj, maps
-    obj.close()
+    with loaded_bond(BOND_IFINDEX, BOND_MAC) as loaded:
+        yield loaded
 
 
 def slot_owner(maps, slot):

@@ -7,19 +7,13 @@ import os
 
 import pytest
 
-from tests.support.bpfrun import SKB_CTX, TC_ACT_SHOT
+from tests.support.bpfrun import SKB_CTX, TC_ACT_SHOT, loaded_bond
 
 
 @pytest.fixture
 def obj():
-    from softbond.datapath import ebpf
-    ok, why = ebpf.available()
-    if not ok:
-        pytest.fail(f"eBPF data path unavailable: {why}")
-    from softbond.datapath.ebpf import build, loader
-    loaded, _ = loader.load(build.object_path())
-    yield loaded
-    loaded.close()
+    with loaded_bond(999, bytes.fromhex("02bb00000001")) as (loaded, _):
+        yield loaded
 
 
 def test_prog_info_counts_the_runs_made_while_the_statistics_are_on(obj):
