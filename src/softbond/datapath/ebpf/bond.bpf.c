@@ -249,13 +249,6 @@ static __always_inline __u32 ne32(const __u8 *p)
 	return v;
 }
 
-/* bpf_skb_load_bytes() with the same result, from the linear data when the
- * bytes are all there: a direct read instead of a helper call and its
- * memcpy(), which were a fifth of a layer3+4 frame's time in sb_egress
- * (perf, BPF_PROG_TEST_RUN). `off` is bounded for the verifier's packet
- * arithmetic; beyond it (never in a header) the helper reads. */
-#define SB_DIRECT_MAX 0x3FFF
-
 /* skb->data / skb->data_end read where they are used: clang would otherwise
  * keep &skb->data in a register across calls, and the verifier refuses a
  * context access through a moved pointer. */
@@ -267,6 +260,13 @@ static __always_inline __u32 ne32(const __u8 *p)
 #else   /* compiled for the host by tests/unit/test_datapath_abi.py */
 #define SB_CTX_U32(skb, field) ((skb)->field)
 #endif
+
+/* bpf_skb_load_bytes() with the same result, from the linear data when the
+ * bytes are all there: a direct read instead of a helper call and its
+ * memcpy(), which were a fifth of a layer3+4 frame's time in sb_egress
+ * (perf, BPF_PROG_TEST_RUN). `off` is bounded for the verifier's packet
+ * arithmetic; beyond it (never in a header) the helper reads. */
+#define SB_DIRECT_MAX 0x3FFF
 
 static __always_inline long load_bytes(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
 {
