@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from .sha256 import sha256
 from .abi import BUCKETS, protocols
-from .plan import build_plan
+from .plan import build_plan, rescue_targets
 from ..kernel import packet, tap
 
 TUNSETCARRIER = 0x400454E2
@@ -137,6 +137,10 @@ class SegmentCounted:
 
     segments: SegmentSlots
     _protocols: bool
+    # Their AF_PACKET sends pass the members' tc egress (no
+    # PACKET_QDISC_BYPASS), so ebpf/rescue.bpf.c could serve them too; not
+    # attached there yet.
+    carrier_rescue = "off (eBPF data path only)"
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         return wire_counters(name, nic, self.segments.extra(ifindex))
@@ -270,6 +274,10 @@ class EbpfDevice:
     def set_carrier(self, on: bool) -> None:
         self.dev.set_carrier(on)
 
+    @property
+    def carrier_rescue(self) -> str:
+        return self.dev.rescue_state
+
     def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
         # Send-only (protocol 0): the programs move the data; a socket that
         # listened would be handed a copy of every frame for nothing.
@@ -285,14 +293,21 @@ class EbpfDevice:
             pass
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
-        self.dev.publish(build_plan(runner, members, usable, active, bond_mac))
+        plan = build_plan(runner, members, usable, active, bond_mac)
+        self.dev.publish(plan)
+        self.dev.set_rescue(rescue_targets([m.ifindex for m in members], [m.ifindex for m in usable],
+                                           [ifindex for ifindex, _ in plan.tx_members]))
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         try:
             stats = self.dev.member_counters(ifindex)
         except (OSError, KeyError):
             stats = {}
-        return wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
+        counters = wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
+        for key in ("rescued_frames", "rescue_dropped"):
+            if key in stats:
+                counters[key] = stats[key]
+        return counters
 
     def protocol_counters(self, ifindex: int) -> dict | None:
         try:

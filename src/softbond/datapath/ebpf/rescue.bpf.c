@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * softbond carrier rescue: one tc (cls_bpf, direct action) program on the
+ * clsact egress of every member.
+ *
+ *   sb_rescue   a frame leaving by a member whose carrier is off is sent
+ *               by the member the control plane named for it instead
+ *               (sb_rescue_to), without waiting for userspace.
+ *
+ * Why: the kernel tells userspace of a carrier loss from linkwatch's
+ * kworker, which needs RTNL; that message comes 3-75 ms after
+ * netif_carrier_off() on two busy cores (bench/RESULTS.md, "Where the
+ * tail comes from"), and every frame the bond sends meanwhile goes to a
+ * member that drops it. netif_carrier_off() sets __LINK_STATE_NOCARRIER
+ * in dev->state synchronously, and the egress hook runs before the qdisc
+ * (which linkwatch deactivates later), so this program sees the loss at
+ * the first frame after it.
+ *
+ * The control plane fills sb_rescue_to from the same decisions it
+ * publishes (ebpf/rescue.py): for active-backup the member it would make
+ * active, for the balancing modes another member with carrier. It still
+ * does the whole failover when the netlink message comes; this only
+ * covers the gap.
+ *
+ * Loops: a rescued frame carries RESCUE_MARK in cb[0] (the qdisc
+ * control block, which nothing between two egress hooks touches); a
+ * member that receives a marked frame never redirects it again: it sends
+ * it if it has carrier and drops it otherwise. So a frame is redirected
+ * at most once.
+ *
+ * Needs bpf_cast_to_kern_ctx (kernel >= 6.3) and the kernel's BTF
+ * (CONFIG_DEBUG_INFO_BTF, for the two CO-RE field reads); without them
+ * this object does not load and the bond runs without the rescue.
+ * Built apart from bond.bpf.c so that it never stops the bond's own
+ * programs from loading.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define LINK_STATE_NOCARRIER 2          /* enum netdev_state_t: __LINK_STATE_NOCARRIER */
+#define RESCUE_MARK 0x5b5e5c0eU         /* cb[0] of a frame already redirected once */
+#define ETH_P_SLOW 0x8809               /* LACPDUs and markers belong to their member */
+
+struct net_device {
+	unsigned long state;
+} __attribute__((preserve_access_index));
+
+struct sk_buff {
+	struct net_device *dev;
+} __attribute__((preserve_access_index));
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* member ifindex -> the ifindex its frames go to while it has no carrier */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} sb_rescue_to SEC(".maps");
+
+/* what happened to frames of a member without carrier (per CPU) */
+struct sb_rescue_count {
+	__u64 rescued;                  /* redirected to the member's rescue */
+	__u64 dropped;                  /* rescued to a member without carrier either */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct sb_rescue_count);
+} sb_rescue_counts SEC(".maps");
+
+static __always_inline void count(__u32 ifindex, int rescued)
+{
+	struct sb_rescue_count *c = bpf_map_lookup_elem(&sb_rescue_counts, &ifindex);
+
+	if (!c)
+		return;
+	if (rescued)
+		c->rescued++;
+	else
+		c->dropped++;
+}
+
+SEC("tc")
+int sb_rescue(struct __sk_buff *ctx)
+{
+	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+	__u32 ifindex, *to;
+	int marked;
+
+	if (!(skb->dev->state & (1UL << LINK_STATE_NOCARRIER))) {
+		if (ctx->cb[0] == RESCUE_MARK)
+			ctx->cb[0] = 0;
+		return TC_ACT_OK;
+	}
+	/* No carrier: the frame is lost unless it goes elsewhere. */
+	ifindex = ctx->ifindex;
+	marked = ctx->cb[0] == RESCUE_MARK;
+	if (marked) {
+		count(ifindex, 0);
+		return TC_ACT_SHOT;
+	}
+	to = bpf_map_lookup_elem(&sb_rescue_to, &ifindex);
+	if (!to || *to == ifindex || ctx->protocol == bpf_htons(ETH_P_SLOW))
+		return TC_ACT_OK;       /* as without the rescue: the member drops it */
+	ctx->cb[0] = RESCUE_MARK;
+	count(ifindex, 1);
+	return bpf_redirect(*to, 0);
+}
+
+char _license[] SEC("license") = "GPL";
