@@ -8,6 +8,7 @@ failover happens. Both cables cut: a rescued frame is never redirected a
 second time (dropped and counted, no loop)."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -71,6 +72,10 @@ def test_active_backup_sends_by_the_backup_while_the_process_is_stopped():
         counters = member(status_json(topo), "eth0")["counters"]
         assert counters["rescued_frames"] >= len(got), counters
         assert counters["rescue_dropped"] == 0, counters
+        text = topo.softbond("status", "bond0", "--verbose").stdout
+        assert "\nCarrier rescue: on\n" in text, text
+        shown = re.search(r"\nRescued after carrier loss: (\d+) frames sent by another member", text)
+        assert shown and int(shown.group(1)) >= len(got), text
         assert topo.wait_for(lambda: ping_ok(topo), timeout=10)
         # Both cables out: eth1 (the rescue of eth1 is eth0 now, and eth0's
         # rescue is eth1) never bounces a frame back; it drops it once.

@@ -28,7 +28,7 @@
  * it if it has carrier and drops it otherwise. So a frame is redirected
  * at most once.
  *
- * Needs bpf_cast_to_kern_ctx (kernel >= 6.3) and the kernel's BTF
+ * Needs bpf_cast_to_kern_ctx (kernel >= 6.2) and the kernel's BTF
  * (CONFIG_DEBUG_INFO_BTF, for the two CO-RE field reads); without them
  * this object does not load and the bond runs without the rescue.
  * Built apart from bond.bpf.c so that it never stops the bond's own

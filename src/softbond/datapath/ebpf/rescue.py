@@ -6,7 +6,7 @@ over. See rescue.bpf.c for what the program does and needs.
 
 The targets come from the decisions the control plane publishes anyway
 (plan.rescue_targets; the carrier thread names its armed new active for the
-active member). Loading may fail (a kernel before 6.3 has no
+active member). Loading may fail (a kernel before 6.2 has no
 bpf_cast_to_kern_ctx, one without BTF cannot relocate the field reads):
 then `start` says why, in one line, and the bond runs as without it.
 """
@@ -59,8 +59,10 @@ class CarrierRescue:
         try:
             return cls(rtnl), "on"
         except OSError as exc:
-            why = exc.strerror or str(exc)
-            return None, f"off: cannot load rescue.bpf.o ({why}; needs kernel >= 6.3 with BTF)"
+            # No object (and none can be built), or the kernel refused it.
+            why = exc.strerror if exc.errno else str(exc)
+            hint = "; it needs kernel >= 6.2 with BTF" if why.startswith("load ") else ""
+            return None, f"off: {why}{hint}"
 
     def attach(self, ifindex: int) -> None:
         """On the member's egress (its clsact is there: the ingress program's)."""
