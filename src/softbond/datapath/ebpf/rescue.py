@@ -60,7 +60,7 @@ class CarrierRescue:
             return cls(rtnl), "on"
         except OSError as exc:
             # No object (and none can be built), or the kernel refused it.
-            why = exc.strerror if exc.errno else str(exc)
+            why = (exc.strerror if exc.errno else None) or str(exc)
             hint = "; it needs kernel >= 6.2 with BTF" if why.startswith("load ") else ""
             return None, f"off: {why}{hint}"
 
