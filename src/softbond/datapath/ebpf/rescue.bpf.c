@@ -24,9 +24,11 @@
  *
  * Loops: a rescued frame carries RESCUE_MARK in cb[0] (the qdisc
  * control block, which nothing between two egress hooks touches); a
- * member that receives a marked frame never redirects it again: it sends
- * it if it has carrier and drops it otherwise. So a frame is redirected
- * at most once.
+ * member without carrier that gets a marked frame drops it instead of
+ * redirecting it again, so a frame is redirected at most once. (cb[0] may
+ * hold anything the stack left there: only a frame that already matched
+ * the 32-bit mark and found no carrier would be dropped for it.) A member
+ * with carrier sends whatever comes, mark or not.
  *
  * Needs bpf_cast_to_kern_ctx (kernel >= 6.2) and the kernel's BTF
  * (CONFIG_DEBUG_INFO_BTF, for the two CO-RE field reads); without them
@@ -93,11 +95,8 @@ int sb_rescue(struct __sk_buff *ctx)
 	__u32 ifindex, *to;
 	int marked;
 
-	if (!(skb->dev->state & (1UL << LINK_STATE_NOCARRIER))) {
-		if (ctx->cb[0] == RESCUE_MARK)
-			ctx->cb[0] = 0;
-		return TC_ACT_OK;
-	}
+	if (!(skb->dev->state & (1UL << LINK_STATE_NOCARRIER)))
+		return TC_ACT_OK;       /* every frame but those few: two loads and a test */
 	/* No carrier: the frame is lost unless it goes elsewhere. */
 	ifindex = ctx->ifindex;
 	marked = ctx->cb[0] == RESCUE_MARK;
