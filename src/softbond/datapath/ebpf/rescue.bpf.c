@@ -39,7 +39,6 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
 
 #define LINK_STATE_NOCARRIER 2          /* enum netdev_state_t: __LINK_STATE_NOCARRIER */
 #define RESCUE_MARK 0x5b5e5c0eU         /* cb[0] of a frame already redirected once */
@@ -88,6 +87,19 @@ static __always_inline void count(__u32 ifindex, int rescued)
 		c->dropped++;
 }
 
+/* LACPDUs and markers speak for their member: never sent by another. Read
+ * from the frame, as the daemon sends them on a socket of protocol 0
+ * (skb->protocol says nothing). */
+static __always_inline int is_slow_protocol(struct __sk_buff *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u8 *type = data + 12;
+
+	if ((void *)(type + 2) > data_end)
+		return 0;
+	return type[0] == (ETH_P_SLOW >> 8) && type[1] == (ETH_P_SLOW & 0xff);
+}
+
 SEC("tc")
 int sb_rescue(struct __sk_buff *ctx)
 {
@@ -105,7 +117,7 @@ int sb_rescue(struct __sk_buff *ctx)
 		return TC_ACT_SHOT;
 	}
 	to = bpf_map_lookup_elem(&sb_rescue_to, &ifindex);
-	if (!to || *to == ifindex || ctx->protocol == bpf_htons(ETH_P_SLOW))
+	if (!to || *to == ifindex || is_slow_protocol(ctx))
 		return TC_ACT_OK;       /* as without the rescue: the member drops it */
 	ctx->cb[0] = RESCUE_MARK;
 	count(ifindex, 1);
