@@ -100,3 +100,21 @@ def test_round_robin_loses_nothing_to_a_cut_member_while_the_process_is_stopped(
         assert topo.wait_for(lambda: member(status_json(topo), "eth0")["mii_status"] == "down", timeout=10)
         rescued = member(status_json(topo), "eth0")["counters"]["rescued_frames"]
         assert rescued >= sent * 0.4, rescued
+
+
+def egress_filters(topo, dev):
+    return topo.exec(topo.host, ["tc", "filter", "show", "dev", dev, "egress"]).stdout
+
+
+def test_a_crashed_bond_leaves_no_rescue_on_its_members_after_down_force():
+    """A member whose clsact was the admin's keeps it, without our egress
+    program: on a plain NIC the rescue would send its frames elsewhere."""
+    with Topology(prefix=f"sbr{os.getpid() % 10000}c") as topo:
+        topo.exec(topo.host, ["tc", "qdisc", "add", "dev", "eth0", "clsact"])
+        up(topo, "active-backup")
+        assert all("sb_rescue" in egress_filters(topo, m) for m in ("eth0", "eth1"))
+        os.kill(status_json(topo)["pid"], signal.SIGKILL)
+        topo.softbond("down", "--force", "bond0")
+        assert "sb_rescue" not in egress_filters(topo, "eth0")
+        assert "clsact" in topo.exec(topo.host, ["tc", "qdisc", "show", "dev", "eth0"]).stdout
+        assert "clsact" not in topo.exec(topo.host, ["tc", "qdisc", "show", "dev", "eth1"]).stdout

@@ -16,11 +16,10 @@ import os
 import struct
 from typing import Sequence
 
-from ...kernel.isolate import FILTER_PRIO
+from ...kernel.isolate import CLSACT_EGRESS, FILTER_PRIO
 from ...kernel.rtnl import NetlinkError, Rtnl
 from . import bpfsys, build, loader
 
-CLSACT_EGRESS = 0xFFFFFFF3      # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
 MAP_NAMES = ("sb_rescue_to", "sb_rescue_counts")
 PROG_NAMES = ("sb_rescue",)
 COUNT = struct.Struct("=QQ")    # struct sb_rescue_count: rescued, dropped
