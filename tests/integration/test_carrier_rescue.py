@@ -13,6 +13,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 import softbond
 from softbond.lab.netns import Topology
 from tests.support.netcheck import ping_ok, status_json
@@ -23,9 +25,15 @@ PORT = 5999
 RATE, SECONDS = 500, 1.0        # 500 datagrams after the cut
 
 
-def up(topo, mode):
+# The Python path in worker processes is rescued too (its AF_PACKET sends
+# pass the members' tc egress), and stopping the daemon leaves its workers
+# forwarding; the in-process Python path stops with the daemon.
+DATAPATHS = {"ebpf": ("datapath=ebpf",), "workers": ("datapath=python", "datapath_workers=2")}
+
+
+def up(topo, mode, path="ebpf"):
     topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", "192.168.100.199/24",
-                  f"mode={mode}", "miimon=100", "datapath=ebpf")
+                  f"mode={mode}", "miimon=100", *DATAPATHS[path])
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
 
 
@@ -57,9 +65,10 @@ def send_while_stopped(topo, cut):
     return json.loads(out)["seq"]
 
 
-def test_active_backup_sends_by_the_backup_while_the_process_is_stopped():
-    with Topology(prefix=f"sbr{os.getpid() % 10000}a") as topo:
-        up(topo, "active-backup")
+@pytest.mark.parametrize("path", DATAPATHS)
+def test_active_backup_sends_by_the_backup_while_the_process_is_stopped(path):
+    with Topology(prefix=f"sbr{os.getpid() % 10000}a{path[0]}") as topo:
+        up(topo, "active-backup", path)
         status = status_json(topo)
         assert status["carrier_rescue"] == "on", status["carrier_rescue"]
         assert status["active_slave"] == "eth0"

@@ -19,7 +19,6 @@ state, and the next EbpfBond for the same name adopts the device, the maps
 """
 from __future__ import annotations
 
-import logging
 import os
 import socket
 
@@ -33,8 +32,6 @@ from ..abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CL
 from .rescue import CarrierRescue
 from .state import BondMaps
 from ..plan import ForwardingPlan
-
-log = logging.getLogger("softbond")
 
 CLSACT_INGRESS = 0xFFFFFFF2     # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
 CLSACT_EGRESS = 0xFFFFFFF3      # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
@@ -82,9 +79,7 @@ class EbpfBond:
                     self.pin_dir = None           # adoption through the filter still works
             self._attach(self.peer_ifindex, CLSACT_INGRESS, "sb_peer")
             self._attach(self.ifindex, CLSACT_EGRESS, "sb_egress")
-            self.rescue, self.rescue_state = CarrierRescue.start(self.rtnl)
-            if self.rescue is None:
-                log.warning("%s: carrier rescue %s", bond, self.rescue_state)
+            self.rescue, self.rescue_state = CarrierRescue.start(self.rtnl, bond)
             if self.adopted:
                 self._readopt_members()
             self.maps.prime_bucket_bytes()
@@ -229,7 +224,8 @@ class EbpfBond:
             self.members[ifindex] = link.name
             if self._our_filter(ifindex, CLSACT_INGRESS) is not None:
                 self._attach(ifindex, CLSACT_INGRESS, "sb_ingress")
-                self._attach_rescue(ifindex)
+                if self.rescue is not None:
+                    self.rescue.attach(ifindex)
 
     # -- API ---------------------------------------------------------------------------
     def set_carrier(self, on: bool) -> None:
@@ -248,18 +244,9 @@ class EbpfBond:
         if self._attach(ifindex, CLSACT_INGRESS, "sb_ingress"):
             flags |= RXF_MADE_CLSACT
             self.maps.set_rx(ifindex, policy, flags, _mac_bytes(mac))
-        self._attach_rescue(ifindex)
-        self.members[ifindex] = ifname
-
-    def _attach_rescue(self, ifindex: int) -> None:
-        """The rescue on the member's egress; a member it cannot go on runs
-        as without it (the bond's own programs are what matter)."""
-        if self.rescue is None:
-            return
-        try:
+        if self.rescue is not None:
             self.rescue.attach(ifindex)
-        except (OSError, NetlinkError) as exc:
-            log.warning("%s: carrier rescue off for ifindex %d: %s", self.bond, ifindex, exc)
+        self.members[ifindex] = ifname
 
     def detach_member(self, ifindex: int) -> None:
         """Undo attach_member: the isolate drop filter that was there goes
@@ -294,7 +281,7 @@ class EbpfBond:
     def member_counters(self, ifindex: int) -> dict:
         counters = self.maps.counters(ifindex)
         if self.rescue is not None:
-            counters["rescued_frames"], counters["rescue_dropped"] = self.rescue.counts(ifindex)
+            counters.update(self.rescue.counters(ifindex))
         return counters
 
     def set_rescue(self, targets: dict[int, int]) -> None:

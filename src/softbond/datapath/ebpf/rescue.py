@@ -12,6 +12,7 @@ then `start` says why, in one line, and the bond runs as without it.
 """
 from __future__ import annotations
 
+import logging
 import os
 import struct
 from typing import Sequence
@@ -25,6 +26,8 @@ PROG_NAMES = ("sb_rescue",)
 COUNT = struct.Struct("=QQ")    # struct sb_rescue_count: rescued, dropped
 U32 = struct.Struct("=I")
 
+log = logging.getLogger("softbond")
+
 
 def enabled() -> bool:
     """SOFTBOND_CARRIER_RESCUE=0 leaves the members' egress alone (the
@@ -35,8 +38,9 @@ def enabled() -> bool:
 class CarrierRescue:
     """The loaded program and its two maps; attach() per member."""
 
-    def __init__(self, rtnl: Rtnl) -> None:
+    def __init__(self, rtnl: Rtnl, bond: str) -> None:
         self.rtnl = rtnl
+        self.bond = bond
         self.ncpu = bpfsys.num_cpus()
         path = build.object_path(source=build.RESCUE_SOURCE)
         obj = loader.BpfObject(path, MAP_NAMES, PROG_NAMES)
@@ -51,23 +55,29 @@ class CarrierRescue:
         self.targets: dict[int, int] = {}
 
     @classmethod
-    def start(cls, rtnl: Rtnl) -> tuple["CarrierRescue | None", str]:
-        """(the rescue, "on") or (None, why it is off)."""
+    def start(cls, rtnl: Rtnl, bond: str) -> tuple["CarrierRescue | None", str]:
+        """(the rescue, "on") or (None, why it is off, also logged)."""
         if not enabled():
             return None, "off (SOFTBOND_CARRIER_RESCUE=0)"
         try:
-            return cls(rtnl), "on"
+            return cls(rtnl, bond), "on"
         except OSError as exc:
             # No object (and none can be built), or the kernel refused it.
             why = (exc.strerror if exc.errno else None) or str(exc)
             hint = "; it needs kernel >= 6.2 with BTF" if why.startswith("load ") else ""
-            return None, f"off: {why}{hint}"
+            state = f"off: {why}{hint}"
+        log.warning("%s: carrier rescue %s", bond, state)
+        return None, state
 
     def attach(self, ifindex: int) -> None:
-        """On the member's egress (its clsact is there: the ingress program's)."""
-        bpfsys.update(self.obj.maps["sb_rescue_counts"], U32.pack(ifindex), b"\0" * (16 * self.ncpu))
-        self.rtnl.set_bpf_filter(ifindex, CLSACT_EGRESS, FILTER_PRIO, self.obj.progs["sb_rescue"], "sb_rescue",
-                                 replace=True)
+        """On the member's egress (its clsact is there: the bond's ingress
+        program's, or isolate's); a member it cannot go on runs as without."""
+        try:
+            bpfsys.update(self.obj.maps["sb_rescue_counts"], U32.pack(ifindex), b"\0" * (16 * self.ncpu))
+            self.rtnl.set_bpf_filter(ifindex, CLSACT_EGRESS, FILTER_PRIO, self.obj.progs["sb_rescue"],
+                                     "sb_rescue", replace=True)
+        except (OSError, NetlinkError) as exc:
+            log.warning("%s: carrier rescue off for ifindex %d: %s", self.bond, ifindex, exc)
 
     def detach(self, ifindex: int) -> None:
         try:
@@ -92,13 +102,12 @@ class CarrierRescue:
         for ifindex in members:
             self.set(ifindex, targets.get(ifindex))
 
-    def counts(self, ifindex: int) -> tuple[int, int]:
-        """(rescued, dropped) frames of the member, summed over the CPUs."""
+    def counters(self, ifindex: int) -> dict[str, int]:
+        """The member's rescued and dropped frames (status JSON counters),
+        summed over the CPUs."""
         raw = bpfsys.lookup(self.obj.maps["sb_rescue_counts"], U32.pack(ifindex), 16 * self.ncpu)
-        if raw is None:
-            return 0, 0
-        per_cpu = [COUNT.unpack_from(raw, 16 * i) for i in range(self.ncpu)]
-        return sum(c[0] for c in per_cpu), sum(c[1] for c in per_cpu)
+        per_cpu = [COUNT.unpack_from(raw, 16 * i) for i in range(self.ncpu)] if raw else []
+        return {"rescued_frames": sum(c[0] for c in per_cpu), "rescue_dropped": sum(c[1] for c in per_cpu)}
 
     def close(self) -> None:
         """The fds only: attached programs and their maps live on."""
