@@ -10,7 +10,8 @@ eBPF runs three times per load, in the same invocation: "loop" is the
 control plane's loop alone (SOFTBOND_FAST_FAILOVER=0, the baseline),
 "thread" adds core/carrierthread.py's flip to the armed spare bank,
 "rescue" adds datapath/ebpf/rescue.bpf.c on the members' egress (the
-first two run with SOFTBOND_CARRIER_RESCUE=0).
+first two run with SOFTBOND_CARRIER_RESCUE=0). The Python path runs as
+"loop" and "rescue".
 
 Each cut is bench/datapath.py's failover_once: bench/linkcut.py sets the
 switch port down over rtnetlink, bench/ktrace.py stamps the carrier event
@@ -48,6 +49,7 @@ from ktrace import CarrierEvents                 # noqa: E402
 
 IPERF_MBIT = 300            # shared by the bonds of a phase
 EBPF_VARIANTS = ("loop", "thread", "rescue")
+PYTHON_VARIANTS = ("loop", "rescue")       # no carrier thread there
 HOG = [sys.executable, "-c", "while True: pass"]
 
 
@@ -176,7 +178,7 @@ def main() -> int:
     parser.add_argument("--load", default="none,busy", help="comma-separated: none, busy (default both)")
     parser.add_argument("--seconds", type=float, default=1.0, help="stream length per cut, cut halfway (default 1)")
     parser.add_argument("--failover", default=",".join(EBPF_VARIANTS),
-                        help="comma-separated eBPF variants: loop, thread, rescue (default all; python: loop)")
+                        help="comma-separated variants: loop, thread (eBPF only), rescue (default all)")
     parser.add_argument("--json", help="also write every sample to this file")
     parser.add_argument("--report", metavar="JSON", help="measure nothing: the table of an earlier --json file")
     args = parser.parse_args()
@@ -196,7 +198,7 @@ def main() -> int:
     try:
         for load in args.load.split(","):
             variants = [(path, failover) for path in paths
-                        for failover in (EBPF_VARIANTS if path == "ebpf" else ("loop",))
+                        for failover in (EBPF_VARIANTS if path == "ebpf" else PYTHON_VARIANTS)
                         if failover in args.failover.split(",")]
             samples += phase(variants, load, args.cuts, carriers, args.seconds)
     finally:
