@@ -124,7 +124,7 @@ def rescue_targets(members: Sequence[int], usable: Sequence[int], sending: Seque
     usable_set, sending_set = set(usable), set(sending) & set(usable)
     out: dict[int, int] = {}
     for i, member in enumerate(members):
-        after = [*members[i + 1:], *members[:i]]
+        after = [*members[i + 1 :], *members[:i]]
         target = next((m for m in after if m in sending_set), None)
         if target is None:
             target = next((m for m in after if m in usable_set), None)

@@ -71,8 +71,8 @@ class Device(Protocol):
 
     @property
     def carrier_rescue(self) -> str:
-        """"on", or why frames of a member that just lost its carrier are
-        not sent by another (ebpf/rescue.bpf.c)."""
+        """The carrier rescue (ebpf/rescue.bpf.c): "on", or why frames of a
+        member that just lost its carrier are not sent by another."""
         ...
 
     def workers(self) -> list[dict[str, Any]] | None:
