@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -41,12 +42,31 @@ def member(status, name):
     return next(s for s in status["slaves"] if s["name"] == name)
 
 
+# Counts the stream's datagrams until its stdin closes (after the sender is
+# done), so a slow start under load cannot end the count early.
+RECEIVER = f"""
+import json, select, socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+sock.bind(("0.0.0.0", {PORT}))
+print("ready", flush=True)
+seqs = []
+while True:
+    ready = select.select([sock, sys.stdin], [], [])[0]
+    if sock in ready:
+        seqs.append(int.from_bytes(sock.recv(2048)[:8], "big"))
+    elif sys.stdin.read() == "":
+        break
+print(json.dumps(seqs))
+"""
+
+
 def send_while_stopped(topo, cut):
     """Stop the bond's process, cut the members `cut`, send the stream from
     the bond's namespace and return the datagram numbers the far side got;
     the process runs again afterwards whatever happened."""
-    receiver = topo.popen(topo.peer(0), [sys.executable, "-m", "softbond.lab.seqstream", "recv", str(PORT), "6"],
-                          stdout=subprocess.PIPE, text=True, env=ENV)
+    receiver = topo.popen(topo.peer(0), [sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
     pid = status_json(topo)["pid"]
     try:
         assert receiver.stdout.readline().strip() == "ready"
@@ -55,14 +75,15 @@ def send_while_stopped(topo, cut):
             for i in cut:
                 topo.cut(i)
             topo.exec(topo.host, [sys.executable, "-m", "softbond.lab.seqstream", "send", topo.peer_ip(0), str(PORT),
-                                  str(RATE), str(SECONDS)], env=ENV, timeout=30)
+                                  str(RATE), str(SECONDS)], env=ENV, timeout=60)
+            time.sleep(0.5)         # the last datagrams on their way
         finally:
             os.kill(pid, signal.SIGCONT)
         out, _ = receiver.communicate(timeout=30)
     finally:
         receiver.kill()
         receiver.wait()
-    return json.loads(out)["seq"]
+    return json.loads(out)
 
 
 @pytest.mark.parametrize("path", DATAPATHS)
