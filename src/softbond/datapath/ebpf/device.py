@@ -285,7 +285,7 @@ class EbpfBond:
         return counters
 
     def set_rescue(self, targets: dict[int, int]) -> None:
-        """Where each member's frames go while it has no carrier (rescue.rescue_targets)."""
+        """Where each member's frames go while it has no carrier (plan.rescue_targets)."""
         if self.rescue is not None:
             self.rescue.publish(targets, list(self.members))
 
