@@ -338,6 +338,7 @@ def preload(config: BondConfig) -> None:
     datapath = config.options.datapath
     if datapath in ("auto", "ebpf"):
         from .datapath import ebpf
+        from .datapath.ebpf import device  # noqa: F401  (the package imports it lazily)
         try:
             # Cached, so the bonds forked after this do not each load the
             # object once more to ask (libbpf's churn in a child dirtied
@@ -345,10 +346,13 @@ def preload(config: BondConfig) -> None:
             ebpf.available()
         except Exception:   # the bond asks again, and reports it in its own words
             pass
-    elif config.options.datapath_workers > 1:
-        from .datapath import workers  # noqa: F401
     else:
-        from .datapath import inprocess  # noqa: F401
+        # The Python paths run the carrier rescue too (datapath/ebpf/rescue.py).
+        from .datapath.ebpf import rescue  # noqa: F401
+        if config.options.datapath_workers > 1:
+            from .datapath import workers  # noqa: F401
+        else:
+            from .datapath import inprocess  # noqa: F401
 
 
 def run(config: BondConfig, ready_fd: int | None = None) -> int:

@@ -1,9 +1,10 @@
-"""An eBPF bond's footprint (issue 19): libbpf, and libelf and libz with it,
-are in the bond's process only while it loads bond.bpf.o. Once loaded the
-bond holds fds of its maps and programs, writes the maps with bpf(2) itself
-(datapath/ebpf/bpfsys.py) and has unloaded libbpf: 0.4 MiB of every eBPF
-bond's RSS. The bond still fails over and forwards afterwards, which is
-the maps written without libbpf."""
+"""A bond's footprint (issue 19): libbpf, and libelf and libz with it, are
+never in the bond's process. A child process loads bond.bpf.o and
+rescue.bpf.o (datapath/ebpf/loadchild.py) and hands over the fds; the bond
+writes the maps with bpf(2) itself (datapath/ebpf/bpfsys.py): 0.4 MiB of
+every bond's RSS, and the kernel BTF libbpf parses for the rescue's CO-RE
+reads never enters its heap. The bond still fails over and forwards
+afterwards, which is the maps written without libbpf."""
 from tests.support.netcheck import ping_ok, status_json, wait_active
 
 UNLOADED = ("libbpf.so", "libelf")
@@ -34,3 +35,12 @@ def test_an_ebpf_bond_runs_without_libbpf_mapped(topo):
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping after the failover"
     assert status_json(topo)["pid"] == pid
     assert loaded(pid) == []
+
+
+def test_a_python_bond_runs_its_carrier_rescue_without_libbpf_mapped(topo):
+    topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", "192.168.100.199/24",
+                  "mode=active-backup", "miimon=100", "datapath=python")
+    status = status_json(topo)
+    assert status["datapath"] == "python" and status["carrier_rescue"] == "on", status
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the Python bond"
+    assert loaded(status["pid"]) == []

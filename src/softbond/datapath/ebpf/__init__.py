@@ -14,10 +14,23 @@ devices and filters, loader.py for loading, pinning and adoption.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from ..devices import is_peer_name, legacy_peer_name, peer_name
 from ..abi import BUCKETS, MAX_MEMBERS
-from .device import EbpfBond
+
+if TYPE_CHECKING:
+    from .device import EbpfBond
+
+
+def __getattr__(name: str):
+    # EbpfBond when first asked for: the Python data path imports this
+    # package for the carrier rescue (rescue.py) and has no use for the
+    # eBPF bond's device code (issue 19, footprint).
+    if name == "EbpfBond":
+        from .device import EbpfBond
+        return EbpfBond
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["available", "EbpfBond", "peer_name", "legacy_peer_name", "is_peer_name", "BUCKETS",
            "MAX_MEMBERS"]
@@ -39,19 +52,16 @@ def available() -> tuple[bool, str]:
 def _probe() -> tuple[bool, str]:
     if os.geteuid() != 0:
         return False, "needs root (CAP_BPF and CAP_NET_ADMIN)"
-    try:
-        from . import libbpf
-        libbpf.lib()
-    except OSError as exc:
-        return False, str(exc)
-    from . import build, loader
+    from . import build, libbpf, loader
     try:
         path = build.object_path()
     except FileNotFoundError as exc:
         return False, str(exc)
     try:
-        obj, _ = loader.load(path)
+        obj, _ = loader.load(path)      # in a child: libbpf is never mapped here (loadchild.py)
     except OSError as exc:
+        if exc.strerror and exc.strerror.startswith(libbpf.UNUSABLE):
+            return False, str(exc)
         return False, f"cannot load {os.path.basename(path)}: {exc}"
     obj.close()
     return True, ""

@@ -1,11 +1,11 @@
 """The bpf(2) commands a running bond makes, straight to the kernel.
 
-libbpf is needed to open and load bond.bpf.o; after that the bond only
-reads and writes maps and looks up objects, and libbpf's wrappers for
-those are one syscall each. Doing them here lets loader.load() unload
-libbpf (with libelf and libz) once the object is loaded: 0.4 MiB of the
-bond's RSS (issue 19, bench/RESULTS.md "Footprint"). Every call raises
-OSError on failure, like libbpf.py's wrappers did.
+libbpf is needed to open and load the objects, which a child process
+does (loadchild.py); after that the bond only reads and writes maps and
+looks up objects, and libbpf's wrappers for those are one syscall each.
+Doing them here keeps libbpf (with libelf and libz) out of the bond: 0.4
+MiB of its RSS (issue 19, bench/RESULTS.md "Footprint"). Every call
+raises OSError on failure, like libbpf.py's wrappers did.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The few libbpf (libbpf1, the system library) calls softbond needs, via ctypes:
 opening and loading bond.bpf.o, and BPF_PROG_TEST_RUN for the tests and
 benches. The map and object calls a running bond makes are bpf(2) calls
-in bpfsys.py (re-exported here), so that the bond can unload() libbpf
-once its object is loaded.
+in bpfsys.py (re-exported here): the bond never maps libbpf, a child
+process loads its objects (loadchild.py).
 
 libbpf >= 1.0 semantics: functions returning int return a negative errno on
 failure; functions returning a pointer return NULL and set errno. Every
@@ -10,7 +10,6 @@ wrapper here raises OSError instead.
 """
 from __future__ import annotations
 
-import _ctypes
 import ctypes
 import ctypes.util
 import errno
@@ -27,6 +26,7 @@ PERCPU_TYPES = (BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY)
 
 BPF_FS_MAGIC = 0xCAFE4A11
 
+UNUSABLE = "libbpf (libbpf1) not usable"
 _lib: ctypes.CDLL | None = None
 _lib_error: str | None = None
 
@@ -101,19 +101,8 @@ def lib() -> ctypes.CDLL:
             cdll.libbpf_set_print(None)      # libbpf's warnings would go to stderr
         _lib = cdll
         return cdll
-    _lib_error = f"libbpf (libbpf1) not usable: {last}"
+    _lib_error = f"{UNUSABLE}: {last}"
     raise OSError(errno.ENOENT, _lib_error)
-
-
-def unload() -> None:
-    """dlclose libbpf (and so libelf and libz, which only it uses): a
-    loaded bond has no use for them. lib() loads it again if asked; no
-    function pointer taken from it may be kept past this."""
-    global _lib
-    if _lib is None:
-        return
-    handle, _lib = _lib._handle, None
-    _ctypes.dlclose(handle)
 
 
 def check(ret: int, what: str) -> int:

@@ -18,7 +18,7 @@ import ctypes.util
 import os
 
 from ..abi import MAP_NAMES, PROG_NAMES
-from . import bpfsys, libbpf
+from . import bpfsys, libbpf, loadchild
 
 PIN_BASES = ("/sys/fs/bpf", "/run/softbond/bpf")
 MOUNT_AT = "/run/softbond/bpf"
@@ -37,6 +37,14 @@ class BpfObject:
         self.loaded = False
         self.maps: dict[str, int] = {}
         self.progs: dict[str, int] = {}
+
+    @classmethod
+    def of_fds(cls, path: str, maps: dict[str, int], progs: dict[str, int]) -> "BpfObject":
+        """An object loaded elsewhere (loadchild.in_child): its fds only."""
+        obj = cls.__new__(cls)
+        obj.path, obj.map_names, obj.prog_names = path, tuple(maps), tuple(progs)
+        obj.obj, obj.loaded, obj.maps, obj.progs = None, True, maps, progs
+        return obj
 
     def _map(self, name: str):
         return libbpf.check_ptr(libbpf.lib().bpf_object__find_map_by_name(self.obj, name.encode()), f"map {name}")
@@ -94,7 +102,31 @@ MEMBER_ONLY_MAPS = frozenset({"sb_rx", "sb_rx_slots"})
 def load(path: str, reuse: dict[str, int] | None = None) -> tuple[BpfObject, bool]:
     """Load the object, with `reuse` maps when they match the object's
     definitions and are all there (MEMBER_ONLY_MAPS may be missing: they
-    start empty). Returns (object, reused). Closes `reuse` fds."""
+    start empty). Returns (object, reused). Closes `reuse` fds. The
+    loading runs in a child process (loadchild.py)."""
+    try:
+        maps, progs, reused = loadchild.in_child(lambda: _load_here(path, reuse), os.path.basename(path))
+    finally:
+        for fd in (reuse or {}).values():
+            os.close(fd)
+    return BpfObject.of_fds(path, maps, progs), bool(reused)
+
+
+def load_object(path: str, map_names: tuple[str, ...], prog_names: tuple[str, ...]) -> BpfObject:
+    """Load an object with no maps to reuse (rescue.bpf.c), in a child process."""
+    def here() -> loadchild.Loaded:
+        obj = BpfObject(path, map_names, prog_names)
+        try:
+            obj.load()
+        except BaseException:
+            obj.close()
+            raise
+        return obj.maps, obj.progs, None
+    maps, progs, _ = loadchild.in_child(here, os.path.basename(path))
+    return BpfObject.of_fds(path, maps, progs)
+
+
+def _load_here(path: str, reuse: dict[str, int] | None) -> loadchild.Loaded:
     obj = BpfObject(path)
     try:
         reused = False
@@ -103,14 +135,10 @@ def load(path: str, reuse: dict[str, int] | None = None) -> tuple[BpfObject, boo
             obj.reuse(reuse)
             reused = True
         obj.load()
-        return obj, reused
+        return obj.maps, obj.progs, reused
     except BaseException:
         obj.close()
         raise
-    finally:
-        for fd in (reuse or {}).values():
-            os.close(fd)
-        libbpf.unload()         # the maps and programs are fds now: see bpfsys.py
 
 
 # -- pins ------------------------------------------------------------------------

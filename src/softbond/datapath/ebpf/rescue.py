@@ -43,15 +43,7 @@ class CarrierRescue:
         self.bond = bond
         self.ncpu = bpfsys.num_cpus()
         path = build.object_path(source=build.RESCUE_SOURCE)
-        obj = loader.BpfObject(path, MAP_NAMES, PROG_NAMES)
-        try:
-            obj.load()
-        except BaseException:
-            obj.close()
-            raise
-        finally:
-            loader.libbpf.unload()
-        self.obj = obj
+        self.obj = loader.load_object(path, MAP_NAMES, PROG_NAMES)
         self.targets: dict[int, int] = {}
 
     @classmethod
