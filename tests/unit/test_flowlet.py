@@ -421,3 +421,18 @@ def test_the_python_paths_read_back_what_they_committed():
         slot_of = state.committer(wanted, GAP_US * 1000)
         assert slot_of(9) == 1 and slot_of(8) == -1
     assert loop.committed() == [s - 1 for s in worker.shown] == wanted
+
+
+@pytest.mark.parametrize("members", [0, 1])
+def test_no_member_to_move_between_places_nothing_and_keeps_ticking(members):
+    """802.3ad before its second member distributes: the bond's tick reads
+    what the data path committed over no member or one (a division by the
+    member count once killed the tick for good)."""
+    runner = make_runner(replace(BondOptions(), mode=2, xmit_balance=1))
+    runner.read_committed = Committed()
+    plan_of(runner, PORTS[:members], None, BOND_MAC)
+    now = runner.flowlet.clock()
+    for n in range(1, 4):
+        assert not runner.rebalance(lambda: sent(b2=1000, b4=900), now + 0.2 * n)
+    assert runner.placement(PORTS[:members]) == (-1,) * BUCKETS
+    assert flowlet_status(runner.opts, None, runner)["waiting"] == 0

@@ -324,7 +324,7 @@ class FlowletBalancer:
         committed = read_committed() if read_committed is not None else None
         if committed is not None and len(committed) == BUCKETS:
             wanted = self._place_committed(committed, sent, count, now)
-            waiting = waiting_moves(committed, wanted, count)
+            waiting = waiting_moves(committed, wanted, count) if count else {}
             # the gap those that carried bytes need (an idle one's pause is long)
             moves: Collection[tuple[int, int]] | None = {waiting[b] for b in waiting if sent[b]}
             self.waiting = sum(1 for b in waiting if sent[b])
@@ -346,6 +346,8 @@ class FlowletBalancer:
         if last is not None:
             self._moved.update((b, now) for b in range(BUCKETS) if committed[b] != last[b])
         self._committed = committed
+        if count < 2:  # nothing to move between (802.3ad before a second member distributes)
+            return self._wanted
         start = keep_waiting(committed, self._wanted, sent, count)
         hold = MOVE_HOLD * self.interval
         held = {b for b, when in self._moved.items() if now - when < hold}
