@@ -387,24 +387,6 @@ def test_a_bucket_is_held_from_when_it_moved_not_from_when_it_was_wanted():
     assert runner.placement(PORTS)[2] == 0          # back, once the hold is over
 
 
-def test_the_gap_covers_the_waiting_moves_not_every_pair():
-    """eth0 holds 8 ms, idle eth1 shows a 40 ms reading (a burst over the
-    little it sent): a move from eth0 to eth1 needs 8 ms more than
-    flowlet_gap, not the 40 ms a move the other way would."""
-    runner, qdiscs, data_path = committed_runner()
-    now = runner.flowlet.clock()
-    tick(runner, qdiscs, now + 0.2)                 # the first reading: rates from here on
-    qdiscs.delay_us[1001], qdiscs.delay_us[1002] = 8_000, 40_000
-    tick(runner, qdiscs, now + 0.4)
-    assert gap_ns(runner) == (2000 + 40_000) * 1000           # no move waits: every pair counts
-    qdiscs.delay_us[1002] = 0
-    for n in range(3, 2 + QUEUE_READINGS):          # eth1's 40 ms stays among the readings
-        tick(runner, qdiscs, now + 0.2 * n, sent=sent(b2=1000, b4=900))
-    assert runner.placement(PORTS)[2] == 1 and data_path.slots[2] == -1
-    assert gap_ns(runner) == (2000 + 8_000) * 1000
-    assert flowlet_status(runner.opts, None, runner)["waiting"] == 1
-
-
 def test_the_python_paths_read_back_what_they_committed():
     """The in-process loop's FlowletState and a worker's shared slots
     (slot + 1, written at a commit only) give the device the same answer."""

@@ -48,11 +48,9 @@ as its delay. A reading is one moment of a queue that TCP fills and
 drains many times an interval, so each member counts with the largest
 delay of its last QUEUE_READINGS readings as a source and the smallest as
 a destination; the plan's gap is flowlet_gap plus the largest such
-difference over the (from, to) pairs of the moves waiting for a pause,
-only they look at it (every pair when none waits): one figure for every
-move, the one the worst waiting move needs. A nearly idle member shows
-long delays (a burst of the mice over the little it sent), which a move
-towards it does not wait for. flowlet_gap stays as the floor for what no qdisc shows
+difference between two members: one figure for every move, the one the
+worst pair needs. (Only the pairs of the moves waiting would do: a
+shorter gap, measured with more reordering, bench/RESULTS.md.) flowlet_gap stays as the floor for what no qdisc shows
 (rings, the links, the switch). The gap rises at once and falls only when
 the need is a quarter below it: a gap too short reorders, one a little
 long only waits.
@@ -145,19 +143,17 @@ def queue_delays_us(before: QueueStats, after: QueueStats, elapsed: float, ifind
     return delays
 
 
-def queue_gap_us(readings: Sequence[Sequence[int]], moves: Collection[tuple[int, int]] | None = None) -> int:
+def queue_gap_us(readings: Sequence[Sequence[int]]) -> int:
     """What the queues add to the gap, from a few readings of every
     member's delay: the largest difference between one member's longest
     and another's shortest (a move from the longest queue to the shortest
-    waits for its frames there to leave first), over the (from, to)
-    member pairs of `moves` (None: every pair)."""
+    waits for its frames there to leave first)."""
     if not readings or len(readings[0]) < 2:
         return 0
     members = range(len(readings[0]))
     longest = [max(r[m] for r in readings) for m in members]
     shortest = [min(r[m] for r in readings) for m in members]
-    pairs = [(a, b) for a in members for b in members if a != b] if moves is None else moves
-    return max((longest[a] - shortest[b] for a, b in pairs if a != b and max(a, b) < len(longest)), default=0)
+    return max(0, max(longest[a] - shortest[b] for a in members for b in members if a != b))
 
 
 def slot_member(slot: int, bucket: int, count: int) -> int:
@@ -270,22 +266,17 @@ class FlowletBalancer:
         """The pause a bucket needs before it moves, as the plan carries it."""
         return self.opts.flowlet_gap + (self._queue_gap if self.opts.flowlet_gap_auto else 0)
 
-    def follow_queues(
-        self, read_queues: ReadQueues, now: float, moves: Collection[tuple[int, int]] | None = None
-    ) -> bool:
+    def follow_queues(self, read_queues: ReadQueues, now: float) -> bool:
         """Read the members' qdiscs; True when the gap changed (rises at
-        once, falls only when the need is a quarter below it). The need is
-        that of the (from, to) member pairs of the moves waiting for a
-        pause (only they look at the gap), of every pair when none waits
-        or they are not known. A read the kernel refuses keeps the gap as
-        it is."""
+        once, falls only when the need is a quarter below it). A read the
+        kernel refuses keeps the gap as it is."""
         try:
             queues = read_queues()
         except OSError:
             return False
         self._delays.append(queue_delays_us(self._queues, queues, now - self._queues_at, self._ifindexes))
         self._queues, self._queues_at = queues, now
-        need = queue_gap_us(self._delays, moves or None)
+        need = queue_gap_us(self._delays)
         if need > self._queue_gap or 4 * need < 3 * self._queue_gap:
             self._queue_gap = need
             return bool(self.opts.flowlet_gap_auto)
@@ -325,15 +316,12 @@ class FlowletBalancer:
         if committed is not None and len(committed) == BUCKETS:
             wanted = self._place_committed(committed, sent, count, now)
             waiting = waiting_moves(committed, wanted, count) if count else {}
-            # the gap those that carried bytes need (an idle one's pause is long)
-            moves: Collection[tuple[int, int]] | None = {waiting[b] for b in waiting if sent[b]}
             self.waiting = sum(1 for b in waiting if sent[b])
         else:
             wanted = self._place_wanted(sent, count, now)
-            moves = None
         changed = wanted != self._wanted
         self._wanted = wanted
-        gap_changed = read_queues is not None and self.follow_queues(read_queues, now, moves)
+        gap_changed = read_queues is not None and self.follow_queues(read_queues, now)
         return changed or gap_changed
 
     def _place_committed(
