@@ -354,6 +354,21 @@ def test_a_move_waiting_for_its_pause_is_kept_and_not_doubled(mode):
     assert runner.placement(PORTS)[2] == 1 and runner.placement(PORTS)[4] == -1
 
 
+def test_no_second_move_while_one_waits():
+    """Bucket 2 waits to leave eth0 when the next interval's loads (the
+    mice's first second is a burst) ask for bucket 4 too: nothing more is
+    wanted until bucket 2 moved, or two elephants could swap members."""
+    runner, qdiscs, data_path = committed_runner(5)
+    now = runner.flowlet.clock()
+    assert tick(runner, qdiscs, now + 0.2, sent=sent(b2=1000, b4=900))
+    assert runner.placement(PORTS)[2] == 1
+    assert not tick(runner, qdiscs, now + 0.4, sent=sent(b2=500, b4=900, b6=800))
+    assert runner.placement(PORTS)[4] == runner.placement(PORTS)[6] == -1
+    data_path.slots[2] = 1                          # it moved: the next move may be chosen
+    assert tick(runner, qdiscs, now + 0.6, sent=sent(b2=500, b4=900, b6=800, b8=100))
+    assert runner.placement(PORTS)[4] == 1
+
+
 def test_a_waiting_move_the_loads_no_longer_ask_for_is_dropped():
     """Bucket 2 waits to leave eth0 for eth1 when eth1's own bucket 3
     grows to make eth1 the busier: the move is dropped before it happens.

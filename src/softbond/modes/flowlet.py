@@ -328,8 +328,8 @@ class FlowletBalancer:
         self, committed: Sequence[int], sent: Sequence[int], count: int, now: float
     ) -> tuple[int, ...]:
         """The wanted table from where the data path sends each bucket: a
-        bucket is held MOVE_HOLD intervals from when it moved there, and a
-        move still waiting is not placed anew while it waits."""
+        bucket is held MOVE_HOLD intervals from when it moved there, and no
+        move is added while one that carries bytes waits for its pause."""
         last = self._committed
         if last is not None:
             self._moved.update((b, now) for b in range(BUCKETS) if committed[b] != last[b])
@@ -337,6 +337,11 @@ class FlowletBalancer:
         if count < 2:  # nothing to move between (802.3ad before a second member distributes)
             return self._wanted
         start = keep_waiting(committed, self._wanted, sent, count)
+        if any(sent[b] for b in waiting_moves(committed, start, count)):
+            # one move waits at a time: the loads it was chosen by move
+            # (the mice's first second is a burst), and a second move
+            # towards the same member let two elephants swap members
+            return tuple(start)
         hold = MOVE_HOLD * self.interval
         held = {b for b, when in self._moved.items() if now - when < hold}
         return place(start, sent, count, held | set(waiting_moves(committed, start, count)))
