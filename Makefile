@@ -54,10 +54,10 @@ bench:
 # demand into /var/cache/softbond when clang is installed.
 BPF_DIR := src/softbond/datapath/ebpf
 
-bpf: $(BPF_DIR)/bond.bpf.o
+bpf: $(BPF_DIR)/bond.bpf.o $(BPF_DIR)/rescue.bpf.o
 
-$(BPF_DIR)/bond.bpf.o: $(BPF_DIR)/bond.bpf.c $(BPF_DIR)/build.py
-	$(PYTHON) $(BPF_DIR)/build.py $@
+$(BPF_DIR)/%.bpf.o: $(BPF_DIR)/%.bpf.c $(BPF_DIR)/build.py
+	$(PYTHON) $(BPF_DIR)/build.py $@ $<
 
 # A wheel with the BPF object, man pages and completions in it (dist/);
 # needs clang and libbpf-dev here, nothing but libbpf1 where it is installed.

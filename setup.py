@@ -38,14 +38,16 @@ class BuildPyWithArtifacts(build_py):
 
     def _bpf_object(self):
         bpf = _bpf_build()
-        target = os.path.join(self.build_lib, "softbond", "datapath", "ebpf", "bond.bpf.o")
-        try:
-            bpf.compile_object(target)
-        except OSError as exc:
-            if os.environ.get("SOFTBOND_REQUIRE_BPF") == "1":
-                raise SystemExit(f"softbond: {exc}") from None
-            print(f"WARNING: {exc}; the wheel has no BPF object, it will be compiled at first use",
-                  file=sys.stderr)
+        for source in bpf.SOURCES:
+            name = os.path.basename(bpf.object_of(source))
+            target = os.path.join(self.build_lib, "softbond", "datapath", "ebpf", name)
+            try:
+                bpf.compile_object(target, source)
+            except OSError as exc:
+                if os.environ.get("SOFTBOND_REQUIRE_BPF") == "1":
+                    raise SystemExit(f"softbond: {exc}") from None
+                print(f"WARNING: {exc}; the wheel has no {name}, it will be compiled at first use",
+                      file=sys.stderr)
 
     def _docs(self):
         # The CLI and the registry import nothing outside the standard library.

@@ -6,9 +6,12 @@ through after the kernel's carrier stamp, and of the frames lost.
     sudo flock /tmp/softbond-bench.lock python3 bench/failover.py [--cuts 100]
         [--datapath both|python|ebpf] [--load none,busy] [--json FILE] [--report FILE]
 
-eBPF runs twice per load, in the same invocation: "loop" is the control
-plane's loop alone (SOFTBOND_FAST_FAILOVER=0, the baseline), "thread" adds
-core/carrierthread.py's flip to the armed spare bank.
+eBPF runs three times per load, in the same invocation: "loop" is the
+control plane's loop alone (SOFTBOND_FAST_FAILOVER=0, the baseline),
+"thread" adds core/carrierthread.py's flip to the armed spare bank,
+"rescue" adds datapath/ebpf/rescue.bpf.c on the members' egress (the
+first two run with SOFTBOND_CARRIER_RESCUE=0). The Python path runs as
+"loop" and "rescue".
 
 Each cut is bench/datapath.py's failover_once: bench/linkcut.py sets the
 switch port down over rtnetlink, bench/ktrace.py stamps the carrier event
@@ -45,6 +48,8 @@ from datapath import Setup, datapaths, failover_once, log, status  # noqa: E402
 from ktrace import CarrierEvents                 # noqa: E402
 
 IPERF_MBIT = 300            # shared by the bonds of a phase
+EBPF_VARIANTS = ("loop", "thread", "rescue")
+PYTHON_VARIANTS = ("loop", "rescue")       # no carrier thread there
 HOG = [sys.executable, "-c", "while True: pass"]
 
 
@@ -102,7 +107,8 @@ def phase(variants: list[tuple[str, str]], load: str, cuts: int, carriers: Carri
     background = None
     try:
         for path, failover in variants:
-            os.environ["SOFTBOND_FAST_FAILOVER"] = "1" if failover == "thread" else "0"
+            os.environ["SOFTBOND_FAST_FAILOVER"] = "0" if failover == "loop" else "1"
+            os.environ["SOFTBOND_CARRIER_RESCUE"] = "1" if failover == "rescue" else "0"
             setups.append(Setup(path, "2 members, 1 bond", 2, 1, f"f{path[0]}{failover[0]}{load[0]}"))
         if load == "busy":
             # Long enough for every cut of the phase (about 3 s each).
@@ -171,6 +177,8 @@ def main() -> int:
     parser.add_argument("--datapath", choices=("both", "python", "ebpf"), default="both")
     parser.add_argument("--load", default="none,busy", help="comma-separated: none, busy (default both)")
     parser.add_argument("--seconds", type=float, default=1.0, help="stream length per cut, cut halfway (default 1)")
+    parser.add_argument("--failover", default=",".join(EBPF_VARIANTS),
+                        help="comma-separated variants: loop, thread (eBPF only), rescue (default all)")
     parser.add_argument("--json", help="also write every sample to this file")
     parser.add_argument("--report", metavar="JSON", help="measure nothing: the table of an earlier --json file")
     args = parser.parse_args()
@@ -190,7 +198,8 @@ def main() -> int:
     try:
         for load in args.load.split(","):
             variants = [(path, failover) for path in paths
-                        for failover in (("loop", "thread") if path == "ebpf" else ("loop",))]
+                        for failover in (EBPF_VARIANTS if path == "ebpf" else PYTHON_VARIANTS)
+                        if failover in args.failover.split(",")]
             samples += phase(variants, load, args.cuts, carriers, args.seconds)
     finally:
         carriers.close()

@@ -4,7 +4,7 @@ one sender core goes (bench/udpflood.c: a raw socket, sendmmsg), over 1,
 baseline, measured in the same invocation) and the softbond data paths
 (active-backup on bench/datapath.py's bridge topology), both directions.
 
-    sudo python3 bench/smallpkt.py [--runs N] [--seconds S] [--paths veth,ebpf,python,python-w2]
+    sudo python3 bench/smallpkt.py [--runs N] [--seconds S] [--paths veth,ebpf,python,python-w2,ebpf-norescue]
                                    [--flows 1,1000,100000]
 
 Per cell: packets/s delivered (counted by the receiver's UDP MIB, closed
@@ -20,6 +20,7 @@ markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -32,6 +33,25 @@ import datapath as bench                                    # noqa: E402  (after
 from benchutil import commit, loadavg, med, procs_cpu       # noqa: E402
 
 FLOOD_SOURCE = os.path.join(HERE, "udpflood.c")
+# The eBPF path without datapath/ebpf/rescue.bpf.c on its members' egress:
+# what the carrier rescue costs per packet, against "ebpf" in the same run.
+NO_RESCUE = "ebpf-norescue"
+LABELS = {**bench.LABELS, NO_RESCUE: "softbond eBPF (active-backup), SOFTBOND_CARRIER_RESCUE=0"}
+
+
+@contextlib.contextmanager
+def path_case(topo, path: str):
+    """bench.bridge_case, with NO_RESCUE as "ebpf" whose bond starts with the rescue off."""
+    if path != NO_RESCUE:
+        with bench.bridge_case(topo, path) as case:
+            yield case
+        return
+    os.environ["SOFTBOND_CARRIER_RESCUE"] = "0"
+    try:
+        with bench.bridge_case(topo, "ebpf") as case:
+            yield case
+    finally:
+        del os.environ["SOFTBOND_CARRIER_RESCUE"]
 
 
 def build_flood() -> str:
@@ -91,7 +111,7 @@ def main() -> int:
     try:
         for run in range(args.runs):
             for path in (paths if run % 2 == 0 else list(reversed(paths))):
-                with bench.bridge_case(topo, path) as case:
+                with path_case(topo, path) as case:
                     for reverse in (False, True):           # neighbours resolved, caches warm: not measured
                         flood(flood_bin, case, reverse, 0.3, 1)
                     for flows in flow_counts:
@@ -124,7 +144,7 @@ def main() -> int:
                 for d in ("out", "in"))
             fwd = " / ".join(f"{med([r['fwd_cpu'] for r in raw[(path, flows, d)]]):.0%}" if path.startswith("python")
                              else "-" for d in ("out", "in"))
-            print(f"| {bench.LABELS[path]} | {flows} | " + " | ".join(cells) + f" | {per_core} | {core_ratio} | {fwd} |")
+            print(f"| {LABELS[path]} | {flows} | " + " | ".join(cells) + f" | {per_core} | {core_ratio} | {fwd} |")
     return 0
 
 

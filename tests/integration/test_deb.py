@@ -22,6 +22,7 @@ INSTALLED = ("/usr/bin/softbond", "/lib/systemd/system/softbond@.service", "/usr
              "/usr/share/man/man5/softbond.toml.5.gz", "/usr/share/bash-completion/completions/softbond",
              "/usr/share/zsh/vendor-completions/_softbond",
              "/usr/lib/python3/dist-packages/softbond/datapath/ebpf/bond.bpf.o",
+             "/usr/lib/python3/dist-packages/softbond/datapath/ebpf/rescue.bpf.o",
              "/usr/bin/softbond-cni", "/usr/lib/cni/softbond-cni")
 
 

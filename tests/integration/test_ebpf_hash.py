@@ -14,7 +14,7 @@ import pytest
 from softbond.wire import xmit_hash as xh
 # BPF_PROG_TEST_RUN needs root: these live with the integration tests, which
 # fail (never skip) without it.
-from tests.support.bpfrun import TC_ACT_REDIRECT, kernel_refuses, run
+from tests.support.bpfrun import TC_ACT_REDIRECT, kernel_refuses, loaded_bond, run
 from tests.support.framegen import encap_frames, encap_fuzz_frames, ether, frames, gre, ipv4, ipv6, tcp, udp
 
 
@@ -22,17 +22,8 @@ from tests.support.framegen import encap_frames, encap_fuzz_frames, ether, frame
 
 @pytest.fixture(scope="module")
 def bpf():
-    from softbond.datapath import ebpf
-    ok, why = ebpf.available()
-    if not ok:
-        pytest.fail(f"eBPF data path unavailable: {why}")
-    from softbond.datapath.ebpf import build, loader
-    from softbond.datapath.ebpf.state import BondMaps
-    obj, _ = loader.load(build.object_path())
-    maps = BondMaps(obj.maps)
-    maps.initialize(999, b"\x02\xbb\0\0\0\x01")
-    yield obj, maps
-    obj.close()
+    with loaded_bond(999, b"\x02\xbb\0\0\0\x01") as loaded:
+        yield loaded
 
 
 EXPECTED = {

@@ -16,7 +16,7 @@ from softbond.modes import make_runner
 from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
 from softbond.wire import xmit_hash as xh
 
-from tests.support.bpfrun import TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, kernel_refuses, run
+from tests.support.bpfrun import TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, kernel_refuses, loaded_bond, run
 from tests.support.fakeport import FakePort  # shared with the unit tests of the runners
 from tests.support.planpaths import choice, inprocess_transmit, plan_of, worker_transmit
 from tests.support.framegen import ether, frames, ipv4, ipv6, ports_sharing_a_member, tcp, udp
@@ -35,17 +35,8 @@ def fake_ports(n):
 
 @pytest.fixture
 def bpf():
-    from softbond.datapath import ebpf
-    ok, why = ebpf.available()
-    if not ok:
-        pytest.fail(f"eBPF data path unavailable: {why}")
-    from softbond.datapath.ebpf import build, loader
-    from softbond.datapath.ebpf.state import BondMaps
-    obj, _ = loader.load(build.object_path())
-    maps = BondMaps(obj.maps)
-    maps.initialize(BOND_IFINDEX, BOND_MAC)
-    yield obj, maps
-    obj.close()
+    with loaded_bond(BOND_IFINDEX, BOND_MAC) as loaded:
+        yield loaded
 
 
 def snap(mode, ports, *, policy=0, active=None, buckets=None, pps=1, rx=None):

@@ -53,6 +53,7 @@ def test_wheel_in_fresh_venv_without_clang_runs_ebpf(topo, tmp_path, wheel):
     assert up.returncode == 0, up.stderr
     status = json.loads(topo.exec(topo.host, [softbond, "status", "bond0", "--json"], env=env).stdout)
     assert status["datapath"] == "ebpf", status
+    assert status["carrier_rescue"] == "on", status["carrier_rescue"]    # the wheel has rescue.bpf.o too
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the wheel's eBPF bond"
     topo.exec(topo.host, [softbond, "down", "bond0"], env=env)
     # The unit install-unit writes runs the venv's own script.
@@ -60,6 +61,19 @@ def test_wheel_in_fresh_venv_without_clang_runs_ebpf(topo, tmp_path, wheel):
     units.mkdir()
     subprocess.run([softbond, "install-unit", "--unit-dir", str(units)], env=env, check=True, capture_output=True)
     assert f"\nExecStart={softbond} up %i --config" in (units / "softbond@.service").read_text()
+
+    # A rescue object that cannot be used (stale here, and no clang to
+    # rebuild it; on an old kernel it would not load): the bond comes up
+    # as without the rescue, and says why.
+    rescue_source = os.path.join(os.path.dirname(where.stdout.strip()), "rescue.bpf.c")
+    with open(rescue_source, "a") as f:
+        f.write("\n/* edited after the wheel was built */\n")
+    up = topo.exec(topo.host, [softbond, *BOND_UP], env=env, check=False)
+    assert up.returncode == 0 and "Traceback" not in up.stderr, up.stderr
+    status = json.loads(topo.exec(topo.host, [softbond, "status", "bond0", "--json"], env=env).stdout)
+    assert status["carrier_rescue"].startswith("off: ") and "stale" in status["carrier_rescue"], status
+    assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond without its rescue"
+    topo.exec(topo.host, [softbond, "down", "bond0"], env=env)
 
     # The same object beside a changed source is stale: refused in one line, nothing created.
     source = where.stdout.strip().replace(".bpf.o", ".bpf.c")

@@ -1,5 +1,6 @@
 """The data path's tc programs run on one frame with BPF_PROG_TEST_RUN (no
 device, no attachment; needs root): what the eBPF integration tests share."""
+import contextlib
 import struct
 
 TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT = 0, 2, 7
@@ -21,3 +22,25 @@ def run(obj, prog, frame, mark=0):
     ctx = bytearray(SKB_CTX)
     struct.pack_into("=I", ctx, MARK_OFFSET, mark)
     return libbpf.test_run(obj.progs[prog], frame, bytes(ctx))
+
+
+@contextlib.contextmanager
+def loaded_bond(bond_ifindex: int, bond_mac: bytes):
+    """bond.bpf.o loaded (no device, nothing attached), its maps set up for
+    a bond with no member: (object, BondMaps). Fails, never skips, where
+    the eBPF data path cannot run."""
+    import pytest
+
+    from softbond.datapath import ebpf
+    ok, why = ebpf.available()
+    if not ok:
+        pytest.fail(f"eBPF data path unavailable: {why}")
+    from softbond.datapath.ebpf import build, loader
+    from softbond.datapath.ebpf.state import BondMaps
+    obj, _ = loader.load(build.object_path())
+    try:
+        maps = BondMaps(obj.maps)
+        maps.initialize(bond_ifindex, bond_mac)
+        yield obj, maps
+    finally:
+        obj.close()

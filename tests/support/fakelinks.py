@@ -237,6 +237,7 @@ class FakeDevice:
     links: FakeLinks
     name: str
     kind: str = "fake"
+    carrier_rescue: str = "off (fake data path)"
     plans: list[Plan] = field(default_factory=list)
     carrier: list[bool] = field(default_factory=list)      # every set_carrier
     sent: list[tuple[str, bytes]] = field(default_factory=list)   # control frames, by member

@@ -20,15 +20,17 @@ from softbond.datapath import abi
 BPF_SOURCE = Path(abi.__file__).parent / "ebpf" / "bond.bpf.c"
 
 # The #defines the Python side mirrors, by C name -> datapath_abi name.
-_ABI_DEFINE = re.compile(r"^#define ((?:MODE|POL|RX|SB_F|PC|SB_PROTO)_\w+|SB_MAX_MEMBERS|SB_BUCKETS|SB_STAT_SLOTS)\b", re.M)
-_ABI_ATTRIBUTE = re.compile(r"^(?:(?:MODE|POL|RX|F|PC|PROTO)_(?!CLASSES$|DIRECTIONS$|BLOCK$)\w+|MAX_MEMBERS|BUCKETS|STAT_SLOTS)$")
+_ABI_DEFINE = re.compile(r"^#define ((?:MODE|POL|RX|SB_F|PC|SB_PROTO)_\w+|SB_MAX_MEMBERS|SB_BUCKETS|SB_STAT_SLOTS|SB_RX_SLOTS)\b",
+                         re.M)
+_ABI_ATTRIBUTE = re.compile(r"^(?:(?:MODE|POL|RX|F|PC|PROTO)_(?!CLASSES$|DIRECTIONS$|BLOCK$|SLOT$)\w+|MAX_MEMBERS|BUCKETS"
+                            r"|STAT_SLOTS)$")
 _STRUCT = re.compile(r"^struct (sb_\w+) \{(.*?)^\};", re.M | re.S)
 _FIELD = re.compile(r"^\s*__([us])(8|16|32|64) (\w+)(?:\[(\d+)\])?;", re.M)
 _MAP = re.compile(r"^\} (\w+) SEC\(\"\.maps\"\);", re.M)
 _PROG = re.compile(r"SEC\(\"tc\"\)\s*int (\w+)\(")
 
 STRUCTS = {"sb_config": abi.CONFIG, "sb_member": abi.MEMBER, "sb_rx": abi.RX, "sb_stats": abi.STATS,
-           "sb_flowlet": abi.FLOWLET}
+           "sb_flowlet": abi.FLOWLET, "sb_rx_slot": abi.RX_SLOT}
 # What the control plane indexes and writes into each map: (entries, key
 # size, value size).
 MAPS = {
@@ -42,12 +44,15 @@ MAPS = {
     "sb_stats": (abi.STAT_SLOTS, 4, abi.STATS.size),
     "sb_flowlet": (abi.BUCKETS, 4, abi.FLOWLET.size),
     "sb_flow_moves": (1, 4, 8),
+    "sb_rx_slots": (abi.RX_SLOTS, 4, abi.RX_SLOT.size),
 }
 
 
 def c_name(attribute: str) -> str:
     if attribute == "PROTO_CLASS_COUNT":
         return "SB_PROTO_CLASSES"
+    if attribute == "RX_SLOTS":
+        return "SB_RX_SLOTS"
     return attribute if attribute.startswith(("MODE_", "POL_", "RX_", "PC_")) else "SB_" + attribute
 
 

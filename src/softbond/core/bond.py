@@ -562,6 +562,7 @@ class Bond:
             "failovers": self.failovers,
             "member_packets": bonddev.WIRE_PACKETS,
             "rx_dropped_inactive": self.device.rx_dropped(self.members) if self.device else 0,
+            "carrier_rescue": self.device.carrier_rescue if self.device else None,
             "slaves": slaves,
             "protocols": bonddev.protocol_totals(s["protocols"] for s in slaves),
             "ad_info": None,

@@ -163,6 +163,9 @@ class CarrierThread:
         plan = build_plan(bond.runner, bond.members, bond.usable(failing), new, bond.mac_bytes())
         self._armed_new = new.ifindex
         maps.arm(failing.ifindex, plan, bond_ifindex=device.dev.ifindex)
+        # The frames sent between the carrier loss and this thread hearing
+        # of it go where the armed bank sends them (ebpf/rescue.bpf.c).
+        device.dev.rescue_to(failing.ifindex, new.ifindex)
 
     def stamps_for(self, member: Member | None) -> dict[str, float]:
         """The stamps of a flip that made `member` active within the last

@@ -51,6 +51,10 @@ BUCKETS = 256
 # each member a slot (written into sb_config, sb_members and sb_rx), slot 0
 # takes what is no one's and is never read.
 STAT_SLOTS = 512
+# SB_RX_SLOTS: sb_rx_slots holds the receive entry of member ifindex in slot
+# ifindex % RX_SLOTS (when no other member holds it), where sb_ingress finds
+# it without hashing; sb_rx holds them all.
+RX_SLOTS = 256
 # sb_config, sb_members and sb_buckets hold two banks (publish fills the
 # one not in use, then flips sb_bank[0]).
 BANKS = 2
@@ -69,7 +73,7 @@ RXF_MADE_CLSACT = 2      # we added the clsact qdisc
 
 # The objects of bond.bpf.c: its maps (SEC(".maps")) and programs (SEC("tc")).
 MAP_NAMES = ("sb_bank", "sb_config", "sb_members", "sb_buckets", "sb_bucket_bytes", "sb_rr", "sb_rx", "sb_stats",
-             "sb_flowlet", "sb_flow_moves")
+             "sb_flowlet", "sb_flow_moves", "sb_rx_slots")
 PROG_NAMES = ("sb_egress", "sb_ingress", "sb_peer", "sb_hash")
 
 # Map value layouts, field for field as the structs in bond.bpf.c.
@@ -77,6 +81,7 @@ CONFIG = struct.Struct("=IIIIIiII6sHIII")      # struct sb_config
 FLOWLET = struct.Struct("=QiI")                # struct sb_flowlet
 MEMBER = struct.Struct("=I6sH")                # struct sb_member
 RX = struct.Struct("=II6sH")                   # struct sb_rx
+RX_SLOT = struct.Struct("=II6sHI")             # struct sb_rx_slot: struct sb_rx, then whose it is
 STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops",
               "tx_gso_extra", "rx_gso_extra")  # struct sb_stats' fields in order, then `proto`
 

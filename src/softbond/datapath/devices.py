@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from .sha256 import sha256
 from .abi import BUCKETS, protocols
-from .plan import build_plan
+from .plan import ForwardingPlan, build_plan, rescue_targets
 from ..kernel import packet, tap
 
 TUNSETCARRIER = 0x400454E2
@@ -35,7 +35,9 @@ PEER_PREFIX = "sbp"
 # The Python data path (inprocess.py, workers.py) is imported by its devices
 # when they are made: an eBPF bond never imports it (issue 19, footprint).
 if TYPE_CHECKING:
+    from .ebpf.rescue import CarrierRescue
     from .inprocess import SegmentSlots
+    from ..kernel.rtnl import Rtnl
 
 
 def peer_name(bond: str) -> str:
@@ -130,16 +132,47 @@ def python_device(name: str, workers: int) -> "PythonDevice | WorkersDevice":
     return WorkersDevice(name, workers) if workers > 1 else PythonDevice(name)
 
 
+def member_rescue_targets(plan: ForwardingPlan, members, usable) -> dict[int, int]:
+    """plan.rescue_targets for the bond's members and the plan published."""
+    return rescue_targets([m.ifindex for m in members], [m.ifindex for m in usable],
+                          [ifindex for ifindex, _ in plan.tx_members])
+
+
 class SegmentCounted:
     """The Python paths' member counters: the NIC's own plus the segments
     and protocol classes the forwarding loop counted (`segments`, a
-    SegmentSlots; `_protocols`, protocol_counters as last published)."""
+    SegmentSlots; `_protocols`, protocol_counters as last published), and
+    their carrier rescue: the loop's AF_PACKET sends pass the members' tc
+    egress (no PACKET_QDISC_BYPASS), so ebpf/rescue.bpf.c serves them as it
+    serves the eBPF path."""
 
     segments: SegmentSlots
     _protocols: bool
+    _rescue: CarrierRescue | None = None
+    _rescue_rtnl: Rtnl | None = None
+    carrier_rescue = "off"
+
+    def _start_rescue(self, name: str) -> None:
+        from .ebpf.rescue import CarrierRescue
+        from ..kernel.rtnl import Rtnl
+        self._rescue_rtnl = Rtnl()
+        self._rescue, self.carrier_rescue = CarrierRescue.start(self._rescue_rtnl, name)
+
+    def _publish_rescue(self, plan: ForwardingPlan, members, usable) -> None:
+        if self._rescue is not None:
+            self._rescue.publish(member_rescue_targets(plan, members, usable), [m.ifindex for m in members])
+
+    def _close_rescue(self) -> None:
+        if self._rescue is not None:
+            self._rescue.close()
+        if self._rescue_rtnl is not None:
+            self._rescue_rtnl.close()
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
-        return wire_counters(name, nic, self.segments.extra(ifindex))
+        counters = wire_counters(name, nic, self.segments.extra(ifindex))
+        if self._rescue is not None:
+            counters.update(self._rescue.counters(ifindex))
+        return counters
 
     def protocol_counters(self, ifindex: int) -> dict | None:
         return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
@@ -164,6 +197,7 @@ class PythonDevice(SegmentCounted):
         self._arp_rx.setblocking(False)
         self._arp_tx.setblocking(False)
         self._protocols = True       # protocol_counters as last published
+        self._start_rescue(name)
 
     def start(self) -> None:
         self.datapath.start()
@@ -183,6 +217,8 @@ class PythonDevice(SegmentCounted):
         send = sock.send
         self.segments.assign(ifindex)
         self._socks[ifindex] = sock
+        if self._rescue is not None:
+            self._rescue.attach(ifindex)
 
         def send_control(frame: bytes) -> None:
             send(VNET_NONE + frame)
@@ -191,6 +227,8 @@ class PythonDevice(SegmentCounted):
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
         self.segments.release(ifindex)
         self._socks.pop(ifindex, None)
+        if self._rescue is not None:
+            self._rescue.detach(ifindex)
         fd = sock.fileno()
         if fd in self._watched:
             self.datapath.unwatch(fd)
@@ -205,6 +243,7 @@ class PythonDevice(SegmentCounted):
                                     self.datapath.bucket_bytes, self._to_daemon, self.datapath.rotation,
                                     self.datapath.flowlet)
         self.datapath.publish(snapshot)
+        self._publish_rescue(plan, members, usable)
         for fd in snapshot.receive:
             if fd not in self._watched:
                 self.datapath.watch(fd)
@@ -248,6 +287,7 @@ class PythonDevice(SegmentCounted):
 
     def close(self) -> None:
         self.datapath.stop()
+        self._close_rescue()
         self._arp_rx.close()
         self._arp_tx.close()
         os.close(self.tap_fd)
@@ -274,6 +314,10 @@ class EbpfDevice:
     def set_carrier(self, on: bool) -> None:
         self.dev.set_carrier(on)
 
+    @property
+    def carrier_rescue(self) -> str:
+        return self.dev.rescue_state
+
     def open_member(self, name: str, ifindex: int, mac: bytes) -> tuple[socket.socket, object]:
         # Send-only (protocol 0): the programs move the data; a socket that
         # listened would be handed a copy of every frame for nothing.
@@ -289,14 +333,20 @@ class EbpfDevice:
             pass
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
-        self.dev.publish(build_plan(runner, members, usable, active, bond_mac))
+        plan = build_plan(runner, members, usable, active, bond_mac)
+        self.dev.publish(plan)
+        self.dev.set_rescue(member_rescue_targets(plan, members, usable))
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         try:
             stats = self.dev.member_counters(ifindex)
         except (OSError, KeyError):
             stats = {}
-        return wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
+        counters = wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
+        for key in ("rescued_frames", "rescue_dropped"):
+            if key in stats:
+                counters[key] = stats[key]
+        return counters
 
     def protocol_counters(self, ifindex: int) -> dict | None:
         try:
@@ -378,6 +428,7 @@ class WorkersDevice(SegmentCounted):
         self.bucket_bytes = BucketBytes(
             lambda: [sum(c[workers.C_BUCKETS + b] for c in self._counters) for b in range(BUCKETS)])
         self._protocols = True       # protocol_counters as last published
+        self._start_rescue(name)
 
     # -- workers --------------------------------------------------------------
     def start(self) -> None:
@@ -450,11 +501,15 @@ class WorkersDevice(SegmentCounted):
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
         sock.bind((name, 0))
         self.segments.assign(ifindex)
+        if self._rescue is not None:
+            self._rescue.attach(ifindex)
         return sock, sock.send
 
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
         # the next plan leaves the member out; the workers close their sockets
         self.segments.release(ifindex)
+        if self._rescue is not None:
+            self._rescue.detach(ifindex)
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         plan = build_plan(runner, members, usable, active, bond_mac)
@@ -462,6 +517,7 @@ class WorkersDevice(SegmentCounted):
         self._plan = pickle.dumps((plan, self.segments.slots()), protocol=pickle.HIGHEST_PROTOCOL)
         for i in range(self.count):
             self._send(i, self._plan)
+        self._publish_rescue(plan, members, usable)
 
     def rx_dropped(self, members) -> int:
         from .inprocess import C_RX_DROPPED
@@ -515,6 +571,7 @@ class WorkersDevice(SegmentCounted):
                 proc.wait()
         for fd in self.queue_fds:
             os.close(fd)
+        self._close_rescue()
         self._arp_rx.close()
         self._arp_tx.close()
         del self._counters

@@ -113,6 +113,26 @@ class ForwardingPlan:
                 raise ValueError("bucket entries are indices into tx_members or -1")
 
 
+def rescue_targets(members: Sequence[int], usable: Sequence[int], sending: Sequence[int] = ()) -> dict[int, int]:
+    """member ifindex -> the member its frames go to while it has no
+    carrier (ebpf/rescue.bpf.c): the next member after it, in member
+    order, that the plan sends by (`sending`: tx_members, so 802.3ad
+    stays in its aggregator), else the next usable one; none when no
+    other member is usable. Starting after the member itself spreads the
+    rescues of several lost members. Active-backup's active member gets
+    the carrier thread's armed choice on top (CarrierRescue.set)."""
+    usable_set, sending_set = set(usable), set(sending) & set(usable)
+    out: dict[int, int] = {}
+    for i, member in enumerate(members):
+        after = [*members[i + 1 :], *members[:i]]
+        target = next((m for m in after if m in sending_set), None)
+        if target is None:
+            target = next((m for m in after if m in usable_set), None)
+        if target is not None:
+            out[member] = target
+    return out
+
+
 def build_plan(
     runner: Runner, members: Sequence[Port], usable: Sequence[Port], active: Port | None, bond_mac: bytes
 ) -> ForwardingPlan:

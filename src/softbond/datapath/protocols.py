@@ -75,6 +75,12 @@ class Device(Protocol):
 
     def rx_dropped(self, members: Sequence[Port]) -> int: ...
 
+    @property
+    def carrier_rescue(self) -> str:
+        """The carrier rescue (ebpf/rescue.bpf.c): "on", or why frames of a
+        member that just lost its carrier are not sent by another."""
+        ...
+
     def workers(self) -> list[dict[str, Any]] | None:
         """The worker processes' state, or None: frames move in the daemon
         (or the kernel)."""

@@ -88,6 +88,7 @@ class BondStatus(TypedDict, total=False):
     datapath: str | None
     datapath_workers: list | None
     datapath_loop: dict | None
+    carrier_rescue: str | None    # eBPF: "on", or why it is off (datapath/ebpf/rescue.py)
     flowlet: dict | None          # xmit_balance=flowlet: gap_us, interval_ms, moves
     ad_info: AdInfo | None
     slaves: list[SlaveStatus]
@@ -507,6 +508,8 @@ def render_verbose(status: BondStatus, *, cap_net_admin: bool = True) -> str:
     lines = ["", "softbond info"]
     lines.append(f"softbond version: {status.get('softbond_version') or 'unknown'}")
     lines.append(f"Datapath: {status.get('datapath') or 'unknown'}")
+    if status.get("carrier_rescue"):
+        lines.append(f"Carrier rescue: {status['carrier_rescue']}")
     workers = status.get("datapath_workers")
     if workers:
         lines.append(f"Datapath workers: {len(workers)}")
@@ -539,5 +542,8 @@ def render_verbose(status: BondStatus, *, cap_net_admin: bool = True) -> str:
             values = [_int(counters.get(f"{direction}_{k}")) for k in _COUNTER_KEYS]
             lines.append(f"{direction.upper()}: {values[0]} packets, {values[1]} bytes, "
                          f"{values[2]} dropped")
+        if "rescued_frames" in counters:
+            lines.append(f"Rescued after carrier loss: {_int(counters['rescued_frames'])} frames sent by another "
+                         f"member, {_int(counters.get('rescue_dropped'))} dropped (no carrier there either)")
     out.append("".join(line + "\n" for line in lines))
     return "".join(out)

@@ -28,6 +28,7 @@ BPF_PROG_TYPE_SCHED_CLS = 3
 SYS_BPF = {"x86_64": 321, "aarch64": 280}.get(os.uname().machine, 321)
 TC_ACT_SHOT = 2
 CLSACT_PARENT = 0xFFFFFFF2  # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
+CLSACT_EGRESS = 0xFFFFFFF3  # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
 FILTER_PRIO = 0xC0DE
 
 # r0 = TC_ACT_SHOT; exit
@@ -97,6 +98,14 @@ def undo(rtnl: Rtnl, name: str, ifindex: int, had_clsact: bool, sysctls: dict[st
             rtnl.del_filter(ifindex, CLSACT_PARENT, FILTER_PRIO)
     except OSError:     # nothing attached, or the member is gone
         pass
+    if had_clsact:
+        try:
+            # The eBPF path's carrier rescue (datapath/ebpf/rescue.bpf.c),
+            # left by a crash: on a plain NIC it would send the NIC's
+            # frames elsewhere whenever its carrier went.
+            rtnl.del_filter(ifindex, CLSACT_EGRESS, FILTER_PRIO)
+        except OSError:     # none there: the normal case
+            pass
     for key, value in sysctls.items():
         if value is not None:
             sysctl(f"/proc/sys/net/ipv4/conf/{name}/{key}", value)

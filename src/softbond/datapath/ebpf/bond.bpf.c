@@ -58,6 +58,8 @@
 #define SB_BUCKETS 256
 /* sb_stats entries; slot 0 counts what belongs to no one and is never read */
 #define SB_STAT_SLOTS 512
+/* sb_rx_slots entries: sb_rx's entries by ifindex % SB_RX_SLOTS */
+#define SB_RX_SLOTS 256
 
 /* modes (config/registry.py BOND_MODE_*) */
 #define MODE_RR 0
@@ -132,6 +134,17 @@ struct sb_rx {
 	__u16 stat;             /* the member's sb_stats slot */
 };
 
+/* An sb_rx entry where sb_ingress finds it without hashing: the slot
+ * ifindex % SB_RX_SLOTS holds the entry of `ifindex` (0: of no one). It
+ * starts as struct sb_rx does, so the program reads it as one. */
+struct sb_rx_slot {
+	__u32 policy;
+	__u32 flags;
+	__u8 mac[6];
+	__u16 stat;
+	__u32 ifindex;
+};
+
 struct sb_stats {
 	__u64 tx_packets;
 	__u64 tx_bytes;
@@ -147,6 +160,7 @@ struct sb_stats {
 	 * bytes as on the wire (datapath_abi.proto_index) */
 	__u64 proto[44];
 };
+_Static_assert(__builtin_offsetof(struct sb_rx_slot, ifindex) == sizeof(struct sb_rx), "sb_rx_slot starts as sb_rx");
 _Static_assert(sizeof(((struct sb_stats *)0)->proto) == 2 * SB_PROTO_CLASSES * 2 * 8, "sb_stats.proto");
 
 struct {
@@ -198,6 +212,17 @@ struct {
 	__type(value, struct sb_rx);
 } sb_rx SEC(".maps");
 
+/* sb_rx's entries again, in an array: a hash lookup was 28 ns of a 64-byte
+ * frame's ~40 in sb_ingress (BPF_PROG_TEST_RUN). sb_rx stays the truth: a
+ * member whose slot another member holds is found there (state.py set_rx
+ * keeps the two equal). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SB_RX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sb_rx_slot);
+} sb_rx_slots SEC(".maps");
+
 /* Per member and the bond, by the slot the control plane gave it (in
  * sb_config, sb_members and sb_rx): an array lookup per frame, where one
  * keyed by ifindex (a hash map) cost 30-40 ns of a 64-byte frame's ~90. */
@@ -224,6 +249,36 @@ static __always_inline __u32 ne32(const __u8 *p)
 	return v;
 }
 
+/* skb->data / skb->data_end read where they are used: clang would otherwise
+ * keep &skb->data in a register across calls, and the verifier refuses a
+ * context access through a moved pointer. */
+#ifdef __bpf__
+#define SB_CTX_U32(skb, field) ({ \
+	__u64 _v; \
+	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(_v) : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, field))); \
+	_v; })
+#else   /* compiled for the host by tests/unit/test_datapath_abi.py */
+#define SB_CTX_U32(skb, field) ((skb)->field)
+#endif
+
+/* bpf_skb_load_bytes() with the same result, from the linear data when the
+ * bytes are all there: a direct read instead of a helper call and its
+ * memcpy(), which were a fifth of a layer3+4 frame's time in sb_egress
+ * (perf, BPF_PROG_TEST_RUN). `off` is bounded for the verifier's packet
+ * arithmetic; beyond it (never in a header) the helper reads. */
+#define SB_DIRECT_MAX 0x3FFF
+
+static __always_inline long load_bytes(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
+{
+	__u8 *data = (__u8 *)(long)SB_CTX_U32(skb, data), *end = (__u8 *)(long)SB_CTX_U32(skb, data_end);
+
+	if (off <= SB_DIRECT_MAX && data + off + len <= end) {
+		__builtin_memcpy(to, data + off, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
 struct l2 {
 	__u32 proto;   /* skb->protocol as the bond sees it */
 	__u32 nhoff;   /* network header offset in the data */
@@ -241,7 +296,7 @@ static __always_inline int parse_l2(struct __sk_buff *skb, struct l2 *l)
 	__u8 tag[4];
 
 	l->n = skb->len;
-	if (l->n < 14 || bpf_skb_load_bytes(skb, 0, l->eth, 14))
+	if (l->n < 14 || load_bytes(skb, 0, l->eth, 14))
 		return -1;
 	l->proto = be16(&l->eth[12]);
 	l->nhoff = 14;
@@ -249,7 +304,7 @@ static __always_inline int parse_l2(struct __sk_buff *skb, struct l2 *l)
 	if (skb->vlan_present) {
 		l->tci = skb->vlan_tci;
 	} else if ((l->proto == ETH_P_8021Q || l->proto == ETH_P_8021AD) && l->n >= 18) {
-		if (bpf_skb_load_bytes(skb, 14, tag, 4))
+		if (load_bytes(skb, 14, tag, 4))
 			return -1;
 		l->tci = be16(tag);
 		l->proto = be16(&tag[2]);
@@ -279,7 +334,7 @@ static __always_inline __u32 get_ports(struct __sk_buff *skb, __u32 n, __u32 tho
 	default:
 		return 0;
 	}
-	if (off + 4 > n || bpf_skb_load_bytes(skb, off, p, 4))
+	if (off + 4 > n || load_bytes(skb, off, p, 4))
 		return 0;
 	return ne32(p);
 }
@@ -296,7 +351,7 @@ static __always_inline int flow_ip(struct __sk_buff *skb, __u32 n, __u32 l2proto
 	__u8 h[40];
 
 	if (l2proto == ETH_P_IP) {
-		if (nhoff + 20 > n || bpf_skb_load_bytes(skb, nhoff, h, 20))
+		if (nhoff + 20 > n || load_bytes(skb, nhoff, h, 20))
 			return -1;
 		f->saddr = ne32(&h[12]);
 		f->daddr = ne32(&h[16]);
@@ -304,7 +359,7 @@ static __always_inline int flow_ip(struct __sk_buff *skb, __u32 n, __u32 l2proto
 			ip_proto = h[9];
 		nhoff += (h[0] & 0x0F) << 2;
 	} else if (l2proto == ETH_P_IPV6) {
-		if (nhoff + 40 > n || bpf_skb_load_bytes(skb, nhoff, h, 40))
+		if (nhoff + 40 > n || load_bytes(skb, nhoff, h, 40))
 			return -1;
 		f->saddr = ne32(&h[8]) ^ ne32(&h[12]) ^ ne32(&h[16]) ^ ne32(&h[20]);
 		f->daddr = ne32(&h[24]) ^ ne32(&h[28]) ^ ne32(&h[32]) ^ ne32(&h[36]);
@@ -341,7 +396,7 @@ static __always_inline int bond_flow(struct __sk_buff *skb, struct l2 *l, int l3
 		return -1;
 	if (f->ip_proto != IPPROTO_ICMP && f->ip_proto != IPPROTO_ICMPV6)
 		return 0;
-	if (f->thoff + 8 > l->n || bpf_skb_load_bytes(skb, f->thoff, ih, 8))
+	if (f->thoff + 8 > l->n || load_bytes(skb, f->thoff, ih, 8))
 		return 0;
 	type = ih[0];
 	if (icmp_has_id(type)) {
@@ -459,7 +514,7 @@ static __always_inline int dis_gre(struct __sk_buff *skb, struct dis *d)
 	__u32 nhoff = d->nhoff, n = d->n, flags, proto, ver, off = 4;
 	__u8 h[4];
 
-	if (nhoff + 4 > n || bpf_skb_load_bytes(skb, nhoff, h, 4))
+	if (nhoff + 4 > n || load_bytes(skb, nhoff, h, 4))
 		return DIS_BAD;
 	flags = be16(h);
 	proto = be16(&h[2]);
@@ -481,7 +536,7 @@ static __always_inline int dis_gre(struct __sk_buff *skb, struct dis *d)
 		off += 4;
 	if (ver == 0) {
 		if (proto == SB_ETH_P_TEB) {
-			if (nhoff + off + 14 > n || bpf_skb_load_bytes(skb, nhoff + off + 12, h, 2))
+			if (nhoff + off + 14 > n || load_bytes(skb, nhoff + off + 12, h, 2))
 				return DIS_BAD;
 			proto = be16(h);
 			off += 14;
@@ -489,7 +544,7 @@ static __always_inline int dis_gre(struct __sk_buff *skb, struct dis *d)
 	} else {
 		if (flags & GRE_F_ACK)
 			off += 4;
-		if (nhoff + off + 4 > n || bpf_skb_load_bytes(skb, nhoff + off, h, 4))
+		if (nhoff + off + 4 > n || load_bytes(skb, nhoff + off, h, 4))
 			return DIS_BAD;
 		if (be16(&h[2]) == PPP_P_IP)
 			proto = ETH_P_IP;
@@ -510,7 +565,7 @@ static __always_inline int dis_network(struct __sk_buff *skb, struct dis *d)
 
 	switch (d->proto) {
 	case ETH_P_IP:
-		if (nhoff + 20 > n || bpf_skb_load_bytes(skb, nhoff, h, 20))
+		if (nhoff + 20 > n || load_bytes(skb, nhoff, h, 20))
 			return DIS_BAD;
 		ihl = h[0] & 0x0F;
 		if (ihl < 5)
@@ -524,7 +579,7 @@ static __always_inline int dis_network(struct __sk_buff *skb, struct dis *d)
 		d->l4 = 1;
 		return DIS_RUN;
 	case ETH_P_IPV6:
-		if (nhoff + 40 > n || bpf_skb_load_bytes(skb, nhoff, h, 40))
+		if (nhoff + 40 > n || load_bytes(skb, nhoff, h, 40))
 			return DIS_BAD;
 		d->ip_proto = h[6];
 		d->saddr = ne32(&h[8]) ^ ne32(&h[12]) ^ ne32(&h[16]) ^ ne32(&h[20]);
@@ -534,13 +589,13 @@ static __always_inline int dis_network(struct __sk_buff *skb, struct dis *d)
 		return DIS_RUN;
 	case ETH_P_8021Q:
 	case ETH_P_8021AD:
-		if (nhoff + 4 > n || bpf_skb_load_bytes(skb, nhoff, h, 4))
+		if (nhoff + 4 > n || load_bytes(skb, nhoff, h, 4))
 			return DIS_BAD;
 		d->proto = be16(&h[2]);
 		d->nhoff = nhoff + 4;
 		break;
 	case SB_ETH_P_PPP_SES:
-		if (nhoff + 8 > n || bpf_skb_load_bytes(skb, nhoff, h, 8))
+		if (nhoff + 8 > n || load_bytes(skb, nhoff, h, 8))
 			return DIS_BAD;
 		if (h[0] != 0x11 || h[1] != 0)  /* version 1, type 1, code 0 */
 			return DIS_BAD;
@@ -561,7 +616,7 @@ static __always_inline int dis_network(struct __sk_buff *skb, struct dis *d)
 		break;
 	case SB_ETH_P_TIPC:
 		/* tipc_hdr_rps_key(): word 3; there is no TIPC destination key */
-		if (nhoff + 16 > n || bpf_skb_load_bytes(skb, nhoff + 12, h, 4))
+		if (nhoff + 16 > n || load_bytes(skb, nhoff + 12, h, 4))
 			return DIS_BAD;
 		d->saddr = ne32(h);
 		d->daddr = 0;
@@ -569,7 +624,7 @@ static __always_inline int dis_network(struct __sk_buff *skb, struct dis *d)
 	case SB_ETH_P_FCOE:
 		return nhoff + 38 > n ? DIS_BAD : DIS_GOOD;   /* FCOE_HEADER_LEN */
 	case SB_ETH_P_BATMAN:
-		if (nhoff + 24 > n || bpf_skb_load_bytes(skb, nhoff, h, 24))
+		if (nhoff + 24 > n || load_bytes(skb, nhoff, h, 24))
 			return DIS_BAD;
 		if (h[1] != 15 || h[0] != 0x40) /* BATADV_COMPAT_VERSION, BATADV_UNICAST */
 			return DIS_BAD;
@@ -580,7 +635,7 @@ static __always_inline int dis_network(struct __sk_buff *skb, struct dis *d)
 		return nhoff + 34 > n ? DIS_BAD : DIS_GOOD;
 	case SB_ETH_P_HSR:
 	case SB_ETH_P_PRP:
-		if (nhoff + 6 > n || bpf_skb_load_bytes(skb, nhoff, h, 6))
+		if (nhoff + 6 > n || load_bytes(skb, nhoff, h, 6))
 			return DIS_BAD;
 		d->proto = be16(&h[4]);
 		d->nhoff = nhoff + 6;
@@ -616,7 +671,7 @@ static __always_inline int dis_transport(struct __sk_buff *skb, struct dis *d)
 	case SB_IPPROTO_DSTOPTS:
 		if (d->proto != ETH_P_IPV6)
 			break;
-		if (nhoff + 2 > n || bpf_skb_load_bytes(skb, nhoff, h, 2))
+		if (nhoff + 2 > n || load_bytes(skb, nhoff, h, 2))
 			return DIS_BAD;
 		d->ip_proto = h[0];
 		d->nhoff = nhoff + (((__u32)h[1] + 1) << 3);
@@ -625,7 +680,7 @@ static __always_inline int dis_transport(struct __sk_buff *skb, struct dis *d)
 	case SB_IPPROTO_FRAGMENT:
 		if (d->proto != ETH_P_IPV6)
 			break;
-		if (nhoff + 8 > n || bpf_skb_load_bytes(skb, nhoff, h, 1))
+		if (nhoff + 8 > n || load_bytes(skb, nhoff, h, 1))
 			return DIS_BAD;
 		d->ip_proto = h[0];
 		d->nhoff = nhoff + 8;
@@ -645,7 +700,7 @@ static __always_inline int dis_transport(struct __sk_buff *skb, struct dis *d)
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		/* skb_flow_get_icmp_tci(): a whole struct icmphdr or nothing */
-		if (nhoff + 8 > n || bpf_skb_load_bytes(skb, nhoff, h, 8))
+		if (nhoff + 8 > n || load_bytes(skb, nhoff, h, 8))
 			break;
 		id = 0;
 		if (icmp_has_id(h[0])) {
@@ -699,8 +754,9 @@ static __always_inline __u32 hash_l2(struct l2 *l)
 
 static __always_inline __u32 xmit_hash(struct __sk_buff *skb, struct l2 *l, __u32 policy)
 {
-	struct flow f = {};
-	struct dis d = {};
+	/* not zeroed here: layer2 (most frames of a hashing bond) needs neither */
+	struct flow f;
+	struct dis d;
 	__u32 icmp, icmp_id;
 
 	switch (policy) {
@@ -716,6 +772,7 @@ static __always_inline __u32 xmit_hash(struct __sk_buff *skb, struct l2 *l, __u3
 		return fold(icmp_id ? icmp : f.ports, f.saddr, f.daddr) >> 1;
 	case POL_E23:
 	case POL_E34:
+		__builtin_memset(&d, 0, sizeof(d));
 		d.n = l->n;
 		d.proto = l->proto;
 		d.nhoff = l->nhoff;
@@ -745,9 +802,9 @@ static __always_inline int is_nd(struct __sk_buff *skb, __u32 n)
 {
 	__u8 nh, type;
 
-	if (n <= 54 || bpf_skb_load_bytes(skb, 20, &nh, 1) || nh != IPPROTO_ICMPV6)
+	if (n <= 54 || load_bytes(skb, 20, &nh, 1) || nh != IPPROTO_ICMPV6)
 		return 0;
-	if (bpf_skb_load_bytes(skb, 54, &type, 1))
+	if (load_bytes(skb, 54, &type, 1))
 		return 0;
 	return type >= 133 && type <= 137;
 }
@@ -777,13 +834,13 @@ static __always_inline int alb_bucket(struct __sk_buff *skb, struct l2 *l)
 	__u32 kind = raw_proto(skb, l), x, s;
 
 	if (kind == ETH_P_IP) {
-		if (l->n < 34 || is_bcast(l->eth) || bpf_skb_load_bytes(skb, 14, h, 20) || h[9] == IPPROTO_IGMP)
+		if (l->n < 34 || is_bcast(l->eth) || load_bytes(skb, 14, h, 20) || h[9] == IPPROTO_IGMP)
 			return -1;
 		x = ne32(&h[16]);
 		if (x == 0xFFFFFFFF)
 			return -1;
 	} else if (kind == ETH_P_IPV6) {
-		if (l->n < 54 || is_bcast(l->eth) || is_nd(skb, l->n) || bpf_skb_load_bytes(skb, 14, h, 40))
+		if (l->n < 54 || is_bcast(l->eth) || is_nd(skb, l->n) || load_bytes(skb, 14, h, 40))
 			return -1;
 		/* ff02::1 */
 		if (h[24] == 0xFF && h[25] == 0x02 && !h[26] && !h[27] && !ne32(&h[28]) && !ne32(&h[32])
@@ -893,12 +950,12 @@ static __always_inline __u32 proto_class(struct __sk_buff *skb, __u32 *hdr)
 /* A frame counted by class: gso_segs packets (one for a plain frame) and
  * the bytes they are on the wire, each segment repeating the headers (and
  * an offloaded VLAN tag) - gso_wire_bytes() in wire/vnet.py. */
-static __always_inline void count_proto(struct sb_stats *st, struct __sk_buff *skb, __u32 dir)
+static __always_inline void count_proto(struct sb_stats *st, struct __sk_buff *skb, __u32 dir, __u32 segs, __u32 len)
 {
-	__u32 hdr, segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	__u32 hdr;
 	__u32 c = proto_class(skb, &hdr), i;
-	__u32 tag = skb->vlan_present ? 4 : 0;
-	__u64 bytes = skb->len + tag;
+	__u32 tag = SB_CTX_U32(skb, vlan_present) ? 4 : 0;
+	__u64 bytes = len + tag;
 	__u8 doff;
 
 	if (segs > 1 && hdr) {
@@ -918,17 +975,27 @@ static __always_inline void count_proto(struct sb_stats *st, struct __sk_buff *s
 
 /* A global function, verified once on its own: inlined into sb_egress's
  * broadcast loop, the classification made the verifier see an infinite loop. */
-__attribute__((noinline)) int sb_count_tx(struct __sk_buff *skb, __u32 stat)
+static __always_inline void count_tx(struct __sk_buff *skb, __u32 stat)
 {
 	struct sb_stats *st = bpf_map_lookup_elem(&sb_stats, &stat);
 
+	/* read once: a store to a map value is, to clang, a store that may
+	 * change *skb, and each read of gso_segs is several loads */
+	__u32 segs = skb ? skb->gso_segs : 0, len = skb ? skb->len : 0;
+
 	if (!skb || !st)
-		return 0;
-	count_proto(st, skb, SB_PROTO_TX);
-	st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
-	st->tx_bytes += skb->len;
-	if (skb->gso_segs > 1)
-		st->tx_gso_extra += skb->gso_segs - 1;
+		return;
+	segs = segs > 1 ? segs : 1;
+	count_proto(st, skb, SB_PROTO_TX, segs, len);
+	st->tx_packets += segs;
+	st->tx_bytes += len;
+	if (segs > 1)
+		st->tx_gso_extra += segs - 1;
+}
+
+__attribute__((noinline)) int sb_count_tx(struct __sk_buff *skb, __u32 stat)
+{
+	count_tx(skb, stat);
 	return 0;
 }
 
@@ -951,7 +1018,7 @@ static __always_inline struct sb_member *member(__u32 bank, __u32 slot)
 
 static __always_inline int send_ifindex(struct __sk_buff *skb, __u32 ifindex, __u32 stat)
 {
-	sb_count_tx(skb, stat);
+	count_tx(skb, stat);    /* inlined: the broadcast loop alone needs the global one */
 	return bpf_redirect(ifindex, 0);
 }
 
@@ -1107,7 +1174,7 @@ int sb_egress(struct __sk_buff *skb)
 			return send_slot(skb, cfg, bank, 0);
 		/* IGMP leaves by the first member */
 		if (be16(&l.eth[12]) == ETH_P_IP && !skb->vlan_present && l.n > 23
-		    && !bpf_skb_load_bytes(skb, 23, &proto, 1) && proto == IPPROTO_IGMP)
+		    && !load_bytes(skb, 23, &proto, 1) && proto == IPPROTO_IGMP)
 			return send_slot(skb, cfg, bank, 0);
 		if (cfg->packets_per_slave == 0) {
 			slot = bpf_get_prandom_u32() % count;
@@ -1177,9 +1244,11 @@ static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 SEC("tc")
 int sb_ingress(struct __sk_buff *skb)
 {
-	__u32 ifindex = skb->ifindex, bank, stat;
+	__u32 ifindex = skb->ifindex, bank, stat, key = ifindex & (SB_RX_SLOTS - 1);
+	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1, len = skb->len;   /* read once, see count_tx() */
 	struct sb_config *cfg;
 	struct sb_stats *st;
+	struct sb_rx_slot *slot;
 	struct sb_rx *rx;
 	__u8 *data = (__u8 *)(long)skb->data, *data_end = (__u8 *)(long)skb->data_end;
 	__u8 eth[14];
@@ -1189,11 +1258,15 @@ int sb_ingress(struct __sk_buff *skb)
 		__builtin_memcpy(eth, data, 14);
 	else if (bpf_skb_load_bytes(skb, 0, eth, 14))
 		return TC_ACT_SHOT;
-	rx = bpf_map_lookup_elem(&sb_rx, &ifindex);
+	slot = bpf_map_lookup_elem(&sb_rx_slots, &key);
+	if (slot && slot->ifindex == ifindex)
+		rx = (struct sb_rx *)slot;
+	else
+		rx = bpf_map_lookup_elem(&sb_rx, &ifindex);
 	stat = rx ? rx->stat : 0;
 	st = bpf_map_lookup_elem(&sb_stats, &stat);
 	if (st)
-		count_proto(st, skb, SB_PROTO_RX);
+		count_proto(st, skb, SB_PROTO_RX, segs, len);
 	/* LACP and other slow protocols: the control plane's listeners (taps,
 	 * fed before tc) consumed them already. TC_ACT_OK would hand them to a
 	 * stack with no handler for 0x8809, which counts each as a receive drop
@@ -1222,17 +1295,17 @@ int sb_ingress(struct __sk_buff *skb)
 		goto drop;
 	}
 	if (st) {
-		st->rx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
-		st->rx_bytes += skb->len;
-		if (skb->gso_segs > 1)
-			st->rx_gso_extra += skb->gso_segs - 1;
+		st->rx_packets += segs;
+		st->rx_bytes += len;
+		if (segs > 1)
+			st->rx_gso_extra += segs - 1;
 	}
 	return bpf_redirect(cfg->bond_ifindex, BPF_F_INGRESS);
 drop:
 	if (st) {
 		st->rx_drops += 1;
-		if (skb->gso_segs > 1)      /* the NIC counted it as received all the same */
-			st->rx_gso_extra += skb->gso_segs - 1;
+		if (segs > 1)      /* the NIC counted it as received all the same */
+			st->rx_gso_extra += segs - 1;
 	}
 	return TC_ACT_SHOT;
 }

@@ -21,6 +21,8 @@ _LOOKUP_ELEM, _UPDATE_ELEM, _DELETE_ELEM, _GET_NEXT_KEY = 1, 2, 3, 4
 _OBJ_PIN, _OBJ_GET = 6, 7
 _PROG_GET_FD_BY_ID, _MAP_GET_FD_BY_ID, _OBJ_GET_INFO_BY_FD = 13, 14, 15
 _MAP_LOOKUP_BATCH, _MAP_UPDATE_BATCH = 24, 26
+_ENABLE_STATS = 32
+BPF_STATS_RUN_TIME = 0
 
 # union bpf_attr, the members these commands read (little or big endian: native)
 _ELEM = struct.Struct("=I4xQQQ")           # map_fd, key, value/next_key, flags
@@ -160,7 +162,10 @@ def map_info(fd: int) -> dict:
 
 
 def prog_info(fd: int) -> dict:
-    """struct bpf_prog_info: id, name and the ids of the maps it uses."""
+    """struct bpf_prog_info: id, name, the ids of the maps it uses, its
+    size (xlated_len, jited_len: bytes) and, while run-time statistics are
+    on (enable_stats() or kernel.bpf_stats_enabled), run_time_ns and
+    run_cnt: the time its runs took and how many there were."""
     ids = (ctypes.c_uint32 * 64)()
     buf = ctypes.create_string_buffer(256)
     ctypes.memmove(ctypes.addressof(buf) + 52, (ctypes.c_uint32 * 1)(64), 4)            # nr_map_ids
@@ -168,7 +173,18 @@ def prog_info(fd: int) -> dict:
     raw = _info(fd, buf)
     nr = int.from_bytes(raw[52:56], "little")
     return {"id": int.from_bytes(raw[4:8], "little"), "map_ids": list(ids[:min(nr, 64)]),
-            "name": raw[64:80].split(b"\0", 1)[0].decode(errors="replace")}
+            "name": raw[64:80].split(b"\0", 1)[0].decode(errors="replace"),
+            "jited_len": int.from_bytes(raw[16:20], "little"), "xlated_len": int.from_bytes(raw[20:24], "little"),
+            "run_time_ns": int.from_bytes(raw[192:200], "little"), "run_cnt": int.from_bytes(raw[200:208], "little")}
+
+
+def enable_stats() -> int:
+    """BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): every program's run_time_ns
+    and run_cnt count while the returned fd is open (the caller closes
+    it). Unlike writing kernel.bpf_stats_enabled, nothing is left on if
+    the caller dies, and another user's setting is neither read nor
+    overwritten."""
+    return bpf(_ENABLE_STATS, _buf(struct.pack("=I", BPF_STATS_RUN_TIME)), "bpf_enable_stats")
 
 
 def _by_id(cmd: int, ident: int, what: str) -> int:

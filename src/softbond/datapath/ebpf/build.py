@@ -14,8 +14,8 @@ source's digest so that concurrent processes and different versions never
 share a half-written or stale file. That needs clang and libbpf-dev.
 
 Run as a script (stdlib only, so setup.py can use it before anything is
-installed): `python3 build.py OUTPUT` compiles bond.bpf.c into OUTPUT and
-writes OUTPUT.sha256.
+installed): `python3 build.py OUTPUT [SOURCE]` compiles SOURCE (bond.bpf.c)
+into OUTPUT and writes OUTPUT.sha256. rescue.bpf.c is built the same way.
 """
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ except ImportError:                 # run as a script by setup.py
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "bond.bpf.c")
 OBJECT = os.path.join(HERE, "bond.bpf.o")
+# The member egress program of the carrier rescue (rescue.py): an object of
+# its own, so that a kernel that cannot load it still loads the bond's.
+RESCUE_SOURCE = os.path.join(HERE, "rescue.bpf.c")
+SOURCES = (SOURCE, RESCUE_SOURCE)
 DIGEST_SUFFIX = ".sha256"
 CACHE_DIRS = ("/var/cache/softbond", HERE)
 CFLAGS = ["-O2", "-g", "-Wall", "-target", "bpf"]
@@ -84,7 +88,7 @@ def compile_object(output: str, source: str = SOURCE, clang: str | None = None) 
     try:
         proc = subprocess.run(compile_command(source, tmp, clang), capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
-            raise FileNotFoundError("clang failed on bond.bpf.c: " + (proc.stderr.strip().splitlines() or ["?"])[0])
+            raise FileNotFoundError(f"clang failed on {os.path.basename(source)}: " + (proc.stderr.strip().splitlines() or ["?"])[0])
         # The digest first: a reader that sees the new object also sees its digest.
         with open(tmp + DIGEST_SUFFIX, "w") as f:
             f.write(f"{digest}  {os.path.basename(source)}\n")
@@ -97,22 +101,29 @@ def compile_object(output: str, source: str = SOURCE, clang: str | None = None) 
                 os.unlink(leftover)
 
 
-def object_path(*, compile: bool = True) -> str:
-    """Path of a BPF object built from the current source. Raises
+def object_of(source: str) -> str:
+    """Where a package carries the object of `source` (x.bpf.c -> x.bpf.o)."""
+    return source[:-len(".c")] + ".o"
+
+
+def object_path(*, compile: bool = True, source: str = SOURCE) -> str:
+    """Path of a BPF object built from the current `source`. Raises
     FileNotFoundError (with a one-line reason) when there is none and it
     cannot be built."""
-    if not os.path.exists(SOURCE):
+    if not os.path.exists(source):
         # An installed package without its source cannot check the object.
-        raise FileNotFoundError(f"BPF source {SOURCE} missing (the object cannot be checked against it)")
-    digest = source_digest()
-    if _usable(OBJECT, digest):
-        return OBJECT
-    name = f"bond-{digest[:16]}.bpf.o"
+        raise FileNotFoundError(f"BPF source {source} missing (the object cannot be checked against it)")
+    digest = source_digest(source)
+    packaged = object_of(source)
+    if _usable(packaged, digest):
+        return packaged
+    stem = os.path.basename(source).split(".")[0]
+    name = f"{stem}-{digest[:16]}.bpf.o"
     for d in CACHE_DIRS:
         cached = os.path.join(d, name)
         if _usable(cached, digest):
             return cached
-    stale = f"{OBJECT} does not match {os.path.basename(SOURCE)} (stale); " if os.path.exists(OBJECT) else ""
+    stale = f"{packaged} does not match {os.path.basename(source)} (stale); " if os.path.exists(packaged) else ""
     if not compile:
         raise FileNotFoundError(f"{stale}BPF object not built (run `make bpf`)")
     clang = shutil.which("clang")
@@ -121,7 +132,7 @@ def object_path(*, compile: bool = True) -> str:
     last = None
     for d in (*CACHE_DIRS, tempfile.gettempdir()):
         try:
-            return compile_object(os.path.join(d, name), SOURCE, clang)
+            return compile_object(os.path.join(d, name), source, clang)
         except OSError as exc:
             if isinstance(exc, FileNotFoundError) and "clang failed" in str(exc):
                 raise
@@ -131,7 +142,9 @@ def object_path(*, compile: bool = True) -> str:
 
 if __name__ == "__main__":
     try:
-        print(compile_object(sys.argv[1] if len(sys.argv) > 1 else OBJECT))
+        # build.py OUTPUT [SOURCE]
+        source = sys.argv[2] if len(sys.argv) > 2 else SOURCE
+        print(compile_object(sys.argv[1] if len(sys.argv) > 1 else object_of(source), source))
     except OSError as exc:
         print(f"softbond: {exc}", file=sys.stderr)
         sys.exit(1)

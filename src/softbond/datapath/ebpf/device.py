@@ -29,6 +29,7 @@ from ...kernel.rtnl import Link, NetlinkError, Rtnl
 from ...kernel.isolate import FILTER_PRIO
 from . import bpfsys, build, loader
 from ..abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
+from .rescue import CarrierRescue
 from .state import BondMaps
 from ..plan import ForwardingPlan
 
@@ -51,6 +52,8 @@ class EbpfBond:
         self.peer = peer_name(bond)
         self.rtnl = Rtnl()
         self.obj = None
+        self.rescue: CarrierRescue | None = None
+        self.rescue_state = "off"       # "on", or why not (status' carrier_rescue)
         self.members: dict[int, str] = {}
         self._arp_sock: socket.socket | None = None
         created = False
@@ -76,12 +79,15 @@ class EbpfBond:
                     self.pin_dir = None           # adoption through the filter still works
             self._attach(self.peer_ifindex, CLSACT_INGRESS, "sb_peer")
             self._attach(self.ifindex, CLSACT_EGRESS, "sb_egress")
+            self.rescue, self.rescue_state = CarrierRescue.start(self.rtnl, bond)
             if self.adopted:
                 self._readopt_members()
             self.maps.prime_bucket_bytes()
         except BaseException:
             if self.obj is not None:
                 self.obj.close()
+            if self.rescue is not None:
+                self.rescue.close()
             if created:
                 self._del_link(self.bond)
             self.rtnl.close()
@@ -188,8 +194,8 @@ class EbpfBond:
 
     def _maps_from_filter(self) -> dict[str, int] | None:
         """The maps of the programs still attached: the bond's egress program
-        has all but sb_rx, a member's ingress program (any link in the
-        namespace whose program shares our sb_config) has that one."""
+        has all but sb_rx and sb_rx_slots, a member's ingress program (any
+        link in the namespace whose program shares our sb_config) has those."""
         fds = self._filter_maps(self.ifindex, CLSACT_EGRESS)
         if not fds or "sb_config" not in fds:
             loader.close_fds(fds)
@@ -202,7 +208,8 @@ class EbpfBond:
             more = self._filter_maps(index, CLSACT_INGRESS)
             if more and "sb_rx" in more and "sb_config" in more \
                     and bpfsys.map_info(more["sb_config"])["id"] == config_id:
-                fds["sb_rx"] = more.pop("sb_rx")
+                for name in loader.MEMBER_ONLY_MAPS & more.keys():
+                    fds[name] = more.pop(name)
                 loader.close_fds(more)
                 break
             loader.close_fds(more)
@@ -218,6 +225,8 @@ class EbpfBond:
             self.members[ifindex] = link.name
             if self._our_filter(ifindex, CLSACT_INGRESS) is not None:
                 self._attach(ifindex, CLSACT_INGRESS, "sb_ingress")
+                if self.rescue is not None:
+                    self.rescue.attach(ifindex)
 
     # -- API ---------------------------------------------------------------------------
     def set_carrier(self, on: bool) -> None:
@@ -236,6 +245,8 @@ class EbpfBond:
         if self._attach(ifindex, CLSACT_INGRESS, "sb_ingress"):
             flags |= RXF_MADE_CLSACT
             self.maps.set_rx(ifindex, policy, flags, _mac_bytes(mac))
+        if self.rescue is not None:
+            self.rescue.attach(ifindex)
         self.members[ifindex] = ifname
 
     def detach_member(self, ifindex: int) -> None:
@@ -244,6 +255,8 @@ class EbpfBond:
         our filter and any clsact we added go."""
         entry = self.maps.rx_entries().get(ifindex)
         flags = entry[1] if entry else 0
+        if self.rescue is not None:
+            self.rescue.detach(ifindex)
         if self._link(index=ifindex) is not None and self._our_filter(ifindex, CLSACT_INGRESS) is not None:
             try:
                 if flags & RXF_HAD_FILTER:
@@ -267,7 +280,19 @@ class EbpfBond:
         self.maps.publish(snap, bond_ifindex=self.ifindex, arp_slowpath=self._arp_sock is not None)
 
     def member_counters(self, ifindex: int) -> dict:
-        return self.maps.counters(ifindex)
+        counters = self.maps.counters(ifindex)
+        if self.rescue is not None:
+            counters.update(self.rescue.counters(ifindex))
+        return counters
+
+    def set_rescue(self, targets: dict[int, int]) -> None:
+        """Where each member's frames go while it has no carrier (plan.rescue_targets)."""
+        if self.rescue is not None:
+            self.rescue.publish(targets, list(self.members))
+
+    def rescue_to(self, ifindex: int, target: int) -> None:
+        if self.rescue is not None:
+            self.rescue.set(ifindex, target)
 
     def bucket_bytes(self) -> list[int]:
         return self.maps.bucket_bytes()
@@ -301,6 +326,9 @@ class EbpfBond:
                 self._arp_sock = None
             self.obj.close()
             self.obj = None
+            if self.rescue is not None:
+                self.rescue.close()
+                self.rescue = None
             self.rtnl.close()
 
     def __enter__(self) -> "EbpfBond":

@@ -30,8 +30,9 @@ class BpfObject:
     the bond needs) and frees libbpf's object: the ELF, BTF and
     instructions libbpf holds are of no use to a running bond."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, map_names=MAP_NAMES, prog_names=PROG_NAMES) -> None:
         self.path = path
+        self.map_names, self.prog_names = map_names, prog_names
         self.obj = libbpf.check_ptr(libbpf.lib().bpf_object__open_file(path.encode(), None), f"open {path}")
         self.loaded = False
         self.maps: dict[str, int] = {}
@@ -61,9 +62,9 @@ class BpfObject:
         libbpf.check(lib.bpf_object__load(self.obj), f"load {os.path.basename(self.path)}")
         self.loaded = True
         try:
-            for name in MAP_NAMES:
+            for name in self.map_names:
                 self.maps[name] = os.dup(libbpf.check(lib.bpf_map__fd(self._map(name)), f"fd of map {name}"))
-            for name in PROG_NAMES:
+            for name in self.prog_names:
                 prog = libbpf.check_ptr(lib.bpf_object__find_program_by_name(self.obj, name.encode()),
                                         f"program {name}")
                 self.progs[name] = os.dup(libbpf.check(lib.bpf_program__fd(prog), f"fd of program {name}"))
@@ -87,7 +88,7 @@ class BpfObject:
 
 # Maps only the member programs use: when no member program is attached
 # there is nothing in them worth keeping.
-MEMBER_ONLY_MAPS = frozenset({"sb_rx"})
+MEMBER_ONLY_MAPS = frozenset({"sb_rx", "sb_rx_slots"})
 
 
 def load(path: str, reuse: dict[str, int] | None = None) -> tuple[BpfObject, bool]:

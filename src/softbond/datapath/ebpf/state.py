@@ -20,8 +20,8 @@ from __future__ import annotations
 import struct
 import threading
 
-from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, F_FLOWLET, MAX_MEMBERS, MEMBER, RX, RX_DROP,
-                   STAT_NAMES, STAT_SLOTS, STATS)
+from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, F_FLOWLET, MAX_MEMBERS, MEMBER, RX, RX_DROP, RX_SLOT,
+                   RX_SLOTS, STAT_NAMES, STAT_SLOTS, STATS)
 from ..plan import ForwardingPlan
 from . import bpfsys
 
@@ -50,6 +50,7 @@ class BondMaps:
         self._rx: dict[int, tuple[int, int, bytes]] | None = None
         self._slots: dict[int, int] | None = None     # ifindex -> sb_stats slot
         self._rx_slots: dict[int, int] = {}             # the slots sb_rx held when first read
+        self._slot_entry: dict[int, tuple[int, bytes]] = {}   # sb_rx_slots: slot -> (ifindex, struct sb_rx)
         # The carrier thread's fire() and the loop's publish/arm write the
         # banks and sb_rx: one at a time, so the bank cache stays true.
         self.lock = threading.Lock()
@@ -163,19 +164,51 @@ class BondMaps:
                     rx[U32.unpack(key)[0]] = (policy, flags, mac)
                     self._rx_slots[U32.unpack(key)[0]] = slot
             self._rx = rx
+            self._slot_entry = {}
+            for ifindex in rx:
+                raw = bpfsys.lookup(self.fd["sb_rx_slots"], U32.pack(ifindex % RX_SLOTS), RX_SLOT.size)
+                if raw is not None and RX_SLOT.unpack(raw)[-1] == ifindex:
+                    self._slot_entry[ifindex % RX_SLOTS] = (ifindex, raw[:RX.size])
         return dict(self._rx)
 
     def set_rx(self, ifindex: int, policy: int, flags: int, mac: bytes) -> None:
         """The member's receive entry, which carries its counter slot to sb_ingress."""
         self.rx_entries()
         self.ensure_stats(ifindex)
-        bpfsys.update(self.fd["sb_rx"], U32.pack(ifindex), RX.pack(policy, flags, mac, self.stat_slot(ifindex)))
+        entry = RX.pack(policy, flags, mac, self.stat_slot(ifindex))
+        bpfsys.update(self.fd["sb_rx"], U32.pack(ifindex), entry)
         self._rx[ifindex] = (policy, flags, mac)
+        self._set_rx_slot(ifindex, entry)
 
     def del_rx(self, ifindex: int) -> None:
         self.rx_entries()
+        held = self._slot_entry.get(ifindex % RX_SLOTS)
+        if held is not None and held[0] == ifindex:
+            # Only the owner changes (to no one): a frame reads the entry or sb_rx's.
+            self._write_rx_slot(ifindex % RX_SLOTS, 0, held[1])
         bpfsys.delete(self.fd["sb_rx"], U32.pack(ifindex))
         self._rx.pop(ifindex, None)
+
+    def _set_rx_slot(self, ifindex: int, entry: bytes) -> None:
+        """The entry into its sb_rx_slots slot too, unless another member
+        holds the slot (sb_ingress then finds it in sb_rx). A slot's value
+        is copied in place, not swapped: a frame could read half of it. So
+        a value changes whole only while the slot is no one's (the frame
+        reads sb_rx, written already), and then it is given its owner;
+        the common change, the policy (an aligned u32) of the member that
+        holds the slot, is one write."""
+        assert self._rx is not None
+        slot = ifindex % RX_SLOTS
+        held = self._slot_entry.get(slot)
+        if held is not None and held[0] != ifindex and held[0] in self._rx:
+            return
+        if held is None or held[0] != ifindex or held[1][4:] != entry[4:]:
+            self._write_rx_slot(slot, 0, entry)
+        self._write_rx_slot(slot, ifindex, entry)
+
+    def _write_rx_slot(self, slot: int, owner: int, entry: bytes) -> None:
+        bpfsys.update(self.fd["sb_rx_slots"], U32.pack(slot), entry + U32.pack(owner))
+        self._slot_entry[slot] = (owner, entry)
 
     # -- publish -----------------------------------------------------------------
     def publish(self, snap: ForwardingPlan, *, bond_ifindex: int, arp_slowpath: bool = False) -> None:

@@ -116,6 +116,8 @@ class BondCollector:
                      "answered probes on the member's path.", labels=ml)
         path_in = g("softbond_member_path_in_service", "path_monitor: 1 while the member's path is good enough "
                     "to carry traffic, 0 while taken out.", labels=ml)
+        rescued = c("softbond_member_rescued_frames", "eBPF carrier rescue: frames the member was to send after "
+                    "its carrier went off, sent by another member instead.", labels=ml)
         path_out = c("softbond_member_path_taken_out", "path_monitor: times the member was taken out of service.",
                      labels=ml)
         partner_info = g("softbond_member_lacp_partner_info", "802.3ad partner of the member (always 1).",
@@ -154,6 +156,8 @@ class BondCollector:
                 if m.get("carrier") is not None:
                     carrier.add_metric(labels, 1 if m.get("carrier") else 0)
                 failures.add_metric(labels, _num(m.get("link_failure_count")))
+                if "rescued_frames" in values:      # the eBPF path with its carrier rescue on
+                    rescued.add_metric(labels, _num(values["rescued_frames"]))
                 is_active.add_metric(labels, 1 if m["name"] == st.get("active_slave") else 0)
                 if m.get("speed_mbps"):
                     speed.add_metric(labels, _num(m["speed_mbps"]) * 1e6)
@@ -211,6 +215,7 @@ class BondCollector:
         yield speed
         yield proto_packets
         yield proto_bytes
+        yield rescued
         yield from (path_loss, path_rtt, path_in, path_out)
         yield from (lacp[k] for k in sorted(lacp))
         yield actor_state

@@ -172,6 +172,10 @@ def _document(version: str) -> dict:
                     "gso_max_segs": {"type": "integer"},
                     "addresses": {"type": "array", "items": {"type": "string"}},
                     "failovers": {"type": "integer"}, "rx_dropped_inactive": {"type": "integer"},
+                    "carrier_rescue": {"type": "string", "nullable": True,
+                                       "description": "eBPF: \"on\" while a member that lost its carrier has "
+                                                      "its frames sent by another (counters.rescued_frames), "
+                                                      "else why it is off"},
                     "member_packets": {"type": "string", "description": "what the slaves' rx/tx_packets count: "
                                        "wire segments (nic_*_packets: the NIC's own count)"},
                     "slaves": {"type": "array", "items": {"$ref": "#/components/schemas/Slave"}},
