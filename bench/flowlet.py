@@ -14,6 +14,8 @@ the layer3+4 hash puts on the same member, plus 20 mice (iperf3 -P 20 at
     tlb flowlet     balance-tlb with xmit_balance=flowlet
     802.3ad static  802.3ad, layer3+4, lacp_rate=fast, Open vSwitch LACP partner
     802.3ad flowlet the same with xmit_balance=flowlet
+    xor static ovs  balance-xor against an Open vSwitch static trunk (no LACP):
+    xor flowlet ovs what the userspace switch does to order, LACP aside
 
 Per case: aggregate goodput (what the peer received, all 22 flows, from
 second 2 on), the elephants' goodput and Jain's fairness index over the
@@ -45,6 +47,8 @@ RATE = 100
 ADDR = "192.168.100.199/24"
 BRIDGE: dict = {}
 LACP = dict(switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")
+TRUNK = dict(switch="ovs", ovs_bond_mode="balance-slb", ovs_lacp="off",
+             ovs_other=("other_config:all-members-active=true",))
 CASES = [
     ("xor static", BRIDGE, ("mode=balance-xor",)),
     ("xor flowlet", BRIDGE, ("mode=balance-xor", "xmit_balance=flowlet")),
@@ -52,6 +56,8 @@ CASES = [
     ("tlb flowlet", BRIDGE, ("mode=balance-tlb", "xmit_balance=flowlet")),
     ("802.3ad static", LACP, ("mode=802.3ad", "lacp_rate=fast")),
     ("802.3ad flowlet", LACP, ("mode=802.3ad", "lacp_rate=fast", "xmit_balance=flowlet")),
+    ("xor static ovs", TRUNK, ("mode=balance-xor",)),
+    ("xor flowlet ovs", TRUNK, ("mode=balance-xor", "xmit_balance=flowlet")),
 ]
 
 
@@ -106,10 +112,14 @@ def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, da
 
 
 def gap_name(gap: str) -> str:
+    if gap.startswith("auto:"):
+        return f"gap auto, floor {gap[5:]} us"
     return "gap auto (follows the queues)" if gap == "auto" else f"gap {gap} us fixed"
 
 
 def gap_options(gap: str) -> tuple[str, ...]:
+    if gap.startswith("auto:"):
+        return ("flowlet_gap_auto=on", f"flowlet_gap={gap[5:]}")
     return ("flowlet_gap_auto=on",) if gap == "auto" else ("flowlet_gap_auto=off", f"flowlet_gap={gap}")
 
 
@@ -120,7 +130,8 @@ def main() -> None:
     ap.add_argument("--datapath", default="ebpf", choices=("ebpf", "python"))
     ap.add_argument("--only", help="comma-separated case names")
     ap.add_argument("--gap", help="comma-separated gaps: a number of us is a fixed flowlet_gap "
-                    "(flowlet_gap_auto=off), auto the default gap that follows the queues; each flowlet case "
+                    "(flowlet_gap_auto=off), auto the default gap that follows the queues, auto:US that gap over a "
+                    "flowlet_gap floor of US; each flowlet case "
                     "once per gap (default: the options' defaults)")
     args = ap.parse_args()
     cases = [c for c in CASES if not args.only or c[0] in args.only.split(",")]

@@ -416,7 +416,11 @@ def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
     follow without a pause stay on member 0, and after a pause longer than
     flowlet_gap the bucket moves, at the same frame on the three paths,
     each counting one move. Real time (the program reads
-    bpf_ktime_get_ns): bursts are back to back, the pause is twice the gap."""
+    bpf_ktime_get_ns): bursts are back to back, the pause is twice the gap.
+    What each path committed reads back the same (sb_flowlet in one batch,
+    the loop's list, the worker's shared slots): the wanted bucket where it
+    still leaves until its pause, then where it went; the runner places
+    from that read."""
     import time
     from softbond.datapath import workers
     from softbond.datapath.plan import FlowletState
@@ -429,7 +433,16 @@ def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
     plan = plan_of(r, ports, ports[0], BOND_MAC)
     if mode == 4:                 # no LACP partner here: the plan as 802.3ad's distributing members give it
         plan = replace(plan, tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports), buckets=r.placement(ports))
-    states = (FlowletState(), FlowletState(worker_counters(), workers.C_FLOWLET_MOVES))
+    counters = worker_counters()
+    states = (FlowletState(), FlowletState(counters, workers.C_FLOWLET_MOVES,
+                                           counters[workers.C_FLOWLET_SLOTS:workers.COUNTER_SLOTS]))
+
+    def committed() -> list[int]:
+        """What the three paths committed, once all three agree."""
+        ebpf = maps.flowlet_slots()
+        assert ebpf == states[0].committed() == [s - 1 for s in states[1].shown]
+        return ebpf
+    r.read_committed = committed
     p = ports_sharing_a_member("10.0.0.1", "10.0.0.2", 5201, member=0)
     a, b = (ether(0x0800, ipv4("10.0.0.1", "10.0.0.2", 6, tcp(q, 5201))) for q in (p, p + 1))
     burst = [a, b, a, a, b, a]
@@ -443,7 +456,9 @@ def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
     plan = replace(plan, buckets=wanted)
     assert set(flowlet_paths_agree(bpf, plan, ports, states, burst)) == {ports[0].ifindex}
     assert maps.flowlet_moves() == 0
+    assert committed()[moved] == -1                 # wanted on member 1, still leaving by the hash's
     time.sleep(2 * FLOWLET_GAP_US / 1e6)
     used = flowlet_paths_agree(bpf, plan, ports, states, burst)
     assert used == [ports[1].ifindex if f is a else ports[0].ifindex for f in burst]
     assert maps.flowlet_moves() == states[0].moves[0] == states[1].moves[workers.C_FLOWLET_MOVES] == 1
+    assert committed()[moved] == 1

@@ -237,7 +237,7 @@ def test_the_gap_rises_with_the_queue_difference_at_once_and_falls_slowly():
     qdiscs.refuse = True                                              # an unreadable qdisc keeps the gap
     assert not tick(runner, qdiscs, now + 0.8) and gap_ns(runner) == 14_000_000
     assert flowlet_status(runner.opts, None, runner) == {
-        "gap_us": 2000, "interval_ms": 200, "moves": 0, "gap_auto": 1, "gap_now_us": 14_000}
+        "gap_us": 2000, "interval_ms": 200, "moves": 0, "gap_auto": 1, "gap_now_us": 14_000, "waiting": 0}
 
 
 def test_with_flowlet_gap_auto_off_the_gap_is_flowlet_gap_alone():
@@ -314,3 +314,122 @@ def test_a_moved_bucket_stays_where_it_went_for_a_while():
         assert runner.placement(PORTS)[2] == 1, n                 # held
     assert tick(runner, qdiscs, now + 0.2 * (MOVE_HOLD + 1), sent=swapped)
     assert runner.placement(PORTS)[2] == 0                        # back, once the hold is over
+
+
+# -- the balancer counts each bucket where the data path sends it ------------------
+
+
+class Committed:
+    """What the data path committed, as a device's read_committed gives it."""
+
+    def __init__(self) -> None:
+        self.slots = [-1] * BUCKETS
+
+    def __call__(self) -> list[int]:
+        return list(self.slots)
+
+
+def committed_runner(mode: int = 2):
+    qdiscs = Qdiscs()
+    runner = runner_on(qdiscs, mode=mode)
+    runner.read_committed = data_path = Committed()
+    return runner, qdiscs, data_path
+
+
+@pytest.mark.parametrize("mode", [2, 5], ids=["xor", "tlb"])
+def test_a_move_waiting_for_its_pause_is_kept_and_not_doubled(mode):
+    """Buckets 2 and 4 on eth0 (the hash's low bit): one is wanted on
+    eth1; while the data path still sends it by eth0 the move stays wanted
+    and the other bucket is not sent after it (both would then crowd eth1)."""
+    runner, qdiscs, data_path = committed_runner(mode)
+    now = runner.flowlet.clock()
+    heavy = sent(b2=1000, b4=900, b7=10)
+    assert tick(runner, qdiscs, now + 0.2, sent=heavy)
+    assert runner.placement(PORTS)[2] == 1 and runner.placement(PORTS)[4] == -1
+    for n in range(2, 3 * MOVE_HOLD):               # no pause: it waits, as long as it takes
+        assert not tick(runner, qdiscs, now + 0.2 * n, sent=heavy)
+        assert runner.placement(PORTS)[2] == 1 and runner.placement(PORTS)[4] == -1, n
+    data_path.slots[2] = 1                          # it paused: eth1 carries it
+    assert not tick(runner, qdiscs, now + 0.2 * 3 * MOVE_HOLD, sent=heavy)
+    assert runner.placement(PORTS)[2] == 1 and runner.placement(PORTS)[4] == -1
+
+
+def test_no_second_move_while_one_waits():
+    """Bucket 2 waits to leave eth0 when the next interval's loads (the
+    mice's first second is a burst) ask for bucket 4 too: nothing more is
+    wanted until bucket 2 moved, or two elephants could swap members."""
+    runner, qdiscs, data_path = committed_runner(5)
+    now = runner.flowlet.clock()
+    assert tick(runner, qdiscs, now + 0.2, sent=sent(b2=1000, b4=900))
+    assert runner.placement(PORTS)[2] == 1
+    assert not tick(runner, qdiscs, now + 0.4, sent=sent(b2=500, b4=900, b6=800))
+    assert runner.placement(PORTS)[4] == runner.placement(PORTS)[6] == -1
+    data_path.slots[2] = 1                          # it moved: the next move may be chosen
+    assert tick(runner, qdiscs, now + 0.6, sent=sent(b2=500, b4=900, b6=800, b8=100))
+    assert runner.placement(PORTS)[4] == 1
+
+
+def test_a_waiting_move_the_loads_no_longer_ask_for_is_dropped():
+    """Bucket 2 waits to leave eth0 for eth1 when eth1's own bucket 3
+    grows to make eth1 the busier: the move is dropped before it happens.
+    Counted where it was wanted (before the balancer read what the data
+    path committed) bucket 2 stayed wanted on eth1 and bucket 3 was sent
+    to eth0: two flows crossing for nothing."""
+    runner, qdiscs, data_path = committed_runner()
+    now = runner.flowlet.clock()
+    assert tick(runner, qdiscs, now + 0.2, sent=sent(b2=1000, b4=900))
+    assert runner.placement(PORTS)[2] == 1
+    assert tick(runner, qdiscs, now + 0.4, sent=sent(b2=1000, b3=1500))
+    assert runner.placement(PORTS)[2] == -1 and runner.placement(PORTS)[3] == -1
+
+
+def test_a_bucket_is_held_from_when_it_moved_not_from_when_it_was_wanted():
+    """MOVE_HOLD counts from the move the data path made: a bucket that
+    waited long for its pause is not sent back at once after it."""
+    runner, qdiscs, data_path = committed_runner()
+    now = runner.flowlet.clock()
+    heavy = sent(b2=1000, b4=900)
+    tick(runner, qdiscs, now + 0.2, sent=heavy)
+    for n in range(2, 2 * MOVE_HOLD):
+        tick(runner, qdiscs, now + 0.2 * n, sent=heavy)
+    data_path.slots[2] = 1                          # moved after 2 * MOVE_HOLD intervals
+    # now eth1 is the busier by far, and only bucket 2 would narrow it
+    swapped = sent(b2=1000, b3=2000, b4=1000)
+    for n in range(2 * MOVE_HOLD, 3 * MOVE_HOLD):
+        tick(runner, qdiscs, now + 0.2 * n, sent=swapped)
+        assert runner.placement(PORTS)[2] == 1, n   # held
+    assert tick(runner, qdiscs, now + 0.2 * (3 * MOVE_HOLD + 1), sent=swapped)
+    assert runner.placement(PORTS)[2] == 0          # back, once the hold is over
+
+
+def test_the_python_paths_read_back_what_they_committed():
+    """The in-process loop's FlowletState and a worker's shared slots
+    (slot + 1, written at a commit only) give the device the same answer."""
+    from tests.support.planpaths import worker_counters
+    from softbond.datapath import workers
+
+    counters = worker_counters()
+    loop, worker = FlowletState(), FlowletState(counters, workers.C_FLOWLET_MOVES,
+                                                counters[workers.C_FLOWLET_SLOTS:workers.COUNTER_SLOTS])
+    wanted = [-1] * BUCKETS
+    wanted[9] = 1
+    for state in (loop, worker):
+        state.clock = NsClock()
+        slot_of = state.committer(wanted, GAP_US * 1000)
+        assert slot_of(9) == 1 and slot_of(8) == -1
+    assert loop.committed() == [s - 1 for s in worker.shown] == wanted
+
+
+@pytest.mark.parametrize("members", [0, 1])
+def test_no_member_to_move_between_places_nothing_and_keeps_ticking(members):
+    """802.3ad before its second member distributes: the bond's tick reads
+    what the data path committed over no member or one (a division by the
+    member count once killed the tick for good)."""
+    runner = make_runner(replace(BondOptions(), mode=2, xmit_balance=1))
+    runner.read_committed = Committed()
+    plan_of(runner, PORTS[:members], None, BOND_MAC)
+    now = runner.flowlet.clock()
+    for n in range(1, 4):
+        assert not runner.rebalance(lambda: sent(b2=1000, b4=900), now + 0.2 * n)
+    assert runner.placement(PORTS[:members]) == (-1,) * BUCKETS
+    assert flowlet_status(runner.opts, None, runner)["waiting"] == 0

@@ -356,8 +356,12 @@ class Bond:
             self._runner_task.cancel()
         self._runner_task = None
         self.runner.read_queues = self.links.root_queues  # flowlet: the gap follows the members' qdiscs
+        self.runner.read_committed = self._committed_slots  # flowlet: loads where frames leave
         if self.runner.tick_interval and self.loop is not None:
             self._runner_task = self.loop.create_task(self._runner_tick(self.runner))
+
+    def _committed_slots(self) -> list[int] | None:
+        return self.device.read_committed() if self.device is not None else None
 
     async def _runner_tick(self, runner) -> None:
         """The mode's periodic work: tlb rebalancing, alb learning frames and

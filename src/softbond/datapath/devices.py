@@ -268,6 +268,10 @@ class PythonDevice(SegmentCounted):
         """Buckets xmit_balance=flowlet moved after a pause, since the data path started."""
         return self.datapath.flowlet.moves[0]
 
+    def read_committed(self) -> list[int] | None:
+        """xmit_balance=flowlet: each bucket's slot where its frames leave now (-1: hash % count)."""
+        return self.datapath.flowlet.committed()
+
     def arp_socket(self) -> socket.socket | None:
         return self._arp_rx
 
@@ -367,6 +371,15 @@ class EbpfDevice:
     def flowlet_moves(self) -> int:
         """Buckets xmit_balance=flowlet moved after a pause, since the data path started."""
         return self.dev.maps.flowlet_moves()
+
+    def read_committed(self) -> list[int] | None:
+        """xmit_balance=flowlet: each bucket's slot where its frames leave
+        now (sb_flowlet; -1 or past the members: hash % count); None when
+        the map cannot be read."""
+        try:
+            return self.dev.maps.flowlet_slots()
+        except OSError:
+            return None
 
     def arp_socket(self) -> socket.socket | None:
         return self.dev.arp_socket()
@@ -528,6 +541,18 @@ class WorkersDevice(SegmentCounted):
         """Buckets xmit_balance=flowlet moved after a pause, since the data path started."""
         from .workers import C_FLOWLET_MOVES
         return sum(c[C_FLOWLET_MOVES] for c in self._counters)
+
+    def read_committed(self) -> list[int]:
+        """xmit_balance=flowlet: each bucket's slot where its frames leave
+        now (-1: hash % count). Each worker commits its own; a bucket whose
+        flows span workers counts where the worker that carried most of its
+        bytes (since it started) sends it."""
+        from .workers import C_BUCKETS, C_FLOWLET_SLOTS
+        out = []
+        for b in range(BUCKETS):
+            carried = [c[C_BUCKETS + b] for c in self._counters]
+            out.append(self._counters[carried.index(max(carried))][C_FLOWLET_SLOTS + b] - 1)
+        return out
 
     def arp_socket(self) -> socket.socket | None:
         return self._arp_rx

@@ -161,26 +161,39 @@ class FlowletState:
     (-1: xmit_hash % count) and when its last frame left (time.monotonic_ns,
     the programs' bpf_ktime_get_ns). `moves[at]` counts the buckets that
     changed member after a pause (a list, or a worker's shared counters).
-    Each worker keeps its own: the TAP's queue choice keeps a flow on one."""
+    Each worker keeps its own: the TAP's queue choice keeps a flow on one.
+    `shown`: a worker's shared counters where each commit also writes the
+    bucket's slot + 1 (0: hash), for the daemon's balancer to read
+    (`committed`); written at a commit only, never per frame."""
 
-    def __init__(self, moves: list[int] | memoryview | None = None, at: int = 0) -> None:
+    def __init__(
+        self, moves: list[int] | memoryview | None = None, at: int = 0, shown: memoryview | None = None
+    ) -> None:
         self.current = [-1] * BUCKETS
         self.last_seen = [0] * BUCKETS
         self.moves = moves if moves is not None else [0]
         self.at = at
+        self.shown = shown
         self.clock = time.monotonic_ns
+
+    def committed(self) -> list[int]:
+        """Where each bucket's frames leave now (-1: hash % count)."""
+        return list(self.current)
 
     def committer(self, wanted: Sequence[int], gap_ns: int) -> Callable[[int], int]:
         """bucket -> its slot now (-1: hash), moving it to `wanted[bucket]`
         when its last frame is older than `gap_ns`. One clock read and a few
         list stores per frame, nothing allocated."""
         current, last_seen, moves, at, clock = self.current, self.last_seen, self.moves, self.at, self.clock
+        shown = self.shown
 
         def slot_of(bucket: int) -> int:
             now = clock()
             last = last_seen[bucket]
             if current[bucket] != wanted[bucket] and now - last > gap_ns:
                 current[bucket] = wanted[bucket]
+                if shown is not None:
+                    shown[bucket] = wanted[bucket] + 1
                 if last:  # a bucket's first frame is no move
                     moves[at] += 1
             last_seen[bucket] = now

@@ -58,6 +58,12 @@ class Device(Protocol):
         """Buckets xmit_balance=flowlet moved after a pause (status, /metrics)."""
         ...
 
+    def read_committed(self) -> list[int] | None:
+        """xmit_balance=flowlet: the slot each bucket's frames leave by now
+        (-1: hash % count), as the data path committed it; None: unknown.
+        Read by the control plane once an interval, nothing per frame."""
+        ...
+
     def arp_socket(self) -> socket.socket | None:
         """Where alb's outgoing ARP comes out of the data path, or None."""
         ...

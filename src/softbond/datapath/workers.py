@@ -53,10 +53,12 @@ PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000
 
 # Counters: whole pages per worker, u64 slots: datapath's (the loop's C_*,
 # the members' extra wire segments and protocol counters), then the buckets,
-# then the buckets xmit_balance=flowlet moved.
+# then the buckets xmit_balance=flowlet moved, then where each bucket's
+# frames leave now (its committed slot + 1, 0: hash).
 C_BUCKETS = datapath.COUNTER_SLOTS
 C_FLOWLET_MOVES = C_BUCKETS + BUCKETS
-COUNTER_SLOTS = C_FLOWLET_MOVES + 1
+C_FLOWLET_SLOTS = C_FLOWLET_MOVES + 1
+COUNTER_SLOTS = C_FLOWLET_SLOTS + BUCKETS
 COUNTER_STRIDE = -(-COUNTER_SLOTS * 8 // mmap.PAGESIZE) * mmap.PAGESIZE
 
 
@@ -84,7 +86,8 @@ class Worker:
         self.socks: dict[int, socket.socket] = {}      # ifindex -> fanout member socket
         self.snapshot = Snapshot()                     # what datapath.forward reads
         self.rotation = itertools.count()              # balance-rr's frame counter, across plans
-        self.flowlet = FlowletState(counters, C_FLOWLET_MOVES)   # xmit_balance=flowlet's buckets, across plans
+        # xmit_balance=flowlet's buckets, across plans
+        self.flowlet = FlowletState(counters, C_FLOWLET_MOVES, counters[C_FLOWLET_SLOTS:COUNTER_SLOTS])
         self.epoll = select.epoll()
         self.epoll.register(tap_fd, select.EPOLLIN)
         self.epoll.register(control.fileno(), select.EPOLLIN)

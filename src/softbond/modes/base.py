@@ -97,6 +97,10 @@ class Runner:
     #: the bond reads them (LinksPort.root_queues): xmit_balance=flowlet's
     #: gap follows the queues (modes/flowlet.py). None: not read.
     read_queues: Callable[[], Mapping[int, tuple[int, int]]] | None = None
+    #: where each bucket's frames leave now, as the data path committed it
+    #: (the device's read_committed; -1: hash % count): xmit_balance=flowlet
+    #: counts a bucket there, not where it is wanted. None: not read.
+    read_committed: Callable[[], Sequence[int] | None] | None = None
 
     def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:
         """bond_set_carrier(): up while any member is usable (min_links is

@@ -23,12 +23,20 @@ The split, one plan for the three data paths (datapath/plan.py):
   older than flowlet_gap (bond.bpf.c's flowlet_slot, plan.FlowletState):
   a busy bucket keeps its member until it pauses.
 
-The loads are computed from the wanted placement (the control plane does
-not read back what each path committed): a bucket still waiting for its
-gap counts on its new member. Unplaced buckets count on `bucket % count`,
-which is their member exactly for 2 and 4 members (the hash's low bits);
-with other counts the load estimate is approximate, the frames still leave
-by the kernel's member.
+Each bucket counts where its frames actually leave: every interval the
+control plane reads back what the data path committed (the device's
+read_committed: sb_flowlet in one batch lookup, FlowletState's list, the
+workers' shared slots; nothing per frame). A move still waiting for its
+pause counts on the member the bucket leaves by; it stays wanted while
+that member is still the busier of its two, and is not doubled by another
+bucket sent after it; once the loads no longer ask for it (another bucket
+moved meanwhile) it is dropped before it happens. Counting a bucket on the
+member it was wanted on, as the balancer did at first, believed the
+imbalance fixed while the bucket waited and kept wishes that had become
+wrong. Unplaced buckets count on `bucket % count`, which is their member
+exactly for 2 and 4 members (the hash's low bits); with other counts the
+load estimate is approximate, the frames still leave by the kernel's
+member.
 
 The gap follows the queues (flowlet_gap_auto=on): a frame waits in its
 member's qdisc before it leaves, so a bucket moving from member A to B
@@ -41,15 +49,16 @@ drains many times an interval, so each member counts with the largest
 delay of its last QUEUE_READINGS readings as a source and the smallest as
 a destination; the plan's gap is flowlet_gap plus the largest such
 difference between two members: one figure for every move, the one the
-worst pair needs. flowlet_gap stays as the floor for what no qdisc shows
+worst pair needs. (Only the pairs of the moves waiting would do: a
+shorter gap, measured with more reordering, bench/RESULTS.md.) flowlet_gap stays as the floor for what no qdisc shows
 (rings, the links, the switch). The gap rises at once and falls only when
 the need is a quarter below it: a gap too short reorders, one a little
 long only waits.
 
-A bucket wanted on a member stays wanted there for MOVE_HOLD intervals
-(hysteresis): the loads of the buckets left behind move every interval,
-and without it the same bucket went back and forth, each move one more
-chance of reordering.
+A bucket that moved stays where it went for MOVE_HOLD intervals, counted
+from the move the data path made (hysteresis): the loads of the buckets
+left behind move every interval, and without it the same bucket went back
+and forth, each move one more chance of reordering.
 """
 
 from __future__ import annotations
@@ -80,6 +89,8 @@ MOVE_HOLD = 10
 #: ifindex -> (bytes sent, bytes queued now) of its root qdisc (Rtnl.root_queues)
 QueueStats = Mapping[int, tuple[int, int]]
 ReadQueues = Callable[[], QueueStats]
+#: each bucket's slot as the data path committed it (-1: hash % count); None: unknown
+ReadCommitted = Callable[[], Sequence[int] | None]
 
 
 def flowlet_on(opts: BondOptions) -> bool:
@@ -95,7 +106,10 @@ def flowlet_status(
 ) -> dict[str, int] | None:
     """status --json "flowlet" (None with xmit_balance=hash); `moves`: the
     buckets the data path moved after a pause; `gap_now_us`: the gap the
-    data path applies now (flowlet_gap plus the queues' difference)."""
+    data path applies now (flowlet_gap plus the queues' difference);
+    `waiting`: buckets that carried bytes in the last interval and are
+    wanted on another member than the one the data path sends them by
+    (a move waiting for its pause)."""
     if not flowlet_on(opts):
         return None
     return {
@@ -104,6 +118,7 @@ def flowlet_status(
         "moves": device.flowlet_moves() if device is not None else 0,
         "gap_auto": opts.flowlet_gap_auto,
         "gap_now_us": flowlet_gap_us(runner) if runner is not None else opts.flowlet_gap,
+        "waiting": runner.flowlet.waiting if isinstance(runner, FlowletRunner) else 0,
     }
 
 
@@ -141,15 +156,51 @@ def queue_gap_us(readings: Sequence[Sequence[int]]) -> int:
     return max(0, max(longest[a] - shortest[b] for a in members for b in members if a != b))
 
 
+def slot_member(slot: int, bucket: int, count: int) -> int:
+    """The member a bucket's frames leave by with `slot` (-1, or a slot
+    past the members: bucket % count, the hash's member for 2 and 4)."""
+    return slot if 0 <= slot < count else bucket % count
+
+
 def member_loads(placement: Sequence[int], sent: Sequence[int], count: int) -> list[int]:
     """Bytes per member in the last interval, each bucket on its placed
     member (-1: bucket % count, the hash's member for 2 and 4 members)."""
     loads = [0] * count
     for bucket in range(BUCKETS):
         if sent[bucket]:
-            slot = placement[bucket]
-            loads[slot if 0 <= slot < count else bucket % count] += sent[bucket]
+            loads[slot_member(placement[bucket], bucket, count)] += sent[bucket]
     return loads
+
+
+def waiting_moves(committed: Sequence[int], wanted: Sequence[int], count: int) -> dict[int, tuple[int, int]]:
+    """bucket -> (member it leaves by, member it is wanted on), for each
+    bucket wanted on another member than the data path committed."""
+    moves = {}
+    for b in range(BUCKETS):
+        src, dst = slot_member(committed[b], b, count), slot_member(wanted[b], b, count)
+        if src != dst:
+            moves[b] = (src, dst)
+    return moves
+
+
+def keep_waiting(committed: Sequence[int], wanted: Sequence[int], sent: Sequence[int], count: int) -> list[int]:
+    """The table to place from after an interval: each bucket where the
+    data path sends it now, and each move still waiting for its pause
+    kept while the member it leaves is still the busier of the two
+    (heaviest first; a bucket that sent nothing keeps its move, it takes
+    it at its next frame). A move the loads no longer ask for (another
+    bucket moved meanwhile) is dropped before it reorders anything; the
+    mice's noise from one interval to the next does not drop one."""
+    table = [slot if 0 <= slot < count else -1 for slot in committed]
+    loads = member_loads(table, sent, count)
+    moves = waiting_moves(table, wanted, count)
+    for b in sorted(moves, key=lambda b: -sent[b]):
+        src, dst = moves[b]
+        if not sent[b] or loads[src] > loads[dst]:
+            table[b] = wanted[b]
+            loads[src] -= sent[b]
+            loads[dst] += sent[b]
+    return table
 
 
 def place(placement: Sequence[int], sent: Sequence[int], count: int, held: Collection[int] = ()) -> tuple[int, ...]:
@@ -202,7 +253,9 @@ class FlowletBalancer:
         self._queues_at = 0.0
         self._delays: deque[list[int]] = deque(maxlen=QUEUE_READINGS)  # per reading, µs per member
         self._queue_gap = 0  # µs the queues add to flowlet_gap, as published
-        self._moved: dict[int, float] = {}  # bucket -> when it was last wanted elsewhere
+        self._moved: dict[int, float] = {}  # bucket -> when it last moved (was wanted elsewhere, without committed)
+        self._committed: Sequence[int] | None = None  # where the data path sent each bucket, as last read
+        self.waiting = 0  # buckets that carried bytes and wait for their pause to move, at the last interval
 
     @property
     def interval(self) -> float:
@@ -240,26 +293,70 @@ class FlowletBalancer:
             self._wanted = (-1,) * BUCKETS
             self._delays.clear()
             self._moved.clear()
+            self._committed = None
         return self._wanted
 
     def rebalance(
-        self, read_bucket_bytes: Callable[[], list[int]], now: float, read_queues: ReadQueues | None = None
+        self,
+        read_bucket_bytes: Callable[[], list[int]],
+        now: float,
+        read_queues: ReadQueues | None = None,
+        read_committed: ReadCommitted | None = None,
     ) -> bool:
+        """Place the buckets from what they carried in the last interval;
+        True when a new plan is due (the wanted table or the gap changed).
+        With `read_committed` each bucket counts where the data path sends
+        it, a move waiting for its pause on the member it still leaves by."""
         if not self._next or now + self.interval / 2 < self._next:
             return False
         self._next = now + self.interval
-        gap_changed = read_queues is not None and self.follow_queues(read_queues, now)
         sent = read_bucket_bytes()
+        count = len(self._tx)
+        committed = read_committed() if read_committed is not None else None
+        if committed is not None and len(committed) == BUCKETS:
+            wanted = self._place_committed(committed, sent, count, now)
+            waiting = waiting_moves(committed, wanted, count) if count else {}
+            self.waiting = sum(1 for b in waiting if sent[b])
+        else:
+            wanted = self._place_wanted(sent, count, now)
+        changed = wanted != self._wanted
+        self._wanted = wanted
+        gap_changed = read_queues is not None and self.follow_queues(read_queues, now)
+        return changed or gap_changed
+
+    def _place_committed(
+        self, committed: Sequence[int], sent: Sequence[int], count: int, now: float
+    ) -> tuple[int, ...]:
+        """The wanted table from where the data path sends each bucket: a
+        bucket is held MOVE_HOLD intervals from when it moved there, and no
+        move is added while one that carries bytes waits for its pause."""
+        last = self._committed
+        if last is not None:
+            self._moved.update((b, now) for b in range(BUCKETS) if committed[b] != last[b])
+        self._committed = committed
+        if count < 2:  # nothing to move between (802.3ad before a second member distributes)
+            return self._wanted
+        start = keep_waiting(committed, self._wanted, sent, count)
+        if any(sent[b] for b in waiting_moves(committed, start, count)):
+            # one move waits at a time: the loads it was chosen by move
+            # (the mice's first second is a burst), and a second move
+            # towards the same member let two elephants swap members
+            return tuple(start)
         hold = MOVE_HOLD * self.interval
         held = {b for b, when in self._moved.items() if now - when < hold}
-        wanted = place(self._wanted, sent, len(self._tx), held)
-        if wanted == self._wanted:
-            return gap_changed
+        return place(start, sent, count, held | set(waiting_moves(committed, start, count)))
+
+    def _place_wanted(self, sent: Sequence[int], count: int, now: float) -> tuple[int, ...]:
+        """The wanted table from the wanted one (the data path's own not
+        known): a bucket is held MOVE_HOLD intervals from when it was wanted
+        elsewhere, whether or not it moved."""
+        hold = MOVE_HOLD * self.interval
+        held = {b for b, when in self._moved.items() if now - when < hold}
+        wanted = place(self._wanted, sent, count, held)
         self._moved = {b: now for b in range(BUCKETS) if wanted[b] != self._wanted[b]} | {
             b: self._moved[b] for b in held
         }
-        self._wanted = wanted
-        return True
+        return wanted
 
 
 class FlowletRunner(Runner):
@@ -293,4 +390,6 @@ class FlowletRunner(Runner):
         return self.flowlet.placement(tx) if flowlet_on(self.opts) else None
 
     def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float) -> bool:
-        return flowlet_on(self.opts) and self.flowlet.rebalance(read_bucket_bytes, now, self.read_queues)
+        return flowlet_on(self.opts) and self.flowlet.rebalance(
+            read_bucket_bytes, now, self.read_queues, self.read_committed
+        )

@@ -148,7 +148,7 @@ class Tlb(FlowletRunner):
         # The tick nearest the due time rebalances: the bond's ticks may
         # have started a moment before the first plan was published.
         if flowlet_on(self.opts):
-            return self.flowlet.rebalance(read_bucket_bytes, now, self.read_queues)
+            return self.flowlet.rebalance(read_bucket_bytes, now, self.read_queues, self.read_committed)
         if (
             not self.opts.tlb_dynamic_lb
             or not self._next_rebalance

@@ -20,7 +20,7 @@ BPF_ANY, BPF_NOEXIST, BPF_EXIST = 0, 1, 2
 _LOOKUP_ELEM, _UPDATE_ELEM, _DELETE_ELEM, _GET_NEXT_KEY = 1, 2, 3, 4
 _OBJ_PIN, _OBJ_GET = 6, 7
 _PROG_GET_FD_BY_ID, _MAP_GET_FD_BY_ID, _OBJ_GET_INFO_BY_FD = 13, 14, 15
-_MAP_UPDATE_BATCH = 26
+_MAP_LOOKUP_BATCH, _MAP_UPDATE_BATCH = 24, 26
 _ENABLE_STATS = 32
 BPF_STATS_RUN_TIME = 0
 
@@ -112,6 +112,25 @@ def keys(fd: int, key_size: int) -> list[bytes]:
 def update_batch(fd: int, keys_blob: bytes, values_blob: bytes, count: int) -> None:
     k, v = _buf(keys_blob), _buf(values_blob)
     bpf(_MAP_UPDATE_BATCH, _buf(_BATCH.pack(0, 0, _addr(k), _addr(v), count, fd, 0, 0)), "bpf_map_update_batch")
+
+
+def lookup_batch(fd: int, key_size: int, value_size: int, count: int) -> bytes:
+    """The values of an array map's first `count` entries, in key order:
+    one BPF_MAP_LOOKUP_BATCH (ENOENT only says the map ended; a short
+    answer raises)."""
+    k = ctypes.create_string_buffer(key_size * count)
+    v = ctypes.create_string_buffer(value_size * count)
+    out_batch = ctypes.create_string_buffer(key_size)
+    attr = _buf(_BATCH.pack(0, _addr(out_batch), _addr(k), _addr(v), count, fd, 0, 0))
+    try:
+        bpf(_MAP_LOOKUP_BATCH, attr, "bpf_map_lookup_batch")
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
+    got = struct.unpack_from("=I", attr, 32)[0]   # the kernel writes back how many it copied
+    if got != count:
+        raise OSError(errno.EIO, f"bpf_map_lookup_batch: {got} of {count} entries")
+    return v.raw
 
 
 # -- objects ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from . import bpfsys
 U32 = struct.Struct("=I")
 S32 = struct.Struct("=i")
 U64 = struct.Struct("=Q")
+FLOWLET = struct.Struct("=QiI")     # struct sb_flowlet: last_ns, slot, pad
 
 
 class BondMaps:
@@ -350,6 +351,19 @@ class BondMaps:
     def flowlet_moves(self) -> int:
         """sb_flow_moves summed over the CPUs."""
         return sum(U64.unpack(v)[0] for v in self._percpu("sb_flow_moves", U32.pack(0), 8) or ())
+
+    def flowlet_slots(self) -> list[int]:
+        """sb_flowlet's committed slot per bucket, where its frames leave now
+        (-1, or a slot past the members: hash % count; a bucket that never
+        sent holds a zeroed entry and is -1): one batch lookup, one lookup
+        per bucket where batches are not supported."""
+        fd = self.fd["sb_flowlet"]
+        try:
+            raw = bpfsys.lookup_batch(fd, 4, FLOWLET.size, BUCKETS)
+        except OSError:
+            raw = b"".join(bpfsys.lookup(fd, U32.pack(i), FLOWLET.size) or bytes(FLOWLET.size)
+                           for i in range(BUCKETS))
+        return [slot if last_ns else -1 for last_ns, slot, _ in FLOWLET.iter_unpack(raw)]
 
     def prime_bucket_bytes(self) -> None:
         self._bucket_seen = self.bucket_totals()
