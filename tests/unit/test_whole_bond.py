@@ -274,3 +274,31 @@ def test_set_primary_and_mode_live_take_the_members_over(rig):
     r.links.pull(r.bond.active.name)
     r.clock.settle()
     assert r.links.links[r.bond.active.name].mac == bond_mac       # the MAC moved with the active member
+
+
+def test_a_runner_tick_that_raises_is_logged_and_the_next_tick_still_runs(rig, caplog):
+    """A fault in one tick (a rebalance bug once stopped flowlet for good)
+    is logged, and LACP's machines keep running at their timers."""
+    r = rig(["eth0", "eth1"], mode=BOND_MODE_8023AD, miimon=100, lacp_rate=1)
+    ticks = count_ticks(r.bond.runner)
+    tick = r.bond.runner.tick
+    calls = []
+
+    def faulty(now, members):
+        calls.append(now)
+        if len(calls) <= 3:
+            raise ZeroDivisionError("a bug in the runner")
+        return tick(now, members)
+    r.bond.runner.tick = faulty
+    r.links.pull("eth0")        # wakes the tick at once
+    r.clock.settle()
+    for _ in range(50):
+        r.clock.advance(0.1)
+    assert len(calls) > 3, calls
+    assert len(ticks) == len(calls) - 3 >= 3     # the real tick ran after each fault-free call
+    logged = [rec for rec in caplog.records if "runner's tick failed" in rec.getMessage()]
+    # failures 1 and 2 are logged (powers of two), the third is not
+    assert [rec.getMessage() for rec in logged] == [
+        "bond0: the 802.3ad runner's tick failed (1 times so far); it goes on",
+        "bond0: the 802.3ad runner's tick failed (2 times so far); it goes on",
+    ], logged

@@ -95,6 +95,7 @@ class Bond:
         # active, carrier and failovers below are the core's.
         self.core = BondCore(config.options, runner)
         self._runner_task: asyncio.Task | None = None
+        self._tick_faults = 0  # runner ticks that raised (logged, the tick goes on)
         self.links = links
         self.clock = clock or MonotonicClock()
         self._make_device = make_device  # devices.choose, or a test's fake data path
@@ -377,9 +378,18 @@ class Bond:
                 if await woken:
                     continue  # a timer may have moved earlier: ask again
             now = last = self.clock.now()
-            self._run(self.core.runner_tick(now))
-            if self.device is not None and self.device.tick(runner, now):
-                self._publish()
+            try:
+                self._run(self.core.runner_tick(now))
+                if self.device is not None and self.device.tick(runner, now):
+                    self._publish()
+            except Exception:
+                # A fault in one tick must not end the mode's periodic work
+                # for good (LACP's timers, tlb/flowlet rebalancing): said in
+                # the log, the first time and then at every power of two.
+                self._tick_faults += 1
+                if self._tick_faults & (self._tick_faults - 1) == 0:
+                    log.exception("%s: the %s runner's tick failed (%d times so far); it goes on",
+                                  self.name, MODE_NAMES[self.opts.mode], self._tick_faults)
 
     def _start_worker_watch(self) -> None:
         """Only a device with worker processes is watched: the others would
