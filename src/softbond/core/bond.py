@@ -388,8 +388,12 @@ class Bond:
                 # the log, the first time and then at every power of two.
                 self._tick_faults += 1
                 if self._tick_faults & (self._tick_faults - 1) == 0:
-                    log.exception("%s: the %s runner's tick failed (%d times so far); it goes on",
-                                  self.name, MODE_NAMES[self.opts.mode], self._tick_faults)
+                    log.exception(
+                        "%s: the %s runner's tick failed (%d times so far); it goes on",
+                        self.name,
+                        MODE_NAMES[self.opts.mode],
+                        self._tick_faults,
+                    )
 
     def _start_worker_watch(self) -> None:
         """Only a device with worker processes is watched: the others would
