@@ -35,7 +35,7 @@ PEER_PREFIX = "sbp"
 # The Python data path (inprocess.py, workers.py) is imported by its devices
 # when they are made: an eBPF bond never imports it (issue 19, footprint).
 if TYPE_CHECKING:
-    from .ebpf.rescue import CarrierRescue
+    from .ebpf.rescue import CarrierRescue, NoRescue
     from .inprocess import SegmentSlots
     from ..kernel.rtnl import Rtnl
 
@@ -148,8 +148,8 @@ class SegmentCounted:
 
     segments: SegmentSlots
     _protocols: bool
-    _rescue: CarrierRescue | None = None
-    _rescue_rtnl: Rtnl | None = None
+    _rescue: CarrierRescue | NoRescue          # set by _start_rescue in the constructor
+    _rescue_rtnl: Rtnl
     carrier_rescue = "off"
 
     def _start_rescue(self, name: str) -> None:
@@ -159,20 +159,14 @@ class SegmentCounted:
         self._rescue, self.carrier_rescue = CarrierRescue.start(self._rescue_rtnl, name)
 
     def _publish_rescue(self, plan: ForwardingPlan, members, usable) -> None:
-        if self._rescue is not None:
-            self._rescue.publish(member_rescue_targets(plan, members, usable), [m.ifindex for m in members])
+        self._rescue.publish(member_rescue_targets(plan, members, usable), [m.ifindex for m in members])
 
     def _close_rescue(self) -> None:
-        if self._rescue is not None:
-            self._rescue.close()
-        if self._rescue_rtnl is not None:
-            self._rescue_rtnl.close()
+        self._rescue.close()
+        self._rescue_rtnl.close()
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
-        counters = wire_counters(name, nic, self.segments.extra(ifindex))
-        if self._rescue is not None:
-            counters.update(self._rescue.counters(ifindex))
-        return counters
+        return {**wire_counters(name, nic, self.segments.extra(ifindex)), **self._rescue.counters(ifindex)}
 
     def protocol_counters(self, ifindex: int) -> dict | None:
         return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
@@ -217,8 +211,7 @@ class PythonDevice(SegmentCounted):
         send = sock.send
         self.segments.assign(ifindex)
         self._socks[ifindex] = sock
-        if self._rescue is not None:
-            self._rescue.attach(ifindex)
+        self._rescue.attach(ifindex)
 
         def send_control(frame: bytes) -> None:
             send(VNET_NONE + frame)
@@ -227,8 +220,7 @@ class PythonDevice(SegmentCounted):
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
         self.segments.release(ifindex)
         self._socks.pop(ifindex, None)
-        if self._rescue is not None:
-            self._rescue.detach(ifindex)
+        self._rescue.detach(ifindex)
         fd = sock.fileno()
         if fd in self._watched:
             self.datapath.unwatch(fd)
@@ -501,15 +493,13 @@ class WorkersDevice(SegmentCounted):
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
         sock.bind((name, 0))
         self.segments.assign(ifindex)
-        if self._rescue is not None:
-            self._rescue.attach(ifindex)
+        self._rescue.attach(ifindex)
         return sock, sock.send
 
     def close_member(self, sock: socket.socket, ifindex: int) -> None:
         # the next plan leaves the member out; the workers close their sockets
         self.segments.release(ifindex)
-        if self._rescue is not None:
-            self._rescue.detach(ifindex)
+        self._rescue.detach(ifindex)
 
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         plan = build_plan(runner, members, usable, active, bond_mac)

@@ -50,8 +50,9 @@ delay of its last QUEUE_READINGS readings as a source and the smallest as
 a destination; the plan's gap is flowlet_gap plus the largest such
 difference between two members: one figure for every move, the one the
 worst pair needs. (Only the pairs of the moves waiting would do: a
-shorter gap, measured with more reordering, bench/RESULTS.md.) flowlet_gap stays as the floor for what no qdisc shows
-(rings, the links, the switch). The gap rises at once and falls only when
+shorter gap, measured with more reordering, bench/RESULTS.md.)
+flowlet_gap stays as the floor for what no qdisc shows (rings, the
+links, the switch). The gap rises at once and falls only when
 the need is a quarter below it: a gap too short reorders, one a little
 long only waits.
 
@@ -337,21 +338,24 @@ class FlowletBalancer:
         if count < 2:  # nothing to move between (802.3ad before a second member distributes)
             return self._wanted
         start = keep_waiting(committed, self._wanted, sent, count)
-        if any(sent[b] for b in waiting_moves(committed, start, count)):
+        waiting = waiting_moves(committed, start, count)
+        if any(sent[b] for b in waiting):
             # one move waits at a time: the loads it was chosen by move
             # (the mice's first second is a burst), and a second move
             # towards the same member let two elephants swap members
             return tuple(start)
+        return place(start, sent, count, self._held(now) | waiting.keys())
+
+    def _held(self, now: float) -> set[int]:
+        """The buckets that moved less than MOVE_HOLD intervals ago."""
         hold = MOVE_HOLD * self.interval
-        held = {b for b, when in self._moved.items() if now - when < hold}
-        return place(start, sent, count, held | set(waiting_moves(committed, start, count)))
+        return {b for b, when in self._moved.items() if now - when < hold}
 
     def _place_wanted(self, sent: Sequence[int], count: int, now: float) -> tuple[int, ...]:
         """The wanted table from the wanted one (the data path's own not
         known): a bucket is held MOVE_HOLD intervals from when it was wanted
         elsewhere, whether or not it moved."""
-        hold = MOVE_HOLD * self.interval
-        held = {b for b, when in self._moved.items() if now - when < hold}
+        held = self._held(now)
         wanted = place(self._wanted, sent, count, held)
         self._moved = {b: now for b in range(BUCKETS) if wanted[b] != self._wanted[b]} | {
             b: self._moved[b] for b in held

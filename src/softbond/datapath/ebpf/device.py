@@ -29,7 +29,7 @@ from ...kernel.rtnl import Link, NetlinkError, Rtnl
 from ...kernel.isolate import FILTER_PRIO
 from . import bpfsys, build, loader
 from ..abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
-from .rescue import CarrierRescue
+from .rescue import CarrierRescue, NoRescue
 from .state import BondMaps
 from ..plan import ForwardingPlan
 
@@ -52,7 +52,7 @@ class EbpfBond:
         self.peer = peer_name(bond)
         self.rtnl = Rtnl()
         self.obj = None
-        self.rescue: CarrierRescue | None = None
+        self.rescue: CarrierRescue | NoRescue = NoRescue()
         self.rescue_state = "off"       # "on", or why not (status' carrier_rescue)
         self.members: dict[int, str] = {}
         self._arp_sock: socket.socket | None = None
@@ -86,8 +86,7 @@ class EbpfBond:
         except BaseException:
             if self.obj is not None:
                 self.obj.close()
-            if self.rescue is not None:
-                self.rescue.close()
+            self.rescue.close()
             if created:
                 self._del_link(self.bond)
             self.rtnl.close()
@@ -225,8 +224,7 @@ class EbpfBond:
             self.members[ifindex] = link.name
             if self._our_filter(ifindex, CLSACT_INGRESS) is not None:
                 self._attach(ifindex, CLSACT_INGRESS, "sb_ingress")
-                if self.rescue is not None:
-                    self.rescue.attach(ifindex)
+                self.rescue.attach(ifindex)
 
     # -- API ---------------------------------------------------------------------------
     def set_carrier(self, on: bool) -> None:
@@ -245,8 +243,7 @@ class EbpfBond:
         if self._attach(ifindex, CLSACT_INGRESS, "sb_ingress"):
             flags |= RXF_MADE_CLSACT
             self.maps.set_rx(ifindex, policy, flags, _mac_bytes(mac))
-        if self.rescue is not None:
-            self.rescue.attach(ifindex)
+        self.rescue.attach(ifindex)
         self.members[ifindex] = ifname
 
     def detach_member(self, ifindex: int) -> None:
@@ -255,8 +252,7 @@ class EbpfBond:
         our filter and any clsact we added go."""
         entry = self.maps.rx_entries().get(ifindex)
         flags = entry[1] if entry else 0
-        if self.rescue is not None:
-            self.rescue.detach(ifindex)
+        self.rescue.detach(ifindex)
         if self._link(index=ifindex) is not None and self._our_filter(ifindex, CLSACT_INGRESS) is not None:
             try:
                 if flags & RXF_HAD_FILTER:
@@ -280,19 +276,14 @@ class EbpfBond:
         self.maps.publish(snap, bond_ifindex=self.ifindex, arp_slowpath=self._arp_sock is not None)
 
     def member_counters(self, ifindex: int) -> dict:
-        counters = self.maps.counters(ifindex)
-        if self.rescue is not None:
-            counters.update(self.rescue.counters(ifindex))
-        return counters
+        return {**self.maps.counters(ifindex), **self.rescue.counters(ifindex)}
 
     def set_rescue(self, targets: dict[int, int]) -> None:
         """Where each member's frames go while it has no carrier (plan.rescue_targets)."""
-        if self.rescue is not None:
-            self.rescue.publish(targets, list(self.members))
+        self.rescue.publish(targets, list(self.members))
 
     def rescue_to(self, ifindex: int, target: int) -> None:
-        if self.rescue is not None:
-            self.rescue.set(ifindex, target)
+        self.rescue.set(ifindex, target)
 
     def bucket_bytes(self) -> list[int]:
         return self.maps.bucket_bytes()
@@ -326,9 +317,8 @@ class EbpfBond:
                 self._arp_sock = None
             self.obj.close()
             self.obj = None
-            if self.rescue is not None:
-                self.rescue.close()
-                self.rescue = None
+            self.rescue.close()
+            self.rescue = NoRescue()
             self.rtnl.close()
 
     def __enter__(self) -> "EbpfBond":

@@ -35,6 +35,29 @@ def enabled() -> bool:
     return os.environ.get("SOFTBOND_CARRIER_RESCUE", "1") != "0"
 
 
+class NoRescue:
+    """The rescue when it is off: every call does nothing, so the devices
+    call whichever they have the same way."""
+
+    def attach(self, ifindex: int) -> None:
+        pass
+
+    def detach(self, ifindex: int) -> None:
+        pass
+
+    def set(self, ifindex: int, target: int | None) -> None:
+        pass
+
+    def publish(self, targets: dict[int, int], members: Sequence[int]) -> None:
+        pass
+
+    def counters(self, ifindex: int) -> dict[str, int]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
 class CarrierRescue:
     """The loaded program and its two maps; attach() per member."""
 
@@ -47,10 +70,10 @@ class CarrierRescue:
         self.targets: dict[int, int] = {}
 
     @classmethod
-    def start(cls, rtnl: Rtnl, bond: str) -> tuple["CarrierRescue | None", str]:
-        """(the rescue, "on") or (None, why it is off, also logged)."""
+    def start(cls, rtnl: Rtnl, bond: str) -> tuple["CarrierRescue | NoRescue", str]:
+        """(the rescue, "on") or (NoRescue(), why it is off, also logged)."""
         if not enabled():
-            return None, "off (SOFTBOND_CARRIER_RESCUE=0)"
+            return NoRescue(), "off (SOFTBOND_CARRIER_RESCUE=0)"
         try:
             return cls(rtnl, bond), "on"
         except OSError as exc:
@@ -59,7 +82,7 @@ class CarrierRescue:
             hint = "; it needs kernel >= 6.2 with BTF" if why.startswith("load ") else ""
             state = f"off: {why}{hint}"
         log.warning("%s: carrier rescue %s", bond, state)
-        return None, state
+        return NoRescue(), state
 
     def attach(self, ifindex: int) -> None:
         """On the member's egress (its clsact is there: the bond's ingress
