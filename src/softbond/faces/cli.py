@@ -80,8 +80,9 @@ def _report_running(bond: str) -> bool:
 def _precheck(config: BondConfig) -> None:
     """Refuse obvious mistakes before any process starts; the daemon checks
     again (authoritatively) before it touches anything."""
+    running = CliError(f"{config.name}: already running (softbond down {config.name} first)")
     if config.name in runtime.running_bonds():
-        raise CliError(f"{config.name}: already running (softbond down {config.name} first)")
+        raise running
     sysfs = f"/sys/class/net/{config.name}"
     if os.path.exists(sysfs) and not os.path.exists(f"{sysfs}/tun_flags") and runtime.read_state(config.name) is None:
         raise CliError(f"{config.name}: an interface of that name already exists and is not a softbond bond")
@@ -89,6 +90,8 @@ def _precheck(config: BondConfig) -> None:
         if not os.path.exists(f"/sys/class/net/{slave}"):
             raise CliError(f"{config.name}: cannot enslave {slave}: no such interface")
         owner = runtime.owner_of(slave)
+        if owner == config.name:    # it came up since the check above (a racing `up` won)
+            raise running
         if owner:
             raise CliError(f"{config.name}: cannot enslave {slave}: it is already a slave of {owner}")
     for claim in hostnet.claims(config.slaves):
