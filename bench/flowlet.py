@@ -26,6 +26,7 @@ stays inside the namespaces the topology makes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -70,8 +71,11 @@ def jain(values: list[float]) -> float:
     return sum(values) ** 2 / (len(values) * sum(v * v for v in values)) if any(values) else 0.0
 
 
-def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, datapath: str) -> dict:
-    with Topology(prefix=f"sbf{os.getpid() % 10000}", **switch) as topo:
+def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, datapath: str,
+             during=contextlib.nullcontext) -> dict:
+    """One run of a case; `during(topo, peer)`: a context manager around the
+    traffic (flowlettrace.py's captures)."""
+    with Topology(prefix=f"sbf{os.getpid() % 10000}", **switch) as topo, contextlib.ExitStack() as stack:
         softbond(topo, "up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "miimon=100",
                  "xmit_hash_policy=layer3+4", f"datapath={datapath}", *options)
         peer = topo.peer_ip()
@@ -82,6 +86,7 @@ def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, da
             topo.shape(i, RATE)
         servers = [topo.popen(topo.peer(), ["iperf3", "-s", "-1", "-J", "-p", str(port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for port in (5201, 5202)]
+        stack.enter_context(during(topo, peer))
         time.sleep(0.4)
         cport = ports_sharing_a_member(ADDR.split("/")[0], peer, 5201, first=22000)
         common = ["-t", str(seconds), "-J", "-i", "1", "--get-server-output"]
