@@ -72,7 +72,7 @@ def jain(values: list[float]) -> float:
 
 
 def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, datapath: str,
-             during=contextlib.nullcontext) -> dict:
+             during=None) -> dict:
     """One run of a case; `during(topo, peer)`: a context manager around the
     traffic (flowlettrace.py's captures)."""
     with Topology(prefix=f"sbf{os.getpid() % 10000}", **switch) as topo, contextlib.ExitStack() as stack:
@@ -86,7 +86,8 @@ def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, da
             topo.shape(i, RATE)
         servers = [topo.popen(topo.peer(), ["iperf3", "-s", "-1", "-J", "-p", str(port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for port in (5201, 5202)]
-        stack.enter_context(during(topo, peer))
+        if during is not None:
+            stack.enter_context(during(topo, peer))
         time.sleep(0.4)
         cport = ports_sharing_a_member(ADDR.split("/")[0], peer, 5201, first=22000)
         common = ["-t", str(seconds), "-J", "-i", "1", "--get-server-output"]
