@@ -14,7 +14,7 @@ from softbond.config.registry import BondOptions
 from softbond.datapath.abi import BUCKETS
 from softbond.datapath.plan import FlowletState
 from softbond.modes import make_runner
-from softbond.modes.flowlet import (IMBALANCE, MOVE_HOLD, PEAK_READINGS, QUEUE_READINGS, STALLED_DELAY_US, flowlet_status,
+from softbond.modes.flowlet import (IMBALANCE, MOVE_HOLD, QUEUE_READINGS, STALLED_DELAY_US, flowlet_status,
                                     member_loads, place, queue_delays_us, queue_gap_us)
 from softbond.wire import xmit_hash as xh
 
@@ -252,48 +252,6 @@ def test_with_flowlet_gap_auto_off_the_gap_is_flowlet_gap_alone():
     # turned on live (`softbond set` republishes): the queues as last read count at once
     runner.configure(replace(runner.opts, flowlet_gap_auto=1))
     assert gap_ns(runner) == 21_000_000
-
-
-def test_the_gap_covers_the_peak_of_a_sawtooth_queue_not_its_last_readings():
-    """TCP fills a tail-drop queue to its limit and an elephant pauses just
-    after (loss recovery): the move leaves a full queue. The gap keeps the
-    source's largest queue of PEAK_READINGS readings; with the largest of
-    the last QUEUE_READINGS it fell to 16 ms while the tbf's peak was 22,
-    and bench/flowlettrace.py caught a move after an 18 ms pause whose first
-    frame left the new member 1.9 ms before the last left the old."""
-    qdiscs = Qdiscs()
-    runner = runner_on(qdiscs, flowlet_gap=2000)
-    now = runner.flowlet.clock()
-    tick(runner, qdiscs, now + 0.2)                                   # the first reading: rates from here on
-    qdiscs.delay_us[1001] = 22_000                                    # full
-    tick(runner, qdiscs, now + 0.4)
-    assert gap_ns(runner) == 24_000_000
-    qdiscs.delay_us[1001] = 14_000                                    # the sawtooth's lower readings
-    for n in range(QUEUE_READINGS + 2):
-        tick(runner, qdiscs, now + 0.6 + 0.2 * n)
-    assert gap_ns(runner) == 24_000_000
-    for n in range(PEAK_READINGS):                                    # the peak ages out
-        tick(runner, qdiscs, now + 2.0 + 0.2 * n)
-    assert gap_ns(runner) == 16_000_000
-
-
-def test_a_queue_read_as_the_traffic_began_counts_at_the_rate_the_member_sends_at():
-    """The first reading after the traffic began divides a full queue by
-    a rate that counts the idle part of the interval (a quarter here:
-    82 ms); the next reading, at the rate the member sends at, corrects it
-    at once. The bench traced gaps of 60-900 ms in the first second that
-    held the first move back (bench/RESULTS.md)."""
-    qdiscs = Qdiscs()
-    runner = runner_on(qdiscs, flowlet_gap=2000)
-    now = runner.flowlet.clock()
-    tick(runner, qdiscs, now + 0.2)                                   # idle
-    qdiscs.delay_us[1001] = 20_000
-    for ifindex in qdiscs.sent:                                       # began 50 ms before the reading
-        qdiscs.sent[ifindex] += RATE // 20
-    runner.rebalance(lambda: [0] * BUCKETS, now + 0.4)
-    assert gap_ns(runner) == 82_000_000
-    tick(runner, qdiscs, now + 0.6)
-    assert gap_ns(runner) == 22_000_000
 
 
 def test_a_bucket_leaves_the_full_queue_only_after_that_queue_drained():

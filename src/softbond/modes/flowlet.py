@@ -43,12 +43,11 @@ member's qdisc before it leaves, so a bucket moving from member A to B
 must pause longer than delay(A) - delay(B) or its first frames on B
 overtake its last ones still queued on A. Every flowlet_interval the
 control plane reads each member's root qdisc (bytes queued, bytes sent:
-one rtnetlink dump, nothing on the data path), takes queued over the
-best rate it sent at lately as its delay. A reading is one moment of a
-queue that TCP fills and drains many times an interval, so each member
-counts with its largest queue of the last PEAK_READINGS readings as a
-source (an elephant pauses when its queue is full) and its smallest delay
-of the last QUEUE_READINGS as a destination; the plan's gap is flowlet_gap plus the largest such
+one rtnetlink dump, nothing on the data path), takes queued / rate sent
+as its delay. A reading is one moment of a queue that TCP fills and
+drains many times an interval, so each member counts with the largest
+delay of its last QUEUE_READINGS readings as a source and the smallest as
+a destination; the plan's gap is flowlet_gap plus the largest such
 difference between two members: one figure for every move, the one the
 worst pair needs. (Only the pairs of the moves waiting would do: a
 shorter gap, measured with more reordering, bench/RESULTS.md.)
@@ -82,15 +81,8 @@ IMBALANCE = 0.1
 #: interval (or was replaced): unknown, so long that nothing leaves it
 STALLED_DELAY_US = 1_000_000
 
-#: the readings of each member's queue the gap covers as a destination (1 s at the default interval)
+#: the readings of each member's queue the gap covers (1 s at the default interval)
 QUEUE_READINGS = 5
-
-#: the readings of each member's queue whose largest the gap covers as a
-#: source (5 s at the default interval): TCP fills a tail-drop queue to its
-#: limit every few hundred ms and an elephant pauses right after (in loss
-#: recovery), so a move leaves a full queue; five readings of the sawtooth
-#: saw 14.5 ms of a 22.6 ms tbf and a move reordered (bench/RESULTS.md)
-PEAK_READINGS = 25
 
 #: intervals a moved bucket stays wanted where it went (2 s at the default)
 MOVE_HOLD = 10
@@ -137,36 +129,19 @@ def flowlet_gap_us(runner: Runner) -> int:
     return runner.flowlet.gap_us if isinstance(runner, FlowletRunner) else runner.opts.flowlet_gap
 
 
-#: (bytes queued now, bytes/s sent since the reading before; -1: bytes
-#: queued and none sent, stalled or no reading before) per member
-QueueReading = tuple[int, float]
-
-
-def queue_readings(
-    before: QueueStats, after: QueueStats, elapsed: float, ifindexes: Sequence[int]
-) -> list[QueueReading]:
-    """Each member's root qdisc at one reading: the bytes it holds now and
-    the rate it sent at in the `elapsed` seconds since `before` (0 queued:
-    nothing queued, or no qdisc at all, as veth's noqueue)."""
-    out = []
-    for ifindex in ifindexes:
-        sent, queued = after.get(ifindex, (0, 0))
-        rate = (sent - before.get(ifindex, (sent, 0))[0]) / elapsed if elapsed > 0 else 0.0
-        out.append((queued, rate if rate > 0 or not queued else -1.0))
-    return out
-
-
-def delay_us(queued: int, rate: float) -> int:
-    """The delay of `queued` bytes drained at `rate` (bytes/s, <= 0: stalled)."""
-    if not queued:
-        return 0
-    return min(STALLED_DELAY_US, round(queued * 1_000_000 / rate)) if rate > 0 else STALLED_DELAY_US
-
-
 def queue_delays_us(before: QueueStats, after: QueueStats, elapsed: float, ifindexes: Sequence[int]) -> list[int]:
     """Each member's queueing delay in µs: the bytes its root qdisc holds
-    now over the rate it sent at in the `elapsed` seconds since `before`."""
-    return [delay_us(queued, rate) for queued, rate in queue_readings(before, after, elapsed, ifindexes)]
+    now over the rate it sent at in the `elapsed` seconds since `before`
+    (0: nothing queued, or no qdisc at all, as veth's noqueue)."""
+    delays = []
+    for ifindex in ifindexes:
+        sent, queued = after.get(ifindex, (0, 0))
+        if not queued:
+            delays.append(0)
+            continue
+        rate = (sent - before.get(ifindex, (sent, 0))[0]) / elapsed if elapsed > 0 else 0.0
+        delays.append(min(STALLED_DELAY_US, round(queued * 1_000_000 / rate)) if rate > 0 else STALLED_DELAY_US)
+    return delays
 
 
 def queue_gap_us(readings: Sequence[Sequence[int]]) -> int:
@@ -180,24 +155,6 @@ def queue_gap_us(readings: Sequence[Sequence[int]]) -> int:
     longest = [max(r[m] for r in readings) for m in members]
     shortest = [min(r[m] for r in readings) for m in members]
     return max(0, max(longest[a] - shortest[b] for a in members for b in members if a != b))
-
-
-def peak_delays_us(readings: Sequence[Sequence[QueueReading]], recent: int = QUEUE_READINGS) -> list[list[int]]:
-    """The delays queue_gap_us takes from PEAK_READINGS readings of the
-    members' qdiscs: a member as a source with the largest queue of them all
-    and as a destination with its delays of the last `recent`, each queue
-    over the best rate the member sent at in the readings (a reading just
-    after the traffic began divides a full queue by a rate that counts the
-    idle part of the interval: a gap of 60-900 ms, bench/RESULTS.md). A
-    member stalled in the last `recent` is STALLED_DELAY_US long."""
-    if not readings:
-        return []
-    members = range(len(readings[0]))
-    best = [max(r[m][1] for r in readings) for m in members]
-    last = list(readings)[-recent:]
-    stalled = [any(r[m][1] < 0 for r in last) for m in members]
-    peak = [STALLED_DELAY_US if stalled[m] else max(delay_us(r[m][0], best[m]) for r in readings) for m in members]
-    return [peak] + [[delay_us(r[m][0], r[m][1] if r[m][1] < 0 else best[m]) for m in members] for r in last]
 
 
 def slot_member(slot: int, bucket: int, count: int) -> int:
@@ -295,7 +252,7 @@ class FlowletBalancer:
         self._next = 0.0
         self._queues: QueueStats = {}  # the last read of the members' qdiscs
         self._queues_at = 0.0
-        self._readings: deque[list[QueueReading]] = deque(maxlen=PEAK_READINGS)  # per reading, per member
+        self._delays: deque[list[int]] = deque(maxlen=QUEUE_READINGS)  # per reading, µs per member
         self._queue_gap = 0  # µs the queues add to flowlet_gap, as published
         self._moved: dict[int, float] = {}  # bucket -> when it last moved (was wanted elsewhere, without committed)
         self._committed: Sequence[int] | None = None  # where the data path sent each bucket, as last read
@@ -318,9 +275,9 @@ class FlowletBalancer:
             queues = read_queues()
         except OSError:
             return False
-        self._readings.append(queue_readings(self._queues, queues, now - self._queues_at, self._ifindexes))
+        self._delays.append(queue_delays_us(self._queues, queues, now - self._queues_at, self._ifindexes))
         self._queues, self._queues_at = queues, now
-        need = queue_gap_us(peak_delays_us(self._readings))
+        need = queue_gap_us(self._delays)
         if need > self._queue_gap or 4 * need < 3 * self._queue_gap:
             self._queue_gap = need
             return bool(self.opts.flowlet_gap_auto)
@@ -335,7 +292,7 @@ class FlowletBalancer:
             self._tx = [id(m) for m in tx]
             self._ifindexes = [m.ifindex for m in tx]
             self._wanted = (-1,) * BUCKETS
-            self._readings.clear()
+            self._delays.clear()
             self._moved.clear()
             self._committed = None
         return self._wanted
