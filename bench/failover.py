@@ -100,7 +100,7 @@ def stamps(setup: Setup, cut: dict, carrier_ms: float | None) -> dict:
 
 
 def phase(variants: list[tuple[str, str]], load: str, cuts: int, carriers: CarrierEvents,
-          seconds: float) -> list[dict]:
+          seconds: float, directions: list[str]) -> list[dict]:
     """Every (data path, failover by) variant's bond up at once, their cuts
     taken in turn: each sees the same load from the rest of the machine."""
     setups = []
@@ -112,11 +112,11 @@ def phase(variants: list[tuple[str, str]], load: str, cuts: int, carriers: Carri
             setups.append(Setup(path, "2 members, 1 bond", 2, 1, f"f{path[0]}{failover[0]}{load[0]}"))
         if load == "busy":
             # Long enough for every cut of the phase (about 3 s each).
-            background = Load(setups, int(cuts * 2 * len(setups) * 4 + 30))
+            background = Load(setups, int(cuts * len(directions) * len(setups) * 4 + 30))
             time.sleep(1)
         samples = []
         for n in range(cuts):
-            for direction in ("out", "in"):
+            for direction in directions:
                 for (path, failover), setup in zip(variants, setups):
                     try:
                         x = failover_once(setup, direction, seconds=seconds, cut_at=seconds / 2,
@@ -179,6 +179,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="stream length per cut, cut halfway (default 1)")
     parser.add_argument("--failover", default=",".join(EBPF_VARIANTS),
                         help="comma-separated variants: loop, thread (eBPF only), rescue (default all)")
+    parser.add_argument("--direction", default="out,in",
+                        help="comma-separated: out (the bond sending), in (the far side sending); default both")
     parser.add_argument("--json", help="also write every sample to this file")
     parser.add_argument("--report", metavar="JSON", help="measure nothing: the table of an earlier --json file")
     args = parser.parse_args()
@@ -200,7 +202,7 @@ def main() -> int:
             variants = [(path, failover) for path in paths
                         for failover in (EBPF_VARIANTS if path == "ebpf" else PYTHON_VARIANTS)
                         if failover in args.failover.split(",")]
-            samples += phase(variants, load, args.cuts, carriers, args.seconds)
+            samples += phase(variants, load, args.cuts, carriers, args.seconds, args.direction.split(","))
     finally:
         carriers.close()
     print(f"commit {rev}, {time.strftime('%Y-%m-%d %H:%M')}, {args.cuts} cut(s) per row, "
