@@ -113,12 +113,13 @@ struct {
 	__type(value, __u32);
 } sb_stand_in SEC(".maps");
 
-/* bond.bpf.c's (reused by the loader); only RESCUE_IN_VERDICT is called */
+/* bond.bpf.c's, whose definition the loader's reuse takes over: this
+ * one only needs to reach the slot it calls */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u32);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(max_entries, RESCUE_IN_VERDICT + 1);
 } sb_rx_rescue SEC(".maps");
 
 /* what happened to frames of a member without carrier (per CPU) */
