@@ -142,6 +142,21 @@ def phase(variants: list[tuple[str, str]], load: str, cuts: int, carriers: Carri
             setup.close()
 
 
+STALL_MS = 50
+
+
+def stalled(s: dict) -> bool:
+    """The stream's largest hole is not the cut's: it ended before the cut
+    was asked for, or began more than STALL_MS before (a frame queued that
+    long was not lost to the cut). The sender or the forwarder had stopped
+    already - the machine's load - so the cut's own loss cannot be told
+    from it, and the cut is counted apart."""
+    hole, cut = s["hole"], s["cut"]["before"]
+    if not s["lost"] or not hole or hole.get("before") is None:
+        return False
+    return hole["after"][1] < cut or hole["before"][1] < cut - STALL_MS / 1000
+
+
 def summary(samples: list[dict]) -> str:
     def cell(values: list[float], spec: str = ".2f") -> str:
         values = [v for v in values if v is not None]
@@ -149,14 +164,22 @@ def summary(samples: list[dict]) -> str:
             return "-"
         return " / ".join(format(percentile(values, p), spec) for p in (50, 99, 100))
 
-    rows = ["| data path | failover by | load | direction | cuts | first datagram after carrier, ms (p50 / p99 / max) | "
+    def stall_cell(apart: list[dict]) -> str:
+        if not apart:
+            return "0"
+        lost = ", ".join(str(s["lost"]) for s in apart)
+        return f"{len(apart)} (lost {lost})"
+
+    rows = ["| data path | failover by | load | direction | cuts | cuts left out: stream stalled away from the cut | first datagram after carrier, ms (p50 / p99 / max) | "
             "frames lost at 10 kHz (p50 / p99 / max) | bond heard netlink, ms (p50 / p99 / max) | "
             "carrier thread flipped, ms (p50 / p99 / max) | loop wrote the plan, ms (p50 / p99 / max) | "
             "the bond's own part: data path switched after the message was read, ms (p50 / p99 / max) | load average |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = sorted({(s["path"], s["failover"], s["load"], s["direction"]) for s in samples})
     for key in keys:
-        group = [s for s in samples if (s["path"], s["failover"], s["load"], s["direction"]) == key]
+        every = [s for s in samples if (s["path"], s["failover"], s["load"], s["direction"]) == key]
+        group = [s for s in every if not stalled(s)] or every
+        apart = [s for s in every if stalled(s)]
         # No hole (nothing lost): the switch-over was complete before a
         # datagram missed it, counted as 0.
         first = [0.0 if not s["lost"] else s["through_after_carrier_ms"] for s in group]
@@ -165,7 +188,7 @@ def summary(samples: list[dict]) -> str:
         # The data path switched: the thread's flip, else the loop's publish.
         switched = [f if f is not None else p for f, p in zip(*steps)]
         own = [w - h for h, w in zip(heard, switched) if h is not None and w is not None]
-        cells = [*key, str(len(group)), cell(first), cell([s["lost"] for s in group], ".0f"), cell(heard),
+        cells = [*key, str(len(group)), stall_cell(apart), cell(first), cell([s["lost"] for s in group], ".0f"), cell(heard),
                  *map(cell, steps), cell(own), f"{group[0]['loadavg']} .. {group[-1]['loadavg']}"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
