@@ -5,7 +5,10 @@ side, by the member the control plane named for it; rescued frames are
 counted per member. Without the rescue nothing sent by the cut member
 arrives until the process runs again. After SIGCONT the ordinary
 failover happens. Both cables cut: a rescued frame is never redirected a
-second time (dropped and counted, no loop)."""
+second time (dropped and counted, no loop). The receive side: the far
+side's frames, which the switch floods to the backup once the active's
+port goes, reach the bond while its process is stopped; without the
+rescue the backup drops them all."""
 import json
 import os
 import re
@@ -23,6 +26,7 @@ from tests.support.netcheck import ping_ok, status_json
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(softbond.__file__)))
 ENV = {**os.environ, "PYTHONPATH": SRC}
 PORT = 5999
+BOND_IP = "192.168.100.199"
 RATE, SECONDS = 500, 1.0        # 500 datagrams after the cut
 
 
@@ -33,7 +37,7 @@ DATAPATHS = {"ebpf": ("datapath=ebpf",), "workers": ("datapath=python", "datapat
 
 
 def up(topo, mode, path="ebpf"):
-    topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", "192.168.100.199/24",
+    topo.softbond("up", "bond0", "--slaves", "eth0,eth1", "--address", f"{BOND_IP}/24",
                   f"mode={mode}", "miimon=100", *DATAPATHS[path])
     assert topo.wait_for(lambda: ping_ok(topo), timeout=10), "no ping through the bond"
 
@@ -61,11 +65,15 @@ print(json.dumps(seqs))
 """
 
 
-def send_while_stopped(topo, cut):
+def send_while_stopped(topo, cut, into_bond=False):
     """Stop the bond's process, cut the members `cut`, send the stream from
-    the bond's namespace and return the datagram numbers the far side got;
-    the process runs again afterwards whatever happened."""
-    receiver = topo.popen(topo.peer(0), [sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE,
+    the bond's namespace (`into_bond`: from the far side to the bond) and
+    return the datagram numbers the receiving side got; the process runs
+    again afterwards whatever happened."""
+    sender, receiving, to = topo.host, topo.peer(0), topo.peer_ip(0)
+    if into_bond:
+        sender, receiving, to = receiving, sender, BOND_IP
+    receiver = topo.popen(receiving, [sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, text=True)
     pid = status_json(topo)["pid"]
     try:
@@ -74,8 +82,8 @@ def send_while_stopped(topo, cut):
         try:
             for i in cut:
                 topo.cut(i)
-            topo.exec(topo.host, [sys.executable, "-m", "softbond.lab.seqstream", "send", topo.peer_ip(0), str(PORT),
-                                  str(RATE), str(SECONDS)], env=ENV, timeout=60)
+            topo.exec(sender, [sys.executable, "-m", "softbond.lab.seqstream", "send", to, str(PORT),
+                               str(RATE), str(SECONDS)], env=ENV, timeout=60)
             time.sleep(0.5)         # the last datagrams on their way
         finally:
             os.kill(pid, signal.SIGCONT)
@@ -118,6 +126,33 @@ def test_active_backup_sends_by_the_backup_while_the_process_is_stopped(path):
         rescued = member(status, "eth1")["counters"]["rescued_frames"]
         dropped = member(status, "eth0")["counters"]["rescue_dropped"]
         assert rescued >= sent * 0.9 and dropped == rescued, (rescued, dropped)
+
+
+@pytest.mark.parametrize("rescue", ["on", "off"])
+@pytest.mark.parametrize("path", DATAPATHS)
+def test_active_backup_receives_by_the_backup_while_the_process_is_stopped(path, rescue, monkeypatch):
+    """The far side sends to the bond once the active's port is cut: the
+    bridge floods to the backup at once, and the backup (whose policy
+    drops) delivers while the active has no carrier."""
+    if rescue == "off":
+        monkeypatch.setenv("SOFTBOND_CARRIER_RESCUE", "0")
+    with Topology(prefix=f"sbr{os.getpid() % 10000}i{path[0]}{rescue[1]}") as topo:
+        up(topo, "active-backup", path)
+        assert status_json(topo)["active_slave"] == "eth0"
+        got = send_while_stopped(topo, [0], into_bond=True)
+        sent = int(RATE * SECONDS)
+        assert topo.wait_for(lambda: status_json(topo)["active_slave"] == "eth1", timeout=10)
+        counters = member(status_json(topo), "eth1")["counters"]
+        if rescue == "off":
+            # eth1's policy drops everything until the process fails over.
+            assert got == [] and "rescued_in" not in counters, (len(got), counters)
+            return
+        assert len(got) >= sent * 0.9, f"{len(got)} of {sent} datagrams arrived"
+        assert counters["rescued_in"] >= len(got), counters
+        text = topo.softbond("status", "bond0", "--verbose").stdout
+        eth1 = text[text.rindex("Slave Interface: eth1"):]      # softbond info's section
+        shown = re.search(r"\nReceived standing in for a member without carrier: (\d+) frames\n", eth1)
+        assert shown and int(shown.group(1)) >= len(got), text
 
 
 def test_round_robin_loses_nothing_to_a_cut_member_while_the_process_is_stopped():

@@ -55,4 +55,4 @@ def test_the_rescue_program_redirects_once_and_leaves_lacpdus_alone():
                                    env={**os.environ, "PYTHONPATH": SRC}).stdout)
         assert out == {"no rescue yet": TC_ACT_OK, "udp": TC_ACT_REDIRECT, "lacpdu": TC_ACT_OK,
                        "rescued before": TC_ACT_SHOT, "with carrier": TC_ACT_OK,
-                       "counters": {"rescued_frames": 1, "rescue_dropped": 1}}, out
+                       "counters": {"rescued_frames": 1, "rescue_dropped": 1, "rescued_in": 0}}, out

@@ -30,7 +30,7 @@ def run_ingress(policy, frames, counters=None):
     path = DataPath(tap_ours.fileno())
     slot = datapath.rx_segments_slot(3)
     path.publish(Snapshot(receive={member_ours.fileno(): (member_ours.recv_into, policy, MEMBER, slot,
-                                                          datapath.rx_proto_slot(3))},
+                                                          datapath.rx_proto_slot(3), None)},
                           bond_mac=BOND))
     path.watch(member_ours.fileno())
     path.start()

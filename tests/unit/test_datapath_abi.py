@@ -45,6 +45,7 @@ MAPS = {
     "sb_flowlet": (abi.BUCKETS, 4, abi.FLOWLET.size),
     "sb_flow_moves": (1, 4, 8),
     "sb_rx_slots": (abi.RX_SLOTS, 4, abi.RX_SLOT.size),
+    "sb_rx_rescue": (2, 4, 4),                # RESCUE_IN_CHECK, RESCUE_IN_VERDICT
 }
 
 

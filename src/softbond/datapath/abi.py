@@ -73,8 +73,10 @@ RXF_MADE_CLSACT = 2      # we added the clsact qdisc
 
 # The objects of bond.bpf.c: its maps (SEC(".maps")) and programs (SEC("tc")).
 MAP_NAMES = ("sb_bank", "sb_config", "sb_members", "sb_buckets", "sb_bucket_bytes", "sb_rr", "sb_rx", "sb_stats",
-             "sb_flowlet", "sb_flow_moves", "sb_rx_slots")
-PROG_NAMES = ("sb_egress", "sb_ingress", "sb_peer", "sb_hash")
+             "sb_flowlet", "sb_flow_moves", "sb_rx_slots", "sb_rx_rescue")
+PROG_NAMES = ("sb_egress", "sb_ingress", "sb_rescued_in", "sb_peer", "sb_hash")
+# sb_rx_rescue's slots (bond.bpf.c RESCUE_IN_*): the rescue's check, the verdict
+RESCUE_IN_CHECK, RESCUE_IN_VERDICT = 0, 1
 
 # Map value layouts, field for field as the structs in bond.bpf.c.
 CONFIG = struct.Struct("=IIIIIiII6sHIII")      # struct sb_config

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from .sha256 import sha256
 from .abi import BUCKETS, protocols
-from .plan import ForwardingPlan, build_plan, rescue_targets
+from .plan import ForwardingPlan, build_plan, rescue_enabled
 from ..kernel import packet, tap
 
 TUNSETCARRIER = 0x400454E2
@@ -132,12 +132,6 @@ def python_device(name: str, workers: int) -> "PythonDevice | WorkersDevice":
     return WorkersDevice(name, workers) if workers > 1 else PythonDevice(name)
 
 
-def member_rescue_targets(plan: ForwardingPlan, members, usable) -> dict[int, int]:
-    """plan.rescue_targets for the bond's members and the plan published."""
-    return rescue_targets([m.ifindex for m in members], [m.ifindex for m in usable],
-                          [ifindex for ifindex, _ in plan.tx_members])
-
-
 class SegmentCounted:
     """The Python paths' member counters: the NIC's own plus the segments
     and protocol classes the forwarding loop counted (`segments`, a
@@ -159,14 +153,18 @@ class SegmentCounted:
         self._rescue, self.carrier_rescue = CarrierRescue.start(self._rescue_rtnl, name)
 
     def _publish_rescue(self, plan: ForwardingPlan, members, usable) -> None:
-        self._rescue.publish(member_rescue_targets(plan, members, usable), [m.ifindex for m in members])
+        # The loops' receive side reads plan.stand_ins themselves: the
+        # object's stand-ins serve only the eBPF bond's sb_ingress.
+        self._rescue.publish(plan.rescue_to, [m.ifindex for m in members], {})
 
     def _close_rescue(self) -> None:
         self._rescue.close()
         self._rescue_rtnl.close()
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
-        return {**wire_counters(name, nic, self.segments.extra(ifindex)), **self._rescue.counters(ifindex)}
+        rescued_in = {"rescued_in": self.segments.rescued_in(ifindex)} if rescue_enabled() else {}
+        return {**wire_counters(name, nic, self.segments.extra(ifindex)), **self._rescue.counters(ifindex),
+                **rescued_in}
 
     def protocol_counters(self, ifindex: int) -> dict | None:
         return protocol_counters(self.segments.protocols(ifindex)) if self._protocols else None
@@ -327,7 +325,7 @@ class EbpfDevice:
     def publish(self, runner, members, usable, active, bond_mac: bytes) -> None:
         plan = build_plan(runner, members, usable, active, bond_mac)
         self.dev.publish(plan)
-        self.dev.set_rescue(member_rescue_targets(plan, members, usable))
+        self.dev.set_rescue(plan)
 
     def member_counters(self, name: str, ifindex: int, nic: dict) -> dict:
         try:
@@ -335,7 +333,7 @@ class EbpfDevice:
         except (OSError, KeyError):
             stats = {}
         counters = wire_counters(name, nic, (stats.get("rx_gso_extra", 0), stats.get("tx_gso_extra", 0)))
-        for key in ("rescued_frames", "rescue_dropped"):
+        for key in ("rescued_frames", "rescue_dropped", "rescued_in"):
             if key in stats:
                 counters[key] = stats[key]
         return counters

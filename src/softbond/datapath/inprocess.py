@@ -70,23 +70,30 @@ LOOP_COUNTERS = (("frames_out", C_FRAMES_OUT), ("frames_in", C_FRAMES_IN), ("rx_
 # Then, per member slot (0..MAX_MEMBERS-1), the wire segments its GSO
 # super-frames carried beyond the first, received and sent: a member NIC
 # of the virtual kinds counts a super-frame as one packet, the wire carries
-# gso_segs of them (member_segment_counters adds these to its counts).
-# A member without a slot (none assigned yet) counts into C_UNASSIGNED.
+# gso_segs of them (member_segment_counters adds these to its counts); and
+# the frames it delivered standing in for a member without carrier
+# (CarrierProbe). A member without a slot (none assigned yet) counts into
+# C_UNASSIGNED.
 C_UNASSIGNED = 6
 C_SEGMENTS = 8
+SLOT_STRIDE = 3
 # Then, per member slot and one more for members without one, the block of
 # protocol counters (abi.PROTO_BLOCK: per direction and class, packets and
 # bytes on the wire), laid out as the eBPF programs' sb_stats.proto.
-C_PROTO = C_SEGMENTS + 2 * MAX_MEMBERS
+C_PROTO = C_SEGMENTS + SLOT_STRIDE * MAX_MEMBERS
 COUNTER_SLOTS = C_PROTO + PROTO_BLOCK * (MAX_MEMBERS + 1)
 
 
 def rx_segments_slot(member_slot: int | None) -> int:
-    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + 2 * member_slot
+    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + SLOT_STRIDE * member_slot
 
 
 def tx_segments_slot(member_slot: int | None) -> int:
-    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + 2 * member_slot + 1
+    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + SLOT_STRIDE * member_slot + 1
+
+
+def rescued_in_slot(member_slot: int | None) -> int:
+    return C_UNASSIGNED if member_slot is None else C_SEGMENTS + SLOT_STRIDE * member_slot + 2
 
 
 def proto_block(member_slot: int | None) -> int:
@@ -159,6 +166,60 @@ def counting_send(send: Callable, counters, member_slot: int | None, protocols: 
     return send_counted if protocols else send_segments_counted
 
 
+# How often a loop may ask whether a stood-in member has lost its carrier:
+# a flood on the backup costs one question per this, not one per frame.
+CARRIER_PROBE_NS = 150_000
+
+
+class CarrierProbe:
+    """The carrier rescue's receive side on the Python paths: whether the
+    member `name`, which the member receiving stands in for
+    (plan.stand_ins), has lost its carrier since the plan. Read from its
+    carrier_down_count and carrier_up_count in sysfs, which
+    netif_carrier_off()/on() count at once (atomics, no RTNL), where
+    IFF_RUNNING and operstate wait for linkwatch (the 3-75 ms the failover
+    waits for) and SIOCGIFFLAGS cuts IFF_LOWER_UP off (a short). Both
+    counts start at the plan, when the member had its carrier: more downs
+    than ups since then means no carrier now. Asked at most once per
+    CARRIER_PROBE_NS (the answer kept meanwhile), and only for a frame
+    the receiving member's policy drops; a member whose counts cannot be
+    read is never lost. The files are opened per question: a probe holds
+    no fd a replaced plan would have to close under the loop."""
+
+    def __init__(self, name: str, counter: int) -> None:
+        self.counter = counter      # the loop's counter of frames delivered so (rescued_in_slot)
+        self.paths = (f"/sys/class/net/{name}/carrier_down_count", f"/sys/class/net/{name}/carrier_up_count")
+        self.asked = -CARRIER_PROBE_NS
+        self.answer = False
+        try:
+            self.base: int | None = self._balance()
+        except (OSError, ValueError):
+            self.base = None
+
+    def _balance(self) -> int:
+        down, up = (read_number(path) for path in self.paths)
+        return down - up
+
+    def lost(self, now: int) -> bool:
+        """At clock value `now` (ns)."""
+        if self.base is None or now - self.asked < CARRIER_PROBE_NS:
+            return self.answer
+        self.asked = now
+        try:
+            self.answer = self._balance() > self.base
+        except (OSError, ValueError):       # the member went away
+            self.answer = False
+        return self.answer
+
+
+def read_number(path: str) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return int(os.read(fd, 32))
+    finally:
+        os.close(fd)
+
+
 # The busy-poll window grows from this when a wait ends early enough to have
 # been caught by polling (KVM's halt_poll_ns_grow_start, 10 us).
 POLL_GROW_START_NS = 10_000
@@ -176,13 +237,17 @@ class Snapshot:
       includes the virtio-net header); None drops everything (no usable
       member).
     receive: fd -> (recv_into, policy, member MAC, segments slot, protocol
-      counters' slot), policy
+      counters' slot, carrier probe), policy
       one of modes.base.RX_*: drop (the kernel's inactive slave), deliver,
       deliver unless sourced by the bond itself (a switch reflecting our
       floods), or alb's "unicast only, frames to the member's MAC go up as
       the bond's"; the counters' slot for the member's received extra wire
       segments (rx_segments_slot) and the first of its received protocol
-      counters (rx_proto_slot; -1: protocol_counters=off).
+      counters (rx_proto_slot; -1: protocol_counters=off); the carrier
+      rescue's receive side for a member that stands in for another
+      (plan.stand_ins): a CarrierProbe of that one, whose frames the loop
+      delivers while it has no carrier, counted in rescued_in_slot; else
+      None.
     bond_mac: the bond device's MAC, for the last two policies.
     busy_poll_ns: the longest the loop polls before sleeping; 0 never.
     full: [None], or [(send, fd)] after a member send found the member's
@@ -190,7 +255,7 @@ class Snapshot:
       and sends it by the same `send` once the socket `fd` has room.
     """
     transmit: Callable[[memoryview], object] | None = None
-    receive: dict[int, tuple[Callable, int, bytes, int, int]] = field(default_factory=dict)
+    receive: dict[int, tuple[Callable, int, bytes, int, int, CarrierProbe | None]] = field(default_factory=dict)
     bond_mac: bytes = bytes(6)
     busy_poll_ns: int = 0
     full: list = field(default_factory=lambda: [None])
@@ -210,10 +275,18 @@ def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], c
              for ifindex, sock in socks.items()}
     receive = {sock.fileno(): (sock.recv_into, plan.rx_policy.get(ifindex, RX_DROP),
                                plan.macs.get(ifindex, bytes(6)), rx_segments_slot(slots.get(ifindex)),
-                               rx_proto_slot(slots.get(ifindex)) if counting else -1)
+                               rx_proto_slot(slots.get(ifindex)) if counting else -1,
+                               stood_in_probe(plan, ifindex, slots))
                for ifindex, sock in socks.items()}
     return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon, rotation, flowlet), receive=receive,
                     bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns, full=full)
+
+
+def stood_in_probe(plan: ForwardingPlan, ifindex: int, slots: dict[int, int]) -> CarrierProbe | None:
+    """The probe of the member `ifindex` stands in for, if any."""
+    lost = plan.stand_ins.get(ifindex)
+    name = plan.names.get(lost) if lost is not None else None
+    return CarrierProbe(name, rescued_in_slot(slots.get(ifindex))) if name is not None else None
 
 
 def size_send_buffers(plan: ForwardingPlan, socks) -> None:
@@ -370,8 +443,9 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
                 if not other(fd):
                     return
                 continue    # or a member being released: unwatched shortly
-            recv_into, policy, own_mac, segments_slot, proto_at = entry
-            delivered = dropped = segments = 0
+            recv_into, policy, own_mac, segments_slot, proto_at, probe = entry
+            delivered = dropped = segments = rescued = 0
+            lost = None
             for _ in range(BATCH):
                 try:
                     n = recv_into(buf, 0, MSG_DONTWAIT)
@@ -384,8 +458,14 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
                 elif buf[1]:    # a GSO super-frame: more than one frame on the wire
                     segments += gso_segments(buf, n) - 1
                 if policy != RX_DELIVER and not accept(buf, n, policy, own_mac, bond_mac):
-                    dropped += 1
-                    continue
+                    # the carrier rescue: delivered while the member this
+                    # one stands in for has no carrier (asked once a batch)
+                    if probe is not None and lost is None:
+                        lost = probe.lost(began)
+                    if not lost or n < ETH_END:
+                        dropped += 1
+                        continue
+                    rescued += 1
                 try:
                     write(tap_fd, view[:n])
                     delivered += 1
@@ -396,6 +476,8 @@ def forward(source, tap_fd: int, epoll, counters, other: Callable[[int], bool],
                 counters[C_RX_DROPPED] += dropped
             if segments:
                 counters[segments_slot] += segments
+            if rescued:
+                counters[probe.counter] += rescued
         # Poll only while moving frames keeps this loop busy a third of the
         # time or more: there a sleep and a wakeup per frame cost throughput.
         # A lighter load (small frames far apart: 10k 64-byte datagrams a
@@ -525,7 +607,7 @@ class SegmentSlots:
     def __init__(self, read: Callable[[int], int]) -> None:
         self._read = read
         self._slots: dict[int, int] = {}                # ifindex -> member slot
-        self._base: dict[int, tuple[int, int]] = {}     # ifindex -> (rx, tx) at assignment
+        self._base: dict[int, tuple[int, int, int]] = {}    # ifindex -> (rx, tx, rescued_in) at assignment
         self._proto_base: dict[int, list[int]] = {}     # ifindex -> protocol counters at assignment
 
     def assign(self, ifindex: int) -> int | None:
@@ -538,7 +620,8 @@ class SegmentSlots:
         if slot is None:
             return None
         self._slots[ifindex] = slot
-        self._base[ifindex] = (self._read(rx_segments_slot(slot)), self._read(tx_segments_slot(slot)))
+        self._base[ifindex] = (self._read(rx_segments_slot(slot)), self._read(tx_segments_slot(slot)),
+                               self._read(rescued_in_slot(slot)))
         self._proto_base[ifindex] = self._read_block(slot)
         return slot
 
@@ -559,8 +642,13 @@ class SegmentSlots:
         slot = self._slots.get(ifindex)
         if slot is None:
             return 0, 0
-        rx, tx = self._base[ifindex]
+        rx, tx, _ = self._base[ifindex]
         return self._read(rx_segments_slot(slot)) - rx, self._read(tx_segments_slot(slot)) - tx
+
+    def rescued_in(self, ifindex: int) -> int:
+        """Frames the member delivered standing in for one without carrier."""
+        slot = self._slots.get(ifindex)
+        return 0 if slot is None else self._read(rescued_in_slot(slot)) - self._base[ifindex][2]
 
     def protocols(self, ifindex: int) -> list[int] | None:
         """The member's protocol counters so far (abi.proto_index); None

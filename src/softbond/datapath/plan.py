@@ -25,6 +25,7 @@ path: to the daemon, whose rlb picks the member and sends it.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from .abi import (
     MODE_XOR,
     POL_L2,
     POL_VLAN_SRCMAC,
+    RX_DROP,
 )
 from ..modes.alb import alb_bucket
 from ..modes.base import VNET, Port, Runner
@@ -83,6 +85,12 @@ class ForwardingPlan:
     # bucket is wanted, and a bucket moves there only once idle this long
     # (FlowletState, bond.bpf.c's flowlet_slot); 0: buckets apply at once
     flowlet_gap_ns: int = 0
+    # The carrier rescue (ebpf/rescue.py): where each member's frames go
+    # while it has no carrier (rescue_targets), and, for the receive side,
+    # member -> the member it stands in for (stand_ins; empty with the
+    # rescue off)
+    rescue_to: dict[int, int] = field(default_factory=dict, hash=False)
+    stand_ins: dict[int, int] = field(default_factory=dict, hash=False)
 
     @property
     def arp_slowpath(self) -> bool:
@@ -133,18 +141,40 @@ def rescue_targets(members: Sequence[int], usable: Sequence[int], sending: Seque
     return out
 
 
+def rescue_enabled() -> bool:
+    """SOFTBOND_CARRIER_RESCUE=0 turns the carrier rescue off, both sides
+    (the benches measure with and without it in one invocation)."""
+    return os.environ.get("SOFTBOND_CARRIER_RESCUE", "1") != "0"
+
+
+def stand_ins(targets: Mapping[int, int], rx_policy: Mapping[int, int]) -> dict[int, int]:
+    """The carrier rescue's receive side: member -> the member whose frames
+    it delivers while that one has no carrier. B stands in for A when A's
+    frames are rescued to B (`targets`, rescue_targets) and B's receive
+    policy drops what A's accepts: the switch floods the far side's frames
+    to B as soon as A's port goes. One A per B, the first in member order,
+    and one B per A, so a flood is never delivered twice."""
+    out: dict[int, int] = {}
+    for lost, by in targets.items():
+        if rx_policy.get(lost, RX_DROP) != RX_DROP and rx_policy.get(by, RX_DROP) == RX_DROP:
+            out.setdefault(by, lost)
+    return out
+
+
 def build_plan(
     runner: Runner, members: Sequence[Port], usable: Sequence[Port], active: Port | None, bond_mac: bytes
 ) -> ForwardingPlan:
     """The runner's decisions for the current members, as a plan."""
     tx = runner.tx_members(usable, active)
+    rx_policy = {m.ifindex: runner.rx_policy(m, active) for m in members}
+    rescue_to = rescue_targets([m.ifindex for m in members], [m.ifindex for m in usable], [m.ifindex for m in tx])
     return ForwardingPlan(
         mode=runner.opts.mode,
         xmit_hash_policy=runner.opts.xmit_hash_policy,
         packets_per_slave=runner.opts.packets_per_slave,
         tx_members=tuple((m.ifindex, m.mac_bytes) for m in tx),
         active=active.ifindex if active is not None else 0,
-        rx_policy={m.ifindex: runner.rx_policy(m, active) for m in members},
+        rx_policy=rx_policy,
         buckets=runner.placement(tx),
         bond_mac=bond_mac,
         names={m.ifindex: m.name for m in members},
@@ -152,6 +182,8 @@ def build_plan(
         busy_poll_ns=runner.opts.datapath_busy_poll * 1000,
         protocol_counters=bool(runner.opts.protocol_counters),
         flowlet_gap_ns=flowlet_gap_us(runner) * 1000 if flowlet_on(runner.opts) else 0,
+        rescue_to=rescue_to,
+        stand_ins=stand_ins(rescue_to, rx_policy) if rescue_enabled() else {},
     )
 
 

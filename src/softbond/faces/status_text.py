@@ -545,5 +545,7 @@ def render_verbose(status: BondStatus, *, cap_net_admin: bool = True) -> str:
         if "rescued_frames" in counters:
             lines.append(f"Rescued after carrier loss: {_int(counters['rescued_frames'])} frames sent by another "
                          f"member, {_int(counters.get('rescue_dropped'))} dropped (no carrier there either)")
+        if "rescued_in" in counters:
+            lines.append(f"Received standing in for a member without carrier: {_int(counters['rescued_in'])} frames")
     out.append("".join(line + "\n" for line in lines))
     return "".join(out)

@@ -8,6 +8,8 @@
  *   sb_ingress  clsact ingress of every member: applies the member's receive
  *               policy and redirects what is delivered to the bond device's
  *               ingress (BPF_F_INGRESS), as if the bond had received it.
+ *   sb_rescued_in  where the carrier rescue's receive side hands back a frame
+ *               sb_ingress's policy dropped (sb_rx_rescue below).
  *   sb_peer     clsact ingress of the hidden peer: drops everything (its
  *               own stack must stay silent); AF_PACKET taps still see the
  *               frames first, which is how alb's outgoing ARP reaches the
@@ -222,6 +224,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sb_rx_slot);
 } sb_rx_slots SEC(".maps");
+
+/* The carrier rescue's receive side (rescue.bpf.c): slot RESCUE_IN_CHECK
+ * holds its sb_rescue_in, which sb_ingress tail-calls for a frame a
+ * member's policy drops; that program marks the frame in cb[0] when the
+ * member the receiving one stands in for has lost its carrier, and
+ * tail-calls slot RESCUE_IN_VERDICT, sb_rescued_in below, which delivers a
+ * marked frame and drops any other. Why: the switch floods the far side's
+ * frames to the backup as soon as the active's carrier goes, and the
+ * backup would drop them until the control plane hears of the loss (3-75
+ * ms later). Empty (no rescue object: a kernel without BTF or kfuncs) the
+ * tail call fails and the frame is dropped as ever; this object itself
+ * needs neither. */
+#define RESCUE_IN_CHECK 0
+#define RESCUE_IN_VERDICT 1
+#define RESCUE_IN_MARK 0x5b5e5c0fU      /* cb[0] of a frame to deliver */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} sb_rx_rescue SEC(".maps");
 
 /* Per member and the bond, by the slot the control plane gave it (in
  * sb_config, sb_members and sb_rx): an array lookup per frame, where one
@@ -1241,6 +1265,25 @@ static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
 }
 
+static __always_inline void count_rx(struct sb_stats *st, __u32 segs, __u32 len)
+{
+	if (st) {
+		st->rx_packets += segs;
+		st->rx_bytes += len;
+		if (segs > 1)
+			st->rx_gso_extra += segs - 1;
+	}
+}
+
+static __always_inline void count_rx_drop(struct sb_stats *st, __u32 segs)
+{
+	if (st) {
+		st->rx_drops += 1;
+		if (segs > 1)      /* the NIC counted it as received all the same */
+			st->rx_gso_extra += segs - 1;
+	}
+}
+
 SEC("tc")
 int sb_ingress(struct __sk_buff *skb)
 {
@@ -1292,21 +1335,37 @@ int sb_ingress(struct __sk_buff *skb)
 			bpf_skb_store_bytes(skb, 0, cfg->bond_mac, 6, 0);
 		break;
 	default:
+		/* RX_DROP: unless the carrier rescue delivers it (sb_rescued_in) */
+		bpf_tail_call(skb, &sb_rx_rescue, RESCUE_IN_CHECK);
 		goto drop;
 	}
-	if (st) {
-		st->rx_packets += segs;
-		st->rx_bytes += len;
-		if (segs > 1)
-			st->rx_gso_extra += segs - 1;
-	}
+	count_rx(st, segs, len);
 	return bpf_redirect(cfg->bond_ifindex, BPF_F_INGRESS);
 drop:
-	if (st) {
-		st->rx_drops += 1;
-		if (segs > 1)      /* the NIC counted it as received all the same */
-			st->rx_gso_extra += segs - 1;
+	count_rx_drop(st, segs);
+	return TC_ACT_SHOT;
+}
+
+/* Back from rescue.bpf.c's sb_rescue_in with a frame sb_ingress's policy
+ * dropped: delivered as the active member's when marked, else dropped
+ * and counted as sb_ingress would have. Only frames of the few
+ * milliseconds between a carrier loss and the failover come here. */
+SEC("tc")
+int sb_rescued_in(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex, bank, stat;
+	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1, len = skb->len;
+	struct sb_rx *rx = bpf_map_lookup_elem(&sb_rx, &ifindex);
+	struct sb_config *cfg = current_config(&bank);
+	struct sb_stats *st;
+
+	stat = rx ? rx->stat : 0;
+	st = bpf_map_lookup_elem(&sb_stats, &stat);
+	if (skb->cb[0] == RESCUE_IN_MARK && cfg && cfg->bond_ifindex) {
+		count_rx(st, segs, len);
+		return bpf_redirect(cfg->bond_ifindex, BPF_F_INGRESS);
 	}
+	count_rx_drop(st, segs);
 	return TC_ACT_SHOT;
 }
 

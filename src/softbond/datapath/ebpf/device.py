@@ -28,8 +28,8 @@ from ...kernel.links import LinkError
 from ...kernel.rtnl import Link, NetlinkError, Rtnl
 from ...kernel.isolate import FILTER_PRIO
 from . import bpfsys, build, loader
-from ..abi import F_ARP_SLOWPATH, MODE_ALB, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
-from .rescue import CarrierRescue, NoRescue
+from ..abi import F_ARP_SLOWPATH, MODE_ALB, RESCUE_IN_CHECK, RESCUE_IN_VERDICT, RX_DROP, RXF_HAD_FILTER, RXF_MADE_CLSACT
+from .rescue import U32, CarrierRescue, NoRescue
 from .state import BondMaps
 from ..plan import ForwardingPlan
 
@@ -79,7 +79,7 @@ class EbpfBond:
                     self.pin_dir = None           # adoption through the filter still works
             self._attach(self.peer_ifindex, CLSACT_INGRESS, "sb_peer")
             self._attach(self.ifindex, CLSACT_EGRESS, "sb_egress")
-            self.rescue, self.rescue_state = CarrierRescue.start(self.rtnl, bond)
+            self.rescue, self.rescue_state = CarrierRescue.start(self.rtnl, bond, self._rx_rescue())
             if self.adopted:
                 self._readopt_members()
             self.maps.prime_bucket_bytes()
@@ -91,6 +91,15 @@ class EbpfBond:
                 self._del_link(self.bond)
             self.rtnl.close()
             raise
+
+    def _rx_rescue(self) -> int:
+        """sb_rx_rescue with sb_rescued_in in its verdict slot and no check
+        yet (a reused map may hold a rescue loaded by a bond before this
+        one, or by one started with the rescue off): the rescue fills it."""
+        fd = self.obj.maps["sb_rx_rescue"]
+        bpfsys.delete(fd, U32.pack(RESCUE_IN_CHECK))
+        bpfsys.update(fd, U32.pack(RESCUE_IN_VERDICT), U32.pack(self.obj.progs["sb_rescued_in"]))
+        return fd
 
     # -- device ----------------------------------------------------------------------
     def _link(self, **kw) -> Link | None:
@@ -278,9 +287,10 @@ class EbpfBond:
     def member_counters(self, ifindex: int) -> dict:
         return {**self.maps.counters(ifindex), **self.rescue.counters(ifindex)}
 
-    def set_rescue(self, targets: dict[int, int]) -> None:
-        """Where each member's frames go while it has no carrier (plan.rescue_targets)."""
-        self.rescue.publish(targets, list(self.members))
+    def set_rescue(self, plan: ForwardingPlan) -> None:
+        """Where each member's frames go while it has no carrier, and whose
+        it receives then (plan.rescue_to, plan.stand_ins)."""
+        self.rescue.publish(plan.rescue_to, list(self.members), plan.stand_ins)
 
     def rescue_to(self, ifindex: int, target: int) -> None:
         self.rescue.set(ifindex, target)

@@ -96,7 +96,7 @@ class BpfObject:
 
 # Maps only the member programs use: when no member program is attached
 # there is nothing in them worth keeping.
-MEMBER_ONLY_MAPS = frozenset({"sb_rx", "sb_rx_slots"})
+MEMBER_ONLY_MAPS = frozenset({"sb_rx", "sb_rx_slots", "sb_rx_rescue"})
 
 
 def load(path: str, reuse: dict[str, int] | None = None) -> tuple[BpfObject, bool]:
@@ -112,11 +112,14 @@ def load(path: str, reuse: dict[str, int] | None = None) -> tuple[BpfObject, boo
     return BpfObject.of_fds(path, maps, progs), bool(reused)
 
 
-def load_object(path: str, map_names: tuple[str, ...], prog_names: tuple[str, ...]) -> BpfObject:
-    """Load an object with no maps to reuse (rescue.bpf.c), in a child process."""
+def load_object(path: str, map_names: tuple[str, ...], prog_names: tuple[str, ...],
+                reuse: dict[str, int] | None = None) -> BpfObject:
+    """Load an object (rescue.bpf.c) with the `reuse` maps of another
+    (left open), in a child process."""
     def here() -> loadchild.Loaded:
         obj = BpfObject(path, map_names, prog_names)
         try:
+            obj.reuse(reuse or {})
             obj.load()
         except BaseException:
             obj.close()

@@ -118,6 +118,9 @@ class BondCollector:
                     "to carry traffic, 0 while taken out.", labels=ml)
         rescued = c("softbond_member_rescued_frames", "eBPF carrier rescue: frames the member was to send after "
                     "its carrier went off, sent by another member instead.", labels=ml)
+        rescued_in = c("softbond_member_rescued_in_frames", "carrier rescue: frames the member delivered while "
+                       "the member it stands in for had no carrier (its receive policy drops them otherwise).",
+                       labels=ml)
         path_out = c("softbond_member_path_taken_out", "path_monitor: times the member was taken out of service.",
                      labels=ml)
         partner_info = g("softbond_member_lacp_partner_info", "802.3ad partner of the member (always 1).",
@@ -158,6 +161,8 @@ class BondCollector:
                 failures.add_metric(labels, _num(m.get("link_failure_count")))
                 if "rescued_frames" in values:      # the eBPF path with its carrier rescue on
                     rescued.add_metric(labels, _num(values["rescued_frames"]))
+                if "rescued_in" in values:          # the carrier rescue's receive side on
+                    rescued_in.add_metric(labels, _num(values["rescued_in"]))
                 is_active.add_metric(labels, 1 if m["name"] == st.get("active_slave") else 0)
                 if m.get("speed_mbps"):
                     speed.add_metric(labels, _num(m["speed_mbps"]) * 1e6)
@@ -216,6 +221,7 @@ class BondCollector:
         yield proto_packets
         yield proto_bytes
         yield rescued
+        yield rescued_in
         yield from (path_loss, path_rtt, path_in, path_out)
         yield from (lacp[k] for k in sorted(lacp))
         yield actor_state

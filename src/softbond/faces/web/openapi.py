@@ -174,7 +174,8 @@ def _document(version: str) -> dict:
                     "failovers": {"type": "integer"}, "rx_dropped_inactive": {"type": "integer"},
                     "carrier_rescue": {"type": "string", "nullable": True,
                                        "description": "eBPF: \"on\" while a member that lost its carrier has "
-                                                      "its frames sent by another (counters.rescued_frames), "
+                                                      "its frames sent by another (counters.rescued_frames) "
+                                                      "and one standing in for it receives (counters.rescued_in), "
                                                       "else why it is off"},
                     "member_packets": {"type": "string", "description": "what the slaves' rx/tx_packets count: "
                                        "wire segments (nic_*_packets: the NIC's own count)"},
