@@ -41,3 +41,17 @@ def test_one_member_stands_in_for_the_first_of_two_rescued_to_it():
     # 802.3ad: 1 and 3 in the aggregator (deliver), 2 outside it; both
     # rescued to 2: it receives for 1 only, or a flood would come twice.
     assert stand_ins({1: 2, 3: 2, 2: 3}, {1: RX_DELIVER, 2: RX_DROP, 3: RX_DELIVER}) == {2: 1}
+
+
+def test_the_python_paths_probe_reads_the_member_of_its_own_ifindex_only():
+    """A sysfs mounted for another namespace than the bond's shows another
+    device under the member's name: its ifindex differs, and the probe then
+    never says the member lost its carrier. Read on this host's lo."""
+    from softbond.datapath.inprocess import CarrierProbe
+
+    lo_ifindex = int(open("/sys/class/net/lo/ifindex").read())
+    assert CarrierProbe("lo", lo_ifindex, 0).base is not None
+    other = CarrierProbe("lo", lo_ifindex + 1000, 0)
+    assert other.base is None
+    assert other.lost(10**12) is False
+    assert CarrierProbe("no-such-member", lo_ifindex, 0).base is None

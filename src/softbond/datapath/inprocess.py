@@ -183,16 +183,19 @@ class CarrierProbe:
     than ups since then means no carrier now. Asked at most once per
     CARRIER_PROBE_NS (the answer kept meanwhile), and only for a frame
     the receiving member's policy drops; a member whose counts cannot be
-    read is never lost. The files are opened per question: a probe holds
+    read is never lost, nor one whose name in this sysfs is another
+    device's (a sysfs mounted in another namespace than the bond's: its
+    ifindex differs). The files are opened per question: a probe holds
     no fd a replaced plan would have to close under the loop."""
 
-    def __init__(self, name: str, counter: int) -> None:
+    def __init__(self, name: str, ifindex: int, counter: int) -> None:
         self.counter = counter      # the loop's counter of frames delivered so (rescued_in_slot)
         self.paths = (f"/sys/class/net/{name}/carrier_down_count", f"/sys/class/net/{name}/carrier_up_count")
         self.asked = -CARRIER_PROBE_NS
         self.answer = False
         try:
-            self.base: int | None = self._balance()
+            same = read_number(f"/sys/class/net/{name}/ifindex") == ifindex
+            self.base: int | None = self._balance() if same else None
         except (OSError, ValueError):
             self.base = None
 
@@ -286,7 +289,7 @@ def stood_in_probe(plan: ForwardingPlan, ifindex: int, slots: dict[int, int]) ->
     """The probe of the member `ifindex` stands in for, if any."""
     lost = plan.stand_ins.get(ifindex)
     name = plan.names.get(lost) if lost is not None else None
-    return CarrierProbe(name, rescued_in_slot(slots.get(ifindex))) if name is not None else None
+    return CarrierProbe(name, lost, rescued_in_slot(slots.get(ifindex))) if lost is not None and name is not None else None
 
 
 def size_send_buffers(plan: ForwardingPlan, socks) -> None:
