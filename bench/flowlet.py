@@ -2,8 +2,12 @@
 in one invocation:
 
     sudo python3 bench/flowlet.py [--seconds 15] [--runs 1] [--datapath ebpf|python] [--gap US,auto]
+                                  [--queue-ms MS,...]
 
-Two members shaped to R = 100 Mbit/s (tbf, Topology.shape). Traffic from
+Two members shaped to R = 100 Mbit/s (tbf, Topology.shape; its latency,
+the queue a member holds before it drops, is --queue-ms: 20 by default,
+22.6 ms with the tbf's burst; each case runs once per depth given, a depth
+other than 20 named in the case). Traffic from
 the bond to one peer: 2 elephant TCP flows (iperf3 -P 2) whose client ports
 the layer3+4 hash puts on the same member, plus 20 mice (iperf3 -P 20 at
 1 Mbit/s each, ephemeral ports). Cases, each on a fresh topology:
@@ -45,6 +49,8 @@ from softbond.lab.netns import SOFTBOND, Topology  # noqa: E402
 from tests.support.framegen import ports_sharing_a_member  # noqa: E402
 
 RATE = 100
+#: tbf latency of Topology.shape, ms: the switch queue of the issue's bench
+QUEUE_MS = 20
 ADDR = "192.168.100.199/24"
 BRIDGE: dict = {}
 LACP = dict(switch="ovs", ovs_bond_mode="balance-tcp", ovs_lacp="active", ovs_lacp_time="fast")
@@ -72,9 +78,9 @@ def jain(values: list[float]) -> float:
 
 
 def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, datapath: str,
-             during=None) -> dict:
+             during=None, queue_ms: int = QUEUE_MS) -> dict:
     """One run of a case; `during(topo, peer)`: a context manager around the
-    traffic (flowlettrace.py's captures)."""
+    traffic (flowlettrace.py's captures); `queue_ms`: each member's tbf latency."""
     with Topology(prefix=f"sbf{os.getpid() % 10000}", **switch) as topo, contextlib.ExitStack() as stack:
         softbond(topo, "up", "bond0", "--slaves", "eth0,eth1", "--address", ADDR, "miimon=100",
                  "xmit_hash_policy=layer3+4", f"datapath={datapath}", *options)
@@ -82,6 +88,7 @@ def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, da
         if not topo.wait_for(lambda: topo.exec(topo.host, ["ping", "-c1", "-W1", peer], check=False).returncode == 0,
                              timeout=20):
             raise RuntimeError(f"{name}: no ping to the peer")
+        topo.SHAPE_LATENCY = f"{queue_ms}ms"
         for i in range(2):
             topo.shape(i, RATE)
         servers = [topo.popen(topo.peer(), ["iperf3", "-s", "-1", "-J", "-p", str(port)], stdout=subprocess.DEVNULL,
@@ -139,6 +146,9 @@ def main() -> None:
                     "(flowlet_gap_auto=off), auto the default gap that follows the queues, auto:US that gap over a "
                     "flowlet_gap floor of US; each flowlet case "
                     "once per gap (default: the options' defaults)")
+    ap.add_argument("--queue-ms", default=str(QUEUE_MS),
+                    help=f"comma-separated tbf latencies in ms (the members' queue depth), each case once per depth "
+                    f"(default {QUEUE_MS})")
     args = ap.parse_args()
     cases = [c for c in CASES if not args.only or c[0] in args.only.split(",")]
     if args.gap:
@@ -146,14 +156,17 @@ def main() -> None:
         cases = [(f"{name} {gap_name(gap)}" if "flowlet" in name else name, switch,
                   options + (gap_options(gap) if "flowlet" in name else ()))
                  for name, switch, options in cases for gap in gaps if "flowlet" in name or gap == gaps[0]]
+    depths = [int(ms) for ms in args.queue_ms.split(",")]
+    cases = [(name if ms == QUEUE_MS else f"{name} queue {ms} ms", switch, options, ms)
+             for ms in depths for name, switch, options in cases]
     print(f"commit {commit()}, load average before: {loadavg()}; R = {RATE} Mbit/s per member, "
           f"{args.seconds} s per run, {args.runs} run(s), datapath={args.datapath}", flush=True)
     print("| case | aggregate Mbit/s (x R) | elephants Mbit/s | Jain | elephant retransmits | mice retransmits "
           "| reord_seen | moves | load avg |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name, switch, options in cases:
+    for name, switch, options, queue_ms in cases:
         for _ in range(args.runs):
-            r = one_case(name, switch, options, args.seconds, args.datapath)
+            r = one_case(name, switch, options, args.seconds, args.datapath, queue_ms=queue_ms)
             print(f"| {name} | {r['aggregate']:.0f} ({r['aggregate'] / RATE:.2f}) | "
                   f"{' + '.join(f'{g:.0f}' for g in r['elephants'])} | {r['jain']:.2f} | {r['retransmits']} | "
                   f"{r['mice_retransmits']} | {r['reord_seen']} | {r['moves'] if r['moves'] is not None else '-'} | "
