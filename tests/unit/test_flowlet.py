@@ -254,39 +254,6 @@ def test_with_flowlet_gap_auto_off_the_gap_is_flowlet_gap_alone():
     assert gap_ns(runner) == 21_000_000
 
 
-def test_a_queue_counts_at_the_best_rate_a_member_sent_at_lately():
-    """A queue drains at the members' line rate, not at the rate one
-    reading happened to see: the first reading after the traffic began
-    divides a full queue by a rate that counts the idle part of the
-    interval (a quarter here: 80 ms), and a member that carries only mice
-    sends at a tenth of its line and its bursts read ten times as long.
-    Each held the gap at 54-891 ms through the first second of the bench
-    and the first move back with it (bench/RESULTS.md); over the best rate
-    any member sent at in the last readings both read what they drain in."""
-    qdiscs = Qdiscs()
-    runner = runner_on(qdiscs, flowlet_gap=2000)
-    now = runner.flowlet.clock()
-    runner.rebalance(lambda: [0] * BUCKETS, now + 0.2)                # idle: rates from here on
-    qdiscs.delay_us[1001] = 20_000
-    for ifindex in qdiscs.sent:                                       # began 50 ms before the reading
-        qdiscs.sent[ifindex] += RATE // 20
-    runner.rebalance(lambda: [0] * BUCKETS, now + 0.4)
-    assert gap_ns(runner) == 82_000_000                               # no faster rate seen yet
-    tick(runner, qdiscs, now + 0.6)                                   # at line rate: 20 ms, the old reading too
-    assert gap_ns(runner) == 22_000_000
-    # eth1 carries mice: 10 Mbit/s, a burst of 8 ms at line rate (80 at its own) queued
-    qdiscs.delay_us[1001], qdiscs.delay_us[1002] = 0, 8_000
-    qdiscs.sent[1001] += RATE // 5
-    qdiscs.sent[1002] += RATE // 50
-    runner.rebalance(lambda: [0] * BUCKETS, now + 0.8)
-    assert gap_ns(runner) == 22_000_000                               # eth0's 20 ms still among the readings
-    for n in range(QUEUE_READINGS):
-        qdiscs.sent[1001] += RATE // 5
-        qdiscs.sent[1002] += RATE // 50
-        runner.rebalance(lambda: [0] * BUCKETS, now + 1.0 + 0.2 * n)
-    assert gap_ns(runner) == 10_000_000                               # 8 ms at line rate, not 80
-
-
 def test_a_bucket_leaves_the_full_queue_only_after_that_queue_drained():
     """The data path applies the plan's gap: the bucket that the balancer
     wants off member 0 (18 ms queued) stays there through a pause of the

@@ -43,11 +43,8 @@ member's qdisc before it leaves, so a bucket moving from member A to B
 must pause longer than delay(A) - delay(B) or its first frames on B
 overtake its last ones still queued on A. Every flowlet_interval the
 control plane reads each member's root qdisc (bytes queued, bytes sent:
-one rtnetlink dump, nothing on the data path), takes queued over the
-best rate any member sent at in the last QUEUE_READINGS readings as its
-delay (a queue drains at the line rate; the rate one reading saw counts
-the idle part of an interval as the traffic begins, and a member that
-carries only mice never sends at its line). A reading is one moment of a queue that TCP fills and
+one rtnetlink dump, nothing on the data path), takes queued / rate sent
+as its delay. A reading is one moment of a queue that TCP fills and
 drains many times an interval, so each member counts with the largest
 delay of its last QUEUE_READINGS readings as a source and the smallest as
 a destination; the plan's gap is flowlet_gap plus the largest such
@@ -132,40 +129,19 @@ def flowlet_gap_us(runner: Runner) -> int:
     return runner.flowlet.gap_us if isinstance(runner, FlowletRunner) else runner.opts.flowlet_gap
 
 
-#: (bytes queued now, bytes/s sent since the reading before) of one member
-QueueReading = tuple[int, float]
-
-
-def queue_readings(
-    before: QueueStats, after: QueueStats, elapsed: float, ifindexes: Sequence[int]
-) -> list[QueueReading]:
-    """Each member's root qdisc at one reading: the bytes it holds now (0:
-    nothing, or no qdisc at all, as veth's noqueue) and the rate it sent at
-    in the `elapsed` seconds since `before` (0 with no reading before)."""
-    out = []
+def queue_delays_us(before: QueueStats, after: QueueStats, elapsed: float, ifindexes: Sequence[int]) -> list[int]:
+    """Each member's queueing delay in µs: the bytes its root qdisc holds
+    now over the rate it sent at in the `elapsed` seconds since `before`
+    (0: nothing queued, or no qdisc at all, as veth's noqueue)."""
+    delays = []
     for ifindex in ifindexes:
         sent, queued = after.get(ifindex, (0, 0))
+        if not queued:
+            delays.append(0)
+            continue
         rate = (sent - before.get(ifindex, (sent, 0))[0]) / elapsed if elapsed > 0 else 0.0
-        out.append((queued, rate))
-    return out
-
-
-def delays_us(readings: Sequence[Sequence[QueueReading]]) -> list[list[int]]:
-    """Each reading's delays in µs, every queue over the best rate any member
-    sent at in `readings`; a member that holds bytes and sent none in its
-    interval (stalled, or no reading before) is STALLED_DELAY_US long."""
-    best = max((rate for reading in readings for _, rate in reading), default=0.0)
-    return [
-        [0 if not queued else STALLED_DELAY_US if rate <= 0 else min(STALLED_DELAY_US, round(queued * 1_000_000 / best))
-         for queued, rate in reading]
-        for reading in readings
-    ]
-
-
-def queue_delays_us(before: QueueStats, after: QueueStats, elapsed: float, ifindexes: Sequence[int]) -> list[int]:
-    """Each member's queueing delay in µs at one reading: the bytes its root
-    qdisc holds over the best rate a member sent at since `before`."""
-    return delays_us([queue_readings(before, after, elapsed, ifindexes)])[0]
+        delays.append(min(STALLED_DELAY_US, round(queued * 1_000_000 / rate)) if rate > 0 else STALLED_DELAY_US)
+    return delays
 
 
 def queue_gap_us(readings: Sequence[Sequence[int]]) -> int:
@@ -276,7 +252,7 @@ class FlowletBalancer:
         self._next = 0.0
         self._queues: QueueStats = {}  # the last read of the members' qdiscs
         self._queues_at = 0.0
-        self._readings: deque[list[QueueReading]] = deque(maxlen=QUEUE_READINGS)  # per reading, per member
+        self._delays: deque[list[int]] = deque(maxlen=QUEUE_READINGS)  # per reading, µs per member
         self._queue_gap = 0  # µs the queues add to flowlet_gap, as published
         self._moved: dict[int, float] = {}  # bucket -> when it last moved (was wanted elsewhere, without committed)
         self._committed: Sequence[int] | None = None  # where the data path sent each bucket, as last read
@@ -299,9 +275,9 @@ class FlowletBalancer:
             queues = read_queues()
         except OSError:
             return False
-        self._readings.append(queue_readings(self._queues, queues, now - self._queues_at, self._ifindexes))
+        self._delays.append(queue_delays_us(self._queues, queues, now - self._queues_at, self._ifindexes))
         self._queues, self._queues_at = queues, now
-        need = queue_gap_us(delays_us(self._readings))
+        need = queue_gap_us(self._delays)
         if need > self._queue_gap or 4 * need < 3 * self._queue_gap:
             self._queue_gap = need
             return bool(self.opts.flowlet_gap_auto)
@@ -316,7 +292,7 @@ class FlowletBalancer:
             self._tx = [id(m) for m in tx]
             self._ifindexes = [m.ifindex for m in tx]
             self._wanted = (-1,) * BUCKETS
-            self._readings.clear()
+            self._delays.clear()
             self._moved.clear()
             self._committed = None
         return self._wanted
