@@ -288,8 +288,9 @@ def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], c
 def stood_in_probe(plan: ForwardingPlan, ifindex: int, slots: dict[int, int]) -> CarrierProbe | None:
     """The probe of the member `ifindex` stands in for, if any."""
     lost = plan.stand_ins.get(ifindex)
-    name = plan.names.get(lost) if lost is not None else None
-    return CarrierProbe(name, lost, rescued_in_slot(slots.get(ifindex))) if lost is not None and name is not None else None
+    if lost is None or lost not in plan.names:
+        return None
+    return CarrierProbe(plan.names[lost], lost, rescued_in_slot(slots.get(ifindex)))
 
 
 def size_send_buffers(plan: ForwardingPlan, socks) -> None:
