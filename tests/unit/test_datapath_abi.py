@@ -165,3 +165,16 @@ def test_map_names_fit_the_kernels_object_names():
     a restarted daemon without pins finds the maps by name through the
     attached program, so a longer name is never found (sb_flowlet_moves was)."""
     assert [n for n in abi.MAP_NAMES if len(n) > 15] == []
+
+
+def test_the_rescue_receive_sides_slots_and_mark_agree_in_both_objects_and_abi():
+    """bond.bpf.c and rescue.bpf.c share no header: sb_rx_rescue's slots and
+    the mark sb_rescue_in hands back are defined in each (and the slots in
+    abi.py, which fills them)."""
+    define = re.compile(r"^#define (RESCUE_IN_\w+)\s+(\w+)", re.M)
+    bond = dict(define.findall(BPF_SOURCE.read_text()))
+    rescue = dict(define.findall((BPF_SOURCE.parent / "rescue.bpf.c").read_text()))
+    assert set(bond) == {"RESCUE_IN_CHECK", "RESCUE_IN_VERDICT", "RESCUE_IN_MARK"}
+    assert {k: bond[k] for k in ("RESCUE_IN_VERDICT", "RESCUE_IN_MARK")} == rescue
+    assert (int(bond["RESCUE_IN_CHECK"]), int(bond["RESCUE_IN_VERDICT"])) == (abi.RESCUE_IN_CHECK,
+                                                                               abi.RESCUE_IN_VERDICT)
