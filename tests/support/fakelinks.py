@@ -76,6 +76,9 @@ class FakeLinks:
     def root_queues(self) -> dict[int, tuple[int, int]]:
         return {}                 # fake interfaces have no qdiscs
 
+    def line_rates(self, names) -> dict[int, tuple[int, int]]:
+        return {}                 # nor a line rate
+
     def index(self, name: str) -> int:
         return self.links[name].ifindex
 

@@ -10,6 +10,7 @@ import ipaddress
 import os
 import socket
 from dataclasses import asdict, dataclass, replace
+from typing import Mapping
 
 from . import isolate, nsid
 from .rtnl import Link, NetlinkError, Rtnl
@@ -121,6 +122,25 @@ class Links:
     def root_queues(self) -> dict[int, tuple[int, int]]:
         """ifindex -> (bytes sent, bytes queued) of every root qdisc."""
         return self.rtnl.root_queues()
+
+    def line_rates(self, names: Mapping[int, str]) -> dict[int, tuple[int, int]]:
+        """ifindex -> (bytes a second it drains at, bytes its qdisc queues
+        at most; 0: unknown) for each of `names` (ifindex -> name) whose
+        rate is known: a tbf root qdisc's rate and limit, else the speed
+        the driver reports (a name whose sysfs is another namespace's, by
+        its ifindex, counts as unknown)."""
+        shapers = self.rtnl.root_shapers()
+        out = {}
+        for ifindex, name in names.items():
+            if ifindex in shapers:
+                out[ifindex] = shapers[ifindex]
+                continue
+            if sysfs(name, "ifindex") != str(ifindex):
+                continue
+            mbps, _ = speed_duplex(name)
+            if mbps:
+                out[ifindex] = (mbps * 125_000, 0)
+        return out
 
     def index(self, name: str) -> int:
         return self._link(name).index

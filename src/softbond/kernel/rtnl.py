@@ -59,6 +59,9 @@ _RTMSG = struct.Struct("=BBBBBBBBI")
 _TCMSG = struct.Struct("=BxxxiIII")
 _U8, _U32, _S32 = struct.Struct("=B"), struct.Struct("=I"), struct.Struct("=i")
 _TC_STATS = struct.Struct("=QIIIIIII")       # struct tc_stats: bytes, packets, ..., qlen, backlog
+# struct tc_tbf_qopt: rate (a struct tc_ratespec, its byte rate last), peakrate, limit, buffer, mtu
+_TBF_QOPT = struct.Struct("=8xI12xIII")
+TCA_TBF_PARMS, TCA_TBF_RATE64 = 1, 4
 
 
 class NetlinkError(OSError):
@@ -382,6 +385,29 @@ class Rtnl:
             if parent == TC_H_ROOT and stats is not None and len(stats) >= _TC_STATS.size:
                 sent, *_, backlog = _TC_STATS.unpack_from(stats)
                 out[ifindex] = (sent, backlog)
+        return out
+
+    def root_shapers(self) -> dict[int, tuple[int, int]]:
+        """ifindex -> (bytes a second, bytes it queues at most) of each
+        interface whose root qdisc is a tbf: the line rate a shaped link
+        drains at, and its limit (one dump)."""
+        out = {}
+        for body in self._dump(RTM_GETQDISC, _tc(0, 0, 0, 0)):
+            _family, ifindex, _handle, parent, _info = _TCMSG.unpack_from(body)
+            attrs = parse_attrs(body, _TCMSG.size, len(body))
+            if parent != TC_H_ROOT or attrs.get(TCA_KIND, b"").rstrip(b"\0") != b"tbf":
+                continue
+            options = attrs.get(TCA_OPTIONS, b"")
+            tbf = parse_attrs(options, 0, len(options))
+            parms = tbf.get(TCA_TBF_PARMS)
+            if parms is None or len(parms) < _TBF_QOPT.size:
+                continue
+            rate, limit, _buffer, _mtu = _TBF_QOPT.unpack_from(parms)
+            rate64 = tbf.get(TCA_TBF_RATE64)
+            if rate64 is not None and len(rate64) >= 8:
+                rate = struct.unpack_from("=Q", rate64)[0]
+            if rate:
+                out[ifindex] = (rate, limit)
         return out
 
     def add_clsact(self, index: int) -> None:
