@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 
 from softbond.config.registry import BondOptions
+from softbond.datapath.abi import BUCKETS
 from softbond.modes import make_runner
 from softbond.modes.base import RX_DELIVER, RX_DROP, RX_NOT_OWN, RX_UNICAST_OWN_MAC
 from softbond.wire import xmit_hash as xh
@@ -435,7 +436,7 @@ def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
         plan = replace(plan, tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports), buckets=r.placement(ports))
     counters = worker_counters()
     states = (FlowletState(), FlowletState(counters, workers.C_FLOWLET_MOVES,
-                                           counters[workers.C_FLOWLET_SLOTS:workers.COUNTER_SLOTS]))
+                                           counters[workers.C_FLOWLET_SLOTS:workers.C_MEMBER_QUEUES]))
 
     def committed() -> list[int]:
         """What the three paths committed, once all three agree."""
@@ -462,3 +463,68 @@ def test_one_flowlet_rule_on_all_three_paths(bpf, mode):
     assert used == [ports[1].ifindex if f is a else ports[0].ifindex for f in burst]
     assert maps.flowlet_moves() == states[0].moves[0] == states[1].moves[workers.C_FLOWLET_MOVES] == 1
     assert committed()[moved] == 1
+
+
+QUEUE_PS = 2_000_000_000      # ps a byte: a 54-byte frame queues 108 ms, far above the paths' time per frame
+QUEUE_GAP_US = 30_000
+
+
+@pytest.mark.parametrize("mode", [2, 4, 5], ids=["xor", "802.3ad", "tlb"])
+def test_one_queue_model_on_all_three_paths(bpf, mode):
+    """The queue model (flowlet_gap_auto=on, every member's line rate
+    known: bond.bpf.c's flowlet_queued, FlowletState.queue_committer): two
+    new flows the kernel hash puts on member 0 of 2. The first stays there
+    (equal, empty queues: the hash's member); the second, new while the
+    first's frame still queues on member 0, joins the shorter queue on
+    member 1; the first, sending on, stays; a heavy bucket the control
+    plane pins stays on its member after a pause, a light one back from a
+    pause longer than its queue joins the shorter one. The same member,
+    frame by frame, on the three paths; what each committed reads back
+    the same."""
+    import time
+    from softbond.datapath import workers
+    from softbond.datapath.plan import FlowletState
+    from tests.support.planpaths import worker_counters
+
+    obj, maps = bpf
+    ports = fake_ports(2)
+    r = runner(mode, xmit_hash_policy=xh.LAYER34, xmit_balance=1, flowlet_gap=QUEUE_GAP_US)
+    plan = plan_of(r, ports, ports[0], BOND_MAC)
+    plan = replace(plan, tx_members=tuple((p.ifindex, p.mac_bytes) for p in ports), buckets=(-1,) * BUCKETS,
+                   flowlet_rates={p.ifindex: (QUEUE_PS, 10_000_000) for p in ports})
+    counters = worker_counters()
+    states = (FlowletState(), FlowletState(counters, workers.C_FLOWLET_MOVES,
+                                           counters[workers.C_FLOWLET_SLOTS:workers.C_MEMBER_QUEUES],
+                                           counters[workers.C_MEMBER_QUEUES:workers.COUNTER_SLOTS]))
+    for state in states:
+        state.member_slots = {p.ifindex: i for i, p in enumerate(ports)}
+    p = ports_sharing_a_member("10.0.0.1", "10.0.0.2", 5201, member=0)
+    a, b = (ether(0x0800, ipv4("10.0.0.1", "10.0.0.2", 6, tcp(q, 5201))) for q in (p, p + 1))
+    assert flowlet_paths_agree(bpf, plan, ports, states, [a, b, a]) == [ports[0].ifindex, ports[1].ifindex,
+                                                                          ports[0].ifindex]
+    committed = maps.flowlet_slots()
+    assert committed == states[0].committed() == [s - 1 for s in states[1].shown]
+    bucket_a, bucket_b = (xh.hash_layer34(f) & 0xFF for f in (a, b))
+    assert (committed[bucket_a], committed[bucket_b]) == (0, 1)
+    assert maps.flowlet_moves() == 0                # first frames are no moves
+    # a pinned on member 0 (a heavy bucket the control plane keeps), b free
+    pinned = [-1] * BUCKETS
+    pinned[bucket_a] = 0
+    plan = replace(plan, buckets=tuple(pinned))
+    time.sleep(0.25)                                # both queues drained, both buckets paused
+    # b back from a pause: the queues are equal, it stays; a stays, pinned
+    assert flowlet_paths_agree(bpf, plan, ports, states, [b, a, b]) == [ports[1].ifindex, ports[0].ifindex,
+                                                                          ports[1].ifindex]
+    # c, wanted on member 1, fills it; b, back from a pause after its
+    # frames there have left, joins the shorter queue on member 0: a move
+    c = next(f for f in (ether(0x0800, ipv4("10.0.0.1", "10.0.0.2", 6, tcp(q, 5201))) for q in range(p + 2, p + 64))
+             if xh.hash_layer34(f) & 0xFF not in (bucket_a, bucket_b))
+    pinned[xh.hash_layer34(c) & 0xFF] = 1
+    plan = replace(plan, buckets=tuple(pinned))
+    time.sleep(0.4)
+    assert flowlet_paths_agree(bpf, plan, ports, states, [c, c, b]) == [ports[1].ifindex, ports[1].ifindex,
+                                                                          ports[0].ifindex]
+    assert maps.flowlet_moves() == states[0].moves[0] == states[1].moves[workers.C_FLOWLET_MOVES] == 1
+    committed = maps.flowlet_slots()
+    assert committed == states[0].committed() == [s - 1 for s in states[1].shown]
+    assert committed[bucket_b] == 0

@@ -46,6 +46,7 @@ MAPS = {
     "sb_flow_moves": (1, 4, 8),
     "sb_rx_slots": (abi.RX_SLOTS, 4, abi.RX_SLOT.size),
     "sb_rx_rescue": (2, 4, 4),                # RESCUE_IN_CHECK, RESCUE_IN_VERDICT
+    "sb_member_queue": (abi.STAT_SLOTS, 4, 8),  # by the member's sb_stats slot
 }
 
 

@@ -237,7 +237,8 @@ def test_the_gap_rises_with_the_queue_difference_at_once_and_falls_slowly():
     qdiscs.refuse = True                                              # an unreadable qdisc keeps the gap
     assert not tick(runner, qdiscs, now + 0.8) and gap_ns(runner) == 14_000_000
     assert flowlet_status(runner.opts, None, runner) == {
-        "gap_us": 2000, "interval_ms": 200, "moves": 0, "gap_auto": 1, "gap_now_us": 14_000, "waiting": 0}
+        "gap_us": 2000, "interval_ms": 200, "moves": 0, "gap_auto": 1, "gap_now_us": 14_000, "waiting": 0, "queue_model": False,
+        "line_rates": {}}
 
 
 def test_with_flowlet_gap_auto_off_the_gap_is_flowlet_gap_alone():
@@ -410,7 +411,7 @@ def test_the_python_paths_read_back_what_they_committed():
 
     counters = worker_counters()
     loop, worker = FlowletState(), FlowletState(counters, workers.C_FLOWLET_MOVES,
-                                                counters[workers.C_FLOWLET_SLOTS:workers.COUNTER_SLOTS])
+                                                counters[workers.C_FLOWLET_SLOTS:workers.C_MEMBER_QUEUES])
     wanted = [-1] * BUCKETS
     wanted[9] = 1
     for state in (loop, worker):

@@ -358,6 +358,7 @@ class Bond:
         self._runner_task = None
         self.runner.read_queues = self.links.root_queues  # flowlet: the gap follows the members' qdiscs
         self.runner.read_committed = self._committed_slots  # flowlet: loads where frames leave
+        self.runner.read_rates = self.links.line_rates  # flowlet: the data paths model the members' queues
         if self.runner.tick_interval and self.loop is not None:
             self._runner_task = self.loop.create_task(self._runner_tick(self.runner))
 

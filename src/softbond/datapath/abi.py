@@ -65,6 +65,9 @@ F_ARP_SLOWPATH = 2       # alb: outgoing ARP goes to the hidden peer
 F_FLOWLET = 4            # xor/802.3ad/tlb, xmit_balance=flowlet: the bucket table
                          # is where buckets are wanted, moved at a pause of
                          # sb_config.flowlet_gap_us (sb_flowlet)
+F_FLOWLET_QUEUES = 8     # flowlet with every member's line rate known: the data
+                         # path models each member's queue (sb_member_queue,
+                         # sb_member.ps_per_byte) and places the buckets itself
 
 # sb_rx.flags: control plane only (bond.bpf.c never reads them): what
 # attach_member found, so that any later process can undo it.
@@ -73,15 +76,15 @@ RXF_MADE_CLSACT = 2      # we added the clsact qdisc
 
 # The objects of bond.bpf.c: its maps (SEC(".maps")) and programs (SEC("tc")).
 MAP_NAMES = ("sb_bank", "sb_config", "sb_members", "sb_buckets", "sb_bucket_bytes", "sb_rr", "sb_rx", "sb_stats",
-             "sb_flowlet", "sb_flow_moves", "sb_rx_slots", "sb_rx_rescue")
+             "sb_flowlet", "sb_flow_moves", "sb_rx_slots", "sb_rx_rescue", "sb_member_queue")
 PROG_NAMES = ("sb_egress", "sb_ingress", "sb_rescued_in", "sb_peer", "sb_hash")
 # sb_rx_rescue's slots (bond.bpf.c RESCUE_IN_*): the rescue's check, the verdict
 RESCUE_IN_CHECK, RESCUE_IN_VERDICT = 0, 1
 
 # Map value layouts, field for field as the structs in bond.bpf.c.
 CONFIG = struct.Struct("=IIIIIiII6sHIII")      # struct sb_config
-FLOWLET = struct.Struct("=QiI")                # struct sb_flowlet
-MEMBER = struct.Struct("=I6sH")                # struct sb_member
+FLOWLET = struct.Struct("=QiIQ")               # struct sb_flowlet
+MEMBER = struct.Struct("=I6sHII")              # struct sb_member
 RX = struct.Struct("=II6sH")                   # struct sb_rx
 RX_SLOT = struct.Struct("=II6sHI")             # struct sb_rx_slot: struct sb_rx, then whose it is
 STAT_NAMES = ("tx_packets", "tx_bytes", "tx_drops", "rx_packets", "rx_bytes", "rx_drops",

@@ -281,6 +281,8 @@ def compile_snapshot(plan: ForwardingPlan, socks: dict, slots: dict[int, int], c
                                rx_proto_slot(slots.get(ifindex)) if counting else -1,
                                stood_in_probe(plan, ifindex, slots))
                for ifindex, sock in socks.items()}
+    if flowlet is not None:
+        flowlet.member_slots = slots  # the queue model's slot per member
     return Snapshot(transmit=compile_transmit(plan, sends, bucket_bytes, to_daemon, rotation, flowlet), receive=receive,
                     bond_mac=plan.bond_mac, busy_poll_ns=plan.busy_poll_ns, full=full)
 

@@ -47,7 +47,7 @@ from .abi import (
 )
 from ..modes.alb import alb_bucket
 from ..modes.base import VNET, Port, Runner
-from ..modes.flowlet import flowlet_gap_us, flowlet_on
+from ..modes.flowlet import flowlet_gap_us, flowlet_on, flowlet_queues
 from ..modes.tlb import tlb_hash
 from ..wire.xmit_hash import hash_function
 
@@ -85,6 +85,12 @@ class ForwardingPlan:
     # bucket is wanted, and a bucket moves there only once idle this long
     # (FlowletState, bond.bpf.c's flowlet_slot); 0: buckets apply at once
     flowlet_gap_ns: int = 0
+    # flowlet with every tx member's line rate known (modes/flowlet.py's
+    # queue model): tx member ifindex -> (picoseconds a byte, µs its qdisc
+    # queues at most); the data paths then model each member's queue and
+    # place the buckets themselves, `buckets` all -1 (bond.bpf.c's
+    # flowlet_queued, FlowletState.queue_committer). None: no model.
+    flowlet_rates: dict[int, tuple[int, int]] | None = field(default=None, hash=False)
     # The carrier rescue (ebpf/rescue.py): where each member's frames go
     # while it has no carrier (rescue_targets), and, for the receive side,
     # member -> the member it stands in for (stand_ins; empty with the
@@ -182,6 +188,7 @@ def build_plan(
         busy_poll_ns=runner.opts.datapath_busy_poll * 1000,
         protocol_counters=bool(runner.opts.protocol_counters),
         flowlet_gap_ns=flowlet_gap_us(runner) * 1000 if flowlet_on(runner.opts) else 0,
+        flowlet_rates=flowlet_queues(runner),
         rescue_to=rescue_to,
         stand_ins=stand_ins(rescue_to, rx_policy) if rescue_enabled() else {},
     )
@@ -199,13 +206,23 @@ class FlowletState:
     (`committed`); written at a commit only, never per frame."""
 
     def __init__(
-        self, moves: list[int] | memoryview | None = None, at: int = 0, shown: memoryview | None = None
+        self,
+        moves: list[int] | memoryview | None = None,
+        at: int = 0,
+        shown: memoryview | None = None,
+        queues: list[int] | memoryview | None = None,
     ) -> None:
         self.current = [-1] * BUCKETS
         self.last_seen = [0] * BUCKETS
+        self.depart = [0] * BUCKETS  # queue model: when the bucket's last frame leaves its member's queue
         self.moves = moves if moves is not None else [0]
         self.at = at
         self.shown = shown
+        # queue model (bond.bpf.c's sb_member_queue): per member counter
+        # slot, when the queue the bond filled it with empties (a worker's
+        # shared slots: every worker's frames fill the same members)
+        self.queues = queues if queues is not None else [0] * MAX_MEMBERS
+        self.member_slots: Mapping[int, int] = {}  # ifindex -> its slot in `queues`, set per plan
         self.clock = time.monotonic_ns
 
     def committed(self) -> list[int]:
@@ -232,6 +249,98 @@ class FlowletState:
             return current[bucket]
 
         return slot_of
+
+    def queue_committer(
+        self, wanted: Sequence[int], gap_ns: int, rates: Sequence[tuple[int, int, int]]
+    ) -> Callable[[int, int, int], int]:
+        """(bucket, its hash's slot, wire bytes) -> its slot, with the queue
+        model (bond.bpf.c's flowlet_queued, which says why): to `wanted`
+        when it is not -1 (its own member: it stays), else a new flowlet
+        (after a pause longer than the gap) to the shortest queue when that
+        is shorter than its own; moved only once the new member lets a
+        frame start after the bucket's last one has left, plus the gap.
+        `rates`: per tx slot (queue slot, picoseconds a byte, queue cap in
+        ns)."""
+        current, last_seen, depart, moves, at, clock = (
+            self.current,
+            self.last_seen,
+            self.depart,
+            self.moves,
+            self.at,
+            self.clock,
+        )
+        shown, queues, count = self.shown, self.queues, len(rates)
+
+        def slot_of(bucket: int, hashed: int, nbytes: int) -> int:
+            now = clock()
+            slot = current[bucket]
+            if not 0 <= slot < count or not last_seen[bucket]:
+                slot = hashed
+            queue, ps, cap = rates[slot]
+            best, best_free = slot, queues[queue]
+            if best_free < now:
+                best_free = now
+            want = wanted[bucket]
+            if 0 <= want < count:
+                best = want
+                best_free = queues[rates[want][0]]
+                if best_free < now:
+                    best_free = now
+            elif now - last_seen[bucket] > gap_ns:
+                for i in range(count):
+                    free = queues[rates[i][0]]
+                    if free < now:
+                        free = now
+                    if free < best_free:
+                        best, best_free = i, free
+            if best != slot and best_free >= depart[bucket] + gap_ns:
+                if last_seen[bucket]:  # a bucket's first frame is no move
+                    moves[at] += 1
+                slot = best
+                queue, ps, cap = rates[slot]
+            if slot != current[bucket]:
+                current[bucket] = slot
+                if shown is not None:
+                    shown[bucket] = slot + 1
+            last_seen[bucket] = now
+            start = queues[queue]
+            if start < now:
+                start = now
+            start += nbytes * ps // 1000
+            if start > now + cap:  # the qdisc drops past its limit: what it dropped does not queue
+                start = now + cap
+            queues[queue] = start
+            depart[bucket] = start
+            return slot
+
+        return slot_of
+
+    def queue_rates(self, plan: ForwardingPlan) -> tuple[tuple[int, int, int], ...] | None:
+        """queue_committer's `rates` for the plan's tx members, or None
+        without the queue model (or a member without a counter slot)."""
+        if not plan.flowlet_rates:
+            return None
+        out = []
+        for ifindex, _ in plan.tx_members:
+            queue = self.member_slots.get(ifindex)
+            rate = plan.flowlet_rates.get(ifindex)
+            if queue is None or not 0 <= queue < len(self.queues) or rate is None:
+                return None
+            out.append((queue, rate[0], rate[1] * 1000))
+        return tuple(out)
+
+
+def wire_bytes(frame: memoryview) -> int:
+    """The bytes a frame (virtio-net header first) takes on the wire: a GSO
+    frame leaves as segments, each with its headers (bond.bpf.c's
+    wire_len)."""
+    n = len(frame) - VNET
+    if frame[1]:  # struct virtio_net_hdr: flags, gso_type, hdr_len, gso_size, ... (little-endian)
+        gso = frame[4] | frame[5] << 8
+        headers = frame[2] | frame[3] << 8
+        if gso and n > headers:
+            n += (-(-(n - headers) // gso) - 1) * headers
+    return n
 
 
 # -- the forwarding decision, compiled for the Python paths ---------------------
@@ -358,6 +467,17 @@ def _hashed_flowlets(
     the kernel's hash % count."""
     count = len(slot_sends)
     policy_hash = hash_function(plan.xmit_hash_policy)
+    rates = flowlet.queue_rates(plan)
+    if rates is not None:
+        queued = flowlet.queue_committer(_wanted(plan, count), plan.flowlet_gap_ns, rates)
+
+        def transmit_queued(frame: memoryview) -> object:
+            key = policy_hash(frame, VNET)
+            bucket = key & 0xFF
+            bucket_bytes[bucket] += len(frame) - VNET
+            return slot_sends[queued(bucket, key % count, wire_bytes(frame))](frame)
+
+        return transmit_queued
     slot_of = flowlet.committer(_wanted(plan, count), plan.flowlet_gap_ns)
 
     def transmit(frame: memoryview) -> object:
@@ -421,6 +541,8 @@ def _balanced_by_bucket(
     placed = _wanted(plan, count)
     # flowlet: a bucket takes its placed slot only after a pause
     slot_of = flowlet.committer(placed, plan.flowlet_gap_ns) if plan.flowlet_gap_ns and flowlet else None
+    rates = flowlet.queue_rates(plan) if slot_of is not None and flowlet else None
+    queued = flowlet.queue_committer(placed, plan.flowlet_gap_ns, rates) if flowlet and rates else None
     key_is_hash = plan.mode == MODE_TLB
     key_of = tlb_hash(plan.xmit_hash_policy) if key_is_hash else alb_bucket
     policy_hash = hash_function(plan.xmit_hash_policy)
@@ -430,9 +552,12 @@ def _balanced_by_bucket(
         if key is None:
             return active_send(frame)
         bucket = key & 0xFF
-        slot = placed[bucket] if slot_of is None else slot_of(bucket)
-        if not 0 <= slot < count:
-            slot = (key if key_is_hash else policy_hash(frame, VNET)) % count
+        if queued is not None:  # tlb: the key is the hash
+            slot = queued(bucket, key % count, wire_bytes(frame))
+        else:
+            slot = placed[bucket] if slot_of is None else slot_of(bucket)
+            if not 0 <= slot < count:
+                slot = (key if key_is_hash else policy_hash(frame, VNET)) % count
         # counted without a table too (nobody reads it then): a test less per frame
         bucket_bytes[bucket] += len(frame) - VNET
         if slot != active_slot:

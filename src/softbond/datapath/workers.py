@@ -40,7 +40,7 @@ import sys
 
 from . import inprocess as datapath
 from .inprocess import Snapshot, compile_snapshot, forward
-from .abi import BUCKETS
+from .abi import BUCKETS, MAX_MEMBERS
 from .plan import FlowletState, ForwardingPlan
 from ..kernel import packet
 
@@ -54,11 +54,14 @@ PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000
 # Counters: whole pages per worker, u64 slots: datapath's (the loop's C_*,
 # the members' extra wire segments and protocol counters), then the buckets,
 # then the buckets xmit_balance=flowlet moved, then where each bucket's
-# frames leave now (its committed slot + 1, 0: hash).
+# frames leave now (its committed slot + 1, 0: hash), then flowlet's queue
+# model per member slot (FlowletState.queues): worker 0's are every
+# worker's, as all of them fill the same members.
 C_BUCKETS = datapath.COUNTER_SLOTS
 C_FLOWLET_MOVES = C_BUCKETS + BUCKETS
 C_FLOWLET_SLOTS = C_FLOWLET_MOVES + 1
-COUNTER_SLOTS = C_FLOWLET_SLOTS + BUCKETS
+C_MEMBER_QUEUES = C_FLOWLET_SLOTS + BUCKETS
+COUNTER_SLOTS = C_MEMBER_QUEUES + MAX_MEMBERS
 COUNTER_STRIDE = -(-COUNTER_SLOTS * 8 // mmap.PAGESIZE) * mmap.PAGESIZE
 
 
@@ -76,7 +79,7 @@ def counter_view(mem: mmap.mmap, index: int) -> memoryview:
 
 class Worker:
     def __init__(self, index: int, tap_fd: int, control: socket.socket, arp: socket.socket | None,
-                 counters) -> None:
+                 counters, shared=None) -> None:
         self.index = index
         self.tap_fd = tap_fd
         self.control = control
@@ -87,7 +90,9 @@ class Worker:
         self.snapshot = Snapshot()                     # what datapath.forward reads
         self.rotation = itertools.count()              # balance-rr's frame counter, across plans
         # xmit_balance=flowlet's buckets, across plans
-        self.flowlet = FlowletState(counters, C_FLOWLET_MOVES, counters[C_FLOWLET_SLOTS:COUNTER_SLOTS])
+        shared = counters if shared is None else shared        # worker 0's counters
+        self.flowlet = FlowletState(counters, C_FLOWLET_MOVES, counters[C_FLOWLET_SLOTS:C_MEMBER_QUEUES],
+                                    shared[C_MEMBER_QUEUES:COUNTER_SLOTS])
         self.epoll = select.epoll()
         self.epoll.register(tap_fd, select.EPOLLIN)
         self.epoll.register(control.fileno(), select.EPOLLIN)
@@ -181,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     arp = socket.socket(fileno=args.arp_fd) if args.arp_fd >= 0 else None
     mem = mmap.mmap(args.counters_fd, 0)
     os.set_blocking(args.tap_fd, False)
-    worker = Worker(args.index, args.tap_fd, control, arp, counter_view(mem, args.index))
+    worker = Worker(args.index, args.tap_fd, control, arp, counter_view(mem, args.index), counter_view(mem, 0))
     worker.run()
     return 0
 

@@ -216,6 +216,11 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+def _mbit(value: object) -> str:
+    """A line rate in Mbit/s as an operator writes it: 100, 2.5."""
+    return f"{value:g}" if isinstance(value, (int, float)) else "?"
+
+
 def _int(value: Any, default: int = 0) -> int:
     if value is None:
         return default
@@ -520,7 +525,14 @@ def render_verbose(status: BondStatus, *, cap_net_admin: bool = True) -> str:
                      f"{_int(loop.get('slept'))} wakeups from sleep, {_int(loop.get('polled'))} by busy polling")
     flowlet = status.get("flowlet")
     if flowlet:
-        now = f" (now {_int(flowlet.get('gap_now_us'))} us with the queues)" if flowlet.get("gap_auto") else ""
+        if flowlet.get("queue_model"):
+            rates = ", ".join(f"{name} {_mbit(r.get('mbit'))} Mbit/s"
+                              for name, r in sorted((flowlet.get("line_rates") or {}).items()))
+            now = f" (plus each member's queue, modeled at its line rate: {rates})"
+        elif flowlet.get("gap_auto"):
+            now = f" (now {_int(flowlet.get('gap_now_us'))} us with the queues)"
+        else:
+            now = ""
         lines.append(f"Flowlet balancing: gap {_int(flowlet.get('gap_us'))} us{now}, measured every "
                      f"{_int(flowlet.get('interval_ms'))} ms, {_int(flowlet.get('moves'))} bucket moves")
     lines.append(f"HW addr: {format_mac(status.get('hwaddr')) if status.get('hwaddr') else 'None'}")

@@ -101,6 +101,10 @@ class Runner:
     #: (the device's read_committed; -1: hash % count): xmit_balance=flowlet
     #: counts a bucket there, not where it is wanted. None: not read.
     read_committed: Callable[[], Sequence[int] | None] | None = None
+    #: ifindex -> name of members -> (bytes a second, qdisc limit bytes) of
+    #: those whose line rate is known (Links.line_rates): xmit_balance=flowlet's
+    #: queue model. None: not read.
+    read_rates: Callable[[Mapping[int, str]], Mapping[int, tuple[int, int]]] | None = None
 
     def carrier(self, usable: Sequence[Port], active: Port | None) -> bool:
         """bond_set_carrier(): up while any member is usable (min_links is

@@ -77,6 +77,10 @@ from .base import Port, Runner
 #: flow's path change; small imbalances are not worth it)
 IMBALANCE = 0.1
 
+#: with the queue model, a bucket that carried this share of all bytes in
+#: an interval is heavy: it stays on its member until the loads move it
+HEAVY = 0.1
+
 #: the delay of a member whose qdisc holds bytes but sent none in an
 #: interval (or was replaced): unknown, so long that nothing leaves it
 STALLED_DELAY_US = 1_000_000
@@ -87,8 +91,16 @@ QUEUE_READINGS = 5
 #: intervals a moved bucket stays wanted where it went (2 s at the default)
 MOVE_HOLD = 10
 
+#: a member qdisc's limit when it is not known (no tbf): the data path's
+#: model of its queue never holds more than this much time
+QUEUE_CAP_US = 50_000
+
 #: ifindex -> (bytes sent, bytes queued now) of its root qdisc (Rtnl.root_queues)
 QueueStats = Mapping[int, tuple[int, int]]
+#: ifindex -> (bytes a second it drains at, bytes its qdisc holds at most,
+#: 0: unknown), for the members whose line rate is known (Links.line_rates)
+LineRates = Mapping[int, tuple[int, int]]
+ReadRates = Callable[[Mapping[int, str]], LineRates]
 ReadQueues = Callable[[], QueueStats]
 #: each bucket's slot as the data path committed it (-1: hash % count); None: unknown
 ReadCommitted = Callable[[], Sequence[int] | None]
@@ -104,13 +116,16 @@ class MovesCounted(Protocol):
 
 def flowlet_status(
     opts: BondOptions, device: MovesCounted | None, runner: Runner | None = None
-) -> dict[str, int] | None:
+) -> dict[str, object] | None:
     """status --json "flowlet" (None with xmit_balance=hash); `moves`: the
     buckets the data path moved after a pause; `gap_now_us`: the gap the
     data path applies now (flowlet_gap plus the queues' difference);
     `waiting`: buckets that carried bytes in the last interval and are
     wanted on another member than the one the data path sends them by
-    (a move waiting for its pause)."""
+    (a move waiting for its pause); `queue_model`: the data path models
+    each member's queue at its line rate (FlowletBalancer.queue_model);
+    `line_rates`: member name -> {mbit, queue_cap_us} of those whose rate
+    is known."""
     if not flowlet_on(opts):
         return None
     return {
@@ -120,7 +135,26 @@ def flowlet_status(
         "gap_auto": opts.flowlet_gap_auto,
         "gap_now_us": flowlet_gap_us(runner) if runner is not None else opts.flowlet_gap,
         "waiting": runner.flowlet.waiting if isinstance(runner, FlowletRunner) else 0,
+        "queue_model": isinstance(runner, FlowletRunner) and runner.flowlet.queue_model,
+        "line_rates": runner.flowlet.line_rates() if isinstance(runner, FlowletRunner) else {},
     }
+
+
+def member_rate(rate: int, limit: int) -> tuple[int, int]:
+    """(picoseconds a byte, µs its queue holds at most) of a member that
+    drains `rate` bytes a second through a qdisc of `limit` bytes (0:
+    unknown, QUEUE_CAP_US): sb_member's ps_per_byte and queue_cap_us."""
+    ps = max(1, min(0xFFFFFFFF, round(1e12 / rate)))
+    cap = round(limit * 1e6 / rate) if limit else QUEUE_CAP_US
+    return ps, max(1, min(10_000_000, cap))
+
+
+def flowlet_queues(runner: Runner) -> dict[int, tuple[int, int]] | None:
+    """The plan's flowlet_rates: tx member ifindex -> (ps a byte, queue cap
+    µs), when the data paths model the members' queues and place the
+    buckets themselves (flowlet_gap_auto=on and every member's line rate
+    known), else None."""
+    return runner.flowlet.queue_rates() if isinstance(runner, FlowletRunner) and flowlet_on(runner.opts) else None
 
 
 def flowlet_gap_us(runner: Runner) -> int:
@@ -249,6 +283,7 @@ class FlowletBalancer:
         self._tx: list[int] = []
         self._ifindexes: list[int] = []
         self._wanted: tuple[int, ...] = (-1,) * BUCKETS
+        self._published: tuple[int, ...] = (-1,) * BUCKETS  # the plan's table (_wishes)
         self._next = 0.0
         self._queues: QueueStats = {}  # the last read of the members' qdiscs
         self._queues_at = 0.0
@@ -256,6 +291,8 @@ class FlowletBalancer:
         self._queue_gap = 0  # µs the queues add to flowlet_gap, as published
         self._moved: dict[int, float] = {}  # bucket -> when it last moved (was wanted elsewhere, without committed)
         self._committed: Sequence[int] | None = None  # where the data path sent each bucket, as last read
+        self._names: dict[int, str] = {}  # the members', ifindex -> name
+        self._rates: dict[int, tuple[int, int]] = {}  # ifindex -> member_rate() of those whose rate is known
         self.waiting = 0  # buckets that carried bytes and wait for their pause to move, at the last interval
 
     @property
@@ -263,9 +300,48 @@ class FlowletBalancer:
         return self.opts.flowlet_interval / 1000
 
     @property
+    def queue_model(self) -> bool:
+        """The data paths model each member's queue from its line rate and
+        place the buckets themselves (bond.bpf.c's flowlet_queued,
+        FlowletState.queue_committer): flowlet_gap_auto=on and every
+        member's rate known."""
+        return bool(self.opts.flowlet_gap_auto and self._ifindexes and all(i in self._rates for i in self._ifindexes))
+
+    def queue_rates(self) -> dict[int, tuple[int, int]] | None:
+        """ifindex -> (ps a byte, queue cap µs) of each member, with the queue model; else None."""
+        return {i: self._rates[i] for i in self._ifindexes} if self.queue_model else None
+
+    def line_rates(self) -> dict[str, dict[str, float]]:
+        """member name -> {"mbit": its line rate, "queue_cap_us": the
+        longest its qdisc queues}, for the members whose rate is known."""
+        return {
+            self._names[i]: {"mbit": round(8e6 / ps, 3), "queue_cap_us": cap}
+            for i, (ps, cap) in self._rates.items()
+            if i in self._names
+        }
+
+    @property
     def gap_us(self) -> int:
-        """The pause a bucket needs before it moves, as the plan carries it."""
+        """The pause a bucket needs before it moves, as the plan carries it:
+        with the queue model the floor alone (the data path adds each
+        member's queue itself), else flowlet_gap plus the queues' measured
+        difference (flowlet_gap_auto=on)."""
+        if self.queue_model:
+            return self.opts.flowlet_gap
         return self.opts.flowlet_gap + (self._queue_gap if self.opts.flowlet_gap_auto else 0)
+
+    def follow_rates(self, read_rates: ReadRates | None) -> bool:
+        """Read the members' line rates; True when they changed. A read the
+        kernel refuses keeps them as they are."""
+        if read_rates is None or not self._names:
+            return False
+        try:
+            rates = {i: member_rate(rate, limit) for i, (rate, limit) in read_rates(self._names).items() if rate > 0}
+        except OSError:
+            return False
+        changed = rates != self._rates
+        self._rates = rates
+        return changed
 
     def follow_queues(self, read_queues: ReadQueues, now: float) -> bool:
         """Read the members' qdiscs; True when the gap changed (rises at
@@ -283,19 +359,43 @@ class FlowletBalancer:
             return bool(self.opts.flowlet_gap_auto)
         return False
 
-    def placement(self, tx: Sequence[Port]) -> tuple[int, ...]:
+    def placement(self, tx: Sequence[Port], read_rates: ReadRates | None = None) -> tuple[int, ...]:
         """The wanted table; a change of members starts from the hash again
-        (as the kernel re-hashes over the new members)."""
+        (as the kernel re-hashes over the new members) and reads their line
+        rates (a member joining runs without the queue model until its
+        rate is known)."""
         if not self._next:
             self._next = self.clock() + self.interval
         if [id(m) for m in tx] != self._tx:
             self._tx = [id(m) for m in tx]
             self._ifindexes = [m.ifindex for m in tx]
-            self._wanted = (-1,) * BUCKETS
+            self._names = {m.ifindex: m.name for m in tx}
+            self.follow_rates(read_rates)
+            self._wanted = self._published = (-1,) * BUCKETS
             self._delays.clear()
             self._moved.clear()
             self._committed = None
-        return self._wanted
+        return self._published
+
+    def _wishes(
+        self, wanted: tuple[int, ...], committed: Sequence[int] | None, sent: Sequence[int], count: int
+    ) -> tuple[int, ...]:
+        """The table the plan carries: the wanted one; with the queue model
+        (bond.bpf.c's flowlet_queued) a member for each bucket wanted
+        elsewhere than the data path sends it (a move), its own member for
+        each heavy one (HEAVY of the bytes: it stays, as an elephant must
+        not join another one at a pause), -1 for the rest: the data path
+        places their new flowlets on the shortest queue itself."""
+        if not self.queue_model:
+            return wanted
+        if committed is None or len(committed) != BUCKETS:
+            return (-1,) * BUCKETS
+        heavy = HEAVY * sum(sent)
+        table = []
+        for b in range(BUCKETS):
+            src, dst = slot_member(committed[b], b, count), slot_member(wanted[b], b, count)
+            table.append(dst if src != dst or (sent[b] and sent[b] >= heavy) else -1)
+        return tuple(table)
 
     def rebalance(
         self,
@@ -303,6 +403,7 @@ class FlowletBalancer:
         now: float,
         read_queues: ReadQueues | None = None,
         read_committed: ReadCommitted | None = None,
+        read_rates: ReadRates | None = None,
     ) -> bool:
         """Place the buckets from what they carried in the last interval;
         True when a new plan is due (the wanted table or the gap changed).
@@ -312,6 +413,7 @@ class FlowletBalancer:
             return False
         self._next = now + self.interval
         sent = read_bucket_bytes()
+        rates_changed = self.follow_rates(read_rates)
         count = len(self._tx)
         committed = read_committed() if read_committed is not None else None
         if committed is not None and len(committed) == BUCKETS:
@@ -320,10 +422,12 @@ class FlowletBalancer:
             self.waiting = sum(1 for b in waiting if sent[b])
         else:
             wanted = self._place_wanted(sent, count, now)
-        changed = wanted != self._wanted
         self._wanted = wanted
+        published = self._published
+        self._published = self._wishes(wanted, committed, sent, count)
+        changed = self._published != published
         gap_changed = read_queues is not None and self.follow_queues(read_queues, now)
-        return changed or gap_changed
+        return changed or gap_changed or rates_changed
 
     def _place_committed(
         self, committed: Sequence[int], sent: Sequence[int], count: int, now: float
@@ -391,9 +495,9 @@ class FlowletRunner(Runner):
         self.tick_interval = tick
 
     def placement(self, tx: Sequence[Port]) -> tuple[int, ...] | None:
-        return self.flowlet.placement(tx) if flowlet_on(self.opts) else None
+        return self.flowlet.placement(tx, self.read_rates) if flowlet_on(self.opts) else None
 
     def rebalance(self, read_bucket_bytes: Callable[[], list[int]], now: float) -> bool:
         return flowlet_on(self.opts) and self.flowlet.rebalance(
-            read_bucket_bytes, now, self.read_queues, self.read_committed
+            read_bucket_bytes, now, self.read_queues, self.read_committed, self.read_rates
         )

@@ -134,7 +134,7 @@ class Tlb(FlowletRunner):
         measured the buckets, then by least load; a change of members
         hashes again until the next measurement."""
         if flowlet_on(self.opts):
-            return self.flowlet.placement(tx)
+            return self.flowlet.placement(tx, self.read_rates)
         if not self.opts.tlb_dynamic_lb:
             return None
         if not self._next_rebalance:
@@ -148,7 +148,9 @@ class Tlb(FlowletRunner):
         # The tick nearest the due time rebalances: the bond's ticks may
         # have started a moment before the first plan was published.
         if flowlet_on(self.opts):
-            return self.flowlet.rebalance(read_bucket_bytes, now, self.read_queues, self.read_committed)
+            return self.flowlet.rebalance(
+                read_bucket_bytes, now, self.read_queues, self.read_committed, self.read_rates
+            )
         if (
             not self.opts.tlb_dynamic_lb
             or not self._next_rebalance

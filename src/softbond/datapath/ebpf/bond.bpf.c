@@ -106,6 +106,7 @@
 #define SB_F_DYNAMIC 1       /* tlb/alb: the bucket table is in use */
 #define SB_F_ARP_SLOWPATH 2  /* alb: outgoing ARP goes to the hidden peer */
 #define SB_F_FLOWLET 4       /* xmit_balance=flowlet: buckets move at a pause (flowlet_slot) */
+#define SB_F_FLOWLET_QUEUES 8 /* flowlet: the program models the members' queues and places (flowlet_queued) */
 
 struct sb_config {
 	__u32 mode;
@@ -127,6 +128,8 @@ struct sb_member {
 	__u32 ifindex;
 	__u8 mac[6];
 	__u16 stat;             /* its sb_stats slot */
+	__u32 ps_per_byte;      /* SB_F_FLOWLET_QUEUES: its line rate, picoseconds a byte */
+	__u32 queue_cap_us;     /* SB_F_FLOWLET_QUEUES: the longest its qdisc queues */
 };
 
 struct sb_rx {
@@ -1068,14 +1071,16 @@ static __always_inline int send_active(struct __sk_buff *skb, struct sb_config *
 /* ------------------------------------------------------ flowlet balancing */
 
 /* xmit_balance=flowlet (modes/flowlet.py; plan.FlowletState is the Python
- * side): per bucket, the slot it uses now (-1: hash % count) and when its
- * last frame left. Not banked: it is the data path's own state, and a slot
- * past the bank's members is read as -1. CPUs race on an entry at worst
- * by committing the same wanted slot twice. */
+ * side): per bucket, the slot it uses now (-1: hash % count), when its
+ * last frame left, and (SB_F_FLOWLET_QUEUES) when that frame will have
+ * left its member's queue. Not banked: it is the data path's own state,
+ * and a slot past the bank's members is read as -1. CPUs race on an entry
+ * at worst by committing the same move twice. */
 struct sb_flowlet {
 	__u64 last_ns;
 	__s32 slot;
 	__u32 pad;
+	__u64 depart_ns;
 };
 
 struct {
@@ -1092,41 +1097,177 @@ struct {
 	__type(value, __u64);
 } sb_flow_moves SEC(".maps");
 
+/* SB_F_FLOWLET_QUEUES: per member (its sb_stats slot), when the queue the
+ * bond has filled it with empties: each frame sent by it starts when the
+ * one before has left, at its line rate (sb_member.ps_per_byte), the way
+ * its qdisc drains. Not banked: a member's queue outlives plans. Two CPUs
+ * sending by one member at once may lose one frame's time; the gap's
+ * floor (flowlet_gap) covers it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SB_STAT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sb_member_queue SEC(".maps");
+
+static __always_inline void count_move(struct sb_flowlet *f)
+{
+	__u32 zero = 0;
+	__u64 *moves = bpf_map_lookup_elem(&sb_flow_moves, &zero);
+
+	if (moves && f->last_ns)  /* a bucket's first frame is no move */
+		*moves += 1;
+}
+
 /* FlowletState.committer: the bucket's slot now, moved to `wanted` when its
- * last frame is older than the gap (a bucket's first frame counts no move). */
+ * last frame is older than the gap. */
 static __always_inline __s32 flowlet_slot(__u32 bucket, __s32 wanted, __u32 gap_us)
 {
-	__u32 key = bucket & 0xFF, zero = 0;
+	__u32 key = bucket & 0xFF;
 	struct sb_flowlet *f = bpf_map_lookup_elem(&sb_flowlet, &key);
-	__u64 now = bpf_ktime_get_ns(), *moves;
+	__u64 now = bpf_ktime_get_ns();
 
 	if (!f)
 		return wanted;
 	if (f->slot != wanted && now - f->last_ns > (__u64)gap_us * 1000) {
+		count_move(f);
 		f->slot = wanted;
-		moves = bpf_map_lookup_elem(&sb_flow_moves, &zero);
-		if (moves && f->last_ns)
-			*moves += 1;
 	}
 	f->last_ns = now;
 	return f->slot;
 }
 
+static __always_inline __u64 *member_queue(struct sb_member *m)
+{
+	__u32 key = m->stat;
+
+	return bpf_map_lookup_elem(&sb_member_queue, &key);
+}
+
+/* When member `slot`'s queue lets a new frame start: now, or when what
+ * the bond queued on it has left. */
+static __always_inline __u64 queue_free(__u32 bank, __u32 slot, __u64 now)
+{
+	struct sb_member *m = member(bank, slot);
+	__u64 *q;
+
+	if (!m)
+		return ~0ULL;
+	q = member_queue(m);
+	if (!q)
+		return ~0ULL;
+	return *q > now ? *q : now;
+}
+
+/* The bytes a frame takes on the wire: a GSO frame leaves as gso_segs
+ * frames, each with its headers (66 bytes for TCP over IPv4 with
+ * timestamps; IPv6's 20 more go uncounted, inside the gap's floor). */
+static __always_inline __u32 wire_len(struct __sk_buff *skb)
+{
+	__u32 segs = skb->gso_segs;
+
+	return skb->len + (segs > 1 ? (segs - 1) * 66 : 0);
+}
+
+/* FlowletState.queue_committer (SB_F_FLOWLET_QUEUES): the slot for a frame
+ * of `len` bytes of `bucket`, whose slot is `hashed` while it never moved.
+ * Where it goes, by `wanted` (the control plane's table): a member other
+ * than its own: there (the loads it measures over an interval say which
+ * member carries more than its share); its own member: it stays (a heavy
+ * bucket: an elephant that pauses must not join another one because a
+ * burst made its own queue the longer for a moment); -1, a light bucket
+ * or one not measured yet: after a pause longer than the gap's floor (a
+ * new flowlet), to the member whose queue frees first, when that is sooner
+ * than its own (join the shortest queue; with equal queues, an idle bond's,
+ * nothing moves and the kernel's hash stays the placement). When: only
+ * once its frames on the new member cannot overtake its last one on the
+ * member it leaves, i.e. when the new member lets a frame start after that
+ * one has left, plus the floor for the rings, links and switch no qdisc
+ * shows. A flow that sends on never pauses as long as its own queue, so it
+ * moves when the new member's queue is long too. */
+static __always_inline __u32 flowlet_queued(struct sb_config *cfg, __u32 bank, __u32 count, __u32 bucket,
+					    __s32 wanted, __u32 hashed, __u32 len)
+{
+	__u32 key = bucket & 0xFF, slot, best, i;
+	struct sb_flowlet *f = bpf_map_lookup_elem(&sb_flowlet, &key);
+	__u64 now = bpf_ktime_get_ns(), gap = (__u64)cfg->flowlet_gap_us * 1000, free, best_free, start, old;
+	struct sb_member *m;
+	__u64 *q;
+
+	if (!f)
+		return hashed;
+	/* a bucket never sent holds a zeroed entry: it starts on the hash's member */
+	slot = f->last_ns && f->slot >= 0 && (__u32)f->slot < count ? (__u32)f->slot : hashed;
+	m = member(bank, slot);
+	if (!m)
+		return slot;
+	best = slot;
+	best_free = queue_free(bank, slot, now);
+	if (wanted >= 0 && (__u32)wanted < count) {
+		best = wanted;
+		best_free = queue_free(bank, best, now);
+	} else if (now - f->last_ns > gap) {
+		for (i = 0; i < SB_MAX_MEMBERS; i++) {
+			if (i >= count)
+				break;
+			free = queue_free(bank, i, now);
+			if (free < best_free) {
+				best = i;
+				best_free = free;
+			}
+		}
+	}
+	if (best != slot && best_free >= f->depart_ns + gap) {
+		count_move(f);
+		slot = best;
+		m = member(bank, slot);
+	}
+	f->slot = slot;
+	f->last_ns = now;
+	f->depart_ns = now;
+	if (!m || !m->ps_per_byte)
+		return slot;
+	q = member_queue(m);
+	if (!q)
+		return slot;
+	/* compare-and-swap: two CPUs sending by one member at once would
+	 * otherwise lose a frame's time (up to a GSO frame's, 5 ms at 100
+	 * Mbit/s), and a bucket could leave before its frame has; after four
+	 * collisions in a row the frame goes uncounted */
+	for (i = 0; i < 4; i++) {
+		old = *(volatile __u64 *)q;
+		start = old > now ? old : now;
+		start += (__u64)len * m->ps_per_byte / 1000;
+		/* the qdisc drops past its limit: what it dropped does not queue */
+		if (start > now + (__u64)m->queue_cap_us * 1000)
+			start = now + (__u64)m->queue_cap_us * 1000;
+		if (__sync_val_compare_and_swap(q, old, start) == old)
+			break;
+	}
+	f->depart_ns = start;
+	return slot;
+}
+
 /* _hashed_flowlets() in datapath/plan.py: xor and 802.3ad by the bucket's
  * committed slot, else the kernel's hash % count. */
-static __always_inline int send_flowlet(struct __sk_buff *skb, struct sb_config *cfg, __u32 bank, __u32 hash)
+static __always_inline int send_flowlet(struct __sk_buff *skb, struct sb_config *cfg, __u32 bank, __u32 count,
+					__u32 hash)
 {
-	__u32 key = bank * SB_BUCKETS + (hash & 0xFF);
-	__s32 *placed = bpf_map_lookup_elem(&sb_buckets, &key), slot;
+	__u32 key = hash & 0xFF;
+	__s32 *placed, slot;
 	__u64 *bytes;
 
-	key = hash & 0xFF;
 	bytes = bpf_map_lookup_elem(&sb_bucket_bytes, &key);
 	if (bytes)
 		*bytes += skb->len;
+	key = bank * SB_BUCKETS + (hash & 0xFF);
+	placed = bpf_map_lookup_elem(&sb_buckets, &key);
+	if (cfg->flags & SB_F_FLOWLET_QUEUES)
+		return send_slot(skb, cfg, bank,
+				 flowlet_queued(cfg, bank, count, hash, placed ? *placed : -1, hash % count, wire_len(skb)));
 	slot = flowlet_slot(hash, placed ? *placed : -1, cfg->flowlet_gap_us);
-	if (slot < 0 || (__u32)slot >= cfg->count)
-		return send_slot(skb, cfg, bank, hash % cfg->count);
+	if (slot < 0 || (__u32)slot >= count)
+		return send_slot(skb, cfg, bank, hash % count);
 	return send_slot(skb, cfg, bank, slot);
 }
 
@@ -1146,7 +1287,9 @@ static __always_inline int send_balanced(struct __sk_buff *skb, struct sb_config
 		key = bank * SB_BUCKETS + (bucket & 0xFF);
 		placed = bpf_map_lookup_elem(&sb_buckets, &key);
 		wanted = placed ? *placed : -1;
-		if (cfg->flags & SB_F_FLOWLET)
+		if (cfg->flags & SB_F_FLOWLET_QUEUES)
+			wanted = flowlet_queued(cfg, bank, cfg->count, bucket, wanted, slot, wire_len(skb));
+		else if (cfg->flags & SB_F_FLOWLET)
 			wanted = flowlet_slot(bucket, wanted, cfg->flowlet_gap_us);
 		if (wanted >= 0 && (__u32)wanted < cfg->count)
 			slot = wanted;
@@ -1222,7 +1365,7 @@ int sb_egress(struct __sk_buff *skb)
 		if (count == 1)
 			return send_slot(skb, cfg, bank, 0);
 		if (cfg->flags & SB_F_FLOWLET)
-			return send_flowlet(skb, cfg, bank, xmit_hash(skb, &l, cfg->policy));
+			return send_flowlet(skb, cfg, bank, count, xmit_hash(skb, &l, cfg->policy));
 		return send_slot(skb, cfg, bank, xmit_hash(skb, &l, cfg->policy) % count);
 
 	case MODE_BCAST:

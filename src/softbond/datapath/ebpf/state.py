@@ -20,7 +20,8 @@ from __future__ import annotations
 import struct
 import threading
 
-from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, F_FLOWLET, MAX_MEMBERS, MEMBER, RX, RX_DROP, RX_SLOT,
+from ..abi import (BUCKETS, CONFIG, F_ARP_SLOWPATH, F_DYNAMIC, F_FLOWLET, F_FLOWLET_QUEUES,
+                   MAX_MEMBERS, MEMBER, RX, RX_DROP, RX_SLOT,
                    RX_SLOTS, STAT_NAMES, STAT_SLOTS, STATS)
 from ..plan import ForwardingPlan
 from . import bpfsys
@@ -28,7 +29,7 @@ from . import bpfsys
 U32 = struct.Struct("=I")
 S32 = struct.Struct("=i")
 U64 = struct.Struct("=Q")
-FLOWLET = struct.Struct("=QiI")     # struct sb_flowlet: last_ns, slot, pad
+FLOWLET = struct.Struct("=QiIQ")    # struct sb_flowlet: last_ns, slot, pad, depart_ns
 
 
 class BondMaps:
@@ -94,7 +95,7 @@ class BondMaps:
         count = self.config(bank)["count"]
         out = []
         for i in range(min(count, MAX_MEMBERS)):
-            ifindex, mac, _ = MEMBER.unpack(bpfsys.lookup(self.fd["sb_members"], U32.pack(bank * MAX_MEMBERS + i),
+            ifindex, mac, *_ = MEMBER.unpack(bpfsys.lookup(self.fd["sb_members"], U32.pack(bank * MAX_MEMBERS + i),
                                                           MEMBER.size))
             out.append((ifindex, mac))
         return out
@@ -245,9 +246,10 @@ class BondMaps:
         if snap.active:
             self.ensure_stats(snap.active)
         # Only the slots below count: the program never reads past it.
+        rates = snap.flowlet_rates or {}
         if members:
             self._write_array("sb_members", bank * MAX_MEMBERS,
-                              [MEMBER.pack(i, mac, self.stat_slot(i)) for i, mac in members])
+                              [MEMBER.pack(i, mac, self.stat_slot(i), *rates.get(i, (0, 0))) for i, mac in members])
         flags = 0
         if snap.buckets is not None:
             flags |= F_DYNAMIC
@@ -256,6 +258,8 @@ class BondMaps:
             flags |= F_ARP_SLOWPATH
         if snap.flowlet_gap_ns and snap.buckets is not None:
             flags |= F_FLOWLET
+            if snap.flowlet_rates:
+                flags |= F_FLOWLET_QUEUES
         self.generation += 1
         self._write_config(bank, mode=snap.mode, policy=snap.xmit_hash_policy, pps=snap.packets_per_slave,
                            count=len(members), active=snap.active, active_slot=snap.active_slot, flags=flags,
@@ -363,7 +367,7 @@ class BondMaps:
         except OSError:
             raw = b"".join(bpfsys.lookup(fd, U32.pack(i), FLOWLET.size) or bytes(FLOWLET.size)
                            for i in range(BUCKETS))
-        return [slot if last_ns else -1 for last_ns, slot, _ in FLOWLET.iter_unpack(raw)]
+        return [slot if last_ns else -1 for last_ns, slot, *_ in FLOWLET.iter_unpack(raw)]
 
     def prime_bucket_bytes(self) -> None:
         self._bucket_seen = self.bucket_totals()
