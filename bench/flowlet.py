@@ -22,7 +22,7 @@ the layer3+4 hash puts on the same member, plus 20 mice (iperf3 -P 20 at
     xor flowlet ovs what the userspace switch does to order, LACP aside
 
 Per case: aggregate goodput (what the peer received, all 22 flows, from
-second 2 on), the elephants' goodput and Jain's fairness index over the
+second 2 on) and its lowest second, the elephants' goodput and Jain's fairness index over the
 two, their TCP retransmits (iperf3) and the reordering the sender saw
 (`ss -ti` reord_seen, sampled 2 s before the end), flowlet moves. Traffic
 stays inside the namespaces the topology makes.
@@ -121,7 +121,9 @@ def one_case(name: str, switch: dict, options: tuple[str, ...], seconds: int, da
     return {"aggregate": statistics.mean(per_second), "elephants": goodput, "jain": jain(goodput),
             "retransmits": sum(s["sender"].get("retransmits", 0) for s in eleph),
             "mice_retransmits": results[1]["end"]["sum_sent"].get("retransmits", 0),
-            "reord_seen": reord, "moves": (status.get("flowlet") or {}).get("moves")}
+            "reord_seen": reord, "moves": (status.get("flowlet") or {}).get("moves"), "per_second": per_second,
+            "elephant_seconds": [[st["bits_per_second"] / 1e6 for st in iv["streams"]]
+                                 for iv in received[0]["intervals"]]}
 
 
 def gap_name(gap: str) -> str:
@@ -161,13 +163,13 @@ def main() -> None:
              for ms in depths for name, switch, options in cases]
     print(f"commit {commit()}, load average before: {loadavg()}; R = {RATE} Mbit/s per member, "
           f"{args.seconds} s per run, {args.runs} run(s), datapath={args.datapath}", flush=True)
-    print("| case | aggregate Mbit/s (x R) | elephants Mbit/s | Jain | elephant retransmits | mice retransmits "
-          "| reord_seen | moves | load avg |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| case | aggregate Mbit/s (x R) | lowest second (x R) | elephants Mbit/s | Jain | elephant retransmits "
+          "| mice retransmits | reord_seen | moves | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, switch, options, queue_ms in cases:
         for _ in range(args.runs):
             r = one_case(name, switch, options, args.seconds, args.datapath, queue_ms=queue_ms)
-            print(f"| {name} | {r['aggregate']:.0f} ({r['aggregate'] / RATE:.2f}) | "
+            print(f"| {name} | {r['aggregate']:.0f} ({r['aggregate'] / RATE:.2f}) | {min(r['per_second']) / RATE:.2f} | "
                   f"{' + '.join(f'{g:.0f}' for g in r['elephants'])} | {r['jain']:.2f} | {r['retransmits']} | "
                   f"{r['mice_retransmits']} | {r['reord_seen']} | {r['moves'] if r['moves'] is not None else '-'} | "
                   f"{loadavg()} |", flush=True)
