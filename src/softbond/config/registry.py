@@ -321,9 +321,10 @@ SPECS: tuple[OptionSpec, ...] = (
     _spec("flowlet_interval", "int", 200, "flowlet balancing: milliseconds between load measurements (each may "
           "ask buckets to move)", values=(("minval", 10), ("maxval", 60000)), min=10, max=60000,
           unsupported=only(*_FLOWLET_MODES)),
-    _spec("flowlet_gap_auto", "bool", 1, "flowlet balancing: on: the gap is flowlet_gap plus the largest "
-          "difference in queueing delay between the members' qdiscs (bytes queued over the rate sent, read every "
-          "flowlet_interval), so a moved flow cannot overtake its frames still queued; off: flowlet_gap alone",
+    _spec("flowlet_gap_auto", "bool", 1, "flowlet balancing: on: the data path models each member's queue at "
+          "its line rate (a tbf root's rate, else the driver's speed) and moves a flow only once its frames on the "
+          "new member cannot overtake those still queued (plus flowlet_gap); with a member's rate unknown, the gap "
+          "is flowlet_gap plus the largest difference in the members' measured qdisc delays; off: flowlet_gap alone",
           values=_ONOFF, unsupported=only(*_FLOWLET_MODES)),
 )
 # fmt: on

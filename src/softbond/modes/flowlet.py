@@ -38,7 +38,20 @@ exactly for 2 and 4 members (the hash's low bits); with other counts the
 load estimate is approximate, the frames still leave by the kernel's
 member.
 
-The gap follows the queues (flowlet_gap_auto=on): a frame waits in its
+The queue model (flowlet_gap_auto=on, every member's line rate known: a
+tbf root's rate and limit, else the driver's speed, Links.line_rates read
+every interval): the plan carries each member's picoseconds a byte and
+queue cap, and the data path models each member's queue itself (every
+frame starts when the one before has left, at the line rate) and moves a
+bucket only once its frames on the new member cannot overtake its last one
+on the old (bond.bpf.c's flowlet_queued says how). A reading every
+interval could not: it misses the peaks of TCP's sawtooth. The table then
+carries the balancer's moves and pins its heavy buckets (HEAVY) where the
+data path sends them; -1 lets the data path place a bucket's new flowlets
+on the shortest queue (`_wishes`). The gap is flowlet_gap alone, the floor.
+
+Without the model (a member's rate unknown), the gap follows the queues
+(flowlet_gap_auto=on): a frame waits in its
 member's qdisc before it leaves, so a bucket moving from member A to B
 must pause longer than delay(A) - delay(B) or its first frames on B
 overtake its last ones still queued on A. Every flowlet_interval the
