@@ -33,6 +33,9 @@ MODES = {"active-backup": 1, "balance-rr": 0, "balance-xor": 2, "broadcast": 3, 
 # frames come back to back, so no bucket pauses and what is measured is the
 # per-frame clock read and gap check
 FLOWLET_MODES = {"balance-xor flowlet": 2, "balance-tlb flowlet": 5}
+# flowlet's queue model (every member's line rate known, a tree with
+# FlowletState.queue_committer): the per-frame queue arithmetic on top
+QUEUE_MODES = {"balance-xor flowlet queues": 2, "balance-tlb flowlet queues": 5}
 FRAMES = 200_000
 VNET = bytes(10)
 
@@ -58,11 +61,17 @@ def tcp_frames(flows: int = 64) -> list[memoryview]:
     return out
 
 
-def transmit_for(mode: int, frames: list[memoryview], **options):
+def transmit_for(mode: int, frames: list[memoryview], queues: bool = False, **options):
     from softbond.config.registry import BondOptions
     from softbond.modes import make_runner
     runner = make_runner(replace(BondOptions(), mode=mode, xmit_hash_policy=1, **options))
     members = [Member(f"eth{i}", 1001 + i, bytes([2, 0xAA, 0, 0, 0, i])) for i in range(2)]
+    flowlet = None
+    if queues:                                                  # 100 Mbit/s members behind a 20 ms tbf
+        from softbond.datapath.plan import FlowletState
+        runner.read_rates = lambda names: {i: (12_500_000, 282_500) for i in names}
+        flowlet = FlowletState()
+        flowlet.member_slots = {m.ifindex: i for i, m in enumerate(members)}
     active = members[0] if mode in (1, 5, 6) else None
     try:
         from softbond.datapath.plan import build_plan, compile_transmit
@@ -83,7 +92,9 @@ def transmit_for(mode: int, frames: list[memoryview], **options):
 
     def compiled():
         plan = build_plan(runner, members, members, active, bytes(6))
-        return compile_transmit(plan, {m.ifindex: m.send for m in members}, counts, lambda frame: False)
+        assert not queues or plan.flowlet_rates, "the queue model is not on"
+        return compile_transmit(plan, {m.ifindex: m.send for m in members}, counts, lambda frame: False,
+                                flowlet=flowlet)
     transmit = compiled()
     for frame in frames:
         transmit(frame)
@@ -99,6 +110,9 @@ def measure() -> dict[str, float]:
     cases = [(name, mode, {}) for name, mode in MODES.items()]
     if hasattr(BondOptions(), "xmit_balance"):
         cases += [(name, mode, {"xmit_balance": 1}) for name, mode in FLOWLET_MODES.items()]
+    from softbond.datapath.plan import FlowletState
+    if hasattr(FlowletState, "queue_committer"):
+        cases += [(name, mode, {"xmit_balance": 1, "queues": True}) for name, mode in QUEUE_MODES.items()]
     for name, mode, options in cases:
         transmit = transmit_for(mode, frames, **options)
         batches = FRAMES // len(frames)
@@ -128,7 +142,7 @@ def main() -> int:
         return 0
     if not args.compare:
         for name, ns in measure().items():
-            print(f"{name:14} {ns:7.0f} ns/frame")
+            print(f"{name:26} {ns:7.0f} ns/frame")
         return 0
     old_tree, new_tree = args.compare
     runs: dict[str, list[dict]] = {"old": [], "new": []}
