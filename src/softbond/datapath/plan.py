@@ -87,9 +87,11 @@ class ForwardingPlan:
     flowlet_gap_ns: int = 0
     # flowlet with every tx member's line rate known (modes/flowlet.py's
     # queue model): tx member ifindex -> (picoseconds a byte, µs its qdisc
-    # queues at most); the data paths then model each member's queue and
-    # place the buckets themselves, `buckets` all -1 (bond.bpf.c's
-    # flowlet_queued, FlowletState.queue_committer). None: no model.
+    # queues at most); the data paths then model each member's queue, and
+    # `buckets` carries only the balancer's moves and the heavy buckets it
+    # keeps where they are, -1 letting the data path place a bucket's new
+    # flowlets on the shortest queue (bond.bpf.c's flowlet_queued,
+    # FlowletState.queue_committer). None: no model.
     flowlet_rates: dict[int, tuple[int, int]] | None = field(default=None, hash=False)
     # The carrier rescue (ebpf/rescue.py): where each member's frames go
     # while it has no carrier (rescue_targets), and, for the receive side,
