@@ -20,10 +20,10 @@ from softbond.datapath import abi
 BPF_SOURCE = Path(abi.__file__).parent / "ebpf" / "bond.bpf.c"
 
 # The #defines the Python side mirrors, by C name -> datapath_abi name.
-_ABI_DEFINE = re.compile(r"^#define ((?:MODE|POL|RX|SB_F|PC|SB_PROTO)_\w+|SB_MAX_MEMBERS|SB_BUCKETS|SB_STAT_SLOTS|SB_RX_SLOTS)\b",
+_ABI_DEFINE = re.compile(r"^#define ((?:MODE|POL|RX|SB_F|PC|SB_PROTO)_\w+|SB_MAX_MEMBERS|SB_BUCKETS|SB_STAT_SLOTS|SB_RX_SLOTS|SB_FLOWLET_SCAN)\b",
                          re.M)
 _ABI_ATTRIBUTE = re.compile(r"^(?:(?:MODE|POL|RX|F|PC|PROTO)_(?!CLASSES$|DIRECTIONS$|BLOCK$|SLOT$)\w+|MAX_MEMBERS|BUCKETS"
-                            r"|STAT_SLOTS)$")
+                            r"|STAT_SLOTS|FLOWLET_SCAN)$")
 _STRUCT = re.compile(r"^struct (sb_\w+) \{(.*?)^\};", re.M | re.S)
 _FIELD = re.compile(r"^\s*__([us])(8|16|32|64) (\w+)(?:\[(\d+)\])?;", re.M)
 _MAP = re.compile(r"^\} (\w+) SEC\(\"\.maps\"\);", re.M)

@@ -65,6 +65,9 @@ F_ARP_SLOWPATH = 2       # alb: outgoing ARP goes to the hidden peer
 F_FLOWLET = 4            # xor/802.3ad/tlb, xmit_balance=flowlet: the bucket table
                          # is where buckets are wanted, moved at a pause of
                          # sb_config.flowlet_gap_us (sb_flowlet)
+# flowlet's queue model looks for the shortest queue among the first this
+# many members (SB_FLOWLET_SCAN: the verifier walks the scan per member)
+FLOWLET_SCAN = 8
 F_FLOWLET_QUEUES = 8     # flowlet with every member's line rate known: the data
                          # path models each member's queue (sb_member_queue,
                          # sb_member.ps_per_byte) and places the buckets itself

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence, TypeAlias
 
 from .abi import (
+    FLOWLET_SCAN,
     BUCKETS,
     MAX_MEMBERS,
     MODE_8023AD,
@@ -272,6 +273,7 @@ class FlowletState:
             self.clock,
         )
         shown, queues, count = self.shown, self.queues, len(rates)
+        scan = min(count, FLOWLET_SCAN)  # bond.bpf.c's SB_FLOWLET_SCAN
 
         def slot_of(bucket: int, hashed: int, nbytes: int) -> int:
             now = clock()
@@ -289,7 +291,7 @@ class FlowletState:
                 if best_free < now:
                     best_free = now
             elif now - last_seen[bucket] > gap_ns:
-                for i in range(count):
+                for i in range(scan):
                     free = queues[rates[i][0]]
                     if free < now:
                         free = now

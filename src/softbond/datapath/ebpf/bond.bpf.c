@@ -1185,6 +1185,11 @@ static __always_inline __u32 wire_len(struct __sk_buff *skb)
  * one has left, plus the floor for the rings, links and switch no qdisc
  * shows. A flow that sends on never pauses as long as its own queue, so it
  * moves when the new member's queue is long too. */
+/* flowlet_queued's scan for the shortest queue looks at the first this
+ * many members: the verifier walks the scan once per member and call site,
+ * and each one lengthens the object's load (with all 32, by 40%) */
+#define SB_FLOWLET_SCAN 8
+
 static __always_inline __u32 flowlet_queued(struct sb_config *cfg, __u32 bank, __u32 count, __u32 bucket,
 					    __s32 wanted, __u32 hashed, __u32 len)
 {
@@ -1207,7 +1212,7 @@ static __always_inline __u32 flowlet_queued(struct sb_config *cfg, __u32 bank, _
 		best = wanted;
 		best_free = queue_free(bank, best, now);
 	} else if (now - f->last_ns > gap) {
-		for (i = 0; i < SB_MAX_MEMBERS; i++) {
+		for (i = 0; i < SB_FLOWLET_SCAN; i++) {
 			if (i >= count)
 				break;
 			free = queue_free(bank, i, now);
@@ -1232,9 +1237,10 @@ static __always_inline __u32 flowlet_queued(struct sb_config *cfg, __u32 bank, _
 		return slot;
 	/* compare-and-swap: two CPUs sending by one member at once would
 	 * otherwise lose a frame's time (up to a GSO frame's, 5 ms at 100
-	 * Mbit/s), and a bucket could leave before its frame has; after four
-	 * collisions in a row the frame goes uncounted */
-	for (i = 0; i < 4; i++) {
+	 * Mbit/s), and a bucket could leave before its frame has; after two
+	 * collisions in a row the frame goes uncounted (more tries cost the
+	 * verifier, not the data path) */
+	for (i = 0; i < 2; i++) {
 		old = *(volatile __u64 *)q;
 		start = old > now ? old : now;
 		start += (__u64)len * m->ps_per_byte / 1000;
