@@ -57,6 +57,9 @@ def _probe() -> tuple[bool, str]:
         path = build.object_path()
     except FileNotFoundError as exc:
         return False, str(exc)
+    mark = verified_mark(path)
+    if mark is not None and _marked(mark):
+        return True, ""
     try:
         obj, _ = loader.load(path)      # in a child: libbpf is never mapped here (loadchild.py)
     except OSError as exc:
@@ -64,4 +67,46 @@ def _probe() -> tuple[bool, str]:
             return False, str(exc)
         return False, f"cannot load {os.path.basename(path)}: {exc}"
     obj.close()
+    if mark is not None:
+        _mark(mark)
     return True, ""
+
+
+def verified_mark(path: str) -> str | None:
+    """The file that says the object at `path` passed this kernel's
+    verifier since it booted: named by the object file's identity (inode,
+    size, modification time in ns: a rebuild or reinstall is a new file;
+    no hash, which would import OpenSSL into the bond) and the boot's id,
+    in the run directory (root's). A later `up` then skips the probe's
+    load: the verifier runs over the whole object, 0.3 s on this project's
+    machine, and the bond loads the object once more for itself anyway.
+    None when either cannot be read (the probe loads, as before)."""
+    from ...kernel import rundir
+    try:
+        st = os.stat(path)
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except OSError:
+        return None
+    return os.path.join(rundir.RUN_ROOT, "verified", f"bond.bpf-{st.st_ino}-{st.st_size}-{st.st_mtime_ns}-{boot}")
+
+
+def _marked(mark: str) -> bool:
+    from ...kernel import runfiles
+    try:
+        return runfiles.read_file(mark) is not None     # root's own regular file only, never a symlink
+    except (OSError, runfiles.RunError):                # unreadable, or refused: probe, as if unmarked
+        return False
+
+
+def _mark(mark: str) -> None:
+    from ...kernel import runfiles
+    try:
+        runfiles.ensure_dir(os.path.dirname(os.path.dirname(mark)), private=False)
+        runfiles.ensure_dir(os.path.dirname(mark), private=True)
+        runfiles.write_atomic(mark, b"verified\n")
+        for name in os.listdir(os.path.dirname(mark)):  # an earlier build's or boot's: never asked for again
+            if name.startswith("bond.bpf-") and name != os.path.basename(mark):
+                os.unlink(os.path.join(os.path.dirname(mark), name))
+    except (OSError, runfiles.RunError):                # no run directory here: the next `up` probes again
+        pass
