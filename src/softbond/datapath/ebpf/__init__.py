@@ -74,21 +74,28 @@ def _probe() -> tuple[bool, str]:
 
 def verified_mark(path: str) -> str | None:
     """The file that says the object at `path` passed this kernel's
-    verifier since it booted: named by the object file's identity (inode,
-    size, modification time in ns: a rebuild or reinstall is a new file;
-    no hash, which would import OpenSSL into the bond) and the boot's id,
-    in the run directory (root's). A later `up` then skips the probe's
-    load: the verifier runs over the whole object, 0.3 s on this project's
-    machine, and the bond loads the object once more for itself anyway.
-    None when either cannot be read (the probe loads, as before)."""
+    verifier since it booted, loaded by a process like this one: named by
+    the object file's identity (inode, size, modification time in ns: a
+    rebuild or reinstall is a new file; no hash, which would import
+    OpenSSL into the bond), the boot's id, and this process's effective
+    capabilities and user namespace (root without CAP_BPF, or in a
+    container's namespace, is refused what full root is allowed), in the
+    run directory (root's). A later `up` then skips the probe's load: the
+    verifier runs over the whole object, 0.3 s on this project's machine,
+    and the bond loads the object once more for itself anyway. None when
+    any of it cannot be read (the probe loads, as before)."""
     from ...kernel import rundir
     try:
         st = os.stat(path)
         with open("/proc/sys/kernel/random/boot_id") as f:
             boot = f.read().strip()
-    except OSError:
+        with open("/proc/self/status") as f:
+            caps = next(line.split()[1] for line in f if line.startswith("CapEff:"))
+        userns = os.stat("/proc/self/ns/user").st_ino
+    except (OSError, StopIteration, IndexError):
         return None
-    return os.path.join(rundir.RUN_ROOT, "verified", f"bond.bpf-{st.st_ino}-{st.st_size}-{st.st_mtime_ns}-{boot}")
+    name = f"bond.bpf-{st.st_ino}-{st.st_size}-{st.st_mtime_ns}-{boot}-{caps}-{userns}"
+    return os.path.join(rundir.RUN_ROOT, "verified", name)
 
 
 def _marked(mark: str) -> bool:
