@@ -15,6 +15,7 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass
+from typing import Iterator
 
 from .netlink import IFLA_ADDRESS, IFLA_GSO_MAX_SEGS, IFLA_GSO_MAX_SIZE, IFLA_IFNAME, IFLA_MTU
 
@@ -375,14 +376,20 @@ class Rtnl:
                 kinds.append(_str(parse_attrs(body, _TCMSG.size, len(body)), TCA_KIND) or "")
         return kinds
 
+    def _root_qdiscs(self) -> Iterator[tuple[int, dict[int, bytes]]]:
+        """(ifindex, attributes) of each interface's root qdisc, from one dump."""
+        for body in self._dump(RTM_GETQDISC, _tc(0, 0, 0, 0)):
+            _family, ifindex, _handle, parent, _info = _TCMSG.unpack_from(body)
+            if parent == TC_H_ROOT:
+                yield ifindex, parse_attrs(body, _TCMSG.size, len(body))
+
     def root_queues(self) -> dict[int, tuple[int, int]]:
         """ifindex -> (bytes sent, bytes queued now) of each interface's
         root qdisc, from one dump (TCA_STATS; noqueue devices have none)."""
         out = {}
-        for body in self._dump(RTM_GETQDISC, _tc(0, 0, 0, 0)):
-            _family, ifindex, _handle, parent, _info = _TCMSG.unpack_from(body)
-            stats = parse_attrs(body, _TCMSG.size, len(body)).get(TCA_STATS)
-            if parent == TC_H_ROOT and stats is not None and len(stats) >= _TC_STATS.size:
+        for ifindex, attrs in self._root_qdiscs():
+            stats = attrs.get(TCA_STATS)
+            if stats is not None and len(stats) >= _TC_STATS.size:
                 sent, *_, backlog = _TC_STATS.unpack_from(stats)
                 out[ifindex] = (sent, backlog)
         return out
@@ -392,10 +399,8 @@ class Rtnl:
         interface whose root qdisc is a tbf: the line rate a shaped link
         drains at, and its limit (one dump)."""
         out = {}
-        for body in self._dump(RTM_GETQDISC, _tc(0, 0, 0, 0)):
-            _family, ifindex, _handle, parent, _info = _TCMSG.unpack_from(body)
-            attrs = parse_attrs(body, _TCMSG.size, len(body))
-            if parent != TC_H_ROOT or attrs.get(TCA_KIND, b"").rstrip(b"\0") != b"tbf":
+        for ifindex, attrs in self._root_qdiscs():
+            if attrs.get(TCA_KIND, b"").rstrip(b"\0") != b"tbf":
                 continue
             options = attrs.get(TCA_OPTIONS, b"")
             tbf = parse_attrs(options, 0, len(options))

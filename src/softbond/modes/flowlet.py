@@ -439,7 +439,8 @@ class FlowletBalancer:
         published = self._published
         self._published = self._wishes(wanted, committed, sent, count)
         changed = self._published != published
-        gap_changed = read_queues is not None and self.follow_queues(read_queues, now)
+        # the queue model needs no readings of the qdiscs (one dump less an interval)
+        gap_changed = read_queues is not None and not self.queue_model and self.follow_queues(read_queues, now)
         return changed or gap_changed or rates_changed
 
     def _place_committed(

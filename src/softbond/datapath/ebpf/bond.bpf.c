@@ -1144,11 +1144,10 @@ static __always_inline __u64 *member_queue(struct sb_member *m)
 	return bpf_map_lookup_elem(&sb_member_queue, &key);
 }
 
-/* When member `slot`'s queue lets a new frame start: now, or when what
- * the bond queued on it has left. */
-static __always_inline __u64 queue_free(__u32 bank, __u32 slot, __u64 now)
+/* When member `m`'s queue lets a new frame start: now, or when what the
+ * bond queued on it has left. */
+static __always_inline __u64 queue_free(struct sb_member *m, __u64 now)
 {
-	struct sb_member *m = member(bank, slot);
 	__u64 *q;
 
 	if (!m)
@@ -1207,15 +1206,15 @@ static __always_inline __u32 flowlet_queued(struct sb_config *cfg, __u32 bank, _
 	if (!m)
 		return slot;
 	best = slot;
-	best_free = queue_free(bank, slot, now);
+	best_free = queue_free(m, now);
 	if (wanted >= 0 && (__u32)wanted < count) {
 		best = wanted;
-		best_free = queue_free(bank, best, now);
+		best_free = queue_free(member(bank, best), now);
 	} else if (now - f->last_ns > gap) {
 		for (i = 0; i < SB_FLOWLET_SCAN; i++) {
 			if (i >= count)
 				break;
-			free = queue_free(bank, i, now);
+			free = queue_free(member(bank, i), now);
 			if (free < best_free) {
 				best = i;
 				best_free = free;
